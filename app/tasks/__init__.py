@@ -1,0 +1,1 @@
+"""Tasks, results, follow-up and the weekly report."""
