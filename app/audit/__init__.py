@@ -1,0 +1,1 @@
+"""全程留痕: hash-chained audit log."""

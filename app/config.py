@@ -1,0 +1,47 @@
+"""Settings, read once from the environment (prefix SPOTCHECK_)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All runtime settings; see docs/operations.md."""
+
+    model_config = SettingsConfigDict(env_prefix="SPOTCHECK_", extra="ignore")
+
+    database_url: str = "sqlite:///spotcheck.db"
+    publish_dir: Path = Path("publish")
+    # Largest accepted upload (imports, evidence), in bytes.
+    max_upload_bytes: int = 200 * 1024 * 1024
+    # Longest registry file, in rows; protects memory of the validator.
+    max_import_rows: int = 2_000_000
+    # Validation errors listed in one problem response; the total is always reported.
+    max_listed_errors: int = 1000
+    # Days a result has to be published (working days, SPEC §2 rule 8).
+    publish_result_workdays: int = 20
+    calendar_override_file: Path | None = None
+    # Credit grade scale, best first (provinces use A–D or A–E).
+    credit_grades: str = "A,B,C,D"
+
+    @property
+    def grade_scale(self) -> tuple[str, ...]:
+        """The configured credit grades, best first."""
+        return tuple(g.strip().upper() for g in self.credit_grades.split(",") if g.strip())
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, v: str) -> str:
+        if not (v.startswith("sqlite") or v.startswith("postgresql")):
+            raise ValueError(
+                "SPOTCHECK_DATABASE_URL 仅支持 sqlite 或 postgresql (only sqlite/postgresql)"
+            )
+        return v
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Returns the process-wide settings."""
+    return Settings()

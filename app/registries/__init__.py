@@ -1,0 +1,1 @@
+"""一单两库: the items, targets and inspectors registries."""

@@ -1,0 +1,247 @@
+"""Registry columns: headers (Chinese, English alias), rules, and normalisation.
+
+One declarative table per registry drives import, PATCH, export and the docs, so a
+rule lives in exactly one place.
+"""
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from stdnum.cn import uscc as stdnum_uscc
+
+from app.models import Inspector, Item, Target
+from app.models.base import Base
+
+TARGET_KINDS = ("定点医疗机构", "定点零售药店", "医保经办机构", "商业保险机构", "医养结合机构")
+LEVELS = ("三级", "二级", "一级", "未定级")
+OWNERSHIPS = ("公立", "民营")
+TARGET_STATUSES = ("正常", "暂停", "解除")
+ITEM_CATEGORIES = ("一般", "重点")
+METHODS = ("现场检查", "书面检查", "数据核查")
+EXPERTISE = ("医学", "药学", "护理", "财务", "信息", "法律", "医保政策")
+INSPECTOR_KINDS = ("执法人员", "专家")
+INSPECTOR_STATUSES = ("在岗", "停用")
+DEFAULT_GRADE_SCALE = ("A", "B", "C", "D")
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
+_REGION = re.compile(r"^[0-9]{6}$")
+_BADGE = re.compile(r"^[0-9A-Za-z-]{4,32}$")
+_CODE = re.compile(r"^[0-9A-Za-z_.-]{1,32}$")
+_LIST_SPLIT = re.compile(r"[;；]")
+
+
+class FieldError(ValueError):
+    """A cell value that breaks a rule; the message is shown to the user."""
+
+
+def clean_text(raw: str, max_len: int) -> str:
+    """NFC, trimmed, no control characters, bounded length."""
+    value = unicodedata.normalize("NFC", raw).strip()
+    if _CONTROL.search(value):
+        raise FieldError("含有控制字符或不可见字符")
+    if len(value) > max_len:
+        raise FieldError(f"超过最大长度 {max_len} 个字符")
+    return value
+
+
+def normalize_uscc(raw: str) -> str:
+    """Validates a 统一社会信用代码 (GB 32100-2015 checksum) and returns it upper case."""
+    value = raw.strip().upper()
+    if not value.isascii():
+        raise FieldError("统一社会信用代码只能包含半角字母和数字（发现全角或形近字符）")
+    if len(value) != 18:
+        raise FieldError(f"统一社会信用代码应为 18 位，实际 {len(value)} 位")
+    try:
+        stdnum_uscc.validate(value)
+    except Exception as exc:  # stdnum raises several ValidationError subclasses
+        raise FieldError("统一社会信用代码校验位错误或含非法字符") from exc
+    return value
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise FieldError(f"取值“{value}”无效，应为：{'/'.join(choices)}")
+        return value
+
+    return check
+
+
+def _region(value: str) -> str:
+    if not _REGION.match(value):
+        raise FieldError("医保区划应为 6 位数字")
+    return value
+
+
+def _badge(value: str) -> str:
+    if not _BADGE.match(value):
+        raise FieldError("执法证号应为 4–32 位字母、数字或连字符")
+    return value
+
+
+def _code(value: str) -> str:
+    if not _CODE.match(value):
+        raise FieldError("事项编码应为 1–32 位字母、数字、点、下划线或连字符")
+    return value
+
+
+def _int(value: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,6}", value):
+        raise FieldError("应为非负整数")
+    return int(value)
+
+
+def _ratio(value: str) -> str:
+    text = value.rstrip("%").strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation as exc:
+        raise FieldError("比例应为小数（0.05）或百分数（5%）") from exc
+    if value.endswith("%"):
+        number = number / 100
+    if not (0 < number <= 1):
+        raise FieldError("比例应在 0 与 100% 之间")
+    return format(number.normalize(), "f")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One column of a registry file."""
+
+    name: str
+    header: str
+    required: bool = False
+    max_len: int = 200
+    check: Callable[[str], Any] | None = None
+    is_list: bool = False
+    list_check: Callable[[str], str] | None = None
+    default: Any = None
+    aliases: tuple[str, ...] = ()
+
+    def normalize(self, raw: str | None) -> Any:
+        """Normalised value for a raw cell (None/empty → default)."""
+        text = clean_text(raw or "", 4000 if self.is_list else self.max_len)
+        if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@"):
+            text = text[1:]  # undo the formula guard our own exports add
+        if self.is_list:
+            parts = [p.strip() for p in _LIST_SPLIT.split(text) if p.strip()]
+            out: list[str] = []
+            for part in parts:
+                value = self.list_check(part) if self.list_check else clean_text(part, self.max_len)
+                if value not in out:
+                    out.append(value)
+            if self.required and not out:
+                raise FieldError("必填")
+            return out
+        if not text:
+            if self.required:
+                raise FieldError("必填")
+            return self.default
+        return self.check(text) if self.check else text
+
+
+@dataclass(frozen=True)
+class RegistrySpec:
+    """A registry: its model, key and columns."""
+
+    kind: str
+    title: str
+    model: type[Base]
+    key: str
+    fields: tuple[FieldSpec, ...]
+    header_index: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for f in self.fields:
+            for name in (f.header, f.name, *f.aliases):
+                self.header_index[name.strip().lower()] = f.name
+
+    def field(self, name: str) -> FieldSpec:
+        """The column called `name`."""
+        return next(f for f in self.fields if f.name == name)
+
+    @property
+    def names(self) -> list[str]:
+        """Field names in file order."""
+        return [f.name for f in self.fields]
+
+
+def _grade(value: str) -> str:
+    from app.config import get_settings  # late: settings may change in tests
+
+    scale = get_settings().grade_scale
+    value = value.upper()
+    if value not in scale:
+        raise FieldError(f"信用等级“{value}”不在等级体系 {'/'.join(scale)} 中")
+    return value
+
+
+def _tag(value: str) -> str:
+    return clean_text(value, 50)
+
+
+TARGETS = RegistrySpec(
+    kind="targets",
+    title="检查对象名录库",
+    model=Target,
+    key="uscc",
+    fields=(
+        FieldSpec("uscc", "统一社会信用代码", required=True, check=normalize_uscc),
+        FieldSpec("name", "名称", required=True),
+        FieldSpec("kind", "类型", required=True, check=_choice(TARGET_KINDS)),
+        FieldSpec("level", "级别", check=_choice(LEVELS), default="未定级"),
+        FieldSpec("ownership", "性质", check=_choice(OWNERSHIPS)),
+        FieldSpec("region", "医保区划", required=True, check=_region),
+        FieldSpec("address", "地址", max_len=300),
+        FieldSpec("legal_rep", "法定代表人", max_len=100),
+        FieldSpec("phone", "联系电话", max_len=40),
+        FieldSpec("credit_grade", "信用等级", check=_grade),
+        FieldSpec("tags", "标注", is_list=True, list_check=_tag),
+        FieldSpec("status", "状态", check=_choice(TARGET_STATUSES), default="正常"),
+    ),
+)
+
+ITEMS = RegistrySpec(
+    kind="items",
+    title="抽查事项清单",
+    model=Item,
+    key="code",
+    fields=(
+        FieldSpec("code", "事项编码", required=True, check=_code),
+        FieldSpec("name", "事项名称", required=True),
+        FieldSpec("sub_item", "子项"),
+        FieldSpec("category", "类别", check=_choice(ITEM_CATEGORIES), default="一般"),
+        FieldSpec("legal_basis", "依据", max_len=2000),
+        FieldSpec("department", "实施主体", max_len=100),
+        FieldSpec("target_kinds", "适用对象", is_list=True, list_check=_choice(TARGET_KINDS)),
+        FieldSpec("ratio", "比例", check=_ratio),
+        FieldSpec("frequency", "频次", max_len=50),
+        FieldSpec("method", "方式", check=_choice(METHODS)),
+        FieldSpec("expertise", "检查人员要求", is_list=True, list_check=_choice(EXPERTISE)),
+    ),
+)
+
+INSPECTORS = RegistrySpec(
+    kind="inspectors",
+    title="执法检查人员名录库",
+    model=Inspector,
+    key="badge",
+    fields=(
+        FieldSpec("badge", "执法证号", required=True, check=_badge),
+        FieldSpec("name", "姓名", required=True, max_len=100),
+        FieldSpec("department", "所属部门", required=True, max_len=100),
+        FieldSpec("region", "医保区划", required=True, check=_region),
+        FieldSpec("expertise", "专长", is_list=True, list_check=_choice(EXPERTISE)),
+        FieldSpec("kind", "人员类别", check=_choice(INSPECTOR_KINDS), default="执法人员"),
+        FieldSpec("employer_uscc", "工作单位", check=normalize_uscc),
+        FieldSpec("status", "状态", check=_choice(INSPECTOR_STATUSES), default="在岗"),
+        FieldSpec("conflicts", "回避对象", is_list=True, list_check=normalize_uscc),
+        FieldSpec("max_tasks", "任务上限", check=_int),
+    ),
+)
+
+REGISTRIES: dict[str, RegistrySpec] = {s.kind: s for s in (TARGETS, ITEMS, INSPECTORS)}

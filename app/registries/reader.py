@@ -1,0 +1,118 @@
+"""Reads registry files: CSV (UTF-8, UTF-8 with BOM, GB18030 — detected) or XLSX, streaming."""
+
+import codecs
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import IO, Any
+
+from app.errors import ValidationFailed
+
+XLSX_MAGIC = b"PK\x03\x04"
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """One data row: its spreadsheet row number (header is row 1) and cells by header."""
+
+    number: int
+    cells: list[str]
+
+
+def _file_error(message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors=[{"row": None, "field": "file", "message": message}])
+
+
+def detect_encoding(fh: IO[bytes]) -> str:
+    """utf-8-sig if it decodes as UTF-8 (with or without BOM), else gb18030, else error."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+        try:
+            while chunk := fh.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        fh.seek(0)
+        return encoding
+    raise _file_error("无法识别文件编码：请使用 UTF-8 或 GB18030 编码的 CSV，或 XLSX 文件")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _csv_rows(fh: IO[bytes]) -> Iterator[list[str]]:
+    encoding = detect_encoding(fh)
+    text = io.TextIOWrapper(fh, encoding=encoding, newline="")
+    try:
+        reader = csv.reader(text, strict=True)
+        try:
+            yield from reader
+        except csv.Error as exc:
+            raise _file_error(f"CSV 格式错误（第 {reader.line_num} 行）：{exc}") from exc
+    finally:
+        text.detach()
+
+
+def _xlsx_rows(fh: IO[bytes]) -> Iterator[list[str]]:
+    import openpyxl  # heavy import, only when needed
+
+    try:
+        wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise _file_error(f"XLSX 文件损坏或无法读取：{exc.__class__.__name__}") from exc
+    try:
+        ws = wb.worksheets[0]
+        for row in ws.iter_rows(values_only=True):
+            yield [_cell(v) for v in row]
+    finally:
+        wb.close()
+
+
+def read_rows(fh: IO[bytes]) -> tuple[list[str], Iterator[RawRow]]:
+    """The header and an iterator of non-empty data rows of a CSV or XLSX file."""
+    fh.seek(0)
+    magic = fh.read(4)
+    fh.seek(0)
+    if not magic:
+        raise _file_error("文件为空 (empty file)")
+    rows = _xlsx_rows(fh) if magic == XLSX_MAGIC else _csv_rows(fh)
+    header: list[str] | None = None
+    number = 0
+    for cells in rows:
+        number += 1
+        if any(c.strip() for c in cells):
+            header = [c.strip() for c in cells]
+            break
+    if header is None:
+        raise _file_error("文件没有表头行 (no header row)")
+    while header and not header[-1]:
+        header.pop()
+    header_row = number
+
+    def data() -> Iterator[RawRow]:
+        n = header_row
+        for cells in rows:
+            n += 1
+            if any(c.strip() for c in cells):
+                yield RawRow(number=n, cells=cells)
+
+    return header, data()
