@@ -1,0 +1,660 @@
+"""Second random (双随机 的第二个随机): pure, reproducible inspector team assignment.
+
+Part of ``spotcheck-draw/1``; the byte-level rules are in docs/draw-spec-teams.md and the
+stdlib verifier docs/verify_teams.py replays them.  No database, no HTTP, no ``random``:
+every random choice comes from SHA-256 of the draw's seed string.
+
+Each pool (lead-department 执法人员, each joint department's 执法人员, the 专家库) is an
+independent b-matching problem (the pools are disjoint).  A pool is filled by a greedy pass
+over randomly rotated candidate lists (least-loaded of the first two available candidates),
+then every slot the greedy pass left empty is repaired with an augmenting-path search in the
+implicit residual graph of the max-flow network
+``source → (task, slot group) → (inspector, task) → inspector → sink``, so the capacity part is
+solved to optimality (Kuhn / Ford–Fulkerson).  When no augmenting path exists the reached set is
+the min cut and names the binding constraint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+TEAMS_ALGORITHM = "spotcheck-draw/1 teams"
+KIND_OFFICER = "执法人员"
+KIND_EXPERT = "专家"
+ROLE_LEADER = "组长"
+ROLE_MEMBER = "组员"
+ROLE_JOINT = "联合检查"
+ROLE_EXPERT = "专家"
+CHOICES = 2  # least-loaded among the first CHOICES available candidates in random order
+POOL_LEAD = "L"
+POOL_EXPERT = "E"
+_LEVEL_NAMES = {2: "省级", 4: "市级", 6: "县级"}
+
+
+@dataclass(frozen=True, slots=True)
+class Inspector:
+    """One entry of the 执法检查人员名录库 (or the 专家库)."""
+
+    badge: str
+    name: str
+    department: str
+    region: str
+    expertise: frozenset[str]
+    kind: str
+    employer_uscc: str | None
+    conflicts: frozenset[str]
+    max_tasks: int | None
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TeamTask:
+    """One drawn target that needs a team."""
+
+    uscc: str
+    region: str
+    required_expertise: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeamParams:
+    """The plan's ``team`` section."""
+
+    size: int = 2
+    lead_department: str
+    joint_departments: tuple[str, ...] = ()
+    joint_members: int = 1
+    experts: int = 0
+    cross_region: bool = False
+    region_level: int = 6
+    max_tasks_per_inspector: int | None = None
+
+    def validate(self) -> None:
+        """Raises ValueError for parameters no draw may use."""
+        if self.size < 2:
+            raise ValueError("team.size 至少为 2（size must be >= 2）")
+        if self.joint_departments and self.joint_members < 1:
+            raise ValueError("joint_members 至少为 1（joint_members must be >= 1）")
+        if self.experts < 0:
+            raise ValueError("experts 不能为负数（experts must be >= 0）")
+        if self.region_level not in _LEVEL_NAMES:
+            raise ValueError("region_level 只能是 2、4 或 6（region_level must be 2, 4 or 6）")
+        if self.max_tasks_per_inspector is not None and self.max_tasks_per_inspector < 1:
+            raise ValueError("max_tasks_per_inspector 至少为 1")
+        depts = (self.lead_department, *self.joint_departments)
+        if len(set(depts)) != len(depts):
+            raise ValueError("联合检查部门不能重复，也不能是牵头部门（duplicate departments）")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Published form (under ``team_params``)."""
+        return {
+            "algorithm": TEAMS_ALGORITHM,
+            "size": self.size,
+            "lead_department": self.lead_department,
+            "joint_departments": list(self.joint_departments),
+            "joint_members": self.joint_members,
+            "experts": self.experts,
+            "cross_region": self.cross_region,
+            "region_level": self.region_level,
+            "max_tasks_per_inspector": self.max_tasks_per_inspector,
+            "choices": CHOICES,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A team member and their role."""
+
+    badge: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class TeamProblem:
+    """Why one target cannot get a valid team."""
+
+    uscc: str
+    region: str
+    constraint: str
+    message: str
+
+
+class TeamInfeasible(Exception):
+    """No valid team assignment exists (or, for multi-skill needs, none was found)."""
+
+    def __init__(self, problems: list[TeamProblem]) -> None:
+        self.problems = problems
+        shown = "；".join(p.message for p in problems[:5])
+        more = f"；等共 {len(problems)} 项" if len(problems) > 5 else ""
+        super().__init__(f"无法组成检查组：{shown}{more}")
+
+
+@dataclass(frozen=True, slots=True)
+class TeamAssignment:
+    """The result: per target USCC the ordered team, plus what the public needs to replay it."""
+
+    seed: str
+    params: TeamParams
+    tasks: tuple[TeamTask, ...]
+    teams: dict[str, tuple[Member, ...]]
+    pool: tuple[Inspector, ...]
+    exclusions: tuple[str, ...]
+    loads: dict[str, int] = field(default_factory=dict)
+
+    def team(self, uscc: str) -> tuple[Member, ...]:
+        """The team of one target."""
+        return self.teams[uscc]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Published JSON: team_params, exclusions and per task region, needs and team."""
+        return {
+            "team_params": self.params.to_dict(),
+            "exclusions": list(self.exclusions),
+            "tasks": [
+                {
+                    "uscc": t.uscc,
+                    "region": t.region,
+                    "required_expertise": sorted(t.required_expertise),
+                    "team": [{"badge": m.badge, "role": m.role} for m in self.teams[t.uscc]],
+                }
+                for t in self.tasks
+            ],
+        }
+
+    def inspector_pool_dict(self) -> dict[str, Any]:
+        """Published eligible pool, compact: departments by index, no names/conflicts/employers."""
+        departments = sorted({i.department for i in self.pool})
+        index = {d: n for n, d in enumerate(departments)}
+        return {
+            "departments": departments,
+            "columns": ["badge", "department", "region", "expertise", "kind", "max_tasks"],
+            "rows": [
+                [
+                    i.badge,
+                    index[i.department],
+                    i.region,
+                    ";".join(sorted(i.expertise)),
+                    i.kind,
+                    i.max_tasks,
+                ]
+                for i in sorted(self.pool, key=lambda i: i.badge)
+            ],
+        }
+
+
+# --- hashing ---------------------------------------------------------------------------------
+
+
+def h64(text: str) -> int:
+    """First 8 bytes of SHA-256(UTF-8 text), big-endian."""
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+
+
+def exclusion_token(seed: str, badge: str, uscc: str) -> str:
+    """Published stand-in for a recusal pair: hex SHA-256(seed|exclude|badge|uscc)[:32]."""
+    return hashlib.sha256(f"{seed}|exclude|{badge}|{uscc}".encode()).hexdigest()[:32]
+
+
+def effective_cap(inspector_max: int | None, plan_max: int | None, n_tasks: int) -> int:
+    """Tasks one inspector may take in this draw (no cap → number of tasks)."""
+    caps = [c for c in (inspector_max, plan_max) if c is not None]
+    return max(0, min([*caps, n_tasks]))
+
+
+# --- one pool as a b-matching ----------------------------------------------------------------
+
+
+class _Rotation:
+    """Pool members fitting one expertise filter, in ticket order, skipping full members."""
+
+    __slots__ = ("members", "nxt", "pos", "same_key")
+
+    def __init__(self, members: list[int], keys: list[str]) -> None:
+        self.members = members
+        self.pos = {m: p for p, m in enumerate(members)}
+        self.nxt = list(range(len(members) + 1))  # union-find "next live position"
+        self.same_key: Counter[str] = Counter(keys[m] for m in members)
+
+    def find(self, p: int) -> int:
+        nxt = self.nxt
+        root = p
+        while nxt[root] != root:
+            root = nxt[root]
+        while nxt[p] != root:
+            nxt[p], p = root, nxt[p]
+        return root
+
+    def kill(self, member: int) -> None:
+        p = self.pos.get(member)
+        if p is not None:
+            self.nxt[p] = p + 1
+
+
+Group = tuple[frozenset[str], int]  # (expertise filter, number of slots)
+
+
+class _Pool:
+    """One disjoint pool: state of the greedy pass and the augmenting-path repair."""
+
+    def __init__(
+        self,
+        *,
+        pool_id: str,
+        label: str,
+        seed: str,
+        members: list[int],
+        badges: list[str],
+        keys: list[str],
+        expertise: list[frozenset[str]],
+        caps: list[int],
+    ) -> None:
+        self.pool_id = pool_id
+        self.label = label
+        self.seed = seed
+        self.badges = badges
+        self.keys = keys
+        self.expertise = expertise
+        self.caps = caps
+        self.members = sorted(members, key=lambda m: (h64(f"{seed}|team|{badges[m]}"), badges[m]))
+        self.load: dict[int, int] = dict.fromkeys(self.members, 0)
+        self.held: dict[int, list[tuple[int, int]]] = {m: [] for m in self.members}
+        self.rotations: dict[frozenset[str], _Rotation] = {}
+        self.dead_groups: set[tuple[int, int]] = set()
+        self.dead_x: set[tuple[int, int]] = set()
+        self.dead_b: set[int] = set()
+
+    def rotation(self, filt: frozenset[str]) -> _Rotation:
+        rot = self.rotations.get(filt)
+        if rot is None:
+            fitting = [m for m in self.members if filt <= self.expertise[m]]
+            rot = _Rotation(fitting, self.keys)
+            for m in fitting:
+                if self.load[m] >= self.caps[m]:
+                    rot.kill(m)
+            self.rotations[filt] = rot
+        return rot
+
+    def add_load(self, m: int) -> None:
+        self.load[m] += 1
+        if self.load[m] >= self.caps[m]:
+            for rot in self.rotations.values():
+                rot.kill(m)
+
+
+class _Solver:
+    """Runs the pools in order and keeps the per-task state."""
+
+    def __init__(
+        self,
+        *,
+        seed: str,
+        tasks: list[TeamTask],
+        inspectors: list[Inspector],
+        params: TeamParams,
+    ) -> None:
+        self.seed = seed
+        self.params = params
+        self.tasks = tasks
+        self.inspectors = inspectors
+        level = params.region_level
+        self.cross = params.cross_region
+        self.task_keys = [t.region[:level] for t in tasks]
+        self.insp_keys = [i.region[:level] for i in inspectors]
+        self.badges = [i.badge for i in inspectors]
+        self.expertise = [i.expertise for i in inspectors]
+        n = len(tasks)
+        self.caps = [
+            effective_cap(i.max_tasks, params.max_tasks_per_inspector, n) for i in inspectors
+        ]
+        index = {t.uscc: k for k, t in enumerate(tasks)}
+        self.excluded: dict[int, set[int]] = {}
+        tokens: list[str] = []
+        for b, insp in enumerate(inspectors):
+            hits = set(insp.conflicts)
+            if insp.employer_uscc:
+                hits.add(insp.employer_uscc)
+            for uscc in hits:
+                u = index.get(uscc)
+                if u is not None:
+                    self.excluded.setdefault(u, set()).add(b)
+                    tokens.append(exclusion_token(seed, insp.badge, uscc))
+        self.exclusion_tokens = tuple(sorted(tokens))
+        # per task: inspector -> (pool id, group index)
+        self.team: list[dict[int, tuple[str, int]]] = [{} for _ in tasks]
+        self.groups: list[dict[str, list[Group]]] = [{} for _ in tasks]
+        self.order = sorted(range(n), key=lambda u: (h64(f"{seed}|team-task|{tasks[u].uscc}"), u))
+        self.problems: list[TeamProblem] = []
+
+    # -- eligibility -------------------------------------------------------------------------
+
+    def eligible(self, b: int, u: int) -> bool:
+        if self.cross and self.insp_keys[b] == self.task_keys[u]:
+            return False
+        ex = self.excluded.get(u)
+        return not (ex and b in ex)
+
+    def _problem(self, u: int, constraint: str, text: str) -> None:
+        t = self.tasks[u]
+        self.problems.append(
+            TeamProblem(t.uscc, t.region, constraint, f"{t.uscc}（{t.region} 区划）：{text}")
+        )
+
+    # -- up-front counts ---------------------------------------------------------------------
+
+    def precheck(self, pool: _Pool, u: int) -> bool:
+        """Per-target candidate counts after each filter; False (and a problem) if short."""
+        label = pool.label
+        groups = self.groups[u][pool.pool_id]
+        need = sum(k for _, k in groups)
+        rot = pool.rotation(frozenset())
+        n0 = len(rot.members)
+        if n0 < need:
+            self._problem(u, "人员不足", f"在岗且有任务额度的{label} {n0} 人，需 {need} 人")
+            return False
+        key = self.task_keys[u]
+        ex = self.excluded.get(u, set())
+        n1 = n0 - rot.same_key[key] if self.cross else n0
+        if n1 < need:
+            lvl = _LEVEL_NAMES[self.params.region_level]
+            self._problem(
+                u,
+                "交叉互查",
+                f"交叉互查（回避本{lvl}区划 {key}）后可用{label} {n1} 人，需 {need} 人",
+            )
+            return False
+        n2 = n1 - sum(1 for b in ex if b in rot.pos and self.eligible_region(b, u))
+        if n2 < need:
+            self._problem(u, "回避", f"回避后可用{label} {n2} 人，需 {need} 人")
+            return False
+        for filt, k in groups:
+            if not filt:
+                continue
+            frot = pool.rotation(filt)
+            m = len(frot.members) - (frot.same_key[key] if self.cross else 0)
+            m -= sum(1 for b in ex if b in frot.pos and self.eligible_region(b, u))
+            if m < k:
+                skill = "、".join(sorted(filt))
+                self._problem(u, "专长", f"具备{skill}专长的可用{label} {m} 人，需 {k} 人")
+                return False
+        return True
+
+    def eligible_region(self, b: int, u: int) -> bool:
+        return not (self.cross and self.insp_keys[b] == self.task_keys[u])
+
+    # -- greedy --------------------------------------------------------------------------------
+
+    def greedy(self, pool: _Pool, u: int) -> list[int]:
+        """Fill the task's slots of this pool; returns the groups left short (one per slot)."""
+        seed, uscc = self.seed, self.tasks[u].uscc
+        team = self.team[u]
+        load, caps = pool.load, pool.caps
+        short: list[int] = []
+        j = 0
+        for gi, (filt, k) in enumerate(self.groups[u][pool.pool_id]):
+            rot = pool.rotation(filt)
+            size = len(rot.members)
+            for _ in range(k):
+                offset = h64(f"{seed}|team-slot|{pool.pool_id}|{uscc}|{j}") % size if size else 0
+                j += 1
+                chosen = -1
+                best = -1
+                seen = 0
+                p = rot.find(offset) if size else 0
+                if p == size:
+                    p = rot.find(0)
+                first = p
+                while p < size:
+                    b = rot.members[p]
+                    if b not in team and self.eligible(b, u):
+                        if chosen < 0 or load[b] < best:
+                            chosen, best = b, load[b]
+                        seen += 1
+                        if seen == CHOICES:
+                            break
+                    p = rot.find(p + 1)
+                    if p == size:
+                        p = rot.find(0)
+                    if p == first:
+                        break
+                if chosen < 0:
+                    short.append(gi)
+                    continue
+                assert load[chosen] < caps[chosen]
+                team[chosen] = (pool.pool_id, gi)
+                pool.held[chosen].append((u, gi))
+                pool.add_load(chosen)
+        return short
+
+    # -- augmenting-path repair ----------------------------------------------------------------
+
+    def repair(self, pool: _Pool, u0: int, g0: int) -> bool:
+        """BFS for an augmenting path from the short group (u0, g0); apply it if found."""
+        seed, pid = self.seed, pool.pool_id
+        start = (u0, g0)
+        parent: dict[tuple[int, int], tuple[int, tuple[int, int]] | None] = {start: None}
+        seen_x: set[tuple[int, int]] = set()
+        seen_b: set[int] = set()
+        queue = deque([start])
+        end: tuple[int, tuple[int, int]] | None = None
+        while queue and end is None:
+            node = queue.popleft()
+            u, gi = node
+            filt = self.groups[u][pid][gi][0]
+            rot = pool.rotation(filt)
+            size = len(rot.members)
+            if not size:
+                continue
+            offset = h64(f"{seed}|team-repair|{pid}|{self.tasks[u].uscc}|{gi}") % size
+            team = self.team[u]
+            for step in range(size):
+                b = rot.members[(offset + step) % size]
+                if (b, u) in seen_x or (b, u) in pool.dead_x or not self.eligible(b, u):
+                    continue
+                seen_x.add((b, u))
+                held = team.get(b)
+                if held is not None:
+                    nxt = (u, held[1])
+                    if held[1] != gi and nxt not in parent and nxt not in pool.dead_groups:
+                        parent[nxt] = (b, node)
+                        queue.append(nxt)
+                    continue
+                if b in seen_b or b in pool.dead_b:
+                    continue
+                seen_b.add(b)
+                if pool.load[b] < pool.caps[b]:
+                    end = (b, node)
+                    break
+                for nxt in pool.held[b]:
+                    if nxt not in parent and nxt not in pool.dead_groups:
+                        parent[nxt] = (b, node)
+                        queue.append(nxt)
+        if end is None:
+            pool.dead_groups.update(parent)
+            pool.dead_x.update(seen_x)
+            pool.dead_b.update(seen_b)
+            tasks_reached = {g[0] for g in parent}
+            full = len(seen_b)
+            total = sum(pool.caps[b] for b in seen_b)
+            self._problem(
+                u0,
+                "任务上限",
+                f"符合条件的{pool.label} {full} 人均已达任务上限（合计 {total} 次，"
+                f"涉及 {len(tasks_reached)} 个检查对象），仍缺 1 人",
+            )
+            return False
+        # Steps from the short group outward: (incoming inspector, group it joins, leaver).
+        steps: list[tuple[int, tuple[int, int]]] = []
+        b, node = end
+        while True:
+            steps.append((b, node))
+            back = parent[node]
+            if back is None:
+                break
+            b, node = back
+        steps.reverse()
+        # steps[i] = (inspector joining group node_i); the inspector joining node_{i} left
+        # node_{i+1} (its parent chain), so leavers are the joiners of the previous step.
+        joins = [(b, n) for b, n in steps]
+        leaves = [(steps[i][0], steps[i + 1][1]) for i in range(len(steps) - 1)]
+        for b, (u, _gi) in leaves:
+            del self.team[u][b]
+            pool.held[b].remove((u, _gi))
+        for b, (u, gi) in joins:
+            assert b not in self.team[u]
+            self.team[u][b] = (pid, gi)
+            pool.held[b].append((u, gi))
+        pool.add_load(end[0])
+        return True
+
+    # -- pools -------------------------------------------------------------------------------
+
+    def run_pool(self, pool: _Pool, groups_of: Iterable[tuple[int, list[Group]]]) -> None:
+        demand = 0
+        for u, groups in groups_of:
+            self.groups[u][pool.pool_id] = groups
+            demand += sum(k for _, k in groups)
+        capacity = sum(min(pool.caps[m], len(self.tasks)) for m in pool.members)
+        if demand > capacity:
+            self.problems.append(
+                TeamProblem(
+                    "*",
+                    "*",
+                    "任务上限",
+                    f"全部检查对象：{pool.label}任务上限合计 {capacity} 次，需 {demand} 人次",
+                )
+            )
+            return
+        ok = [self.precheck(pool, u) for u in range(len(self.tasks))]
+        if not all(ok):
+            return
+        short: list[tuple[int, int]] = []
+        for u in self.order:
+            short.extend((u, gi) for gi in self.greedy(pool, u))
+        for u, gi in short:
+            self.repair(pool, u, gi)
+
+    def lead_groups(self, u: int) -> list[Group]:
+        size = self.params.size
+        covered: set[str] = set()
+        for b in self.team[u]:
+            covered |= self.expertise[b]
+        need = sorted(self.tasks[u].required_expertise - covered)
+        if not need:
+            return [(frozenset(), size)]
+        if len(need) <= size:
+            groups: list[Group] = [(frozenset([e]), 1) for e in need]
+            if size > len(need):
+                groups.append((frozenset(), size - len(need)))
+            return groups
+        return [(frozenset([e]), 1) for e in need[: size - 1]] + [(frozenset(need[size - 1 :]), 1)]
+
+
+def _kinds(params: TeamParams) -> dict[str, str]:
+    return {d: f"J{n}" for n, d in enumerate(params.joint_departments)}
+
+
+def assign_teams(
+    *,
+    seed: str,
+    tasks: Sequence[TeamTask],
+    inspectors: Sequence[Inspector],
+    params: TeamParams,
+) -> TeamAssignment:
+    """Draws a team for every task, or raises TeamInfeasible naming targets and constraints."""
+    params.validate()
+    ordered_tasks = sorted(tasks, key=lambda t: t.uscc)
+    if len({t.uscc for t in ordered_tasks}) != len(ordered_tasks):
+        raise ValueError("检查对象重复（duplicate task uscc）")
+    if len({i.badge for i in inspectors}) != len(inspectors):
+        raise ValueError("执法证号重复（duplicate inspector badge）")
+    joint_ids = _kinds(params)
+    pool_ids: list[str | None] = []
+    for i in inspectors:
+        pid: str | None = None
+        if i.active and i.kind == KIND_EXPERT and params.experts > 0:
+            pid = POOL_EXPERT
+        elif i.active and i.kind == KIND_OFFICER:
+            if i.department == params.lead_department:
+                pid = POOL_LEAD
+            else:
+                pid = joint_ids.get(i.department)
+        pool_ids.append(pid)
+    chosen = sorted(
+        (i for i, p in zip(inspectors, pool_ids, strict=True) if p is not None),
+        key=lambda i: i.badge,
+    )
+    pid_of = {i.badge: p for i, p in zip(inspectors, pool_ids, strict=True) if p is not None}
+    solver = _Solver(seed=seed, tasks=ordered_tasks, inspectors=chosen, params=params)
+    n = len(ordered_tasks)
+
+    def make_pool(pool_id: str, label: str) -> _Pool:
+        members = [
+            b for b, i in enumerate(chosen) if pid_of[i.badge] == pool_id and solver.caps[b] > 0
+        ]
+        return _Pool(
+            pool_id=pool_id,
+            label=label,
+            seed=seed,
+            members=members,
+            badges=solver.badges,
+            keys=solver.insp_keys,
+            expertise=solver.expertise,
+            caps=solver.caps,
+        )
+
+    if params.experts > 0:
+        solver.run_pool(
+            make_pool(POOL_EXPERT, "专家"),
+            ((u, [(frozenset(), params.experts)]) for u in range(n)),
+        )
+    for dept in params.joint_departments:
+        solver.run_pool(
+            make_pool(joint_ids[dept], f"{dept}执法人员"),
+            ((u, [(frozenset(), params.joint_members)]) for u in range(n)),
+        )
+    lead = make_pool(POOL_LEAD, "执法人员")
+    solver.run_pool(lead, ((u, solver.lead_groups(u)) for u in range(n)))
+    if solver.problems:
+        raise TeamInfeasible(solver.problems)
+
+    teams: dict[str, tuple[Member, ...]] = {}
+    for u, t in enumerate(ordered_tasks):
+        teams[t.uscc] = _ordered_team(seed, t.uscc, solver.team[u], solver.badges, joint_ids)
+    loads = {i.badge: 0 for i in chosen}
+    for team in solver.team:
+        for b in team:
+            loads[solver.badges[b]] += 1
+    return TeamAssignment(
+        seed=seed,
+        params=params,
+        tasks=tuple(tasks),
+        teams=teams,
+        pool=tuple(chosen),
+        exclusions=solver.exclusion_tokens,
+        loads=loads,
+    )
+
+
+def _ordered_team(
+    seed: str,
+    uscc: str,
+    team: dict[int, tuple[str, int]],
+    badges: list[str],
+    joint_ids: dict[str, str],
+) -> tuple[Member, ...]:
+    """组长 first, then 组员, 联合检查 (department order) and 专家, each by badge."""
+    by_pool: dict[str, list[str]] = {}
+    for b, (pid, _gi) in team.items():
+        by_pool.setdefault(pid, []).append(badges[b])
+    lead = sorted(by_pool.get(POOL_LEAD, []))
+    k = h64(f"{seed}|team-leader|{uscc}") % len(lead)
+    members = [Member(lead[k], ROLE_LEADER)]
+    members += [Member(x, ROLE_MEMBER) for n, x in enumerate(lead) if n != k]
+    for pid in joint_ids.values():
+        members += [Member(x, ROLE_JOINT) for x in sorted(by_pool.get(pid, []))]
+    members += [Member(x, ROLE_EXPERT) for x in sorted(by_pool.get(POOL_EXPERT, []))]
+    return tuple(members)
