@@ -25,8 +25,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # IMMEDIATE takes the write lock up front: no lost updates between workers.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the lock up front (IMMEDIATE): no lost updates and no
+            # failed read-to-write upgrades between workers; readers never block.
+            immediate = conn.get_execution_options().get("immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -37,10 +39,17 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
+def begin_write(session: Session) -> None:
+    """Starts the session's transaction as a writer (SQLite: BEGIN IMMEDIATE)."""
+    session.connection(execution_options={"immediate": True})
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """Yields the request's session; commits if the endpoint returned, else rolls back."""
     factory: sessionmaker[Session] = request.app.state.sessionmaker
     with factory() as session:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            begin_write(session)
         try:
             yield session
             session.commit()

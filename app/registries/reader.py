@@ -69,7 +69,8 @@ def _csv_rows(fh: IO[bytes]) -> Iterator[list[str]]:
         except csv.Error as exc:
             raise _file_error(f"CSV 格式错误（第 {reader.line_num} 行）：{exc}") from exc
     finally:
-        text.detach()
+        if not fh.closed:
+            text.detach()  # leave the caller's file open
 
 
 def _xlsx_rows(fh: IO[bytes]) -> Iterator[list[str]]:

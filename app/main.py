@@ -1,0 +1,64 @@
+"""create_app(): routers, error handlers, the public site under /public."""
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.errors import install_error_handlers
+from app.registries.router import router as registries_router
+
+API_DESCRIPTION = """
+spotcheck：医保基金监管“双随机、一公开”抽查服务。
+Registries (一单两库), plans, verifiable draws, results and the public site.
+Authenticate with `Authorization: Bearer TOKEN` (`spotcheck token create`).
+"""
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Builds the application; tests pass their own engine."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="spotcheck",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/docs",
+    )
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    install_error_handlers(app)
+    app.include_router(registries_router)
+
+    @app.middleware("http")
+    async def _security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    settings.publish_dir.mkdir(parents=True, exist_ok=True)
+    app.mount(
+        "/public",
+        StaticFiles(directory=settings.publish_dir, html=True, check_dir=False),
+        name="public",
+    )
+
+    @app.get("/", include_in_schema=False)
+    def _root() -> RedirectResponse:
+        return RedirectResponse("/public/")
+
+    @app.get("/api/v1/health", tags=["ops"])
+    def health() -> dict[str, str]:
+        """存活检查 (liveness)."""
+        return {"status": "ok"}
+
+    return app

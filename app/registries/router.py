@@ -1,0 +1,205 @@
+"""HTTP endpoints of the registries: thin wrappers over the service."""
+
+import tempfile
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, File, Path, Query, Request, UploadFile
+from fastapi.responses import Response
+
+from app.auth.deps import Supervisor
+from app.config import get_settings
+from app.db import SessionDep
+from app.errors import PayloadTooLarge
+from app.registries import service
+from app.registries.schemas import (
+    HistoryEntry,
+    ImportOut,
+    InspectorOut,
+    InspectorPage,
+    ItemOut,
+    ItemPage,
+    TargetOut,
+    TargetPage,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["registries"])
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Cursor = Annotated[str | None, Query(max_length=200)]
+AsOf = Annotated[datetime | None, Query(description="读取该时刻的名录 (registry as of)")]
+Patch = Annotated[dict[str, Any], Body(examples=[{"credit_grade": "C", "tags": ["举报:1"]}])]
+
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@router.post("/registries/{kind}/import", response_model=ImportOut)
+def import_registry(
+    kind: str, session: SessionDep, principal: Supervisor, file: UploadFile = File(...)
+) -> ImportOut:
+    """导入名录：CSV（UTF-8/GB18030）或 XLSX，全部成功或全部不写入。"""
+    limit = get_settings().max_upload_bytes
+    with tempfile.SpooledTemporaryFile(max_size=8 << 20) as tmp:
+        size = 0
+        while chunk := file.file.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"文件超过 {limit} 字节上限")
+            tmp.write(chunk)
+        result = service.import_file(session, kind=kind, fh=tmp, actor=principal.actor)
+    return ImportOut(**result.__dict__)
+
+
+@router.get("/registries/{kind}/export")
+def export_registry(
+    kind: str,
+    session: SessionDep,
+    _p: Supervisor,
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+) -> Response:
+    """导出名录（可再次导入）。"""
+    body = service.export(session, kind=kind, fmt=format)
+    return Response(
+        body,
+        media_type=_MEDIA[format],
+        headers={"Content-Disposition": f'attachment; filename="{kind}.{format}"'},
+    )
+
+
+def _filters(request: Request, allowed: tuple[str, ...]) -> dict[str, str]:
+    return {k: v for k, v in request.query_params.items() if k in allowed and v != ""}
+
+
+@router.get("/targets", response_model=TargetPage)
+def list_targets(
+    request: Request,
+    session: SessionDep,
+    _p: Supervisor,
+    kind: str | None = None,
+    level: str | None = None,
+    ownership: str | None = None,
+    region: Annotated[str | None, Query(description="医保区划前缀")] = None,
+    credit_grade: str | None = None,
+    status: str | None = None,
+    tags: str | None = None,
+    q: Annotated[str | None, Query(description="名称包含")] = None,
+    include_inactive: bool = False,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+    as_of: AsOf = None,
+) -> Any:
+    """检查对象列表（筛选、游标分页、历史时点）。"""
+    filters = _filters(
+        request, ("kind", "level", "ownership", "region", "credit_grade", "status", "tags", "q")
+    )
+    page = service.list_records(
+        session,
+        kind="targets",
+        filters=filters,
+        include_inactive=include_inactive,
+        cursor=cursor,
+        limit=limit,
+        as_of=as_of,
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/items", response_model=ItemPage)
+def list_items(
+    request: Request,
+    session: SessionDep,
+    _p: Supervisor,
+    category: str | None = None,
+    method: str | None = None,
+    target_kinds: str | None = None,
+    q: str | None = None,
+    include_inactive: bool = False,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+    as_of: AsOf = None,
+) -> Any:
+    """抽查事项列表。"""
+    filters = _filters(request, ("category", "method", "target_kinds", "q"))
+    page = service.list_records(
+        session,
+        kind="items",
+        filters=filters,
+        include_inactive=include_inactive,
+        cursor=cursor,
+        limit=limit,
+        as_of=as_of,
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/inspectors", response_model=InspectorPage)
+def list_inspectors(
+    request: Request,
+    session: SessionDep,
+    _p: Supervisor,
+    department: str | None = None,
+    region: str | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    expertise: str | None = None,
+    q: str | None = None,
+    include_inactive: bool = False,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+    as_of: AsOf = None,
+) -> Any:
+    """执法检查人员列表。"""
+    filters = _filters(request, ("department", "region", "kind", "status", "expertise", "q"))
+    page = service.list_records(
+        session,
+        kind="inspectors",
+        filters=filters,
+        include_inactive=include_inactive,
+        cursor=cursor,
+        limit=limit,
+        as_of=as_of,
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+def _crud(kind: str, key_name: str, out: type[Any]) -> None:
+    path = f"/{kind}/{{{key_name}}}"
+
+    @router.get(path, response_model=out, name=f"get_{kind}")
+    def get_one(
+        key: Annotated[str, _key_path(key_name)], session: SessionDep, _p: Supervisor
+    ) -> Any:
+        return service.get(session, kind=kind, key=key)
+
+    @router.patch(path, response_model=out, name=f"patch_{kind}")
+    def patch_one(
+        key: Annotated[str, _key_path(key_name)],
+        changes: Patch,
+        session: SessionDep,
+        principal: Supervisor,
+    ) -> Any:
+        return service.patch(session, kind=kind, key=key, changes=changes, actor=principal.actor)
+
+    @router.delete(path, response_model=out, name=f"delete_{kind}")
+    def delete_one(
+        key: Annotated[str, _key_path(key_name)], session: SessionDep, principal: Supervisor
+    ) -> Any:
+        return service.deactivate(session, kind=kind, key=key, actor=principal.actor)
+
+    @router.get(path + "/history", response_model=list[HistoryEntry], name=f"history_{kind}")
+    def history_of(
+        key: Annotated[str, _key_path(key_name)], session: SessionDep, _p: Supervisor
+    ) -> Any:
+        return service.history(session, kind=kind, key=key)
+
+
+def _key_path(name: str) -> Any:
+    return Path(alias=name, max_length=64)
+
+
+_crud("targets", "uscc", TargetOut)
+_crud("items", "code", ItemOut)
+_crud("inspectors", "badge", InspectorOut)

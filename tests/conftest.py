@@ -1,0 +1,110 @@
+"""Fixtures: a migrated database per backend (SQLite always, PostgreSQL when configured)."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.migrate import upgrade
+from app.models import Base
+
+PG_URL = os.environ.get("SPOTCHECK_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def _pg_engine(schema: str) -> Engine:
+    assert PG_URL
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    return make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+
+
+def _drop_pg_schema(schema: str) -> None:
+    assert PG_URL
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A database built by running the real migrations, once per backend."""
+    if request.param == "postgresql":
+        if not PG_URL:
+            pytest.skip("SPOTCHECK_TEST_POSTGRES_URL not set")
+        schema = f"spotcheck_test_{uuid.uuid4().hex[:10]}"
+        eng = _pg_engine(schema)
+        upgrade(eng)
+        yield eng
+        eng.dispose()
+        _drop_pg_schema(schema)
+    else:
+        path = tmp_path_factory.mktemp("db") / "test.db"
+        eng = make_engine(f"sqlite:///{path}")
+        upgrade(eng)
+        yield eng
+        eng.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Engine]:
+    """The migrated engine, emptied after the test."""
+    yield engine
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+def session(db: Engine) -> Iterator[Session]:
+    """A session on the test database (the test commits or rolls back itself)."""
+    with make_sessionmaker(db)() as s:
+        yield s
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    """Settings pointing the publish directory at a temporary folder."""
+    s = Settings(publish_dir=tmp_path / "publish")
+    get_settings.cache_clear()
+    os.environ["SPOTCHECK_PUBLISH_DIR"] = str(s.publish_dir)
+    yield s
+    os.environ.pop("SPOTCHECK_PUBLISH_DIR", None)
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def client(db: Engine, settings: Settings) -> Iterator[TestClient]:
+    """An API client on the test database."""
+    from app.main import create_app
+
+    with TestClient(create_app(settings, engine=db)) as c:
+        yield c
+
+
+@pytest.fixture
+def make_token(db: Engine):  # type: ignore[no-untyped-def]
+    """Creates a token: make_token("supervisor") → headers dict."""
+    from app.auth.service import create_token
+
+    def _make(role: str, badge: str | None = None, name: str = "test") -> dict[str, str]:
+        with make_sessionmaker(db)() as s:
+            token = create_token(s, role=role, name=name, badge=badge, actor="test")
+            s.commit()
+        return {"Authorization": f"Bearer {token}"}
+
+    return _make
