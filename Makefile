@@ -1,0 +1,41 @@
+# spotcheck: two commands do all the set-up (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-dev lint typecheck bench clean demo-data
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-dev: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+## make run: create .venv, install, migrate SQLite, load the demo registries, serve on :8000
+run: install
+	$(BIN)/spotcheck db upgrade
+	$(BIN)/spotcheck demo
+	$(BIN)/spotcheck serve --host $(HOST) --port $(PORT)
+
+lint: install-dev
+	$(BIN)/ruff check app tests bench migrations/env.py
+	$(BIN)/ruff format --check app tests bench migrations/env.py
+
+typecheck: install-dev
+	$(BIN)/mypy app
+
+## make test: install dev dependencies, lint, type-check, run the whole suite
+test: install-dev lint typecheck
+	$(BIN)/pytest
+
+bench: install-dev
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) publish spotcheck.db spotcheck.db-wal spotcheck.db-shm .pytest_cache .mypy_cache .ruff_cache
