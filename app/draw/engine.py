@@ -1,0 +1,473 @@
+"""The target draw of `spotcheck-draw/1`: a pure function of (seed, population, plan).
+
+Algorithm in docs/draw-spec.md; replayed by docs/verify_draw.py with the standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from app.draw.sampling import (
+    SamplingParams,
+    fill_probability,
+    floor_size,
+    odds,
+    rate_sum,
+    solve_inclusion,
+    stratum_size,
+)
+from app.draw.tickets import PREFIX_SCALE, ticket_digests, ticket_from_digest, ticket_prefixes
+
+ALGORITHM = "spotcheck-draw/1"
+POPULATION_HEADER = "uscc,stratum,kind,grade,weight,cooling_items"
+_FORBIDDEN = (",", '"', "\r", "\n")
+_COMBINED_KEY_LIMIT = (2**64 - 1) // PREFIX_SCALE
+
+
+class DrawInputError(ValueError):
+    """The population, items or parameters cannot be drawn from (Chinese message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One target in the population snapshot."""
+
+    uscc: str
+    stratum: str
+    kind: str
+    grade: str | None
+    weight: float
+    cooling_items: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    """A plan item; empty `target_kinds` applies to every kind."""
+
+    code: str
+    target_kinds: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class StratumResult:
+    """Per-stratum sizes: N units, `eligible` not cooling, `n` drawn (floor `n_floor`)."""
+
+    key: str
+    N: int
+    eligible: int
+    n: int
+    n_floor: int
+    despite_cooldown: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "N": self.N,
+            "n": self.n,
+            "n_floor": self.n_floor,
+            "eligible": self.eligible,
+            "despite_cooldown": self.despite_cooldown,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One drawn target: one visit covering `items`."""
+
+    uscc: str
+    stratum: str
+    ticket: str
+    inclusion_prob: float
+    items: tuple[str, ...]
+    despite_cooldown: bool
+    reason: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "uscc": self.uscc,
+            "stratum": self.stratum,
+            "ticket": self.ticket,
+            "inclusion_prob": self.inclusion_prob,
+            "items": list(self.items),
+            "despite_cooldown": self.despite_cooldown,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TargetDraw:
+    """Result of `draw_targets`; `to_dict()` gives the draw JSON fields it owns (SPEC §4)."""
+
+    algorithm: str
+    seed: str
+    population_sha256: str
+    params: SamplingParams
+    items: tuple[PlanItem, ...]
+    strata: list[StratumResult]
+    tasks: list[Task]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "algorithm": self.algorithm,
+            "seed": self.seed,
+            "population_sha256": self.population_sha256,
+            "params": params_dict(self.params, self.items),
+            "strata": [s.to_dict() for s in self.strata],
+            "tasks": [t.to_dict() for t in self.tasks],
+        }
+
+
+def params_dict(params: SamplingParams, items: Sequence[PlanItem]) -> dict[str, Any]:
+    """The draw parameters as published (everything the verifier needs besides the population)."""
+    return {
+        "ratio": params.ratio,
+        "min_per_stratum": params.min_per_stratum,
+        "grade_rates": dict(sorted(params.grade_rates.items())),
+        "weighted": params.weighted,
+        "cooldown_days": params.cooldown_days,
+        "items": [{"code": i.code, "target_kinds": sorted(i.target_kinds)} for i in items],
+    }
+
+
+def stratum_key(values: Sequence[str]) -> str:
+    """Stratum key: the stratifying values joined by "|" (e.g. "定点医疗机构|一级|370402")."""
+    for value in values:
+        if not value or "|" in value or any(c in value for c in _FORBIDDEN):
+            raise DrawInputError(f'分层取值不能为空或含有 | , " 换行：{value!r}')
+    return "|".join(values)
+
+
+def cooling_reason(cooldown_days: int) -> str:
+    """Reason published for a target drawn although it is in its cooldown period."""
+    return f"冷却期内（{cooldown_days}天内已检查）但为满足本层最低抽查数而抽取"
+
+
+@dataclass(frozen=True, slots=True)
+class _Profile:
+    """Everything about a unit except its USCC; units sharing one are interchangeable."""
+
+    stratum: str
+    kind: str
+    grade: str | None
+    weight: float
+    rate: float
+    cooling: bool
+    applicable: tuple[str, ...]
+    open_items: tuple[str, ...]
+    line_suffix: str
+
+
+_PROFILE_FIELDS = attrgetter("stratum", "kind", "grade", "weight", "cooling_items")
+
+
+def _make_profile(
+    raw: tuple[str, str, str | None, float, frozenset[str]],
+    items: Sequence[PlanItem],
+    params: SamplingParams,
+) -> _Profile:
+    stratum, kind, grade, weight, cooling_items = raw
+    for label, text in (("分层", stratum), ("类型", kind), ("信用等级", grade or "")):
+        if any(c in text for c in _FORBIDDEN):
+            raise DrawInputError(f'{label}含有不允许的字符（, " 换行）：{text!r}')
+    if not stratum:
+        raise DrawInputError("分层键不能为空（empty stratum key）")
+    if not (isinstance(weight, int | float) and math.isfinite(weight) and weight > 0):
+        raise DrawInputError(f"风险权重必须是正数：{weight!r}（weight must be positive）")
+    weight = float(weight)
+    applicable = tuple(i.code for i in items if not i.target_kinds or kind in i.target_kinds)
+    if not applicable:
+        raise DrawInputError(f"类型为 {kind} 的检查对象不适用本计划任何抽查事项，不应进入抽样总体")
+    cooling_codes = tuple(code for code in applicable if code in cooling_items)
+    open_items = tuple(code for code in applicable if code not in cooling_items)
+    rate = float(params.grade_rates.get(grade, 0.0)) if grade is not None else 0.0
+    suffix = f",{stratum},{kind},{grade or ''},{weight!r},{';'.join(sorted(cooling_codes))}"
+    return _Profile(
+        stratum=stratum,
+        kind=kind,
+        grade=grade,
+        weight=weight,
+        rate=rate,
+        cooling=not open_items,
+        applicable=applicable,
+        open_items=open_items,
+        line_suffix=suffix,
+    )
+
+
+def _is_uscc_form(uscc: str) -> bool:
+    return len(uscc) == 18 and uscc.isascii() and uscc.isalnum() and uscc == uscc.upper()
+
+
+class _Snapshot:
+    """The population as arrays: USCCs, profile id per unit, profiles, sorted order."""
+
+    def __init__(
+        self, population: Sequence[Unit], items: Sequence[PlanItem], params: SamplingParams
+    ) -> None:
+        _check_items(items)
+        self.usccs: list[str] = [u.uscc for u in population]
+        joined = "".join(self.usccs)
+        size = len(self.usccs)
+        if not (len(joined) == 18 * size and joined.isascii() and joined.isalnum()) or (
+            joined.upper() != joined
+        ):
+            bad = next((u for u in self.usccs if not _is_uscc_form(u)), "?")
+            raise DrawInputError(f"统一社会信用代码必须是18位大写字母或数字：{bad!r}")
+        raw = list(map(_PROFILE_FIELDS, population))
+        index: dict[Any, int] = dict.fromkeys(raw, 0)
+        self.profiles: list[_Profile] = []
+        for k, key in enumerate(index):
+            index[key] = k
+            self.profiles.append(_make_profile(key, items, params))
+        self.pid: npt.NDArray[np.int64] = np.fromiter(
+            map(index.__getitem__, raw), dtype=np.int64, count=size
+        )
+        packed = np.frombuffer(joined.encode("ascii"), dtype="S18")
+        self.order: npt.NDArray[np.intp] = np.argsort(packed, kind="stable")
+        ordered = packed[self.order]
+        if size > 1 and bool(np.any(ordered[1:] == ordered[:-1])):
+            dup = ordered[1:][ordered[1:] == ordered[:-1]][0].decode()
+            raise DrawInputError(f"抽样总体中统一社会信用代码重复：{dup}")
+
+    def lines(self) -> Iterator[str]:
+        yield POPULATION_HEADER
+        suffixes = [p.line_suffix for p in self.profiles]
+        usccs = self.usccs
+        for k in self.order.tolist():
+            yield usccs[k] + suffixes[self.pid[k]]
+
+    def sha256(self) -> str:
+        suffixes = [p.line_suffix for p in self.profiles]
+        order = self.order.tolist()
+        ordered_usccs = list(map(self.usccs.__getitem__, order))
+        ordered_suffixes = map(suffixes.__getitem__, self.pid[self.order].tolist())
+        body = "\n".join(map(str.__add__, ordered_usccs, ordered_suffixes))
+        text = POPULATION_HEADER + "\n" + body + ("\n" if body else "")
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_items(items: Sequence[PlanItem]) -> None:
+    codes = [i.code for i in items]
+    if not codes:
+        raise DrawInputError("计划没有抽查事项（plan has no items）")
+    if len(set(codes)) != len(codes):
+        raise DrawInputError("计划中的抽查事项编码重复（duplicate item codes）")
+    for code in codes:
+        if not code or ";" in code or any(c in code for c in _FORBIDDEN):
+            raise DrawInputError(f'事项编码不能为空或含有 ; , " 换行：{code!r}')
+
+
+def population_lines(population: Sequence[Unit], items: Sequence[PlanItem]) -> Iterator[str]:
+    """Lines of the published population file (header first), sorted by USCC, without newline.
+
+    Joined with "\\n" plus a final "\\n" and UTF-8 encoded, they hash to `population_sha256`.
+    """
+    return _Snapshot(population, items, SamplingParams(ratio=1.0)).lines()
+
+
+@dataclass(slots=True)
+class _Stratum:
+    key: str
+    total: int = 0
+    cooling: int = 0
+    groups: dict[tuple[float, float], int] | None = None
+
+
+def draw_targets(
+    *, seed: str, population: Sequence[Unit], items: Sequence[PlanItem], params: SamplingParams
+) -> TargetDraw:
+    """Draw the targets of one plan (docs/draw-spec.md §4–§6)."""
+    if not seed:
+        raise DrawInputError("种子不能为空（empty seed）")
+    snap = _Snapshot(population, items, params)
+    profiles = snap.profiles
+    counts = np.bincount(snap.pid, minlength=len(profiles)).tolist()
+
+    # Aggregate per stratum over profiles (units sharing a profile are interchangeable).
+    strata: dict[str, _Stratum] = {}
+    for prof, count in zip(profiles, counts, strict=True):
+        st = strata.get(prof.stratum)
+        if st is None:
+            st = strata[prof.stratum] = _Stratum(prof.stratum, groups={})
+        st.total += count
+        if prof.cooling:
+            st.cooling += count
+        else:
+            assert st.groups is not None
+            group = (prof.rate, prof.weight if params.weighted else 1.0)
+            st.groups[group] = st.groups.get(group, 0) + count
+    keys = sorted(strata)
+    code_of = {key: h for h, key in enumerate(keys)}
+
+    results: list[StratumResult] = []
+    take = np.zeros(2 * len(keys), dtype=np.int64)  # segment 2h: eligible, 2h+1: cooling
+    group_pi: list[dict[tuple[float, float], float]] = []
+    cooling_pi: list[float] = []
+    uniform = True
+    for h, key in enumerate(keys):
+        st = strata[key]
+        assert st.groups is not None
+        eligible = st.total - st.cooling
+        n_floor = floor_size(st.total, params.ratio, params.min_per_stratum)
+        rates: dict[float, int] = {}
+        for (r, _), m in st.groups.items():
+            rates[r] = rates.get(r, 0) + m
+        n = stratum_size(st.total, n_floor, rate_sum(rates))
+        n_open = min(n, eligible)
+        n_fill = n - n_open
+        ordered_groups = sorted(st.groups)
+        pis = solve_inclusion([(r, w, st.groups[(r, w)]) for r, w in ordered_groups], n_open)
+        group_pi.append(dict(zip(ordered_groups, pis, strict=True)))
+        cooling_pi.append(fill_probability(n_fill, st.cooling))
+        if len(set(pis)) > 1:
+            uniform = False
+        take[2 * h] = n_open
+        take[2 * h + 1] = n_fill
+        results.append(
+            StratumResult(
+                key=key,
+                N=st.total,
+                eligible=eligible,
+                n=n,
+                n_floor=n_floor,
+                despite_cooldown=n_fill,
+            )
+        )
+
+    # Per-profile arrays → per-unit segment and inclusion probability.
+    prof_segment = np.array(
+        [2 * code_of[p.stratum] + int(p.cooling) for p in profiles], dtype=np.int64
+    )
+    prof_pi = [
+        cooling_pi[code_of[p.stratum]]
+        if p.cooling
+        else group_pi[code_of[p.stratum]][(p.rate, p.weight if params.weighted else 1.0)]
+        for p in profiles
+    ]
+    digests = ticket_digests(seed, snap.usccs)
+    prefix = ticket_prefixes(digests)
+    segment = prof_segment[snap.pid]
+
+    if uniform and len(take) <= _COMBINED_KEY_LIMIT:
+        # Equal pi inside every frame: Pareto order is ticket order, one integer sort suffices.
+        primary: npt.NDArray[Any] | None = None
+        order = np.argsort(segment.astype(np.uint64) * np.uint64(PREFIX_SCALE) + prefix)
+    else:
+        primary = _pareto_primary(prefix, snap.pid, prof_pi, profiles)
+        order = np.lexsort((prefix, primary, segment))
+    chosen = _select(order, segment, take, prefix, primary, digests, snap.usccs)
+
+    reason = cooling_reason(params.cooldown_days)
+    rows = []
+    for k in chosen:
+        p = int(snap.pid[k])
+        prof = profiles[p]
+        ticket = ticket_from_digest(digests[32 * k : 32 * k + 32])
+        rows.append((code_of[prof.stratum], ticket, snap.usccs[k], prof, prof_pi[p]))
+    rows.sort(key=lambda row: (row[0], row[1], row[2]))
+    tasks = [
+        Task(
+            uscc=uscc,
+            stratum=prof.stratum,
+            ticket=ticket,
+            inclusion_prob=pi,
+            items=prof.applicable if prof.cooling else prof.open_items,
+            despite_cooldown=prof.cooling,
+            reason=reason if prof.cooling else None,
+        )
+        for _, ticket, uscc, prof, pi in rows
+    ]
+    return TargetDraw(
+        algorithm=ALGORITHM,
+        seed=seed,
+        population_sha256=snap.sha256(),
+        params=params,
+        items=tuple(items),
+        strata=results,
+        tasks=tasks,
+    )
+
+
+def _pareto_primary(
+    prefix: npt.NDArray[np.uint64],
+    pid: npt.NDArray[np.int64],
+    prof_pi: Sequence[float],
+    profiles: Sequence[_Profile],
+) -> npt.NDArray[np.float64]:
+    """Per-unit Pareto key Q (docs/draw-spec.md §5); -inf for pi = 1, +inf for pi = 0.
+
+    Cooling units are ranked by U alone (their frame has equal probabilities).
+    """
+    prof_odds = np.array(
+        [
+            1.0 if p.cooling else (math.inf if pi >= 1.0 else (0.0 if pi <= 0.0 else odds(pi)))
+            for p, pi in zip(profiles, prof_pi, strict=True)
+        ],
+        dtype=np.float64,
+    )
+    u = prefix.astype(np.float64) / float(PREFIX_SCALE)
+    unit_odds = prof_odds[pid]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = (u / (1.0 - u)) / unit_odds
+    q[unit_odds == math.inf] = -math.inf
+    q[unit_odds == 0.0] = math.inf
+    return q
+
+
+def _select(
+    order: npt.NDArray[np.intp],
+    segment: npt.NDArray[np.int64],
+    take: npt.NDArray[np.int64],
+    prefix: npt.NDArray[np.uint64],
+    primary: npt.NDArray[np.float64] | None,
+    digests: bytes,
+    usccs: Sequence[str],
+) -> list[int]:
+    """First `take[s]` units of every segment s in sorted order; exact at tied boundaries.
+
+    The sort key (Q, 12-digit ticket prefix) can tie; a tie straddling a segment's cut is
+    resolved by the full ticket, then the USCC (docs/draw-spec.md §5).
+    """
+    size = len(order)
+    seg_sorted = segment[order]
+    seg_counts = np.bincount(segment, minlength=len(take))
+    starts = np.concatenate(([0], np.cumsum(seg_counts)[:-1])).astype(np.int64)
+    rank = np.arange(size, dtype=np.int64) - starts[seg_sorted]
+    selected = rank < take[seg_sorted]
+    cut = np.nonzero((take > 0) & (take < seg_counts))[0]
+    last = starts[cut] + take[cut] - 1
+    key_p = prefix[order]
+    tied = key_p[last] == key_p[last + 1]
+    if primary is not None:
+        key_q = primary[order]
+        tied &= key_q[last] == key_q[last + 1]
+    for s, b in zip(cut[tied].tolist(), last[tied].tolist(), strict=True):
+        lo, hi = int(starts[s]), int(starts[s] + seg_counts[s])
+
+        def same(pos: int, b: int = b) -> bool:
+            return bool(key_p[pos] == key_p[b]) and (
+                primary is None or bool(key_q[pos] == key_q[b])
+            )
+
+        first = b
+        while first > lo and same(first - 1):
+            first -= 1
+        end = b + 1
+        while end < hi and same(end):
+            end += 1
+        run = order[first:end].tolist()
+        run.sort(key=lambda k: (ticket_from_digest(digests[32 * k : 32 * k + 32]), usccs[k]))
+        need = int(take[s]) - (first - lo)
+        selected[first:end] = False
+        positions = {k: first + i for i, k in enumerate(order[first:end].tolist())}
+        for k in run[:need]:
+            selected[positions[k]] = True
+    return order[selected].tolist()  # type: ignore[no-any-return]

@@ -1,0 +1,108 @@
+"""Stratum sizes, inclusion probabilities and Pareto order-sampling keys (pure Python).
+
+These functions are duplicated line for line in docs/verify_draw.py so that the standalone
+verifier recomputes bit-identical floats; change both or neither (docs/draw-spec.md §4–§5).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from types import MappingProxyType
+
+_EMPTY: Mapping[str, float] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingParams:
+    """How many targets a plan draws per stratum and with which probabilities."""
+
+    ratio: float
+    min_per_stratum: int = 1
+    grade_rates: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    weighted: bool = False
+    cooldown_days: int = 365
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.ratio, int | float) and 0 < self.ratio <= 1):
+            raise ValueError("抽查比例必须在 (0, 1] 之间（ratio must be in (0, 1]）")
+        if isinstance(self.min_per_stratum, bool) or self.min_per_stratum < 0:
+            raise ValueError("每层最低抽查数不能为负（min_per_stratum must be >= 0）")
+        for grade, rate in self.grade_rates.items():
+            if not (isinstance(rate, int | float) and 0 <= rate <= 1):
+                raise ValueError(f"信用等级 {grade} 的最低抽查比例必须在 [0, 1] 之间")
+        if self.cooldown_days < 0:
+            raise ValueError("冷却期天数不能为负（cooldown_days must be >= 0）")
+
+
+def exact_decimal(value: float) -> Fraction:
+    """The decimal a float was written as (its shortest repr), as an exact fraction."""
+    return Fraction(repr(float(value)))
+
+
+def floor_size(population: int, ratio: float, min_per_stratum: int) -> int:
+    """Coverage floor n = min(N, max(min_per_stratum, ceil(ratio * N))), ratio taken exactly."""
+    return min(population, max(min_per_stratum, math.ceil(exact_decimal(ratio) * population)))
+
+
+def rate_sum(rate_counts: Mapping[float, int]) -> Fraction:
+    """Exact sum of per-unit grade minimum rates: sum of count x decimal(rate)."""
+    return sum((exact_decimal(r) * m for r, m in rate_counts.items()), Fraction(0))
+
+
+def stratum_size(population: int, floor: int, rates: Fraction) -> int:
+    """n_h: the coverage floor, raised to ceil(sum of grade rates), capped at N_h."""
+    return min(population, max(floor, math.ceil(rates)))
+
+
+def solve_inclusion(groups: Sequence[tuple[float, float, int]], n: int) -> list[float]:
+    """pi for each group (r, w, m): pi = min(1, max(r, c*w)) with sum m*pi = n.
+
+    `groups` must be sorted by (r, w), distinct, with 0 <= r <= 1, w > 0, m >= 1,
+    exact sum m*r <= n < sum m. Floating point follows docs/draw-spec.md §4 exactly.
+    """
+    total = sum(m for _, _, m in groups)
+    if n >= total:
+        return [1.0 for _ in groups]
+    if n <= 0:
+        return [r for r, _, _ in groups]
+    points = sorted({0.0} | {r / w for r, w, _ in groups} | {1.0 / w for _, w, _ in groups})
+
+    def mass(c: float) -> float:
+        return math.fsum(m * min(1.0, max(r, c * w)) for r, w, m in groups)
+
+    if mass(0.0) >= n:
+        c = 0.0
+    else:
+        k = 1
+        while mass(points[k]) < n:
+            k += 1
+        lo, hi = points[k - 1], points[k]
+        fixed: list[float] = []
+        slope: list[float] = []
+        for r, w, m in groups:
+            if r / w >= hi:
+                fixed.append(m * r)
+            elif 1.0 / w <= lo:
+                fixed.append(float(m))
+            else:
+                slope.append(m * w)
+        c = (n - math.fsum(fixed)) / math.fsum(slope)
+    return [min(1.0, max(r, c * w)) for r, w, _ in groups]
+
+
+def fill_probability(taken: int, cooling: int) -> float:
+    """pi of a cooling unit: the floor's shortfall spread evenly over the cooling units."""
+    return taken / cooling if cooling else 0.0
+
+
+def odds(p: float) -> float:
+    """p / (1 - p), the denominator of the Pareto ranking variable (0 < p < 1)."""
+    return p / (1.0 - p)
+
+
+def pareto_key(u: float, p: float) -> float:
+    """Rosén's Pareto order-sampling key Q = (U/(1-U)) / (p/(1-p)); smaller is drawn first."""
+    return (u / (1.0 - u)) / (p / (1.0 - p))
