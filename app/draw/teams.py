@@ -20,6 +20,7 @@ import hashlib
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from hashlib import sha256
 from typing import Any
 
 TEAMS_ALGORITHM = "spotcheck-draw/1 teams"
@@ -29,7 +30,7 @@ ROLE_LEADER = "组长"
 ROLE_MEMBER = "组员"
 ROLE_JOINT = "联合检查"
 ROLE_EXPERT = "专家"
-CHOICES = 2  # least-loaded among the first CHOICES available candidates in random order
+CHOICES = 4  # least-loaded among the first CHOICES available candidates in random order
 POOL_LEAD = "L"
 POOL_EXPERT = "E"
 _LEVEL_NAMES = {2: "省级", 4: "市级", 6: "县级"}
@@ -261,6 +262,7 @@ class _Pool:
         self.caps = caps
         self.members = sorted(members, key=lambda m: (h64(f"{seed}|team|{badges[m]}"), badges[m]))
         self.load: dict[int, int] = dict.fromkeys(self.members, 0)
+        self.limit: dict[int, int] = {m: caps[m] for m in self.members}
         self.held: dict[int, list[tuple[int, int]]] = {m: [] for m in self.members}
         self.rotations: dict[frozenset[str], _Rotation] = {}
         self.dead_groups: set[tuple[int, int]] = set()
@@ -273,14 +275,14 @@ class _Pool:
             fitting = [m for m in self.members if filt <= self.expertise[m]]
             rot = _Rotation(fitting, self.keys)
             for m in fitting:
-                if self.load[m] >= self.caps[m]:
+                if self.load[m] >= self.limit[m]:
                     rot.kill(m)
             self.rotations[filt] = rot
         return rot
 
     def add_load(self, m: int) -> None:
         self.load[m] += 1
-        if self.load[m] >= self.caps[m]:
+        if self.load[m] >= self.limit[m]:
             for rot in self.rotations.values():
                 rot.kill(m)
 
@@ -326,7 +328,12 @@ class _Solver:
         # per task: inspector -> (pool id, group index)
         self.team: list[dict[int, tuple[str, int]]] = [{} for _ in tasks]
         self.groups: list[dict[str, list[Group]]] = [{} for _ in tasks]
-        self.order = sorted(range(n), key=lambda u: (h64(f"{seed}|team-task|{tasks[u].uscc}"), u))
+        order = [
+            (int.from_bytes(sha256(f"{seed}|team-task|{t.uscc}".encode()).digest()[:8]), u)
+            for u, t in enumerate(tasks)
+        ]
+        self.order = [u for _, u in sorted(order)]
+        self._group_cache: dict[frozenset[str], list[Group]] = {}
         self.problems: list[TeamProblem] = []
 
     # -- eligibility -------------------------------------------------------------------------
@@ -349,14 +356,14 @@ class _Solver:
         """Per-target candidate counts after each filter; False (and a problem) if short."""
         label = pool.label
         groups = self.groups[u][pool.pool_id]
-        need = sum(k for _, k in groups)
+        need = groups[0][1] if len(groups) == 1 else sum(k for _, k in groups)
         rot = pool.rotation(frozenset())
         n0 = len(rot.members)
         if n0 < need:
             self._problem(u, "人员不足", f"在岗且有任务额度的{label} {n0} 人，需 {need} 人")
             return False
         key = self.task_keys[u]
-        ex = self.excluded.get(u, set())
+        ex = self.excluded.get(u) or set()
         n1 = n0 - rot.same_key[key] if self.cross else n0
         if n1 < need:
             lvl = _LEVEL_NAMES[self.params.region_level]
@@ -366,7 +373,7 @@ class _Solver:
                 f"交叉互查（回避本{lvl}区划 {key}）后可用{label} {n1} 人，需 {need} 人",
             )
             return False
-        n2 = n1 - sum(1 for b in ex if b in rot.pos and self.eligible_region(b, u))
+        n2 = n1 - sum(1 for b in ex if b in rot.pos and self.eligible_region(b, u)) if ex else n1
         if n2 < need:
             self._problem(u, "回避", f"回避后可用{label} {n2} 人，需 {need} 人")
             return False
@@ -375,7 +382,8 @@ class _Solver:
                 continue
             frot = pool.rotation(filt)
             m = len(frot.members) - (frot.same_key[key] if self.cross else 0)
-            m -= sum(1 for b in ex if b in frot.pos and self.eligible_region(b, u))
+            if ex:
+                m -= sum(1 for b in ex if b in frot.pos and self.eligible_region(b, u))
             if m < k:
                 skill = "、".join(sorted(filt))
                 self._problem(u, "专长", f"具备{skill}专长的可用{label} {m} 人，需 {k} 人")
@@ -387,43 +395,50 @@ class _Solver:
 
     # -- greedy --------------------------------------------------------------------------------
 
-    def greedy(self, pool: _Pool, u: int) -> list[int]:
-        """Fill the task's slots of this pool; returns the groups left short (one per slot)."""
-        seed, uscc = self.seed, self.tasks[u].uscc
+    def greedy(self, pool: _Pool, u: int, *, cover: bool) -> list[int]:
+        """Fill the task's cover (or free) slots; returns the groups left short, one per slot."""
+        prefix = f"{self.seed}|team-slot|{pool.pool_id}|{self.tasks[u].uscc}|"
         team = self.team[u]
-        load, caps = pool.load, pool.caps
+        load = pool.load
+        key = self.task_keys[u] if self.cross else None
+        ikeys = self.insp_keys
+        ex = self.excluded.get(u)
         short: list[int] = []
         j = 0
         for gi, (filt, k) in enumerate(self.groups[u][pool.pool_id]):
+            if bool(filt) != cover:
+                j += k
+                continue
             rot = pool.rotation(filt)
-            size = len(rot.members)
+            members, find, nxt = rot.members, rot.find, rot.nxt
+            size = len(members)
             for _ in range(k):
-                offset = h64(f"{seed}|team-slot|{pool.pool_id}|{uscc}|{j}") % size if size else 0
+                digest = sha256(f"{prefix}{j}".encode()).digest()
                 j += 1
                 chosen = -1
-                best = -1
-                seen = 0
-                p = rot.find(offset) if size else 0
-                if p == size:
-                    p = rot.find(0)
-                first = p
-                while p < size:
-                    b = rot.members[p]
-                    if b not in team and self.eligible(b, u):
-                        if chosen < 0 or load[b] < best:
-                            chosen, best = b, load[b]
-                        seen += 1
-                        if seen == CHOICES:
-                            break
-                    p = rot.find(p + 1)
+                if size:
+                    p = find(int.from_bytes(digest[:8], "big") % size)
                     if p == size:
-                        p = rot.find(0)
-                    if p == first:
-                        break
+                        p = find(0)
+                    first, best, seen = p, 0, 0
+                    while p < size:
+                        b = members[p]
+                        if b not in team and ikeys[b] != key and (ex is None or b not in ex):
+                            if chosen < 0 or load[b] < best:
+                                chosen, best = b, load[b]
+                            seen += 1
+                            if seen == CHOICES:
+                                break
+                        p += 1
+                        if nxt[p] != p:
+                            p = find(p)
+                        if p == size:
+                            p = find(0)
+                        if p == first:
+                            break
                 if chosen < 0:
                     short.append(gi)
                     continue
-                assert load[chosen] < caps[chosen]
                 team[chosen] = (pool.pool_id, gi)
                 pool.held[chosen].append((u, gi))
                 pool.add_load(chosen)
@@ -431,7 +446,7 @@ class _Solver:
 
     # -- augmenting-path repair ----------------------------------------------------------------
 
-    def repair(self, pool: _Pool, u0: int, g0: int) -> bool:
+    def repair(self, pool: _Pool, u0: int, g0: int, *, report: bool) -> bool:
         """BFS for an augmenting path from the short group (u0, g0); apply it if found."""
         seed, pid = self.seed, pool.pool_id
         start = (u0, g0)
@@ -465,7 +480,7 @@ class _Solver:
                 if b in seen_b or b in pool.dead_b:
                     continue
                 seen_b.add(b)
-                if pool.load[b] < pool.caps[b]:
+                if pool.load[b] < pool.limit[b]:
                     end = (b, node)
                     break
                 for nxt in pool.held[b]:
@@ -476,6 +491,8 @@ class _Solver:
             pool.dead_groups.update(parent)
             pool.dead_x.update(seen_x)
             pool.dead_b.update(seen_b)
+            if not report:
+                return False
             tasks_reached = {g[0] for g in parent}
             full = len(seen_b)
             total = sum(pool.caps[b] for b in seen_b)
@@ -531,18 +548,37 @@ class _Solver:
         ok = [self.precheck(pool, u) for u in range(len(self.tasks))]
         if not all(ok):
             return
+        # Round 1 (greedy + repair) under the soft cap S = ceil(demand / members) + 1 that
+        # spreads work; round 2 repairs what is still short under the real caps only.
+        soft = -(-demand // len(pool.members)) + 1 if pool.members else 0
+        for m in pool.members:
+            pool.limit[m] = min(pool.caps[m], soft)
         short: list[tuple[int, int]] = []
-        for u in self.order:
-            short.extend((u, gi) for gi in self.greedy(pool, u))
-        for u, gi in short:
-            self.repair(pool, u, gi)
+        for cover in (True, False):
+            for u in self.order:
+                short.extend((u, gi) for gi in self.greedy(pool, u, cover=cover))
+        still = [(u, gi) for u, gi in short if not self.repair(pool, u, gi, report=False)]
+        for m in pool.members:
+            pool.limit[m] = pool.caps[m]
+        pool.dead_groups.clear()
+        pool.dead_x.clear()
+        pool.dead_b.clear()
+        for u, gi in still:
+            self.repair(pool, u, gi, report=True)
 
     def lead_groups(self, u: int) -> list[Group]:
-        size = self.params.size
+        """Slot groups of the lead pool: one cover group per still-missing expertise."""
         covered: set[str] = set()
         for b in self.team[u]:
             covered |= self.expertise[b]
-        need = sorted(self.tasks[u].required_expertise - covered)
+        missing = self.tasks[u].required_expertise - covered
+        cached = self._group_cache.get(missing)
+        if cached is None:
+            cached = self._group_cache[missing] = self._make_groups(sorted(missing))
+        return cached
+
+    def _make_groups(self, need: list[str]) -> list[Group]:
+        size = self.params.size
         if not need:
             return [(frozenset(), size)]
         if len(need) <= size:
@@ -647,14 +683,13 @@ def _ordered_team(
     joint_ids: dict[str, str],
 ) -> tuple[Member, ...]:
     """组长 first, then 组员, 联合检查 (department order) and 专家, each by badge."""
-    by_pool: dict[str, list[str]] = {}
-    for b, (pid, _gi) in team.items():
-        by_pool.setdefault(pid, []).append(badges[b])
-    lead = sorted(by_pool.get(POOL_LEAD, []))
+    lead = sorted([badges[b] for b, (pid, _) in team.items() if pid == POOL_LEAD])
     k = h64(f"{seed}|team-leader|{uscc}") % len(lead)
     members = [Member(lead[k], ROLE_LEADER)]
     members += [Member(x, ROLE_MEMBER) for n, x in enumerate(lead) if n != k]
-    for pid in joint_ids.values():
-        members += [Member(x, ROLE_JOINT) for x in sorted(by_pool.get(pid, []))]
-    members += [Member(x, ROLE_EXPERT) for x in sorted(by_pool.get(POOL_EXPERT, []))]
+    if len(team) > len(lead):
+        for pid in (*joint_ids.values(), POOL_EXPERT):
+            role = ROLE_EXPERT if pid == POOL_EXPERT else ROLE_JOINT
+            group = sorted([badges[b] for b, (p, _) in team.items() if p == pid])
+            members += [Member(x, role) for x in group]
     return tuple(members)

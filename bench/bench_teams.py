@@ -1,0 +1,93 @@
+"""Benchmark: team assignment for 50,000 tasks from 20,000 inspectors (SPEC §5: ≤ 3 × ref).
+
+Synthetic province: 16 cities × 10 counties; cross-region on (county level); 2 members per
+team, cap 8 tasks per inspector; "1% conflicts" = 1% of inspectors each declare conflicts with
+1% of the drawn targets (≈100,000 recusal pairs) and another 1% are employed by a drawn target.
+Prints the ratio to the reference and the load spread.  Run: .venv/bin/python bench/bench_teams.py
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.draw.teams import Inspector, TeamParams, TeamTask, assign_teams
+from bench._ref import reference_seconds, uscc_like_ids
+
+SKILLS = ("医学", "药学", "财务", "信息")
+
+
+def province(
+    n_tasks: int, n_inspectors: int, seed: int = 7
+) -> tuple[list[TeamTask], list[Inspector]]:
+    """Synthetic tasks and inspectors (data generation only; the draw never uses `random`)."""
+    rng = random.Random(seed)
+    regions = [f"37{c:02d}{k:02d}" for c in range(1, 17) for k in range(1, 11)]
+    ids = uscc_like_ids(n_tasks)
+    needs = [frozenset({"医学"}), frozenset({"药学"}), frozenset(), frozenset({"医学", "财务"})]
+    tasks = [
+        TeamTask(uscc=u, region=rng.choice(regions), required_expertise=rng.choice(needs))
+        for u in ids
+    ]
+    inspectors = []
+    for k in range(n_inspectors):
+        conflicts: frozenset[str] = frozenset()
+        employer = None
+        r = rng.random()
+        if r < 0.01:
+            conflicts = frozenset(rng.sample(ids, n_tasks // 100))
+        elif r < 0.02:
+            employer = rng.choice(ids)
+        inspectors.append(
+            Inspector(
+                badge=f"37{k:08d}",
+                name=f"检查员{k}",
+                department="山东省医疗保障局",
+                region=rng.choice(regions),
+                expertise=frozenset(rng.sample(SKILLS, rng.choice((1, 1, 2)))),
+                kind="执法人员",
+                employer_uscc=employer,
+                conflicts=conflicts,
+                max_tasks=None,
+            )
+        )
+    return tasks, inspectors
+
+
+def main() -> None:
+    tasks, inspectors = province(50_000, 20_000)
+    params = TeamParams(
+        size=2, lead_department="山东省医疗保障局", cross_region=True, max_tasks_per_inspector=8
+    )
+    ref = reference_seconds()
+    start = time.perf_counter()
+    result = assign_teams(seed="bench-seed", tasks=tasks, inspectors=inspectors, params=params)
+    elapsed = time.perf_counter() - start
+    start = time.perf_counter()
+    published = json.dumps(
+        {**result.to_dict(), "inspector_pool": result.inspector_pool_dict()},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    publish_s = time.perf_counter() - start
+    loads = Counter(result.loads)
+    dist = Counter(loads.values())
+    print(f"ref                 {ref:.3f} s")
+    print(f"assign_teams        {elapsed:.3f} s  = {elapsed / ref:.2f} × ref (target ≤ 3)")
+    print(f"to_dict+json        {publish_s:.3f} s  = {publish_s / ref:.2f} × ref")
+    print(f"published size      {len(published.encode()) / 1e6:.1f} MB")
+    print(f"exclusion tokens    {len(result.exclusions)}")
+    print(
+        f"load min/max/mean   {min(loads.values())}/{max(loads.values())}/"
+        f"{sum(loads.values()) / len(loads):.2f}  distribution {sorted(dist.items())}"
+    )
+
+
+if __name__ == "__main__":
+    main()
