@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.plans.router import router as plans_router
 from app.registries.router import router as registries_router
 
 API_DESCRIPTION = """
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     install_error_handlers(app)
     app.include_router(registries_router)
+    app.include_router(plans_router)
 
     @app.middleware("http")
     async def _security_headers(

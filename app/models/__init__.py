@@ -3,6 +3,21 @@
 from app.models.audit import AuditEntry
 from app.models.auth import ApiToken
 from app.models.base import Base
+from app.models.plans import Draw, DrawPopulation, Plan, PlanVersion, Task, TaskMember
 from app.models.registry import Inspector, Item, RegistryHistory, Target
 
-__all__ = ["ApiToken", "AuditEntry", "Base", "Inspector", "Item", "RegistryHistory", "Target"]
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "Draw",
+    "DrawPopulation",
+    "Inspector",
+    "Item",
+    "Plan",
+    "PlanVersion",
+    "RegistryHistory",
+    "Target",
+    "Task",
+    "TaskMember",
+]

@@ -1,0 +1,125 @@
+"""Plans (抽查计划) with their versions, draws (抽取) and tasks (抽查任务)."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, utcnow
+
+
+class Plan(Base):
+    """A plan; `spec` is its current validated body, `status` draft→published→drawn→closed."""
+
+    __tablename__ = "plans"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    spec: Mapped[dict[str, Any]]
+    # Commit-reveal: commitment is public once published; the secret only after the draw.
+    commitment: Mapped[str | None] = mapped_column(String(64))
+    secret: Mapped[str | None] = mapped_column(String(64))
+    draw_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    published_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlanVersion(Base):
+    """Every version of a plan: creation, draft edits, publication, adjustments (计划调整)."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (UniqueConstraint("plan_code", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict[str, Any]]
+    reason: Mapped[str | None] = mapped_column(Text)
+    commitment: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    public: Mapped[bool] = mapped_column(default=False)
+
+
+class Draw(Base):
+    """One draw of a plan; a redraw supersedes it, both stay on record."""
+
+    __tablename__ = "draws"
+    __table_args__ = (UniqueConstraint("plan_code", "seq"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"))
+    seq: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    algorithm: Mapped[str] = mapped_column(String(32))
+    seed: Mapped[str] = mapped_column(String(64))
+    commitment: Mapped[str] = mapped_column(String(64))
+    secret: Mapped[str] = mapped_column(String(64))
+    entropy: Mapped[str] = mapped_column(String(512))
+    population_sha256: Mapped[str] = mapped_column(String(64))
+    task_count: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    superseded_at: Mapped[datetime | None]
+    superseded_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DrawPopulation(Base):
+    """The population snapshot file of a draw (gzip of the canonical lines)."""
+
+    __tablename__ = "draw_populations"
+
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    lines_gz: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Task(Base):
+    """抽查任务: one drawn target, one visit covering the plan items that apply to it."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_draw_seq", "draw_id", "seq"),)
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    plan_code: Mapped[str] = mapped_column(String(40), index=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(6))
+    stratum: Mapped[str] = mapped_column(String(200))
+    ticket: Mapped[str] = mapped_column(String(100))
+    inclusion_prob: Mapped[float] = mapped_column(Float)
+    items: Mapped[list[str]] = mapped_column(JSON)
+    despite_cooldown: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    team: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TaskMember(Base):
+    """An inspector on a task's team (for "my tasks" and workload queries)."""
+
+    __tablename__ = "task_members"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    badge: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))

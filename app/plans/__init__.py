@@ -1,0 +1,1 @@
+"""Plans (抽查计划), their publication with a commitment, adjustments and draws."""

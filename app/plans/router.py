@@ -1,0 +1,188 @@
+"""HTTP endpoints of plans, draws and task lists: thin wrappers over the services."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.deps import AnyStaff, Supervisor
+from app.db import SessionDep
+from app.errors import NotFound
+from app.models import Draw, Plan, Task, TaskMember
+from app.plans import drawing, service
+from app.plans.schemas import AdjustmentIn, DrawIn, PlanIn, PlanOut, PlanVersionOut
+from app.registries.service import decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/api/v1", tags=["plans"])
+
+
+def _plan_out(session: Session, plan: Plan) -> PlanOut:
+    revealed = plan.status in ("drawn", "closed")
+    return PlanOut(
+        code=plan.code,
+        title=plan.title,
+        status=plan.status,
+        version=plan.version,
+        spec=plan.spec,
+        commitment=plan.commitment,
+        secret=plan.secret if revealed else None,
+        published_at=plan.published_at,
+        draws=service.draw_ids(session, plan.code),
+    )
+
+
+@router.post("/plans", status_code=201, response_model=PlanOut)
+def create_plan(data: PlanIn, session: SessionDep, principal: Supervisor) -> PlanOut:
+    """新建抽查计划（草稿）。"""
+    return _plan_out(session, service.create(session, data=data, actor=principal.actor))
+
+
+@router.get("/plans", response_model=list[PlanOut])
+def list_plans(session: SessionDep, _p: Supervisor) -> list[PlanOut]:
+    """全部抽查计划。"""
+    return [_plan_out(session, p) for p in service.list_plans(session)]
+
+
+@router.get("/plans/{code}", response_model=PlanOut)
+def get_plan(code: str, session: SessionDep, _p: Supervisor) -> PlanOut:
+    """一个抽查计划。"""
+    return _plan_out(session, service.get(session, code))
+
+
+@router.put("/plans/{code}", response_model=PlanOut)
+def replace_plan(code: str, data: PlanIn, session: SessionDep, principal: Supervisor) -> PlanOut:
+    """修改草稿计划（发布后须走计划调整）。"""
+    return _plan_out(
+        session, service.replace_draft(session, code=code, data=data, actor=principal.actor)
+    )
+
+
+@router.post("/plans/{code}/publish", response_model=PlanOut)
+def publish_plan(code: str, session: SessionDep, principal: Supervisor) -> PlanOut:
+    """发布计划并公布承诺值（服务器密钥的哈希）。"""
+    return _plan_out(session, service.publish(session, code=code, actor=principal.actor))
+
+
+@router.post("/plans/{code}/adjustments", status_code=201, response_model=PlanOut)
+def adjust_plan(
+    code: str, adj: AdjustmentIn, session: SessionDep, principal: Supervisor
+) -> PlanOut:
+    """计划调整（须附理由）；重抽时原抽取标记为已作废并保留。"""
+    return _plan_out(session, service.adjust(session, code=code, adj=adj, actor=principal.actor))
+
+
+@router.get("/plans/{code}/versions", response_model=list[PlanVersionOut])
+def plan_versions(code: str, session: SessionDep, _p: Supervisor) -> Any:
+    """计划的全部版本（含调整理由）。"""
+    return service.versions(session, code)
+
+
+@router.post("/plans/{code}/draw", status_code=201)
+def draw_plan(code: str, body: DrawIn, session: SessionDep, principal: Supervisor) -> Any:
+    """抽取：以承诺的密钥与现场公开熵（骰子、公证号、信标值）生成种子，一次性抽取。"""
+    return drawing.perform_draw(
+        session, code=code, entropy=body.entropy, actor=principal.actor
+    ).body
+
+
+def _draw(session: Session, draw_id: str) -> Draw:
+    draw = session.get(Draw, draw_id)
+    if draw is None:
+        raise NotFound(f"没有抽取 {draw_id}")
+    return draw
+
+
+@router.get("/draws/{draw_id}")
+def get_draw(draw_id: str, session: SessionDep, _p: Supervisor) -> Any:
+    """抽取结果（可独立复核的完整 JSON）。"""
+    draw = _draw(session, draw_id)
+    return {**draw.body, "status": draw.status, "superseded_reason": draw.superseded_reason}
+
+
+@router.get("/draws/{draw_id}/population", response_class=PlainTextResponse)
+def get_population(draw_id: str, session: SessionDep, _p: Supervisor) -> PlainTextResponse:
+    """抽样总体快照（CSV，哈希即 population_sha256）。"""
+    return PlainTextResponse(
+        drawing.population_text(session, draw_id), media_type="text/csv; charset=utf-8"
+    )
+
+
+def _task_dict(t: Task) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "draw_id": t.draw_id,
+        "plan": t.plan_code,
+        "uscc": t.uscc,
+        "name": t.name,
+        "region": t.region,
+        "stratum": t.stratum,
+        "ticket": t.ticket,
+        "inclusion_prob": t.inclusion_prob,
+        "items": t.items,
+        "despite_cooldown": t.despite_cooldown,
+        "reason": t.reason,
+        "team": t.team,
+        "status": t.status,
+    }
+
+
+@router.get("/draws/{draw_id}/tasks")
+def draw_tasks(
+    draw_id: str,
+    session: SessionDep,
+    _p: Supervisor,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> Any:
+    """一次抽取的任务清单（游标分页）。"""
+    _draw(session, draw_id)
+    stmt = select(Task).where(Task.draw_id == draw_id).order_by(Task.id)
+    if cursor:
+        stmt = stmt.where(Task.id > decode_cursor(cursor))
+    rows = list(session.scalars(stmt.limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [_task_dict(t) for t in rows],
+        "next_cursor": encode_cursor(rows[-1].id) if more else None,
+    }
+
+
+@router.get("/tasks")
+def list_tasks(
+    session: SessionDep,
+    principal: AnyStaff,
+    plan: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> Any:
+    """任务列表：检查人员只看到本人参加的、现行抽取中的任务。"""
+    stmt = select(Task).join(Draw, Draw.id == Task.draw_id).where(Draw.status == "current")
+    if principal.role == "inspector":
+        stmt = stmt.join(TaskMember, TaskMember.task_id == Task.id).where(
+            TaskMember.badge == principal.badge
+        )
+    if plan:
+        stmt = stmt.where(Task.plan_code == plan)
+    if cursor:
+        stmt = stmt.where(Task.id > decode_cursor(cursor))
+    rows = list(session.scalars(stmt.order_by(Task.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [_task_dict(t) for t in rows],
+        "next_cursor": encode_cursor(rows[-1].id) if more else None,
+    }
+
+
+@router.get("/tasks/{task_id}")
+def get_task(task_id: str, session: SessionDep, principal: AnyStaff) -> Any:
+    """一个任务；检查人员只能查看本人任务。"""
+    task = session.get(Task, task_id)
+    if task is None or (
+        principal.role == "inspector" and principal.badge not in {m["badge"] for m in task.team}
+    ):
+        raise NotFound(f"没有任务 {task_id}")
+    return _task_dict(task)

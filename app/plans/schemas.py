@@ -1,0 +1,170 @@
+"""The plan as the API takes it (SPEC §4) and the shapes it returns."""
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.registries.fields import TARGET_KINDS
+
+STRATA_KEYS = ("kind", "level", "ownership", "region", "city")
+# 定点医药机构: the kinds the 5% floor of seed 004 applies to.
+DESIGNATED_KINDS = ("定点医疗机构", "定点零售药店")
+MIN_RATIO_DESIGNATED = 0.05
+
+
+class Scope(BaseModel):
+    """Which targets a plan draws from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kinds: list[str] = Field(min_length=1)
+    regions: list[str] = Field(default_factory=list, description="医保区划前缀；空 = 全部")
+    levels: list[str] = Field(default_factory=list, description="级别；空 = 全部")
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, v: list[str]) -> list[str]:
+        bad = [k for k in v if k not in TARGET_KINDS]
+        if bad:
+            raise ValueError(f"未知检查对象类型：{'、'.join(bad)}")
+        return sorted(set(v), key=TARGET_KINDS.index)
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, v: list[str]) -> list[str]:
+        for r in v:
+            if not (r.isascii() and r.isdigit() and 2 <= len(r) <= 6):
+                raise ValueError(f"医保区划前缀应为 2–6 位数字：{r}")
+        return sorted(set(v))
+
+
+class Team(BaseModel):
+    """How inspector teams are drawn (SPEC §2 rule 5)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(2, ge=2, le=10, description="本部门执法人员人数（≥2）")
+    cross_region: bool = False
+    region_level: Literal[6, 4] = Field(6, description="交叉互查比较的区划位数：6 县级，4 市级")
+    max_tasks_per_inspector: int | None = Field(None, ge=1)
+    joint_members: int = Field(1, ge=0, le=5)
+    experts: int = Field(0, ge=0, le=5)
+
+
+class Window(BaseModel):
+    """检查时间窗口."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Window":
+        if self.end < self.start:
+            raise ValueError("检查窗口结束日期早于开始日期")
+        if (self.end - self.start).days > 366:
+            raise ValueError("检查窗口不能超过一年")
+        return self
+
+
+class PlanIn(BaseModel):
+    """A plan as POST /api/v1/plans takes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[0-9A-Za-z_-]{1,40}$")
+    title: str = Field(min_length=1, max_length=200)
+    lead_department: str = Field(min_length=1, max_length=100)
+    joint_departments: list[str] = Field(default_factory=list, max_length=10)
+    items: list[str] = Field(min_length=1, max_length=100)
+    scope: Scope
+    strata: list[str] = Field(default_factory=lambda: ["kind", "level", "region"])
+    ratio: float = Field(gt=0, le=1)
+    min_per_stratum: int = Field(1, ge=1, le=1000)
+    grade_rates: dict[str, float] = Field(default_factory=dict)
+    risk_weights: dict[str, Any] = Field(default_factory=dict)
+    cooldown_days: int = Field(365, ge=0, le=3650)
+    team: Team = Field(default_factory=lambda: Team())
+    window: Window
+    publish_tasks: Literal["on_draw", "after_window"] = "after_window"
+
+    @field_validator("strata")
+    @classmethod
+    def _strata(cls, v: list[str]) -> list[str]:
+        bad = [k for k in v if k not in STRATA_KEYS]
+        if bad:
+            raise ValueError(f"未知分层字段：{'、'.join(bad)}（可选：{'/'.join(STRATA_KEYS)}）")
+        if len(set(v)) != len(v):
+            raise ValueError("分层字段重复")
+        if "region" in v and "city" in v:
+            raise ValueError("region 与 city 不能同时作为分层字段")
+        return v
+
+    @field_validator("grade_rates")
+    @classmethod
+    def _rates(cls, v: dict[str, float]) -> dict[str, float]:
+        for grade, rate in v.items():
+            if not (0 <= rate <= 1):
+                raise ValueError(f"等级 {grade} 的最低抽查比例应在 0–1 之间")
+        return {g.upper(): r for g, r in v.items()}
+
+    @field_validator("joint_departments", "items")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("列表中有重复项")
+        return v
+
+    @model_validator(mode="after")
+    def _floor(self) -> "PlanIn":
+        if set(self.scope.kinds) & set(DESIGNATED_KINDS) and self.ratio < MIN_RATIO_DESIGNATED:
+            raise ValueError("定点医药机构的随机抽查比例不得低于 5%（ratio >= 0.05）")
+        if self.lead_department in self.joint_departments:
+            raise ValueError("牵头部门不能同时作为联合部门")
+        return self
+
+
+class AdjustmentIn(BaseModel):
+    """计划调整: a reason, changed plan fields, and/or a redraw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=2, max_length=2000)
+    changes: dict[str, Any] = Field(default_factory=dict)
+    redraw: bool = False
+
+
+class DrawIn(BaseModel):
+    """Public entropy supplied at the draw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entropy: str = Field(min_length=1, max_length=1024)
+
+
+class PlanOut(BaseModel):
+    """A plan as returned by the API (the secret only once revealed)."""
+
+    code: str
+    title: str
+    status: str
+    version: int
+    spec: dict[str, Any]
+    commitment: str | None
+    secret: str | None
+    published_at: datetime | None
+    draws: list[str]
+
+
+class PlanVersionOut(BaseModel):
+    """One version of a plan."""
+
+    version: int
+    kind: str
+    reason: str | None
+    commitment: str | None
+    actor: str
+    created_at: datetime
+    spec: dict[str, Any]

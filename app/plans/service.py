@@ -1,0 +1,256 @@
+"""Plans: create, edit drafts, publish with a commitment, adjust (计划调整)."""
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.config import get_settings
+from app.draw import commitment_of, new_secret
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.models import Draw, Item, Plan, PlanVersion
+from app.models.base import utcnow
+from app.plans.schemas import AdjustmentIn, PlanIn
+
+# Fields that may change after a draw without redrawing (they do not enter the draw).
+POST_DRAW_MUTABLE = frozenset({"title", "window", "publish_tasks"})
+
+
+def _errors_of(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+        for e in exc.errors()
+    ]
+
+
+def check_against_registries(session: Session, data: PlanIn) -> None:
+    """Items exist, are active and apply to the scope; grades belong to the scale (422)."""
+    errors: list[dict[str, Any]] = []
+    found = {i.code: i for i in session.scalars(select(Item).where(Item.code.in_(data.items)))}
+    for n, code in enumerate(data.items):
+        item = found.get(code)
+        if item is None or not item.active:
+            errors.append({"field": f"items.{n}", "message": f"事项 {code} 不在抽查事项清单中"})
+        elif item.target_kinds and not set(item.target_kinds) & set(data.scope.kinds):
+            errors.append(
+                {
+                    "field": f"items.{n}",
+                    "message": f"事项 {code} 适用对象（{'、'.join(item.target_kinds)}）"
+                    f"与计划范围（{'、'.join(data.scope.kinds)}）无交集",
+                }
+            )
+    scale = get_settings().grade_scale
+    for field, grades in (("grade_rates", data.grade_rates), ("risk_weights", data.risk_weights)):
+        for grade in grades:
+            if field == "risk_weights" and grade in ("complaint", "flags"):
+                continue
+            if grade not in scale:
+                errors.append(
+                    {
+                        "field": f"{field}.{grade}",
+                        "message": f"等级 {grade} 不在等级体系 {'/'.join(scale)} 中",
+                    }
+                )
+    try:
+        from app.draw import risk_config_from_plan
+
+        risk_config_from_plan(data.risk_weights)
+    except ValueError as exc:
+        errors.append({"field": "risk_weights", "message": str(exc)})
+    if errors:
+        raise ValidationFailed("计划未通过校验 (plan rejected)", errors=errors)
+
+
+def get(session: Session, code: str, *, for_update: bool = False) -> Plan:
+    """The plan `code` (locked for update when asked); 404 if unknown."""
+    stmt = select(Plan).where(Plan.code == code)
+    if for_update:
+        stmt = stmt.with_for_update()
+    plan = session.scalar(stmt)
+    if plan is None:
+        raise NotFound(f"没有编号为 {code} 的抽查计划")
+    return plan
+
+
+def _version(
+    session: Session,
+    plan: Plan,
+    kind: str,
+    actor: str,
+    reason: str | None = None,
+    public: bool = False,
+) -> None:
+    session.add(
+        PlanVersion(
+            plan_code=plan.code,
+            version=plan.version,
+            kind=kind,
+            spec=plan.spec,
+            reason=reason,
+            commitment=plan.commitment,
+            actor=actor,
+            public=public,
+        )
+    )
+
+
+def create(session: Session, *, data: PlanIn, actor: str) -> Plan:
+    """Creates a draft plan."""
+    check_against_registries(session, data)
+    if session.get(Plan, data.code) is not None:
+        raise Conflict(f"计划编号 {data.code} 已存在")
+    plan = Plan(
+        code=data.code,
+        title=data.title,
+        status="draft",
+        version=1,
+        spec=data.model_dump(mode="json"),
+        created_by=actor,
+        draw_count=0,
+    )
+    session.add(plan)
+    session.flush()
+    _version(session, plan, "create", actor)
+    audit.append(
+        session,
+        actor=actor,
+        action="plan.create",
+        entity=f"plan:{plan.code}",
+        data={"spec": plan.spec},
+    )
+    return plan
+
+
+def replace_draft(session: Session, *, code: str, data: PlanIn, actor: str) -> Plan:
+    """Replaces a draft's body; published plans change only through adjustments."""
+    plan = get(session, code, for_update=True)
+    if plan.status != "draft":
+        raise Conflict("计划已发布，修改须通过计划调整（POST /adjustments，附理由）")
+    if data.code != code:
+        raise ValidationFailed(
+            "计划编号不可修改", errors=[{"field": "code", "message": "不可修改"}]
+        )
+    check_against_registries(session, data)
+    plan.spec, plan.title = data.model_dump(mode="json"), data.title
+    plan.version += 1
+    plan.updated_at = utcnow()
+    _version(session, plan, "edit", actor)
+    audit.append(
+        session,
+        actor=actor,
+        action="plan.edit",
+        entity=f"plan:{code}",
+        data={"version": plan.version, "spec": plan.spec},
+    )
+    return plan
+
+
+def _new_commitment(plan: Plan) -> None:
+    plan.secret = new_secret()
+    plan.commitment = commitment_of(plan.secret)
+
+
+def publish(session: Session, *, code: str, actor: str) -> Plan:
+    """Publishes a draft and commits to a fresh server secret (its hash goes public)."""
+    plan = get(session, code, for_update=True)
+    if plan.status != "draft":
+        raise Conflict(f"计划状态为 {plan.status}，只能发布草稿")
+    check_against_registries(session, PlanIn.model_validate(plan.spec))
+    _new_commitment(plan)
+    plan.status = "published"
+    plan.published_at = plan.updated_at = utcnow()
+    plan.version += 1
+    _version(session, plan, "publish", actor, public=True)
+    audit.append(
+        session,
+        actor=actor,
+        action="plan.publish",
+        entity=f"plan:{code}",
+        data={"version": plan.version, "commitment": plan.commitment},
+    )
+    return plan
+
+
+def adjust(session: Session, *, code: str, adj: AdjustmentIn, actor: str) -> Plan:
+    """计划调整: changes and/or a redraw of a published plan, with a public reason."""
+    plan = get(session, code, for_update=True)
+    if plan.status == "draft":
+        raise Conflict("草稿计划可直接修改，无需调整 (edit the draft instead)")
+    if plan.status == "closed":
+        raise Conflict("计划已结束，不能调整")
+    if not adj.changes and not adj.redraw:
+        raise ValidationFailed(
+            "调整须包含 changes 或 redraw", errors=[{"field": "changes", "message": "为空"}]
+        )
+    if "code" in adj.changes:
+        raise ValidationFailed(
+            "计划编号不可修改", errors=[{"field": "changes.code", "message": "不可修改"}]
+        )
+    drawn = plan.status == "drawn"
+    if adj.redraw and not drawn:
+        raise Conflict("计划尚未抽取，无需重抽")
+    if drawn and not adj.redraw:
+        locked = sorted(set(adj.changes) - POST_DRAW_MUTABLE)
+        if locked:
+            raise Conflict(
+                f"已抽取的计划修改 {'、'.join(locked)} 须同时重抽（redraw: true）；"
+                f"无需重抽可改：{'、'.join(sorted(POST_DRAW_MUTABLE))}"
+            )
+    try:
+        data = PlanIn.model_validate({**plan.spec, **adj.changes})
+    except ValidationError as exc:
+        raise ValidationFailed("调整后的计划未通过校验", errors=_errors_of(exc)) from None
+    check_against_registries(session, data)
+    now = utcnow()
+    plan.spec, plan.title = data.model_dump(mode="json"), data.title
+    plan.version += 1
+    plan.updated_at = now
+    superseded: str | None = None
+    if adj.redraw:
+        current = session.scalar(
+            select(Draw).where(Draw.plan_code == code, Draw.status == "current")
+        )
+        if current is not None:
+            current.status, current.superseded_at = "superseded", now
+            current.superseded_reason = adj.reason
+            superseded = current.id
+        _new_commitment(plan)  # a redraw needs fresh, unrevealed randomness
+        plan.status = "published"
+    _version(session, plan, "adjustment", actor, reason=adj.reason, public=True)
+    audit.append(
+        session,
+        actor=actor,
+        action="plan.adjust",
+        entity=f"plan:{code}",
+        data={
+            "version": plan.version,
+            "reason": adj.reason,
+            "changes": adj.changes,
+            "redraw": adj.redraw,
+            "superseded_draw": superseded,
+            "commitment": plan.commitment,
+        },
+    )
+    return plan
+
+
+def list_plans(session: Session) -> list[Plan]:
+    """All plans, newest first."""
+    return list(session.scalars(select(Plan).order_by(Plan.created_at.desc(), Plan.code)))
+
+
+def versions(session: Session, code: str) -> list[PlanVersion]:
+    """Every version of a plan, oldest first."""
+    get(session, code)
+    return list(
+        session.scalars(
+            select(PlanVersion).where(PlanVersion.plan_code == code).order_by(PlanVersion.version)
+        )
+    )
+
+
+def draw_ids(session: Session, code: str) -> list[str]:
+    """Ids of the plan's draws, oldest first."""
+    return list(session.scalars(select(Draw.id).where(Draw.plan_code == code).order_by(Draw.seq)))
