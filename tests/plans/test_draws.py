@@ -1,0 +1,156 @@
+"""Draws through the API: once per plan, all-or-nothing, teams, redraws, inspector view."""
+
+import math
+import threading
+
+from sqlalchemy import func, select
+
+from app.db import make_sessionmaker
+from app.errors import AppError
+from app.models import Draw, Task
+from tests.plans.conftest import published
+
+
+def _draw(client, sup, code, entropy="4-2-6-1-3-5"):
+    return client.post(f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": entropy})
+
+
+def test_draw_once_meets_the_floor_and_reveals_the_seed_inputs(client, city):
+    from app.draw import derive_seed
+
+    code = published(client, city)
+    r = _draw(client, city, code)
+    assert r.status_code == 201, r.text
+    d = r.json()
+    assert d["algorithm"] == "spotcheck-draw/1" and d["schema_version"] == "1"
+    inputs = d["seed_inputs"]
+    assert d["seed"] == derive_seed(commitment=inputs["commitment"], secret=inputs["secret"],
+                                    entropy=inputs["entropy"])
+    for s in d["strata"]:
+        assert s["n"] >= max(1, math.ceil(0.05 * s["N"]))
+    assert len(d["tasks"]) == sum(s["n"] for s in d["strata"])
+    assert sum(s["N"] for s in d["strata"]) == 80
+    for t in d["tasks"]:
+        assert len(t["team"]) == 2 and sum(m["role"] == "组长" for m in t["team"]) == 1
+        assert t["name"].startswith("测试医院")
+    again = _draw(client, city, code, "9-9-9")
+    assert again.status_code == 409 and "不得重复抽取" in again.json()["detail"]
+    listed = client.get(f"/api/v1/draws/{d['id']}/tasks", headers=city,
+                        params={"limit": 3}).json()
+    assert len(listed["items"]) == 3 and listed["next_cursor"]
+    pop = client.get(f"/api/v1/draws/{d['id']}/population", headers=city).text
+    import hashlib
+
+    assert hashlib.sha256(pop.encode()).hexdigest() == d["population_sha256"]
+
+
+def test_same_inputs_same_draw_different_entropy_different_draw(client, city):
+    a = published(client, city, code="P-A")
+    b = published(client, city, code="P-B")
+    da, db_ = _draw(client, city, a).json(), _draw(client, city, b).json()
+    # different secrets → different seeds even with the same entropy
+    assert da["seed"] != db_["seed"]
+    assert [t["uscc"] for t in da["tasks"]] != [t["uscc"] for t in db_["tasks"]] or \
+        da["seed"] != db_["seed"]
+
+
+def test_draw_requires_publication_and_valid_entropy(client, city, session):
+    r = client.post("/api/v1/plans", headers=city, json=__import__(
+        "tests.plans.conftest", fromlist=["plan_body"]).plan_body(code="DRAFT"))
+    assert r.status_code == 201
+    assert _draw(client, city, "DRAFT").status_code == 409
+    code = published(client, city)
+    bad = _draw(client, city, code, "\x00\x01")
+    assert bad.status_code == 422
+    assert session.scalar(select(func.count()).select_from(Draw)) == 0
+    assert client.get(f"/api/v1/plans/{code}", headers=city).json()["status"] == "published"
+
+
+def test_infeasible_teams_name_the_target_and_write_nothing(client, city, session):
+    # cross-region at city level: every inspector is in 3704 → nobody may go anywhere.
+    code = published(client, city, team={"size": 2, "cross_region": True, "region_level": 4})
+    r = _draw(client, city, code)
+    assert r.status_code == 422
+    problem = r.json()
+    assert "检查组" in problem["detail"]
+    assert all(e["uscc"] and e["region"] for e in problem["errors"])
+    assert session.scalar(select(func.count()).select_from(Task)) == 0
+    assert client.get(f"/api/v1/plans/{code}", headers=city).json()["status"] == "published"
+
+
+def test_redraw_is_an_adjustment_and_keeps_the_old_draw(client, city):
+    code = published(client, city)
+    first = _draw(client, city, code).json()
+    r = client.post(f"/api/v1/plans/{code}/adjustments", headers=city,
+                    json={"reason": "抽中机构已注销", "changes": {"ratio": 0.1}})
+    assert r.status_code == 409  # sampling changes after a draw need a redraw
+    r = client.post(f"/api/v1/plans/{code}/adjustments", headers=city,
+                    json={"reason": "窗口顺延", "changes": {"window": {
+                        "start": "2026-12-01", "end": "2027-01-15"}}})
+    assert r.status_code == 201 and r.json()["status"] == "drawn"
+    r = client.post(f"/api/v1/plans/{code}/adjustments", headers=city,
+                    json={"reason": "抽中机构已注销，重新抽取", "redraw": True})
+    assert r.status_code == 201
+    plan = r.json()
+    assert plan["status"] == "published" and plan["secret"] is None
+    assert plan["commitment"] != first["seed_inputs"]["commitment"]
+    second = _draw(client, city, code, "1-1-2-3-5-8").json()
+    assert second["id"].endswith("-D2") and second["seq"] == 2
+    old = client.get(f"/api/v1/draws/{first['id']}", headers=city).json()
+    assert old["status"] == "superseded" and old["superseded_reason"] == "抽中机构已注销，重新抽取"
+    mine = client.get("/api/v1/tasks", headers=city, params={"plan": code, "limit": 1000}).json()
+    assert {t["draw_id"] for t in mine["items"]} == {second["id"]}
+
+
+def test_inspector_sees_only_own_tasks(client, city, make_token):
+    code = published(client, city)
+    d = _draw(client, city, code).json()
+    badge = d["tasks"][0]["team"][0]["badge"]
+    insp = make_token("inspector", badge=badge)
+    mine = client.get("/api/v1/tasks", headers=insp).json()["items"]
+    expected = {t["id"] for t in d["tasks"] if badge in {m["badge"] for m in t["team"]}}
+    assert {t["id"] for t in mine} == expected and expected
+    other = next(t for t in d["tasks"] if badge not in {m["badge"] for m in t["team"]})
+    assert client.get(f"/api/v1/tasks/{other['id']}", headers=insp).status_code == 404
+    assert client.get(f"/api/v1/draws/{d['id']}", headers=insp).status_code == 403
+
+
+def test_cooldown_marks_targets_taken_again_to_meet_the_floor(client, city):
+    first = _draw(client, city, published(client, city, code="C-1")).json()
+    again = _draw(client, city, published(client, city, code="C-2", ratio=1.0)).json()
+    earlier = {t["uscc"] for t in first["tasks"]}
+    flagged = {t["uscc"] for t in again["tasks"] if t["despite_cooldown"]}
+    assert flagged == earlier
+    assert all("冷却期" in t["reason"] for t in again["tasks"] if t["despite_cooldown"])
+
+
+def test_simultaneous_draws_give_exactly_one(db, client, city):
+    code = published(client, city)
+    factory = make_sessionmaker(db)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def attempt(n: int) -> None:
+        from app.plans.drawing import perform_draw
+
+        barrier.wait()
+        with factory() as s:
+            from app.db import begin_write
+
+            try:
+                begin_write(s)
+                perform_draw(s, code=code, entropy=f"{n}-{n}", actor="t")
+                s.commit()
+                outcomes.append("ok")
+            except AppError as exc:
+                s.rollback()
+                outcomes.append(str(exc.status))
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["409"] * 5 + ["ok"]
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Draw)) == 1
