@@ -5,6 +5,7 @@ Algorithm in docs/draw-spec.md; replayed by docs/verify_draw.py with the standar
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 from collections.abc import Iterator, Sequence
@@ -207,19 +208,20 @@ def _is_uscc_form(uscc: str) -> bool:
 
 
 class _Snapshot:
-    """The population as arrays: USCCs, profile id per unit, profiles, sorted order."""
+    """The population in USCC order: USCC bytes, profile id per unit, distinct profiles."""
 
     def __init__(
         self, population: Sequence[Unit], items: Sequence[PlanItem], params: SamplingParams
     ) -> None:
         _check_items(items)
-        self.usccs: list[str] = [u.uscc for u in population]
-        joined = "".join(self.usccs)
-        size = len(self.usccs)
-        if not (len(joined) == 18 * size and joined.isascii() and joined.isalnum()) or (
-            joined.upper() != joined
+        usccs = [u.uscc for u in population]
+        joined = "".join(usccs)
+        size = len(usccs)
+        data = joined.encode("ascii", errors="replace")
+        if not (len(joined) == 18 * size and joined.isascii()) or (
+            size and not (data.isalnum() and data.upper() == data)
         ):
-            bad = next((u for u in self.usccs if not _is_uscc_form(u)), "?")
+            bad = next((u for u in usccs if not _is_uscc_form(u)), "?")
             raise DrawInputError(f"统一社会信用代码必须是18位大写字母或数字：{bad!r}")
         raw = list(map(_PROFILE_FIELDS, population))
         index: dict[Any, int] = dict.fromkeys(raw, 0)
@@ -227,31 +229,34 @@ class _Snapshot:
         for k, key in enumerate(index):
             index[key] = k
             self.profiles.append(_make_profile(key, items, params))
-        self.pid: npt.NDArray[np.int64] = np.fromiter(
-            map(index.__getitem__, raw), dtype=np.int64, count=size
-        )
-        packed = np.frombuffer(joined.encode("ascii"), dtype="S18")
-        self.order: npt.NDArray[np.intp] = np.argsort(packed, kind="stable")
-        ordered = packed[self.order]
+        pid = np.fromiter(map(index.__getitem__, raw), dtype=np.int64, count=size)
+        packed = np.frombuffer(data, dtype="S18")
+        order = np.argsort(packed, kind="stable")
+        ordered = packed[order]
         if size > 1 and bool(np.any(ordered[1:] == ordered[:-1])):
             dup = ordered[1:][ordered[1:] == ordered[:-1]][0].decode()
             raise DrawInputError(f"抽样总体中统一社会信用代码重复：{dup}")
+        # From here on every per-unit sequence is in USCC order: the draw cannot see input order.
+        self.keys: list[bytes] = ordered.tolist()
+        self.pid: npt.NDArray[np.int64] = pid[order]
+
+    def uscc(self, k: int) -> str:
+        return self.keys[k].decode("ascii")
 
     def lines(self) -> Iterator[str]:
         yield POPULATION_HEADER
         suffixes = [p.line_suffix for p in self.profiles]
-        usccs = self.usccs
-        for k in self.order.tolist():
-            yield usccs[k] + suffixes[self.pid[k]]
+        for key, p in zip(self.keys, self.pid.tolist(), strict=True):
+            yield key.decode("ascii") + suffixes[p]
 
     def sha256(self) -> str:
-        suffixes = [p.line_suffix for p in self.profiles]
-        order = self.order.tolist()
-        ordered_usccs = list(map(self.usccs.__getitem__, order))
-        ordered_suffixes = map(suffixes.__getitem__, self.pid[self.order].tolist())
-        body = "\n".join(map(str.__add__, ordered_usccs, ordered_suffixes))
-        text = POPULATION_HEADER + "\n" + body + ("\n" if body else "")
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        suffixes = [(p.line_suffix + "\n").encode("utf-8") for p in self.profiles]
+        parts: list[bytes] = [b""] * (2 * len(self.keys))
+        parts[0::2] = self.keys
+        parts[1::2] = list(map(suffixes.__getitem__, self.pid.tolist()))
+        digest = hashlib.sha256((POPULATION_HEADER + "\n").encode("utf-8"))
+        digest.update(b"".join(parts))
+        return digest.hexdigest()
 
 
 def _check_items(items: Sequence[PlanItem]) -> None:
@@ -287,6 +292,19 @@ def draw_targets(
     """Draw the targets of one plan (docs/draw-spec.md §4–§6)."""
     if not seed:
         raise DrawInputError("种子不能为空（empty seed）")
+    # Millions of short-lived tuples and no reference cycles: the cyclic GC only costs time.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _draw(seed, population, items, params)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _draw(
+    seed: str, population: Sequence[Unit], items: Sequence[PlanItem], params: SamplingParams
+) -> TargetDraw:
     snap = _Snapshot(population, items, params)
     profiles = snap.profiles
     counts = np.bincount(snap.pid, minlength=len(profiles)).tolist()
@@ -352,7 +370,7 @@ def draw_targets(
         else group_pi[code_of[p.stratum]][(p.rate, p.weight if params.weighted else 1.0)]
         for p in profiles
     ]
-    digests = ticket_digests(seed, snap.usccs)
+    digests = ticket_digests(seed, snap.keys)
     prefix = ticket_prefixes(digests)
     segment = prof_segment[snap.pid]
 
@@ -363,7 +381,7 @@ def draw_targets(
     else:
         primary = _pareto_primary(prefix, snap.pid, prof_pi, profiles)
         order = np.lexsort((prefix, primary, segment))
-    chosen = _select(order, segment, take, prefix, primary, digests, snap.usccs)
+    chosen = _select(order, segment, take, prefix, primary, digests, snap.keys)
 
     reason = cooling_reason(params.cooldown_days)
     rows = []
@@ -371,7 +389,7 @@ def draw_targets(
         p = int(snap.pid[k])
         prof = profiles[p]
         ticket = ticket_from_digest(digests[32 * k : 32 * k + 32])
-        rows.append((code_of[prof.stratum], ticket, snap.usccs[k], prof, prof_pi[p]))
+        rows.append((code_of[prof.stratum], ticket, snap.uscc(k), prof, prof_pi[p]))
     rows.sort(key=lambda row: (row[0], row[1], row[2]))
     tasks = [
         Task(
@@ -429,7 +447,7 @@ def _select(
     prefix: npt.NDArray[np.uint64],
     primary: npt.NDArray[np.float64] | None,
     digests: bytes,
-    usccs: Sequence[str],
+    usccs: Sequence[bytes],
 ) -> list[int]:
     """First `take[s]` units of every segment s in sorted order; exact at tied boundaries.
 

@@ -7,7 +7,7 @@ Tickets compare as decimal fractions; the 12 leading digits give a fast integer 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -43,8 +43,8 @@ def ticket_of(seed: str, uscc: str) -> str:
     return ticket_from_digest(digest)
 
 
-def ticket_digests(seed: str, usccs: Sequence[str]) -> bytes:
-    """Concatenated 32-byte digests SHA-256(seed_hash || uscc), in the order of `usccs`."""
+def ticket_digests(seed: str, usccs: Iterable[bytes]) -> bytes:
+    """Concatenated 32-byte digests SHA-256(seed_hash || uscc), for ASCII-encoded USCCs."""
     base: Any = _fast_sha256(seed_hash(seed).encode("ascii"))
     copy: Callable[[], Any] = base.copy
 
@@ -53,7 +53,7 @@ def ticket_digests(seed: str, usccs: Sequence[str]) -> bytes:
         h.update(data)
         return h.digest()  # type: ignore[no-any-return]
 
-    return b"".join(map(one, map(str.encode, usccs)))
+    return b"".join(map(one, usccs))
 
 
 def ticket_prefixes(digests: bytes) -> npt.NDArray[np.uint64]:

@@ -1,0 +1,95 @@
+"""Benchmark: a spotcheck-draw/1 target draw over 1,000,000 targets (SPEC §5).
+
+Prints draw/ref (target <= 1.5) and consistent_sampler/draw on the same uniform sample
+(target >= 6). consistent_sampler is run on a smaller population and scaled linearly.
+Run: .venv/bin/python bench/bench_draw.py [N]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _ref import reference_seconds, uscc_like_ids  # noqa: E402
+
+from app.draw import PlanItem, SamplingParams, Unit, draw_targets  # noqa: E402
+
+SEED = "5f2b" * 16
+KINDS = ("定点医疗机构", "定点零售药店")
+LEVELS = ("三级", "二级", "一级", "未定级")
+
+
+def population(n: int, strata: bool) -> list[Unit]:
+    ids = uscc_like_ids(n)
+    if not strata:
+        return [Unit(u, "全部", KINDS[0], None, 1.0, frozenset()) for u in ids]
+    units = []
+    for k, u in enumerate(ids):
+        kind = KINDS[k % 2]
+        level = LEVELS[(k // 2) % 4]
+        region = f"37{k % 97:02d}{k % 7:02d}"
+        units.append(Unit(u, f"{kind}|{level}|{region}", kind, None, 1.0, frozenset()))
+    return units
+
+
+def timed(fn: object) -> float:
+    start = time.perf_counter()
+    fn()  # type: ignore[operator]
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    items = [PlanItem("YB-01", frozenset())]
+    ref = reference_seconds()
+    print(f"参考值 ref（100万次 SHA-256）: {ref:.3f} s")
+
+    flat = population(n, strata=False)
+    params = SamplingParams(ratio=0.05)
+    best = min(
+        timed(lambda: draw_targets(seed=SEED, population=flat, items=items, params=params))
+        for _ in range(3)
+    )
+    print(f"等权抽样 {n:,} 个对象（单层）: {best:.3f} s = {best / ref:.2f} x ref（目标 <= 1.5）")
+
+    layered = population(n, strata=True)
+    best_s = min(
+        timed(lambda: draw_targets(seed=SEED, population=layered, items=items, params=params))
+        for _ in range(2)
+    )
+    draw = draw_targets(seed=SEED, population=layered, items=items, params=params)
+    print(
+        f"等权分层抽样 {n:,} 个对象（{len(draw.strata)} 层）: {best_s:.3f} s = "
+        f"{best_s / ref:.2f} x ref（目标 <= 1.5）"
+    )
+
+    weighted_pop = [
+        Unit(u.uscc, u.stratum, u.kind, "ABCD"[k % 4], (0.5, 1.0, 2.0, 4.0)[k % 4], frozenset())
+        for k, u in enumerate(layered)
+    ]
+    wparams = SamplingParams(ratio=0.05, grade_rates={"D": 0.2}, weighted=True)
+    best_w = timed(
+        lambda: draw_targets(seed=SEED, population=weighted_pop, items=items, params=wparams)
+    )
+    print(f"加权分层抽样 {n:,} 个对象: {best_w:.3f} s = {best_w / ref:.2f} x ref（无目标，仅供参考）")
+
+    from consistent_sampler import sampler
+
+    small = min(n, 100_000)
+    ids = [u.uscc for u in flat[:small]]
+    take = -(-small * 5 // 100)
+    cs = timed(lambda: list(sampler(ids, seed=SEED, take=take, output="id")))
+    cs_scaled = cs * n / small
+    note = f"（在 {small:,} 个对象上实测 {cs:.3f} s，按线性放大到 {n:,}）" if small < n else ""
+    print(
+        f"consistent_sampler 同一等权样本: {cs_scaled:.3f} s{note}; "
+        f"consistent_sampler / draw = {cs_scaled / best:.1f} x（目标 >= 6）"
+    )
+
+
+if __name__ == "__main__":
+    main()
