@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import AppError
+from app.migrate import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = ROOT / "registries"
 
 

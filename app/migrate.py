@@ -6,7 +6,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-ROOT = Path(__file__).resolve().parents[1]
+
+def project_root() -> Path:
+    """The checkout (editable install) or the working directory (installed wheel, Docker)."""
+    here = Path(__file__).resolve().parents[1]
+    return here if (here / "migrations").is_dir() else Path.cwd()
+
+
+ROOT = project_root()
 
 
 def alembic_config(url: str | None = None) -> Config:
