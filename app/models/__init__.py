@@ -3,6 +3,7 @@
 from app.models.audit import AuditEntry
 from app.models.auth import ApiToken
 from app.models.base import Base
+from app.models.credit import CreditGrade
 from app.models.plans import Draw, DrawPopulation, Plan, PlanVersion, Task, TaskMember
 from app.models.registry import Inspector, Item, RegistryHistory, Target
 
@@ -10,6 +11,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "CreditGrade",
     "Draw",
     "DrawPopulation",
     "Inspector",
