@@ -10,7 +10,6 @@ import hashlib
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -166,7 +165,50 @@ class _Profile:
     line_suffix: str
 
 
-_PROFILE_FIELDS = attrgetter("stratum", "kind", "grade", "weight", "cooling_items")
+def _profile_ids(
+    population: Sequence[Unit],
+) -> tuple[list[Any], npt.NDArray[np.int64]]:
+    """Distinct (stratum, kind, grade, weight, cooling_items) tuples and each unit's index.
+
+    Column by column: low-cardinality columns cost one pass each and no tuple per unit.
+    """
+    size = len(population)
+    values: list[list[Any]] = []
+    combined = np.zeros(size, dtype=np.int64)
+    radix = 1
+    varying = 0
+    columns = (
+        [u.stratum for u in population],
+        [u.kind for u in population],
+        [u.grade for u in population],
+        [u.weight for u in population],
+        [u.cooling_items for u in population],
+    )
+    for column in columns:
+        distinct = list(dict.fromkeys(column))
+        values.append(distinct)
+        if len(distinct) > 1:
+            index = {v: k for k, v in enumerate(distinct)}
+            codes = np.fromiter(map(index.__getitem__, column), dtype=np.int64, count=size)
+            combined += codes * radix
+            varying += 1
+        radix *= len(distinct)
+        if radix >= 2**62:  # pragma: no cover - needs > 4e18 distinct combinations
+            raise DrawInputError("抽样总体的分层与属性组合过多（too many distinct profiles）")
+    if size == 0:
+        return [], combined
+    if varying <= 1:  # codes are already dense: every code occurs
+        uniq, pid = np.arange(radix, dtype=np.int64), combined
+    else:
+        uniq, pid = np.unique(combined, return_inverse=True)
+    raws: list[Any] = []
+    for code in uniq.tolist():
+        raw = []
+        for distinct in values:
+            code, digit = divmod(code, len(distinct))
+            raw.append(distinct[digit])
+        raws.append(tuple(raw))
+    return raws, pid.astype(np.int64)
 
 
 def _make_profile(
@@ -223,13 +265,8 @@ class _Snapshot:
         ):
             bad = next((u for u in usccs if not _is_uscc_form(u)), "?")
             raise DrawInputError(f"统一社会信用代码必须是18位大写字母或数字：{bad!r}")
-        raw = list(map(_PROFILE_FIELDS, population))
-        index: dict[Any, int] = dict.fromkeys(raw, 0)
-        self.profiles: list[_Profile] = []
-        for k, key in enumerate(index):
-            index[key] = k
-            self.profiles.append(_make_profile(key, items, params))
-        pid = np.fromiter(map(index.__getitem__, raw), dtype=np.int64, count=size)
+        raws, pid = _profile_ids(population)
+        self.profiles: list[_Profile] = [_make_profile(raw, items, params) for raw in raws]
         packed = np.frombuffer(data, dtype="S18")
         order = np.argsort(packed, kind="stable")
         ordered = packed[order]
