@@ -6,6 +6,7 @@ from app.models.base import Base
 from app.models.credit import CreditGrade
 from app.models.plans import Draw, DrawPopulation, Plan, PlanVersion, Task, TaskMember
 from app.models.registry import Inspector, Item, RegistryHistory, Target
+from app.models.results import Evidence, Result, ResultVersion, TaskEvent
 
 __all__ = [
     "ApiToken",
@@ -14,12 +15,16 @@ __all__ = [
     "CreditGrade",
     "Draw",
     "DrawPopulation",
+    "Evidence",
     "Inspector",
     "Item",
     "Plan",
     "PlanVersion",
     "RegistryHistory",
+    "Result",
+    "ResultVersion",
     "Target",
     "Task",
+    "TaskEvent",
     "TaskMember",
 ]

@@ -98,7 +98,10 @@ class Task(Base):
     __table_args__ = (Index("ix_tasks_draw_seq", "draw_id", "seq"),)
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"))
+    # NULL for a follow-up (回头看) task: it is not part of any draw.
+    draw_id: Mapped[str | None] = mapped_column(ForeignKey("draws.id"))
+    # The task a follow-up looks back at (NULL for drawn tasks).
+    parent_task_id: Mapped[str | None] = mapped_column(ForeignKey("tasks.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
     plan_code: Mapped[str] = mapped_column(String(40), index=True)
     uscc: Mapped[str] = mapped_column(String(18), index=True)
