@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # Days a result has to be published (working days, SPEC §2 rule 8).
     publish_result_workdays: int = 20
     calendar_override_file: Path | None = None
+    # Evidence files (证据材料), content-addressed by SHA-256; never published.
+    evidence_dir: Path = Path("var/evidence")
+    max_evidence_bytes: int = 20 * 1024 * 1024
     # Credit grade scale, best first (provinces use A–D or A–E).
     credit_grades: str = "A,B,C,D"
 
