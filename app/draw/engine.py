@@ -230,7 +230,7 @@ def _make_profile(
         raise DrawInputError(f"类型为 {kind} 的检查对象不适用本计划任何抽查事项，不应进入抽样总体")
     cooling_codes = tuple(code for code in applicable if code in cooling_items)
     open_items = tuple(code for code in applicable if code not in cooling_items)
-    rate = float(params.grade_rates.get(grade, 0.0)) if grade is not None else 0.0
+    rate = float(params.grade_rates.get(grade, 0.0)) if grade else 0.0
     suffix = f",{stratum},{kind},{grade or ''},{weight!r},{';'.join(sorted(cooling_codes))}"
     return _Profile(
         stratum=stratum,

@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""Standalone verifier for spotcheck draws (`spotcheck-draw/1`), Python standard library only.
+
+Usage: python verify_draw.py DRAW.json [POPULATION.csv]
+Exit 0 if the draw replays exactly, 1 with the reasons otherwise. Without a population file
+(argument, or DRAW.population.csv beside DRAW.json) only the seed, tickets, sizes and
+internal consistency are checked. The algorithm is docs/draw-spec.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import math
+import re
+import sys
+import unicodedata
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+ALGORITHM = "spotcheck-draw/1"
+POPULATION_HEADER = "uscc,stratum,kind,grade,weight,cooling_items"
+COMMITMENT_TAG = b"spotcheck-draw/1:commitment\n"
+SEED_TAG = b"spotcheck-draw/1:seed\n"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_USCC = re.compile(r"[0-9A-Z]{18}")
+_FORBIDDEN_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+
+# --- seed (spec §2) -------------------------------------------------------------------------
+
+
+def commitment_of(secret: str) -> str:
+    return hashlib.sha256(COMMITMENT_TAG + secret.encode("ascii")).hexdigest()
+
+
+def normalize_entropy(raw: str) -> str | None:
+    text = unicodedata.normalize("NFC", raw).strip()
+    if not text or len(text) > 256:
+        return None
+    if any(unicodedata.category(c) in _FORBIDDEN_CATEGORIES for c in text):
+        return None
+    return text
+
+
+def derive_seed(commitment: str, secret: str, entropy: str) -> str:
+    def field(data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + data
+
+    message = (
+        SEED_TAG
+        + field(commitment.encode("ascii"))
+        + field(secret.encode("ascii"))
+        + field(entropy.encode("utf-8"))
+    )
+    return hashlib.sha256(message).hexdigest()
+
+
+# --- tickets (spec §3) ----------------------------------------------------------------------
+
+
+def ticket_of(seed_hash: str, uscc: str) -> str:
+    digest = hashlib.sha256((seed_hash + uscc).encode("utf-8")).digest()
+    return "0." + f"{int.from_bytes(digest, 'big'):064d}"[::-1]
+
+
+# --- sizes and probabilities (spec §4): identical to app/draw/sampling.py ------------------
+
+
+def exact_decimal(value: float) -> Fraction:
+    return Fraction(repr(float(value)))
+
+
+def floor_size(population: int, ratio: float, min_per_stratum: int) -> int:
+    return min(population, max(min_per_stratum, math.ceil(exact_decimal(ratio) * population)))
+
+
+def rate_sum(rate_counts: dict[float, int]) -> Fraction:
+    return sum((exact_decimal(r) * m for r, m in rate_counts.items()), Fraction(0))
+
+
+def stratum_size(population: int, floor: int, rates: Fraction) -> int:
+    return min(population, max(floor, math.ceil(rates)))
+
+
+def solve_inclusion(groups: list[tuple[float, float, int]], n: int) -> list[float]:
+    total = sum(m for _, _, m in groups)
+    if n >= total:
+        return [1.0 for _ in groups]
+    if n <= 0:
+        return [r for r, _, _ in groups]
+    points = sorted({0.0} | {r / w for r, w, _ in groups} | {1.0 / w for _, w, _ in groups})
+
+    def mass(c: float) -> float:
+        return math.fsum(m * min(1.0, max(r, c * w)) for r, w, m in groups)
+
+    if mass(0.0) >= n:
+        c = 0.0
+    else:
+        k = 1
+        while mass(points[k]) < n:
+            k += 1
+        lo, hi = points[k - 1], points[k]
+        fixed: list[float] = []
+        slope: list[float] = []
+        for r, w, m in groups:
+            if r / w >= hi:
+                fixed.append(m * r)
+            elif 1.0 / w <= lo:
+                fixed.append(float(m))
+            else:
+                slope.append(m * w)
+        c = (n - math.fsum(fixed)) / math.fsum(slope)
+    return [min(1.0, max(r, c * w)) for r, w, _ in groups]
+
+
+def fill_probability(taken: int, cooling: int) -> float:
+    return taken / cooling if cooling else 0.0
+
+
+def pareto_key(u: float, p: float) -> float:
+    return (u / (1.0 - u)) / (p / (1.0 - p))
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def verify_seed(draw: dict[str, Any]) -> list[str]:
+    """Seed = derive(commitment, secret, entropy) and the secret opens the commitment."""
+    seed = draw.get("seed")
+    inputs = draw.get("seed_inputs")
+    if not isinstance(seed, str) or not seed:
+        return ["缺少种子 seed（missing seed）"]
+    if inputs is None:
+        return []  # the caller's wrapper decides whether seed_inputs are mandatory
+    commitment, secret, entropy = (inputs.get(k) for k in ("commitment", "secret", "entropy"))
+    if not all(isinstance(v, str) for v in (commitment, secret, entropy)):
+        return ["seed_inputs 须包含 commitment、secret、entropy 三个字符串"]
+    problems = []
+    if not (_HEX64.fullmatch(commitment) and _HEX64.fullmatch(secret)):
+        problems.append("承诺值或密钥不是64位小写十六进制（commitment/secret not 64 hex）")
+    elif not hmac.compare_digest(commitment_of(secret), commitment):
+        problems.append("公布的密钥与事先公布的承诺值不符（secret does not open commitment）")
+    if normalize_entropy(entropy) != entropy:
+        problems.append("公开随机数不是规范化形式（entropy not NFC-normalised/stripped/valid）")
+    elif derive_seed(commitment, secret, entropy) != seed:
+        problems.append("种子与 seed_inputs 推导结果不一致（seed does not match its inputs）")
+    return problems
+
+
+def verify_teams(draw: dict[str, Any]) -> list[str]:
+    """Replay of the inspector teams (docs/draw-spec-teams.md).
+
+    Returns [] only when the draw carries no `teams_algorithm`; the teams replay is added by
+    the teams work and merged here by the lead. Until then a draw with teams is reported.
+    """
+    if draw.get("teams_algorithm") is None:
+        return []
+    return [f"本验证器尚不能复核抽人算法 {draw.get('teams_algorithm')!r}（teams replay missing）"]
+
+
+def _check_published(draw: dict[str, Any]) -> list[str]:
+    """Checks that need no population: tickets, sizes, order, probabilities."""
+    problems: list[str] = []
+    seed = draw["seed"]
+    seed_hash = hashlib.sha256(seed.encode("utf-8")).hexdigest()
+    params = draw.get("params") or {}
+    ratio, minimum = params.get("ratio"), params.get("min_per_stratum", 1)
+    strata = {s.get("key"): s for s in draw.get("strata", [])}
+    order = [s.get("key") for s in draw.get("strata", [])]
+    if order != sorted(order):
+        problems.append("分层未按键排序（strata not sorted by key）")
+    counts: dict[str, int] = {}
+    seen: set[str] = set()
+    previous: tuple[int, str, str] | None = None
+    for k, task in enumerate(draw.get("tasks", [])):
+        where = f"任务 {k + 1}（{task.get('uscc')}）"
+        uscc, stratum = task.get("uscc"), task.get("stratum")
+        if not isinstance(uscc, str) or not _USCC.fullmatch(uscc):
+            problems.append(f"{where}：统一社会信用代码格式错误")
+            continue
+        if uscc in seen:
+            problems.append(f"{where}：同一对象被重复抽取")
+        seen.add(uscc)
+        if stratum not in strata:
+            problems.append(f"{where}：所属分层 {stratum!r} 不在 strata 中")
+            continue
+        counts[stratum] = counts.get(stratum, 0) + 1
+        ticket = ticket_of(seed_hash, uscc)
+        if task.get("ticket") != ticket:
+            problems.append(f"{where}：签号 ticket 应为 {ticket}")
+        pi = task.get("inclusion_prob")
+        if not isinstance(pi, int | float) or not 0 < pi <= 1:
+            problems.append(f"{where}：入样概率 inclusion_prob 必须在 (0, 1] 之间")
+        if task.get("despite_cooldown") and not task.get("reason"):
+            problems.append(f"{where}：冷却期内仍抽取但未说明原因")
+        current = (order.index(stratum), ticket, uscc)
+        if previous is not None and current <= previous:
+            problems.append(f"{where}：任务未按（分层，签号，代码）排序")
+        previous = current
+    for key, s in strata.items():
+        big_n, n = s.get("N"), s.get("n")
+        if not (isinstance(big_n, int) and isinstance(n, int) and 0 < n <= big_n):
+            problems.append(f"分层 {key}：N/n 不合法")
+            continue
+        if isinstance(ratio, int | float) and isinstance(minimum, int):
+            floor = floor_size(big_n, ratio, minimum)
+            if s.get("n_floor") != floor or n < floor:
+                problems.append(f"分层 {key}：最低抽查数应为 {floor}，实际 n={n}")
+        if counts.get(key, 0) != n:
+            problems.append(f"分层 {key}：n={n}，但任务数为 {counts.get(key, 0)}")
+    return problems
+
+
+def population_text(rows: list[dict[str, str]]) -> str:
+    """The canonical population file: header, one line per unit, LF, final LF (spec §6)."""
+    fields = POPULATION_HEADER.split(",")
+    lines = [POPULATION_HEADER] + [",".join(row[f] or "" for f in fields) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
+    """Recompute `strata` and `tasks` from the seed, params and population rows."""
+    params = draw["params"]
+    items = [(i["code"], set(i["target_kinds"])) for i in params["items"]]
+    rates = params.get("grade_rates") or {}
+    weighted = bool(params.get("weighted"))
+    reason = f"冷却期内（{params.get('cooldown_days', 365)}天内已检查）但为满足本层最低抽查数而抽取"
+    seed_hash = hashlib.sha256(draw["seed"].encode("utf-8")).hexdigest()
+    by_stratum: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        applicable = [code for code, kinds in items if not kinds or row["kind"] in kinds]
+        cooling_set = set(filter(None, row["cooling_items"].split(";")))
+        open_items = [code for code in applicable if code not in cooling_set]
+        ticket = ticket_of(seed_hash, row["uscc"])
+        unit = {
+            "uscc": row["uscc"],
+            "ticket": ticket,
+            "u": int(ticket[2:14]) / 1e12,
+            "cooling": not open_items,
+            "items": open_items or applicable,
+            "rate": float(rates.get(row["grade"], 0.0)) if row["grade"] else 0.0,
+            "weight": float(row["weight"]) if weighted else 1.0,
+        }
+        by_stratum.setdefault(row["stratum"], []).append(unit)
+    strata, tasks = [], []
+    for key in sorted(by_stratum):
+        units = by_stratum[key]
+        frame = [u for u in units if not u["cooling"]]
+        cooling = [u for u in units if u["cooling"]]
+        n_floor = floor_size(len(units), params["ratio"], params["min_per_stratum"])
+        rate_counts: dict[float, int] = {}
+        groups: dict[tuple[float, float], int] = {}
+        for u in frame:
+            rate_counts[u["rate"]] = rate_counts.get(u["rate"], 0) + 1
+            g = (u["rate"], u["weight"])
+            groups[g] = groups.get(g, 0) + 1
+        n = stratum_size(len(units), n_floor, rate_sum(rate_counts))
+        n_open = min(n, len(frame))
+        n_fill = n - n_open
+        ordered = sorted(groups)
+        solved = solve_inclusion([(*g, groups[g]) for g in ordered], n_open)
+        pis = dict(zip(ordered, solved, strict=True))
+
+        def q(u: dict[str, Any], pis: dict[tuple[float, float], float] = pis) -> float:
+            p = pis[(u["rate"], u["weight"])]
+            return -math.inf if p >= 1.0 else (math.inf if p <= 0.0 else pareto_key(u["u"], p))
+
+        drawn = sorted(frame, key=lambda u: (q(u), u["ticket"], u["uscc"]))[:n_open]
+        filled = sorted(cooling, key=lambda u: (u["ticket"], u["uscc"]))[:n_fill]
+        fill_pi = fill_probability(n_fill, len(cooling))
+        picked = [(u, pis[(u["rate"], u["weight"])], False) for u in drawn]
+        picked += [(u, fill_pi, True) for u in filled]
+        for u, pi, despite in sorted(picked, key=lambda x: (x[0]["ticket"], x[0]["uscc"])):
+            tasks.append(
+                {
+                    "uscc": u["uscc"],
+                    "stratum": key,
+                    "ticket": u["ticket"],
+                    "inclusion_prob": pi,
+                    "items": list(u["items"]),
+                    "despite_cooldown": despite,
+                    "reason": reason if despite else None,
+                }
+            )
+        strata.append(
+            {
+                "key": key,
+                "N": len(units),
+                "n": n,
+                "n_floor": n_floor,
+                "eligible": len(frame),
+                "despite_cooldown": n_fill,
+            }
+        )
+    return {"strata": strata, "tasks": tasks}
+
+
+def verify(draw: dict[str, Any], population_rows: list[dict[str, str]] | None) -> list[str]:
+    """All problems found in a published draw (empty list = the draw replays exactly)."""
+    if draw.get("algorithm") != ALGORITHM:
+        return [f"不支持的算法 {draw.get('algorithm')!r}（expected {ALGORITHM}）"]
+    problems = verify_seed(draw)
+    if problems or "seed" not in draw:
+        return problems
+    problems += _check_published(draw)
+    if population_rows is not None:
+        text = population_text(population_rows)
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() != draw.get("population_sha256"):
+            problems.append("抽样总体与 population_sha256 不符（population hash mismatch）")
+        usccs = [r["uscc"] for r in population_rows]
+        if usccs != sorted(usccs) or len(set(usccs)) != len(usccs):
+            problems.append("抽样总体未按统一社会信用代码排序或有重复")
+        expected = replay(draw, population_rows)
+        fields = ("key", "N", "n", "n_floor", "eligible", "despite_cooldown")
+        published_strata = [{f: s.get(f) for f in fields} for s in draw.get("strata", [])]
+        if published_strata != expected["strata"]:
+            problems.append("分层规模与按总体重算的结果不一致（strata differ from replay）")
+        task_fields = tuple(expected["tasks"][0]) if expected["tasks"] else ()
+        published = [{f: t.get(f) for f in task_fields} for t in draw.get("tasks", [])]
+        if published != expected["tasks"]:
+            got = {t["uscc"] for t in published}
+            want = {t["uscc"] for t in expected["tasks"]}
+            problems.append(
+                "抽中对象与重算结果不一致（tasks differ from replay）："
+                f"多出 {sorted(got - want)[:10]}，缺少 {sorted(want - got)[:10]}"
+            )
+    problems += verify_teams(draw)
+    return problems
+
+
+def read_population(path: Path) -> tuple[list[dict[str, str]], str]:
+    """Rows of a population file and the SHA-256 of its exact bytes."""
+    data = path.read_bytes()
+    text = data.decode("utf-8")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames != POPULATION_HEADER.split(","):
+        raise ValueError(f"总体文件表头应为 {POPULATION_HEADER}")
+    return list(reader), hashlib.sha256(data).hexdigest()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) not in (2, 3):
+        print("用法（usage）: python verify_draw.py DRAW.json [POPULATION.csv]", file=sys.stderr)
+        return 2
+    draw_path = Path(argv[1])
+    try:
+        draw = json.loads(draw_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"无法读取抽取结果文件（cannot read draw）: {exc}")
+        return 1
+    pop_path = Path(argv[2]) if len(argv) == 3 else draw_path.with_suffix(".population.csv")
+    rows = None
+    problems: list[str] = []
+    if pop_path.exists():
+        try:
+            rows, file_hash = read_population(pop_path)
+        except (OSError, ValueError) as exc:
+            problems.append(f"无法读取总体文件 {pop_path}: {exc}")
+        else:
+            if file_hash != draw.get("population_sha256"):
+                problems.append("总体文件的 SHA-256 与 population_sha256 不符")
+    elif len(argv) == 3:
+        problems.append(f"找不到总体文件 {pop_path}")
+    problems += verify(draw, rows)
+    if problems:
+        print(f"验证不通过（draw INVALID），{len(problems)} 个问题：")
+        for p in problems:
+            print(f"- {p}")
+        return 1
+    scope = "完整复算" if rows is not None else "未提供总体文件，仅核对种子、签号与规模"
+    print(f"验证通过（draw valid）：{len(draw.get('tasks', []))} 个任务，{scope}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
