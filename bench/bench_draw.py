@@ -14,9 +14,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _ref import reference_seconds, uscc_like_ids  # noqa: E402
+from _ref import reference_seconds, uscc_like_ids
 
-from app.draw import PlanItem, SamplingParams, Unit, draw_targets  # noqa: E402
+from app.draw import PlanItem, SamplingParams, Unit, draw_targets
 
 SEED = "5f2b" * 16
 KINDS = ("定点医疗机构", "定点零售药店")
@@ -75,7 +75,9 @@ def main() -> None:
     best_w = timed(
         lambda: draw_targets(seed=SEED, population=weighted_pop, items=items, params=wparams)
     )
-    print(f"加权分层抽样 {n:,} 个对象: {best_w:.3f} s = {best_w / ref:.2f} x ref（无目标，仅供参考）")
+    print(
+        f"加权分层抽样 {n:,} 个对象: {best_w:.3f} s = {best_w / ref:.2f} x ref（无目标，仅供参考）"
+    )
 
     from consistent_sampler import sampler
 

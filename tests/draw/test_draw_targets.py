@@ -8,7 +8,6 @@ import math
 import pytest
 from consistent_sampler import sampler
 from consistent_sampler.consistent_sampler import first_fraction
-from tests.draw.draw_helpers import ITEMS, SEED, as_json, file_text, load_verifier, rows_of, units
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from app.draw import (
     ticket_of,
 )
 from app.draw.tickets import prefix_of_ticket, ticket_digests, ticket_prefixes
+from tests.draw.draw_helpers import ITEMS, SEED, as_json, file_text, load_verifier, rows_of, units
 
 verifier = load_verifier()
 P05 = SamplingParams(ratio=0.05)
