@@ -180,7 +180,7 @@ def test_verifier_detects_tampering() -> None:
     rows = rows_of(population)
     assert verifier.verify(data, rows) == []
     swapped = dict(
-        data, tasks=[dict(data["tasks"][0], uscc=population[0].uscc)] + data["tasks"][1:]
+        data, tasks=[dict(data["tasks"][0], uscc=population[0].uscc), *data["tasks"][1:]]
     )
     assert verifier.verify(swapped, rows)
     fewer = dict(data, tasks=data["tasks"][1:])
