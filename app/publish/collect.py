@@ -1,0 +1,233 @@
+"""Reads everything publishable from the database into plain data (no rendering here).
+
+What is never collected: draft plans, the secret of an undrawn plan, task lists of
+`after_window` plans whose window is still open (Asia/Shanghai date), inspector data beyond
+name and 执法证号, evidence.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Draw, DrawPopulation, Inspector, Item, Plan, PlanVersion
+
+SHANGHAI = timezone(timedelta(hours=8))  # China has no daylight saving time.
+
+
+@dataclass
+class DrawData:
+    """One draw as published; `body` is None while its task list is withheld."""
+
+    id: str
+    plan: str
+    seq: int
+    status: str
+    drawn_at: str
+    task_count: int
+    superseded_at: str | None
+    superseded_reason: str | None
+    body: dict[str, Any] | None
+    population: bytes | None
+    tasks_public_from: str | None
+
+
+@dataclass
+class SiteData:
+    """Everything the public site shows, as plain values."""
+
+    generated_at: datetime
+    items: list[dict[str, Any]]
+    plans: list[dict[str, Any]]
+    draws: list[DrawData]
+    results: list[dict[str, Any]]
+    inspector_names: dict[str, str] = field(default_factory=dict)
+    results_available: bool = True
+
+
+def shanghai_today(now: datetime) -> date:
+    """The calendar date in Asia/Shanghai at `now`."""
+    return now.astimezone(SHANGHAI).date()
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat()
+
+
+def tasks_public(spec: dict[str, Any], today: date) -> tuple[bool, str | None]:
+    """Whether a plan's task lists may be published today, and from which date if not."""
+    if spec.get("publish_tasks", "after_window") == "on_draw":
+        return True, None
+    end = date.fromisoformat(spec["window"]["end"])
+    if today > end:
+        return True, None
+    return False, (end + timedelta(days=1)).isoformat()
+
+
+def _items(session: Session) -> list[dict[str, Any]]:
+    rows = session.scalars(select(Item).where(Item.active.is_(True)).order_by(Item.code))
+    return [
+        {
+            "code": i.code,
+            "name": i.name,
+            "sub_item": i.sub_item,
+            "category": i.category,
+            "legal_basis": i.legal_basis,
+            "department": i.department,
+            "target_kinds": list(i.target_kinds),
+            "ratio": i.ratio,
+            "frequency": i.frequency,
+            "method": i.method,
+            "expertise": list(i.expertise),
+            "version": i.version,
+            "updated_at": _iso(i.updated_at),
+        }
+        for i in rows
+    ]
+
+
+def _public_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in spec.items() if k != "secret"}
+
+
+def _plans(session: Session) -> list[dict[str, Any]]:
+    plans = list(
+        session.scalars(
+            select(Plan).where(Plan.status != "draft").order_by(Plan.published_at, Plan.code)
+        )
+    )
+    versions: dict[str, list[dict[str, Any]]] = {}
+    stmt = (
+        select(PlanVersion)
+        .where(PlanVersion.public.is_(True))
+        .order_by(PlanVersion.plan_code, PlanVersion.version)
+    )
+    for v in session.scalars(stmt):
+        versions.setdefault(v.plan_code, []).append(
+            {
+                "version": v.version,
+                "kind": v.kind,
+                "reason": v.reason,
+                "commitment": v.commitment,
+                "published_at": _iso(v.created_at),
+                "spec": _public_spec(v.spec),
+            }
+        )
+    draws: dict[str, list[str]] = {}
+    for plan_code, draw_id in session.execute(
+        select(Draw.plan_code, Draw.id).order_by(Draw.plan_code, Draw.seq)
+    ):
+        draws.setdefault(plan_code, []).append(draw_id)
+    out = []
+    for p in plans:
+        out.append(
+            {
+                "code": p.code,
+                "title": p.title,
+                "status": p.status,
+                "version": p.version,
+                "published_at": _iso(p.published_at),
+                "updated_at": _iso(p.updated_at),
+                # The plan's commitment is public; its secret only ever through a draw body.
+                "commitment": p.commitment,
+                "spec": _public_spec(p.spec),
+                "versions": versions.get(p.code, []),
+                "draws": draws.get(p.code, []),
+            }
+        )
+    return out
+
+
+def _draws(
+    session: Session, plan_specs: dict[str, dict[str, Any]], today: date
+) -> list[DrawData]:
+    out = []
+    for d in session.scalars(select(Draw).order_by(Draw.created_at, Draw.id)):
+        spec = plan_specs.get(d.plan_code)
+        if spec is None:
+            continue
+        public, public_from = tasks_public(spec, today)
+        body: dict[str, Any] | None = None
+        population: bytes | None = None
+        if public:
+            body = {
+                **d.body,
+                "status": d.status,
+                "superseded_at": _iso(d.superseded_at),
+                "superseded_reason": d.superseded_reason,
+            }
+            row = session.get(DrawPopulation, d.id)
+            if row is not None:
+                population = gzip.decompress(row.lines_gz)
+        out.append(
+            DrawData(
+                id=d.id,
+                plan=d.plan_code,
+                seq=d.seq,
+                status=d.status,
+                drawn_at=_iso(d.created_at) or "",
+                task_count=d.task_count,
+                superseded_at=_iso(d.superseded_at),
+                superseded_reason=d.superseded_reason,
+                body=body,
+                population=population,
+                tasks_public_from=public_from,
+            )
+        )
+    return out
+
+
+def _inspector_names(session: Session, draws: list[DrawData]) -> dict[str, str]:
+    badges: set[str] = set()
+    for d in draws:
+        if d.body is not None:
+            for t in d.body["tasks"]:
+                badges.update(m["badge"] for m in t["team"])
+    names: dict[str, str] = {}
+    wanted = sorted(badges)
+    for i in range(0, len(wanted), 900):
+        stmt = select(Inspector.badge, Inspector.name).where(
+            Inspector.badge.in_(wanted[i : i + 900])
+        )
+        names.update({b: n for b, n in session.execute(stmt)})
+    return names
+
+
+def _results(session: Session) -> tuple[list[dict[str, Any]], bool]:
+    """Approved results, if the results module is installed (app.tasks.results)."""
+    if importlib.util.find_spec("app.models.results") is None:
+        return [], False  # results module (app/models/results.py) not installed yet
+    module = importlib.import_module("app.publish.results_source")
+    rows: list[dict[str, Any]] = module.collect_results(session)
+    return rows, True
+
+
+def collect(session: Session, *, now: datetime) -> SiteData:
+    """Everything publishable at `now`, as plain data."""
+    today = shanghai_today(now)
+    plans = _plans(session)
+    specs = {p["code"]: p["spec"] for p in plans}
+    draws = _draws(session, specs, today)
+    results, available = _results(session)
+    public_draws = {d.id for d in draws if d.body is not None}
+    results = [r for r in results if r.get("draw_id") in public_draws]
+    return SiteData(
+        generated_at=now,
+        items=_items(session),
+        plans=plans,
+        draws=draws,
+        results=results,
+        inspector_names=_inspector_names(session, draws),
+        results_available=available,
+    )

@@ -1,0 +1,665 @@
+"""PURE rendering of the public site: plain data → file bytes (HTML, JSON, CSV, XLSX, Atom).
+
+Nothing here touches the database or the file system beyond reading the package's templates.
+All text reaches HTML and XML through Jinja2 autoescaping; CSV cells are formula-neutralised;
+XLSX cells are inline strings (never formulas).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from app.publish.collect import SHANGHAI, DrawData, SiteData
+
+SCHEMA_VERSION = "1"
+SAFE_ID = re.compile(r"^[0-9A-Za-z_-]{1,80}$")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|", "%")
+STATUS_LABELS = {"published": "已发布", "drawn": "已抽取", "closed": "已结束", "draft": "草稿"}
+STRATA_LABELS = {
+    "kind": "类型",
+    "level": "级别",
+    "ownership": "性质",
+    "region": "县级区划",
+    "city": "市级区划",
+}
+FEED_LIMIT = 200
+
+
+class UnsafeIdentifier(ValueError):
+    """A plan or draw id that cannot safely become a file name."""
+
+
+@dataclass
+class Assets:
+    """Static files copied into the site: path → bytes (CSS/JS, schemas, verifiers)."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+def _env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("app.publish", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
+    env.filters["strata_label"] = lambda k: STRATA_LABELS.get(k, k)
+    env.globals["status_label"] = lambda s: STATUS_LABELS.get(s, s)
+    env.globals["draw_state"] = draw_state
+    env.globals["draw_badge"] = draw_badge
+    return env
+
+
+def draw_state(d: DrawData) -> str:
+    """Chinese state of a draw for lists."""
+    if d.status == "superseded":
+        return "已作废"
+    return "现行" if d.body is not None else "待公布"
+
+
+def draw_badge(d: DrawData) -> Markup:
+    """A coloured badge with the draw's state."""
+    cls = "void" if d.status == "superseded" else "current"
+    return Markup('<span class="badge {}">{}</span>').format(cls, draw_state(d))
+
+
+_ENV = _env()
+
+
+def safe_id(value: str) -> str:
+    """`value` if it is safe as a file name component, else UnsafeIdentifier."""
+    if not SAFE_ID.fullmatch(value):
+        raise UnsafeIdentifier(f"不安全的编号，不能作为文件名：{value!r}")
+    return value
+
+
+def dumps(data: Any, *, compact: bool = False) -> bytes:
+    """JSON bytes (UTF-8, non-ASCII kept readable)."""
+    if compact:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(data, ensure_ascii=False, indent=1).encode()
+
+
+def neutralise(value: object) -> str:
+    """A CSV cell that spreadsheet programs will not run as a formula."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """CSV with a UTF-8 BOM (Excel opens Chinese correctly), formula-safe cells."""
+
+    def cell(v: object) -> str:
+        text = neutralise(v)
+        if any(c in text for c in ',"\r\n'):
+            return '"' + text.replace('"', '""') + '"'
+        return text
+
+    out = ["\ufeff" + ",".join(cell(h) for h in header)]
+    out.extend(",".join(cell(v) for v in row) for row in rows)
+    return ("\r\n".join(out) + "\r\n").encode("utf-8")
+
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _col(n: int) -> str:
+    name = ""
+    n += 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        name = chr(65 + r) + name
+    return name
+
+
+def xlsx_bytes(sheet: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """A one-sheet XLSX; every cell an inline string or a number, never a formula."""
+    body = io.StringIO()
+    for r, row in enumerate([list(header), *rows], start=1):
+        body.write(f'<row r="{r}">')
+        for c, value in enumerate(row):
+            ref = f"{_col(c)}{r}"
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                body.write(f'<c r="{ref}"><v>{value!r}</v></c>')
+            elif value is not None and value != "":
+                text = xml_escape(_XML_BAD.sub("", str(value)))
+                body.write(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+        body.write("</row>")
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    files = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            "</Types>"
+        ),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel_ns}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel_ns}/worksheet" Target="worksheets/sheet1.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook {ns} '
+            f'xmlns:r="{rel_ns}"><sheets><sheet name="{xml_escape(sheet)}" sheetId="1" '
+            'r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/worksheets/sheet1.xml": (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {ns}>'
+            f"<sheetData>{body.getvalue()}</sheetData></worksheet>"
+        ),
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, text in files.items():
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, text.encode("utf-8"))
+    return buf.getvalue()
+
+
+def coverage_svg(strata: Sequence[Mapping[str, Any]], ratio: float) -> Markup:
+    """Inline SVG bar chart: coverage n/N per stratum, dashed line at the plan ratio."""
+    row_h, label_w, bar_w, pad = 22, 260, 360, 4
+    height = row_h * len(strata) + 24
+    width = label_w + bar_w + 90
+    parts = [
+        Markup(
+            '<svg class="coverage" role="img" aria-labelledby="cov-title" '
+            'viewBox="0 0 {w} {h}" width="{w}" height="{h}" xmlns="http://www.w3.org/2000/svg">'
+            '<title id="cov-title">各层抽查覆盖率（抽取数/总体数），虚线为计划比例 {r}%</title>'
+        ).format(w=width, h=height, r=f"{ratio * 100:g}")
+    ]
+    for k, s in enumerate(strata):
+        y = k * row_h + pad
+        share = s["n"] / s["N"] if s["N"] else 0.0
+        parts.append(
+            Markup(
+                '<g><title>{key}：N={N}，n={n}，覆盖率 {pct}</title>'
+                '<text x="0" y="{ty}">{key}</text>'
+                '<rect class="bar-N" x="{x}" y="{y}" width="{bw}" height="{bh}"/>'
+                '<rect class="bar-n" x="{x}" y="{y}" width="{nw:.1f}" height="{bh}"/>'
+                '<text x="{lx}" y="{ty}">{n}/{N}（{pct}）</text></g>'
+            ).format(
+                key=s["key"],
+                N=s["N"],
+                n=s["n"],
+                pct=f"{share * 100:.1f}%",
+                ty=y + 14,
+                x=label_w,
+                y=y,
+                bw=bar_w,
+                bh=row_h - 6,
+                nw=bar_w * share,
+                lx=label_w + bar_w + 6,
+            )
+        )
+    fx = label_w + bar_w * min(ratio, 1.0)
+    parts.append(
+        Markup('<line class="floor" x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{h}"/></svg>').format(
+            x=fx, h=height - 20
+        )
+    )
+    return Markup("").join(parts)
+
+
+def _local(dt: datetime) -> str:
+    return dt.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def _page(template: str, *, root: str, json_href: str | None, data: SiteData, **ctx: Any) -> bytes:
+    return (
+        _ENV.get_template(template)
+        .render(
+            root=root,
+            json_href=json_href,
+            generated_at=data.generated_at.isoformat(),
+            generated_at_local=_local(data.generated_at),
+            **ctx,
+        )
+        .encode()
+    )
+
+
+def _doc(kind: str, data: SiteData, **fields: Any) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": kind,
+        "generated_at": data.generated_at.isoformat(),
+        **fields,
+    }
+
+
+def _withheld_json(d: DrawData) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "id": d.id,
+        "plan": d.plan,
+        "seq": d.seq,
+        "status": d.status,
+        "drawn_at": d.drawn_at,
+        "task_count": d.task_count,
+        "tasks_withheld": True,
+        "tasks_public_from": d.tasks_public_from,
+    }
+
+
+def _draw_summary(d: DrawData) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "plan": d.plan,
+        "seq": d.seq,
+        "status": d.status,
+        "drawn_at": d.drawn_at,
+        "task_count": d.task_count,
+        "tasks_public": d.body is not None,
+        "tasks_public_from": d.tasks_public_from,
+        "superseded_reason": d.superseded_reason,
+        "href": f"../draws/{d.id}.json",
+    }
+
+
+TASK_HEADER = (
+    "任务编号",
+    "检查对象",
+    "统一社会信用代码",
+    "分层",
+    "医保区划",
+    "检查事项",
+    "入样概率",
+    "随机号",
+    "检查组",
+    "说明",
+)
+ITEM_HEADER = ("事项编码", "事项名称", "子项", "类别", "依据", "实施主体", "适用对象", "比例", "频次", "方式")
+RESULT_HEADER = (
+    "任务编号",
+    "检查对象",
+    "统一社会信用代码",
+    "计划",
+    "检查结果",
+    "处理措施",
+    "追回金额（元）",
+    "罚款（元）",
+    "作出决定日期",
+    "问题摘要",
+)
+
+
+def _team_text(team: Sequence[Mapping[str, str]], names: Mapping[str, str]) -> str:
+    return "；".join(f"{m['role']} {names.get(m['badge'], '')} {m['badge']}" for m in team)
+
+
+def _task_rows(body: Mapping[str, Any], names: Mapping[str, str]) -> list[list[object]]:
+    return [
+        [
+            t["id"],
+            t["name"],
+            t["uscc"],
+            t["stratum"],
+            t["region"],
+            "、".join(t["items"]),
+            t["inclusion_prob"],
+            t["ticket"],
+            _team_text(t["team"], names),
+            t.get("reason") or "",
+        ]
+        for t in body["tasks"]
+    ]
+
+
+def _fine_total(measures: Sequence[Mapping[str, Any]]) -> str:
+    total = Decimal(0)
+    for m in measures:
+        try:
+            total += Decimal(str(m.get("fine_amount") or 0))
+        except InvalidOperation:
+            continue
+    return f"{total:.2f}" if total else ""
+
+
+def _result_rows(results: Sequence[Mapping[str, Any]]) -> list[list[object]]:
+    return [
+        [
+            r["task_id"],
+            r["name"],
+            r["uscc"],
+            r["plan"],
+            r["outcome"],
+            "、".join(m["kind"] for m in r["measures"]),
+            r.get("recovered_amount") or "",
+            r.get("fine_total") or "",
+            r.get("decided_on") or "",
+            r.get("findings") or "",
+        ]
+        for r in results
+    ]
+
+
+def _feed_entries(data: SiteData, titles: Mapping[str, str]) -> list[dict[str, str]]:
+    entries: list[dict[str, str]] = []
+    for p in data.plans:
+        for v in p["versions"]:
+            kind = "发布抽查计划" if v["kind"] == "publish" else "计划调整"
+            entries.append(
+                {
+                    "id": f"urn:spotcheck:plan:{p['code']}:v{v['version']}",
+                    "title": f"{kind}：{p['title']}",
+                    "updated": v["published_at"],
+                    "href": f"plans/{p['code']}.html",
+                    "summary": v["reason"] or f"承诺值 {v['commitment'] or ''}",
+                }
+            )
+    for d in data.draws:
+        title = titles.get(d.plan, d.plan)
+        entries.append(
+            {
+                "id": f"urn:spotcheck:draw:{d.id}",
+                "title": f"抽查任务：{title}（{d.id}）",
+                "updated": d.drawn_at,
+                "href": f"draws/{d.id}.html",
+                "summary": f"{d.task_count} 个任务"
+                + ("" if d.body is not None else f"，任务清单于 {d.tasks_public_from} 公布"),
+            }
+        )
+        if d.superseded_at:
+            entries.append(
+                {
+                    "id": f"urn:spotcheck:draw:{d.id}:superseded",
+                    "title": f"抽取作废：{d.id}",
+                    "updated": d.superseded_at,
+                    "href": f"draws/{d.id}.html",
+                    "summary": d.superseded_reason or "",
+                }
+            )
+    for r in data.results:
+        entries.append(
+            {
+                "id": f"urn:spotcheck:result:{r['task_id']}",
+                "title": f"抽查结果：{r['name']}（{r['outcome']}）",
+                "updated": r.get("published_at") or data.generated_at.isoformat(),
+                "href": "results/index.html",
+                "summary": r["outcome"],
+            }
+        )
+    entries.sort(key=lambda e: e["updated"], reverse=True)
+    return entries[:FEED_LIMIT]
+
+
+def render_site(data: SiteData, assets: Assets) -> dict[str, bytes]:
+    """Every file of the site, keyed by its relative path."""
+    out: dict[str, bytes] = dict(assets.files)
+    titles = {p["code"]: p["title"] for p in data.plans}
+    item_names = {i["code"]: i["name"] for i in data.items}
+    for p in data.plans:
+        safe_id(p["code"])
+    for d in data.draws:
+        safe_id(d.id)
+    results = [{**r, "fine_total": _fine_total(r.get("measures", []))} for r in data.results]
+    entries = _feed_entries(data, titles)
+    common = {"data": data}
+
+    # 事项清单
+    out["items/index.json"] = dumps(_doc("items", data, items=data.items))
+    out["items/index.html"] = _page(
+        "items.html",
+        root="../",
+        json_href="index.json",
+        title="抽查事项清单",
+        section="items",
+        items=data.items,
+        categories=sorted({i["category"] for i in data.items}),
+        departments=sorted({i["department"] for i in data.items if i["department"]}),
+        **common,
+    )
+    item_rows = [
+        [
+            i["code"],
+            i["name"],
+            i["sub_item"],
+            i["category"],
+            i["legal_basis"],
+            i["department"],
+            "、".join(i["target_kinds"]),
+            i["ratio"],
+            i["frequency"],
+            i["method"],
+        ]
+        for i in data.items
+    ]
+    out["items/items.csv"] = csv_bytes(ITEM_HEADER, item_rows)
+    out["items/items.xlsx"] = xlsx_bytes("抽查事项清单", ITEM_HEADER, item_rows)
+
+    # 抽查计划公告
+    draws_by_plan: dict[str, list[DrawData]] = {}
+    for d in data.draws:
+        draws_by_plan.setdefault(d.plan, []).append(d)
+    out["plans/index.json"] = dumps(
+        _doc(
+            "plans",
+            data,
+            plans=[
+                {k: p[k] for k in ("code", "title", "status", "version", "published_at")}
+                | {"href": f"{p['code']}.json"}
+                for p in data.plans
+            ],
+        )
+    )
+    out["plans/index.html"] = _page(
+        "plans.html",
+        root="../",
+        json_href="index.json",
+        title="抽查计划公告",
+        section="plans",
+        plans=data.plans,
+        statuses=sorted({STATUS_LABELS.get(p["status"], p["status"]) for p in data.plans}),
+        **common,
+    )
+    for p in data.plans:
+        out[f"plans/{p['code']}.json"] = dumps(_doc("plan", data, **p))
+        out[f"plans/{p['code']}.html"] = _page(
+            "plan.html",
+            root="../",
+            json_href=f"{p['code']}.json",
+            title=p["title"],
+            section="plans",
+            p=p,
+            draws=draws_by_plan.get(p["code"], []),
+            item_names=item_names,
+            **common,
+        )
+
+    # 抽查任务公告
+    out["tasks/index.json"] = dumps(
+        _doc("draws", data, draws=[_draw_summary(d) for d in data.draws])
+    )
+    out["tasks/index.html"] = _page(
+        "tasks.html",
+        root="../",
+        json_href="index.json",
+        title="抽查任务公告",
+        section="tasks",
+        draws=data.draws,
+        plan_titles=titles,
+        **common,
+    )
+    for d in data.draws:
+        _render_draw(out, d, data, titles)
+
+    # 抽查结果公告
+    out["results/index.json"] = dumps(_doc("results", data, results=results))
+    out["results/index.html"] = _page(
+        "results.html",
+        root="../",
+        json_href="index.json",
+        title="抽查结果公告",
+        section="results",
+        results=results,
+        available=data.results_available,
+        outcomes=sorted({r["outcome"] for r in results}),
+        **common,
+    )
+    rows = _result_rows(results)
+    out["results/results.csv"] = csv_bytes(RESULT_HEADER, rows)
+    out["results/results.xlsx"] = xlsx_bytes("抽查结果", RESULT_HEADER, rows)
+
+    # Index, downloads, feed
+    counts = {
+        "items": len(data.items),
+        "plans": len(data.plans),
+        "adjustments": sum(
+            1 for p in data.plans for v in p["versions"] if v["kind"] == "adjustment"
+        ),
+        "draws": len(data.draws),
+        "tasks": sum(d.task_count for d in data.draws if d.body is not None),
+        "results": len(results),
+    }
+    out["index.json"] = dumps(
+        _doc(
+            "index",
+            data,
+            counts=counts,
+            sections={
+                "items": "items/index.json",
+                "plans": "plans/index.json",
+                "tasks": "tasks/index.json",
+                "results": "results/index.json",
+            },
+            feed="feed.atom",
+        )
+    )
+    out["index.html"] = _page(
+        "index.html",
+        root="",
+        json_href="index.json",
+        title="首页",
+        section="home",
+        counts=counts,
+        latest=entries[:10],
+        **common,
+    )
+    verifiers = sorted(n.removeprefix("downloads/") for n in assets.files if n.endswith(".py"))
+    schemas = sorted(n.removeprefix("schemas/") for n in assets.files if n.startswith("schemas/"))
+    out["downloads/index.html"] = _page(
+        "downloads.html",
+        root="../",
+        json_href=None,
+        title="验证程序与数据格式",
+        section="downloads",
+        verifiers=verifiers,
+        schemas=schemas,
+        **common,
+    )
+    out["feed.atom"] = (
+        _ENV.get_template("feed.atom")
+        .render(
+            feed_id="urn:spotcheck:public",
+            updated=entries[0]["updated"] if entries else data.generated_at.isoformat(),
+            author=_author(data),
+            entries=entries,
+        )
+        .encode()
+    )
+    return out
+
+
+def _author(data: SiteData) -> str:
+    for p in data.plans:
+        dept = p["spec"].get("lead_department")
+        if dept:
+            return str(dept)
+    return "医疗保障局"
+
+
+def _render_draw(out: dict[str, bytes], d: DrawData, data: SiteData, titles: Mapping[str, str]) -> None:
+    common = {"data": data}
+    title = f"抽查任务：{titles.get(d.plan, d.plan)}（{d.id}）"
+    b = d.body
+    if b is None:
+        out[f"draws/{d.id}.json"] = dumps(_withheld_json(d))
+        out[f"draws/{d.id}.html"] = _page(
+            "draw.html",
+            root="../",
+            json_href=f"{d.id}.json",
+            title=title,
+            section="tasks",
+            d=d,
+            b=None,
+            plan_title=titles.get(d.plan, d.plan),
+            **common,
+        )
+        return
+    population_name = f"{d.id}.population.csv"
+    if d.population is not None:
+        out[f"draws/{population_name}"] = d.population
+        out[f"draws/{population_name}.gz"] = gzip.compress(d.population, compresslevel=6, mtime=0)
+    out[f"draws/{d.id}.json"] = dumps(b, compact=True)
+    rows = _task_rows(b, data.inspector_names)
+    out[f"draws/{d.id}.tasks.csv"] = csv_bytes(TASK_HEADER, rows)
+    out[f"draws/{d.id}.tasks.xlsx"] = xlsx_bytes("抽查任务", TASK_HEADER, rows)
+    out[f"draws/{d.id}.html"] = _page(
+        "draw.html",
+        root="../",
+        json_href=f"{d.id}.json",
+        title=title,
+        section="tasks",
+        d=d,
+        b=b,
+        plan_title=titles.get(d.plan, d.plan),
+        coverage_svg=coverage_svg(b["strata"], float(b["params"]["ratio"])),
+        strata_keys=[s["key"] for s in b["strata"]],
+        regions=sorted({t["region"] for t in b["tasks"]}),
+        names=data.inspector_names,
+        **common,
+    )
+    ctx = {"d": {"id": d.id, "plan": d.plan, "status": d.status,
+                 "superseded_reason": d.superseded_reason, "population_name": population_name}}
+    out[f"draws/{d.id}/verify.html"] = _page(
+        "verify.html",
+        root="../../",
+        json_href=f"../{d.id}.json",
+        title=f"验证抽取 {d.id}",
+        section="tasks",
+        **ctx,
+        **common,
+    )
+    out[f"draws/{d.id}/check.html"] = _page(
+        "check.html",
+        root="../../",
+        json_href=f"../{d.id}.json",
+        title=f"查询机构是否被抽中：{d.id}",
+        section="tasks",
+        **ctx,
+        **common,
+    )
+
+
+def escape_text(value: str) -> str:
+    """HTML-escaped text (exposed for tests and callers building fragments)."""
+    return str(escape(value))

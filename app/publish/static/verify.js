@@ -1,0 +1,602 @@
+/* spotcheck-draw/1 in-browser verifier: replays a published draw with WebCrypto SHA-256.
+   No framework, no server call besides reading the published static files.
+   Mirrors app/draw (seed.py, tickets.py, sampling.py, engine.py) and docs/verify_teams.py. */
+"use strict";
+(function () {
+  const enc = new TextEncoder();
+
+  async function sha256(bytes) {
+    return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  }
+  function hex(bytes) {
+    let s = "";
+    for (const b of bytes) s += b.toString(16).padStart(2, "0");
+    return s;
+  }
+  async function sha256hex(text) {
+    return hex(await sha256(enc.encode(text)));
+  }
+  function concat(parts) {
+    const len = parts.reduce((a, p) => a + p.length, 0);
+    const out = new Uint8Array(len);
+    let o = 0;
+    for (const p of parts) { out.set(p, o); o += p.length; }
+    return out;
+  }
+  function field(bytes) {
+    const l = new Uint8Array(4);
+    new DataView(l.buffer).setUint32(0, bytes.length, false);
+    return concat([l, bytes]);
+  }
+
+  /* §2 seed: commitment = SHA-256(tag || secret); seed = SHA-256(tag || L(c) || L(s) || L(e)). */
+  async function commitmentOf(secret) {
+    return hex(await sha256(concat([enc.encode("spotcheck-draw/1:commitment\n"), enc.encode(secret)])));
+  }
+  async function deriveSeed(commitment, secret, entropy) {
+    const e = entropy.normalize("NFC").trim();
+    return hex(await sha256(concat([enc.encode("spotcheck-draw/1:seed\n"),
+      field(enc.encode(commitment)), field(enc.encode(secret)), field(enc.encode(e))])));
+  }
+
+  /* §3 tickets, as consistent_sampler: "0." + reversed(decimal(SHA-256(hex(SHA-256(seed)) || id))). */
+  function ticketFromDigest(d) {
+    const s = BigInt("0x" + hex(d)).toString().padStart(64, "0");
+    return "0." + s.split("").reverse().join("");
+  }
+  async function tickets(seed, usccs) {
+    const base = await sha256hex(seed);
+    const digests = await Promise.all(usccs.map((u) => sha256(enc.encode(base + u))));
+    return digests.map(ticketFromDigest);
+  }
+
+  /* Exact decimals: a float's shortest repr as a fraction num/den (BigInt). */
+  function decimalFraction(x) {
+    let s = String(x).toLowerCase();
+    let exp = 0;
+    if (s.includes("e")) { const [m, e] = s.split("e"); s = m; exp = parseInt(e, 10); }
+    let neg = false;
+    if (s.startsWith("-")) { neg = true; s = s.slice(1); }
+    const [ip, fp = ""] = s.split(".");
+    let num = BigInt(ip + fp);
+    let scale = fp.length - exp;
+    let den = 1n;
+    if (scale >= 0) den = 10n ** BigInt(scale); else num *= 10n ** BigInt(-scale);
+    return [neg ? -num : num, den];
+  }
+  function ceilDiv(num, den) {
+    const q = num / den;
+    return (num % den !== 0n && num > 0n) ? q + 1n : q;
+  }
+  function floorSize(N, ratio, minPer) {
+    const [a, b] = decimalFraction(ratio);
+    return Math.min(N, Math.max(minPer, Number(ceilDiv(a * BigInt(N), b))));
+  }
+  function rateSumCeil(rateCounts) {
+    let num = 0n, den = 1n;
+    for (const [r, m] of rateCounts) {
+      const [a, b] = decimalFraction(r);
+      num = num * b + a * BigInt(m) * den;
+      den = den * b;
+    }
+    return Number(ceilDiv(num, den));
+  }
+
+  /* Python's math.fsum (Shewchuk, exactly rounded), for finite inputs. */
+  function fsum(xs) {
+    const partials = [];
+    for (let x of xs) {
+      let i = 0;
+      for (let y of partials) {
+        if (Math.abs(x) < Math.abs(y)) { const t = x; x = y; y = t; }
+        const hi = x + y;
+        const lo = y - (hi - x);
+        if (lo !== 0) partials[i++] = lo;
+        x = hi;
+      }
+      partials.length = i;
+      partials.push(x);
+    }
+    let n = partials.length, hi = 0, lo = 0;
+    if (n > 0) {
+      hi = partials[--n];
+      while (n > 0) {
+        const x = hi, y = partials[--n];
+        hi = x + y;
+        const yr = hi - x;
+        lo = y - yr;
+        if (lo !== 0) break;
+      }
+      if (n > 0 && ((lo < 0 && partials[n - 1] < 0) || (lo > 0 && partials[n - 1] > 0))) {
+        const y = lo * 2, x = hi + y, yr = x - hi;
+        if (y === yr) hi = x;
+      }
+    }
+    return hi;
+  }
+
+  /* §4 pi per group (r, w, m): min(1, max(r, c*w)) with sum m*pi = n. */
+  function solveInclusion(groups, n) {
+    const total = groups.reduce((a, g) => a + g[2], 0);
+    if (n >= total) return groups.map(() => 1.0);
+    if (n <= 0) return groups.map((g) => g[0]);
+    const pts = new Set([0.0]);
+    for (const [r, w] of groups) { pts.add(r / w); pts.add(1.0 / w); }
+    const points = Array.from(pts).sort((a, b) => a - b);
+    const mass = (c) => fsum(groups.map(([r, w, m]) => m * Math.min(1.0, Math.max(r, c * w))));
+    let c;
+    if (mass(0.0) >= n) c = 0.0;
+    else {
+      let k = 1;
+      while (mass(points[k]) < n) k += 1;
+      const lo = points[k - 1], hi = points[k];
+      const fixed = [], slope = [];
+      for (const [r, w, m] of groups) {
+        if (r / w >= hi) fixed.push(m * r);
+        else if (1.0 / w <= lo) fixed.push(m);
+        else slope.push(m * w);
+      }
+      c = (n - fsum(fixed)) / fsum(slope);
+    }
+    return groups.map(([r, w]) => Math.min(1.0, Math.max(r, c * w)));
+  }
+
+  function paretoKey(u, pi, cooling) {
+    if (cooling) return (u / (1.0 - u)) / 1.0;
+    if (pi >= 1.0) return -Infinity;
+    if (pi <= 0.0) return Infinity;
+    return (u / (1.0 - u)) / (pi / (1.0 - pi));
+  }
+  function cmpStr(a, b) { return a < b ? -1 : (a > b ? 1 : 0); }
+
+  const HEADER = "uscc,stratum,kind,grade,weight,cooling_items";
+
+  /* Replays the target draw; returns {strata: Map key -> info, units: Map uscc -> unit}. */
+  async function replayTargets(draw, populationText) {
+    const lines = populationText.split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    if (lines[0] !== HEADER) throw new Error("总体文件表头不符");
+    const p = draw.params;
+    const items = p.items;
+    const units = [];
+    for (let i = 1; i < lines.length; i++) {
+      const [uscc, stratum, kind, grade, weight, coolingItems] = lines[i].split(",");
+      const cool = new Set(coolingItems ? coolingItems.split(";") : []);
+      const applicable = items.filter((it) => it.target_kinds.length === 0 || it.target_kinds.includes(kind)).map((it) => it.code);
+      const open = applicable.filter((c) => !cool.has(c));
+      const rate = grade ? (p.grade_rates[grade] ?? 0.0) : 0.0;
+      units.push({ uscc, stratum, kind, grade, rate, weight: p.weighted ? parseFloat(weight) : 1.0,
+        cooling: open.length === 0, items: open.length === 0 ? applicable : open });
+    }
+    const strata = new Map();
+    for (const u of units) {
+      let st = strata.get(u.stratum);
+      if (!st) { st = { key: u.stratum, N: 0, cooling: 0, groups: new Map(), units: [] }; strata.set(u.stratum, st); }
+      st.N += 1; st.units.push(u);
+      if (u.cooling) st.cooling += 1;
+      else {
+        const gk = u.rate + "|" + u.weight;
+        const g = st.groups.get(gk) || [u.rate, u.weight, 0];
+        g[2] += 1; st.groups.set(gk, g);
+      }
+    }
+    const ts = await tickets(draw.seed, units.map((u) => u.uscc));
+    units.forEach((u, k) => { u.ticket = ts[k]; u.prefix = parseInt(ts[k].slice(2, 14), 10); });
+    for (const st of strata.values()) {
+      st.eligible = st.N - st.cooling;
+      st.n_floor = floorSize(st.N, p.ratio, p.min_per_stratum);
+      const rates = new Map();
+      for (const [r, , m] of st.groups.values()) rates.set(r, (rates.get(r) || 0) + m);
+      st.n = Math.min(st.N, Math.max(st.n_floor, rateSumCeil(rates)));
+      const nOpen = Math.min(st.n, st.eligible);
+      st.despite_cooldown = st.n - nOpen;
+      const groups = Array.from(st.groups.values()).sort((a, b) => (a[0] - b[0]) || (a[1] - b[1]));
+      const pis = solveInclusion(groups, nOpen);
+      const piOf = new Map(groups.map((g, i) => [g[0] + "|" + g[1], pis[i]]));
+      const coolPi = st.cooling ? st.despite_cooldown / st.cooling : 0.0;
+      for (const u of st.units) {
+        u.pi = u.cooling ? coolPi : piOf.get(u.rate + "|" + u.weight);
+        u.q = paretoKey(u.prefix / 1e12, u.pi, u.cooling);
+      }
+      st.segments = [[false, nOpen], [true, st.despite_cooldown]].map(([cooling, take]) => {
+        const seg = st.units.filter((u) => u.cooling === cooling);
+        seg.sort((a, b) => (a.q < b.q ? -1 : a.q > b.q ? 1 : 0) || (a.prefix - b.prefix) ||
+          cmpStr(a.ticket, b.ticket) || cmpStr(a.uscc, b.uscc));
+        seg.forEach((u, i) => { u.rank = i + 1; u.selected = i < take; });
+        return { cooling, take, units: seg, cutoff: take > 0 ? seg[take - 1] : null };
+      });
+    }
+    return { strata, units: new Map(units.map((u) => [u.uscc, u])) };
+  }
+
+  /* ---- teams (docs/draw-spec-teams.md), port of docs/verify_teams.py ---- */
+  const h64Memo = new Map();
+  async function h64(text) {
+    let v = h64Memo.get(text);
+    if (v === undefined) {
+      const d = await sha256(enc.encode(text));
+      v = new DataView(d.buffer).getBigUint64(0, false);
+      h64Memo.set(text, v);
+    }
+    return v;
+  }
+  async function token(seed, badge, uscc) {
+    return (await sha256hex(`${seed}|exclude|${badge}|${uscc}`)).slice(0, 32);
+  }
+
+  class TeamReplay {
+    constructor(draw) {
+      this.seed = draw.seed;
+      const tp = (this.tp = draw.team_params);
+      this.choices = tp.choices ?? 4;
+      this.cross = tp.cross_region;
+      const level = tp.region_level;
+      this.tasks = draw.tasks.slice().sort((a, b) => cmpStr(a.uscc, b.uscc));
+      this.uscc = this.tasks.map((t) => t.uscc);
+      this.tkey = this.tasks.map((t) => t.region.slice(0, level));
+      this.need = this.tasks.map((t) => new Set(t.required_expertise || []));
+      const pool = draw.inspector_pool, cols = pool.columns;
+      this.info = new Map();
+      for (const row of pool.rows) {
+        const rec = {};
+        cols.forEach((c, i) => { rec[c] = row[i]; });
+        rec.department = pool.departments[rec.department];
+        rec.expertise = new Set(rec.expertise.split(";").filter((x) => x));
+        rec.key = rec.region.slice(0, level);
+        const caps = [rec.max_tasks, tp.max_tasks_per_inspector].filter((c) => c !== null && c !== undefined);
+        rec.cap = Math.max(0, Math.min(...caps, this.tasks.length));
+        this.info.set(String(rec.badge), rec);
+      }
+      this.exclusions = new Set(draw.exclusions);
+      this.exclMemo = new Map();
+      this.team = this.tasks.map(() => new Map());
+      this.groups = this.tasks.map(() => ({}));
+      this.load = new Map(); this.limit = new Map(); this.held = new Map();
+      this.failed = false;
+    }
+    async init() {
+      const keyed = await Promise.all(this.uscc.map(async (u, i) => [await h64(`${this.seed}|team-task|${u}`), i]));
+      keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+      this.order = keyed.map((k) => k[1]);
+    }
+    async eligible(b, u) {
+      if (this.cross && this.info.get(b).key === this.tkey[u]) return false;
+      const k = b + "\u0000" + u;
+      let hit = this.exclMemo.get(k);
+      if (hit === undefined) {
+        hit = this.exclusions.has(await token(this.seed, b, this.uscc[u]));
+        this.exclMemo.set(k, hit);
+      }
+      return !hit;
+    }
+    async poolMembers(pid) {
+      const tp = this.tp, out = [];
+      for (const [b, r] of this.info) {
+        if (r.cap <= 0) continue;
+        let mine = false;
+        if (r.kind === "专家") mine = pid === "E" && tp.experts > 0;
+        else if (r.kind === "执法人员") {
+          if (r.department === tp.lead_department) mine = pid === "L";
+          else mine = tp.joint_departments.includes(r.department) && pid === "J" + tp.joint_departments.indexOf(r.department);
+        }
+        if (mine) out.push(b);
+      }
+      const keyed = await Promise.all(out.map(async (b) => [await h64(`${this.seed}|team|${b}`), b]));
+      keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : cmpStr(a[1], b[1])));
+      return keyed.map((k) => k[1]);
+    }
+    fits(members, filt) { return members.filter((b) => [...filt].every((e) => this.info.get(b).expertise.has(e))); }
+    filtKey(filt) { return [...filt].sort().join(";"); }
+    listFor(lists, members, filt) {
+      const k = this.filtKey(filt);
+      if (!lists.has(k)) lists.set(k, this.fits(members, filt));
+      return lists.get(k);
+    }
+    async runPool(pid, groupsOf) {
+      const members = await this.poolMembers(pid);
+      let demand = 0;
+      for (let u = 0; u < this.tasks.length; u++) {
+        const g = groupsOf(u);
+        this.groups[u][pid] = g;
+        demand += g.reduce((a, x) => a + x[1], 0);
+      }
+      if (!members.length) { this.failed = true; return; }
+      const soft = Math.ceil(demand / members.length) + 1;
+      for (const b of members) { this.load.set(b, 0); this.held.set(b, []); this.limit.set(b, Math.min(this.info.get(b).cap, soft)); }
+      const lists = new Map();
+      const short = [];
+      for (const cover of [true, false]) {
+        for (const u of this.order) {
+          let j = 0;
+          const gs = this.groups[u][pid];
+          for (let gi = 0; gi < gs.length; gi++) {
+            const [filt, k] = gs[gi];
+            if ((filt.size > 0) !== cover) { j += k; continue; }
+            const lst = this.listFor(lists, members, filt);
+            for (let s = 0; s < k; s++) {
+              const pick = await this.pick(lst, u, `${this.seed}|team-slot|${pid}|${this.uscc[u]}|${j}`);
+              j += 1;
+              if (pick === null) short.push([u, gi]);
+              else { this.team[u].set(pick, [pid, gi]); this.held.get(pick).push([u, gi]); this.load.set(pick, this.load.get(pick) + 1); }
+            }
+          }
+        }
+      }
+      const still = [];
+      for (const [u, gi] of short) if (!(await this.augment(pid, lists, members, u, gi))) still.push([u, gi]);
+      for (const b of members) this.limit.set(b, this.info.get(b).cap);
+      for (const [u, gi] of still) if (!(await this.augment(pid, lists, members, u, gi))) this.failed = true;
+    }
+    async pick(lst, u, label) {
+      if (!lst.length) return null;
+      const start = Number((await h64(label)) % BigInt(lst.length));
+      let best = null, seen = 0;
+      for (let step = 0; step < lst.length; step++) {
+        const b = lst[(start + step) % lst.length];
+        if (this.load.get(b) >= this.limit.get(b) || this.team[u].has(b) || !(await this.eligible(b, u))) continue;
+        if (best === null || this.load.get(b) < this.load.get(best)) best = b;
+        seen += 1;
+        if (seen === this.choices) break;
+      }
+      return best;
+    }
+    async augment(pid, lists, members, u0, g0) {
+      const nk = (n) => n[0] + ":" + n[1];
+      const parent = new Map([[nk([u0, g0]), null]]);
+      const seenX = new Set(), seenB = new Set();
+      const queue = [[u0, g0]];
+      let end = null;
+      while (queue.length && end === null) {
+        const node = queue.shift();
+        const [u, gi] = node;
+        const lst = this.listFor(lists, members, this.groups[u][pid][gi][0]);
+        if (!lst.length) continue;
+        const start = Number((await h64(`${this.seed}|team-repair|${pid}|${this.uscc[u]}|${gi}`)) % BigInt(lst.length));
+        for (let step = 0; step < lst.length; step++) {
+          const b = lst[(start + step) % lst.length];
+          const xk = b + "\u0000" + u;
+          if (seenX.has(xk) || !(await this.eligible(b, u))) continue;
+          seenX.add(xk);
+          if (this.team[u].has(b)) {
+            const nxt = [u, this.team[u].get(b)[1]];
+            if (nxt[1] !== gi && !parent.has(nk(nxt))) { parent.set(nk(nxt), [b, node]); queue.push(nxt); }
+            continue;
+          }
+          if (seenB.has(b)) continue;
+          seenB.add(b);
+          if (this.load.get(b) < this.limit.get(b)) { end = [b, node]; break; }
+          for (const nxt of this.held.get(b)) {
+            if (!parent.has(nk(nxt))) { parent.set(nk(nxt), [b, node]); queue.push(nxt); }
+          }
+        }
+      }
+      if (end === null) return false;
+      const path = [];
+      let st = end;
+      while (st !== null) { path.push(st); st = parent.get(nk(st[1])); }
+      path.reverse();
+      for (let i = 0; i < path.length - 1; i++) {
+        const b = path[i][0], [u, gi] = path[i + 1][1];
+        this.team[u].delete(b);
+        const h = this.held.get(b);
+        h.splice(h.findIndex((x) => x[0] === u && x[1] === gi), 1);
+      }
+      for (const [b, [u, gi]] of path) { this.team[u].set(b, [pid, gi]); this.held.get(b).push([u, gi]); }
+      this.load.set(end[0], this.load.get(end[0]) + 1);
+      return true;
+    }
+    leadGroups(u) {
+      const size = this.tp.size, covered = new Set();
+      for (const b of this.team[u].keys()) for (const e of this.info.get(b).expertise) covered.add(e);
+      const need = [...this.need[u]].filter((e) => !covered.has(e)).sort(cmpStr);
+      if (!need.length) return [[new Set(), size]];
+      if (need.length <= size) {
+        const out = need.map((e) => [new Set([e]), 1]);
+        return size > need.length ? out.concat([[new Set(), size - need.length]]) : out;
+      }
+      return need.slice(0, size - 1).map((e) => [new Set([e]), 1]).concat([[new Set(need.slice(size - 1)), 1]]);
+    }
+    async replay() {
+      await this.init();
+      const tp = this.tp;
+      if (tp.experts > 0) await this.runPool("E", () => [[new Set(), tp.experts]]);
+      for (let n = 0; n < tp.joint_departments.length; n++) await this.runPool("J" + n, () => [[new Set(), tp.joint_members]]);
+      await this.runPool("L", (u) => this.leadGroups(u));
+      const out = [];
+      for (let u = 0; u < this.tasks.length; u++) {
+        const of = (pid) => [...this.team[u]].filter(([, v]) => v[0] === pid).map(([b]) => b).sort(cmpStr);
+        const lead = of("L");
+        if (!lead.length) { out.push([]); continue; }
+        const k = Number((await h64(`${this.seed}|team-leader|${this.uscc[u]}`)) % BigInt(lead.length));
+        let team = [[lead[k], "组长"]].concat(lead.filter((_, i) => i !== k).map((x) => [x, "组员"]));
+        for (let n = 0; n < tp.joint_departments.length; n++) team = team.concat(of("J" + n).map((x) => [x, "联合检查"]));
+        team = team.concat(of("E").map((x) => [x, "专家"]));
+        out.push(team);
+      }
+      return out;
+    }
+  }
+
+  /* Direct constraint checks of the published teams (independent of the replay). */
+  async function checkTeamConstraints(draw) {
+    const rp = new TeamReplay(draw), tp = rp.tp, problems = [], load = new Map();
+    for (let u = 0; u < rp.tasks.length; u++) {
+      const task = rp.tasks[u], team = task.team || [];
+      const badges = team.map((m) => m.badge), roles = team.map((m) => m.role);
+      if (new Set(badges).size !== badges.length) problems.push(`${task.uscc}：检查组成员重复`);
+      if (roles.filter((r) => r === "组长").length !== 1) problems.push(`${task.uscc}：组长人数不为 1`);
+      const lead = badges.filter((_, i) => roles[i] === "组长" || roles[i] === "组员");
+      if (lead.length !== tp.size) problems.push(`${task.uscc}：牵头部门执法人员 ${lead.length} 人，应为 ${tp.size} 人`);
+      const covered = new Set();
+      for (let i = 0; i < badges.length; i++) {
+        const b = badges[i], role = roles[i], rec = rp.info.get(b);
+        if (!rec) { problems.push(`${task.uscc}：${b} 不在公布的执法检查人员名录中`); continue; }
+        rec.expertise.forEach((e) => covered.add(e));
+        load.set(b, (load.get(b) || 0) + 1);
+        if ((role === "组长" || role === "组员") && (rec.kind !== "执法人员" || rec.department !== tp.lead_department)) problems.push(`${task.uscc}：${b} 不是牵头部门执法人员`);
+        if (role === "联合检查" && (rec.kind !== "执法人员" || !tp.joint_departments.includes(rec.department))) problems.push(`${task.uscc}：${b} 不是联合检查部门执法人员`);
+        if (role === "专家" && rec.kind !== "专家") problems.push(`${task.uscc}：${b} 不是专家库人员`);
+        if (rp.cross && rec.key === rp.tkey[u]) problems.push(`${task.uscc}：${b} 与检查对象同属区划 ${rp.tkey[u]}（交叉互查）`);
+        if (rp.exclusions.has(await token(rp.seed, b, task.uscc))) problems.push(`${task.uscc}：${b} 应回避`);
+      }
+      for (const dept of tp.joint_departments) {
+        const got = badges.filter((b, i) => roles[i] === "联合检查" && rp.info.has(b) && rp.info.get(b).department === dept).length;
+        if (got !== tp.joint_members) problems.push(`${task.uscc}：${dept} 联合检查人员 ${got} 人，应为 ${tp.joint_members}`);
+      }
+      if (roles.filter((r) => r === "专家").length !== tp.experts) problems.push(`${task.uscc}：专家人数不符`);
+      const missing = [...rp.need[u]].filter((e) => !covered.has(e));
+      if (missing.length) problems.push(`${task.uscc}：缺少专长 ${missing.join("、")}`);
+    }
+    for (const [b, n] of load) if (rp.info.has(b) && n > rp.info.get(b).cap) problems.push(`${b}：任务 ${n} 个，超过上限 ${rp.info.get(b).cap}`);
+    return problems;
+  }
+
+  async function replayTeams(draw) {
+    const rp = new TeamReplay(draw);
+    const expected = await rp.replay();
+    const problems = [];
+    if (rp.failed) problems.push("重放未能为全部检查对象组队");
+    rp.tasks.forEach((task, u) => {
+      const got = (task.team || []).map((m) => m.badge + "/" + m.role).join(",");
+      const want = expected[u].map(([b, r]) => b + "/" + r).join(",");
+      if (got !== want) problems.push(`${task.uscc}：检查组与重放结果不一致（公布 ${got}；重放 ${want}）`);
+    });
+    return problems;
+  }
+
+  /* Full verification: a list of {label, ok, detail} checks. */
+  async function verifyDraw(draw, populationBytes, plan) {
+    const checks = [];
+    const add = (label, ok, detail) => checks.push({ label, ok, detail: detail || "" });
+    add("算法版本 spotcheck-draw/1", draw.algorithm === "spotcheck-draw/1", draw.algorithm);
+    const si = draw.seed_inputs;
+    add("密钥与承诺值一致（承诺在抽取前公布）", (await commitmentOf(si.secret)) === si.commitment, si.commitment);
+    if (plan) {
+      const announced = (plan.versions || []).some((v) => v.commitment === si.commitment && v.published_at <= draw.drawn_at);
+      add("承诺值见于抽取前公布的计划版本", announced, plan.code);
+    }
+    add("种子 = SHA-256(承诺值, 密钥, 公开随机数)", (await deriveSeed(si.commitment, si.secret, si.entropy)) === draw.seed, draw.seed);
+    const popHash = hex(await sha256(populationBytes));
+    add("抽样总体文件哈希 population_sha256", popHash === draw.population_sha256, popHash);
+    const text = new TextDecoder("utf-8").decode(populationBytes);
+    const rep = await replayTargets(draw, text);
+    const byStratum = new Map();
+    for (const t of draw.tasks) {
+      if (!byStratum.has(t.stratum)) byStratum.set(t.stratum, []);
+      byStratum.get(t.stratum).push(t);
+    }
+    const publishedStrata = new Map(draw.strata.map((s) => [s.key, s]));
+    const keys = new Set([...rep.strata.keys(), ...publishedStrata.keys()]);
+    for (const key of [...keys].sort(cmpStr)) {
+      const st = rep.strata.get(key), ps = publishedStrata.get(key), why = [];
+      if (!st || !ps) { add(`分层 ${key}`, false, "公布的分层与总体文件不一致"); continue; }
+      for (const f of ["N", "n", "n_floor", "eligible", "despite_cooldown"]) if (st[f] !== ps[f]) why.push(`${f} 公布 ${ps[f]}，重算 ${st[f]}`);
+      const want = new Map();
+      for (const seg of st.segments) for (const u of seg.units) if (u.selected) want.set(u.uscc, u);
+      const got = byStratum.get(key) || [];
+      for (const t of got) {
+        const u = want.get(t.uscc);
+        if (!u) { why.push(`${t.uscc} 不应入选`); continue; }
+        if (u.ticket !== t.ticket) why.push(`${t.uscc} 随机号不符`);
+        if (u.pi !== t.inclusion_prob) why.push(`${t.uscc} 入样概率 π 公布 ${t.inclusion_prob}，重算 ${u.pi}`);
+        if (u.cooling !== t.despite_cooldown) why.push(`${t.uscc} 冷却期标记不符`);
+        if (u.items.join(";") !== t.items.join(";")) why.push(`${t.uscc} 检查事项不符`);
+      }
+      const gotSet = new Set(got.map((t) => t.uscc));
+      for (const uscc of want.keys()) if (!gotSet.has(uscc)) why.push(`${uscc} 应入选但未公布`);
+      add(`分层 ${key}：N=${st.N}，抽取 ${st.n}`, why.length === 0, why.slice(0, 5).join("；"));
+    }
+    const teamProblems = await checkTeamConstraints(draw);
+    add("检查组约束（人数、组长、部门、交叉互查、回避、专长、任务上限）", teamProblems.length === 0, teamProblems.slice(0, 5).join("；"));
+    const replayProblems = await replayTeams(draw);
+    add("检查组重放（第二个随机）", replayProblems.length === 0, replayProblems.slice(0, 5).join("；"));
+    return { checks, replay: rep };
+  }
+
+  async function fetchBytes(url) {
+    const r = await fetch(url, { cache: "no-store" });
+    if (!r.ok) throw new Error(`无法读取 ${url}（HTTP ${r.status}）`);
+    return new Uint8Array(await r.arrayBuffer());
+  }
+  async function fetchJson(url) {
+    return JSON.parse(new TextDecoder("utf-8").decode(await fetchBytes(url)));
+  }
+  function el(tag, attrs, text) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  async function runVerifyPage(root) {
+    const status = root.querySelector("[data-role=status]");
+    const list = root.querySelector("[data-role=checks]");
+    try {
+      const draw = await fetchJson(root.dataset.draw);
+      let plan = null;
+      try { plan = await fetchJson(root.dataset.plan); } catch (e) { plan = null; }
+      const pop = await fetchBytes(root.dataset.population);
+      status.textContent = "正在重算……";
+      const { checks } = await verifyDraw(draw, pop, plan);
+      list.textContent = "";
+      for (const c of checks) {
+        const li = el("li", { class: c.ok ? "ok" : "bad", "data-ok": c.ok ? "1" : "0" });
+        li.append(el("span", { class: "mark", "aria-hidden": "true" }, c.ok ? "✓" : "✗"));
+        li.append(el("span", {}, (c.ok ? "通过：" : "不通过：") + c.label));
+        if (c.detail) li.append(el("small", {}, " " + c.detail));
+        list.append(li);
+      }
+      const allOk = checks.every((c) => c.ok);
+      status.textContent = allOk ? "✓ 验证通过：本次抽取可由公开文件完全重现" : "✗ 验证未通过：见下列不通过项";
+      status.className = allOk ? "verdict ok" : "verdict bad";
+      root.dataset.result = allOk ? "ok" : "bad";
+    } catch (err) {
+      status.textContent = "✗ 验证失败：" + err.message;
+      status.className = "verdict bad";
+      root.dataset.result = "error";
+    }
+  }
+
+  async function runCheckPage(root) {
+    const form = root.querySelector("form"), out = root.querySelector("[data-role=answer]");
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const q = form.querySelector("input").value.trim().toUpperCase();
+      out.textContent = "正在计算……";
+      try {
+        const draw = await fetchJson(root.dataset.draw);
+        const pop = new TextDecoder("utf-8").decode(await fetchBytes(root.dataset.population));
+        const rep = await replayTargets(draw, pop);
+        out.textContent = "";
+        const u = rep.units.get(q);
+        if (!u) {
+          out.append(el("p", { "data-answer": "absent" }, `${q} 不在本次抽取的抽样总体中（不在计划范围、状态非正常，或不适用本计划抽查事项）。`));
+          return;
+        }
+        const st = rep.strata.get(u.stratum);
+        const seg = st.segments.find((s) => s.cooling === u.cooling);
+        const dl = el("dl");
+        const row = (k, v) => { dl.append(el("dt", {}, k)); dl.append(el("dd", {}, v)); };
+        row("分层", u.stratum);
+        row("随机号（ticket）", u.ticket);
+        row("入样概率 π", String(u.pi));
+        row("排序键 Q", String(u.q));
+        row("本层（" + (u.cooling ? "冷却期内" : "可抽") + "）排名", `${u.rank} / ${seg.units.length}，本层抽取 ${seg.take} 家`);
+        row("截止（第 " + seg.take + " 名）的排序键", seg.cutoff ? String(seg.cutoff.q) + "（随机号 " + seg.cutoff.ticket.slice(0, 16) + "…）" : "本层不抽取");
+        out.append(el("p", { "data-answer": u.selected ? "drawn" : "not-drawn" },
+          u.selected ? `${q} 已被抽中：排名 ${u.rank} ≤ ${seg.take}。` : `${q} 未被抽中：排名 ${u.rank} > ${seg.take}（排序键大于截止值）。`));
+        out.append(dl);
+      } catch (err) {
+        out.textContent = "计算失败：" + err.message;
+      }
+    });
+  }
+
+  window.SpotcheckVerify = { verifyDraw, replayTargets, replayTeams, checkTeamConstraints, deriveSeed, commitmentOf, fsum, solveInclusion };
+  document.addEventListener("DOMContentLoaded", () => {
+    const v = document.querySelector("[data-verify]");
+    if (v) runVerifyPage(v);
+    const c = document.querySelector("[data-check]");
+    if (c) runCheckPage(c);
+  });
+})();

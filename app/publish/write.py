@@ -1,0 +1,156 @@
+"""Atomic publishing: build the site in a new generation directory, then swap a symlink.
+
+`publish_dir` is a symlink to `<publish_dir>.generations/<generation>`; a reader (the /public
+mount, a web server, rsync) resolves it once per file and sees either the old or the new site,
+never a half-written one. The swap is `os.replace` of a fresh symlink (atomic on POSIX).
+The newest `KEEP_GENERATIONS` old generations are kept for readers still streaming a file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.migrate import ROOT
+from app.models.base import utcnow
+from app.publish.collect import collect
+from app.publish.render import Assets, render_site
+
+log = logging.getLogger(__name__)
+KEEP_GENERATIONS = 2
+STATIC_DIR = Path(__file__).parent / "static"
+DOCS_DIR = ROOT / "docs"
+VERIFIERS = ("verify_draw.py", "verify_teams.py")
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    """What one publication wrote."""
+
+    generation: Path
+    files: int
+    bytes: int
+
+
+def load_assets(docs_dir: Path = DOCS_DIR) -> Assets:
+    """Static CSS/JS, JSON Schemas from docs/schemas, and the standalone verifiers."""
+    files: dict[str, bytes] = {}
+    for path in sorted(STATIC_DIR.iterdir()):
+        if path.is_file():
+            files[f"static/{path.name}"] = path.read_bytes()
+    schema_dir = docs_dir / "schemas"
+    if schema_dir.is_dir():
+        for path in sorted(schema_dir.glob("*.json")):
+            files[f"schemas/{path.name}"] = path.read_bytes()
+    for name in VERIFIERS:
+        path = docs_dir / name
+        if path.is_file():
+            files[f"downloads/{name}"] = path.read_bytes()
+    return Assets(files=files)
+
+
+def _generations_dir(publish_dir: Path) -> Path:
+    return publish_dir.parent / f"{publish_dir.name}.generations"
+
+
+@contextmanager
+def _lock(publish_dir: Path) -> Iterator[None]:
+    lock_path = publish_dir.parent / f".{publish_dir.name}.lock"
+    with lock_path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _write_tree(root: Path, files: Mapping[str, bytes]) -> int:
+    total = 0
+    made: set[Path] = set()
+    for rel, data in files.items():
+        if rel.startswith("/") or ".." in Path(rel).parts:
+            raise ValueError(f"不安全的路径：{rel!r}")
+        path = root / rel
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
+        path.write_bytes(data)
+        total += len(data)
+    return total
+
+
+def _swap(publish_dir: Path, generation: Path) -> None:
+    gens = generation.parent
+    if publish_dir.exists() and not publish_dir.is_symlink():
+        # First publication over a plain directory (e.g. created empty by the app): move it
+        # aside once; afterwards every swap is a single atomic rename.
+        legacy = gens / f"legacy-{time.time_ns()}"
+        os.rename(publish_dir, legacy)
+    tmp_link = publish_dir.parent / f".{publish_dir.name}.link-{os.getpid()}-{time.time_ns()}"
+    os.symlink(os.path.relpath(generation, publish_dir.parent), tmp_link)
+    os.replace(tmp_link, publish_dir)
+
+
+def _prune(gens: Path, current: Path) -> None:
+    old = sorted(
+        (p for p in gens.iterdir() if p.is_dir() and p != current),
+        key=lambda p: p.stat().st_mtime_ns,
+        reverse=True,
+    )
+    for path in old[KEEP_GENERATIONS:]:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def write_site(publish_dir: Path, files: Mapping[str, bytes]) -> PublishReport:
+    """Writes `files` as a new generation and makes it current atomically."""
+    publish_dir = Path(os.path.abspath(publish_dir))
+    publish_dir.parent.mkdir(parents=True, exist_ok=True)
+    with _lock(publish_dir):
+        gens = _generations_dir(publish_dir)
+        gens.mkdir(exist_ok=True)
+        stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+        building = gens / f".building-{stamp}-{os.getpid()}-{time.time_ns()}"
+        try:
+            size = _write_tree(building, files)
+            generation = gens / f"g-{stamp}-{time.time_ns()}"
+            os.rename(building, generation)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        _swap(publish_dir, generation)
+        _prune(gens, generation)
+    return PublishReport(generation=generation, files=len(files), bytes=size)
+
+
+def publish(session: Session, publish_dir: Path, *, now: datetime | None = None) -> PublishReport:
+    """Collects, renders and atomically writes the whole site, then records which results
+    went public (commits: the caller owns this session, e.g. the CLI or a background task)."""
+    at = now or utcnow()
+    data = collect(session, now=at)
+    report = write_site(publish_dir, render_site(data, load_assets()))
+    if data.results:
+        from app.tasks.service import mark_published
+
+        mark_published(session, [int(r["id"]) for r in data.results], at)
+    session.commit()
+    return report
+
+
+def publish_in_background(factory: sessionmaker[Session], publish_dir: Path) -> None:
+    """Publishes after a committed change; failures are logged (the next publish catches up)."""
+    try:
+        with factory() as session:
+            report = publish(session, publish_dir)
+        log.info("公开网站已更新：%s（%d 个文件）", report.generation.name, report.files)
+    except Exception:
+        log.exception("自动发布公开网站失败（publish failed）；下次发布时将补上")
