@@ -117,6 +117,19 @@ def cmd_audit_verify(_args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
+def cmd_publish(_args: argparse.Namespace) -> int:
+    from app.publish.write import publish
+
+    settings = get_settings()
+    with _session() as session:
+        report = publish(session, settings.publish_dir)
+    print(
+        f"公开网站已发布到 {settings.publish_dir}（{report.files} 个文件，"
+        f"{report.bytes / 1e6:.1f} MB，版本 {report.generation.name}）"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="spotcheck", description="医保基金“双随机、一公开”抽查")
@@ -150,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("publish", help="生成公开网站（原子替换）").set_defaults(func=cmd_publish)
 
     audit = sub.add_parser("audit", help="审计链").add_subparsers(
         dest="audit_command", required=True

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from app.errors import NotFound
 from app.models import Draw, Plan, Task, TaskMember
 from app.plans import drawing, service
 from app.plans.schemas import AdjustmentIn, DrawIn, PlanIn, PlanOut, PlanVersionOut
+from app.publish.hooks import publish_after_response
 from app.registries.service import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
@@ -60,17 +61,32 @@ def replace_plan(code: str, data: PlanIn, session: SessionDep, principal: Superv
 
 
 @router.post("/plans/{code}/publish", response_model=PlanOut)
-def publish_plan(code: str, session: SessionDep, principal: Supervisor) -> PlanOut:
-    """发布计划并公布承诺值（服务器密钥的哈希）。"""
-    return _plan_out(session, service.publish(session, code=code, actor=principal.actor))
+def publish_plan(
+    code: str,
+    session: SessionDep,
+    principal: Supervisor,
+    request: Request,
+    background: BackgroundTasks,
+) -> PlanOut:
+    """发布计划并公布承诺值（服务器密钥的哈希）；公开网站随后自动更新。"""
+    out = _plan_out(session, service.publish(session, code=code, actor=principal.actor))
+    publish_after_response(request, background)
+    return out
 
 
 @router.post("/plans/{code}/adjustments", status_code=201, response_model=PlanOut)
 def adjust_plan(
-    code: str, adj: AdjustmentIn, session: SessionDep, principal: Supervisor
+    code: str,
+    adj: AdjustmentIn,
+    session: SessionDep,
+    principal: Supervisor,
+    request: Request,
+    background: BackgroundTasks,
 ) -> PlanOut:
-    """计划调整（须附理由）；重抽时原抽取标记为已作废并保留。"""
-    return _plan_out(session, service.adjust(session, code=code, adj=adj, actor=principal.actor))
+    """计划调整（须附理由）；重抽时原抽取标记为已作废并保留；公开网站随后自动更新。"""
+    out = _plan_out(session, service.adjust(session, code=code, adj=adj, actor=principal.actor))
+    publish_after_response(request, background)
+    return out
 
 
 @router.get("/plans/{code}/versions", response_model=list[PlanVersionOut])
@@ -80,11 +96,18 @@ def plan_versions(code: str, session: SessionDep, _p: Supervisor) -> Any:
 
 
 @router.post("/plans/{code}/draw", status_code=201)
-def draw_plan(code: str, body: DrawIn, session: SessionDep, principal: Supervisor) -> Any:
+def draw_plan(
+    code: str,
+    body: DrawIn,
+    session: SessionDep,
+    principal: Supervisor,
+    request: Request,
+    background: BackgroundTasks,
+) -> Any:
     """抽取：以承诺的密钥与现场公开熵（骰子、公证号、信标值）生成种子，一次性抽取。"""
-    return drawing.perform_draw(
-        session, code=code, entropy=body.entropy, actor=principal.actor
-    ).body
+    draw = drawing.perform_draw(session, code=code, entropy=body.entropy, actor=principal.actor)
+    publish_after_response(request, background)
+    return draw.body
 
 
 def _draw(session: Session, draw_id: str) -> Draw:

@@ -11,7 +11,7 @@ import gzip
 import importlib
 import importlib.util
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -61,7 +61,7 @@ def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.isoformat()
 
 
@@ -149,9 +149,7 @@ def _plans(session: Session) -> list[dict[str, Any]]:
     return out
 
 
-def _draws(
-    session: Session, plan_specs: dict[str, dict[str, Any]], today: date
-) -> list[DrawData]:
+def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date) -> list[DrawData]:
     out = []
     for d in session.scalars(select(Draw).order_by(Draw.created_at, Draw.id)):
         spec = plan_specs.get(d.plan_code)

@@ -139,7 +139,9 @@ def xlsx_bytes(sheet: str, header: Sequence[str], rows: Iterable[Sequence[object
                 body.write(f'<c r="{ref}"><v>{value!r}</v></c>')
             elif value is not None and value != "":
                 text = xml_escape(_XML_BAD.sub("", str(value)))
-                body.write(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+                body.write(
+                    f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+                )
         body.write("</row>")
     ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
     rel_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -201,7 +203,7 @@ def coverage_svg(strata: Sequence[Mapping[str, Any]], ratio: float) -> Markup:
         share = s["n"] / s["N"] if s["N"] else 0.0
         parts.append(
             Markup(
-                '<g><title>{key}：N={N}，n={n}，覆盖率 {pct}</title>'
+                "<g><title>{key}：N={N}，n={n}，覆盖率 {pct}</title>"
                 '<text x="0" y="{ty}">{key}</text>'
                 '<rect class="bar-N" x="{x}" y="{y}" width="{bw}" height="{bh}"/>'
                 '<rect class="bar-n" x="{x}" y="{y}" width="{nw:.1f}" height="{bh}"/>'
@@ -297,7 +299,18 @@ TASK_HEADER = (
     "检查组",
     "说明",
 )
-ITEM_HEADER = ("事项编码", "事项名称", "子项", "类别", "依据", "实施主体", "适用对象", "比例", "频次", "方式")
+ITEM_HEADER = (
+    "事项编码",
+    "事项名称",
+    "子项",
+    "类别",
+    "依据",
+    "实施主体",
+    "适用对象",
+    "比例",
+    "频次",
+    "方式",
+)
 RESULT_HEADER = (
     "任务编号",
     "检查对象",
@@ -597,7 +610,9 @@ def _author(data: SiteData) -> str:
     return "医疗保障局"
 
 
-def _render_draw(out: dict[str, bytes], d: DrawData, data: SiteData, titles: Mapping[str, str]) -> None:
+def _render_draw(
+    out: dict[str, bytes], d: DrawData, data: SiteData, titles: Mapping[str, str]
+) -> None:
     common = {"data": data}
     title = f"抽查任务：{titles.get(d.plan, d.plan)}（{d.id}）"
     b = d.body
@@ -638,8 +653,15 @@ def _render_draw(out: dict[str, bytes], d: DrawData, data: SiteData, titles: Map
         names=data.inspector_names,
         **common,
     )
-    ctx = {"d": {"id": d.id, "plan": d.plan, "status": d.status,
-                 "superseded_reason": d.superseded_reason, "population_name": population_name}}
+    ctx: dict[str, Any] = {
+        "d": {
+            "id": d.id,
+            "plan": d.plan,
+            "status": d.status,
+            "superseded_reason": d.superseded_reason,
+            "population_name": population_name,
+        }
+    }
     out[f"draws/{d.id}/verify.html"] = _page(
         "verify.html",
         root="../../",
