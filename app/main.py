@@ -12,6 +12,7 @@ from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.plans.router import router as plans_router
 from app.registries.router import router as registries_router
+from app.tasks.router import router as tasks_router
 
 API_DESCRIPTION = """
 spotcheck：医保基金监管“双随机、一公开”抽查服务。
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     app.include_router(registries_router)
     app.include_router(plans_router)
+    app.include_router(tasks_router)
 
     @app.middleware("http")
     async def _security_headers(

@@ -1,0 +1,329 @@
+"""Documents built from tasks and results: weekly report (周报表), result export, notice."""
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Inspector, Item, Plan, Result, Target, Task
+from app.registries.service import safe_cell
+from app.tasks.schemas import (
+    CORRECTION,
+    NON_COOPERATION,
+    NOT_INSPECTED,
+    PENALTY,
+    PENDING_FOLLOW_UP,
+    RECTIFY,
+    SUSPEND,
+    TALK,
+    TERMINATE,
+    TO_DISCIPLINE,
+    TO_POLICE,
+    WEEKLY_COLUMNS,
+    money_str,
+)
+
+SCHEMA_VERSION = "1"
+TOTAL = "合计"
+WAN = Decimal(10000)
+FOUR_PLACES = Decimal("0.0001")
+WEEKLY_TITLE = "医保基金监管“双随机、一公开”抽查周报表"
+# Weekly-report column → measure kinds counted in it (限期整改 counts both kinds, seed 000).
+MEASURE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "talks": (TALK,),
+    "rectifications": (CORRECTION, RECTIFY),
+    "penalties": (PENALTY,),
+    "suspensions": (SUSPEND,),
+    "terminations": (TERMINATE,),
+}
+CHECK_TYPE = "“双随机、一公开”抽查"
+EXPORT_HEADER = ["统一社会信用代码", "企业名称", "检查实施机关", "检查类型", "检查日期", "检查结果"]
+
+
+def to_wan(yuan: Decimal) -> Decimal:
+    """Yuan → 万元 with 4 decimal places (half up)."""
+    return (yuan / WAN).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class _Region:
+    units: set[str] = field(default_factory=set)
+    measures: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    recovered: Decimal = Decimal("0.00")
+    fines: Decimal = Decimal("0.00")
+    remarks: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def add(self, uscc: str, outcome: str, measures: list[dict[str, Any]], follow_up: bool) -> None:
+        if outcome == NOT_INSPECTED:
+            self.remarks["未检查（停业、注销等）"].add(uscc)
+        else:
+            self.units.add(uscc)
+        if outcome in (NON_COOPERATION, PENDING_FOLLOW_UP):
+            self.remarks[outcome].add(uscc)
+        if follow_up:
+            self.remarks["回头看"].add(uscc)
+        kinds = {m["kind"] for m in measures}
+        for column, wanted in MEASURE_COLUMNS.items():
+            if kinds.intersection(wanted):
+                self.measures[column].add(uscc)
+        for referral in (TO_POLICE, TO_DISCIPLINE):
+            if referral in kinds:
+                self.remarks[referral].add(uscc)
+
+    def merge(self, other: "_Region") -> None:
+        self.units |= other.units
+        for k, v in other.measures.items():
+            self.measures[k] |= v
+        for k, v in other.remarks.items():
+            self.remarks[k] |= v
+        self.recovered += other.recovered
+        self.fines += other.fines
+
+    def row(self, region: str) -> dict[str, Any]:
+        remarks = [f"{k} {len(v)} 家" for k, v in sorted(self.remarks.items()) if v]
+        if self.fines:
+            remarks.append(f"罚款 {money_str(self.fines)} 元")
+        return {
+            "region": region,
+            "inspected_units": len(self.units),
+            **{c: len(self.measures[c]) for c in MEASURE_COLUMNS},
+            "recovered_wan": format(to_wan(self.recovered), "f"),
+            "recovered_yuan": money_str(self.recovered),
+            "remarks": "；".join(remarks),
+        }
+
+
+def weekly_report(
+    session: Session, *, start: date, end: date, region: str | None = None
+) -> dict[str, Any]:
+    """周报表: per 医保区划, approved results decided in [start, end], plus a 合计 row."""
+    stmt = (
+        select(
+            Task.region,
+            Task.uscc,
+            Task.parent_task_id,
+            Result.outcome,
+            Result.measures,
+            Result.recovered_amount,
+            Result.fine_amount,
+        )
+        .join(Task, Task.id == Result.task_id)
+        .where(Result.decided_on >= start, Result.decided_on <= end)
+    )
+    if region:
+        stmt = stmt.where(Task.region.startswith(region, autoescape=True))
+    regions: dict[str, _Region] = defaultdict(_Region)
+    for reg, uscc, parent, outcome, measures, recovered, fines in session.execute(stmt):
+        acc = regions[reg]
+        acc.add(uscc, outcome, measures, parent is not None)
+        acc.recovered += recovered
+        acc.fines += fines
+    total = _Region()
+    rows = []
+    for reg in sorted(regions):
+        total.merge(regions[reg])
+        rows.append(regions[reg].row(reg))
+    rows.append(total.row(TOTAL))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "title": WEEKLY_TITLE,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "region": region or "",
+        "columns": [{"key": k, "header": h} for k, h in WEEKLY_COLUMNS],
+        "rows": rows,
+    }
+
+
+def weekly_xlsx(report: dict[str, Any], *, filled_on: date) -> bytes:
+    """The weekly report as XLSX laid out like seed 000 附件2 (two header rows, 合计, signatures)."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "周报表"
+    ncols = len(WEEKLY_COLUMNS)
+    thin = Side(style="thin")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.cell(row=1, column=1, value=report["title"]).font = Font(bold=True, size=14)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
+    ws.cell(row=1, column=1).alignment = center
+    scope = report["region"] or "全部"
+    ws.cell(
+        row=2, column=1, value=f"统计区间：{report['from']} 至 {report['to']}　医保区划：{scope}"
+    )
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=ncols)
+    measure_keys = list(MEASURE_COLUMNS)
+    for col, (key, header) in enumerate(WEEKLY_COLUMNS, start=1):
+        if key in measure_keys:
+            ws.cell(row=4, column=col, value=header)
+        else:
+            ws.cell(row=3, column=col, value=header)
+            ws.merge_cells(start_row=3, start_column=col, end_row=4, end_column=col)
+    first = 1 + [k for k, _ in WEEKLY_COLUMNS].index(measure_keys[0])
+    ws.cell(row=3, column=first, value="累计处理方式（家）")
+    ws.merge_cells(
+        start_row=3, start_column=first, end_row=3, end_column=first + len(measure_keys) - 1
+    )
+    for r in (3, 4):
+        for c in range(1, ncols + 1):
+            cell = ws.cell(row=r, column=c)
+            cell.font, cell.alignment, cell.border = Font(bold=True), center, border
+    row_no = 5
+    for row in report["rows"]:
+        for col, (key, _) in enumerate(WEEKLY_COLUMNS, start=1):
+            value: Any = row[key]
+            if key == "recovered_wan":
+                value = Decimal(value)
+            elif isinstance(value, str):
+                value = safe_cell(value)
+            cell = ws.cell(row=row_no, column=col, value=value)
+            cell.border = border
+            if key == "recovered_wan":
+                cell.number_format = "0.0000"
+            if row["region"] == TOTAL:
+                cell.font = Font(bold=True)
+        row_no += 1
+    ws.cell(row=row_no + 1, column=1, value="填表人：")
+    ws.cell(row=row_no + 1, column=4, value="分管领导：")
+    ws.cell(row=row_no + 1, column=7, value=f"填表日期：{filled_on.isoformat()}")
+    widths = {"region": 14, "inspected_units": 14, "recovered_wan": 16, "remarks": 40}
+    for col, (key, _) in enumerate(WEEKLY_COLUMNS, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = widths.get(key, 9)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _departments(plan: Plan | None) -> str:
+    if plan is None:
+        return ""
+    spec = plan.spec
+    names = [spec.get("lead_department", ""), *spec.get("joint_departments", [])]
+    return "、".join(n for n in names if n)
+
+
+def export_results_csv(
+    session: Session, *, start: date | None = None, end: date | None = None
+) -> bytes:
+    """Approved results in the 国家企业信用信息公示系统 style, CSV (UTF-8 with BOM)."""
+    stmt = (
+        select(Task.uscc, Task.name, Task.plan_code, Result.decided_on, Result.outcome)
+        .join(Task, Task.id == Result.task_id)
+        .order_by(Result.decided_on, Task.id)
+    )
+    if start is not None:
+        stmt = stmt.where(Result.decided_on >= start)
+    if end is not None:
+        stmt = stmt.where(Result.decided_on <= end)
+    plans: dict[str, str] = {}
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(EXPORT_HEADER)
+    for uscc, name, plan_code, decided_on, outcome in session.execute(stmt):
+        if plan_code not in plans:
+            plans[plan_code] = _departments(session.get(Plan, plan_code))
+        writer.writerow(
+            [
+                safe_cell(uscc),
+                safe_cell(name),
+                safe_cell(plans[plan_code]),
+                CHECK_TYPE,
+                decided_on.isoformat(),
+                safe_cell(outcome),
+            ]
+        )
+    return buf.getvalue().encode("utf-8-sig")
+
+
+# --- 检查通知书 ----------------------------------------------------------------------------
+
+TEMPLATES = Path(__file__).parent / "templates"
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+BASE_MATERIALS = (
+    "营业执照（或事业单位法人证书）、医疗机构执业许可证或药品经营许可证",
+    "医疗保障定点服务协议及补充协议",
+    "医保管理制度、医保管理机构及人员设置文件",
+    "检查期间的医保结算清单、收费票据及明细",
+)
+MATERIALS_BY_METHOD: dict[str, tuple[str, ...]] = {
+    "现场检查": (
+        "住院及门诊病历、医嘱、检查检验报告",
+        "药品、医用耗材进销存台账及购进发票",
+        "医务人员及药学人员执业资格证明、排班表",
+        "医疗服务价格公示及收费项目清单",
+    ),
+    "书面检查": ("自查报告及整改情况说明（加盖公章）", "相关制度文件及台账复印件"),
+    "数据核查": (
+        "HIS 系统医保结算明细数据及数据字典",
+        "智能监控疑点数据的说明材料",
+    ),
+}
+MATERIALS_KEY_ITEM = ("上次检查发现问题的整改报告及佐证材料",)
+
+
+def materials_for(items: list[Item]) -> list[str]:
+    """The materials to prepare, derived from the items' methods and categories."""
+    out = list(BASE_MATERIALS)
+    for item in items:
+        for m in MATERIALS_BY_METHOD.get(item.method or "现场检查", ()):
+            if m not in out:
+                out.append(m)
+        if item.category == "重点":
+            for m in MATERIALS_KEY_ITEM:
+                if m not in out:
+                    out.append(m)
+    return out
+
+
+def render_notice(session: Session, task: Task, *, issued_on: date) -> str:
+    """检查通知书 of a task as printable HTML (autoescaped)."""
+    plan = session.get(Plan, task.plan_code)
+    items = list(session.scalars(select(Item).where(Item.code.in_(task.items)).order_by(Item.code)))
+    badges = [m["badge"] for m in task.team]
+    people = {
+        i.badge: i for i in session.scalars(select(Inspector).where(Inspector.badge.in_(badges)))
+    }
+    team = [
+        {
+            "badge": m["badge"],
+            "role": m["role"],
+            "name": people[m["badge"]].name if m["badge"] in people else "",
+            "department": people[m["badge"]].department if m["badge"] in people else "",
+        }
+        for m in task.team
+    ]
+    target = session.get(Target, task.uscc)
+    spec = plan.spec if plan else {}
+    window = spec.get("window") or {}
+    return _env.get_template("notice.html").render(
+        task=task,
+        target=target,
+        plan=plan,
+        lead_department=spec.get("lead_department", ""),
+        departments=_departments(plan),
+        window_start=window.get("start", ""),
+        window_end=window.get("end", ""),
+        items=items,
+        team=team,
+        materials=materials_for(items),
+        issued_on=issued_on,
+        follow_up=task.parent_task_id is not None,
+    )

@@ -1,0 +1,199 @@
+"""HTTP endpoints of results, follow-ups, notices, evidence, deadlines and reports."""
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+
+from app.auth.deps import AnyStaff, Supervisor
+from app.config import Settings
+from app.db import SessionDep
+from app.errors import AppError, ValidationFailed
+from app.tasks import evidence, reports, service
+from app.tasks.schemas import FollowUpIn, ResultIn
+from app.tasks.workdays import CalendarOverrideError, load_calendar
+
+router = APIRouter(prefix="/api/v1", tags=["tasks"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+@router.put("/tasks/{task_id}/result")
+def put_result(
+    task_id: str, data: ResultIn, session: SessionDep, principal: AnyStaff
+) -> dict[str, Any]:
+    """录入或修改检查结果（检查人员仅限本人任务；待后续处理的结果可修订，每一版均保留）。"""
+    version = service.submit_result(
+        session, task_id=task_id, data=data, principal=principal, today=service.today_local()
+    )
+    return service.version_dict(version)
+
+
+@router.get("/tasks/{task_id}/result")
+def get_result(task_id: str, session: SessionDep, principal: AnyStaff) -> dict[str, Any]:
+    """任务的已审核结果、待审核版本和全部历史版本。"""
+    return service.result_view(session, task_id=task_id, principal=principal)
+
+
+@router.post("/tasks/{task_id}/result/approve")
+def approve_result(task_id: str, session: SessionDep, principal: Supervisor) -> dict[str, Any]:
+    """审核最新一版结果；审核后的结果进入公示。"""
+    result = service.approve_result(session, task_id=task_id, actor=principal.actor)
+    return service.approved_dict(result)
+
+
+@router.get("/tasks/{task_id}/events")
+def get_events(task_id: str, session: SessionDep, principal: AnyStaff) -> list[dict[str, Any]]:
+    """任务的每一步状态变化（谁、何时）。"""
+    return service.task_events(session, task_id=task_id, principal=principal)
+
+
+@router.post("/tasks/{task_id}/follow-ups", status_code=201)
+def create_follow_up(
+    task_id: str, data: FollowUpIn, session: SessionDep, principal: Supervisor
+) -> dict[str, Any]:
+    """安排回头看：关联原任务，缺省沿用原检查组。"""
+    task = service.create_follow_up(session, task_id=task_id, data=data, actor=principal.actor)
+    return service.task_dict(task)
+
+
+@router.get("/tasks/{task_id}/follow-ups")
+def list_follow_ups(task_id: str, session: SessionDep, principal: AnyStaff) -> list[dict[str, Any]]:
+    """一个任务的回头看任务。"""
+    tasks = service.follow_ups(session, task_id=task_id, principal=principal)
+    return [service.task_dict(t) for t in tasks]
+
+
+@router.get("/tasks/{task_id}/notice", response_class=HTMLResponse)
+def get_notice(task_id: str, session: SessionDep, principal: AnyStaff) -> HTMLResponse:
+    """检查通知书（可打印的 HTML）。"""
+    task = service.get_task(session, task_id)
+    service.check_access(session, task, principal)
+    html = reports.render_notice(session, task, issued_on=service.today_local())
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/tasks/{task_id}/evidence")
+def upload_evidence(
+    task_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: AnyStaff,
+    file: Annotated[UploadFile, File(description="JPEG、PNG 或 PDF")],
+    note: Annotated[str | None, Form(max_length=2000)] = None,
+) -> JSONResponse:
+    """上传证据材料（按 SHA-256 存储，永不公开）；同一文件重复上传返回原记录。"""
+    settings = _settings(request)
+    row, created = evidence.store(
+        session,
+        task_id=task_id,
+        upload=file.file,
+        filename=file.filename,
+        note=note,
+        principal=principal,
+        evidence_dir=settings.evidence_dir,
+        max_bytes=settings.max_evidence_bytes,
+    )
+    return JSONResponse(evidence.evidence_dict(row), status_code=201 if created else 200)
+
+
+@router.get("/tasks/{task_id}/evidence")
+def list_evidence(task_id: str, session: SessionDep, principal: AnyStaff) -> list[dict[str, Any]]:
+    """任务的证据材料清单（仅检查组成员和监管人员）。"""
+    rows = evidence.list_for(session, task_id=task_id, principal=principal)
+    return [evidence.evidence_dict(e) for e in rows]
+
+
+@router.get("/tasks/{task_id}/evidence/{sha256}")
+def download_evidence(
+    task_id: str, sha256: str, request: Request, session: SessionDep, principal: AnyStaff
+) -> FileResponse:
+    """下载一份证据材料。"""
+    row, path = evidence.open_blob(
+        session,
+        task_id=task_id,
+        sha256=sha256,
+        principal=principal,
+        evidence_dir=_settings(request).evidence_dir,
+    )
+    return FileResponse(
+        path,
+        media_type=row.media_type,
+        filename=row.filename,
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@router.get("/results/deadlines")
+def result_deadlines(
+    request: Request,
+    session: SessionDep,
+    _p: Supervisor,
+    within: Annotated[int, Query(ge=0, le=250)] = 5,
+) -> dict[str, Any]:
+    """公示期限：已逾期、即将到期（within 个工作日内）和缺少日历数据的结果。"""
+    settings = _settings(request)
+    try:
+        calendar = load_calendar(settings.calendar_override_file)
+    except CalendarOverrideError as exc:
+        raise AppError(f"节假日覆盖文件有误：{exc}") from None
+    today = service.today_local()
+    items = service.deadlines(
+        session,
+        today=today,
+        within=within,
+        calendar=calendar,
+        workdays=settings.publish_result_workdays,
+    )
+    return {
+        "today": today.isoformat(),
+        "within": within,
+        "workdays": settings.publish_result_workdays,
+        "items": [d.to_dict() for d in items],
+    }
+
+
+@router.get("/results/export.csv")
+def export_results(
+    session: SessionDep,
+    _p: Supervisor,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+) -> Response:
+    """已审核结果导出（国家企业信用信息公示系统格式，CSV）。"""
+    body = reports.export_results_csv(session, start=start, end=end)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="results.csv"'},
+    )
+
+
+@router.get("/reports/weekly", response_model=None)
+def weekly_report(
+    session: SessionDep,
+    _p: Supervisor,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    region: Annotated[str | None, Query(pattern=r"^[0-9]{1,6}$")] = None,
+    format: Literal["json", "xlsx"] = "json",
+) -> dict[str, Any] | Response:
+    """周报表：按医保区划统计检查单位数、处理方式和追回金额（万元），含合计行。"""
+    if end < start:
+        raise ValidationFailed(
+            "统计区间结束日期早于开始日期", errors=[{"field": "to", "message": "早于 from"}]
+        )
+    report = reports.weekly_report(session, start=start, end=end, region=region)
+    if format == "json":
+        return report
+    body = reports.weekly_xlsx(report, filled_on=service.today_local())
+    name = f"weekly-{start.isoformat()}-{end.isoformat()}.xlsx"
+    return Response(
+        body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

@@ -1,0 +1,156 @@
+"""Results, follow-ups and reports as the API takes and returns them."""
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+# Task states (SPEC §2 rule 9), in order.
+TO_INSPECT = "待检查"
+INSPECTED = "已检查"
+FOLLOW_UP = "待后续处理"
+CLOSED = "已办结"
+TASK_STATES = (TO_INSPECT, INSPECTED, FOLLOW_UP, CLOSED)
+
+NO_PROBLEM = "未发现问题"
+CORRECTED = "发现问题已责令改正"
+PENDING_FOLLOW_UP = "发现问题待后续处理"
+NON_COOPERATION = "不配合检查情节严重"
+NOT_INSPECTED = "未检查（停业、注销等）"
+OUTCOMES = (NO_PROBLEM, CORRECTED, PENDING_FOLLOW_UP, NON_COOPERATION, NOT_INSPECTED)
+
+TALK = "约谈"
+CORRECTION = "责令改正"
+RECTIFY = "限期整改"
+PENALTY = "行政处罚"
+SUSPEND = "暂停医保服务"
+TERMINATE = "解除服务协议"
+TO_POLICE = "移送公安"
+TO_DISCIPLINE = "移送纪检监察"
+MEASURE_KINDS = (TALK, CORRECTION, RECTIFY, PENALTY, SUSPEND, TERMINATE, TO_POLICE, TO_DISCIPLINE)
+
+Outcome = Literal[
+    "未发现问题",
+    "发现问题已责令改正",
+    "发现问题待后续处理",
+    "不配合检查情节严重",
+    "未检查（停业、注销等）",
+]
+MeasureKind = Literal[
+    "约谈",
+    "责令改正",
+    "限期整改",
+    "行政处罚",
+    "暂停医保服务",
+    "解除服务协议",
+    "移送公安",
+    "移送纪检监察",
+]
+
+_MONEY = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
+CENT = Decimal("0.01")
+
+
+def parse_money(value: object) -> Decimal:
+    """A yuan amount from a decimal string: ≥ 0, at most 2 decimals, < 10^12 (no floats)."""
+    if not isinstance(value, str):
+        raise ValueError('金额须为十进制字符串，如 "5000.00"（不接受数字类型，避免浮点误差）')
+    text = value.strip()
+    if text.startswith("-"):
+        raise ValueError("金额不能为负数")
+    if not _MONEY.match(text):
+        raise ValueError('金额格式无效：最多 12 位整数、2 位小数，如 "12345.67"')
+    return Decimal(text).quantize(CENT)
+
+
+def money_str(value: Decimal) -> str:
+    """A yuan amount as a decimal string with 2 places."""
+    return format(value.quantize(CENT), "f")
+
+
+def parse_optional_money(value: object) -> Decimal | None:
+    """Like parse_money; None (omitted/null) stays None."""
+    return None if value is None else parse_money(value)
+
+
+OptionalMoney = Annotated[Decimal | None, BeforeValidator(parse_optional_money)]
+
+
+class MeasureIn(BaseModel):
+    """One measure (处理措施)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: MeasureKind
+    fine_amount: OptionalMoney = Field(None, description="罚款金额（元，十进制字符串），仅行政处罚")
+    note: str | None = Field(None, max_length=500)
+
+
+class ResultIn(BaseModel):
+    """A result as PUT /api/v1/tasks/{id}/result takes it (amounts in yuan, decimal strings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome
+    decided_on: date
+    findings: str = Field("", max_length=10000)
+    measures: list[MeasureIn] = Field(default_factory=list, max_length=len(MEASURE_KINDS))
+    recovered_amount: OptionalMoney = Field(None, description="追回金额（元，十进制字符串）")
+
+
+class FollowUpIn(BaseModel):
+    """A follow-up (回头看) of a task: a reason and, optionally, another team."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=2, max_length=2000)
+    team: list[str] | None = Field(
+        None, min_length=2, max_length=10, description="执法证号，第一位为组长；缺省沿用原检查组"
+    )
+
+
+def result_dict(
+    *,
+    task_id: str,
+    version: int,
+    outcome: str,
+    decided_on: date,
+    findings: str,
+    measures: list[dict[str, Any]],
+    recovered_amount: Decimal,
+    fine_amount: Decimal,
+    entered_by: str,
+    entered_at: Any,
+    approved_by: str | None,
+    approved_at: Any,
+) -> dict[str, Any]:
+    """The JSON shape of a result or result version."""
+    return {
+        "task_id": task_id,
+        "version": version,
+        "outcome": outcome,
+        "decided_on": decided_on.isoformat(),
+        "findings": findings,
+        "measures": measures,
+        "recovered_amount": money_str(recovered_amount),
+        "fine_amount": money_str(fine_amount),
+        "entered_by": entered_by,
+        "entered_at": entered_at.isoformat() if entered_at else None,
+        "approved_by": approved_by,
+        "approved_at": approved_at.isoformat() if approved_at else None,
+    }
+
+
+WEEKLY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("region", "区（市）名称"),
+    ("inspected_units", "累计检查单位（家）"),
+    ("talks", "约谈"),
+    ("rectifications", "限期整改"),
+    ("penalties", "行政处罚"),
+    ("suspensions", "暂停医保"),
+    ("terminations", "解除医保"),
+    ("recovered_wan", "累计追回数额（万元）"),
+    ("remarks", "备注"),
+)
