@@ -590,6 +590,8 @@
         out.textContent = "计算失败：" + err.message;
       }
     });
+    const pre = new URLSearchParams(location.search).get("uscc");
+    if (pre) { form.querySelector("input").value = pre; form.requestSubmit(); }
   }
 
   window.SpotcheckVerify = { verifyDraw, replayTargets, replayTeams, checkTeamConstraints, deriveSeed, commitmentOf, fsum, solveInclusion };

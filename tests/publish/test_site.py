@@ -1,0 +1,193 @@
+"""The public site: sections, JSON, downloads, withholding rules, escaping, atomic swaps."""
+
+import csv
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from app.db import make_sessionmaker
+from app.models import Plan
+from app.publish.render import csv_bytes, neutralise, xlsx_bytes
+from app.publish.write import KEEP_GENERATIONS, publish, write_site
+from tests.publish.conftest import FORMULA, XSS, create_and_publish, draw, site_files
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_draw_publishes_the_site_automatically_with_every_section(client, pub_city, settings):
+    create_and_publish(client, pub_city)
+    d = draw(client, pub_city, "PUB-1")
+    files = site_files(settings.publish_dir)
+    for page in ("index", "items/index", "plans/index", "plans/PUB-1", "tasks/index",
+                 "results/index", f"draws/{d['id']}"):
+        assert f"{page}.html" in files and f"{page}.json" in files, page
+        assert json.loads(files[f"{page}.json"])["schema_version"] == "1"
+    for name in ("feed.atom", "items/items.csv", "items/items.xlsx", "results/results.csv",
+                 f"draws/{d['id']}.tasks.csv", f"draws/{d['id']}.tasks.xlsx",
+                 f"draws/{d['id']}/verify.html", f"draws/{d['id']}/check.html",
+                 "static/verify.js", "downloads/verify_draw.py"):
+        assert name in files, name
+    published = json.loads(files[f"draws/{d['id']}.json"])
+    assert {k: v for k, v in published.items() if k not in ("superseded_at", "superseded_reason")} \
+        == d
+    population = files[f"draws/{d['id']}.population.csv"]
+    assert hashlib.sha256(population).hexdigest() == d["population_sha256"]
+    feed = files["feed.atom"].decode()
+    assert "PUB-1" in feed and d["id"] in feed
+
+
+def test_published_draw_passes_the_standalone_verifier(client, pub_city, settings):
+    create_and_publish(client, pub_city)
+    d = draw(client, pub_city, "PUB-1")
+    folder = settings.publish_dir.resolve() / "draws"
+    ok = subprocess.run([sys.executable, str(ROOT / "docs" / "verify_draw.py"),
+                         str(folder / f"{d['id']}.json")], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_never_published_drafts_secrets_open_window_tasks_or_inspector_details(
+        client, pub_city, settings, session):
+    body = create_and_publish(client, pub_city, code="SECRET-1")
+    assert client.post("/api/v1/plans", headers=pub_city,
+                       json={**__import__("tests.publish.conftest", fromlist=["x"]).site_plan(
+                           code="DRAFT-1")}).status_code == 201
+    hidden = create_and_publish(client, pub_city, code="HIDDEN-1", publish_tasks="after_window")
+    dh = draw(client, pub_city, "HIDDEN-1")
+    secrets = {p.code: p.secret for p in session.scalars(select(Plan))}
+    blob = b"\n".join(site_files(settings.publish_dir).values()).decode("utf-8", "replace")
+    assert body["commitment"] in blob
+    assert secrets["SECRET-1"] not in blob  # published, not drawn: commitment only
+    assert "DRAFT-1" not in blob
+    assert hidden["commitment"] in blob
+    for t in dh["tasks"]:
+        assert t["uscc"] not in blob and t["ticket"] not in blob
+    assert dh["seed"] not in blob and dh["seed_inputs"]["secret"] not in blob
+    withheld = json.loads(site_files(settings.publish_dir)[f"draws/{dh['id']}.json"])
+    assert withheld["tasks_withheld"] is True and withheld["tasks_public_from"] == "2027-01-01"
+    assert "0538-1234567" not in blob  # target phone numbers stay in the registry
+    # after the window (Asia/Shanghai date) the task list goes public
+    with make_sessionmaker(session.get_bind())() as s:
+        publish(s, settings.publish_dir, now=datetime(2026, 12, 31, 16, 0, tzinfo=UTC))
+    files = site_files(settings.publish_dir)
+    assert json.loads(files[f"draws/{dh['id']}.json"])["tasks"] == dh["tasks"]
+
+
+def test_window_closes_by_shanghai_date_not_utc(client, pub_city, settings, session):
+    create_and_publish(client, pub_city, code="HIDDEN-2", publish_tasks="after_window")
+    dh = draw(client, pub_city, "HIDDEN-2")
+    with make_sessionmaker(session.get_bind())() as s:
+        publish(s, settings.publish_dir, now=datetime(2026, 12, 31, 15, 59, tzinfo=UTC))
+    assert "tasks" not in json.loads(site_files(settings.publish_dir)[f"draws/{dh['id']}.json"])
+
+
+def test_superseded_draw_stays_published_marked_void_with_reason(client, pub_city, settings):
+    create_and_publish(client, pub_city)
+    old = draw(client, pub_city, "PUB-1")
+    r = client.post("/api/v1/plans/PUB-1/adjustments", headers=pub_city,
+                    json={"reason": "名录更正后重新抽取", "redraw": True})
+    assert r.status_code == 201, r.text
+    files = site_files(settings.publish_dir)
+    page = files[f"draws/{old['id']}.html"].decode()
+    assert "已作废" in page and "名录更正后重新抽取" in page
+    assert json.loads(files[f"draws/{old['id']}.json"])["status"] == "superseded"
+    plan_page = files["plans/PUB-1.html"].decode()
+    assert "计划调整" in plan_page and "名录更正后重新抽取" in plan_page
+    # the fresh commitment of the redraw is public, its secret is not
+    new_commitment = r.json()["commitment"]
+    assert new_commitment in plan_page and r.json()["secret"] is None
+
+
+def test_hostile_text_is_escaped_and_downloads_are_formula_safe(client, pub_city, settings):
+    create_and_publish(client, pub_city)
+    d = draw(client, pub_city, "PUB-1")
+    files = site_files(settings.publish_dir)
+    page = files[f"draws/{d['id']}.html"].decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;医院" in page
+    assert "<script>alert" not in page
+    for name, data in files.items():
+        if name.endswith((".html", ".atom")):
+            assert b"<script>alert" not in data, name
+    rows = list(csv.reader(io.StringIO(files["items/items.csv"].decode("utf-8-sig"))))
+    assert rows[2][1] == "'" + FORMULA
+    tasks = list(csv.reader(io.StringIO(files[f"draws/{d['id']}.tasks.csv"].decode("utf-8-sig"))))
+    assert tasks[1][1].startswith(XSS)
+    wb = openpyxl.load_workbook(io.BytesIO(files["items/items.xlsx"]))
+    cell = wb.active.cell(row=3, column=2)
+    assert cell.value == FORMULA and cell.data_type == "s"
+
+
+def test_csv_and_xlsx_helpers():
+    assert neutralise("=1+1") == "'=1+1" and neutralise("-2") == "'-2" and neutralise("@x") == "'@x"
+    assert neutralise("医院") == "医院"
+    text = csv_bytes(["a", "b"], [['x,"y"', "+cmd"]]).decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text))) == [["a", "b"], ['x,"y"', "'+cmd"]]
+    ws = openpyxl.load_workbook(io.BytesIO(xlsx_bytes("表", ["名称", "数"], [["=A1", 3.5]]))).active
+    assert ws["A2"].value == "=A1" and ws["A2"].data_type == "s" and ws["B2"].value == 3.5
+
+
+def test_publishing_swaps_a_symlink_atomically_and_keeps_few_generations(tmp_path):
+    target = tmp_path / "publish"
+    target.mkdir()
+    (target / "old.txt").write_text("plain directory from before")
+    seen = []
+    for n in range(5):
+        write_site(target, {"index.html": f"v{n}".encode(), "a/b.json": b"{}"})
+        assert target.is_symlink()
+        seen.append(os.path.realpath(target))
+        assert (target / "index.html").read_text() == f"v{n}"
+    assert len(set(seen)) == 5
+    gens = [p for p in (tmp_path / "publish.generations").iterdir()]
+    assert len(gens) <= KEEP_GENERATIONS + 1
+    assert not any(p.name.startswith(".building") for p in gens)
+
+
+def test_failed_build_leaves_the_current_site_untouched(tmp_path):
+    target = tmp_path / "publish"
+    write_site(target, {"index.html": b"good"})
+    with pytest.raises(ValueError):
+        write_site(target, {"index.html": b"bad", "../escape.txt": b"x"})
+    assert (target / "index.html").read_text() == "good"
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_public_mount_follows_the_swap(client, pub_city, settings):
+    write_site(settings.publish_dir, {"index.html": b"<p>one</p>"})
+    assert client.get("/public/").text == "<p>one</p>"
+    write_site(settings.publish_dir, {"index.html": b"<p>two</p>"})
+    assert client.get("/public/").text == "<p>two</p>"
+
+
+def test_results_are_published_and_marked(client, pub_city, settings, session, make_token):
+    create_and_publish(client, pub_city)
+    d = draw(client, pub_city, "PUB-1")
+    task = d["tasks"][0]
+    today = datetime.now(UTC).astimezone().date().isoformat()
+    body = {"outcome": "发现问题已责令改正", "decided_on": today, "findings": "串换诊疗项目 3 例",
+            "measures": [{"kind": "约谈"}, {"kind": "行政处罚", "fine_amount": "5000.00"}],
+            "recovered_amount": "12345.67"}
+    r = client.put(f"/api/v1/tasks/{task['id']}/result", headers=pub_city, json=body)
+    if r.status_code == 404:
+        pytest.skip("results API not mounted")
+    assert r.status_code in (200, 201), r.text
+    r = client.post(f"/api/v1/tasks/{task['id']}/result/approve", headers=pub_city)
+    assert r.status_code == 200, r.text
+    with make_sessionmaker(session.get_bind())() as s:
+        publish(s, settings.publish_dir)
+    files = site_files(settings.publish_dir)
+    results = json.loads(files["results/index.json"])["results"]
+    assert [(x["task_id"], x["recovered_amount"], x["fine_amount"]) for x in results] == [
+        (task["id"], "12345.67", "5000.00")]
+    assert "串换诊疗项目" in files["results/index.html"].decode()
+    from app.models.results import Result
+
+    with make_sessionmaker(session.get_bind())() as s:
+        assert s.scalars(select(Result.published_at)).one() is not None
