@@ -62,8 +62,9 @@ def pub_city(client, make_token):  # type: ignore[no-untyped-def]
         dept = "某市卫生健康委员会" if n >= 24 else "某市医疗保障局"
         expertise = ("医学", "药学", "医学;药学")[n % 3]
         inspectors.append(
-            inspector_row(f"3704{n:010d}", region=REGIONS[n % 3], department=dept,
-                          expertise=expertise)
+            inspector_row(
+                f"3704{n:010d}", region=REGIONS[n % 3], department=dept, expertise=expertise
+            )
         )
     load(client, sup, "inspectors", INSPECTOR_HEADER, inspectors)
     return sup

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from app.db import make_sessionmaker
 from app.models import Plan
+from app.publish.collect import shanghai_today
 from app.publish.render import csv_bytes, neutralise, xlsx_bytes
 from app.publish.write import KEEP_GENERATIONS, publish, write_site
 from tests.publish.conftest import FORMULA, XSS, create_and_publish, draw, site_files
@@ -27,18 +28,34 @@ def test_draw_publishes_the_site_automatically_with_every_section(client, pub_ci
     create_and_publish(client, pub_city)
     d = draw(client, pub_city, "PUB-1")
     files = site_files(settings.publish_dir)
-    for page in ("index", "items/index", "plans/index", "plans/PUB-1", "tasks/index",
-                 "results/index", f"draws/{d['id']}"):
+    for page in (
+        "index",
+        "items/index",
+        "plans/index",
+        "plans/PUB-1",
+        "tasks/index",
+        "results/index",
+        f"draws/{d['id']}",
+    ):
         assert f"{page}.html" in files and f"{page}.json" in files, page
         assert json.loads(files[f"{page}.json"])["schema_version"] == "1"
-    for name in ("feed.atom", "items/items.csv", "items/items.xlsx", "results/results.csv",
-                 f"draws/{d['id']}.tasks.csv", f"draws/{d['id']}.tasks.xlsx",
-                 f"draws/{d['id']}/verify.html", f"draws/{d['id']}/check.html",
-                 "static/verify.js", "downloads/verify_draw.py"):
+    for name in (
+        "feed.atom",
+        "items/items.csv",
+        "items/items.xlsx",
+        "results/results.csv",
+        f"draws/{d['id']}.tasks.csv",
+        f"draws/{d['id']}.tasks.xlsx",
+        f"draws/{d['id']}/verify.html",
+        f"draws/{d['id']}/check.html",
+        "static/verify.js",
+        "downloads/verify_draw.py",
+    ):
         assert name in files, name
     published = json.loads(files[f"draws/{d['id']}.json"])
-    assert {k: v for k, v in published.items() if k not in ("superseded_at", "superseded_reason")} \
-        == d
+    assert {
+        k: v for k, v in published.items() if k not in ("superseded_at", "superseded_reason")
+    } == d
     population = files[f"draws/{d['id']}.population.csv"]
     assert hashlib.sha256(population).hexdigest() == d["population_sha256"]
     feed = files["feed.atom"].decode()
@@ -49,17 +66,26 @@ def test_published_draw_passes_the_standalone_verifier(client, pub_city, setting
     create_and_publish(client, pub_city)
     d = draw(client, pub_city, "PUB-1")
     folder = settings.publish_dir.resolve() / "draws"
-    ok = subprocess.run([sys.executable, str(ROOT / "docs" / "verify_draw.py"),
-                         str(folder / f"{d['id']}.json")], capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "verify_draw.py"), str(folder / f"{d['id']}.json")],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
 
 
 def test_never_published_drafts_secrets_open_window_tasks_or_inspector_details(
-        client, pub_city, settings, session):
+    client, pub_city, settings, session
+):
     body = create_and_publish(client, pub_city, code="SECRET-1")
-    assert client.post("/api/v1/plans", headers=pub_city,
-                       json={**__import__("tests.publish.conftest", fromlist=["x"]).site_plan(
-                           code="DRAFT-1")}).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/plans",
+            headers=pub_city,
+            json={**__import__("tests.publish.conftest", fromlist=["x"]).site_plan(code="DRAFT-1")},
+        ).status_code
+        == 201
+    )
     hidden = create_and_publish(client, pub_city, code="HIDDEN-1", publish_tasks="after_window")
     dh = draw(client, pub_city, "HIDDEN-1")
     secrets = {p.code: p.secret for p in session.scalars(select(Plan))}
@@ -92,8 +118,11 @@ def test_window_closes_by_shanghai_date_not_utc(client, pub_city, settings, sess
 def test_superseded_draw_stays_published_marked_void_with_reason(client, pub_city, settings):
     create_and_publish(client, pub_city)
     old = draw(client, pub_city, "PUB-1")
-    r = client.post("/api/v1/plans/PUB-1/adjustments", headers=pub_city,
-                    json={"reason": "名录更正后重新抽取", "redraw": True})
+    r = client.post(
+        "/api/v1/plans/PUB-1/adjustments",
+        headers=pub_city,
+        json={"reason": "名录更正后重新抽取", "redraw": True},
+    )
     assert r.status_code == 201, r.text
     files = site_files(settings.publish_dir)
     page = files[f"draws/{old['id']}.html"].decode()
@@ -170,10 +199,14 @@ def test_results_are_published_and_marked(client, pub_city, settings, session, m
     create_and_publish(client, pub_city)
     d = draw(client, pub_city, "PUB-1")
     task = d["tasks"][0]
-    today = datetime.now(UTC).astimezone().date().isoformat()
-    body = {"outcome": "发现问题已责令改正", "decided_on": today, "findings": "串换诊疗项目 3 例",
-            "measures": [{"kind": "约谈"}, {"kind": "行政处罚", "fine_amount": "5000.00"}],
-            "recovered_amount": "12345.67"}
+    today = shanghai_today(datetime.now(UTC)).isoformat()
+    body = {
+        "outcome": "发现问题已责令改正",
+        "decided_on": today,
+        "findings": "串换诊疗项目 3 例",
+        "measures": [{"kind": "约谈"}, {"kind": "行政处罚", "fine_amount": "5000.00"}],
+        "recovered_amount": "12345.67",
+    }
     r = client.put(f"/api/v1/tasks/{task['id']}/result", headers=pub_city, json=body)
     if r.status_code == 404:
         pytest.skip("results API not mounted")
@@ -185,7 +218,8 @@ def test_results_are_published_and_marked(client, pub_city, settings, session, m
     files = site_files(settings.publish_dir)
     results = json.loads(files["results/index.json"])["results"]
     assert [(x["task_id"], x["recovered_amount"], x["fine_amount"]) for x in results] == [
-        (task["id"], "12345.67", "5000.00")]
+        (task["id"], "12345.67", "5000.00")
+    ]
     assert "串换诊疗项目" in files["results/index.html"].decode()
     from app.models.results import Result
 
