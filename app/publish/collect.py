@@ -36,6 +36,7 @@ class DrawData:
     superseded_reason: str | None
     body: dict[str, Any] | None
     population: bytes | None
+    population_gz: bytes | None
     tasks_public_from: str | None
 
 
@@ -158,6 +159,7 @@ def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date)
         public, public_from = tasks_public(spec, today)
         body: dict[str, Any] | None = None
         population: bytes | None = None
+        population_gz: bytes | None = None
         if public:
             body = {
                 **d.body,
@@ -167,6 +169,7 @@ def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date)
             }
             row = session.get(DrawPopulation, d.id)
             if row is not None:
+                population_gz = row.lines_gz
                 population = gzip.decompress(row.lines_gz)
         out.append(
             DrawData(
@@ -180,6 +183,7 @@ def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date)
                 superseded_reason=d.superseded_reason,
                 body=body,
                 population=population,
+                population_gz=population_gz,
                 tasks_public_from=public_from,
             )
         )

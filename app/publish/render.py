@@ -7,6 +7,7 @@ XLSX cells are inline strings (never formulas).
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -104,44 +105,51 @@ def neutralise(value: object) -> str:
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     """CSV with a UTF-8 BOM (Excel opens Chinese correctly), formula-safe cells."""
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([neutralise(h) for h in header])
+    starts = FORMULA_START
+    writer.writerows(
+        [
+            ("'" + v if v[:1] in starts and v else v)
+            for v in ["" if x is None else str(x) for x in row]
+        ]
+        for row in rows
+    )
+    return buf.getvalue().encode("utf-8")
 
-    def cell(v: object) -> str:
-        text = neutralise(v)
-        if any(c in text for c in ',"\r\n'):
-            return '"' + text.replace('"', '""') + '"'
-        return text
 
-    out = ["\ufeff" + ",".join(cell(h) for h in header)]
-    out.extend(",".join(cell(v) for v in row) for row in rows)
-    return ("\r\n".join(out) + "\r\n").encode("utf-8")
-
-
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _col(n: int) -> str:
-    name = ""
-    n += 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        name = chr(65 + r) + name
-    return name
+_XML_BAD = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def xlsx_bytes(sheet: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     """A one-sheet XLSX; every cell an inline string or a number, never a formula."""
+    # Cells carry no "r" reference (optional in SpreadsheetML): a row is escaped in one call,
+    # with NUL as the cell separator (stripped from the text beforehand).
+    open_cell = '<c t="inlineStr"><is><t xml:space="preserve">'
+    sep = "</t></is></c>" + open_cell
     body = io.StringIO()
-    for r, row in enumerate([list(header), *rows], start=1):
-        body.write(f'<row r="{r}">')
+    for row in [list(header), *rows]:
+        numbers: dict[int, str] = {}
+        texts = []
         for c, value in enumerate(row):
-            ref = f"{_col(c)}{r}"
             if isinstance(value, int | float) and not isinstance(value, bool):
-                body.write(f'<c r="{ref}"><v>{value!r}</v></c>')
-            elif value is not None and value != "":
-                text = xml_escape(_XML_BAD.sub("", str(value)))
-                body.write(
-                    f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
-                )
+                numbers[c] = repr(value)
+                texts.append("")
+            else:
+                texts.append("" if value is None else str(value).replace("\x00", ""))
+        line = xml_escape(_XML_BAD.sub("", "\x00".join(texts)))
+        if not numbers:
+            body.write(f"<row>{open_cell}{line.replace(chr(0), sep)}</t></is></c></row>")
+            continue
+        cells = line.split("\x00")
+        body.write("<row>")
+        for c, text in enumerate(cells):
+            if c in numbers:
+                body.write(f"<c><v>{numbers[c]}</v></c>")
+            else:
+                body.write(f"{open_cell}{text}</t></is></c>")
         body.write("</row>")
     ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
     rel_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -323,6 +331,34 @@ RESULT_HEADER = (
     "作出决定日期",
     "问题摘要",
 )
+
+
+def task_rows_html(tasks: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> Markup:
+    """The <tr> rows of a task list; each row is escaped in one call (NUL separates cells)."""
+    sep = "</td><td>"
+    out = []
+    for t in tasks:
+        team = "；".join(f"{m['role']} {names.get(m['badge'], '')} {m['badge']}" for m in t["team"])
+        fields = (
+            t["id"],
+            t["name"],
+            t["uscc"],
+            t["stratum"],
+            t["region"],
+            "、".join(t["items"]),
+            f"{t['inclusion_prob']:.4f}",
+            team,
+            t.get("reason") or "",
+        )
+        cells = str(escape("\x00".join(fields))).split("\x00")
+        if len(cells) != len(fields):  # a NUL inside some text: escape cell by cell
+            cells = [str(escape(f.replace("\x00", ""))) for f in fields]
+        out.append(
+            f'<tr><td>{cells[0]}</td><td>{cells[1]}</td><td class="mono">{cells[2]}</td><td>'
+            + sep.join(cells[3:6])
+            + f'</td><td class="num">{cells[6]}</td><td>{cells[7]}</td><td>{cells[8]}</td></tr>\n'
+        )
+    return Markup("".join(out))
 
 
 def _team_text(team: Sequence[Mapping[str, str]], names: Mapping[str, str]) -> str:
@@ -633,7 +669,9 @@ def _render_draw(
     population_name = f"{d.id}.population.csv"
     if d.population is not None:
         out[f"draws/{population_name}"] = d.population
-        out[f"draws/{population_name}.gz"] = gzip.compress(d.population, compresslevel=6, mtime=0)
+        out[f"draws/{population_name}.gz"] = d.population_gz or gzip.compress(
+            d.population, compresslevel=6, mtime=0
+        )
     out[f"draws/{d.id}.json"] = dumps(b, compact=True)
     rows = _task_rows(b, data.inspector_names)
     out[f"draws/{d.id}.tasks.csv"] = csv_bytes(TASK_HEADER, rows)
@@ -650,7 +688,7 @@ def _render_draw(
         coverage_svg=coverage_svg(b["strata"], float(b["params"]["ratio"])),
         strata_keys=[s["key"] for s in b["strata"]],
         regions=sorted({t["region"] for t in b["tasks"]}),
-        names=data.inspector_names,
+        task_rows=task_rows_html(b["tasks"], data.inspector_names),
         **common,
     )
     ctx: dict[str, Any] = {
