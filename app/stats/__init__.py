@@ -1,0 +1,31 @@
+"""PURE statistics from published π: Horvitz–Thompson rates, intervals, detection — no DB."""
+
+from app.stats.estimators import (
+    METHOD,
+    Detection,
+    Frame,
+    Observation,
+    RateEstimate,
+    Statistics,
+    StatsInputError,
+    estimate,
+    frames_from_draw,
+    observation_of,
+    wilson_interval,
+    z_value,
+)
+
+__all__ = [
+    "METHOD",
+    "Detection",
+    "Frame",
+    "Observation",
+    "RateEstimate",
+    "Statistics",
+    "StatsInputError",
+    "estimate",
+    "frames_from_draw",
+    "observation_of",
+    "wilson_interval",
+    "z_value",
+]
