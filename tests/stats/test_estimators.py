@@ -47,8 +47,8 @@ def test_unequal_pi_is_horvitz_thompson():
     # Hájek/Deville: c_i = (1 - π_i) m/(m - 1), centred on the c-weighted mean of y/π.
     c = [0.5 * 1.5, 0.9 * 1.5, 0.8 * 1.5]
     z = [2.0, 10.0, 0.0]
-    b = sum(ci * zi for ci, zi in zip(c, z)) / sum(c)
-    var = sum(ci * (zi - b) ** 2 for ci, zi in zip(c, z)) / 50**2
+    b = sum(ci * zi for ci, zi in zip(c, z, strict=True)) / sum(c)
+    var = sum(ci * (zi - b) ** 2 for ci, zi in zip(c, z, strict=True)) / 50**2
     assert h.std_error == pytest.approx(math.sqrt(var), rel=1e-12)
 
 
@@ -67,7 +67,7 @@ def test_zero_found_still_gives_an_upper_bound():
 
 def test_lonely_unit_is_centred_on_the_overall_rate():
     frames = [Frame("a", "a", 20, 1), Frame("b", "b", 100, 10)]
-    obs = [Observation("a", 0.05, False)] + _srs("b", 10, 5, 100)
+    obs = [Observation("a", 0.05, False), *_srs("b", 10, 5, 100)]
     stats = estimate(frames, obs)
     a = stats.strata[0]
     grand = stats.overall.rate
