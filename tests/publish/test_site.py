@@ -225,3 +225,40 @@ def test_results_are_published_and_marked(client, pub_city, settings, session, m
 
     with make_sessionmaker(session.get_bind())() as s:
         assert s.scalars(select(Result.published_at)).one() is not None
+
+
+SCHEMA_OF = {
+    "index.json": "index",
+    "items/index.json": "items",
+    "plans/index.json": "plans",
+    "plans/PUB-1.json": "plan",
+    "tasks/index.json": "draws",
+    "results/index.json": "results",
+}
+
+
+def _required_ok(schema: dict, doc: dict) -> bool:
+    if "oneOf" in schema:
+        return any(_required_ok(s, doc) for s in schema["oneOf"])
+    return set(schema.get("required", [])) <= set(doc) and all(
+        doc[k] == spec["const"]
+        for k, spec in schema.get("properties", {}).items()
+        if k in doc and isinstance(spec, dict) and "const" in spec
+    )
+
+
+def test_every_json_file_matches_its_schema_in_docs(client, pub_city, settings):
+    create_and_publish(client, pub_city)
+    d = draw(client, pub_city, "PUB-1")
+    create_and_publish(client, pub_city, code="HIDDEN-3", publish_tasks="after_window")
+    dh = draw(client, pub_city, "HIDDEN-3")
+    files = site_files(settings.publish_dir)
+    schemas = {
+        p.stem.removesuffix(".schema"): json.loads(p.read_text())
+        for p in (ROOT / "docs" / "schemas").glob("*.schema.json")
+    }
+    for name, kind in SCHEMA_OF.items():
+        assert _required_ok(schemas[kind], json.loads(files[name])), name
+    for draw_id in (d["id"], dh["id"]):
+        assert _required_ok(schemas["draw"], json.loads(files[f"draws/{draw_id}.json"])), draw_id
+    assert "schemas/draw.schema.json" in files
