@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     @property
     def grade_scale(self) -> tuple[str, ...]:
         """The configured credit grades, best first."""
-        return tuple(g.strip().upper() for g in self.credit_grades.split(",") if g.strip())
+        return _parse_scale(self.credit_grades)
 
     @field_validator("database_url")
     @classmethod
@@ -42,6 +42,11 @@ class Settings(BaseSettings):
                 "SPOTCHECK_DATABASE_URL 仅支持 sqlite 或 postgresql (only sqlite/postgresql)"
             )
         return v
+
+
+@lru_cache
+def _parse_scale(text: str) -> tuple[str, ...]:
+    return tuple(g.strip().upper() for g in text.split(",") if g.strip())
 
 
 @lru_cache

@@ -28,6 +28,7 @@ class Item(Base):
     active: Mapped[bool] = mapped_column(default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
 
 
 class Target(Base):
@@ -50,6 +51,7 @@ class Target(Base):
     active: Mapped[bool] = mapped_column(default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
 
 
 class Inspector(Base):
@@ -70,10 +72,15 @@ class Inspector(Base):
     active: Mapped[bool] = mapped_column(default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
 
 
 class RegistryHistory(Base):
-    """Every version of every registry row, valid in [valid_from, valid_to)."""
+    """Replaced versions of registry rows, each valid in [valid_from, valid_to).
+
+    The current version lives in the registry table itself (valid from its updated_at), so a
+    first import writes each row once; "as of" reads merge both.
+    """
 
     __tablename__ = "registry_history"
     __table_args__ = (Index("ix_registry_history_lookup", "kind", "key", "valid_from"),)

@@ -100,7 +100,7 @@ def read_rows(fh: IO[bytes]) -> tuple[list[str], Iterator[RawRow]]:
     number = 0
     for cells in rows:
         number += 1
-        if any(c.strip() for c in cells):
+        if "".join(cells).strip():
             header = [c.strip() for c in cells]
             break
     if header is None:
@@ -113,7 +113,7 @@ def read_rows(fh: IO[bytes]) -> tuple[list[str], Iterator[RawRow]]:
         n = header_row
         for cells in rows:
             n += 1
-            if any(c.strip() for c in cells):
+            if "".join(cells).strip():
                 yield RawRow(number=n, cells=cells)
 
     return header, data()

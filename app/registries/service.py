@@ -4,6 +4,7 @@ import base64
 import binascii
 import csv
 import hashlib
+import heapq
 import io
 import json
 from collections.abc import Iterator, Mapping
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Table, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -19,10 +20,12 @@ from app.config import get_settings
 from app.errors import BadRequest, NotFound, ValidationFailed
 from app.models import RegistryHistory, Target
 from app.models.base import utcnow
-from app.registries.fields import REGISTRIES, FieldError, RegistrySpec
+from app.registries.bulk import bulk_insert
+from app.registries.fields import REGISTRIES, FieldError, RegistrySpec, row_is_clean
 from app.registries.reader import read_rows
 
-CHUNK = 2000
+CHUNK = 5000
+_HISTORY: Table = RegistryHistory.__table__  # type: ignore[assignment]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -42,7 +45,7 @@ def _table(spec: RegistrySpec) -> Table:
 
 def record_of(spec: RegistrySpec, row: Mapping[Any, Any]) -> dict[str, Any]:
     """The registry fields of a row, plus `active` and `version` when present."""
-    out = {name: row[name] for name in spec.names}
+    out = {name: row[name] for name in spec.field_names}
     for extra in ("active", "version"):
         if extra in row:
             out[extra] = row[extra]
@@ -112,6 +115,7 @@ class _Importer:
             self.fail()
         fields = [(i, self.spec.field(n)) for i, n in enumerate(mapping) if n is not None]
         missing = [f for f in self.spec.fields if f.name not in mapping]
+        names = [f.name for _, f in fields]
         key = self.spec.key
         first_row: dict[str, int] = {}
         width = len(mapping)
@@ -121,16 +125,28 @@ class _Importer:
                 self.error(raw.number, "file", f"超过最大行数 {self.settings.max_import_rows}")
                 break
             cells = raw.cells
-            rec: dict[str, Any] = {}
+            if len(cells) < width:
+                cells = cells + [""] * (width - len(cells))
+            rec: dict[str, Any] | None = None
             ok = True
-            for i, f in fields:
-                value = cells[i] if i < len(cells) else ""
+            # Fast path: one control/NFC check per row, specialised per-field checks; on
+            # any problem the slow path below re-checks cell by cell to name every error.
+            if row_is_clean(cells):
                 try:
-                    rec[f.name] = f.normalize(value)
-                except FieldError as exc:
-                    ok = False
-                    self.error(raw.number, f.header, str(exc))
-            if any(c.strip() for c in cells[width:]):
+                    rec = dict(
+                        zip(names, [f.fast(cells[i].strip()) for i, f in fields], strict=True)
+                    )
+                except FieldError:
+                    rec = None
+            if rec is None:
+                rec = {}
+                for i, f in fields:
+                    try:
+                        rec[f.name] = f.normalize(cells[i])
+                    except FieldError as exc:
+                        ok = False
+                        self.error(raw.number, f.header, str(exc))
+            if len(cells) > width and "".join(cells[width:]).strip():
                 ok = False
                 self.error(raw.number, "file", "该行的单元格多于表头列数 (more cells than headers)")
             for f in missing:
@@ -203,58 +219,46 @@ class _Importer:
                 select(self.table).where(key_col.in_([r[key] for r in chunk]))
             ).mappings()
         }
+        stamp = {"active": True, "updated_at": self.now, "updated_by": self.actor}
         new_rows: list[dict[str, Any]] = []
         changed: list[dict[str, Any]] = []
+        archived: list[dict[str, Any]] = []
         for rec in chunk:
             old = existing.get(rec[key])
             if old is None:
-                new_rows.append({**rec, "active": True, "version": 1, "updated_at": self.now})
-            elif old["active"] and all(old[n] == rec[n] for n in self.spec.names):
+                new_rows.append({**rec, **stamp, "version": 1})
+            elif old["active"] and all(old[n] == rec[n] for n in self.spec.field_names):
                 self.result.unchanged += 1
             else:
-                changed.append(
-                    {**rec, "active": True, "version": old["version"] + 1, "updated_at": self.now}
-                )
+                changed.append({**rec, **stamp, "version": old["version"] + 1})
+                archived.append(_archived(self.spec, old, self.now))
         if new_rows:
-            self.session.execute(insert(self.table), new_rows)
+            bulk_insert(self.session, self.table, new_rows)
         if changed:
+            bulk_insert(self.session, _HISTORY, archived)
             self.session.execute(update(self.spec.model), changed)
-            _close_history(self.session, self.spec, [r[key] for r in changed], self.now)
         self.result.created += len(new_rows)
         self.result.updated += len(changed)
-        history = [_history_row(self.spec, r, "create", self.now, self.actor) for r in new_rows]
-        history += [_history_row(self.spec, r, "update", self.now, self.actor) for r in changed]
-        if history:
-            self.session.execute(insert(RegistryHistory), history)
 
 
-def _history_row(
-    spec: RegistrySpec, rec: Mapping[str, Any], op: str, now: datetime, actor: str
-) -> dict[str, Any]:
-    data = record_of(spec, rec)
+def _op_of(version: int, active: bool) -> str:
+    return "create" if version == 1 else ("update" if active else "deactivate")
+
+
+def _archived(spec: RegistrySpec, old: Mapping[Any, Any], now: datetime) -> dict[str, Any]:
+    """The history row keeping a version that is being replaced (valid until `now`)."""
+    data = record_of(spec, old)
     data.pop("version", None)
     return {
         "kind": spec.kind,
-        "key": rec[spec.key],
-        "version": rec["version"],
-        "op": op,
+        "key": old[spec.key],
+        "version": old["version"],
+        "op": _op_of(old["version"], old["active"]),
         "data": data,
-        "valid_from": now,
-        "valid_to": None,
-        "actor": actor,
+        "valid_from": old["updated_at"],
+        "valid_to": now,
+        "actor": old["updated_by"],
     }
-
-
-def _close_history(session: Session, spec: RegistrySpec, keys: list[str], now: datetime) -> None:
-    session.execute(
-        update(RegistryHistory)
-        .where(
-            RegistryHistory.kind == spec.kind,
-            RegistryHistory.key.in_(keys),
-            RegistryHistory.valid_to.is_(None),
-        )
-        .values(valid_to=now)
-    )
 
 
 def import_file(session: Session, *, kind: str, fh: IO[bytes], actor: str) -> ImportResult:
@@ -297,13 +301,10 @@ def _save_change(
 ) -> dict[str, Any]:
     now = utcnow()
     key = old[spec.key]
-    values = {**new, "version": old["version"] + 1, "updated_at": now}
+    values = {**new, "version": old["version"] + 1, "updated_at": now, "updated_by": actor}
     table = _table(spec)
+    session.execute(insert(RegistryHistory), [_archived(spec, old, now)])
     session.execute(update(table).where(table.c[spec.key] == key).values(**values))
-    _close_history(session, spec, [key], now)
-    session.execute(
-        insert(RegistryHistory), [_history_row(spec, {**old, **values}, op, now, actor)]
-    )
     audit.append(
         session,
         actor=actor,
@@ -360,16 +361,15 @@ def deactivate(session: Session, *, kind: str, key: str, actor: str) -> dict[str
 
 
 def history(session: Session, *, kind: str, key: str) -> list[dict[str, Any]]:
-    """Every version of a record, oldest first."""
+    """Every version of a record, oldest first (archived versions, then the current one)."""
     spec = spec_for(kind)
+    current = _load(session, spec, key)
     rows = session.scalars(
         select(RegistryHistory)
         .where(RegistryHistory.kind == spec.kind, RegistryHistory.key == key)
         .order_by(RegistryHistory.version)
     ).all()
-    if not rows:
-        raise NotFound(f"{spec.title}中没有 {key}")
-    return [
+    versions = [
         {
             "version": h.version,
             "op": h.op,
@@ -380,6 +380,19 @@ def history(session: Session, *, kind: str, key: str) -> list[dict[str, Any]]:
         }
         for h in rows
     ]
+    data = record_of(spec, current)
+    data.pop("version", None)
+    versions.append(
+        {
+            "version": current["version"],
+            "op": _op_of(current["version"], current["active"]),
+            "valid_from": current["updated_at"],
+            "valid_to": None,
+            "actor": current["updated_by"],
+            "data": data,
+        }
+    )
+    return versions
 
 
 def encode_cursor(key: str) -> str:
@@ -471,6 +484,30 @@ def list_records(
     return Page(items, encode_cursor(items[-1][spec.key]) if more and items else None)
 
 
+def _as_of_rows(
+    session: Session, spec: RegistrySpec, at: datetime, after: str | None
+) -> Iterator[dict[str, Any]]:
+    """Records as they stood at `at`, in key order: current rows already valid then, merged
+    with archived versions valid then (a key is in at most one of the two)."""
+    table = _table(spec)
+    key_col = table.c[spec.key]
+    cur = select(table).where(table.c.updated_at <= at)
+    h = RegistryHistory
+    old = select(h.key, h.data, h.version).where(
+        h.kind == spec.kind, h.valid_from <= at, h.valid_to > at
+    )
+    if after is not None:
+        cur, old = cur.where(key_col > after), old.where(h.key > after)
+    current = (
+        record_of(spec, r)
+        for r in session.execute(cur.order_by(key_col).execution_options(yield_per=2000)).mappings()
+    )
+    # A second connection-level cursor: the history stream runs beside the current one.
+    archived_rows = session.execute(old.order_by(h.key)).all()
+    archived = ({**data, "version": version} for _key, data, version in archived_rows)
+    yield from heapq.merge(current, archived, key=lambda r: r[spec.key])
+
+
 def _list_as_of(
     session: Session,
     spec: RegistrySpec,
@@ -480,17 +517,8 @@ def _list_as_of(
     limit: int,
     at: datetime,
 ) -> Page:
-    h = RegistryHistory
-    stmt = select(h.key, h.data, h.version).where(
-        h.kind == spec.kind, h.valid_from <= at, or_(h.valid_to.is_(None), h.valid_to > at)
-    )
-    if after is not None:
-        stmt = stmt.where(h.key > after)
     items: list[dict[str, Any]] = []
-    for _key, data, version in session.execute(
-        stmt.order_by(h.key).execution_options(yield_per=500)
-    ):
-        rec = {**data, "version": version}
+    for rec in _as_of_rows(session, spec, at, after):
         if not include_inactive and not rec.get("active", True):
             continue
         if _matches(rec, filters):
@@ -504,16 +532,9 @@ def _list_as_of(
 
 def iter_as_of(session: Session, *, kind: str, at: datetime) -> Iterator[dict[str, Any]]:
     """Every active record of `kind` as it stood at `at`, in key order (draw snapshots)."""
-    spec = spec_for(kind)
-    h = RegistryHistory
-    stmt = (
-        select(h.data)
-        .where(h.kind == spec.kind, h.valid_from <= at, or_(h.valid_to.is_(None), h.valid_to > at))
-        .order_by(h.key)
-    )
-    for (data,) in session.execute(stmt.execution_options(yield_per=2000)):
-        if data.get("active", True):
-            yield data
+    for rec in _as_of_rows(session, spec_for(kind), at, None):
+        if rec.get("active", True):
+            yield rec
 
 
 def safe_cell(value: Any) -> str:

@@ -44,7 +44,10 @@ def test_import_every_format_then_reimport_is_unchanged(client, make_token, sess
     assert got["name"] == "第3人民医院" and got["region"] == "370402" and got["tags"] == []
     r2 = _upload(client, sup, "targets", name, body)
     assert r2.json()["unchanged"] == 5 and r2.json()["created"] == 0
-    assert _count(session, RegistryHistory) == 5
+    # Nothing was replaced, so no version was archived; each row's history is its creation.
+    assert _count(session, RegistryHistory) == 0
+    hist = client.get(f"/api/v1/targets/{uscc(3)}/history", headers=sup).json()
+    assert [(h["version"], h["op"], h["valid_to"]) for h in hist] == [(1, "create", None)]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

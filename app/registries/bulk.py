@@ -1,0 +1,74 @@
+"""Fast bulk inserts for million-row imports: COPY on PostgreSQL, executemany on SQLite.
+
+Values go through the same column types as ORM writes (bind processors resolved once per
+column), so rows written here read back exactly like rows written by the ORM.
+"""
+
+import json
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import JSON, Table
+from sqlalchemy.orm import Session
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _cached(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Memoises a bind processor for hashable values (timestamps, flags repeat on every row)."""
+    cache: dict[Any, Any] = {}
+
+    def run(value: Any) -> Any:
+        try:
+            return cache[value]
+        except KeyError:
+            out = cache[value] = proc(value)
+            return out
+
+    return run
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Inserts `rows` (dicts with the same keys) into `table` in the session's transaction."""
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    cols = list(rows[0])
+    if dialect.name == "postgresql":
+        encoders: list[Callable[[Any], Any] | None] = [
+            _json if isinstance(table.c[c].type, JSON) else None for c in cols
+        ]
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        column_list = ", ".join(f'"{c}"' for c in cols)
+        copy_sql = f'COPY "{table.name}" ({column_list}) FROM STDIN'
+        with driver.cursor() as cur, cur.copy(copy_sql) as copy:
+            for r in rows:
+                copy.write_row(
+                    [e(r[c]) if e else r[c] for c, e in zip(cols, encoders, strict=True)]
+                )
+        return
+    # JSON values are serialised per row; other processed values (UTC timestamps, booleans)
+    # repeat, so their processor output is cached.
+    fixes: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, c in enumerate(cols):
+        if isinstance(table.c[c].type, JSON):
+            fixes.append((i, _json))
+        elif (proc := table.c[c].type.bind_processor(dialect)) is not None:
+            fixes.append((i, _cached(proc)))
+    getter = itemgetter(*cols)
+    params: list[Any] = []
+    for r in rows:
+        values = list(getter(r))
+        for i, fix in fixes:
+            values[i] = fix(values[i])
+        params.append(tuple(values))
+    placeholders = ", ".join("?" for _ in cols)
+    column_list = ", ".join(f'"{c}"' for c in cols)
+    conn.exec_driver_sql(
+        f'INSERT INTO "{table.name}" ({column_list}) VALUES ({placeholders})', params
+    )

@@ -1,0 +1,113 @@
+"""Benchmark: importing a generated targets file (SPEC §5: 1,000,000 rows in <= 30 x ref).
+
+Stages, each as a ratio to the SHA-256 reference measured in the same run:
+generate the file, parse + validate only, full import into SQLite, re-import (all
+unchanged), and full import into PostgreSQL through COPY when SPOTCHECK_BENCH_POSTGRES_URL
+(or SPOTCHECK_TEST_POSTGRES_URL) is set. Peak RSS is printed too.
+Run: .venv/bin/python bench/bench_import.py [N]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _ref import reference_seconds
+from sqlalchemy import create_engine, text
+
+from app.db import begin_write, make_engine, make_sessionmaker
+from app.migrate import upgrade
+from app.registries import service
+from app.registries.fields import TARGETS, FieldError, row_is_clean
+from app.registries.generate import write_registries
+from app.registries.reader import read_rows
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def validate_only(path: Path) -> int:
+    """Parses and validates every row without a database (the import's CPU floor)."""
+    with path.open("rb") as fh:
+        header, rows = read_rows(fh)
+        fields = [TARGETS.field(TARGETS.header_index[h.lower()]) for h in header]
+        n = 0
+        for raw in rows:
+            clean = row_is_clean(raw.cells)
+            for f, v in zip(fields, raw.cells, strict=False):
+                with contextlib.suppress(FieldError):
+                    f.finish(v.strip()) if clean else f.normalize(v)
+            n += 1
+    return n
+
+
+def timed_import(url: str, path: Path, *, connect_args: dict[str, str] | None = None) -> float:
+    engine = make_engine(url, connect_args=connect_args) if connect_args else make_engine(url)
+    upgrade(engine)
+    start = time.perf_counter()
+    with make_sessionmaker(engine)() as session:
+        begin_write(session)
+        with path.open("rb") as fh:
+            result = service.import_file(session, kind="targets", fh=fh, actor="bench")
+        session.commit()
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    assert result.rows == result.created + result.updated + result.unchanged
+    return elapsed
+
+
+def main(n: int) -> None:
+    ref = reference_seconds()
+    print(f"reference (1,000,000 SHA-256 in a Python loop): {ref:.3f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        t = time.perf_counter()
+        files = write_registries(work, targets=n, inspectors=100)
+        gen = time.perf_counter() - t
+        print(f"generate {n:,} targets:            {gen:7.2f} s = {gen / ref:6.1f} x ref")
+        t = time.perf_counter()
+        validate_only(files["targets"])
+        val = time.perf_counter() - t
+        print(f"parse + validate only:              {val:7.2f} s = {val / ref:6.1f} x ref")
+        db = work / "bench.db"
+        sqlite_s = timed_import(f"sqlite:///{db}", files["targets"])
+        print(
+            f"import into SQLite (all new):       {sqlite_s:7.2f} s = {sqlite_s / ref:6.1f} x ref"
+            f"   (target <= 30 x for 1,000,000)"
+        )
+        again = timed_import(f"sqlite:///{db}", files["targets"])
+        print(f"re-import into SQLite (unchanged):  {again:7.2f} s = {again / ref:6.1f} x ref")
+        pg = os.environ.get("SPOTCHECK_BENCH_POSTGRES_URL") or os.environ.get(
+            "SPOTCHECK_TEST_POSTGRES_URL"
+        )
+        if pg:
+            schema = f"bench_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(pg, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            try:
+                pg_s = timed_import(
+                    pg, files["targets"], connect_args={"options": f"-csearch_path={schema}"}
+                )
+                print(
+                    f"import into PostgreSQL (COPY):      {pg_s:7.2f} s = {pg_s / ref:6.1f} x ref"
+                )
+            finally:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+    print(f"peak RSS: {_peak_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
