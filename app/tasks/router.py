@@ -70,6 +70,17 @@ def list_follow_ups(task_id: str, session: SessionDep, principal: AnyStaff) -> l
     return [service.task_dict(t) for t in tasks]
 
 
+@router.get("/follow-ups")
+def all_follow_ups(
+    session: SessionDep,
+    principal: AnyStaff,
+    status: Annotated[Literal["待检查", "已检查", "待后续处理", "已办结"] | None, Query()] = None,
+) -> list[dict[str, Any]]:
+    """回头看任务列表：检查人员只看到本人参加的。"""
+    tasks = service.list_follow_ups(session, principal=principal, status=status)
+    return [service.task_dict(t) for t in tasks]
+
+
 @router.get("/tasks/{task_id}/notice", response_class=HTMLResponse)
 def get_notice(task_id: str, session: SessionDep, principal: AnyStaff) -> HTMLResponse:
     """检查通知书（可打印的 HTML）。"""

@@ -519,6 +519,23 @@ def follow_ups(session: Session, *, task_id: str, principal: Principal) -> list[
     )
 
 
+def list_follow_ups(
+    session: Session, *, principal: Principal, status: str | None = None
+) -> list[Task]:
+    """All follow-up tasks (inspectors: those of their own teams), by id.
+
+    Follow-ups belong to no draw, so the draw-based task lists do not show them.
+    """
+    stmt = select(Task).where(Task.parent_task_id.is_not(None))
+    if principal.role == "inspector":
+        stmt = stmt.join(TaskMember, TaskMember.task_id == Task.id).where(
+            TaskMember.badge == principal.badge
+        )
+    if status:
+        stmt = stmt.where(Task.status == status)
+    return list(session.scalars(stmt.order_by(Task.id).limit(5000)))
+
+
 def task_dict(t: Task) -> dict[str, Any]:
     """A task as JSON (follow-ups carry parent_task_id and no draw)."""
     return {

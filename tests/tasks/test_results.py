@@ -201,6 +201,15 @@ def test_follow_up_rules(client, drawn, make_token):
     assert _put(client, new_member, f1["id"], body).status_code == 200
     listed = client.get(url, headers=sup).json()
     assert [t["id"] for t in listed] == [f1["id"]]
+    # follow-ups are listed for their own team's inspectors
+    mine = client.get("/api/v1/follow-ups", headers=new_member).json()
+    assert [(t["id"], t["status"]) for t in mine] == [(f1["id"], "已检查")]
+    if team[0] not in {m["badge"] for m in t0["team"]} and team[1] not in {
+        m["badge"] for m in t0["team"]
+    }:
+        assert client.get("/api/v1/follow-ups", headers=_leader(make_token, t0)).json() == []
+    done = client.get("/api/v1/follow-ups", headers=sup, params={"status": "已办结"}).json()
+    assert done == []
     # follow-ups are not part of the draw's task list
     ids = {
         t["id"]
