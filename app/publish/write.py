@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 KEEP_GENERATIONS = 2
 STATIC_DIR = Path(__file__).parent / "static"
 DOCS_DIR = ROOT / "docs"
-VERIFIERS = ("verify_draw.py", "verify_teams.py")
+VERIFIERS = ("verify_draw.py",)
 
 
 @dataclass(frozen=True)

@@ -189,9 +189,9 @@ def test_verifier_detects_tampering() -> None:
     assert any("population_sha256" in p for p in verifier.verify(data, rows))
 
 
-def test_verify_teams_placeholder() -> None:
+def test_verify_teams_requires_team_params_when_teams_are_published() -> None:
     assert verifier.verify_teams({}) == []
-    assert verifier.verify_teams({"teams_algorithm": "spotcheck-teams/1"})
+    assert verifier.verify_teams({"tasks": [{"team": [{"badge": "X", "role": "组长"}]}]})
 
 
 @pytest.mark.parametrize(

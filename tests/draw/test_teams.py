@@ -27,14 +27,14 @@ from app.draw.teams import (
 
 LEAD = "某市医疗保障局"
 JOINT = "某市卫生健康委员会"
-VERIFY = Path(__file__).resolve().parents[2] / "docs" / "verify_teams.py"
+VERIFY = Path(__file__).resolve().parents[2] / "docs" / "verify_draw.py"
 
 
 def _load_verifier() -> Any:
-    spec = importlib.util.spec_from_file_location("verify_teams", VERIFY)
+    spec = importlib.util.spec_from_file_location("verify_draw_teams", VERIFY)
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
-    sys.modules["verify_teams"] = mod
+    sys.modules["verify_draw_teams"] = mod
     spec.loader.exec_module(mod)
     return mod
 

@@ -1,6 +1,6 @@
 /* spotcheck-draw/1 in-browser verifier: replays a published draw with WebCrypto SHA-256.
    No framework, no server call besides reading the published static files.
-   Mirrors app/draw (seed.py, tickets.py, sampling.py, engine.py) and docs/verify_teams.py. */
+   Mirrors app/draw (seed.py, tickets.py, sampling.py, engine.py) and replay_teams in docs/verify_draw.py. */
 "use strict";
 (function () {
   const enc = new TextEncoder();
@@ -209,7 +209,7 @@
     return { strata, units: new Map(units.map((u) => [u.uscc, u])) };
   }
 
-  /* ---- teams (docs/draw-spec-teams.md), port of docs/verify_teams.py ---- */
+  /* ---- teams (docs/draw-spec-teams.md), port of replay_teams in docs/verify_draw.py ---- */
   const h64Memo = new Map();
   async function h64(text) {
     let v = h64Memo.get(text);
