@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from app.config import Settings, get_settings
+from app.credit.router import router as credit_router
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.plans.router import router as plans_router
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(registries_router)
     app.include_router(plans_router)
     app.include_router(tasks_router)
+    app.include_router(credit_router)
 
     @app.middleware("http")
     async def _security_headers(

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.credit import service as credit
 from app.draw import (
     ALGORITHM,
     DrawInputError,
@@ -107,17 +108,18 @@ def snapshot(
         Target.credit_grade,
         Target.tags,
     ).where(and_(*conds))
+    # Grades pushed by the credit module, as valid at the draw time (future ones not yet).
+    pushed_grades = credit.grades_at(session, now)
     for row in session.execute(cols.execution_options(yield_per=5000)):
         complaints, flags = parse_tags(row.tags)
+        grade = pushed_grades.get(row.uscc, row.credit_grade)
         units.append(
             Unit(
                 uscc=row.uscc,
                 stratum=stratum_key(_stratum_values(row, plan.strata)),
                 kind=row.kind,
-                grade=row.credit_grade,
-                weight=risk_weight(
-                    grade=row.credit_grade, complaints=complaints, flags=flags, config=config
-                ),
+                grade=grade,
+                weight=risk_weight(grade=grade, complaints=complaints, flags=flags, config=config),
                 cooling_items=frozenset(cooling.get(row.uscc, ())),
             )
         )

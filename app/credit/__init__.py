@@ -1,0 +1,1 @@
+"""信用 (credit) integration: grades in, results out, statistics of draws."""

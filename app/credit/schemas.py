@@ -1,0 +1,37 @@
+"""Credit grades as the credit module pushes them, results as it pulls them."""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_GRADES_PER_PUSH = 200_000
+
+
+class GradeIn(BaseModel):
+    """One pushed grade; `as_of` is an ISO date (Beijing midnight) or datetime."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: str = Field(description="统一社会信用代码")
+    grade: str = Field(description="信用等级，须在配置的等级体系内（SPOTCHECK_CREDIT_GRADES）")
+    score: float | None = Field(None, description="风险评分，有限数，0–100")
+    as_of: str = Field(description="生效时间：YYYY-MM-DD（北京时间零点）或 ISO 8601 时间")
+
+
+class GradesOut(BaseModel):
+    """Counts of one push."""
+
+    push_id: str
+    received: int
+    applied: int = Field(description="立即生效并改变了名录库中的信用等级")
+    unchanged: int = Field(description="已生效但等级与名录库相同")
+    superseded: int = Field(description="已被生效时间更晚的等级取代")
+    scheduled: int = Field(description="生效时间在未来，届时生效")
+
+
+class ResultsPage(BaseModel):
+    """One page of the results feed and the cursor to resume from."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None = Field(description="下次请求的游标；没有新结果时与本次相同")
+    has_more: bool

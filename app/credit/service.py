@@ -1,0 +1,265 @@
+"""信用 integration: grades in (kept as history, applied to the registry), results out (feed)."""
+
+import math
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.config import get_settings
+from app.credit.schemas import GradeIn, GradesOut, ResultsPage
+from app.errors import BadRequest, ValidationFailed
+from app.models import CreditGrade, Draw, RegistryHistory, Result, Target, Task
+from app.models.base import utcnow
+from app.registries import service as registries
+from app.registries.service import decode_cursor, encode_cursor
+from app.tasks.schemas import money_str
+from app.tasks.service import root_draw
+
+BEIJING = timezone(timedelta(hours=8))  # China has no daylight saving time
+SCORE_RANGE = (0.0, 100.0)
+CHUNK = 500
+# The feed only serves results approved at least this long ago, so a transaction that took its
+# approval time before a reader passed that point has committed by then (stable cursor).
+SETTLE_SECONDS = 30.0
+
+
+def parse_as_of(text: str) -> datetime:
+    """An ISO date (Beijing midnight) or datetime (naive = Beijing time), as aware UTC."""
+    text = text.strip()
+    if len(text) == 10:
+        d = date.fromisoformat(text)
+        return datetime(d.year, d.month, d.day, tzinfo=BEIJING).astimezone(UTC)
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=BEIJING)
+    return at.astimezone(UTC)
+
+
+def _effective(
+    session: Session, at: datetime, usccs: Iterable[str] | None = None
+) -> dict[str, tuple[int, str]]:
+    """Per USCC, (row id, grade) of the pushed grade valid at `at`."""
+    cg = CreditGrade
+    rank = (
+        func.row_number()
+        .over(partition_by=cg.uscc, order_by=(cg.as_of.desc(), cg.id.desc()))
+        .label("rank")
+    )
+    out: dict[str, tuple[int, str]] = {}
+    keys = None if usccs is None else sorted(set(usccs))
+    parts: list[list[str] | None] = (
+        [None] if keys is None else [keys[i : i + CHUNK] for i in range(0, len(keys), CHUNK)]
+    )
+    for part in parts:
+        inner = select(cg.id, cg.uscc, cg.grade, rank).where(cg.as_of <= at)
+        if part is not None:
+            inner = inner.where(cg.uscc.in_(part))
+        sub = inner.subquery()
+        stmt = select(sub.c.uscc, sub.c.id, sub.c.grade).where(sub.c.rank == 1)
+        for uscc, rid, grade in session.execute(stmt.execution_options(yield_per=5000)):
+            out[uscc] = (rid, grade)
+    return out
+
+
+def grades_at(session: Session, at: datetime, usccs: Iterable[str] | None = None) -> dict[str, str]:
+    """Per USCC, the pushed grade valid at `at` (latest as_of ≤ at, then latest push).
+
+    Targets never graded by the credit module are absent: their registry grade stands.
+    """
+    return {u: g for u, (_, g) in _effective(session, at, usccs).items()}
+
+
+def _validate(
+    session: Session, entries: Sequence[GradeIn]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    scale = get_settings().grade_scale
+    errors: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    usccs = {e.uscc.strip().upper() for e in entries}
+    known: set[str] = set()
+    ordered = sorted(usccs)
+    for i in range(0, len(ordered), CHUNK):
+        part = ordered[i : i + CHUNK]
+        known.update(session.scalars(select(Target.uscc).where(Target.uscc.in_(part))))
+    seen: dict[tuple[str, datetime], int] = {}
+    for row, e in enumerate(entries):
+        uscc = e.uscc.strip().upper()
+        grade = e.grade.strip().upper()
+        ok = True
+
+        def bad(field: str, message: str, row: int = row) -> None:
+            nonlocal ok
+            ok = False
+            errors.append({"row": row, "field": field, "message": message})
+
+        if uscc not in known:
+            bad("uscc", f"统一社会信用代码 {uscc} 不在检查对象名录库中 (unknown target)")
+        if grade not in scale:
+            bad("grade", f"信用等级“{grade}”不在等级体系 {'/'.join(scale)} 中")
+        if e.score is not None and not (
+            math.isfinite(e.score) and SCORE_RANGE[0] <= e.score <= SCORE_RANGE[1]
+        ):
+            bad("score", "风险评分须为 0–100 之间的有限数 (score must be finite, 0–100)")
+        as_of: datetime | None = None
+        try:
+            as_of = parse_as_of(e.as_of)
+        except ValueError:
+            bad("as_of", f"生效时间“{e.as_of}”不是 ISO 日期或时间 (YYYY-MM-DD or ISO 8601)")
+        if as_of is not None and ok:
+            first = seen.setdefault((uscc, as_of), row)
+            if first != row:
+                bad("as_of", f"与第 {first} 条的统一社会信用代码和生效时间相同 (duplicate)")
+        if ok and as_of is not None:
+            rows.append({"uscc": uscc, "grade": grade, "score": e.score, "as_of": as_of})
+    return rows, errors
+
+
+def _apply(session: Session, usccs: Iterable[str], now: datetime, actor: str) -> set[str]:
+    """Writes the grade valid `now` into the registry where it differs; the replaced version
+    is archived exactly as a registry edit archives it, so "as of" reads stay true."""
+    spec = registries.spec_for("targets")
+    table = Target.__table__
+    assert isinstance(table, Table)
+    wanted = grades_at(session, now, usccs)
+    changed: set[str] = set()
+    keys = sorted(wanted)
+    for i in range(0, len(keys), CHUNK):
+        part = keys[i : i + CHUNK]
+        current = session.execute(select(table).where(table.c.uscc.in_(part))).mappings().all()
+        old_rows = [r for r in current if r["credit_grade"] != wanted[r["uscc"]]]
+        if not old_rows:
+            continue
+        session.execute(
+            insert(RegistryHistory), [registries._archived(spec, r, now) for r in old_rows]
+        )
+        for r in old_rows:
+            session.execute(
+                update(table)
+                .where(table.c.uscc == r["uscc"])
+                .values(
+                    credit_grade=wanted[r["uscc"]],
+                    version=r["version"] + 1,
+                    updated_at=now,
+                    updated_by=actor,
+                )
+            )
+        changed.update(r["uscc"] for r in old_rows)
+    return changed
+
+
+def push_grades(
+    session: Session, *, entries: Sequence[GradeIn], token_name: str, actor: str
+) -> GradesOut:
+    """Stores a push of grades, all or nothing, and applies those valid now to the registry."""
+    rows, errors = _validate(session, entries)
+    if errors:
+        raise ValidationFailed(
+            f"信用等级推送失败：{len(errors)} 处错误，未写入任何数据 (push rejected, nothing written)",
+            errors=errors[: get_settings().max_listed_errors],
+            extra={"error_count": len(errors)},
+        )
+    now = utcnow()
+    push_id = uuid.uuid4().hex
+    for i in range(0, len(rows), 5000):
+        session.execute(
+            insert(CreditGrade),
+            [
+                {**r, "push_id": push_id, "received_at": now, "token_name": token_name}
+                for r in rows[i : i + 5000]
+            ],
+        )
+    cg = CreditGrade
+    # Grades pushed earlier with a future as_of that has arrived since are applied now too.
+    due = session.scalars(
+        select(cg.uscc).where(cg.as_of > cg.received_at, cg.as_of <= now).distinct()
+    )
+    touched = {r["uscc"] for r in rows} | set(due)
+    changed = _apply(session, touched, now, actor)
+    effective = _effective(session, now, {r["uscc"] for r in rows})
+    out = GradesOut(
+        push_id=push_id, received=len(rows), applied=0, unchanged=0, superseded=0, scheduled=0
+    )
+    pushed = session.execute(select(cg.id, cg.uscc, cg.as_of).where(cg.push_id == push_id))
+    for rid, uscc, as_of in pushed:
+        if as_of > now:
+            out.scheduled += 1
+        elif effective[uscc][0] != rid:
+            out.superseded += 1
+        elif uscc in changed:
+            out.applied += 1
+        else:
+            out.unchanged += 1
+    audit.append(
+        session,
+        actor=actor,
+        action="credit.grades",
+        entity=f"credit:push:{push_id}",
+        data={**out.model_dump(), "registry_updates": len(changed)},
+    )
+    return out
+
+
+def _cursor(at: datetime, result_id: int) -> str:
+    return encode_cursor(f"{at.astimezone(UTC).isoformat()}|{result_id}")
+
+
+def _uncursor(cursor: str) -> tuple[datetime, int]:
+    key = decode_cursor(cursor)
+    at, _, rid = key.partition("|")
+    try:
+        return datetime.fromisoformat(at).astimezone(UTC), int(rid)
+    except ValueError:
+        raise BadRequest("分页游标无效 (invalid cursor)") from None
+
+
+def results_feed(session: Session, *, cursor: str | None, limit: int = 500) -> ResultsPage:
+    """Approved results of current draws in approval order, after `cursor` (resumable)."""
+    settled = utcnow() - timedelta(seconds=SETTLE_SECONDS)
+    conds = [Result.approved_at <= settled]
+    if cursor:
+        at, rid = _uncursor(cursor)
+        conds.append(or_(Result.approved_at > at, and_(Result.approved_at == at, Result.id > rid)))
+    stmt = (
+        select(Result, Task, Draw.status)
+        .join(Task, Task.id == Result.task_id)
+        .outerjoin(Draw, Draw.id == Task.draw_id)
+        .where(*conds)
+        .order_by(Result.approved_at, Result.id)
+        .limit(limit + 1)
+    )
+    rows = session.execute(stmt).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    items: list[dict[str, Any]] = []
+    for result, task, status in rows:
+        draw_id = task.draw_id
+        if draw_id is None:  # a follow-up (回头看): judged by the draw its chain starts from
+            root = root_draw(session, task)
+            status, draw_id = root.status, root.id
+        if status != "current":
+            continue
+        items.append(
+            {
+                "result_id": result.id,
+                "task_id": task.id,
+                "plan": task.plan_code,
+                "draw_id": draw_id,
+                "follow_up_of": task.parent_task_id,
+                "uscc": task.uscc,
+                "name": task.name,
+                "outcome": result.outcome,
+                "decided_on": result.decided_on.isoformat(),
+                "measures": result.measures,
+                "recovered_amount": money_str(result.recovered_amount),
+                "fine_amount": money_str(result.fine_amount),
+                "version": result.version,
+                "approved_at": result.approved_at.isoformat(),
+            }
+        )
+    next_cursor = _cursor(rows[-1][0].approved_at, rows[-1][0].id) if rows else cursor
+    return ResultsPage(items=items, next_cursor=next_cursor, has_more=has_more)

@@ -1,0 +1,142 @@
+"""Statistics of a draw from its published π and approved results; π preview of a plan."""
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.draw import PlanItem, SamplingParams
+from app.draw.sampling import (
+    fill_probability,
+    floor_size,
+    rate_sum,
+    solve_inclusion,
+    stratum_size,
+)
+from app.errors import NotFound
+from app.models import Draw, Item, Result, Task
+from app.models.base import utcnow
+from app.plans import drawing
+from app.plans import service as plans
+from app.plans.schemas import PlanIn
+from app.stats import estimate, frames_from_draw, observation_of
+from app.tasks.schemas import CORRECTED, NO_PROBLEM, NON_COOPERATION, PENDING_FOLLOW_UP
+
+# 发现问题: every outcome that records a problem (a serious refusal is one itself);
+# 未检查（停业、注销等） and tasks without an approved result are missing data.
+FOUND = {CORRECTED: True, PENDING_FOLLOW_UP: True, NON_COOPERATION: True, NO_PROBLEM: False}
+
+
+def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95) -> dict[str, Any]:
+    """HT estimates of the 发现问题率 of one draw (docs/statistics.md)."""
+    draw = session.get(Draw, draw_id)
+    if draw is None:
+        raise NotFound(f"没有抽取 {draw_id}")
+    outcomes = dict(
+        session.execute(
+            select(Result.task_id, Result.outcome)
+            .join(Task, Task.id == Result.task_id)
+            .where(Task.draw_id == draw_id)
+        ).all()
+    )
+    tasks = session.scalars(select(Task).where(Task.draw_id == draw_id).order_by(Task.seq))
+    observations = [
+        observation_of(
+            {
+                "stratum": t.stratum,
+                "inclusion_prob": t.inclusion_prob,
+                "despite_cooldown": t.despite_cooldown,
+            },
+            FOUND.get(outcomes[t.id]) if t.id in outcomes else None,
+        )
+        for t in tasks
+    ]
+    stats = estimate(frames_from_draw(draw.body["strata"]), observations, confidence=confidence)
+    return {
+        "schema_version": "1",
+        "draw": draw.id,
+        "plan": draw.plan_code,
+        "status": draw.status,
+        "weighted": bool(draw.body.get("params", {}).get("weighted")),
+        "results": len(outcomes),
+        "tasks": len(observations),
+        "found_outcomes": sorted(k for k, v in FOUND.items() if v),
+        **stats.to_dict(),
+    }
+
+
+def inclusion_preview(session: Session, *, code: str) -> dict[str, Any]:
+    """π per stratum (N, n, min/mean/max, mean per grade) on today's population, no draw."""
+    plan = plans.get(session, code)
+    spec = PlanIn.model_validate(plan.spec)
+    items = list(session.scalars(select(Item).where(Item.code.in_(spec.items)).order_by(Item.code)))
+    plan_items = [PlanItem(code=i.code, target_kinds=frozenset(i.target_kinds)) for i in items]
+    now = utcnow()
+    population, _ = drawing.snapshot(session, spec, items, now)
+    params = SamplingParams(
+        ratio=spec.ratio,
+        min_per_stratum=spec.min_per_stratum,
+        grade_rates=spec.grade_rates,
+        weighted=bool(spec.risk_weights),
+        cooldown_days=spec.cooldown_days,
+    )
+    # Group units as the engine does (docs/draw-spec.md §4): per stratum, eligible units by
+    # (grade rate, weight), cooling units apart; π comes from app.draw.sampling itself.
+    groups: dict[str, dict[tuple[float, float], list[str | None]]] = defaultdict(dict)
+    cooling: dict[str, list[str | None]] = defaultdict(list)
+    for u in population:
+        applicable = {i.code for i in plan_items if not i.target_kinds or u.kind in i.target_kinds}
+        if applicable and applicable <= u.cooling_items:
+            cooling[u.stratum].append(u.grade)
+            groups.setdefault(u.stratum, {})  # a stratum may be all cooling units
+            continue
+        rate = float(params.grade_rates.get(u.grade, 0.0)) if u.grade is not None else 0.0
+        group = (rate, u.weight if params.weighted else 1.0)
+        groups[u.stratum].setdefault(group, []).append(u.grade)
+    strata = []
+    for key in sorted(groups):
+        st_groups, st_cool = groups[key], cooling[key]
+        total = sum(len(v) for v in st_groups.values()) + len(st_cool)
+        eligible = total - len(st_cool)
+        n_floor = floor_size(total, params.ratio, params.min_per_stratum)
+        rates: dict[float, int] = {}
+        for (r, _), members in st_groups.items():
+            rates[r] = rates.get(r, 0) + len(members)
+        n = stratum_size(total, n_floor, rate_sum(rates))
+        n_open = min(n, eligible)
+        ordered = sorted(st_groups)
+        pis = solve_inclusion([(r, w, len(st_groups[(r, w)])) for r, w in ordered], n_open)
+        fill = fill_probability(n - n_open, len(st_cool))
+        unit_pis: list[tuple[str | None, float]] = [
+            (g, pi) for k, pi in zip(ordered, pis, strict=True) for g in st_groups[k]
+        ]
+        unit_pis += [(g, fill) for g in st_cool]
+        values = [pi for _, pi in unit_pis]
+        by_grade: dict[str, list[float]] = defaultdict(list)
+        for g, pi in unit_pis:
+            by_grade[g or "未评级"].append(pi)
+        strata.append(
+            {
+                "key": key,
+                "N": total,
+                "eligible": eligible,
+                "n": n,
+                "n_floor": n_floor,
+                "pi_min": min(values),
+                "pi_mean": sum(values) / len(values),
+                "pi_max": max(values),
+                "certain": sum(1 for v in values if v >= 1.0),
+                "grades": {
+                    g: {"N": len(v), "pi_mean": sum(v) / len(v)}
+                    for g, v in sorted(by_grade.items())
+                },
+            }
+        )
+    return {
+        "plan": code,
+        "as_of": now.isoformat(),
+        "weighted": params.weighted,
+        "population": len(population),
+        "strata": strata,
+    }
