@@ -80,10 +80,10 @@ def test_any_bad_entry_rejects_the_whole_push(client, city, credit, db, entry, f
 
 
 def test_non_finite_score_and_duplicates_are_refused(client, city, credit):
-    body = ('[{"uscc": "%s", "grade": "A", "score": NaN, "as_of": "2026-01-01"},'
-            ' {"uscc": "%s", "grade": "B", "as_of": "2026-01-01"},'
-            ' {"uscc": "%s", "grade": "C", "as_of": "2026-01-01T00:00:00+08:00"}]'
-            % (uscc(1), uscc(2), uscc(2)))
+    a, b = uscc(1), uscc(2)
+    body = (f'[{{"uscc": "{a}", "grade": "A", "score": NaN, "as_of": "2026-01-01"}},'
+            f' {{"uscc": "{b}", "grade": "B", "as_of": "2026-01-01"}},'
+            f' {{"uscc": "{b}", "grade": "C", "as_of": "2026-01-01T00:00:00+08:00"}}]')
     r = client.put(URL, headers={**credit, "content-type": "application/json"}, content=body)
     assert r.status_code == 422, r.text
     assert {(e["row"], e["field"]) for e in r.json()["errors"]} == {(0, "score"), (2, "as_of")}
