@@ -2,8 +2,10 @@
 
 import argparse
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -73,13 +75,21 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo import demo_round, load_registries
+
     directory = Path(args.dir)
 
     def work(session: Session) -> None:
-        for kind in ("items", "targets", "inspectors"):
-            _import(session, kind, directory / f"{kind}.csv", "demo")
+        for line in load_registries(session, directory):
+            print(line)
+        if not args.registries_only:
+            draw_id = demo_round(session)
+            print(f"演示抽查已抽取并录入部分结果：{draw_id}" if draw_id else "演示计划已存在，跳过")
 
-    return _in_transaction(work)
+    code = _in_transaction(work)
+    if code == 0 and not args.registries_only:
+        code = cmd_publish(args)
+    return code
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
@@ -130,6 +140,71 @@ def cmd_publish(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_verifier() -> Any:
+    """The standalone stdlib verifier, docs/verify_draw.py (the same file the public gets)."""
+    import importlib.util
+
+    path = ROOT / "docs" / "verify_draw.py"
+    spec = importlib.util.spec_from_file_location("spotcheck_verify_draw", path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fetch(location: str) -> bytes:
+    if location.startswith(("http://", "https://")):
+        import urllib.request
+
+        with urllib.request.urlopen(location, timeout=60) as resp:
+            body: bytes = resp.read()
+            return body
+    return Path(location).read_bytes()
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    import json
+
+    verifier = _load_verifier()
+    location: str = args.location
+    try:
+        draw = json.loads(_fetch(location))
+    except (OSError, ValueError) as exc:
+        print(f"验证不通过：无法读取抽取结果 {location}：{exc}")
+        return 1
+    base = location.rsplit("/", 1)[0] if "/" in location else "."
+    pop_location = args.population or f"{base}/{draw.get('population_file') or ''}"
+    problems: list[str] = []
+    rows = None
+    try:
+        pop_bytes = _fetch(pop_location)
+    except OSError as exc:
+        problems.append(f"找不到抽样总体文件 {pop_location}（population file missing: {exc}）")
+    else:
+        tmp = Path(tempfile.mkdtemp()) / "population.csv"
+        tmp.write_bytes(pop_bytes)
+        try:
+            rows, digest = verifier.read_population(tmp)
+        except (OSError, ValueError) as exc:
+            problems.append(f"无法读取总体文件：{exc}")
+        else:
+            if digest != draw.get("population_sha256"):
+                problems.append("总体文件的 SHA-256 与 population_sha256 不符")
+    problems += verifier.verify(draw, rows)
+    if problems:
+        print(f"验证不通过（draw INVALID），{len(problems)} 个问题：")
+        for problem in problems:
+            print(f"- {problem}")
+        return 1
+    print(
+        f"验证通过（draw valid）：{draw.get('id')}，{len(draw.get('tasks', []))} 个任务，"
+        "种子、抽中对象、入样概率与检查组均已完整复算"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="spotcheck", description="医保基金“双随机、一公开”抽查")
@@ -145,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="载入演示名录")
     demo.add_argument("--dir", default=str(DEMO_DIR))
+    demo.add_argument(
+        "--registries-only", action="store_true", help="只载入名录，不生成演示抽查与公开网站"
+    )
     demo.set_defaults(func=cmd_demo)
 
     token = sub.add_parser("token", help="API 令牌").add_subparsers(
@@ -165,6 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("publish", help="生成公开网站（原子替换）").set_defaults(func=cmd_publish)
+
+    verify = sub.add_parser("verify", help="复核一次已公开的抽取（文件或 URL）")
+    verify.add_argument("location", metavar="FILE_OR_URL")
+    verify.add_argument("--population", help="总体文件（缺省：抽取文件旁的 population_file）")
+    verify.set_defaults(func=cmd_verify)
 
     audit = sub.add_parser("audit", help="审计链").add_subparsers(
         dest="audit_command", required=True

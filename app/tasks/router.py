@@ -3,13 +3,14 @@
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from app.auth.deps import AnyStaff, Supervisor
 from app.config import Settings
 from app.db import SessionDep
 from app.errors import AppError, ValidationFailed
+from app.publish.hooks import publish_after_response
 from app.tasks import evidence, reports, service
 from app.tasks.schemas import FollowUpIn, ResultIn
 from app.tasks.workdays import CalendarOverrideError, load_calendar
@@ -42,9 +43,16 @@ def get_result(task_id: str, session: SessionDep, principal: AnyStaff) -> dict[s
 
 
 @router.post("/tasks/{task_id}/result/approve")
-def approve_result(task_id: str, session: SessionDep, principal: Supervisor) -> dict[str, Any]:
-    """审核最新一版结果；审核后的结果进入公示。"""
+def approve_result(
+    task_id: str,
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    principal: Supervisor,
+) -> dict[str, Any]:
+    """审核最新一版结果；审核后的结果进入公示（公开网站随即更新）。"""
     result = service.approve_result(session, task_id=task_id, actor=principal.actor)
+    publish_after_response(request, background)
     return service.approved_dict(result)
 
 

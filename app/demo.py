@@ -1,0 +1,109 @@
+"""The demo: registries of a fictional city (某市) plus one complete, published round.
+
+`spotcheck demo` loads registries/*.csv, then — unless the demo plan exists already — creates
+the plan, publishes its commitment, draws it with dice digits, enters and approves results for
+part of the tasks (as the drawn inspectors), and publishes the public site. Idempotent.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.service import Principal
+from app.models import Plan, Task
+from app.plans import drawing
+from app.plans import service as plans
+from app.plans.schemas import PlanIn
+from app.registries import service as registries
+from app.tasks import service as tasks
+from app.tasks.schemas import ResultIn
+
+DEMO_PLAN = "DEMO-2026-Q4"
+DEMO_ENTROPY = "3-1-4-1-5-9-2-6"  # dice rolled before witnesses at the demo draw
+
+
+def demo_plan_body(today: Any) -> dict[str, Any]:
+    """The demo plan, as a supervisor would POST it."""
+    return {
+        "code": DEMO_PLAN,
+        "title": "2026年第四季度定点医药机构“双随机、一公开”抽查（演示）",
+        "lead_department": "某市医疗保障局",
+        "items": ["YB-02", "YB-08"],
+        "scope": {"kinds": ["定点医疗机构", "定点零售药店"], "regions": ["3704"]},
+        "strata": ["kind", "level", "region"],
+        "ratio": 0.05,
+        "min_per_stratum": 1,
+        "grade_rates": {"D": 1.0},
+        "risk_weights": {"A": 0.5, "B": 1, "C": 2, "D": 4, "complaint": 0.25},
+        "cooldown_days": 365,
+        # Three members, so 医学 (YB-02) and 药学+财务 (YB-08) are each covered by somebody.
+        "team": {"size": 3, "cross_region": True, "max_tasks_per_inspector": 10},
+        "window": {"start": today.isoformat(), "end": (today + timedelta(days=30)).isoformat()},
+        "publish_tasks": "on_draw",
+    }
+
+
+def load_registries(session: Session, directory: Path, actor: str = "demo") -> list[str]:
+    """Imports items, targets and inspectors; returns one summary line per registry."""
+    lines = []
+    for kind in ("items", "targets", "inspectors"):
+        with (directory / f"{kind}.csv").open("rb") as fh:
+            r = registries.import_file(session, kind=kind, fh=fh, actor=actor)
+        lines.append(f"{kind}: {r.rows} 行，新增 {r.created}，更新 {r.updated}，未变 {r.unchanged}")
+    return lines
+
+
+def _demo_result(n: int, today: Any) -> ResultIn:
+    """A varied, plausible result for the n-th demo task."""
+    kinds: list[dict[str, Any]] = [
+        {"outcome": "未发现问题", "measures": []},
+        {
+            "outcome": "发现问题已责令改正",
+            "findings": "串换诊疗项目 3 例，已责令退回",
+            "measures": [{"kind": "约谈"}, {"kind": "责令改正"}],
+            "recovered_amount": f"{1200 + 37 * n}.50",
+        },
+        {
+            "outcome": "发现问题已责令改正",
+            "findings": "药品进销存不符，涉及金额较大",
+            "measures": [{"kind": "行政处罚", "fine_amount": "5000.00"}, {"kind": "限期整改"}],
+            "recovered_amount": f"{8800 + 11 * n}.00",
+        },
+        {
+            "outcome": "发现问题待后续处理",
+            "findings": "疑似虚构医药服务，待进一步核查",
+            "measures": [{"kind": "暂停医保服务"}],
+            "recovered_amount": "0.00",
+        },
+    ]
+    data = kinds[n % len(kinds)]
+    return ResultIn.model_validate({"decided_on": today.isoformat(), "findings": "", **data})
+
+
+def demo_round(session: Session, *, share: float = 0.5) -> str | None:
+    """Creates, publishes, draws the demo plan and approves results; None if it exists."""
+    if session.get(Plan, DEMO_PLAN) is not None:
+        return None
+    today = tasks.today_local()
+    data = PlanIn.model_validate(demo_plan_body(today))
+    plans.create(session, data=data, actor="demo:某市医保局基金监管科")
+    plans.publish(session, code=DEMO_PLAN, actor="demo:某市医保局基金监管科")
+    draw = drawing.perform_draw(
+        session, code=DEMO_PLAN, entropy=DEMO_ENTROPY, actor="demo:某市医保局基金监管科"
+    )
+    rows = list(session.scalars(select(Task).where(Task.draw_id == draw.id).order_by(Task.seq)))
+    for n, task in enumerate(rows[: int(len(rows) * share)]):
+        leader = next(m["badge"] for m in task.team if m["role"] == "组长")
+        inspector = Principal(token_id=0, name=leader, role="inspector", badge=leader)
+        tasks.submit_result(
+            session,
+            task_id=task.id,
+            data=_demo_result(n, today),
+            principal=inspector,
+            today=today,
+        )
+        tasks.approve_result(session, task_id=task.id, actor="demo:某市医保局基金监管科")
+    return draw.id

@@ -1,0 +1,55 @@
+"""`spotcheck verify`: a published draw replays; any tampering or a missing file fails."""
+
+import json
+
+from app import cli
+from tests.plans.conftest import published
+
+
+def _write_draw(client, city, tmp_path):
+    code = published(
+        client, city, joint_departments=["某市卫生健康委员会"], team={"size": 2, "joint_members": 1}
+    )
+    draw = client.post(
+        f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "6-6-1-2"}
+    ).json()
+    pop = client.get(f"/api/v1/draws/{draw['id']}/population", headers=city).content
+    path = tmp_path / f"{draw['id']}.json"
+    path.write_text(json.dumps(draw, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / draw["population_file"]).write_bytes(pop)
+    return path, draw
+
+
+def test_verify_accepts_the_published_draw(client, city, tmp_path, capsys):
+    path, draw = _write_draw(client, city, tmp_path)
+    assert cli.main(["verify", str(path)]) == 0
+    assert "验证通过" in capsys.readouterr().out
+    assert any(m["role"] == "联合检查" for t in draw["tasks"] for m in t["team"])
+
+
+def test_verify_rejects_tampering_and_missing_population(client, city, tmp_path, capsys):
+    path, draw = _write_draw(client, city, tmp_path)
+    badges = sorted({m["badge"] for t in draw["tasks"] for m in t["team"]})
+    cases = {
+        "member": lambda d: d["tasks"][0]["team"][-1].update(
+            badge=next(b for b in badges if b not in {m["badge"] for m in d["tasks"][0]["team"]})
+        ),
+        "ticket": lambda d: d["tasks"][0].update(ticket="0." + "1" * 40),
+        "pi": lambda d: d["tasks"][0].update(inclusion_prob=d["tasks"][0]["inclusion_prob"] / 2),
+        "entropy": lambda d: d["seed_inputs"].update(entropy="1-2-3"),
+        "secret": lambda d: d["seed_inputs"].update(secret="0" * 64),
+        "dropped": lambda d: d["tasks"].pop(),
+    }
+    for name, tamper in cases.items():
+        d = json.loads(path.read_text(encoding="utf-8"))
+        tamper(d)
+        bad = tmp_path / f"bad-{name}.json"
+        bad.write_text(json.dumps(d, ensure_ascii=False), encoding="utf-8")
+        assert (
+            cli.main(["verify", str(bad), "--population", str(tmp_path / draw["population_file"])])
+            == 1
+        ), name
+        assert "验证不通过" in capsys.readouterr().out
+    (tmp_path / draw["population_file"]).unlink()
+    assert cli.main(["verify", str(path)]) == 1
+    assert "找不到抽样总体文件" in capsys.readouterr().out
