@@ -11,6 +11,7 @@ from app.config import Settings, get_settings
 from app.credit.router import router as credit_router
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.limits import install_limits
 from app.plans.router import router as plans_router
 from app.registries.router import router as registries_router
 from app.tasks.router import router as tasks_router
@@ -40,6 +41,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(plans_router)
     app.include_router(tasks_router)
     app.include_router(credit_router)
+    # Inside the security headers middleware, so its 413/429 answers carry them too.
+    app.state.auth_limiter = install_limits(
+        app, upload_limit=lambda: max(settings.max_upload_bytes, settings.max_evidence_bytes)
+    )
 
     @app.middleware("http")
     async def _security_headers(
