@@ -11,8 +11,9 @@ from tests.plans.conftest import published
 def test_json_body_over_1mb_is_413_problem_json_and_nothing_written(client, make_token):
     sup = make_token("supervisor")
     big = b'{"code": "X", "title": "' + b"a" * JSON_BODY_LIMIT + b'"}'
-    r = client.post("/api/v1/plans", headers={**sup, "Content-Type": "application/json"},
-                    content=big)
+    r = client.post(
+        "/api/v1/plans", headers={**sup, "Content-Type": "application/json"}, content=big
+    )
     assert r.status_code == 413
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["status"] == 413
@@ -27,15 +28,17 @@ def test_chunked_json_body_without_length_is_capped_too(client, make_token):
         for _ in range(20):
             yield b"x" * (100 * 1024)
 
-    r = client.post("/api/v1/plans", headers={**sup, "Content-Type": "application/json"},
-                    content=chunks())
+    r = client.post(
+        "/api/v1/plans", headers={**sup, "Content-Type": "application/json"}, content=chunks()
+    )
     assert r.status_code == 413
 
 
 def test_body_under_the_limit_still_reaches_the_endpoint(client, make_token):
     sup = make_token("supervisor")
-    r = client.post("/api/v1/plans", headers={**sup, "Content-Type": "application/json"},
-                    content=b'{"code": 1}')
+    r = client.post(
+        "/api/v1/plans", headers={**sup, "Content-Type": "application/json"}, content=b'{"code": 1}'
+    )
     assert r.status_code == 422
 
 
@@ -44,8 +47,9 @@ def test_upload_over_the_upload_limit_is_413(client, make_token, settings):
     settings.max_upload_bytes = 1000
     settings.max_evidence_bytes = 1000
     body = b"x" * (3 << 20)
-    r = client.post("/api/v1/registries/targets/import", headers=sup,
-                    files={"file": ("t.csv", body)})
+    r = client.post(
+        "/api/v1/registries/targets/import", headers=sup, files={"file": ("t.csv", body)}
+    )
     assert r.status_code == 413
     assert r.headers["content-type"] == "application/problem+json"
 
@@ -114,8 +118,7 @@ def test_tokens_and_draw_secret_never_reach_logs(client, make_token, city, caplo
         client.get("/api/v1/plans", headers={"Authorization": f"Bearer sc_guess{i}"})
     client.get("/api/v1/plans", headers=city)
     text = "\n".join(
-        [rec.getMessage() + " " + repr(rec.args) for rec in caplog.records]
-        + [caplog.text]
+        [rec.getMessage() + " " + repr(rec.args) for rec in caplog.records] + [caplog.text]
     )
     # The app did log (background publish after the draw): the check below has material.
     assert "公开网站已更新" in text
