@@ -137,7 +137,13 @@ def publish(session: Session, publish_dir: Path, *, now: datetime | None = None)
     went public (commits: the caller owns this session, e.g. the CLI or a background task)."""
     at = now or utcnow()
     data = collect(session, now=at)
-    report = write_site(publish_dir, render_site(data, load_assets()))
+    files = render_site(data, load_assets())
+    # 统计分析 section (app/credit/statistics.py): HT estimates of the current public draws.
+    from app.credit.statistics import site_statistics
+
+    public = [d.id for d in data.draws if d.body is not None and d.status == "current"]
+    files.update(site_statistics(session, public, at))
+    report = write_site(publish_dir, files)
     if data.results:
         from app.tasks.service import mark_published
 
