@@ -1,11 +1,14 @@
 """Statistics of a draw from its published π and approved results; π preview of a plan."""
 
 from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
 from app.draw import PlanItem, SamplingParams
 from app.draw.sampling import (
     fill_probability,
@@ -21,6 +24,7 @@ from app.plans import drawing
 from app.plans import service as plans
 from app.plans.schemas import PlanIn
 from app.stats import estimate, frames_from_draw, observation_of
+from app.stats.render import statistics_pages
 from app.tasks.schemas import CORRECTED, NO_PROBLEM, NON_COOPERATION, PENDING_FOLLOW_UP
 
 # 发现问题: every outcome that records a problem (a serious refusal is one itself);
@@ -140,3 +144,13 @@ def inclusion_preview(session: Session, *, code: str) -> dict[str, Any]:
         "population": len(population),
         "strata": strata,
     }
+
+
+def site_statistics(
+    session: Session, draw_ids: Iterable[str], generated_at: datetime
+) -> dict[str, bytes]:
+    """The public 统计分析 pages of the given (published, current) draws."""
+    stats = [draw_statistics(session, draw_id=d) for d in draw_ids]
+    seq, head = audit.head(session)
+    base = {"audit_seq": seq, "audit_hash": head}  # footer of the site's base.html
+    return statistics_pages(stats, generated_at, "index.html#method", base)

@@ -1,0 +1,171 @@
+"""The public 统计分析 pages: statistics of draws → HTML tables and inline SVG charts (pure)."""
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, PackageLoader
+from markupsafe import Markup
+
+SHANGHAI = timezone(timedelta(hours=8))
+
+_ENV = Environment(
+    loader=ChoiceLoader([PackageLoader("app.stats", "templates"), PackageLoader("app.publish")]),
+    autoescape=True,  # base.html belongs to app/publish: unknown context renders empty
+    keep_trailing_newline=True,
+)
+
+
+def pct(value: float | None) -> str:
+    """A rate as a percentage with one decimal ("—" when unknown)."""
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def rate_svg(rows: Sequence[Mapping[str, Any]], chart_id: str) -> Markup:
+    """Inline SVG: estimated 发现问题率 per row with its confidence interval (whiskers)."""
+    row_h, label_w, plot_w = 24, 260, 380
+    height = row_h * len(rows) + 30
+    top = max([1e-9, *(float(r["ci_high"]) for r in rows)])
+    scale = plot_w / min(1.0, max(top * 1.1, 0.05))
+    parts = [
+        Markup(
+            '<svg class="stats-rates" role="img" aria-labelledby="{id}-t" viewBox="0 0 {w} {h}"'
+            ' width="{w}" height="{h}" xmlns="http://www.w3.org/2000/svg">'
+            '<title id="{id}-t">各层发现问题率估计值（点）及置信区间（线段）</title>'
+        ).format(id=chart_id, w=label_w + plot_w + 110, h=height)
+    ]
+    for k, r in enumerate(rows):
+        y = k * row_h + 12
+        x0 = label_w + float(r["ci_low"]) * scale
+        x1 = label_w + float(r["ci_high"]) * scale
+        xp = label_w + min(1.0, max(0.0, float(r["rate"]))) * scale
+        parts.append(
+            Markup(
+                "<g><title>{key}：{rate}（{lo}–{hi}）</title>"
+                '<text x="0" y="{ty}">{key}</text>'
+                '<line x1="{x0:.1f}" x2="{x1:.1f}" y1="{y}" y2="{y}" stroke="currentColor"/>'
+                '<circle cx="{xp:.1f}" cy="{y}" r="4"/>'
+                '<text x="{lx}" y="{ty}">{rate}</text></g>'
+            ).format(
+                key=r["key"],
+                rate=pct(float(r["rate"])),
+                lo=pct(float(r["ci_low"])),
+                hi=pct(float(r["ci_high"])),
+                ty=y + 4,
+                y=y,
+                x0=x0,
+                x1=x1,
+                xp=xp,
+                lx=label_w + plot_w + 8,
+            )
+        )
+    parts.append(
+        Markup('<line x1="{x}" x2="{x}" y1="0" y2="{h}" stroke="currentColor"/></svg>').format(
+            x=label_w, h=height - 20
+        )
+    )
+    return Markup("").join(parts)
+
+
+def detection_svg(detection: Mapping[str, Any], chart_id: str) -> Markup:
+    """Inline SVG: problems found by the draw vs expected from a uniform draw (with CI)."""
+    found = float(detection["found"])
+    expected = float(detection["expected_uniform"])
+    high = float(detection["expected_ci_high"])
+    low = float(detection["expected_ci_low"])
+    width, label_w = 380, 200
+    scale = width / max(found, high, 1.0)
+    return Markup(
+        '<svg class="stats-detection" role="img" aria-labelledby="{id}-t" viewBox="0 0 {w} 70"'
+        ' width="{w}" height="70" xmlns="http://www.w3.org/2000/svg">'
+        '<title id="{id}-t">本次抽取发现问题数与等量均匀随机抽取的期望发现数</title>'
+        '<text x="0" y="18">本次抽取发现</text>'
+        '<rect class="bar-n" x="{lw}" y="6" width="{fw:.1f}" height="16"/>'
+        '<text x="{fl:.1f}" y="18">{found:g}</text>'
+        '<text x="0" y="52">均匀抽取期望</text>'
+        '<rect class="bar-N" x="{lw}" y="40" width="{ew:.1f}" height="16"/>'
+        '<line x1="{l0:.1f}" x2="{l1:.1f}" y1="48" y2="48" stroke="currentColor"/>'
+        '<text x="{el:.1f}" y="52">{expected:.1f}</text></svg>'
+    ).format(
+        id=chart_id,
+        w=label_w + width + 60,
+        lw=label_w,
+        fw=found * scale,
+        fl=label_w + found * scale + 6,
+        found=found,
+        ew=expected * scale,
+        l0=label_w + low * scale,
+        l1=label_w + high * scale,
+        el=label_w + high * scale + 6,
+        expected=expected,
+    )
+
+
+def _page(template: str, generated_at: datetime, **ctx: Any) -> bytes:
+    return (
+        _ENV.get_template(template)
+        .render(
+            root="../",
+            generated_at=generated_at.isoformat(),
+            generated_at_local=generated_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+            section="statistics",
+            pct=pct,
+            rate_svg=rate_svg,
+            detection_svg=detection_svg,
+            **ctx,
+        )
+        .encode()
+    )
+
+
+def statistics_pages(
+    draws: Sequence[Mapping[str, Any]],
+    generated_at: datetime,
+    method_href: str,
+    base: Mapping[str, Any] | None = None,
+) -> dict[str, bytes]:
+    """statistics/index.{html,json} and statistics/{draw}.{html,json} for published draws."""
+    out: dict[str, bytes] = {}
+    index = {
+        "schema_version": "1",
+        "kind": "statistics",
+        "generated_at": generated_at.isoformat(),
+        "draws": [
+            {
+                "draw": d["draw"],
+                "plan": d["plan"],
+                "results": d["results"],
+                "tasks": d["tasks"],
+                "overall": d["overall"],
+                "href": f"{d['draw']}.json",
+            }
+            for d in draws
+        ],
+    }
+    out["statistics/index.json"] = _json(index)
+    out["statistics/index.html"] = _page(
+        "statistics_index.html",
+        generated_at,
+        title="统计分析：发现问题率估计",
+        json_href="index.json",
+        **(base or {}),
+        draws=draws,
+        method_href=method_href,
+    )
+    for d in draws:
+        out[f"statistics/{d['draw']}.json"] = _json(d)
+        out[f"statistics/{d['draw']}.html"] = _page(
+            "statistics_draw.html",
+            generated_at,
+            title=f"统计分析：{d['draw']}",
+            json_href=f"{d['draw']}.json",
+            **(base or {}),
+            d=d,
+            method_href=method_href,
+        )
+    return out
+
+
+def _json(doc: Any) -> bytes:
+    return (json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
