@@ -7,6 +7,7 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
 COPY registries ./registries
+COPY docs ./docs
 RUN pip install --no-cache-dir . && useradd --system spotcheck && mkdir -p /data \
     && chown spotcheck /data
 USER spotcheck

@@ -1,12 +1,15 @@
 """Performs a plan's draw: snapshot the registries, run the pure engine, store tasks and teams."""
 
+import gc
 import gzip
+import json
+import zlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import String, Table, and_, cast, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,14 +33,18 @@ from app.draw import (
 from app.draw.teams import Inspector as TeamInspector
 from app.draw.teams import TeamInfeasible, TeamParams, TeamTask, assign_teams
 from app.errors import Conflict, ValidationFailed
+from app.faults import pause_at
 from app.models import Draw, DrawPopulation, Inspector, Item, Target, Task, TaskMember
 from app.models.base import utcnow
 from app.plans import service as plans
 from app.plans.schemas import PlanIn
+from app.registries.bulk import bulk_insert
 
 SCHEMA_VERSION = "1"
 COMPLAINT_TAGS = ("举报", "投诉")
 TASK_STATUS_NEW = "待检查"
+_TASKS: Table = Task.__table__  # type: ignore[assignment]
+_MEMBERS: Table = TaskMember.__table__  # type: ignore[assignment]
 
 
 def parse_tags(tags: Iterable[str]) -> tuple[int, frozenset[str]]:
@@ -51,17 +58,6 @@ def parse_tags(tags: Iterable[str]) -> tuple[int, frozenset[str]]:
         elif n > 0:
             flags.add(name)
     return complaints, frozenset(flags)
-
-
-def _stratum_values(row: Any, keys: list[str]) -> list[str]:
-    values = {
-        "kind": row.kind,
-        "level": row.level,
-        "ownership": row.ownership or "未知",
-        "region": row.region,
-        "city": row.region[:4],
-    }
-    return [values[k] for k in keys]
 
 
 def _cooling(session: Session, plan: PlanIn, now: Any) -> dict[str, set[str]]:
@@ -83,10 +79,34 @@ def _cooling(session: Session, plan: PlanIn, now: Any) -> dict[str, set[str]]:
     return out
 
 
-def snapshot(
-    session: Session, plan: PlanIn, items: list[Item], now: Any
+_NO_ITEMS: frozenset[str] = frozenset()
+
+
+def _stratum_getter(keys: list[str]) -> Callable[[str, str, str | None, str], list[str]]:
+    """(kind, level, ownership, region) → the stratum values the plan stratifies by."""
+
+    def values(kind: str, level: str, ownership: str | None, region: str) -> list[str]:
+        by_key = {
+            "kind": kind,
+            "level": level,
+            "ownership": ownership or "未知",
+            "region": region,
+            "city": region[:4],
+        }
+        return [by_key[k] for k in keys]
+
+    return values
+
+
+def _population(
+    session: Session, plan: PlanIn, items: list[Item], now: Any, *, with_info: bool
 ) -> tuple[list[Unit], dict[str, tuple[str, str]]]:
-    """The population (active, 正常, in scope, some item applies) and names/regions by USCC."""
+    """Streams the in-scope targets into Units (and names/regions by USCC when asked).
+
+    Built for 1,000,000 rows: strata, tag parsing and risk weights are computed once per
+    distinct value (they repeat), tags are parsed from their stored JSON text once per
+    distinct text, and the cyclic GC is paused while a million small objects are built.
+    """
     kinds = set(plan.scope.kinds)
     applicable = {k for k in kinds if any(not i.target_kinds or k in i.target_kinds for i in items)}
     conds = [Target.active.is_(True), Target.status == "正常", Target.kind.in_(sorted(applicable))]
@@ -96,35 +116,93 @@ def snapshot(
         conds.append(Target.level.in_(plan.scope.levels))
     config = risk_config_from_plan(plan.risk_weights)
     cooling = _cooling(session, plan, now)
-    units: list[Unit] = []
-    info: dict[str, tuple[str, str]] = {}
-    cols = select(
+    # Grades pushed by the credit module, as valid at the draw time (future ones not yet).
+    pushed_grades = credit.grades_at(session, now)
+    stmt = select(
         Target.uscc,
-        Target.name,
         Target.kind,
         Target.level,
         Target.ownership,
         Target.region,
         Target.credit_grade,
-        Target.tags,
+        cast(Target.tags, String),
+        Target.name if with_info else literal(""),
     ).where(and_(*conds))
-    # Grades pushed by the credit module, as valid at the draw time (future ones not yet).
-    pushed_grades = credit.grades_at(session, now)
-    for row in session.execute(cols.execution_options(yield_per=5000)):
-        complaints, flags = parse_tags(row.tags)
-        grade = pushed_grades.get(row.uscc, row.credit_grade)
-        units.append(
-            Unit(
-                uscc=row.uscc,
-                stratum=stratum_key(_stratum_values(row, plan.strata)),
-                kind=row.kind,
-                grade=grade,
-                weight=risk_weight(grade=grade, complaints=complaints, flags=flags, config=config),
-                cooling_items=frozenset(cooling.get(row.uscc, ())),
+    values_of = _stratum_getter(plan.strata)
+    strata: dict[tuple[str, str, str | None, str], str] = {}
+    tag_cache: dict[str | None, tuple[int, frozenset[str]]] = {}
+    weights: dict[tuple[str | None, str | None], float] = {}
+    units: list[Unit] = []
+    info: dict[str, tuple[str, str]] = {}
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rows = session.execute(stmt.execution_options(yield_per=5000))
+        for uscc, kind, level, ownership, region, row_grade, tags, name in rows:
+            skey = (kind, level, ownership, region)
+            stratum = strata.get(skey)
+            if stratum is None:
+                stratum = strata[skey] = stratum_key(values_of(kind, level, ownership, region))
+            grade = pushed_grades.get(uscc, row_grade)
+            weight = weights.get((grade, tags))
+            if weight is None:
+                parsed = tag_cache.get(tags)
+                if parsed is None:
+                    parsed = tag_cache[tags] = parse_tags(json.loads(tags) if tags else [])
+                complaints, flags = parsed
+                weight = weights[(grade, tags)] = risk_weight(
+                    grade=grade, complaints=complaints, flags=flags, config=config
+                )
+            hit = cooling.get(uscc)
+            units.append(
+                Unit(uscc, stratum, kind, grade, weight, frozenset(hit) if hit else _NO_ITEMS)
             )
-        )
-        info[row.uscc] = (row.name, row.region)
+            if with_info:
+                info[uscc] = (name, region)
+    finally:
+        if enabled:
+            gc.enable()
     return units, info
+
+
+def snapshot(
+    session: Session, plan: PlanIn, items: list[Item], now: Any
+) -> tuple[list[Unit], dict[str, tuple[str, str]]]:
+    """The population (active, 正常, in scope, some item applies) and names/regions by USCC."""
+    return _population(session, plan, items, now, with_info=True)
+
+
+def population_units(session: Session, plan: PlanIn, items: list[Item], now: Any) -> list[Unit]:
+    """The population alone: what a draw needs before it knows which targets it drew."""
+    return _population(session, plan, items, now, with_info=False)[0]
+
+
+def names_regions(session: Session, usccs: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """(name, region) of the given targets, read in chunks (only the drawn ones are needed)."""
+    wanted = sorted(set(usccs))
+    out: dict[str, tuple[str, str]] = {}
+    for i in range(0, len(wanted), 900):
+        part = wanted[i : i + 900]
+        stmt = select(Target.uscc, Target.name, Target.region).where(Target.uscc.in_(part))
+        out.update((u, (n, r)) for u, n, r in session.execute(stmt))
+    return out
+
+
+def population_gzip(population: list[Unit], items: list[PlanItem]) -> bytes:
+    """gzip of the canonical population file, compressed while it is produced (the text of
+    1,000,000 lines is never held whole)."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+    parts: list[bytes] = []
+    chunk: list[str] = []
+    for line in population_lines(population, items):
+        chunk.append(line)
+        if len(chunk) >= 20000:
+            parts.append(packer.compress(("\n".join(chunk) + "\n").encode()))
+            chunk = []
+    if chunk:
+        parts.append(packer.compress(("\n".join(chunk) + "\n").encode()))
+    parts.append(packer.flush())
+    return b"".join(parts)
 
 
 def _team_pool(session: Session) -> list[TeamInspector]:
@@ -166,7 +244,7 @@ def perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> Dr
     now = utcnow()
     items = list(session.scalars(select(Item).where(Item.code.in_(spec.items)).order_by(Item.code)))
     plan_items = [PlanItem(code=i.code, target_kinds=frozenset(i.target_kinds)) for i in items]
-    population, info = snapshot(session, spec, items, now)
+    population = population_units(session, spec, items, now)
     if not population:
         raise ValidationFailed(
             "计划范围内没有可抽取的检查对象（在册、状态正常、适用本计划事项）",
@@ -185,6 +263,7 @@ def perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> Dr
         )
     except DrawInputError as exc:
         raise ValidationFailed(str(exc), errors=[{"field": "plan", "message": str(exc)}]) from None
+    info = names_regions(session, (t.uscc for t in target_draw.tasks))
     expertise = {i.code: frozenset(i.expertise) for i in items}
     team_tasks = [
         TeamTask(
@@ -310,18 +389,16 @@ def perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> Dr
         session.flush()
     except IntegrityError:
         raise Conflict("该计划已被另一请求抽取 (drawn concurrently)") from None
-    text = "".join(line + "\n" for line in population_lines(population, plan_items))
     session.add(
         DrawPopulation(
             draw_id=draw_id,
             sha256=target_draw.population_sha256,
-            lines_gz=gzip.compress(text.encode(), compresslevel=6, mtime=0),
+            lines_gz=population_gzip(population, plan_items),
         )
     )
-    for i in range(0, len(task_rows), 5000):
-        session.execute(insert(Task), task_rows[i : i + 5000])
-    for i in range(0, len(member_rows), 10000):
-        session.execute(insert(TaskMember), member_rows[i : i + 10000])
+    session.flush()
+    bulk_insert(session, _TASKS, task_rows)
+    bulk_insert(session, _MEMBERS, member_rows)
     plan.status, plan.draw_count, plan.updated_at = "drawn", seq, now
     audit.append(
         session,
@@ -336,6 +413,7 @@ def perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> Dr
             "tasks": len(task_rows),
         },
     )
+    pause_at("draw.before_commit")
     return draw
 
 

@@ -12,7 +12,7 @@ from app.db import SessionDep
 from app.errors import NotFound
 from app.models import Draw, Plan, Task, TaskMember
 from app.plans import drawing, service
-from app.plans.schemas import AdjustmentIn, DrawIn, PlanIn, PlanOut, PlanVersionOut
+from app.plans.schemas import AdjustmentIn, CloseIn, DrawIn, PlanIn, PlanOut, PlanVersionOut
 from app.publish.hooks import publish_after_response
 from app.registries.service import decode_cursor, encode_cursor
 
@@ -87,6 +87,14 @@ def adjust_plan(
     out = _plan_out(session, service.adjust(session, code=code, adj=adj, actor=principal.actor))
     publish_after_response(request, background)
     return out
+
+
+@router.post("/plans/{code}/close", response_model=PlanOut)
+def close_plan(code: str, body: CloseIn, session: SessionDep, principal: Supervisor) -> PlanOut:
+    """结束抽查计划（已抽取的计划；不再接受调整或重抽）。"""
+    return _plan_out(
+        session, service.close(session, code=code, reason=body.reason, actor=principal.actor)
+    )
 
 
 @router.get("/plans/{code}/versions", response_model=list[PlanVersionOut])

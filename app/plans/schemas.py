@@ -136,6 +136,14 @@ class AdjustmentIn(BaseModel):
     redraw: bool = False
 
 
+class CloseIn(BaseModel):
+    """结束计划: the reason goes on record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=2, max_length=2000)
+
+
 class DrawIn(BaseModel):
     """Public entropy supplied at the draw."""
 

@@ -236,6 +236,24 @@ def adjust(session: Session, *, code: str, adj: AdjustmentIn, actor: str) -> Pla
     return plan
 
 
+def close(session: Session, *, code: str, reason: str, actor: str) -> Plan:
+    """Closes a drawn plan (抽查工作结束); it takes no more adjustments or draws."""
+    plan = get(session, code, for_update=True)
+    if plan.status != "drawn":
+        raise Conflict(f"计划状态为 {plan.status}，只有已抽取的计划可以结束")
+    plan.status, plan.updated_at = "closed", utcnow()
+    plan.version += 1
+    _version(session, plan, "close", actor, reason=reason, public=True)
+    audit.append(
+        session,
+        actor=actor,
+        action="plan.close",
+        entity=f"plan:{code}",
+        data={"version": plan.version, "reason": reason},
+    )
+    return plan
+
+
 def list_plans(session: Session) -> list[Plan]:
     """All plans, newest first."""
     return list(session.scalars(select(Plan).order_by(Plan.created_at.desc(), Plan.code)))

@@ -28,8 +28,11 @@ def test_items_must_exist_and_apply_to_the_scope(client, city):
 def test_strata_window_and_grades_are_checked(client, city):
     r = client.post("/api/v1/plans", headers=city, json=plan_body(strata=["colour"]))
     assert r.status_code == 422
-    r = client.post("/api/v1/plans", headers=city,
-                    json=plan_body(window={"start": "2026-12-31", "end": "2026-12-01"}))
+    r = client.post(
+        "/api/v1/plans",
+        headers=city,
+        json=plan_body(window={"start": "2026-12-31", "end": "2026-12-01"}),
+    )
     assert r.status_code == 422
     r = client.post("/api/v1/plans", headers=city, json=plan_body(grade_rates={"Z": 0.5}))
     assert r.status_code == 422 and _fields(r) == {"grade_rates.Z"}
@@ -50,18 +53,28 @@ def test_publish_commits_to_a_hidden_secret_and_freezes_the_plan(client, city):
 
 def test_adjustment_needs_reason_and_is_versioned(client, city):
     code = published(client, city)
-    r = client.post(f"/api/v1/plans/{code}/adjustments", headers=city,
-                    json={"changes": {"ratio": 0.1}})
+    r = client.post(
+        f"/api/v1/plans/{code}/adjustments", headers=city, json={"changes": {"ratio": 0.1}}
+    )
     assert r.status_code == 422
-    r = client.post(f"/api/v1/plans/{code}/adjustments", headers=city,
-                    json={"reason": "扩大抽查比例", "changes": {"ratio": 0.1}})
+    r = client.post(
+        f"/api/v1/plans/{code}/adjustments",
+        headers=city,
+        json={"reason": "扩大抽查比例", "changes": {"ratio": 0.1}},
+    )
     assert r.status_code == 201 and r.json()["spec"]["ratio"] == 0.1
-    r = client.post(f"/api/v1/plans/{code}/adjustments", headers=city,
-                    json={"reason": "错误调整", "changes": {"ratio": 0.01}})
+    r = client.post(
+        f"/api/v1/plans/{code}/adjustments",
+        headers=city,
+        json={"reason": "错误调整", "changes": {"ratio": 0.01}},
+    )
     assert r.status_code == 422
     versions = client.get(f"/api/v1/plans/{code}/versions", headers=city).json()
     assert [(v["kind"], v["reason"]) for v in versions] == [
-        ("create", None), ("publish", None), ("adjustment", "扩大抽查比例")]
+        ("create", None),
+        ("publish", None),
+        ("adjustment", "扩大抽查比例"),
+    ]
     assert versions[1]["spec"]["ratio"] == 0.05
 
 
@@ -74,3 +87,21 @@ def test_commitment_is_sha256_of_the_revealed_secret(client, city):
     secret = client.get(f"/api/v1/plans/{code}", headers=city).json()["secret"]
     assert commitment_of(secret) == commitment
     assert commitment != hashlib.sha256(b"").hexdigest()
+
+
+def test_close_only_after_the_draw_and_then_frozen(client, city):
+    code = published(client, city)
+    r = client.post(f"/api/v1/plans/{code}/close", headers=city, json={"reason": "工作结束"})
+    assert r.status_code == 409
+    client.post(f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "1-2-3"})
+    r = client.post(f"/api/v1/plans/{code}/close", headers=city, json={"reason": "抽查工作结束"})
+    assert r.status_code == 200 and r.json()["status"] == "closed"
+    assert r.json()["secret"] is not None
+    r = client.post(
+        f"/api/v1/plans/{code}/adjustments",
+        headers=city,
+        json={"reason": "补充", "changes": {"title": "新标题"}},
+    )
+    assert r.status_code == 409
+    versions = client.get(f"/api/v1/plans/{code}/versions", headers=city).json()
+    assert versions[-1]["kind"] == "close" and versions[-1]["reason"] == "抽查工作结束"
