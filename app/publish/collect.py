@@ -51,6 +51,9 @@ class SiteData:
     results: list[dict[str, Any]]
     inspector_names: dict[str, str] = field(default_factory=dict)
     results_available: bool = True
+    # The audit chain head (seq, hash) when collected: printed on every page so that anyone
+    # holding a copy of the site can later catch a rewritten audit log.
+    audit_head: tuple[int, str] = (0, "0" * 64)
 
 
 def shanghai_today(now: datetime) -> date:
@@ -217,6 +220,8 @@ def _results(session: Session) -> tuple[list[dict[str, Any]], bool]:
 
 def collect(session: Session, *, now: datetime) -> SiteData:
     """Everything publishable at `now`, as plain data."""
+    from app.audit.service import head
+
     today = shanghai_today(now)
     plans = _plans(session)
     specs = {p["code"]: p["spec"] for p in plans}
@@ -232,4 +237,5 @@ def collect(session: Session, *, now: datetime) -> SiteData:
         results=results,
         inspector_names=_inspector_names(session, draws),
         results_available=available,
+        audit_head=head(session),
     )

@@ -251,6 +251,8 @@ def _page(template: str, *, root: str, json_href: str | None, data: SiteData, **
             json_href=json_href,
             generated_at=data.generated_at.isoformat(),
             generated_at_local=_local(data.generated_at),
+            audit_seq=data.audit_head[0],
+            audit_hash=data.audit_head[1],
             **ctx,
         )
         .encode()

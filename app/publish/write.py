@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.faults import pause_at
 from app.migrate import ROOT
 from app.models.base import utcnow
 from app.publish.collect import collect
@@ -122,6 +123,7 @@ def write_site(publish_dir: Path, files: Mapping[str, bytes]) -> PublishReport:
         building = gens / f".building-{stamp}-{os.getpid()}-{time.time_ns()}"
         try:
             size = _write_tree(building, files)
+            pause_at("publish.before_swap")
             generation = gens / f"g-{stamp}-{time.time_ns()}"
             os.rename(building, generation)
         except BaseException:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.config import get_settings
 from app.errors import BadRequest, NotFound, ValidationFailed
+from app.faults import pause_at
 from app.models import RegistryHistory, Target
 from app.models.base import utcnow
 from app.registries.bulk import bulk_insert
@@ -264,7 +265,9 @@ def _archived(spec: RegistrySpec, old: Mapping[Any, Any], now: datetime) -> dict
 def import_file(session: Session, *, kind: str, fh: IO[bytes], actor: str) -> ImportResult:
     """Imports a CSV/XLSX registry file, all or nothing."""
     spec = spec_for(kind)
-    return _Importer(session, spec, actor).run(fh)
+    result = _Importer(session, spec, actor).run(fh)
+    pause_at("import.before_commit")
+    return result
 
 
 def _load(session: Session, spec: RegistrySpec, key: str) -> dict[str, Any]:
