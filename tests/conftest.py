@@ -37,7 +37,9 @@ def _drop_pg_schema(schema: str) -> None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
     """A database built by running the real migrations, once per backend."""
     if request.param == "postgresql":
         if not PG_URL:

@@ -7,12 +7,45 @@ from collections.abc import Sequence
 from openpyxl import Workbook
 from stdnum.cn import uscc as stdnum_uscc
 
-TARGET_HEADER = ["统一社会信用代码", "名称", "类型", "级别", "性质", "医保区划", "地址",
-                 "法定代表人", "联系电话", "信用等级", "标注", "状态"]
-ITEM_HEADER = ["事项编码", "事项名称", "子项", "类别", "依据", "实施主体", "适用对象", "比例",
-               "频次", "方式", "检查人员要求"]
-INSPECTOR_HEADER = ["执法证号", "姓名", "所属部门", "医保区划", "专长", "人员类别", "工作单位",
-                    "状态", "回避对象", "任务上限"]
+TARGET_HEADER = [
+    "统一社会信用代码",
+    "名称",
+    "类型",
+    "级别",
+    "性质",
+    "医保区划",
+    "地址",
+    "法定代表人",
+    "联系电话",
+    "信用等级",
+    "标注",
+    "状态",
+]
+ITEM_HEADER = [
+    "事项编码",
+    "事项名称",
+    "子项",
+    "类别",
+    "依据",
+    "实施主体",
+    "适用对象",
+    "比例",
+    "频次",
+    "方式",
+    "检查人员要求",
+]
+INSPECTOR_HEADER = [
+    "执法证号",
+    "姓名",
+    "所属部门",
+    "医保区划",
+    "专长",
+    "人员类别",
+    "工作单位",
+    "状态",
+    "回避对象",
+    "任务上限",
+]
 
 
 def uscc(i: int, prefix: str = "12370402") -> str:
@@ -21,26 +54,76 @@ def uscc(i: int, prefix: str = "12370402") -> str:
     return body + stdnum_uscc.calc_check_digit(body)
 
 
-def target_row(i: int, *, region: str = "370402", kind: str = "定点医疗机构", level: str = "一级",
-               grade: str = "A", name: str | None = None, tags: str = "") -> list[str]:
+def target_row(
+    i: int,
+    *,
+    region: str = "370402",
+    kind: str = "定点医疗机构",
+    level: str = "一级",
+    grade: str = "A",
+    name: str | None = None,
+    tags: str = "",
+) -> list[str]:
     """One valid targets row."""
-    return [uscc(i), name or f"测试医院{i}", kind, level, "公立", region, "某市某路1号", "张三",
-            "0538-1234567", grade, tags, "正常"]
+    return [
+        uscc(i),
+        name or f"测试医院{i}",
+        kind,
+        level,
+        "公立",
+        region,
+        "某市某路1号",
+        "张三",
+        "0538-1234567",
+        grade,
+        tags,
+        "正常",
+    ]
 
 
-def item_row(code: str = "YB-01", kinds: str = "定点医疗机构;定点零售药店",
-             expertise: str = "医学") -> list[str]:
+def item_row(
+    code: str = "YB-01", kinds: str = "定点医疗机构;定点零售药店", expertise: str = "医学"
+) -> list[str]:
     """One valid items row."""
-    return [code, f"事项{code}", "", "重点", "《医疗保障基金使用监督管理条例》第十五条", "某市医疗保障局",
-            kinds, "5%", "每年一次", "现场检查", expertise]
+    return [
+        code,
+        f"事项{code}",
+        "",
+        "重点",
+        "《医疗保障基金使用监督管理条例》第十五条",
+        "某市医疗保障局",
+        kinds,
+        "5%",
+        "每年一次",
+        "现场检查",
+        expertise,
+    ]
 
 
-def inspector_row(badge: str, *, region: str = "370402", department: str = "某市医疗保障局",
-                  expertise: str = "医学", kind: str = "执法人员", employer: str = "",
-                  conflicts: str = "", max_tasks: str = "") -> list[str]:
+def inspector_row(
+    badge: str,
+    *,
+    region: str = "370402",
+    department: str = "某市医疗保障局",
+    expertise: str = "医学",
+    kind: str = "执法人员",
+    employer: str = "",
+    conflicts: str = "",
+    max_tasks: str = "",
+) -> list[str]:
     """One valid inspectors row."""
-    return [badge, f"检查员{badge[-3:]}", department, region, expertise, kind, employer, "在岗",
-            conflicts, max_tasks]
+    return [
+        badge,
+        f"检查员{badge[-3:]}",
+        department,
+        region,
+        expertise,
+        kind,
+        employer,
+        "在岗",
+        conflicts,
+        max_tasks,
+    ]
 
 
 def to_csv(header: Sequence[str], rows: Sequence[Sequence[str]], encoding: str = "utf-8") -> bytes:

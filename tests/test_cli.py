@@ -32,15 +32,30 @@ def test_import_bad_file_exits_1_listing_rows(cli_db, tmp_path, capsys):
 
 
 def test_token_create_prints_token_last_and_checks_badge(cli_db, tmp_path, capsys):
-    assert cli.main(["token", "create", "--role", "inspector", "--name", "x",
-                     "--inspector", "NOPE1"]) == 1
+    assert (
+        cli.main(["token", "create", "--role", "inspector", "--name", "x", "--inspector", "NOPE1"])
+        == 1
+    )
     assert "不在执法检查人员名录库" in capsys.readouterr().err
     path = tmp_path / "i.csv"
     path.write_bytes(to_csv(INSPECTOR_HEADER, [inspector_row("37040220230001")]))
     assert cli.main(["import", "inspectors", str(path)]) == 0
     capsys.readouterr()
-    assert cli.main(["token", "create", "--role", "inspector", "--name", "张三",
-                     "--inspector", "37040220230001"]) == 0
+    assert (
+        cli.main(
+            [
+                "token",
+                "create",
+                "--role",
+                "inspector",
+                "--name",
+                "张三",
+                "--inspector",
+                "37040220230001",
+            ]
+        )
+        == 0
+    )
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert re.fullmatch(r"sc_[A-Za-z0-9_-]{40,}", last)
 

@@ -17,8 +17,9 @@ REGIONS = ("370402", "370403")
 
 def load(client, headers, kind, header, rows):
     name, body = encode("utf-8", header, rows)
-    r = client.post(f"/api/v1/registries/{kind}/import", headers=headers,
-                    files={"file": (name, body)})
+    r = client.post(
+        f"/api/v1/registries/{kind}/import", headers=headers, files={"file": (name, body)}
+    )
     assert r.status_code == 200, r.text
 
 
@@ -26,26 +27,40 @@ def load(client, headers, kind, header, rows):
 def city(client, make_token):
     """Loads registries and returns supervisor headers."""
     sup = make_token("supervisor")
-    load(client, sup, "items", ITEM_HEADER, [
-        item_row("YB-01", kinds="定点医疗机构", expertise="医学"),
-        item_row("YB-02", kinds="定点医疗机构;定点零售药店", expertise="药学"),
-        item_row("YB-09", kinds="医保经办机构", expertise="财务"),
-    ])
+    load(
+        client,
+        sup,
+        "items",
+        ITEM_HEADER,
+        [
+            item_row("YB-01", kinds="定点医疗机构", expertise="医学"),
+            item_row("YB-02", kinds="定点医疗机构;定点零售药店", expertise="药学"),
+            item_row("YB-09", kinds="医保经办机构", expertise="财务"),
+        ],
+    )
     targets = []
     for i in range(1, 81):
         region = REGIONS[i % 2]
         kind = "定点零售药店" if i % 4 == 0 else "定点医疗机构"
         grade = "D" if i % 20 == 0 else ("C" if i % 7 == 0 else "A")
-        targets.append(target_row(i, region=region, kind=kind, grade=grade,
-                                  level="未定级" if kind == "定点零售药店" else "一级"))
+        targets.append(
+            target_row(
+                i,
+                region=region,
+                kind=kind,
+                grade=grade,
+                level="未定级" if kind == "定点零售药店" else "一级",
+            )
+        )
     load(client, sup, "targets", TARGET_HEADER, targets)
     inspectors = []
     for n in range(24):
         region = REGIONS[n % 2]
         dept = "某市卫生健康委员会" if n >= 20 else "某市医疗保障局"
         expertise = ("医学", "药学", "财务", "医学;药学")[n % 4]
-        inspectors.append(inspector_row(f"3704{n:010d}", region=region, department=dept,
-                                        expertise=expertise))
+        inspectors.append(
+            inspector_row(f"3704{n:010d}", region=region, department=dept, expertise=expertise)
+        )
     load(client, sup, "inspectors", INSPECTOR_HEADER, inspectors)
     return sup
 

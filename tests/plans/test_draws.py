@@ -24,8 +24,9 @@ def test_draw_once_meets_the_floor_and_reveals_the_seed_inputs(client, city):
     d = r.json()
     assert d["algorithm"] == "spotcheck-draw/1" and d["schema_version"] == "1"
     inputs = d["seed_inputs"]
-    assert d["seed"] == derive_seed(commitment=inputs["commitment"], secret=inputs["secret"],
-                                    entropy=inputs["entropy"])
+    assert d["seed"] == derive_seed(
+        commitment=inputs["commitment"], secret=inputs["secret"], entropy=inputs["entropy"]
+    )
     for s in d["strata"]:
         assert s["n"] >= max(1, math.ceil(0.05 * s["N"]))
     assert len(d["tasks"]) == sum(s["n"] for s in d["strata"])
@@ -35,8 +36,7 @@ def test_draw_once_meets_the_floor_and_reveals_the_seed_inputs(client, city):
         assert t["name"].startswith("测试医院")
     again = _draw(client, city, code, "9-9-9")
     assert again.status_code == 409 and "不得重复抽取" in again.json()["detail"]
-    listed = client.get(f"/api/v1/draws/{d['id']}/tasks", headers=city,
-                        params={"limit": 3}).json()
+    listed = client.get(f"/api/v1/draws/{d['id']}/tasks", headers=city, params={"limit": 3}).json()
     assert len(listed["items"]) == 3 and listed["next_cursor"]
     pop = client.get(f"/api/v1/draws/{d['id']}/population", headers=city).text
     import hashlib
@@ -50,13 +50,17 @@ def test_same_inputs_same_draw_different_entropy_different_draw(client, city):
     da, db_ = _draw(client, city, a).json(), _draw(client, city, b).json()
     # different secrets → different seeds even with the same entropy
     assert da["seed"] != db_["seed"]
-    assert [t["uscc"] for t in da["tasks"]] != [t["uscc"] for t in db_["tasks"]] or \
-        da["seed"] != db_["seed"]
+    assert [t["uscc"] for t in da["tasks"]] != [t["uscc"] for t in db_["tasks"]] or da[
+        "seed"
+    ] != db_["seed"]
 
 
 def test_draw_requires_publication_and_valid_entropy(client, city, session):
-    r = client.post("/api/v1/plans", headers=city, json=__import__(
-        "tests.plans.conftest", fromlist=["plan_body"]).plan_body(code="DRAFT"))
+    r = client.post(
+        "/api/v1/plans",
+        headers=city,
+        json=__import__("tests.plans.conftest", fromlist=["plan_body"]).plan_body(code="DRAFT"),
+    )
     assert r.status_code == 201
     assert _draw(client, city, "DRAFT").status_code == 409
     code = published(client, city)
@@ -81,15 +85,26 @@ def test_infeasible_teams_name_the_target_and_write_nothing(client, city, sessio
 def test_redraw_is_an_adjustment_and_keeps_the_old_draw(client, city):
     code = published(client, city)
     first = _draw(client, city, code).json()
-    r = client.post(f"/api/v1/plans/{code}/adjustments", headers=city,
-                    json={"reason": "抽中机构已注销", "changes": {"ratio": 0.1}})
+    r = client.post(
+        f"/api/v1/plans/{code}/adjustments",
+        headers=city,
+        json={"reason": "抽中机构已注销", "changes": {"ratio": 0.1}},
+    )
     assert r.status_code == 409  # sampling changes after a draw need a redraw
-    r = client.post(f"/api/v1/plans/{code}/adjustments", headers=city,
-                    json={"reason": "窗口顺延", "changes": {"window": {
-                        "start": "2026-12-01", "end": "2027-01-15"}}})
+    r = client.post(
+        f"/api/v1/plans/{code}/adjustments",
+        headers=city,
+        json={
+            "reason": "窗口顺延",
+            "changes": {"window": {"start": "2026-12-01", "end": "2027-01-15"}},
+        },
+    )
     assert r.status_code == 201 and r.json()["status"] == "drawn"
-    r = client.post(f"/api/v1/plans/{code}/adjustments", headers=city,
-                    json={"reason": "抽中机构已注销，重新抽取", "redraw": True})
+    r = client.post(
+        f"/api/v1/plans/{code}/adjustments",
+        headers=city,
+        json={"reason": "抽中机构已注销，重新抽取", "redraw": True},
+    )
     assert r.status_code == 201
     plan = r.json()
     assert plan["status"] == "published" and plan["secret"] is None

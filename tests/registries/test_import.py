@@ -21,10 +21,10 @@ from tests.factories import (
 )
 
 
-def _upload(client: TestClient, headers: dict[str, str], kind: str, name: str,
-            body: bytes) -> Any:
-    return client.post(f"/api/v1/registries/{kind}/import", headers=headers,
-                       files={"file": (name, body)})
+def _upload(client: TestClient, headers: dict[str, str], kind: str, name: str, body: bytes) -> Any:
+    return client.post(
+        f"/api/v1/registries/{kind}/import", headers=headers, files={"file": (name, body)}
+    )
 
 
 def _count(session: Session, model: type) -> int:
@@ -38,8 +38,13 @@ def test_import_every_format_then_reimport_is_unchanged(client, make_token, sess
     name, body = encode(fmt, TARGET_HEADER, rows)
     r = _upload(client, sup, "targets", name, body)
     assert r.status_code == 200, r.text
-    assert r.json() | {"file_sha256": None} == {"rows": 5, "created": 5, "updated": 0,
-                                                "unchanged": 0, "file_sha256": None}
+    assert r.json() | {"file_sha256": None} == {
+        "rows": 5,
+        "created": 5,
+        "updated": 0,
+        "unchanged": 0,
+        "file_sha256": None,
+    }
     got = client.get(f"/api/v1/targets/{uscc(3)}", headers=sup).json()
     assert got["name"] == "第3人民医院" and got["region"] == "370402" and got["tags"] == []
     r2 = _upload(client, sup, "targets", name, body)
@@ -69,8 +74,13 @@ def test_bad_rows_are_all_listed_and_nothing_is_written(client, make_token, sess
     problem = r.json()
     assert problem["status"] == 422 and problem["error_count"] == 5
     by_row = {(e["row"], e["field"]) for e in problem["errors"]}
-    assert by_row == {(3, "统一社会信用代码"), (4, "医保区划"), (5, "类型"), (6, "名称"),
-                      (7, "统一社会信用代码")}
+    assert by_row == {
+        (3, "统一社会信用代码"),
+        (4, "医保区划"),
+        (5, "类型"),
+        (6, "名称"),
+        (7, "统一社会信用代码"),
+    }
     assert any("第 2 行重复" in e["message"] for e in problem["errors"])
     assert _count(session, Target) == 0
     assert _count(session, RegistryHistory) == 0
@@ -86,8 +96,9 @@ def test_bad_row_after_a_full_chunk_rolls_back_the_written_chunk(client, make_to
     name, body = encode("utf-8", TARGET_HEADER, rows)
     r = _upload(client, sup, "targets", name, body)
     assert r.status_code == 422
-    assert r.json()["errors"] == [{"row": CHUNK + 10 + 1, "field": "医保区划",
-                                   "message": "医保区划应为 6 位数字"}]
+    assert r.json()["errors"] == [
+        {"row": CHUNK + 10 + 1, "field": "医保区划", "message": "医保区划应为 6 位数字"}
+    ]
     assert _count(session, Target) == 0
 
 
@@ -119,8 +130,10 @@ def test_lookalike_and_control_characters_are_rejected(client, make_token, sessi
     control = target_row(2, name="医院\x07")
     name, body = encode("utf-8", TARGET_HEADER, [fullwidth, control])
     problem = _upload(client, sup, "targets", name, body).json()
-    assert [(e["row"], e["field"]) for e in problem["errors"]] == [(2, "统一社会信用代码"),
-                                                                   (3, "名称")]
+    assert [(e["row"], e["field"]) for e in problem["errors"]] == [
+        (2, "统一社会信用代码"),
+        (3, "名称"),
+    ]
     assert "全角" in problem["errors"][0]["message"]
     assert _count(session, Target) == 0
 
@@ -152,13 +165,16 @@ def test_inspector_conflicts_must_name_known_targets(client, make_token, session
     sup = make_token("supervisor")
     name, body = encode("utf-8", TARGET_HEADER, [target_row(1)])
     _upload(client, sup, "targets", name, body)
-    rows = [inspector_row("37040220230001", conflicts=uscc(1)),
-            inspector_row("37040220230002", conflicts=f"{uscc(1)};{uscc(77)}")]
+    rows = [
+        inspector_row("37040220230001", conflicts=uscc(1)),
+        inspector_row("37040220230002", conflicts=f"{uscc(1)};{uscc(77)}"),
+    ]
     name, body = encode("utf-8", INSPECTOR_HEADER, rows)
     r = _upload(client, sup, "inspectors", name, body)
     assert r.status_code == 422
-    assert r.json()["errors"] == [{"row": 3, "field": "回避对象",
-                                   "message": f"回避对象 {uscc(77)} 不在检查对象名录库中"}]
+    assert r.json()["errors"] == [
+        {"row": 3, "field": "回避对象", "message": f"回避对象 {uscc(77)} 不在检查对象名录库中"}
+    ]
     assert _count(session, Inspector) == 0
     name, body = encode("utf-8", INSPECTOR_HEADER, rows[:1])
     assert _upload(client, sup, "inspectors", name, body).status_code == 200
