@@ -1,9 +1,9 @@
 """Results: validation of amounts and consistency, access, superseded draws, versions,
 approval, follow-up rules and mark_published."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.audit.service import verify_chain
 from app.db import make_sessionmaker
@@ -223,15 +223,26 @@ def test_mark_published_records_publication_and_reapproval_resets_it(client, dra
     tid = draw["tasks"][0]["id"]
     _put(client, sup, tid, _ok_body(outcome="发现问题待后续处理"))
     rid = client.post(f"/api/v1/tasks/{tid}/result/approve", headers=sup).json()["id"]
-    at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    # Approval re-publishes the site right after the response, which records publication.
     with make_sessionmaker(db)() as s:
-        assert mark_published(s, [rid], at) == 1
-        assert mark_published(s, [rid], at + timedelta(days=1)) == 0  # first publication kept
+        first = s.scalar(select(Result.published_at).where(Result.id == rid))
+    assert first is not None
+    later = first + timedelta(days=1)
+    with make_sessionmaker(db)() as s:
+        assert mark_published(s, [rid], later) == 0  # the first publication is kept
         s.commit()
     view = client.get(f"/api/v1/tasks/{tid}/result", headers=sup).json()
-    assert view["approved"]["published_at"].startswith("2026-11-30T08:00")
+    assert datetime.fromisoformat(view["approved"]["published_at"]) == first
     _put(client, sup, tid, _ok_body(findings="修订"))
+    with make_sessionmaker(db)() as s:  # a pending revision leaves the published result alone
+        assert s.scalar(select(Result.published_at).where(Result.id == rid)) == first
     client.post(f"/api/v1/tasks/{tid}/result/approve", headers=sup)
     with make_sessionmaker(db)() as s:
         row = s.scalar(select(Result).where(Result.id == rid))
-        assert row.published_at is None and row.version == 2 and row.findings == "修订"
+        # re-approval reset published_at, and the automatic publish recorded it anew
+        assert row.version == 2 and row.findings == "修订"
+        assert row.published_at is not None and row.published_at >= first
+    with make_sessionmaker(db)() as s:
+        s.execute(update(Result).where(Result.id == rid).values(published_at=None))
+        assert mark_published(s, [rid], later) == 1
+        s.commit()
