@@ -24,8 +24,8 @@ run: install
 	$(BIN)/spotcheck serve --host $(HOST) --port $(PORT)
 
 lint: install-dev
-	$(BIN)/ruff check app tests bench migrations/env.py
-	$(BIN)/ruff format --check app tests bench migrations/env.py
+	$(BIN)/ruff check app tests bench docs migrations/env.py
+	$(BIN)/ruff format --check app tests bench docs migrations/env.py
 
 typecheck: install-dev
 	$(BIN)/mypy app

@@ -10,7 +10,6 @@ internal consistency are checked. The algorithm is docs/draw-spec.md.
 from __future__ import annotations
 
 import csv
-from collections import deque
 import hashlib
 import hmac
 import io
@@ -19,6 +18,7 @@ import math
 import re
 import sys
 import unicodedata
+from collections import deque
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
