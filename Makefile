@@ -38,4 +38,4 @@ bench: install-dev
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) publish spotcheck.db spotcheck.db-wal spotcheck.db-shm .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) publish publish.generations .publish.lock var spotcheck.db spotcheck.db-wal spotcheck.db-shm .pytest_cache .mypy_cache .ruff_cache
