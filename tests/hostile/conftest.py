@@ -1,0 +1,1 @@
+"""Hostile-input tests use the plain API client of tests/conftest.py."""
