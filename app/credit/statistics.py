@@ -44,17 +44,17 @@ def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95)
             .where(Task.draw_id == draw_id)
         ).all()
     )
-    tasks = session.scalars(select(Task).where(Task.draw_id == draw_id).order_by(Task.seq))
+    tasks = session.execute(
+        select(Task.id, Task.stratum, Task.inclusion_prob, Task.despite_cooldown)
+        .where(Task.draw_id == draw_id)
+        .order_by(Task.seq)
+    )
     observations = [
         observation_of(
-            {
-                "stratum": t.stratum,
-                "inclusion_prob": t.inclusion_prob,
-                "despite_cooldown": t.despite_cooldown,
-            },
-            FOUND.get(outcomes[t.id]) if t.id in outcomes else None,
+            {"stratum": stratum, "inclusion_prob": pi, "despite_cooldown": cooling},
+            FOUND.get(outcomes[task_id]) if task_id in outcomes else None,
         )
-        for t in tasks
+        for task_id, stratum, pi, cooling in tasks
     ]
     stats = estimate(frames_from_draw(draw.body["strata"]), observations, confidence=confidence)
     return {
