@@ -37,6 +37,9 @@ STRATA_LABELS = {
     "city": "市级区划",
 }
 FEED_LIMIT = 200
+# Task rows per HTML page: a 50,000-task draw becomes 50 light pages, not one 40 MB page
+# (the complete list stays in the draw JSON, CSV and XLSX).
+TASKS_PER_PAGE = 1000
 
 
 class UnsafeIdentifier(ValueError):
@@ -678,21 +681,27 @@ def _render_draw(
     rows = _task_rows(b, data.inspector_names)
     out[f"draws/{d.id}.tasks.csv"] = csv_bytes(TASK_HEADER, rows)
     out[f"draws/{d.id}.tasks.xlsx"] = xlsx_bytes("抽查任务", TASK_HEADER, rows)
-    out[f"draws/{d.id}.html"] = _page(
-        "draw.html",
-        root="../",
-        json_href=f"{d.id}.json",
-        title=title,
-        section="tasks",
-        d=d,
-        b=b,
-        plan_title=titles.get(d.plan, d.plan),
-        coverage_svg=coverage_svg(b["strata"], float(b["params"]["ratio"])),
-        strata_keys=[s["key"] for s in b["strata"]],
-        regions=sorted({t["region"] for t in b["tasks"]}),
-        task_rows=task_rows_html(b["tasks"], data.inspector_names),
-        **common,
-    )
+    tasks = b["tasks"]
+    pages = max(1, -(-len(tasks) // TASKS_PER_PAGE))
+    for page in range(1, pages + 1):
+        chunk = tasks[(page - 1) * TASKS_PER_PAGE : page * TASKS_PER_PAGE]
+        first = page == 1
+        out[f"draws/{d.id}.html" if first else f"draws/{d.id}/tasks-{page}.html"] = _page(
+            "draw.html" if first else "draw_tasks.html",
+            root="../" if first else "../../",
+            json_href=f"{d.id}.json" if first else f"../{d.id}.json",
+            title=title if first else f"{title} 第 {page} 页",
+            section="tasks",
+            d=d,
+            b=b,
+            plan_title=titles.get(d.plan, d.plan),
+            coverage_svg=coverage_svg(b["strata"], float(b["params"]["ratio"])) if first else "",
+            strata_keys=sorted({t["stratum"] for t in chunk}),
+            regions=sorted({t["region"] for t in chunk}),
+            task_rows=task_rows_html(chunk, data.inspector_names),
+            pager=_pager(d.id, page, pages, len(tasks)),
+            **common,
+        )
     ctx: dict[str, Any] = {
         "d": {
             "id": d.id,
@@ -720,6 +729,26 @@ def _render_draw(
         **ctx,
         **common,
     )
+
+
+def _pager(draw_id: str, page: int, pages: int, total: int) -> dict[str, Any]:
+    """Links between the task-list pages of one draw (page 1 is draws/{id}.html)."""
+
+    def href(n: int) -> str:
+        if page == 1:
+            return f"{draw_id}.html" if n == 1 else f"{draw_id}/tasks-{n}.html"
+        return f"../{draw_id}.html" if n == 1 else f"tasks-{n}.html"
+
+    first = (page - 1) * TASKS_PER_PAGE + 1
+    return {
+        "page": page,
+        "pages": pages,
+        "total": total,
+        "first": first,
+        "last": min(total, page * TASKS_PER_PAGE),
+        "links": [(n, href(n)) for n in range(1, pages + 1)] if pages > 1 else [],
+        "back": href(1),
+    }
 
 
 def escape_text(value: str) -> str:

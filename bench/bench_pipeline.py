@@ -1,0 +1,309 @@
+"""Benchmark: the whole pipeline at national scale (issue 9), every stage as a ratio to ref.
+
+generate N targets + inspectors (20,000 at N = 1,000,000, scaled down for small N) → import
+items, targets, inspectors → create + publish a plan (5% of every kind × level × region stratum,
+≈ 50,000 tasks at N = 1,000,000) → draw (snapshot + engine + teams + persistence, one
+transaction) → publish the static site → keyset-paginated read of the last page of
+/api/v1/targets (the service the endpoint calls) and two filtered pages.
+
+Each stage prints seconds, seconds / ref (ref measured in the same run, bench/_ref.py) and the
+peak RSS so far. Several sizes run each in its own child process (so peak RSS is per size) and
+end with a growth table: seconds per 1,000 targets per stage, which stays flat when cost grows
+linearly.
+
+Run: .venv/bin/python bench/bench_pipeline.py N [N ...] [--backend sqlite|postgresql]
+PostgreSQL uses SPOTCHECK_BENCH_POSTGRES_URL or SPOTCHECK_TEST_POSTGRES_URL (a fresh schema).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _ref import reference_seconds
+from sqlalchemy import Engine, create_engine, func, select, text
+
+from app.db import begin_write, make_engine, make_sessionmaker
+from app.migrate import upgrade
+from app.models import Target
+from app.registries import generate, service
+
+LEAD = "国家医疗保障局"
+BENCH_ITEM = (
+    "BM-01",
+    "医保基金使用综合检查",
+    "定点医药机构医保基金使用情况",
+    "重点",
+    "《医疗保障基金使用监督管理条例》第十五条",
+    LEAD,
+    "定点医疗机构;定点零售药店",
+    "5%",
+    "每年1次",
+    "现场检查",
+    "医学",
+)
+
+
+def peak_mb() -> float:
+    """Peak resident set size of this process so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def inspectors_for(n: int) -> int:
+    """20,000 inspectors at 1,000,000 targets, scaled down (at least 400)."""
+    return max(400, n // 50)
+
+
+def write_files(work: Path, n: int) -> dict[str, Path]:
+    """Registry files: generated targets; inspectors of every city's 医保局 form one national
+    lead department (a national plan); one bench item that applies to both 定点 kinds."""
+    paths = generate.write_registries(work, targets=n, inspectors=inspectors_for(n))
+    with paths["items"].open("a", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerow(BENCH_ITEM)
+    src = paths["inspectors"]
+    national = work / "inspectors_national.csv"
+    with (
+        src.open(encoding="utf-8-sig", newline="") as fin,
+        national.open("w", encoding="utf-8-sig", newline="") as fout,
+    ):
+        reader, writer = csv.reader(fin), csv.writer(fout)
+        writer.writerow(next(reader))
+        for row in reader:
+            if row[2].endswith("医疗保障局"):
+                row[2] = LEAD
+            writer.writerow(row)
+    paths["inspectors"] = national
+    return paths
+
+
+class Stages:
+    """Collects (stage, seconds, peak MB) and prints each line as it completes."""
+
+    def __init__(self, ref: float) -> None:
+        self.ref = ref
+        self.rows: list[dict[str, Any]] = []
+
+    @contextmanager
+    def time(self, name: str, note: str = "") -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.add(name, time.perf_counter() - start, note)
+
+    def add(self, name: str, seconds: float, note: str = "") -> None:
+        mb = peak_mb()
+        self.rows.append({"stage": name, "seconds": seconds, "peak_mb": mb, "note": note})
+        print(
+            f"  {name:<34} {seconds:8.2f} s = {seconds / self.ref:7.2f} x ref"
+            f"   peak RSS {mb:6.0f} MB  {note}",
+            flush=True,
+        )
+
+
+def _wrap(module: Any, name: str, stages: Stages, label: str) -> Callable[[], None]:
+    """Times every call of module.name as stage `label`; returns the undo function."""
+    original = getattr(module, name)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        out = original(*args, **kwargs)
+        stages.add(label, time.perf_counter() - start)
+        return out
+
+    setattr(module, name, timed)
+    return lambda: setattr(module, name, original)
+
+
+def _plan(code: str) -> dict[str, Any]:
+    return {
+        "code": code,
+        "title": "全国定点医药机构“双随机、一公开”抽查（基准测试）",
+        "lead_department": LEAD,
+        "items": ["BM-01"],
+        "scope": {"kinds": ["定点医疗机构", "定点零售药店"], "regions": []},
+        "strata": ["kind", "level", "region"],
+        "ratio": 0.05,
+        "min_per_stratum": 1,
+        "cooldown_days": 365,
+        "team": {"size": 2, "cross_region": True, "max_tasks_per_inspector": 16},
+        "window": {"start": "2026-12-01", "end": "2026-12-31"},
+        "publish_tasks": "on_draw",
+    }
+
+
+def run_pipeline(engine: Engine, n: int, ref: float, work: Path) -> Stages:
+    from app.plans import drawing
+    from app.plans import service as plans
+    from app.plans.schemas import PlanIn
+    from app.publish import write as publish_write
+
+    stages = Stages(ref)
+    factory = make_sessionmaker(engine)
+    with stages.time("generate files", f"{n:,} targets, {inspectors_for(n):,} inspectors"):
+        files = write_files(work, n)
+    for kind in ("items", "targets", "inspectors"):
+        with stages.time(f"import {kind}"), factory() as session:
+            begin_write(session)
+            with files[kind].open("rb") as fh:
+                result = service.import_file(session, kind=kind, fh=fh, actor="bench")
+            session.commit()
+        assert result.created == result.rows, result
+    with stages.time("plan create + publish"), factory() as session:
+        begin_write(session)
+        plans.create(session, data=PlanIn.model_validate(_plan("BENCH-1")), actor="bench")
+        plans.publish(session, code="BENCH-1", actor="bench")
+        session.commit()
+
+    undo = [
+        _wrap(drawing, "population_units", stages, "  draw: snapshot (registries)"),
+        _wrap(drawing, "draw_targets", stages, "  draw: engine (targets)"),
+        _wrap(drawing, "assign_teams", stages, "  draw: teams"),
+    ]
+    try:
+        with stages.time("draw total (one transaction)"), factory() as session:
+            begin_write(session)
+            begun = time.perf_counter()
+            draw = drawing.perform_draw(session, code="BENCH-1", entropy="3-1-4-1-5-9", actor="b")
+            start = time.perf_counter()
+            session.commit()
+            tasks = draw.task_count
+            stages.add("  draw: commit", time.perf_counter() - start)
+            parts = sum(r["seconds"] for r in stages.rows[-4:])
+            stages.add("  draw: build + store rows", time.perf_counter() - begun - parts)
+    finally:
+        for u in undo:
+            u()
+    print(f"  ({tasks:,} tasks drawn)")
+
+    undo = [
+        _wrap(publish_write, "collect", stages, "  publish: collect (database)"),
+        _wrap(publish_write, "render_site", stages, "  publish: render"),
+        _wrap(publish_write, "write_site", stages, "  publish: write + swap"),
+    ]
+    try:
+        with stages.time("publish site"), factory() as session:
+            report = publish_write.publish(session, work / "publish")
+    finally:
+        for u in undo:
+            u()
+    print(f"  ({report.files:,} files, {report.bytes / 1e6:.0f} MB published)")
+
+    with factory() as session:
+        keys = session.scalars(select(Target.uscc).order_by(Target.uscc.desc()).limit(51)).all()
+        total = session.scalar(select(func.count()).select_from(Target))
+        cursor = service.encode_cursor(keys[-1])
+        with stages.time("list: last page of /targets"):
+            page = service.list_records(
+                session, kind="targets", filters={}, cursor=cursor, limit=50
+            )
+        assert len(page.items) == 50 and page.next_cursor is None, (len(page.items), total)
+        with stages.time("list: kind+region filter, last rows"):
+            service.list_records(
+                session,
+                kind="targets",
+                filters={"kind": "定点零售药店", "region": "3704"},
+                cursor=cursor,
+                limit=50,
+            )
+        with stages.time("list: tags filter, first page"):
+            service.list_records(session, kind="targets", filters={"tags": "举报:1"}, limit=50)
+    return stages
+
+
+@contextmanager
+def database(backend: str, work: Path) -> Iterator[Engine]:
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{work / 'bench.db'}")
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    url = os.environ.get("SPOTCHECK_BENCH_POSTGRES_URL") or os.environ.get(
+        "SPOTCHECK_TEST_POSTGRES_URL"
+    )
+    if not url:
+        raise SystemExit("需要 SPOTCHECK_BENCH_POSTGRES_URL (PostgreSQL URL not set)")
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def one_size(n: int, backend: str) -> dict[str, Any]:
+    """Runs the pipeline once at size n; returns ref, stages and peak RSS."""
+    ref = reference_seconds()
+    print(f"N = {n:,}, backend {backend}; ref (100万次 SHA-256) = {ref:.3f} s", flush=True)
+    with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as engine:
+        stages = run_pipeline(engine, n, ref, Path(tmp))
+    top = [r for r in stages.rows if not r["stage"].startswith("  ")]
+    total = sum(r["seconds"] for r in top)
+    print(f"  {'whole pipeline':<34} {total:8.2f} s = {total / ref:7.2f} x ref")
+    print(f"  peak RSS {peak_mb():.0f} MB", flush=True)
+    return {"n": n, "backend": backend, "ref": ref, "stages": stages.rows, "peak_mb": peak_mb()}
+
+
+def growth_table(results: list[dict[str, Any]]) -> None:
+    """Seconds per 1,000 targets per stage and size; a flat row means linear growth."""
+    sizes = [r["n"] for r in results]
+    names = [s["stage"] for s in results[0]["stages"]]
+    print("\ngrowth: seconds per 1,000 targets (flat = linear); ref-normalised")
+    print(f"  {'stage':<34}" + "".join(f"{n:>14,}" for n in sizes) + "   last/first")
+    for name in names:
+        cells = []
+        for r in results:
+            secs = next((s["seconds"] for s in r["stages"] if s["stage"] == name), None)
+            cells.append(None if secs is None else secs / r["ref"] * 0.65 / (r["n"] / 1000))
+        line = "".join(f"{c:14.4f}" if c is not None else f"{'-':>14}" for c in cells)
+        ratio = cells[-1] / cells[0] if cells[0] and cells[-1] is not None else float("nan")
+        print(f"  {name:<34}{line}   {ratio:8.2f}")
+    print("  peak RSS MB" + " " * 24 + "".join(f"{r['peak_mb']:14.0f}" for r in results))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("sizes", nargs="*", type=int, default=[1_000_000])
+    p.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    p.add_argument("--json", type=Path, help="write this size's result as JSON (child runs)")
+    args = p.parse_args()
+    if len(args.sizes) == 1:
+        result = one_size(args.sizes[0], args.backend)
+        if args.json:
+            args.json.write_text(json.dumps(result))
+        return
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            out = Path(tmp) / f"{n}.json"
+            subprocess.run(
+                [sys.executable, __file__, str(n), "--backend", args.backend, "--json", str(out)],
+                check=True,
+            )
+            results.append(json.loads(out.read_text()))
+    growth_table(results)
+
+
+if __name__ == "__main__":
+    main()
