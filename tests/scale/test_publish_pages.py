@@ -113,7 +113,7 @@ def test_task_list_is_paginated_and_pages_cover_every_task_once(monkeypatch) -> 
     pages = [first, files["draws/SC-D1/tasks-2.html"], files["draws/SC-D1/tasks-3.html"]]
     assert "draws/SC-D1/tasks-4.html" not in files
     assert [len(_ids(p)) for p in pages] == [40, 40, 20]
-    assert sum((_ids(p) for p in pages), []) == [f"SC-D1-{n:05d}" for n in range(1, 101)]
+    assert [i for p in pages for i in _ids(p)] == [f"SC-D1-{n:05d}" for n in range(1, 101)]
     # Page 1 keeps the draw details; later pages link back, to each other and to downloads.
     assert "种子" in first.decode() and 'href="SC-D1/tasks-3.html"' in first.decode()
     third = pages[2].decode()
