@@ -44,10 +44,26 @@
     const s = BigInt("0x" + hex(d)).toString().padStart(64, "0");
     return "0." + s.split("").reverse().join("");
   }
+  /* Progress reporting: `progress(stage, done, total)`; a no-op unless a page sets it. */
+  let progress = () => {};
+  const TICKET_BATCH = 4096;
+  /* Yields to the browser so that it can paint progress and stay responsive. */
+  function yieldToBrowser() {
+    return new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  /* Tickets in batches: a 1,000,000-unit population never has a million digests in flight,
+     and the page shows how far it is. */
   async function tickets(seed, usccs) {
     const base = await sha256hex(seed);
-    const digests = await Promise.all(usccs.map((u) => sha256(enc.encode(base + u))));
-    return digests.map(ticketFromDigest);
+    const out = new Array(usccs.length);
+    for (let start = 0; start < usccs.length; start += TICKET_BATCH) {
+      const batch = usccs.slice(start, start + TICKET_BATCH);
+      const digests = await Promise.all(batch.map((u) => sha256(enc.encode(base + u))));
+      for (let k = 0; k < digests.length; k++) out[start + k] = ticketFromDigest(digests[k]);
+      progress("tickets", Math.min(start + TICKET_BATCH, usccs.length), usccs.length);
+      await yieldToBrowser();
+    }
+    return out;
   }
 
   /* Exact decimals: a float's shortest repr as a fraction num/den (BigInt). */
@@ -72,10 +88,11 @@
     const [a, b] = decimalFraction(ratio);
     return Math.min(N, Math.max(minPer, Number(ceilDiv(a * BigInt(N), b))));
   }
-  function rateSumCeil(rateCounts) {
+  function rateSumCeil(rateCounts, ratio) {
+    // per unit: its grade rate, or the plan ratio when it has none (draw-spec.md §4 step 3)
     let num = 0n, den = 1n;
     for (const [r, m] of rateCounts) {
-      const [a, b] = decimalFraction(r);
+      const [a, b] = decimalFraction(r > 0 ? r : ratio);
       num = num * b + a * BigInt(m) * den;
       den = den * b;
     }
@@ -159,6 +176,7 @@
     const p = draw.params;
     const items = p.items;
     const units = [];
+    progress("parse", 0, lines.length - 1);
     for (let i = 1; i < lines.length; i++) {
       const [uscc, stratum, kind, grade, weight, coolingItems] = lines[i].split(",");
       const cool = new Set(coolingItems ? coolingItems.split(";") : []);
@@ -187,7 +205,7 @@
       st.n_floor = floorSize(st.N, p.ratio, p.min_per_stratum);
       const rates = new Map();
       for (const [r, , m] of st.groups.values()) rates.set(r, (rates.get(r) || 0) + m);
-      st.n = Math.min(st.N, Math.max(st.n_floor, rateSumCeil(rates)));
+      st.n = Math.min(st.N, Math.max(st.n_floor, rateSumCeil(rates, p.ratio)));
       const nOpen = Math.min(st.n, st.eligible);
       st.despite_cooldown = st.n - nOpen;
       const groups = Array.from(st.groups.values()).sort((a, b) => (a[0] - b[0]) || (a[1] - b[1]));
@@ -305,8 +323,11 @@
       for (const b of members) { this.load.set(b, 0); this.held.set(b, []); this.limit.set(b, Math.min(this.info.get(b).cap, soft)); }
       const lists = new Map();
       const short = [];
+      let done = 0;
+      const steps = 2 * this.order.length;
       for (const cover of [true, false]) {
         for (const u of this.order) {
+          if (++done % 2000 === 0) { progress("teams", done, steps); await yieldToBrowser(); }
           let j = 0;
           const gs = this.groups[u][pid];
           for (let gi = 0; gi < gs.length; gi++) {
@@ -513,10 +534,22 @@
     return { checks, replay: rep };
   }
 
+  /* Reads a file as a stream, reporting bytes received (large population files). */
   async function fetchBytes(url) {
     const r = await fetch(url, { cache: "no-store" });
     if (!r.ok) throw new Error(`无法读取 ${url}（HTTP ${r.status}）`);
-    return new Uint8Array(await r.arrayBuffer());
+    if (!r.body || !r.body.getReader) return new Uint8Array(await r.arrayBuffer());
+    const total = Number(r.headers.get("Content-Length")) || 0;
+    const reader = r.body.getReader(), parts = [];
+    let got = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      got += value.length;
+      progress("download", got, total);
+    }
+    return concat(parts);
   }
   async function fetchJson(url) {
     return JSON.parse(new TextDecoder("utf-8").decode(await fetchBytes(url)));
@@ -528,9 +561,32 @@
     return e;
   }
 
+  const STAGES = { download: "正在下载", parse: "正在读取抽样总体", tickets: "正在计算随机号", teams: "正在重放检查组" };
+  /* Shows progress in the status line and an optional <progress> bar, at most ~10 times a second. */
+  function showProgress(status, bar) {
+    let last = 0;
+    return (stage, done, total) => {
+      const now = Date.now();
+      if (now - last < 100 && done !== total) return;
+      last = now;
+      const label = STAGES[stage] || "正在验证";
+      const pct = total ? Math.min(100, Math.floor((100 * done) / total)) : null;
+      const count = stage === "download"
+        ? `${(done / 1e6).toFixed(1)} MB` + (total ? ` / ${(total / 1e6).toFixed(1)} MB` : "")
+        : `${done.toLocaleString("zh-CN")} / ${total.toLocaleString("zh-CN")}`;
+      status.textContent = `${label}……${count}` + (pct === null ? "" : `（${pct}%）`);
+      if (bar) {
+        bar.hidden = false;
+        if (pct === null) bar.removeAttribute("value"); else bar.value = pct / 100;
+      }
+    };
+  }
+
   async function runVerifyPage(root) {
     const status = root.querySelector("[data-role=status]");
     const list = root.querySelector("[data-role=checks]");
+    const bar = root.querySelector("[data-role=progress]");
+    progress = showProgress(status, bar);
     try {
       const draw = await fetchJson(root.dataset.draw);
       let plan = null;
@@ -547,6 +603,7 @@
         list.append(li);
       }
       const allOk = checks.every((c) => c.ok);
+      if (bar) bar.hidden = true;
       status.textContent = allOk ? "✓ 验证通过：本次抽取可由公开文件完全重现" : "✗ 验证未通过：见下列不通过项";
       status.className = allOk ? "verdict ok" : "verdict bad";
       root.dataset.result = allOk ? "ok" : "bad";
@@ -563,6 +620,7 @@
       ev.preventDefault();
       const q = form.querySelector("input").value.trim().toUpperCase();
       out.textContent = "正在计算……";
+      progress = showProgress(out, null);
       try {
         const draw = await fetchJson(root.dataset.draw);
         const pop = new TextDecoder("utf-8").decode(await fetchBytes(root.dataset.population));
@@ -594,7 +652,8 @@
     if (pre) { form.querySelector("input").value = pre; form.requestSubmit(); }
   }
 
-  window.SpotcheckVerify = { verifyDraw, replayTargets, replayTeams, checkTeamConstraints, deriveSeed, commitmentOf, fsum, solveInclusion };
+  const setProgress = (fn) => { progress = fn; };
+  window.SpotcheckVerify = { verifyDraw, replayTargets, replayTeams, checkTeamConstraints, deriveSeed, commitmentOf, fsum, solveInclusion, setProgress };
   document.addEventListener("DOMContentLoaded", () => {
     const v = document.querySelector("[data-verify]");
     if (v) runVerifyPage(v);
