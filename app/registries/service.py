@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Table, and_, insert, select, update
+from sqlalchemy import ColumnElement, Table, and_, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -262,9 +262,19 @@ def _archived(spec: RegistrySpec, old: Mapping[Any, Any], now: datetime) -> dict
     }
 
 
+def _lock_registry(session: Session, spec: RegistrySpec) -> None:
+    # PostgreSQL: writers of one registry take turns until commit, so two concurrent
+    # changes of a record can't both build on the same old version (a lost update). SQLite's
+    # BEGIN IMMEDIATE already serialises writers.
+    if session.get_bind().dialect.name == "postgresql":
+        lock_id = 727100 + sorted(("inspectors", "items", "targets")).index(spec.kind)
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+
+
 def import_file(session: Session, *, kind: str, fh: IO[bytes], actor: str) -> ImportResult:
     """Imports a CSV/XLSX registry file, all or nothing."""
     spec = spec_for(kind)
+    _lock_registry(session, spec)
     result = _Importer(session, spec, actor).run(fh)
     pause_at("import.before_commit")
     return result
@@ -323,6 +333,7 @@ def patch(
 ) -> dict[str, Any]:
     """Changes some fields of a record, validated exactly as an import row is."""
     spec = spec_for(kind)
+    _lock_registry(session, spec)
     old = _load(session, spec, key)
     errors: list[dict[str, Any]] = []
     new: dict[str, Any] = {}
@@ -357,6 +368,7 @@ def patch(
 def deactivate(session: Session, *, kind: str, key: str, actor: str) -> dict[str, Any]:
     """Marks a record inactive; its history stays."""
     spec = spec_for(kind)
+    _lock_registry(session, spec)
     old = _load(session, spec, key)
     if not old["active"]:
         return record_of(spec, old)
