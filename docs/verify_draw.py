@@ -79,8 +79,11 @@ def floor_size(population: int, ratio: float, min_per_stratum: int) -> int:
     return min(population, max(min_per_stratum, math.ceil(exact_decimal(ratio) * population)))
 
 
-def rate_sum(rate_counts: dict[float, int]) -> Fraction:
-    return sum((exact_decimal(r) * m for r, m in rate_counts.items()), Fraction(0))
+def rate_sum(rate_counts: dict[float, int], ratio: float) -> Fraction:
+    # per unit: its grade rate, or the plan ratio when it has none (draw-spec.md §4 step 3)
+    return sum(
+        (exact_decimal(r if r > 0 else ratio) * m for r, m in rate_counts.items()), Fraction(0)
+    )
 
 
 def stratum_size(population: int, floor: int, rates: Fraction) -> int:
@@ -260,7 +263,7 @@ def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
             rate_counts[u["rate"]] = rate_counts.get(u["rate"], 0) + 1
             g = (u["rate"], u["weight"])
             groups[g] = groups.get(g, 0) + 1
-        n = stratum_size(len(units), n_floor, rate_sum(rate_counts))
+        n = stratum_size(len(units), n_floor, rate_sum(rate_counts, params["ratio"]))
         n_open = min(n, len(frame))
         n_fill = n - n_open
         ordered = sorted(groups)

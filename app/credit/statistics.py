@@ -107,7 +107,7 @@ def inclusion_preview(session: Session, *, code: str) -> dict[str, Any]:
         rates: dict[float, int] = {}
         for (r, _), members in st_groups.items():
             rates[r] = rates.get(r, 0) + len(members)
-        n = stratum_size(total, n_floor, rate_sum(rates))
+        n = stratum_size(total, n_floor, rate_sum(rates, params.ratio))
         n_open = min(n, eligible)
         ordered = sorted(st_groups)
         pis = solve_inclusion([(r, w, len(st_groups[(r, w)])) for r, w in ordered], n_open)

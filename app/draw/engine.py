@@ -375,7 +375,7 @@ def _draw(
         rates: dict[float, int] = {}
         for (r, _), m in st.groups.items():
             rates[r] = rates.get(r, 0) + m
-        n = stratum_size(st.total, n_floor, rate_sum(rates))
+        n = stratum_size(st.total, n_floor, rate_sum(rates, params.ratio))
         n_open = min(n, eligible)
         n_fill = n - n_open
         ordered_groups = sorted(st.groups)

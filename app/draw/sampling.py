@@ -47,13 +47,19 @@ def floor_size(population: int, ratio: float, min_per_stratum: int) -> int:
     return min(population, max(min_per_stratum, math.ceil(exact_decimal(ratio) * population)))
 
 
-def rate_sum(rate_counts: Mapping[float, int]) -> Fraction:
-    """Exact sum of per-unit grade minimum rates: sum of count x decimal(rate)."""
-    return sum((exact_decimal(r) * m for r, m in rate_counts.items()), Fraction(0))
+def rate_sum(rate_counts: Mapping[float, int], ratio: float) -> Fraction:
+    """Exact sum of per-unit minimums: the grade rate, or the plan ratio for a unit without one.
+
+    So grade minimum rates come on top of the ratio share of everybody else: rated units can
+    never crowd the others out to pi = 0.
+    """
+    return sum(
+        (exact_decimal(r if r > 0 else ratio) * m for r, m in rate_counts.items()), Fraction(0)
+    )
 
 
 def stratum_size(population: int, floor: int, rates: Fraction) -> int:
-    """n_h: the coverage floor, raised to ceil(sum of grade rates), capped at N_h."""
+    """n_h: the coverage floor, raised to ceil(sum of per-unit minimums), capped at N_h."""
     return min(population, max(floor, math.ceil(rates)))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from fractions import Fraction
 
 import pytest
 from consistent_sampler import sampler
@@ -21,6 +22,7 @@ from app.draw import (
     stratum_key,
     ticket_of,
 )
+from app.draw.sampling import solve_inclusion
 from app.draw.tickets import prefix_of_ticket, ticket_digests, ticket_prefixes
 from tests.draw.draw_helpers import ITEMS, SEED, as_json, file_text, load_verifier, rows_of, units
 
@@ -105,14 +107,35 @@ def test_partly_cooling_target_keeps_open_items_only() -> None:
     assert all(t.items == ("YB-01",) and not t.despite_cooldown for t in draw.tasks)
 
 
-def test_grade_rates_raise_n_and_floor_pi() -> None:
+def test_grade_rates_come_on_top_of_the_ratio_share_of_the_others() -> None:
     population = units(40, strata=1, grades="ABCD")  # 2 strata (kinds), 20 each, 5 grade D
     params = SamplingParams(ratio=0.05, grade_rates={"D": 1.0})
     draw = draw_targets(seed=SEED, population=population, items=ITEMS, params=params)
     for s in draw.strata:
-        d_units = {u.uscc for u in population if u.stratum == s.key and u.grade == "D"}
-        assert s.n == max(1, len(d_units))
+        members = [u for u in population if u.stratum == s.key]
+        d_units = {u.uscc for u in members if u.grade == "D"}
+        # every D unit, plus 5% of the rest (ceil(5 + 0.05 * 15) = 6), never just the D units
+        assert s.n == math.ceil(len(d_units) + 0.05 * (len(members) - len(d_units)))
         assert d_units <= set(by_stratum(draw, s.key))
+
+
+def test_no_unit_is_left_with_zero_probability_when_rates_fill_the_floor() -> None:
+    # 4 grade-D units at rate 0.5 would exactly fill n_h = 2 and leave everybody else at pi = 0
+    population = units(30, strata=1, grades="AAAAAAD")
+    params = SamplingParams(ratio=0.05, grade_rates={"D": 0.5})
+    draw = draw_targets(seed=SEED, population=population, items=ITEMS, params=params)
+    data = as_json(draw)
+    replay = verifier.replay(data, rows_of(population))
+    assert replay["tasks"] == data["tasks"]
+    for s in draw.strata:
+        members = [u for u in population if u.stratum == s.key]
+        rated = sum(u.grade == "D" for u in members)
+        assert s.n == math.ceil(Fraction(rated, 2) + Fraction(5, 100) * (len(members) - rated))
+        # pi of the unrated A units: what is left after the D minimums — strictly positive
+        pi_d, pi_a = solve_inclusion([(0.0, 1.0, len(members) - rated), (0.5, 1.0, rated)], s.n)[
+            ::-1
+        ]
+        assert pi_a > 0 and pi_d >= 0.5
 
 
 def test_weighted_pi_sums_to_n_and_verifier_replays() -> None:
