@@ -40,7 +40,7 @@ def demo_plan_body(today: Any) -> dict[str, Any]:
         "risk_weights": {"A": 0.5, "B": 1, "C": 2, "D": 4, "complaint": 0.25},
         "cooldown_days": 365,
         # Three members, so 医学 (YB-02) and 药学+财务 (YB-08) are each covered by somebody.
-        "team": {"size": 3, "cross_region": True, "max_tasks_per_inspector": 10},
+        "team": {"size": 3, "cross_region": True, "max_tasks_per_inspector": 15},
         "window": {"start": today.isoformat(), "end": (today + timedelta(days=30)).isoformat()},
         "publish_tasks": "on_draw",
     }
