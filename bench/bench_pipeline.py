@@ -44,19 +44,18 @@ from app.models import Target
 from app.registries import generate, service
 
 LEAD = "国家医疗保障局"
-BENCH_ITEM = (
-    "BM-01",
-    "医保基金使用综合检查",
-    "定点医药机构医保基金使用情况",
-    "重点",
-    "《医疗保障基金使用监督管理条例》第十五条",
-    LEAD,
-    "定点医疗机构;定点零售药店",
-    "5%",
-    "每年1次",
-    "现场检查",
-    "医学",
+# Hospitals need a 医学 member, pharmacies no particular expertise (see bench_teams.py for a
+# finer mix). --all-need-medicine makes every task need 医学 (one item for both kinds).
+BENCH_ITEMS = (
+    ("BM-01", "医疗机构医保基金使用检查", "定点医疗机构", "医学"),
+    ("BM-02", "零售药店医保基金使用检查", "定点零售药店", ""),
+    ("BM-03", "定点医药机构综合检查", "定点医疗机构;定点零售药店", "医学"),
 )
+
+
+def _item_row(code: str, name: str, kinds: str, expertise: str) -> tuple[str, ...]:
+    basis = "《医疗保障基金使用监督管理条例》第十五条"
+    return (code, name, "", "重点", basis, LEAD, kinds, "5%", "每年1次", "现场检查", expertise)
 
 
 def peak_mb() -> float:
@@ -74,7 +73,7 @@ def write_files(work: Path, n: int) -> dict[str, Path]:
     lead department (a national plan); one bench item that applies to both 定点 kinds."""
     paths = generate.write_registries(work, targets=n, inspectors=inspectors_for(n))
     with paths["items"].open("a", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerow(BENCH_ITEM)
+        csv.writer(f).writerows(_item_row(*item) for item in BENCH_ITEMS)
     src = paths["inspectors"]
     national = work / "inspectors_national.csv"
     with (
@@ -128,12 +127,12 @@ def _wrap(module: Any, name: str, stages: Stages, label: str) -> Callable[[], No
     return lambda: setattr(module, name, original)
 
 
-def _plan(code: str) -> dict[str, Any]:
+def _plan(code: str, *, all_need_medicine: bool) -> dict[str, Any]:
     return {
         "code": code,
         "title": "全国定点医药机构“双随机、一公开”抽查（基准测试）",
         "lead_department": LEAD,
-        "items": ["BM-01"],
+        "items": ["BM-03"] if all_need_medicine else ["BM-01", "BM-02"],
         "scope": {"kinds": ["定点医疗机构", "定点零售药店"], "regions": []},
         "strata": ["kind", "level", "region"],
         "ratio": 0.05,
@@ -145,7 +144,9 @@ def _plan(code: str) -> dict[str, Any]:
     }
 
 
-def run_pipeline(engine: Engine, n: int, ref: float, work: Path) -> Stages:
+def run_pipeline(
+    engine: Engine, n: int, ref: float, work: Path, *, all_need_medicine: bool = False
+) -> Stages:
     from app.plans import drawing
     from app.plans import service as plans
     from app.plans.schemas import PlanIn
@@ -164,7 +165,11 @@ def run_pipeline(engine: Engine, n: int, ref: float, work: Path) -> Stages:
         assert result.created == result.rows, result
     with stages.time("plan create + publish"), factory() as session:
         begin_write(session)
-        plans.create(session, data=PlanIn.model_validate(_plan("BENCH-1")), actor="bench")
+        plans.create(
+            session,
+            data=PlanIn.model_validate(_plan("BENCH-1", all_need_medicine=all_need_medicine)),
+            actor="bench",
+        )
         plans.publish(session, code="BENCH-1", actor="bench")
         session.commit()
 
@@ -252,12 +257,12 @@ def database(backend: str, work: Path) -> Iterator[Engine]:
         admin.dispose()
 
 
-def one_size(n: int, backend: str) -> dict[str, Any]:
+def one_size(n: int, backend: str, *, all_need_medicine: bool = False) -> dict[str, Any]:
     """Runs the pipeline once at size n; returns ref, stages and peak RSS."""
     ref = reference_seconds()
     print(f"N = {n:,}, backend {backend}; ref (100万次 SHA-256) = {ref:.3f} s", flush=True)
     with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as engine:
-        stages = run_pipeline(engine, n, ref, Path(tmp))
+        stages = run_pipeline(engine, n, ref, Path(tmp), all_need_medicine=all_need_medicine)
     top = [r for r in stages.rows if not r["stage"].startswith("  ")]
     total = sum(r["seconds"] for r in top)
     print(f"  {'whole pipeline':<34} {total:8.2f} s = {total / ref:7.2f} x ref")
@@ -286,10 +291,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("sizes", nargs="*", type=int, default=[1_000_000])
     p.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    p.add_argument(
+        "--all-need-medicine",
+        action="store_true",
+        help="every task needs a 医学 member (stress case for team repair)",
+    )
     p.add_argument("--json", type=Path, help="write this size's result as JSON (child runs)")
     args = p.parse_args()
     if len(args.sizes) == 1:
-        result = one_size(args.sizes[0], args.backend)
+        result = one_size(args.sizes[0], args.backend, all_need_medicine=args.all_need_medicine)
         if args.json:
             args.json.write_text(json.dumps(result))
         return
@@ -298,7 +308,8 @@ def main() -> None:
         for n in args.sizes:
             out = Path(tmp) / f"{n}.json"
             subprocess.run(
-                [sys.executable, __file__, str(n), "--backend", args.backend, "--json", str(out)],
+                [sys.executable, __file__, str(n), "--backend", args.backend, "--json", str(out)]
+                + (["--all-need-medicine"] if args.all_need_medicine else []),
                 check=True,
             )
             results.append(json.loads(out.read_text()))
