@@ -1,11 +1,13 @@
 """HTTP endpoints of the registries: thin wrappers over the service."""
 
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from app.auth.deps import Supervisor
 from app.config import get_settings
@@ -69,8 +71,33 @@ def export_registry(
     )
 
 
-def _filters(request: Request, allowed: tuple[str, ...]) -> dict[str, str]:
-    return {k: v for k, v in request.query_params.items() if k in allowed and v != ""}
+@dataclass(frozen=True)
+class Paging:
+    """Query parameters every registry list takes."""
+
+    include_inactive: bool = False
+    cursor: Cursor = None
+    limit: Limit = 50
+    as_of: AsOf = None
+
+
+PagingDep = Annotated[Paging, Depends()]
+
+
+def _page(
+    request: Request, session: Session, kind: str, allowed: tuple[str, ...], paging: Paging
+) -> dict[str, Any]:
+    filters = {k: v for k, v in request.query_params.items() if k in allowed and v != ""}
+    page = service.list_records(
+        session,
+        kind=kind,
+        filters=filters,
+        include_inactive=paging.include_inactive,
+        cursor=paging.cursor,
+        limit=paging.limit,
+        as_of=paging.as_of,
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @router.get("/targets", response_model=TargetPage)
@@ -78,6 +105,7 @@ def list_targets(
     request: Request,
     session: SessionDep,
     _p: Supervisor,
+    paging: PagingDep,
     kind: str | None = None,
     level: str | None = None,
     ownership: str | None = None,
@@ -86,25 +114,10 @@ def list_targets(
     status: str | None = None,
     tags: str | None = None,
     q: Annotated[str | None, Query(description="名称包含")] = None,
-    include_inactive: bool = False,
-    cursor: Cursor = None,
-    limit: Limit = 50,
-    as_of: AsOf = None,
 ) -> Any:
     """检查对象列表（筛选、游标分页、历史时点）。"""
-    filters = _filters(
-        request, ("kind", "level", "ownership", "region", "credit_grade", "status", "tags", "q")
-    )
-    page = service.list_records(
-        session,
-        kind="targets",
-        filters=filters,
-        include_inactive=include_inactive,
-        cursor=cursor,
-        limit=limit,
-        as_of=as_of,
-    )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    allowed = ("kind", "level", "ownership", "region", "credit_grade", "status", "tags", "q")
+    return _page(request, session, "targets", allowed, paging)
 
 
 @router.get("/items", response_model=ItemPage)
@@ -112,27 +125,14 @@ def list_items(
     request: Request,
     session: SessionDep,
     _p: Supervisor,
+    paging: PagingDep,
     category: str | None = None,
     method: str | None = None,
     target_kinds: str | None = None,
     q: str | None = None,
-    include_inactive: bool = False,
-    cursor: Cursor = None,
-    limit: Limit = 50,
-    as_of: AsOf = None,
 ) -> Any:
     """抽查事项列表。"""
-    filters = _filters(request, ("category", "method", "target_kinds", "q"))
-    page = service.list_records(
-        session,
-        kind="items",
-        filters=filters,
-        include_inactive=include_inactive,
-        cursor=cursor,
-        limit=limit,
-        as_of=as_of,
-    )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return _page(request, session, "items", ("category", "method", "target_kinds", "q"), paging)
 
 
 @router.get("/inspectors", response_model=InspectorPage)
@@ -140,29 +140,17 @@ def list_inspectors(
     request: Request,
     session: SessionDep,
     _p: Supervisor,
+    paging: PagingDep,
     department: str | None = None,
     region: str | None = None,
     kind: str | None = None,
     status: str | None = None,
     expertise: str | None = None,
     q: str | None = None,
-    include_inactive: bool = False,
-    cursor: Cursor = None,
-    limit: Limit = 50,
-    as_of: AsOf = None,
 ) -> Any:
     """执法检查人员列表。"""
-    filters = _filters(request, ("department", "region", "kind", "status", "expertise", "q"))
-    page = service.list_records(
-        session,
-        kind="inspectors",
-        filters=filters,
-        include_inactive=include_inactive,
-        cursor=cursor,
-        limit=limit,
-        as_of=as_of,
-    )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    allowed = ("department", "region", "kind", "status", "expertise", "q")
+    return _page(request, session, "inspectors", allowed, paging)
 
 
 def _crud(kind: str, key_name: str, out: type[Any]) -> None:
