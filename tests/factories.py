@@ -7,45 +7,12 @@ from collections.abc import Sequence
 from openpyxl import Workbook
 from stdnum.cn import uscc as stdnum_uscc
 
-TARGET_HEADER = [
-    "统一社会信用代码",
-    "名称",
-    "类型",
-    "级别",
-    "性质",
-    "医保区划",
-    "地址",
-    "法定代表人",
-    "联系电话",
-    "信用等级",
-    "标注",
-    "状态",
-]
-ITEM_HEADER = [
-    "事项编码",
-    "事项名称",
-    "子项",
-    "类别",
-    "依据",
-    "实施主体",
-    "适用对象",
-    "比例",
-    "频次",
-    "方式",
-    "检查人员要求",
-]
-INSPECTOR_HEADER = [
-    "执法证号",
-    "姓名",
-    "所属部门",
-    "医保区划",
-    "专长",
-    "人员类别",
-    "工作单位",
-    "状态",
-    "回避对象",
-    "任务上限",
-]
+from app.registries import generate
+
+# The registry file headers, as the demo generator writes them (SPEC §4, Chinese first).
+TARGET_HEADER = list(generate.TARGET_HEADER)
+ITEM_HEADER = list(generate.ITEM_HEADER)
+INSPECTOR_HEADER = list(generate.INSPECTOR_HEADER)
 
 
 def uscc(i: int, prefix: str = "12370402") -> str:
