@@ -10,13 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.draw import PlanItem, SamplingParams
-from app.draw.sampling import (
-    fill_probability,
-    floor_size,
-    rate_sum,
-    solve_inclusion,
-    stratum_size,
-)
+from app.draw.sampling import plan_stratum
 from app.errors import NotFound
 from app.models import Draw, Item, Result, Task
 from app.models.base import utcnow
@@ -101,21 +95,12 @@ def inclusion_preview(session: Session, *, code: str) -> dict[str, Any]:
     strata = []
     for key in sorted(groups):
         st_groups, st_cool = groups[key], cooling[key]
-        total = sum(len(v) for v in st_groups.values()) + len(st_cool)
-        eligible = total - len(st_cool)
-        n_floor = floor_size(total, params.ratio, params.min_per_stratum)
-        rates: dict[float, int] = {}
-        for (r, _), members in st_groups.items():
-            rates[r] = rates.get(r, 0) + len(members)
-        n = stratum_size(total, n_floor, rate_sum(rates, params.ratio))
-        n_open = min(n, eligible)
-        ordered = sorted(st_groups)
-        pis = solve_inclusion([(r, w, len(st_groups[(r, w)])) for r, w in ordered], n_open)
-        fill = fill_probability(n - n_open, len(st_cool))
+        sizes = plan_stratum({k: len(v) for k, v in st_groups.items()}, len(st_cool), params)
+        total, eligible, n, n_floor = sizes.total, sizes.eligible, sizes.n, sizes.n_floor
         unit_pis: list[tuple[str | None, float]] = [
-            (g, pi) for k, pi in zip(ordered, pis, strict=True) for g in st_groups[k]
+            (g, pi) for k, pi in sizes.group_pi.items() for g in st_groups[k]
         ]
-        unit_pis += [(g, fill) for g in st_cool]
+        unit_pis += [(g, sizes.cooling_pi) for g in st_cool]
         values = [pi for _, pi in unit_pis]
         by_grade: dict[str, list[float]] = defaultdict(list)
         for g, pi in unit_pis:

@@ -15,15 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.draw.sampling import (
-    SamplingParams,
-    fill_probability,
-    floor_size,
-    odds,
-    rate_sum,
-    solve_inclusion,
-    stratum_size,
-)
+from app.draw.sampling import SamplingParams, odds, plan_stratum
 from app.draw.tickets import PREFIX_SCALE, ticket_digests, ticket_from_digest, ticket_prefixes
 
 ALGORITHM = "spotcheck-draw/1"
@@ -370,18 +362,18 @@ def _draw(
     for h, key in enumerate(keys):
         st = strata[key]
         assert st.groups is not None
-        eligible = st.total - st.cooling
-        n_floor = floor_size(st.total, params.ratio, params.min_per_stratum)
-        rates: dict[float, int] = {}
-        for (r, _), m in st.groups.items():
-            rates[r] = rates.get(r, 0) + m
-        n = stratum_size(st.total, n_floor, rate_sum(rates, params.ratio))
-        n_open = min(n, eligible)
-        n_fill = n - n_open
-        ordered_groups = sorted(st.groups)
-        pis = solve_inclusion([(r, w, st.groups[(r, w)]) for r, w in ordered_groups], n_open)
-        group_pi.append(dict(zip(ordered_groups, pis, strict=True)))
-        cooling_pi.append(fill_probability(n_fill, st.cooling))
+        plan = plan_stratum(st.groups, st.cooling, params)
+        assert plan.total == st.total
+        eligible, n_floor, n, n_open, n_fill = (
+            plan.eligible,
+            plan.n_floor,
+            plan.n,
+            plan.n_open,
+            plan.n_fill,
+        )
+        pis = list(plan.group_pi.values())
+        group_pi.append(plan.group_pi)
+        cooling_pi.append(plan.cooling_pi)
         if len(set(pis)) > 1:
             uniform = False
         take[2 * h] = n_open

@@ -99,6 +99,46 @@ def solve_inclusion(groups: Sequence[tuple[float, float, int]], n: int) -> list[
     return [min(1.0, max(r, c * w)) for r, w, _ in groups]
 
 
+@dataclass(frozen=True, slots=True)
+class StratumPlan:
+    """Sizes and π of one stratum (draw-spec §4 steps 2–6)."""
+
+    total: int
+    eligible: int
+    n_floor: int
+    n: int
+    n_open: int
+    n_fill: int
+    group_pi: dict[tuple[float, float], float]
+    cooling_pi: float
+
+
+def plan_stratum(
+    groups: Mapping[tuple[float, float], int], cooling: int, params: SamplingParams
+) -> StratumPlan:
+    """n_floor, n_h and π per (rate, weight) group of the frame, and π of cooling units."""
+    eligible = sum(groups.values())
+    total = eligible + cooling
+    n_floor = floor_size(total, params.ratio, params.min_per_stratum)
+    rates: dict[float, int] = {}
+    for (r, _), m in groups.items():
+        rates[r] = rates.get(r, 0) + m
+    n = stratum_size(total, n_floor, rate_sum(rates, params.ratio))
+    n_open = min(n, eligible)
+    ordered = sorted(groups)
+    pis = solve_inclusion([(r, w, groups[(r, w)]) for r, w in ordered], n_open)
+    return StratumPlan(
+        total=total,
+        eligible=eligible,
+        n_floor=n_floor,
+        n=n,
+        n_open=n_open,
+        n_fill=n - n_open,
+        group_pi=dict(zip(ordered, pis, strict=True)),
+        cooling_pi=fill_probability(n - n_open, cooling),
+    )
+
+
 def fill_probability(taken: int, cooling: int) -> float:
     """pi of a cooling unit: the floor's shortfall spread evenly over the cooling units."""
     return taken / cooling if cooling else 0.0
