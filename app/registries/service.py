@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Table, and_, insert, select, text, update
+from sqlalchemy import ColumnElement, Table, and_, cast, exists, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -452,6 +452,17 @@ def _matches(rec: Mapping[Any, Any], filters: Mapping[str, str]) -> bool:
     return True
 
 
+def _list_contains(session: Session, column: Any, want: str) -> ColumnElement[bool]:
+    """SQL for "the JSON list in `column` has the element `want`" (no Python-side filter, so a
+    rare value does not mean reading the whole table)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return cast(column, JSONB).contains([want])
+    element = func.json_each(column).table_valued("value")
+    return exists().select_from(element).where(element.c.value == want)
+
+
 def list_records(
     session: Session,
     *,
@@ -473,27 +484,21 @@ def list_records(
     table = _table(spec)
     key_col = table.c[spec.key]
     conds: list[ColumnElement[bool]] = []
-    py_filters: dict[str, str] = {}
     for name, want in filters.items():
         if name == "region":
             conds.append(table.c.region.startswith(want, autoescape=True))
         elif name == "q":
             conds.append(table.c.name.contains(want, autoescape=True))
         elif spec.field(name).is_list:
-            py_filters[name] = want
+            conds.append(_list_contains(session, table.c[name], want))
         else:
             conds.append(table.c[name] == want)
     if not include_inactive:
         conds.append(table.c.active.is_(True))
     if after is not None:
         conds.append(key_col > after)
-    items: list[dict[str, Any]] = []
-    stmt = select(table).where(and_(*conds)).order_by(key_col)
-    for row in session.execute(stmt.execution_options(yield_per=500)).mappings():
-        if _matches(row, py_filters):
-            items.append(record_of(spec, row))
-            if len(items) > limit:
-                break
+    stmt = select(table).where(and_(*conds)).order_by(key_col).limit(limit + 1)
+    items = [record_of(spec, row) for row in session.execute(stmt).mappings()]
     more = len(items) > limit
     items = items[:limit]
     return Page(items, encode_cursor(items[-1][spec.key]) if more and items else None)
