@@ -142,7 +142,9 @@ def _population(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        rows = session.execute(stmt.execution_options(yield_per=5000))
+        # Core rows in batches (not ORM result processing, not one fetch call per row).
+        result = session.connection().execute(stmt.execution_options(yield_per=5000))
+        rows = (row for part in result.partitions() for row in part)
         for uscc, kind, level, ownership, region, row_grade, tags, name in rows:
             skey = (kind, level, ownership, region)
             stratum = strata.get(skey)
