@@ -15,7 +15,8 @@ def _result(outcome="发现问题已责令改正", **over):
         "decided_on": today_local().isoformat(),
         "findings": "超标准收费" if outcome != "未发现问题" else "",
         "measures": [{"kind": "约谈"}, {"kind": "行政处罚", "fine_amount": "5000.00"}]
-        if outcome != "未发现问题" else [],
+        if outcome != "未发现问题"
+        else [],
     }
     if outcome != "未发现问题":
         body["recovered_amount"] = "12345.67"
@@ -57,15 +58,17 @@ def test_feed_pages_resume_and_show_revisions_again(client, city, credit):
     # a revised and re-approved result is delivered again, after the cursor
     _approve(client, city, ids[0], recovered_amount="20000.00")
     again = client.get(FEED, headers=credit, params={"cursor": second["next_cursor"]}).json()
-    assert [(i["task_id"], i["recovered_amount"]) for i in again["items"]] == [
-        (ids[0], "20000.00")]
+    assert [(i["task_id"], i["recovered_amount"]) for i in again["items"]] == [(ids[0], "20000.00")]
 
 
 def test_feed_skips_superseded_draws(client, city, credit):
     draw = _draw(client, city)
     _approve(client, city, draw["tasks"][0]["id"])
-    r = client.post(f"/api/v1/plans/{draw['plan']}/adjustments", headers=city,
-                    json={"reason": "名录库有误，重新抽取", "redraw": True})
+    r = client.post(
+        f"/api/v1/plans/{draw['plan']}/adjustments",
+        headers=city,
+        json={"reason": "名录库有误，重新抽取", "redraw": True},
+    )
     assert r.status_code == 201, r.text
     assert client.get(FEED, headers=credit).json()["items"] == []
 

@@ -43,7 +43,9 @@ def test_push_applies_grades_with_history_and_audit(client, city, credit, db):
     with make_sessionmaker(db)() as s:
         rows = s.scalars(select(CreditGrade).order_by(CreditGrade.id)).all()
         assert [(g.uscc, g.grade, g.score, g.token_name) for g in rows] == [
-            (uscc(1), "D", 91.5, "信用平台"), (uscc(2), "A", None, "信用平台")]
+            (uscc(1), "D", 91.5, "信用平台"),
+            (uscc(2), "A", None, "信用平台"),
+        ]
         assert rows[0].as_of == datetime(2025, 12, 31, 16, 0, tzinfo=UTC)  # Beijing midnight
         audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "credit.grades")).all()
         assert len(audit) == 1 and audit[0].data["applied"] == 1
@@ -81,9 +83,11 @@ def test_any_bad_entry_rejects_the_whole_push(client, city, credit, db, entry, f
 
 def test_non_finite_score_and_duplicates_are_refused(client, city, credit):
     a, b = uscc(1), uscc(2)
-    body = (f'[{{"uscc": "{a}", "grade": "A", "score": NaN, "as_of": "2026-01-01"}},'
-            f' {{"uscc": "{b}", "grade": "B", "as_of": "2026-01-01"}},'
-            f' {{"uscc": "{b}", "grade": "C", "as_of": "2026-01-01T00:00:00+08:00"}}]')
+    body = (
+        f'[{{"uscc": "{a}", "grade": "A", "score": NaN, "as_of": "2026-01-01"}},'
+        f' {{"uscc": "{b}", "grade": "B", "as_of": "2026-01-01"}},'
+        f' {{"uscc": "{b}", "grade": "C", "as_of": "2026-01-01T00:00:00+08:00"}}]'
+    )
     r = client.put(URL, headers={**credit, "content-type": "application/json"}, content=body)
     assert r.status_code == 422, r.text
     assert {(e["row"], e["field"]) for e in r.json()["errors"]} == {(0, "score"), (2, "as_of")}
@@ -92,8 +96,9 @@ def test_non_finite_score_and_duplicates_are_refused(client, city, credit):
 def test_only_the_credit_role_may_push(client, city, credit, make_token):
     entry = [{"uscc": uscc(1), "grade": "B", "as_of": "2026-01-01"}]
     assert client.put(URL, headers=city, json=entry).status_code == 403
-    assert client.put(URL, headers=make_token("inspector", badge="37040000000000"),
-                      json=entry).status_code in (403, 422)
+    assert client.put(
+        URL, headers=make_token("inspector", badge="37040000000000"), json=entry
+    ).status_code in (403, 422)
     assert client.put(URL, json=entry).status_code == 401
 
 
@@ -112,16 +117,22 @@ def test_grade_scale_is_configuration(client, city, credit, monkeypatch):
 
 def test_future_grades_are_scheduled_and_older_ones_superseded(client, city, credit, db):
     future = (datetime.now(UTC) + timedelta(days=30)).isoformat()
-    r = client.put(URL, headers=credit, json=[
-        {"uscc": uscc(1), "grade": "C", "as_of": "2026-03-01"},
-        {"uscc": uscc(1), "grade": "B", "as_of": "2026-02-01"},
-        {"uscc": uscc(1), "grade": "D", "as_of": future},
-    ])
+    r = client.put(
+        URL,
+        headers=credit,
+        json=[
+            {"uscc": uscc(1), "grade": "C", "as_of": "2026-03-01"},
+            {"uscc": uscc(1), "grade": "B", "as_of": "2026-02-01"},
+            {"uscc": uscc(1), "grade": "D", "as_of": future},
+        ],
+    )
     body = r.json()
     assert (body["applied"], body["superseded"], body["scheduled"]) == (1, 1, 1)
     assert _grade(db, uscc(1)) == "C"
     # a late push of an even older grade changes nothing
-    r = client.put(URL, headers=credit, json=[{"uscc": uscc(1), "grade": "A", "as_of": "2025-01-01"}])
+    r = client.put(
+        URL, headers=credit, json=[{"uscc": uscc(1), "grade": "A", "as_of": "2025-01-01"}]
+    )
     assert r.json()["superseded"] == 1 and _grade(db, uscc(1)) == "C"
     with make_sessionmaker(db)() as s:
         later = datetime.now(UTC) + timedelta(days=31)
@@ -132,8 +143,17 @@ def test_future_grades_are_scheduled_and_older_ones_superseded(client, city, cre
 def test_a_due_scheduled_grade_is_applied_at_the_next_push(client, city, credit, db):
     with make_sessionmaker(db)() as s:
         past = datetime.now(UTC) - timedelta(hours=1)
-        s.add(CreditGrade(push_id="x", uscc=uscc(4), grade="D", score=None, as_of=past,
-                          received_at=past - timedelta(days=1), token_name="信用平台"))
+        s.add(
+            CreditGrade(
+                push_id="x",
+                uscc=uscc(4),
+                grade="D",
+                score=None,
+                as_of=past,
+                received_at=past - timedelta(days=1),
+                token_name="信用平台",
+            )
+        )
         s.commit()
     client.put(URL, headers=credit, json=[{"uscc": uscc(9), "grade": "B", "as_of": "2026-01-01"}])
     assert _grade(db, uscc(4)) == "D"
@@ -141,10 +161,14 @@ def test_a_due_scheduled_grade_is_applied_at_the_next_push(client, city, credit,
 
 def test_the_draw_snapshot_uses_the_grade_valid_at_the_draw_time(client, city, credit, db):
     future = datetime.now(UTC) + timedelta(days=10)
-    client.put(URL, headers=credit, json=[
-        {"uscc": uscc(1), "grade": "D", "as_of": "2026-01-01"},
-        {"uscc": uscc(2), "grade": "D", "as_of": future.isoformat()},
-    ])
+    client.put(
+        URL,
+        headers=credit,
+        json=[
+            {"uscc": uscc(1), "grade": "D", "as_of": "2026-01-01"},
+            {"uscc": uscc(2), "grade": "D", "as_of": future.isoformat()},
+        ],
+    )
     spec = PlanIn.model_validate(plan_body(risk_weights={"A": 1, "D": 4}))
     with make_sessionmaker(db)() as s:
         items = list(s.scalars(select(Item).where(Item.code.in_(spec.items))))

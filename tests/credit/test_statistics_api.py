@@ -24,12 +24,16 @@ def test_inclusion_preview_matches_the_draw(client, city, credit):
             assert grades["D"]["pi_mean"] >= 0.5
     assert client.get(f"/api/v1/plans/{body['code']}/inclusion", headers=credit).status_code == 403
     client.post(f"/api/v1/plans/{body['code']}/publish", headers=city)
-    draw = client.post(f"/api/v1/plans/{body['code']}/draw", headers=city,
-                       json={"entropy": "2-7-1-8-2-8"}).json()
+    draw = client.post(
+        f"/api/v1/plans/{body['code']}/draw", headers=city, json={"entropy": "2-7-1-8-2-8"}
+    ).json()
     for s in draw["strata"]:
         assert (preview[s["key"]]["N"], preview[s["key"]]["n"]) == (s["N"], s["n"])
-    assert any(s["grades"]["C"]["pi_mean"] > s["grades"]["A"]["pi_mean"] > 0
-               for s in preview.values() if "C" in s["grades"])
+    assert any(
+        s["grades"]["C"]["pi_mean"] > s["grades"]["A"]["pi_mean"] > 0
+        for s in preview.values()
+        if "C" in s["grades"]
+    )
     for t in draw["tasks"]:
         st = preview[t["stratum"]]
         assert st["pi_min"] - 1e-12 <= t["inclusion_prob"] <= st["pi_max"] + 1e-12
@@ -43,7 +47,9 @@ def test_statistics_of_a_draw_from_approved_results(client, city, credit):
     assert not empty["overall"]["complete"]
     tasks = draw["tasks"]
     for i, t in enumerate(tasks):
-        _approve(client, city, t["id"], outcome="发现问题已责令改正" if i % 2 == 0 else "未发现问题")
+        _approve(
+            client, city, t["id"], outcome="发现问题已责令改正" if i % 2 == 0 else "未发现问题"
+        )
     stats = client.get(url, headers=city).json()
     found = sum(1 for i in range(len(tasks)) if i % 2 == 0)
     assert stats["overall"]["found"] == found and stats["overall"]["complete"]

@@ -93,18 +93,24 @@ def test_detection_compares_with_the_expected_count_of_a_uniform_draw():
 
 
 def test_frames_from_a_published_draw_split_off_the_cooling_units():
-    strata = [{"key": "K", "N": 50, "n": 4, "eligible": 45, "despite_cooldown": 1},
-              {"key": "L", "N": 10, "n": 1, "eligible": 10, "despite_cooldown": 0}]
+    strata = [
+        {"key": "K", "N": 50, "n": 4, "eligible": 45, "despite_cooldown": 1},
+        {"key": "L", "N": 10, "n": 1, "eligible": 10, "despite_cooldown": 0},
+    ]
     frames = frames_from_draw(strata)
     assert [(f.key, f.size, f.drawn) for f in frames] == [
-        ("K", 45, 3), ("K#冷却", 5, 1), ("L", 10, 1)]
+        ("K", 45, 3),
+        ("K#冷却", 5, 1),
+        ("L", 10, 1),
+    ]
     o = observation_of({"stratum": "K", "inclusion_prob": 0.2, "despite_cooldown": True}, True)
     assert o == Observation("K#冷却", 0.2, True)
 
 
 def test_cooling_frame_without_fill_is_outside_the_covered_population():
-    frames = frames_from_draw([{"key": "K", "N": 50, "n": 3, "eligible": 45,
-                                "despite_cooldown": 0}])
+    frames = frames_from_draw(
+        [{"key": "K", "N": 50, "n": 3, "eligible": 45, "despite_cooldown": 0}]
+    )
     stats = estimate(frames, _srs("K", 3, 1, 45))
     assert stats.overall.population == 45
 

@@ -28,8 +28,16 @@ def _population() -> tuple[list[Unit], dict[str, bool]]:
             k += 1
             grade = rng.choices("ABCD", weights=[50, 30, 15, 5])[0]
             uscc = f"91370402{k:010d}"
-            units.append(Unit(uscc=uscc, stratum=stratum, kind="定点医疗机构", grade=grade,
-                              weight=WEIGHTS[grade], cooling_items=frozenset()))
+            units.append(
+                Unit(
+                    uscc=uscc,
+                    stratum=stratum,
+                    kind="定点医疗机构",
+                    grade=grade,
+                    weight=WEIGHTS[grade],
+                    cooling_items=frozenset(),
+                )
+            )
             truth[uscc] = rng.random() < VIOLATION[grade]
     return units, truth
 
@@ -39,13 +47,14 @@ def runs():
     """Per repetition: (true rates, estimates, naive interval) for one seed."""
     units, truth = _population()
     true_overall = sum(truth.values()) / len(truth)
-    true_h = {s: sum(truth[u.uscc] for u in units if u.stratum == s) / n
-              for s, n in SIZES.items()}
+    true_h = {s: sum(truth[u.uscc] for u in units if u.stratum == s) / n for s, n in SIZES.items()}
     out = []
     for r in range(REPS):
         body = draw_targets(seed=f"sim-{r}", population=units, items=ITEMS, params=PARAMS).to_dict()
-        stats = estimate(frames_from_draw(body["strata"]),
-                         [observation_of(t, truth[t["uscc"]]) for t in body["tasks"]])
+        stats = estimate(
+            frames_from_draw(body["strata"]),
+            [observation_of(t, truth[t["uscc"]]) for t in body["tasks"]],
+        )
         # A wrong method for contrast: the sample share of violators with a binomial interval.
         n = stats.overall.observed
         p = stats.overall.found / n
