@@ -104,10 +104,12 @@ class Stages:
         self.add(name, time.perf_counter() - start, note)
 
     def add(self, name: str, seconds: float, note: str = "") -> None:
+        repeats = sum(1 for r in self.rows if r["stage"].startswith(name))
+        name = f"{name} ({repeats + 1})" if repeats else name
         mb = peak_mb()
         self.rows.append({"stage": name, "seconds": seconds, "peak_mb": mb, "note": note})
         print(
-            f"  {name:<34} {seconds:8.2f} s = {seconds / self.ref:7.2f} x ref"
+            f"  {name:<38} {seconds:8.2f} s = {seconds / self.ref:7.2f} x ref"
             f"   peak RSS {mb:6.0f} MB  {note}",
             flush=True,
         )
@@ -177,18 +179,21 @@ def run_pipeline(
         _wrap(drawing, "population_units", stages, "  draw: snapshot (registries)"),
         _wrap(drawing, "draw_targets", stages, "  draw: engine (targets)"),
         _wrap(drawing, "assign_teams", stages, "  draw: teams"),
+        _wrap(drawing, "names_regions", stages, "  draw: names of drawn targets"),
+        _wrap(drawing, "population_gzip", stages, "  draw: population file (gzip)"),
+        _wrap(drawing, "bulk_insert", stages, "  draw: bulk insert tasks/members"),
     ]
     try:
         with stages.time("draw total (one transaction)"), factory() as session:
             begin_write(session)
-            begun = time.perf_counter()
+            begun, first_part = time.perf_counter(), len(stages.rows)
             draw = drawing.perform_draw(session, code="BENCH-1", entropy="3-1-4-1-5-9", actor="b")
             start = time.perf_counter()
             session.commit()
             tasks = draw.task_count
             stages.add("  draw: commit", time.perf_counter() - start)
-            parts = sum(r["seconds"] for r in stages.rows[-4:])
-            stages.add("  draw: build + store rows", time.perf_counter() - begun - parts)
+            parts = sum(r["seconds"] for r in stages.rows[first_part:])
+            stages.add("  draw: rest (rows, JSON body, audit)", time.perf_counter() - begun - parts)
     finally:
         for u in undo:
             u()
@@ -199,6 +204,12 @@ def run_pipeline(
         _wrap(publish_write, "render_site", stages, "  publish: render"),
         _wrap(publish_write, "write_site", stages, "  publish: write + swap"),
     ]
+    try:  # the statistics section (app/credit), when present
+        from app.credit import statistics
+
+        undo.append(_wrap(statistics, "site_statistics", stages, "  publish: statistics"))
+    except ImportError:
+        pass
     try:
         with stages.time("publish site"), factory() as session:
             report = publish_write.publish(session, work / "publish")
@@ -265,7 +276,7 @@ def one_size(n: int, backend: str, *, all_need_medicine: bool = False) -> dict[s
         stages = run_pipeline(engine, n, ref, Path(tmp), all_need_medicine=all_need_medicine)
     top = [r for r in stages.rows if not r["stage"].startswith("  ")]
     total = sum(r["seconds"] for r in top)
-    print(f"  {'whole pipeline':<34} {total:8.2f} s = {total / ref:7.2f} x ref")
+    print(f"  {'whole pipeline':<38} {total:8.2f} s = {total / ref:7.2f} x ref")
     print(f"  peak RSS {peak_mb():.0f} MB", flush=True)
     return {"n": n, "backend": backend, "ref": ref, "stages": stages.rows, "peak_mb": peak_mb()}
 
@@ -274,8 +285,8 @@ def growth_table(results: list[dict[str, Any]]) -> None:
     """Seconds per 1,000 targets per stage and size; a flat row means linear growth."""
     sizes = [r["n"] for r in results]
     names = [s["stage"] for s in results[0]["stages"]]
-    print("\ngrowth: seconds per 1,000 targets (flat = linear); ref-normalised")
-    print(f"  {'stage':<34}" + "".join(f"{n:>14,}" for n in sizes) + "   last/first")
+    print("\ngrowth: seconds per 1,000 targets at ref = 0.65 s (flat = linear)")
+    print(f"  {'stage':<38}" + "".join(f"{n:>14,}" for n in sizes) + "   last/first")
     for name in names:
         cells = []
         for r in results:
@@ -283,8 +294,8 @@ def growth_table(results: list[dict[str, Any]]) -> None:
             cells.append(None if secs is None else secs / r["ref"] * 0.65 / (r["n"] / 1000))
         line = "".join(f"{c:14.4f}" if c is not None else f"{'-':>14}" for c in cells)
         ratio = cells[-1] / cells[0] if cells[0] and cells[-1] is not None else float("nan")
-        print(f"  {name:<34}{line}   {ratio:8.2f}")
-    print("  peak RSS MB" + " " * 24 + "".join(f"{r['peak_mb']:14.0f}" for r in results))
+        print(f"  {name:<38}{line}   {ratio:8.2f}")
+    print("  peak RSS MB" + " " * 28 + "".join(f"{r['peak_mb']:14.0f}" for r in results))
 
 
 def main() -> None:
