@@ -308,7 +308,13 @@ def main() -> None:
         help="every task needs a 医学 member (stress case for team repair)",
     )
     p.add_argument("--json", type=Path, help="write this size's result as JSON (child runs)")
+    p.add_argument(
+        "--table", nargs="+", type=Path, help="print the growth table of saved --json results"
+    )
     args = p.parse_args()
+    if args.table:
+        growth_table([json.loads(path.read_text()) for path in args.table])
+        return
     if len(args.sizes) == 1:
         result = one_size(args.sizes[0], args.backend, all_need_medicine=args.all_need_medicine)
         if args.json:
