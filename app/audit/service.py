@@ -48,7 +48,8 @@ def _lock_chain(session: Session) -> None:
     # PostgreSQL: one writer of the chain at a time, held until commit. SQLite's
     # BEGIN IMMEDIATE already serialises writers.
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(727001)"))
+        # Keyed by schema too, so schemas sharing a database don't wait on each other.
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), 727001)"))
 
 
 def append(

@@ -267,8 +267,11 @@ def _lock_registry(session: Session, spec: RegistrySpec) -> None:
     # changes of a record can't both build on the same old version (a lost update). SQLite's
     # BEGIN IMMEDIATE already serialises writers.
     if session.get_bind().dialect.name == "postgresql":
+        # Keyed by schema too: several databases may share one PostgreSQL database.
         lock_id = 727100 + sorted(("inspectors", "items", "targets")).index(spec.kind)
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), :id)"), {"id": lock_id}
+        )
 
 
 def import_file(session: Session, *, kind: str, fh: IO[bytes], actor: str) -> ImportResult:

@@ -191,7 +191,7 @@ def seed_city(base: str, sup: dict[str, str], targets: int = 80) -> None:
             f"{base}/api/v1/registries/{kind}/import",
             headers=sup,
             files={"file": (name, body)},
-            timeout=60,
+            timeout=180,
         )
         assert r.status_code == 200, r.text
 
