@@ -48,8 +48,12 @@ def serve() -> Iterator:
         s.server_close()
 
 
-def chromium(url: str, *, screenshot: Path | None = None, budget_ms: int = 30000) -> str:
-    """The DOM after scripts ran (or a screenshot), from headless chromium."""
+def chromium(url: str, *, screenshot: Path | None = None, budget_ms: int = 300000) -> str:
+    """The DOM after scripts ran (or a screenshot), from headless chromium.
+
+    The budget is virtual time: idle waits are skipped, so a generous one costs little real
+    time, while a small one can cut off the WebCrypto replay on a loaded machine.
+    """
     with tempfile.TemporaryDirectory() as profile:
         args = [
             CHROMIUM,
