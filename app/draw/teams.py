@@ -134,6 +134,33 @@ class TeamInfeasible(Exception):
         super().__init__(f"无法组成检查组：{shown}{more}")
 
 
+# Upper bound on candidates the augmenting-path repair may examine in one draw. The repair is
+# exact but can degrade towards |slots| x |pool| when one expertise is scarce everywhere; past
+# this bound the draw stops with a clear error instead of running for minutes and gigabytes.
+# It never changes a successful assignment, so replays are unaffected.
+WORK_LIMIT = 5_000_000
+
+
+class TeamSearchExhausted(TeamInfeasible):
+    """The repair search hit WORK_LIMIT before finding or ruling out an assignment."""
+
+    def __init__(self, task: TeamTask) -> None:
+        super().__init__(
+            [
+                TeamProblem(
+                    uscc=task.uscc,
+                    region=task.region,
+                    constraint="计算量",
+                    message=(
+                        f"{task.uscc}（{task.region} 区划）：检查组补位搜索超过 {WORK_LIMIT:,} 步"
+                        "仍未完成，可能是某项专长的执法人员过少或任务上限过紧；"
+                        "请增加具备该专长的人员、放宽任务上限或拆分计划后重试"
+                    ),
+                )
+            ]
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class TeamAssignment:
     """The result: per target USCC the ordered team, plus what the public needs to replay it."""
@@ -335,6 +362,8 @@ class _Solver:
         self.order = [u for _, u in sorted(order)]
         self._group_cache: dict[frozenset[str], list[Group]] = {}
         self.problems: list[TeamProblem] = []
+        # Candidates examined by augmenting-path searches, bounded (see WORK_LIMIT).
+        self.work = 0
 
     # -- eligibility -------------------------------------------------------------------------
 
@@ -465,6 +494,9 @@ class _Solver:
                 continue
             offset = h64(f"{seed}|team-repair|{pid}|{self.tasks[u].uscc}|{gi}") % size
             team = self.team[u]
+            self.work += size
+            if self.work > WORK_LIMIT:
+                raise TeamSearchExhausted(self.tasks[u0])
             for step in range(size):
                 b = rot.members[(offset + step) % size]
                 if (b, u) in seen_x or (b, u) in pool.dead_x or not self.eligible(b, u):

@@ -562,3 +562,22 @@ EXPECTED_VECTOR: dict[str, list[tuple[str, str]]] = {
     "91370403MA3C4X1Q3C": [("37003", "组长"), ("37005", "组员"), ("W02", "联合检查")],
     "91370502MA3C4X1Q4D": [("37001", "组长"), ("37003", "组员"), ("W01", "联合检查")],
 }
+
+
+def test_repair_work_is_bounded_with_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    tasks, pool, p = _needs_repair_instance()
+    needs_repair = []
+    for s in SEEDS:
+        monkeypatch.setattr(teams_mod, "WORK_LIMIT", 0)
+        try:
+            assign_teams(seed=s, tasks=tasks, inspectors=pool, params=p)
+        except teams_mod.TeamSearchExhausted as exc:
+            (problem,) = exc.problems
+            assert problem.constraint == "计算量" and "补位搜索超过" in problem.message
+            assert isinstance(exc, TeamInfeasible)  # the API answers it as a 422
+            needs_repair.append(s)
+        monkeypatch.setattr(teams_mod, "WORK_LIMIT", 5_000_000)
+        # the bound never changes a successful result
+        r = assign_teams(seed=s, tasks=tasks, inspectors=pool, params=p)
+        assert verifier.replay_teams(published(r)) == []
+    assert needs_repair
