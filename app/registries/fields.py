@@ -13,6 +13,7 @@ from typing import Any
 
 from stdnum.cn import uscc as stdnum_uscc
 
+from app.config import get_settings
 from app.models import Inspector, Item, Target
 from app.models.base import Base
 
@@ -252,9 +253,7 @@ class RegistrySpec:
 
 
 def _grade(value: str) -> str:
-    from app.config import get_settings  # late: settings may change in tests
-
-    scale = get_settings().grade_scale
+    scale = get_settings().grade_scale  # read per call: tests and deployments change it
     value = value.upper()
     if value not in scale:
         raise FieldError(f"信用等级“{value}”不在等级体系 {'/'.join(scale)} 中")
