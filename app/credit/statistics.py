@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.draw import PlanItem, SamplingParams
+from app.draw import PlanItem
 from app.draw.sampling import plan_stratum
 from app.errors import NotFound
 from app.models import Draw, Item, Result, Task
@@ -72,13 +72,7 @@ def inclusion_preview(session: Session, *, code: str) -> dict[str, Any]:
     plan_items = [PlanItem(code=i.code, target_kinds=frozenset(i.target_kinds)) for i in items]
     now = utcnow()
     population, _ = drawing.snapshot(session, spec, items, now)
-    params = SamplingParams(
-        ratio=spec.ratio,
-        min_per_stratum=spec.min_per_stratum,
-        grade_rates=spec.grade_rates,
-        weighted=bool(spec.risk_weights),
-        cooldown_days=spec.cooldown_days,
-    )
+    params = drawing.sampling_params(spec)
     # Group units as the engine does (docs/draw-spec.md §4): per stratum, eligible units by
     # (grade rate, weight), cooling units apart; π comes from app.draw.sampling itself.
     groups: dict[str, dict[tuple[float, float], list[str | None]]] = defaultdict(dict)

@@ -232,6 +232,17 @@ def _team_pool(session: Session) -> list[TeamInspector]:
     ]
 
 
+def sampling_params(spec: PlanIn) -> SamplingParams:
+    """The engine's sampling parameters for a plan."""
+    return SamplingParams(
+        ratio=spec.ratio,
+        min_per_stratum=spec.min_per_stratum,
+        grade_rates=spec.grade_rates,
+        weighted=bool(spec.risk_weights),
+        cooldown_days=spec.cooldown_days,
+    )
+
+
 def perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> Draw:
     """Draws a published plan once; infeasibility or bad entropy writes nothing."""
     plan = plans.get(session, code, for_update=True)
@@ -257,13 +268,7 @@ def perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> Dr
             "计划范围内没有可抽取的检查对象（在册、状态正常、适用本计划事项）",
             errors=[{"field": "scope", "message": "抽样总体为空"}],
         )
-    params = SamplingParams(
-        ratio=spec.ratio,
-        min_per_stratum=spec.min_per_stratum,
-        grade_rates=spec.grade_rates,
-        weighted=bool(spec.risk_weights),
-        cooldown_days=spec.cooldown_days,
-    )
+    params = sampling_params(spec)
     try:
         target_draw = draw_targets(
             seed=seed, population=population, items=plan_items, params=params
