@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Table, and_, cast, exists, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Table, cast, exists, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -500,7 +500,7 @@ def list_records(
         conds.append(table.c.active.is_(True))
     if after is not None:
         conds.append(key_col > after)
-    stmt = select(table).where(and_(*conds)).order_by(key_col).limit(limit + 1)
+    stmt = select(table).where(*conds).order_by(key_col).limit(limit + 1)
     items = [record_of(spec, row) for row in session.execute(stmt).mappings()]
     more = len(items) > limit
     items = items[:limit]
