@@ -33,6 +33,8 @@ def test_demo_round_is_complete_and_idempotent(db, settings, tmp_path):
     site = Path(settings.publish_dir)
     draw_json = site / "draws" / f"{draw_id}.json"
     assert draw_json.exists() and (site / "results" / "index.html").exists()
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert "共 10 项抽查事项" in index and "built-in method" not in index
     verifier = _load_verifier()
     import json
 
