@@ -116,11 +116,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit_verify(_args: argparse.Namespace) -> int:
+def cmd_audit_verify(args: argparse.Namespace) -> int:
     from app.audit.service import verify_chain
 
     with _session() as session:
-        report = verify_chain(session)
+        report = verify_chain(session, published_heads=args.published_head or ())
     for problem in report.problems:
         print(problem)
     print(f"审计链 {report.entries} 条，链头 {report.head}")
@@ -252,7 +252,14 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="审计链").add_subparsers(
         dest="audit_command", required=True
     )
-    audit.add_parser("verify", help="校验审计链").set_defaults(func=cmd_audit_verify)
+    audit_verify = audit.add_parser("verify", help="校验审计链")
+    audit_verify.add_argument(
+        "--published-head",
+        action="append",
+        metavar="HASH",
+        help="公开页面上印出的链头（可多次）；须仍在链中，否则说明末尾被截断或重写",
+    )
+    audit_verify.set_defaults(func=cmd_audit_verify)
     return parser
 
 

@@ -70,3 +70,19 @@ def test_audit_verify_detects_an_edited_entry(cli_db, capsys):
         conn.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 1"))
     assert cli.main(["audit", "verify"]) == 1
     assert "第 1 条内容被修改" in capsys.readouterr().out
+
+
+def test_audit_verify_catches_a_cut_tail_against_a_published_head(cli_db, capsys):
+    from sqlalchemy import text
+
+    for name in ("a", "b", "c"):
+        assert cli.main(["token", "create", "--role", "supervisor", "--name", name]) == 0
+    capsys.readouterr()
+    with cli_db.connect() as conn:
+        published = conn.execute(text("SELECT entry_hash FROM audit_log WHERE seq = 3")).scalar()
+    assert cli.main(["audit", "verify", "--published-head", published]) == 0
+    with cli_db.begin() as conn:  # the tail is cut: the rest of the chain is still consistent
+        conn.execute(text("DELETE FROM audit_log WHERE seq = 3"))
+    assert cli.main(["audit", "verify"]) == 0
+    assert cli.main(["audit", "verify", "--published-head", published]) == 1
+    assert f"已公布的链头 {published} 不在审计链中" in capsys.readouterr().out

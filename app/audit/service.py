@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -89,12 +90,18 @@ class ChainReport:
     problems: list[str]
 
 
-def verify_chain(session: Session) -> ChainReport:
-    """Re-derives every hash; names edited, inserted or deleted entries."""
+def verify_chain(session: Session, *, published_heads: Sequence[str] = ()) -> ChainReport:
+    """Re-derives every hash; names edited, inserted or deleted entries.
+
+    A chain cut at its end (or rebuilt from some point on) is consistent in itself; heads printed
+    earlier on published pages (`published_heads`) must still be entries of it.
+    """
     problems: list[str] = []
     prev, expected_seq, count = GENESIS, 1, 0
+    wanted = set(published_heads)
     for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).yield_per(1000):
         count += 1
+        wanted.discard(e.entry_hash)
         if e.seq != expected_seq:
             problems.append(
                 f"第 {expected_seq} 条缺失或顺序错误，实际为第 {e.seq} 条 (entry missing)"
@@ -115,6 +122,10 @@ def verify_chain(session: Session) -> ChainReport:
         if h != e.entry_hash:
             problems.append(f"第 {e.seq} 条内容被修改 (entry {e.seq} edited)")
         prev, expected_seq = e.entry_hash, e.seq + 1
+    problems += [
+        f"已公布的链头 {h} 不在审计链中：其后的条目被删除或整段重写 (published head missing)"
+        for h in sorted(wanted)
+    ]
     return ChainReport(entries=count, head=prev, problems=problems)
 
 
