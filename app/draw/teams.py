@@ -528,12 +528,15 @@ class _Solver:
             tasks_reached = {g[0] for g in parent}
             full = len(seen_b)
             total = sum(pool.caps[b] for b in seen_b)
-            self._problem(
-                u0,
-                "任务上限",
-                f"符合条件的{pool.label} {full} 人均已达任务上限（合计 {total} 次，"
-                f"涉及 {len(tasks_reached)} 个检查对象），仍缺 1 人",
-            )
+            if full:
+                text = (
+                    f"符合条件的{pool.label} {full} 人均已达任务上限（合计 {total} 次，"
+                    f"涉及 {len(tasks_reached)} 个检查对象），仍缺 1 人"
+                )
+            else:
+                # Everybody who could fill it was already found saturated by an earlier search.
+                text = f"符合条件的{pool.label}均已达任务上限（见前述检查对象），仍缺 1 人"
+            self._problem(u0, "任务上限", text)
             return False
         # Steps from the short group outward: (incoming inspector, group it joins, leaver).
         steps: list[tuple[int, tuple[int, int]]] = []

@@ -581,3 +581,32 @@ def test_repair_work_is_bounded_with_a_clear_error(monkeypatch: pytest.MonkeyPat
         r = assign_teams(seed=s, tasks=tasks, inspectors=pool, params=p)
         assert verifier.replay_teams(published(r)) == []
     assert needs_repair
+
+
+def test_capacity_messages_never_count_zero_people() -> None:
+    def member(badge: str, skills: frozenset[str], cap: int | None) -> Inspector:
+        return Inspector(
+            badge=badge,
+            name="x",
+            department=LEAD,
+            region="370501",
+            expertise=skills,
+            kind="执法人员",
+            employer_uscc=None,
+            conflicts=frozenset(),
+            max_tasks=cap,
+        )
+
+    pool = [member(f"M{i}", frozenset({"医学"}), 1) for i in range(3)]
+    pool += [member(f"O{i}", frozenset(), None) for i in range(10)]
+    need = [
+        TeamTask(uscc=f"U{i:017d}", region="370402", required_expertise=frozenset({"医学"}))
+        for i in range(6)
+    ]
+    with pytest.raises(TeamInfeasible) as err:
+        assign_teams(
+            seed="s", tasks=need, inspectors=pool, params=TeamParams(size=2, lead_department=LEAD)
+        )
+    messages = [p.message for p in err.value.problems]
+    assert len(messages) == 3 and "3 人均已达任务上限" in messages[0]
+    assert not any(" 0 人" in m for m in messages)
