@@ -2,6 +2,8 @@
 
 Prints draw/ref (target <= 1.5) and consistent_sampler/draw on the same uniform sample
 (target >= 6). consistent_sampler is run on a smaller population and scaled linearly.
+The draw is timed on the columnar `Population` the registry snapshot builds (USCCs in
+generation order, not sorted); building it from `Unit`s is timed and printed apart.
 Run: .venv/bin/python bench/bench_draw.py [N]
 """
 
@@ -16,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _ref import reference_seconds, uscc_like_ids
 
-from app.draw import PlanItem, SamplingParams, Unit, draw_targets
+from app.draw import PlanItem, Population, SamplingParams, Unit, draw_targets
 
 SEED = "5f2b" * 16
 KINDS = ("定点医疗机构", "定点零售药店")
@@ -48,7 +50,11 @@ def main() -> None:
     ref = reference_seconds()
     print(f"参考值 ref（100万次 SHA-256）: {ref:.3f} s")
 
-    flat = population(n, strata=False)
+    flat_units = population(n, strata=False)
+    start = time.perf_counter()
+    flat = Population.from_units(flat_units)
+    build = time.perf_counter() - start
+    print(f"由 {n:,} 个 Unit 构建列式总体（不计入抽样）: {build:.3f} s = {build / ref:.2f} x ref")
     params = SamplingParams(ratio=0.05)
     best = min(
         timed(lambda: draw_targets(seed=SEED, population=flat, items=items, params=params))
@@ -56,7 +62,8 @@ def main() -> None:
     )
     print(f"等权抽样 {n:,} 个对象（单层）: {best:.3f} s = {best / ref:.2f} x ref（目标 <= 1.5）")
 
-    layered = population(n, strata=True)
+    layered_units = population(n, strata=True)
+    layered = Population.from_units(layered_units)
     best_s = min(
         timed(lambda: draw_targets(seed=SEED, population=layered, items=items, params=params))
         for _ in range(2)
@@ -67,10 +74,10 @@ def main() -> None:
         f"{best_s / ref:.2f} x ref（目标 <= 1.5）"
     )
 
-    weighted_pop = [
+    weighted_pop = Population.from_units(
         Unit(u.uscc, u.stratum, u.kind, "ABCD"[k % 4], (0.5, 1.0, 2.0, 4.0)[k % 4], frozenset())
-        for k, u in enumerate(layered)
-    ]
+        for k, u in enumerate(layered_units)
+    )
     wparams = SamplingParams(ratio=0.05, grade_rates={"D": 0.2}, weighted=True)
     best_w = timed(
         lambda: draw_targets(seed=SEED, population=weighted_pop, items=items, params=wparams)
@@ -82,7 +89,7 @@ def main() -> None:
     from consistent_sampler import sampler
 
     small = min(n, 100_000)
-    ids = [u.uscc for u in flat[:small]]
+    ids = [u.uscc for u in flat_units[:small]]
     take = -(-small * 5 // 100)
     cs = timed(lambda: list(sampler(ids, seed=SEED, take=take, output="id")))
     cs_scaled = cs * n / small

@@ -1,10 +1,12 @@
 """Statistics of a draw from its published π and approved results; π preview of a plan."""
 
-from collections import defaultdict
+import math
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -74,31 +76,40 @@ def inclusion_preview(session: Session, *, code: str) -> dict[str, Any]:
     population, _ = drawing.snapshot(session, spec, items, now)
     params = drawing.sampling_params(spec)
     # Group units as the engine does (docs/draw-spec.md §4): per stratum, eligible units by
-    # (grade rate, weight), cooling units apart; π comes from app.draw.sampling itself.
-    groups: dict[str, dict[tuple[float, float], list[str | None]]] = defaultdict(dict)
-    cooling: dict[str, list[str | None]] = defaultdict(list)
-    for u in population:
-        applicable = {i.code for i in plan_items if not i.target_kinds or u.kind in i.target_kinds}
-        if applicable and applicable <= u.cooling_items:
-            cooling[u.stratum].append(u.grade)
-            groups.setdefault(u.stratum, {})  # a stratum may be all cooling units
+    # (grade rate, weight), cooling units apart; π comes from app.draw.sampling itself. Units
+    # sharing a profile are counted together: a few thousand profiles, not a million units.
+    counts = np.bincount(population.pid, minlength=len(population.profiles)).tolist()
+    groups: dict[str, dict[tuple[float, float], Counter[str | None]]] = defaultdict(dict)
+    cooling: dict[str, Counter[str | None]] = defaultdict(Counter)
+    for (stratum, kind, grade, weight, cooling_items), count in zip(
+        population.profiles, counts, strict=True
+    ):
+        if not count:
             continue
-        rate = float(params.grade_rates.get(u.grade, 0.0)) if u.grade is not None else 0.0
-        group = (rate, u.weight if params.weighted else 1.0)
-        groups[u.stratum].setdefault(group, []).append(u.grade)
+        applicable = {i.code for i in plan_items if not i.target_kinds or kind in i.target_kinds}
+        if applicable and applicable <= cooling_items:
+            cooling[stratum][grade] += count
+            groups.setdefault(stratum, {})  # a stratum may be all cooling units
+            continue
+        rate = float(params.grade_rates.get(grade, 0.0)) if grade is not None else 0.0
+        group = (rate, weight if params.weighted else 1.0)
+        groups[stratum].setdefault(group, Counter())[grade] += count
     strata = []
     for key in sorted(groups):
         st_groups, st_cool = groups[key], cooling[key]
-        sizes = plan_stratum({k: len(v) for k, v in st_groups.items()}, len(st_cool), params)
+        sizes = plan_stratum({k: v.total() for k, v in st_groups.items()}, st_cool.total(), params)
         total, eligible, n, n_floor = sizes.total, sizes.eligible, sizes.n, sizes.n_floor
-        unit_pis: list[tuple[str | None, float]] = [
-            (g, pi) for k, pi in sizes.group_pi.items() for g in st_groups[k]
+        # (grade, π, number of units)
+        unit_pis: list[tuple[str | None, float, int]] = [
+            (g, pi, m) for k, pi in sizes.group_pi.items() for g, m in st_groups[k].items()
         ]
-        unit_pis += [(g, sizes.cooling_pi) for g in st_cool]
-        values = [pi for _, pi in unit_pis]
-        by_grade: dict[str, list[float]] = defaultdict(list)
-        for g, pi in unit_pis:
-            by_grade[g or "未评级"].append(pi)
+        unit_pis += [(g, sizes.cooling_pi, m) for g, m in st_cool.items()]
+        values = [pi for _, pi, _ in unit_pis]
+        by_grade: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+        for g, pi, m in unit_pis:
+            acc = by_grade[g or "未评级"]
+            acc[0] += m
+            acc[1] += pi * m
         strata.append(
             {
                 "key": key,
@@ -107,12 +118,12 @@ def inclusion_preview(session: Session, *, code: str) -> dict[str, Any]:
                 "n": n,
                 "n_floor": n_floor,
                 "pi_min": min(values),
-                "pi_mean": sum(values) / len(values),
+                "pi_mean": math.fsum(pi * m for _, pi, m in unit_pis) / total,
                 "pi_max": max(values),
-                "certain": sum(1 for v in values if v >= 1.0),
+                "certain": sum(m for _, pi, m in unit_pis if pi >= 1.0),
                 "grades": {
-                    g: {"N": len(v), "pi_mean": sum(v) / len(v)}
-                    for g, v in sorted(by_grade.items())
+                    g: {"N": int(m), "pi_mean": pi_sum / m}
+                    for g, (m, pi_sum) in sorted(by_grade.items())
                 },
             }
         )

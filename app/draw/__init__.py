@@ -3,18 +3,17 @@
 from app.draw.engine import (
     ALGORITHM,
     POPULATION_HEADER,
-    DrawInputError,
     PlanItem,
     StratumResult,
     TargetDraw,
     Task,
-    Unit,
     cooling_reason,
     draw_targets,
     params_dict,
     population_lines,
     stratum_key,
 )
+from app.draw.population import DrawInputError, Population, PopulationBuilder, Unit
 from app.draw.sampling import SamplingParams
 from app.draw.seed import (
     EntropyError,
@@ -33,6 +32,8 @@ __all__ = [
     "DrawInputError",
     "EntropyError",
     "PlanItem",
+    "Population",
+    "PopulationBuilder",
     "RiskConfig",
     "SamplingParams",
     "SeedError",

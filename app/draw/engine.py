@@ -15,29 +15,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.draw.sampling import SamplingParams, odds, plan_stratum
+from app.draw.population import DrawInputError, Population, RawProfile, Unit
+from app.draw.sampling import SamplingParams, StratumPlan, odds, plan_stratum
 from app.draw.tickets import PREFIX_SCALE, ticket_digests, ticket_from_digest, ticket_prefixes
 
 ALGORITHM = "spotcheck-draw/1"
 POPULATION_HEADER = "uscc,stratum,kind,grade,weight,cooling_items"
 _FORBIDDEN = (",", '"', "\r", "\n")
 _COMBINED_KEY_LIMIT = (2**64 - 1) // PREFIX_SCALE
-
-
-class DrawInputError(ValueError):
-    """The population, items or parameters cannot be drawn from (Chinese message)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Unit:
-    """One target in the population snapshot."""
-
-    uscc: str
-    stratum: str
-    kind: str
-    grade: str | None
-    weight: float
-    cooling_items: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,54 +142,8 @@ class _Profile:
     line_suffix: str
 
 
-def _profile_ids(
-    population: Sequence[Unit],
-) -> tuple[list[Any], npt.NDArray[np.int64]]:
-    """Distinct (stratum, kind, grade, weight, cooling_items) tuples and each unit's index.
-
-    Column by column: low-cardinality columns cost one pass each and no tuple per unit.
-    """
-    size = len(population)
-    values: list[list[Any]] = []
-    combined = np.zeros(size, dtype=np.int64)
-    radix = 1
-    varying = 0
-    columns = (
-        [u.stratum for u in population],
-        [u.kind for u in population],
-        [u.grade for u in population],
-        [u.weight for u in population],
-        [u.cooling_items for u in population],
-    )
-    for column in columns:
-        distinct = list(dict.fromkeys(column))
-        values.append(distinct)
-        if len(distinct) > 1:
-            index = {v: k for k, v in enumerate(distinct)}
-            codes = np.fromiter(map(index.__getitem__, column), dtype=np.int64, count=size)
-            combined += codes * radix
-            varying += 1
-        radix *= len(distinct)
-        if radix >= 2**62:  # pragma: no cover - needs > 4e18 distinct combinations
-            raise DrawInputError("抽样总体的分层与属性组合过多（too many distinct profiles）")
-    if size == 0:
-        return [], combined
-    if varying <= 1:  # codes are already dense: every code occurs
-        uniq, pid = np.arange(radix, dtype=np.int64), combined
-    else:
-        uniq, pid = np.unique(combined, return_inverse=True)
-    raws: list[Any] = []
-    for code in uniq.tolist():
-        raw = []
-        for distinct in values:
-            code, digit = divmod(code, len(distinct))
-            raw.append(distinct[digit])
-        raws.append(tuple(raw))
-    return raws, pid.astype(np.int64)
-
-
 def _make_profile(
-    raw: tuple[str, str, str | None, float, frozenset[str]],
+    raw: RawProfile,
     items: Sequence[PlanItem],
     params: SamplingParams,
 ) -> _Profile:
@@ -237,37 +176,28 @@ def _make_profile(
     )
 
 
-def _is_uscc_form(uscc: str) -> bool:
-    return len(uscc) == 18 and uscc.isascii() and uscc.isalnum() and uscc == uscc.upper()
-
-
 class _Snapshot:
     """The population in USCC order: USCC bytes, profile id per unit, distinct profiles."""
 
     def __init__(
-        self, population: Sequence[Unit], items: Sequence[PlanItem], params: SamplingParams
+        self, population: Population, items: Sequence[PlanItem], params: SamplingParams
     ) -> None:
         _check_items(items)
-        usccs = [u.uscc for u in population]
-        joined = "".join(usccs)
-        size = len(usccs)
-        data = joined.encode("ascii", errors="replace")
-        if not (len(joined) == 18 * size and joined.isascii()) or (
-            size and not (data.isalnum() and data.upper() == data)
-        ):
-            bad = next((u for u in usccs if not _is_uscc_form(u)), "?")
-            raise DrawInputError(f"统一社会信用代码必须是18位大写字母或数字：{bad!r}")
-        raws, pid = _profile_ids(population)
-        self.profiles: list[_Profile] = [_make_profile(raw, items, params) for raw in raws]
-        packed = np.frombuffer(data, dtype="S18")
+        self.profiles: list[_Profile] = [
+            _make_profile(raw, items, params) for raw in population.profiles
+        ]
+        packed = np.frombuffer(population.data, dtype="S18")
+        # Stable merge sort: a few milliseconds when the snapshot already comes in USCC order.
         order = np.argsort(packed, kind="stable")
         ordered = packed[order]
-        if size > 1 and bool(np.any(ordered[1:] == ordered[:-1])):
-            dup = ordered[1:][ordered[1:] == ordered[:-1]][0].decode()
-            raise DrawInputError(f"抽样总体中统一社会信用代码重复：{dup}")
+        if len(ordered) > 1:
+            same = ordered[1:] == ordered[:-1]
+            if bool(same.any()):
+                dup = ordered[1:][same][0].decode()
+                raise DrawInputError(f"抽样总体中统一社会信用代码重复：{dup}")
         # From here on every per-unit sequence is in USCC order: the draw cannot see input order.
         self.keys: list[bytes] = ordered.tolist()
-        self.pid: npt.NDArray[np.int64] = pid[order]
+        self.pid: npt.NDArray[np.int64] = population.pid[order]
 
     def uscc(self, k: int) -> str:
         return self.keys[k].decode("ascii")
@@ -279,12 +209,19 @@ class _Snapshot:
             yield key.decode("ascii") + suffixes[p]
 
     def sha256(self) -> str:
-        suffixes = [(p.line_suffix + "\n").encode("utf-8") for p in self.profiles]
-        parts: list[bytes] = [b""] * (2 * len(self.keys))
-        parts[0::2] = self.keys
-        parts[1::2] = list(map(suffixes.__getitem__, self.pid.tolist()))
+        """SHA-256 of the population file, hashed chunk by chunk (never joined whole)."""
+        suffixes = np.array(
+            [(p.line_suffix + "\n").encode("utf-8") for p in self.profiles] or [b""], dtype=object
+        )
         digest = hashlib.sha256((POPULATION_HEADER + "\n").encode("utf-8"))
-        digest.update(b"".join(parts))
+        chunk = 1 << 16
+        parts = np.empty(2 * chunk, dtype=object)
+        for lo in range(0, len(self.keys), chunk):
+            keys = self.keys[lo : lo + chunk]
+            part = parts[: 2 * len(keys)]
+            part[0::2] = keys
+            part[1::2] = suffixes[self.pid[lo : lo + chunk]]
+            digest.update(b"".join(part.tolist()))
         return digest.hexdigest()
 
 
@@ -299,12 +236,19 @@ def _check_items(items: Sequence[PlanItem]) -> None:
             raise DrawInputError(f'事项编码不能为空或含有 ; , " 换行：{code!r}')
 
 
-def population_lines(population: Sequence[Unit], items: Sequence[PlanItem]) -> Iterator[str]:
+def as_population(population: Population | Sequence[Unit]) -> Population:
+    """The columnar form of a population given as `Unit`s (a `Population` is returned as is)."""
+    return population if isinstance(population, Population) else Population.from_units(population)
+
+
+def population_lines(
+    population: Population | Sequence[Unit], items: Sequence[PlanItem]
+) -> Iterator[str]:
     """Lines of the published population file (header first), sorted by USCC, without newline.
 
     Joined with "\\n" plus a final "\\n" and UTF-8 encoded, they hash to `population_sha256`.
     """
-    return _Snapshot(population, items, SamplingParams(ratio=1.0)).lines()
+    return _Snapshot(as_population(population), items, SamplingParams(ratio=1.0)).lines()
 
 
 @dataclass(slots=True)
@@ -316,23 +260,30 @@ class _Stratum:
 
 
 def draw_targets(
-    *, seed: str, population: Sequence[Unit], items: Sequence[PlanItem], params: SamplingParams
+    *,
+    seed: str,
+    population: Population | Sequence[Unit],
+    items: Sequence[PlanItem],
+    params: SamplingParams,
 ) -> TargetDraw:
-    """Draw the targets of one plan (docs/draw-spec.md §4–§6)."""
+    """Draw the targets of one plan (docs/draw-spec.md §4–§6).
+
+    `population` in any order; a `Population` (columns) is what the registry snapshot builds.
+    """
     if not seed:
         raise DrawInputError("种子不能为空（empty seed）")
     # Millions of short-lived tuples and no reference cycles: the cyclic GC only costs time.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _draw(seed, population, items, params)
+        return _draw(seed, as_population(population), items, params)
     finally:
         if enabled:
             gc.enable()
 
 
 def _draw(
-    seed: str, population: Sequence[Unit], items: Sequence[PlanItem], params: SamplingParams
+    seed: str, population: Population, items: Sequence[PlanItem], params: SamplingParams
 ) -> TargetDraw:
     snap = _Snapshot(population, items, params)
     profiles = snap.profiles
@@ -341,6 +292,8 @@ def _draw(
     # Aggregate per stratum over profiles (units sharing a profile are interchangeable).
     strata: dict[str, _Stratum] = {}
     for prof, count in zip(profiles, counts, strict=True):
+        if not count:  # a profile no unit has (possible in a hand-built Population)
+            continue
         st = strata.get(prof.stratum)
         if st is None:
             st = strata[prof.stratum] = _Stratum(prof.stratum, groups={})
@@ -359,10 +312,15 @@ def _draw(
     group_pi: list[dict[tuple[float, float], float]] = []
     cooling_pi: list[float] = []
     uniform = True
+    # Strata of equal make-up share one plan (thousands of strata, far fewer distinct sizes).
+    plans: dict[tuple[tuple[tuple[tuple[float, float], int], ...], int], StratumPlan] = {}
     for h, key in enumerate(keys):
         st = strata[key]
         assert st.groups is not None
-        plan = plan_stratum(st.groups, st.cooling, params)
+        make_up = (tuple(sorted(st.groups.items())), st.cooling)
+        plan = plans.get(make_up)
+        if plan is None:
+            plan = plans[make_up] = plan_stratum(st.groups, st.cooling, params)
         assert plan.total == st.total
         eligible, n_floor, n, n_open, n_fill = (
             plan.eligible,
@@ -389,15 +347,21 @@ def _draw(
             )
         )
 
-    # Per-profile arrays → per-unit segment and inclusion probability.
+    # Per-profile arrays → per-unit segment and inclusion probability (0 for unused profiles).
     prof_segment = np.array(
-        [2 * code_of[p.stratum] + int(p.cooling) for p in profiles], dtype=np.int64
+        [
+            2 * code_of[p.stratum] + int(p.cooling) if c else 0
+            for p, c in zip(profiles, counts, strict=True)
+        ],
+        dtype=np.int64,
     )
     prof_pi = [
-        cooling_pi[code_of[p.stratum]]
+        0.0
+        if not c
+        else cooling_pi[code_of[p.stratum]]
         if p.cooling
         else group_pi[code_of[p.stratum]][(p.rate, p.weight if params.weighted else 1.0)]
-        for p in profiles
+        for p, c in zip(profiles, counts, strict=True)
     ]
     digests = ticket_digests(seed, snap.keys)
     prefix = ticket_prefixes(digests)
@@ -414,8 +378,7 @@ def _draw(
 
     reason = cooling_reason(params.cooldown_days)
     rows = []
-    for k in chosen:
-        p = int(snap.pid[k])
+    for k, p in zip(chosen, snap.pid[chosen].tolist(), strict=True):
         prof = profiles[p]
         ticket = ticket_from_digest(digests[32 * k : 32 * k + 32])
         rows.append((code_of[prof.stratum], ticket, snap.uscc(k), prof, prof_pi[p]))

@@ -13,14 +13,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-try:  # CPython's own SHA-256 object is much cheaper to copy than OpenSSL's EVP context.
-    from _sha256 import sha256 as _fast_sha256  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover - Python >= 3.12 or a build without it
-    try:
-        from _sha2 import sha256 as _fast_sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
-    except ImportError:
-        _fast_sha256 = hashlib.sha256
-
 PREFIX_DIGITS = 12
 PREFIX_SCALE = 10**PREFIX_DIGITS
 _LIMB_FACTORS = np.array([pow(2, 16 * j, PREFIX_SCALE) for j in range(16)], dtype=np.uint64)
@@ -45,7 +37,7 @@ def ticket_of(seed: str, uscc: str) -> str:
 
 def ticket_digests(seed: str, usccs: Iterable[bytes]) -> bytes:
     """Concatenated 32-byte digests SHA-256(seed_hash || uscc), for ASCII-encoded USCCs."""
-    base: Any = _fast_sha256(seed_hash(seed).encode("ascii"))
+    base: Any = hashlib.sha256(seed_hash(seed).encode("ascii"))
     copy: Callable[[], Any] = base.copy
 
     def one(data: bytes) -> bytes:

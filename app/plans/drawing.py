@@ -20,8 +20,9 @@ from app.draw import (
     DrawInputError,
     EntropyError,
     PlanItem,
+    Population,
+    PopulationBuilder,
     SamplingParams,
-    Unit,
     derive_seed,
     draw_targets,
     normalize_entropy,
@@ -100,8 +101,8 @@ def _stratum_getter(keys: list[str]) -> Callable[[str, str, str | None, str], li
 
 def _population(
     session: Session, plan: PlanIn, items: list[Item], now: Any, *, with_info: bool
-) -> tuple[list[Unit], dict[str, tuple[str, str]]]:
-    """Streams the in-scope targets into Units (and names/regions by USCC when asked).
+) -> tuple[Population, dict[str, tuple[str, str]]]:
+    """Streams the in-scope targets into a columnar Population (and names/regions by USCC).
 
     Built for 1,000,000 rows: strata, tag parsing and risk weights are computed once per
     distinct value (they repeat), tags are parsed from their stored JSON text once per
@@ -137,7 +138,8 @@ def _population(
     strata: dict[tuple[str, str, str | None, str], str] = {}
     tag_cache: dict[str | None, tuple[int, frozenset[str]]] = {}
     weights: dict[tuple[str | None, str | None], float] = {}
-    units: list[Unit] = []
+    builder = PopulationBuilder()
+    add = builder.add
     info: dict[str, tuple[str, str]] = {}
     enabled = gc.isenabled()
     gc.disable()
@@ -161,25 +163,27 @@ def _population(
                     grade=grade, complaints=complaints, flags=flags, config=config
                 )
             hit = cooling.get(uscc)
-            units.append(
-                Unit(uscc, stratum, kind, grade, weight, frozenset(hit) if hit else _NO_ITEMS)
-            )
+            add(uscc, stratum, kind, grade, weight, frozenset(hit) if hit else _NO_ITEMS)
             if with_info:
                 info[uscc] = (name, region)
     finally:
         if enabled:
             gc.enable()
-    return units, info
+    try:
+        population = builder.build()
+    except DrawInputError as exc:
+        raise ValidationFailed(str(exc), errors=[{"field": "plan", "message": str(exc)}]) from None
+    return population, info
 
 
 def snapshot(
     session: Session, plan: PlanIn, items: list[Item], now: Any
-) -> tuple[list[Unit], dict[str, tuple[str, str]]]:
+) -> tuple[Population, dict[str, tuple[str, str]]]:
     """The population (active, 正常, in scope, some item applies) and names/regions by USCC."""
     return _population(session, plan, items, now, with_info=True)
 
 
-def population_units(session: Session, plan: PlanIn, items: list[Item], now: Any) -> list[Unit]:
+def population_units(session: Session, plan: PlanIn, items: list[Item], now: Any) -> Population:
     """The population alone: what a draw needs before it knows which targets it drew."""
     return _population(session, plan, items, now, with_info=False)[0]
 
@@ -195,7 +199,7 @@ def names_regions(session: Session, usccs: Iterable[str]) -> dict[str, tuple[str
     return out
 
 
-def population_gzip(population: list[Unit], items: list[PlanItem]) -> bytes:
+def population_gzip(population: Population, items: list[PlanItem]) -> bytes:
     """gzip of the canonical population file, compressed while it is produced (the text of
     1,000,000 lines is never held whole)."""
     packer = zlib.compressobj(6, zlib.DEFLATED, 31)

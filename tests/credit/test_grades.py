@@ -174,8 +174,8 @@ def test_the_draw_snapshot_uses_the_grade_valid_at_the_draw_time(client, city, c
         items = list(s.scalars(select(Item).where(Item.code.in_(spec.items))))
         now_units, _ = snapshot(s, spec, items, datetime.now(UTC))
         later_units, _ = snapshot(s, spec, items, future + timedelta(seconds=1))
-    now = {u.uscc: u for u in now_units}
-    later = {u.uscc: u for u in later_units}
+    now = {u.uscc: u for u in now_units.units()}
+    later = {u.uscc: u for u in later_units.units()}
     assert (now[uscc(1)].grade, now[uscc(1)].weight) == ("D", 4.0)
     assert (now[uscc(2)].grade, now[uscc(2)].weight) == ("A", 1.0)
     assert (later[uscc(2)].grade, later[uscc(2)].weight) == ("D", 4.0)
