@@ -4,9 +4,10 @@ import codecs
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from typing import IO, Any
 
 from app.errors import ValidationFailed
@@ -88,8 +89,7 @@ def _xlsx_rows(fh: IO[bytes]) -> Iterator[list[str]]:
         wb.close()
 
 
-def read_rows(fh: IO[bytes]) -> tuple[list[str], Iterator[RawRow]]:
-    """The header and an iterator of non-empty data rows of a CSV or XLSX file."""
+def _header(fh: IO[bytes]) -> tuple[list[str], int, Iterator[list[str]]]:
     fh.seek(0)
     magic = fh.read(4)
     fh.seek(0)
@@ -107,7 +107,12 @@ def read_rows(fh: IO[bytes]) -> tuple[list[str], Iterator[RawRow]]:
         raise _file_error("文件没有表头行 (no header row)")
     while header and not header[-1]:
         header.pop()
-    header_row = number
+    return header, number, rows
+
+
+def read_rows(fh: IO[bytes]) -> tuple[list[str], Iterator[RawRow]]:
+    """The header and an iterator of non-empty data rows of a CSV or XLSX file."""
+    header, header_row, rows = _header(fh)
 
     def data() -> Iterator[RawRow]:
         n = header_row
@@ -115,5 +120,28 @@ def read_rows(fh: IO[bytes]) -> tuple[list[str], Iterator[RawRow]]:
             n += 1
             if "".join(cells).strip():
                 yield RawRow(number=n, cells=cells)
+
+    return header, data()
+
+
+Chunk = tuple[Sequence[int], list[list[str]]]
+
+
+def read_chunks(fh: IO[bytes], size: int) -> tuple[list[str], Iterator[Chunk]]:
+    """The header and the non-empty data rows in chunks of at most `size`, each with the
+    rows' spreadsheet numbers (as read_rows numbers them)."""
+    header, header_row, rows = _header(fh)
+
+    def data() -> Iterator[Chunk]:
+        n = header_row
+        while batch := list(islice(rows, size)):
+            first = n + 1
+            n += len(batch)
+            if all(map(str.strip, map("".join, batch))):
+                yield range(first, n + 1), batch
+                continue
+            kept = [(first + i, c) for i, c in enumerate(batch) if "".join(c).strip()]
+            if kept:
+                yield [k for k, _ in kept], [c for _, c in kept]
 
     return header, data()

@@ -3,29 +3,49 @@
 import base64
 import binascii
 import csv
+import gc
 import hashlib
 import heapq
 import io
 import json
+import multiprocessing
+import os
+import pickle
+import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Table, cast, exists, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Table,
+    cast,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.config import get_settings
-from app.errors import BadRequest, NotFound, ValidationFailed
+from app.errors import AppError, BadRequest, NotFound, ValidationFailed
 from app.faults import pause_at
 from app.models import RegistryHistory, Target
 from app.models.base import utcnow
 from app.registries.bulk import bulk_insert
-from app.registries.fields import REGISTRIES, FieldError, RegistrySpec, row_is_clean
-from app.registries.reader import read_rows
+from app.registries.fields import REGISTRIES, FieldError, RegistrySpec
+from app.registries.reader import Chunk, read_chunks
+from app.registries.validate import NULL, SEP, Validator, WireRow
 
 CHUNK = 5000
+# From this size on (≈ 45,000 targets) validation runs in a forked second process.
+PARALLEL_MIN_BYTES = 8 << 20
 _HISTORY: Table = RegistryHistory.__table__  # type: ignore[assignment]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -74,9 +94,10 @@ class _Importer:
         self.now = utcnow()
         self.errors: list[dict[str, Any]] = []
         self.error_count = 0
-        self.buffer: list[dict[str, Any]] = []
         self.result = ImportResult()
         self.conflict_refs: list[tuple[int, str]] = []
+        self.key_index = spec.field_names.index(spec.key)
+        self.postgres = session.get_bind().dialect.name == "postgresql"
 
     def error(self, row: int | None, field: str, message: str) -> None:
         self.error_count += 1
@@ -104,77 +125,40 @@ class _Importer:
                 self.error(1, f.header, f"缺少必填列“{f.header}”（{f.name}）")
         return mapping
 
-    def run(self, fh: IO[bytes]) -> ImportResult:
+    def run(self, fh: IO[bytes], parallel_min_bytes: int) -> ImportResult:
         fh.seek(0)
         digest = hashlib.sha256()
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
+        size = fh.tell()
         self.result.file_sha256 = digest.hexdigest()
-        header, rows = read_rows(fh)
+        header, chunks = read_chunks(fh, CHUNK)
         mapping = self.map_header(header)
         if self.error_count:
             self.fail()
-        fields = [(i, self.spec.field(n)) for i, n in enumerate(mapping) if n is not None]
-        missing = [f for f in self.spec.fields if f.name not in mapping]
-        names = [f.name for _, f in fields]
-        key = self.spec.key
-        first_row: dict[str, int] = {}
-        width = len(mapping)
-        for raw in rows:
-            self.result.rows += 1
-            if self.result.rows > self.settings.max_import_rows:
-                self.error(raw.number, "file", f"超过最大行数 {self.settings.max_import_rows}")
-                break
-            cells = raw.cells
-            if len(cells) < width:
-                cells = cells + [""] * (width - len(cells))
-            rec: dict[str, Any] | None = None
-            ok = True
-            # Fast path: one control/NFC check per row, specialised per-field checks; on
-            # any problem the slow path below re-checks cell by cell to name every error.
-            if row_is_clean(cells):
-                try:
-                    rec = dict(
-                        zip(names, [f.fast(cells[i].strip()) for i, f in fields], strict=True)
-                    )
-                except FieldError:
-                    rec = None
-            if rec is None:
-                rec = {}
-                for i, f in fields:
-                    try:
-                        rec[f.name] = f.normalize(cells[i])
-                    except FieldError as exc:
-                        ok = False
-                        self.error(raw.number, f.header, str(exc))
-            if len(cells) > width and "".join(cells[width:]).strip():
-                ok = False
-                self.error(raw.number, "file", "该行的单元格多于表头列数 (more cells than headers)")
-            for f in missing:
-                rec[f.name] = f.default if not f.is_list else []
-            k = rec.get(key)
-            if k is not None:
-                if k in first_row:
-                    ok = False
-                    self.error(
-                        raw.number, self.spec.field(key).header, f"与第 {first_row[k]} 行重复 ({k})"
-                    )
-                else:
-                    first_row[k] = raw.number
-            if not ok:
-                continue
-            for uscc in rec.get("conflicts", []) if self.spec.kind == "inspectors" else []:
-                self.conflict_refs.append((raw.number, uscc))
-            if not self.error_count:
-                self.buffer.append(rec)
-                if len(self.buffer) >= CHUNK:
-                    self.flush()
+        validator = Validator(
+            self.spec,
+            mapping,
+            max_rows=self.settings.max_import_rows,
+            max_listed=self.settings.max_listed_errors,
+        )
+        key_col = self.table.c[self.spec.key]
+        self.existing: set[str] = set(self.session.scalars(select(key_col)))
+        self.writer = _NewRows(self.session, self.table, self.spec, self.now, self.actor)
+        if size >= parallel_min_bytes and hasattr(os, "fork"):
+            self._run_forked(validator, chunks)
+        else:
+            for wire in validator.run(chunks):
+                new, old = self.split(wire)
+                self.write(self.writer.encode(new), len(new), old)
+            self.take(
+                validator.rows, validator.errors, validator.error_count, validator.conflict_refs
+            )
         if self.result.rows == 0:
             self.error(None, "file", "文件没有数据行 (no data rows)")
         self.check_conflicts()
         if self.error_count:
             self.fail()
-        self.flush()
         audit.append(
             self.session,
             actor=self.actor,
@@ -189,6 +173,68 @@ class _Importer:
             },
         )
         return self.result
+
+    def split(self, wire: list[WireRow]) -> tuple[list[WireRow], list[WireRow]]:
+        """Rows whose key is new to the table, and rows that may replace a current one."""
+        existing, k = self.existing, self.key_index
+        if not existing or existing.isdisjoint([r[k] for r in wire]):
+            return wire, []
+        return [r for r in wire if r[k] not in existing], [r for r in wire if r[k] in existing]
+
+    def take(
+        self,
+        rows: int,
+        errors: list[dict[str, Any]],
+        error_count: int,
+        conflict_refs: list[tuple[int, str]],
+    ) -> None:
+        """Adopts the validator's counts and errors (header errors came first: none here)."""
+        self.result.rows = rows
+        self.errors, self.error_count, self.conflict_refs = errors, error_count, conflict_refs
+
+    def write(self, payload: bytes, count: int, old: list[WireRow]) -> None:
+        if count:
+            self.writer.write(payload)
+            self.result.created += count
+        if old:
+            self.merge(old)
+
+    def _run_forked(self, validator: Validator, chunks: Iterator[Chunk]) -> None:
+        """Validates in a forked child while this process writes what it sends (two cores).
+
+        The child only reads the file, validates and encodes; every write, and the decision to
+        keep or roll back, stays in this process and its transaction.
+        """
+        receiver, sender = multiprocessing.Pipe(duplex=False)
+        gc.freeze()  # the child's collector then leaves inherited objects (connections) alone
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
+            status = 1
+            try:
+                receiver.close()
+                status = _child(validator, chunks, self, sender)
+            finally:
+                os._exit(status)
+        gc.unfreeze()
+        sender.close()
+        try:
+            while True:
+                message = pickle.loads(receiver.recv_bytes())
+                tag = message[0]
+                if tag == "rows":
+                    self.write(message[1], message[2], message[3])
+                elif tag == "done":
+                    self.take(*message[1:])
+                    return
+                elif tag == "fail":
+                    raise ValidationFailed(message[1], errors=message[2], extra=message[3])
+                else:
+                    raise RuntimeError(f"import validator failed:\n{message[1]}")
+        except EOFError:
+            raise RuntimeError("import validator exited without an answer") from None
+        finally:
+            receiver.close()  # a child still sending gets EPIPE and exits
+            os.waitpid(pid, 0)
 
     def check_conflicts(self) -> None:
         usccs = sorted({u for _, u in self.conflict_refs})
@@ -208,10 +254,9 @@ class _Importer:
             extra={"error_count": self.error_count},
         )
 
-    def flush(self) -> None:
-        chunk, self.buffer = self.buffer, []
-        if not chunk:
-            return
+    def merge(self, wire: list[WireRow]) -> None:
+        """Rows whose key is in the table: unchanged ones are left, changed ones archived."""
+        chunk = [self.writer.decode(r) for r in wire]
         key = self.spec.key
         key_col = self.table.c[key]
         existing = {
@@ -240,6 +285,116 @@ class _Importer:
             self.session.execute(update(self.spec.model), changed)
         self.result.created += len(new_rows)
         self.result.updated += len(changed)
+
+
+def _child(validator: Validator, chunks: Iterator[Chunk], importer: _Importer, out: Any) -> int:
+    """The forked validator: sends encoded chunks, then the errors; returns an exit status."""
+
+    def send(message: tuple[Any, ...]) -> None:
+        out.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+    try:
+        try:
+            for wire in validator.run(chunks):
+                new, old = importer.split(wire)
+                send(("rows", importer.writer.encode(new), len(new), old))
+            send(
+                (
+                    "done",
+                    validator.rows,
+                    validator.errors,
+                    validator.error_count,
+                    validator.conflict_refs,
+                )
+            )
+        except AppError as exc:
+            send(("fail", exc.detail, exc.errors, exc.extra))
+        except Exception:
+            send(("crash", traceback.format_exc()))
+            return 1
+    except OSError:  # the parent stopped listening (it failed): nothing more to say
+        return 1
+    return 0
+
+
+class _NewRows:
+    """Writes validated wire rows of new keys: COPY text on PostgreSQL, executemany on SQLite.
+
+    The constant columns (active, version, updated_at, updated_by) are written as literals, so
+    each row carries only its registry fields.
+    """
+
+    def __init__(
+        self, session: Session, table: Table, spec: RegistrySpec, now: datetime, actor: str
+    ) -> None:
+        self.session, self.spec = session, spec
+        self.width = len(spec.field_names)
+        conn = session.connection()
+        dialect = conn.dialect
+        self.postgres = dialect.name == "postgresql"
+        self.ints = {
+            i for i, n in enumerate(spec.field_names) if isinstance(table.c[n].type, Integer)
+        }
+        self.lists = {i for i, f in enumerate(spec.fields) if f.is_list}
+        names = [*spec.field_names, "active", "version", "updated_at", "updated_by"]
+        column_list = ", ".join(f'"{c}"' for c in names)
+        if self.postgres:
+            self.sql = f'COPY "{table.name}" ({column_list}) FROM STDIN'
+            self.suffix = "\t" + "\t".join(["t", "1", now.isoformat(), _copy_escape(actor)])
+            return
+        stamp: list[Any] = [True, 1, now, actor]
+        for i, c in enumerate(("active", "version", "updated_at", "updated_by")):
+            proc = table.c[c].type.bind_processor(dialect)
+            if proc is not None:
+                stamp[i] = proc(stamp[i])
+        quoted = conn.exec_driver_sql("SELECT quote(?), quote(?), quote(?), quote(?)", tuple(stamp))
+        literals = list(quoted.one())
+        cells = [
+            "?" if table.c[n].nullable is False else "NULLIF(?, char(2))" for n in spec.field_names
+        ]
+        self.sql = (
+            f'INSERT INTO "{table.name}" ({column_list}) VALUES ({", ".join(cells + literals)})'
+        )
+
+    def encode(self, rows: list[WireRow]) -> bytes:
+        """The bytes `write` takes for these rows (built where the rows were validated)."""
+        if not rows:
+            return b""
+        if not self.postgres:
+            return SEP.join(chain.from_iterable(rows)).encode()
+        block = _copy_escape("\x01".join(map(SEP.join, rows)) + "\x01")
+        block = block.replace(SEP, "\t").replace(NULL, "\\N")
+        return block.replace("\x01", self.suffix + "\n").encode()
+
+    def write(self, payload: bytes) -> None:
+        conn = self.session.connection()
+        if self.postgres:
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            with driver.cursor() as cur, cur.copy(self.sql) as copy:
+                copy.write(payload)
+            return
+        cells = iter(payload.decode().split(SEP))
+        conn.exec_driver_sql(self.sql, list(zip(*[cells] * self.width, strict=False)))
+
+    def decode(self, row: WireRow) -> dict[str, Any]:
+        """The field values of a wire row, as the ORM reads them back."""
+        out: dict[str, Any] = {}
+        for i, (name, value) in enumerate(zip(self.spec.field_names, row, strict=True)):
+            if value == NULL:
+                out[name] = None
+            elif i in self.lists:
+                out[name] = json.loads(value)
+            elif i in self.ints:
+                out[name] = int(value)
+            else:
+                out[name] = value
+        return out
+
+
+def _copy_escape(text: str) -> str:
+    """Text as a COPY text-format value (backslash, tab, newline, carriage return escaped)."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def _op_of(version: int, active: bool) -> str:
@@ -274,11 +429,19 @@ def _lock_registry(session: Session, spec: RegistrySpec) -> None:
         )
 
 
-def import_file(session: Session, *, kind: str, fh: IO[bytes], actor: str) -> ImportResult:
-    """Imports a CSV/XLSX registry file, all or nothing."""
+def import_file(
+    session: Session,
+    *,
+    kind: str,
+    fh: IO[bytes],
+    actor: str,
+    parallel_min_bytes: int = PARALLEL_MIN_BYTES,
+) -> ImportResult:
+    """Imports a CSV/XLSX registry file, all or nothing (files from `parallel_min_bytes` on
+    are validated in a second process while this one writes)."""
     spec = spec_for(kind)
     _lock_registry(session, spec)
-    result = _Importer(session, spec, actor).run(fh)
+    result = _Importer(session, spec, actor).run(fh, parallel_min_bytes)
     pause_at("import.before_commit")
     return result
 

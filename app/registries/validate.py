@@ -1,0 +1,253 @@
+"""Validation of registry files, chunk by chunk, without a database.
+
+Every row is checked by the rules of app/registries/fields.py. A chunk whose cells are all
+ordinary (clean text, every value accepted) is checked column by column with a few C-level
+operations per column; any other chunk is checked row by row, cell by cell, which words every
+error. Both give the same values: a column check only accepts what the per-cell check accepts
+unchanged, and falls back to it otherwise.
+
+Output rows are "wire rows": tuples of strings in field order, lists as JSON, None as NULL, so
+they can be written, or sent to another process, without touching each value again.
+"""
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+
+from app.registries.fields import (
+    _CONTROL,
+    _USCC_ALPHABET,
+    _USCC_WEIGHTS,
+    FieldError,
+    FieldSpec,
+    RegistrySpec,
+    _grade,
+    _region,
+    normalize_uscc,
+    row_is_clean,
+)
+
+NULL = "\x02"  # None in a wire row; validated text never holds control characters
+SEP = "\x00"  # between cells of a wire block; absent for the same reason
+
+WireRow = tuple[str, ...]
+
+# A cell needs str.strip() when it starts or ends with whitespace (re's \s is str.isspace()).
+_EDGE_SPACE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
+_USCC_ONE = r"[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}"
+_USCC_COLUMN = re.compile(rf"{_USCC_ONE}(?:\x00{_USCC_ONE})*")
+_REGION_COLUMN = re.compile(r"[0-9]{6}(?:\x00[0-9]{6})*")
+_MEMO_LIMIT = 20_000  # distinct values remembered per column (choices, grades, tags)
+
+_USCC_VALUE = np.full(256, -1, dtype=np.int64)
+for _i, _c in enumerate(_USCC_ALPHABET):
+    _USCC_VALUE[ord(_c)] = _i
+_USCC_W = np.array(_USCC_WEIGHTS, dtype=np.int64)
+
+
+def _uscc_column_ok(joined: str, n: int) -> bool:
+    """True when every id of a SEP-joined column of n well-formed USCCs has a valid check digit
+    (the same GB 32100-2015 sum as fields._uscc_fast_ok, for the whole column at once)."""
+    codes = np.frombuffer((joined + SEP).encode("ascii"), dtype=np.uint8).reshape(n, 19)
+    values = _USCC_VALUE[codes[:, :18]]
+    total = values[:, :17] @ _USCC_W
+    return bool(np.all((31 - total % 31) % 31 == values[:, 17]))
+
+
+def to_wire(value: Any, is_list: bool) -> str:
+    """The wire form of a field value."""
+    if value is None:
+        return NULL
+    if is_list:
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+@dataclass
+class Validator:
+    """Validates the rows of one file; collects errors as the import reports them."""
+
+    spec: RegistrySpec
+    mapping: list[str | None]
+    max_rows: int
+    max_listed: int
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    error_count: int = 0
+    rows: int = 0
+    conflict_refs: list[tuple[int, str]] = field(default_factory=list)
+    stopped: bool = False
+
+    def __post_init__(self) -> None:
+        spec = self.spec
+        self.width = len(self.mapping)
+        self.fields = [(i, spec.field(n)) for i, n in enumerate(self.mapping) if n is not None]
+        present = {f.name for _, f in self.fields}
+        self.missing = [f for f in spec.fields if f.name not in present]
+        self.first_row: dict[Any, int] = {}
+        self.memo: dict[str, dict[str, str]] = {f.name: {} for f in spec.fields}
+        # Inspectors name targets to avoid: those references are collected row by row.
+        self.columnar = "conflicts" not in spec.field_names
+        self.source = {f.name: i for i, f in self.fields}
+
+    def error(self, row: int | None, field_name: str, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < self.max_listed:
+            self.errors.append({"row": row, "field": field_name, "message": message})
+
+    def chunk(self, numbers: Sequence[int], rows: list[list[str]]) -> list[WireRow]:
+        """Validates one chunk; its wire rows while no error has been found so far."""
+        out = None
+        if self.columnar and self.rows + len(rows) <= self.max_rows:
+            out = self._columns(numbers, rows)
+        if out is None:
+            return self._row_by_row(numbers, rows)
+        self.rows += len(rows)
+        return out if not self.error_count else []
+
+    # Column by column ----------------------------------------------------------------------
+
+    def _columns(self, numbers: Sequence[int], rows: list[list[str]]) -> list[WireRow] | None:
+        lengths = set(map(len, rows))
+        if len(lengths) != 1:
+            return None
+        (length,) = lengths
+        width = self.width
+        if length < width:
+            return None
+        text = "\n".join(map("\n".join, rows))
+        if _CONTROL.search(text) or not (text.isascii() or unicodedata.is_normalized("NFC", text)):
+            return None
+        cols = list(zip(*rows, strict=True))
+        if length > width and "".join("".join(c) for c in cols[width:]).strip():
+            return None
+        out: list[Iterable[str]] = []
+        n = len(rows)
+        for f in self.spec.fields:
+            i = self.source.get(f.name)
+            if i is None:
+                out.append(repeat(to_wire(f.default if not f.is_list else [], f.is_list), n))
+                continue
+            values = self._column(f, cols[i])
+            if values is None:
+                return None
+            out.append(values)
+        keys = out[self.spec.field_names.index(self.spec.key)]
+        if not isinstance(keys, list):
+            return None
+        if len(set(keys)) != n or not self.first_row.keys().isdisjoint(keys):
+            return None  # a duplicate: the row-by-row pass names it
+        self.first_row.update(zip(keys, numbers, strict=True))
+        return list(zip(*out, strict=False))
+
+    def _column(self, f: FieldSpec, cells: tuple[str, ...]) -> list[str] | None:
+        """The wire values of one column, or None when a cell needs the per-cell check."""
+        col: Sequence[str] = cells
+        joined = SEP.join(col)
+        if _EDGE_SPACE.search(joined):
+            col = list(map(str.strip, col))
+            joined = SEP.join(col)
+        if f.check is normalize_uscc and _USCC_COLUMN.fullmatch(joined):
+            if _uscc_column_ok(joined, len(col)):
+                return list(col)
+        elif f.check is _region and _REGION_COLUMN.fullmatch(joined):
+            return list(col)
+        elif f.check is None and not f.is_list and f.choices is None:
+            if (
+                "" not in col
+                and max(map(len, col)) <= f.max_len
+                and not joined.startswith("'")
+                and "\x00'" not in joined
+            ):
+                return list(col)
+        elif f.choices is not None or f.is_list or f.check is _grade:
+            return self._memoised(f, col)
+        try:
+            return [to_wire(v, f.is_list) for v in map(f.fast, col)]
+        except FieldError:
+            return None
+
+    def _memoised(self, f: FieldSpec, col: Sequence[str]) -> list[str] | None:
+        memo = self.memo[f.name]
+        try:
+            return list(map(memo.__getitem__, col))
+        except KeyError:
+            pass
+        try:
+            if len(memo) < _MEMO_LIMIT:
+                for v in set(col).difference(memo):
+                    memo[v] = to_wire(f.fast(v), f.is_list)
+                return list(map(memo.__getitem__, col))
+            return [to_wire(v, f.is_list) for v in map(f.fast, col)]
+        except FieldError:
+            return None
+
+    # Row by row ----------------------------------------------------------------------------
+
+    def _row_by_row(self, numbers: Sequence[int], rows: list[list[str]]) -> list[WireRow]:
+        out: list[WireRow] = []
+        width, key, spec = self.width, self.spec.key, self.spec
+        names = [f.name for _, f in self.fields]
+        for number, row in zip(numbers, rows, strict=True):
+            self.rows += 1
+            if self.rows > self.max_rows:
+                self.error(number, "file", f"超过最大行数 {self.max_rows}")
+                self.stopped = True
+                break
+            cells = row
+            if len(cells) < width:
+                cells = cells + [""] * (width - len(cells))
+            rec: dict[str, Any] | None = None
+            ok = True
+            # Fast path: one control/NFC check per row, specialised per-field checks; on
+            # any problem the slow path below re-checks cell by cell to name every error.
+            if row_is_clean(cells):
+                try:
+                    rec = dict(
+                        zip(names, [f.fast(cells[i].strip()) for i, f in self.fields], strict=True)
+                    )
+                except FieldError:
+                    rec = None
+            if rec is None:
+                rec = {}
+                for i, f in self.fields:
+                    try:
+                        rec[f.name] = f.normalize(cells[i])
+                    except FieldError as exc:
+                        ok = False
+                        self.error(number, f.header, str(exc))
+            if len(cells) > width and "".join(cells[width:]).strip():
+                ok = False
+                self.error(number, "file", "该行的单元格多于表头列数 (more cells than headers)")
+            for f in self.missing:
+                rec[f.name] = f.default if not f.is_list else []
+            k = rec.get(key)
+            if k is not None:
+                if k in self.first_row:
+                    ok = False
+                    self.error(
+                        number, spec.field(key).header, f"与第 {self.first_row[k]} 行重复 ({k})"
+                    )
+                else:
+                    self.first_row[k] = number
+            if not ok:
+                continue
+            for uscc in rec.get("conflicts", []) if spec.kind == "inspectors" else []:
+                self.conflict_refs.append((number, uscc))
+            if not self.error_count:
+                out.append(tuple(to_wire(rec[f.name], f.is_list) for f in spec.fields))
+        return out if not self.error_count else []
+
+    def run(
+        self, chunks: Iterator[tuple[Sequence[int], list[list[str]]]]
+    ) -> Iterator[list[WireRow]]:
+        """Wire rows of each validated chunk (empty once an error was found)."""
+        for numbers, rows in chunks:
+            yield self.chunk(numbers, rows)
+            if self.stopped:
+                break
