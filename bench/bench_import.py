@@ -9,7 +9,6 @@ Run: .venv/bin/python bench/bench_import.py [N]
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
 import sys
@@ -27,9 +26,10 @@ from sqlalchemy import create_engine, text
 from app.db import begin_write, make_engine, make_sessionmaker
 from app.migrate import upgrade
 from app.registries import service
-from app.registries.fields import TARGETS, FieldError, row_is_clean
+from app.registries.fields import TARGETS
 from app.registries.generate import write_registries
-from app.registries.reader import read_rows
+from app.registries.reader import read_chunks
+from app.registries.validate import Validator
 
 
 def _peak_mb() -> float:
@@ -37,18 +37,15 @@ def _peak_mb() -> float:
 
 
 def validate_only(path: Path) -> int:
-    """Parses and validates every row as the importer does, without a database (CPU floor)."""
+    """Parses and validates every row as the importer does, without a database (CPU floor of
+    the validating process)."""
     with path.open("rb") as fh:
-        header, rows = read_rows(fh)
-        fields = [TARGETS.field(TARGETS.header_index[h.lower()]) for h in header]
-        n = 0
-        for raw in rows:
-            clean = row_is_clean(raw.cells)
-            for f, v in zip(fields, raw.cells, strict=False):
-                with contextlib.suppress(FieldError):
-                    f.fast(v.strip()) if clean else f.normalize(v)
-            n += 1
-    return n
+        header, chunks = read_chunks(fh, service.CHUNK)
+        mapping: list[str | None] = [TARGETS.header_index.get(h.lower()) for h in header]
+        validator = Validator(TARGETS, mapping, max_rows=10**9, max_listed=1000)
+        for _ in validator.run(chunks):
+            pass
+    return validator.rows
 
 
 def timed_import(url: str, path: Path, *, connect_args: dict[str, str] | None = None) -> float:
