@@ -8,8 +8,10 @@ XLSX cells are inline strings (never formulas).
 from __future__ import annotations
 
 import csv
+import gc
 import gzip
 import io
+import itertools
 import json
 import re
 import zipfile
@@ -28,6 +30,8 @@ from app.publish.collect import SHANGHAI, DrawData, SiteData
 SCHEMA_VERSION = "1"
 SAFE_ID = re.compile(r"^[0-9A-Za-z_-]{1,80}$")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|", "%")
+# A cell starting with one of FORMULA_START, in a column joined with NUL and led by one.
+_FORMULA_CELL = re.compile("\x00[" + re.escape("".join(FORMULA_START)) + "]")
 STATUS_LABELS = {"published": "已发布", "drawn": "已抽取", "closed": "已结束", "draft": "草稿"}
 STRATA_LABELS = {
     "kind": "类型",
@@ -106,54 +110,130 @@ def neutralise(value: object) -> str:
     return text
 
 
+def _text_column(column: Sequence[object]) -> list[str]:
+    types = set(map(type, column))
+    if types == {str}:
+        return list(column)  # type: ignore[arg-type]
+    return ["" if v is None else str(v) for v in column]
+
+
+def _neutralised_column(texts: list[str]) -> list[str]:
+    """The column with formula-looking cells prefixed by "'" (one scan of the column)."""
+    if not _FORMULA_CELL.search("\x00" + "\x00".join(texts)):
+        return texts
+    return [("'" + v if v[:1] in FORMULA_START and v else v) for v in texts]
+
+
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     """CSV with a UTF-8 BOM (Excel opens Chinese correctly), formula-safe cells."""
     buf = io.StringIO()
     buf.write("\ufeff")
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow([neutralise(h) for h in header])
-    starts = FORMULA_START
-    writer.writerows(
-        [
-            ("'" + v if v[:1] in starts and v else v)
-            for v in ["" if x is None else str(x) for x in row]
-        ]
-        for row in rows
-    )
+    data = list(rows)
+    if data and all(len(r) == len(data[0]) for r in data):  # column by column
+        columns = [_neutralised_column(_text_column(c)) for c in zip(*data, strict=True)]
+        writer.writerows(zip(*columns, strict=True))
+    else:
+        writer.writerows([neutralise(v) for v in row] for row in data)
     return buf.getvalue().encode("utf-8")
 
 
 _XML_BAD = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def xlsx_bytes(sheet: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    """A one-sheet XLSX; every cell an inline string or a number, never a formula."""
-    # Cells carry no "r" reference (optional in SpreadsheetML): a row is escaped in one call,
-    # with NUL as the cell separator (stripped from the text beforehand).
-    open_cell = '<c t="inlineStr"><is><t xml:space="preserve">'
-    sep = "</t></is></c>" + open_cell
-    body = io.StringIO()
-    for row in [list(header), *rows]:
-        numbers: dict[int, str] = {}
-        texts = []
-        for c, value in enumerate(row):
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                numbers[c] = repr(value)
-                texts.append("")
-            else:
-                texts.append("" if value is None else str(value).replace("\x00", ""))
-        line = xml_escape(_XML_BAD.sub("", "\x00".join(texts)))
-        if not numbers:
-            body.write(f"<row>{open_cell}{line.replace(chr(0), sep)}</t></is></c></row>")
+_OPEN_CELL = '<c t="inlineStr"><is><t xml:space="preserve">'
+_CLOSE_CELL = "</t></is></c>"
+_NUMBER = (int, float)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _sheet_row(row: Sequence[object]) -> str:
+    """One <row>, cell by cell: numbers as values, other texts inline, empty texts empty."""
+    numbers: dict[int, str] = {}
+    texts = []
+    for c, value in enumerate(row):
+        if _is_number(value):
+            numbers[c] = repr(value)
+            texts.append("")
+        else:
+            texts.append("" if value is None else str(value).replace("\x00", ""))
+    cells = xml_escape(_XML_BAD.sub("", "\x00".join(texts))).split("\x00")
+    return (
+        "<row>"
+        + "".join(
+            f"<c><v>{numbers[c]}</v></c>"
+            if c in numbers
+            else f"{_OPEN_CELL}{text}{_CLOSE_CELL}"
+            if text
+            else "<c/>"
+            for c, text in enumerate(cells)
+        )
+        + "</row>"
+    )
+
+
+def _sheet_columns(rows: list[Sequence[object]], strings: dict[str, int]) -> str | None:
+    """All rows at once, column by column, when every column is all numbers or all non-numbers
+    and every row has the same width (the published lists); None otherwise. Texts go to the
+    shared-strings table `strings` (text -> index), so a cell is a short `<v>` reference."""
+    width = len(rows[0])
+    if any(len(r) != width for r in rows):
+        return None
+    columns: list[list[Any]] = []
+    template = ["<row>"]
+    for column in zip(*rows, strict=True):
+        types = set(map(type, column))
+        if types <= set(_NUMBER):
+            columns.append(list(map(repr, column)))
+            template.append("<c><v>{}</v></c>")
             continue
-        cells = line.split("\x00")
-        body.write("<row>")
-        for c, text in enumerate(cells):
-            if c in numbers:
-                body.write(f"<c><v>{numbers[c]}</v></c>")
-            else:
-                body.write(f"{open_cell}{text}</t></is></c>")
-        body.write("</row>")
+        if types & {int, float}:
+            return None  # numbers mixed with text in one column: cell by cell
+        texts = list(column) if types == {str} else ["" if v is None else str(v) for v in column]
+        joined = "\x00".join(texts)
+        if joined.count("\x00") != len(texts) - 1:  # a NUL inside some text: drop it first
+            joined = "\x00".join(t.replace("\x00", "") for t in texts)
+        cleaned = _XML_BAD.sub("", joined).split("\x00")
+        fresh = dict.fromkeys(cleaned)  # first-seen order: the same file for the same data
+        for known in strings.keys() & fresh.keys():
+            del fresh[known]
+        strings.update(zip(fresh, itertools.count(len(strings))))
+        columns.append(list(map(strings.__getitem__, cleaned)))
+        template.append('<c t="s"><v>{}</v></c>')
+    template.append("</row>")
+    body = "".join(map("".join(template).format, *columns))
+    empty = strings.get("")
+    # An empty text is an empty cell, as on the cell-by-cell path (not a shared "").
+    return body if empty is None else body.replace(f'<c t="s"><v>{empty}</v></c>', "<c/>")
+
+
+def _shared_strings(strings: dict[str, int]) -> str:
+    """xl/sharedStrings.xml of `strings` (in index order; they hold no NUL)."""
+    escaped = xml_escape("\x00".join(strings)).split("\x00") if strings else []
+    si = '<si><t xml:space="preserve">'
+    items = si + f"</t></si>{si}".join(escaped) + "</t></si>" if escaped else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        f'uniqueCount="{len(escaped)}">{items}</sst>'
+    )
+
+
+def xlsx_bytes(sheet: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """A one-sheet XLSX; every cell a string or a number, never a formula."""
+    # Cells carry no "r" reference (optional in SpreadsheetML). The data rows are cleaned a
+    # column at a time (NUL as the separator, stripped from the text beforehand) and their
+    # texts stored once each in the shared-strings table; odd-shaped rows use inline strings.
+    data = list(rows)
+    strings: dict[str, int] = {}
+    body = _sheet_columns(data, strings) if data else ""
+    if body is None:
+        body = "".join(map(_sheet_row, data))
+    body = _sheet_row(list(header)) + body
     ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
     rel_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
     files = {
@@ -164,6 +244,7 @@ def xlsx_bytes(sheet: str, header: Sequence[str], rows: Iterable[Sequence[object
             '<Default Extension="xml" ContentType="application/xml"/>'
             '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
             '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
             "</Types>"
         ),
         "_rels/.rels": (
@@ -176,6 +257,7 @@ def xlsx_bytes(sheet: str, header: Sequence[str], rows: Iterable[Sequence[object
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
             '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
             f'<Relationship Id="rId1" Type="{rel_ns}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{rel_ns}/sharedStrings" Target="sharedStrings.xml"/>'
             "</Relationships>"
         ),
         "xl/workbook.xml": (
@@ -185,15 +267,17 @@ def xlsx_bytes(sheet: str, header: Sequence[str], rows: Iterable[Sequence[object
         ),
         "xl/worksheets/sheet1.xml": (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {ns}>'
-            f"<sheetData>{body.getvalue()}</sheetData></worksheet>"
+            f"<sheetData>{body}</sheetData></worksheet>"
         ),
+        "xl/sharedStrings.xml": _shared_strings(strings),
     }
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for name, text in files.items():
             info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, text.encode("utf-8"))
+            # compresslevel here: a ZipInfo does not take the archive's default level.
+            zf.writestr(info, text.encode("utf-8"), compresslevel=1)
     return buf.getvalue()
 
 
@@ -338,32 +422,23 @@ RESULT_HEADER = (
 )
 
 
-def task_rows_html(tasks: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> Markup:
-    """The <tr> rows of a task list; each row is escaped in one call (NUL separates cells)."""
-    sep = "</td><td>"
-    out = []
-    for t in tasks:
-        team = "；".join(f"{m['role']} {names.get(m['badge'], '')} {m['badge']}" for m in t["team"])
-        fields = (
-            t["id"],
-            t["name"],
-            t["uscc"],
-            t["stratum"],
-            t["region"],
-            "、".join(t["items"]),
-            f"{t['inclusion_prob']:.4f}",
-            team,
-            t.get("reason") or "",
-        )
-        cells = str(escape("\x00".join(fields))).split("\x00")
-        if len(cells) != len(fields):  # a NUL inside some text: escape cell by cell
-            cells = [str(escape(f.replace("\x00", ""))) for f in fields]
-        out.append(
-            f'<tr><td>{cells[0]}</td><td>{cells[1]}</td><td class="mono">{cells[2]}</td><td>'
-            + sep.join(cells[3:6])
-            + f'</td><td class="num">{cells[6]}</td><td>{cells[7]}</td><td>{cells[8]}</td></tr>\n'
-        )
-    return Markup("".join(out))
+_TASK_ROW = (
+    '<tr><td>{}</td><td>{}</td><td class="mono">{}</td><td>{}</td><td>{}</td><td>{}</td>'
+    '<td class="num">{}</td><td>{}</td><td>{}</td></tr>\n'
+)
+_TASK_CELLS = 9
+
+
+def task_rows_html(rows: Sequence[Sequence[Any]]) -> Markup:
+    """The <tr> rows of a task list from `_task_rows` rows, escaped in one call (NUL separates
+    cells; a NUL inside some text is dropped first)."""
+    fields = [(r[0], r[1], r[2], r[3], r[4], r[5], f"{r[6]:.4f}", r[8], r[9]) for r in rows]
+    joined = "\x00".join("\x00".join(f) for f in fields)
+    cells = str(escape(joined)).split("\x00")
+    if len(cells) != _TASK_CELLS * len(fields):
+        cells = [str(escape(c.replace("\x00", ""))) for f in fields for c in f]
+    columns = [cells[i::_TASK_CELLS] for i in range(_TASK_CELLS)]
+    return Markup("".join(map(_TASK_ROW.format, *columns)))
 
 
 def _team_text(team: Sequence[Mapping[str, str]], names: Mapping[str, str]) -> str:
@@ -468,6 +543,18 @@ def _feed_entries(data: SiteData, titles: Mapping[str, str]) -> list[dict[str, s
 
 def render_site(data: SiteData, assets: Assets) -> dict[str, bytes]:
     """Every file of the site, keyed by its relative path."""
+    # Hundreds of thousands of short-lived strings and no reference cycles: with a large draw
+    # in memory every full collection the cyclic GC starts would walk millions of objects.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _render_site(data, assets)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _render_site(data: SiteData, assets: Assets) -> dict[str, bytes]:
     out: dict[str, bytes] = dict(assets.files)
     titles = {p["code"]: p["title"] for p in data.plans}
     item_names = {i["code"]: i["name"] for i in data.items}
@@ -685,6 +772,7 @@ def _render_draw(
     pages = max(1, -(-len(tasks) // TASKS_PER_PAGE))
     for page in range(1, pages + 1):
         chunk = tasks[(page - 1) * TASKS_PER_PAGE : page * TASKS_PER_PAGE]
+        row_chunk = rows[(page - 1) * TASKS_PER_PAGE : page * TASKS_PER_PAGE]
         first = page == 1
         out[f"draws/{d.id}.html" if first else f"draws/{d.id}/tasks-{page}.html"] = _page(
             "draw.html" if first else "draw_tasks.html",
@@ -698,7 +786,7 @@ def _render_draw(
             coverage_svg=coverage_svg(b["strata"], float(b["params"]["ratio"])) if first else "",
             strata_keys=sorted({t["stratum"] for t in chunk}),
             regions=sorted({t["region"] for t in chunk}),
-            task_rows=task_rows_html(chunk, data.inspector_names),
+            task_rows=task_rows_html(row_chunk),
             pager=_pager(d.id, page, pages, len(tasks)),
             **common,
         )

@@ -163,6 +163,51 @@ def test_csv_and_xlsx_helpers():
     assert ws["A2"].value == "=A1" and ws["A2"].data_type == "s" and ws["B2"].value == 3.5
 
 
+ODD_TEXTS = [
+    "a & b <c>",
+    "  leading and trailing  ",
+    "nul\x00inside",
+    "bell\x07gone",
+    "=SUM(A1)",
+    "",
+]
+
+
+def _sheet_values(data: bytes) -> list[list[object]]:
+    ws = openpyxl.load_workbook(io.BytesIO(data)).active
+    return [[c.value for c in row] for row in ws.iter_rows()]
+
+
+def test_xlsx_column_path_and_cell_path_read_back_the_same():
+    # Uniform columns take the shared-strings path; a ragged or mixed list goes cell by cell.
+    rows = [[t, k, f"医院{k % 3}", 0.05 * k, None] for k, t in enumerate(ODD_TEXTS * 3)]
+    expected = [
+        [t.replace("\x00", "").replace("\x07", "") or None, k, f"医院{k % 3}", 0.05 * k, None]
+        for k, t in enumerate(ODD_TEXTS * 3)
+    ]
+    uniform = xlsx_bytes("表", ["文本", "号", "名称", "概率", "空"], rows)
+    assert _sheet_values(uniform)[1:] == expected
+    assert b"xl/sharedStrings.xml" in uniform
+    mixed = [*rows, ["x", "not a number", "y", 1.0, None]]  # column 2 mixes ints and text
+    assert _sheet_values(xlsx_bytes("表", ["文本", "号", "名称", "概率", "空"], mixed))[1:] == [
+        *expected,
+        ["x", "not a number", "y", 1.0, None],
+    ]
+    # the same data gives the same bytes (published files are reproducible)
+    assert uniform == xlsx_bytes("表", ["文本", "号", "名称", "概率", "空"], rows)
+
+
+def test_csv_column_path_neutralises_formulas_only_where_they_start_a_cell():
+    rows = [["ok-1", "=HYPERLINK()", 3], ["a=b", "-5", None], ["x", "%y", 0.5]]
+    text = csv_bytes(["a", "b", "c"], rows).decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text))) == [
+        ["a", "b", "c"],
+        ["ok-1", "'=HYPERLINK()", "3"],
+        ["a=b", "'-5", ""],
+        ["x", "'%y", "0.5"],
+    ]
+
+
 def test_publishing_swaps_a_symlink_atomically_and_keeps_few_generations(tmp_path):
     target = tmp_path / "publish"
     target.mkdir()
