@@ -10,6 +10,7 @@ from app.draw.engine import (
     cooling_reason,
     draw_targets,
     params_dict,
+    population_file_chunks,
     population_lines,
     stratum_key,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "new_secret",
     "normalize_entropy",
     "params_dict",
+    "population_file_chunks",
     "population_lines",
     "risk_config_from_plan",
     "risk_weight",

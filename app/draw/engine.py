@@ -208,20 +208,25 @@ class _Snapshot:
         for key, p in zip(self.keys, self.pid.tolist(), strict=True):
             yield key.decode("ascii") + suffixes[p]
 
-    def sha256(self) -> str:
-        """SHA-256 of the population file, hashed chunk by chunk (never joined whole)."""
+    def chunks(self, size: int = 1 << 16) -> Iterator[bytes]:
+        """The population file as UTF-8 bytes, `size` lines at a time (header first)."""
+        yield (POPULATION_HEADER + "\n").encode("utf-8")
         suffixes = np.array(
             [(p.line_suffix + "\n").encode("utf-8") for p in self.profiles] or [b""], dtype=object
         )
-        digest = hashlib.sha256((POPULATION_HEADER + "\n").encode("utf-8"))
-        chunk = 1 << 16
-        parts = np.empty(2 * chunk, dtype=object)
-        for lo in range(0, len(self.keys), chunk):
-            keys = self.keys[lo : lo + chunk]
+        parts = np.empty(2 * size, dtype=object)
+        for lo in range(0, len(self.keys), size):
+            keys = self.keys[lo : lo + size]
             part = parts[: 2 * len(keys)]
             part[0::2] = keys
-            part[1::2] = suffixes[self.pid[lo : lo + chunk]]
-            digest.update(b"".join(part.tolist()))
+            part[1::2] = suffixes[self.pid[lo : lo + size]]
+            yield b"".join(part.tolist())
+
+    def sha256(self) -> str:
+        """SHA-256 of the population file, hashed chunk by chunk (never joined whole)."""
+        digest = hashlib.sha256()
+        for chunk in self.chunks():
+            digest.update(chunk)
         return digest.hexdigest()
 
 
@@ -249,6 +254,14 @@ def population_lines(
     Joined with "\\n" plus a final "\\n" and UTF-8 encoded, they hash to `population_sha256`.
     """
     return _Snapshot(as_population(population), items, SamplingParams(ratio=1.0)).lines()
+
+
+def population_file_chunks(
+    population: Population | Sequence[Unit], items: Sequence[PlanItem]
+) -> Iterator[bytes]:
+    """The published population file (whose SHA-256 is `population_sha256`) as UTF-8 byte
+    chunks of many lines each: what is stored, compressed and published."""
+    return _Snapshot(as_population(population), items, SamplingParams(ratio=1.0)).chunks()
 
 
 @dataclass(slots=True)

@@ -26,7 +26,7 @@ from app.draw import (
     derive_seed,
     draw_targets,
     normalize_entropy,
-    population_lines,
+    population_file_chunks,
     risk_config_from_plan,
     risk_weight,
     stratum_key,
@@ -203,15 +203,7 @@ def population_gzip(population: Population, items: list[PlanItem]) -> bytes:
     """gzip of the canonical population file, compressed while it is produced (the text of
     1,000,000 lines is never held whole)."""
     packer = zlib.compressobj(6, zlib.DEFLATED, 31)
-    parts: list[bytes] = []
-    chunk: list[str] = []
-    for line in population_lines(population, items):
-        chunk.append(line)
-        if len(chunk) >= 20000:
-            parts.append(packer.compress(("\n".join(chunk) + "\n").encode()))
-            chunk = []
-    if chunk:
-        parts.append(packer.compress(("\n".join(chunk) + "\n").encode()))
+    parts = [packer.compress(chunk) for chunk in population_file_chunks(population, items)]
     parts.append(packer.flush())
     return b"".join(parts)
 

@@ -78,3 +78,19 @@ def test_a_profile_no_unit_has_adds_no_stratum() -> None:
     assert as_json(plain) == as_json(with_unused)
     assert "定点医疗机构|无人" not in {s.key for s in with_unused.strata}
     assert np.array_equal(padded.pid, population.pid)
+
+
+def test_population_file_chunks_are_the_published_file_and_hash_to_its_sha256() -> None:
+    import hashlib
+
+    from app.draw import population_file_chunks
+    from app.draw.engine import _Snapshot
+
+    population = units(500, strata=5, grades="ABC")
+    text = ("\n".join(population_lines(population, ITEMS)) + "\n").encode("utf-8")
+    assert b"".join(population_file_chunks(population, ITEMS)) == text
+    snap = _Snapshot(Population.from_units(population), ITEMS, P05)
+    small = list(snap.chunks(size=7))  # many chunks, the last one short
+    assert len(small) == 1 + -(-500 // 7) and b"".join(small) == text
+    draw = draw_targets(seed=SEED, population=population, items=ITEMS, params=P05)
+    assert draw.population_sha256 == hashlib.sha256(text).hexdigest()
