@@ -143,9 +143,18 @@ class _Importer:
             max_listed=self.settings.max_listed_errors,
         )
         key_col = self.table.c[self.spec.key]
-        self.existing: set[str] = set(self.session.scalars(select(key_col)))
+        self.existing: set[str] = set(
+            self.session.connection()
+            .exec_driver_sql(f'SELECT "{key_col.name}" FROM "{self.table.name}"')
+            .scalars()
+        )
         self.writer = _NewRows(self.session, self.table, self.spec, self.now, self.actor)
-        if size >= parallel_min_bytes and hasattr(os, "fork"):
+        large = size >= parallel_min_bytes
+        # A large first import: SQLite builds secondary indexes once at the end faster than it
+        # updates them row by row (measured: ~20 % of the write time at 1,000,000 rows). The
+        # DROP is part of the transaction, so a rejected import restores them.
+        deferred = self.writer.drop_indexes() if large and not self.existing else []
+        if large and hasattr(os, "fork"):
             self._run_forked(validator, chunks)
         else:
             for wire in validator.run(chunks):
@@ -159,6 +168,8 @@ class _Importer:
         self.check_conflicts()
         if self.error_count:
             self.fail()
+        for ddl in deferred:
+            self.session.connection().exec_driver_sql(ddl)
         audit.append(
             self.session,
             actor=self.actor,
@@ -327,15 +338,14 @@ class _NewRows:
     def __init__(
         self, session: Session, table: Table, spec: RegistrySpec, now: datetime, actor: str
     ) -> None:
-        self.session, self.spec = session, spec
+        self.session, self.spec, self.table_name = session, spec, table.name
         self.width = len(spec.field_names)
         conn = session.connection()
         dialect = conn.dialect
         self.postgres = dialect.name == "postgresql"
-        self.ints = {
-            i for i, n in enumerate(spec.field_names) if isinstance(table.c[n].type, Integer)
-        }
-        self.lists = {i for i, f in enumerate(spec.fields) if f.is_list}
+        self.int_names = [n for n in spec.field_names if isinstance(table.c[n].type, Integer)]
+        self.list_names = [f.name for f in spec.fields if f.is_list]
+        self.lists_seen: dict[str, list[str]] = {}
         names = [*spec.field_names, "active", "version", "updated_at", "updated_by"]
         column_list = ", ".join(f'"{c}"' for c in names)
         if self.postgres:
@@ -355,6 +365,20 @@ class _NewRows:
         self.sql = (
             f'INSERT INTO "{table.name}" ({column_list}) VALUES ({", ".join(cells + literals)})'
         )
+
+    def drop_indexes(self) -> list[str]:
+        """SQLite: drops the table's secondary indexes; the DDL that recreates them."""
+        if self.postgres:
+            return []  # DROP INDEX would lock the table against readers until commit
+        conn = self.session.connection()
+        found = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master"
+            " WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+            (self.table_name,),
+        ).all()
+        for name, _sql in found:
+            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        return [sql for _name, sql in found]
 
     def encode(self, rows: list[WireRow]) -> bytes:
         """The bytes `write` takes for these rows (built where the rows were validated)."""
@@ -379,16 +403,21 @@ class _NewRows:
 
     def decode(self, row: WireRow) -> dict[str, Any]:
         """The field values of a wire row, as the ORM reads them back."""
-        out: dict[str, Any] = {}
-        for i, (name, value) in enumerate(zip(self.spec.field_names, row, strict=True)):
-            if value == NULL:
-                out[name] = None
-            elif i in self.lists:
-                out[name] = json.loads(value)
-            elif i in self.ints:
-                out[name] = int(value)
-            else:
-                out[name] = value
+        out: dict[str, Any] = dict(zip(self.spec.field_names, row, strict=True))
+        if NULL in row:
+            out.update((n, None) for n, v in out.items() if v == NULL)
+        for name in self.list_names:
+            value = out[name]
+            if value is not None:
+                known = self.lists_seen.get(value)
+                if known is None:
+                    known = json.loads(value)
+                    if len(self.lists_seen) < 20_000:
+                        self.lists_seen[value] = known
+                out[name] = list(known)
+        for name in self.int_names:
+            if out[name] is not None:
+                out[name] = int(out[name])
         return out
 
 

@@ -38,8 +38,6 @@ SEP = "\x00"  # between cells of a wire block; absent for the same reason
 
 WireRow = tuple[str, ...]
 
-# A cell needs str.strip() when it starts or ends with whitespace (re's \s is str.isspace()).
-_EDGE_SPACE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
 _USCC_ONE = r"[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}"
 _USCC_COLUMN = re.compile(rf"{_USCC_ONE}(?:\x00{_USCC_ONE})*")
 _REGION_COLUMN = re.compile(r"[0-9]{6}(?:\x00[0-9]{6})*")
@@ -147,16 +145,13 @@ class Validator:
 
     def _column(self, f: FieldSpec, cells: tuple[str, ...]) -> list[str] | None:
         """The wire values of one column, or None when a cell needs the per-cell check."""
-        col: Sequence[str] = cells
+        col = list(map(str.strip, cells))  # cheaper than finding the cells that need it
         joined = SEP.join(col)
-        if _EDGE_SPACE.search(joined):
-            col = list(map(str.strip, col))
-            joined = SEP.join(col)
         if f.check is normalize_uscc and _USCC_COLUMN.fullmatch(joined):
             if _uscc_column_ok(joined, len(col)):
-                return list(col)
+                return col
         elif f.check is _region and _REGION_COLUMN.fullmatch(joined):
-            return list(col)
+            return col
         elif f.check is None and not f.is_list and f.choices is None:
             if (
                 "" not in col
@@ -164,7 +159,7 @@ class Validator:
                 and not joined.startswith("'")
                 and "\x00'" not in joined
             ):
-                return list(col)
+                return col
         elif f.choices is not None or f.is_list or f.check is _grade:
             return self._memoised(f, col)
         try:

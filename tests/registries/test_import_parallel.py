@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.errors import ValidationFailed
@@ -156,3 +156,30 @@ def test_column_check_and_cell_check_agree_on_every_chunk():
     v = Validator(TARGETS, mapping, max_rows=100, max_listed=10)
     assert v._columns(range(2, 4), bad) is None
     assert v.chunk(range(2, 4), bad) == [] and v.errors[0]["row"] == 3
+
+
+def _indexes(session: Session) -> set[str]:
+    if session.get_bind().dialect.name != "sqlite":
+        return set(
+            session.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = 'targets'"))
+        )
+    return set(
+        session.scalars(
+            text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'targets'")
+        )
+    )
+
+
+def test_a_large_first_import_keeps_the_indexes(session):
+    """SQLite drops the secondary indexes for a large first import and builds them at the
+    end; a rejected import gets them back with the rollback."""
+    before = _indexes(session)
+    assert {"ix_targets_kind", "ix_targets_region"} <= before
+    rows = [target_row(i) for i in range(1, 10)]
+    with pytest.raises(ValidationFailed):
+        _import(session, encode("utf-8", TARGET_HEADER, [*rows, target_row(20, kind="x")])[1])
+    assert _indexes(session) == before
+    _import(session, encode("utf-8", TARGET_HEADER, rows)[1])
+    assert _indexes(session) == before
+    hit = select(Target.uscc).where(Target.kind == "定点医疗机构", Target.region == "370402")
+    assert len(session.scalars(hit).all()) == 9
