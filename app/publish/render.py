@@ -293,28 +293,19 @@ def coverage_svg(strata: Sequence[Mapping[str, Any]], ratio: float) -> Markup:
             '<title id="cov-title">各层抽查覆盖率（抽取数/总体数），虚线为计划比例 {r}%</title>'
         ).format(w=width, h=height, r=f"{ratio * 100:g}")
     ]
+    bh, lx = row_h - 6, label_w + bar_w + 6
     for k, s in enumerate(strata):
         y = k * row_h + pad
         share = s["n"] / s["N"] if s["N"] else 0.0
+        key = escape(s["key"])  # the only text; the rest are numbers formatted here
+        n, total, pct = int(s["n"]), int(s["N"]), f"{share * 100:.1f}%"
         parts.append(
             Markup(
-                "<g><title>{key}：N={N}，n={n}，覆盖率 {pct}</title>"
-                '<text x="0" y="{ty}">{key}</text>'
-                '<rect class="bar-N" x="{x}" y="{y}" width="{bw}" height="{bh}"/>'
-                '<rect class="bar-n" x="{x}" y="{y}" width="{nw:.1f}" height="{bh}"/>'
-                '<text x="{lx}" y="{ty}">{n}/{N}（{pct}）</text></g>'
-            ).format(
-                key=s["key"],
-                N=s["N"],
-                n=s["n"],
-                pct=f"{share * 100:.1f}%",
-                ty=y + 14,
-                x=label_w,
-                y=y,
-                bw=bar_w,
-                bh=row_h - 6,
-                nw=bar_w * share,
-                lx=label_w + bar_w + 6,
+                f"<g><title>{key}：N={total}，n={n}，覆盖率 {pct}</title>"
+                f'<text x="0" y="{y + 14}">{key}</text>'
+                f'<rect class="bar-N" x="{label_w}" y="{y}" width="{bar_w}" height="{bh}"/>'
+                f'<rect class="bar-n" x="{label_w}" y="{y}" width="{bar_w * share:.1f}" '
+                f'height="{bh}"/><text x="{lx}" y="{y + 14}">{n}/{total}（{pct}）</text></g>'
             )
         )
     fx = label_w + bar_w * min(ratio, 1.0)

@@ -368,12 +368,14 @@ def estimate(
     first, _ = _rate("overall", covered, 0.0, confidence)
     grand = min(1.0, max(0.0, first.rate))
     overall, _ = _rate("overall", covered, grand, confidence)
-    strata_keys = sorted({s.frame.stratum for s in covered})
+    by_stratum: dict[str, list[Any]] = {}
+    for s in covered:  # frames grouped by stratum in one pass (thousands of strata)
+        by_stratum.setdefault(s.frame.stratum, []).append(s)
     strata: list[RateEstimate] = []
     uniform_var = 0.0
     expected = 0.0
-    for key in strata_keys:
-        parts = [s for s in covered if s.frame.stratum == key]
+    for key in sorted(by_stratum):
+        parts = by_stratum[key]
         est, var = _rate(key, parts, grand, confidence)
         strata.append(est)
         expected += est.observed * est.rate

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.db import make_sessionmaker
 from app.models import Plan
 from app.publish.collect import shanghai_today
-from app.publish.render import csv_bytes, neutralise, xlsx_bytes
+from app.publish.render import coverage_svg, csv_bytes, neutralise, xlsx_bytes
 from app.publish.write import KEEP_GENERATIONS, publish, write_site
 from tests.publish.conftest import FORMULA, XSS, create_and_publish, draw, site_files
 
@@ -307,3 +307,12 @@ def test_every_json_file_matches_its_schema_in_docs(client, pub_city, settings):
     for draw_id in (d["id"], dh["id"]):
         assert _required_ok(schemas["draw"], json.loads(files[f"draws/{draw_id}.json"])), draw_id
     assert "schemas/draw.schema.json" in files
+
+
+def test_coverage_svg_escapes_stratum_keys_and_draws_each_share():
+    strata = [{"key": f"{XSS}|一级", "N": 40, "n": 2}, {"key": "药店|未定级", "N": 0, "n": 0}]
+    svg = str(coverage_svg(strata, 0.05))
+    assert "<script>" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt;医院|一级" in svg
+    assert "2/40（5.0%）" in svg and "0/0（0.0%）" in svg
+    assert 'width="18.0"' in svg  # 360 px bar x 2/40
+    assert svg.count("<g>") == 2 and svg.startswith("<svg") and svg.endswith("</svg>")
