@@ -7,7 +7,6 @@ name and 执法证号, evidence.
 
 from __future__ import annotations
 
-import gzip
 import importlib
 import importlib.util
 from dataclasses import dataclass, field
@@ -171,9 +170,8 @@ def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date)
                 "superseded_reason": d.superseded_reason,
             }
             row = session.get(DrawPopulation, d.id)
-            if row is not None:
+            if row is not None:  # the CSV is decompressed while it is written (GunzipFile)
                 population_gz = row.lines_gz
-                population = gzip.decompress(row.lines_gz)
         out.append(
             DrawData(
                 id=d.id,

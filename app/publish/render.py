@@ -15,11 +15,12 @@ import itertools
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, BinaryIO
 from xml.sax.saxutils import escape as xml_escape
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -93,6 +94,33 @@ def safe_id(value: str) -> str:
     if not SAFE_ID.fullmatch(value):
         raise UnsafeIdentifier(f"不安全的编号，不能作为文件名：{value!r}")
     return value
+
+
+class GunzipFile:
+    """A site file given as gzip bytes and written decompressed, a piece at a time."""
+
+    __slots__ = ("gz",)
+    PIECE = 1 << 18
+
+    def __init__(self, gz: bytes) -> None:
+        self.gz = gz
+
+    def write_to(self, fh: BinaryIO) -> int:
+        """Writes the decompressed bytes to `fh`; returns how many."""
+        inflate = zlib.decompressobj(31)
+        view, total = memoryview(self.gz), 0
+        for start in range(0, len(view), self.PIECE):
+            piece = inflate.decompress(view[start : start + self.PIECE])
+            fh.write(piece)
+            total += len(piece)
+        rest = inflate.flush()
+        fh.write(rest)
+        if not inflate.eof:
+            raise ValueError("抽样总体压缩文件不完整（truncated gzip）")
+        return total + len(rest)
+
+
+FileBody = bytes | GunzipFile
 
 
 def dumps(data: Any, *, compact: bool = False) -> bytes:
@@ -532,7 +560,7 @@ def _feed_entries(data: SiteData, titles: Mapping[str, str]) -> list[dict[str, s
     return entries[:FEED_LIMIT]
 
 
-def render_site(data: SiteData, assets: Assets) -> dict[str, bytes]:
+def render_site(data: SiteData, assets: Assets) -> dict[str, FileBody]:
     """Every file of the site, keyed by its relative path."""
     # Hundreds of thousands of short-lived strings and no reference cycles: with a large draw
     # in memory every full collection the cyclic GC starts would walk millions of objects.
@@ -545,8 +573,8 @@ def render_site(data: SiteData, assets: Assets) -> dict[str, bytes]:
             gc.enable()
 
 
-def _render_site(data: SiteData, assets: Assets) -> dict[str, bytes]:
-    out: dict[str, bytes] = dict(assets.files)
+def _render_site(data: SiteData, assets: Assets) -> dict[str, FileBody]:
+    out: dict[str, FileBody] = dict(assets.files)
     titles = {p["code"]: p["title"] for p in data.plans}
     item_names = {i["code"]: i["name"] for i in data.items}
     for p in data.plans:
@@ -730,7 +758,7 @@ def _author(data: SiteData) -> str:
 
 
 def _render_draw(
-    out: dict[str, bytes], d: DrawData, data: SiteData, titles: Mapping[str, str]
+    out: dict[str, FileBody], d: DrawData, data: SiteData, titles: Mapping[str, str]
 ) -> None:
     common = {"data": data}
     title = f"抽查任务：{titles.get(d.plan, d.plan)}（{d.id}）"
@@ -755,6 +783,9 @@ def _render_draw(
         out[f"draws/{population_name}.gz"] = d.population_gz or gzip.compress(
             d.population, compresslevel=6, mtime=0
         )
+    elif d.population_gz is not None:  # as stored: the CSV is never held whole in memory
+        out[f"draws/{population_name}"] = GunzipFile(d.population_gz)
+        out[f"draws/{population_name}.gz"] = d.population_gz
     out[f"draws/{d.id}.json"] = dumps(b, compact=True)
     rows = _task_rows(b, data.inspector_names)
     out[f"draws/{d.id}.tasks.csv"] = csv_bytes(TASK_HEADER, rows)

@@ -25,7 +25,7 @@ from app.faults import pause_at
 from app.migrate import ROOT
 from app.models.base import utcnow
 from app.publish.collect import collect
-from app.publish.render import Assets, render_site
+from app.publish.render import Assets, FileBody, render_site
 
 log = logging.getLogger(__name__)
 KEEP_GENERATIONS = 2
@@ -75,7 +75,7 @@ def _lock(publish_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _write_tree(root: Path, files: Mapping[str, bytes]) -> int:
+def _write_tree(root: Path, files: Mapping[str, FileBody]) -> int:
     total = 0
     made: set[Path] = set()
     for rel, data in files.items():
@@ -85,8 +85,12 @@ def _write_tree(root: Path, files: Mapping[str, bytes]) -> int:
         if path.parent not in made:
             path.parent.mkdir(parents=True, exist_ok=True)
             made.add(path.parent)
-        path.write_bytes(data)
-        total += len(data)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+            total += len(data)
+        else:
+            with path.open("wb") as fh:
+                total += data.write_to(fh)
     return total
 
 
@@ -112,7 +116,7 @@ def _prune(gens: Path, current: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def write_site(publish_dir: Path, files: Mapping[str, bytes]) -> PublishReport:
+def write_site(publish_dir: Path, files: Mapping[str, FileBody]) -> PublishReport:
     """Writes `files` as a new generation and makes it current atomically."""
     publish_dir = Path(os.path.abspath(publish_dir))
     publish_dir.parent.mkdir(parents=True, exist_ok=True)

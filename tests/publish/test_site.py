@@ -316,3 +316,20 @@ def test_coverage_svg_escapes_stratum_keys_and_draws_each_share():
     assert "2/40（5.0%）" in svg and "0/0（0.0%）" in svg
     assert 'width="18.0"' in svg  # 360 px bar x 2/40
     assert svg.count("<g>") == 2 and svg.startswith("<svg") and svg.endswith("</svg>")
+
+
+def test_population_csv_is_written_from_the_stored_gzip_piece_by_piece(tmp_path, monkeypatch):
+    import gzip
+
+    from app.publish.render import GunzipFile
+
+    text = "".join(
+        f"91370100MA{k:08d},S{k % 7},定点医疗机构,,1.0,\n" for k in range(20000)
+    ).encode()
+    monkeypatch.setattr(GunzipFile, "PIECE", 1000)  # many pieces
+    report = write_site(tmp_path / "pub", {"p.csv": GunzipFile(gzip.compress(text))})
+    assert (tmp_path / "pub" / "p.csv").read_bytes() == text
+    assert report.bytes == len(text)
+    with pytest.raises(ValueError, match="不完整"):
+        write_site(tmp_path / "pub2", {"p.csv": GunzipFile(gzip.compress(text)[:-20])})
+    assert not (tmp_path / "pub2").exists()  # a failed build is never swapped in
