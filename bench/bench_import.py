@@ -32,8 +32,8 @@ from app.registries.reader import read_chunks
 from app.registries.validate import Validator
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def validate_only(path: Path) -> int:
@@ -103,7 +103,10 @@ def main(n: int) -> None:
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
-    print(f"peak RSS: {_peak_mb():.0f} MB")
+    print(
+        f"peak RSS: {_peak_mb():.0f} MB"
+        f" (largest forked validator: {_peak_mb(resource.RUSAGE_CHILDREN):.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice
+from operator import itemgetter
 from typing import IO, Any
 
 from app.errors import ValidationFailed
@@ -137,7 +138,11 @@ def read_chunks(fh: IO[bytes], size: int) -> tuple[list[str], Iterator[Chunk]]:
         while batch := list(islice(rows, size)):
             first = n + 1
             n += len(batch)
-            if all(map(str.strip, map("".join, batch))):
+            try:  # a non-blank first cell is a non-blank row; else look at the whole row
+                plain = all(map(str.strip, map(itemgetter(0), batch)))
+            except IndexError:  # an empty line
+                plain = False
+            if plain or all(map(str.strip, map("".join, batch))):
                 yield range(first, n + 1), batch
                 continue
             kept = [(first + i, c) for i, c in enumerate(batch) if "".join(c).strip()]
