@@ -22,7 +22,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha256
-from typing import Any
+from typing import Any, NamedTuple
 
 TEAMS_ALGORITHM = "spotcheck-draw/1 teams"
 KIND_OFFICER = "执法人员"
@@ -107,9 +107,8 @@ class TeamParams:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
-    """A team member and their role."""
+class Member(NamedTuple):
+    """A team member and their role (a tuple: 100,000 of them are made per national draw)."""
 
     badge: str
     role: str
@@ -429,7 +428,7 @@ class _Solver:
         """Fill the task's cover (or free) slots; returns the groups left short, one per slot."""
         prefix = f"{self.seed}|team-slot|{pool.pool_id}|{self.tasks[u].uscc}|"
         team = self.team[u]
-        load = pool.load
+        load, limit, held, pool_id = pool.load, pool.limit, pool.held, pool.pool_id
         key = self.task_keys[u] if self.cross else None
         ikeys = self.insp_keys
         ex = self.excluded.get(u)
@@ -447,7 +446,9 @@ class _Solver:
                 j += 1
                 chosen = -1
                 if size:
-                    p = find(int.from_bytes(digest[:8], "big") % size)
+                    p = int.from_bytes(digest[:8], "big") % size
+                    if nxt[p] != p:
+                        p = find(p)
                     if p == size:
                         p = find(0)
                     first, best, seen = p, 0, 0
@@ -469,9 +470,12 @@ class _Solver:
                 if chosen < 0:
                     short.append(gi)
                     continue
-                team[chosen] = (pool.pool_id, gi)
-                pool.held[chosen].append((u, gi))
-                pool.add_load(chosen)
+                team[chosen] = (pool_id, gi)
+                held[chosen].append((u, gi))
+                load[chosen] += 1
+                if load[chosen] >= limit[chosen]:  # pool.add_load, inlined
+                    for other in pool.rotations.values():
+                        other.kill(chosen)
         return short
 
     # -- augmenting-path repair ----------------------------------------------------------------
@@ -590,9 +594,20 @@ class _Solver:
         for m in pool.members:
             pool.limit[m] = min(pool.caps[m], soft)
         short: list[tuple[int, int]] = []
+        pid, task_groups = pool.pool_id, self.groups
+        # Which passes a task's groups take part in (groups lists are shared between tasks).
+        passes: dict[int, tuple[bool, bool]] = {}
         for cover in (True, False):
             for u in self.order:
-                short.extend((u, gi) for gi in self.greedy(pool, u, cover=cover))
+                groups = task_groups[u][pid]
+                kinds = passes.get(id(groups))
+                if kinds is None:
+                    kinds = passes[id(groups)] = (
+                        any(f for f, _ in groups),
+                        any(not f for f, _ in groups),
+                    )
+                if kinds[0 if cover else 1]:
+                    short.extend((u, gi) for gi in self.greedy(pool, u, cover=cover))
         still = [(u, gi) for u, gi in short if not self.repair(pool, u, gi, report=False)]
         for m in pool.members:
             pool.limit[m] = pool.caps[m]
