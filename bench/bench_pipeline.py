@@ -201,8 +201,7 @@ def run_pipeline(
 
     undo = [
         _wrap(publish_write, "collect", stages, "  publish: collect (database)"),
-        _wrap(publish_write, "render_site", stages, "  publish: render"),
-        _wrap(publish_write, "write_site", stages, "  publish: write + swap"),
+        _wrap(publish_write, "render_into", stages, "  publish: render + write files"),
     ]
     try:  # the statistics section (app/credit), when present
         from app.credit import statistics
@@ -212,7 +211,12 @@ def run_pipeline(
         pass
     try:
         with stages.time("publish site"), factory() as session:
+            begun, first_part = time.perf_counter(), len(stages.rows)
             report = publish_write.publish(session, work / "publish")
+            parts = sum(r["seconds"] for r in stages.rows[first_part:])
+            stages.add(
+                "  publish: swap, statistics files, commit", time.perf_counter() - begun - parts
+            )
     finally:
         for u in undo:
             u()

@@ -25,8 +25,8 @@ from _ref import reference_seconds, uscc_like_ids
 
 from app.draw import POPULATION_HEADER
 from app.publish.collect import DrawData, SiteData
-from app.publish.render import render_site
-from app.publish.write import load_assets, write_site
+from app.publish.render import render_into, render_site
+from app.publish.write import build_site, load_assets
 
 KINDS = ("定点医疗机构", "定点零售药店")
 LEVELS = ("三级", "二级", "一级", "未定级")
@@ -168,9 +168,11 @@ def main() -> None:
     root = Path(tempfile.mkdtemp())
     try:
         start = time.perf_counter()
-        files = render_site(data, assets)
+        render_site(data, assets)  # render alone, in memory
         rendered = time.perf_counter() - start
-        report = write_site(root / "publish", files)
+        # as `spotcheck publish` does: each file written into the new generation as it is made
+        start = time.perf_counter()
+        report = build_site(root / "publish", lambda sink: render_into(sink, data, assets))
         total = time.perf_counter() - start
     finally:
         shutil.rmtree(root, ignore_errors=True)

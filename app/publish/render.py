@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 from xml.sax.saxutils import escape as xml_escape
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -121,6 +121,12 @@ class GunzipFile:
 
 
 FileBody = bytes | GunzipFile
+
+
+class FileSink(Protocol):
+    """Where rendered files go: a dict, or the generation directory being built."""
+
+    def __setitem__(self, path: str, body: FileBody, /) -> None: ...
 
 
 def dumps(data: Any, *, compact: bool = False) -> bytes:
@@ -561,20 +567,29 @@ def _feed_entries(data: SiteData, titles: Mapping[str, str]) -> list[dict[str, s
 
 
 def render_site(data: SiteData, assets: Assets) -> dict[str, FileBody]:
-    """Every file of the site, keyed by its relative path."""
+    """Every file of the site, keyed by its relative path (in memory: for small sites and
+    tests; publishing streams them with `render_into`)."""
+    out: dict[str, FileBody] = {}
+    render_into(out, data, assets)
+    return out
+
+
+def render_into(out: FileSink, data: SiteData, assets: Assets) -> None:
+    """Gives every file of the site to `out` as soon as it is rendered."""
     # Hundreds of thousands of short-lived strings and no reference cycles: with a large draw
     # in memory every full collection the cyclic GC starts would walk millions of objects.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _render_site(data, assets)
+        for rel, body in assets.files.items():
+            out[rel] = body
+        _render_site(out, data, assets)
     finally:
         if enabled:
             gc.enable()
 
 
-def _render_site(data: SiteData, assets: Assets) -> dict[str, FileBody]:
-    out: dict[str, FileBody] = dict(assets.files)
+def _render_site(out: FileSink, data: SiteData, assets: Assets) -> None:
     titles = {p["code"]: p["title"] for p in data.plans}
     item_names = {i["code"]: i["name"] for i in data.items}
     for p in data.plans:
@@ -746,7 +761,6 @@ def _render_site(data: SiteData, assets: Assets) -> dict[str, FileBody]:
         )
         .encode()
     )
-    return out
 
 
 def _author(data: SiteData) -> str:
@@ -757,9 +771,7 @@ def _author(data: SiteData) -> str:
     return "医疗保障局"
 
 
-def _render_draw(
-    out: dict[str, FileBody], d: DrawData, data: SiteData, titles: Mapping[str, str]
-) -> None:
+def _render_draw(out: FileSink, d: DrawData, data: SiteData, titles: Mapping[str, str]) -> None:
     common = {"data": data}
     title = f"抽查任务：{titles.get(d.plan, d.plan)}（{d.id}）"
     b = d.body

@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +25,7 @@ from app.faults import pause_at
 from app.migrate import ROOT
 from app.models.base import utcnow
 from app.publish.collect import collect
-from app.publish.render import Assets, FileBody, render_site
+from app.publish.render import Assets, FileBody, FileSink, render_into
 
 log = logging.getLogger(__name__)
 KEEP_GENERATIONS = 2
@@ -75,23 +75,32 @@ def _lock(publish_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _write_tree(root: Path, files: Mapping[str, FileBody]) -> int:
-    total = 0
-    made: set[Path] = set()
-    for rel, data in files.items():
+class _TreeWriter:
+    """A file sink that writes each file into the generation being built as it is given (the
+    site is never held whole in memory)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files = 0
+        self.bytes = 0
+        self._made: set[Path] = set()
+
+    def __setitem__(self, rel: str, data: FileBody) -> None:
         if rel.startswith("/") or ".." in Path(rel).parts:
             raise ValueError(f"不安全的路径：{rel!r}")
-        path = root / rel
-        if path.parent not in made:
+        path = self.root / rel
+        if path.parent not in self._made:
             path.parent.mkdir(parents=True, exist_ok=True)
-            made.add(path.parent)
+            self._made.add(path.parent)
+        if path.exists():
+            raise ValueError(f"同一文件生成了两次：{rel!r}")
         if isinstance(data, bytes):
             path.write_bytes(data)
-            total += len(data)
+            self.bytes += len(data)
         else:
             with path.open("wb") as fh:
-                total += data.write_to(fh)
-    return total
+                self.bytes += data.write_to(fh)
+        self.files += 1
 
 
 def _swap(publish_dir: Path, generation: Path) -> None:
@@ -116,8 +125,9 @@ def _prune(gens: Path, current: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def write_site(publish_dir: Path, files: Mapping[str, FileBody]) -> PublishReport:
-    """Writes `files` as a new generation and makes it current atomically."""
+def build_site(publish_dir: Path, produce: Callable[[FileSink], None]) -> PublishReport:
+    """Builds a new generation from the files `produce` gives its sink (each written as it
+    comes) and makes it current atomically; if `produce` fails, nothing changes."""
     publish_dir = Path(os.path.abspath(publish_dir))
     publish_dir.parent.mkdir(parents=True, exist_ok=True)
     with _lock(publish_dir):
@@ -126,7 +136,9 @@ def write_site(publish_dir: Path, files: Mapping[str, FileBody]) -> PublishRepor
         stamp = utcnow().strftime("%Y%m%dT%H%M%S")
         building = gens / f".building-{stamp}-{os.getpid()}-{time.time_ns()}"
         try:
-            size = _write_tree(building, files)
+            building.mkdir()
+            sink = _TreeWriter(building)
+            produce(sink)
             pause_at("publish.before_swap")
             generation = gens / f"g-{stamp}-{time.time_ns()}"
             os.rename(building, generation)
@@ -135,7 +147,17 @@ def write_site(publish_dir: Path, files: Mapping[str, FileBody]) -> PublishRepor
             raise
         _swap(publish_dir, generation)
         _prune(gens, generation)
-    return PublishReport(generation=generation, files=len(files), bytes=size)
+    return PublishReport(generation=generation, files=sink.files, bytes=sink.bytes)
+
+
+def write_site(publish_dir: Path, files: Mapping[str, FileBody]) -> PublishReport:
+    """Writes `files` as a new generation and makes it current atomically."""
+
+    def produce(sink: FileSink) -> None:
+        for rel, data in files.items():
+            sink[rel] = data
+
+    return build_site(publish_dir, produce)
 
 
 def publish(session: Session, publish_dir: Path, *, now: datetime | None = None) -> PublishReport:
@@ -143,13 +165,18 @@ def publish(session: Session, publish_dir: Path, *, now: datetime | None = None)
     went public (commits: the caller owns this session, e.g. the CLI or a background task)."""
     at = now or utcnow()
     data = collect(session, now=at)
-    files = render_site(data, load_assets())
+    assets = load_assets()
     # 统计分析 section (app/credit/statistics.py): HT estimates of the current public draws.
     from app.credit.statistics import site_statistics
 
     public = [d.id for d in data.draws if d.body is not None and d.status == "current"]
-    files.update(site_statistics(session, public, at))
-    report = write_site(publish_dir, files)
+
+    def produce(sink: FileSink) -> None:
+        render_into(sink, data, assets)
+        for rel, body in site_statistics(session, public, at).items():
+            sink[rel] = body
+
+    report = build_site(publish_dir, produce)
     if data.results:
         from app.tasks.service import mark_published
 

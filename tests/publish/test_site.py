@@ -18,7 +18,7 @@ from app.db import make_sessionmaker
 from app.models import Plan
 from app.publish.collect import shanghai_today
 from app.publish.render import coverage_svg, csv_bytes, neutralise, xlsx_bytes
-from app.publish.write import KEEP_GENERATIONS, publish, write_site
+from app.publish.write import KEEP_GENERATIONS, build_site, publish, write_site
 from tests.publish.conftest import FORMULA, XSS, create_and_publish, draw, site_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -231,6 +231,34 @@ def test_failed_build_leaves_the_current_site_untouched(tmp_path):
         write_site(target, {"index.html": b"bad", "../escape.txt": b"x"})
     assert (target / "index.html").read_text() == "good"
     assert not (tmp_path / "escape.txt").exists()
+
+
+def test_streamed_build_writes_as_it_goes_and_a_failure_midway_changes_nothing(tmp_path):
+    target = tmp_path / "publish"
+    write_site(target, {"index.html": b"good"})
+    seen_on_disk = []
+
+    def produce(sink):
+        sink["a.html"] = b"first"
+        # already in the generation being built, not in memory waiting for the end
+        seen_on_disk.extend(
+            p.name for p in (tmp_path / "publish.generations").glob(".building-*/*")
+        )
+        sink["b.html"] = b"second"
+        raise RuntimeError("render failed halfway")
+
+    with pytest.raises(RuntimeError):
+        build_site(target, produce)
+    assert seen_on_disk == ["a.html"]
+    assert (target / "index.html").read_text() == "good" and not (target / "a.html").exists()
+    gens = tmp_path / "publish.generations"
+    assert not [p for p in gens.iterdir() if p.name.startswith(".building")]
+    with pytest.raises(ValueError, match="两次"):
+        build_site(
+            target,
+            lambda sink: [sink.__setitem__("x.html", b"1"), sink.__setitem__("x.html", b"2")],
+        )
+    assert (target / "index.html").read_text() == "good"
 
 
 def test_public_mount_follows_the_swap(client, pub_city, settings):
