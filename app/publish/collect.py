@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from app.models import Draw, DrawPopulation, Inspector, Item, Plan, PlanVersion
 
@@ -37,6 +39,22 @@ class DrawData:
     population: bytes | None
     population_gz: bytes | None
     tasks_public_from: str | None
+    # A public draw read from the database has no body yet: `loader` reads its body and stored
+    # population when the draw is rendered, one draw at a time (publishing memory is bounded by
+    # the largest draw, not by how many draws have been published).
+    loader: Callable[[], tuple[dict[str, Any], bytes | None]] | None = None
+
+    @property
+    def public(self) -> bool:
+        """Whether the task list is published (else withheld until `tasks_public_from`)."""
+        return self.body is not None or self.loader is not None
+
+    def loaded(self) -> DrawData:
+        """This draw with its body and population read (itself if they are already here)."""
+        if self.loader is None:
+            return self
+        body, population_gz = self.loader()
+        return replace(self, body=body, population_gz=population_gz, loader=None)
 
 
 @dataclass
@@ -154,24 +172,12 @@ def _plans(session: Session) -> list[dict[str, Any]]:
 
 def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date) -> list[DrawData]:
     out = []
-    for d in session.scalars(select(Draw).order_by(Draw.created_at, Draw.id)):
+    stmt = select(Draw).options(defer(Draw.body)).order_by(Draw.created_at, Draw.id)
+    for d in session.scalars(stmt):
         spec = plan_specs.get(d.plan_code)
         if spec is None:
             continue
         public, public_from = tasks_public(spec, today)
-        body: dict[str, Any] | None = None
-        population: bytes | None = None
-        population_gz: bytes | None = None
-        if public:
-            body = {
-                **d.body,
-                "status": d.status,
-                "superseded_at": _iso(d.superseded_at),
-                "superseded_reason": d.superseded_reason,
-            }
-            row = session.get(DrawPopulation, d.id)
-            if row is not None:  # the CSV is decompressed while it is written (GunzipFile)
-                population_gz = row.lines_gz
         out.append(
             DrawData(
                 id=d.id,
@@ -182,29 +188,42 @@ def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date)
                 task_count=d.task_count,
                 superseded_at=_iso(d.superseded_at),
                 superseded_reason=d.superseded_reason,
-                body=body,
-                population=population,
-                population_gz=population_gz,
+                body=None,
+                population=None,
+                population_gz=None,
                 tasks_public_from=public_from,
+                loader=partial(
+                    _load_draw,
+                    session,
+                    d.id,
+                    {
+                        "status": d.status,
+                        "superseded_at": _iso(d.superseded_at),
+                        "superseded_reason": d.superseded_reason,
+                    },
+                )
+                if public
+                else None,
             )
         )
     return out
 
 
-def _inspector_names(session: Session, draws: list[DrawData]) -> dict[str, str]:
-    badges: set[str] = set()
-    for d in draws:
-        if d.body is not None:
-            for t in d.body["tasks"]:
-                badges.update(m["badge"] for m in t["team"])
-    names: dict[str, str] = {}
-    wanted = sorted(badges)
-    for i in range(0, len(wanted), 900):
-        stmt = select(Inspector.badge, Inspector.name).where(
-            Inspector.badge.in_(wanted[i : i + 900])
-        )
-        names.update({b: n for b, n in session.execute(stmt)})
-    return names
+def _load_draw(
+    session: Session, draw_id: str, state: dict[str, Any]
+) -> tuple[dict[str, Any], bytes | None]:
+    """Body (with its current status) and stored population gzip of one public draw, read as
+    columns so that the session keeps no reference to them."""
+    body: dict[str, Any] = session.execute(select(Draw.body).where(Draw.id == draw_id)).scalar_one()
+    population_gz = session.scalar(
+        select(DrawPopulation.lines_gz).where(DrawPopulation.draw_id == draw_id)
+    )
+    return {**body, **state}, population_gz
+
+
+def _inspector_names(session: Session) -> dict[str, str]:
+    """执法证号 -> name of every inspector (only those in a published team are shown)."""
+    return {badge: name for badge, name in session.execute(select(Inspector.badge, Inspector.name))}
 
 
 def _results(session: Session) -> tuple[list[dict[str, Any]], bool]:
@@ -225,7 +244,7 @@ def collect(session: Session, *, now: datetime) -> SiteData:
     specs = {p["code"]: p["spec"] for p in plans}
     draws = _draws(session, specs, today)
     results, available = _results(session)
-    public_draws = {d.id for d in draws if d.body is not None}
+    public_draws = {d.id for d in draws if d.public}
     results = [r for r in results if r.get("draw_id") in public_draws]
     return SiteData(
         generated_at=now,
@@ -233,7 +252,7 @@ def collect(session: Session, *, now: datetime) -> SiteData:
         plans=plans,
         draws=draws,
         results=results,
-        inspector_names=_inspector_names(session, draws),
+        inspector_names=_inspector_names(session),
         results_available=available,
         audit_head=head(session),
     )

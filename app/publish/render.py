@@ -77,7 +77,7 @@ def draw_state(d: DrawData) -> str:
     """Chinese state of a draw for lists."""
     if d.status == "superseded":
         return "已作废"
-    return "现行" if d.body is not None else "待公布"
+    return "现行" if d.public else "待公布"
 
 
 def draw_badge(d: DrawData) -> Markup:
@@ -402,7 +402,7 @@ def _draw_summary(d: DrawData) -> dict[str, Any]:
         "status": d.status,
         "drawn_at": d.drawn_at,
         "task_count": d.task_count,
-        "tasks_public": d.body is not None,
+        "tasks_public": d.public,
         "tasks_public_from": d.tasks_public_from,
         "superseded_reason": d.superseded_reason,
         "href": f"../draws/{d.id}.json",
@@ -539,7 +539,7 @@ def _feed_entries(data: SiteData, titles: Mapping[str, str]) -> list[dict[str, s
                 "updated": d.drawn_at,
                 "href": f"draws/{d.id}.html",
                 "summary": f"{d.task_count} 个任务"
-                + ("" if d.body is not None else f"，任务清单于 {d.tasks_public_from} 公布"),
+                + ("" if d.public else f"，任务清单于 {d.tasks_public_from} 公布"),
             }
         )
         if d.superseded_at:
@@ -712,7 +712,7 @@ def _render_site(out: FileSink, data: SiteData, assets: Assets) -> None:
             1 for p in data.plans for v in p["versions"] if v["kind"] == "adjustment"
         ),
         "draws": len(data.draws),
-        "tasks": sum(d.task_count for d in data.draws if d.body is not None),
+        "tasks": sum(d.task_count for d in data.draws if d.public),
         "results": len(results),
     }
     out["index.json"] = dumps(
@@ -774,6 +774,7 @@ def _author(data: SiteData) -> str:
 def _render_draw(out: FileSink, d: DrawData, data: SiteData, titles: Mapping[str, str]) -> None:
     common = {"data": data}
     title = f"抽查任务：{titles.get(d.plan, d.plan)}（{d.id}）"
+    d = d.loaded()  # body and population of this draw only; dropped when it is rendered
     b = d.body
     if b is None:
         out[f"draws/{d.id}.json"] = dumps(_withheld_json(d))

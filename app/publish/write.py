@@ -169,7 +169,7 @@ def publish(session: Session, publish_dir: Path, *, now: datetime | None = None)
     # 统计分析 section (app/credit/statistics.py): HT estimates of the current public draws.
     from app.credit.statistics import site_statistics
 
-    public = [d.id for d in data.draws if d.body is not None and d.status == "current"]
+    public = [d.id for d in data.draws if d.public and d.status == "current"]
 
     def produce(sink: FileSink) -> None:
         render_into(sink, data, assets)

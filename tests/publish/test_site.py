@@ -361,3 +361,42 @@ def test_population_csv_is_written_from_the_stored_gzip_piece_by_piece(tmp_path,
     with pytest.raises(ValueError, match="不完整"):
         write_site(tmp_path / "pub2", {"p.csv": GunzipFile(gzip.compress(text)[:-20])})
     assert not (tmp_path / "pub2").exists()  # a failed build is never swapped in
+
+
+def test_collect_reads_each_public_draw_only_when_it_is_rendered(client, pub_city, session):
+    from app.publish import collect as collect_module
+    from app.publish.render import render_into
+    from app.publish.write import load_assets
+
+    create_and_publish(client, pub_city, code="LAZY-1")
+    create_and_publish(client, pub_city, code="LAZY-2")
+    create_and_publish(client, pub_city, code="LAZY-3", publish_tasks="after_window")
+    ids = [draw(client, pub_city, c)["id"] for c in ("LAZY-1", "LAZY-2", "LAZY-3")]
+    data = collect_module.collect(session, now=datetime.now(UTC))
+    by_id = {d.id: d for d in data.draws}
+    # nothing heavy is held: no body, no population until a draw is rendered
+    assert all(d.body is None and d.population_gz is None for d in data.draws)
+    assert [by_id[i].public for i in ids] == [True, True, False]
+    assert by_id[ids[2]].loader is None  # withheld: never read at all
+
+    events: list[str] = []
+
+    class Sink(dict):  # type: ignore[type-arg]
+        def __setitem__(self, key: str, value: object) -> None:
+            if key.endswith(".json") and key.startswith("draws/"):
+                events.append(f"wrote {key}")
+            super().__setitem__(key, value)
+
+    for d in data.draws:
+        if d.loader is not None:
+            load = d.loader
+            d.loader = lambda load=load, i=d.id: (events.append(f"read {i}"), load())[1]
+    render_into(Sink(), data, load_assets())
+    # each draw is read just before its files are written, then the next one
+    assert events[:4] == [
+        f"read {ids[0]}",
+        f"wrote draws/{ids[0]}.json",
+        f"read {ids[1]}",
+        f"wrote draws/{ids[1]}.json",
+    ]
+    assert f"read {ids[2]}" not in events
