@@ -263,6 +263,7 @@ class _Rotation:
 
 
 Group = tuple[frozenset[str], int]  # (expertise filter, number of slots)
+_ANY: frozenset[str] = frozenset()  # the filter every member fits
 
 
 class _Pool:
@@ -350,7 +351,10 @@ class _Solver:
                 u = index.get(uscc)
                 if u is not None:
                     self.excluded.setdefault(u, set()).add(b)
-                    tokens.append(exclusion_token(seed, insp.badge, uscc))
+                    # exclusion_token(seed, badge, uscc), inlined: ~100,000 of them nationally
+                    tokens.append(
+                        sha256(f"{seed}|exclude|{insp.badge}|{uscc}".encode()).hexdigest()[:32]
+                    )
         self.exclusion_tokens = tuple(sorted(tokens))
         # per task: inspector -> (pool id, group index)
         self.team: list[dict[int, tuple[str, int]]] = [{} for _ in tasks]
@@ -386,13 +390,13 @@ class _Solver:
         label = pool.label
         groups = self.groups[u][pool.pool_id]
         need = groups[0][1] if len(groups) == 1 else sum(k for _, k in groups)
-        rot = pool.rotation(frozenset())
+        rot = pool.rotations.get(_ANY) or pool.rotation(_ANY)
         n0 = len(rot.members)
         if n0 < need:
             self._problem(u, "人员不足", f"在岗且有任务额度的{label} {n0} 人，需 {need} 人")
             return False
         key = self.task_keys[u]
-        ex = self.excluded.get(u) or set()
+        ex = self.excluded.get(u)
         n1 = n0 - rot.same_key[key] if self.cross else n0
         if n1 < need:
             lvl = _LEVEL_NAMES[self.params.region_level]
@@ -402,7 +406,9 @@ class _Solver:
                 f"交叉互查（回避本{lvl}区划 {key}）后可用{label} {n1} 人，需 {need} 人",
             )
             return False
-        n2 = n1 - sum(1 for b in ex if b in rot.pos and self.eligible_region(b, u)) if ex else n1
+        ikeys, cross = self.insp_keys, self.cross
+        pos = rot.pos
+        n2 = n1 - sum(1 for b in ex if b in pos and not (cross and ikeys[b] == key)) if ex else n1
         if n2 < need:
             self._problem(u, "回避", f"回避后可用{label} {n2} 人，需 {need} 人")
             return False
@@ -410,9 +416,10 @@ class _Solver:
             if not filt:
                 continue
             frot = pool.rotation(filt)
-            m = len(frot.members) - (frot.same_key[key] if self.cross else 0)
+            m = len(frot.members) - (frot.same_key[key] if cross else 0)
             if ex:
-                m -= sum(1 for b in ex if b in frot.pos and self.eligible_region(b, u))
+                fpos = frot.pos
+                m -= sum(1 for b in ex if b in fpos and not (cross and ikeys[b] == key))
             if m < k:
                 skill = "、".join(sorted(filt))
                 self._problem(u, "专长", f"具备{skill}专长的可用{label} {m} 人，需 {k} 人")
