@@ -351,10 +351,7 @@ class _Solver:
                 u = index.get(uscc)
                 if u is not None:
                     self.excluded.setdefault(u, set()).add(b)
-                    # exclusion_token(seed, badge, uscc), inlined: ~100,000 of them nationally
-                    tokens.append(
-                        sha256(f"{seed}|exclude|{insp.badge}|{uscc}".encode()).hexdigest()[:32]
-                    )
+                    tokens.append(exclusion_token(seed, insp.badge, uscc))
         self.exclusion_tokens = tuple(sorted(tokens))
         # per task: inspector -> (pool id, group index)
         self.team: list[dict[int, tuple[str, int]]] = [{} for _ in tasks]
