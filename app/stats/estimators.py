@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
@@ -63,6 +63,11 @@ class Observation:
     found: bool | None
 
 
+def _fields_of(obj: Any) -> dict[str, Any]:
+    """A flat dataclass of scalars as a dict (what `asdict` gives, without its deep copy)."""
+    return {name: getattr(obj, name) for name in obj.__dataclass_fields__}
+
+
 @dataclass(frozen=True, slots=True)
 class RateEstimate:
     """Estimated 发现问题率 of a stratum (or overall) with its confidence interval."""
@@ -82,7 +87,7 @@ class RateEstimate:
     lonely_units: int
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _fields_of(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +104,7 @@ class Detection:
     lift_ci_high: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _fields_of(self)
 
 
 @dataclass(frozen=True, slots=True)

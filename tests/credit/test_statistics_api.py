@@ -44,6 +44,8 @@ def test_statistics_of_a_draw_from_approved_results(client, city, credit):
     url = f"/api/v1/draws/{draw['id']}/statistics"
     empty = client.get(url, headers=city).json()
     assert empty["results"] == 0 and empty["overall"]["observed"] == 0
+    assert draw["params"]["weighted"] is True and empty["weighted"] is True
+    assert [s["key"] for s in empty["strata"]] == sorted({s["key"] for s in draw["strata"]})
     assert not empty["overall"]["complete"]
     tasks = draw["tasks"]
     for i, t in enumerate(tasks):
