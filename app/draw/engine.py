@@ -8,9 +8,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,7 @@ from app.draw.tickets import PREFIX_SCALE, ticket_digests, ticket_from_digest, t
 ALGORITHM = "spotcheck-draw/1"
 POPULATION_HEADER = "uscc,stratum,kind,grade,weight,cooling_items"
 _FORBIDDEN = (",", '"', "\r", "\n")
+_FORBIDDEN_RE = re.compile('[,"\r\n]')
 _COMBINED_KEY_LIMIT = (2**64 - 1) // PREFIX_SCALE
 
 
@@ -127,8 +129,7 @@ def cooling_reason(cooldown_days: int) -> str:
     return f"冷却期内（{cooldown_days}天内已检查）但为满足本层最低抽查数而抽取"
 
 
-@dataclass(frozen=True, slots=True)
-class _Profile:
+class _Profile(NamedTuple):
     """Everything about a unit except its USCC; units sharing one are interchangeable."""
 
     stratum: str
@@ -146,21 +147,29 @@ def _make_profile(
     raw: RawProfile,
     items: Sequence[PlanItem],
     params: SamplingParams,
+    applicable_of: dict[str, tuple[str, ...]],
 ) -> _Profile:
     stratum, kind, grade, weight, cooling_items = raw
     for label, text in (("分层", stratum), ("类型", kind), ("信用等级", grade or "")):
-        if any(c in text for c in _FORBIDDEN):
+        if _FORBIDDEN_RE.search(text):
             raise DrawInputError(f'{label}含有不允许的字符（, " 换行）：{text!r}')
     if not stratum:
         raise DrawInputError("分层键不能为空（empty stratum key）")
     if not (isinstance(weight, int | float) and math.isfinite(weight) and weight > 0):
         raise DrawInputError(f"风险权重必须是正数：{weight!r}（weight must be positive）")
     weight = float(weight)
-    applicable = tuple(i.code for i in items if not i.target_kinds or kind in i.target_kinds)
+    applicable = applicable_of.get(kind)
+    if applicable is None:
+        applicable = applicable_of[kind] = tuple(
+            i.code for i in items if not i.target_kinds or kind in i.target_kinds
+        )
     if not applicable:
         raise DrawInputError(f"类型为 {kind} 的检查对象不适用本计划任何抽查事项，不应进入抽样总体")
-    cooling_codes = tuple(code for code in applicable if code in cooling_items)
-    open_items = tuple(code for code in applicable if code not in cooling_items)
+    if cooling_items:
+        cooling_codes = tuple(code for code in applicable if code in cooling_items)
+        open_items = tuple(code for code in applicable if code not in cooling_items)
+    else:
+        cooling_codes, open_items = (), applicable
     rate = float(params.grade_rates.get(grade, 0.0)) if grade else 0.0
     suffix = f",{stratum},{kind},{grade or ''},{weight!r},{';'.join(sorted(cooling_codes))}"
     return _Profile(
@@ -183,8 +192,9 @@ class _Snapshot:
         self, population: Population, items: Sequence[PlanItem], params: SamplingParams
     ) -> None:
         _check_items(items)
+        applicable_of: dict[str, tuple[str, ...]] = {}
         self.profiles: list[_Profile] = [
-            _make_profile(raw, items, params) for raw in population.profiles
+            _make_profile(raw, items, params, applicable_of) for raw in population.profiles
         ]
         packed = np.frombuffer(population.data, dtype="S18")
         # Stable merge sort: a few milliseconds when the snapshot already comes in USCC order.

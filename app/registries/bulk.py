@@ -12,9 +12,12 @@ from typing import Any
 from sqlalchemy import JSON, Table
 from sqlalchemy.orm import Session
 
+# One encoder for every value: json.dumps with options builds a new encoder on each call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
 
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+    return None if value is None else _ENCODE(value)
 
 
 def _cached(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
