@@ -5,7 +5,6 @@ Algorithm in docs/draw-spec.md; replayed by docs/verify_draw.py with the standar
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import math
 import re
@@ -19,6 +18,7 @@ import numpy.typing as npt
 from app.draw.population import DrawInputError, Population, RawProfile, Unit
 from app.draw.sampling import SamplingParams, StratumPlan, odds, plan_stratum
 from app.draw.tickets import PREFIX_SCALE, ticket_digests, ticket_from_digest, ticket_prefixes
+from app.gcpause import gc_paused
 
 ALGORITHM = "spotcheck-draw/1"
 POPULATION_HEADER = "uscc,stratum,kind,grade,weight,cooling_items"
@@ -295,14 +295,8 @@ def draw_targets(
     """
     if not seed:
         raise DrawInputError("种子不能为空（empty seed）")
-    # Millions of short-lived tuples and no reference cycles: the cyclic GC only costs time.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():  # millions of short-lived objects, no cycles (app/gcpause.py)
         return _draw(seed, as_population(population), items, params)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _draw(

@@ -16,13 +16,14 @@ the min cut and names the binding constraint.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Any, NamedTuple
+
+from app.gcpause import gc_paused
 
 TEAMS_ALGORITHM = "spotcheck-draw/1 teams"
 KIND_OFFICER = "执法人员"
@@ -656,15 +657,8 @@ def assign_teams(
     params: TeamParams,
 ) -> TeamAssignment:
     """Draws a team for every task, or raises TeamInfeasible naming targets and constraints."""
-    # Hundreds of thousands of small tuples, lists and dicts and no reference cycles: the
-    # cyclic GC would only walk them again and again (a third of the time at 50,000 tasks).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():  # hundreds of thousands of small objects, no cycles (app/gcpause.py)
         return _assign_teams(seed=seed, tasks=tasks, inspectors=inspectors, params=params)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _assign_teams(

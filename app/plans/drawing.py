@@ -1,6 +1,5 @@
 """Performs a plan's draw: snapshot the registries, run the pure engine, store tasks and teams."""
 
-import gc
 import gzip
 import json
 import zlib
@@ -35,6 +34,7 @@ from app.draw.teams import Inspector as TeamInspector
 from app.draw.teams import TeamInfeasible, TeamParams, TeamTask, assign_teams
 from app.errors import Conflict, ValidationFailed
 from app.faults import pause_at
+from app.gcpause import gc_paused
 from app.models import Draw, DrawPopulation, Inspector, Item, Target, Task, TaskMember
 from app.models.base import utcnow
 from app.plans import service as plans
@@ -141,9 +141,7 @@ def _population(
     builder = PopulationBuilder()
     add = builder.add
     info: dict[str, tuple[str, str]] = {}
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():  # a million small objects (app/gcpause.py)
         # Core rows in batches (not ORM result processing, not one fetch call per row).
         result = session.connection().execute(stmt.execution_options(yield_per=5000))
         rows = (row for part in result.partitions() for row in part)
@@ -166,9 +164,6 @@ def _population(
             add(uscc, stratum, kind, grade, weight, frozenset(hit) if hit else _NO_ITEMS)
             if with_info:
                 info[uscc] = (name, region)
-    finally:
-        if enabled:
-            gc.enable()
     try:
         population = builder.build()
     except DrawInputError as exc:
@@ -241,6 +236,11 @@ def sampling_params(spec: PlanIn) -> SamplingParams:
 
 def perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> Draw:
     """Draws a published plan once; infeasibility or bad entropy writes nothing."""
+    with gc_paused():  # snapshot, draw, rows and JSON body: millions of objects, no cycles
+        return _perform_draw(session, code=code, entropy=entropy, actor=actor)
+
+
+def _perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> Draw:
     plan = plans.get(session, code, for_update=True)
     if plan.status == "drawn":
         raise Conflict("该计划已抽取，不得重复抽取；如确需重抽，请提交计划调整（附理由）")

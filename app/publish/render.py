@@ -8,7 +8,6 @@ XLSX cells are inline strings (never formulas).
 from __future__ import annotations
 
 import csv
-import gc
 import gzip
 import io
 import itertools
@@ -26,6 +25,7 @@ from xml.sax.saxutils import escape as xml_escape
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from app.gcpause import gc_paused
 from app.publish.collect import SHANGHAI, DrawData, SiteData
 
 SCHEMA_VERSION = "1"
@@ -576,17 +576,10 @@ def render_site(data: SiteData, assets: Assets) -> dict[str, FileBody]:
 
 def render_into(out: FileSink, data: SiteData, assets: Assets) -> None:
     """Gives every file of the site to `out` as soon as it is rendered."""
-    # Hundreds of thousands of short-lived strings and no reference cycles: with a large draw
-    # in memory every full collection the cyclic GC starts would walk millions of objects.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():  # hundreds of thousands of short-lived strings (app/gcpause.py)
         for rel, body in assets.files.items():
             out[rel] = body
         _render_site(out, data, assets)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _render_site(out: FileSink, data: SiteData, assets: Assets) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.faults import pause_at
+from app.gcpause import gc_paused
 from app.migrate import ROOT
 from app.models.base import utcnow
 from app.publish.collect import collect
@@ -173,7 +174,9 @@ def publish(session: Session, publish_dir: Path, *, now: datetime | None = None)
 
     def produce(sink: FileSink) -> None:
         render_into(sink, data, assets)
-        for rel, body in site_statistics(session, public, at).items():
+        with gc_paused():  # per-stratum estimates and pages (11,000 strata nationally)
+            pages = site_statistics(session, public, at)
+        for rel, body in pages.items():
             sink[rel] = body
 
     report = build_site(publish_dir, produce)
