@@ -3,7 +3,7 @@
 Synthetic province: 16 cities × 10 counties; cross-region on (county level); 2 members per
 team, cap 8 tasks per inspector; "1% conflicts" = 1% of inspectors each declare conflicts with
 1% of the drawn targets (≈100,000 recusal pairs) and another 1% are employed by a drawn target.
-Prints the ratio to the reference and the load spread.  Run: .venv/bin/python bench/bench_teams.py
+Prints the best of three runs as a ratio to the reference, and the load spread.  Run: .venv/bin/python bench/bench_teams.py
 """
 
 from __future__ import annotations
@@ -66,9 +66,12 @@ def main() -> None:
         size=2, lead_department="山东省医疗保障局", cross_region=True, max_tasks_per_inspector=8
     )
     ref = reference_seconds()
-    start = time.perf_counter()
-    result = assign_teams(seed="bench-seed", tasks=tasks, inspectors=inspectors, params=params)
-    elapsed = time.perf_counter() - start
+    runs = []
+    for _ in range(3):  # best of three, as bench_draw: the same result each time
+        start = time.perf_counter()
+        result = assign_teams(seed="bench-seed", tasks=tasks, inspectors=inspectors, params=params)
+        runs.append(time.perf_counter() - start)
+    elapsed = min(runs)
     start = time.perf_counter()
     published = json.dumps(
         {**result.to_dict(), "inspector_pool": result.inspector_pool_dict()},
@@ -79,7 +82,10 @@ def main() -> None:
     loads = Counter(result.loads)
     dist = Counter(loads.values())
     print(f"ref                 {ref:.3f} s")
-    print(f"assign_teams        {elapsed:.3f} s  = {elapsed / ref:.2f} × ref (target ≤ 3)")
+    print(
+        f"assign_teams        {elapsed:.3f} s  = {elapsed / ref:.2f} × ref (target ≤ 3; best of "
+        f"{', '.join(f'{r:.3f}' for r in runs)} s)"
+    )
     print(f"to_dict+json        {publish_s:.3f} s  = {publish_s / ref:.2f} × ref")
     print(f"published size      {len(published.encode()) / 1e6:.1f} MB")
     print(f"exclusion tokens    {len(result.exclusions)}")
