@@ -406,7 +406,11 @@ class _Solver:
             return False
         ikeys, cross = self.insp_keys, self.cross
         pos = rot.pos
-        n2 = n1 - sum(1 for b in ex if b in pos and not (cross and ikeys[b] == key)) if ex else n1
+        # Each recusal removes at most one candidate: count them only when that could matter.
+        if ex and n1 - len(ex) < need:
+            n2 = n1 - sum(1 for b in ex if b in pos and not (cross and ikeys[b] == key))
+        else:
+            n2 = n1
         if n2 < need:
             self._problem(u, "回避", f"回避后可用{label} {n2} 人，需 {need} 人")
             return False
@@ -415,7 +419,7 @@ class _Solver:
                 continue
             frot = pool.rotation(filt)
             m = len(frot.members) - (frot.same_key[key] if cross else 0)
-            if ex:
+            if ex and m - len(ex) < k:
                 fpos = frot.pos
                 m -= sum(1 for b in ex if b in fpos and not (cross and ikeys[b] == key))
             if m < k:
