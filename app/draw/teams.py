@@ -351,7 +351,11 @@ class _Solver:
             for uscc in hits:
                 u = index.get(uscc)
                 if u is not None:
-                    self.excluded.setdefault(u, set()).add(b)
+                    ex = self.excluded.get(u)
+                    if ex is None:
+                        self.excluded[u] = {b}
+                    else:
+                        ex.add(b)
                     tokens.append(exclusion_token(seed, insp.badge, uscc))
         self.exclusion_tokens = tuple(sorted(tokens))
         # per task: inspector -> (pool id, group index)
@@ -433,59 +437,71 @@ class _Solver:
 
     # -- greedy --------------------------------------------------------------------------------
 
-    def greedy(self, pool: _Pool, u: int, *, cover: bool) -> list[int]:
-        """Fill the task's cover (or free) slots; returns the groups left short, one per slot."""
-        prefix = f"{self.seed}|team-slot|{pool.pool_id}|{self.tasks[u].uscc}|"
-        team = self.team[u]
+    def greedy(self, pool: _Pool, cover: bool, short: list[tuple[int, int]]) -> None:
+        """One greedy pass over the tasks in draw order: fill every task's cover (or free)
+        slots; appends (task, group) to `short` for each slot left empty."""
+        seed_prefix = f"{self.seed}|team-slot|{pool.pool_id}|"
+        tasks, task_keys, excluded = self.tasks, self.task_keys, self.excluded
         load, limit, held, pool_id = pool.load, pool.limit, pool.held, pool.pool_id
-        key = self.task_keys[u] if self.cross else None
+        rotations = pool.rotations
+        cross = self.cross
         ikeys = self.insp_keys
-        ex = self.excluded.get(u)
-        short: list[int] = []
-        j = 0
-        for gi, (filt, k) in enumerate(self.groups[u][pool.pool_id]):
-            if bool(filt) != cover:
-                j += k
+        # Which passes a task's groups take part in (groups lists are shared between tasks).
+        passes: dict[int, bool] = {}
+        for u in self.order:
+            groups = self.groups[u][pool_id]
+            takes_part = passes.get(id(groups))
+            if takes_part is None:
+                takes_part = passes[id(groups)] = any(bool(f) == cover for f, _ in groups)
+            if not takes_part:
                 continue
-            rot = pool.rotation(filt)
-            members, find, nxt = rot.members, rot.find, rot.nxt
-            size = len(members)
-            for _ in range(k):
-                digest = sha256(f"{prefix}{j}".encode()).digest()
-                j += 1
-                chosen = -1
-                if size:
-                    p = int.from_bytes(digest[:8], "big") % size
-                    if nxt[p] != p:
-                        p = find(p)
-                    if p == size:
-                        p = find(0)
-                    first, best, seen = p, 0, 0
-                    while p < size:
-                        b = members[p]
-                        if b not in team and ikeys[b] != key and (ex is None or b not in ex):
-                            if chosen < 0 or load[b] < best:
-                                chosen, best = b, load[b]
-                            seen += 1
-                            if seen == CHOICES:
-                                break
-                        p += 1
+            prefix = f"{seed_prefix}{tasks[u].uscc}|"
+            team = self.team[u]
+            key = task_keys[u] if cross else None
+            ex = excluded.get(u)
+            j = 0
+            for gi, (filt, k) in enumerate(groups):
+                if bool(filt) != cover:
+                    j += k
+                    continue
+                rot = rotations.get(filt) or pool.rotation(filt)
+                members, find, nxt = rot.members, rot.find, rot.nxt
+                size = len(members)
+                for _ in range(k):
+                    digest = sha256(f"{prefix}{j}".encode()).digest()
+                    j += 1
+                    chosen = -1
+                    if size:
+                        p = int.from_bytes(digest[:8], "big") % size
                         if nxt[p] != p:
                             p = find(p)
                         if p == size:
                             p = find(0)
-                        if p == first:
-                            break
-                if chosen < 0:
-                    short.append(gi)
-                    continue
-                team[chosen] = (pool_id, gi)
-                held[chosen].append((u, gi))
-                load[chosen] += 1
-                if load[chosen] >= limit[chosen]:  # pool.add_load, inlined
-                    for other in pool.rotations.values():
-                        other.kill(chosen)
-        return short
+                        first, best, seen = p, 0, 0
+                        while p < size:
+                            b = members[p]
+                            if b not in team and ikeys[b] != key and (ex is None or b not in ex):
+                                if chosen < 0 or load[b] < best:
+                                    chosen, best = b, load[b]
+                                seen += 1
+                                if seen == CHOICES:
+                                    break
+                            p += 1
+                            if nxt[p] != p:
+                                p = find(p)
+                            if p == size:
+                                p = find(0)
+                            if p == first:
+                                break
+                    if chosen < 0:
+                        short.append((u, gi))
+                        continue
+                    team[chosen] = (pool_id, gi)
+                    held[chosen].append((u, gi))
+                    load[chosen] += 1
+                    if load[chosen] >= limit[chosen]:  # pool.add_load, inlined
+                        for other in rotations.values():
+                            other.kill(chosen)
 
     # -- augmenting-path repair ----------------------------------------------------------------
 
@@ -603,20 +619,8 @@ class _Solver:
         for m in pool.members:
             pool.limit[m] = min(pool.caps[m], soft)
         short: list[tuple[int, int]] = []
-        pid, task_groups = pool.pool_id, self.groups
-        # Which passes a task's groups take part in (groups lists are shared between tasks).
-        passes: dict[int, tuple[bool, bool]] = {}
         for cover in (True, False):
-            for u in self.order:
-                groups = task_groups[u][pid]
-                kinds = passes.get(id(groups))
-                if kinds is None:
-                    kinds = passes[id(groups)] = (
-                        any(f for f, _ in groups),
-                        any(not f for f, _ in groups),
-                    )
-                if kinds[0 if cover else 1]:
-                    short.extend((u, gi) for gi in self.greedy(pool, u, cover=cover))
+            self.greedy(pool, cover, short)
         still = [(u, gi) for u, gi in short if not self.repair(pool, u, gi, report=False)]
         for m in pool.members:
             pool.limit[m] = pool.caps[m]
