@@ -290,9 +290,12 @@ class _Pool:
         self.expertise = expertise
         self.caps = caps
         self.members = sorted(members, key=lambda m: (h64(f"{seed}|team|{badges[m]}"), badges[m]))
-        self.load: dict[int, int] = dict.fromkeys(self.members, 0)
-        self.limit: dict[int, int] = {m: caps[m] for m in self.members}
-        self.held: dict[int, list[tuple[int, int]]] = {m: [] for m in self.members}
+        # Indexed by inspector number (lists: cheaper to index than dicts in the greedy loop);
+        # only the members' entries are ever read.
+        everyone = len(badges)
+        self.load: list[int] = [0] * everyone
+        self.limit: list[int] = list(caps)
+        self.held: list[list[tuple[int, int]]] = [[] for _ in range(everyone)]
         self.rotations: dict[frozenset[str], _Rotation] = {}
         self.dead_groups: set[tuple[int, int]] = set()
         self.dead_x: set[tuple[int, int]] = set()
