@@ -341,9 +341,11 @@ class _Solver:
         self.badges = [i.badge for i in inspectors]
         self.expertise = [i.expertise for i in inspectors]
         n = len(tasks)
-        self.caps = [
-            effective_cap(i.max_tasks, params.max_tasks_per_inspector, n) for i in inspectors
-        ]
+        cap_of: dict[int | None, int] = {}  # a few distinct personal caps among thousands
+        for i in inspectors:
+            if i.max_tasks not in cap_of:
+                cap_of[i.max_tasks] = effective_cap(i.max_tasks, params.max_tasks_per_inspector, n)
+        self.caps = [cap_of[i.max_tasks] for i in inspectors]
         index = {t.uscc: k for k, t in enumerate(tasks)}
         self.excluded: dict[int, set[int]] = {}
         tokens: list[str] = []
@@ -599,9 +601,13 @@ class _Solver:
 
     def run_pool(self, pool: _Pool, groups_of: Iterable[tuple[int, list[Group]]]) -> None:
         demand = 0
+        slots_of: dict[int, int] = {}  # groups lists are shared between tasks
         for u, groups in groups_of:
             self.groups[u][pool.pool_id] = groups
-            demand += sum(k for _, k in groups)
+            slots = slots_of.get(id(groups))
+            if slots is None:
+                slots = slots_of[id(groups)] = sum(k for _, k in groups)
+            demand += slots
         capacity = sum(min(pool.caps[m], len(self.tasks)) for m in pool.members)
         if demand > capacity:
             self.problems.append(
