@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -75,6 +75,28 @@ def chromium(url: str, *, screenshot: Path | None = None, budget_ms: int = 30000
     return out.stdout
 
 
+def chromium_settled(url: str, settled: Callable[[str], bool], attempts: int = 4) -> str:
+    """The DOM once the page's script has finished (`settled`), retrying the load if headless
+    chromium dumped it early: its virtual clock may run out while WebCrypto promises are still
+    pending on another thread. What the test asserts on is the settled page only."""
+    dom = ""
+    for _ in range(attempts):
+        dom = chromium(url)
+        if settled(dom):
+            break
+    return dom
+
+
+def answered(dom: str) -> bool:
+    """The institution check page has given its answer."""
+    return "data-answer=" in dom
+
+
+def verdict_settled(dom: str) -> bool:
+    """The verify page has shown its final verdict (✓ or ✗), not progress."""
+    return 'data-role="status">' in dom and _checks(dom)[0][:1] in ("✓", "✗")
+
+
 @pytest.fixture
 def site(client, pub_city, settings) -> tuple[Path, dict]:
     """A published site with one real weighted draw (copied: tests may tamper with it)."""
@@ -92,7 +114,7 @@ def _checks(dom: str) -> tuple[str, int, int]:
 
 def test_verifier_shows_ticks_for_a_real_draw(site, serve):
     root, d = site
-    dom = chromium(serve(root) + f"/draws/{d['id']}/verify.html")
+    dom = chromium_settled(serve(root) + f"/draws/{d['id']}/verify.html", verdict_settled)
     verdict, ok, bad = _checks(dom)
     assert verdict.startswith("✓"), dom[-3000:]
     # algorithm, commitment, announced commitment, seed, population hash, each stratum, 2 team checks
@@ -105,7 +127,8 @@ def test_verifier_shows_a_cross_for_a_tampered_draw(site, serve):
     body = json.loads(path.read_text())
     body["tasks"][0]["uscc"], body["tasks"][0]["name"] = "12370402000000999X", "替换的医院"
     path.write_text(json.dumps(body, ensure_ascii=False))
-    verdict, _ok, bad = _checks(chromium(serve(root) + f"/draws/{d['id']}/verify.html"))
+    url = serve(root) + f"/draws/{d['id']}/verify.html"
+    verdict, _ok, bad = _checks(chromium_settled(url, verdict_settled))
     assert verdict.startswith("✗") and bad >= 1
 
 
@@ -114,7 +137,7 @@ def test_verifier_catches_a_tampered_population_file(site, serve):
     path = root / "draws" / f"{d['id']}.population.csv"
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("".join(lines[:1] + lines[2:]))  # one institution quietly removed
-    dom = chromium(serve(root) + f"/draws/{d['id']}/verify.html")
+    dom = chromium_settled(serve(root) + f"/draws/{d['id']}/verify.html", verdict_settled)
     verdict, _ok, bad = _checks(dom)
     assert verdict.startswith("✗") and bad >= 2  # hash and at least one stratum
 
@@ -123,14 +146,14 @@ def test_institution_check_page_explains_drawn_and_not_drawn(site, serve):
     root, d = site
     base = serve(root)
     drawn = d["tasks"][0]["uscc"]
-    dom = chromium(base + f"/draws/{d['id']}/check.html?uscc={drawn}")
+    dom = chromium_settled(base + f"/draws/{d['id']}/check.html?uscc={drawn}", answered)
     assert 'data-answer="drawn"' in dom and drawn in dom
     population = (root / "draws" / f"{d['id']}.population.csv").read_text().splitlines()[1:]
     chosen = {t["uscc"] for t in d["tasks"]}
     other = next(line.split(",")[0] for line in population if line.split(",")[0] not in chosen)
-    dom = chromium(base + f"/draws/{d['id']}/check.html?uscc={other}")
+    dom = chromium_settled(base + f"/draws/{d['id']}/check.html?uscc={other}", answered)
     assert 'data-answer="not-drawn"' in dom
-    dom = chromium(base + f"/draws/{d['id']}/check.html?uscc=000000000000000000")
+    dom = chromium_settled(base + f"/draws/{d['id']}/check.html?uscc=000000000000000000", answered)
     assert 'data-answer="absent"' in dom
 
 

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from tests.publish.test_browser import chromium, pytestmark, serve  # noqa: F401
+from tests.publish.test_browser import chromium_settled, pytestmark, serve  # noqa: F401
 
 VERIFY_JS = Path(__file__).resolve().parents[2] / "app/publish/static/verify.js"
 
@@ -35,7 +35,7 @@ def test_tickets_are_computed_in_batches_with_progress(serve, tmp_path) -> None:
     (tmp_path / "verify.js").write_bytes(VERIFY_JS.read_bytes())
     (tmp_path / "run.js").write_text(RUN, encoding="utf-8")
     (tmp_path / "index.html").write_text(PAGE, encoding="utf-8")
-    dom = chromium(serve(tmp_path) + "/index.html", budget_ms=60000)
+    dom = chromium_settled(serve(tmp_path) + "/index.html", lambda dom: '<pre id="out">{' in dom)
     text = dom.split('<pre id="out">', 1)[1].split("</pre>", 1)[0]
     result = json.loads(text.replace("&quot;", '"'))
     assert result["units"] == 20000 and result["drawn"] == 1000
