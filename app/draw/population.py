@@ -119,9 +119,6 @@ class PopulationBuilder:
         self._chunks.append(uscc)
         self._pids.append(p)
 
-    def __len__(self) -> int:
-        return len(self._pids)
-
     def build(self) -> Population:
         joined = "".join(self._chunks)
         if not joined.isascii():

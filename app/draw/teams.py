@@ -397,7 +397,7 @@ class _Solver:
         label = pool.label
         groups = self.groups[u][pool.pool_id]
         need = groups[0][1] if len(groups) == 1 else sum(k for _, k in groups)
-        rot = pool.rotations.get(_ANY) or pool.rotation(_ANY)
+        rot = pool.rotation(_ANY)
         n0 = len(rot.members)
         if n0 < need:
             self._problem(u, "人员不足", f"在岗且有任务额度的{label} {n0} 人，需 {need} 人")
@@ -436,9 +436,6 @@ class _Solver:
                 self._problem(u, "专长", f"具备{skill}专长的可用{label} {m} 人，需 {k} 人")
                 return False
         return True
-
-    def eligible_region(self, b: int, u: int) -> bool:
-        return not (self.cross and self.insp_keys[b] == self.task_keys[u])
 
     # -- greedy --------------------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ import csv
 import io
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice
 from operator import itemgetter
@@ -15,14 +14,6 @@ from app.errors import ValidationFailed
 
 XLSX_MAGIC = b"PK\x03\x04"
 _CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class RawRow:
-    """One data row: its spreadsheet row number (header is row 1) and cells by header."""
-
-    number: int
-    cells: list[str]
 
 
 def _file_error(message: str) -> ValidationFailed:
@@ -111,26 +102,12 @@ def _header(fh: IO[bytes]) -> tuple[list[str], int, Iterator[list[str]]]:
     return header, number, rows
 
 
-def read_rows(fh: IO[bytes]) -> tuple[list[str], Iterator[RawRow]]:
-    """The header and an iterator of non-empty data rows of a CSV or XLSX file."""
-    header, header_row, rows = _header(fh)
-
-    def data() -> Iterator[RawRow]:
-        n = header_row
-        for cells in rows:
-            n += 1
-            if "".join(cells).strip():
-                yield RawRow(number=n, cells=cells)
-
-    return header, data()
-
-
 Chunk = tuple[Sequence[int], list[list[str]]]
 
 
 def read_chunks(fh: IO[bytes], size: int) -> tuple[list[str], Iterator[Chunk]]:
     """The header and the non-empty data rows in chunks of at most `size`, each with the
-    rows' spreadsheet numbers (as read_rows numbers them)."""
+    rows' spreadsheet numbers (the header's row counts, blank rows count but are skipped)."""
     header, header_row, rows = _header(fh)
 
     def data() -> Iterator[Chunk]:
