@@ -90,12 +90,17 @@ def inclusion_preview(session: Session, *, code: str) -> dict[str, Any]:
     counts = np.bincount(population.pid, minlength=len(population.profiles)).tolist()
     groups: dict[str, dict[tuple[float, float], Counter[str | None]]] = defaultdict(dict)
     cooling: dict[str, Counter[str | None]] = defaultdict(Counter)
+    applicable_of: dict[str, set[str]] = {}  # per kind, not per profile
     for (stratum, kind, grade, weight, cooling_items), count in zip(
         population.profiles, counts, strict=True
     ):
         if not count:
             continue
-        applicable = {i.code for i in plan_items if not i.target_kinds or kind in i.target_kinds}
+        applicable = applicable_of.get(kind)
+        if applicable is None:
+            applicable = applicable_of[kind] = {
+                i.code for i in plan_items if not i.target_kinds or kind in i.target_kinds
+            }
         if applicable and applicable <= cooling_items:
             cooling[stratum][grade] += count
             groups.setdefault(stratum, {})  # a stratum may be all cooling units

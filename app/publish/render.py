@@ -155,7 +155,7 @@ def _neutralised_column(texts: list[str]) -> list[str]:
     """The column with formula-looking cells prefixed by "'" (one scan of the column)."""
     if not _FORMULA_CELL.search("\x00" + "\x00".join(texts)):
         return texts
-    return [("'" + v if v[:1] in FORMULA_START and v else v) for v in texts]
+    return [neutralise(v) for v in texts]
 
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
@@ -178,7 +178,7 @@ _XML_BAD = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 _OPEN_CELL = '<c t="inlineStr"><is><t xml:space="preserve">'
 _CLOSE_CELL = "</t></is></c>"
-_NUMBER = (int, float)
+_NUMBER = frozenset({int, float})  # exact types: a bool is not a number cell
 
 
 def _is_number(value: object) -> bool:
@@ -221,13 +221,13 @@ def _sheet_columns(rows: list[Sequence[object]], strings: dict[str, int]) -> str
     template = ["<row>"]
     for column in zip(*rows, strict=True):
         types = set(map(type, column))
-        if types <= set(_NUMBER):
+        if types <= _NUMBER:
             columns.append(list(map(repr, column)))
             template.append("<c><v>{}</v></c>")
             continue
-        if types & {int, float}:
+        if types & _NUMBER:
             return None  # numbers mixed with text in one column: cell by cell
-        texts = list(column) if types == {str} else ["" if v is None else str(v) for v in column]
+        texts = _text_column(column)
         joined = "\x00".join(texts)
         if joined.count("\x00") != len(texts) - 1:  # a NUL inside some text: drop it first
             joined = "\x00".join(t.replace("\x00", "") for t in texts)

@@ -373,7 +373,7 @@ def estimate(
     first, _ = _rate("overall", covered, 0.0, confidence)
     grand = min(1.0, max(0.0, first.rate))
     overall, _ = _rate("overall", covered, grand, confidence)
-    by_stratum: dict[str, list[Any]] = {}
+    by_stratum: dict[str, list[_FrameSums]] = {}
     for s in covered:  # frames grouped by stratum in one pass (thousands of strata)
         by_stratum.setdefault(s.frame.stratum, []).append(s)
     strata: list[RateEstimate] = []
