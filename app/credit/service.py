@@ -16,7 +16,7 @@ from app.errors import BadRequest, ValidationFailed
 from app.models import CreditGrade, Draw, RegistryHistory, Result, Target, Task
 from app.models.base import utcnow
 from app.registries import service as registries
-from app.registries.service import decode_cursor, encode_cursor
+from app.pagination import decode_cursor, encode_cursor
 from app.tasks.schemas import money_str
 from app.tasks.service import root_draw
 

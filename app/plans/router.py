@@ -14,7 +14,7 @@ from app.models import Draw, Plan, Task, TaskMember
 from app.plans import drawing, service
 from app.plans.schemas import AdjustmentIn, CloseIn, DrawIn, PlanIn, PlanOut, PlanVersionOut
 from app.publish.hooks import publish_after_response
-from app.registries.service import decode_cursor, encode_cursor
+from app.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
 

@@ -1,7 +1,5 @@
 """Registry import, reads (current and "as of"), edits, deactivation and export."""
 
-import base64
-import binascii
 import csv
 import gc
 import hashlib
@@ -38,6 +36,7 @@ from app.errors import AppError, BadRequest, NotFound, ValidationFailed
 from app.faults import pause_at
 from app.models import RegistryHistory, Target
 from app.models.base import utcnow
+from app.pagination import Page, decode_cursor, encode_cursor
 from app.registries.bulk import bulk_insert
 from app.registries.fields import REGISTRIES, FieldError, RegistrySpec
 from app.registries.reader import Chunk, read_chunks
@@ -605,31 +604,6 @@ def history(session: Session, *, kind: str, key: str) -> list[dict[str, Any]]:
     return versions
 
 
-def encode_cursor(key: str) -> str:
-    """Opaque cursor for the record after `key`."""
-    return base64.urlsafe_b64encode(json.dumps({"k": key}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    """The key a cursor points after; 400 on a malformed cursor."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        key = data["k"]
-        if not isinstance(key, str):
-            raise TypeError
-        return key
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise BadRequest("分页游标无效 (invalid cursor)") from None
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a list and the cursor of the next one."""
-
-    items: list[dict[str, Any]]
-    next_cursor: str | None
-
-
 def _matches(rec: Mapping[Any, Any], filters: Mapping[str, str]) -> bool:
     for name, want in filters.items():
         have = rec.get(name)
@@ -667,7 +641,7 @@ def list_records(
     cursor: str | None = None,
     limit: int = 50,
     as_of: datetime | None = None,
-) -> Page:
+) -> Page[dict[str, Any]]:
     """A page of records ordered by key, current or as of a past moment."""
     spec = spec_for(kind)
     unknown = [n for n in filters if n not in spec.names and n != "q"]
@@ -731,7 +705,7 @@ def _list_as_of(
     after: str | None,
     limit: int,
     at: datetime,
-) -> Page:
+) -> Page[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for rec in _as_of_rows(session, spec, at, after):
         if not include_inactive and not rec.get("active", True):
