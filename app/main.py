@@ -14,6 +14,7 @@ from app.errors import install_error_handlers
 from app.limits import install_limits
 from app.plans.router import router as plans_router
 from app.registries.router import router as registries_router
+from app.stats.router import router as stats_router
 from app.tasks.router import router as tasks_router
 
 API_DESCRIPTION = """
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(plans_router)
     app.include_router(tasks_router)
     app.include_router(credit_router)
+    app.include_router(stats_router)
     # Inside the security headers middleware, so its 413/429 answers carry them too.
     app.state.auth_limiter = install_limits(
         app, upload_limit=lambda: max(settings.max_upload_bytes, settings.max_evidence_bytes)

@@ -204,7 +204,7 @@ def run_pipeline(
         _wrap(publish_write, "render_into", stages, "  publish: render + write files"),
     ]
     try:  # the statistics section (app/credit), when present
-        from app.credit import statistics
+        from app.stats import service as statistics
 
         undo.append(_wrap(statistics, "site_statistics", stages, "  publish: statistics"))
     except ImportError:

@@ -1,11 +1,11 @@
-"""HTTP endpoints of the credit integration and of draw statistics: thin wrappers."""
+"""HTTP endpoints of the credit integration (grades in, results out): thin wrappers."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
-from app.auth.deps import CreditRole, Supervisor
-from app.credit import service, statistics
+from app.auth.deps import CreditRole
+from app.credit import service
 from app.credit.schemas import MAX_GRADES_PER_PUSH, GradeIn, GradesOut, ResultsPage
 from app.db import SessionDep
 
@@ -33,20 +33,3 @@ def results_feed(
 ) -> ResultsPage:
     """已审核的抽查结果（按审核顺序，可断点续取）；再次审核的结果会再次出现。"""
     return service.results_feed(session, cursor=cursor, limit=limit)
-
-
-@router.get("/plans/{code}/inclusion")
-def plan_inclusion(code: str, session: SessionDep, _p: Supervisor) -> dict[str, Any]:
-    """按当前名录库预览各层入样概率 π（不抽取）。"""
-    return statistics.inclusion_preview(session, code=code)
-
-
-@router.get("/draws/{draw_id}/statistics")
-def draw_statistics(
-    draw_id: str,
-    session: SessionDep,
-    _p: Supervisor,
-    confidence: Annotated[float, Query(gt=0.5, lt=1)] = 0.95,
-) -> dict[str, Any]:
-    """发现问题率的 Horvitz–Thompson 估计（分层与总体，含置信区间）及风险加权的检出效果。"""
-    return statistics.draw_statistics(session, draw_id=draw_id, confidence=confidence)

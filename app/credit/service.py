@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -15,8 +15,9 @@ from app.credit.schemas import GradeIn, GradesOut, ResultsPage
 from app.errors import BadRequest, ValidationFailed
 from app.models import CreditGrade, Draw, RegistryHistory, Result, Target, Task
 from app.models.base import utcnow
-from app.registries import service as registries
 from app.pagination import decode_cursor, encode_cursor
+from app.registries import service as registries
+from app.registries.grades import effective_grades, grades_at
 from app.tasks.schemas import money_str
 from app.tasks.service import root_draw
 
@@ -38,40 +39,6 @@ def parse_as_of(text: str) -> datetime:
     if at.tzinfo is None:
         at = at.replace(tzinfo=BEIJING)
     return at.astimezone(UTC)
-
-
-def _effective(
-    session: Session, at: datetime, usccs: Iterable[str] | None = None
-) -> dict[str, tuple[int, str]]:
-    """Per USCC, (row id, grade) of the pushed grade valid at `at`."""
-    cg = CreditGrade
-    rank = (
-        func.row_number()
-        .over(partition_by=cg.uscc, order_by=(cg.as_of.desc(), cg.id.desc()))
-        .label("rank")
-    )
-    out: dict[str, tuple[int, str]] = {}
-    keys = None if usccs is None else sorted(set(usccs))
-    parts: list[list[str] | None] = (
-        [None] if keys is None else [keys[i : i + CHUNK] for i in range(0, len(keys), CHUNK)]
-    )
-    for part in parts:
-        inner = select(cg.id, cg.uscc, cg.grade, rank).where(cg.as_of <= at)
-        if part is not None:
-            inner = inner.where(cg.uscc.in_(part))
-        sub = inner.subquery()
-        stmt = select(sub.c.uscc, sub.c.id, sub.c.grade).where(sub.c.rank == 1)
-        for uscc, rid, grade in session.execute(stmt.execution_options(yield_per=5000)):
-            out[uscc] = (rid, grade)
-    return out
-
-
-def grades_at(session: Session, at: datetime, usccs: Iterable[str] | None = None) -> dict[str, str]:
-    """Per USCC, the pushed grade valid at `at` (latest as_of ≤ at, then latest push).
-
-    Targets never graded by the credit module are absent: their registry grade stands.
-    """
-    return {u: g for u, (_, g) in _effective(session, at, usccs).items()}
 
 
 def _validate(
@@ -180,7 +147,7 @@ def push_grades(
     )
     touched = {r["uscc"] for r in rows} | set(due)
     changed = _apply(session, touched, now, actor)
-    effective = _effective(session, now, {r["uscc"] for r in rows})
+    effective = effective_grades(session, now, {r["uscc"] for r in rows})
     out = GradesOut(
         push_id=push_id, received=len(rows), applied=0, unchanged=0, superseded=0, scheduled=0
     )

@@ -129,7 +129,7 @@ def cooling_reason(cooldown_days: int) -> str:
     return f"冷却期内（{cooldown_days}天内已检查）但为满足本层最低抽查数而抽取"
 
 
-class _Profile(NamedTuple):
+class Profile(NamedTuple):
     """Everything about a unit except its USCC; units sharing one are interchangeable."""
 
     stratum: str
@@ -148,7 +148,7 @@ def _make_profile(
     items: Sequence[PlanItem],
     params: SamplingParams,
     applicable_of: dict[str, tuple[str, ...]],
-) -> _Profile:
+) -> Profile:
     stratum, kind, grade, weight, cooling_items = raw
     for label, text in (("分层", stratum), ("类型", kind), ("信用等级", grade or "")):
         if _FORBIDDEN_RE.search(text):
@@ -172,7 +172,7 @@ def _make_profile(
         cooling_codes, open_items = (), applicable
     rate = float(params.grade_rates.get(grade, 0.0)) if grade else 0.0
     suffix = f",{stratum},{kind},{grade or ''},{weight!r},{';'.join(sorted(cooling_codes))}"
-    return _Profile(
+    return Profile(
         stratum=stratum,
         kind=kind,
         grade=grade,
@@ -191,11 +191,7 @@ class _Snapshot:
     def __init__(
         self, population: Population, items: Sequence[PlanItem], params: SamplingParams
     ) -> None:
-        _check_items(items)
-        applicable_of: dict[str, tuple[str, ...]] = {}
-        self.profiles: list[_Profile] = [
-            _make_profile(raw, items, params, applicable_of) for raw in population.profiles
-        ]
+        self.profiles: list[Profile] = make_profiles(population, items, params)
         packed = np.frombuffer(population.data, dtype="S18")
         # Stable merge sort: a few milliseconds when the snapshot already comes in USCC order.
         order = np.argsort(packed, kind="stable")
@@ -275,11 +271,51 @@ def population_file_chunks(
 
 
 @dataclass(slots=True)
-class _Stratum:
+class StratumMakeUp:
+    """One stratum's make-up: how many units, how many cooling, eligible units per group."""
+
     key: str
     total: int = 0
     cooling: int = 0
     groups: dict[tuple[float, float], int] | None = None
+
+
+def group_of(prof: Profile, params: SamplingParams) -> tuple[float, float]:
+    """The (grade rate, weight) group of an eligible profile inside its stratum."""
+    return (prof.rate, prof.weight if params.weighted else 1.0)
+
+
+def make_profiles(
+    population: Population, items: Sequence[PlanItem], params: SamplingParams
+) -> list[Profile]:
+    """The population's distinct profiles as the draw sees them (applicable items, rate, …)."""
+    _check_items(items)
+    applicable_of: dict[str, tuple[str, ...]] = {}
+    return [_make_profile(raw, items, params, applicable_of) for raw in population.profiles]
+
+
+def aggregate_strata(
+    profiles: Sequence[Profile], counts: Sequence[int], params: SamplingParams
+) -> dict[str, StratumMakeUp]:
+    """Per stratum: total, cooling units and eligible units per group (draw-spec §4 step 1).
+
+    Units sharing a profile are interchangeable, so this runs over profiles, not units.
+    """
+    strata: dict[str, StratumMakeUp] = {}
+    for prof, count in zip(profiles, counts, strict=True):
+        if not count:  # a profile no unit has (possible in a hand-built Population)
+            continue
+        st = strata.get(prof.stratum)
+        if st is None:
+            st = strata[prof.stratum] = StratumMakeUp(prof.stratum, groups={})
+        st.total += count
+        if prof.cooling:
+            st.cooling += count
+        else:
+            assert st.groups is not None
+            group = group_of(prof, params)
+            st.groups[group] = st.groups.get(group, 0) + count
+    return strata
 
 
 def draw_targets(
@@ -305,22 +341,7 @@ def _draw(
     snap = _Snapshot(population, items, params)
     profiles = snap.profiles
     counts = np.bincount(snap.pid, minlength=len(profiles)).tolist()
-
-    # Aggregate per stratum over profiles (units sharing a profile are interchangeable).
-    strata: dict[str, _Stratum] = {}
-    for prof, count in zip(profiles, counts, strict=True):
-        if not count:  # a profile no unit has (possible in a hand-built Population)
-            continue
-        st = strata.get(prof.stratum)
-        if st is None:
-            st = strata[prof.stratum] = _Stratum(prof.stratum, groups={})
-        st.total += count
-        if prof.cooling:
-            st.cooling += count
-        else:
-            assert st.groups is not None
-            group = (prof.rate, prof.weight if params.weighted else 1.0)
-            st.groups[group] = st.groups.get(group, 0) + count
+    strata = aggregate_strata(profiles, counts, params)
     keys = sorted(strata)
     code_of = {key: h for h, key in enumerate(keys)}
 
@@ -377,7 +398,7 @@ def _draw(
         if not c
         else cooling_pi[code_of[p.stratum]]
         if p.cooling
-        else group_pi[code_of[p.stratum]][(p.rate, p.weight if params.weighted else 1.0)]
+        else group_pi[code_of[p.stratum]][group_of(p, params)]
         for p, c in zip(profiles, counts, strict=True)
     ]
     digests = ticket_digests(seed, snap.keys)
@@ -427,7 +448,7 @@ def _pareto_primary(
     prefix: npt.NDArray[np.uint64],
     pid: npt.NDArray[np.int64],
     prof_pi: Sequence[float],
-    profiles: Sequence[_Profile],
+    profiles: Sequence[Profile],
 ) -> npt.NDArray[np.float64]:
     """Per-unit Pareto key Q (docs/draw-spec.md §5); -inf for pi = 1, +inf for pi = 0.
 

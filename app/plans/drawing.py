@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.credit import service as credit
 from app.draw import (
     ALGORITHM,
     DrawInputError,
@@ -40,6 +39,7 @@ from app.models.base import utcnow
 from app.plans import service as plans
 from app.plans.schemas import PlanIn
 from app.registries.bulk import bulk_insert
+from app.registries.grades import grades_at
 
 SCHEMA_VERSION = "1"
 COMPLAINT_TAGS = ("举报", "投诉")
@@ -123,7 +123,7 @@ def _population(
     config = risk_config_from_plan(plan.risk_weights)
     cooling = _cooling(session, plan, now)
     # Grades pushed by the credit module, as valid at the draw time (future ones not yet).
-    pushed_grades = credit.grades_at(session, now)
+    pushed_grades = grades_at(session, now)
     stmt = select(
         Target.uscc,
         Target.kind,

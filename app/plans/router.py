@@ -11,10 +11,10 @@ from app.auth.deps import AnyStaff, Supervisor
 from app.db import SessionDep
 from app.errors import NotFound
 from app.models import Draw, Plan, Task, TaskMember
-from app.plans import drawing, service
+from app.pagination import decode_cursor, encode_cursor
+from app.plans import drawing, preview, service
 from app.plans.schemas import AdjustmentIn, CloseIn, DrawIn, PlanIn, PlanOut, PlanVersionOut
 from app.publish.hooks import publish_after_response
-from app.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
 
@@ -101,6 +101,12 @@ def close_plan(code: str, body: CloseIn, session: SessionDep, principal: Supervi
 def plan_versions(code: str, session: SessionDep, _p: Supervisor) -> Any:
     """计划的全部版本（含调整理由）。"""
     return service.versions(session, code)
+
+
+@router.get("/plans/{code}/inclusion")
+def plan_inclusion(code: str, session: SessionDep, _p: Supervisor) -> dict[str, Any]:
+    """按当前名录库预览各层入样概率 π（不抽取）。"""
+    return preview.inclusion_preview(session, code=code)
 
 
 @router.post("/plans/{code}/draw", status_code=201)

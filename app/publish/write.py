@@ -167,8 +167,8 @@ def publish(session: Session, publish_dir: Path, *, now: datetime | None = None)
     at = now or utcnow()
     data = collect(session, now=at)
     assets = load_assets()
-    # 统计分析 section (app/credit/statistics.py): HT estimates of the current public draws.
-    from app.credit.statistics import site_statistics
+    # 统计分析 section (app/stats/service.py): HT estimates of the current public draws.
+    from app.stats.service import site_statistics
 
     public = [d.id for d in data.draws if d.public and d.status == "current"]
 

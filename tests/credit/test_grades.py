@@ -6,12 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from app.config import get_settings
-from app.credit import service as credit_service
 from app.db import make_sessionmaker
 from app.models import AuditEntry, CreditGrade, Item, Target
 from app.models.base import utcnow
 from app.plans.drawing import snapshot
 from app.plans.schemas import PlanIn
+from app.registries import grades
 from app.registries import service as registries
 from tests.factories import uscc
 from tests.plans.conftest import plan_body
@@ -136,8 +136,8 @@ def test_future_grades_are_scheduled_and_older_ones_superseded(client, city, cre
     assert r.json()["superseded"] == 1 and _grade(db, uscc(1)) == "C"
     with make_sessionmaker(db)() as s:
         later = datetime.now(UTC) + timedelta(days=31)
-        assert credit_service.grades_at(s, later)[uscc(1)] == "D"
-        assert credit_service.grades_at(s, datetime.now(UTC))[uscc(1)] == "C"
+        assert grades.grades_at(s, later)[uscc(1)] == "D"
+        assert grades.grades_at(s, datetime.now(UTC))[uscc(1)] == "C"
 
 
 def test_a_due_scheduled_grade_is_applied_at_the_next_push(client, city, credit, db):

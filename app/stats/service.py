@@ -1,0 +1,76 @@
+"""Statistics of a draw from its published π and approved results (HT estimates, the 统计分析 pages)."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.errors import NotFound
+from app.models import Draw, Result, Task
+from app.stats import estimate, frames_from_draw, observation_of
+from app.stats.render import statistics_pages
+from app.tasks.schemas import CORRECTED, NO_PROBLEM, NON_COOPERATION, PENDING_FOLLOW_UP
+
+# 发现问题: every outcome that records a problem (a serious refusal is one itself);
+# 未检查（停业、注销等） and tasks without an approved result are missing data.
+FOUND = {CORRECTED: True, PENDING_FOLLOW_UP: True, NON_COOPERATION: True, NO_PROBLEM: False}
+
+
+def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95) -> dict[str, Any]:
+    """HT estimates of the 发现问题率 of one draw (docs/statistics.md)."""
+    # Only the parts of the body the estimates need (not the 50,000 published tasks).
+    draw = session.execute(
+        select(
+            Draw.id,
+            Draw.plan_code,
+            Draw.status,
+            Draw.body["strata"].label("strata"),
+            Draw.body["params"]["weighted"].label("weighted"),
+        ).where(Draw.id == draw_id)
+    ).one_or_none()
+    if draw is None:
+        raise NotFound(f"没有抽取 {draw_id}")
+    outcomes = dict(
+        session.execute(
+            select(Result.task_id, Result.outcome)
+            .join(Task, Task.id == Result.task_id)
+            .where(Task.draw_id == draw_id)
+        ).all()
+    )
+    tasks = session.execute(
+        select(Task.id, Task.stratum, Task.inclusion_prob, Task.despite_cooldown)
+        .where(Task.draw_id == draw_id)
+        .order_by(Task.seq)
+    )
+    observations = [
+        observation_of(
+            {"stratum": stratum, "inclusion_prob": pi, "despite_cooldown": cooling},
+            FOUND.get(outcomes[task_id]) if task_id in outcomes else None,
+        )
+        for task_id, stratum, pi, cooling in tasks
+    ]
+    stats = estimate(frames_from_draw(draw.strata), observations, confidence=confidence)
+    return {
+        "schema_version": "1",
+        "draw": draw.id,
+        "plan": draw.plan_code,
+        "status": draw.status,
+        "weighted": bool(draw.weighted),
+        "results": len(outcomes),
+        "tasks": len(observations),
+        "found_outcomes": sorted(k for k, v in FOUND.items() if v),
+        **stats.to_dict(),
+    }
+
+
+def site_statistics(
+    session: Session, draw_ids: Iterable[str], generated_at: datetime
+) -> dict[str, bytes]:
+    """The public 统计分析 pages of the given (published, current) draws."""
+    stats = [draw_statistics(session, draw_id=d) for d in draw_ids]
+    seq, head = audit.head(session)
+    base = {"audit_seq": seq, "audit_hash": head}  # footer of the site's base.html
+    return statistics_pages(stats, generated_at, "index.html#method", base)
