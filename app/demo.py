@@ -13,12 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.service import Principal
+from app.clock import today_local
+from app.draw.teams import ROLE_LEADER
 from app.models import Plan, Task
 from app.plans import drawing
 from app.plans import service as plans
 from app.plans.schemas import PlanIn
 from app.registries import service as registries
-from app.tasks import service as tasks
+from app.tasks import results, teams
 from app.tasks.schemas import ResultIn
 
 DEMO_PLAN = "DEMO-2026-Q4"
@@ -87,7 +89,7 @@ def demo_round(session: Session, *, share: float = 0.5) -> str | None:
     """Creates, publishes, draws the demo plan and approves results; None if it exists."""
     if session.get(Plan, DEMO_PLAN) is not None:
         return None
-    today = tasks.today_local()
+    today = today_local()
     data = PlanIn.model_validate(demo_plan_body(today))
     plans.create(session, data=data, actor="demo:某市医保局基金监管科")
     plans.publish(session, code=DEMO_PLAN, actor="demo:某市医保局基金监管科")
@@ -96,14 +98,16 @@ def demo_round(session: Session, *, share: float = 0.5) -> str | None:
     )
     rows = list(session.scalars(select(Task).where(Task.draw_id == draw.id).order_by(Task.seq)))
     for n, task in enumerate(rows[: int(len(rows) * share)]):
-        leader = next(m["badge"] for m in task.team if m["role"] == "组长")
+        leader = next(
+            m["badge"] for m in teams.team_of(session, task.id) if m["role"] == ROLE_LEADER
+        )
         inspector = Principal(token_id=0, name=leader, role="inspector", badge=leader)
-        tasks.submit_result(
+        results.submit_result(
             session,
             task_id=task.id,
             data=_demo_result(n, today),
             principal=inspector,
             today=today,
         )
-        tasks.approve_result(session, task_id=task.id, actor="demo:某市医保局基金监管科")
+        results.approve_result(session, task_id=task.id, actor="demo:某市医保局基金监管科")
     return draw.id

@@ -13,6 +13,7 @@ from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.limits import install_limits
 from app.plans.router import router as plans_router
+from app.publish.hooks import publish_site
 from app.registries.router import router as registries_router
 from app.stats.router import router as stats_router
 from app.tasks.router import router as tasks_router
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.on_site_changed = publish_site  # app/events.py
     install_error_handlers(app)
     app.include_router(registries_router)
     app.include_router(plans_router)

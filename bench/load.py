@@ -27,9 +27,9 @@ import httpx
 from _ref import reference_seconds
 from sqlalchemy import func, select
 
+from app.clock import today_local
 from app.db import make_sessionmaker
 from app.models import ResultVersion
-from app.tasks.service import today_local
 from tests.reliability.harness import database, publish_plan, running, seed_city, token
 
 CONCURRENCY = 16

@@ -18,8 +18,9 @@ from app.models.base import utcnow
 from app.pagination import decode_cursor, encode_cursor
 from app.registries import service as registries
 from app.registries.grades import effective_grades, grades_at
+from app.states import DrawStatus
+from app.tasks.access import root_draw
 from app.tasks.schemas import money_str
-from app.tasks.service import root_draw
 
 BEIJING = timezone(timedelta(hours=8))  # China has no daylight saving time
 SCORE_RANGE = (0.0, 100.0)
@@ -208,7 +209,7 @@ def results_feed(session: Session, *, cursor: str | None, limit: int = 500) -> R
         if draw_id is None:  # a follow-up (回头看): judged by the draw its chain starts from
             root = root_draw(session, task)
             status, draw_id = root.status, root.id
-        if status != "current":
+        if status != DrawStatus.CURRENT:
             continue
         items.append(
             {

@@ -108,6 +108,54 @@ class TeamParams:
         }
 
 
+def recusal_of(inspector: Inspector) -> frozenset[str]:
+    """USCCs the inspector must not inspect (回避): declared conflicts and the own employer."""
+    if inspector.employer_uscc:
+        return inspector.conflicts | {inspector.employer_uscc}
+    return inspector.conflicts
+
+
+def team_problems(
+    uscc: str,
+    team: Sequence[tuple[str, Inspector | None]],
+    *,
+    min_officers: int = 2,
+    target_region: str | None = None,
+    cross_region_level: int | None = None,
+) -> list[tuple[int | None, str]]:
+    """Why a team (badges in order, 组长 first, with their registry entries) is not valid for
+    the target `uscc`: (position or None for the whole team, message). Empty when valid.
+
+    The one statement of what every team must satisfy (with `cross_region_level` when the plan
+    asks for 交叉互查): the draw's solver builds teams that do (its tests check every drawn
+    team with this function), and hand-picked teams (回头看) are checked with it.
+    """
+    problems: list[tuple[int | None, str]] = []
+    badges = [b for b, _ in team]
+    if len(set(badges)) != len(badges):
+        problems.append((None, "检查组成员重复（执法证号重复）"))
+    for n, (badge, person) in enumerate(team):
+        if person is None:
+            problems.append((n, f"{badge} 不在执法检查人员名录库中"))
+        elif not person.active:
+            problems.append((n, f"{badge} 不在岗（已停用或已移出名录库）"))
+        elif uscc in recusal_of(person):
+            problems.append((n, f"{badge} 与检查对象 {uscc} 存在回避关系"))
+        elif (
+            cross_region_level is not None
+            and target_region is not None
+            and person.region[:cross_region_level] == target_region[:cross_region_level]
+        ):
+            level = _LEVEL_NAMES.get(cross_region_level, str(cross_region_level))
+            problems.append((n, f"{badge} 与检查对象同属{level}医保区划，计划要求交叉互查"))
+    officers = {b for b, p in team if p is not None and p.kind == KIND_OFFICER}
+    if len(officers) < min_officers:
+        problems.append((None, f"检查组须至少有 {min_officers} 名执法人员"))
+    elif badges and badges[0] not in officers:
+        problems.append((0, "组长须为执法人员"))
+    return problems
+
+
 class Member(NamedTuple):
     """A team member and their role (a tuple: 100,000 of them are made per national draw)."""
 
@@ -350,10 +398,7 @@ class _Solver:
         self.excluded: dict[int, set[int]] = {}
         tokens: list[str] = []
         for b, insp in enumerate(inspectors):
-            hits = set(insp.conflicts)
-            if insp.employer_uscc:
-                hits.add(insp.employer_uscc)
-            for uscc in hits:
+            for uscc in recusal_of(insp):
                 u = index.get(uscc)
                 if u is not None:
                     ex = self.excluded.get(u)

@@ -26,7 +26,7 @@ class Plan(Base):
 
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # app.states.PlanStatus
     version: Mapped[int] = mapped_column(Integer, default=1)
     spec: Mapped[dict[str, Any]]
     # Commit-reveal: commitment is public once published; the secret only after the draw.
@@ -66,7 +66,7 @@ class Draw(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"))
     seq: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # app.states.DrawStatus
     algorithm: Mapped[str] = mapped_column(String(32))
     seed: Mapped[str] = mapped_column(String(64))
     commitment: Mapped[str] = mapped_column(String(64))
@@ -113,16 +113,16 @@ class Task(Base):
     items: Mapped[list[str]] = mapped_column(JSON)
     despite_cooldown: Mapped[bool] = mapped_column(default=False)
     reason: Mapped[str | None] = mapped_column(Text)
-    team: Mapped[list[dict[str, str]]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # app.states.TaskStatus
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TaskMember(Base):
-    """An inspector on a task's team (for "my tasks" and workload queries)."""
+    """An inspector on a task's team: the one store of teams (组长 at position 0)."""
 
     __tablename__ = "task_members"
 
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
     badge: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(Integer, server_default="0")

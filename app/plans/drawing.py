@@ -40,10 +40,10 @@ from app.plans import service as plans
 from app.plans.schemas import PlanIn
 from app.registries.bulk import bulk_insert
 from app.registries.grades import grades_at
+from app.states import DrawStatus, PlanStatus, TaskStatus
 
 SCHEMA_VERSION = "1"
 COMPLAINT_TAGS = ("举报", "投诉")
-TASK_STATUS_NEW = "待检查"
 _TASKS: Table = Task.__table__  # type: ignore[assignment]
 _MEMBERS: Table = TaskMember.__table__  # type: ignore[assignment]
 
@@ -71,7 +71,7 @@ def _cooling(session: Session, plan: PlanIn, now: Any) -> dict[str, set[str]]:
     stmt = (
         select(Task.uscc, Task.items)
         .join(Draw, Draw.id == Task.draw_id)
-        .where(Draw.status == "current", Draw.created_at >= since)
+        .where(Draw.status == DrawStatus.CURRENT, Draw.created_at >= since)
     )
     for uscc, items in session.execute(stmt):
         hit = wanted.intersection(items)
@@ -242,9 +242,9 @@ def perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> Dr
 
 def _perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> Draw:
     plan = plans.get(session, code, for_update=True)
-    if plan.status == "drawn":
+    if plan.status == PlanStatus.DRAWN:
         raise Conflict("该计划已抽取，不得重复抽取；如确需重抽，请提交计划调整（附理由）")
-    if plan.status != "published":
+    if plan.status != PlanStatus.PUBLISHED:
         raise Conflict(f"计划状态为 {plan.status}，须先发布（公布承诺值）才能抽取")
     try:
         public_entropy = normalize_entropy(entropy)
@@ -335,12 +335,14 @@ def _perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> D
                 "items": list(t.items),
                 "despite_cooldown": t.despite_cooldown,
                 "reason": t.reason,
-                "team": team,
-                "status": TASK_STATUS_NEW,
+                "status": TaskStatus.TO_INSPECT.value,
                 "updated_at": now,
             }
         )
-        member_rows += [{"task_id": task_id, "badge": m["badge"], "role": m["role"]} for m in team]
+        member_rows += [
+            {"task_id": task_id, "badge": m["badge"], "role": m["role"], "position": k}
+            for k, m in enumerate(team)
+        ]
         published_tasks.append(
             {
                 "id": task_id,
@@ -357,7 +359,7 @@ def _perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> D
         "plan": code,
         "plan_version": plan.version,
         "seq": seq,
-        "status": "current",
+        "status": DrawStatus.CURRENT.value,
         "drawn_at": now.isoformat(),
         "algorithm": ALGORITHM,
         "seed": seed,
@@ -380,7 +382,7 @@ def _perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> D
         id=draw_id,
         plan_code=code,
         seq=seq,
-        status="current",
+        status=DrawStatus.CURRENT,
         algorithm=ALGORITHM,
         seed=seed,
         commitment=plan.commitment,
@@ -407,7 +409,7 @@ def _perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> D
     session.flush()
     bulk_insert(session, _TASKS, task_rows)
     bulk_insert(session, _MEMBERS, member_rows)
-    plan.status, plan.draw_count, plan.updated_at = "drawn", seq, now
+    plan.status, plan.draw_count, plan.updated_at = PlanStatus.DRAWN, seq, now
     audit.append(
         session,
         actor=actor,

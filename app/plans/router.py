@@ -1,26 +1,22 @@
-"""HTTP endpoints of plans, draws and task lists: thin wrappers over the services."""
+"""HTTP endpoints of plans and their draws: thin wrappers over the services."""
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.deps import AnyStaff, Supervisor
+from app.auth.deps import Supervisor
 from app.db import SessionDep
-from app.errors import NotFound
-from app.models import Draw, Plan, Task, TaskMember
-from app.pagination import decode_cursor, encode_cursor
+from app.events import site_changed
+from app.models import Plan
 from app.plans import drawing, preview, service
 from app.plans.schemas import AdjustmentIn, CloseIn, DrawIn, PlanIn, PlanOut, PlanVersionOut
-from app.publish.hooks import publish_after_response
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
 
 
 def _plan_out(session: Session, plan: Plan) -> PlanOut:
-    revealed = plan.status in ("drawn", "closed")
     return PlanOut(
         code=plan.code,
         title=plan.title,
@@ -28,7 +24,7 @@ def _plan_out(session: Session, plan: Plan) -> PlanOut:
         version=plan.version,
         spec=plan.spec,
         commitment=plan.commitment,
-        secret=plan.secret if revealed else None,
+        secret=service.revealed_secret(plan),
         published_at=plan.published_at,
         draws=service.draw_ids(session, plan.code),
     )
@@ -70,7 +66,7 @@ def publish_plan(
 ) -> PlanOut:
     """发布计划并公布承诺值（服务器密钥的哈希）；公开网站随后自动更新。"""
     out = _plan_out(session, service.publish(session, code=code, actor=principal.actor))
-    publish_after_response(request, background)
+    site_changed(request, background)
     return out
 
 
@@ -85,16 +81,25 @@ def adjust_plan(
 ) -> PlanOut:
     """计划调整（须附理由）；重抽时原抽取标记为已作废并保留；公开网站随后自动更新。"""
     out = _plan_out(session, service.adjust(session, code=code, adj=adj, actor=principal.actor))
-    publish_after_response(request, background)
+    site_changed(request, background)
     return out
 
 
 @router.post("/plans/{code}/close", response_model=PlanOut)
-def close_plan(code: str, body: CloseIn, session: SessionDep, principal: Supervisor) -> PlanOut:
-    """结束抽查计划（已抽取的计划；不再接受调整或重抽）。"""
-    return _plan_out(
+def close_plan(
+    code: str,
+    body: CloseIn,
+    session: SessionDep,
+    principal: Supervisor,
+    request: Request,
+    background: BackgroundTasks,
+) -> PlanOut:
+    """结束抽查计划（已抽取的计划；不再接受调整或重抽）；公开网站随后自动更新。"""
+    out = _plan_out(
         session, service.close(session, code=code, reason=body.reason, actor=principal.actor)
     )
+    site_changed(request, background)
+    return out
 
 
 @router.get("/plans/{code}/versions", response_model=list[PlanVersionOut])
@@ -120,21 +125,14 @@ def draw_plan(
 ) -> Any:
     """抽取：以承诺的密钥与现场公开熵（骰子、公证号、信标值）生成种子，一次性抽取。"""
     draw = drawing.perform_draw(session, code=code, entropy=body.entropy, actor=principal.actor)
-    publish_after_response(request, background)
+    site_changed(request, background)
     return draw.body
-
-
-def _draw(session: Session, draw_id: str) -> Draw:
-    draw = session.get(Draw, draw_id)
-    if draw is None:
-        raise NotFound(f"没有抽取 {draw_id}")
-    return draw
 
 
 @router.get("/draws/{draw_id}")
 def get_draw(draw_id: str, session: SessionDep, _p: Supervisor) -> Any:
     """抽取结果（可独立复核的完整 JSON）。"""
-    draw = _draw(session, draw_id)
+    draw = service.get_draw(session, draw_id)
     return {**draw.body, "status": draw.status, "superseded_reason": draw.superseded_reason}
 
 
@@ -144,82 +142,3 @@ def get_population(draw_id: str, session: SessionDep, _p: Supervisor) -> PlainTe
     return PlainTextResponse(
         drawing.population_text(session, draw_id), media_type="text/csv; charset=utf-8"
     )
-
-
-def _task_dict(t: Task) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "draw_id": t.draw_id,
-        "plan": t.plan_code,
-        "uscc": t.uscc,
-        "name": t.name,
-        "region": t.region,
-        "stratum": t.stratum,
-        "ticket": t.ticket,
-        "inclusion_prob": t.inclusion_prob,
-        "items": t.items,
-        "despite_cooldown": t.despite_cooldown,
-        "reason": t.reason,
-        "team": t.team,
-        "status": t.status,
-    }
-
-
-@router.get("/draws/{draw_id}/tasks")
-def draw_tasks(
-    draw_id: str,
-    session: SessionDep,
-    _p: Supervisor,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> Any:
-    """一次抽取的任务清单（游标分页）。"""
-    _draw(session, draw_id)
-    stmt = select(Task).where(Task.draw_id == draw_id).order_by(Task.id)
-    if cursor:
-        stmt = stmt.where(Task.id > decode_cursor(cursor))
-    rows = list(session.scalars(stmt.limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [_task_dict(t) for t in rows],
-        "next_cursor": encode_cursor(rows[-1].id) if more else None,
-    }
-
-
-@router.get("/tasks")
-def list_tasks(
-    session: SessionDep,
-    principal: AnyStaff,
-    plan: str | None = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> Any:
-    """任务列表：检查人员只看到本人参加的、现行抽取中的任务。"""
-    stmt = select(Task).join(Draw, Draw.id == Task.draw_id).where(Draw.status == "current")
-    if principal.role == "inspector":
-        stmt = stmt.join(TaskMember, TaskMember.task_id == Task.id).where(
-            TaskMember.badge == principal.badge
-        )
-    if plan:
-        stmt = stmt.where(Task.plan_code == plan)
-    if cursor:
-        stmt = stmt.where(Task.id > decode_cursor(cursor))
-    rows = list(session.scalars(stmt.order_by(Task.id).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [_task_dict(t) for t in rows],
-        "next_cursor": encode_cursor(rows[-1].id) if more else None,
-    }
-
-
-@router.get("/tasks/{task_id}")
-def get_task(task_id: str, session: SessionDep, principal: AnyStaff) -> Any:
-    """一个任务；检查人员只能查看本人任务。"""
-    task = session.get(Task, task_id)
-    if task is None or (
-        principal.role == "inspector" and principal.badge not in {m["badge"] for m in task.team}
-    ):
-        raise NotFound(f"没有任务 {task_id}")
-    return _task_dict(task)

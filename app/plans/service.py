@@ -13,6 +13,7 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Draw, Item, Plan, PlanVersion
 from app.models.base import utcnow
 from app.plans.schemas import AdjustmentIn, PlanIn
+from app.states import DrawStatus, PlanStatus
 
 # Fields that may change after a draw without redrawing (they do not enter the draw).
 POST_DRAW_MUTABLE = frozenset({"title", "window", "publish_tasks"})
@@ -104,7 +105,7 @@ def create(session: Session, *, data: PlanIn, actor: str) -> Plan:
     plan = Plan(
         code=data.code,
         title=data.title,
-        status="draft",
+        status=PlanStatus.DRAFT,
         version=1,
         spec=data.model_dump(mode="json"),
         created_by=actor,
@@ -126,7 +127,7 @@ def create(session: Session, *, data: PlanIn, actor: str) -> Plan:
 def replace_draft(session: Session, *, code: str, data: PlanIn, actor: str) -> Plan:
     """Replaces a draft's body; published plans change only through adjustments."""
     plan = get(session, code, for_update=True)
-    if plan.status != "draft":
+    if plan.status != PlanStatus.DRAFT:
         raise Conflict("计划已发布，修改须通过计划调整（POST /adjustments，附理由）")
     if data.code != code:
         raise ValidationFailed(
@@ -155,11 +156,11 @@ def _new_commitment(plan: Plan) -> None:
 def publish(session: Session, *, code: str, actor: str) -> Plan:
     """Publishes a draft and commits to a fresh server secret (its hash goes public)."""
     plan = get(session, code, for_update=True)
-    if plan.status != "draft":
+    if plan.status != PlanStatus.DRAFT:
         raise Conflict(f"计划状态为 {plan.status}，只能发布草稿")
     check_against_registries(session, PlanIn.model_validate(plan.spec))
     _new_commitment(plan)
-    plan.status = "published"
+    plan.status = PlanStatus.PUBLISHED
     plan.published_at = plan.updated_at = utcnow()
     plan.version += 1
     _version(session, plan, "publish", actor, public=True)
@@ -176,9 +177,9 @@ def publish(session: Session, *, code: str, actor: str) -> Plan:
 def adjust(session: Session, *, code: str, adj: AdjustmentIn, actor: str) -> Plan:
     """计划调整: changes and/or a redraw of a published plan, with a public reason."""
     plan = get(session, code, for_update=True)
-    if plan.status == "draft":
+    if plan.status == PlanStatus.DRAFT:
         raise Conflict("草稿计划可直接修改，无需调整 (edit the draft instead)")
-    if plan.status == "closed":
+    if plan.status == PlanStatus.CLOSED:
         raise Conflict("计划已结束，不能调整")
     if not adj.changes and not adj.redraw:
         raise ValidationFailed(
@@ -188,7 +189,7 @@ def adjust(session: Session, *, code: str, adj: AdjustmentIn, actor: str) -> Pla
         raise ValidationFailed(
             "计划编号不可修改", errors=[{"field": "changes.code", "message": "不可修改"}]
         )
-    drawn = plan.status == "drawn"
+    drawn = plan.status == PlanStatus.DRAWN
     if adj.redraw and not drawn:
         raise Conflict("计划尚未抽取，无需重抽")
     if drawn and not adj.redraw:
@@ -210,14 +211,14 @@ def adjust(session: Session, *, code: str, adj: AdjustmentIn, actor: str) -> Pla
     superseded: str | None = None
     if adj.redraw:
         current = session.scalar(
-            select(Draw).where(Draw.plan_code == code, Draw.status == "current")
+            select(Draw).where(Draw.plan_code == code, Draw.status == DrawStatus.CURRENT)
         )
         if current is not None:
-            current.status, current.superseded_at = "superseded", now
+            current.status, current.superseded_at = DrawStatus.SUPERSEDED, now
             current.superseded_reason = adj.reason
             superseded = current.id
         _new_commitment(plan)  # a redraw needs fresh, unrevealed randomness
-        plan.status = "published"
+        plan.status = PlanStatus.PUBLISHED
     _version(session, plan, "adjustment", actor, reason=adj.reason, public=True)
     audit.append(
         session,
@@ -239,9 +240,9 @@ def adjust(session: Session, *, code: str, adj: AdjustmentIn, actor: str) -> Pla
 def close(session: Session, *, code: str, reason: str, actor: str) -> Plan:
     """Closes a drawn plan (抽查工作结束); it takes no more adjustments or draws."""
     plan = get(session, code, for_update=True)
-    if plan.status != "drawn":
+    if plan.status != PlanStatus.DRAWN:
         raise Conflict(f"计划状态为 {plan.status}，只有已抽取的计划可以结束")
-    plan.status, plan.updated_at = "closed", utcnow()
+    plan.status, plan.updated_at = PlanStatus.CLOSED, utcnow()
     plan.version += 1
     _version(session, plan, "close", actor, reason=reason, public=True)
     audit.append(
@@ -272,3 +273,16 @@ def versions(session: Session, code: str) -> list[PlanVersion]:
 def draw_ids(session: Session, code: str) -> list[str]:
     """Ids of the plan's draws, oldest first."""
     return list(session.scalars(select(Draw.id).where(Draw.plan_code == code).order_by(Draw.seq)))
+
+
+def get_draw(session: Session, draw_id: str) -> Draw:
+    """The draw `draw_id`; 404 if unknown."""
+    draw = session.get(Draw, draw_id)
+    if draw is None:
+        raise NotFound(f"没有抽取 {draw_id}")
+    return draw
+
+
+def revealed_secret(plan: Plan) -> str | None:
+    """The plan's secret once it may be public (after the draw), else None."""
+    return plan.secret if plan.status in (PlanStatus.DRAWN, PlanStatus.CLOSED) else None

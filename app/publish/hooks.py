@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import BackgroundTasks, Request
+from fastapi import FastAPI
 
 from app.publish.write import publish_in_background
 
 
-def publish_after_response(request: Request, background: BackgroundTasks) -> None:
-    """Re-publishes the site once the response is sent (the request's commit came first)."""
-    background.add_task(
-        publish_in_background,
-        request.app.state.sessionmaker,
-        request.app.state.settings.publish_dir,
-    )
+def publish_site(app: FastAPI) -> None:
+    """The reaction to app.events.site_changed: re-publish the site (its own session)."""
+    publish_in_background(app.state.sessionmaker, app.state.settings.publish_dir)

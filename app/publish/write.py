@@ -181,7 +181,7 @@ def publish(session: Session, publish_dir: Path, *, now: datetime | None = None)
 
     report = build_site(publish_dir, produce)
     if data.results:
-        from app.tasks.service import mark_published
+        from app.tasks.results import mark_published
 
         mark_published(session, [int(r["id"]) for r in data.results], at)
     session.commit()

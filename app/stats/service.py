@@ -12,11 +12,11 @@ from app.errors import NotFound
 from app.models import Draw, Result, Task
 from app.stats import estimate, frames_from_draw, observation_of
 from app.stats.render import statistics_pages
-from app.tasks.schemas import CORRECTED, NO_PROBLEM, NON_COOPERATION, PENDING_FOLLOW_UP
+from app.tasks.schemas import CORRECTED, NO_PROBLEM, NON_COOPERATION, PENDING_MEASURES
 
 # 发现问题: every outcome that records a problem (a serious refusal is one itself);
 # 未检查（停业、注销等） and tasks without an approved result are missing data.
-FOUND = {CORRECTED: True, PENDING_FOLLOW_UP: True, NON_COOPERATION: True, NO_PROBLEM: False}
+FOUND = {CORRECTED: True, PENDING_MEASURES: True, NON_COOPERATION: True, NO_PROBLEM: False}
 
 
 def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95) -> dict[str, Any]:

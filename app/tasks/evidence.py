@@ -14,7 +14,7 @@ from app.audit import service as audit
 from app.auth.service import Principal
 from app.errors import NotFound, PayloadTooLarge, ValidationFailed
 from app.models import Evidence
-from app.tasks.service import check_access, ensure_current, get_task
+from app.tasks.access import check_access, ensure_current, get_task
 
 CHUNK = 1024 * 1024
 # Accepted types, recognised by their first bytes — never by name or client header.

@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from app.models import Inspector, Item, Plan, Result, Target, Task
 from app.registries.service import safe_cell
+from app.tasks import teams
 from app.tasks.schemas import (
     CORRECTION,
     NON_COOPERATION,
     NOT_INSPECTED,
     PENALTY,
-    PENDING_FOLLOW_UP,
+    PENDING_MEASURES,
     RECTIFY,
     SUSPEND,
     TALK,
@@ -69,7 +70,7 @@ class _Region:
             self.remarks["未检查（停业、注销等）"].add(uscc)
         else:
             self.units.add(uscc)
-        if outcome in (NON_COOPERATION, PENDING_FOLLOW_UP):
+        if outcome in (NON_COOPERATION, PENDING_MEASURES):
             self.remarks[outcome].add(uscc)
         if follow_up:
             self.remarks["回头看"].add(uscc)
@@ -297,7 +298,8 @@ def render_notice(session: Session, task: Task, *, issued_on: date) -> str:
     """检查通知书 of a task as printable HTML (autoescaped)."""
     plan = session.get(Plan, task.plan_code)
     items = list(session.scalars(select(Item).where(Item.code.in_(task.items)).order_by(Item.code)))
-    badges = [m["badge"] for m in task.team]
+    members = teams.team_of(session, task.id)
+    badges = [m["badge"] for m in members]
     people = {
         i.badge: i for i in session.scalars(select(Inspector).where(Inspector.badge.in_(badges)))
     }
@@ -308,7 +310,7 @@ def render_notice(session: Session, task: Task, *, issued_on: date) -> str:
             "name": people[m["badge"]].name if m["badge"] in people else "",
             "department": people[m["badge"]].department if m["badge"] in people else "",
         }
-        for m in task.team
+        for m in members
     ]
     target = session.get(Target, task.uscc)
     spec = plan.spec if plan else {}

@@ -1,4 +1,4 @@
-"""HTTP endpoints of results, follow-ups, notices, evidence, deadlines and reports."""
+"""HTTP endpoints of tasks, results, 回头看, notices, evidence, deadlines and reports: thin wrappers."""
 
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -7,11 +7,16 @@ from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, Resp
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from app.auth.deps import AnyStaff, Supervisor
+from app.clock import today_local
 from app.config import Settings
 from app.db import SessionDep
 from app.errors import AppError, ValidationFailed
-from app.publish.hooks import publish_after_response
-from app.tasks import evidence, reports, service
+from app.events import site_changed
+from app.pagination import Page
+from app.plans import service as plans
+from app.states import TaskStatus
+from app.tasks import deadlines, evidence, reports, results, revisits, service
+from app.tasks.access import visible_task
 from app.tasks.schemas import FollowUpIn, ResultIn
 from app.tasks.workdays import CalendarOverrideError, load_calendar
 
@@ -25,21 +30,62 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
+def _page(page: Page[dict[str, Any]]) -> dict[str, Any]:
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/draws/{draw_id}/tasks")
+def draw_tasks(
+    draw_id: str,
+    session: SessionDep,
+    principal: Supervisor,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """一次抽取的任务清单（游标分页）。"""
+    plans.get_draw(session, draw_id)
+    return _page(
+        service.list_tasks(
+            session, principal=principal, plan=None, draw_id=draw_id, cursor=cursor, limit=limit
+        )
+    )
+
+
+@router.get("/tasks")
+def list_tasks(
+    session: SessionDep,
+    principal: AnyStaff,
+    plan: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """任务列表：检查人员只看到本人参加的、现行抽取中的任务。"""
+    return _page(
+        service.list_tasks(session, principal=principal, plan=plan, cursor=cursor, limit=limit)
+    )
+
+
+@router.get("/tasks/{task_id}")
+def get_task(task_id: str, session: SessionDep, principal: AnyStaff) -> dict[str, Any]:
+    """一个任务；检查人员只能查看本人任务（他人的任务与不存在的任务一样答 404）。"""
+    return service.task_view(session, task_id=task_id, principal=principal)
+
+
 @router.put("/tasks/{task_id}/result")
 def put_result(
     task_id: str, data: ResultIn, session: SessionDep, principal: AnyStaff
 ) -> dict[str, Any]:
     """录入或修改检查结果（检查人员仅限本人任务；待后续处理的结果可修订，每一版均保留）。"""
-    version = service.submit_result(
-        session, task_id=task_id, data=data, principal=principal, today=service.today_local()
+    version = results.submit_result(
+        session, task_id=task_id, data=data, principal=principal, today=today_local()
     )
-    return service.version_dict(version)
+    return results.version_dict(version)
 
 
 @router.get("/tasks/{task_id}/result")
 def get_result(task_id: str, session: SessionDep, principal: AnyStaff) -> dict[str, Any]:
     """任务的已审核结果、待审核版本和全部历史版本。"""
-    return service.result_view(session, task_id=task_id, principal=principal)
+    return results.result_view(session, task_id=task_id, principal=principal)
 
 
 @router.post("/tasks/{task_id}/result/approve")
@@ -51,15 +97,15 @@ def approve_result(
     principal: Supervisor,
 ) -> dict[str, Any]:
     """审核最新一版结果；审核后的结果进入公示（公开网站随即更新）。"""
-    result = service.approve_result(session, task_id=task_id, actor=principal.actor)
-    publish_after_response(request, background)
-    return service.approved_dict(result)
+    result = results.approve_result(session, task_id=task_id, actor=principal.actor)
+    site_changed(request, background)
+    return results.approved_dict(result)
 
 
 @router.get("/tasks/{task_id}/events")
 def get_events(task_id: str, session: SessionDep, principal: AnyStaff) -> list[dict[str, Any]]:
     """任务的每一步状态变化（谁、何时）。"""
-    return service.task_events(session, task_id=task_id, principal=principal)
+    return results.task_events(session, task_id=task_id, principal=principal)
 
 
 @router.post("/tasks/{task_id}/follow-ups", status_code=201)
@@ -67,34 +113,33 @@ def create_follow_up(
     task_id: str, data: FollowUpIn, session: SessionDep, principal: Supervisor
 ) -> dict[str, Any]:
     """安排回头看：关联原任务，缺省沿用原检查组。"""
-    task = service.create_follow_up(session, task_id=task_id, data=data, actor=principal.actor)
-    return service.task_dict(task)
+    task = revisits.create_revisit(session, task_id=task_id, data=data, actor=principal.actor)
+    return service.task_views(session, [task])[0]
 
 
 @router.get("/tasks/{task_id}/follow-ups")
 def list_follow_ups(task_id: str, session: SessionDep, principal: AnyStaff) -> list[dict[str, Any]]:
     """一个任务的回头看任务。"""
-    tasks = service.follow_ups(session, task_id=task_id, principal=principal)
-    return [service.task_dict(t) for t in tasks]
+    tasks = revisits.revisits(session, task_id=task_id, principal=principal)
+    return service.task_views(session, tasks)
 
 
 @router.get("/follow-ups")
 def all_follow_ups(
     session: SessionDep,
     principal: AnyStaff,
-    status: Annotated[Literal["待检查", "已检查", "待后续处理", "已办结"] | None, Query()] = None,
+    status: Annotated[TaskStatus | None, Query()] = None,
 ) -> list[dict[str, Any]]:
     """回头看任务列表：检查人员只看到本人参加的。"""
-    tasks = service.list_follow_ups(session, principal=principal, status=status)
-    return [service.task_dict(t) for t in tasks]
+    tasks = revisits.list_revisits(session, principal=principal, status=status)
+    return service.task_views(session, tasks)
 
 
 @router.get("/tasks/{task_id}/notice", response_class=HTMLResponse)
 def get_notice(task_id: str, session: SessionDep, principal: AnyStaff) -> HTMLResponse:
     """检查通知书（可打印的 HTML）。"""
-    task = service.get_task(session, task_id)
-    service.check_access(session, task, principal)
-    html = reports.render_notice(session, task, issued_on=service.today_local())
+    task = visible_task(session, task_id, principal)
+    html = reports.render_notice(session, task, issued_on=today_local())
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
@@ -162,8 +207,8 @@ def result_deadlines(
         calendar = load_calendar(settings.calendar_override_file)
     except CalendarOverrideError as exc:
         raise AppError(f"节假日覆盖文件有误：{exc}") from None
-    today = service.today_local()
-    items = service.deadlines(
+    today = today_local()
+    items = deadlines.deadlines(
         session,
         today=today,
         within=within,
@@ -211,7 +256,7 @@ def weekly_report(
     report = reports.weekly_report(session, start=start, end=end, region=region)
     if format == "json":
         return report
-    body = reports.weekly_xlsx(report, filled_on=service.today_local())
+    body = reports.weekly_xlsx(report, filled_on=today_local())
     name = f"weekly-{start.isoformat()}-{end.isoformat()}.xlsx"
     return Response(
         body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}

@@ -7,19 +7,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-# Task states (SPEC §2 rule 9), in order.
-TO_INSPECT = "待检查"
-INSPECTED = "已检查"
-FOLLOW_UP = "待后续处理"
-CLOSED = "已办结"
-TASK_STATES = (TO_INSPECT, INSPECTED, FOLLOW_UP, CLOSED)
+from app.models import Task
+from app.states import task_label
 
+# Result outcomes (docs/rules.md#r9): the values officials use, stored as they are.
 NO_PROBLEM = "未发现问题"
 CORRECTED = "发现问题已责令改正"
-PENDING_FOLLOW_UP = "发现问题待后续处理"
+PENDING_MEASURES = "发现问题待后续处理"
 NON_COOPERATION = "不配合检查情节严重"
 NOT_INSPECTED = "未检查（停业、注销等）"
-OUTCOMES = (NO_PROBLEM, CORRECTED, PENDING_FOLLOW_UP, NON_COOPERATION, NOT_INSPECTED)
+OUTCOMES = (NO_PROBLEM, CORRECTED, PENDING_MEASURES, NON_COOPERATION, NOT_INSPECTED)
 
 TALK = "约谈"
 CORRECTION = "责令改正"
@@ -154,3 +151,25 @@ WEEKLY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("recovered_wan", "累计追回数额（万元）"),
     ("remarks", "备注"),
 )
+
+
+def task_dict(t: Task, team: list[dict[str, str]]) -> dict[str, Any]:
+    """A task as the API shows it (drawn tasks and 回头看 tasks alike; `team` in order)."""
+    return {
+        "id": t.id,
+        "draw_id": t.draw_id,
+        "parent_task_id": t.parent_task_id,
+        "plan": t.plan_code,
+        "uscc": t.uscc,
+        "name": t.name,
+        "region": t.region,
+        "stratum": t.stratum,
+        "ticket": t.ticket or None,
+        "inclusion_prob": t.inclusion_prob if t.draw_id is not None else None,
+        "items": t.items,
+        "despite_cooldown": t.despite_cooldown,
+        "reason": t.reason,
+        "team": team,
+        "status": t.status,
+        "status_label": task_label(t.status),
+    }

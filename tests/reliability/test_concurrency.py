@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit.service import verify_chain
+from app.clock import today_local
 from app.db import make_sessionmaker
 from app.models import AuditEntry, Draw, ResultVersion, Target, Task
-from app.tasks.service import today_local
 from tests.factories import TARGET_HEADER, encode, target_row, uscc
 from tests.reliability.harness import database, publish_plan, running, seed_city, token
 

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select, text
 
 from app.audit.service import GENESIS, entry_hash, verify_chain
+from app.clock import today_local
 from app.db import make_sessionmaker
 from app.models import AuditEntry
 from app.publish.write import publish
-from app.tasks.service import today_local
 from tests.factories import uscc
 from tests.plans.conftest import plan_body
 

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from app.tasks.service import today_local
+from app.clock import today_local
 from tests.factories import ITEM_HEADER, encode, item_row, uscc
 from tests.plans.conftest import plan_body
 
 ROLES = ("anonymous", "admin", "supervisor", "inspector", "other_inspector", "credit")
 
 # Answer classes: "2xx" success (or redirect); "ok" past authorization (2xx or a business 4xx
-# such as 404/409/422, never 401/403); "401"; "403"; "hidden" (403 or 404: an inspector
-# must not even learn whether another team's task exists).
+# such as 404/409/422, never 401/403); "401"; "403"; "hidden" (404, the same answer as
+# for an unknown id: an inspector must not even learn whether another team's task exists).
 SUP = {
     "anonymous": "401",
     "admin": "2xx",
@@ -179,7 +179,7 @@ def _fill(path: str, ctx: Ctx) -> str:
 
 def _classify(status: int) -> set[str]:
     if status in (401, 403):
-        return {str(status)} | ({"hidden"} if status == 403 else set())
+        return {str(status)}
     if status == 404:
         return {"ok", "hidden"}
     if status < 400:

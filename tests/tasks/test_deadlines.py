@@ -14,7 +14,8 @@ from app.config import Settings
 from app.db import make_sessionmaker
 from app.main import create_app
 from app.models import Result
-from app.tasks.service import deadlines, mark_published, publication_due
+from app.tasks.deadlines import deadlines, publication_due
+from app.tasks.results import mark_published
 from app.tasks.workdays import load_calendar
 
 CAL = load_calendar(None)

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app.clock import today_local
 from app.db import make_sessionmaker
 from app.models import Evidence, Target, Task
-from app.tasks.service import today_local
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 JPEG = b"\xff\xd8\xff\xe0" + b"\x01" * 100
@@ -58,7 +58,7 @@ def test_notice_names_team_items_window_materials_and_escapes(client, drawn, db,
         client.get(
             f"/api/v1/tasks/{task['id']}/notice", headers=_outsider(make_token, task)
         ).status_code
-        == 403
+        == 404
     )
 
 
@@ -189,9 +189,9 @@ def test_evidence_content_addressed_checked_and_private(client, drawn, make_toke
     got = client.get(f"{url}/{sha}", headers=mine)
     assert got.status_code == 200 and got.content == PNG
     outsider = _outsider(make_token, task)
-    assert client.get(url, headers=outsider).status_code == 403
-    assert client.get(f"{url}/{sha}", headers=outsider).status_code == 403
-    assert client.post(url, headers=outsider, files={"file": ("o.png", PNG)}).status_code == 403
+    assert client.get(url, headers=outsider).status_code == 404
+    assert client.get(f"{url}/{sha}", headers=outsider).status_code == 404
+    assert client.post(url, headers=outsider, files={"file": ("o.png", PNG)}).status_code == 404
     assert client.get(f"{url}/{'0' * 64}", headers=sup).status_code == 404
     assert client.get(f"{url}/..%2F..%2Fetc", headers=sup).status_code == 404
     with make_sessionmaker(db)() as s:

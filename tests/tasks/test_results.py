@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from app.audit.service import verify_chain
+from app.clock import today_local
 from app.db import make_sessionmaker
 from app.models import Result, ResultVersion, TaskEvent
-from app.tasks.service import mark_published, today_local
+from app.tasks.results import mark_published
 
 
 def _leader(make_token, task):
@@ -125,8 +126,10 @@ def test_inspectors_enter_only_their_own_tasks(client, drawn, make_token):
     others = {m["badge"] for m in t1["team"]} - {m["badge"] for m in t0["team"]}
     if others:
         stranger = make_token("inspector", badge=sorted(others)[0], name="other")
-        assert _put(client, stranger, t0["id"], _ok_body()).status_code == 403
-        assert client.get(f"/api/v1/tasks/{t0['id']}/result", headers=stranger).status_code == 403
+        # another team's task does not exist for them (the answer for an unknown id)
+        assert _put(client, stranger, t0["id"], _ok_body()).status_code == 404
+        assert client.get(f"/api/v1/tasks/{t0['id']}/result", headers=stranger).status_code == 404
+        assert client.get(f"/api/v1/tasks/{t0['id']}", headers=stranger).status_code == 404
     credit = make_token("credit")
     assert _put(client, credit, t0["id"], _ok_body()).status_code == 403
     assert _put(client, sup, "NO-SUCH-TASK", _ok_body()).status_code == 404
@@ -160,7 +163,7 @@ def test_versions_approval_and_audit(client, drawn, db):
     view = client.get(f"/api/v1/tasks/{tid}/result", headers=sup).json()
     assert [v["findings"] for v in view["versions"]] == ["第一版", "更正版"]
     assert view["versions"][0]["approved_at"] is None and view["versions"][1]["approved_by"]
-    assert view["pending"] is None and view["status"] == "已办结"
+    assert view["pending"] is None and view["status"] == "closed"
     with make_sessionmaker(db)() as s:
         events = s.scalars(
             select(TaskEvent).where(TaskEvent.task_id == tid).order_by(TaskEvent.id)
@@ -203,12 +206,12 @@ def test_follow_up_rules(client, drawn, make_token):
     assert [t["id"] for t in listed] == [f1["id"]]
     # follow-ups are listed for their own team's inspectors
     mine = client.get("/api/v1/follow-ups", headers=new_member).json()
-    assert [(t["id"], t["status"]) for t in mine] == [(f1["id"], "已检查")]
+    assert [(t["id"], t["status"]) for t in mine] == [(f1["id"], "inspected")]
     if team[0] not in {m["badge"] for m in t0["team"]} and team[1] not in {
         m["badge"] for m in t0["team"]
     }:
         assert client.get("/api/v1/follow-ups", headers=_leader(make_token, t0)).json() == []
-    done = client.get("/api/v1/follow-ups", headers=sup, params={"status": "已办结"}).json()
+    done = client.get("/api/v1/follow-ups", headers=sup, params={"status": "closed"}).json()
     assert done == []
     # follow-ups are not part of the draw's task list
     ids = {

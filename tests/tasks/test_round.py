@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from openpyxl import load_workbook
 
-from app.tasks.service import today_local
+from app.clock import today_local
 from tests.plans.conftest import published
 
 
@@ -49,7 +49,7 @@ def test_whole_round_through_the_api(client, city, make_token):
         "recovered_amount": "12345.67",
     }
     r = client.put(f"/api/v1/tasks/{t1['id']}/result", headers=outsider, json=body1)
-    assert r.status_code == 403, r.text
+    assert r.status_code == 404, r.text
 
     # results by the inspectors' own tokens
     results = {
@@ -78,7 +78,7 @@ def test_whole_round_through_the_api(client, city, make_token):
         )
         assert r.status_code == 200, r.text
         assert r.json()["version"] == 1
-        assert client.get(f"/api/v1/tasks/{t['id']}", headers=sup).json()["status"] == "已检查"
+        assert client.get(f"/api/v1/tasks/{t['id']}", headers=sup).json()["status"] == "inspected"
     # not approved yet → nothing in the report
     empty = client.get(
         "/api/v1/reports/weekly", headers=sup, params={"from": today, "to": today}
@@ -96,8 +96,8 @@ def test_whole_round_through_the_api(client, city, make_token):
         t["id"]: client.get(f"/api/v1/tasks/{t['id']}", headers=sup).json()["status"]
         for t in (t1, t2, t3, t4, t5)
     }
-    assert status[t3["id"]] == "待后续处理"
-    assert {status[t["id"]] for t in (t1, t2, t4, t5)} == {"已办结"}
+    assert status[t3["id"]] == "pending_measures"
+    assert {status[t["id"]] for t in (t1, t2, t4, t5)} == {"closed"}
     # a closed task takes no further results
     r = client.put(f"/api/v1/tasks/{t2['id']}/result", headers=sup, json=results[t2["id"]])
     assert r.status_code == 409
@@ -109,7 +109,7 @@ def test_whole_round_through_the_api(client, city, make_token):
     assert r.status_code == 201, r.text
     follow = r.json()
     assert follow["parent_task_id"] == t3["id"] and follow["draw_id"] is None
-    assert follow["team"] == t3["team"] and follow["status"] == "待检查"
+    assert follow["team"] == t3["team"] and follow["status"] == "to_inspect"
     r = client.put(
         f"/api/v1/tasks/{follow['id']}/result",
         headers=_inspector(make_token, t3),
@@ -136,14 +136,14 @@ def test_whole_round_through_the_api(client, city, make_token):
     assert view["approved"]["outcome"] == "发现问题待后续处理"  # still the public one
     assert view["pending"]["version"] == 2 and len(view["versions"]) == 2
     assert client.post(f"/api/v1/tasks/{t3['id']}/result/approve", headers=sup).status_code == 200
-    assert client.get(f"/api/v1/tasks/{t3['id']}", headers=sup).json()["status"] == "已办结"
+    assert client.get(f"/api/v1/tasks/{t3['id']}", headers=sup).json()["status"] == "closed"
     events = client.get(f"/api/v1/tasks/{t3['id']}/events", headers=sup).json()
     assert [(e["from_status"], e["to_status"]) for e in events] == [
-        ("待检查", "已检查"),
-        ("已检查", "待后续处理"),
-        ("待后续处理", "待后续处理"),  # follow-up added
-        ("待后续处理", "待后续处理"),  # revision submitted
-        ("待后续处理", "已办结"),
+        ("to_inspect", "inspected"),
+        ("inspected", "pending_measures"),
+        ("pending_measures", "pending_measures"),  # follow-up added
+        ("pending_measures", "pending_measures"),  # revision submitted
+        ("pending_measures", "closed"),
     ]
     assert events[0]["actor"].startswith("inspector:") and events[1]["actor"].startswith(
         "supervisor:"

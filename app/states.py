@@ -1,0 +1,84 @@
+"""Every lifecycle state the service stores, as StrEnums, and its Chinese label (one place).
+
+Our own states are stored as English identifiers; what people read is the label
+(docs/glossary.md#one-name). The states of registry records come from officials' spreadsheets
+(正常/暂停/解除, 在岗/停用) and are stored as they are written there.
+"""
+
+from enum import StrEnum
+
+
+class PlanStatus(StrEnum):
+    """A plan: draft → published → drawn → closed (an adjustment after a draw: drawn → published)."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    DRAWN = "drawn"
+    CLOSED = "closed"
+
+
+class DrawStatus(StrEnum):
+    """A draw: current until a re-draw supersedes it (both stay on record)."""
+
+    CURRENT = "current"
+    SUPERSEDED = "superseded"
+
+
+class TaskStatus(StrEnum):
+    """A task: to_inspect → inspected → closed, or → pending_measures (待后续处理) → closed."""
+
+    TO_INSPECT = "to_inspect"
+    INSPECTED = "inspected"
+    PENDING_MEASURES = "pending_measures"
+    CLOSED = "closed"
+
+
+class TargetStatus(StrEnum):
+    """A 检查对象's 状态 column (only 正常 targets are drawn)."""
+
+    NORMAL = "正常"
+    SUSPENDED = "暂停"
+    TERMINATED = "解除"
+
+
+class InspectorStatus(StrEnum):
+    """An inspector's 状态 column (only 在岗 inspectors are drawn)."""
+
+    ON_DUTY = "在岗"
+    DISABLED = "停用"
+
+
+LABELS: dict[StrEnum, str] = {
+    PlanStatus.DRAFT: "草稿",
+    PlanStatus.PUBLISHED: "已发布",
+    PlanStatus.DRAWN: "已抽取",
+    PlanStatus.CLOSED: "已结束",
+    DrawStatus.CURRENT: "现行",
+    DrawStatus.SUPERSEDED: "已作废",
+    TaskStatus.TO_INSPECT: "待检查",
+    TaskStatus.INSPECTED: "已检查",
+    TaskStatus.PENDING_MEASURES: "待后续处理",
+    TaskStatus.CLOSED: "已办结",
+}
+
+
+def plan_label(status: str) -> str:
+    """The Chinese label of a stored plan status (the value itself if unknown)."""
+    return _label(PlanStatus, status)
+
+
+def draw_label(status: str) -> str:
+    """The Chinese label of a stored draw status."""
+    return _label(DrawStatus, status)
+
+
+def task_label(status: str) -> str:
+    """The Chinese label of a stored task status."""
+    return _label(TaskStatus, status)
+
+
+def _label(enum: type[StrEnum], status: str) -> str:
+    try:
+        return LABELS[enum(status)]
+    except ValueError:
+        return status

@@ -1,0 +1,114 @@
+"""Publication deadlines of approved results (docs/rules.md#r8): 20 working days by default."""
+
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Result, Task
+from app.tasks.workdays import CalendarDataMissing, WorkdayCalendar
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When one approved result must be public, or why that cannot be computed."""
+
+    result_id: int
+    task_id: str
+    uscc: str
+    name: str
+    decided_on: date
+    due_on: date | None
+    state: str  # overdue | due_soon | calendar_missing
+    workdays_left: int | None
+    missing_year: int | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON."""
+        return {
+            "result_id": self.result_id,
+            "task_id": self.task_id,
+            "uscc": self.uscc,
+            "name": self.name,
+            "decided_on": self.decided_on.isoformat(),
+            "due_on": self.due_on.isoformat() if self.due_on else None,
+            "state": self.state,
+            "workdays_left": self.workdays_left,
+            "missing_year": self.missing_year,
+            "message": self.message,
+        }
+
+
+def _mark(
+    base: Deadline, state: str, due: date | None, left: int | None, year: int | None, message: str
+) -> Deadline:
+    return replace(
+        base, due_on=due, state=state, workdays_left=left, missing_year=year, message=message
+    )
+
+
+def publication_due(calendar: WorkdayCalendar, decided_on: date, workdays: int) -> date:
+    """The last day to publish: `workdays` working days after the decision (day 0)."""
+    return calendar.add_workdays(decided_on, workdays)
+
+
+def deadlines(
+    session: Session,
+    *,
+    today: date,
+    within: int,
+    calendar: WorkdayCalendar,
+    workdays: int,
+) -> list[Deadline]:
+    """Unpublished approved results that are overdue, due within `within` working days, or
+    whose deadline cannot be computed for lack of calendar data (said explicitly)."""
+    rows = session.execute(
+        select(Result.id, Result.task_id, Result.decided_on, Task.uscc, Task.name)
+        .join(Task, Task.id == Result.task_id)
+        .where(Result.published_at.is_(None))
+        .order_by(Result.decided_on, Result.task_id)
+    )
+    out: list[Deadline] = []
+    for rid, task_id, decided_on, uscc, name in rows:
+        base = Deadline(
+            result_id=rid,
+            task_id=task_id,
+            uscc=uscc,
+            name=name,
+            decided_on=decided_on,
+            due_on=None,
+            state="",
+            workdays_left=None,
+            missing_year=None,
+            message="",
+        )
+
+        try:
+            due = publication_due(calendar, decided_on, workdays)
+            if today > due:
+                late = calendar.workdays_between(due, today)
+                out.append(
+                    _mark(
+                        base,
+                        "overdue",
+                        due,
+                        -late,
+                        None,
+                        f"已逾期 {late} 个工作日（应于 {due} 前公示）",
+                    )
+                )
+                continue
+            left = calendar.workdays_between(today, due)
+        except CalendarDataMissing as exc:
+            out.append(
+                _mark(base, "calendar_missing", None, None, exc.year, f"无法计算公示期限：{exc}")
+            )
+            continue
+        if left <= within:
+            out.append(
+                _mark(base, "due_soon", due, left, None, f"还剩 {left} 个工作日（{due} 前公示）")
+            )
+    return out
