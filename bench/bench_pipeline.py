@@ -149,7 +149,7 @@ def _plan(code: str, *, all_need_medicine: bool) -> dict[str, Any]:
 def run_pipeline(
     engine: Engine, n: int, ref: float, work: Path, *, all_need_medicine: bool = False
 ) -> Stages:
-    from app.plans import drawing
+    from app.plans import drawing, frame
     from app.plans import service as plans
     from app.plans.schemas import PlanIn
     from app.publish import write as publish_write
@@ -176,11 +176,11 @@ def run_pipeline(
         session.commit()
 
     undo = [
-        _wrap(drawing, "population_units", stages, "  draw: snapshot (registries)"),
+        _wrap(frame, "population_units", stages, "  draw: snapshot (registries)"),
         _wrap(drawing, "draw_targets", stages, "  draw: engine (targets)"),
         _wrap(drawing, "assign_teams", stages, "  draw: teams"),
-        _wrap(drawing, "names_regions", stages, "  draw: names of drawn targets"),
-        _wrap(drawing, "population_gzip", stages, "  draw: population file (gzip)"),
+        _wrap(frame, "names_regions", stages, "  draw: names of drawn targets"),
+        _wrap(frame, "population_gzip", stages, "  draw: population file (gzip)"),
         _wrap(drawing, "bulk_insert", stages, "  draw: bulk insert tasks/members"),
     ]
     try:

@@ -10,7 +10,7 @@ from app.draw.preview import inclusion_preview as preview_strata
 from app.errors import ValidationFailed
 from app.models import Item
 from app.models.base import utcnow
-from app.plans import drawing
+from app.plans import frame
 from app.plans import service as plans
 from app.plans.schemas import PlanIn
 
@@ -22,8 +22,8 @@ def inclusion_preview(session: Session, *, code: str) -> dict[str, Any]:
     items = list(session.scalars(select(Item).where(Item.code.in_(spec.items)).order_by(Item.code)))
     plan_items = [PlanItem(code=i.code, target_kinds=frozenset(i.target_kinds)) for i in items]
     now = utcnow()
-    population = drawing.population_units(session, spec, items, now)
-    params = drawing.sampling_params(spec)
+    population = frame.population_units(session, spec, items, now)
+    params = frame.sampling_params(spec)
     try:
         strata = preview_strata(population, plan_items, params)
     except DrawInputError as exc:

@@ -9,7 +9,7 @@ from app.config import get_settings
 from app.db import make_sessionmaker
 from app.models import AuditEntry, CreditGrade, Item, Target
 from app.models.base import utcnow
-from app.plans.drawing import snapshot
+from app.plans.frame import snapshot
 from app.plans.schemas import PlanIn
 from app.registries import grades
 from app.registries import service as registries
@@ -96,9 +96,12 @@ def test_non_finite_score_and_duplicates_are_refused(client, city, credit):
 def test_only_the_credit_role_may_push(client, city, credit, make_token):
     entry = [{"uscc": uscc(1), "grade": "B", "as_of": "2026-01-01"}]
     assert client.put(URL, headers=city, json=entry).status_code == 403
-    assert client.put(
-        URL, headers=make_token("inspector", badge="37040000000000"), json=entry
-    ).status_code == 403
+    assert (
+        client.put(
+            URL, headers=make_token("inspector", badge="37040000000000"), json=entry
+        ).status_code
+        == 403
+    )
     assert client.put(URL, json=entry).status_code == 401
 
 

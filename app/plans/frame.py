@@ -1,0 +1,229 @@
+"""The sampling frame of a plan read from the registries: the population the draw runs on.
+
+Built for 1,000,000 targets: columnar (app/draw/population.py), strata and weights computed once
+per distinct value. Today the frame is read at draw time (docs/rules.md#r7 says what is not yet).
+"""
+
+import json
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import String, and_, cast, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from app.draw import (
+    DrawInputError,
+    PlanItem,
+    Population,
+    PopulationBuilder,
+    SamplingParams,
+    population_file_chunks,
+    risk_config_from_plan,
+    risk_weight,
+    stratum_key,
+)
+from app.draw.teams import Inspector as TeamInspector
+from app.errors import ValidationFailed
+from app.gcpause import gc_paused
+from app.models import Draw, Inspector, Item, Target, Task
+from app.plans.schemas import PlanIn
+from app.registries.grades import grades_at
+from app.states import DrawStatus, InspectorStatus, TargetStatus
+
+COMPLAINT_TAGS = ("举报", "投诉")
+
+
+def parse_tags(tags: Iterable[str]) -> tuple[int, frozenset[str]]:
+    """(complaint count, flags) from tags like "举报:2", "智能监控:3", "重点监控"."""
+    complaints, flags = 0, set()
+    for tag in tags:
+        name, _, count = tag.partition(":")
+        n = int(count) if count.strip().isdigit() else 1
+        if name in COMPLAINT_TAGS:
+            complaints += n
+        elif n > 0:
+            flags.add(name)
+    return complaints, frozenset(flags)
+
+
+def _cooling(session: Session, plan: PlanIn, now: Any) -> dict[str, set[str]]:
+    """Per USCC, the plan's items it was drawn for within cooldown_days (current draws only)."""
+    if plan.cooldown_days == 0:
+        return {}
+    since = now - timedelta(days=plan.cooldown_days)
+    wanted = set(plan.items)
+    out: dict[str, set[str]] = defaultdict(set)
+    stmt = (
+        select(Task.uscc, Task.items)
+        .join(Draw, Draw.id == Task.draw_id)
+        .where(Draw.status == DrawStatus.CURRENT, Draw.created_at >= since)
+    )
+    for uscc, items in session.execute(stmt):
+        hit = wanted.intersection(items)
+        if hit:
+            out[uscc] |= hit
+    return out
+
+
+_NO_ITEMS: frozenset[str] = frozenset()
+
+
+def _stratum_getter(keys: list[str]) -> Callable[[str, str, str | None, str], list[str]]:
+    """(kind, level, ownership, region) → the stratum values the plan stratifies by."""
+
+    def values(kind: str, level: str, ownership: str | None, region: str) -> list[str]:
+        by_key = {
+            "kind": kind,
+            "level": level,
+            "ownership": ownership or "未知",
+            "region": region,
+            "city": region[:4],
+        }
+        return [by_key[k] for k in keys]
+
+    return values
+
+
+def _population(
+    session: Session, plan: PlanIn, items: list[Item], now: Any, *, with_info: bool
+) -> tuple[Population, dict[str, tuple[str, str]]]:
+    """Streams the in-scope targets into a columnar Population (and names/regions by USCC).
+
+    Built for 1,000,000 rows: strata, tag parsing and risk weights are computed once per
+    distinct value (they repeat), tags are parsed from their stored JSON text once per
+    distinct text, and the cyclic GC is paused while a million small objects are built.
+    """
+    kinds = set(plan.scope.kinds)
+    applicable = {k for k in kinds if any(not i.target_kinds or k in i.target_kinds for i in items)}
+    # On SQLite `kind IN (…)` would walk ix_targets_kind and fetch a million rows one by one
+    # through a 2 MB page cache (slower and slower as the table outgrows it); a draw reads most
+    # of the table, so the condition is written so that SQLite scans the table in order instead.
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    kind_col = func.coalesce(Target.kind, "") if sqlite else Target.kind
+    conds = [
+        Target.active.is_(True),
+        Target.status == TargetStatus.NORMAL,
+        kind_col.in_(sorted(applicable)),
+    ]
+    if plan.scope.regions:
+        conds.append(or_(*[Target.region.startswith(r) for r in plan.scope.regions]))
+    if plan.scope.levels:
+        conds.append(Target.level.in_(plan.scope.levels))
+    config = risk_config_from_plan(plan.risk_weights)
+    cooling = _cooling(session, plan, now)
+    # Grades pushed by the credit module, as valid at the draw time (future ones not yet).
+    pushed_grades = grades_at(session, now)
+    stmt = select(
+        Target.uscc,
+        Target.kind,
+        Target.level,
+        Target.ownership,
+        Target.region,
+        Target.credit_grade,
+        cast(Target.tags, String),
+        Target.name if with_info else literal(""),
+    ).where(and_(*conds))
+    values_of = _stratum_getter(plan.strata)
+    strata: dict[tuple[str, str, str | None, str], str] = {}
+    tag_cache: dict[str | None, tuple[int, frozenset[str]]] = {}
+    weights: dict[tuple[str | None, str | None], float] = {}
+    builder = PopulationBuilder()
+    add = builder.add
+    info: dict[str, tuple[str, str]] = {}
+    with gc_paused():  # a million small objects (app/gcpause.py)
+        # Core rows in batches (not ORM result processing, not one fetch call per row).
+        result = session.connection().execute(stmt.execution_options(yield_per=5000))
+        rows = (row for part in result.partitions() for row in part)
+        for uscc, kind, level, ownership, region, row_grade, tags, name in rows:
+            skey = (kind, level, ownership, region)
+            stratum = strata.get(skey)
+            if stratum is None:
+                stratum = strata[skey] = stratum_key(values_of(kind, level, ownership, region))
+            grade = pushed_grades.get(uscc, row_grade)
+            weight = weights.get((grade, tags))
+            if weight is None:
+                parsed = tag_cache.get(tags)
+                if parsed is None:
+                    parsed = tag_cache[tags] = parse_tags(json.loads(tags) if tags else [])
+                complaints, flags = parsed
+                weight = weights[(grade, tags)] = risk_weight(
+                    grade=grade, complaints=complaints, flags=flags, config=config
+                )
+            hit = cooling.get(uscc)
+            add(uscc, stratum, kind, grade, weight, frozenset(hit) if hit else _NO_ITEMS)
+            if with_info:
+                info[uscc] = (name, region)
+    try:
+        population = builder.build()
+    except DrawInputError as exc:
+        raise ValidationFailed(str(exc), errors=[{"field": "plan", "message": str(exc)}]) from None
+    return population, info
+
+
+def snapshot(
+    session: Session, plan: PlanIn, items: list[Item], now: Any
+) -> tuple[Population, dict[str, tuple[str, str]]]:
+    """The population (active, 正常, in scope, some item applies) and names/regions by USCC."""
+    return _population(session, plan, items, now, with_info=True)
+
+
+def population_units(session: Session, plan: PlanIn, items: list[Item], now: Any) -> Population:
+    """The population alone: what a draw needs before it knows which targets it drew."""
+    return _population(session, plan, items, now, with_info=False)[0]
+
+
+def names_regions(session: Session, usccs: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """(name, region) of the given targets, read in chunks (only the drawn ones are needed)."""
+    wanted = sorted(set(usccs))
+    out: dict[str, tuple[str, str]] = {}
+    for i in range(0, len(wanted), 900):
+        part = wanted[i : i + 900]
+        stmt = select(Target.uscc, Target.name, Target.region).where(Target.uscc.in_(part))
+        out.update((u, (n, r)) for u, n, r in session.execute(stmt))
+    return out
+
+
+def population_gzip(population: Population, items: list[PlanItem]) -> bytes:
+    """gzip of the canonical population file, compressed while it is produced (the text of
+    1,000,000 lines is never held whole)."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+    parts = [packer.compress(chunk) for chunk in population_file_chunks(population, items)]
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
+def team_pool(session: Session) -> list[TeamInspector]:
+    """Every inspector a draw may put on a team (in the registry and 在岗)."""
+    rows = session.scalars(
+        select(Inspector).where(
+            Inspector.active.is_(True), Inspector.status == InspectorStatus.ON_DUTY
+        )
+    )
+    return [
+        TeamInspector(
+            badge=i.badge,
+            name=i.name,
+            department=i.department,
+            region=i.region,
+            expertise=frozenset(i.expertise),
+            kind=i.kind,
+            employer_uscc=i.employer_uscc,
+            conflicts=frozenset(i.conflicts),
+            max_tasks=i.max_tasks,
+        )
+        for i in rows
+    ]
+
+
+def sampling_params(spec: PlanIn) -> SamplingParams:
+    """The engine's sampling parameters for a plan."""
+    return SamplingParams(
+        ratio=spec.ratio,
+        min_per_stratum=spec.min_per_stratum,
+        grade_rates=spec.grade_rates,
+        weighted=bool(spec.risk_weights),
+        cooldown_days=spec.cooldown_days,
+    )
