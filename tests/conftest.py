@@ -58,6 +58,23 @@ def engine(
         eng.dispose()
 
 
+@pytest.fixture(params=BACKENDS)
+def blank_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database, no migration run yet (for tests of the migrations themselves)."""
+    if request.param == "postgresql":
+        if not PG_URL:
+            pytest.skip("SPOTCHECK_TEST_POSTGRES_URL not set")
+        schema = f"spotcheck_test_{uuid.uuid4().hex[:10]}"
+        eng = _pg_engine(schema)
+        yield eng
+        eng.dispose()
+        _drop_pg_schema(schema)
+    else:
+        eng = make_engine(f"sqlite:///{tmp_path / 'blank.db'}")
+        yield eng
+        eng.dispose()
+
+
 @pytest.fixture
 def db(engine: Engine) -> Iterator[Engine]:
     """The migrated engine, emptied after the test."""

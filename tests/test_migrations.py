@@ -1,9 +1,13 @@
 """The schema comes only from migrations, and the models agree with it."""
 
+import json
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
+from app.migrate import alembic_config, upgrade
 from app.models import Base
 
 
@@ -18,3 +22,64 @@ def test_every_model_table_exists_after_upgrade(db):
     tables = set(inspect(db).get_table_names())
     assert set(Base.metadata.tables) <= tables
     assert "alembic_version" in tables
+
+
+def _downgrade(engine, revision: str) -> None:
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+BEFORE_STATES = "6443c0e836e0"  # the revision before task states went English
+
+
+def test_task_states_and_teams_carried_over(blank_engine):
+    upgrade(blank_engine, BEFORE_STATES)
+    team = [{"badge": "B2", "role": "组长"}, {"badge": "A1", "role": "组员"}]
+    with blank_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO plans (code, title, status, version, spec, draw_count, created_at, created_by,"
+                " updated_at) VALUES ('P', 't', 'drawn', 1, '{}', 1, :now, 'x', :now)"
+            ),
+            {"now": "2026-12-01 00:00:00"},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO tasks (id, draw_id, seq, plan_code, uscc, name, region, stratum,"
+                " ticket, inclusion_prob, items, despite_cooldown, team, status, updated_at)"
+                " VALUES ('T1', NULL, 1, 'P', 'U', 'n', '370402', 's', '0.1', 0.5, '[]', false,"
+                " :team, '待后续处理', :now)"
+            ),
+            {"team": json.dumps(team), "now": "2026-12-01 00:00:00"},
+        )
+        for badge, role in (("A1", "组员"), ("B2", "组长")):
+            conn.execute(
+                text("INSERT INTO task_members (task_id, badge, role) VALUES ('T1', :b, :r)"),
+                {"b": badge, "r": role},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO task_events (task_id, action, from_status, to_status, actor, at,"
+                " data) VALUES ('T1', 'result.approve', '已检查', '待后续处理', 'x', :now, '{}')"
+            ),
+            {"now": "2026-12-01 00:00:00"},
+        )
+    upgrade(blank_engine)
+    with blank_engine.connect() as conn:
+        assert conn.execute(text("SELECT status FROM tasks")).scalar() == "pending_measures"
+        assert conn.execute(text("SELECT from_status, to_status FROM task_events")).one() == (
+            "inspected",
+            "pending_measures",
+        )
+        members = conn.execute(
+            text("SELECT badge, role FROM task_members ORDER BY position")
+        ).all()
+        assert [tuple(m) for m in members] == [("B2", "组长"), ("A1", "组员")]
+    assert "team" not in {c["name"] for c in inspect(blank_engine).get_columns("tasks")}
+    _downgrade(blank_engine, BEFORE_STATES)
+    with blank_engine.connect() as conn:
+        status, stored = conn.execute(text("SELECT status, team FROM tasks")).one()
+        assert status == "待后续处理"
+        assert (json.loads(stored) if isinstance(stored, str) else stored) == team

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import app.draw.teams as teams_mod
 from app.draw.teams import (
+    team_problems,
     Inspector,
     TeamAssignment,
     TeamInfeasible,
@@ -468,6 +469,13 @@ def test_found_whenever_one_exists(
         return
     assert feasible
     assert verifier.replay_teams(published(r)) == []
+    # every drawn team satisfies the one team rule that hand-picked (回头看) teams are held to
+    by_badge = {i.badge: i for i in pool}
+    for t in tasks:
+        team = [(m.badge, by_badge[m.badge]) for m in r.team(t.uscc)]
+        assert team_problems(
+            t.uscc, team, target_region=t.region, cross_region_level=6 if cross else None
+        ) == []
 
 
 # --- verifier ---------------------------------------------------------------------------------
@@ -610,3 +618,34 @@ def test_capacity_messages_never_count_zero_people() -> None:
     messages = [p.message for p in err.value.problems]
     assert len(messages) == 3 and "3 人均已达任务上限" in messages[0]
     assert not any(" 0 人" in m for m in messages)
+
+
+def test_team_problems_names_each_broken_rule() -> None:
+    officer, other, expert = insp("A", "370402"), insp("B", "370403"), insp("E", "370501")
+    expert = Inspector(**{**_fields(expert), "kind": "专家"})
+    ok = [("A", officer), ("B", other)]
+    assert team_problems("T1", ok) == []
+    assert team_problems("T1", [("A", officer), ("A", officer)]) != []  # duplicate, one officer
+    assert team_problems("T1", [("A", officer), ("X", None)]) == [
+        (1, "X 不在执法检查人员名录库中"),
+        (None, "检查组须至少有 2 名执法人员"),
+    ]
+    off_duty = Inspector(**{**_fields(other), "active": False})
+    assert team_problems("T1", [("A", officer), ("B", off_duty)])[0][0] == 1
+    recused = Inspector(**{**_fields(other), "conflicts": frozenset({"T1"})})
+    assert team_problems("T1", [("A", officer), ("B", recused)])[0] == (
+        1,
+        "B 与检查对象 T1 存在回避关系",
+    )
+    assert team_problems("T1", [("E", expert), ("A", officer), ("B", other)]) == [
+        (0, "组长须为执法人员")
+    ]
+    # cross-region at county level: A shares 370402 with the target, B does not
+    assert team_problems("T1", ok, target_region="370402", cross_region_level=6)[0][0] == 0
+    assert team_problems("T1", ok, target_region="370501", cross_region_level=6) == []
+    # at city level (4 digits) both share 3704
+    assert len(team_problems("T1", ok, target_region="370499", cross_region_level=4)) == 2
+
+
+def _fields(i: Inspector) -> dict[str, Any]:
+    return {f: getattr(i, f) for f in Inspector.__dataclass_fields__}
