@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     max_import_rows: int = 2_000_000
     # Validation errors listed in one problem response; the total is always reported.
     max_listed_errors: int = 1000
-    # Days a result has to be published (working days, SPEC §2 rule 8).
+    # Days a result has to be published (working days, docs/rules.md#r8-3).
     publish_result_workdays: int = 20
     calendar_override_file: Path | None = None
     # Evidence files (证据材料), content-addressed by SHA-256; never published.

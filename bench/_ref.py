@@ -1,4 +1,4 @@
-"""Benchmark reference (SPEC §5): bare SHA-256 loop over 1,000,000 USCC-like ids."""
+"""Benchmark reference (docs/rules.md#r14): bare SHA-256 loop over 1,000,000 USCC-like ids."""
 
 from __future__ import annotations
 

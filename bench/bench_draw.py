@@ -1,4 +1,4 @@
-"""Benchmark: a spotcheck-draw/1 target draw over 1,000,000 targets (SPEC §5).
+"""Benchmark: a spotcheck-draw/1 target draw over 1,000,000 targets (docs/rules.md#r14).
 
 Prints draw/ref (target <= 1.5) and consistent_sampler/draw on the same uniform sample
 (target >= 6). consistent_sampler is run on a smaller population and scaled linearly.

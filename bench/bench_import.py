@@ -1,4 +1,4 @@
-"""Benchmark: importing a generated targets file (SPEC §5: 1,000,000 rows in <= 30 x ref).
+"""Benchmark: importing a generated targets file (docs/rules.md#r14: 1,000,000 rows in <= 30 x ref).
 
 Stages, each as a ratio to the SHA-256 reference measured in the same run:
 generate the file, parse + validate only, full import into SQLite, re-import (all

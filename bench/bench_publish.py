@@ -1,4 +1,4 @@
-"""Benchmark: publishing a 50,000-task draw (render + atomic write), SPEC §5 target <= 5 x ref.
+"""Benchmark: publishing a 50,000-task draw (render + atomic write), docs/rules.md#r14 target <= 5 x ref.
 
 The draw is synthetic but has the published shape: 50,000 tasks with 3-member teams drawn from
 a population of 1,000,000 (its stored gzip comes from the database in production, and the CSV

@@ -1,4 +1,4 @@
-"""Benchmark: team assignment for 50,000 tasks from 20,000 inspectors (SPEC §5: ≤ 3 × ref).
+"""Benchmark: team assignment for 50,000 tasks from 20,000 inspectors (docs/rules.md#r14: ≤ 3 × ref).
 
 Synthetic province: 16 cities × 10 counties; cross-region on (county level); 2 members per
 team, cap 8 tasks per inspector; "1% conflicts" = 1% of inspectors each declare conflicts with

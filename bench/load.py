@@ -3,7 +3,7 @@
 Bounded: a fixed number of requests per scenario, a fixed concurrency and a wall-time cap; only
 127.0.0.1. Scenarios: the public read path (static pages and JSON under /public/), authenticated
 API reads (plans, a draw's task list, tasks), and API writes (result entries). Prints
-throughput, p50/p99 latency and the error count of each, plus the SPEC §5 reference `ref`.
+throughput, p50/p99 latency and the error count of each, plus the reference `ref`.
 Run: SPOTCHECK_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \
      .venv/bin/python bench/load.py [REQUESTS_PER_SCENARIO] [WORKERS]
 """

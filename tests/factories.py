@@ -9,7 +9,7 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from app.registries import generate
 
-# The registry file headers, as the demo generator writes them (SPEC §4, Chinese first).
+# The registry file headers, as the demo generator writes them (docs/glossary.md#registries, Chinese first).
 TARGET_HEADER = list(generate.TARGET_HEADER)
 ITEM_HEADER = list(generate.ITEM_HEADER)
 INSPECTOR_HEADER = list(generate.INSPECTOR_HEADER)

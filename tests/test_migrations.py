@@ -73,9 +73,7 @@ def test_task_states_and_teams_carried_over(blank_engine):
             "inspected",
             "pending_measures",
         )
-        members = conn.execute(
-            text("SELECT badge, role FROM task_members ORDER BY position")
-        ).all()
+        members = conn.execute(text("SELECT badge, role FROM task_members ORDER BY position")).all()
         assert [tuple(m) for m in members] == [("B2", "组长"), ("A1", "组员")]
     assert "team" not in {c["name"] for c in inspect(blank_engine).get_columns("tasks")}
     _downgrade(blank_engine, BEFORE_STATES)

@@ -83,7 +83,7 @@ class Task:
 
 @dataclass(frozen=True, slots=True)
 class TargetDraw:
-    """Result of `draw_targets`; `to_dict()` gives the draw JSON fields it owns (SPEC §4)."""
+    """Result of `draw_targets`; `to_dict()` gives the draw JSON fields it owns (docs/draw-spec.md §6)."""
 
     algorithm: str
     seed: str

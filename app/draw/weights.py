@@ -18,7 +18,7 @@ _EMPTY: Mapping[str, float] = MappingProxyType({})
 
 @dataclass(frozen=True, slots=True)
 class RiskConfig:
-    """A plan's risk weighting (SPEC §2 rule 3); grade scale is whatever keys the plan uses."""
+    """A plan's risk weighting (docs/rules.md#r3-1); grade scale is whatever keys the plan uses."""
 
     grade_weights: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
     default_grade_weight: float = 1.0

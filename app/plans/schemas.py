@@ -1,4 +1,4 @@
-"""The plan as the API takes it (SPEC §4) and the shapes it returns."""
+"""The plan as the API takes it (docs/glossary.md#plans) and the shapes it returns."""
 
 from datetime import date, datetime
 from typing import Any, Literal
@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from app.registries.fields import TARGET_KINDS
 
 STRATA_KEYS = ("kind", "level", "ownership", "region", "city")
-# 定点医药机构: the kinds the 5% floor of seed 004 applies to.
+# 定点医药机构: the kinds the 5% floor applies to (docs/rules.md#r2-2).
 DESIGNATED_KINDS = ("定点医疗机构", "定点零售药店")
 MIN_RATIO_DESIGNATED = 0.05
 
@@ -40,7 +40,7 @@ class Scope(BaseModel):
 
 
 class Team(BaseModel):
-    """How inspector teams are drawn (SPEC §2 rule 5)."""
+    """How inspector teams are drawn (docs/rules.md#r5)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -40,7 +40,7 @@ TOTAL = "合计"
 WAN = Decimal(10000)
 FOUR_PLACES = Decimal("0.0001")
 WEEKLY_TITLE = "医保基金监管“双随机、一公开”抽查周报表"
-# Weekly-report column → measure kinds counted in it (限期整改 counts both kinds, seed 000).
+# Weekly-report column → measure kinds counted in it (限期整改 counts both kinds, docs/rules.md#r9-6).
 MEASURE_COLUMNS: dict[str, tuple[str, ...]] = {
     "talks": (TALK,),
     "rectifications": (CORRECTION, RECTIFY),
@@ -148,7 +148,7 @@ def weekly_report(
 
 
 def weekly_xlsx(report: dict[str, Any], *, filled_on: date) -> bytes:
-    """The weekly report as XLSX laid out like seed 000 附件2 (two header rows, 合计, signatures)."""
+    """The weekly report as XLSX laid out like the 周报表 of docs/rules.md#r9-6 (two header rows, 合计, signatures)."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None

@@ -1,4 +1,4 @@
-"""Working-day calendar for publication deadlines (SPEC §2 rule 8).
+"""Working-day calendar for publication deadlines (docs/rules.md#r8-3).
 
 A day is a working day (工作日) when it is a make-up working day (调休上班), or a Monday–Friday
 that is not a statutory holiday. Data comes from the ``chinese_calendar`` package (years it

@@ -473,9 +473,12 @@ def test_found_whenever_one_exists(
     by_badge = {i.badge: i for i in pool}
     for t in tasks:
         team = [(m.badge, by_badge[m.badge]) for m in r.team(t.uscc)]
-        assert team_problems(
-            t.uscc, team, target_region=t.region, cross_region_level=6 if cross else None
-        ) == []
+        assert (
+            team_problems(
+                t.uscc, team, target_region=t.region, cross_region_level=6 if cross else None
+            )
+            == []
+        )
 
 
 # --- verifier ---------------------------------------------------------------------------------
