@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 
 import app.draw.teams as teams_mod
 from app.draw.teams import (
-    team_problems,
     Inspector,
     TeamAssignment,
     TeamInfeasible,
     TeamParams,
     TeamTask,
     assign_teams,
+    team_problems,
 )
 
 LEAD = "某市医疗保障局"
