@@ -19,7 +19,8 @@ PG_URL = os.environ.get("SPOTCHECK_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
-def _pg_engine(schema: str) -> Engine:
+def pg_engine(schema: str) -> Engine:
+    """An engine on a new PostgreSQL schema of the test database."""
     assert PG_URL
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -28,7 +29,8 @@ def _pg_engine(schema: str) -> Engine:
     return make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
 
 
-def _drop_pg_schema(schema: str) -> None:
+def drop_pg_schema(schema: str) -> None:
+    """Drops a schema made by pg_engine."""
     assert PG_URL
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -45,11 +47,11 @@ def engine(
         if not PG_URL:
             pytest.skip("SPOTCHECK_TEST_POSTGRES_URL not set")
         schema = f"spotcheck_test_{uuid.uuid4().hex[:10]}"
-        eng = _pg_engine(schema)
+        eng = pg_engine(schema)
         upgrade(eng)
         yield eng
         eng.dispose()
-        _drop_pg_schema(schema)
+        drop_pg_schema(schema)
     else:
         path = tmp_path_factory.mktemp("db") / "test.db"
         eng = make_engine(f"sqlite:///{path}")
@@ -65,10 +67,10 @@ def blank_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         if not PG_URL:
             pytest.skip("SPOTCHECK_TEST_POSTGRES_URL not set")
         schema = f"spotcheck_test_{uuid.uuid4().hex[:10]}"
-        eng = _pg_engine(schema)
+        eng = pg_engine(schema)
         yield eng
         eng.dispose()
-        _drop_pg_schema(schema)
+        drop_pg_schema(schema)
     else:
         eng = make_engine(f"sqlite:///{tmp_path / 'blank.db'}")
         yield eng

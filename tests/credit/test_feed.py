@@ -2,48 +2,18 @@
 
 import re
 
-from app.clock import today_local
 from app.credit import service as credit_service
-from tests.plans.conftest import published
+from tests.rounds import approve, draw_plan
 
 FEED = "/api/v1/credit/results"
 
 
-def _result(outcome="发现问题已责令改正", **over):
-    body = {
-        "outcome": outcome,
-        "decided_on": today_local().isoformat(),
-        "findings": "超标准收费" if outcome != "未发现问题" else "",
-        "measures": [{"kind": "约谈"}, {"kind": "行政处罚", "fine_amount": "5000.00"}]
-        if outcome != "未发现问题"
-        else [],
-    }
-    if outcome != "未发现问题":
-        body["recovered_amount"] = "12345.67"
-    body.update(over)
-    return body
-
-
-def _approve(client, sup, task_id, **kw):
-    r = client.put(f"/api/v1/tasks/{task_id}/result", headers=sup, json=_result(**kw))
-    assert r.status_code in (200, 201), r.text
-    r = client.post(f"/api/v1/tasks/{task_id}/result/approve", headers=sup)
-    assert r.status_code == 200, r.text
-
-
-def _draw(client, sup, **over):
-    code = published(client, sup, **over)
-    r = client.post(f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": "3-1-4-1-5-9"})
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
 def test_feed_pages_resume_and_show_revisions_again(client, city, credit):
-    draw = _draw(client, city)
+    draw = draw_plan(client, city)
     ids = [t["id"] for t in draw["tasks"][:3]]
-    _approve(client, city, ids[0], outcome="发现问题待后续处理")
-    _approve(client, city, ids[1], outcome="未发现问题")
-    _approve(client, city, ids[2])
+    approve(client, city, ids[0], outcome="发现问题待后续处理")
+    approve(client, city, ids[1], outcome="未发现问题")
+    approve(client, city, ids[2])
     first = client.get(FEED, headers=credit, params={"limit": 2}).json()
     assert [i["task_id"] for i in first["items"]] == ids[:2] and first["has_more"]
     item = first["items"][0]
@@ -56,14 +26,14 @@ def test_feed_pages_resume_and_show_revisions_again(client, city, credit):
     empty = client.get(FEED, headers=credit, params={"cursor": second["next_cursor"]}).json()
     assert empty["items"] == [] and empty["next_cursor"] == second["next_cursor"]
     # a revised and re-approved result is delivered again, after the cursor
-    _approve(client, city, ids[0], recovered_amount="20000.00")
+    approve(client, city, ids[0], recovered_amount="20000.00")
     again = client.get(FEED, headers=credit, params={"cursor": second["next_cursor"]}).json()
     assert [(i["task_id"], i["recovered_amount"]) for i in again["items"]] == [(ids[0], "20000.00")]
 
 
 def test_feed_skips_superseded_draws(client, city, credit):
-    draw = _draw(client, city)
-    _approve(client, city, draw["tasks"][0]["id"])
+    draw = draw_plan(client, city)
+    approve(client, city, draw["tasks"][0]["id"])
     r = client.post(
         f"/api/v1/plans/{draw['plan']}/adjustments",
         headers=city,
@@ -74,8 +44,8 @@ def test_feed_skips_superseded_draws(client, city, credit):
 
 
 def test_recent_approvals_wait_until_they_settle(client, city, credit, monkeypatch):
-    draw = _draw(client, city)
-    _approve(client, city, draw["tasks"][0]["id"])
+    draw = draw_plan(client, city)
+    approve(client, city, draw["tasks"][0]["id"])
     monkeypatch.setattr(credit_service, "SETTLE_SECONDS", 3600.0)
     page = client.get(FEED, headers=credit).json()
     assert page["items"] == [] and page["next_cursor"] is None

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from app.auth.service import create_token
 from app.db import make_engine, make_sessionmaker
 from app.migrate import upgrade
-from tests.conftest import PG_URL, _drop_pg_schema, _pg_engine
+from tests.conftest import PG_URL, drop_pg_schema, pg_engine
 from tests.factories import (
     INSPECTOR_HEADER,
     ITEM_HEADER,
@@ -56,7 +56,7 @@ def database(backend: str, tmp: Path) -> Iterator[Database]:
     if backend == "postgresql":
         assert PG_URL
         schema = f"spotcheck_rel_{uuid.uuid4().hex[:10]}"
-        engine = _pg_engine(schema)
+        engine = pg_engine(schema)
         upgrade(engine)
         sep = "&" if "?" in PG_URL else "?"
         url = f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
@@ -64,7 +64,7 @@ def database(backend: str, tmp: Path) -> Iterator[Database]:
             yield Database(url, engine)
         finally:
             engine.dispose()
-            _drop_pg_schema(schema)
+            drop_pg_schema(schema)
     else:
         url = f"sqlite:///{tmp / 'spotcheck.db'}"
         engine = make_engine(url)

@@ -4,15 +4,13 @@ import json
 
 from app.db import make_sessionmaker
 from app.publish.write import publish
-from tests.credit.test_feed import _approve, _draw
+from tests.rounds import approve, draw_plan
 
 
 def test_public_site_shows_the_estimates(client, city, db, settings):
-    draw = _draw(client, city, risk_weights={"A": 1, "C": 2, "D": 4})
+    draw = draw_plan(client, city, risk_weights={"A": 1, "C": 2, "D": 4})
     for i, t in enumerate(draw["tasks"]):
-        _approve(
-            client, city, t["id"], outcome="发现问题已责令改正" if i % 3 == 0 else "未发现问题"
-        )
+        approve(client, city, t["id"], outcome="发现问题已责令改正" if i % 3 == 0 else "未发现问题")
     api = client.get(f"/api/v1/draws/{draw['id']}/statistics", headers=city).json()
     with make_sessionmaker(db)() as s:
         publish(s, settings.publish_dir)

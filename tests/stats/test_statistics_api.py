@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.credit.test_feed import _approve, _draw
 from tests.plans.conftest import plan_body
+from tests.rounds import approve, draw_plan
 
 WEIGHTS = {"A": 1, "C": 2, "D": 4}
 
@@ -40,7 +40,7 @@ def test_inclusion_preview_matches_the_draw(client, city, credit):
 
 
 def test_statistics_of_a_draw_from_approved_results(client, city, credit):
-    draw = _draw(client, city, risk_weights=WEIGHTS)
+    draw = draw_plan(client, city, risk_weights=WEIGHTS)
     url = f"/api/v1/draws/{draw['id']}/statistics"
     empty = client.get(url, headers=city).json()
     assert empty["results"] == 0 and empty["overall"]["observed"] == 0
@@ -49,9 +49,7 @@ def test_statistics_of_a_draw_from_approved_results(client, city, credit):
     assert not empty["overall"]["complete"]
     tasks = draw["tasks"]
     for i, t in enumerate(tasks):
-        _approve(
-            client, city, t["id"], outcome="发现问题已责令改正" if i % 2 == 0 else "未发现问题"
-        )
+        approve(client, city, t["id"], outcome="发现问题已责令改正" if i % 2 == 0 else "未发现问题")
     stats = client.get(url, headers=city).json()
     found = sum(1 for i in range(len(tasks)) if i % 2 == 0)
     assert stats["overall"]["found"] == found and stats["overall"]["complete"]
