@@ -450,9 +450,10 @@ def sampled_interval(
     """(n_eff, low, high) for the rate of the sampled (π < 1) part of a population."""
     p = min(1.0, max(0.0, rate))
     fraction = min(n / size, 1.0)
-    cap = n / (1 - fraction) if fraction < 1 else math.inf
-    n_eff = p * (1 - p) / variance if variance > 0 and 0 < p < 1 else cap
-    n_eff = min(n_eff, kish_n / (1 - fraction) if fraction < 1 else math.inf)
+    # What the weights alone allow (≤ n, = n/(1 − f) for equal π): a bound the data-based size
+    # must not pass, since V̂ is small exactly in the samples that missed low-π problems.
+    bound = kish_n / (1 - fraction) if fraction < 1 else math.inf
+    n_eff = min(p * (1 - p) / variance, bound) if variance > 0 and 0 < p < 1 else bound
     low, high = korn_graubard_interval(p, n_eff, n, df, confidence)
     return (None if math.isinf(n_eff) else n_eff), low, high
 
