@@ -177,10 +177,17 @@ def frames_from_draw(strata: Iterable[Mapping[str, Any]]) -> list[Frame]:
     return frames
 
 
-def observation_of(task: Mapping[str, Any], found: bool | None) -> Observation:
-    """The observation of one published task (stratum, inclusion_prob, despite_cooldown)."""
+def observation_of(
+    task: Mapping[str, Any], found: bool | None, *, final: bool = False
+) -> Observation:
+    """The observation of one published task (stratum, inclusion_prob, despite_cooldown).
+
+    `final`: `found` is None for good (未检查（停业、注销等）), not a result still to come.
+    """
     key = str(task["stratum"]) + (COOLING_SUFFIX if task.get("despite_cooldown") else "")
-    return Observation(frame=key, inclusion_prob=float(task["inclusion_prob"]), found=found)
+    return Observation(
+        frame=key, inclusion_prob=float(task["inclusion_prob"]), found=found, final=final
+    )
 
 
 def z_value(confidence: float) -> float:

@@ -181,6 +181,8 @@ def test_frames_from_a_published_draw_split_off_the_cooling_units():
     ]
     o = observation_of({"stratum": "K", "inclusion_prob": 0.2, "despite_cooldown": True}, True)
     assert o == Observation("K#冷却", 0.2, True)
+    closed = observation_of({"stratum": "L", "inclusion_prob": 0.1}, None, final=True)
+    assert closed == Observation("L", 0.1, None, final=True)
 
 
 def test_cooling_frame_without_fill_is_outside_the_covered_population():
