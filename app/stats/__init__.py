@@ -1,6 +1,7 @@
 """PURE statistics from published π: Horvitz–Thompson rates, intervals, detection — no DB."""
 
 from app.stats.estimators import (
+    ENOUGH_DATA_RULE,
     METHOD,
     Detection,
     Frame,
@@ -16,6 +17,7 @@ from app.stats.estimators import (
 )
 
 __all__ = [
+    "ENOUGH_DATA_RULE",
     "METHOD",
     "Detection",
     "Frame",

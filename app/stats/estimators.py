@@ -1,28 +1,31 @@
 """Horvitz–Thompson estimates of the 发现问题率 from a draw's published π (pure; docs/statistics.md).
 
 A draw samples each *frame* independently: a stratum's eligible units (Pareto order sampling
-with the published π) and, when the floor needed them, its cooling units (equal π). For a
-frame f with N_f units, sample s_f and indicators y_i (1 = 发现问题):
+with the published π) and, when the floor needed them, its cooling units (equal π). Certainty
+units (π = 1) are all inspected: their problems K are known exactly. For the sampled part
+(π < 1) of frame f, with N_f such units, respondents s_f and y_i (1 = 发现问题):
 
     t̂_f = Σ_{i∈s_f} y_i / π_i                       (Horvitz–Thompson total)
-    V̂_f = Σ_{i∈U_f} c_i (y_i/π_i − B̂_f)²,  c_i = (1 − π_i) · m/(m − 1),
+    V̂_f = Σ_{i∈s_f} c_i (y_i/π_i − B̂_f)²,  c_i = (1 − π_i) · m/(m − 1),
           B̂_f = Σ c_i y_i/π_i / Σ c_i               (Hájek 1964 / Deville 1999 approximation
                                                       for high-entropy πps designs such as Pareto)
 
-where U_f are the sampled non-certainty units (π_i < 1) and m = |U_f|; certainty units add no
-variance. With equal π = n/N this is exactly the stratified SRSWOR formula N²(1 − n/N)s²/n.
-A frame with a single non-certainty unit ("lonely unit") is centred on the overall rate
-instead of on itself: V̂_f = (1 − π_i)((y_i − p̂)/π_i)² (as R survey's lonely.psu = "adjust").
+with m = |s_f|. With equal π = n/N this is exactly the SRSWOR formula N²(1 − n/N)s²/n. A
+frame with a single sampled unit ("lonely unit") centres its y/π on the frame total the
+overall sampled rate p̄ implies: V̂_f = (y_i/π_i − p̄ N_f)² (E(V̂) ≥ V for a one-unit draw).
 
-Rates are totals over the covered population (units with π > 0): p̂_h = Σ_f t̂_f / N_h,
-V̂(p̂_h) = Σ_f V̂_f / N_h². The confidence interval is Wilson's score interval with the
-effective sample size n_eff = p̂(1 − p̂)/V̂(p̂) (Kish) is turned into an interval by Korn & Graubard (1998):
-Clopper–Pearson at n_eff·(t_{n−1}/t_df)², df = observed units − frames. When V̂ = 0 or p̂ is
-0 or 1, n_eff falls back to the SRSWOR-equivalent n/(1 − n/N); only a census is exact.
+Rates: p̂ = (K + Σ_f t̂_f) / (C + Σ_f N_f) over the covered frames (C certainty units), and
+V̂(p̂) = Σ_f V̂_f / (C + Σ N_f)². The interval is computed for the sampled part's rate
+p̂_s = Σ t̂_f / Σ N_f alone (Korn & Graubard 1998: Clopper–Pearson at the effective size
+n* = p̂_s(1 − p̂_s)/V̂(p̂_s) · (t_{n−1}/t_df)², df = sampled respondents − frames), with n*
+never above what the weights allow, (Σw)²/Σw² / (1 − n/N) (Kish), and then shifted by the
+known part: [(K + N_s·lo)/N, (K + N_s·hi)/N]. When V̂ = 0 or p̂_s ∈ {0, 1}, n* is that bound.
 
-Missing results (任务未完成/未检查) are handled as nonresponse within frames: respondents'
-π are multiplied by the frame's weighted response rate R_f = Σ_r 1/π / Σ_s 1/π, and the
-estimate is marked incomplete.
+Enough data (ENOUGH_DATA_RULE): an estimate is given only when every task of every frame it
+covers has a result; otherwise `status` is "insufficient", `missing` counts the tasks still
+without one and no number is given. A final non-result (未检查（停业、注销等）, `final=True`)
+is nonresponse: respondents' π are multiplied by the frame's weighted response rate
+R_f = Σ_r 1/π / Σ_s 1/π (the certainty units' by their own response share).
 """
 
 from __future__ import annotations
@@ -34,9 +37,15 @@ from statistics import NormalDist
 from typing import Any
 
 METHOD = (
-    "Horvitz–Thompson; variance: Hájek/Deville approximation for high-entropy πps designs "
-    "(Pareto), per frame, certainty units excluded, lonely units centred on the overall rate; "
-    "CI: Korn–Graubard (Clopper–Pearson at the df-adjusted Kish effective sample size)"
+    "Horvitz–Thompson; certainty units (π = 1) known exactly; variance of the sampled part: "
+    "Hájek/Deville approximation for high-entropy πps designs (Pareto), per frame, lonely units "
+    "centred on the overall rate; CI: Korn–Graubard (Clopper–Pearson at the df-adjusted "
+    "effective sample size of the sampled part, at most Kish's weight-based size), shifted by "
+    "the known part"
+)
+ENOUGH_DATA_RULE = (
+    "一个层的全部抽取任务都有结果后才给出该层的估计，全部层都有结果后才给出总体估计"
+    "（未检查为最终结果，按无应答处理）；否则为“数据不足”并给出尚缺的结果数"
 )
 
 
@@ -61,6 +70,8 @@ class Observation:
     frame: str
     inclusion_prob: float
     found: bool | None
+    # found is None and no result will ever come (未检查（停业、注销等）): nonresponse, not pending.
+    final: bool = False
 
 
 def _fields_of(obj: Any) -> dict[str, Any]:
@@ -77,14 +88,17 @@ class RateEstimate:
     drawn: int
     observed: int
     found: int
-    rate: float
-    std_error: float
-    ci_low: float
-    ci_high: float
+    rate: float | None  # None unless status == "ok": no estimate without enough data
+    std_error: float | None
+    ci_low: float | None
+    ci_high: float | None
     effective_n: float | None
     degrees_of_freedom: int
     complete: bool
     lonely_units: int
+    status: str = "ok"  # "ok" | "insufficient" (ENOUGH_DATA_RULE)
+    missing: int = 0  # tasks of the covered frames still without a result
+    certain: int = 0  # certainty units (π = 1): observed exactly, no sampling error
 
     def to_dict(self) -> dict[str, Any]:
         return _fields_of(self)
@@ -96,12 +110,14 @@ class Detection:
 
     observed: int
     found: int
-    expected_uniform: float
-    expected_ci_low: float
-    expected_ci_high: float
+    expected_uniform: float | None
+    expected_ci_low: float | None
+    expected_ci_high: float | None
     lift: float | None
     lift_ci_low: float | None
     lift_ci_high: float | None
+    status: str = "ok"
+    missing: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return _fields_of(self)
@@ -130,11 +146,17 @@ class Statistics:
 @dataclass(slots=True)
 class _FrameSums:
     frame: Frame
-    total: float = 0.0
-    variance: float = 0.0
+    total: float = 0.0  # HT total of the sampled (π < 1) part
+    variance: float = 0.0  # its estimated variance
     observed: int = 0
     found: int = 0
-    complete: bool = True
+    pending: int = 0
+    certain_size: int = 0  # units with π = 1 (all drawn)
+    known: float = 0.0  # problems among them: known without sampling error
+    sampled_size: int = 0  # N_f minus the certainty units
+    sampled_observed: int = 0
+    w_sum: float = 0.0
+    w2_sum: float = 0.0
     lonely: tuple[float, float] | None = None  # (π*, y) of a lonely unit, finished later
 
 
@@ -155,10 +177,17 @@ def frames_from_draw(strata: Iterable[Mapping[str, Any]]) -> list[Frame]:
     return frames
 
 
-def observation_of(task: Mapping[str, Any], found: bool | None) -> Observation:
-    """The observation of one published task (stratum, inclusion_prob, despite_cooldown)."""
+def observation_of(
+    task: Mapping[str, Any], found: bool | None, *, final: bool = False
+) -> Observation:
+    """The observation of one published task (stratum, inclusion_prob, despite_cooldown).
+
+    `final`: `found` is None for good (未检查（停业、注销等）), not a result still to come.
+    """
     key = str(task["stratum"]) + (COOLING_SUFFIX if task.get("despite_cooldown") else "")
-    return Observation(frame=key, inclusion_prob=float(task["inclusion_prob"]), found=found)
+    return Observation(
+        frame=key, inclusion_prob=float(task["inclusion_prob"]), found=found, final=final
+    )
 
 
 def z_value(confidence: float) -> float:
@@ -199,19 +228,24 @@ def _beta_cf(a: float, b: float, x: float) -> float:
     """Continued fraction of the regularised incomplete beta (modified Lentz)."""
     tiny = 1e-300
     c, d = 1.0, 1 - (a + b) * x / (a + 1)
-    d = 1 / (d if abs(d) > tiny else tiny)
+    d = 1 / (d if d > tiny or d < -tiny else tiny)
     h = d
     for m in range(1, 400):
-        for num in (
-            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
-        ):
-            d = 1 + num * d
-            d = 1 / (d if abs(d) > tiny else tiny)
-            c = 1 + num / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1) < 1e-15:
+        m2 = 2 * m
+        num = m * (b - m) * x / ((a + m2 - 1) * (a + m2))
+        d = 1 + num * d
+        d = 1 / (d if d > tiny or d < -tiny else tiny)
+        c = 1 + num / c
+        c = c if c > tiny or c < -tiny else tiny
+        h *= d * c
+        num = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1))
+        d = 1 + num * d
+        d = 1 / (d if d > tiny or d < -tiny else tiny)
+        c = 1 + num / c
+        c = c if c > tiny or c < -tiny else tiny
+        delta = d * c
+        h *= delta
+        if -1e-15 < delta - 1 < 1e-15:
             break
     return h
 
@@ -231,15 +265,40 @@ def beta_cdf(x: float, a: float, b: float) -> float:
 
 
 def beta_quantile(q: float, a: float, b: float) -> float:
-    """Inverse of `beta_cdf` in x, by bisection (monotone, 2⁻⁵⁰ precision)."""
+    """Inverse of `beta_cdf` in x: Newton steps kept inside a shrinking bisection bracket."""
     lo, hi = 0.0, 1.0
-    for _ in range(50):
-        mid = (lo + hi) / 2
-        if beta_cdf(mid, a, b) < q:
-            lo = mid
+    log_norm = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+    # Start near the root (a handful of Newton steps instead of 50 bisections): the normal
+    # approximation, or the power-law tails when a or b < 1 (Numerical Recipes' invbetai).
+    mean = a / (a + b)
+    if a >= 1 and b >= 1:
+        x = mean + NormalDist().inv_cdf(q) * math.sqrt(mean * (1 - mean) / (a + b + 1))
+    else:
+        t = math.exp(a * math.log(mean)) / a
+        u = math.exp(b * math.log(1 - mean)) / b
+        w = t + u
+        x = math.pow(a * w * q, 1 / a) if q < t / w else 1 - math.pow(b * w * (1 - q), 1 / b)
+        if not 0 < x < 1:  # these tails are exact as x → 0 or 1: the root is within 1e-16
+            return min(1.0, max(0.0, x))
+    x = x if 0 < x < 1 else mean
+    for _ in range(200):
+        f = beta_cdf(x, a, b) - q
+        if -1e-13 < f < 1e-13:
+            return x
+        if f < 0:
+            lo = x
         else:
-            hi = mid
-    return (lo + hi) / 2
+            hi = x
+        if hi - lo < 1e-15:
+            break
+        pdf = math.exp(log_norm + (a - 1) * math.log(x) + (b - 1) * math.log1p(-x))
+        step = x - f / pdf if pdf > 0 else math.nan
+        if not lo < step < hi:
+            step = (lo + hi) / 2
+        if abs(step - x) < 1e-14:
+            return step
+        x = step
+    return x
 
 
 def korn_graubard_interval(
@@ -270,69 +329,95 @@ def _frame_sums(frame: Frame, obs: Sequence[Observation]) -> _FrameSums:
     for o in obs:
         if not (0 < o.inclusion_prob <= 1) or not math.isfinite(o.inclusion_prob):
             raise StatsInputError(f"入样概率必须在 (0, 1] 之间：{o.inclusion_prob!r}")
+    sums.pending = sum(1 for o in obs if o.found is None and not o.final)
     responded = [o for o in obs if o.found is not None]
     sums.observed = len(responded)
     sums.found = sum(1 for o in responded if o.found)
-    sums.complete = len(responded) == len(obs)
-    if not responded:
+    # Certainty units (π = 1) are a census: their part of the total is known exactly.
+    certain = [o for o in obs if o.inclusion_prob >= 1.0]
+    certain_resp = [o for o in certain if o.found is not None]
+    if certain_resp:
+        sums.certain_size = len(certain)
+        # Final nonresponse (未检查) among them: respondents stand in for them (as below).
+        sums.known = sum(1 for o in certain_resp if o.found) * len(certain) / len(certain_resp)
+    sampled = [o for o in obs if o.inclusion_prob < 1.0]
+    resp = [o for o in sampled if o.found is not None]
+    if not resp:
         return sums
+    sums.sampled_size = frame.size - len(certain)
+    sums.sampled_observed = len(resp)
     # Weighting-class nonresponse adjustment; exactly 1 when every result is in.
     response = (
         1.0
-        if sums.complete
-        else math.fsum(1 / o.inclusion_prob for o in responded)
-        / math.fsum(1 / o.inclusion_prob for o in obs)
+        if len(resp) == len(sampled)
+        else math.fsum(1 / o.inclusion_prob for o in resp)
+        / math.fsum(1 / o.inclusion_prob for o in sampled)
     )
-    units = [(o.inclusion_prob * response, 1.0 if o.found else 0.0) for o in responded]
+    units = [(o.inclusion_prob * response, 1.0 if o.found else 0.0) for o in resp]
     sums.total = math.fsum(y / p for p, y in units)
-    uncertain = [(p, y) for p, y in units if p < 1.0]
-    m = len(uncertain)
+    sums.w_sum = math.fsum(1 / p for p, _ in units)
+    sums.w2_sum = math.fsum(1 / (p * p) for p, _ in units)
+    m = len(units)
     if m == 1:
-        sums.lonely = uncertain[0]
-    elif m >= 2:
-        c = [(1 - p) * m / (m - 1) for p, _ in uncertain]
-        z = [y / p for p, y in uncertain]
+        sums.lonely = units[0]
+    else:
+        c = [(1 - p) * m / (m - 1) for p, _ in units]
+        z = [y / p for p, y in units]
         c_sum = math.fsum(c)
-        if c_sum > 0:
-            b = math.fsum(ci * zi for ci, zi in zip(c, z, strict=True)) / c_sum
-            sums.variance = math.fsum(ci * (zi - b) ** 2 for ci, zi in zip(c, z, strict=True))
+        b = math.fsum(ci * zi for ci, zi in zip(c, z, strict=True)) / c_sum
+        sums.variance = math.fsum(ci * (zi - b) ** 2 for ci, zi in zip(c, z, strict=True))
     return sums
 
 
 def _rate(
-    key: str, parts: Sequence[_FrameSums], overall_rate: float, confidence: float
+    key: str, parts: Sequence[_FrameSums], centre: float, confidence: float
 ) -> tuple[RateEstimate, float]:
-    """The estimate over `parts` (covered frames only) and its variance of the rate."""
+    """The estimate over `parts` (covered frames only) and its variance of the rate.
+
+    `centre` is the overall rate of the sampled part, which lonely units are centred on.
+    """
     drawn = sum(p.frame.drawn for p in parts)
-    complete = all(p.complete for p in parts)
+    pending = sum(p.pending for p in parts)
+    complete = all(p.observed == p.frame.drawn for p in parts)
     parts = [p for p in parts if p.observed > 0]  # a frame without results says nothing
-    population = sum(p.frame.size for p in parts)
     observed = sum(p.observed for p in parts)
     found = sum(p.found for p in parts)
-    df = observed - len(parts)
+    certain = sum(p.certain_size for p in parts)
+    known = math.fsum(p.known for p in parts)
+    sampled = [p for p in parts if p.sampled_observed > 0]
+    n_s = sum(p.sampled_observed for p in sampled)
+    size_s = sum(p.sampled_size for p in sampled)
+    population = certain + size_s
     lonely = 0
     var_total = 0.0
-    for p in parts:
+    for p in sampled:
         var_total += p.variance
         if p.lonely is not None:
             lonely += 1
             pi, y = p.lonely
-            var_total += (1 - pi) * ((y - overall_rate) / pi) ** 2
-    if population == 0:
-        rate, variance = 0.0, 0.0
-    else:
-        rate = math.fsum(p.total for p in parts) / population
+            # Its y/π centred on the frame total the overall rate implies: E(V̂) = V + bias²,
+            # never below V (the former (1 − π)((y − p̄)/π)² gave E(V̂)/V = 0.70 at N = 4).
+            var_total += (y / pi - centre * p.sampled_size) ** 2
+    t_s = math.fsum(p.total for p in sampled)
+    rate_s = t_s / size_s if size_s else 0.0
+    var_s = var_total / size_s**2 if size_s else 0.0
+    status = "ok" if pending == 0 and observed > 0 else "insufficient"
+    rate: float | None = None
+    std_error = low = high = n_eff = None
+    variance = 0.0
+    if status == "ok":
+        rate = (known + t_s) / population
         variance = var_total / population**2
-    fraction = observed / population if population else 1.0
-    census = all(p.frame.drawn == p.frame.size and p.complete for p in parts)
-    cap = math.inf if census or fraction >= 1 else observed / (1 - fraction)
-    clipped = min(1.0, max(0.0, rate))
-    if observed == 0:
-        n_eff: float | None = None
-        low, high = 0.0, 1.0
-    else:
-        n_eff = clipped * (1 - clipped) / variance if variance > 0 and 0 < clipped < 1 else cap
-        low, high = korn_graubard_interval(rate, n_eff, observed, df, confidence)
+        std_error = math.sqrt(variance)
+        if size_s == 0:  # every covered unit had π = 1: a census
+            low = high = rate
+        else:
+            df = n_s - len(sampled)
+            n_eff, lo_s, hi_s = sampled_interval(
+                rate_s, var_s, n_s, size_s, df, confidence, _kish_n(sampled)
+            )
+            low = (known + size_s * lo_s) / population
+            high = (known + size_s * hi_s) / population
     est = RateEstimate(
         key=key,
         population=population,
@@ -340,15 +425,44 @@ def _rate(
         observed=observed,
         found=found,
         rate=rate,
-        std_error=math.sqrt(variance),
+        std_error=std_error,
         ci_low=low,
         ci_high=high,
-        effective_n=None if n_eff is None or math.isinf(n_eff) else n_eff,
-        degrees_of_freedom=df,
+        effective_n=n_eff,
+        degrees_of_freedom=max(0, n_s - len(sampled)),
         complete=complete,
         lonely_units=lonely,
+        status=status,
+        missing=pending,
+        certain=certain,
     )
     return est, variance
+
+
+def _kish_n(parts: Sequence[_FrameSums]) -> float:
+    """Kish's effective sample size of the weights alone, (Σw)²/Σw²."""
+    w2 = math.fsum(p.w2_sum for p in parts)
+    return math.fsum(p.w_sum for p in parts) ** 2 / w2 if w2 > 0 else 0.0
+
+
+def sampled_interval(
+    rate: float,
+    variance: float,
+    n: int,
+    size: int,
+    df: int,
+    confidence: float,
+    kish_n: float,
+) -> tuple[float | None, float, float]:
+    """(n_eff, low, high) for the rate of the sampled (π < 1) part of a population."""
+    p = min(1.0, max(0.0, rate))
+    fraction = min(n / size, 1.0)
+    # What the weights alone allow (≤ n, = n/(1 − f) for equal π): a bound the data-based size
+    # must not pass, since V̂ is small exactly in the samples that missed low-π problems.
+    bound = kish_n / (1 - fraction) if fraction < 1 else math.inf
+    n_eff = min(p * (1 - p) / variance, bound) if variance > 0 and 0 < p < 1 else bound
+    low, high = korn_graubard_interval(p, n_eff, n, df, confidence)
+    return (None if math.isinf(n_eff) else n_eff), low, high
 
 
 def estimate(
@@ -370,8 +484,9 @@ def estimate(
     # Frames with nothing drawn have π = 0: outside the population the draw can speak for.
     covered = [_frame_sums(f, by_key[f.key]) for f in frame_list if f.drawn > 0]
 
-    first, _ = _rate("overall", covered, 0.0, confidence)
-    grand = min(1.0, max(0.0, first.rate))
+    sampled = [s for s in covered if s.sampled_observed > 0]
+    size_s = sum(s.sampled_size for s in sampled)
+    grand = min(1.0, max(0.0, math.fsum(s.total for s in sampled) / size_s)) if size_s else 0.0
     overall, _ = _rate("overall", covered, grand, confidence)
     by_stratum: dict[str, list[_FrameSums]] = {}
     for s in covered:  # frames grouped by stratum in one pass (thousands of strata)
@@ -380,24 +495,40 @@ def estimate(
     uniform_var = 0.0
     expected = 0.0
     for key in sorted(by_stratum):
-        parts = by_stratum[key]
-        est, var = _rate(key, parts, grand, confidence)
+        est, var = _rate(key, by_stratum[key], grand, confidence)
         strata.append(est)
-        expected += est.observed * est.rate
-        uniform_var += est.observed**2 * var
-    se = math.sqrt(uniform_var)
-    exp_low, exp_high = max(0.0, expected - z * se), expected + z * se
+        if est.rate is not None:
+            expected += est.observed * est.rate
+            uniform_var += est.observed**2 * var
     found = overall.found
-    detection = Detection(
-        observed=overall.observed,
-        found=found,
-        expected_uniform=expected,
-        expected_ci_low=exp_low,
-        expected_ci_high=exp_high,
-        lift=found / expected if expected > 0 else None,
-        lift_ci_low=found / exp_high if exp_high > 0 else None,
-        lift_ci_high=found / exp_low if exp_low > 0 else None,
-    )
+    if overall.status == "ok":
+        se = math.sqrt(uniform_var)
+        exp_low, exp_high = max(0.0, expected - z * se), expected + z * se
+        detection = Detection(
+            observed=overall.observed,
+            found=found,
+            expected_uniform=expected,
+            expected_ci_low=exp_low,
+            expected_ci_high=exp_high,
+            lift=found / expected if expected > 0 else None,
+            lift_ci_low=found / exp_high if exp_high > 0 else None,
+            lift_ci_high=found / exp_low if exp_low > 0 else None,
+            status="ok",
+            missing=0,
+        )
+    else:
+        detection = Detection(
+            observed=overall.observed,
+            found=found,
+            expected_uniform=None,
+            expected_ci_low=None,
+            expected_ci_high=None,
+            lift=None,
+            lift_ci_low=None,
+            lift_ci_high=None,
+            status="insufficient",
+            missing=overall.missing,
+        )
     return Statistics(
         confidence=confidence, method=METHOD, strata=strata, overall=overall, detection=detection
     )

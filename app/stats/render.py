@@ -22,8 +22,22 @@ def pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def is_estimated(est: Mapping[str, Any]) -> bool:
+    """Whether an estimate has enough data to be shown (docs/statistics.md, "Enough data")."""
+    return est.get("status", "ok") == "ok" and est.get("rate") is not None
+
+
+def insufficient(est: Mapping[str, Any]) -> str:
+    """What is shown instead of a number: 数据不足 and how many results are still missing."""
+    missing = int(est.get("missing") or 0)
+    return f"数据不足（尚缺 {missing} 个结果）" if missing else "数据不足（无可用结果）"
+
+
 def rate_svg(rows: Sequence[Mapping[str, Any]], chart_id: str) -> Markup:
-    """Inline SVG: estimated 发现问题率 per row with its confidence interval (whiskers)."""
+    """Inline SVG: estimated 发现问题率 per row with its confidence interval (none if no row has one)."""
+    rows = [r for r in rows if is_estimated(r)]  # no point or whisker without an estimate
+    if not rows:
+        return Markup("")
     row_h, label_w, plot_w = 24, 260, 380
     height = row_h * len(rows) + 30
     top = max([1e-9, *(float(r["ci_high"]) for r in rows)])
@@ -111,6 +125,8 @@ def _page(template: str, generated_at: datetime, **ctx: Any) -> bytes:
             generated_at_local=generated_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
             section="statistics",
             pct=pct,
+            is_estimated=is_estimated,
+            insufficient=insufficient,
             rate_svg=rate_svg,
             detection_svg=detection_svg,
             **ctx,

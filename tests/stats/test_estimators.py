@@ -72,14 +72,90 @@ def test_lonely_unit_is_centred_on_the_overall_rate():
     a = stats.strata[0]
     grand = stats.overall.rate
     assert a.lonely_units == 1 and a.rate == 0
-    assert a.std_error == pytest.approx(math.sqrt(0.95 * (grand / 0.05) ** 2) / 20)
+    # y/π = 0 against the frame total the overall rate implies, 20·p̄: V̂(p̂_a) = p̄².
+    assert a.std_error == pytest.approx(grand)
 
 
-def test_missing_results_reweight_within_the_frame_and_mark_incomplete():
+def test_pending_results_mean_no_estimate_until_every_task_has_one():
     obs = [Observation("h", 0.125, i < 2) for i in range(8)] + [Observation("h", 0.125, None)] * 2
     h = estimate([Frame("h", "h", 80, 10)], obs).strata[0]
     assert not h.complete and h.observed == 8 and h.drawn == 10
+    assert (h.status, h.missing) == ("insufficient", 2)
+    assert (h.rate, h.std_error, h.ci_low, h.ci_high) == (None, None, None, None)
+    d = h.to_dict()
+    assert d["status"] == "insufficient" and d["missing"] == 2 and d["rate"] is None
+
+
+def test_one_result_of_a_58_task_draw_is_no_estimate():
+    frames = [Frame("a", "a", 300, 30), Frame("b", "b", 280, 28)]
+    obs = [Observation("a", 0.1, True)] + [Observation("a", 0.1, None)] * 29
+    obs += [Observation("b", 0.1, None)] * 28
+    stats = estimate(frames, obs)
+    assert (stats.overall.status, stats.overall.missing) == ("insufficient", 57)
+    assert stats.overall.rate is None and stats.overall.observed == 1
+    assert [(s.status, s.missing) for s in stats.strata] == [("insufficient", 29)] * 1 + [
+        ("insufficient", 28)
+    ]
+    det = stats.detection
+    assert (det.status, det.missing, det.expected_uniform, det.lift) == (
+        "insufficient",
+        57,
+        None,
+        None,
+    )
+
+
+def test_a_complete_stratum_is_estimated_while_another_is_pending():
+    frames = [Frame("a", "a", 100, 10), Frame("b", "b", 300, 20)]
+    obs = _srs("a", 10, 3, 100) + _srs("b", 19, 2, 300) + [Observation("b", 20 / 300, None)]
+    stats = estimate(frames, obs)
+    a, b = stats.strata
+    assert a.status == "ok" and a.rate == pytest.approx(0.3)
+    assert (b.status, b.missing) == ("insufficient", 1)
+    assert (stats.overall.status, stats.overall.missing) == ("insufficient", 1)
+
+
+def test_final_nonresponse_reweights_within_the_frame():
+    # 未检查（停业、注销等）: no result will come; respondents stand in for the frame.
+    obs = [Observation("h", 0.125, i < 2) for i in range(8)]
+    obs += [Observation("h", 0.125, None, final=True)] * 2
+    h = estimate([Frame("h", "h", 80, 10)], obs).strata[0]
+    assert (h.status, h.missing, h.complete) == ("ok", 0, False)
     assert h.rate == pytest.approx(2 / 8)
+
+
+def test_a_frame_whose_units_all_went_unchecked_has_no_estimate():
+    obs = [Observation("h", 0.1, None, final=True)] * 3
+    h = estimate([Frame("h", "h", 30, 3)], obs).strata[0]
+    assert (h.status, h.missing, h.observed, h.rate) == ("insufficient", 0, 0, None)
+
+
+def test_certainty_units_are_known_and_only_the_sampled_part_is_uncertain():
+    # 2 certainty units (both with problems) beside an SRS of 10 of 100 with 3 problems.
+    mixed = estimate(
+        [Frame("h", "h", 102, 12)],
+        [Observation("h", 1.0, True), Observation("h", 1.0, True), *_srs("h", 10, 3, 100)],
+    ).strata[0]
+    alone = estimate([Frame("h", "h", 100, 10)], _srs("h", 10, 3, 100)).strata[0]
+    assert alone.ci_low is not None and alone.ci_high is not None
+    assert mixed.certain == 2 and mixed.found == 5 and mixed.population == 102
+    assert mixed.rate == pytest.approx((2 + 30) / 102)
+    # The known part shifts the sampled part's interval; it does not narrow it.
+    assert mixed.ci_low == pytest.approx((2 + 100 * alone.ci_low) / 102)
+    assert mixed.ci_high == pytest.approx((2 + 100 * alone.ci_high) / 102)
+    assert mixed.effective_n == pytest.approx(alone.effective_n)
+
+
+def test_effective_size_never_exceeds_what_the_weights_allow():
+    # Problems only among high-π units: V̂ is tiny and Kish's p̂(1 − p̂)/V̂ would be huge.
+    obs = [Observation("h", 0.5, True)] * 4 + [Observation("h", 0.05, False)] * 6
+    h = estimate([Frame("h", "h", 128, 10)], obs).strata[0]
+    assert h.rate is not None and h.std_error is not None
+    kish_y = h.rate * (1 - h.rate) / h.std_error**2
+    w = [2.0] * 4 + [20.0] * 6
+    kish_w = sum(w) ** 2 / sum(x * x for x in w) / (1 - 10 / 128)
+    assert kish_y > 10 * kish_w
+    assert h.effective_n == pytest.approx(kish_w)
 
 
 def test_detection_compares_with_the_expected_count_of_a_uniform_draw():
@@ -105,6 +181,8 @@ def test_frames_from_a_published_draw_split_off_the_cooling_units():
     ]
     o = observation_of({"stratum": "K", "inclusion_prob": 0.2, "despite_cooldown": True}, True)
     assert o == Observation("K#冷却", 0.2, True)
+    closed = observation_of({"stratum": "L", "inclusion_prob": 0.1}, None, final=True)
+    assert closed == Observation("L", 0.1, None, final=True)
 
 
 def test_cooling_frame_without_fill_is_outside_the_covered_population():
