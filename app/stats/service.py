@@ -49,6 +49,7 @@ def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95)
         observation_of(
             {"stratum": stratum, "inclusion_prob": pi, "despite_cooldown": cooling},
             FOUND.get(outcomes[task_id]) if task_id in outcomes else None,
+            final=task_id in outcomes,  # 未检查 is a final result (nonresponse), not pending
         )
         for task_id, stratum, pi, cooling in tasks
     ]

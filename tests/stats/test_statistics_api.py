@@ -63,3 +63,18 @@ def test_statistics_of_a_draw_from_approved_results(client, city, credit):
     assert "Horvitz" in stats["method"]
     assert client.get(url, headers=credit).status_code == 403
     assert client.get("/api/v1/draws/NOPE/statistics", headers=city).status_code == 404
+
+
+def test_a_not_inspected_result_is_final_not_pending(client, city):
+    draw = draw_plan(client, city)
+    url = f"/api/v1/draws/{draw['id']}/statistics"
+    tasks = draw["tasks"]
+    closed = {"findings": "已停业", "measures": [], "recovered_amount": None}
+    approve(client, city, tasks[0]["id"], outcome="未检查（停业、注销等）", **closed)
+    for t in tasks[1:]:
+        approve(client, city, t["id"], outcome="未发现问题")
+    stats = client.get(url, headers=city).json()
+    # every task has its result: the estimate is shown; the closed unit is nonresponse
+    assert stats["overall"]["status"] == "ok" and stats["overall"]["missing"] == 0
+    assert stats["overall"]["observed"] == len(tasks) - 1
+    assert stats["overall"]["rate"] == 0.0
