@@ -24,10 +24,10 @@ from _ref import reference_seconds
 from sqlalchemy import create_engine, text
 
 from app.db import begin_write, make_engine, make_sessionmaker
+from app.demo.generate import write_registries
 from app.migrate import upgrade
 from app.registries import importer
 from app.registries.fields import TARGETS
-from app.registries.generate import write_registries
 from app.registries.reader import read_chunks
 from app.registries.validate import Validator
 

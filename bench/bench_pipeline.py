@@ -39,10 +39,11 @@ from _ref import reference_seconds
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from app.db import begin_write, make_engine, make_sessionmaker
+from app.demo import generate
 from app.migrate import upgrade
 from app.models import Target
 from app.pagination import encode_cursor
-from app.registries import generate, importer, service
+from app.registries import importer, service
 
 LEAD = "国家医疗保障局"
 # Hospitals need a 医学 member, pharmacies no particular expertise (see bench_teams.py for a

@@ -655,9 +655,9 @@ def write_registries(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: python -m app.registries.generate --targets N --inspectors M --out DIR."""
+    """CLI: python -m app.demo.generate --targets N --inspectors M --out DIR."""
     p = argparse.ArgumentParser(
-        prog="python -m app.registries.generate",
+        prog="python -m app.demo.generate",
         description="生成演示用一单两库名录文件 (write demo registry CSV files)",
     )
     p.add_argument("--targets", type=int, default=2400, help="检查对象数 (targets)")
