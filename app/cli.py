@@ -41,10 +41,10 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
 
 
 def _import(session: Session, kind: str, path: Path, actor: str) -> None:
-    from app.registries import service
+    from app.registries import importer
 
     with path.open("rb") as fh:
-        result = service.import_file(session, kind=kind, fh=fh, actor=actor)
+        result = importer.import_file(session, kind=kind, fh=fh, actor=actor)
     print(
         f"{kind}: {result.rows} 行，新增 {result.created}，更新 {result.updated}，"
         f"未变 {result.unchanged} (created/updated/unchanged)"

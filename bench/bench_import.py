@@ -24,10 +24,10 @@ from _ref import reference_seconds
 from sqlalchemy import create_engine, text
 
 from app.db import begin_write, make_engine, make_sessionmaker
+from app.demo.generate import write_registries
 from app.migrate import upgrade
-from app.registries import service
+from app.registries import importer
 from app.registries.fields import TARGETS
-from app.registries.generate import write_registries
 from app.registries.reader import read_chunks
 from app.registries.validate import Validator
 
@@ -40,7 +40,7 @@ def validate_only(path: Path) -> int:
     """Parses and validates every row as the importer does, without a database (CPU floor of
     the validating process)."""
     with path.open("rb") as fh:
-        header, chunks = read_chunks(fh, service.CHUNK)
+        header, chunks = read_chunks(fh, importer.CHUNK)
         mapping: list[str | None] = [TARGETS.header_index.get(h.lower()) for h in header]
         validator = Validator(TARGETS, mapping, max_rows=10**9, max_listed=1000)
         for _ in validator.run(chunks):
@@ -55,7 +55,7 @@ def timed_import(url: str, path: Path, *, connect_args: dict[str, str] | None = 
     with make_sessionmaker(engine)() as session:
         begin_write(session)
         with path.open("rb") as fh:
-            result = service.import_file(session, kind="targets", fh=fh, actor="bench")
+            result = importer.import_file(session, kind="targets", fh=fh, actor="bench")
         session.commit()
     elapsed = time.perf_counter() - start
     engine.dispose()

@@ -39,9 +39,11 @@ from _ref import reference_seconds
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from app.db import begin_write, make_engine, make_sessionmaker
+from app.demo import generate
 from app.migrate import upgrade
 from app.models import Target
-from app.registries import generate, service
+from app.pagination import encode_cursor
+from app.registries import importer, service
 
 LEAD = "国家医疗保障局"
 # Hospitals need a 医学 member, pharmacies no particular expertise (see bench_teams.py for a
@@ -162,7 +164,7 @@ def run_pipeline(
         with stages.time(f"import {kind}"), factory() as session:
             begin_write(session)
             with files[kind].open("rb") as fh:
-                result = service.import_file(session, kind=kind, fh=fh, actor="bench")
+                result = importer.import_file(session, kind=kind, fh=fh, actor="bench")
             session.commit()
         assert result.created == result.rows, result
     with stages.time("plan create + publish"), factory() as session:
@@ -225,7 +227,7 @@ def run_pipeline(
     with factory() as session:
         keys = session.scalars(select(Target.uscc).order_by(Target.uscc.desc()).limit(51)).all()
         total = session.scalar(select(func.count()).select_from(Target))
-        cursor = service.encode_cursor(keys[-1])
+        cursor = encode_cursor(keys[-1])
         with stages.time("list: last page of /targets"):
             page = service.list_records(
                 session, kind="targets", filters={}, cursor=cursor, limit=50

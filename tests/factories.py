@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from openpyxl import Workbook
 from stdnum.cn import uscc as stdnum_uscc
 
-from app.registries import generate
+from app.demo import generate
 
 # The registry file headers, as the demo generator writes them (docs/glossary.md#registries, Chinese first).
 TARGET_HEADER = list(generate.TARGET_HEADER)

@@ -16,8 +16,9 @@ from app.errors import BadRequest, ValidationFailed
 from app.models import CreditGrade, Draw, RegistryHistory, Result, Target, Task
 from app.models.base import utcnow
 from app.pagination import decode_cursor, encode_cursor
-from app.registries import service as registries
 from app.registries.grades import effective_grades, grades_at
+from app.registries.history import archived_row
+from app.registries.repository import spec_for
 from app.states import DrawStatus
 from app.tasks.access import root_draw
 from app.tasks.schemas import money_str
@@ -90,7 +91,7 @@ def _validate(
 def _apply(session: Session, usccs: Iterable[str], now: datetime, actor: str) -> set[str]:
     """Writes the grade valid `now` into the registry where it differs; the replaced version
     is archived exactly as a registry edit archives it, so "as of" reads stay true."""
-    spec = registries.spec_for("targets")
+    spec = spec_for("targets")
     table = Target.__table__
     assert isinstance(table, Table)
     wanted = grades_at(session, now, usccs)
@@ -102,9 +103,7 @@ def _apply(session: Session, usccs: Iterable[str], now: datetime, actor: str) ->
         old_rows = [r for r in current if r["credit_grade"] != wanted[r["uscc"]]]
         if not old_rows:
             continue
-        session.execute(
-            insert(RegistryHistory), [registries._archived(spec, r, now) for r in old_rows]
-        )
+        session.execute(insert(RegistryHistory), [archived_row(spec, r, now) for r in old_rows])
         for r in old_rows:
             session.execute(
                 update(table)

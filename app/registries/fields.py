@@ -28,7 +28,8 @@ INSPECTOR_KINDS = ("执法人员", "专家")
 INSPECTOR_STATUSES = ("在岗", "停用")
 DEFAULT_GRADE_SCALE = ("A", "B", "C", "D")
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
+# Control and invisible characters no registry cell may hold (validate.py checks whole rows).
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
 _REGION = re.compile(r"^[0-9]{6}$")
 _BADGE = re.compile(r"^[0-9A-Za-z-]{4,32}$")
 _CODE = re.compile(r"^[0-9A-Za-z_.-]{1,32}$")
@@ -44,7 +45,7 @@ def clean_text(raw: str, max_len: int) -> str:
     if not raw:
         return ""
     value = raw.strip() if raw.isascii() else unicodedata.normalize("NFC", raw).strip()
-    if _CONTROL.search(value):
+    if CONTROL.search(value):
         raise FieldError("含有控制字符或不可见字符")
     if len(value) > max_len:
         raise FieldError(f"超过最大长度 {max_len} 个字符")
@@ -52,20 +53,25 @@ def clean_text(raw: str, max_len: int) -> str:
 
 
 _USCC_FORM = re.compile(r"[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}")
-_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_INDEX = {c: i for i, c in enumerate(_USCC_ALPHABET)}
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+# GB 32100-2015: the characters of a USCC and the weights of its first 17 positions.
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_INDEX = {c: i for i, c in enumerate(USCC_ALPHABET)}
 # Per position: character → index × weight, so the checksum is one C-level map/sum.
-_USCC_TABLES = tuple({c: i * w for c, i in _USCC_INDEX.items()} for w in _USCC_WEIGHTS)
+_USCC_TABLES = tuple({c: i * w for c, i in _USCC_INDEX.items()} for w in USCC_WEIGHTS)
+
+
+def uscc_check_char(body: str) -> str:
+    """The GB 32100-2015 check character of a USCC's first 17 characters (KeyError if one is
+    not in the USCC alphabet)."""
+    total = sum(map(dict.__getitem__, _USCC_TABLES, body[:17]))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
 def _uscc_fast_ok(value: str) -> bool:
     # The GB 32100-2015 check python-stdnum implements, inlined for million-row imports;
     # tests/registries/test_fields.py proves it agrees with stdnum. stdnum still words errors.
-    if not _USCC_FORM.fullmatch(value):
-        return False
-    total = sum(map(dict.__getitem__, _USCC_TABLES, value[:17]))
-    return value[17] == _USCC_ALPHABET[(31 - total % 31) % 31]
+    return bool(_USCC_FORM.fullmatch(value)) and value[17] == uscc_check_char(value)
 
 
 def normalize_uscc(raw: str) -> str:
@@ -93,7 +99,8 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     return check
 
 
-def _region(value: str) -> str:
+def check_region(value: str) -> str:
+    """A 6-digit 医保区划 code, unchanged."""
     if not _REGION.match(value):
         raise FieldError("医保区划应为 6 位数字")
     return value
@@ -181,7 +188,7 @@ class FieldSpec:
         text = ""
         if raw:
             text = raw.strip() if raw.isascii() else unicodedata.normalize("NFC", raw).strip()
-            if _CONTROL.search(text):
+            if CONTROL.search(text):
                 raise FieldError("含有控制字符或不可见字符")
         return self.finish(text)
 
@@ -219,7 +226,7 @@ class FieldSpec:
 def row_is_clean(cells: list[str]) -> bool:
     """True when no cell of the row needs NFC normalisation or holds control characters."""
     joined = "\n".join(cells)
-    if _CONTROL.search(joined):
+    if CONTROL.search(joined):
         return False
     return joined.isascii() or unicodedata.is_normalized("NFC", joined)
 
@@ -252,7 +259,8 @@ class RegistrySpec:
         return tuple(f.name for f in self.fields)
 
 
-def _grade(value: str) -> str:
+def check_grade(value: str) -> str:
+    """A credit grade of the configured scale, upper case."""
     scale = get_settings().grade_scale  # read per call: tests and deployments change it
     value = value.upper()
     if value not in scale:
@@ -275,11 +283,11 @@ TARGETS = RegistrySpec(
         FieldSpec("kind", "类型", required=True, choices=TARGET_KINDS),
         FieldSpec("level", "级别", choices=LEVELS, default="未定级"),
         FieldSpec("ownership", "性质", choices=OWNERSHIPS),
-        FieldSpec("region", "医保区划", required=True, check=_region),
+        FieldSpec("region", "医保区划", required=True, check=check_region),
         FieldSpec("address", "地址", max_len=300),
         FieldSpec("legal_rep", "法定代表人", max_len=100),
         FieldSpec("phone", "联系电话", max_len=40),
-        FieldSpec("credit_grade", "信用等级", check=_grade),
+        FieldSpec("credit_grade", "信用等级", check=check_grade),
         FieldSpec("tags", "标注", is_list=True, list_check=_tag),
         FieldSpec("status", "状态", choices=TARGET_STATUSES, default="正常"),
     ),
@@ -314,7 +322,7 @@ INSPECTORS = RegistrySpec(
         FieldSpec("badge", "执法证号", required=True, check=_badge),
         FieldSpec("name", "姓名", required=True, max_len=100),
         FieldSpec("department", "所属部门", required=True, max_len=100),
-        FieldSpec("region", "医保区划", required=True, check=_region),
+        FieldSpec("region", "医保区划", required=True, check=check_region),
         FieldSpec("expertise", "专长", is_list=True, list_check=_choice(EXPERTISE)),
         FieldSpec("kind", "人员类别", choices=INSPECTOR_KINDS, default="执法人员"),
         FieldSpec("employer_uscc", "工作单位", check=normalize_uscc),

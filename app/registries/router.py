@@ -1,4 +1,4 @@
-"""HTTP endpoints of the registries: thin wrappers over the service."""
+"""HTTP endpoints of the registries: thin wrappers over service, importer, history and export."""
 
 import tempfile
 from dataclasses import dataclass
@@ -13,7 +13,7 @@ from app.auth.deps import Supervisor
 from app.config import get_settings
 from app.db import SessionDep
 from app.errors import PayloadTooLarge
-from app.registries import service
+from app.registries import export, history, importer, repository, service
 from app.registries.schemas import (
     HistoryEntry,
     ImportOut,
@@ -51,7 +51,7 @@ def import_registry(
             if size > limit:
                 raise PayloadTooLarge(f"文件超过 {limit} 字节上限")
             tmp.write(chunk)
-        result = service.import_file(session, kind=kind, fh=tmp, actor=principal.actor)
+        result = importer.import_file(session, kind=kind, fh=tmp, actor=principal.actor)
     return ImportOut(**result.__dict__)
 
 
@@ -65,13 +65,13 @@ def export_registry(
 ) -> Response:
     """导出名录（可再次导入）。CSV 分块流式发送（百万行不整体驻留内存）。"""
     if format == "csv":
-        service.spec_for(kind)  # an unknown registry is a 404 before anything is sent
+        repository.spec_for(kind)  # an unknown registry is a 404 before anything is sent
         return StreamingResponse(
-            service.export_csv_chunks(request.app.state.sessionmaker, kind=kind),
+            export.export_csv_chunks(request.app.state.sessionmaker, kind=kind),
             media_type=_MEDIA[format],
             headers={"Content-Disposition": f'attachment; filename="{kind}.{format}"'},
         )
-    body = service.export(session, kind=kind, fmt=format)
+    body = export.export(session, kind=kind, fmt=format)
     return Response(
         body,
         media_type=_MEDIA[format],
@@ -189,7 +189,7 @@ def _crud(kind: str, key_name: str, out: type[Any]) -> None:
     def history_of(
         key: Annotated[str, _key_path(key_name)], session: SessionDep, _p: Supervisor
     ) -> Any:
-        return service.history(session, kind=kind, key=key)
+        return history.history(session, kind=kind, key=key)
 
 
 def _key_path(name: str) -> Any:

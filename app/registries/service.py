@@ -1,491 +1,28 @@
-"""Registry import, reads (current and "as of"), edits, deactivation and export."""
+"""Registry records: read one, edit, deactivate, list (current or as of a past moment)."""
 
-import csv
-import gc
-import hashlib
-import heapq
-import io
-import json
-import multiprocessing
-import os
-import pickle
-import traceback
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
-from itertools import chain, islice
-from typing import IO, Any
+from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    Table,
-    cast,
-    exists,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, cast, exists, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.config import get_settings
-from app.errors import AppError, BadRequest, NotFound, ValidationFailed
-from app.faults import pause_at
+from app.errors import BadRequest, ValidationFailed
 from app.models import RegistryHistory, Target
 from app.models.base import utcnow
-from app.pagination import Page, decode_cursor, encode_cursor
-from app.registries.bulk import bulk_insert
-from app.registries.fields import REGISTRIES, FieldError, RegistrySpec
-from app.registries.reader import Chunk, read_chunks
-from app.registries.validate import NULL, SEP, Validator, WireRow
+from app.pagination import Page, decode_cursor, page_of
+from app.registries.fields import FieldError, RegistrySpec
+from app.registries.history import archived_row, as_of_rows
+from app.registries.repository import load_row, lock_registry, record_of, spec_for, table_of
 
-CHUNK = 5000
-# From this size on (≈ 48,000 targets) validation runs in a forked second process.
-PARALLEL_MIN_BYTES = 8 << 20
-_HISTORY: Table = RegistryHistory.__table__  # type: ignore[assignment]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spec_for(kind: str) -> RegistrySpec:
-    """The registry called `kind` (items, targets, inspectors)."""
-    try:
-        return REGISTRIES[kind]
-    except KeyError:
-        raise NotFound(f"未知名录库 {kind}（可选：items/targets/inspectors）") from None
-
-
-def _table(spec: RegistrySpec) -> Table:
-    table = spec.model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-def record_of(spec: RegistrySpec, row: Mapping[Any, Any]) -> dict[str, Any]:
-    """The registry fields of a row, plus `active` and `version` when present."""
-    out = {name: row[name] for name in spec.field_names}
-    for extra in ("active", "version"):
-        if extra in row:
-            out[extra] = row[extra]
-    return out
-
-
-@dataclass
-class ImportResult:
-    """Counts of one import."""
-
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    file_sha256: str = ""
-
-
-class _Importer:
-    """One all-or-nothing import: validate every row, write while no row has failed."""
-
-    def __init__(self, session: Session, spec: RegistrySpec, actor: str) -> None:
-        self.session, self.spec, self.actor = session, spec, actor
-        self.table = _table(spec)
-        self.settings = get_settings()
-        self.now = utcnow()
-        self.errors: list[dict[str, Any]] = []
-        self.error_count = 0
-        self.result = ImportResult()
-        self.conflict_refs: list[tuple[int, str]] = []
-        self.key_index = spec.field_names.index(spec.key)
-        self.postgres = session.get_bind().dialect.name == "postgresql"
-
-    def error(self, row: int | None, field: str, message: str) -> None:
-        self.error_count += 1
-        if len(self.errors) < self.settings.max_listed_errors:
-            self.errors.append({"row": row, "field": field, "message": message})
-
-    def map_header(self, header: list[str]) -> list[str | None]:
-        mapping: list[str | None] = []
-        seen: set[str] = set()
-        for col in header:
-            name = self.spec.header_index.get(col.strip().lstrip("\ufeff").lower())
-            if not col.strip():
-                mapping.append(None)
-                continue
-            if name is None:
-                self.error(1, col, f"未知列“{col}”（unknown column）")
-            elif name in seen:
-                self.error(1, col, f"列“{col}”重复出现 (duplicate column)")
-                name = None
-            else:
-                seen.add(name)
-            mapping.append(name)
-        for f in self.spec.fields:
-            if f.required and f.name not in seen:
-                self.error(1, f.header, f"缺少必填列“{f.header}”（{f.name}）")
-        return mapping
-
-    def run(self, fh: IO[bytes], parallel_min_bytes: int) -> ImportResult:
-        fh.seek(0)
-        digest = hashlib.sha256()
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-        size = fh.tell()
-        self.result.file_sha256 = digest.hexdigest()
-        header, chunks = read_chunks(fh, CHUNK)
-        mapping = self.map_header(header)
-        if self.error_count:
-            self.fail()
-        validator = Validator(
-            self.spec,
-            mapping,
-            max_rows=self.settings.max_import_rows,
-            max_listed=self.settings.max_listed_errors,
-        )
-        key_col = self.table.c[self.spec.key]
-        self.existing: set[str] = set(
-            self.session.connection()
-            .exec_driver_sql(f'SELECT "{key_col.name}" FROM "{self.table.name}"')
-            .scalars()
-        )
-        self.writer = _NewRows(self.session, self.table, self.spec, self.now, self.actor)
-        large = size >= parallel_min_bytes
-        # A large first import: SQLite builds secondary indexes once at the end faster than it
-        # updates them row by row (measured: ~20 % of the write time at 1,000,000 rows). The
-        # DROP is part of the transaction, so a rejected import restores them.
-        deferred = self.writer.drop_indexes() if large and not self.existing else []
-        if large and hasattr(os, "fork"):
-            self._run_forked(validator, chunks)
-        else:
-            for wire in validator.run(chunks):
-                new, old = self.split(wire)
-                self.write(self.writer.encode(new), len(new), old)
-            self.take(
-                validator.rows, validator.errors, validator.error_count, validator.conflict_refs
-            )
-        if self.result.rows == 0:
-            self.error(None, "file", "文件没有数据行 (no data rows)")
-        self.check_conflicts()
-        if self.error_count:
-            self.fail()
-        for ddl in deferred:
-            self.session.connection().exec_driver_sql(ddl)
-        audit.append(
-            self.session,
-            actor=self.actor,
-            action=f"{self.spec.kind}.import",
-            entity=f"registry:{self.spec.kind}",
-            data={
-                "file_sha256": self.result.file_sha256,
-                "rows": self.result.rows,
-                "created": self.result.created,
-                "updated": self.result.updated,
-                "unchanged": self.result.unchanged,
-            },
-        )
-        return self.result
-
-    def split(self, wire: list[WireRow]) -> tuple[list[WireRow], list[WireRow]]:
-        """Rows whose key is new to the table, and rows that may replace a current one."""
-        existing, k = self.existing, self.key_index
-        if not existing or existing.isdisjoint([r[k] for r in wire]):
-            return wire, []
-        return [r for r in wire if r[k] not in existing], [r for r in wire if r[k] in existing]
-
-    def take(
-        self,
-        rows: int,
-        errors: list[dict[str, Any]],
-        error_count: int,
-        conflict_refs: list[tuple[int, str]],
-    ) -> None:
-        """Adopts the validator's counts and errors (header errors came first: none here)."""
-        self.result.rows = rows
-        self.errors, self.error_count, self.conflict_refs = errors, error_count, conflict_refs
-
-    def write(self, payload: bytes, count: int, old: list[WireRow]) -> None:
-        if count:
-            self.writer.write(payload)
-            self.result.created += count
-        if old:
-            self.merge(old)
-
-    def _run_forked(self, validator: Validator, chunks: Iterator[Chunk]) -> None:
-        """Validates in a forked child while this process writes what it sends (two cores).
-
-        The child only reads the file, validates and encodes; every write, and the decision to
-        keep or roll back, stays in this process and its transaction.
-        """
-        receiver, sender = multiprocessing.Pipe(duplex=False)
-        gc.freeze()  # the child's collector then leaves inherited objects (connections) alone
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
-            status = 1
-            try:
-                receiver.close()
-                status = _child(validator, chunks, self, sender)
-            finally:
-                os._exit(status)
-        gc.unfreeze()
-        sender.close()
-        try:
-            while True:
-                message = pickle.loads(receiver.recv_bytes())
-                tag = message[0]
-                if tag == "rows":
-                    self.write(message[1], message[2], message[3])
-                elif tag == "done":
-                    self.take(*message[1:])
-                    return
-                elif tag == "fail":
-                    raise ValidationFailed(message[1], errors=message[2], extra=message[3])
-                else:
-                    raise RuntimeError(f"import validator failed:\n{message[1]}")
-        except EOFError:
-            raise RuntimeError("import validator exited without an answer") from None
-        finally:
-            receiver.close()  # a child still sending gets EPIPE and exits
-            os.waitpid(pid, 0)
-
-    def check_conflicts(self) -> None:
-        usccs = sorted({u for _, u in self.conflict_refs})
-        known: set[str] = set()
-        for i in range(0, len(usccs), 500):
-            part = usccs[i : i + 500]
-            known.update(self.session.scalars(select(Target.uscc).where(Target.uscc.in_(part))))
-        for row, uscc in self.conflict_refs:
-            if uscc not in known:
-                self.error(row, "回避对象", f"回避对象 {uscc} 不在检查对象名录库中")
-
-    def fail(self) -> None:
-        raise ValidationFailed(
-            f"{self.spec.title}导入失败：{self.error_count} 处错误，未写入任何数据"
-            " (import rejected, nothing written)",
-            errors=self.errors,
-            extra={"error_count": self.error_count},
-        )
-
-    def merge(self, wire: list[WireRow]) -> None:
-        """Rows whose key is in the table: unchanged ones are left, changed ones archived."""
-        chunk = [self.writer.decode(r) for r in wire]
-        key = self.spec.key
-        key_col = self.table.c[key]
-        existing = {
-            r[key]: r
-            for r in self.session.execute(
-                select(self.table).where(key_col.in_([r[key] for r in chunk]))
-            ).mappings()
-        }
-        stamp = {"active": True, "updated_at": self.now, "updated_by": self.actor}
-        new_rows: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
-        archived: list[dict[str, Any]] = []
-        for rec in chunk:
-            old = existing.get(rec[key])
-            if old is None:
-                new_rows.append({**rec, **stamp, "version": 1})
-            elif old["active"] and all(old[n] == rec[n] for n in self.spec.field_names):
-                self.result.unchanged += 1
-            else:
-                changed.append({**rec, **stamp, "version": old["version"] + 1})
-                archived.append(_archived(self.spec, old, self.now))
-        if new_rows:
-            bulk_insert(self.session, self.table, new_rows)
-        if changed:
-            bulk_insert(self.session, _HISTORY, archived)
-            self.session.execute(update(self.spec.model), changed)
-        self.result.created += len(new_rows)
-        self.result.updated += len(changed)
-
-
-def _child(validator: Validator, chunks: Iterator[Chunk], importer: _Importer, out: Any) -> int:
-    """The forked validator: sends encoded chunks, then the errors; returns an exit status."""
-
-    def send(message: tuple[Any, ...]) -> None:
-        out.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-
-    try:
-        try:
-            for wire in validator.run(chunks):
-                new, old = importer.split(wire)
-                send(("rows", importer.writer.encode(new), len(new), old))
-            send(
-                (
-                    "done",
-                    validator.rows,
-                    validator.errors,
-                    validator.error_count,
-                    validator.conflict_refs,
-                )
-            )
-        except AppError as exc:
-            send(("fail", exc.detail, exc.errors, exc.extra))
-        except Exception:
-            send(("crash", traceback.format_exc()))
-            return 1
-    except OSError:  # the parent stopped listening (it failed): nothing more to say
-        return 1
-    return 0
-
-
-class _NewRows:
-    """Writes validated wire rows of new keys: COPY text on PostgreSQL, executemany on SQLite.
-
-    The constant columns (active, version, updated_at, updated_by) are written as literals, so
-    each row carries only its registry fields.
-    """
-
-    def __init__(
-        self, session: Session, table: Table, spec: RegistrySpec, now: datetime, actor: str
-    ) -> None:
-        self.session, self.spec, self.table_name = session, spec, table.name
-        self.width = len(spec.field_names)
-        conn = session.connection()
-        dialect = conn.dialect
-        self.postgres = dialect.name == "postgresql"
-        self.int_names = [n for n in spec.field_names if isinstance(table.c[n].type, Integer)]
-        self.list_names = [f.name for f in spec.fields if f.is_list]
-        self.lists_seen: dict[str, list[str]] = {}
-        names = [*spec.field_names, "active", "version", "updated_at", "updated_by"]
-        column_list = ", ".join(f'"{c}"' for c in names)
-        if self.postgres:
-            self.sql = f'COPY "{table.name}" ({column_list}) FROM STDIN'
-            self.suffix = "\t" + "\t".join(["t", "1", now.isoformat(), _copy_escape(actor)])
-            return
-        stamp: list[Any] = [True, 1, now, actor]
-        for i, c in enumerate(("active", "version", "updated_at", "updated_by")):
-            proc = table.c[c].type.bind_processor(dialect)
-            if proc is not None:
-                stamp[i] = proc(stamp[i])
-        quoted = conn.exec_driver_sql("SELECT quote(?), quote(?), quote(?), quote(?)", tuple(stamp))
-        literals = list(quoted.one())
-        cells = [
-            "?" if table.c[n].nullable is False else "NULLIF(?, char(2))" for n in spec.field_names
-        ]
-        self.sql = (
-            f'INSERT INTO "{table.name}" ({column_list}) VALUES ({", ".join(cells + literals)})'
-        )
-
-    def drop_indexes(self) -> list[str]:
-        """SQLite: drops the table's secondary indexes; the DDL that recreates them."""
-        if self.postgres:
-            return []  # DROP INDEX would lock the table against readers until commit
-        conn = self.session.connection()
-        found = conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master"
-            " WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
-            (self.table_name,),
-        ).all()
-        for name, _sql in found:
-            conn.exec_driver_sql(f'DROP INDEX "{name}"')
-        return [sql for _name, sql in found]
-
-    def encode(self, rows: list[WireRow]) -> bytes:
-        """The bytes `write` takes for these rows (built where the rows were validated)."""
-        if not rows:
-            return b""
-        if not self.postgres:
-            return SEP.join(chain.from_iterable(rows)).encode()
-        block = _copy_escape("\x01".join(map(SEP.join, rows)) + "\x01")
-        block = block.replace(SEP, "\t").replace(NULL, "\\N")
-        return block.replace("\x01", self.suffix + "\n").encode()
-
-    def write(self, payload: bytes) -> None:
-        conn = self.session.connection()
-        if self.postgres:
-            driver = conn.connection.driver_connection
-            assert driver is not None
-            with driver.cursor() as cur, cur.copy(self.sql) as copy:
-                copy.write(payload)
-            return
-        cells = iter(payload.decode().split(SEP))
-        conn.exec_driver_sql(self.sql, list(zip(*[cells] * self.width, strict=False)))
-
-    def decode(self, row: WireRow) -> dict[str, Any]:
-        """The field values of a wire row, as the ORM reads them back."""
-        out: dict[str, Any] = dict(zip(self.spec.field_names, row, strict=True))
-        if NULL in row:
-            out.update((n, None) for n, v in out.items() if v == NULL)
-        for name in self.list_names:
-            value = out[name]
-            if value is not None:
-                known = self.lists_seen.get(value)
-                if known is None:
-                    known = json.loads(value)
-                    if len(self.lists_seen) < 20_000:
-                        self.lists_seen[value] = known
-                out[name] = list(known)
-        for name in self.int_names:
-            if out[name] is not None:
-                out[name] = int(out[name])
-        return out
-
-
-def _copy_escape(text: str) -> str:
-    """Text as a COPY text-format value (backslash, tab, newline, carriage return escaped)."""
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _op_of(version: int, active: bool) -> str:
-    return "create" if version == 1 else ("update" if active else "deactivate")
-
-
-def _archived(spec: RegistrySpec, old: Mapping[Any, Any], now: datetime) -> dict[str, Any]:
-    """The history row keeping a version that is being replaced (valid until `now`)."""
-    data = record_of(spec, old)
-    data.pop("version", None)
-    return {
-        "kind": spec.kind,
-        "key": old[spec.key],
-        "version": old["version"],
-        "op": _op_of(old["version"], old["active"]),
-        "data": data,
-        "valid_from": old["updated_at"],
-        "valid_to": now,
-        "actor": old["updated_by"],
-    }
-
-
-def _lock_registry(session: Session, spec: RegistrySpec) -> None:
-    # PostgreSQL: writers of one registry take turns until commit, so two concurrent
-    # changes of a record can't both build on the same old version (a lost update). SQLite's
-    # BEGIN IMMEDIATE already serialises writers.
-    if session.get_bind().dialect.name == "postgresql":
-        # Keyed by schema too: several databases may share one PostgreSQL database.
-        lock_id = 727100 + sorted(("inspectors", "items", "targets")).index(spec.kind)
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), :id)"), {"id": lock_id}
-        )
-
-
-def import_file(
-    session: Session,
-    *,
-    kind: str,
-    fh: IO[bytes],
-    actor: str,
-    parallel_min_bytes: int = PARALLEL_MIN_BYTES,
-) -> ImportResult:
-    """Imports a CSV/XLSX registry file, all or nothing (files from `parallel_min_bytes` on
-    are validated in a second process while this one writes)."""
-    spec = spec_for(kind)
-    _lock_registry(session, spec)
-    result = _Importer(session, spec, actor).run(fh, parallel_min_bytes)
-    pause_at("import.before_commit")
-    return result
-
-
-def _load(session: Session, spec: RegistrySpec, key: str) -> dict[str, Any]:
-    table = _table(spec)
-    row = session.execute(select(table).where(table.c[spec.key] == key)).mappings().first()
-    if row is None:
-        raise NotFound(f"{spec.title}中没有 {key}")
-    return dict(row)
 
 
 def get(session: Session, *, kind: str, key: str) -> dict[str, Any]:
     """The current record `key` of registry `kind`."""
     spec = spec_for(kind)
-    return record_of(spec, _load(session, spec, key))
+    return record_of(spec, load_row(session, spec, key))
 
 
 def _raw(value: Any) -> str:
@@ -509,8 +46,8 @@ def _save_change(
     now = utcnow()
     key = old[spec.key]
     values = {**new, "version": old["version"] + 1, "updated_at": now, "updated_by": actor}
-    table = _table(spec)
-    session.execute(insert(RegistryHistory), [_archived(spec, old, now)])
+    table = table_of(spec)
+    session.execute(insert(RegistryHistory), [archived_row(spec, old, now)])
     session.execute(update(table).where(table.c[spec.key] == key).values(**values))
     audit.append(
         session,
@@ -527,8 +64,8 @@ def patch(
 ) -> dict[str, Any]:
     """Changes some fields of a record, validated exactly as an import row is."""
     spec = spec_for(kind)
-    _lock_registry(session, spec)
-    old = _load(session, spec, key)
+    lock_registry(session, spec)
+    old = load_row(session, spec, key)
     errors: list[dict[str, Any]] = []
     new: dict[str, Any] = {}
     for name, value in changes.items():
@@ -562,49 +99,15 @@ def patch(
 def deactivate(session: Session, *, kind: str, key: str, actor: str) -> dict[str, Any]:
     """Marks a record inactive; its history stays."""
     spec = spec_for(kind)
-    _lock_registry(session, spec)
-    old = _load(session, spec, key)
+    lock_registry(session, spec)
+    old = load_row(session, spec, key)
     if not old["active"]:
         return record_of(spec, old)
     return _save_change(session, spec, old, {"active": False}, "deactivate", actor)
 
 
-def history(session: Session, *, kind: str, key: str) -> list[dict[str, Any]]:
-    """Every version of a record, oldest first (archived versions, then the current one)."""
-    spec = spec_for(kind)
-    current = _load(session, spec, key)
-    rows = session.scalars(
-        select(RegistryHistory)
-        .where(RegistryHistory.kind == spec.kind, RegistryHistory.key == key)
-        .order_by(RegistryHistory.version)
-    ).all()
-    versions = [
-        {
-            "version": h.version,
-            "op": h.op,
-            "valid_from": h.valid_from,
-            "valid_to": h.valid_to,
-            "actor": h.actor,
-            "data": h.data,
-        }
-        for h in rows
-    ]
-    data = record_of(spec, current)
-    data.pop("version", None)
-    versions.append(
-        {
-            "version": current["version"],
-            "op": _op_of(current["version"], current["active"]),
-            "valid_from": current["updated_at"],
-            "valid_to": None,
-            "actor": current["updated_by"],
-            "data": data,
-        }
-    )
-    return versions
-
-
 def _matches(rec: Mapping[Any, Any], filters: Mapping[str, str]) -> bool:
+    """Python twin of list_records' SQL filters, for records read "as of" a moment."""
     for name, want in filters.items():
         have = rec.get(name)
         if name == "region":
@@ -650,7 +153,7 @@ def list_records(
     after = decode_cursor(cursor) if cursor else None
     if as_of is not None:
         return _list_as_of(session, spec, filters, include_inactive, after, limit, as_of)
-    table = _table(spec)
+    table = table_of(spec)
     key_col = table.c[spec.key]
     conds: list[ColumnElement[bool]] = []
     for name, want in filters.items():
@@ -668,33 +171,7 @@ def list_records(
         conds.append(key_col > after)
     stmt = select(table).where(*conds).order_by(key_col).limit(limit + 1)
     items = [record_of(spec, row) for row in session.execute(stmt).mappings()]
-    more = len(items) > limit
-    items = items[:limit]
-    return Page(items, encode_cursor(items[-1][spec.key]) if more and items else None)
-
-
-def _as_of_rows(
-    session: Session, spec: RegistrySpec, at: datetime, after: str | None
-) -> Iterator[dict[str, Any]]:
-    """Records as they stood at `at`, in key order: current rows already valid then, merged
-    with archived versions valid then (a key is in at most one of the two)."""
-    table = _table(spec)
-    key_col = table.c[spec.key]
-    cur = select(table).where(table.c.updated_at <= at)
-    h = RegistryHistory
-    old = select(h.key, h.data, h.version).where(
-        h.kind == spec.kind, h.valid_from <= at, h.valid_to > at
-    )
-    if after is not None:
-        cur, old = cur.where(key_col > after), old.where(h.key > after)
-    current = (
-        record_of(spec, r)
-        for r in session.execute(cur.order_by(key_col).execution_options(yield_per=2000)).mappings()
-    )
-    # A second connection-level cursor: the history stream runs beside the current one.
-    archived_rows = session.execute(old.order_by(h.key)).all()
-    archived = ({**data, "version": version} for _key, data, version in archived_rows)
-    yield from heapq.merge(current, archived, key=lambda r: r[spec.key])
+    return page_of(items, limit, key=lambda rec: rec[spec.key])
 
 
 def _list_as_of(
@@ -707,76 +184,17 @@ def _list_as_of(
     at: datetime,
 ) -> Page[dict[str, Any]]:
     items: list[dict[str, Any]] = []
-    for rec in _as_of_rows(session, spec, at, after):
+    for rec in as_of_rows(session, spec, at, after):
         if not include_inactive and not rec.get("active", True):
             continue
         if _matches(rec, filters):
             items.append(rec)
             if len(items) > limit:
                 break
-    more = len(items) > limit
-    items = items[:limit]
-    return Page(items, encode_cursor(items[-1][spec.key]) if more and items else None)
-
-
-def iter_as_of(session: Session, *, kind: str, at: datetime) -> Iterator[dict[str, Any]]:
-    """Every active record of `kind` as it stood at `at`, in key order (draw snapshots)."""
-    for rec in _as_of_rows(session, spec_for(kind), at, None):
-        if rec.get("active", True):
-            yield rec
+    return page_of(items, limit, key=lambda rec: rec[spec.key])
 
 
 def safe_cell(value: Any) -> str:
-    """A cell value that spreadsheets will not run as a formula."""
+    """A cell value that spreadsheets will not run as a formula (exports, task reports)."""
     text = _raw(value) if not isinstance(value, bool) else ("是" if value else "否")
     return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _export_rows(session: Session, spec: RegistrySpec) -> Iterator[list[str]]:
-    table = _table(spec)
-    yield [f.header for f in spec.fields]
-    stmt = select(table).where(table.c.active.is_(True)).order_by(table.c[spec.key])
-    for row in session.execute(stmt.execution_options(yield_per=2000)).mappings():
-        yield [safe_cell(row[f.name]) for f in spec.fields]
-
-
-def _csv_chunks(session: Session, spec: RegistrySpec, rows_per_chunk: int) -> Iterator[bytes]:
-    rows = _export_rows(session, spec)
-    buf = io.StringIO()
-    buf.write("\ufeff")  # BOM: Excel then reads the UTF-8 Chinese text correctly
-    writer = csv.writer(buf)
-    while part := list(islice(rows, rows_per_chunk)):
-        writer.writerows(part)
-        yield buf.getvalue().encode("utf-8")
-        buf.seek(0)
-        buf.truncate()
-
-
-def export_csv_chunks(
-    factory: sessionmaker[Session], *, kind: str, rows_per_chunk: int = 5000
-) -> Iterator[bytes]:
-    """Active records as CSV (UTF-8 with BOM, for Excel), importable again, a few thousand rows
-    at a time: what a streamed response sends (1,000,000 targets are never held whole). Reads
-    in its own session, as the response is sent after the request's session has closed."""
-    spec = spec_for(kind)
-    with factory() as session:
-        yield from _csv_chunks(session, spec, rows_per_chunk)
-
-
-def export(session: Session, *, kind: str, fmt: str) -> bytes:
-    """Active records as CSV (UTF-8 with BOM, for Excel) or XLSX, importable again."""
-    spec = spec_for(kind)
-    if fmt == "csv":
-        return b"".join(_csv_chunks(session, spec, 5000))
-    rows = _export_rows(session, spec)
-    if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet(spec.title)
-        for r in rows:
-            ws.append(r)
-        out = io.BytesIO()
-        wb.save(out)
-        return out.getvalue()
-    raise BadRequest("format 应为 csv 或 xlsx")

@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 
 from app.registries.fields import (
-    _CONTROL,
-    _USCC_ALPHABET,
-    _USCC_WEIGHTS,
+    CONTROL,
+    USCC_ALPHABET,
+    USCC_WEIGHTS,
     FieldError,
     FieldSpec,
     RegistrySpec,
-    _grade,
-    _region,
+    check_grade,
+    check_region,
     normalize_uscc,
     row_is_clean,
 )
@@ -44,14 +44,14 @@ _REGION_COLUMN = re.compile(r"[0-9]{6}(?:\x00[0-9]{6})*")
 _MEMO_LIMIT = 20_000  # distinct values remembered per column (choices, grades, tags)
 
 _USCC_VALUE = np.full(256, -1, dtype=np.int64)
-for _i, _c in enumerate(_USCC_ALPHABET):
+for _i, _c in enumerate(USCC_ALPHABET):
     _USCC_VALUE[ord(_c)] = _i
-_USCC_W = np.array(_USCC_WEIGHTS, dtype=np.int64)
+_USCC_W = np.array(USCC_WEIGHTS, dtype=np.int64)
 
 
 def _uscc_column_ok(joined: str, n: int) -> bool:
     """True when every id of a SEP-joined column of n well-formed USCCs has a valid check digit
-    (the same GB 32100-2015 sum as fields._uscc_fast_ok, for the whole column at once)."""
+    (the same GB 32100-2015 sum as fields.uscc_check_char, for the whole column at once)."""
     codes = np.frombuffer((joined + SEP).encode("ascii"), dtype=np.uint8).reshape(n, 19)
     values = _USCC_VALUE[codes[:, :18]]
     total = values[:, :17] @ _USCC_W
@@ -119,7 +119,7 @@ class Validator:
         if length < width:
             return None
         text = "\n".join(map("\n".join, rows))
-        if _CONTROL.search(text) or not (text.isascii() or unicodedata.is_normalized("NFC", text)):
+        if CONTROL.search(text) or not (text.isascii() or unicodedata.is_normalized("NFC", text)):
             return None
         cols = list(zip(*rows, strict=True))
         if length > width and "".join("".join(c) for c in cols[width:]).strip():
@@ -150,7 +150,7 @@ class Validator:
         if f.check is normalize_uscc and _USCC_COLUMN.fullmatch(joined):
             if _uscc_column_ok(joined, len(col)):
                 return col
-        elif f.check is _region and _REGION_COLUMN.fullmatch(joined):
+        elif f.check is check_region and _REGION_COLUMN.fullmatch(joined):
             return col
         elif f.check is None and not f.is_list and f.choices is None:
             if (
@@ -160,7 +160,7 @@ class Validator:
                 and "\x00'" not in joined
             ):
                 return col
-        elif f.choices is not None or f.is_list or f.check is _grade:
+        elif f.choices is not None or f.is_list or f.check is check_grade:
             return self._memoised(f, col)
         try:
             return [to_wire(v, f.is_list) for v in map(f.fast, col)]

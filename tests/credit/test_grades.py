@@ -11,8 +11,7 @@ from app.models import AuditEntry, CreditGrade, Item, Target
 from app.models.base import utcnow
 from app.plans.frame import snapshot
 from app.plans.schemas import PlanIn
-from app.registries import grades
-from app.registries import service as registries
+from app.registries import grades, history
 from tests.factories import uscc
 from tests.plans.conftest import plan_body
 
@@ -37,8 +36,8 @@ def test_push_applies_grades_with_history_and_audit(client, city, credit, db):
     assert _grade(db, uscc(1)) == "D" and _grade(db, uscc(2)) == "A"
     # "as of" reads of the registry see the old grade before the push, the new one after
     with make_sessionmaker(db)() as s:
-        then = {r["uscc"]: r for r in registries.iter_as_of(s, kind="targets", at=before)}
-        now = {r["uscc"]: r for r in registries.iter_as_of(s, kind="targets", at=utcnow())}
+        then = {r["uscc"]: r for r in history.iter_as_of(s, kind="targets", at=before)}
+        now = {r["uscc"]: r for r in history.iter_as_of(s, kind="targets", at=utcnow())}
     assert then[uscc(1)]["credit_grade"] == "A" and now[uscc(1)]["credit_grade"] == "D"
     with make_sessionmaker(db)() as s:
         rows = s.scalars(select(CreditGrade).order_by(CreditGrade.id)).all()
@@ -54,7 +53,7 @@ def test_push_applies_grades_with_history_and_audit(client, city, credit, db):
 def test_history_of_the_registry_keeps_the_old_grade(client, city, credit, db):
     client.put(URL, headers=credit, json=[{"uscc": uscc(3), "grade": "C", "as_of": "2026-01-01"}])
     with make_sessionmaker(db)() as s:
-        versions = registries.history(s, kind="targets", key=uscc(3))
+        versions = history.history(s, kind="targets", key=uscc(3))
     assert [v["data"]["credit_grade"] for v in versions] == ["A", "C"]
     assert versions[-1]["actor"] == "credit:信用平台"
 

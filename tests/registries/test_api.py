@@ -118,18 +118,16 @@ def test_export_round_trips_and_guards_formulas(client, make_token):
 
 def test_csv_export_is_streamed_in_chunks_from_its_own_session(client, make_token, db):
     from app.db import make_sessionmaker
-    from app.registries import service
+    from app.registries import export
 
     sup = make_token("supervisor")
     _load(client, sup, [target_row(k) for k in range(1, 8)])
-    chunks = list(
-        service.export_csv_chunks(make_sessionmaker(db), kind="targets", rows_per_chunk=3)
-    )
+    chunks = list(export.export_csv_chunks(make_sessionmaker(db), kind="targets", rows_per_chunk=3))
     # header + 7 rows in pieces of 3 rows: 3 chunks, the BOM only in the first
     assert len(chunks) == 3 and chunks[0].startswith("\ufeff".encode())
     assert not any(c.startswith("\ufeff".encode()) for c in chunks[1:])
     with make_sessionmaker(db)() as s:
-        assert b"".join(chunks) == service.export(s, kind="targets", fmt="csv")
+        assert b"".join(chunks) == export.export(s, kind="targets", fmt="csv")
     streamed = client.get("/api/v1/registries/targets/export", headers=sup)
     assert streamed.status_code == 200 and streamed.content == b"".join(chunks)
     assert streamed.headers["content-type"].startswith("text/csv")

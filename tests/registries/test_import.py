@@ -88,7 +88,7 @@ def test_bad_rows_are_all_listed_and_nothing_is_written(client, make_token, sess
 
 
 def test_bad_row_after_a_full_chunk_rolls_back_the_written_chunk(client, make_token, session):
-    from app.registries.service import CHUNK
+    from app.registries.importer import CHUNK
 
     sup = make_token("supervisor")
     rows = [target_row(i) for i in range(1, CHUNK + 10)]

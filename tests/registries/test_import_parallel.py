@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import ValidationFailed
 from app.models import AuditEntry, RegistryHistory, Target
-from app.registries import service
+from app.registries import importer
 from app.registries.fields import TARGETS
 from app.registries.validate import Validator
 from tests.factories import TARGET_HEADER, encode, target_row, uscc
@@ -19,12 +19,12 @@ from tests.factories import TARGET_HEADER, encode, target_row, uscc
 
 @pytest.fixture(autouse=True)
 def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "CHUNK", 4)
+    monkeypatch.setattr(importer, "CHUNK", 4)
 
 
 def _import(session: Session, body: bytes, *, forked: bool = True) -> Any:
     try:
-        result = service.import_file(
+        result = importer.import_file(
             session,
             kind="targets",
             fh=io.BytesIO(body),

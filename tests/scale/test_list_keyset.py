@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event
 
 from app.db import begin_write
-from app.registries import service
+from app.registries import importer, service
 from tests.factories import TARGET_HEADER, target_row, to_csv, uscc
 
 pytestmark = pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
@@ -21,7 +21,7 @@ def targets(session):
         tags = ";".join(t for t, k in (("举报:1", 7), ("智能监控:2", 5)) if i % k == 0)
         rows.append(target_row(i, tags=tags))
     begin_write(session)
-    service.import_file(
+    importer.import_file(
         session, kind="targets", fh=io.BytesIO(to_csv(TARGET_HEADER, rows)), actor="t"
     )
     session.commit()

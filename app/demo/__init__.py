@@ -19,7 +19,7 @@ from app.models import Plan, Task
 from app.plans import drawing
 from app.plans import service as plans
 from app.plans.schemas import PlanIn
-from app.registries import service as registries
+from app.registries import importer
 from app.tasks import results, teams
 from app.tasks.schemas import ResultIn
 
@@ -53,7 +53,7 @@ def load_registries(session: Session, directory: Path, actor: str = "demo") -> l
     lines = []
     for kind in ("items", "targets", "inspectors"):
         with (directory / f"{kind}.csv").open("rb") as fh:
-            r = registries.import_file(session, kind=kind, fh=fh, actor=actor)
+            r = importer.import_file(session, kind=kind, fh=fh, actor=actor)
         lines.append(f"{kind}: {r.rows} 行，新增 {r.created}，更新 {r.updated}，未变 {r.unchanged}")
     return lines
 

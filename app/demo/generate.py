@@ -2,6 +2,8 @@
 
 Writes ``items.csv`` (抽查事项清单), ``targets.csv`` (检查对象名录库) and ``inspectors.csv``
 (执法检查人员名录库) with the Chinese headers of SPEC §4, UTF-8 with BOM, RFC 4180 quoting.
+Headers, enumerated values and the USCC check character come from app/registries/fields.py,
+the rules the import applies.
 
 The first 2,400 targets belong to the demo city 某市 (医保区划 3704xx, six county-level
 districts). Larger counts add further fictional cities of 2,400 targets each, spread over the
@@ -27,57 +29,41 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-TARGET_HEADER = (
-    "统一社会信用代码",
-    "名称",
-    "类型",
-    "级别",
-    "性质",
-    "医保区划",
-    "地址",
-    "法定代表人",
-    "联系电话",
-    "信用等级",
-    "标注",
-    "状态",
+from app.registries.fields import (
+    DEFAULT_GRADE_SCALE,
+    EXPERTISE,
+    INSPECTOR_KINDS,
+    INSPECTOR_STATUSES,
+    INSPECTORS,
+    ITEM_CATEGORIES,
+    ITEMS,
+    LEVELS,
+    METHODS,
+    OWNERSHIPS,
+    TARGET_KINDS,
+    TARGET_STATUSES,
+    TARGETS,
+    uscc_check_char,
 )
-ITEM_HEADER = (
-    "事项编码",
-    "事项名称",
-    "子项",
-    "类别",
-    "依据",
-    "实施主体",
-    "适用对象",
-    "比例",
-    "频次",
-    "方式",
-    "检查人员要求",
-)
-INSPECTOR_HEADER = (
-    "执法证号",
-    "姓名",
-    "所属部门",
-    "医保区划",
-    "专长",
-    "人员类别",
-    "工作单位",
-    "状态",
-    "回避对象",
-    "任务上限",
-)
+
+TARGET_HEADER = tuple(f.header for f in TARGETS.fields)
+ITEM_HEADER = tuple(f.header for f in ITEMS.fields)
+INSPECTOR_HEADER = tuple(f.header for f in INSPECTORS.fields)
 
 CITY_SIZE = 2400  # targets per fictional city
 DEMO_CITY = "某市"
 
-MEDICAL = "定点医疗机构"
-PHARMACY = "定点零售药店"
-AGENCY = "医保经办机构"
-INSURER = "商业保险机构"
-ELDERLY = "医养结合机构"
-
-PUBLIC = "公立"
-PRIVATE = "民营"
+# The registries' enumerations by role (unpacking fails loudly if one changes shape).
+MEDICAL, PHARMACY, AGENCY, INSURER, ELDERLY = TARGET_KINDS
+PUBLIC, PRIVATE = OWNERSHIPS
+LEVEL_3, LEVEL_2, LEVEL_1, UNLEVELLED = LEVELS
+NORMAL, SUSPENDED, _REVOKED = TARGET_STATUSES
+GRADE_A, GRADE_B, GRADE_C, GRADE_D = DEFAULT_GRADE_SCALE
+GENERAL, FOCUS = ITEM_CATEGORIES
+ON_SITE, ON_PAPER, DATA_CHECK = METHODS
+MEDICINE, PHARMACY_SKILL, _NURSING, FINANCE, IT, LAW, _POLICY = EXPERTISE
+OFFICER, EXPERT = INSPECTOR_KINDS
+ON_DUTY, INACTIVE = INSPECTOR_STATUSES
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -166,8 +152,6 @@ def _serial_offset(seed: str) -> int:
 
 
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)  # GB 11714 organisation code
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)  # GB 32100
-_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
 def _half_sums(weights: Sequence[int]) -> tuple[int, ...]:
@@ -180,8 +164,6 @@ def _half_sums(weights: Sequence[int]) -> tuple[int, ...]:
 # Precomputed so that a million USCCs take seconds: stdnum's calc_check_digit is exact but
 # slow per call; tests check every generated code with stdnum.cn.uscc.validate.
 _ORG_HI, _ORG_LO = _half_sums(_ORG_WEIGHTS[:4]), _half_sums(_ORG_WEIGHTS[4:])
-_USCC_HI, _USCC_LO = _half_sums(_USCC_WEIGHTS[8:12]), _half_sums(_USCC_WEIGHTS[12:16])
-_prefix_sums: dict[str, int] = {}
 
 
 def make_uscc(authority_type: str, region: str, serial: int, offset: int = 0) -> str:
@@ -190,41 +172,34 @@ def make_uscc(authority_type: str, region: str, serial: int, offset: int = 0) ->
     The 8-digit organisation-code body is a bijection of ``serial`` (< 10**8), so distinct
     serials never share a USCC. Same result as building it with stdnum.cn.uscc, only faster.
     """
-    prefix = authority_type + region
-    psum = _prefix_sums.get(prefix)
-    if psum is None:
-        psum = sum(
-            _USCC_ALPHABET.index(c) * w for c, w in zip(prefix, _USCC_WEIGHTS[:8], strict=True)
-        )
-        _prefix_sums[prefix] = psum
     body = (serial * 7_654_321 + offset) % 100_000_000
     hi, lo = divmod(body, 10_000)
     org = 11 - (_ORG_HI[hi] + _ORG_LO[lo]) % 11
     org_value = 0 if org == 11 else org  # 10 is written "X"
     org_char = "X" if org == 10 else str(org_value)
-    total = psum + _USCC_HI[hi] + _USCC_LO[lo] + _USCC_ALPHABET.index(org_char) * 28
-    return f"{prefix}{body:08d}{org_char}{_USCC_ALPHABET[-total % 31]}"
+    head = f"{authority_type}{region}{body:08d}{org_char}"
+    return head + uscc_check_char(head)
 
 
 # Body categories: (weight per mille, kind, level, ownership, USCC authority/type, name style).
 # 12 事业单位 (public institutions), 52 民办非企业单位, 91 企业, 92 个体工商户.
 _CATEGORIES: tuple[tuple[int, str, str, str, str, str], ...] = (
-    (340, PHARMACY, "未定级", PRIVATE, "91", "chain_store"),
-    (120, PHARMACY, "未定级", PRIVATE, "92", "single_pharmacy"),
-    (160, MEDICAL, "未定级", PUBLIC, "52", "village_clinic"),
-    (140, MEDICAL, "未定级", PRIVATE, "92", "clinic"),
-    (30, MEDICAL, "未定级", PRIVATE, "91", "outpatient"),
-    (40, MEDICAL, "未定级", PUBLIC, "12", "community_station"),
-    (25, MEDICAL, "一级", PUBLIC, "12", "township_hospital"),
-    (25, MEDICAL, "一级", PUBLIC, "12", "community_center"),
-    (60, MEDICAL, "一级", PRIVATE, "52", "private_hospital"),
-    (15, MEDICAL, "二级", PRIVATE, "91", "private_specialty"),
-    (20, ELDERLY, "一级", PRIVATE, "52", "elderly_care"),
-    (15, ELDERLY, "未定级", PUBLIC, "12", "elderly_care_public"),
+    (340, PHARMACY, UNLEVELLED, PRIVATE, "91", "chain_store"),
+    (120, PHARMACY, UNLEVELLED, PRIVATE, "92", "single_pharmacy"),
+    (160, MEDICAL, UNLEVELLED, PUBLIC, "52", "village_clinic"),
+    (140, MEDICAL, UNLEVELLED, PRIVATE, "92", "clinic"),
+    (30, MEDICAL, UNLEVELLED, PRIVATE, "91", "outpatient"),
+    (40, MEDICAL, UNLEVELLED, PUBLIC, "12", "community_station"),
+    (25, MEDICAL, LEVEL_1, PUBLIC, "12", "township_hospital"),
+    (25, MEDICAL, LEVEL_1, PUBLIC, "12", "community_center"),
+    (60, MEDICAL, LEVEL_1, PRIVATE, "52", "private_hospital"),
+    (15, MEDICAL, LEVEL_2, PRIVATE, "91", "private_specialty"),
+    (20, ELDERLY, LEVEL_1, PRIVATE, "52", "elderly_care"),
+    (15, ELDERLY, UNLEVELLED, PUBLIC, "12", "elderly_care_public"),
 )
 _CATEGORY_TABLE = tuple(cat for cat in _CATEGORIES for _ in range(cat[0]))
 _DISTRICT_TABLE = tuple(i for i, w in enumerate(_DISTRICT_WEIGHTS) for _ in range(w))
-_GRADE_TABLE = ("A",) * 45 + ("B",) * 38 + ("C",) * 8 + ("D",) * 2 + ("",) * 7
+_GRADE_TABLE = (GRADE_A,) * 45 + (GRADE_B,) * 38 + (GRADE_C,) * 8 + (GRADE_D,) * 2 + ("",) * 7
 
 
 class _Row:
@@ -319,31 +294,35 @@ def _head(city: City) -> list[tuple[str, str, str, str, str, int]]:
     c = city.name
     county = city.districts[5][1]
     rows: list[tuple[str, str, str, str, str, int]] = [
-        (f"{c}人民医院", MEDICAL, "三级", PUBLIC, "12", 0),
-        (f"{c}中心医院", MEDICAL, "三级", PUBLIC, "12", 1),
-        (f"{c}中医医院", MEDICAL, "三级", PUBLIC, "12", 0),
-        (f"{c}妇幼保健院", MEDICAL, "三级", PUBLIC, "12", 2),
-        (f"{county}人民医院", MEDICAL, "三级", PUBLIC, "12", 5),
+        (f"{c}人民医院", MEDICAL, LEVEL_3, PUBLIC, "12", 0),
+        (f"{c}中心医院", MEDICAL, LEVEL_3, PUBLIC, "12", 1),
+        (f"{c}中医医院", MEDICAL, LEVEL_3, PUBLIC, "12", 0),
+        (f"{c}妇幼保健院", MEDICAL, LEVEL_3, PUBLIC, "12", 2),
+        (f"{county}人民医院", MEDICAL, LEVEL_3, PUBLIC, "12", 5),
     ]
     for d, (_, dname) in enumerate(city.districts):
         place = dname if dname.endswith("市") else f"{c}{dname}"
         if d < 5:
-            rows.append((f"{place}人民医院", MEDICAL, "二级", PUBLIC, "12", d))
-        rows.append((f"{place}中医医院", MEDICAL, "二级", PUBLIC, "12", d))
-    rows.append((f"{c}第二人民医院", MEDICAL, "二级", PUBLIC, "12", 3))
-    rows.append((f"{c}精神卫生中心", MEDICAL, "二级", PUBLIC, "12", 4))
+            rows.append((f"{place}人民医院", MEDICAL, LEVEL_2, PUBLIC, "12", d))
+        rows.append((f"{place}中医医院", MEDICAL, LEVEL_2, PUBLIC, "12", d))
+    rows.append((f"{c}第二人民医院", MEDICAL, LEVEL_2, PUBLIC, "12", 3))
+    rows.append((f"{c}精神卫生中心", MEDICAL, LEVEL_2, PUBLIC, "12", 4))
     for d, (_, dname) in enumerate(city.districts):
         place = dname if dname.endswith("市") else f"{c}{dname}"
-        rows.append((f"{place}医疗保障服务中心", AGENCY, "未定级", PUBLIC, "12", d))
+        rows.append((f"{place}医疗保障服务中心", AGENCY, UNLEVELLED, PUBLIC, "12", d))
     ins_a = _INSURERS[city.index % len(_INSURERS)]
     ins_b = _INSURERS[(city.index + 2) % len(_INSURERS)]
-    rows.append((f"{ins_a}人寿保险股份有限公司{c}中心支公司", INSURER, "未定级", PRIVATE, "91", 0))
-    rows.append((f"{ins_b}健康保险股份有限公司{c}中心支公司", INSURER, "未定级", PRIVATE, "91", 0))
+    rows.append(
+        (f"{ins_a}人寿保险股份有限公司{c}中心支公司", INSURER, UNLEVELLED, PRIVATE, "91", 0)
+    )
+    rows.append(
+        (f"{ins_b}健康保险股份有限公司{c}中心支公司", INSURER, UNLEVELLED, PRIVATE, "91", 0)
+    )
     return rows
 
 
 def _tags(h: _Row, grade: str) -> str:
-    boost = 3.0 if grade in ("C", "D") else 1.0
+    boost = 3.0 if grade in (GRADE_C, GRADE_D) else 1.0
     parts = []
     if h.rnd() < 0.10 * boost:
         parts.append(f"举报:{1 + int(h.rnd() * 3)}")
@@ -381,7 +360,7 @@ def _city_rows(seed: str, city: City, start: int, count: int) -> Iterator[tuple[
         else:
             grade = _GRADE_TABLE[int(rnd() * len(_GRADE_TABLE))]
             tags = _tags(h, grade)
-        status = "暂停" if rnd() < (0.25 if grade == "D" else 0.01) else "正常"
+        status = SUSPENDED if rnd() < (0.25 if grade == GRADE_D else 0.01) else NORMAL
         yield (
             make_uscc(utype, region, serial, offset),
             name,
@@ -414,121 +393,121 @@ _ITEMS: tuple[tuple[str, ...], ...] = (
         "YB-01",
         "分解住院",
         "将参保人员一次住院治疗拆分为多次住院结算",
-        "重点",
+        FOCUS,
         f"{_REG}第十五条、第三十八条第一项",
         f"{MEDICAL};{ELDERLY}",
         "5%",
         "每年1次",
-        "现场检查",
-        "医学;信息",
+        ON_SITE,
+        f"{MEDICINE};{IT}",
     ),
     (
         "YB-02",
         "挂床住院",
         "参保人员办理住院但未实际在院接受治疗",
-        "重点",
+        FOCUS,
         f"{_REG}第十五条、第三十八条第一项",
         f"{MEDICAL};{ELDERLY}",
         "5%",
         "每年1次",
-        "现场检查",
-        "医学",
+        ON_SITE,
+        MEDICINE,
     ),
     (
         "YB-03",
         "串换药品、医用耗材、诊疗项目和服务设施",
         "以甲项目名义结算乙项目费用",
-        "重点",
+        FOCUS,
         f"{_REG}第十五条、第三十八条第四项",
         f"{MEDICAL};{PHARMACY};{ELDERLY}",
         "5%",
         "每年1次",
-        "数据核查",
-        "医学;药学;信息",
+        DATA_CHECK,
+        f"{MEDICINE};{PHARMACY_SKILL};{IT}",
     ),
     (
         "YB-04",
         "虚构医药服务、虚假住院",
         "伪造医学文书、虚构诊疗项目或冒名住院骗取医保基金",
-        "重点",
+        FOCUS,
         f"{_REG}第四十条",
         f"{MEDICAL};{ELDERLY}",
         "10%",
         "每年1次",
-        "现场检查",
-        "医学;财务",
+        ON_SITE,
+        f"{MEDICINE};{FINANCE}",
     ),
     (
         "YB-05",
         "超标准收费",
         "超出医疗服务价格标准收取费用",
-        "一般",
+        GENERAL,
         f"{_REG}第十五条、第三十八条第三项",
         f"{MEDICAL};{ELDERLY}",
         "5%",
         "每年1次",
-        "数据核查",
-        "财务;信息",
+        DATA_CHECK,
+        f"{FINANCE};{IT}",
     ),
     (
         "YB-06",
         "重复收费、分解项目收费",
         "同一诊疗项目重复计费或拆分计费",
-        "一般",
+        GENERAL,
         f"{_REG}第十五条、第三十八条第三项",
         MEDICAL,
         "5%",
         "每年1次",
-        "数据核查",
-        "财务;信息",
+        DATA_CHECK,
+        f"{FINANCE};{IT}",
     ),
     (
         "YB-07",
         "过度诊疗、过度检查",
         "违反诊疗规范过度诊疗、过度检查、超量开药、重复开药",
-        "一般",
+        GENERAL,
         f"{_REG}第十五条、第三十八条第二项",
         MEDICAL,
         "5%",
         "每年1次",
-        "书面检查",
-        "医学",
+        ON_PAPER,
+        MEDICINE,
     ),
     (
         "YB-08",
         "药品、医用耗材进销存不符",
         "药品和医用耗材出入库记录与医保结算数量不一致",
-        "一般",
+        GENERAL,
         f"{_REG}第十四条、第三十九条第二项",
         f"{PHARMACY};{MEDICAL}",
         "5%",
         "每年1次",
-        "现场检查",
-        "药学;财务",
+        ON_SITE,
+        f"{PHARMACY_SKILL};{FINANCE}",
     ),
     (
         "YB-09",
         "医保药品倒卖",
         "为参保人员利用医保待遇转卖药品、接受返还现金或实物提供便利",
-        "重点",
+        FOCUS,
         f"{_REG}第十五条、第三十八条第五项、第四十一条",
         f"{PHARMACY};{MEDICAL}",
         "10%",
         "每半年1次",
-        "现场检查",
-        "药学;法律",
+        ON_SITE,
+        f"{PHARMACY_SKILL};{LAW}",
     ),
     (
         "YB-10",
         "基金财务管理",
         "业务、财务、安全和风险管理制度及基金拨付、待遇审核支付",
-        "一般",
+        GENERAL,
         f"{_REG}第十一条、第三十七条",
         f"{AGENCY};{INSURER}",
         "20%",
         "每年1次",
-        "书面检查",
-        "财务;法律",
+        ON_PAPER,
+        f"{FINANCE};{LAW}",
     ),
 )
 
@@ -546,7 +525,7 @@ class _Anchors:
     others: dict[int, list[str]]
 
 
-_EXPERTISE = ("医学",) * 35 + ("药学",) * 20 + ("财务",) * 20 + ("信息",) * 15 + ("法律",) * 10
+_EXPERTISE = (MEDICINE,) * 35 + (PHARMACY_SKILL,) * 20 + (FINANCE,) * 20 + (IT,) * 15 + (LAW,) * 10
 
 
 def iter_inspector_rows(
@@ -572,22 +551,22 @@ def iter_inspector_rows(
         region = city.districts[_DISTRICT_TABLE[int(rnd() * len(_DISTRICT_TABLE))]][0]
         employer = ""
         if role in (9, 19) and hosp:  # 10 % outside experts from a hospital
-            kind, dept = "专家", f"{city.name}医疗保障局"
+            kind, dept = EXPERT, f"{city.name}医疗保障局"
             employer, region = hosp[int(rnd() * len(hosp))]
-            skills = ["医学"] if rnd() < 0.7 else ["药学"]
+            skills = [MEDICINE] if rnd() < 0.7 else [PHARMACY_SKILL]
         elif role in (3, 13):
-            kind, dept, skills = "执法人员", f"{city.name}卫生健康委员会", ["医学"]
+            kind, dept, skills = OFFICER, f"{city.name}卫生健康委员会", [MEDICINE]
         elif role == 7:
-            kind, dept, skills = "执法人员", f"{city.name}市场监督管理局", ["药学", "法律"]
+            kind, dept, skills = OFFICER, f"{city.name}市场监督管理局", [PHARMACY_SKILL, LAW]
         else:
-            kind, dept = "执法人员", f"{city.name}医疗保障局"
+            kind, dept = OFFICER, f"{city.name}医疗保障局"
             skills = [_EXPERTISE[int(rnd() * len(_EXPERTISE))]]
             if rnd() < 0.35:
                 extra = _EXPERTISE[int(rnd() * len(_EXPERTISE))]
                 if extra not in skills:
                     skills.append(extra)
-        if kind == "专家" and rnd() < 0.3:
-            skills.append("信息")
+        if kind == EXPERT and rnd() < 0.3:
+            skills.append(IT)
         year = 2015 + int(rnd() * 10)
         seq = 1 + int(rnd() * 9999)
         badge = f"{region}{year}{seq:04d}"
@@ -595,7 +574,7 @@ def iter_inspector_rows(
             seq = seq % 9999 + 1
             badge = f"{region}{year}{seq:04d}"
         seen.add(badge)
-        status = "停用" if pos % 37 == 5 else "在岗"
+        status = INACTIVE if pos % 37 == 5 else ON_DUTY
         conflicts = ""
         if pos % 15 == 4 and others:
             picks = sorted({others[int(rnd() * len(others))] for _ in range(1 + int(rnd() * 2))})
@@ -638,7 +617,7 @@ def write_registries(
     def noting(rows: Iterator[tuple[str, ...]]) -> Iterator[tuple[str, ...]]:
         for i, row in enumerate(rows):
             k, pos = divmod(i, CITY_SIZE)
-            if row[2] == MEDICAL and row[3] in ("三级", "二级") and row[11] == "正常":
+            if row[2] == MEDICAL and row[3] in (LEVEL_3, LEVEL_2) and row[11] == NORMAL:
                 anchors.hospitals.setdefault(k, []).append((row[0], row[5]))
             if pos % 50 == 7 or (pos < CITY_SIZE // 50 and pos % 3 == 1):
                 anchors.others.setdefault(k, []).append(row[0])
@@ -655,9 +634,9 @@ def write_registries(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: python -m app.registries.generate --targets N --inspectors M --out DIR."""
+    """CLI: python -m app.demo.generate --targets N --inspectors M --out DIR."""
     p = argparse.ArgumentParser(
-        prog="python -m app.registries.generate",
+        prog="python -m app.demo.generate",
         description="生成演示用一单两库名录文件 (write demo registry CSV files)",
     )
     p.add_argument("--targets", type=int, default=2400, help="检查对象数 (targets)")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from app.registries.generate import (
+from app.demo.generate import (
     CITY_SIZE,
     INSPECTOR_HEADER,
     ITEM_HEADER,
@@ -246,7 +246,7 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert len(read(tmp_path / "x" / "inspectors.csv")[1]) == 20
     out = tmp_path / "m"
     done = subprocess.run(
-        [sys.executable, "-m", "app.registries.generate", "--targets", "50", "--out", str(out)],
+        [sys.executable, "-m", "app.demo.generate", "--targets", "50", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
