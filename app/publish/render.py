@@ -18,13 +18,7 @@ from app.publish.collect import DrawData, SiteData
 from app.publish.draws import draw_summary, render_draw
 from app.publish.formats import FileBody, FileSink, csv_bytes, dumps, xlsx_bytes
 from app.publish.pages import STATUS_LABELS, html_page, json_doc, render_template
-from app.publish.tables import (
-    ITEM_HEADER,
-    RESULT_HEADER,
-    fine_total,
-    item_rows,
-    result_rows,
-)
+from app.publish.tables import ITEM_HEADER, RESULT_HEADER, fine_total, item_rows, result_rows
 
 SAFE_ID = re.compile(r"^[0-9A-Za-z_-]{1,80}$")
 FEED_LIMIT = 200
