@@ -26,7 +26,8 @@ from app.gcpause import gc_paused
 from app.migrate import ROOT
 from app.models.base import utcnow
 from app.publish.collect import collect
-from app.publish.render import Assets, FileBody, FileSink, render_into
+from app.publish.formats import FileBody, FileSink
+from app.publish.render import Assets, render_into
 
 log = logging.getLogger(__name__)
 KEEP_GENERATIONS = 2

@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from app.db import make_sessionmaker
 from app.models import Plan
+from app.publish.charts import coverage_svg
 from app.publish.collect import shanghai_today
-from app.publish.render import coverage_svg, csv_bytes, neutralise, xlsx_bytes
+from app.publish.formats import csv_bytes, neutralise, xlsx_bytes
 from app.publish.write import KEEP_GENERATIONS, build_site, publish, write_site
 from tests.publish.conftest import FORMULA, XSS, create_and_publish, draw, site_files
 
@@ -349,7 +350,7 @@ def test_coverage_svg_escapes_stratum_keys_and_draws_each_share():
 def test_population_csv_is_written_from_the_stored_gzip_piece_by_piece(tmp_path, monkeypatch):
     import gzip
 
-    from app.publish.render import GunzipFile
+    from app.publish.formats import GunzipFile
 
     text = "".join(
         f"91370100MA{k:08d},S{k % 7},定点医疗机构,,1.0,\n" for k in range(20000)

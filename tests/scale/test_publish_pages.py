@@ -3,7 +3,7 @@
 import re
 from datetime import UTC, datetime
 
-from app.publish import render
+from app.publish import draws
 from app.publish.collect import DrawData, SiteData
 from app.publish.render import Assets, render_site
 
@@ -107,7 +107,7 @@ def _ids(page: bytes) -> list[str]:
 
 
 def test_task_list_is_paginated_and_pages_cover_every_task_once(monkeypatch) -> None:
-    monkeypatch.setattr(render, "TASKS_PER_PAGE", 40)
+    monkeypatch.setattr(draws, "TASKS_PER_PAGE", 40)
     files = render_site(_site(100), Assets())
     first = files["draws/SC-D1.html"]
     pages = [first, files["draws/SC-D1/tasks-2.html"], files["draws/SC-D1/tasks-3.html"]]

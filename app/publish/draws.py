@@ -1,0 +1,184 @@
+"""PURE files of one published draw: its JSON, population, task lists (CSV, XLSX, paged HTML)
+and its verify / check pages; or, while its tasks are withheld, the announcement only."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Mapping
+from typing import Any
+
+from app.publish.charts import coverage_svg
+from app.publish.collect import DrawData, SiteData
+from app.publish.formats import FileSink, GunzipFile, csv_bytes, dumps, xlsx_bytes
+from app.publish.pages import SCHEMA_VERSION, html_page
+from app.publish.tables import TASK_HEADER, task_rows, task_rows_html
+
+# Task rows per HTML page: a 50,000-task draw becomes 50 light pages, not one 40 MB page
+# (the complete list stays in the draw JSON, CSV and XLSX).
+TASKS_PER_PAGE = 1000
+
+
+def draw_summary(d: DrawData) -> dict[str, Any]:
+    """A draw's entry in tasks/index.json."""
+    return {
+        "id": d.id,
+        "plan": d.plan,
+        "seq": d.seq,
+        "status": d.status,
+        "drawn_at": d.drawn_at,
+        "task_count": d.task_count,
+        "tasks_public": d.public,
+        "tasks_public_from": d.tasks_public_from,
+        "superseded_reason": d.superseded_reason,
+        "href": f"../draws/{d.id}.json",
+    }
+
+
+def render_draw(out: FileSink, d: DrawData, data: SiteData, titles: Mapping[str, str]) -> None:
+    """Gives `out` every file of draw `d` (`titles`: plan code -> title)."""
+    plan_title = titles.get(d.plan, d.plan)
+    title = f"抽查任务：{plan_title}（{d.id}）"
+    d = d.loaded()  # body and population of this draw only; dropped when it is rendered
+    b = d.body
+    if b is None:
+        _render_withheld(out, d, data, title, plan_title)
+        return
+    population_name = _render_population(out, d)
+    out[f"draws/{d.id}.json"] = dumps(b)
+    rows = task_rows(b, data.inspector_names)
+    out[f"draws/{d.id}.tasks.csv"] = csv_bytes(TASK_HEADER, rows)
+    out[f"draws/{d.id}.tasks.xlsx"] = xlsx_bytes("抽查任务", TASK_HEADER, rows)
+    _render_task_pages(out, d, b, data, title=title, plan_title=plan_title, rows=rows)
+    _render_tools(out, d, data, population_name)
+
+
+def _render_withheld(
+    out: FileSink, d: DrawData, data: SiteData, title: str, plan_title: str
+) -> None:
+    """The announcement of a draw whose task list is not public yet."""
+    out[f"draws/{d.id}.json"] = dumps(_withheld_json(d))
+    out[f"draws/{d.id}.html"] = html_page(
+        "draw.html",
+        root="../",
+        json_href=f"{d.id}.json",
+        title=title,
+        section="tasks",
+        d=d,
+        b=None,
+        plan_title=plan_title,
+        data=data,
+    )
+
+
+def _withheld_json(d: DrawData) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "id": d.id,
+        "plan": d.plan,
+        "seq": d.seq,
+        "status": d.status,
+        "drawn_at": d.drawn_at,
+        "task_count": d.task_count,
+        "tasks_withheld": True,
+        "tasks_public_from": d.tasks_public_from,
+    }
+
+
+def _render_population(out: FileSink, d: DrawData) -> str:
+    """The population CSV and its gzip (when the draw has them); returns the CSV's file name."""
+    population_name = f"{d.id}.population.csv"
+    if d.population is not None:
+        out[f"draws/{population_name}"] = d.population
+        out[f"draws/{population_name}.gz"] = d.population_gz or gzip.compress(
+            d.population, compresslevel=6, mtime=0
+        )
+    elif d.population_gz is not None:  # as stored: the CSV is never held whole in memory
+        out[f"draws/{population_name}"] = GunzipFile(d.population_gz)
+        out[f"draws/{population_name}.gz"] = d.population_gz
+    return population_name
+
+
+def _render_task_pages(
+    out: FileSink,
+    d: DrawData,
+    b: Mapping[str, Any],
+    data: SiteData,
+    *,
+    title: str,
+    plan_title: str,
+    rows: list[list[object]],
+) -> None:
+    """The draw page (details, coverage chart, first tasks) and one page per further
+    TASKS_PER_PAGE tasks; `b` is the draw's body, `rows` its task rows."""
+    tasks = b["tasks"]
+    pages = max(1, -(-len(tasks) // TASKS_PER_PAGE))
+    for page in range(1, pages + 1):
+        chunk = tasks[(page - 1) * TASKS_PER_PAGE : page * TASKS_PER_PAGE]
+        row_chunk = rows[(page - 1) * TASKS_PER_PAGE : page * TASKS_PER_PAGE]
+        first = page == 1
+        out[f"draws/{d.id}.html" if first else f"draws/{d.id}/tasks-{page}.html"] = html_page(
+            "draw.html" if first else "draw_tasks.html",
+            root="../" if first else "../../",
+            json_href=f"{d.id}.json" if first else f"../{d.id}.json",
+            title=title if first else f"{title} 第 {page} 页",
+            section="tasks",
+            d=d,
+            b=b,
+            plan_title=plan_title,
+            coverage_svg=coverage_svg(b["strata"], float(b["params"]["ratio"])) if first else "",
+            strata_keys=sorted({t["stratum"] for t in chunk}),
+            regions=sorted({t["region"] for t in chunk}),
+            task_rows=task_rows_html(row_chunk),
+            pager=_pager(d.id, page, pages, len(tasks)),
+            data=data,
+        )
+
+
+def _pager(draw_id: str, page: int, pages: int, total: int) -> dict[str, Any]:
+    """Links between the task-list pages of one draw (page 1 is draws/{id}.html)."""
+
+    def href(n: int) -> str:
+        if page == 1:
+            return f"{draw_id}.html" if n == 1 else f"{draw_id}/tasks-{n}.html"
+        return f"../{draw_id}.html" if n == 1 else f"tasks-{n}.html"
+
+    first = (page - 1) * TASKS_PER_PAGE + 1
+    return {
+        "page": page,
+        "pages": pages,
+        "total": total,
+        "first": first,
+        "last": min(total, page * TASKS_PER_PAGE),
+        "links": [(n, href(n)) for n in range(1, pages + 1)] if pages > 1 else [],
+        "back": href(1),
+    }
+
+
+def _render_tools(out: FileSink, d: DrawData, data: SiteData, population_name: str) -> None:
+    """The in-browser verifier and the "was this institution drawn" lookup of the draw."""
+    # The pages' scripts read the body from the draw's JSON; the pages need only these.
+    draw = {
+        "id": d.id,
+        "plan": d.plan,
+        "status": d.status,
+        "superseded_reason": d.superseded_reason,
+        "population_name": population_name,
+    }
+    out[f"draws/{d.id}/verify.html"] = html_page(
+        "verify.html",
+        root="../../",
+        json_href=f"../{d.id}.json",
+        title=f"验证抽取 {d.id}",
+        section="tasks",
+        d=draw,
+        data=data,
+    )
+    out[f"draws/{d.id}/check.html"] = html_page(
+        "check.html",
+        root="../../",
+        json_href=f"../{d.id}.json",
+        title=f"查询机构是否被抽中：{d.id}",
+        section="tasks",
+        d=draw,
+        data=data,
+    )

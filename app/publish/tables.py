@@ -1,0 +1,137 @@
+"""PURE rows of the published lists (tasks, items, results), shared by HTML, CSV and XLSX."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from markupsafe import Markup, escape
+
+TASK_HEADER = (
+    "任务编号",
+    "检查对象",
+    "统一社会信用代码",
+    "分层",
+    "医保区划",
+    "检查事项",
+    "入样概率",
+    "随机号",
+    "检查组",
+    "说明",
+)
+ITEM_HEADER = (
+    "事项编码",
+    "事项名称",
+    "子项",
+    "类别",
+    "依据",
+    "实施主体",
+    "适用对象",
+    "比例",
+    "频次",
+    "方式",
+)
+RESULT_HEADER = (
+    "任务编号",
+    "检查对象",
+    "统一社会信用代码",
+    "计划",
+    "检查结果",
+    "处理措施",
+    "追回金额（元）",
+    "罚款（元）",
+    "作出决定日期",
+    "问题摘要",
+)
+
+
+_TASK_ROW = (
+    '<tr><td>{}</td><td>{}</td><td class="mono">{}</td><td>{}</td><td>{}</td><td>{}</td>'
+    '<td class="num">{}</td><td>{}</td><td>{}</td></tr>\n'
+)
+_TASK_CELLS = 9
+
+
+def task_rows_html(rows: Sequence[Sequence[Any]]) -> Markup:
+    """The <tr> rows of a task list from `task_rows` rows, escaped in one call (NUL separates
+    cells; a NUL inside some text is dropped first)."""
+    fields = [(r[0], r[1], r[2], r[3], r[4], r[5], f"{r[6]:.4f}", r[8], r[9]) for r in rows]
+    joined = "\x00".join("\x00".join(f) for f in fields)
+    cells = str(escape(joined)).split("\x00")
+    if len(cells) != _TASK_CELLS * len(fields):
+        cells = [str(escape(c.replace("\x00", ""))) for f in fields for c in f]
+    columns = [cells[i::_TASK_CELLS] for i in range(_TASK_CELLS)]
+    return Markup("".join(map(_TASK_ROW.format, *columns)))
+
+
+def _team_text(team: Sequence[Mapping[str, str]], names: Mapping[str, str]) -> str:
+    return "；".join(f"{m['role']} {names.get(m['badge'], '')} {m['badge']}" for m in team)
+
+
+def task_rows(body: Mapping[str, Any], names: Mapping[str, str]) -> list[list[object]]:
+    """One row per task of a draw body, in TASK_HEADER order (`names`: badge -> name)."""
+    return [
+        [
+            t["id"],
+            t["name"],
+            t["uscc"],
+            t["stratum"],
+            t["region"],
+            "、".join(t["items"]),
+            t["inclusion_prob"],
+            t["ticket"],
+            _team_text(t["team"], names),
+            t.get("reason") or "",
+        ]
+        for t in body["tasks"]
+    ]
+
+
+def fine_total(measures: Sequence[Mapping[str, Any]]) -> str:
+    """The sum of the measures' fines ("" when none); an unreadable amount counts as none."""
+    total = Decimal(0)
+    for m in measures:
+        try:
+            total += Decimal(str(m.get("fine_amount") or 0))
+        except InvalidOperation:
+            continue
+    return f"{total:.2f}" if total else ""
+
+
+def result_rows(results: Sequence[Mapping[str, Any]]) -> list[list[object]]:
+    """One row per published result, in RESULT_HEADER order."""
+    return [
+        [
+            r["task_id"],
+            r["name"],
+            r["uscc"],
+            r["plan"],
+            r["outcome"],
+            "、".join(m["kind"] for m in r["measures"]),
+            r.get("recovered_amount") or "",
+            r.get("fine_total") or "",
+            r.get("decided_on") or "",
+            r.get("findings") or "",
+        ]
+        for r in results
+    ]
+
+
+def item_rows(items: Sequence[Mapping[str, Any]]) -> list[list[object]]:
+    """One row per item of the 事项清单, in ITEM_HEADER order."""
+    return [
+        [
+            i["code"],
+            i["name"],
+            i["sub_item"],
+            i["category"],
+            i["legal_basis"],
+            i["department"],
+            "、".join(i["target_kinds"]),
+            i["ratio"],
+            i["frequency"],
+            i["method"],
+        ]
+        for i in items
+    ]
