@@ -1,8 +1,11 @@
 """Fixtures: a migrated database per backend (SQLite always, PostgreSQL when configured)."""
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -129,3 +132,25 @@ def make_token(db: Engine):  # type: ignore[no-untyped-def]
         return {"Authorization": f"Bearer {token}"}
 
     return _make
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def serve() -> Iterator:
+    """serve(directory) → base URL of a loopback HTTP server for that directory."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def _serve(directory: Path) -> str:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(directory)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield _serve
+    for s in servers:
+        s.shutdown()
+        s.server_close()

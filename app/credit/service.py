@@ -3,13 +3,14 @@
 import math
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.clock import LOCAL_TZ
 from app.config import get_settings
 from app.credit.schemas import GradeIn, GradesOut, ResultsPage
 from app.errors import BadRequest, ValidationFailed
@@ -23,7 +24,6 @@ from app.states import DrawStatus
 from app.tasks.access import root_draw
 from app.tasks.schemas import money_str
 
-BEIJING = timezone(timedelta(hours=8))  # China has no daylight saving time
 SCORE_RANGE = (0.0, 100.0)
 CHUNK = 500
 # The feed only serves results approved at least this long ago, so a transaction that took its
@@ -36,10 +36,10 @@ def parse_as_of(text: str) -> datetime:
     text = text.strip()
     if len(text) == 10:
         d = date.fromisoformat(text)
-        return datetime(d.year, d.month, d.day, tzinfo=BEIJING).astimezone(UTC)
+        return datetime(d.year, d.month, d.day, tzinfo=LOCAL_TZ).astimezone(UTC)
     at = datetime.fromisoformat(text)
     if at.tzinfo is None:
-        at = at.replace(tzinfo=BEIJING)
+        at = at.replace(tzinfo=LOCAL_TZ)
     return at.astimezone(UTC)
 
 

@@ -1,7 +1,7 @@
 """Demo registry files (一单两库) for a fictional prefecture-level city, and bulk test data.
 
 Writes ``items.csv`` (抽查事项清单), ``targets.csv`` (检查对象名录库) and ``inspectors.csv``
-(执法检查人员名录库) with the Chinese headers of SPEC §4, UTF-8 with BOM, RFC 4180 quoting.
+(执法检查人员名录库) with the Chinese headers of app/registries/fields.py, UTF-8 with BOM, RFC 4180 quoting.
 Headers, enumerated values and the USCC check character come from app/registries/fields.py,
 the rules the import applies.
 

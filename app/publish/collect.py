@@ -11,16 +11,17 @@ import importlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
+from app.audit.service import head
+from app.clock import local_date
 from app.models import Draw, DrawPopulation, Inspector, Item, Plan, PlanVersion
-
-SHANGHAI = timezone(timedelta(hours=8))  # China has no daylight saving time.
+from app.states import PlanStatus
 
 
 @dataclass
@@ -73,11 +74,6 @@ class SiteData:
     audit_head: tuple[int, str] = (0, "0" * 64)
 
 
-def shanghai_today(now: datetime) -> date:
-    """The calendar date in Asia/Shanghai at `now`."""
-    return now.astimezone(SHANGHAI).date()
-
-
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
@@ -125,7 +121,9 @@ def _public_spec(spec: dict[str, Any]) -> dict[str, Any]:
 def _plans(session: Session) -> list[dict[str, Any]]:
     plans = list(
         session.scalars(
-            select(Plan).where(Plan.status != "draft").order_by(Plan.published_at, Plan.code)
+            select(Plan)
+            .where(Plan.status != PlanStatus.DRAFT)
+            .order_by(Plan.published_at, Plan.code)
         )
     )
     versions: dict[str, list[dict[str, Any]]] = {}
@@ -237,9 +235,8 @@ def _results(session: Session) -> tuple[list[dict[str, Any]], bool]:
 
 def collect(session: Session, *, now: datetime) -> SiteData:
     """Everything publishable at `now`, as plain data."""
-    from app.audit.service import head
 
-    today = shanghai_today(now)
+    today = local_date(now)
     plans = _plans(session)
     specs = {p["code"]: p["spec"] for p in plans}
     draws = _draws(session, specs, today)

@@ -12,10 +12,11 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from app.publish.collect import SHANGHAI, DrawData, SiteData
+from app.clock import LOCAL_TZ
+from app.publish.collect import DrawData, SiteData
+from app.states import DrawStatus, plan_label
 
 SCHEMA_VERSION = "1"
-STATUS_LABELS = {"published": "已发布", "drawn": "已抽取", "closed": "已结束", "draft": "草稿"}
 STRATA_LABELS = {
     "kind": "类型",
     "level": "级别",
@@ -34,7 +35,7 @@ def _env() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["strata_label"] = lambda k: STRATA_LABELS.get(k, k)
-    env.globals["status_label"] = lambda s: STATUS_LABELS.get(s, s)
+    env.globals["status_label"] = plan_label
     env.globals["draw_state"] = draw_state
     env.globals["draw_badge"] = draw_badge
     return env
@@ -42,14 +43,14 @@ def _env() -> Environment:
 
 def draw_state(d: DrawData) -> str:
     """Chinese state of a draw for lists."""
-    if d.status == "superseded":
+    if d.status == DrawStatus.SUPERSEDED:
         return "已作废"
     return "现行" if d.public else "待公布"
 
 
 def draw_badge(d: DrawData) -> Markup:
     """A coloured badge with the draw's state."""
-    cls = "void" if d.status == "superseded" else "current"
+    cls = "void" if d.status == DrawStatus.SUPERSEDED else "current"
     return Markup('<span class="badge {}">{}</span>').format(cls, draw_state(d))
 
 
@@ -62,7 +63,7 @@ def render_template(template: str, **ctx: Any) -> bytes:
 
 
 def _local(dt: datetime) -> str:
-    return dt.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return dt.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def html_page(

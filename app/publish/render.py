@@ -17,8 +17,9 @@ from app.gcpause import gc_paused
 from app.publish.collect import DrawData, SiteData
 from app.publish.draws import draw_summary, render_draw
 from app.publish.formats import FileBody, FileSink, csv_bytes, dumps, xlsx_bytes
-from app.publish.pages import STATUS_LABELS, html_page, json_doc, render_template
+from app.publish.pages import html_page, json_doc, render_template
 from app.publish.tables import ITEM_HEADER, RESULT_HEADER, fine_total, item_rows, result_rows
+from app.states import plan_label
 
 SAFE_ID = re.compile(r"^[0-9A-Za-z_-]{1,80}$")
 FEED_LIMIT = 200
@@ -119,7 +120,7 @@ def _render_plans(out: FileSink, data: SiteData) -> None:
         title="抽查计划公告",
         section="plans",
         plans=data.plans,
-        statuses=sorted({STATUS_LABELS.get(p["status"], p["status"]) for p in data.plans}),
+        statuses=sorted({plan_label(p["status"]) for p in data.plans}),
         data=data,
     )
     for p in data.plans:

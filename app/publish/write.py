@@ -28,6 +28,9 @@ from app.models.base import utcnow
 from app.publish.collect import collect
 from app.publish.formats import FileBody, FileSink
 from app.publish.render import Assets, render_into
+from app.states import DrawStatus
+from app.stats.service import site_statistics
+from app.tasks.results import mark_published
 
 log = logging.getLogger(__name__)
 KEEP_GENERATIONS = 2
@@ -169,9 +172,8 @@ def publish(session: Session, publish_dir: Path, *, now: datetime | None = None)
     data = collect(session, now=at)
     assets = load_assets()
     # 统计分析 section (app/stats/service.py): HT estimates of the current public draws.
-    from app.stats.service import site_statistics
 
-    public = [d.id for d in data.draws if d.public and d.status == "current"]
+    public = [d.id for d in data.draws if d.public and d.status == DrawStatus.CURRENT]
 
     def produce(sink: FileSink) -> None:
         render_into(sink, data, assets)
@@ -182,8 +184,6 @@ def publish(session: Session, publish_dir: Path, *, now: datetime | None = None)
 
     report = build_site(publish_dir, produce)
     if data.results:
-        from app.tasks.results import mark_published
-
         mark_published(session, [int(r["id"]) for r in data.results], at)
     session.commit()
     return report

@@ -2,13 +2,13 @@
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, PackageLoader
 from markupsafe import Markup
 
-SHANGHAI = timezone(timedelta(hours=8))
+from app.clock import LOCAL_TZ
 
 _ENV = Environment(
     loader=ChoiceLoader([PackageLoader("app.stats", "templates"), PackageLoader("app.publish")]),
@@ -122,7 +122,7 @@ def _page(template: str, generated_at: datetime, **ctx: Any) -> bytes:
         .render(
             root="../",
             generated_at=generated_at.isoformat(),
-            generated_at_local=generated_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+            generated_at_local=generated_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
             section="statistics",
             pct=pct,
             is_estimated=is_estimated,

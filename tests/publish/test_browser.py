@@ -3,88 +3,15 @@
 import json
 import os
 import shutil
-import subprocess
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tests.browser import BROWSER, chromium, chromium_settled
 from tests.publish.conftest import XSS, create_and_publish, draw
 
-CHROMIUM = shutil.which("chromium") or (
-    "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
-)
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="Debian chromium not installed (.ci/run installs it)"
-    ),
-]
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *_args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def serve() -> Iterator:
-    """serve(directory) → base URL of a loopback HTTP server for that directory."""
-    servers: list[ThreadingHTTPServer] = []
-
-    def _serve(directory: Path) -> str:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(directory)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield _serve
-    for s in servers:
-        s.shutdown()
-        s.server_close()
-
-
-def chromium(url: str, *, screenshot: Path | None = None, budget_ms: int = 300000) -> str:
-    """The DOM after scripts ran (or a screenshot), from headless chromium.
-
-    The budget is virtual time: idle waits are skipped, so a generous one costs little real
-    time, while a small one can cut off the WebCrypto replay on a loaded machine.
-    """
-    with tempfile.TemporaryDirectory() as profile:
-        args = [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            f"--virtual-time-budget={budget_ms}",
-        ]
-        if screenshot is not None:
-            args += [f"--screenshot={screenshot}", "--window-size=1280,1600", "--hide-scrollbars"]
-        else:
-            args += ["--dump-dom"]
-        out = subprocess.run([*args, url], capture_output=True, text=True, timeout=120)
-    return out.stdout
-
-
-def chromium_settled(url: str, settled: Callable[[str], bool], attempts: int = 4) -> str:
-    """The DOM once the page's script has finished (`settled`), retrying the load if headless
-    chromium dumped it early: its virtual clock may run out while WebCrypto promises are still
-    pending on another thread. What the test asserts on is the settled page only."""
-    dom = ""
-    for _ in range(attempts):
-        dom = chromium(url)
-        if settled(dom):
-            break
-    return dom
+pytestmark = BROWSER
 
 
 def answered(dom: str) -> bool:

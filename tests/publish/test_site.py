@@ -14,10 +14,10 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
+from app.clock import local_date
 from app.db import make_sessionmaker
 from app.models import Plan
 from app.publish.charts import coverage_svg
-from app.publish.collect import shanghai_today
 from app.publish.formats import csv_bytes, neutralise, xlsx_bytes
 from app.publish.write import KEEP_GENERATIONS, build_site, publish, write_site
 from tests.publish.conftest import FORMULA, XSS, create_and_publish, draw, site_files
@@ -273,7 +273,7 @@ def test_results_are_published_and_marked(client, pub_city, settings, session, m
     create_and_publish(client, pub_city)
     d = draw(client, pub_city, "PUB-1")
     task = d["tasks"][0]
-    today = shanghai_today(datetime.now(UTC)).isoformat()
+    today = local_date(datetime.now(UTC)).isoformat()
     body = {
         "outcome": "发现问题已责令改正",
         "decided_on": today,

@@ -3,7 +3,9 @@
 import json
 from pathlib import Path
 
-from tests.publish.test_browser import chromium_settled, pytestmark, serve  # noqa: F401
+from tests.browser import BROWSER, chromium_settled
+
+pytestmark = BROWSER
 
 VERIFY_JS = Path(__file__).resolve().parents[2] / "app/publish/static/verify.js"
 
@@ -31,7 +33,7 @@ RUN = """
 """
 
 
-def test_tickets_are_computed_in_batches_with_progress(serve, tmp_path) -> None:  # noqa: F811
+def test_tickets_are_computed_in_batches_with_progress(serve, tmp_path) -> None:
     (tmp_path / "verify.js").write_bytes(VERIFY_JS.read_bytes())
     (tmp_path / "run.js").write_text(RUN, encoding="utf-8")
     (tmp_path / "index.html").write_text(PAGE, encoding="utf-8")
