@@ -33,6 +33,16 @@ class TaskStatus(StrEnum):
     CLOSED = "closed"
 
 
+class ResultOutcome(StrEnum):
+    """A result's outcome (结果类型): the officials' own words, stored as they are."""
+
+    NO_PROBLEM = "未发现问题"
+    CORRECTED = "发现问题已责令改正"
+    PENDING_MEASURES = "发现问题待后续处理"
+    NON_COOPERATION = "不配合检查情节严重"
+    NOT_INSPECTED = "未检查（停业、注销等）"
+
+
 class TargetStatus(StrEnum):
     """A 检查对象's 状态 column (only 正常 targets are drawn)."""
 

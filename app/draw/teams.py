@@ -650,6 +650,11 @@ class _Solver:
             if slots is None:
                 slots = slots_of[id(groups)] = sum(k for _, k in groups)
             demand += slots
+        # Per target first: a pool too small for one team is named with its first target and
+        # the filter that binds (人员不足 before 交叉互查 before 回避 …), not as a total.
+        ok = [self.precheck(pool, u) for u in range(len(self.tasks))]
+        if not all(ok):
+            return
         capacity = sum(min(pool.caps[m], len(self.tasks)) for m in pool.members)
         if demand > capacity:
             self.problems.append(
@@ -660,9 +665,6 @@ class _Solver:
                     f"全部检查对象：{pool.label}任务上限合计 {capacity} 次，需 {demand} 人次",
                 )
             )
-            return
-        ok = [self.precheck(pool, u) for u in range(len(self.tasks))]
-        if not all(ok):
             return
         # Round 1 (greedy + repair) under the soft cap S = ceil(demand / members) + 1 that
         # spreads work; round 2 repairs what is still short under the real caps only.

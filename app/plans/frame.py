@@ -28,10 +28,10 @@ from app.draw import (
 from app.draw.teams import Inspector as TeamInspector
 from app.errors import ValidationFailed
 from app.gcpause import gc_paused
-from app.models import Draw, Inspector, Item, Target, Task
+from app.models import Draw, Inspector, Item, Result, Target, Task
 from app.plans.schemas import PlanIn
 from app.registries.grades import grades_at
-from app.states import DrawStatus, InspectorStatus, TargetStatus
+from app.states import DrawStatus, InspectorStatus, ResultOutcome, TargetStatus
 
 COMPLAINT_TAGS = ("举报", "投诉")
 
@@ -50,7 +50,12 @@ def parse_tags(tags: Iterable[str]) -> tuple[int, frozenset[str]]:
 
 
 def _cooling(session: Session, plan: PlanIn, now: Any) -> dict[str, set[str]]:
-    """Per USCC, the plan's items it was drawn for within cooldown_days (current draws only)."""
+    """Per USCC, the plan's items it is (to be) inspected for within cooldown_days.
+
+    A task of a current draw counts while it is open or once inspected; a task whose approved
+    result is 未检查（停业、注销等） was not an inspection, so it frees the target for the next
+    draw of those items (docs/rules.md#r4-2).
+    """
     if plan.cooldown_days == 0:
         return {}
     since = now - timedelta(days=plan.cooldown_days)
@@ -59,7 +64,12 @@ def _cooling(session: Session, plan: PlanIn, now: Any) -> dict[str, set[str]]:
     stmt = (
         select(Task.uscc, Task.items)
         .join(Draw, Draw.id == Task.draw_id)
-        .where(Draw.status == DrawStatus.CURRENT, Draw.created_at >= since)
+        .outerjoin(Result, Result.task_id == Task.id)
+        .where(
+            Draw.status == DrawStatus.CURRENT,
+            Draw.created_at >= since,
+            or_(Result.id.is_(None), Result.outcome != ResultOutcome.NOT_INSPECTED),
+        )
     )
     for uscc, items in session.execute(stmt):
         hit = wanted.intersection(items)

@@ -88,27 +88,41 @@ def deadlines(
 
         try:
             due = publication_due(calendar, decided_on, workdays)
-            if today > due:
-                late = calendar.workdays_between(due, today)
-                out.append(
-                    _mark(
-                        base,
-                        "overdue",
-                        due,
-                        -late,
-                        None,
-                        f"已逾期 {late} 个工作日（应于 {due} 前公示）",
-                    )
-                )
-                continue
-            left = calendar.workdays_between(today, due)
         except CalendarDataMissing as exc:
+            # the deadline itself reaches into a year without calendar data
             out.append(
                 _mark(base, "calendar_missing", None, None, exc.year, f"无法计算公示期限：{exc}")
             )
             continue
+        if today > due:
+            # A deadline fixed by known calendar data stays fixed; only the count of late
+            # working days needs the data of the year we are in now.
+            try:
+                late: int | None = calendar.workdays_between(due, today)
+                message = f"已逾期 {late} 个工作日（应于 {due} 前公示）"
+            except CalendarDataMissing as exc:
+                late = None
+                message = f"已逾期（应于 {due} 前公示；缺少 {exc.year} 年日历数据，逾期工作日数暂无法计算）"
+            out.append(
+                _mark(base, "overdue", due, -late if late is not None else None, None, message)
+            )
+            continue
+        left = calendar.workdays_between(today, due)  # today ≤ due: years known up to due
         if left <= within:
             out.append(
                 _mark(base, "due_soon", due, left, None, f"还剩 {left} 个工作日（{due} 前公示）")
             )
     return out
+
+
+def calendar_warnings(calendar: WorkdayCalendar, today: date) -> list[str]:
+    """From 1 December on, a warning for each of this and next year without calendar data."""
+    missing = [y for y in (today.year, today.year + 1) if y not in calendar.years]
+    if today.month < 12:
+        missing = [y for y in missing if y == today.year]
+    return [
+        f"缺少 {y} 年节假日日历数据：请升级 chinesecalendar 或提供日历覆盖文件"
+        f"（SPOTCHECK_CALENDAR_OVERRIDE_FILE，见 docs/operations.md）；"
+        f"跨入该年的公示期限将无法计算 (calendar data for {y} missing)"
+        for y in missing
+    ]

@@ -8,14 +8,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.models import Task
-from app.states import task_label
+from app.states import ResultOutcome, task_label
 
 # Result outcomes (docs/rules.md#r9): the values officials use, stored as they are.
-NO_PROBLEM = "未发现问题"
-CORRECTED = "发现问题已责令改正"
-PENDING_MEASURES = "发现问题待后续处理"
-NON_COOPERATION = "不配合检查情节严重"
-NOT_INSPECTED = "未检查（停业、注销等）"
+NO_PROBLEM = ResultOutcome.NO_PROBLEM.value
+CORRECTED = ResultOutcome.CORRECTED.value
+PENDING_MEASURES = ResultOutcome.PENDING_MEASURES.value
+NON_COOPERATION = ResultOutcome.NON_COOPERATION.value
+NOT_INSPECTED = ResultOutcome.NOT_INSPECTED.value
 OUTCOMES = (NO_PROBLEM, CORRECTED, PENDING_MEASURES, NON_COOPERATION, NOT_INSPECTED)
 
 TALK = "约谈"

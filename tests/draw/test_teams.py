@@ -652,3 +652,15 @@ def test_team_problems_names_each_broken_rule() -> None:
 
 def _fields(i: Inspector) -> dict[str, Any]:
     return {f: getattr(i, f) for f in Inspector.__dataclass_fields__}
+
+
+def test_one_officer_and_experts_names_the_target_and_the_officer_count() -> None:
+    # One 执法人员 and three 专家 in the department, team size 2: the binding constraint is the
+    # officers for each target, not a total of task caps over "*".
+    pool = [insp("A", "370501")] + [insp(f"E{k}", "370501", kind="专家") for k in range(3)]
+    with pytest.raises(TeamInfeasible) as err:
+        assign_teams(seed="s", tasks=[task(T1), task(T2)], inspectors=pool, params=params())
+    first = err.value.problems[0]
+    assert (first.uscc, first.constraint) == (T1, "人员不足")
+    assert first.message == f"{T1}（370402 区划）：在岗且有任务额度的执法人员 1 人，需 2 人"
+    assert all(p.uscc != "*" for p in err.value.problems)

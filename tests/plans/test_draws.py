@@ -5,6 +5,7 @@ import threading
 
 from sqlalchemy import func, select
 
+from app.clock import today_local
 from app.db import make_sessionmaker
 from app.errors import AppError
 from app.models import Draw, Task
@@ -137,6 +138,28 @@ def test_cooldown_marks_targets_taken_again_to_meet_the_floor(client, city):
     flagged = {t["uscc"] for t in again["tasks"] if t["despite_cooldown"]}
     assert flagged == earlier
     assert all("冷却期" in t["reason"] for t in again["tasks"] if t["despite_cooldown"])
+
+
+def test_a_not_inspected_result_frees_the_target_for_the_next_draw(client, city):
+    first = _draw(client, city, published(client, city, code="C-1")).json()
+    closed, visited = first["tasks"][0], first["tasks"][1]
+    not_inspected = {
+        "outcome": "未检查（停业、注销等）",
+        "decided_on": today_local().isoformat(),
+        "findings": "已停业",
+    }
+    found = {**not_inspected, "outcome": "未发现问题", "findings": ""}
+    for task, body in ((closed, not_inspected), (visited, found)):
+        r = client.put(f"/api/v1/tasks/{task['id']}/result", headers=city, json=body)
+        assert r.status_code == 200, r.text
+        r = client.post(f"/api/v1/tasks/{task['id']}/result/approve", headers=city)
+        assert r.status_code == 200, r.text
+    again = _draw(client, city, published(client, city, code="C-2", ratio=1.0)).json()
+    cooling = {t["uscc"] for t in again["tasks"] if t["despite_cooldown"]}
+    # inspected (or still open) tasks keep their targets cooling; 未检查 was no inspection
+    assert visited["uscc"] in cooling
+    assert closed["uscc"] not in cooling
+    assert cooling == {t["uscc"] for t in first["tasks"]} - {closed["uscc"]}
 
 
 def test_simultaneous_draws_give_exactly_one(db, client, city):

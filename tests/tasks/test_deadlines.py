@@ -14,7 +14,7 @@ from app.config import Settings
 from app.db import make_sessionmaker
 from app.main import create_app
 from app.models import Result
-from app.tasks.deadlines import deadlines, publication_due
+from app.tasks.deadlines import calendar_warnings, deadlines, publication_due
 from app.tasks.results import mark_published
 from app.tasks.workdays import load_calendar
 
@@ -118,6 +118,38 @@ def test_overdue_soon_due_and_missing_calendar(drawn, db):
         }
         assert ten[spring.task_id].due_on == date(2026, 3, 2)
         s.rollback()
+
+
+def test_a_new_year_without_data_keeps_deadlines_fixed_by_known_data(drawn, db):
+    _sup, draw = drawn
+    known = max(CAL.years)
+    unknown = known + 1
+    ids = [t["id"] for t in draw["tasks"][:2]]
+    with make_sessionmaker(db)() as s:
+        early, late = _results(s, ids, [date(known, 11, 2), date(known, 12, 20)])
+        # 5 January of the year without data: the November result's deadline lay wholly in the
+        # known year, so it stays overdue with its date; only its count of late days is unknown
+        items = {
+            d.task_id: d
+            for d in deadlines(s, today=date(unknown, 1, 5), within=5, calendar=CAL, workdays=20)
+        }
+        overdue = items[early.task_id]
+        assert overdue.state == "overdue"
+        assert overdue.due_on == publication_due(CAL, date(known, 11, 2), 20)
+        assert overdue.workdays_left is None and str(unknown) in overdue.message
+        # the December result's deadline itself reaches into the unknown year
+        missing = items[late.task_id]
+        assert missing.state == "calendar_missing" and missing.missing_year == unknown
+        s.rollback()
+
+
+def test_missing_calendar_warned_from_the_first_of_december():
+    known = max(CAL.years)
+    assert calendar_warnings(CAL, date(known, 11, 30)) == []
+    (warning,) = calendar_warnings(CAL, date(known, 12, 1))
+    assert str(known + 1) in warning and "SPOTCHECK_CALENDAR_OVERRIDE_FILE" in warning
+    (this_year,) = calendar_warnings(CAL, date(known + 1, 1, 5))  # the year we are in
+    assert str(known + 1) in this_year
 
 
 def test_endpoint_uses_override_file_for_missing_years(drawn, db, tmp_path, make_token):
