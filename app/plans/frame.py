@@ -28,10 +28,10 @@ from app.draw import (
 from app.draw.teams import Inspector as TeamInspector
 from app.errors import ValidationFailed
 from app.gcpause import gc_paused
-from app.models import Draw, Inspector, Item, Result, Target, Task
+from app.models import Draw, Inspector, Item, Result, Target, Task, TaskMember
 from app.plans.schemas import PlanIn
 from app.registries.grades import grades_at
-from app.states import DrawStatus, InspectorStatus, ResultOutcome, TargetStatus
+from app.states import DrawStatus, InspectorStatus, ResultOutcome, TargetStatus, TaskStatus
 
 COMPLAINT_TAGS = ("举报", "投诉")
 
@@ -205,8 +205,27 @@ def population_gzip(population: Population, items: list[PlanItem]) -> bytes:
     return b"".join(parts)
 
 
+def open_tasks(session: Session) -> dict[str, int]:
+    """Per badge, the open tasks (not 已办结) the inspector is on, across all plans: drawn tasks of
+    current draws and 回头看 tasks."""
+    stmt = (
+        select(TaskMember.badge, func.count())
+        .join(Task, Task.id == TaskMember.task_id)
+        .outerjoin(Draw, Draw.id == Task.draw_id)
+        .where(
+            Task.status != TaskStatus.CLOSED,
+            or_(Task.draw_id.is_(None), Draw.status == DrawStatus.CURRENT),
+        )
+        .group_by(TaskMember.badge)
+    )
+    return {badge: int(n) for badge, n in session.execute(stmt)}
+
+
 def team_pool(session: Session) -> list[TeamInspector]:
-    """Every inspector a draw may put on a team (in the registry and 在岗)."""
+    """Every inspector a draw may put on a team (in the registry and 在岗), with the task quota
+    left: the registry's 任务上限 counts open tasks across all plans (docs/rules.md#r5-4), so
+    `max_tasks` here (and in the published pool) is 任务上限 minus the open tasks."""
+    busy = open_tasks(session)
     rows = session.scalars(
         select(Inspector).where(
             Inspector.active.is_(True), Inspector.status == InspectorStatus.ON_DUTY
@@ -222,7 +241,7 @@ def team_pool(session: Session) -> list[TeamInspector]:
             kind=i.kind,
             employer_uscc=i.employer_uscc,
             conflicts=frozenset(i.conflicts),
-            max_tasks=i.max_tasks,
+            max_tasks=None if i.max_tasks is None else max(0, i.max_tasks - busy.get(i.badge, 0)),
         )
         for i in rows
     ]

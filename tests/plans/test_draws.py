@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.clock import today_local
 from app.db import make_sessionmaker
 from app.errors import AppError
-from app.models import Draw, Task
+from app.models import Draw, Inspector, Task
 from tests.plans.conftest import published
 
 
@@ -160,6 +160,30 @@ def test_a_not_inspected_result_frees_the_target_for_the_next_draw(client, city)
     assert visited["uscc"] in cooling
     assert closed["uscc"] not in cooling
     assert cooling == {t["uscc"] for t in first["tasks"]} - {closed["uscc"]}
+
+
+def test_the_task_quota_counts_open_tasks_of_every_plan(db, client, city):
+    first = _draw(client, city, published(client, city, code="Q-1", cooldown_days=0)).json()
+    busy: dict[str, int] = {}
+    for t in first["tasks"]:
+        for m in t["team"]:
+            busy[m["badge"]] = busy.get(m["badge"], 0) + 1
+    # 任务上限: the busy inspectors have used theirs up; the others may take 3 tasks
+    with make_sessionmaker(db)() as s:
+        for i in s.scalars(select(Inspector)):
+            i.max_tasks = busy.get(i.badge, 3)
+        s.commit()
+    second = _draw(client, city, published(client, city, code="Q-2", cooldown_days=0))
+    assert second.status_code == 201, second.text
+    body = second.json()
+    quota = {row[0]: row[5] for row in body["inspector_pool"]["rows"]}
+    assert all(quota[b] == 0 for b in busy)  # the published pool says what was left
+    later: dict[str, int] = {}
+    for t in body["tasks"]:
+        for m in t["team"]:
+            later[m["badge"]] = later.get(m["badge"], 0) + 1
+    assert later and not set(later) & set(busy)
+    assert all(n <= 3 for n in later.values())
 
 
 def test_simultaneous_draws_give_exactly_one(db, client, city):
