@@ -16,16 +16,17 @@ from stdnum.cn import uscc as stdnum_uscc
 from app.config import get_settings
 from app.models import Inspector, Item, Target
 from app.models.base import Base
+from app.states import InspectorStatus, TargetStatus
 
 TARGET_KINDS = ("定点医疗机构", "定点零售药店", "医保经办机构", "商业保险机构", "医养结合机构")
 LEVELS = ("三级", "二级", "一级", "未定级")
 OWNERSHIPS = ("公立", "民营")
-TARGET_STATUSES = ("正常", "暂停", "解除")
+TARGET_STATUSES = tuple(s.value for s in TargetStatus)  # the one list: app/states.py
 ITEM_CATEGORIES = ("一般", "重点")
 METHODS = ("现场检查", "书面检查", "数据核查")
 EXPERTISE = ("医学", "药学", "护理", "财务", "信息", "法律", "医保政策")
 INSPECTOR_KINDS = ("执法人员", "专家")
-INSPECTOR_STATUSES = ("在岗", "停用")
+INSPECTOR_STATUSES = tuple(s.value for s in InspectorStatus)
 DEFAULT_GRADE_SCALE = ("A", "B", "C", "D")
 
 # Control and invisible characters no registry cell may hold (validate.py checks whole rows).
@@ -289,7 +290,7 @@ TARGETS = RegistrySpec(
         FieldSpec("phone", "联系电话", max_len=40),
         FieldSpec("credit_grade", "信用等级", check=check_grade),
         FieldSpec("tags", "标注", is_list=True, list_check=_tag),
-        FieldSpec("status", "状态", choices=TARGET_STATUSES, default="正常"),
+        FieldSpec("status", "状态", choices=TARGET_STATUSES, default=TargetStatus.NORMAL.value),
     ),
 )
 
@@ -326,7 +327,9 @@ INSPECTORS = RegistrySpec(
         FieldSpec("expertise", "专长", is_list=True, list_check=_choice(EXPERTISE)),
         FieldSpec("kind", "人员类别", choices=INSPECTOR_KINDS, default="执法人员"),
         FieldSpec("employer_uscc", "工作单位", check=normalize_uscc),
-        FieldSpec("status", "状态", choices=INSPECTOR_STATUSES, default="在岗"),
+        FieldSpec(
+            "status", "状态", choices=INSPECTOR_STATUSES, default=InspectorStatus.ON_DUTY.value
+        ),
         FieldSpec("conflicts", "回避对象", is_list=True, list_check=normalize_uscc),
         FieldSpec("max_tasks", "任务上限", check=_int),
     ),
