@@ -26,7 +26,16 @@ from app.draw import (
     normalize_entropy,
 )
 from app.draw.sampling import solve_inclusion
-from tests.draw.draw_helpers import ITEMS, ROOT, SEED, as_json, file_text, load_verifier, units
+from tests.draw.draw_helpers import (
+    ITEMS,
+    ROOT,
+    SEED,
+    as_json,
+    file_text,
+    load_verifier,
+    rows_of,
+    units,
+)
 
 verifier = load_verifier()
 SECRET = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -150,3 +159,28 @@ def test_verifier_cli(tmp_path: Path) -> None:
     )
     fail = subprocess.run([sys.executable, script, bad], capture_output=True, text=True)
     assert fail.returncode == 1 and "不一致" in fail.stdout
+
+
+def test_verifier_refuses_a_draw_remade_with_a_fresh_secret_under_the_old_commitment() -> None:
+    # The forger keeps the commitment the plan published, picks a new secret, derives the seed
+    # from it exactly as the engine would and re-runs the pure draw: every ticket, π and task
+    # is consistent with that seed. Only "the secret opens the commitment" can refuse it.
+    population = units(40)
+    commitment = commitment_of(SECRET)
+    forged_secret = "e" * 64
+    entropy = "骰子 31415926"
+    forged_seed = verifier.derive_seed(commitment, forged_secret, entropy)
+    params = SamplingParams(ratio=0.1)
+    body = as_json(
+        draw_targets(seed=forged_seed, population=population, items=ITEMS, params=params)
+    )
+    body["seed_inputs"] = {"commitment": commitment, "secret": forged_secret, "entropy": entropy}
+    problems = verifier.verify(body, rows_of(population))
+    assert problems == ["公布的密钥与事先公布的承诺值不符（secret does not open commitment）"]
+    # the honest draw with the real secret verifies
+    honest_seed = verifier.derive_seed(commitment, SECRET, entropy)
+    honest = as_json(
+        draw_targets(seed=honest_seed, population=population, items=ITEMS, params=params)
+    )
+    honest["seed_inputs"] = {"commitment": commitment, "secret": SECRET, "entropy": entropy}
+    assert verifier.verify(honest, rows_of(population)) == []
