@@ -222,6 +222,7 @@ def _styles(formats: Sequence[str]) -> tuple[str, dict[str, int]]:
         "</cellStyleXfs>"
         f'<cellXfs count="{len(formats) + 1}">'
         f'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>{xfs}</cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
         "</styleSheet>"
     )
     return xml, {f: i + 1 for i, f in enumerate(formats)}

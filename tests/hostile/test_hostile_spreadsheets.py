@@ -38,15 +38,19 @@ def _xlsx_with(sheet_xml: bytes | None = None, **extra: bytes) -> bytes:
 def _bomb_rows(rows: int) -> bytes:
     """Millions of empty rows: ~30 MB of XML that deflates to a few dozen KB."""
     body = b"<row/>" * rows
-    return f'<?xml version="1.0"?><worksheet {NS}><sheetData>'.encode() + body + (
-        b"</sheetData></worksheet>"
+    return (
+        f'<?xml version="1.0"?><worksheet {NS}><sheetData>'.encode()
+        + body
+        + (b"</sheetData></worksheet>")
     )
 
 
 def _huge_cell(size: int) -> bytes:
     cell = b'<row r="2"><c r="A2" t="inlineStr"><is><t>' + b"x" * size + b"</t></is></c></row>"
-    return f'<?xml version="1.0"?><worksheet {NS}><sheetData>'.encode() + cell + (
-        b"</sheetData></worksheet>"
+    return (
+        f'<?xml version="1.0"?><worksheet {NS}><sheetData>'.encode()
+        + cell
+        + (b"</sheetData></worksheet>")
     )
 
 
