@@ -18,6 +18,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 200 * 1024 * 1024
     # Longest registry file, in rows; protects memory of the validator.
     max_import_rows: int = 2_000_000
+    # An uploaded XLSX is checked against these before it is parsed (app/spreadsheets.py):
+    # files inside the ZIP, bytes once inflated, inflated / compressed size (from 8 MiB
+    # inflated on), and bytes of one text run (a cell; Excel's own cap is 32,767 characters).
+    max_xlsx_entries: int = 200
+    max_xlsx_uncompressed_bytes: int = 1 << 30
+    max_xlsx_ratio: float = 100.0
+    max_xlsx_cell_bytes: int = 128 * 1024
     # Validation errors listed in one problem response; the total is always reported.
     max_listed_errors: int = 1000
     # Days a result has to be published (working days, docs/rules.md#r8-3).

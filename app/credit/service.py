@@ -34,13 +34,16 @@ SETTLE_SECONDS = 30.0
 def parse_as_of(text: str) -> datetime:
     """An ISO date (Beijing midnight) or datetime (naive = Beijing time), as aware UTC."""
     text = text.strip()
-    if len(text) == 10:
-        d = date.fromisoformat(text)
-        return datetime(d.year, d.month, d.day, tzinfo=LOCAL_TZ).astimezone(UTC)
-    at = datetime.fromisoformat(text)
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=LOCAL_TZ)
-    return at.astimezone(UTC)
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            return datetime(d.year, d.month, d.day, tzinfo=LOCAL_TZ).astimezone(UTC)
+        at = datetime.fromisoformat(text)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=LOCAL_TZ)
+        return at.astimezone(UTC)
+    except OverflowError:  # year 1 at +14:00, year 9999 at -12:00: no UTC moment to store
+        raise ValueError(f"生效时间超出可表示范围 (out of range): {text}") from None
 
 
 def _validate(
@@ -77,8 +80,9 @@ def _validate(
         as_of: datetime | None = None
         try:
             as_of = parse_as_of(e.as_of)
-        except ValueError:
-            bad("as_of", f"生效时间“{e.as_of}”不是 ISO 日期或时间 (YYYY-MM-DD or ISO 8601)")
+        except ValueError as exc:
+            reason = "超出可表示范围" if "out of range" in str(exc) else "不是 ISO 日期或时间"
+            bad("as_of", f"生效时间“{e.as_of}”{reason} (YYYY-MM-DD or ISO 8601, in range)")
         if as_of is not None and ok:
             first = seen.setdefault((uscc, as_of), row)
             if first != row:

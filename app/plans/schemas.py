@@ -1,5 +1,6 @@
 """The plan as the API takes it (docs/glossary.md#plans) and the shapes it returns."""
 
+import math
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -69,6 +70,26 @@ class Window(BaseModel):
         return self
 
 
+MAX_RISK_WEIGHT = 1000
+MAX_RISK_FLAGS = 20
+
+
+def _bounded_weight(value: Any, key: str, *, positive: bool) -> None:
+    """A risk weight: a number, finite, 0 < w ≤ MAX_RISK_WEIGHT (the complaint factor may be 0)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"risk_weights.{key} 必须是数字（must be a number）")
+    # Compared before any float(): an int too large for a float is refused, not an overflow.
+    low_ok = value > 0 if positive else value >= 0
+    if not (isinstance(value, int) or math.isfinite(value)) or not low_ok:
+        raise ValueError(
+            f"risk_weights.{key} 应在 {'0 <' if positive else '0 ≤'} w ≤ {MAX_RISK_WEIGHT} 之间"
+        )
+    if value > MAX_RISK_WEIGHT:
+        raise ValueError(
+            f"risk_weights.{key} 应在 {'0 <' if positive else '0 ≤'} w ≤ {MAX_RISK_WEIGHT} 之间"
+        )
+
+
 class PlanIn(BaseModel):
     """A plan as POST /api/v1/plans takes it."""
 
@@ -102,11 +123,35 @@ class PlanIn(BaseModel):
             raise ValueError("region 与 city 不能同时作为分层字段")
         return v
 
+    @field_validator("risk_weights")
+    @classmethod
+    def _weights(cls, v: dict[str, Any]) -> dict[str, Any]:
+        # Checked here, when the plan is created or adjusted, not at draw time: every factor
+        # finite and at most MAX_RISK_WEIGHT, so no product of them overflows a float.
+        for key, value in v.items():
+            if key == "flags" and isinstance(value, dict):
+                if len(value) > MAX_RISK_FLAGS:
+                    raise ValueError(f"risk_weights.flags 最多 {MAX_RISK_FLAGS} 项")
+                for flag, w in value.items():
+                    _bounded_weight(w, f"flags.{flag}", positive=True)
+            elif key != "flags":
+                _bounded_weight(value, key, positive=key != "complaint")
+        return v
+
+    @field_validator("grade_rates", mode="before")
+    @classmethod
+    def _rates_finite(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            for grade, rate in v.items():
+                if isinstance(rate, int) and not isinstance(rate, bool) and not 0 <= rate <= 1:
+                    raise ValueError(f"等级 {grade} 的最低抽查比例应在 0–1 之间")
+        return v
+
     @field_validator("grade_rates")
     @classmethod
     def _rates(cls, v: dict[str, float]) -> dict[str, float]:
         for grade, rate in v.items():
-            if not (0 <= rate <= 1):
+            if not (math.isfinite(rate) and 0 <= rate <= 1):
                 raise ValueError(f"等级 {grade} 的最低抽查比例应在 0–1 之间")
         return {g.upper(): r for g, r in v.items()}
 

@@ -173,7 +173,11 @@ def _render_results(out: FileSink, data: SiteData, results: Sequence[Mapping[str
     )
     rows = result_rows(results)
     out["results/results.csv"] = csv_bytes(RESULT_HEADER, rows)
-    out["results/results.xlsx"] = xlsx_bytes("抽查结果", RESULT_HEADER, rows)
+    # Amounts in 元 as numbers (exact, two decimals) so the file can be summed.
+    amounts = {RESULT_HEADER.index(h): "0.00" for h in ("追回金额（元）", "罚款（元）")}
+    out["results/results.xlsx"] = xlsx_bytes(
+        "抽查结果", RESULT_HEADER, rows, number_formats=amounts
+    )
 
 
 def _render_home(

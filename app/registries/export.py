@@ -13,6 +13,7 @@ from app.errors import BadRequest
 from app.registries.fields import RegistrySpec
 from app.registries.repository import spec_for, table_of
 from app.registries.service import safe_cell
+from app.spreadsheets import write_xlsx
 
 
 def _export_rows(session: Session, spec: RegistrySpec) -> Iterator[list[str]]:
@@ -53,13 +54,8 @@ def export(session: Session, *, kind: str, fmt: str) -> bytes:
         return b"".join(_csv_chunks(session, spec, 5000))
     rows = _export_rows(session, spec)
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet(spec.title)
-        for r in rows:
-            ws.append(r)
         out = io.BytesIO()
-        wb.save(out)
+        header = next(rows)
+        write_xlsx(out, spec.title, header, rows)
         return out.getvalue()
     raise BadRequest("format 应为 csv 或 xlsx")

@@ -16,6 +16,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from app.config import get_settings
 from app.models import Inspector, Item, Target
 from app.models.base import Base
+from app.spreadsheets import unguard
 from app.states import InspectorStatus, TargetStatus
 
 TARGET_KINDS = ("定点医疗机构", "定点零售药店", "医保经办机构", "商业保险机构", "医养结合机构")
@@ -199,8 +200,7 @@ class FieldSpec:
             limit = 4000 if self.is_list else self.max_len
             if len(text) > limit:
                 raise FieldError(f"超过最大长度 {limit} 个字符")
-            if text[0] == "'" and text[1:2] in ("=", "+", "-", "@"):
-                text = text[1:]  # undo the formula guard our own exports add
+            text = unguard(text)  # undo the formula guard our own exports add
         if self.is_list:
             out: list[str] = []
             for part in _LIST_SPLIT.split(text) if text else ():

@@ -29,6 +29,7 @@ from app.registries.history import archived_row
 from app.registries.reader import Chunk, read_chunks
 from app.registries.repository import lock_registry, spec_for, table_of
 from app.registries.validate import NULL, SEP, Validator, WireRow
+from app.spreadsheets import ZIP_MAGIC, inspect_xlsx
 
 CHUNK = 5000
 # From this size on (≈ 48,000 targets) validation runs in a forked second process.
@@ -389,6 +390,16 @@ def _copy_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
+def inspect_upload(fh: IO[bytes]) -> None:
+    """Refuses (422 naming the limit) an XLSX over the limits of app/spreadsheets.py; a CSV
+    streams through the validator's own limits (rows, csv field size) and passes here."""
+    fh.seek(0)
+    magic = fh.read(4)
+    fh.seek(0)
+    if magic == ZIP_MAGIC:
+        inspect_xlsx(fh)
+
+
 def import_file(
     session: Session,
     *,
@@ -396,10 +407,15 @@ def import_file(
     fh: IO[bytes],
     actor: str,
     parallel_min_bytes: int = PARALLEL_MIN_BYTES,
+    inspected: bool = False,
 ) -> ImportResult:
     """Imports a CSV/XLSX registry file, all or nothing (files from `parallel_min_bytes` on
-    are validated in a second process while this one writes)."""
+    are validated in a second process while this one writes). An XLSX is first checked
+    against the upload limits (`inspect_upload`), before the registry's lock, unless the
+    caller did so already (`inspected`, the API does it before its transaction begins)."""
     spec = spec_for(kind)
+    if not inspected:
+        inspect_upload(fh)
     lock_registry(session, spec)
     result = _Importer(session, spec, actor).run(fh, parallel_min_bytes)
     pause_at("import.before_commit")

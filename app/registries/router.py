@@ -1,9 +1,10 @@
 """HTTP endpoints of the registries: thin wrappers over service, importer, history and export."""
 
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import Response, StreamingResponse
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.auth.deps import Supervisor
 from app.config import get_settings
 from app.db import SessionDep
-from app.errors import PayloadTooLarge
+from app.errors import PayloadTooLarge, Unauthorized
 from app.registries import export, history, importer, repository, service
 from app.registries.schemas import (
     HistoryEntry,
@@ -38,11 +39,14 @@ _MEDIA = {
 }
 
 
-@router.post("/registries/{kind}/import", response_model=ImportOut)
-def import_registry(
-    kind: str, session: SessionDep, principal: Supervisor, file: UploadFile = File(...)
-) -> ImportOut:
-    """导入名录：CSV（UTF-8/GB18030）或 XLSX，全部成功或全部不写入。"""
+def _inspected_upload(request: Request, file: UploadFile = File(...)) -> Iterator[IO[bytes]]:
+    """The upload, spooled and checked against the XLSX limits. A dependency listed before the
+    session, so it runs before the request's transaction begins (SQLite: BEGIN IMMEDIATE): a
+    hostile file is refused without holding any writer up. Only a request that carries a
+    bearer token gets this far; the token itself is checked next, by `Supervisor`."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("需要 Bearer 令牌 (Authorization: Bearer TOKEN required)")
     limit = get_settings().max_upload_bytes
     with tempfile.SpooledTemporaryFile(max_size=8 << 20) as tmp:
         size = 0
@@ -51,7 +55,21 @@ def import_registry(
             if size > limit:
                 raise PayloadTooLarge(f"文件超过 {limit} 字节上限")
             tmp.write(chunk)
-        result = importer.import_file(session, kind=kind, fh=tmp, actor=principal.actor)
+        importer.inspect_upload(tmp)
+        yield tmp
+
+
+@router.post("/registries/{kind}/import", response_model=ImportOut)
+def import_registry(
+    kind: str,
+    upload: Annotated[IO[bytes], Depends(_inspected_upload)],
+    session: SessionDep,
+    principal: Supervisor,
+) -> ImportOut:
+    """导入名录：CSV（UTF-8/GB18030）或 XLSX，全部成功或全部不写入。"""
+    result = importer.import_file(
+        session, kind=kind, fh=upload, actor=principal.actor, inspected=True
+    )
     return ImportOut(**result.__dict__)
 
 

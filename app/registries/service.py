@@ -15,8 +15,7 @@ from app.pagination import Page, decode_cursor, page_of
 from app.registries.fields import FieldError, RegistrySpec
 from app.registries.history import archived_row, as_of_rows
 from app.registries.repository import load_row, lock_registry, record_of, spec_for, table_of
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from app.spreadsheets import guard_value
 
 
 def get(session: Session, *, kind: str, key: str) -> dict[str, Any]:
@@ -196,5 +195,4 @@ def _list_as_of(
 
 def safe_cell(value: Any) -> str:
     """A cell value that spreadsheets will not run as a formula (exports, task reports)."""
-    text = _raw(value) if not isinstance(value, bool) else ("是" if value else "否")
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return guard_value(value)

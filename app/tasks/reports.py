@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Inspector, Item, Plan, Result, Target, Task
-from app.registries.service import safe_cell
+from app.spreadsheets import guard, guard_value
 from app.tasks import teams
 from app.tasks.schemas import (
     CORRECTION,
@@ -148,7 +148,11 @@ def weekly_report(
 
 
 def weekly_xlsx(report: dict[str, Any], *, filled_on: date) -> bytes:
-    """The weekly report as XLSX laid out like the 周报表 of docs/rules.md#r9-6 (two header rows, 合计, signatures)."""
+    """The weekly report as XLSX laid out like the 周报表 of docs/rules.md#r9-6 (two header rows, 合计, signatures).
+
+    Written with openpyxl, not app.spreadsheets' writer: it needs merged cells, borders, fonts
+    and widths, and it is a few dozen rows. openpyxl writes a text starting with "=" as a
+    formula, so every text cell goes through the one guard; amounts are Decimal numbers."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -157,12 +161,14 @@ def weekly_xlsx(report: dict[str, Any], *, filled_on: date) -> bytes:
     thin = Side(style="thin")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     center = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    ws.cell(row=1, column=1, value=report["title"]).font = Font(bold=True, size=14)
+    ws.cell(row=1, column=1, value=guard(report["title"])).font = Font(bold=True, size=14)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
     ws.cell(row=1, column=1).alignment = center
     scope = report["region"] or "全部"
     ws.cell(
-        row=2, column=1, value=f"统计区间：{report['from']} 至 {report['to']}　医保区划：{scope}"
+        row=2,
+        column=1,
+        value=guard(f"统计区间：{report['from']} 至 {report['to']}　医保区划：{scope}"),
     )
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=ncols)
     measure_keys = list(MEASURE_COLUMNS)
@@ -188,7 +194,7 @@ def weekly_xlsx(report: dict[str, Any], *, filled_on: date) -> bytes:
             if key == "recovered_wan":
                 value = Decimal(value)
             elif isinstance(value, str):
-                value = safe_cell(value)
+                value = guard_value(value)
             cell = ws.cell(row=row_no, column=col, value=value)
             cell.border = border
             if key == "recovered_wan":
@@ -237,12 +243,12 @@ def export_results_csv(
             plans[plan_code] = _departments(session.get(Plan, plan_code))
         writer.writerow(
             [
-                safe_cell(uscc),
-                safe_cell(name),
-                safe_cell(plans[plan_code]),
+                guard_value(uscc),
+                guard_value(name),
+                guard_value(plans[plan_code]),
                 CHECK_TYPE,
                 decided_on.isoformat(),
-                safe_cell(outcome),
+                guard_value(outcome),
             ]
         )
     return buf.getvalue().encode("utf-8-sig")
