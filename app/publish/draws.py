@@ -9,9 +9,10 @@ from typing import Any
 
 from app.publish.charts import coverage_svg
 from app.publish.collect import DrawData, SiteData
-from app.publish.formats import FileSink, GunzipFile, csv_bytes, dumps, xlsx_bytes
+from app.publish.formats import FileSink, GunzipFile, csv_bytes, dumps
 from app.publish.pages import SCHEMA_VERSION, html_page
 from app.publish.tables import TASK_HEADER, task_rows, task_rows_html
+from app.spreadsheets import xlsx_bytes
 
 # Task rows per HTML page: a 50,000-task draw becomes 50 light pages, not one 40 MB page
 # (the complete list stays in the draw JSON, CSV and XLSX).

@@ -15,9 +15,7 @@ from typing import Any, BinaryIO, Protocol
 
 from markupsafe import escape
 
-from app.spreadsheets import FORMULA_START, guard, guard_column, xlsx_bytes
-
-__all__ = ["FORMULA_START", "xlsx_bytes"]  # the site's callers import them from here
+from app.spreadsheets import guard, guard_column
 
 
 class GunzipFile:

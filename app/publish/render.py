@@ -16,9 +16,10 @@ from typing import Any
 from app.gcpause import gc_paused
 from app.publish.collect import DrawData, SiteData
 from app.publish.draws import draw_summary, render_draw
-from app.publish.formats import FileBody, FileSink, csv_bytes, dumps, xlsx_bytes
+from app.publish.formats import FileBody, FileSink, csv_bytes, dumps
 from app.publish.pages import html_page, json_doc, render_template
 from app.publish.tables import ITEM_HEADER, RESULT_HEADER, fine_total, item_rows, result_rows
+from app.spreadsheets import xlsx_bytes
 from app.states import plan_label
 
 SAFE_ID = re.compile(r"^[0-9A-Za-z_-]{1,80}$")

@@ -18,8 +18,9 @@ from app.clock import local_date
 from app.db import make_sessionmaker
 from app.models import Plan
 from app.publish.charts import coverage_svg
-from app.publish.formats import csv_bytes, neutralise, xlsx_bytes
+from app.publish.formats import csv_bytes, neutralise
 from app.publish.write import KEEP_GENERATIONS, build_site, publish, write_site
+from app.spreadsheets import xlsx_bytes
 from tests.publish.conftest import FORMULA, XSS, create_and_publish, draw, site_files
 
 ROOT = Path(__file__).resolve().parents[2]
