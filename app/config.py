@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     max_evidence_bytes: int = 20 * 1024 * 1024
     # Credit grade scale, best first (provinces use A–D or A–E).
     credit_grades: str = "A,B,C,D"
+    # CSV `code,name` naming local 医保区划 codes (wins over GB/T 2260, app/regions.py).
+    regions_file: Path | None = None
 
     @property
     def grade_scale(self) -> tuple[str, ...]:

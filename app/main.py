@@ -1,11 +1,13 @@
 """create_app(): routers, error handlers, the public site under /public."""
 
+import os
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.types import Scope
 
 from app.config import Settings, get_settings
 from app.credit.router import router as credit_router
@@ -17,6 +19,28 @@ from app.publish.hooks import publish_site
 from app.registries.router import router as registries_router
 from app.stats.router import router as stats_router
 from app.tasks.router import router as tasks_router
+
+# Types the public site needs that the platform's mime table may lack or give without charset.
+SITE_TYPES = {".atom": "application/atom+xml; charset=utf-8"}
+
+
+class PublicFiles(StaticFiles):
+    """The published site; an Atom feed is served as UTF-8 Atom so that readers and browsers
+    neither guess its type nor its encoding."""
+
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        media = SITE_TYPES.get(os.path.splitext(str(full_path))[1])
+        if media:
+            response.headers["content-type"] = media
+        return response
+
 
 API_DESCRIPTION = """
 spotcheck：医保基金监管“双随机、一公开”抽查服务。
@@ -63,7 +87,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings.publish_dir.mkdir(parents=True, exist_ok=True)
     app.mount(
         "/public",
-        StaticFiles(directory=settings.publish_dir, html=True, check_dir=False),
+        PublicFiles(directory=settings.publish_dir, html=True, check_dir=False),
         name="public",
     )
 

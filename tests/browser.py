@@ -20,7 +20,13 @@ BROWSER = [  # pytestmark of every test that drives chromium
 ]
 
 
-def chromium(url: str, *, screenshot: Path | None = None, budget_ms: int = 300000) -> str:
+def chromium(
+    url: str,
+    *,
+    screenshot: Path | None = None,
+    budget_ms: int = 300000,
+    window: str = "1280,1600",
+) -> str:
     """The DOM after scripts ran (or a screenshot), from headless chromium.
 
     The budget is virtual time: idle waits are skipped, so a generous one costs little real
@@ -38,9 +44,10 @@ def chromium(url: str, *, screenshot: Path | None = None, budget_ms: int = 30000
             "--disable-sync",
             f"--user-data-dir={profile}",
             f"--virtual-time-budget={budget_ms}",
+            f"--window-size={window}",
         ]
         if screenshot is not None:
-            args += [f"--screenshot={screenshot}", "--window-size=1280,1600", "--hide-scrollbars"]
+            args += [f"--screenshot={screenshot}", "--hide-scrollbars"]
         else:
             args += ["--dump-dom"]
         out = subprocess.run([*args, url], capture_output=True, text=True, timeout=120)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -135,6 +136,12 @@ def make_token(db: Engine):  # type: ignore[no-untyped-def]
 
 
 class _Quiet(SimpleHTTPRequestHandler):
+    # As a static host should be set up (docs/publishing.md): the feed is UTF-8 Atom.
+    extensions_map: ClassVar[dict[str, str]] = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".atom": "application/atom+xml; charset=utf-8",
+    }
+
     def log_message(self, *_args: object) -> None:
         pass
 

@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from markupsafe import Markup, escape
 
+from app.regions import stratum_label
+
+FONT_PX = 12  # site.css: svg.coverage text { font-size: 12px }
+
+
+def text_width(text: str, font_px: int = FONT_PX) -> int:
+    """Width in pixels that `text` needs: a wide (CJK, full-width) character takes one em, any
+    other about 0.6 em (a little more than most fonts use, so nothing is cut off)."""
+    ems = sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)
+    return int(ems * font_px + 0.999)
+
 
 def coverage_svg(strata: Sequence[Mapping[str, Any]], ratio: float) -> Markup:
-    """Inline SVG bar chart: coverage n/N per stratum, dashed line at the plan ratio."""
-    row_h, label_w, bar_w, pad = 22, 260, 360, 4
+    """Inline SVG bar chart: coverage n/N per stratum, dashed line at the plan ratio; its width
+    is computed from the longest label on either side of the bars."""
+    rows = []
+    for s in strata:
+        share = s["n"] / s["N"] if s["N"] else 0.0
+        n, total, pct = int(s["n"]), int(s["N"]), f"{share * 100:.1f}%"
+        rows.append((stratum_label(str(s["key"])), n, total, pct, share))
+    row_h, bar_w, pad, gap = 22, 360, 4, 8
+    label_w = max([text_width(r[0]) for r in rows], default=0) + gap
+    value_w = max([text_width(f"{r[1]}/{r[2]}（{r[3]}）") for r in rows], default=0) + gap
     height = row_h * len(strata) + 24
-    width = label_w + bar_w + 90
+    width = label_w + bar_w + value_w
     parts = [
         Markup(
             '<svg class="coverage" role="img" aria-labelledby="cov-title" '
@@ -21,11 +41,9 @@ def coverage_svg(strata: Sequence[Mapping[str, Any]], ratio: float) -> Markup:
         ).format(w=width, h=height, r=f"{ratio * 100:g}")
     ]
     bh, lx = row_h - 6, label_w + bar_w + 6
-    for k, s in enumerate(strata):
+    for k, (label, n, total, pct, share) in enumerate(rows):
         y = k * row_h + pad
-        share = s["n"] / s["N"] if s["N"] else 0.0
-        key = escape(s["key"])  # the only text; the rest are numbers formatted here
-        n, total, pct = int(s["n"]), int(s["N"]), f"{share * 100:.1f}%"
+        key = escape(label)  # the only text; the rest are numbers formatted here
         parts.append(
             Markup(
                 f"<g><title>{key}：N={total}，n={n}，覆盖率 {pct}</title>"

@@ -12,6 +12,7 @@ from app.publish.collect import DrawData, SiteData
 from app.publish.formats import FileSink, GunzipFile, csv_bytes, dumps
 from app.publish.pages import SCHEMA_VERSION, html_page
 from app.publish.tables import TASK_HEADER, task_rows, task_rows_html
+from app.regions import region_label, stratum_label
 from app.spreadsheets import xlsx_bytes
 
 # Task rows per HTML page: a 50,000-task draw becomes 50 light pages, not one 40 MB page
@@ -127,8 +128,9 @@ def _render_task_pages(
             b=b,
             plan_title=plan_title,
             coverage_svg=coverage_svg(b["strata"], float(b["params"]["ratio"])) if first else "",
-            strata_keys=sorted({t["stratum"] for t in chunk}),
-            regions=sorted({t["region"] for t in chunk}),
+            # The filter compares cell text: the options are labelled as the cells are.
+            strata_keys=sorted({stratum_label(t["stratum"]) for t in chunk}),
+            regions=sorted({region_label(t["region"]) for t in chunk}),
             task_rows=task_rows_html(row_chunk),
             pager=_pager(d.id, page, pages, len(tasks)),
             data=data,

@@ -6,14 +6,15 @@ All text reaches HTML and XML through Jinja2 autoescaping.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from app.clock import LOCAL_TZ
+from app.clock import local_day, local_time
 from app.publish.collect import DrawData, SiteData
+from app.publish.tables import percent
+from app.regions import region_label, stratum_label
 from app.states import DrawStatus, plan_label
 
 SCHEMA_VERSION = "1"
@@ -35,6 +36,12 @@ def _env() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["strata_label"] = lambda k: STRATA_LABELS.get(k, k)
+    env.filters["local_time"] = local_time  # every time shown: 北京时间, labelled
+    env.filters["local_day"] = local_day
+    env.filters["percent"] = percent
+    env.filters["region"] = region_label
+    env.filters["stratum"] = stratum_label
+    env.globals["risk_weight_rows"] = risk_weight_rows
     env.globals["status_label"] = plan_label
     env.globals["draw_state"] = draw_state
     env.globals["draw_badge"] = draw_badge
@@ -54,16 +61,27 @@ def draw_badge(d: DrawData) -> Markup:
     return Markup('<span class="badge {}">{}</span>').format(cls, draw_state(d))
 
 
+def risk_weight_rows(weights: Any) -> list[tuple[str, str]]:
+    """A plan's `risk_weights` (app/draw/weights.py) as (factor, effect) rows for people."""
+    rows: list[tuple[str, str]] = []
+    if not isinstance(weights, dict):
+        return rows
+    for key, value in weights.items():
+        if key == "complaint":
+            rows.append(("每件投诉举报", f"权重增加 {percent(value)}（最多计 10 件）"))
+        elif key == "flags" and isinstance(value, dict):
+            rows += [(f"监测标记“{k}”", f"权重 × {v:g}") for k, v in value.items()]
+        else:
+            rows.append((f"信用等级 {key} 级", f"权重 × {value:g}"))
+    return rows
+
+
 _ENV = _env()
 
 
 def render_template(template: str, **ctx: Any) -> bytes:
     """The package template `template` rendered with `ctx`, as UTF-8."""
     return _ENV.get_template(template).render(**ctx).encode()
-
-
-def _local(dt: datetime) -> str:
-    return dt.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def html_page(
@@ -75,7 +93,7 @@ def html_page(
         root=root,
         json_href=json_href,
         generated_at=data.generated_at.isoformat(),
-        generated_at_local=_local(data.generated_at),
+        generated_at_local=local_time(data.generated_at),
         audit_seq=data.audit_head[0],
         audit_hash=data.audit_head[1],
         **ctx,

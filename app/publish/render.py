@@ -19,6 +19,7 @@ from app.publish.draws import draw_summary, render_draw
 from app.publish.formats import FileBody, FileSink, csv_bytes, dumps
 from app.publish.pages import html_page, json_doc, render_template
 from app.publish.tables import ITEM_HEADER, RESULT_HEADER, fine_total, item_rows, result_rows
+from app.regions import region_label
 from app.spreadsheets import xlsx_bytes
 from app.states import plan_label
 
@@ -170,6 +171,7 @@ def _render_results(out: FileSink, data: SiteData, results: Sequence[Mapping[str
         results=results,
         available=data.results_available,
         outcomes=sorted({r["outcome"] for r in results}),
+        regions=sorted({region_label(r["region"]) for r in results if r.get("region")}),
         data=data,
     )
     rows = result_rows(results)

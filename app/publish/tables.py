@@ -8,12 +8,15 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from app.regions import region_name, stratum_label
+
 TASK_HEADER = (
     "任务编号",
     "检查对象",
     "统一社会信用代码",
     "分层",
     "医保区划",
+    "医保区划名称",
     "检查事项",
     "入样概率",
     "随机号",
@@ -43,7 +46,17 @@ RESULT_HEADER = (
     "罚款（元）",
     "作出决定日期",
     "问题摘要",
+    "医保区划",
+    "医保区划名称",
 )
+
+
+def percent(value: Any) -> str:
+    """A ratio for people: 0.05 → "5%", 0.0523456 → "5.235%" (4 significant digits)."""
+    try:
+        return f"{float(value) * 100:.4g}%"
+    except (TypeError, ValueError):
+        return str(value or "")
 
 
 _TASK_ROW = (
@@ -56,13 +69,30 @@ _TASK_CELLS = 9
 def task_rows_html(rows: Sequence[Sequence[Any]]) -> Markup:
     """The <tr> rows of a task list from `task_rows` rows, escaped in one call (NUL separates
     cells; a NUL inside some text is dropped first)."""
-    fields = [(r[0], r[1], r[2], r[3], r[4], r[5], f"{r[6]:.4f}", r[8], r[9]) for r in rows]
+    fields = [
+        (
+            r[0],
+            r[1],
+            r[2],
+            stratum_label(r[3]),
+            _label(r[4], r[5]),
+            r[6],
+            percent(r[7]),
+            r[9],
+            r[10],
+        )
+        for r in rows
+    ]
     joined = "\x00".join("\x00".join(f) for f in fields)
     cells = str(escape(joined)).split("\x00")
     if len(cells) != _TASK_CELLS * len(fields):
         cells = [str(escape(c.replace("\x00", ""))) for f in fields for c in f]
     columns = [cells[i::_TASK_CELLS] for i in range(_TASK_CELLS)]
     return Markup("".join(map(_TASK_ROW.format, *columns)))
+
+
+def _label(code: Any, name: Any) -> str:
+    return f"{name}（{code}）" if name and name != code else str(code)
 
 
 def _team_text(team: Sequence[Mapping[str, str]], names: Mapping[str, str]) -> str:
@@ -78,6 +108,7 @@ def task_rows(body: Mapping[str, Any], names: Mapping[str, str]) -> list[list[ob
             t["uscc"],
             t["stratum"],
             t["region"],
+            region_name(t["region"]),
             "、".join(t["items"]),
             t["inclusion_prob"],
             t["ticket"],
@@ -113,6 +144,8 @@ def result_rows(results: Sequence[Mapping[str, Any]]) -> list[list[object]]:
             r.get("fine_total") or "",
             r.get("decided_on") or "",
             r.get("findings") or "",
+            r.get("region") or "",
+            region_name(r["region"]) if r.get("region") else "",
         ]
         for r in results
     ]

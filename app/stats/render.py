@@ -1,6 +1,7 @@
 """The public 统计分析 pages: statistics of draws → HTML tables and inline SVG charts (pure)."""
 
 import json
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -8,7 +9,8 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, PackageLoader
 from markupsafe import Markup
 
-from app.clock import LOCAL_TZ
+from app.clock import local_time
+from app.regions import stratum_label
 
 _ENV = Environment(
     loader=ChoiceLoader([PackageLoader("app.stats", "templates"), PackageLoader("app.publish")]),
@@ -38,7 +40,13 @@ def rate_svg(rows: Sequence[Mapping[str, Any]], chart_id: str) -> Markup:
     rows = [r for r in rows if is_estimated(r)]  # no point or whisker without an estimate
     if not rows:
         return Markup("")
-    row_h, label_w, plot_w = 24, 260, 380
+    labels = [stratum_label(str(r["key"])) for r in rows]
+    row_h, plot_w = 24, 380
+    # Wide (CJK) characters take one em of the 12 px text, others about 0.6 em.
+    label_w = 8 + max(
+        int(12 * sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in t) + 1)
+        for t in labels
+    )
     height = row_h * len(rows) + 30
     top = max([1e-9, *(float(r["ci_high"]) for r in rows)])
     scale = plot_w / min(1.0, max(top * 1.1, 0.05))
@@ -49,7 +57,7 @@ def rate_svg(rows: Sequence[Mapping[str, Any]], chart_id: str) -> Markup:
             '<title id="{id}-t">各层发现问题率估计值（点）及置信区间（线段）</title>'
         ).format(id=chart_id, w=label_w + plot_w + 110, h=height)
     ]
-    for k, r in enumerate(rows):
+    for k, (r, label) in enumerate(zip(rows, labels, strict=True)):
         y = k * row_h + 12
         x0 = label_w + float(r["ci_low"]) * scale
         x1 = label_w + float(r["ci_high"]) * scale
@@ -62,7 +70,7 @@ def rate_svg(rows: Sequence[Mapping[str, Any]], chart_id: str) -> Markup:
                 '<circle cx="{xp:.1f}" cy="{y}" r="4"/>'
                 '<text x="{lx}" y="{ty}">{rate}</text></g>'
             ).format(
-                key=r["key"],
+                key="总体" if r["key"] == "overall" else label,
                 rate=pct(float(r["rate"])),
                 lo=pct(float(r["ci_low"])),
                 hi=pct(float(r["ci_high"])),
@@ -122,9 +130,10 @@ def _page(template: str, generated_at: datetime, **ctx: Any) -> bytes:
         .render(
             root="../",
             generated_at=generated_at.isoformat(),
-            generated_at_local=generated_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
+            generated_at_local=local_time(generated_at),
             section="statistics",
             pct=pct,
+            stratum_label=stratum_label,
             is_estimated=is_estimated,
             insufficient=insufficient,
             rate_svg=rate_svg,

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Inspector, Item, Plan, Result, Target, Task
+from app.regions import region_label, region_name
 from app.spreadsheets import guard, guard_value
 from app.tasks import teams
 from app.tasks.schemas import (
@@ -38,7 +39,9 @@ from app.tasks.schemas import (
 SCHEMA_VERSION = "1"
 TOTAL = "合计"
 WAN = Decimal(10000)
-FOUR_PLACES = Decimal("0.0001")
+# 万元 with 6 decimals is exact to the 分: the 周报表 keeps its 万元 column (附件2) and a
+# recovery of a few yuan no longer rounds to 0.0000 (docs/rules.md#r9-6).
+WAN_PLACES = Decimal("0.000001")
 WEEKLY_TITLE = "医保基金监管“双随机、一公开”抽查周报表"
 # Weekly-report column → measure kinds counted in it (限期整改 counts both kinds, docs/rules.md#r9-6).
 MEASURE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -53,8 +56,8 @@ EXPORT_HEADER = ["统一社会信用代码", "企业名称", "检查实施机关
 
 
 def to_wan(yuan: Decimal) -> Decimal:
-    """Yuan → 万元 with 4 decimal places (half up)."""
-    return (yuan / WAN).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
+    """Yuan → 万元 with 6 decimal places, exact for amounts in 分 (half up beyond)."""
+    return (yuan / WAN).quantize(WAN_PLACES, rounding=ROUND_HALF_UP)
 
 
 @dataclass
@@ -97,6 +100,7 @@ class _Region:
             remarks.append(f"罚款 {money_str(self.fines)} 元")
         return {
             "region": region,
+            "region_name": region if region == TOTAL else region_name(region),
             "inspected_units": len(self.units),
             **{c: len(self.measures[c]) for c in MEASURE_COLUMNS},
             "recovered_wan": format(to_wan(self.recovered), "f"),
@@ -142,6 +146,7 @@ def weekly_report(
         "from": start.isoformat(),
         "to": end.isoformat(),
         "region": region or "",
+        "region_name": region_name(region) if region else "",
         "columns": [{"key": k, "header": h} for k, h in WEEKLY_COLUMNS],
         "rows": rows,
     }
@@ -164,7 +169,7 @@ def weekly_xlsx(report: dict[str, Any], *, filled_on: date) -> bytes:
     ws.cell(row=1, column=1, value=guard(report["title"])).font = Font(bold=True, size=14)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
     ws.cell(row=1, column=1).alignment = center
-    scope = report["region"] or "全部"
+    scope = region_label(report["region"]) if report["region"] else "全部"
     ws.cell(
         row=2,
         column=1,
@@ -191,6 +196,8 @@ def weekly_xlsx(report: dict[str, Any], *, filled_on: date) -> bytes:
     for row in report["rows"]:
         for col, (key, _) in enumerate(WEEKLY_COLUMNS, start=1):
             value: Any = row[key]
+            if key == "region" and row["region"] != TOTAL:
+                value = region_label(value)  # 区（市）名称: the name, its code beside it
             if key == "recovered_wan":
                 value = Decimal(value)
             elif isinstance(value, str):
@@ -198,14 +205,14 @@ def weekly_xlsx(report: dict[str, Any], *, filled_on: date) -> bytes:
             cell = ws.cell(row=row_no, column=col, value=value)
             cell.border = border
             if key == "recovered_wan":
-                cell.number_format = "0.0000"
+                cell.number_format = "0.000000"
             if row["region"] == TOTAL:
                 cell.font = Font(bold=True)
         row_no += 1
     ws.cell(row=row_no + 1, column=1, value="填表人：")
     ws.cell(row=row_no + 1, column=4, value="分管领导：")
     ws.cell(row=row_no + 1, column=7, value=f"填表日期：{filled_on.isoformat()}")
-    widths = {"region": 14, "inspected_units": 14, "recovered_wan": 16, "remarks": 40}
+    widths = {"region": 28, "inspected_units": 14, "recovered_wan": 16, "remarks": 40}
     for col, (key, _) in enumerate(WEEKLY_COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(col)].width = widths.get(key, 9)
     out = io.BytesIO()

@@ -129,7 +129,7 @@ def test_weekly_report_filters_by_region_prefix_and_dates(client, drawn):
     full = client.get("/api/v1/reports/weekly", headers=sup, params=params).json()
     assert [r["region"] for r in full["rows"]] == [*sorted(by_region), "合计"]
     assert full["rows"][-1]["inspected_units"] == 2 and full["rows"][-1]["talks"] == 2
-    assert full["rows"][-1]["recovered_wan"] == "0.0000"  # 0.10 元 = 0.00001 万元
+    assert full["rows"][-1]["recovered_wan"] == "0.000010"  # 0.10 元 = 0.00001 万元, not hidden
     one = client.get(
         "/api/v1/reports/weekly", headers=sup, params={**params, "region": region}
     ).json()

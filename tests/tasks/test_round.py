@@ -7,6 +7,7 @@ from decimal import Decimal
 from openpyxl import load_workbook
 
 from app.clock import today_local
+from app.regions import region_label
 from tests.plans.conftest import published
 
 
@@ -221,9 +222,11 @@ def test_whole_round_through_the_api(client, city, make_token):
     e["term"].add(t3["uscc"])
     e["yuan"] += Decimal("0.33")
 
-    assert set(rows) == set(expected) | {"合计"}
+    # 区（市）名称 shows the division's name with its code beside it (app/regions.py)
+    assert set(rows) == {region_label(r) for r in expected} | {"合计"}
+    assert all(region_label(r) != r for r in expected)  # the test's codes are GB/T 2260 ones
     for region, e in expected.items():
-        got = rows[region]
+        got = rows[region_label(region)]
         assert got[:6] == [
             len(e["units"]),
             len(e["talk"]),
@@ -232,11 +235,11 @@ def test_whole_round_through_the_api(client, city, make_token):
             len(e["susp"]),
             len(e["term"]),
         ], region
-        assert Decimal(str(got[6])) == (e["yuan"] / 10000).quantize(Decimal("0.0001"))
+        assert Decimal(str(got[6])) == (e["yuan"] / 10000).quantize(Decimal("0.000001"))
     total = rows["合计"]
     assert total[0] == 4  # t4 was not inspected (停业)
     assert total[1:6] == [1, 2, 1, 1, 2]  # 约谈 t1; 限期整改 t1+t3; 处罚 t1; 暂停 t3; 解除 t5+t3
-    assert Decimal(str(total[6])) == Decimal("11.2346")  # 112346.00 元 → 万元, 4 places
+    assert Decimal(str(total[6])) == Decimal("11.2346")  # 112346.00 元 → 万元, exact to the 分
     assert "未检查（停业、注销等） 1 家" in total[7] and "移送公安 1 家" in total[7]
     assert "回头看 1 家" in total[7] and "罚款 5000.00 元" in total[7]
 
@@ -244,5 +247,5 @@ def test_whole_round_through_the_api(client, city, make_token):
     js = client.get(
         "/api/v1/reports/weekly", headers=sup, params={"from": today, "to": today}
     ).json()
-    assert js["rows"][-1]["region"] == "合计" and js["rows"][-1]["recovered_wan"] == "11.2346"
+    assert js["rows"][-1]["region"] == "合计" and js["rows"][-1]["recovered_wan"] == "11.234600"
     assert js["rows"][-1]["rectifications"] == 2
