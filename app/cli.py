@@ -1,24 +1,48 @@
-"""The `spotcheck` command line."""
+"""The `spotcheck` command line.
+
+Exit codes: 0 done, 1 refused (invalid input, a failed check, a database that cannot be used),
+2 usage (argparse), 130 interrupted. A refusal is one Chinese message on stderr, never a
+traceback. Commands that use the database first compare its schema with the migrations: the
+embedded SQLite database is migrated automatically; PostgreSQL never is (`spotcheck db upgrade`).
+"""
 
 import argparse
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+from sqlalchemy import Engine, make_url
+from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import AppError
-from app.migrate import ROOT
+from app.migrate import ROOT, SchemaStatus, schema_status, upgrade
 
 DEMO_DIR = ROOT / "registries"
 
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2  # argparse's own
+EXIT_INTERRUPTED = 130
 
-def _session() -> Session:
-    engine = make_engine(get_settings().database_url)
+# How a command uses the database (set as `database=` on its parser).
+CREATES = "creates"  # may create the embedded database file (import, demo, token, serve)
+EXISTING = "existing"  # reads one that must exist (publish, audit verify): never an empty new one
+MIGRATES = "migrates"  # `db upgrade`: brings any database to the heads itself
+
+
+class CommandError(Exception):
+    """A refusal the command line reports as one message (exit 1)."""
+
+
+def _session(args: argparse.Namespace) -> Session:
+    engine: Engine = args.engine
     return make_sessionmaker(engine)()
 
 
@@ -32,12 +56,16 @@ def _print_error(exc: AppError) -> None:
         print(f"  …… 共 {total} 处错误，仅列出前 {len(exc.errors)} 处", file=sys.stderr)
 
 
-def cmd_db_upgrade(_args: argparse.Namespace) -> int:
-    from app.migrate import upgrade
-
-    upgrade(make_engine(get_settings().database_url))
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    status = schema_status(args.engine)
+    if status.unknown:
+        raise CommandError(_newer_schema(status))
+    if status.up_to_date:
+        print(f"数据库已是最新版本 {_revs(status.heads)} (database already up to date)")
+        return EXIT_OK
+    upgrade(args.engine)
     print("数据库已迁移到最新版本 (database upgraded)")
-    return 0
+    return EXIT_OK
 
 
 def _import(session: Session, kind: str, path: Path, actor: str) -> None:
@@ -51,10 +79,10 @@ def _import(session: Session, kind: str, path: Path, actor: str) -> None:
     )
 
 
-def _in_transaction(work: Callable[[Session], None]) -> int:
+def _in_transaction(args: argparse.Namespace, work: Callable[[Session], None]) -> int:
     from app.db import begin_write
 
-    with _session() as session:
+    with _session(args) as session:
         try:
             begin_write(session)
             work(session)
@@ -71,7 +99,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"错误：找不到文件 {path}", file=sys.stderr)
         return 1
-    return _in_transaction(lambda s: _import(s, args.kind, path, "cli"))
+    return _in_transaction(args, lambda s: _import(s, args.kind, path, "cli"))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -86,7 +114,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             draw_id = demo_round(session)
             print(f"演示抽查已抽取并录入部分结果：{draw_id}" if draw_id else "演示计划已存在，跳过")
 
-    code = _in_transaction(work)
+    code = _in_transaction(args, work)
     if code == 0 and not args.registries_only:
         code = cmd_publish(args)
     return code
@@ -100,7 +128,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     def work(session: Session) -> None:
         holder.append(create_token(session, role=args.role, name=args.name, badge=args.inspector))
 
-    code = _in_transaction(work)
+    code = _in_transaction(args, work)
     if code == 0:
         print(f"已创建 {args.role} 令牌“{args.name}”，只显示这一次 (shown once):")
         print(holder[0])
@@ -110,6 +138,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    args.engine.dispose()  # checked (and migrated) above; the workers open their own
     uvicorn.run(
         "app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers
     )
@@ -119,7 +148,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from app.audit.service import verify_chain
 
-    with _session() as session:
+    with _session(args) as session:
         report = verify_chain(session, published_heads=args.published_head or ())
     for problem in report.problems:
         print(problem)
@@ -127,11 +156,11 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
-def cmd_publish(_args: argparse.Namespace) -> int:
+def cmd_publish(args: argparse.Namespace) -> int:
     from app.publish.write import publish
 
     settings = get_settings()
-    with _session() as session:
+    with _session(args) as session:
         report = publish(session, settings.publish_dir)
     print(
         f"公开网站已发布到 {settings.publish_dir}（{report.files} 个文件，"
@@ -173,57 +202,72 @@ def cmd_verify(args: argparse.Namespace) -> int:
         draw = json.loads(_fetch(location))
     except (OSError, ValueError) as exc:
         print(f"验证不通过：无法读取抽取结果 {location}：{exc}")
-        return 1
+        return EXIT_REFUSED
+    if not isinstance(draw, dict):
+        print(f"验证不通过：{location} 不是抽取结果文件（not a draw: JSON object expected）")
+        return EXIT_REFUSED
     base = location.rsplit("/", 1)[0] if "/" in location else "."
     pop_location = args.population or f"{base}/{draw.get('population_file') or ''}"
     problems: list[str] = []
     rows = None
     try:
         pop_bytes = _fetch(pop_location)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         problems.append(f"找不到抽样总体文件 {pop_location}（population file missing: {exc}）")
     else:
-        tmp = Path(tempfile.mkdtemp()) / "population.csv"
-        tmp.write_bytes(pop_bytes)
-        try:
-            rows, digest = verifier.read_population(tmp)
-        except (OSError, ValueError) as exc:
-            problems.append(f"无法读取总体文件：{exc}")
-        else:
-            if digest != draw.get("population_sha256"):
-                problems.append("总体文件的 SHA-256 与 population_sha256 不符")
-    problems += verifier.verify(draw, rows)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "population.csv"
+            path.write_bytes(pop_bytes)
+            try:
+                rows, digest = verifier.read_population(path)
+            except (OSError, ValueError) as exc:
+                problems.append(f"无法读取总体文件：{exc}")
+            else:
+                if digest != draw.get("population_sha256"):
+                    problems.append("总体文件的 SHA-256 与 population_sha256 不符")
+    try:
+        problems += verifier.verify(draw, rows)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # A hand-edited or truncated file: report it as invalid rather than crash.
+        problems.append(f"抽取结果文件缺少或含有不合规的字段（malformed draw）：{exc!r}")
     if problems:
         print(f"验证不通过（draw INVALID），{len(problems)} 个问题：")
         for problem in problems:
             print(f"- {problem}")
-        return 1
+        return EXIT_REFUSED
     print(
         f"验证通过（draw valid）：{draw.get('id')}，{len(draw.get('tasks', []))} 个任务，"
         "种子、抽中对象、入样概率与检查组均已完整复算"
     )
-    return 0
+    return EXIT_OK
+
+
+EXIT_CODES = (
+    "退出码 (exit codes)：0 成功，1 被拒绝（输入无效、校验不通过、数据库不可用），2 用法错误。"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
-    parser = argparse.ArgumentParser(prog="spotcheck", description="医保基金“双随机、一公开”抽查")
+    parser = argparse.ArgumentParser(
+        prog="spotcheck", description="医保基金“双随机、一公开”抽查", epilog=EXIT_CODES
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     db = sub.add_parser("db", help="数据库").add_subparsers(dest="db_command", required=True)
-    db.add_parser("upgrade", help="执行迁移").set_defaults(func=cmd_db_upgrade)
+    db.add_parser("upgrade", help="执行迁移").set_defaults(func=cmd_db_upgrade, database=MIGRATES)
 
     imp = sub.add_parser("import", help="导入名录 (CSV/XLSX)")
     imp.add_argument("kind", choices=["items", "targets", "inspectors"])
     imp.add_argument("file")
-    imp.set_defaults(func=cmd_import)
+    imp.set_defaults(func=cmd_import, database=CREATES)
 
     demo = sub.add_parser("demo", help="载入演示名录")
     demo.add_argument("--dir", default=str(DEMO_DIR))
     demo.add_argument(
         "--registries-only", action="store_true", help="只载入名录，不生成演示抽查与公开网站"
     )
-    demo.set_defaults(func=cmd_demo)
+    demo.set_defaults(func=cmd_demo, database=CREATES)
 
     token = sub.add_parser("token", help="API 令牌").add_subparsers(
         dest="token_command", required=True
@@ -234,20 +278,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--inspector", help="执法证号（inspector 角色必填）")
     create.add_argument("--name", required=True)
-    create.set_defaults(func=cmd_token_create)
+    create.set_defaults(func=cmd_token_create, database=CREATES)
 
     serve = sub.add_parser("serve", help="启动 API 与公开网站")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.set_defaults(func=cmd_serve)
+    serve.set_defaults(func=cmd_serve, database=CREATES)
 
-    sub.add_parser("publish", help="生成公开网站（原子替换）").set_defaults(func=cmd_publish)
+    sub.add_parser("publish", help="生成公开网站（原子替换）").set_defaults(
+        func=cmd_publish, database=EXISTING
+    )
 
     verify = sub.add_parser("verify", help="复核一次已公开的抽取（文件或 URL）")
     verify.add_argument("location", metavar="FILE_OR_URL")
     verify.add_argument("--population", help="总体文件（缺省：抽取文件旁的 population_file）")
-    verify.set_defaults(func=cmd_verify)
+    verify.set_defaults(func=cmd_verify, database=None)
 
     audit = sub.add_parser("audit", help="审计链").add_subparsers(
         dest="audit_command", required=True
@@ -259,15 +305,161 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HASH",
         help="公开页面上印出的链头（可多次）；须仍在链中，否则说明末尾被截断或重写",
     )
-    audit_verify.set_defaults(func=cmd_audit_verify)
+    audit_verify.set_defaults(func=cmd_audit_verify, database=EXISTING)
     return parser
 
 
+def _revs(revisions: Sequence[str]) -> str:
+    return "、".join(revisions) or "（无）"
+
+
+def _newer_schema(status: SchemaStatus) -> str:
+    return (
+        f"数据库结构版本 {_revs(status.unknown)} 比本程序新（本程序最新为 {_revs(status.heads)}）："
+        "请改用新版本的 spotcheck (database schema is newer than this program)"
+    )
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL; None for other backends and in-memory databases."""
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return None
+    if name.startswith("file:"):  # URI form: sqlite decides; no file rules of ours apply
+        return None
+    return Path(name)
+
+
+def _database_url() -> str:
+    try:
+        url = get_settings().database_url
+        make_url(url)
+    except ValidationError as exc:
+        reasons = "；".join(str(err["msg"]) for err in exc.errors())
+        raise CommandError(f"设置无效（invalid settings）：{reasons}") from exc
+    except ArgumentError as exc:
+        raise CommandError(f"SPOTCHECK_DATABASE_URL 无效（invalid database URL）：{exc}") from exc
+    return url
+
+
+def _check_schema(engine: Engine, sqlite_file: Path | None) -> None:
+    """Brings the embedded database to the heads, or refuses with what to do."""
+    status = schema_status(engine)
+    if status.up_to_date:
+        return
+    if status.unknown:
+        raise CommandError(_newer_schema(status))
+    is_sqlite = engine.dialect.name == "sqlite"
+    if is_sqlite and status.upgradable:
+        # Embedded: one machine, one operator, and SQLite migrates in one transaction,
+        # so a newcomer's first command just works. PostgreSQL is deliberate (below).
+        upgrade(engine)
+        where = sqlite_file or "SQLite"
+        print(
+            f"已自动将嵌入式数据库 {where} 迁移到最新版本 {_revs(status.heads)}"
+            "（SQLite database migrated automatically）",
+            file=sys.stderr,
+        )
+        return
+    if is_sqlite:
+        raise CommandError(
+            f"数据库 {sqlite_file} 中已有表，但没有 spotcheck 的迁移版本记录，不自动迁移："
+            "确认是 spotcheck 的数据库后运行 spotcheck db upgrade"
+        )
+    state = (
+        "尚未建立"
+        if not status.current
+        else f"不是最新版本（当前 {_revs(status.current)}，最新 {_revs(status.heads)}）"
+    )
+    raise CommandError(
+        f"数据库结构{state}：请先运行 spotcheck db upgrade"
+        "（PostgreSQL 上不会自动迁移；run `spotcheck db upgrade` first）"
+    )
+
+
+def _open_database(url: str, mode: str) -> Engine:
+    """An engine on a database this command may use (see CREATES, EXISTING, MIGRATES)."""
+    sqlite_file = _sqlite_file(url)
+    if sqlite_file is not None:
+        if mode == EXISTING and not sqlite_file.exists():
+            raise CommandError(
+                f"找不到数据库文件 {sqlite_file}：请在 spotcheck 的工作目录中运行，"
+                "或设置 SPOTCHECK_DATABASE_URL（database file not found）"
+            )
+        if not sqlite_file.parent.is_dir():
+            raise CommandError(f"数据库文件所在的目录 {sqlite_file.parent} 不存在")
+    engine = make_engine(url)
+    if mode != MIGRATES:
+        try:
+            _check_schema(engine, sqlite_file)
+        except BaseException:
+            engine.dispose()
+            raise
+    return engine
+
+
+def _remove_if_empty(path: Path) -> None:
+    """Deletes an SQLite file this run created if it holds no row (a failed command's leftover)."""
+    if not path.exists():
+        return
+    con = sqlite3.connect(path)
+    try:
+        tables = [
+            name
+            for (name,) in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+            if name != "alembic_version"
+        ]
+        holds_rows = any(con.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in tables)
+    finally:
+        con.close()
+    if not holds_rows:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    mode: str | None = args.database
+    if mode is None:
+        code: int = args.func(args)
+        return code
+    url = _database_url()
+    sqlite_file = _sqlite_file(url)
+    fresh = sqlite_file if sqlite_file is not None and not sqlite_file.exists() else None
+    engine: Engine | None = None
+    code = EXIT_REFUSED
+    try:
+        engine = _open_database(url, mode)
+        args.engine = engine
+        code = args.func(args)
+        return code
+    except (OperationalError, InterfaceError, NoSuchModuleError) as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = getattr(exc, "orig", None) or exc
+        raise CommandError(f"无法使用数据库 {shown}（database unavailable）：{reason}") from exc
+    finally:
+        if engine is not None:
+            engine.dispose()
+        if fresh is not None and code != EXIT_OK:
+            _remove_if_empty(fresh)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `spotcheck` console script."""
-    args = build_parser().parse_args(argv)
-    code: int = args.func(args)
-    return code
+    """Entry point of the `spotcheck` console script (exit codes: module docstring)."""
+    args = build_parser().parse_args(argv)  # usage errors exit 2 here
+    try:
+        return _run(args)
+    except CommandError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"错误：无法读写文件{where}：{exc.strerror or exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("已中断 (interrupted)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_REFUSED
 
 
 if __name__ == "__main__":

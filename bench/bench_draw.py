@@ -9,6 +9,7 @@ Run: .venv/bin/python bench/bench_draw.py [N]
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -44,8 +45,19 @@ def timed(fn: object) -> float:
     return time.perf_counter() - start
 
 
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="基准：对 N 个检查对象做一次 spotcheck-draw/1 抽取，输出与参考值 ref 的比值"
+        " (benchmark: a target draw over N targets, as ratios to ref).",
+    )
+    parser.add_argument(
+        "n", metavar="N", nargs="?", type=int, default=1_000_000, help="检查对象数（缺省 1000000）"
+    )
+    return parser.parse_args()
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    n = parse_args().n
     items = [PlanItem("YB-01", frozenset())]
     ref = reference_seconds()
     print(f"参考值 ref（100万次 SHA-256）: {ref:.3f} s")

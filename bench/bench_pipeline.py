@@ -305,18 +305,31 @@ def growth_table(results: list[dict[str, Any]]) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("sizes", nargs="*", type=int, default=[1_000_000])
-    p.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    p = argparse.ArgumentParser(
+        description="基准：全国规模的整条流程（生成、导入、计划、抽取、发布、分页读取），"
+        "每一阶段输出与参考值 ref 的比值 (benchmark: the whole pipeline at national scale).",
+    )
+    p.add_argument(
+        "sizes",
+        metavar="N",
+        nargs="*",
+        type=int,
+        default=[1_000_000],
+        help="检查对象数，可多个（每个在子进程中运行，最后输出增长表；缺省 1000000）",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="数据库（缺省 sqlite）",
+    )
     p.add_argument(
         "--all-need-medicine",
         action="store_true",
-        help="every task needs a 医学 member (stress case for team repair)",
+        help="每个任务都需要医学专长的组员（组队修复的压力情形）",
     )
-    p.add_argument("--json", type=Path, help="write this size's result as JSON (child runs)")
-    p.add_argument(
-        "--table", nargs="+", type=Path, help="print the growth table of saved --json results"
-    )
+    p.add_argument("--json", type=Path, help="把这一规模的结果写成 JSON（子进程用）")
+    p.add_argument("--table", nargs="+", type=Path, help="输出已保存的 --json 结果的增长表")
     args = p.parse_args()
     if args.table:
         growth_table([json.loads(path.read_text()) for path in args.table])

@@ -10,6 +10,7 @@ Run: .venv/bin/python bench/bench_publish.py [TASKS]
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import shutil
 import sys
@@ -161,8 +162,19 @@ def site(tasks: int) -> SiteData:
     )
 
 
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="基准：发布一次含 TASKS 个任务的抽取（渲染 + 原子写入），输出与参考值 ref 的比值"
+        " (benchmark: publishing a draw of TASKS tasks).",
+    )
+    parser.add_argument(
+        "tasks", metavar="TASKS", nargs="?", type=int, default=50_000, help="任务数（缺省 50000）"
+    )
+    return parser.parse_args()
+
+
 def main() -> None:
-    tasks = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
+    tasks = parse_args().tasks
     data = site(tasks)
     assets = load_assets()
     root = Path(tempfile.mkdtemp())

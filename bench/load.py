@@ -10,6 +10,7 @@ Run: SPOTCHECK_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/te
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -84,9 +85,34 @@ def _run(name: str, n: int, call: Callable[[httpx.Client, int], int]) -> dict[st
     return row
 
 
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="负载测试：在本机回环地址上以多个 uvicorn 进程压测公开页面、API 读与写"
+        "（设置 SPOTCHECK_TEST_POSTGRES_URL 时用 PostgreSQL，否则 SQLite）"
+        " (load test on loopback).",
+    )
+    parser.add_argument(
+        "requests",
+        metavar="REQUESTS_PER_SCENARIO",
+        nargs="?",
+        type=int,
+        default=2000,
+        help="每个场景的请求数（缺省 2000）",
+    )
+    parser.add_argument(
+        "workers",
+        metavar="WORKERS",
+        nargs="?",
+        type=int,
+        default=4,
+        help="uvicorn 进程数（缺省 4）",
+    )
+    return parser.parse_args()
+
+
 def main() -> int:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    workers = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+    args = parse_args()
+    n, workers = args.requests, args.workers
     backend = "postgresql" if os.environ.get("SPOTCHECK_TEST_POSTGRES_URL") else "sqlite"
     ref = REF[0] = reference_seconds()
     print(

@@ -12,17 +12,19 @@ tickets. Weighted strata are reported as skipped (use verify_draw.py for them). 
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import sys
 from collections import defaultdict
 from pathlib import Path
 
-from consistent_sampler import sampler
-
 
 def cross_check(draw: dict, rows: list[dict[str, str]]) -> tuple[list[str], int, int]:
     """(problems, strata checked, strata skipped)."""
+    # Imported here so that --help works before `pip install consistent-sampler`.
+    from consistent_sampler import sampler
+
     params = draw["params"]
     by_stratum: dict[str, list[dict[str, str]]] = defaultdict(list)
     for row in rows:
@@ -53,13 +55,43 @@ def cross_check(draw: dict, rows: list[dict[str, str]]) -> tuple[list[str], int,
     return problems, checked, skipped
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line (argv without the program name); usage errors exit 2."""
+    parser = argparse.ArgumentParser(
+        prog="cross_check_consistent_sampler.py",
+        description="用 Rivest 的 consistent_sampler（pip install consistent-sampler）独立复核"
+        "一次等权抽取的抽中对象；加权的层跳过，请用 verify_draw.py"
+        " (re-checks the equal-weight strata of a draw with consistent_sampler).",
+        epilog="退出码 (exit codes)：0 一致，1 不一致或无法读取，2 用法错误。",
+    )
+    parser.add_argument(
+        "draw", metavar="DRAW.json", help="抽取结果文件（公开网站 draws/ 下的 JSON）"
+    )
+    parser.add_argument(
+        "population",
+        metavar="POPULATION.csv",
+        nargs="?",
+        help="抽样总体文件（缺省：DRAW.json 旁、其 population_file 字段所写的文件）",
+    )
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str]) -> int:
-    draw_path = Path(argv[1])
-    draw = json.loads(draw_path.read_text(encoding="utf-8"))
-    pop_path = Path(argv[2]) if len(argv) > 2 else draw_path.parent / draw["population_file"]
-    with pop_path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    problems, checked, skipped = cross_check(draw, rows)
+    args = parse_args(argv[1:])
+    draw_path = Path(args.draw)
+    try:
+        draw = json.loads(draw_path.read_text(encoding="utf-8"))
+        pop_path = Path(args.population or draw_path.parent / draw["population_file"])
+        with pop_path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"无法读取抽取结果或总体文件（cannot read the files）: {exc!r}")
+        return 1
+    try:
+        problems, checked, skipped = cross_check(draw, rows)
+    except ImportError:
+        print("需要先安装 consistent_sampler：pip install consistent-sampler")
+        return 1
     for p in problems:
         print(p)
     print(f"consistent_sampler 复核：{checked} 层一致性检查，{skipped} 层为加权抽样（跳过）")

@@ -9,6 +9,7 @@ internal consistency are checked. The algorithm is docs/draw-spec.md.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import hmac
@@ -665,17 +666,35 @@ def replay_teams(draw: dict[str, Any]) -> list[str]:
     return problems
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line (argv without the program name); usage errors exit 2."""
+    parser = argparse.ArgumentParser(
+        prog="verify_draw.py",
+        description="复核一次 spotcheck 抽取（spotcheck-draw/1），只用 Python 标准库"
+        " (re-derives a published draw from its JSON and population file).",
+        epilog="退出码 (exit codes)：0 验证通过，1 不通过（列出原因），2 用法错误。算法见 docs/draw-spec.md。",
+    )
+    parser.add_argument(
+        "draw", metavar="DRAW.json", help="抽取结果文件（公开网站 draws/ 下的 JSON）"
+    )
+    parser.add_argument(
+        "population",
+        metavar="POPULATION.csv",
+        nargs="?",
+        help="抽样总体文件（缺省：DRAW.json 旁的 DRAW.population.csv）",
+    )
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) not in (2, 3):
-        print("用法（usage）: python verify_draw.py DRAW.json [POPULATION.csv]", file=sys.stderr)
-        return 2
-    draw_path = Path(argv[1])
+    args = parse_args(argv[1:])
+    draw_path = Path(args.draw)
     try:
         draw = json.loads(draw_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         print(f"无法读取抽取结果文件（cannot read draw）: {exc}")
         return 1
-    pop_path = Path(argv[2]) if len(argv) == 3 else draw_path.with_suffix(".population.csv")
+    pop_path = Path(args.population or draw_path.with_suffix(".population.csv"))
     rows = None
     problems: list[str] = []
     if pop_path.exists():
@@ -686,7 +705,7 @@ def main(argv: list[str]) -> int:
         else:
             if file_hash != draw.get("population_sha256"):
                 problems.append("总体文件的 SHA-256 与 population_sha256 不符")
-    elif len(argv) == 3:
+    elif args.population:
         problems.append(f"找不到总体文件 {pop_path}")
     problems += verify(draw, rows)
     if problems:
