@@ -664,3 +664,92 @@ def test_one_officer_and_experts_names_the_target_and_the_officer_count() -> Non
     assert (first.uscc, first.constraint) == (T1, "人员不足")
     assert first.message == f"{T1}（370402 区划）：在岗且有任务额度的执法人员 1 人，需 2 人"
     assert all(p.uscc != "*" for p in err.value.problems)
+
+
+# --- every direct team check of the stdlib verifier has a forgery only it refuses -----------
+
+
+def _pool_rows(d: dict[str, Any]) -> list[dict[str, Any]]:
+    deps = d["inspector_pool"]["departments"]
+    return [
+        {"badge": r[0], "dept": deps[r[1]], "region": r[2], "kind": r[4], "row": r}
+        for r in d["inspector_pool"]["rows"]
+    ]
+
+
+def _pick(d: dict[str, Any], pred: Callable[[dict[str, Any]], bool]) -> str:
+    used = {m["badge"] for m in d["tasks"][0]["team"]}
+    return next(p["badge"] for p in _pool_rows(d) if p["badge"] not in used and pred(p))
+
+
+def _member(d: dict[str, Any], role: str) -> dict[str, str]:
+    return next(m for m in d["tasks"][0]["team"] if m["role"] == role)
+
+
+def _tamper_cap(d: dict[str, Any]) -> None:
+    load = Counter(m["badge"] for t in d["tasks"] for m in t["team"])
+    busy = next(b for b, n in load.most_common() if n >= 2)
+    for p in _pool_rows(d):
+        if p["badge"] == busy:
+            p["row"][5] = 1
+
+
+TEAM_FORGERIES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "member twice": (
+        lambda d: _member(d, "组员").update(badge=_member(d, "组长")["badge"]),
+        "检查组成员重复",
+    ),
+    "two leaders": (lambda d: _member(d, "组员").update(role="组长"), "组长人数为 2"),
+    "lead member missing": (
+        lambda d: d["tasks"][0]["team"].remove(_member(d, "组员")),
+        "牵头部门执法人员 1 人，应为 2 人",
+    ),
+    "unknown badge": (
+        lambda d: _member(d, "组员").update(badge="NOBODY"),
+        "不在公布的执法检查人员名录中",
+    ),
+    "joint officer as lead member": (
+        lambda d: _member(d, "组员").update(badge=_pick(d, lambda p: p["dept"] == JOINT)),
+        "不是牵头部门执法人员",
+    ),
+    "lead officer as joint member": (
+        lambda d: _member(d, "联合检查").update(
+            badge=_pick(d, lambda p: p["dept"] == LEAD and p["kind"] == "执法人员")
+        ),
+        "不是联合检查部门执法人员",
+    ),
+    "officer as expert": (
+        lambda d: _member(d, "专家").update(badge=_pick(d, lambda p: p["kind"] == "执法人员")),
+        "不是专家库人员",
+    ),
+    "same county on a cross-region team": (
+        lambda d: _member(d, "组员").update(
+            badge=_pick(
+                d,
+                lambda p: (
+                    p["dept"] == LEAD
+                    and p["kind"] == "执法人员"
+                    and p["region"] == d["tasks"][0]["region"]
+                ),
+            )
+        ),
+        "（交叉互查）",
+    ),
+    "joint member missing": (
+        lambda d: d["tasks"][0]["team"].remove(_member(d, "联合检查")),
+        "联合检查人员 0 人",
+    ),
+    "expert missing": (lambda d: d["tasks"][0]["team"].remove(_member(d, "专家")), "专家 0 人"),
+    "over the task cap": (_tamper_cap, "超过上限"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TEAM_FORGERIES))
+def test_each_team_check_refuses_its_forgery(case: str) -> None:
+    tamper, message = TEAM_FORGERIES[case]
+    d = published(_rich_draw())
+    assert verifier.check_constraints(d) == []
+    tamper(d)
+    problems = verifier.check_constraints(d)
+    assert any(message in p for p in problems), problems
+    assert verifier.replay_teams(d) != []
