@@ -30,6 +30,7 @@ FOUNDATION = {
     "events",
     "audit",
     "auth",
+    "api",
 }
 PURE = {"draw"}
 # Domain packages, lowest first: each may import the ones before it (and foundation, draw).
@@ -51,6 +52,7 @@ FOUNDATION_ORDER = [
     "events",
     "audit",
     "auth",
+    "api",
 ]
 
 
