@@ -6,9 +6,11 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from starlette.types import Scope
 
+from app.api import StrictRoute, install_docs, install_openapi
 from app.config import Settings, get_settings
 from app.credit.router import router as credit_router
 from app.db import make_engine, make_sessionmaker
@@ -45,8 +47,20 @@ class PublicFiles(StaticFiles):
 API_DESCRIPTION = """
 spotcheck：医保基金监管“双随机、一公开”抽查服务。
 Registries (一单两库), plans, verifiable draws, results and the public site.
-Authenticate with `Authorization: Bearer TOKEN` (`spotcheck token create`).
+Authenticate with `Authorization: Bearer TOKEN` (`spotcheck token create`; the Authorize button).
+Every error is `application/problem+json` (schema `Problem`, each failed check in `errors`);
+every list is `{items, next_cursor}`: pass `cursor=next_cursor` for the next page, until it is null.
+An unknown query parameter or a duplicate JSON key is a 422.
 """
+
+
+class Health(BaseModel):
+    """The liveness answer."""
+
+    status: str
+
+
+OPENAPI_URL = "/api/v1/openapi.json"
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -56,9 +70,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="spotcheck",
         version="0.1.0",
         description=API_DESCRIPTION,
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/docs",
+        openapi_url=OPENAPI_URL,
+        docs_url=None,
+        redoc_url=None,
     )
+    app.router.route_class = StrictRoute
+    install_openapi(app)
+    install_docs(app, openapi_url=OPENAPI_URL)
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
@@ -95,9 +113,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def _root() -> RedirectResponse:
         return RedirectResponse("/public/")
 
-    @app.get("/api/v1/health", tags=["ops"])
-    def health() -> dict[str, str]:
+    @app.get("/api/v1/health", tags=["ops"], response_model=Health)
+    def health() -> Health:
         """存活检查 (liveness)."""
-        return {"status": "ok"}
+        return Health(status="ok")
 
     return app

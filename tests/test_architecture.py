@@ -32,6 +32,7 @@ FOUNDATION = {
     "events",
     "audit",
     "auth",
+    "api",
 }
 PURE = {"draw"}
 # Domain packages, lowest first: each may import the ones before it (and foundation, draw).
@@ -55,6 +56,7 @@ FOUNDATION_ORDER = [
     "events",
     "audit",
     "auth",
+    "api",
 ]
 
 

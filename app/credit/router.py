@@ -4,12 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
+from app.api import StrictRoute
 from app.auth.deps import CreditRole
 from app.credit import service
 from app.credit.schemas import MAX_GRADES_PER_PUSH, GradeIn, GradesOut, ResultsPage
 from app.db import SessionDep
 
-router = APIRouter(prefix="/api/v1", tags=["credit"])
+router = APIRouter(prefix="/api/v1", tags=["credit"], route_class=StrictRoute)
 
 
 @router.put("/credit/grades", response_model=GradesOut)
@@ -28,7 +29,7 @@ def push_grades(
 def results_feed(
     session: SessionDep,
     _p: CreditRole,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> ResultsPage:
     """已审核的抽查结果（按审核顺序，可断点续取）；再次审核的结果会再次出现。"""

@@ -1,8 +1,9 @@
 """Credit grades as the credit module pushes them, results as it pulls them."""
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.pagination import StrictOut
+from app.tasks.schemas import MeasureOut
 
 MAX_GRADES_PER_PUSH = 200_000
 
@@ -18,7 +19,7 @@ class GradeIn(BaseModel):
     as_of: str = Field(description="生效时间：YYYY-MM-DD（北京时间零点）或 ISO 8601 时间")
 
 
-class GradesOut(BaseModel):
+class GradesOut(StrictOut):
     """Counts of one push."""
 
     push_id: str
@@ -29,9 +30,28 @@ class GradesOut(BaseModel):
     scheduled: int = Field(description="生效时间在未来，届时生效")
 
 
-class ResultsPage(BaseModel):
+class FeedResultOut(StrictOut):
+    """One approved result (again after each re-approval), amounts in yuan as decimal strings."""
+
+    result_id: int
+    task_id: str
+    plan: str
+    draw_id: str
+    follow_up_of: str | None
+    uscc: str
+    name: str
+    outcome: str
+    decided_on: str
+    measures: list[MeasureOut]
+    recovered_amount: str
+    fine_amount: str
+    version: int
+    approved_at: str
+
+
+class ResultsPage(StrictOut):
     """One page of the results feed and the cursor to resume from."""
 
-    items: list[dict[str, Any]]
+    items: list[FeedResultOut]
     next_cursor: str | None = Field(description="下次请求的游标；没有新结果时与本次相同")
     has_more: bool

@@ -1,19 +1,36 @@
 """HTTP endpoints of plans and their draws: thin wrappers over the services."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
+from app.api import StrictRoute
 from app.auth.deps import Supervisor
 from app.db import SessionDep
+from app.errors import problem_responses
 from app.events import site_changed
 from app.models import Plan
 from app.plans import drawing, preview, service
-from app.plans.schemas import AdjustmentIn, CloseIn, DrawIn, PlanIn, PlanOut, PlanVersionOut
+from app.plans.schemas import (
+    AdjustmentIn,
+    CloseIn,
+    DrawIn,
+    DrawOut,
+    DrawViewOut,
+    InclusionPreviewOut,
+    PlanIn,
+    PlanOut,
+    PlanPage,
+    PlanVersionOut,
+    PlanVersionPage,
+)
 
-router = APIRouter(prefix="/api/v1", tags=["plans"])
+router = APIRouter(prefix="/api/v1", tags=["plans"], route_class=StrictRoute)
+
+Cursor = Annotated[str | None, Query(max_length=200, description="上一页的 next_cursor")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 def _plan_out(session: Session, plan: Plan) -> PlanOut:
@@ -30,25 +47,28 @@ def _plan_out(session: Session, plan: Plan) -> PlanOut:
     )
 
 
-@router.post("/plans", status_code=201, response_model=PlanOut)
+@router.post("/plans", status_code=201, response_model=PlanOut, responses=problem_responses(409))
 def create_plan(data: PlanIn, session: SessionDep, principal: Supervisor) -> PlanOut:
     """新建抽查计划（草稿）。"""
     return _plan_out(session, service.create(session, data=data, actor=principal.actor))
 
 
-@router.get("/plans", response_model=list[PlanOut])
-def list_plans(session: SessionDep, _p: Supervisor) -> list[PlanOut]:
-    """全部抽查计划。"""
-    return [_plan_out(session, p) for p in service.list_plans(session)]
+@router.get("/plans", response_model=PlanPage)
+def list_plans(
+    session: SessionDep, _p: Supervisor, cursor: Cursor = None, limit: Limit = 200
+) -> PlanPage:
+    """抽查计划列表，新建的在前（游标分页）。"""
+    page = service.list_plans(session, cursor=cursor, limit=limit)
+    return PlanPage(items=[_plan_out(session, p) for p in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/plans/{code}", response_model=PlanOut)
+@router.get("/plans/{code}", response_model=PlanOut, responses=problem_responses(404))
 def get_plan(code: str, session: SessionDep, _p: Supervisor) -> PlanOut:
     """一个抽查计划。"""
     return _plan_out(session, service.get(session, code))
 
 
-@router.put("/plans/{code}", response_model=PlanOut)
+@router.put("/plans/{code}", response_model=PlanOut, responses=problem_responses(404, 409))
 def replace_plan(code: str, data: PlanIn, session: SessionDep, principal: Supervisor) -> PlanOut:
     """修改草稿计划（发布后须走计划调整）。"""
     return _plan_out(
@@ -56,7 +76,7 @@ def replace_plan(code: str, data: PlanIn, session: SessionDep, principal: Superv
     )
 
 
-@router.post("/plans/{code}/publish", response_model=PlanOut)
+@router.post("/plans/{code}/publish", response_model=PlanOut, responses=problem_responses(404, 409))
 def publish_plan(
     code: str,
     session: SessionDep,
@@ -70,7 +90,12 @@ def publish_plan(
     return out
 
 
-@router.post("/plans/{code}/adjustments", status_code=201, response_model=PlanOut)
+@router.post(
+    "/plans/{code}/adjustments",
+    status_code=201,
+    response_model=PlanOut,
+    responses=problem_responses(404, 409),
+)
 def adjust_plan(
     code: str,
     adj: AdjustmentIn,
@@ -85,7 +110,7 @@ def adjust_plan(
     return out
 
 
-@router.post("/plans/{code}/close", response_model=PlanOut)
+@router.post("/plans/{code}/close", response_model=PlanOut, responses=problem_responses(404, 409))
 def close_plan(
     code: str,
     body: CloseIn,
@@ -102,19 +127,36 @@ def close_plan(
     return out
 
 
-@router.get("/plans/{code}/versions", response_model=list[PlanVersionOut])
-def plan_versions(code: str, session: SessionDep, _p: Supervisor) -> Any:
-    """计划的全部版本（含调整理由）。"""
-    return service.versions(session, code)
+@router.get(
+    "/plans/{code}/versions", response_model=PlanVersionPage, responses=problem_responses(404)
+)
+def plan_versions(
+    code: str, session: SessionDep, _p: Supervisor, cursor: Cursor = None, limit: Limit = 200
+) -> PlanVersionPage:
+    """计划的各个版本（含调整理由），从第 1 版起（游标分页）。"""
+    page = service.versions(session, code, cursor=cursor, limit=limit)
+    return PlanVersionPage(
+        items=[PlanVersionOut.model_validate(v, from_attributes=True) for v in page.items],
+        next_cursor=page.next_cursor,
+    )
 
 
-@router.get("/plans/{code}/inclusion")
+@router.get(
+    "/plans/{code}/inclusion",
+    response_model=InclusionPreviewOut,
+    responses=problem_responses(404),
+)
 def plan_inclusion(code: str, session: SessionDep, _p: Supervisor) -> dict[str, Any]:
     """按当前名录库预览各层入样概率 π（不抽取）。"""
     return preview.inclusion_preview(session, code=code)
 
 
-@router.post("/plans/{code}/draw", status_code=201)
+@router.post(
+    "/plans/{code}/draw",
+    status_code=201,
+    response_model=DrawOut,
+    responses=problem_responses(404, 409),
+)
 def draw_plan(
     code: str,
     body: DrawIn,
@@ -129,14 +171,21 @@ def draw_plan(
     return draw.body
 
 
-@router.get("/draws/{draw_id}")
+@router.get("/draws/{draw_id}", response_model=DrawViewOut, responses=problem_responses(404))
 def get_draw(draw_id: str, session: SessionDep, _p: Supervisor) -> Any:
     """抽取结果（可独立复核的完整 JSON）。"""
     draw = service.get_draw(session, draw_id)
     return {**draw.body, "status": draw.status, "superseded_reason": draw.superseded_reason}
 
 
-@router.get("/draws/{draw_id}/population", response_class=PlainTextResponse)
+@router.get(
+    "/draws/{draw_id}/population",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+        **problem_responses(404),
+    },
+)
 def get_population(draw_id: str, session: SessionDep, _p: Supervisor) -> PlainTextResponse:
     """抽样总体快照（CSV，哈希即 population_sha256）。"""
     return PlainTextResponse(

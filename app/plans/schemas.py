@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.pagination import PageOut, StrictOut
 from app.registries.fields import TARGET_KINDS
 
 STRATA_KEYS = ("kind", "level", "ownership", "region", "city")
@@ -90,6 +91,16 @@ def _bounded_weight(value: Any, key: str, *, positive: bool) -> None:
         )
 
 
+def _no_case_duplicates(grades: dict[str, Any]) -> None:
+    """Grades are case-insensitive (grade_rates keys are upper-cased): {"d": …, "D": …} would
+    silently keep one of the two, so it is refused."""
+    seen: dict[str, str] = {}
+    for key in grades:
+        other = seen.setdefault(key.upper(), key)
+        if other != key:
+            raise ValueError(f"等级 {other} 与 {key} 重复（等级不区分大小写）(duplicate grade)")
+
+
 class PlanIn(BaseModel):
     """A plan as POST /api/v1/plans takes it."""
 
@@ -128,6 +139,7 @@ class PlanIn(BaseModel):
     def _weights(cls, v: dict[str, Any]) -> dict[str, Any]:
         # Checked here, when the plan is created or adjusted, not at draw time: every factor
         # finite and at most MAX_RISK_WEIGHT, so no product of them overflows a float.
+        _no_case_duplicates(v)
         for key, value in v.items():
             if key == "flags" and isinstance(value, dict):
                 if len(value) > MAX_RISK_FLAGS:
@@ -150,6 +162,7 @@ class PlanIn(BaseModel):
     @field_validator("grade_rates")
     @classmethod
     def _rates(cls, v: dict[str, float]) -> dict[str, float]:
+        _no_case_duplicates(v)
         for grade, rate in v.items():
             if not (math.isfinite(rate) and 0 <= rate <= 1):
                 raise ValueError(f"等级 {grade} 的最低抽查比例应在 0–1 之间")
@@ -197,7 +210,7 @@ class DrawIn(BaseModel):
     entropy: str = Field(min_length=1, max_length=1024)
 
 
-class PlanOut(BaseModel):
+class PlanOut(StrictOut):
     """A plan as returned by the API (the secret only once revealed)."""
 
     code: str
@@ -211,7 +224,7 @@ class PlanOut(BaseModel):
     draws: list[str]
 
 
-class PlanVersionOut(BaseModel):
+class PlanVersionOut(StrictOut):
     """One version of a plan."""
 
     version: int
@@ -221,3 +234,160 @@ class PlanVersionOut(BaseModel):
     actor: str
     created_at: datetime
     spec: dict[str, Any]
+
+
+class PlanPage(PageOut[PlanOut]):
+    """A page of plans, newest first."""
+
+
+class PlanVersionPage(PageOut[PlanVersionOut]):
+    """A page of a plan's versions, oldest first."""
+
+
+class GradePiOut(StrictOut):
+    """Units of one credit grade in a stratum and their mean π."""
+
+    N: int
+    pi_mean: float
+
+
+class PreviewStratumOut(StrictOut):
+    """π of one stratum on today's population (N units, `eligible` not cooling, n drawn)."""
+
+    key: str
+    N: int
+    eligible: int
+    n: int
+    n_floor: int
+    pi_min: float
+    pi_mean: float
+    pi_max: float
+    certain: int = Field(description="π = 1 的单位数 (units drawn with certainty)")
+    grades: dict[str, GradePiOut]
+
+
+class InclusionPreviewOut(StrictOut):
+    """The π preview of a plan (no draw)."""
+
+    plan: str
+    as_of: str
+    weighted: bool
+    population: int
+    strata: list[PreviewStratumOut]
+
+
+# The draw document (docs/draw-spec.md §6): what an independent verifier reads.
+
+
+class SeedInputsOut(StrictOut):
+    """What the seed was made from: the committed secret and the public entropy."""
+
+    commitment: str
+    secret: str
+    entropy: str
+
+
+class DrawItemOut(StrictOut):
+    """A plan item and the target kinds it applies to."""
+
+    code: str
+    target_kinds: list[str]
+
+
+class DrawParamsOut(StrictOut):
+    """The sampling parameters as published."""
+
+    ratio: float
+    min_per_stratum: int
+    grade_rates: dict[str, float]
+    weighted: bool
+    cooldown_days: int
+    items: list[DrawItemOut]
+
+
+class DrawStratumOut(StrictOut):
+    """Sizes of one stratum: N units, `eligible` not cooling, n drawn (floor n_floor)."""
+
+    key: str
+    N: int
+    n: int
+    n_floor: int
+    eligible: int
+    despite_cooldown: int
+
+
+class TeamParamsOut(StrictOut):
+    """How the teams were drawn."""
+
+    algorithm: str
+    size: int
+    lead_department: str
+    joint_departments: list[str]
+    joint_members: int
+    experts: int
+    cross_region: bool
+    region_level: int
+    max_tasks_per_inspector: int | None
+    choices: int
+
+
+class InspectorPoolOut(StrictOut):
+    """The eligible inspectors, compact: `rows` in the order of `columns`."""
+
+    departments: list[str]
+    columns: list[str]
+    rows: list[list[str | int | None]]
+
+
+class DrawTeamMemberOut(StrictOut):
+    """A drawn team member."""
+
+    badge: str
+    role: str
+
+
+class DrawTaskOut(StrictOut):
+    """One drawn target, its ticket, π and team."""
+
+    id: str
+    uscc: str
+    stratum: str
+    ticket: str
+    inclusion_prob: float
+    items: list[str]
+    despite_cooldown: bool
+    reason: str | None
+    name: str
+    region: str
+    required_expertise: list[str]
+    team: list[DrawTeamMemberOut]
+
+
+class DrawOut(StrictOut):
+    """A draw as published: everything needed to verify it independently."""
+
+    schema_version: str
+    id: str
+    plan: str
+    plan_version: int
+    seq: int
+    status: str
+    drawn_at: str
+    algorithm: str
+    seed: str
+    seed_inputs: SeedInputsOut
+    population_sha256: str
+    population_file: str
+    population_size: int
+    params: DrawParamsOut
+    strata: list[DrawStratumOut]
+    team_params: TeamParamsOut
+    inspector_pool: InspectorPoolOut
+    exclusions: list[str]
+    tasks: list[DrawTaskOut]
+
+
+class DrawViewOut(DrawOut):
+    """A draw with its current status (current or superseded) and why it was superseded."""
+
+    superseded_reason: str | None

@@ -12,6 +12,7 @@ from app.draw import commitment_of, new_secret
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Draw, Item, Plan, PlanVersion
 from app.models.base import utcnow
+from app.pagination import Page, decode_int_cursor, int_key, page_after, page_of
 from app.plans.schemas import AdjustmentIn, PlanIn
 from app.states import DrawStatus, PlanStatus
 
@@ -255,19 +256,23 @@ def close(session: Session, *, code: str, reason: str, actor: str) -> Plan:
     return plan
 
 
-def list_plans(session: Session) -> list[Plan]:
-    """All plans, newest first."""
-    return list(session.scalars(select(Plan).order_by(Plan.created_at.desc(), Plan.code)))
+def list_plans(session: Session, *, cursor: str | None, limit: int) -> Page[Plan]:
+    """A page of the plans, newest first (a city has tens of plans a year: the codes are read
+    whole and the page cut from them)."""
+    order = select(Plan.code).order_by(Plan.created_at.desc(), Plan.code)
+    codes = page_after(list(session.scalars(order)), cursor, limit, lambda c: c)
+    rows = {p.code: p for p in session.scalars(select(Plan).where(Plan.code.in_(codes.items)))}
+    return Page([rows[c] for c in codes.items], codes.next_cursor)
 
 
-def versions(session: Session, code: str) -> list[PlanVersion]:
-    """Every version of a plan, oldest first."""
+def versions(session: Session, code: str, *, cursor: str | None, limit: int) -> Page[PlanVersion]:
+    """A page of the versions of a plan, oldest first."""
     get(session, code)
-    return list(
-        session.scalars(
-            select(PlanVersion).where(PlanVersion.plan_code == code).order_by(PlanVersion.version)
-        )
-    )
+    stmt = select(PlanVersion).where(PlanVersion.plan_code == code)
+    if cursor:
+        stmt = stmt.where(PlanVersion.version > decode_int_cursor(cursor))
+    rows = list(session.scalars(stmt.order_by(PlanVersion.version).limit(limit + 1)))
+    return page_of(rows, limit, lambda v: int_key(v.version))
 
 
 def draw_ids(session: Session, code: str) -> list[str]:

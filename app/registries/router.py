@@ -10,13 +10,15 @@ from fastapi import APIRouter, Body, Depends, File, Path, Query, Request, Upload
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
+from app.api import StrictRoute
 from app.auth.deps import Supervisor
 from app.config import get_settings
 from app.db import SessionDep
-from app.errors import PayloadTooLarge, Unauthorized
+from app.errors import PayloadTooLarge, Unauthorized, problem_responses
+from app.pagination import int_key, page_after
 from app.registries import export, history, importer, repository, service
 from app.registries.schemas import (
-    HistoryEntry,
+    HistoryPage,
     ImportOut,
     InspectorOut,
     InspectorPage,
@@ -26,7 +28,7 @@ from app.registries.schemas import (
     TargetPage,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["registries"])
+router = APIRouter(prefix="/api/v1", tags=["registries"], route_class=StrictRoute)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=200)]
@@ -59,7 +61,9 @@ def _inspected_upload(request: Request, file: UploadFile = File(...)) -> Iterato
         yield tmp
 
 
-@router.post("/registries/{kind}/import", response_model=ImportOut)
+@router.post(
+    "/registries/{kind}/import", response_model=ImportOut, responses=problem_responses(404)
+)
 def import_registry(
     kind: str,
     upload: Annotated[IO[bytes], Depends(_inspected_upload)],
@@ -73,7 +77,20 @@ def import_registry(
     return ImportOut(**result.__dict__)
 
 
-@router.get("/registries/{kind}/export")
+@router.get(
+    "/registries/{kind}/export",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "CSV 或 XLSX 文件",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                _MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        **problem_responses(404),
+    },
+)
 def export_registry(
     kind: str,
     request: Request,
@@ -182,13 +199,13 @@ def list_inspectors(
 def _crud(kind: str, key_name: str, out: type[Any]) -> None:
     path = f"/{kind}/{{{key_name}}}"
 
-    @router.get(path, response_model=out, name=f"get_{kind}")
+    @router.get(path, response_model=out, name=f"get_{kind}", responses=problem_responses(404))
     def get_one(
         key: Annotated[str, _key_path(key_name)], session: SessionDep, _p: Supervisor
     ) -> Any:
         return service.get(session, kind=kind, key=key)
 
-    @router.patch(path, response_model=out, name=f"patch_{kind}")
+    @router.patch(path, response_model=out, name=f"patch_{kind}", responses=problem_responses(404))
     def patch_one(
         key: Annotated[str, _key_path(key_name)],
         changes: Patch,
@@ -197,17 +214,31 @@ def _crud(kind: str, key_name: str, out: type[Any]) -> None:
     ) -> Any:
         return service.patch(session, kind=kind, key=key, changes=changes, actor=principal.actor)
 
-    @router.delete(path, response_model=out, name=f"delete_{kind}")
+    @router.delete(
+        path, response_model=out, name=f"delete_{kind}", responses=problem_responses(404)
+    )
     def delete_one(
         key: Annotated[str, _key_path(key_name)], session: SessionDep, principal: Supervisor
     ) -> Any:
         return service.deactivate(session, kind=kind, key=key, actor=principal.actor)
 
-    @router.get(path + "/history", response_model=list[HistoryEntry], name=f"history_{kind}")
+    @router.get(
+        path + "/history",
+        response_model=HistoryPage,
+        name=f"history_{kind}",
+        responses=problem_responses(404),
+    )
     def history_of(
-        key: Annotated[str, _key_path(key_name)], session: SessionDep, _p: Supervisor
+        key: Annotated[str, _key_path(key_name)],
+        session: SessionDep,
+        _p: Supervisor,
+        cursor: Cursor = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> Any:
-        return history.history(session, kind=kind, key=key)
+        """一条记录的全部版本，从第 1 版起（游标分页）。"""
+        versions = history.history(session, kind=kind, key=key)
+        page = page_after(versions, cursor, limit, lambda v: int_key(v["version"]))
+        return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 def _key_path(name: str) -> Any:

@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from app.pagination import PageOut, StrictOut
+
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -82,7 +84,7 @@ class InspectorPage(BaseModel):
     next_cursor: str | None
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(StrictOut):
     """One version of a registry record."""
 
     version: int
@@ -93,7 +95,7 @@ class HistoryEntry(BaseModel):
     data: dict[str, Any]
 
 
-class ImportOut(BaseModel):
+class ImportOut(StrictOut):
     """Counts of a successful import."""
 
     rows: int
@@ -101,3 +103,7 @@ class ImportOut(BaseModel):
     updated: int
     unchanged: int
     file_sha256: str
+
+
+class HistoryPage(PageOut[HistoryEntry]):
+    """A page of a record's versions, oldest first."""

@@ -4,14 +4,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from app.api import StrictRoute
 from app.auth.deps import Supervisor
 from app.db import SessionDep
+from app.errors import problem_responses
 from app.stats import service
+from app.stats.schemas import DrawStatisticsOut
 
-router = APIRouter(prefix="/api/v1", tags=["statistics"])
+router = APIRouter(prefix="/api/v1", tags=["statistics"], route_class=StrictRoute)
 
 
-@router.get("/draws/{draw_id}/statistics")
+@router.get(
+    "/draws/{draw_id}/statistics",
+    response_model=DrawStatisticsOut,
+    responses=problem_responses(404),
+)
 def draw_statistics(
     draw_id: str,
     session: SessionDep,

@@ -14,6 +14,7 @@ from app.audit import service as audit
 from app.auth.service import Principal
 from app.errors import NotFound, PayloadTooLarge, ValidationFailed
 from app.models import Evidence
+from app.pagination import Page, decode_int_cursor, int_key, page_of
 from app.tasks.access import check_access, ensure_current, get_task
 
 CHUNK = 1024 * 1024
@@ -139,13 +140,17 @@ def evidence_dict(e: Evidence) -> dict[str, Any]:
     }
 
 
-def list_for(session: Session, *, task_id: str, principal: Principal) -> list[Evidence]:
-    """A task's evidence, oldest first (team members and supervisors only)."""
+def list_for(
+    session: Session, *, task_id: str, principal: Principal, cursor: str | None, limit: int
+) -> Page[Evidence]:
+    """A page of a task's evidence, oldest first (team members and supervisors only)."""
     task = get_task(session, task_id)
     check_access(session, task, principal)
-    return list(
-        session.scalars(select(Evidence).where(Evidence.task_id == task.id).order_by(Evidence.id))
-    )
+    stmt = select(Evidence).where(Evidence.task_id == task.id)
+    if cursor:
+        stmt = stmt.where(Evidence.id > decode_int_cursor(cursor))
+    rows = list(session.scalars(stmt.order_by(Evidence.id).limit(limit + 1)))
+    return page_of(rows, limit, lambda e: int_key(e.id))
 
 
 def open_blob(

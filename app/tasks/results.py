@@ -14,6 +14,7 @@ from app.clock import local_date
 from app.errors import Conflict, ValidationFailed
 from app.models import Draw, Result, ResultVersion, Task, TaskEvent
 from app.models.base import utcnow
+from app.pagination import Page, decode_int_cursor, int_key, page_of
 from app.states import TaskStatus
 from app.tasks.access import check_access, ensure_current, get_task
 from app.tasks.schemas import (
@@ -257,14 +258,18 @@ def result_view(session: Session, *, task_id: str, principal: Principal) -> dict
     }
 
 
-def task_events(session: Session, *, task_id: str, principal: Principal) -> list[dict[str, Any]]:
-    """Every step of a task's life, oldest first."""
+def task_events(
+    session: Session, *, task_id: str, principal: Principal, cursor: str | None, limit: int
+) -> Page[dict[str, Any]]:
+    """A page of the steps of a task's life, oldest first."""
     task = get_task(session, task_id)
     check_access(session, task, principal)
-    rows = session.scalars(
-        select(TaskEvent).where(TaskEvent.task_id == task.id).order_by(TaskEvent.id)
-    )
-    return [
+    stmt = select(TaskEvent).where(TaskEvent.task_id == task.id)
+    if cursor:
+        stmt = stmt.where(TaskEvent.id > decode_int_cursor(cursor))
+    rows = list(session.scalars(stmt.order_by(TaskEvent.id).limit(limit + 1)))
+    page = page_of(rows, limit, lambda e: int_key(e.id))
+    items = [
         {
             "action": e.action,
             "from_status": e.from_status,
@@ -273,8 +278,9 @@ def task_events(session: Session, *, task_id: str, principal: Principal) -> list
             "at": e.at.isoformat(),
             "data": e.data,
         }
-        for e in rows
+        for e in page.items
     ]
+    return Page(items, page.next_cursor)
 
 
 def mark_published(session: Session, result_ids: Sequence[int], at: datetime) -> int:

@@ -8,6 +8,7 @@ from app.auth.service import Principal
 from app.errors import Conflict
 from app.models import Result, Task, TaskEvent
 from app.models.base import utcnow
+from app.pagination import Page, decode_cursor, decode_int_cursor, int_key, page_of
 from app.plans import service as plans
 from app.plans.schemas import PlanIn
 from app.states import TaskStatus
@@ -92,23 +93,35 @@ def create_revisit(session: Session, *, task_id: str, data: FollowUpIn, actor: s
     return child
 
 
-def revisits(session: Session, *, task_id: str, principal: Principal) -> list[Task]:
-    """The follow-ups of a task, oldest first."""
+def revisits(
+    session: Session, *, task_id: str, principal: Principal, cursor: str | None, limit: int
+) -> Page[Task]:
+    """A page of the follow-ups of a task, oldest first."""
     task = get_task(session, task_id)
     check_access(session, task, principal)
-    return list(
-        session.scalars(select(Task).where(Task.parent_task_id == task.id).order_by(Task.seq))
-    )
+    stmt = select(Task).where(Task.parent_task_id == task.id)
+    if cursor:
+        stmt = stmt.where(Task.seq > decode_int_cursor(cursor))
+    rows = list(session.scalars(stmt.order_by(Task.seq).limit(limit + 1)))
+    return page_of(rows, limit, lambda t: int_key(t.seq))
 
 
 def list_revisits(
-    session: Session, *, principal: Principal, status: str | None = None
-) -> list[Task]:
-    """All follow-up tasks (inspectors: those of their own teams), by id.
+    session: Session,
+    *,
+    principal: Principal,
+    status: str | None = None,
+    cursor: str | None,
+    limit: int,
+) -> Page[Task]:
+    """A page of all follow-up tasks (inspectors: those of their own teams), by id.
 
     Follow-ups belong to no draw, so the draw-based task lists do not show them.
     """
     stmt = visible_tasks(select(Task).where(Task.parent_task_id.is_not(None)), principal)
     if status:
         stmt = stmt.where(Task.status == status)
-    return list(session.scalars(stmt.order_by(Task.id).limit(5000)))
+    if cursor:
+        stmt = stmt.where(Task.id > decode_cursor(cursor))
+    rows = list(session.scalars(stmt.order_by(Task.id).limit(limit + 1)))
+    return page_of(rows, limit, lambda t: t.id)

@@ -6,21 +6,40 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
+from app.api import StrictRoute
 from app.auth.deps import AnyStaff, Supervisor
 from app.clock import today_local
 from app.config import Settings
 from app.db import SessionDep
-from app.errors import AppError, ValidationFailed
+from app.errors import AppError, ValidationFailed, problem_responses
 from app.events import site_changed
 from app.pagination import Page
 from app.plans import service as plans
 from app.states import TaskStatus
 from app.tasks import deadlines, evidence, reports, results, revisits, service
 from app.tasks.access import visible_task
-from app.tasks.schemas import FollowUpIn, ResultIn
+from app.tasks.schemas import (
+    ApprovedResultOut,
+    DeadlinesOut,
+    EvidenceOut,
+    EvidencePage,
+    FollowUpIn,
+    ResultIn,
+    ResultVersionOut,
+    ResultViewOut,
+    TaskEventPage,
+    TaskOut,
+    TaskPage,
+    WeeklyReportOut,
+)
 from app.tasks.workdays import CalendarOverrideError, load_calendar
 
-router = APIRouter(prefix="/api/v1", tags=["tasks"])
+router = APIRouter(prefix="/api/v1", tags=["tasks"], route_class=StrictRoute)
+
+Cursor = Annotated[str | None, Query(max_length=200, description="上一页的 next_cursor")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+NOT_FOUND = problem_responses(404)
+NOT_FOUND_OR_CONFLICT = problem_responses(404, 409)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -30,17 +49,17 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _page(page: Page[dict[str, Any]]) -> dict[str, Any]:
+def _page(page: Page[Any]) -> dict[str, Any]:
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.get("/draws/{draw_id}/tasks")
+@router.get("/draws/{draw_id}/tasks", response_model=TaskPage, responses=NOT_FOUND)
 def draw_tasks(
     draw_id: str,
     session: SessionDep,
     principal: Supervisor,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    cursor: Cursor = None,
+    limit: Limit = 200,
 ) -> dict[str, Any]:
     """一次抽取的任务清单（游标分页）。"""
     plans.get_draw(session, draw_id)
@@ -51,13 +70,13 @@ def draw_tasks(
     )
 
 
-@router.get("/tasks")
+@router.get("/tasks", response_model=TaskPage)
 def list_tasks(
     session: SessionDep,
     principal: AnyStaff,
     plan: str | None = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    cursor: Cursor = None,
+    limit: Limit = 200,
 ) -> dict[str, Any]:
     """任务列表：检查人员只看到本人参加的、现行抽取中的任务。"""
     return _page(
@@ -65,13 +84,15 @@ def list_tasks(
     )
 
 
-@router.get("/tasks/{task_id}")
+@router.get("/tasks/{task_id}", response_model=TaskOut, responses=NOT_FOUND)
 def get_task(task_id: str, session: SessionDep, principal: AnyStaff) -> dict[str, Any]:
     """一个任务；检查人员只能查看本人任务（他人的任务与不存在的任务一样答 404）。"""
     return service.task_view(session, task_id=task_id, principal=principal)
 
 
-@router.put("/tasks/{task_id}/result")
+@router.put(
+    "/tasks/{task_id}/result", response_model=ResultVersionOut, responses=NOT_FOUND_OR_CONFLICT
+)
 def put_result(
     task_id: str, data: ResultIn, session: SessionDep, principal: AnyStaff
 ) -> dict[str, Any]:
@@ -82,13 +103,17 @@ def put_result(
     return results.version_dict(version)
 
 
-@router.get("/tasks/{task_id}/result")
+@router.get("/tasks/{task_id}/result", response_model=ResultViewOut, responses=NOT_FOUND)
 def get_result(task_id: str, session: SessionDep, principal: AnyStaff) -> dict[str, Any]:
     """任务的已审核结果、待审核版本和全部历史版本。"""
     return results.result_view(session, task_id=task_id, principal=principal)
 
 
-@router.post("/tasks/{task_id}/result/approve")
+@router.post(
+    "/tasks/{task_id}/result/approve",
+    response_model=ApprovedResultOut,
+    responses=NOT_FOUND_OR_CONFLICT,
+)
 def approve_result(
     task_id: str,
     request: Request,
@@ -102,13 +127,28 @@ def approve_result(
     return results.approved_dict(result)
 
 
-@router.get("/tasks/{task_id}/events")
-def get_events(task_id: str, session: SessionDep, principal: AnyStaff) -> list[dict[str, Any]]:
-    """任务的每一步状态变化（谁、何时）。"""
-    return results.task_events(session, task_id=task_id, principal=principal)
+@router.get("/tasks/{task_id}/events", response_model=TaskEventPage, responses=NOT_FOUND)
+def get_events(
+    task_id: str,
+    session: SessionDep,
+    principal: AnyStaff,
+    cursor: Cursor = None,
+    limit: Limit = 200,
+) -> dict[str, Any]:
+    """任务的每一步状态变化（谁、何时），从最早的起（游标分页）。"""
+    return _page(
+        results.task_events(
+            session, task_id=task_id, principal=principal, cursor=cursor, limit=limit
+        )
+    )
 
 
-@router.post("/tasks/{task_id}/follow-ups", status_code=201)
+@router.post(
+    "/tasks/{task_id}/follow-ups",
+    status_code=201,
+    response_model=TaskOut,
+    responses=NOT_FOUND_OR_CONFLICT,
+)
 def create_follow_up(
     task_id: str, data: FollowUpIn, session: SessionDep, principal: Supervisor
 ) -> dict[str, Any]:
@@ -117,25 +157,41 @@ def create_follow_up(
     return service.task_views(session, [task])[0]
 
 
-@router.get("/tasks/{task_id}/follow-ups")
-def list_follow_ups(task_id: str, session: SessionDep, principal: AnyStaff) -> list[dict[str, Any]]:
-    """一个任务的回头看任务。"""
-    tasks = revisits.revisits(session, task_id=task_id, principal=principal)
-    return service.task_views(session, tasks)
+@router.get("/tasks/{task_id}/follow-ups", response_model=TaskPage, responses=NOT_FOUND)
+def list_follow_ups(
+    task_id: str,
+    session: SessionDep,
+    principal: AnyStaff,
+    cursor: Cursor = None,
+    limit: Limit = 200,
+) -> dict[str, Any]:
+    """一个任务的回头看任务，从最早的起（游标分页）。"""
+    page = revisits.revisits(
+        session, task_id=task_id, principal=principal, cursor=cursor, limit=limit
+    )
+    return _page(Page(service.task_views(session, page.items), page.next_cursor))
 
 
-@router.get("/follow-ups")
+@router.get("/follow-ups", response_model=TaskPage)
 def all_follow_ups(
     session: SessionDep,
     principal: AnyStaff,
     status: Annotated[TaskStatus | None, Query()] = None,
-) -> list[dict[str, Any]]:
-    """回头看任务列表：检查人员只看到本人参加的。"""
-    tasks = revisits.list_revisits(session, principal=principal, status=status)
-    return service.task_views(session, tasks)
+    cursor: Cursor = None,
+    limit: Limit = 200,
+) -> dict[str, Any]:
+    """回头看任务列表（按任务编号，游标分页）：检查人员只看到本人参加的。"""
+    page = revisits.list_revisits(
+        session, principal=principal, status=status, cursor=cursor, limit=limit
+    )
+    return _page(Page(service.task_views(session, page.items), page.next_cursor))
 
 
-@router.get("/tasks/{task_id}/notice", response_class=HTMLResponse)
+@router.get(
+    "/tasks/{task_id}/notice",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}, **NOT_FOUND},
+)
 def get_notice(task_id: str, session: SessionDep, principal: AnyStaff) -> HTMLResponse:
     """检查通知书（可打印的 HTML）。"""
     task = visible_task(session, task_id, principal)
@@ -143,7 +199,15 @@ def get_notice(task_id: str, session: SessionDep, principal: AnyStaff) -> HTMLRe
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
-@router.post("/tasks/{task_id}/evidence")
+@router.post(
+    "/tasks/{task_id}/evidence",
+    response_model=EvidenceOut,
+    status_code=201,
+    responses={
+        200: {"model": EvidenceOut, "description": "同一文件已上传过：原记录 (already stored)"},
+        **NOT_FOUND_OR_CONFLICT,
+    },
+)
 def upload_evidence(
     task_id: str,
     request: Request,
@@ -164,17 +228,39 @@ def upload_evidence(
         evidence_dir=settings.evidence_dir,
         max_bytes=settings.max_evidence_bytes,
     )
-    return JSONResponse(evidence.evidence_dict(row), status_code=201 if created else 200)
+    body = EvidenceOut.model_validate(evidence.evidence_dict(row)).model_dump(mode="json")
+    return JSONResponse(body, status_code=201 if created else 200)
 
 
-@router.get("/tasks/{task_id}/evidence")
-def list_evidence(task_id: str, session: SessionDep, principal: AnyStaff) -> list[dict[str, Any]]:
-    """任务的证据材料清单（仅检查组成员和监管人员）。"""
-    rows = evidence.list_for(session, task_id=task_id, principal=principal)
-    return [evidence.evidence_dict(e) for e in rows]
+@router.get("/tasks/{task_id}/evidence", response_model=EvidencePage, responses=NOT_FOUND)
+def list_evidence(
+    task_id: str,
+    session: SessionDep,
+    principal: AnyStaff,
+    cursor: Cursor = None,
+    limit: Limit = 200,
+) -> dict[str, Any]:
+    """任务的证据材料清单，从最早的起（游标分页；仅检查组成员和监管人员）。"""
+    page = evidence.list_for(
+        session, task_id=task_id, principal=principal, cursor=cursor, limit=limit
+    )
+    return _page(Page([evidence.evidence_dict(e) for e in page.items], page.next_cursor))
 
 
-@router.get("/tasks/{task_id}/evidence/{sha256}")
+@router.get(
+    "/tasks/{task_id}/evidence/{sha256}",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "证据文件 (JPEG, PNG or PDF)",
+            "content": {
+                m: {"schema": {"type": "string", "format": "binary"}}
+                for m in ("image/jpeg", "image/png", "application/pdf")
+            },
+        },
+        **NOT_FOUND,
+    },
+)
 def download_evidence(
     task_id: str, sha256: str, request: Request, session: SessionDep, principal: AnyStaff
 ) -> FileResponse:
@@ -194,7 +280,7 @@ def download_evidence(
     )
 
 
-@router.get("/results/deadlines")
+@router.get("/results/deadlines", response_model=DeadlinesOut, responses=problem_responses(500))
 def result_deadlines(
     request: Request,
     session: SessionDep,
@@ -224,7 +310,11 @@ def result_deadlines(
     }
 
 
-@router.get("/results/export.csv")
+@router.get(
+    "/results/export.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def export_results(
     session: SessionDep,
     _p: Supervisor,
@@ -240,7 +330,13 @@ def export_results(
     )
 
 
-@router.get("/reports/weekly", response_model=None)
+@router.get(
+    "/reports/weekly",
+    response_model=WeeklyReportOut,
+    responses={
+        200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}},
+    },
+)
 def weekly_report(
     session: SessionDep,
     _p: Supervisor,

@@ -3,11 +3,13 @@
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from typing_extensions import TypedDict
 
 from app.models import Task
+from app.pagination import PageOut, StrictOut
 from app.states import ResultOutcome, task_label
 
 # Result outcomes (docs/rules.md#r9): the values officials use, stored as they are.
@@ -173,3 +175,175 @@ def task_dict(t: Task, team: list[dict[str, str]]) -> dict[str, Any]:
         "status": t.status,
         "status_label": task_label(t.status),
     }
+
+
+# --- what the API returns ------------------------------------------------------------------
+
+
+class TeamMemberOut(StrictOut):
+    """One member of a task's team, in order (the first is the 组长)."""
+
+    badge: str
+    role: str
+
+
+class TaskOut(StrictOut):
+    """A task (drawn, or a 回头看 follow-up: then draw_id, ticket and inclusion_prob are null)."""
+
+    id: str
+    draw_id: str | None
+    parent_task_id: str | None
+    plan: str
+    uscc: str
+    name: str
+    region: str
+    stratum: str
+    ticket: str | None
+    inclusion_prob: float | None
+    items: list[str]
+    despite_cooldown: bool
+    reason: str | None
+    team: list[TeamMemberOut]
+    status: str
+    status_label: str
+
+
+class TaskPage(PageOut[TaskOut]):
+    """A page of tasks."""
+
+
+class MeasureOut(TypedDict):
+    """A measure as recorded: fine_amount only for 行政处罚, note only when given."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    kind: str
+    fine_amount: NotRequired[str]
+    note: NotRequired[str]
+
+
+class ResultVersionOut(StrictOut):
+    """One version of a task's result (amounts in yuan, decimal strings; times ISO 8601)."""
+
+    task_id: str
+    version: int
+    outcome: str
+    decided_on: str = Field(description="YYYY-MM-DD")
+    findings: str
+    measures: list[MeasureOut]
+    recovered_amount: str
+    fine_amount: str
+    entered_by: str
+    entered_at: str | None
+    approved_by: str | None
+    approved_at: str | None
+
+
+class ApprovedResultOut(ResultVersionOut):
+    """The approved result of a task and when it was published (null: not yet)."""
+
+    id: int
+    published_at: str | None
+
+
+class ResultViewOut(StrictOut):
+    """A task's approved result, its version awaiting approval, and every version."""
+
+    task_id: str
+    status: str
+    approved: ApprovedResultOut | None
+    pending: ResultVersionOut | None
+    versions: list[ResultVersionOut]
+
+
+class TaskEventOut(StrictOut):
+    """One step of a task's life: who, when, from which status to which."""
+
+    action: str
+    from_status: str | None
+    to_status: str
+    actor: str
+    at: str
+    data: dict[str, Any]
+
+
+class TaskEventPage(PageOut[TaskEventOut]):
+    """A page of a task's events, oldest first."""
+
+
+class EvidenceOut(StrictOut):
+    """One evidence file of a task (stored by SHA-256)."""
+
+    id: int
+    task_id: str
+    sha256: str
+    size: int
+    media_type: str
+    filename: str
+    note: str | None
+    uploaded_by: str
+    uploaded_at: str
+
+
+class EvidencePage(PageOut[EvidenceOut]):
+    """A page of a task's evidence, oldest first."""
+
+
+class DeadlineOut(StrictOut):
+    """When one approved result must be public (state: overdue, due_soon, calendar_missing)."""
+
+    result_id: int
+    task_id: str
+    uscc: str
+    name: str
+    decided_on: str
+    due_on: str | None
+    state: Literal["overdue", "due_soon", "calendar_missing"]
+    workdays_left: int | None
+    missing_year: int | None
+    message: str
+
+
+class DeadlinesOut(StrictOut):
+    """Publication deadlines: overdue, due within `within` working days, calendar missing."""
+
+    today: str
+    within: int
+    workdays: int
+    items: list[DeadlineOut]
+
+
+class WeeklyColumnOut(StrictOut):
+    """A column of the weekly report: its key in `rows` and its printed header."""
+
+    key: str
+    header: str
+
+
+class WeeklyRowOut(StrictOut):
+    """One 医保区划 of the weekly report (the last row is 合计)."""
+
+    region: str
+    inspected_units: int
+    talks: int
+    rectifications: int
+    penalties: int
+    suspensions: int
+    terminations: int
+    recovered_wan: str
+    recovered_yuan: str
+    remarks: str
+
+
+class WeeklyReportOut(StrictOut):
+    """周报表 (JSON form)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    schema_version: str
+    title: str
+    from_: str = Field(alias="from")
+    to: str
+    region: str
+    columns: list[WeeklyColumnOut]
+    rows: list[WeeklyRowOut]

@@ -69,7 +69,7 @@ def test_adjustment_needs_reason_and_is_versioned(client, city):
         json={"reason": "错误调整", "changes": {"ratio": 0.01}},
     )
     assert r.status_code == 422
-    versions = client.get(f"/api/v1/plans/{code}/versions", headers=city).json()
+    versions = client.get(f"/api/v1/plans/{code}/versions", headers=city).json()["items"]
     assert [(v["kind"], v["reason"]) for v in versions] == [
         ("create", None),
         ("publish", None),
@@ -103,5 +103,5 @@ def test_close_only_after_the_draw_and_then_frozen(client, city):
         json={"reason": "补充", "changes": {"title": "新标题"}},
     )
     assert r.status_code == 409
-    versions = client.get(f"/api/v1/plans/{code}/versions", headers=city).json()
+    versions = client.get(f"/api/v1/plans/{code}/versions", headers=city).json()["items"]
     assert versions[-1]["kind"] == "close" and versions[-1]["reason"] == "抽查工作结束"

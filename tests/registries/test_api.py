@@ -69,7 +69,7 @@ def test_patch_validates_and_delete_deactivates_keeping_history(client, make_tok
     assert gone.status_code == 200 and gone.json()["active"] is False
     listed = client.get("/api/v1/targets", headers=sup).json()["items"]
     assert [t["uscc"] for t in listed] == [uscc(1)]
-    hist = client.get(f"/api/v1/targets/{uscc(2)}/history", headers=sup).json()
+    hist = client.get(f"/api/v1/targets/{uscc(2)}/history", headers=sup).json()["items"]
     assert [h["op"] for h in hist] == ["create", "deactivate"]
     assert client.get("/api/v1/targets/NOPE", headers=sup).status_code == 404
 

@@ -51,7 +51,7 @@ def test_import_every_format_then_reimport_is_unchanged(client, make_token, sess
     assert r2.json()["unchanged"] == 5 and r2.json()["created"] == 0
     # Nothing was replaced, so no version was archived; each row's history is its creation.
     assert _count(session, RegistryHistory) == 0
-    hist = client.get(f"/api/v1/targets/{uscc(3)}/history", headers=sup).json()
+    hist = client.get(f"/api/v1/targets/{uscc(3)}/history", headers=sup).json()["items"]
     assert [(h["version"], h["op"], h["valid_to"]) for h in hist] == [(1, "create", None)]
 
 
@@ -155,7 +155,7 @@ def test_changed_row_is_updated_and_history_kept(client, make_token, session):
     name, body = encode("utf-8", TARGET_HEADER, [target_row(1, grade="C"), target_row(2)])
     r = _upload(client, sup, "targets", name, body).json()
     assert (r["created"], r["updated"], r["unchanged"]) == (0, 1, 1)
-    hist = client.get(f"/api/v1/targets/{uscc(1)}/history", headers=sup).json()
+    hist = client.get(f"/api/v1/targets/{uscc(1)}/history", headers=sup).json()["items"]
     assert [h["data"]["credit_grade"] for h in hist] == ["A", "C"]
     assert hist[0]["valid_to"] == hist[1]["valid_from"]
     assert hist[1]["valid_to"] is None

@@ -82,6 +82,8 @@ def _result(ctx: Ctx) -> dict[str, Any]:
 MATRIX: dict[tuple[str, str], tuple[dict[str, str], Callable[[Ctx], dict[str, Any]]]] = {
     ("GET", "/"): (PUBLIC, lambda c: {}),
     ("GET", "/api/v1/health"): (PUBLIC, lambda c: {}),
+    ("GET", "/docs"): (PUBLIC, lambda c: {}),
+    ("GET", "/redoc"): (PUBLIC, lambda c: {}),
     ("POST", "/api/v1/registries/{kind}/import"): (SUP_WRITE, lambda c: _csv()),
     ("GET", "/api/v1/registries/{kind}/export"): (SUP, lambda c: {}),
     ("GET", "/api/v1/targets"): (SUP, lambda c: {}),

@@ -184,7 +184,7 @@ def test_evidence_content_addressed_checked_and_private(client, drawn, make_toke
     assert client.post(url, headers=mine, files={"file": ("big.pdf", big)}).status_code == 413
     assert not any(p.name.startswith(".upload-") for p in settings.evidence_dir.iterdir())
     # listing and download: team and supervisors only
-    listed = client.get(url, headers=sup).json()
+    listed = client.get(url, headers=sup).json()["items"]
     assert [e["media_type"] for e in listed] == ["image/png", "image/jpeg", "application/pdf"]
     got = client.get(f"{url}/{sha}", headers=mine)
     assert got.status_code == 200 and got.content == PNG

@@ -202,17 +202,20 @@ def test_follow_up_rules(client, drawn, make_token):
     new_member = make_token("inspector", badge=team[0], name="n")
     body = _ok_body(outcome="未发现问题", measures=[], recovered_amount=None, findings="")
     assert _put(client, new_member, f1["id"], body).status_code == 200
-    listed = client.get(url, headers=sup).json()
+    listed = client.get(url, headers=sup).json()["items"]
     assert [t["id"] for t in listed] == [f1["id"]]
     # follow-ups are listed for their own team's inspectors
-    mine = client.get("/api/v1/follow-ups", headers=new_member).json()
+    mine = client.get("/api/v1/follow-ups", headers=new_member).json()["items"]
     assert [(t["id"], t["status"]) for t in mine] == [(f1["id"], "inspected")]
     if team[0] not in {m["badge"] for m in t0["team"]} and team[1] not in {
         m["badge"] for m in t0["team"]
     }:
-        assert client.get("/api/v1/follow-ups", headers=_leader(make_token, t0)).json() == []
+        assert client.get("/api/v1/follow-ups", headers=_leader(make_token, t0)).json() == {
+            "items": [],
+            "next_cursor": None,
+        }
     done = client.get("/api/v1/follow-ups", headers=sup, params={"status": "closed"}).json()
-    assert done == []
+    assert done == {"items": [], "next_cursor": None}
     # follow-ups are not part of the draw's task list
     ids = {
         t["id"]

@@ -138,7 +138,7 @@ def test_whole_round_through_the_api(client, city, make_token):
     assert view["pending"]["version"] == 2 and len(view["versions"]) == 2
     assert client.post(f"/api/v1/tasks/{t3['id']}/result/approve", headers=sup).status_code == 200
     assert client.get(f"/api/v1/tasks/{t3['id']}", headers=sup).json()["status"] == "closed"
-    events = client.get(f"/api/v1/tasks/{t3['id']}/events", headers=sup).json()
+    events = client.get(f"/api/v1/tasks/{t3['id']}/events", headers=sup).json()["items"]
     assert [(e["from_status"], e["to_status"]) for e in events] == [
         ("to_inspect", "inspected"),
         ("inspected", "pending_measures"),
