@@ -1,5 +1,9 @@
 """Draw statistics as the API returns them (docs/statistics.md)."""
 
+from typing import Literal
+
+from pydantic import Field
+
 from app.pagination import StrictOut
 
 
@@ -11,14 +15,19 @@ class RateEstimateOut(StrictOut):
     drawn: int
     observed: int
     found: int
-    rate: float
-    std_error: float
-    ci_low: float
-    ci_high: float
+    rate: float | None = Field(description="null 除非 status 为 ok（数据不足时不给估计）")
+    std_error: float | None
+    ci_low: float | None
+    ci_high: float | None
     effective_n: float | None
     degrees_of_freedom: int
     complete: bool
     lonely_units: int
+    status: Literal["ok", "insufficient"] = Field(
+        description="ok：结果已足够；insufficient：数据不足"
+    )
+    missing: int = Field(description="尚缺的结果数")
+    certain: int = Field(description="必抽单位（π = 1）数：无抽样误差")
 
 
 class DetectionOut(StrictOut):
@@ -26,12 +35,14 @@ class DetectionOut(StrictOut):
 
     observed: int
     found: int
-    expected_uniform: float
-    expected_ci_low: float
-    expected_ci_high: float
+    expected_uniform: float | None
+    expected_ci_low: float | None
+    expected_ci_high: float | None
     lift: float | None
     lift_ci_low: float | None
     lift_ci_high: float | None
+    status: Literal["ok", "insufficient"]
+    missing: int
 
 
 class DrawStatisticsOut(StrictOut):

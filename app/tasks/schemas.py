@@ -310,6 +310,7 @@ class DeadlinesOut(StrictOut):
     today: str
     within: int
     workdays: int
+    warnings: list[str] = Field(description="缺少日历数据等提醒（自 12 月 1 日起提醒次年）")
     items: list[DeadlineOut]
 
 
@@ -324,6 +325,7 @@ class WeeklyRowOut(StrictOut):
     """One 医保区划 of the weekly report (the last row is 合计)."""
 
     region: str
+    region_name: str = Field(description="医保区划名称（合计行为“合计”）")
     inspected_units: int
     talks: int
     rectifications: int
@@ -345,5 +347,6 @@ class WeeklyReportOut(StrictOut):
     from_: str = Field(alias="from")
     to: str
     region: str
+    region_name: str = Field(description="所选医保区划的名称（未选为空）")
     columns: list[WeeklyColumnOut]
     rows: list[WeeklyRowOut]
