@@ -741,6 +741,10 @@ TEAM_FORGERIES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     ),
     "expert missing": (lambda d: d["tasks"][0]["team"].remove(_member(d, "专家")), "专家 0 人"),
     "over the task cap": (_tamper_cap, "超过上限"),
+    "expertise not covered": (
+        lambda d: d["tasks"][0].update(required_expertise=["法律"]),
+        "缺少专长 法律",
+    ),
 }
 
 

@@ -105,3 +105,9 @@ def test_population_file_checks() -> None:
     shuffled = [rows[1], rows[0], *rows[2:]]
     problems = verifier.verify(_honest(), shuffled)
     assert any("未按统一社会信用代码排序" in p for p in problems), problems
+    # a stratum's published eligible count that the population does not give
+    draw = _honest()
+    draw["strata"][0]["eligible"] += 1
+    assert verifier.verify(draw, None) == []  # nothing without the population shows it
+    problems = verifier.verify(draw, rows)
+    assert problems == ["分层规模与按总体重算的结果不一致（strata differ from replay）"]
