@@ -181,6 +181,11 @@ class PlanIn(BaseModel):
             raise ValueError("定点医药机构的随机抽查比例不得低于 5%（ratio >= 0.05）")
         if self.lead_department in self.joint_departments:
             raise ValueError("牵头部门不能同时作为联合部门")
+        if self.joint_departments and self.team.joint_members < 1:
+            # refused here, not at draw time (where the team rules would refuse it as a 500)
+            raise ValueError(
+                "有联合检查部门时，team.joint_members 至少为 1（joint_members must be >= 1）"
+            )
         return self
 
 

@@ -105,3 +105,12 @@ def test_close_only_after_the_draw_and_then_frozen(client, city):
     assert r.status_code == 409
     versions = client.get(f"/api/v1/plans/{code}/versions", headers=city).json()["items"]
     assert versions[-1]["kind"] == "close" and versions[-1]["reason"] == "抽查工作结束"
+
+
+def test_joint_departments_need_joint_members(client, city):
+    body = plan_body(code="J-0", joint_departments=["某市卫生健康委员会"])
+    body["team"] = {**body["team"], "joint_members": 0}
+    r = client.post("/api/v1/plans", headers=city, json=body)
+    assert r.status_code == 422, r.text
+    assert "joint_members" in r.text
+    assert client.get("/api/v1/plans/J-0", headers=city).status_code == 404  # nothing written
