@@ -15,7 +15,7 @@ from app.auth.service import Principal
 from app.errors import NotFound, PayloadTooLarge, ValidationFailed
 from app.models import Evidence
 from app.pagination import Page, decode_int_cursor, int_key, page_of
-from app.tasks.access import check_access, ensure_current, get_task
+from app.tasks.access import ensure_current, visible_task
 
 CHUNK = 1024 * 1024
 # Accepted types, recognised by their first bytes — never by name or client header.
@@ -58,8 +58,7 @@ def store(
     max_bytes: int,
 ) -> tuple[Evidence, bool]:
     """Checks type and size, stores the file by digest, records it; (row, created)."""
-    task = get_task(session, task_id)
-    check_access(session, task, principal)
+    task = visible_task(session, task_id, principal)
     ensure_current(session, task)
     evidence_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
@@ -144,8 +143,7 @@ def list_for(
     session: Session, *, task_id: str, principal: Principal, cursor: str | None, limit: int
 ) -> Page[Evidence]:
     """A page of a task's evidence, oldest first (team members and supervisors only)."""
-    task = get_task(session, task_id)
-    check_access(session, task, principal)
+    task = visible_task(session, task_id, principal)
     stmt = select(Evidence).where(Evidence.task_id == task.id)
     if cursor:
         stmt = stmt.where(Evidence.id > decode_int_cursor(cursor))
@@ -157,8 +155,7 @@ def open_blob(
     session: Session, *, task_id: str, sha256: str, principal: Principal, evidence_dir: Path
 ) -> tuple[Evidence, Path]:
     """The row and file of one evidence item of a task."""
-    task = get_task(session, task_id)
-    check_access(session, task, principal)
+    task = visible_task(session, task_id, principal)
     if not _SHA256.match(sha256):
         raise NotFound("没有该证据文件")
     row = session.scalar(

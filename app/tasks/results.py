@@ -16,7 +16,7 @@ from app.models import Draw, Result, ResultVersion, Task, TaskEvent
 from app.models.base import utcnow
 from app.pagination import Page, decode_int_cursor, int_key, page_of
 from app.states import TaskStatus
-from app.tasks.access import check_access, ensure_current, get_task
+from app.tasks.access import check_access, ensure_current, get_task, visible_task
 from app.tasks.schemas import (
     CORRECTED,
     NO_PROBLEM,
@@ -238,8 +238,7 @@ def approve_result(session: Session, *, task_id: str, actor: str) -> Result:
 
 def result_view(session: Session, *, task_id: str, principal: Principal) -> dict[str, Any]:
     """A task's approved result, its pending version and every version."""
-    task = get_task(session, task_id)
-    check_access(session, task, principal)
+    task = visible_task(session, task_id, principal)
     approved = session.scalar(select(Result).where(Result.task_id == task.id))
     versions = list(
         session.scalars(
@@ -262,8 +261,7 @@ def task_events(
     session: Session, *, task_id: str, principal: Principal, cursor: str | None, limit: int
 ) -> Page[dict[str, Any]]:
     """A page of the steps of a task's life, oldest first."""
-    task = get_task(session, task_id)
-    check_access(session, task, principal)
+    task = visible_task(session, task_id, principal)
     stmt = select(TaskEvent).where(TaskEvent.task_id == task.id)
     if cursor:
         stmt = stmt.where(TaskEvent.id > decode_int_cursor(cursor))

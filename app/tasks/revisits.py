@@ -13,7 +13,7 @@ from app.plans import service as plans
 from app.plans.schemas import PlanIn
 from app.states import TaskStatus
 from app.tasks import teams
-from app.tasks.access import check_access, ensure_current, get_task, visible_tasks
+from app.tasks.access import ensure_current, get_task, visible_task, visible_tasks
 from app.tasks.schemas import FollowUpIn
 from app.tasks.service import record_event
 
@@ -97,8 +97,7 @@ def revisits(
     session: Session, *, task_id: str, principal: Principal, cursor: str | None, limit: int
 ) -> Page[Task]:
     """A page of the follow-ups of a task, oldest first."""
-    task = get_task(session, task_id)
-    check_access(session, task, principal)
+    task = visible_task(session, task_id, principal)
     stmt = select(Task).where(Task.parent_task_id == task.id)
     if cursor:
         stmt = stmt.where(Task.seq > decode_int_cursor(cursor))
