@@ -205,6 +205,22 @@ def population_gzip(population: Population, items: list[PlanItem]) -> bytes:
     return b"".join(parts)
 
 
+def team_inspector(row: Inspector, *, max_tasks: int | None) -> TeamInspector:
+    """A registry inspector as the pure team rules see it (active = in the registry and 在岗)."""
+    return TeamInspector(
+        badge=row.badge,
+        name=row.name,
+        department=row.department,
+        region=row.region,
+        expertise=frozenset(row.expertise),
+        kind=row.kind,
+        employer_uscc=row.employer_uscc,
+        conflicts=frozenset(row.conflicts),
+        max_tasks=max_tasks,
+        active=row.active and row.status == InspectorStatus.ON_DUTY,
+    )
+
+
 def open_tasks(session: Session) -> dict[str, int]:
     """Per badge, the open tasks (not 已办结) the inspector is on, across all plans: drawn tasks of
     current draws and 回头看 tasks."""
@@ -232,15 +248,8 @@ def team_pool(session: Session) -> list[TeamInspector]:
         )
     )
     return [
-        TeamInspector(
-            badge=i.badge,
-            name=i.name,
-            department=i.department,
-            region=i.region,
-            expertise=frozenset(i.expertise),
-            kind=i.kind,
-            employer_uscc=i.employer_uscc,
-            conflicts=frozenset(i.conflicts),
+        team_inspector(
+            i,
             max_tasks=None if i.max_tasks is None else max(0, i.max_tasks - busy.get(i.badge, 0)),
         )
         for i in rows

@@ -7,10 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.draw.teams import KIND_EXPERT, ROLE_EXPERT, ROLE_LEADER, ROLE_MEMBER, team_problems
-from app.draw.teams import Inspector as TeamInspector
 from app.errors import ValidationFailed
 from app.models import Inspector, TaskMember
-from app.states import InspectorStatus
+from app.plans.frame import team_inspector
 
 CHUNK = 900
 
@@ -48,21 +47,6 @@ def save_team(session: Session, task_id: str, team: Sequence[dict[str, str]]) ->
     session.add_all(TaskMember(**row) for row in member_rows(task_id, team))
 
 
-def _as_team_inspector(row: Inspector) -> TeamInspector:
-    return TeamInspector(
-        badge=row.badge,
-        name=row.name,
-        department=row.department,
-        region=row.region,
-        expertise=frozenset(row.expertise),
-        kind=row.kind,
-        employer_uscc=row.employer_uscc,
-        conflicts=frozenset(row.conflicts),
-        max_tasks=row.max_tasks,
-        active=row.active and row.status == InspectorStatus.ON_DUTY,
-    )
-
-
 def picked_team(
     session: Session,
     *,
@@ -74,7 +58,7 @@ def picked_team(
     """A hand-picked team (组长 first) checked by the draw's own team rule; 422 naming each
     offending member."""
     rows = {
-        i.badge: _as_team_inspector(i)
+        i.badge: team_inspector(i, max_tasks=i.max_tasks)
         for i in session.scalars(select(Inspector).where(Inspector.badge.in_(badges)))
     }
     problems = team_problems(
