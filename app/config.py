@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     credit_grades: str = "A,B,C,D"
     # CSV `code,name` naming local 医保区划 codes (wins over GB/T 2260, app/regions.py).
     regions_file: Path | None = None
+    # The server key (32 random bytes, hex) from which plan secrets and recusal keys are derived:
+    # kept OUTSIDE the database, so a database dump alone cannot open a commitment
+    # (docs/operations.md#server-key). SPOTCHECK_SERVER_KEY (hex) wins over the file; the file is
+    # created (mode 0600) on first use when neither exists.
+    server_key: str | None = None
+    server_key_file: Path = Path("var/server.key")
+    # drand relays the service asks for an announced round when no beacon is supplied
+    # (comma separated base URLs; empty = never fetch).
+    drand_relays: str = "https://api.drand.sh,https://drand.cloudflare.com"
+    drand_timeout_seconds: float = 5.0
 
     @property
     def grade_scale(self) -> tuple[str, ...]:

@@ -18,10 +18,12 @@ class PlanStatus(StrEnum):
 
 
 class DrawStatus(StrEnum):
-    """A draw: current until a re-draw supersedes it (both stay on record)."""
+    """A draw: current until a re-draw supersedes it (both stay on record); a failed attempt
+    (no valid team) is recorded and published too, with its error and no tasks."""
 
     CURRENT = "current"
     SUPERSEDED = "superseded"
+    FAILED = "failed"
 
 
 class TaskStatus(StrEnum):
@@ -65,6 +67,7 @@ LABELS: dict[StrEnum, str] = {
     PlanStatus.CLOSED: "已结束",
     DrawStatus.CURRENT: "现行",
     DrawStatus.SUPERSEDED: "已作废",
+    DrawStatus.FAILED: "抽取失败",
     TaskStatus.TO_INSPECT: "待检查",
     TaskStatus.INSPECTED: "已检查",
     TaskStatus.PENDING_MEASURES: "待后续处理",

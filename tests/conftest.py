@@ -20,6 +20,10 @@ from app.migrate import upgrade
 from app.models import Base
 
 PG_URL = os.environ.get("SPOTCHECK_TEST_POSTGRES_URL")
+# Tests never ask a drand relay on the network (tests/plans/test_entropy.py fakes one), and use
+# a server key of their own (app/keys.py), never a developer's var/server.key.
+os.environ["SPOTCHECK_DRAND_RELAYS"] = ""
+os.environ.setdefault("SPOTCHECK_SERVER_KEY", "5e" * 32)
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 

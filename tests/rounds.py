@@ -2,6 +2,7 @@
 
 from app.clock import today_local
 from tests.plans.conftest import published
+from tests.entropy import post_draw
 
 
 def result_body(outcome="发现问题已责令改正", **over):
@@ -31,6 +32,6 @@ def approve(client, sup, task_id, **kw):
 def draw_plan(client, sup, **over):
     """Publishes the plan tests' plan (with `over`) and draws it; the draw JSON."""
     code = published(client, sup, **over)
-    r = client.post(f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": "3-1-4-1-5-9"})
+    r = post_draw(client, f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": "3-1-4-1-5-9"})
     assert r.status_code == 201, r.text
     return r.json()

@@ -33,6 +33,7 @@ FOUNDATION = {
     "audit",
     "auth",
     "api",
+    "keys",
 }
 PURE = {"draw"}
 # Domain packages, lowest first: each may import the ones before it (and foundation, draw).
@@ -41,6 +42,7 @@ TOP = ["demo", "main", "cli"]  # entry points, lowest first
 # Foundation modules that build on other foundation modules, lowest first.
 FOUNDATION_ORDER = [
     "config",
+    "keys",
     "errors",
     "gcpause",
     "faults",

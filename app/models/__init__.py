@@ -4,7 +4,15 @@ from app.models.audit import AuditEntry
 from app.models.auth import ApiToken
 from app.models.base import Base
 from app.models.credit import CreditGrade
-from app.models.plans import Draw, DrawPopulation, Plan, PlanVersion, Task, TaskMember
+from app.models.plans import (
+    Draw,
+    DrawPopulation,
+    Plan,
+    PlanFrame,
+    PlanVersion,
+    Task,
+    TaskMember,
+)
 from app.models.registry import Inspector, Item, RegistryHistory, Target
 from app.models.results import Evidence, Result, ResultVersion, TaskEvent
 
@@ -19,6 +27,7 @@ __all__ = [
     "Inspector",
     "Item",
     "Plan",
+    "PlanFrame",
     "PlanVersion",
     "RegistryHistory",
     "Result",

@@ -31,7 +31,10 @@ class Plan(Base):
     spec: Mapped[dict[str, Any]]
     # Commit-reveal: commitment is public once published; the secret only after the draw.
     commitment: Mapped[str | None] = mapped_column(String(64))
+    # spotcheck-draw/1 plans stored their secret here; /2 plans store only `secret_nonce`, and
+    # the secret is HMAC(server key, code, version, nonce) (app/keys.py): a dump cannot open it.
     secret: Mapped[str | None] = mapped_column(String(64))
+    secret_nonce: Mapped[str | None] = mapped_column(String(32))
     draw_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100))
@@ -55,6 +58,27 @@ class PlanVersion(Base):
     actor: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     public: Mapped[bool] = mapped_column(default=False)
+    # What a published version binds its draw to (spotcheck-draw/2): the frozen frame's hash and
+    # the algorithm; the entropy source is in `spec`.
+    algorithm: Mapped[str | None] = mapped_column(String(32))
+    frame_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class PlanFrame(Base):
+    """The population frame of a published plan version, frozen at publication (gzip of the
+    population file, docs/draw-spec.md §7): the draw reads it back, never the registries."""
+
+    __tablename__ = "plan_frames"
+
+    plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    lines_gz: Mapped[bytes] = mapped_column(LargeBinary)
+    captured_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Draws still withheld (after_window, window open) whose tasks entered `cooling_items`: while
+    # any is withheld, only `sha256` of this frame is public (it would reveal their selection).
+    depends_on: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class Draw(Base):
@@ -79,6 +103,8 @@ class Draw(Base):
     actor: Mapped[str] = mapped_column(String(100))
     superseded_at: Mapped[datetime | None]
     superseded_reason: Mapped[str | None] = mapped_column(Text)
+    # A failed attempt (no valid team…): why, as published; it has no tasks.
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class DrawPopulation(Base):

@@ -6,6 +6,8 @@ write leaves nothing behind.
 """
 
 import gzip
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,13 +17,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app import keys
 from app.draw import (
     ALGORITHM,
+    ALGORITHM_V2,
     DrawInputError,
     EntropyError,
     PlanItem,
+    Population,
     TargetDraw,
+    canonical_json,
     derive_seed,
+    derive_seed_v2,
     draw_targets,
     normalize_entropy,
 )
@@ -29,11 +36,11 @@ from app.draw.teams import TeamAssignment, TeamInfeasible, TeamParams, TeamTask,
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.faults import pause_at
 from app.gcpause import gc_paused
-from app.models import Draw, DrawPopulation, Item, Plan, Task, TaskMember
+from app.models import Draw, DrawPopulation, Item, Plan, PlanFrame, PlanVersion, Task, TaskMember
 from app.models.base import utcnow
-from app.plans import frame
+from app.plans import entropy, frame
 from app.plans import service as plans
-from app.plans.schemas import PlanIn
+from app.plans.schemas import DrawIn, PlanIn
 from app.registries.bulk import bulk_insert
 from app.states import DrawStatus, PlanStatus, TaskStatus, plan_label
 
@@ -48,19 +55,44 @@ class _Inputs:
 
     plan: Plan
     spec: PlanIn
+    algorithm: str
+    draw_id: str
     seed: str
+    secret: str
     entropy: str
+    seed_inputs: dict[str, Any]
+    beacon: dict[str, Any] | None
+    version: PlanVersion
     items: list[Item]
     plan_items: list[PlanItem]
     now: datetime
 
 
-def perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> Draw:
-    """Draws a published plan once; infeasibility or bad entropy writes nothing."""
+@dataclass(frozen=True)
+class DrawOutcome:
+    """A kept draw, or a failed attempt recorded (and published) with its error."""
+
+    draw: Draw
+    problem: ValidationFailed | None = None
+
+
+def perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> DrawOutcome:
+    """Draws a published plan once, with the entropy it announced.
+
+    Refused (nothing written) before the announced entropy exists or with other entropy. A draw
+    without a valid team is a failed attempt: recorded and published with its error (never with
+    its selection), and the plan takes an adjustment with new secret and entropy source next.
+    """
     with gc_paused():  # snapshot, draw, rows and JSON body: millions of objects, no cycles
-        inputs = _inputs(session, code=code, entropy=entropy)
-        population = frame.population_units(session, inputs.spec, inputs.items, inputs.now)
-        if not population:
+        inputs = _inputs(session, code=code, body=body)
+        if inputs.algorithm == ALGORITHM_V2:
+            stored = _frame(session, inputs)
+            population = frame.read_frame(stored.lines_gz)
+            population_gz = stored.lines_gz
+        else:  # a /1 plan published before the upgrade: its frame is read now, as it always was
+            population = frame.population_units(session, inputs.spec, inputs.items, inputs.now)
+            population_gz = b""
+        if not len(population):
             raise ValidationFailed(
                 "计划范围内没有可抽取的检查对象（在册、状态正常、适用本计划事项）",
                 errors=[{"field": "scope", "message": "抽样总体为空"}],
@@ -70,21 +102,29 @@ def perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> Dr
                 seed=inputs.seed,
                 population=population,
                 items=inputs.plan_items,
-                params=frame.sampling_params(inputs.spec),
+                params=frame.sampling_params(inputs.spec, inputs.algorithm),
             )
         except DrawInputError as exc:
             raise ValidationFailed(
                 str(exc), errors=[{"field": "plan", "message": str(exc)}]
             ) from None
-        info = frame.names_regions(session, (t.uscc for t in target_draw.tasks))
-        teams = _draw_teams(session, inputs, target_draw, info)
+        if inputs.algorithm == ALGORITHM_V2:
+            info = frame_info(population, (t.uscc for t in target_draw.tasks))
+        else:
+            info = frame.names_regions(session, (t.uscc for t in target_draw.tasks))
+            population_gz = frame.population_gzip(population, inputs.plan_items)
+        try:
+            teams = _draw_teams(session, inputs, target_draw, info)
+        except ValidationFailed as problem:
+            if inputs.algorithm != ALGORITHM_V2:
+                raise  # /1 kept its behaviour: nothing written
+            failed = _store_failed(session, inputs, target_draw, len(population), problem, actor)
+            return DrawOutcome(failed, problem)
         team_of = {t["uscc"]: t for t in teams.to_dict()["tasks"]}
         draw = _store(session, inputs, target_draw, teams, team_of, info, len(population), actor)
         session.add(
             DrawPopulation(
-                draw_id=draw.id,
-                sha256=target_draw.population_sha256,
-                lines_gz=frame.population_gzip(population, inputs.plan_items),
+                draw_id=draw.id, sha256=target_draw.population_sha256, lines_gz=population_gz
             )
         )
         session.flush()
@@ -103,33 +143,118 @@ def perform_draw(session: Session, *, code: str, entropy: str, actor: str) -> Dr
             },
         )
         pause_at("draw.before_commit")
-        return draw
+        return DrawOutcome(draw)
 
 
-def _inputs(session: Session, *, code: str, entropy: str) -> _Inputs:
+def frame_info(population: Population, usccs: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """(name, region) of the drawn targets as the frozen frame recorded them."""
+    wanted = set(usccs)
+    return {
+        population.uscc(k): (population.name(k), population.region(k))
+        for k in range(len(population))
+        if population.uscc(k) in wanted
+    }
+
+
+def _frame(session: Session, inputs: _Inputs) -> PlanFrame:
+    stored = session.get(PlanFrame, (inputs.plan.code, inputs.version.version))
+    if stored is None or stored.sha256 != inputs.version.frame_sha256:
+        raise Conflict("计划版本的冻结抽样框缺失或与公布的哈希不符 (frozen frame missing)")
+    return stored
+
+
+def bound_version(session: Session, plan: Plan) -> PlanVersion:
+    """The public version whose commitment (and, under /2, frame and entropy source) the next
+    draw of `plan` is bound to: the latest publication or adjustment that took a commitment."""
+    stmt = (
+        select(PlanVersion)
+        .where(
+            PlanVersion.plan_code == plan.code,
+            PlanVersion.public.is_(True),
+            PlanVersion.commitment == plan.commitment,
+        )
+        .order_by(PlanVersion.version.desc())
+        .limit(1)
+    )
+    version = session.scalar(stmt)
+    assert version is not None, "a published plan has a public version with its commitment"
+    return version
+
+
+def _inputs(session: Session, *, code: str, body: DrawIn) -> _Inputs:
     """The locked plan, the checked entropy and the seed; 409/422 when it cannot be drawn."""
     plan = plans.get(session, code, for_update=True)
     if plan.status == PlanStatus.DRAWN:
         raise Conflict("该计划已抽取，不得重复抽取；如确需重抽，请提交计划调整（附理由）")
     if plan.status != PlanStatus.PUBLISHED:
         raise Conflict(f"计划状态为{plan_label(plan.status)}，须先发布（公布承诺值）才能抽取")
-    try:
-        public_entropy = normalize_entropy(entropy)
-    except EntropyError as exc:
-        raise ValidationFailed(
-            str(exc), errors=[{"field": "entropy", "message": str(exc)}]
-        ) from None
+    assert plan.commitment
+    version = bound_version(session, plan)
+    failed = session.scalar(
+        select(Draw.id).where(
+            Draw.plan_code == code,
+            Draw.status == DrawStatus.FAILED,
+            Draw.commitment == plan.commitment,
+        )
+    )
+    if failed is not None:
+        raise Conflict(
+            f"本版本计划的抽取已失败并已公布（{failed}），结果已确定，不得再抽；"
+            "请提交计划调整（新的密钥、承诺值与随机源）"
+        )
     spec = PlanIn.model_validate(plan.spec)
-    assert plan.commitment and plan.secret
+    now = utcnow()
     items = list(session.scalars(select(Item).where(Item.code.in_(spec.items)).order_by(Item.code)))
+    draw_id = f"{plan.code}-D{plan.draw_count + 1}"
+    if version.algorithm == ALGORITHM_V2:
+        assert spec.entropy_source is not None and plan.secret_nonce and version.frame_sha256
+        got = entropy.resolve(spec.entropy_source, body, now)
+        secret = keys.plan_secret(plan.code, plan.secret_nonce)
+        source = plan.spec["entropy_source"]
+        seed = derive_seed_v2(
+            commitment=plan.commitment,
+            secret=secret,
+            frame_sha256=version.frame_sha256,
+            entropy_source=source,
+            entropy=got.text,
+        )
+        seed_inputs: dict[str, Any] = {
+            "commitment": plan.commitment,
+            "secret": secret,
+            "frame_sha256": version.frame_sha256,
+            "entropy_source": source,
+            "entropy": got.text,
+        }
+        text, beacon, algorithm = got.text, got.beacon, ALGORITHM_V2
+    else:
+        if body.entropy is None:
+            raise ValidationFailed(
+                "须提交公开随机数（entropy）", errors=[{"field": "entropy", "message": "缺少"}]
+            )
+        try:
+            text = normalize_entropy(body.entropy)
+        except EntropyError as exc:
+            raise ValidationFailed(
+                str(exc), errors=[{"field": "entropy", "message": str(exc)}]
+            ) from None
+        assert plan.secret
+        secret, beacon, algorithm = plan.secret, None, ALGORITHM
+        seed = derive_seed(commitment=plan.commitment, secret=secret, entropy=text)
+        seed_inputs = {"commitment": plan.commitment, "secret": secret, "entropy": text}
     return _Inputs(
         plan=plan,
         spec=spec,
-        seed=derive_seed(commitment=plan.commitment, secret=plan.secret, entropy=public_entropy),
-        entropy=public_entropy,
+        algorithm=algorithm,
+        draw_id=draw_id,
+        seed=seed,
+        secret=secret,
+        entropy=text,
+        seed_inputs=seed_inputs,
+        beacon=beacon,
+        version=version,
         items=items,
-        plan_items=[PlanItem(code=i.code, target_kinds=frozenset(i.target_kinds)) for i in items],
-        now=utcnow(),
+        plan_items=frame.plan_items_of(items),
+        now=now,
     )
 
 
@@ -165,8 +290,13 @@ def _draw_teams(
             seed=inputs.seed, tasks=team_tasks, inspectors=frame.team_pool(session), params=params
         )
     except TeamInfeasible as exc:
+        outcome = (
+            f"本次抽取（{inputs.draw_id}）记为失败并公开"
+            if inputs.algorithm == ALGORITHM_V2
+            else "未写入任何数据"
+        )
         raise ValidationFailed(
-            "无法组成满足条件的检查组，未写入任何数据："
+            f"无法组成满足条件的检查组，{outcome}："
             + "；".join(p.message for p in exc.problems[:5]),
             errors=[
                 {
@@ -197,7 +327,7 @@ def _store(
     """The draw row and its published body; 409 if another request drew the plan first."""
     plan, now = inputs.plan, inputs.now
     seq = plan.draw_count + 1
-    draw_id = f"{plan.code}-D{seq}"
+    draw_id = inputs.draw_id
     published_tasks: list[dict[str, Any]] = []
     for n, t in enumerate(target_draw.tasks, start=1):
         name, region = info[t.uscc]
@@ -211,41 +341,26 @@ def _store(
                 "team": team_by_uscc[t.uscc]["team"],
             }
         )
-    body: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "id": draw_id,
-        "plan": plan.code,
-        "plan_version": plan.version,
-        "seq": seq,
-        "status": DrawStatus.CURRENT.value,
-        "drawn_at": now.isoformat(),
-        "algorithm": ALGORITHM,
-        "seed": inputs.seed,
-        "seed_inputs": {
-            "commitment": plan.commitment,
-            "secret": plan.secret,
-            "entropy": inputs.entropy,
-        },
-        "population_sha256": target_draw.population_sha256,
-        "population_file": f"{draw_id}.population.csv",
-        "population_size": population_size,
-        "params": target_draw.to_dict()["params"],
-        "strata": [s.to_dict() for s in target_draw.strata],
+    body = _head(inputs, target_draw, population_size, status=DrawStatus.CURRENT)
+    body |= {
         "team_params": teams.params.to_dict(),
         "inspector_pool": teams.inspector_pool_dict(),
         "exclusions": list(teams.exclusions),
         "tasks": published_tasks,
     }
-    assert plan.commitment and plan.secret
+    if inputs.algorithm == ALGORITHM_V2:
+        # Published at the draw even when the list is withheld: the list cannot be redone later.
+        body["tasks_sha256"] = hashlib.sha256(canonical_json(published_tasks)).hexdigest()
+    assert plan.commitment
     draw = Draw(
         id=draw_id,
         plan_code=plan.code,
         seq=seq,
         status=DrawStatus.CURRENT,
-        algorithm=ALGORITHM,
+        algorithm=inputs.algorithm,
         seed=inputs.seed,
         commitment=plan.commitment,
-        secret=plan.secret,
+        secret=inputs.secret,
         entropy=inputs.entropy,
         population_sha256=target_draw.population_sha256,
         task_count=len(published_tasks),
@@ -259,6 +374,83 @@ def _store(
     except IntegrityError:
         raise Conflict("该计划已被另一请求抽取 (drawn concurrently)") from None
     plan.status, plan.draw_count, plan.updated_at = PlanStatus.DRAWN, seq, now
+    return draw
+
+
+def _head(
+    inputs: _Inputs, target_draw: TargetDraw, population_size: int, *, status: DrawStatus
+) -> dict[str, Any]:
+    """The part of a draw's published body that a failed attempt has too."""
+    plan = inputs.plan
+    body: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "id": inputs.draw_id,
+        "plan": plan.code,
+        "plan_version": inputs.version.version,
+        "seq": plan.draw_count + 1,
+        "status": status.value,
+        "drawn_at": inputs.now.isoformat(),
+        "algorithm": inputs.algorithm,
+        "seed": inputs.seed,
+        "seed_inputs": inputs.seed_inputs,
+        "population_sha256": target_draw.population_sha256,
+        "population_file": f"{inputs.draw_id}.population.csv",
+        "population_size": population_size,
+        "params": target_draw.to_dict()["params"],
+        "strata": [s.to_dict() for s in target_draw.strata],
+    }
+    if inputs.algorithm == ALGORITHM_V2:
+        body["plan_published_at"] = inputs.version.created_at.isoformat()
+    if inputs.beacon is not None:
+        body["beacon"] = inputs.beacon
+    return body
+
+
+def _store_failed(
+    session: Session,
+    inputs: _Inputs,
+    target_draw: TargetDraw,
+    population_size: int,
+    problem: ValidationFailed,
+    actor: str,
+) -> Draw:
+    """A failed attempt: its seed, entropy, sizes and error, no tasks (the selection of a draw
+    that is not kept is never shown; the revealed secret lets anyone confirm the failure)."""
+    plan = inputs.plan
+    error = {"title": problem.detail, "errors": problem.errors}
+    body = _head(inputs, target_draw, population_size, status=DrawStatus.FAILED)
+    body |= {"error": error, "tasks": []}
+    assert plan.commitment
+    draw = Draw(
+        id=inputs.draw_id,
+        plan_code=plan.code,
+        seq=plan.draw_count + 1,
+        status=DrawStatus.FAILED,
+        algorithm=inputs.algorithm,
+        seed=inputs.seed,
+        commitment=plan.commitment,
+        secret=inputs.secret,
+        entropy=inputs.entropy,
+        population_sha256=target_draw.population_sha256,
+        task_count=0,
+        body=body,
+        created_at=inputs.now,
+        actor=actor,
+        error=error,
+    )
+    session.add(draw)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("该计划已被另一请求抽取 (drawn concurrently)") from None
+    plan.draw_count, plan.updated_at = plan.draw_count + 1, inputs.now
+    audit.append(
+        session,
+        actor=actor,
+        action="draw.failed",
+        entity=f"draw:{draw.id}",
+        data={"plan": plan.code, "seed": inputs.seed, "entropy": inputs.entropy, "error": error},
+    )
     return draw
 
 

@@ -1,26 +1,33 @@
 """The sampling frame of a plan read from the registries: the population the draw runs on.
 
 Built for 1,000,000 targets: columnar (app/draw/population.py), strata and weights computed once
-per distinct value. Today the frame is read at draw time (docs/rules.md#r7 says what is not yet).
+per distinct value. A spotcheck-draw/2 plan's frame is captured once, at publication (`capture`),
+stored as its population file and read back by the draw (`read_frame`): edits, deactivations or
+back-dated grades recorded after the publication cannot change the draw.
 """
 
+import hashlib
 import json
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from app.clock import local_date
 from app.draw import (
+    ALGORITHM_V2,
     DrawInputError,
     PlanItem,
     Population,
     PopulationBuilder,
     SamplingParams,
     population_file_chunks,
+    read_population_file,
     risk_config_from_plan,
     risk_weight,
     stratum_key,
@@ -29,6 +36,7 @@ from app.draw.teams import Inspector as TeamInspector
 from app.errors import ValidationFailed
 from app.gcpause import gc_paused
 from app.models import Draw, Inspector, Item, Result, Target, Task, TaskMember
+from app.plans import disclosure
 from app.plans.schemas import PlanIn
 from app.registries.grades import grades_at
 from app.states import DrawStatus, InspectorStatus, ResultOutcome, TargetStatus, TaskStatus
@@ -49,20 +57,22 @@ def parse_tags(tags: Iterable[str]) -> tuple[int, frozenset[str]]:
     return complaints, frozenset(flags)
 
 
-def _cooling(session: Session, plan: PlanIn, now: Any) -> dict[str, set[str]]:
-    """Per USCC, the plan's items it is (to be) inspected for within cooldown_days.
+def _cooling(session: Session, plan: PlanIn, now: Any) -> tuple[dict[str, set[str]], set[str]]:
+    """Per USCC, the plan's items it is (to be) inspected for within cooldown_days; and the ids
+    of the draws that contributed (a withheld one makes the frame withheld too, `capture`).
 
     A task of a current draw counts while it is open or once inspected; a task whose approved
     result is 未检查（停业、注销等） was not an inspection, so it frees the target for the next
     draw of those items (docs/rules.md#r4-2).
     """
     if plan.cooldown_days == 0:
-        return {}
+        return {}, set()
     since = now - timedelta(days=plan.cooldown_days)
     wanted = set(plan.items)
     out: dict[str, set[str]] = defaultdict(set)
+    draws: set[str] = set()
     stmt = (
-        select(Task.uscc, Task.items)
+        select(Task.uscc, Task.items, Task.draw_id)
         .join(Draw, Draw.id == Task.draw_id)
         .outerjoin(Result, Result.task_id == Task.id)
         .where(
@@ -71,11 +81,12 @@ def _cooling(session: Session, plan: PlanIn, now: Any) -> dict[str, set[str]]:
             or_(Result.id.is_(None), Result.outcome != ResultOutcome.NOT_INSPECTED),
         )
     )
-    for uscc, items in session.execute(stmt):
+    for uscc, items, draw_id in session.execute(stmt):
         hit = wanted.intersection(items)
         if hit:
             out[uscc] |= hit
-    return out
+            draws.add(draw_id)
+    return out, draws
 
 
 _NO_ITEMS: frozenset[str] = frozenset()
@@ -99,7 +110,7 @@ def _stratum_getter(keys: list[str]) -> Callable[[str, str, str | None, str], li
 
 def _population(
     session: Session, plan: PlanIn, items: list[Item], now: Any, *, with_info: bool
-) -> tuple[Population, dict[str, tuple[str, str]]]:
+) -> tuple[Population, dict[str, tuple[str, str]], set[str]]:
     """Streams the in-scope targets into a columnar Population (and names/regions by USCC).
 
     Built for 1,000,000 rows: strata, tag parsing and risk weights are computed once per
@@ -123,7 +134,7 @@ def _population(
     if plan.scope.levels:
         conds.append(Target.level.in_(plan.scope.levels))
     config = risk_config_from_plan(plan.risk_weights)
-    cooling = _cooling(session, plan, now)
+    cooling, cooling_draws = _cooling(session, plan, now)
     # Grades pushed by the credit module, as valid at the draw time (future ones not yet).
     pushed_grades = grades_at(session, now)
     stmt = select(
@@ -163,25 +174,78 @@ def _population(
                     grade=grade, complaints=complaints, flags=flags, config=config
                 )
             hit = cooling.get(uscc)
-            add(uscc, stratum, kind, grade, weight, frozenset(hit) if hit else _NO_ITEMS)
+            cooling_items = frozenset(hit) if hit else _NO_ITEMS
             if with_info:
-                info[uscc] = (name, region)
+                add(uscc, stratum, kind, grade, weight, cooling_items, region=region, name=name)
+            else:
+                add(uscc, stratum, kind, grade, weight, cooling_items)
     try:
         population = builder.build()
     except DrawInputError as exc:
         raise ValidationFailed(str(exc), errors=[{"field": "plan", "message": str(exc)}]) from None
-    return population, info
+    return population, info, cooling_draws
 
 
-def snapshot(
-    session: Session, plan: PlanIn, items: list[Item], now: Any
-) -> tuple[Population, dict[str, tuple[str, str]]]:
-    """The population (active, 正常, in scope, some item applies) and names/regions by USCC."""
-    return _population(session, plan, items, now, with_info=True)
+@dataclass(frozen=True)
+class Frame:
+    """A plan version's frozen frame: the /2 population file (gzip), its hash and size, and the
+    withheld draws whose selection its `cooling_items` would reveal."""
+
+    sha256: str
+    size: int
+    lines_gz: bytes
+    depends_on: list[str]
+
+
+def capture(session: Session, plan: PlanIn, items: list[Item], now: datetime) -> Frame:
+    """The frame of a plan as the registries, grades and inspections are recorded at `now`
+    (the publication): active, 正常, in scope, some plan item applies; with name and region."""
+    population, _, cooling_draws = _population(session, plan, items, now, with_info=True)
+    if not len(population):
+        raise ValidationFailed(
+            "计划范围内没有可抽取的检查对象（在册、状态正常、适用本计划事项）",
+            errors=[{"field": "scope", "message": "抽样总体为空"}],
+        )
+    plan_items = plan_items_of(items)
+    digest = hashlib.sha256()
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+    parts: list[bytes] = []
+    for chunk in population_file_chunks(population, plan_items, algorithm=ALGORITHM_V2):
+        digest.update(chunk)
+        parts.append(packer.compress(chunk))
+    parts.append(packer.flush())
+    withheld = disclosure.withheld_draws(session, local_date(now)) & cooling_draws
+    return Frame(
+        sha256=digest.hexdigest(),
+        size=len(population),
+        lines_gz=b"".join(parts),
+        depends_on=sorted(withheld),
+    )
+
+
+def read_frame(lines_gz: bytes) -> Population:
+    """The population a frozen frame holds (names and regions included)."""
+    return read_population_file(_gunzip_chunks(lines_gz))
+
+
+def _gunzip_chunks(data: bytes, size: int = 1 << 20) -> Iterator[bytes]:
+    inflater = zlib.decompressobj(31)
+    for i in range(0, len(data), size):
+        piece = inflater.decompress(data[i : i + size])
+        if piece:
+            yield piece
+    tail = inflater.flush()
+    if tail:
+        yield tail
+
+
+def plan_items_of(items: list[Item]) -> list[PlanItem]:
+    """The plan items as the pure draw takes them."""
+    return [PlanItem(code=i.code, target_kinds=frozenset(i.target_kinds)) for i in items]
 
 
 def population_units(session: Session, plan: PlanIn, items: list[Item], now: Any) -> Population:
-    """The population alone: what a draw needs before it knows which targets it drew."""
+    """The population alone, as the registries say now (the π preview; a /1 draw)."""
     return _population(session, plan, items, now, with_info=False)[0]
 
 
@@ -256,9 +320,10 @@ def team_pool(session: Session) -> list[TeamInspector]:
     ]
 
 
-def sampling_params(spec: PlanIn) -> SamplingParams:
-    """The engine's sampling parameters for a plan."""
+def sampling_params(spec: PlanIn, algorithm: str) -> SamplingParams:
+    """The engine's sampling parameters for a plan drawn under `algorithm`."""
     return SamplingParams(
+        algorithm=algorithm,
         ratio=spec.ratio,
         min_per_stratum=spec.min_per_stratum,
         grade_rates=spec.grade_rates,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.api import StrictRoute
 from app.auth.deps import Supervisor
 from app.db import SessionDep
-from app.errors import problem_responses
+from app.errors import problem_response, problem_responses
 from app.events import site_changed
 from app.models import Plan
 from app.plans import drawing, preview, service
@@ -155,6 +155,7 @@ def plan_inclusion(code: str, session: SessionDep, _p: Supervisor) -> dict[str, 
     "/plans/{code}/draw",
     status_code=201,
     response_model=DrawOut,
+    response_model_exclude_unset=True,
     responses=problem_responses(404, 409),
 )
 def draw_plan(
@@ -165,13 +166,21 @@ def draw_plan(
     request: Request,
     background: BackgroundTasks,
 ) -> Any:
-    """抽取：以承诺的密钥与现场公开熵（骰子、公证号、信标值）生成种子，一次性抽取。"""
-    draw = drawing.perform_draw(session, code=code, entropy=body.entropy, actor=principal.actor)
+    """抽取：以承诺的密钥、冻结的抽样框与事先公布的随机源（drand 信标、公开记录、骰子）生成种子，
+    一次性抽取。无法组队时本次抽取记为失败并公开（422，附 `draw`），计划须调整后再抽。"""
+    outcome = drawing.perform_draw(session, code=code, body=body, actor=principal.actor)
     site_changed(request, background)
-    return draw.body
+    if outcome.problem is not None:  # recorded and committed: a failed attempt is public
+        return problem_response(outcome.problem.to_problem() | {"draw": outcome.draw.id})
+    return outcome.draw.body
 
 
-@router.get("/draws/{draw_id}", response_model=DrawViewOut, responses=problem_responses(404))
+@router.get(
+    "/draws/{draw_id}",
+    response_model=DrawViewOut,
+    response_model_exclude_unset=True,
+    responses=problem_responses(404),
+)
 def get_draw(draw_id: str, session: SessionDep, _p: Supervisor) -> Any:
     """抽取结果（可独立复核的完整 JSON）。"""
     draw = service.get_draw(session, draw_id)

@@ -2,9 +2,9 @@
 
 import math
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.pagination import PageOut, StrictOut
 from app.registries.fields import TARGET_KINDS
@@ -101,6 +101,44 @@ def _no_case_duplicates(grades: dict[str, Any]) -> None:
             raise ValueError(f"等级 {other} 与 {key} 重复（等级不区分大小写）(duplicate grade)")
 
 
+class DrandSource(BaseModel):
+    """A future round of the drand beacon (verified offline by its BLS signature)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["drand"]
+    chain: Literal["quicknet", "default"]
+    round: int = Field(ge=1, le=2**53)
+
+
+class PublicRecordSource(BaseModel):
+    """A named future public record (RFC 3797 style: a lottery draw, an index close…)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["public_record"]
+    description: str = Field(min_length=4, max_length=500)
+    available_at: AwareDatetime
+
+
+class DiceSource(BaseModel):
+    """A witnessed dice ceremony at an announced time and place."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["dice"]
+    scheduled_at: AwareDatetime
+    place: str = Field(min_length=2, max_length=200)
+    witnesses: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=20
+    )
+
+
+EntropySource = Annotated[
+    DrandSource | PublicRecordSource | DiceSource, Field(discriminator="kind")
+]
+
+
 class PlanIn(BaseModel):
     """A plan as POST /api/v1/plans takes it."""
 
@@ -121,6 +159,9 @@ class PlanIn(BaseModel):
     team: Team = Field(default_factory=lambda: Team())
     window: Window
     publish_tasks: Literal["on_draw", "after_window"] = "after_window"
+    # Announced with the publication, before anything random is known (docs/draw-spec.md §2.2):
+    # a draft may leave it out; publishing requires it.
+    entropy_source: EntropySource | None = None
 
     @field_validator("strata")
     @classmethod
@@ -207,12 +248,31 @@ class CloseIn(BaseModel):
     reason: str = Field(min_length=2, max_length=2000)
 
 
-class DrawIn(BaseModel):
-    """Public entropy supplied at the draw."""
+class BeaconIn(BaseModel):
+    """The announced drand round as the relays serve it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    entropy: str = Field(min_length=1, max_length=1024)
+    round: int = Field(ge=1, le=2**53)
+    signature: str = Field(min_length=2, max_length=400)
+    previous_signature: str | None = Field(None, max_length=400)
+    randomness: str | None = Field(None, max_length=128)
+
+
+class DrawIn(BaseModel):
+    """What the draw takes: the announced beacon round (drand; fetched from a relay when
+    omitted) or the entropy text of the announced dice ceremony / public record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entropy: str | None = Field(None, min_length=1, max_length=1024)
+    beacon: BeaconIn | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> "DrawIn":
+        if self.entropy is not None and self.beacon is not None:
+            raise ValueError("entropy 与 beacon 只能提供一个（give entropy or beacon, not both）")
+        return self
 
 
 class PlanOut(StrictOut):
@@ -230,12 +290,15 @@ class PlanOut(StrictOut):
 
 
 class PlanVersionOut(StrictOut):
-    """One version of a plan."""
+    """One version of a plan; a publication or adjustment that took a commitment also binds the
+    frozen frame (its hash) and the entropy source in `spec` (spotcheck-draw/2)."""
 
     version: int
     kind: str
     reason: str | None
     commitment: str | None
+    algorithm: str | None
+    frame_sha256: str | None
     actor: str
     created_at: datetime
     spec: dict[str, Any]
@@ -285,11 +348,26 @@ class InclusionPreviewOut(StrictOut):
 
 
 class SeedInputsOut(StrictOut):
-    """What the seed was made from: the committed secret and the public entropy."""
+    """What the seed was made from: the committed secret, (under /2) the frozen frame's hash and
+    the entropy source announced with the plan version, and the entropy itself."""
 
     commitment: str
     secret: str
+    frame_sha256: str | None = None
+    entropy_source: dict[str, Any] | None = None
     entropy: str
+
+
+class BeaconOut(StrictOut):
+    """The drand round a /2 draw took, as verified (BLS signature under the chain's key)."""
+
+    chain: str
+    chain_hash: str
+    round: int
+    round_time: str
+    signature: str
+    previous_signature: str | None = None
+    randomness: str
 
 
 class DrawItemOut(StrictOut):
@@ -381,15 +459,19 @@ class DrawOut(StrictOut):
     algorithm: str
     seed: str
     seed_inputs: SeedInputsOut
+    plan_published_at: str | None = None
+    beacon: BeaconOut | None = None
     population_sha256: str
     population_file: str
     population_size: int
     params: DrawParamsOut
     strata: list[DrawStratumOut]
-    team_params: TeamParamsOut
-    inspector_pool: InspectorPoolOut
-    exclusions: list[str]
+    team_params: TeamParamsOut | None = None
+    inspector_pool: InspectorPoolOut | None = None
+    exclusions: list[str] | None = None
     tasks: list[DrawTaskOut]
+    tasks_sha256: str | None = None
+    error: dict[str, Any] | None = None
 
 
 class DrawViewOut(DrawOut):

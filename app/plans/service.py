@@ -1,5 +1,6 @@
 """Plans: create, edit drafts, publish with a commitment, adjust (计划调整)."""
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -7,11 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app import keys
+from app.clock import today_local
 from app.config import get_settings
-from app.draw import commitment_of, new_secret
+from app.draw import ALGORITHM_V2, commitment_of
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.models import Draw, Item, Plan, PlanVersion
+from app.models import Draw, Item, Plan, PlanFrame, PlanVersion
 from app.models.base import utcnow
+from app.plans import disclosure, entropy, frame
 from app.pagination import Page, decode_int_cursor, int_key, page_after, page_of
 from app.plans.schemas import AdjustmentIn, PlanIn
 from app.states import DrawStatus, PlanStatus
@@ -83,6 +87,8 @@ def _version(
     actor: str,
     reason: str | None = None,
     public: bool = False,
+    frame_sha256: str | None = None,
+    at: datetime | None = None,
 ) -> None:
     session.add(
         PlanVersion(
@@ -94,6 +100,9 @@ def _version(
             commitment=plan.commitment,
             actor=actor,
             public=public,
+            algorithm=ALGORITHM_V2 if frame_sha256 else None,
+            frame_sha256=frame_sha256,
+            created_at=at or utcnow(),
         )
     )
 
@@ -149,30 +158,77 @@ def replace_draft(session: Session, *, code: str, data: PlanIn, actor: str) -> P
     return plan
 
 
-def _new_commitment(plan: Plan) -> None:
-    plan.secret = new_secret()
-    plan.commitment = commitment_of(plan.secret)
+def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> str:
+    """A fresh commitment and frozen frame for the plan's (new) version; the frame's hash.
+
+    The secret is derived from the server key (outside the database) and a stored nonce; only
+    the nonce and the commitment are written (app/keys.py).
+    """
+    entropy.check_announced(spec, now)
+    items = list(session.scalars(select(Item).where(Item.code.in_(spec.items)).order_by(Item.code)))
+    captured = frame.capture(session, spec, items, now)
+    plan.secret, plan.secret_nonce = None, keys.new_nonce()
+    secret = keys.plan_secret(plan.code, plan.secret_nonce)
+    plan.commitment = commitment_of(secret, algorithm=ALGORITHM_V2)
+    session.merge(
+        PlanFrame(
+            plan_code=plan.code,
+            version=plan.version,
+            sha256=captured.sha256,
+            size=captured.size,
+            lines_gz=captured.lines_gz,
+            captured_at=now,
+            depends_on=captured.depends_on,
+        )
+    )
+    return captured.sha256
 
 
 def publish(session: Session, *, code: str, actor: str) -> Plan:
-    """Publishes a draft and commits to a fresh server secret (its hash goes public)."""
+    """Publishes a draft: a commitment to a fresh secret, the frozen frame (or its hash) and the
+    entropy source announced in advance go public together (docs/draw-spec.md §2.2)."""
     plan = get(session, code, for_update=True)
     if plan.status != PlanStatus.DRAFT:
         raise Conflict(f"计划状态为 {plan.status}，只能发布草稿")
-    check_against_registries(session, PlanIn.model_validate(plan.spec))
-    _new_commitment(plan)
-    plan.status = PlanStatus.PUBLISHED
-    plan.published_at = plan.updated_at = utcnow()
+    spec = PlanIn.model_validate(plan.spec)
+    check_against_registries(session, spec)
+    now = utcnow()
     plan.version += 1
-    _version(session, plan, "publish", actor, public=True)
+    frame_sha256 = _commit(session, plan, spec, now)
+    plan.status = PlanStatus.PUBLISHED
+    plan.published_at = plan.updated_at = now
+    _version(session, plan, "publish", actor, public=True, frame_sha256=frame_sha256, at=now)
     audit.append(
         session,
         actor=actor,
         action="plan.publish",
         entity=f"plan:{code}",
-        data={"version": plan.version, "commitment": plan.commitment},
+        data={
+            "version": plan.version,
+            "commitment": plan.commitment,
+            "frame_sha256": frame_sha256,
+            "entropy_source": plan.spec.get("entropy_source"),
+        },
     )
     return plan
+
+
+def _determined_undrawn(session: Session, plan: Plan, now: datetime) -> bool:
+    """A published, undrawn /2 plan whose announced entropy exists and whose draw has not been
+    attempted: its draw is determined, so it must be made (and kept on record) before any change."""
+    if plan.status != PlanStatus.PUBLISHED or not plan.secret_nonce:
+        return False
+    source = entropy.source_of(plan.spec)
+    if source is None or not entropy.exists(source, now):
+        return False
+    failed = session.scalar(
+        select(Draw.id).where(
+            Draw.plan_code == plan.code,
+            Draw.status == DrawStatus.FAILED,
+            Draw.commitment == plan.commitment,
+        )
+    )
+    return failed is None
 
 
 def adjust(session: Session, *, code: str, adj: AdjustmentIn, actor: str) -> Plan:
@@ -200,16 +256,27 @@ def adjust(session: Session, *, code: str, adj: AdjustmentIn, actor: str) -> Pla
                 f"已抽取的计划修改 {'、'.join(locked)} 须同时重抽（redraw: true）；"
                 f"无需重抽可改：{'、'.join(sorted(POST_DRAW_MUTABLE))}"
             )
+    now = utcnow()
+    if _determined_undrawn(session, plan, now):
+        raise Conflict(
+            "公布的随机源已产生，本次抽取结果已确定：须先抽取（POST /draw），"
+            "再以重新抽取（redraw）的方式调整，原抽取结果保留并公开"
+            "（the announced entropy exists: draw first, then adjust with a re-draw）"
+        )
     try:
         data = PlanIn.model_validate({**plan.spec, **adj.changes})
     except ValidationError as exc:
         raise ValidationFailed("调整后的计划未通过校验", errors=_errors_of(exc)) from None
     check_against_registries(session, data)
-    now = utcnow()
     plan.spec, plan.title = data.model_dump(mode="json"), data.title
     plan.version += 1
     plan.updated_at = now
     superseded: str | None = None
+    frame_sha256: str | None = None
+    if adj.redraw or not drawn:
+        # Any change before the draw, and every re-draw, takes a fresh secret, a frame captured
+        # now and an entropy source that does not exist yet: nothing known can be re-used.
+        frame_sha256 = _commit(session, plan, data, now)
     if adj.redraw:
         current = session.scalar(
             select(Draw).where(Draw.plan_code == code, Draw.status == DrawStatus.CURRENT)
@@ -218,9 +285,17 @@ def adjust(session: Session, *, code: str, adj: AdjustmentIn, actor: str) -> Pla
             current.status, current.superseded_at = DrawStatus.SUPERSEDED, now
             current.superseded_reason = adj.reason
             superseded = current.id
-        _new_commitment(plan)  # a redraw needs fresh, unrevealed randomness
         plan.status = PlanStatus.PUBLISHED
-    _version(session, plan, "adjustment", actor, reason=adj.reason, public=True)
+    _version(
+        session,
+        plan,
+        "adjustment",
+        actor,
+        reason=adj.reason,
+        public=True,
+        frame_sha256=frame_sha256,
+        at=now,
+    )
     audit.append(
         session,
         actor=actor,
@@ -233,6 +308,7 @@ def adjust(session: Session, *, code: str, adj: AdjustmentIn, actor: str) -> Pla
             "redraw": adj.redraw,
             "superseded_draw": superseded,
             "commitment": plan.commitment,
+            "frame_sha256": frame_sha256,
         },
     )
     return plan
@@ -289,5 +365,12 @@ def get_draw(session: Session, draw_id: str) -> Draw:
 
 
 def revealed_secret(plan: Plan) -> str | None:
-    """The plan's secret once it may be public (after the draw), else None."""
-    return plan.secret if plan.status in (PlanStatus.DRAWN, PlanStatus.CLOSED) else None
+    """The plan's secret once it may be public (after the draw), else None (the draw's own
+    record reveals it; for a withheld draw only when its window has closed)."""
+    if plan.status not in (PlanStatus.DRAWN, PlanStatus.CLOSED):
+        return None
+    if plan.secret_nonce is None:
+        return plan.secret
+    if not disclosure.tasks_public(plan.spec, today_local())[0]:
+        return None
+    return keys.plan_secret(plan.code, plan.secret_nonce)

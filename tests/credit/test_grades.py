@@ -14,6 +14,7 @@ from app.plans.schemas import PlanIn
 from app.registries import grades, history
 from tests.factories import uscc
 from tests.plans.conftest import plan_body
+from tests.entropy import post_draw
 
 URL = "/api/v1/credit/grades"
 
@@ -189,7 +190,7 @@ def test_a_pushed_grade_drives_the_draw(client, city, credit):
     from tests.plans.conftest import published
 
     code = published(client, city, grade_rates={"D": 1.0})
-    r = client.post(f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "1-2-3-4-5-6"})
+    r = post_draw(client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "1-2-3-4-5-6"})
     assert r.status_code == 201, r.text
     drawn = {t["uscc"]: t for t in r.json()["tasks"]}
     assert drawn[uscc(1)]["inclusion_prob"] == 1.0

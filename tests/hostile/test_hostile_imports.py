@@ -13,6 +13,7 @@ from app.config import get_settings
 from app.db import make_sessionmaker
 from app.models import AuditEntry, Target
 from tests.factories import TARGET_HEADER, target_row, to_csv, to_xlsx, uscc
+from tests.entropy import post_draw
 
 URL = "/api/v1/registries/targets/import"
 
@@ -209,7 +210,7 @@ def test_markup_in_names_stays_text_on_the_public_site(client, make_token, setti
         [inspector_row(f"3704{n:010d}", region=("370402", "370403")[n % 2]) for n in range(8)],
     )
     code = published(client, sup)
-    r = client.post(f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": "1"})
+    r = post_draw(client, f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": "1"})
     assert r.status_code == 201, r.text
     from app.publish.write import publish
 

@@ -11,6 +11,7 @@ from tests.factories import (
     item_row,
     target_row,
 )
+from tests.entropy import dice_source
 
 REGIONS = ("370402", "370403")
 
@@ -81,6 +82,7 @@ def plan_body(code="2026-YB-Q4", **over):
         "team": {"size": 2},
         "window": {"start": "2026-12-01", "end": "2026-12-31"},
         "publish_tasks": "on_draw",
+        "entropy_source": dice_source(),
     }
     body.update(over)
     return body

@@ -10,10 +10,12 @@ from app.db import make_sessionmaker
 from app.errors import AppError
 from app.models import Draw, Inspector, Task
 from tests.plans.conftest import published
+from app.plans.schemas import DrawIn
+from tests.entropy import at_entropy, post_draw
 
 
 def _draw(client, sup, code, entropy="4-2-6-1-3-5"):
-    return client.post(f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": entropy})
+    return post_draw(client, f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": entropy})
 
 
 def test_draw_once_meets_the_floor_and_reveals_the_seed_inputs(client, city):
@@ -201,7 +203,7 @@ def test_simultaneous_draws_give_exactly_one(db, client, city):
 
             try:
                 begin_write(s)
-                perform_draw(s, code=code, entropy=f"{n}-{n}", actor="t")
+                perform_draw(s, code=code, body=DrawIn(entropy=f"{n}-{n}"), actor="t")
                 s.commit()
                 outcomes.append("ok")
             except AppError as exc:
@@ -209,10 +211,14 @@ def test_simultaneous_draws_give_exactly_one(db, client, city):
                 outcomes.append(str(exc.status))
 
     threads = [threading.Thread(target=attempt, args=(n,)) for n in range(6)]
+    spec = client.get(f"/api/v1/plans/{code}", headers=city).json()["spec"]
+    clock = at_entropy(spec)
+    clock.__enter__()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    clock.__exit__(None, None, None)
     assert sorted(outcomes) == ["409"] * 5 + ["ok"]
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(Draw)) == 1

@@ -13,6 +13,8 @@ from tests.factories import (
     target_row,
 )
 from tests.plans.conftest import load
+from tests.entropy import post_draw
+from tests.entropy import dice_source
 
 XSS = "<script>alert(1)</script>医院"
 FORMULA = '=HYPERLINK("http://evil.example","点击")'
@@ -37,6 +39,7 @@ def site_plan(code: str = "PUB-1", **over: object) -> dict[str, object]:
         "team": {"size": 2, "cross_region": True, "joint_members": 1},
         "window": {"start": "2026-12-01", "end": "2026-12-31"},
         "publish_tasks": "on_draw",
+        "entropy_source": dice_source(),
     }
     body.update(over)
     return body
@@ -79,7 +82,7 @@ def create_and_publish(client, sup, **over):  # type: ignore[no-untyped-def]
 
 
 def draw(client, sup, code, entropy="6-3-1-5-2-4"):  # type: ignore[no-untyped-def]
-    r = client.post(f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": entropy})
+    r = post_draw(client, f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": entropy})
     assert r.status_code == 201, r.text
     return r.json()
 

@@ -197,11 +197,21 @@ def seed_city(base: str, sup: dict[str, str], targets: int = 80) -> None:
 
 
 def publish_plan(base: str, sup: dict[str, str], code: str = "2026-REL-1") -> str:
-    """Creates and publishes a plan (the plan tests' body); returns its code."""
+    """Creates and publishes a plan (the plan tests' body); returns its code once the dice
+    ceremony it announces has begun (a real server runs on real time: the only wait here is
+    for that announced moment, about two seconds; nothing is asserted about time)."""
+    import time
+    from datetime import timedelta
+
+    from app.models.base import utcnow
+    from tests.entropy import dice_source
     from tests.plans.conftest import plan_body
 
-    r = httpx.post(f"{base}/api/v1/plans", headers=sup, json=plan_body(code=code), timeout=30)
+    at = utcnow() + timedelta(seconds=2)
+    body = plan_body(code=code, entropy_source=dice_source(at))
+    r = httpx.post(f"{base}/api/v1/plans", headers=sup, json=body, timeout=30)
     assert r.status_code == 201, r.text
     r = httpx.post(f"{base}/api/v1/plans/{code}/publish", headers=sup, timeout=30)
     assert r.status_code == 200, r.text
+    time.sleep(max(0.0, (at - utcnow()).total_seconds() + 0.2))
     return code

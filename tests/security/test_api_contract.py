@@ -10,6 +10,7 @@ import pytest
 
 from tests.plans.conftest import plan_body, published
 from tests.rounds import approve, result_body
+from tests.entropy import post_draw
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
@@ -383,7 +384,7 @@ def test_malformed_json_is_a_422_on_body_naming_the_position(client, city, text,
 )
 def test_validation_messages_are_chinese(client, city, body, field, message):
     code = published(client, city)
-    r = client.post(f"/api/v1/plans/{code}/draw", headers=city, json=body)
+    r = post_draw(client, f"/api/v1/plans/{code}/draw", headers=city, json=body)
     problem = _problem(r, 422)
     assert {"field": field, "message": message} in problem["errors"], problem
 

@@ -6,6 +6,7 @@ import pytest
 
 from app.limits import JSON_BODY_LIMIT, AuthFailureLimiter
 from tests.plans.conftest import published
+from tests.entropy import post_draw
 
 
 def test_json_body_over_1mb_is_413_problem_json_and_nothing_written(client, make_token):
@@ -111,7 +112,7 @@ def test_tokens_and_draw_secret_never_reach_logs(client, make_token, city, caplo
     monkeypatch.setattr(logging.getLogger("sqlalchemy"), "level", logging.WARNING)
     token = city["Authorization"].split()[1]
     code = published(client, city)
-    r = client.post(f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "1-2-3"})
+    r = post_draw(client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "1-2-3"})
     assert r.status_code == 201
     secret = r.json()["seed_inputs"]["secret"]
     for i in range(3):

@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from app.clock import today_local
 from app.regions import region_label
 from tests.plans.conftest import published
+from tests.entropy import post_draw
 
 
 def _inspector(make_token, task):
@@ -23,7 +24,7 @@ def test_whole_round_through_the_api(client, city, make_token):
 
     # plan → publish → draw (teams drawn with it)
     code = published(client, sup, ratio=0.1)
-    draw = client.post(f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": "2-7-1-8"})
+    draw = post_draw(client, f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": "2-7-1-8"})
     assert draw.status_code == 201, draw.text
     tasks = draw.json()["tasks"]
     assert len(tasks) >= 5

@@ -1,0 +1,49 @@
+"""draw protocol v2: frozen frames, secret nonces, bound plan versions, failed draws
+
+Revision ID: 7c2e5a91d0b4
+Revises: 3b1f0c2d9a41
+Create Date: 2026-12-02 01:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from app.models.base import UTCDateTime
+
+revision: str = "7c2e5a91d0b4"
+down_revision: str | None = "3b1f0c2d9a41"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("plans") as batch:
+        batch.add_column(sa.Column("secret_nonce", sa.String(32), nullable=True))
+    with op.batch_alter_table("plan_versions") as batch:
+        batch.add_column(sa.Column("algorithm", sa.String(32), nullable=True))
+        batch.add_column(sa.Column("frame_sha256", sa.String(64), nullable=True))
+    with op.batch_alter_table("draws") as batch:
+        batch.add_column(sa.Column("error", sa.JSON(), nullable=True))
+    op.create_table(
+        "plan_frames",
+        sa.Column("plan_code", sa.String(40), sa.ForeignKey("plans.code"), primary_key=True),
+        sa.Column("version", sa.Integer(), primary_key=True),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("lines_gz", sa.LargeBinary(), nullable=False),
+        sa.Column("captured_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("depends_on", sa.JSON(), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("plan_frames")
+    with op.batch_alter_table("draws") as batch:
+        batch.drop_column("error")
+    with op.batch_alter_table("plan_versions") as batch:
+        batch.drop_column("frame_sha256")
+        batch.drop_column("algorithm")
+    with op.batch_alter_table("plans") as batch:
+        batch.drop_column("secret_nonce")
