@@ -1,8 +1,6 @@
-"""PURE draw of `spotcheck-draw/1`: tickets, strata, pi, selection — no database, no HTTP."""
+"""PURE draw of `spotcheck-draw/1` and `/2`: tickets, strata, pi, selection — no database, no HTTP."""
 
 from app.draw.engine import (
-    ALGORITHM,
-    POPULATION_HEADER,
     PlanItem,
     StratumResult,
     TargetDraw,
@@ -11,16 +9,31 @@ from app.draw.engine import (
     draw_targets,
     params_dict,
     population_file_chunks,
+    population_header,
     population_lines,
     stratum_key,
 )
-from app.draw.population import DrawInputError, Population, PopulationBuilder, Unit
-from app.draw.sampling import SamplingParams
+from app.draw.population import (
+    POPULATION_HEADER,
+    POPULATION_HEADER_V2,
+    DrawInputError,
+    Population,
+    PopulationBuilder,
+    Unit,
+    csv_field,
+    read_population_file,
+)
+from app.draw.sampling import SamplingParams, unit_min_rate
 from app.draw.seed import (
+    ALGORITHM,
+    ALGORITHM_V2,
+    ALGORITHMS,
     EntropyError,
     SeedError,
+    canonical_json,
     commitment_of,
     derive_seed,
+    derive_seed_v2,
     new_secret,
     normalize_entropy,
 )
@@ -29,7 +42,10 @@ from app.draw.weights import RiskConfig, risk_config_from_plan, risk_weight
 
 __all__ = [
     "ALGORITHM",
+    "ALGORITHMS",
+    "ALGORITHM_V2",
     "POPULATION_HEADER",
+    "POPULATION_HEADER_V2",
     "DrawInputError",
     "EntropyError",
     "PlanItem",
@@ -42,17 +58,23 @@ __all__ = [
     "TargetDraw",
     "Task",
     "Unit",
+    "canonical_json",
     "commitment_of",
     "cooling_reason",
+    "csv_field",
     "derive_seed",
+    "derive_seed_v2",
     "draw_targets",
     "new_secret",
     "normalize_entropy",
     "params_dict",
     "population_file_chunks",
+    "population_header",
     "population_lines",
+    "read_population_file",
     "risk_config_from_plan",
     "risk_weight",
     "stratum_key",
     "ticket_of",
+    "unit_min_rate",
 ]

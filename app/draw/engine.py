@@ -15,13 +15,20 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from app.draw.population import DrawInputError, Population, RawProfile, Unit
-from app.draw.sampling import SamplingParams, StratumPlan, odds, plan_stratum
+from app.draw.population import (
+    POPULATION_HEADER,
+    POPULATION_HEADER_V2,
+    DrawInputError,
+    Population,
+    RawProfile,
+    Unit,
+    csv_field,
+)
+from app.draw.sampling import SamplingParams, StratumPlan, odds, plan_stratum, unit_min_rate
+from app.draw.seed import ALGORITHM, ALGORITHM_V2
 from app.draw.tickets import PREFIX_SCALE, ticket_digests, ticket_from_digest, ticket_prefixes
 from app.gcpause import gc_paused
 
-ALGORITHM = "spotcheck-draw/1"
-POPULATION_HEADER = "uscc,stratum,kind,grade,weight,cooling_items"
 _FORBIDDEN = (",", '"', "\r", "\n")
 _FORBIDDEN_RE = re.compile('[,"\r\n]')
 _COMBINED_KEY_LIMIT = (2**64 - 1) // PREFIX_SCALE
@@ -68,10 +75,15 @@ class Task:
     items: tuple[str, ...]
     despite_cooldown: bool
     reason: str | None
+    name: str | None = None  # spotcheck-draw/2: the frame row's name and region
+    region: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "uscc": self.uscc,
+        out: dict[str, Any] = {"uscc": self.uscc}
+        if self.name is not None:
+            out["name"] = self.name
+            out["region"] = self.region
+        out |= {
             "stratum": self.stratum,
             "ticket": self.ticket,
             "inclusion_prob": self.inclusion_prob,
@@ -79,6 +91,7 @@ class Task:
             "despite_cooldown": self.despite_cooldown,
             "reason": self.reason,
         }
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +127,11 @@ def params_dict(params: SamplingParams, items: Sequence[PlanItem]) -> dict[str, 
         "cooldown_days": params.cooldown_days,
         "items": [{"code": i.code, "target_kinds": sorted(i.target_kinds)} for i in items],
     }
+
+
+def population_header(algorithm: str) -> str:
+    """The population file's header line under `algorithm` (without its newline)."""
+    return POPULATION_HEADER_V2 if algorithm == ALGORITHM_V2 else POPULATION_HEADER
 
 
 def stratum_key(values: Sequence[str]) -> str:
@@ -170,7 +188,7 @@ def _make_profile(
         open_items = tuple(code for code in applicable if code not in cooling_items)
     else:
         cooling_codes, open_items = (), applicable
-    rate = float(params.grade_rates.get(grade, 0.0)) if grade else 0.0
+    rate = unit_min_rate(params.grade_rates.get(grade) if grade else None, params)
     suffix = f",{stratum},{kind},{grade or ''},{weight!r},{';'.join(sorted(cooling_codes))}"
     return Profile(
         stratum=stratum,
@@ -204,28 +222,51 @@ class _Snapshot:
         # From here on every per-unit sequence is in USCC order: the draw cannot see input order.
         self.keys: list[bytes] = ordered.tolist()
         self.pid: npt.NDArray[np.int64] = population.pid[order]
+        self.v2 = params.algorithm == ALGORITHM_V2
+        self.header = population_header(params.algorithm)
+        self.names: list[str] | None = None
+        self.regions: list[str] | None = None
+        if self.v2:
+            rank = order.tolist()
+            names, regions = population.names, population.regions
+            self.names = [""] * len(rank) if names is None else [names[i] for i in rank]
+            self.regions = [""] * len(rank) if regions is None else [regions[i] for i in rank]
 
     def uscc(self, k: int) -> str:
         return self.keys[k].decode("ascii")
 
+    def _tails(self, lo: int, hi: int) -> list[str]:
+        """",region,name" of units lo..hi-1 (spotcheck-draw/2 only)."""
+        assert self.names is not None and self.regions is not None
+        return [
+            f",{region},{csv_field(name)}"
+            for region, name in zip(self.regions[lo:hi], self.names[lo:hi], strict=True)
+        ]
+
     def lines(self) -> Iterator[str]:
-        yield POPULATION_HEADER
+        yield self.header
         suffixes = [p.line_suffix for p in self.profiles]
-        for key, p in zip(self.keys, self.pid.tolist(), strict=True):
-            yield key.decode("ascii") + suffixes[p]
+        tails = self._tails(0, len(self.keys)) if self.v2 else None
+        for k, (key, p) in enumerate(zip(self.keys, self.pid.tolist(), strict=True)):
+            line = key.decode("ascii") + suffixes[p]
+            yield line + tails[k] if tails is not None else line
 
     def chunks(self, size: int = 1 << 16) -> Iterator[bytes]:
         """The population file as UTF-8 bytes, `size` lines at a time (header first)."""
-        yield (POPULATION_HEADER + "\n").encode("utf-8")
+        yield (self.header + "\n").encode("utf-8")
+        end = "" if self.v2 else "\n"
         suffixes = np.array(
-            [(p.line_suffix + "\n").encode("utf-8") for p in self.profiles] or [b""], dtype=object
+            [(p.line_suffix + end).encode("utf-8") for p in self.profiles] or [b""], dtype=object
         )
-        parts = np.empty(2 * size, dtype=object)
+        width = 3 if self.v2 else 2
+        parts = np.empty(width * size, dtype=object)
         for lo in range(0, len(self.keys), size):
             keys = self.keys[lo : lo + size]
-            part = parts[: 2 * len(keys)]
-            part[0::2] = keys
-            part[1::2] = suffixes[self.pid[lo : lo + size]]
+            part = parts[: width * len(keys)]
+            part[0::width] = keys
+            part[1::width] = suffixes[self.pid[lo : lo + size]]
+            if self.v2:
+                part[2::width] = [(t + "\n").encode("utf-8") for t in self._tails(lo, lo + len(keys))]
             yield b"".join(part.tolist())
 
     def sha256(self) -> str:
@@ -253,21 +294,31 @@ def as_population(population: Population | Sequence[Unit]) -> Population:
 
 
 def population_lines(
-    population: Population | Sequence[Unit], items: Sequence[PlanItem]
+    population: Population | Sequence[Unit],
+    items: Sequence[PlanItem],
+    *,
+    algorithm: str = ALGORITHM,
 ) -> Iterator[str]:
     """Lines of the published population file (header first), sorted by USCC, without newline.
 
     Joined with "\\n" plus a final "\\n" and UTF-8 encoded, they hash to `population_sha256`.
+    Under `spotcheck-draw/2` the lines carry region and name (a quoted name may hold a newline).
     """
-    return _Snapshot(as_population(population), items, SamplingParams(ratio=1.0)).lines()
+    params = SamplingParams(ratio=1.0, algorithm=algorithm)
+    return _Snapshot(as_population(population), items, params).lines()
 
 
 def population_file_chunks(
-    population: Population | Sequence[Unit], items: Sequence[PlanItem]
+    population: Population | Sequence[Unit],
+    items: Sequence[PlanItem],
+    *,
+    algorithm: str = ALGORITHM,
 ) -> Iterator[bytes]:
     """The published population file (whose SHA-256 is `population_sha256`) as UTF-8 byte
-    chunks of many lines each: what is stored, compressed and published."""
-    return _Snapshot(as_population(population), items, SamplingParams(ratio=1.0)).chunks()
+    chunks of many lines each: what is stored, compressed and published. Under
+    `spotcheck-draw/2` this is the frame file whose SHA-256 is `frame_sha256`."""
+    params = SamplingParams(ratio=1.0, algorithm=algorithm)
+    return _Snapshot(as_population(population), items, params).chunks()
 
 
 @dataclass(slots=True)
@@ -419,8 +470,9 @@ def _draw(
     for k, p in zip(chosen, snap.pid[chosen].tolist(), strict=True):
         prof = profiles[p]
         ticket = ticket_from_digest(digests[32 * k : 32 * k + 32])
-        rows.append((code_of[prof.stratum], ticket, snap.uscc(k), prof, prof_pi[p]))
+        rows.append((code_of[prof.stratum], ticket, snap.uscc(k), prof, prof_pi[p], k))
     rows.sort(key=lambda row: (row[0], row[1], row[2]))
+    names, regions = snap.names, snap.regions
     tasks = [
         Task(
             uscc=uscc,
@@ -430,11 +482,13 @@ def _draw(
             items=prof.applicable if prof.cooling else prof.open_items,
             despite_cooldown=prof.cooling,
             reason=reason if prof.cooling else None,
+            name=None if names is None else names[k],
+            region=None if regions is None else regions[k],
         )
-        for _, ticket, uscc, prof, pi in rows
+        for _, ticket, uscc, prof, pi, k in rows
     ]
     return TargetDraw(
-        algorithm=ALGORITHM,
+        algorithm=params.algorithm,
         seed=seed,
         population_sha256=snap.sha256(),
         params=params,

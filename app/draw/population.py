@@ -4,11 +4,14 @@ A national population is 1,000,000 units but only a few thousand distinct profil
 kind, grade, weight, cooling items), so the draw works on a byte string of USCCs, an integer
 array of profile indices and a short list of profiles — no Python object per unit.
 `PopulationBuilder` is how the registry snapshot fills it row by row; `Population.from_units`
-accepts the row-shaped `Unit`s that tests and small callers use.
+accepts the row-shaped `Unit`s that tests and small callers use. Under `spotcheck-draw/2` each
+unit also carries its `region` (医保区划 code) and `name`, published in the frame file; they
+never change what is drawn.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -16,6 +19,10 @@ import numpy as np
 import numpy.typing as npt
 
 USCC_LENGTH = 18
+_FORBIDDEN_RE = re.compile('[,"\r\n]')
+# The population (frame) file's header: spotcheck-draw/1, and /2 with region and name.
+POPULATION_HEADER = "uscc,stratum,kind,grade,weight,cooling_items"
+POPULATION_HEADER_V2 = POPULATION_HEADER + ",region,name"
 
 # (stratum, kind, credit grade or None, risk weight, item codes in cooldown)
 RawProfile = tuple[str, str, str | None, float, frozenset[str]]
@@ -35,6 +42,8 @@ class Unit:
     grade: str | None
     weight: float
     cooling_items: frozenset[str]
+    region: str | None = None
+    name: str | None = None
 
 
 def _bad_uscc(uscc: object) -> DrawInputError:
@@ -43,11 +52,23 @@ def _bad_uscc(uscc: object) -> DrawInputError:
 
 class Population:
     """`size` units: `data` holds their 18-character USCCs back to back (ASCII), `pid[i]` is the
-    index in `profiles` of unit i. Units may come in any order; the draw sorts them by USCC."""
+    index in `profiles` of unit i. Units may come in any order; the draw sorts them by USCC.
 
-    __slots__ = ("data", "pid", "profiles")
+    `regions[i]` / `names[i]` (both or neither; None for a `spotcheck-draw/1` population) are
+    unit i's region code and name; `region(i)` and `name(i)` read them ("" when absent).
+    """
 
-    def __init__(self, data: bytes, pid: npt.ArrayLike, profiles: Sequence[RawProfile]) -> None:
+    __slots__ = ("data", "names", "pid", "profiles", "regions")
+
+    def __init__(
+        self,
+        data: bytes,
+        pid: npt.ArrayLike,
+        profiles: Sequence[RawProfile],
+        *,
+        regions: Sequence[str] | None = None,
+        names: Sequence[str] | None = None,
+    ) -> None:
         size, rest = divmod(len(data), USCC_LENGTH)
         pids = np.asarray(pid, dtype=np.int64)
         if rest or pids.shape != (size,):
@@ -61,28 +82,54 @@ class Population:
             raise _bad_uscc(bad.decode("ascii", errors="replace"))
         if size and (int(pids.min()) < 0 or int(pids.max()) >= len(profiles)):
             raise DrawInputError("抽样总体的属性编号越界（profile index out of range）")
+        if (regions is None) != (names is None):
+            raise DrawInputError("区划与名称须同时给出（regions and names go together）")
+        if regions is not None and names is not None:
+            if len(regions) != size or len(names) != size:
+                raise DrawInputError("抽样总体的代码与区划/名称数目不一致（population columns differ）")
+            for region in set(regions):
+                if not isinstance(region, str) or _FORBIDDEN_RE.search(region):
+                    raise DrawInputError(f'区划代码含有不允许的字符（, " 换行）：{region!r}')
+            if not all(isinstance(name, str) for name in names):
+                raise DrawInputError("检查对象名称必须是文本（names must be text）")
         self.data = data
         self.pid: npt.NDArray[np.int64] = pids
         self.profiles: list[RawProfile] = list(profiles)
+        self.regions: list[str] | None = None if regions is None else list(regions)
+        self.names: list[str] | None = None if names is None else list(names)
 
     def __len__(self) -> int:
         return len(self.data) // USCC_LENGTH
+
+    def uscc(self, k: int) -> str:
+        """Unit k's USCC (input order)."""
+        return self.data[USCC_LENGTH * k : USCC_LENGTH * (k + 1)].decode("ascii")
+
+    def region(self, k: int) -> str:
+        """Unit k's region code, "" for a population without regions."""
+        return "" if self.regions is None else self.regions[k]
+
+    def name(self, k: int) -> str:
+        """Unit k's name, "" for a population without names."""
+        return "" if self.names is None else self.names[k]
 
     @classmethod
     def from_units(cls, units: Iterable[Unit]) -> Population:
         builder = PopulationBuilder()
         add = builder.add
         for u in units:
-            add(u.uscc, u.stratum, u.kind, u.grade, u.weight, u.cooling_items)
+            add(u.uscc, u.stratum, u.kind, u.grade, u.weight, u.cooling_items, u.region, u.name)
         return builder.build()
 
     def units(self) -> Iterator[Unit]:
         """The units in input order (for small callers and tests)."""
-        data, profiles = self.data, self.profiles
+        data, profiles, regions, names = self.data, self.profiles, self.regions, self.names
         for i, p in enumerate(self.pid.tolist()):
             raw = profiles[p]
             uscc = data[USCC_LENGTH * i : USCC_LENGTH * (i + 1)].decode("ascii")
-            yield Unit(uscc, raw[0], raw[1], raw[2], raw[3], raw[4])
+            region = None if regions is None else regions[i]
+            name = None if names is None else names[i]
+            yield Unit(uscc, raw[0], raw[1], raw[2], raw[3], raw[4], region, name)
 
 
 def _is_uscc_form(uscc: bytes) -> bool:
@@ -92,13 +139,15 @@ def _is_uscc_form(uscc: bytes) -> bool:
 class PopulationBuilder:
     """Collects units one by one; equal profiles are stored once."""
 
-    __slots__ = ("_chunks", "_index", "_pids", "_profiles")
+    __slots__ = ("_chunks", "_index", "_names", "_pids", "_profiles", "_regions")
 
     def __init__(self) -> None:
         self._chunks: list[str] = []
         self._pids: list[int] = []
         self._index: dict[RawProfile, int] = {}
         self._profiles: list[RawProfile] = []
+        self._regions: list[str | None] = []
+        self._names: list[str | None] = []
 
     def add(
         self,
@@ -108,7 +157,10 @@ class PopulationBuilder:
         grade: str | None,
         weight: float,
         cooling_items: frozenset[str],
+        region: str | None = None,
+        name: str | None = None,
     ) -> None:
+        """One unit; `region` and `name` (spotcheck-draw/2 frames) may be None."""
         if len(uscc) != USCC_LENGTH:
             raise _bad_uscc(uscc)
         key = (stratum, kind, grade, weight, cooling_items)
@@ -118,14 +170,148 @@ class PopulationBuilder:
             self._profiles.append(key)
         self._chunks.append(uscc)
         self._pids.append(p)
+        self._regions.append(region)
+        self._names.append(name)
 
     def build(self) -> Population:
         joined = "".join(self._chunks)
         if not joined.isascii():
             bad = next(u for u in self._chunks if not u.isascii())
             raise _bad_uscc(bad)
+        labelled = any(r is not None for r in self._regions) or any(
+            n is not None for n in self._names
+        )
         return Population(
             joined.encode("ascii"),
             np.fromiter(self._pids, dtype=np.int64, count=len(self._pids)),
             self._profiles,
+            regions=[r or "" for r in self._regions] if labelled else None,
+            names=[n or "" for n in self._names] if labelled else None,
         )
+
+
+def csv_field(text: str) -> str:
+    """RFC 4180 minimal quoting: quoted iff the text has , " CR or LF; a " inside is doubled."""
+    if _FORBIDDEN_RE.search(text) is None:
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _unquote(raw: str, line: int) -> str:
+    """The name of a quoted field, refused unless `csv_field` would write it so."""
+    inner = raw[1:-1]
+    if len(raw) < 2 or raw[-1] != '"' or '"' in inner.replace('""', ""):
+        raise DrawInputError(f"总体文件第 {line} 行：名称的引号不成对（bad quoting）")
+    name = inner.replace('""', '"')
+    if csv_field(name) != raw:
+        raise DrawInputError(f"总体文件第 {line} 行：名称不必加引号（non-minimal quoting）")
+    return name
+
+
+def _records(body: str) -> list[str]:
+    """The file's records: its lines, except that a quoted name may span several."""
+    lines = body.split("\n")
+    if '"' not in body:
+        return lines
+    out: list[str] = []
+    pending: str | None = None
+    for line in lines:
+        if pending is not None:
+            pending += "\n" + line
+            if pending.count('"') % 2 == 0:
+                out.append(pending)
+                pending = None
+        elif line.count('"') % 2:
+            pending = line
+        else:
+            out.append(line)
+    if pending is not None:
+        raise DrawInputError("总体文件末尾的名称引号未闭合（unterminated quoted name）")
+    return out
+
+
+def _raw_profile(key: tuple[str, ...], line: int) -> RawProfile:
+    stratum, kind, grade, weight_text, cooling_text = key
+    if _FORBIDDEN_RE.search("".join(key)):
+        raise DrawInputError(f'总体文件第 {line} 行：字段含有 , " 或换行（forbidden character）')
+    try:
+        weight = float(weight_text)
+    except ValueError:
+        weight = float("nan")
+    if not (weight > 0 and weight != float("inf") and repr(weight) == weight_text):
+        raise DrawInputError(
+            f"总体文件第 {line} 行：风险权重 {weight_text!r} 不是规范写法的正数"
+            "（weight must be a positive float in shortest repr）"
+        )
+    cooling = frozenset(code for code in cooling_text.split(";") if code)
+    if ";".join(sorted(cooling)) != cooling_text:
+        raise DrawInputError(
+            f"总体文件第 {line} 行：冷却事项 {cooling_text!r} 未排序或有重复（cooling items）"
+        )
+    return (stratum, kind, grade or None, weight, cooling)
+
+
+def read_population_file(data: bytes | Iterable[bytes]) -> Population:
+    """The Population a published population (frame) file describes, /1 or /2 by its header.
+
+    The inverse of `population_file_chunks`: the file must be exactly what it would write
+    (UTF-8, LF, final LF, sorted unique USCCs, shortest-repr weights, sorted cooling codes,
+    minimal quoting), so for the same plan items writing the result again gives the same bytes.
+    Raises DrawInputError (Chinese message) otherwise.
+    """
+    blob = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else b"".join(data)
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DrawInputError(f"总体文件不是 UTF-8 编码（not UTF-8）：{exc}") from None
+    newline = text.find("\n")
+    header = text[:newline] if newline >= 0 else text
+    if header == POPULATION_HEADER_V2:
+        width = 8
+    elif header == POPULATION_HEADER:
+        width = 6
+    else:
+        raise DrawInputError(
+            f"总体文件表头应为 {POPULATION_HEADER_V2} 或 {POPULATION_HEADER}（bad header）"
+        )
+    if not text.endswith("\n"):
+        raise DrawInputError("总体文件须以换行结尾（file must end with a newline）")
+    records = _records(text[newline + 1 : -1]) if len(text) > newline + 1 else []
+    rows = [record.split(",", width - 1) for record in records]
+    if any(len(row) != width for row in rows):
+        line = next(k for k, row in enumerate(rows, start=2) if len(row) != width)
+        raise DrawInputError(f"总体文件第 {line} 行应有 {width} 列（wrong number of fields）")
+    columns = list(zip(*rows, strict=True)) if rows else [()] * width
+    usccs: tuple[str, ...] = columns[0]
+    if usccs and set(map(len, usccs)) != {USCC_LENGTH}:
+        bad = next(u for u in usccs if len(u) != USCC_LENGTH)
+        raise _bad_uscc(bad)
+    index: dict[tuple[str, ...], int] = {}
+    pids = [index.setdefault(key, len(index)) for key in zip(*columns[1:6], strict=True)]
+    first_line = {p: k for k, p in reversed(list(enumerate(pids, start=2)))}
+    profiles = [_raw_profile(key, first_line[p]) for key, p in index.items()]
+    regions: list[str] | None = None
+    names: list[str] | None = None
+    if width == 8:
+        regions = list(columns[6])
+        raw_names: tuple[str, ...] = columns[7]
+        names = [
+            _unquote(raw, k) if raw[:1] == '"' else raw for k, raw in enumerate(raw_names, start=2)
+        ]
+        plain = "\x00".join(raw for raw in raw_names if raw[:1] != '"')
+        if _FORBIDDEN_RE.search(plain):
+            raise DrawInputError('总体文件中未加引号的名称含有 , " 或换行（unquoted name）')
+    joined = "".join(usccs)
+    if not joined.isascii():
+        raise _bad_uscc(next(u for u in usccs if not u.isascii()))
+    population = Population(
+        joined.encode("ascii"),
+        np.fromiter(pids, dtype=np.int64, count=len(pids)),
+        profiles,
+        regions=regions,
+        names=names,
+    )
+    packed = np.frombuffer(population.data, dtype=f"S{USCC_LENGTH}")
+    if len(packed) > 1 and not bool(np.all(packed[1:] > packed[:-1])):
+        raise DrawInputError("总体文件未按统一社会信用代码排序或有重复（not sorted / duplicate）")
+    return population

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
 
+from app.draw.seed import ALGORITHM, ALGORITHM_V2, ALGORITHMS
+
 _EMPTY: Mapping[str, float] = MappingProxyType({})
 
 
@@ -24,8 +26,11 @@ class SamplingParams:
     grade_rates: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
     weighted: bool = False
     cooldown_days: int = 365
+    algorithm: str = ALGORITHM
 
     def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"不支持的抽取算法 {self.algorithm!r}（unsupported algorithm）")
         if not (isinstance(self.ratio, int | float) and 0 < self.ratio <= 1):
             raise ValueError("抽查比例必须在 (0, 1] 之间（ratio must be in (0, 1]）")
         if isinstance(self.min_per_stratum, bool) or self.min_per_stratum < 0:
@@ -40,6 +45,19 @@ class SamplingParams:
 def exact_decimal(value: float) -> Fraction:
     """The decimal a float was written as (its shortest repr), as an exact fraction."""
     return Fraction(repr(float(value)))
+
+
+def unit_min_rate(grade_rate: float | None, params: SamplingParams) -> float:
+    """The minimum rate r_i of an eligible unit with this grade rate (None: no grade / no rate).
+
+    `spotcheck-draw/1`: the grade rate, 0.0 without one (the ratio then counts only in
+    `rate_sum`). `spotcheck-draw/2` (the π floor): max(grade rate, ratio), so π_i ≥ ratio for
+    every eligible unit (docs/draw-spec.md §10.2). The one place this rule lives.
+    """
+    rate = float(grade_rate) if grade_rate else 0.0
+    if params.algorithm == ALGORITHM_V2:
+        return max(rate, float(params.ratio))
+    return rate
 
 
 def floor_size(population: int, ratio: float, min_per_stratum: int) -> int:

@@ -1,18 +1,28 @@
 """Seed of a draw: commitment to a server secret, public entropy, byte-exact derivation.
 
-See docs/draw-spec.md §2. Every byte string below is fixed by `spotcheck-draw/1`.
+See docs/draw-spec.md §2 (`spotcheck-draw/1`) and §10 (`spotcheck-draw/2`). Every byte string
+below is fixed by its algorithm version.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import unicodedata
+from collections.abc import Mapping
+from typing import Any
 
+ALGORITHM = "spotcheck-draw/1"
+ALGORITHM_V2 = "spotcheck-draw/2"
+ALGORITHMS = (ALGORITHM, ALGORITHM_V2)
 COMMITMENT_TAG = b"spotcheck-draw/1:commitment\n"
 SEED_TAG = b"spotcheck-draw/1:seed\n"
+COMMITMENT_TAG_V2 = b"spotcheck-draw/2:commitment\n"
+SEED_TAG_V2 = b"spotcheck-draw/2:seed\n"
+_COMMITMENT_TAGS = {ALGORITHM: COMMITMENT_TAG, ALGORITHM_V2: COMMITMENT_TAG_V2}
 MAX_ENTROPY_CHARS = 256
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # Zl/Zp are line/paragraph separators; every C* category is a control, format or unassigned point.
@@ -39,10 +49,13 @@ def _check_hex64(value: str, what: str) -> None:
         )
 
 
-def commitment_of(secret: str) -> str:
-    """Commitment published with the plan: hex SHA-256(COMMITMENT_TAG || secret)."""
+def commitment_of(secret: str, algorithm: str = ALGORITHM) -> str:
+    """Commitment published with the plan: hex SHA-256(tag || secret), the tag of `algorithm`."""
     _check_hex64(secret, "密钥")
-    return hashlib.sha256(COMMITMENT_TAG + secret.encode("ascii")).hexdigest()
+    tag = _COMMITMENT_TAGS.get(algorithm)
+    if tag is None:
+        raise SeedError(f"不支持的抽取算法 {algorithm!r}（unsupported algorithm）")
+    return hashlib.sha256(tag + secret.encode("ascii")).hexdigest()
 
 
 def normalize_entropy(raw: str) -> str:
@@ -86,5 +99,57 @@ def derive_seed(*, commitment: str, secret: str, entropy: str) -> str:
         + _field(commitment.encode("ascii"))
         + _field(secret.encode("ascii"))
         + _field(text.encode("utf-8"))
+    )
+    return hashlib.sha256(message).hexdigest()
+
+
+def canonical_json(obj: Any) -> bytes:
+    """UTF-8 of json.dumps(obj, sort_keys, no spaces, ensure_ascii=False): hashed and signed."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def derive_seed_v2(
+    *,
+    commitment: str,
+    secret: str,
+    frame_sha256: str,
+    entropy_source: Mapping[str, Any],
+    entropy: str,
+) -> str:
+    """`spotcheck-draw/2` seed (docs/draw-spec.md §10.1):
+
+    hex SHA-256(SEED_TAG_V2 || L(commitment) || L(secret) || L(frame_sha256)
+                || L(canonical(entropy_source)) || L(UTF-8 entropy)).
+
+    Raises SeedError if the secret does not open the /2 commitment, `frame_sha256` is not 64
+    hex, or `entropy` is not in its normal form: for a drand source 64 lowercase hex (the
+    round's randomness), else `normalize_entropy(entropy) == entropy`.
+    """
+    _check_hex64(commitment, "承诺值")
+    _check_hex64(frame_sha256, "抽样框哈希")
+    if not hmac.compare_digest(commitment_of(secret, ALGORITHM_V2), commitment):
+        raise SeedError("密钥与已公布的承诺值不符（secret does not match the commitment）")
+    if not isinstance(entropy_source, Mapping) or not isinstance(entropy_source.get("kind"), str):
+        raise SeedError("随机源 entropy_source 须为含 kind 的对象（entropy_source needs a kind）")
+    if entropy_source["kind"] == "drand":
+        _check_hex64(entropy, "drand 随机数")
+    else:
+        try:
+            normal = normalize_entropy(entropy)
+        except EntropyError as exc:
+            raise SeedError(str(exc)) from None
+        if normal != entropy:
+            raise SeedError(
+                "公开随机数不是规范化形式（entropy must be NFC-normalised and stripped）"
+            )
+    message = (
+        SEED_TAG_V2
+        + _field(commitment.encode("ascii"))
+        + _field(secret.encode("ascii"))
+        + _field(frame_sha256.encode("ascii"))
+        + _field(canonical_json(dict(entropy_source)))
+        + _field(entropy.encode("utf-8"))
     )
     return hashlib.sha256(message).hexdigest()
