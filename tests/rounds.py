@@ -1,8 +1,8 @@
 """Shared steps of tests that need a drawn plan and approved results (through the API)."""
 
 from app.clock import today_local
-from tests.plans.conftest import published
 from tests.entropy import post_draw
+from tests.plans.conftest import published
 
 
 def result_body(outcome="发现问题已责令改正", **over):
@@ -32,6 +32,8 @@ def approve(client, sup, task_id, **kw):
 def draw_plan(client, sup, **over):
     """Publishes the plan tests' plan (with `over`) and draws it; the draw JSON."""
     code = published(client, sup, **over)
-    r = post_draw(client, f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": "3-1-4-1-5-9"})
+    r = post_draw(
+        client, f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": "3-1-4-1-5-9"}
+    )
     assert r.status_code == 201, r.text
     return r.json()

@@ -86,7 +86,9 @@ class Population:
             raise DrawInputError("区划与名称须同时给出（regions and names go together）")
         if regions is not None and names is not None:
             if len(regions) != size or len(names) != size:
-                raise DrawInputError("抽样总体的代码与区划/名称数目不一致（population columns differ）")
+                raise DrawInputError(
+                    "抽样总体的代码与区划/名称数目不一致（population columns differ）"
+                )
             for region in set(regions):
                 if not isinstance(region, str) or _FORBIDDEN_RE.search(region):
                     raise DrawInputError(f'区划代码含有不允许的字符（, " 换行）：{region!r}')

@@ -39,5 +39,7 @@ def withheld_draws(session: Session, today: date) -> set[str]:
     plans = withheld_plans(session, today)
     if not plans:
         return set()
-    stmt = select(Draw.id).where(Draw.plan_code.in_(sorted(plans)), Draw.status == DrawStatus.CURRENT)
+    stmt = select(Draw.id).where(
+        Draw.plan_code.in_(sorted(plans)), Draw.status == DrawStatus.CURRENT
+    )
     return set(session.scalars(stmt))

@@ -16,8 +16,8 @@ from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.audit import service as audit
 from app import keys
+from app.audit import service as audit
 from app.draw import (
     ALGORITHM,
     ALGORITHM_V2,

@@ -7,16 +7,16 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit import service as audit
 from app import keys
+from app.audit import service as audit
 from app.clock import today_local
 from app.config import get_settings
 from app.draw import ALGORITHM_V2, commitment_of
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Draw, Item, Plan, PlanFrame, PlanVersion
 from app.models.base import utcnow
-from app.plans import disclosure, entropy, frame
 from app.pagination import Page, decode_int_cursor, int_key, page_after, page_of
+from app.plans import disclosure, entropy, frame
 from app.plans.schemas import AdjustmentIn, PlanIn
 from app.states import DrawStatus, PlanStatus
 

@@ -9,12 +9,12 @@ from app.config import get_settings
 from app.db import make_sessionmaker
 from app.models import AuditEntry, CreditGrade, Item, Target
 from app.models.base import utcnow
-from app.plans.frame import snapshot
+from app.plans.frame import population_units
 from app.plans.schemas import PlanIn
 from app.registries import grades, history
+from tests.entropy import post_draw
 from tests.factories import uscc
 from tests.plans.conftest import plan_body
-from tests.entropy import post_draw
 
 URL = "/api/v1/credit/grades"
 
@@ -175,8 +175,8 @@ def test_the_draw_snapshot_uses_the_grade_valid_at_the_draw_time(client, city, c
     spec = PlanIn.model_validate(plan_body(risk_weights={"A": 1, "D": 4}))
     with make_sessionmaker(db)() as s:
         items = list(s.scalars(select(Item).where(Item.code.in_(spec.items))))
-        now_units, _ = snapshot(s, spec, items, datetime.now(UTC))
-        later_units, _ = snapshot(s, spec, items, future + timedelta(seconds=1))
+        now_units = population_units(s, spec, items, datetime.now(UTC))
+        later_units = population_units(s, spec, items, future + timedelta(seconds=1))
     now = {u.uscc: u for u in now_units.units()}
     later = {u.uscc: u for u in later_units.units()}
     assert (now[uscc(1)].grade, now[uscc(1)].weight) == ("D", 4.0)
@@ -190,7 +190,9 @@ def test_a_pushed_grade_drives_the_draw(client, city, credit):
     from tests.plans.conftest import published
 
     code = published(client, city, grade_rates={"D": 1.0})
-    r = post_draw(client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "1-2-3-4-5-6"})
+    r = post_draw(
+        client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "1-2-3-4-5-6"}
+    )
     assert r.status_code == 201, r.text
     drawn = {t["uscc"]: t for t in r.json()["tasks"]}
     assert drawn[uscc(1)]["inclusion_prob"] == 1.0

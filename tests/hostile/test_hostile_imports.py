@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from app.config import get_settings
 from app.db import make_sessionmaker
 from app.models import AuditEntry, Target
-from tests.factories import TARGET_HEADER, target_row, to_csv, to_xlsx, uscc
 from tests.entropy import post_draw
+from tests.factories import TARGET_HEADER, target_row, to_csv, to_xlsx, uscc
 
 URL = "/api/v1/registries/targets/import"
 

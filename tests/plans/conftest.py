@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.entropy import dice_source
 from tests.factories import (
     INSPECTOR_HEADER,
     ITEM_HEADER,
@@ -11,7 +12,6 @@ from tests.factories import (
     item_row,
     target_row,
 )
-from tests.entropy import dice_source
 
 REGIONS = ("370402", "370403")
 

@@ -6,8 +6,8 @@ import io
 import json
 
 from app.migrate import ROOT
-from tests.plans.conftest import published
 from tests.entropy import post_draw
+from tests.plans.conftest import published
 
 
 def _crosscheck():
@@ -21,7 +21,8 @@ def _crosscheck():
 
 def test_published_uniform_draw_equals_consistent_sampler(client, city):
     code = published(client, city, ratio=0.2, cooldown_days=0)
-    draw = post_draw(client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "2-7-1-8-2-8"}
+    draw = post_draw(
+        client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "2-7-1-8-2-8"}
     ).json()
     pop = client.get(f"/api/v1/draws/{draw['id']}/population", headers=city).text
     rows = list(csv.DictReader(io.StringIO(pop)))

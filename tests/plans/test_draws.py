@@ -9,9 +9,9 @@ from app.clock import today_local
 from app.db import make_sessionmaker
 from app.errors import AppError
 from app.models import Draw, Inspector, Task
-from tests.plans.conftest import published
 from app.plans.schemas import DrawIn
 from tests.entropy import at_entropy, post_draw
+from tests.plans.conftest import published
 
 
 def _draw(client, sup, code, entropy="4-2-6-1-3-5"):
@@ -19,16 +19,24 @@ def _draw(client, sup, code, entropy="4-2-6-1-3-5"):
 
 
 def test_draw_once_meets_the_floor_and_reveals_the_seed_inputs(client, city):
-    from app.draw import derive_seed
+    from app.draw import derive_seed_v2
 
     code = published(client, city)
+    plan = client.get(f"/api/v1/plans/{code}", headers=city).json()
     r = _draw(client, city, code)
     assert r.status_code == 201, r.text
     d = r.json()
-    assert d["algorithm"] == "spotcheck-draw/1" and d["schema_version"] == "1"
+    assert d["algorithm"] == "spotcheck-draw/2" and d["schema_version"] == "1"
     inputs = d["seed_inputs"]
-    assert d["seed"] == derive_seed(
-        commitment=inputs["commitment"], secret=inputs["secret"], entropy=inputs["entropy"]
+    assert inputs["commitment"] == plan["commitment"]
+    assert inputs["entropy_source"] == plan["spec"]["entropy_source"]
+    assert inputs["frame_sha256"] == d["population_sha256"]
+    assert d["seed"] == derive_seed_v2(
+        commitment=inputs["commitment"],
+        secret=inputs["secret"],
+        frame_sha256=inputs["frame_sha256"],
+        entropy_source=inputs["entropy_source"],
+        entropy=inputs["entropy"],
     )
     for s in d["strata"]:
         assert s["n"] >= max(1, math.ceil(0.05 * s["N"]))

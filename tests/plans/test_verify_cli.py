@@ -3,15 +3,16 @@
 import json
 
 from app import cli
-from tests.plans.conftest import published
 from tests.entropy import post_draw
+from tests.plans.conftest import published
 
 
 def _write_draw(client, city, tmp_path):
     code = published(
         client, city, joint_departments=["某市卫生健康委员会"], team={"size": 2, "joint_members": 1}
     )
-    draw = post_draw(client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "6-6-1-2"}
+    draw = post_draw(
+        client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "6-6-1-2"}
     ).json()
     pop = client.get(f"/api/v1/draws/{draw['id']}/population", headers=city).content
     path = tmp_path / f"{draw['id']}.json"

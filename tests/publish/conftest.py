@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.entropy import dice_source, post_draw
 from tests.factories import (
     INSPECTOR_HEADER,
     ITEM_HEADER,
@@ -13,8 +14,6 @@ from tests.factories import (
     target_row,
 )
 from tests.plans.conftest import load
-from tests.entropy import post_draw
-from tests.entropy import dice_source
 
 XSS = "<script>alert(1)</script>医院"
 FORMULA = '=HYPERLINK("http://evil.example","点击")'

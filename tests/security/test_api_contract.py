@@ -8,9 +8,9 @@ from html.parser import HTMLParser
 
 import pytest
 
+from tests.entropy import post_draw
 from tests.plans.conftest import plan_body, published
 from tests.rounds import approve, result_body
-from tests.entropy import post_draw
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64

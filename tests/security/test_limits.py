@@ -5,8 +5,8 @@ import logging
 import pytest
 
 from app.limits import JSON_BODY_LIMIT, AuthFailureLimiter
-from tests.plans.conftest import published
 from tests.entropy import post_draw
+from tests.plans.conftest import published
 
 
 def test_json_body_over_1mb_is_413_problem_json_and_nothing_written(client, make_token):

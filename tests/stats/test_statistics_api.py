@@ -2,9 +2,9 @@
 
 import pytest
 
+from tests.entropy import post_draw
 from tests.plans.conftest import plan_body
 from tests.rounds import approve, draw_plan
-from tests.entropy import post_draw
 
 WEIGHTS = {"A": 1, "C": 2, "D": 4}
 
@@ -25,7 +25,8 @@ def test_inclusion_preview_matches_the_draw(client, city, credit):
             assert grades["D"]["pi_mean"] >= 0.5
     assert client.get(f"/api/v1/plans/{body['code']}/inclusion", headers=credit).status_code == 403
     client.post(f"/api/v1/plans/{body['code']}/publish", headers=city)
-    draw = post_draw(client, f"/api/v1/plans/{body['code']}/draw", headers=city, json={"entropy": "2-7-1-8-2-8"}
+    draw = post_draw(
+        client, f"/api/v1/plans/{body['code']}/draw", headers=city, json={"entropy": "2-7-1-8-2-8"}
     ).json()
     for s in draw["strata"]:
         assert (preview[s["key"]]["N"], preview[s["key"]]["n"]) == (s["N"], s["n"])

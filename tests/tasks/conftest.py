@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings, get_settings
-from tests.plans.conftest import city, published  # noqa: F401  (fixture re-export)
 from tests.entropy import post_draw
+from tests.plans.conftest import city, published  # noqa: F401  (fixture re-export)
 
 
 @pytest.fixture
@@ -30,6 +30,8 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
 def drawn(client, city):  # type: ignore[no-untyped-def]  # noqa: F811
     """A published and drawn plan: (supervisor headers, draw JSON)."""
     code = published(client, city)
-    r = post_draw(client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "3-1-4-1-5-9"})
+    r = post_draw(
+        client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "3-1-4-1-5-9"}
+    )
     assert r.status_code == 201, r.text
     return city, r.json()

@@ -8,8 +8,8 @@ from openpyxl import load_workbook
 
 from app.clock import today_local
 from app.regions import region_label
-from tests.plans.conftest import published
 from tests.entropy import post_draw
+from tests.plans.conftest import published
 
 
 def _inspector(make_token, task):
