@@ -10,13 +10,14 @@ from sqlalchemy import Table, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.clock import LOCAL_TZ
+from app.clock import LOCAL_TZ, local_date
 from app.config import get_settings
 from app.credit.schemas import GradeIn, GradesOut, ResultsPage
 from app.errors import BadRequest, ValidationFailed
 from app.models import CreditGrade, Draw, RegistryHistory, Result, Target, Task
 from app.models.base import utcnow
 from app.pagination import decode_cursor, encode_cursor
+from app.plans import disclosure
 from app.registries.grades import effective_grades, grades_at
 from app.registries.history import archived_row
 from app.registries.repository import spec_for
@@ -188,19 +189,39 @@ def _uncursor(cursor: str) -> tuple[datetime, int]:
         raise BadRequest("分页游标无效 (invalid cursor)") from None
 
 
+def release_results(session: Session, now: datetime) -> int:
+    """Makes the results of draws whose task list has become public deliverable (feed_at = now);
+    until then the credit module does not learn a withheld selection. Returns how many."""
+    held = session.execute(
+        select(Result.id, Task)
+        .join(Task, Task.id == Result.task_id)
+        .where(Result.feed_at.is_(None))
+    ).all()
+    if not held:
+        return 0
+    disclosed = disclosure.draw_disclosure(session, local_date(now))
+    ready = [rid for rid, task in held if disclosed.get(root_draw(session, task).id, (False,))[0]]
+    if ready:
+        session.execute(update(Result).where(Result.id.in_(ready)).values(feed_at=now))
+    return len(ready)
+
+
 def results_feed(session: Session, *, cursor: str | None, limit: int = 500) -> ResultsPage:
-    """Approved results of current draws in approval order, after `cursor` (resumable)."""
-    settled = utcnow() - timedelta(seconds=SETTLE_SECONDS)
-    conds = [Result.approved_at <= settled]
+    """Approved results of current draws in the order they became deliverable (at approval, or
+    when a withheld draw's task list became public), after `cursor` (resumable)."""
+    now = utcnow()
+    release_results(session, now)
+    settled = now - timedelta(seconds=SETTLE_SECONDS)
+    conds = [Result.feed_at.is_not(None), Result.feed_at <= settled]
     if cursor:
         at, rid = _uncursor(cursor)
-        conds.append(or_(Result.approved_at > at, and_(Result.approved_at == at, Result.id > rid)))
+        conds.append(or_(Result.feed_at > at, and_(Result.feed_at == at, Result.id > rid)))
     stmt = (
         select(Result, Task, Draw.status)
         .join(Task, Task.id == Result.task_id)
         .outerjoin(Draw, Draw.id == Task.draw_id)
         .where(*conds)
-        .order_by(Result.approved_at, Result.id)
+        .order_by(Result.feed_at, Result.id)
         .limit(limit + 1)
     )
     rows = session.execute(stmt).all()
@@ -232,5 +253,6 @@ def results_feed(session: Session, *, cursor: str | None, limit: int = 500) -> R
                 "approved_at": result.approved_at.isoformat(),
             }
         )
-    next_cursor = _cursor(rows[-1][0].approved_at, rows[-1][0].id) if rows else cursor
+    last = rows[-1][0] if rows else None
+    next_cursor = _cursor(last.feed_at, last.id) if last is not None and last.feed_at else cursor
     return ResultsPage(items=items, next_cursor=next_cursor, has_more=has_more)

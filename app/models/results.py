@@ -48,6 +48,9 @@ class Result(Base):
     entered_at: Mapped[datetime]
     approved_by: Mapped[str] = mapped_column(String(100))
     approved_at: Mapped[datetime] = mapped_column(index=True)
+    # When the credit feed may deliver this version: at approval when its draw is public, else
+    # when the draw's task list becomes public (app/credit/service.py releases it).
+    feed_at: Mapped[datetime | None] = mapped_column(index=True)
     # Set by the publish step (app.tasks.service.mark_published); reset on re-approval.
     published_at: Mapped[datetime | None]
 

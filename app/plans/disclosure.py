@@ -11,8 +11,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Draw, Plan
+from app.models import Draw, Plan, PlanFrame, PlanVersion
 from app.states import DrawStatus
+
+# What a sealed (withheld) draw shows at once: that it happened, how it was seeded (the secret
+# excepted), its entropy and a hash of the task list — so it cannot be redone in secret.
+SEALED_KEYS = (
+    "schema_version",
+    "id",
+    "plan",
+    "plan_version",
+    "plan_published_at",
+    "seq",
+    "drawn_at",
+    "algorithm",
+    "beacon",
+    "population_sha256",
+    "population_size",
+    "tasks_sha256",
+)
 
 
 def tasks_public(spec: dict[str, Any], today: date) -> tuple[bool, str | None]:
@@ -34,12 +51,77 @@ def withheld_plans(session: Session, today: date) -> set[str]:
     }
 
 
+def draw_disclosure(session: Session, today: date) -> dict[str, tuple[bool, str | None]]:
+    """Per draw: whether its task list (and everything that depends on it) is public today, and
+    from which date if not.
+
+    A kept draw of an `after_window` plan is withheld until its window has closed; a draw whose
+    frozen frame took cooling information from a withheld draw (frame `depends_on`) is withheld
+    until that one is public too, since its population file, strata and `despite_cooldown` flags
+    would reveal the other's selection. A failed attempt has no tasks: it is public at once.
+    """
+    specs: dict[str, dict[str, Any]] = {
+        code: spec for code, spec in session.execute(select(Plan.code, Plan.spec))
+    }
+    version_of = {
+        (code, commitment): version
+        for code, commitment, version in session.execute(
+            select(PlanVersion.plan_code, PlanVersion.commitment, PlanVersion.version).where(
+                PlanVersion.frame_sha256.is_not(None)
+            )
+        )
+    }
+    depends = {
+        (code, version): list(dep or [])
+        for code, version, dep in session.execute(
+            select(PlanFrame.plan_code, PlanFrame.version, PlanFrame.depends_on)
+        )
+    }
+    rows = {
+        draw_id: (code, status, commitment)
+        for draw_id, code, status, commitment in session.execute(
+            select(Draw.id, Draw.plan_code, Draw.status, Draw.commitment)
+        )
+    }
+    out: dict[str, tuple[bool, str | None]] = {}
+
+    def decide(draw_id: str, seen: frozenset[str]) -> tuple[bool, str | None]:
+        if draw_id in out:
+            return out[draw_id]
+        code, status, commitment = rows[draw_id]
+        if status == DrawStatus.FAILED:
+            return True, None
+        public, since = tasks_public(specs[code], today)
+        for dep in depends.get((code, version_of.get((code, commitment), -1)), []):
+            if dep in rows and dep not in seen:
+                dep_public, dep_since = decide(dep, seen | {draw_id})
+                if not dep_public:
+                    public = False
+                    since = max(filter(None, (since, dep_since)), default=None)
+        out[draw_id] = (public, since)
+        return public, since
+
+    for draw_id in rows:
+        decide(draw_id, frozenset())
+    return out
+
+
 def withheld_draws(session: Session, today: date) -> set[str]:
     """Ids of the current (kept) draws whose selection is still withheld today."""
-    plans = withheld_plans(session, today)
-    if not plans:
-        return set()
-    stmt = select(Draw.id).where(
-        Draw.plan_code.in_(sorted(plans)), Draw.status == DrawStatus.CURRENT
-    )
-    return set(session.scalars(stmt))
+    current = set(session.scalars(select(Draw.id).where(Draw.status == DrawStatus.CURRENT)))
+    disclosed = draw_disclosure(session, today)
+    return {d for d in current if not disclosed[d][0]}
+
+
+def sealed_record(body: dict[str, Any], public_from: str | None) -> dict[str, Any]:
+    """What a withheld draw publishes at once (docs/draw-spec.md §10): no secret, no tasks."""
+    record = {k: body[k] for k in SEALED_KEYS if k in body}
+    inputs = {k: v for k, v in body.get("seed_inputs", {}).items() if k != "secret"}
+    record |= {
+        "status": body.get("status"),
+        "sealed": True,
+        "reveal_at": public_from,
+        "task_count": len(body.get("tasks", [])),
+        "seed_inputs": inputs,
+    }
+    return record

@@ -290,14 +290,22 @@ def _draw_teams(
             seed=inputs.seed, tasks=team_tasks, inspectors=frame.team_pool(session), params=params
         )
     except TeamInfeasible as exc:
-        outcome = (
-            f"本次抽取（{inputs.draw_id}）记为失败并公开"
-            if inputs.algorithm == ALGORITHM_V2
-            else "未写入任何数据"
-        )
+        problems = list(exc.problems)
+        if inputs.algorithm == ALGORITHM_V2:
+            # The attempt is published, but not a list of the targets it would have drawn: the
+            # first target and its binding constraint, and how many targets could not be teamed.
+            short = len({p.uscc for p in problems})
+            head = (
+                f"无法组成满足条件的检查组，本次抽取（{inputs.draw_id}）记为失败并公开："
+                f"{problems[0].message}（共 {short} 处无法组队）"
+            )
+            problems = problems[:1]
+        else:
+            head = "无法组成满足条件的检查组，未写入任何数据：" + "；".join(
+                p.message for p in problems[:5]
+            )
         raise ValidationFailed(
-            f"无法组成满足条件的检查组，{outcome}："
-            + "；".join(p.message for p in exc.problems[:5]),
+            head,
             errors=[
                 {
                     "field": f"team.{p.constraint}",
@@ -305,7 +313,7 @@ def _draw_teams(
                     "uscc": p.uscc,
                     "region": p.region,
                 }
-                for p in exc.problems
+                for p in problems
             ],
         ) from None
 

@@ -11,7 +11,7 @@ import importlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, defer
 from app.audit.service import head
 from app.clock import local_date
 from app.models import Draw, DrawPopulation, Inspector, Item, Plan, PlanVersion
+from app.plans import disclosure
 from app.states import PlanStatus
 
 
@@ -44,6 +45,8 @@ class DrawData:
     # population when the draw is rendered, one draw at a time (publishing memory is bounded by
     # the largest draw, not by how many draws have been published).
     loader: Callable[[], tuple[dict[str, Any], bytes | None]] | None = None
+    # A withheld draw's sealed record (existence, entropy, task-list hash; no secret, no tasks).
+    sealed: dict[str, Any] | None = None
 
     @property
     def public(self) -> bool:
@@ -82,14 +85,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat()
 
 
-def tasks_public(spec: dict[str, Any], today: date) -> tuple[bool, str | None]:
-    """Whether a plan's task lists may be published today, and from which date if not."""
-    if spec.get("publish_tasks", "after_window") == "on_draw":
-        return True, None
-    end = date.fromisoformat(spec["window"]["end"])
-    if today > end:
-        return True, None
-    return False, (end + timedelta(days=1)).isoformat()
+tasks_public = disclosure.tasks_public  # the one rule lives in app/plans/disclosure.py
 
 
 def _items(session: Session) -> list[dict[str, Any]]:
@@ -140,6 +136,9 @@ def _plans(session: Session) -> list[dict[str, Any]]:
                 "reason": v.reason,
                 "commitment": v.commitment,
                 "published_at": _iso(v.created_at),
+                "algorithm": v.algorithm,
+                "frame_sha256": v.frame_sha256,
+                "entropy_source": (v.spec or {}).get("entropy_source") if v.frame_sha256 else None,
                 "spec": _public_spec(v.spec),
             }
         )
@@ -170,12 +169,17 @@ def _plans(session: Session) -> list[dict[str, Any]]:
 
 def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date) -> list[DrawData]:
     out = []
+    disclosed = disclosure.draw_disclosure(session, today)
     stmt = select(Draw).options(defer(Draw.body)).order_by(Draw.created_at, Draw.id)
     for d in session.scalars(stmt):
         spec = plan_specs.get(d.plan_code)
         if spec is None:
             continue
-        public, public_from = tasks_public(spec, today)
+        public, public_from = disclosed.get(d.id, (False, None))
+        sealed = None
+        if not public:
+            body = session.execute(select(Draw.body).where(Draw.id == d.id)).scalar_one()
+            sealed = disclosure.sealed_record(body, public_from)
         out.append(
             DrawData(
                 id=d.id,
@@ -202,6 +206,7 @@ def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date)
                 )
                 if public
                 else None,
+                sealed=sealed,
             )
         )
     return out

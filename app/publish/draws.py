@@ -7,6 +7,7 @@ import gzip
 from collections.abc import Mapping
 from typing import Any
 
+from app.plans import disclosure
 from app.publish.charts import coverage_svg
 from app.publish.collect import DrawData, SiteData
 from app.publish.formats import FileSink, GunzipFile, csv_bytes, dumps
@@ -47,6 +48,8 @@ def render_draw(out: FileSink, d: DrawData, data: SiteData, titles: Mapping[str,
         return
     population_name = _render_population(out, d)
     out[f"draws/{d.id}.json"] = dumps(b)
+    if "tasks_sha256" in b:  # the sealed record stays published beside the revealed draw
+        out[f"draws/{d.id}.sealed.json"] = dumps(disclosure.sealed_record(b, None))
     rows = task_rows(b, data.inspector_names)
     out[f"draws/{d.id}.tasks.csv"] = csv_bytes(TASK_HEADER, rows)
     out[f"draws/{d.id}.tasks.xlsx"] = xlsx_bytes("抽查任务", TASK_HEADER, rows)
@@ -59,6 +62,8 @@ def _render_withheld(
 ) -> None:
     """The announcement of a draw whose task list is not public yet."""
     out[f"draws/{d.id}.json"] = dumps(_withheld_json(d))
+    if d.sealed is not None:
+        out[f"draws/{d.id}.sealed.json"] = dumps(d.sealed)
     out[f"draws/{d.id}.html"] = html_page(
         "draw.html",
         root="../",
@@ -74,6 +79,7 @@ def _render_withheld(
 
 def _withheld_json(d: DrawData) -> dict[str, Any]:
     return {
+        **(d.sealed or {}),
         "schema_version": SCHEMA_VERSION,
         "id": d.id,
         "plan": d.plan,

@@ -15,8 +15,9 @@ from app.errors import Conflict, ValidationFailed
 from app.models import Draw, Result, ResultVersion, Task, TaskEvent
 from app.models.base import utcnow
 from app.pagination import Page, decode_int_cursor, int_key, page_of
+from app.plans import disclosure
 from app.states import TaskStatus
-from app.tasks.access import check_access, ensure_current, get_task, visible_task
+from app.tasks.access import check_access, ensure_current, get_task, root_draw, visible_task
 from app.tasks.schemas import (
     CORRECTED,
     NO_PROBLEM,
@@ -213,6 +214,10 @@ def approve_result(session: Session, *, task_id: str, actor: str) -> Result:
     result.fine_amount = latest.fine_amount
     result.entered_by, result.entered_at = latest.entered_by, latest.entered_at
     result.approved_by, result.approved_at = actor, now
+    # The credit feed delivers a withheld draw's results only once its task list is public.
+    draw = root_draw(session, task)
+    public = disclosure.draw_disclosure(session, local_date(now)).get(draw.id, (False, None))[0]
+    result.feed_at = now if public else None
     result.published_at = None  # this version still has to be published
     to_status = (
         TaskStatus.PENDING_MEASURES if latest.outcome == PENDING_MEASURES else TaskStatus.CLOSED

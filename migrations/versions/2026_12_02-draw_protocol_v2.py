@@ -1,4 +1,4 @@
-"""draw protocol v2: frozen frames, secret nonces, bound plan versions, failed draws
+"""draw protocol v2: frozen frames, secret nonces, bound plan versions, failed draws, credit feed release
 
 Revision ID: 7c2e5a91d0b4
 Revises: 3b1f0c2d9a41
@@ -26,6 +26,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column("frame_sha256", sa.String(64), nullable=True))
     with op.batch_alter_table("draws") as batch:
         batch.add_column(sa.Column("error", sa.JSON(), nullable=True))
+    with op.batch_alter_table("results") as batch:
+        batch.add_column(sa.Column("feed_at", UTCDateTime(timezone=True), nullable=True))
+        batch.create_index("ix_results_feed_at", ["feed_at"])
+    op.execute(sa.text("UPDATE results SET feed_at = approved_at"))
     op.create_table(
         "plan_frames",
         sa.Column("plan_code", sa.String(40), sa.ForeignKey("plans.code"), primary_key=True),
@@ -40,6 +44,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("plan_frames")
+    with op.batch_alter_table("results") as batch:
+        batch.drop_index("ix_results_feed_at")
+        batch.drop_column("feed_at")
     with op.batch_alter_table("draws") as batch:
         batch.drop_column("error")
     with op.batch_alter_table("plan_versions") as batch:
