@@ -317,9 +317,9 @@ def test_a_later_plan_does_not_reveal_a_withheld_selection(client, city, setting
     blob = "".join(p.read_text(errors="ignore") for p in site.parent.rglob("*") if p.is_file())
     assert not any(u in blob for u in hidden_usccs)
     # When the withheld window closes, both are revealed.
-    with time_machine.travel(datetime(2027, 1, 2, 2, tzinfo=UTC), tick=False):
-        with make_sessionmaker(db)() as s:
-            publish(s, settings.publish_dir)
+    reveal = time_machine.travel(datetime(2027, 1, 2, 2, tzinfo=UTC), tick=False)
+    with reveal, make_sessionmaker(db)() as s:
+        publish(s, settings.publish_dir)
     revealed = json.loads((site / f"{drawn['id']}.json").read_text())
     assert revealed["tasks"] and (site / f"{drawn['id']}.population.csv").exists()
 
