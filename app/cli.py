@@ -1,7 +1,7 @@
 """The `spotcheck` command line.
 
 Exit codes: 0 done, 1 refused (invalid input, a failed check, a database that cannot be used),
-2 usage (argparse), 130 interrupted. A refusal is one Chinese message on stderr, never a
+2 usage (argparse), 3 `spotcheck verify` incomplete (a check could not be made), 130 interrupted. A refusal is one Chinese message on stderr, never a
 traceback. Commands that use the database first compare its schema with the migrations: the
 embedded SQLite database is migrated automatically; PostgreSQL never is (`spotcheck db upgrade`).
 """
@@ -9,7 +9,6 @@ embedded SQLite database is migrated automatically; PostgreSQL never is (`spotch
 import argparse
 import sqlite3
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ DEMO_DIR = ROOT / "registries"
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2  # argparse's own
+EXIT_INCOMPLETE = 3  # `spotcheck verify`: some check could not be made
 EXIT_INTERRUPTED = 130
 
 # How a command uses the database (set as `database=` on its parser).
@@ -193,7 +193,31 @@ def _fetch(location: str) -> bytes:
     return Path(location).read_bytes()
 
 
+def _beside(location: str, name: str) -> str:
+    """`name` (may start with ../) relative to the directory of `location` (a URL or a path)."""
+    if location.startswith(("http://", "https://")):
+        base = location.rsplit("/", 1)[0]
+        while name.startswith("../"):
+            base, name = base.rsplit("/", 1)[0], name[3:]
+        return f"{base}/{name}"
+    return str((Path(location).parent / name).resolve())
+
+
+def _bls_with_beacon_module(chain_name: str, beacon: dict[str, Any]) -> bool:
+    """The drand BLS check of app/draw/beacon.py (the one the server uses)."""
+    from app.draw.beacon import CHAINS, BeaconInvalid, parse_beacon, verify_beacon
+
+    try:
+        verify_beacon(CHAINS[chain_name], parse_beacon(dict(beacon)))
+    except (BeaconInvalid, KeyError):
+        return False
+    return True
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
+    """Replays a published draw: exit 0 valid, 1 invalid, 3 incomplete (docs/verification.md)."""
+    import gzip
+    import hashlib
     import json
 
     verifier = _load_verifier()
@@ -201,49 +225,69 @@ def cmd_verify(args: argparse.Namespace) -> int:
     try:
         draw = json.loads(_fetch(location))
     except (OSError, ValueError) as exc:
-        print(f"验证不通过：无法读取抽取结果 {location}：{exc}")
+        print(f"验证失败：无法读取抽取结果 {location}：{exc}")
         return EXIT_REFUSED
     if not isinstance(draw, dict):
-        print(f"验证不通过：{location} 不是抽取结果文件（not a draw: JSON object expected）")
+        print(f"验证失败：{location} 不是抽取结果文件（not a draw: JSON object expected）")
         return EXIT_REFUSED
-    base = location.rsplit("/", 1)[0] if "/" in location else "."
-    pop_location = args.population or f"{base}/{draw.get('population_file') or ''}"
+    where = verifier.default_locations(draw)
     problems: list[str] = []
-    rows = None
-    try:
-        pop_bytes = _fetch(pop_location)
-    except (OSError, ValueError) as exc:
-        problems.append(f"找不到抽样总体文件 {pop_location}（population file missing: {exc}）")
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "population.csv"
-            path.write_bytes(pop_bytes)
+
+    def first(given: str | None, kind: str) -> tuple[str, bytes] | None:
+        candidates = [given] if given else [_beside(location, n) for n in where[kind]]
+        for candidate in candidates:
             try:
-                rows, digest = verifier.read_population(path)
-            except (OSError, ValueError) as exc:
-                problems.append(f"无法读取总体文件：{exc}")
-            else:
-                if digest != draw.get("population_sha256"):
-                    problems.append("总体文件的 SHA-256 与 population_sha256 不符")
+                return candidate, _fetch(candidate)
+            except (OSError, ValueError):
+                continue
+        if given:
+            problems.append(f"找不到文件 {given}（file missing）")
+        return None
+
+    rows = None
+    found = None if draw.get("sealed") is True else first(args.population, "population")
+    if found is not None:
+        name, data = found
+        try:
+            if name.endswith(".gz"):
+                data = gzip.decompress(data)
+            rows = verifier.parse_population(data)
+        except (OSError, ValueError) as exc:
+            problems.append(f"无法读取总体文件 {name}：{exc}")
+        else:
+            if hashlib.sha256(data).hexdigest() != draw.get("population_sha256"):
+                problems.append("总体文件的 SHA-256 与 population_sha256 不符")
+    documents: dict[str, Any] = {}
+    for kind in ("plan", "sealed"):
+        if kind == "sealed" and draw.get("sealed") is True:
+            continue
+        got = first(getattr(args, kind), kind)
+        if got is not None:
+            try:
+                documents[kind] = json.loads(got[1])
+            except ValueError as exc:
+                problems.append(f"无法读取 {got[0]}：{exc}")
     try:
-        problems += verifier.verify(draw, rows)
+        report = verifier.check(
+            draw,
+            rows,
+            plan=documents.get("plan"),
+            sealed=documents.get("sealed"),
+            bls=_bls_with_beacon_module,
+        )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         # A hand-edited or truncated file: report it as invalid rather than crash.
-        problems.append(f"抽取结果文件缺少或含有不合规的字段（malformed draw）：{exc!r}")
-    if problems:
-        print(f"验证不通过（draw INVALID），{len(problems)} 个问题：")
-        for problem in problems:
-            print(f"- {problem}")
-        return EXIT_REFUSED
-    print(
-        f"验证通过（draw valid）：{draw.get('id')}，{len(draw.get('tasks', []))} 个任务，"
-        "种子、抽中对象、入样概率与检查组均已完整复算"
-    )
-    return EXIT_OK
+        report = verifier.Report(
+            problems=[f"抽取结果文件缺少或含有不合规的字段（malformed draw）：{exc!r}"]
+        )
+    report.problems[:0] = problems
+    code: int = verifier.print_report(report, draw, "种子、抽中对象、入样概率与检查组均已完整复算")
+    return code
 
 
 EXIT_CODES = (
-    "退出码 (exit codes)：0 成功，1 被拒绝（输入无效、校验不通过、数据库不可用），2 用法错误。"
+    "退出码 (exit codes)：0 成功，1 被拒绝（输入无效、校验不通过、数据库不可用），2 用法错误，"
+    "3 验证未完成（spotcheck verify 有检查未能进行）。"
 )
 
 
@@ -290,9 +334,23 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_publish, database=EXISTING
     )
 
-    verify = sub.add_parser("verify", help="复核一次已公开的抽取（文件或 URL）")
+    verify = sub.add_parser(
+        "verify",
+        help="复核一次已公开的抽取（文件或 URL）",
+        description="复核一次已公开的抽取：种子、drand 信标、计划版本、抽样总体、抽中对象与检查组。",
+        epilog="退出码 (exit codes)：0 验证通过（每项检查都已进行且通过），1 验证失败，"
+        "3 验证未完成（incomplete：缺总体文件、计划文件、BLS 库，或密封记录尚未公开）。",
+    )
     verify.add_argument("location", metavar="FILE_OR_URL")
-    verify.add_argument("--population", help="总体文件（缺省：抽取文件旁的 population_file）")
+    verify.add_argument(
+        "--population", help="总体文件，可为 .gz（缺省：抽取文件旁的 population_file）"
+    )
+    verify.add_argument(
+        "--plan", help="计划公告 JSON（缺省：网站的 plans/{plan}.json，与 draws/ 同级）"
+    )
+    verify.add_argument(
+        "--sealed", help="抽取前公布的密封记录（缺省：抽取文件旁的 {id}.sealed.json，如有）"
+    )
     verify.set_defaults(func=cmd_verify, database=None)
 
     audit = sub.add_parser("audit", help="审计链").add_subparsers(

@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""Standalone verifier for spotcheck draws (`spotcheck-draw/1`), Python standard library only.
+"""Standalone verifier for spotcheck draws (`spotcheck-draw/1` and `/2`), Python standard library.
 
-Usage: python verify_draw.py DRAW.json [POPULATION.csv]
-Exit 0 if the draw replays exactly, 1 with the reasons otherwise. Without a population file
-(argument, or DRAW.population.csv beside DRAW.json) only the seed, tickets, sizes and
-internal consistency are checked. The algorithm is docs/draw-spec.md.
+Usage: python verify_draw.py DRAW.json [POPULATION.csv] [--plan PLAN.json] [--sealed SEALED.json]
+Exit 0 `验证通过` only if every check ran and passed; 1 `验证失败` with the reasons; 3
+`验证未完成（incomplete）` naming each check that could not be made (population file, plan file,
+BLS library missing, sealed draw not yet revealed); 2 usage. Files not named are looked for
+beside the draw as the public site lays them out (draws/ID.population.csv[.gz],
+draws/ID.sealed.json, plans/PLAN.json). The drand BLS signature is checked with py_ecc
+(`pip install py_ecc`) when it is importable. The algorithm is docs/draw-spec.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import hashlib
 import hmac
 import io
@@ -20,23 +24,73 @@ import re
 import sys
 import unicodedata
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 ALGORITHM = "spotcheck-draw/1"
+ALGORITHM_V2 = "spotcheck-draw/2"
 POPULATION_HEADER = "uscc,stratum,kind,grade,weight,cooling_items"
+POPULATION_HEADER_V2 = POPULATION_HEADER + ",region,name"
 COMMITMENT_TAG = b"spotcheck-draw/1:commitment\n"
 SEED_TAG = b"spotcheck-draw/1:seed\n"
+COMMITMENT_TAG_V2 = b"spotcheck-draw/2:commitment\n"
+SEED_TAG_V2 = b"spotcheck-draw/2:seed\n"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _USCC = re.compile(r"[0-9A-Z]{18}")
+_FORBIDDEN_RE = re.compile('[,"\r\n]')
 _FORBIDDEN_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
 
-# --- seed (spec §2) -------------------------------------------------------------------------
+EXIT_VALID, EXIT_INVALID, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+# The drand chains a plan may name (copied from app/draw/beacon.py; their hashes are tested).
+CHAINS: dict[str, dict[str, Any]] = {
+    "quicknet": {
+        "chain_hash": "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971",
+        "public_key": "83cf0f2896adee7eb8b5f01fcad3912212c437e0073e911fb90022d3e760183c8c4b450b"
+        "6a0a6c3ac6a5776a2d1064510d1fec758c921cc22b0e17e63aaf4bcb5ed66304de9cf809bd274ca73bab4a"
+        "f5a6e9c76a4bc09e76eae8991ef5ece45a",
+        "period": 3,
+        "genesis_time": 1692803367,
+        "scheme": "bls-unchained-g1-rfc9380",
+    },
+    "default": {
+        "chain_hash": "8990e7a9aaed2ffed73dbd7092123d6f289930540d7651336225dc172e51b2ce",
+        "public_key": "868f005eb8e6e4ca0a47c8a77ceaa5309a47978a7c71bc5cce96366b5d7a569937c529e"
+        "eda66c7293784a9402801af31",
+        "period": 30,
+        "genesis_time": 1595431050,
+        "scheme": "pedersen-bls-chained",
+    },
+}
+# Task fields this verifier re-derives or checks (anything else is reported as not checked).
+TASK_FIELDS = frozenset(
+    {
+        "id",
+        "uscc",
+        "name",
+        "region",
+        "plan",
+        "stratum",
+        "ticket",
+        "inclusion_prob",
+        "items",
+        "despite_cooldown",
+        "reason",
+        "required_expertise",
+        "team",
+    }
+)
+
+# --- seed (spec §2, §10.1) ------------------------------------------------------------------
 
 
-def commitment_of(secret: str) -> str:
-    return hashlib.sha256(COMMITMENT_TAG + secret.encode("ascii")).hexdigest()
+def commitment_of(secret: str, algorithm: str = ALGORITHM) -> str:
+    tag = COMMITMENT_TAG_V2 if algorithm == ALGORITHM_V2 else COMMITMENT_TAG
+    return hashlib.sha256(tag + secret.encode("ascii")).hexdigest()
 
 
 def normalize_entropy(raw: str) -> str | None:
@@ -48,15 +102,34 @@ def normalize_entropy(raw: str) -> str | None:
     return text
 
 
-def derive_seed(commitment: str, secret: str, entropy: str) -> str:
-    def field(data: bytes) -> bytes:
-        return len(data).to_bytes(4, "big") + data
+def _field(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
 
+
+def canonical(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def derive_seed(commitment: str, secret: str, entropy: str) -> str:
     message = (
         SEED_TAG
-        + field(commitment.encode("ascii"))
-        + field(secret.encode("ascii"))
-        + field(entropy.encode("utf-8"))
+        + _field(commitment.encode("ascii"))
+        + _field(secret.encode("ascii"))
+        + _field(entropy.encode("utf-8"))
+    )
+    return hashlib.sha256(message).hexdigest()
+
+
+def derive_seed_v2(
+    commitment: str, secret: str, frame_sha256: str, entropy_source: Any, entropy: str
+) -> str:
+    message = (
+        SEED_TAG_V2
+        + _field(commitment.encode("ascii"))
+        + _field(secret.encode("ascii"))
+        + _field(frame_sha256.encode("ascii"))
+        + _field(canonical(entropy_source))
+        + _field(entropy.encode("utf-8"))
     )
     return hashlib.sha256(message).hexdigest()
 
@@ -78,6 +151,12 @@ def exact_decimal(value: float) -> Fraction:
 
 def floor_size(population: int, ratio: float, min_per_stratum: int) -> int:
     return min(population, max(min_per_stratum, math.ceil(exact_decimal(ratio) * population)))
+
+
+def unit_min_rate(grade_rate: float | None, ratio: float, algorithm: str) -> float:
+    # /1: the grade rate (0 without); /2 (the π floor, spec §10.2): max(grade rate, ratio)
+    rate = float(grade_rate) if grade_rate else 0.0
+    return max(rate, float(ratio)) if algorithm == ALGORITHM_V2 else rate
 
 
 def rate_sum(rate_counts: dict[float, int], ratio: float) -> Fraction:
@@ -130,29 +209,235 @@ def pareto_key(u: float, p: float) -> float:
     return (u / (1.0 - u)) / (p / (1.0 - p))
 
 
+# --- drand beacons (spec §10.5, docs/drand.md) ----------------------------------------------
+
+
+def round_time(chain: dict[str, Any], round_number: int) -> datetime:
+    """genesis_time + (round - 1) * period, UTC."""
+    return datetime.fromtimestamp(
+        chain["genesis_time"] + (round_number - 1) * chain["period"], tz=UTC
+    )
+
+
+def bls_verify(chain_name: str, beacon: dict[str, Any]) -> bool | None:
+    """drand's BLS signature of the round, verified with py_ecc; None when py_ecc is missing.
+
+    The same arithmetic as app/draw/beacon.py: quicknet signs sha256(round) on G1 (key on G2),
+    the default chain signs sha256(previous signature ‖ round) on G2 (key on G1).
+    """
+    try:
+        from py_ecc.bls.ciphersuites import G2Basic
+        from py_ecc.bls.g2_primitives import subgroup_check
+        from py_ecc.bls.hash_to_curve import hash_to_G1
+        from py_ecc.bls.point_compression import decompress_G1, decompress_G2
+        from py_ecc.fields import optimized_bls12_381_FQ12 as FQ12
+        from py_ecc.optimized_bls12_381.optimized_curve import G2, is_inf, neg
+        from py_ecc.optimized_bls12_381.optimized_pairing import final_exponentiate, pairing
+    except ImportError:
+        return None
+    chain = CHAINS[chain_name]
+    key = bytes.fromhex(chain["public_key"])
+    signature = bytes.fromhex(beacon["signature"])
+    round_bytes = int(beacon["round"]).to_bytes(8, "big")
+    if chain["scheme"] == "pedersen-bls-chained":
+        message = hashlib.sha256(bytes.fromhex(beacon["previous_signature"]) + round_bytes)
+        return bool(G2Basic.Verify(key, message.digest(), signature))
+    if len(signature) != 48:
+        return False
+    try:
+        key_point = decompress_G2(
+            (int.from_bytes(key[:48], "big"), int.from_bytes(key[48:], "big"))
+        )
+        sig_point = decompress_G1(int.from_bytes(signature, "big"))
+    except ValueError:
+        return False
+    if is_inf(sig_point) or not subgroup_check(sig_point) or not subgroup_check(key_point):
+        return False
+    dst = b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_"
+    message_point = hash_to_G1(hashlib.sha256(round_bytes).digest(), dst, hashlib.sha256)
+    product = pairing(neg(G2), sig_point, final_exponentiate=False) * pairing(
+        key_point, message_point, final_exponentiate=False
+    )
+    return bool(final_exponentiate(product) == FQ12.one())
+
+
 # --- checks ---------------------------------------------------------------------------------
+
+BlsCheck = Callable[[str, dict[str, Any]], "bool | None"]
+
+
+@dataclass
+class Report:
+    """What a verification found: `problems` (→ 验证失败), `not_checked` (→ 未完成), notes."""
+
+    problems: list[str] = field(default_factory=list)
+    not_checked: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.problems:
+            return EXIT_INVALID
+        return EXIT_INCOMPLETE if self.not_checked else EXIT_VALID
+
+
+def _instant(value: Any) -> datetime | None:
+    """An ISO 8601 time with its offset, else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.utcoffset() is not None else None
 
 
 def verify_seed(draw: dict[str, Any]) -> list[str]:
-    """Seed = derive(commitment, secret, entropy) and the secret opens the commitment."""
+    """Seed = derive(inputs) and the secret opens the commitment (/1 §2, /2 §10.1)."""
     seed = draw.get("seed")
     inputs = draw.get("seed_inputs")
     if not isinstance(seed, str) or not seed:
         return ["缺少种子 seed（missing seed）"]
     if inputs is None:
         return []  # the caller's wrapper decides whether seed_inputs are mandatory
-    commitment, secret, entropy = (inputs.get(k) for k in ("commitment", "secret", "entropy"))
-    if not all(isinstance(v, str) for v in (commitment, secret, entropy)):
-        return ["seed_inputs 须包含 commitment、secret、entropy 三个字符串"]
+    v2 = draw.get("algorithm") == ALGORITHM_V2
+    names = ("commitment", "secret", "entropy") + (("frame_sha256",) if v2 else ())
+    values = [inputs.get(k) for k in names]
+    if not all(isinstance(v, str) for v in values):
+        return [f"seed_inputs 须包含 {'、'.join(names)} 字符串"]
+    commitment, secret, entropy = values[:3]
     problems = []
     if not (_HEX64.fullmatch(commitment) and _HEX64.fullmatch(secret)):
         problems.append("承诺值或密钥不是64位小写十六进制（commitment/secret not 64 hex）")
-    elif not hmac.compare_digest(commitment_of(secret), commitment):
+    elif not hmac.compare_digest(commitment_of(secret, draw["algorithm"]), commitment):
         problems.append("公布的密钥与事先公布的承诺值不符（secret does not open commitment）")
-    if normalize_entropy(entropy) != entropy:
+    if not v2:
+        if normalize_entropy(entropy) != entropy:
+            problems.append("公开随机数不是规范化形式（entropy not NFC-normalised/stripped/valid）")
+        elif derive_seed(commitment, secret, entropy) != seed:
+            problems.append("种子与 seed_inputs 推导结果不一致（seed does not match its inputs）")
+        return problems
+    frame, source = values[3], inputs.get("entropy_source")
+    if not _HEX64.fullmatch(frame):
+        problems.append("抽样框哈希 frame_sha256 不是64位小写十六进制")
+    if not isinstance(source, dict) or not isinstance(source.get("kind"), str):
+        problems.append("seed_inputs.entropy_source 须为含 kind 的对象（entropy source missing）")
+        return problems
+    if source["kind"] == "drand":
+        if not _HEX64.fullmatch(entropy):
+            problems.append("drand 随机数须为64位小写十六进制（drand entropy not 64 hex）")
+    elif normalize_entropy(entropy) != entropy:
         problems.append("公开随机数不是规范化形式（entropy not NFC-normalised/stripped/valid）")
-    elif derive_seed(commitment, secret, entropy) != seed:
+    if not problems and derive_seed_v2(commitment, secret, frame, source, entropy) != seed:
         problems.append("种子与 seed_inputs 推导结果不一致（seed does not match its inputs）")
+    if draw.get("population_sha256") != frame:
+        problems.append("population_sha256 与 seed_inputs.frame_sha256 不同（frame differs）")
+    return problems
+
+
+def verify_beacon(draw: dict[str, Any], bls: BlsCheck, report: Report) -> None:
+    """A drand source: the published round is that chain's, signed, and its randomness is the
+    entropy; any other source has no beacon (spec §10.5)."""
+    inputs = draw.get("seed_inputs") or {}
+    source = inputs.get("entropy_source")
+    beacon = draw.get("beacon")
+    if not isinstance(source, dict) or source.get("kind") != "drand":
+        if beacon is not None:
+            report.problems.append("非 drand 随机源的抽取不应带 beacon（unexpected beacon）")
+        return
+    problems = report.problems
+    chain = CHAINS.get(source.get("chain"))  # type: ignore[arg-type]
+    if chain is None:
+        problems.append(f"不认可的 drand 链 {source.get('chain')!r}（unknown drand chain）")
+        return
+    if not isinstance(beacon, dict):
+        problems.append("drand 随机源的抽取缺少 beacon（missing beacon）")
+        return
+    round_number = beacon.get("round")
+    if (
+        not isinstance(round_number, int)
+        or isinstance(round_number, bool)
+        or not 1 <= round_number < 2**64
+    ):
+        problems.append("beacon.round 不是正整数（bad round）")
+        return
+    if beacon.get("chain") != source["chain"] or round_number != source.get("round"):
+        problems.append(
+            "beacon 的链或轮次与计划公布的随机源不同（beacon is not the announced round）"
+        )
+    if beacon.get("chain_hash") != chain["chain_hash"]:
+        problems.append("beacon.chain_hash 与该 drand 链不符（chain hash differs）")
+    due = round_time(chain, round_number)
+    if _instant(beacon.get("round_time")) != due:
+        problems.append(f"beacon.round_time 应为 {due.isoformat()}（round time differs）")
+    published = _instant(draw.get("plan_published_at"))
+    if published is None or not due > published:
+        problems.append(
+            f"drand 第 {round_number} 轮的时间 {due.isoformat()} 不晚于计划版本公布时间"
+            "（round not strictly after publication）"
+        )
+    drawn = _instant(draw.get("drawn_at"))
+    if drawn is not None and drawn < due:
+        problems.append("抽取时间早于所用 drand 轮次的时间（drawn before the round）")
+    signature = beacon.get("signature")
+    if not isinstance(signature, str) or not re.fullmatch(r"(?:[0-9a-f]{2})+", signature):
+        problems.append("beacon.signature 不是十六进制（signature not hex）")
+        return
+    chained = chain["scheme"] == "pedersen-bls-chained"
+    previous = beacon.get("previous_signature")
+    if chained != isinstance(previous, str) or (
+        chained and not re.fullmatch(r"(?:[0-9a-f]{2})+", previous or "")
+    ):
+        problems.append("beacon.previous_signature 须且仅须见于链式 drand 链（previous_signature）")
+        return
+    randomness = hashlib.sha256(bytes.fromhex(signature)).hexdigest()
+    if beacon.get("randomness") != randomness:
+        problems.append("beacon.randomness 不等于签名的 SHA-256（randomness != sha256(signature)）")
+    if inputs.get("entropy") != randomness:
+        problems.append(
+            "seed_inputs.entropy 不是该轮 drand 随机数（entropy is not the randomness）"
+        )
+    valid = bls(source["chain"], beacon)
+    if valid is None:
+        report.not_checked.append(
+            "drand BLS 签名未验证：未安装 py_ecc（pip install py_ecc）（BLS signature not checked）"
+        )
+    elif not valid:
+        problems.append(f"drand 第 {round_number} 轮的 BLS 签名未通过验证（bad BLS signature）")
+
+
+def verify_plan(draw: dict[str, Any], plan: dict[str, Any]) -> list[str]:
+    """The draw used the plan version it names: same commitment, frame, source, algorithm."""
+    if plan.get("code") != draw.get("plan"):
+        return [f"计划文件是 {plan.get('code')!r}，不是抽取所属计划 {draw.get('plan')!r}"]
+    inputs = draw.get("seed_inputs") or {}
+    if draw.get("algorithm") != ALGORITHM_V2:
+        drawn = _instant(draw.get("drawn_at"))
+        announced = any(
+            v.get("commitment") == inputs.get("commitment")
+            and drawn is not None
+            and (_instant(v.get("published_at")) or drawn) <= drawn
+            and _instant(v.get("published_at")) is not None
+            for v in plan.get("versions") or []
+        )
+        return [] if announced else ["承诺值未见于抽取前公布的计划版本（commitment not announced）"]
+    wanted = draw.get("plan_version")
+    versions = [v for v in plan.get("versions") or [] if v.get("version") == wanted]
+    if len(versions) != 1:
+        return [f"计划文件中没有（或有多个）版本 {wanted!r}（plan version not published）"]
+    version = versions[0]
+    problems = []
+    for key, got in (
+        ("commitment", inputs.get("commitment")),
+        ("frame_sha256", inputs.get("frame_sha256")),
+        ("entropy_source", inputs.get("entropy_source")),
+        ("algorithm", draw.get("algorithm")),
+        ("published_at", draw.get("plan_published_at")),
+    ):
+        if version.get(key) != got:
+            problems.append(
+                f"{key} 与计划第 {wanted} 版公布的不同（differs from the plan version）"
+            )
     return problems
 
 
@@ -169,7 +454,7 @@ def verify_teams(draw: dict[str, Any]) -> list[str]:
 
 
 def _check_published(draw: dict[str, Any]) -> list[str]:
-    """Checks that need no population: tickets, sizes, order, probabilities."""
+    """Checks that need no population: tickets, sizes, order, probabilities, ids."""
     problems: list[str] = []
     seed = draw["seed"]
     seed_hash = hashlib.sha256(seed.encode("utf-8")).hexdigest()
@@ -184,6 +469,17 @@ def _check_published(draw: dict[str, Any]) -> list[str]:
     previous: tuple[int, str, str] | None = None
     for k, task in enumerate(draw.get("tasks", [])):
         where = f"任务 {k + 1}（{task.get('uscc')}）"
+        if "id" in task and task["id"] != f"{draw.get('id')}-{k + 1:05d}":
+            problems.append(f"{where}：任务编号应为 {draw.get('id')}-{k + 1:05d}")
+        if "plan" in task and task["plan"] != draw.get("plan"):
+            problems.append(f"{where}：所属计划 {task['plan']!r} 不是本次抽取的计划")
+        needs = task.get("required_expertise", [])
+        if not (
+            isinstance(needs, list)
+            and all(isinstance(x, str) and x for x in needs)
+            and needs == sorted(set(needs))
+        ):
+            problems.append(f"{where}：所需专长 required_expertise 须为排序且不重复的文本列表")
         uscc, stratum = task.get("uscc"), task.get("stratum")
         if not isinstance(uscc, str) or not _USCC.fullmatch(uscc):
             problems.append(f"{where}：统一社会信用代码格式错误")
@@ -216,21 +512,32 @@ def _check_published(draw: dict[str, Any]) -> list[str]:
             floor = floor_size(big_n, ratio, minimum)
             if s.get("n_floor") != floor or n < floor:
                 problems.append(f"分层 {key}：最低抽查数应为 {floor}，实际 n={n}")
-        if counts.get(key, 0) != n:
+        if "tasks" in draw and counts.get(key, 0) != n:
             problems.append(f"分层 {key}：n={n}，但任务数为 {counts.get(key, 0)}")
     return problems
 
 
-def population_text(rows: list[dict[str, str]]) -> str:
-    """The canonical population file: header, one line per unit, LF, final LF (spec §6)."""
-    fields = POPULATION_HEADER.split(",")
-    lines = [POPULATION_HEADER] + [",".join(row[f] or "" for f in fields) for row in rows]
+def csv_field(text: str) -> str:
+    """RFC 4180 minimal quoting, as the /2 population file writes a name (spec §10.3)."""
+    return '"' + text.replace('"', '""') + '"' if _FORBIDDEN_RE.search(text) else text
+
+
+def population_text(rows: list[dict[str, str]], algorithm: str = ALGORITHM) -> str:
+    """The canonical population file: header, one line per unit, LF, final LF (spec §7, §10.3)."""
+    header = POPULATION_HEADER_V2 if algorithm == ALGORITHM_V2 else POPULATION_HEADER
+    fields = header.split(",")
+    lines = [header] + [
+        ",".join(csv_field(row.get(f) or "") if f == "name" else row.get(f) or "" for f in fields)
+        for row in rows
+    ]
     return "\n".join(lines) + "\n"
 
 
 def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
     """Recompute `strata` and `tasks` from the seed, params and population rows."""
     params = draw["params"]
+    algorithm = draw.get("algorithm", ALGORITHM)
+    v2 = algorithm == ALGORITHM_V2
     items = [(i["code"], set(i["target_kinds"])) for i in params["items"]]
     rates = params.get("grade_rates") or {}
     weighted = bool(params.get("weighted"))
@@ -242,13 +549,16 @@ def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
         cooling_set = set(filter(None, row["cooling_items"].split(";")))
         open_items = [code for code in applicable if code not in cooling_set]
         ticket = ticket_of(seed_hash, row["uscc"])
+        grade_rate = rates.get(row["grade"]) if row["grade"] else None
         unit = {
             "uscc": row["uscc"],
+            "name": row.get("name"),
+            "region": row.get("region"),
             "ticket": ticket,
             "u": int(ticket[2:14]) / 1e12,
             "cooling": not open_items,
             "items": open_items or applicable,
-            "rate": float(rates.get(row["grade"], 0.0)) if row["grade"] else 0.0,
+            "rate": unit_min_rate(grade_rate, params["ratio"], algorithm),
             "weight": float(row["weight"]) if weighted else 1.0,
         }
         by_stratum.setdefault(row["stratum"], []).append(unit)
@@ -281,9 +591,12 @@ def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
         picked = [(u, pis[(u["rate"], u["weight"])], False) for u in drawn]
         picked += [(u, fill_pi, True) for u in filled]
         for u, pi, despite in sorted(picked, key=lambda x: (x[0]["ticket"], x[0]["uscc"])):
+            task = {"uscc": u["uscc"]}
+            if v2:
+                task |= {"name": u["name"], "region": u["region"]}
             tasks.append(
-                {
-                    "uscc": u["uscc"],
+                task
+                | {
                     "stratum": key,
                     "ticket": u["ticket"],
                     "inclusion_prob": pi,
@@ -305,47 +618,175 @@ def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
     return {"strata": strata, "tasks": tasks}
 
 
-def verify(draw: dict[str, Any], population_rows: list[dict[str, str]] | None) -> list[str]:
-    """All problems found in a published draw (empty list = the draw replays exactly)."""
-    if draw.get("algorithm") != ALGORITHM:
-        return [f"不支持的算法 {draw.get('algorithm')!r}（expected {ALGORITHM}）"]
-    problems = verify_seed(draw)
-    if problems or "seed" not in draw:
+def _check_population(draw: dict[str, Any], rows: list[dict[str, str]]) -> list[str]:
+    """The population rows: the published hash and size, and the replay of strata and tasks."""
+    problems: list[str] = []
+    text = population_text(rows, draw.get("algorithm", ALGORITHM))
+    if hashlib.sha256(text.encode("utf-8")).hexdigest() != draw.get("population_sha256"):
+        problems.append("抽样总体与 population_sha256 不符（population hash mismatch）")
+    usccs = [r["uscc"] for r in rows]
+    if usccs != sorted(usccs) or len(set(usccs)) != len(usccs):
+        problems.append("抽样总体未按统一社会信用代码排序或有重复")
+    if "population_size" in draw and draw["population_size"] != len(rows):
+        problems.append(
+            f"population_size={draw['population_size']}，但总体文件有 {len(rows)} 行"
+            "（population size differs）"
+        )
+    expected = replay(draw, rows)
+    fields = ("key", "N", "n", "n_floor", "eligible", "despite_cooldown")
+    published_strata = [{f: s.get(f) for f in fields} for s in draw.get("strata", [])]
+    if published_strata != expected["strata"]:
+        problems.append("分层规模与按总体重算的结果不一致（strata differ from replay）")
+    if "tasks" not in draw:
         return problems
-    problems += _check_published(draw)
-    if population_rows is not None:
-        text = population_text(population_rows)
-        if hashlib.sha256(text.encode("utf-8")).hexdigest() != draw.get("population_sha256"):
-            problems.append("抽样总体与 population_sha256 不符（population hash mismatch）")
-        usccs = [r["uscc"] for r in population_rows]
-        if usccs != sorted(usccs) or len(set(usccs)) != len(usccs):
-            problems.append("抽样总体未按统一社会信用代码排序或有重复")
-        expected = replay(draw, population_rows)
-        fields = ("key", "N", "n", "n_floor", "eligible", "despite_cooldown")
-        published_strata = [{f: s.get(f) for f in fields} for s in draw.get("strata", [])]
-        if published_strata != expected["strata"]:
-            problems.append("分层规模与按总体重算的结果不一致（strata differ from replay）")
-        task_fields = tuple(expected["tasks"][0]) if expected["tasks"] else ()
-        published = [{f: t.get(f) for f in task_fields} for t in draw.get("tasks", [])]
-        if published != expected["tasks"]:
-            got = {t["uscc"] for t in published}
-            want = {t["uscc"] for t in expected["tasks"]}
-            problems.append(
-                "抽中对象与重算结果不一致（tasks differ from replay）："
-                f"多出 {sorted(got - want)[:10]}，缺少 {sorted(want - got)[:10]}"
-            )
-    problems += verify_teams(draw)
+    task_fields = tuple(expected["tasks"][0]) if expected["tasks"] else ()
+    published = [{f: t.get(f) for f in task_fields} for t in draw.get("tasks", [])]
+    if published != expected["tasks"]:
+        got = {t["uscc"] for t in published}
+        want = {t["uscc"] for t in expected["tasks"]}
+        detail = f"多出 {sorted(got - want)[:10]}，缺少 {sorted(want - got)[:10]}"
+        if got == want:
+            differ = [
+                f"{a['uscc']} 的 {f}"
+                for a, b in zip(published, expected["tasks"], strict=False)
+                for f in task_fields
+                if a.get(f) != b.get(f)
+            ]
+            detail = f"字段不符：{'、'.join(differ[:10])}"
+        problems.append(f"抽中对象与重算结果不一致（tasks differ from replay）：{detail}")
     return problems
 
 
+def _check_v2_shape(draw: dict[str, Any], report: Report) -> None:
+    """Fields /2 adds (spec §10.4): plan version, time of publication, task fields."""
+    if not isinstance(draw.get("plan_version"), int):
+        report.problems.append("缺少 plan_version（the plan version used）")
+    if _instant(draw.get("plan_published_at")) is None:
+        report.problems.append("plan_published_at 不是带时区的 ISO 8601 时间")
+    for k, task in enumerate(draw.get("tasks", [])):
+        if not isinstance(task.get("name"), str) or not isinstance(task.get("region"), str):
+            report.problems.append(f"任务 {k + 1}：缺少名称 name 或区划 region")
+
+
+def _unknown_task_fields(draw: dict[str, Any]) -> list[str]:
+    extra = sorted({f for t in draw.get("tasks", []) for f in t} - TASK_FIELDS)
+    return [f"任务字段 {'、'.join(extra)} 未复核（unknown task fields)"] if extra else []
+
+
+def verify_sealed(draw: dict[str, Any], sealed: dict[str, Any]) -> list[str]:
+    """A revealed draw against the sealed record published before it (spec §10.6)."""
+    problems = []
+    if sealed.get("sealed") is not True:
+        problems.append("所给的密封记录没有 sealed: true（not a sealed record）")
+    for key in ("id", "plan", "plan_version", "algorithm", "drawn_at", "beacon"):
+        if sealed.get(key) != draw.get(key):
+            problems.append(f"密封记录的 {key} 与公布的抽取不同（sealed {key} differs）")
+    inputs = {k: v for k, v in (draw.get("seed_inputs") or {}).items() if k != "secret"}
+    if sealed.get("seed_inputs") != inputs:
+        problems.append("密封记录的 seed_inputs 与公布的抽取不同（sealed seed_inputs differ）")
+    tasks = draw.get("tasks", [])
+    if sealed.get("task_count") != len(tasks):
+        problems.append(f"密封记录的任务数 {sealed.get('task_count')} 与公布的 {len(tasks)} 不同")
+    if sealed.get("tasks_sha256") != hashlib.sha256(canonical(tasks)).hexdigest():
+        problems.append("公布的任务与密封记录的 tasks_sha256 不符（tasks_sha256 mismatch）")
+    return problems
+
+
+def check(
+    draw: dict[str, Any],
+    population_rows: list[dict[str, str]] | None,
+    *,
+    plan: dict[str, Any] | None = None,
+    sealed: dict[str, Any] | None = None,
+    bls: BlsCheck = bls_verify,
+) -> Report:
+    """Every check of a published draw, and the checks that could not be made."""
+    report = Report()
+    algorithm = draw.get("algorithm")
+    if algorithm not in (ALGORITHM, ALGORITHM_V2):
+        report.problems.append(
+            f"不支持的算法 {algorithm!r}（expected {ALGORITHM} or {ALGORITHM_V2}）"
+        )
+        return report
+    v2 = algorithm == ALGORITHM_V2
+    if v2 and plan is None:
+        report.not_checked.append(
+            "未提供计划文件，无法核对承诺值、抽样框哈希与随机源是否为计划版本所公布（plan file missing）"
+        )
+    if plan is not None:
+        report.problems += verify_plan(draw, plan)
+    if draw.get("sealed") is True:
+        return _check_sealed_alone(draw, report, bls)
+    report.problems += verify_seed(draw)
+    if report.problems or "seed" not in draw:
+        return report
+    if v2:
+        verify_beacon(draw, bls, report)
+        _check_v2_shape(draw, report)
+    failed = draw.get("status") == "failed"
+    if failed:
+        if "tasks" in draw or not draw.get("error"):
+            report.problems.append("失败的抽取记录须有 error 且没有 tasks（failed record shape）")
+        report.notes.append("抽取失败（未能组成检查组）：只核对种子与分层规模（failed draw）")
+    report.problems += _check_published(draw)
+    if population_rows is None:
+        report.not_checked.append(
+            "未提供抽样总体文件，未复算分层规模、入样概率与抽中对象（population file missing）"
+        )
+    else:
+        report.problems += _check_population(draw, population_rows)
+    if not failed:
+        report.not_checked += _unknown_task_fields(draw)
+        report.problems += verify_teams(draw)
+    if sealed is not None:
+        report.problems += verify_sealed(draw, sealed)
+    return report
+
+
+def _check_sealed_alone(draw: dict[str, Any], report: Report, bls: BlsCheck) -> Report:
+    """A sealed record: only the binding of commitment and entropy can be checked."""
+    inputs = draw.get("seed_inputs") or {}
+    if "secret" in inputs:
+        report.problems.append("密封记录不应公开密钥（sealed record carries the secret）")
+    if draw.get("algorithm") == ALGORITHM_V2:
+        verify_beacon(draw, bls, report)
+        source = inputs.get("entropy_source")
+        entropy = inputs.get("entropy")
+        if not isinstance(source, dict) or not isinstance(entropy, str):
+            report.problems.append("密封记录的 seed_inputs 不完整（sealed seed_inputs）")
+        elif source.get("kind") != "drand" and normalize_entropy(entropy) != entropy:
+            report.problems.append(
+                "公开随机数不是规范化形式（entropy not NFC-normalised/stripped/valid）"
+            )
+    report.not_checked.append(
+        f"密封记录：任务将于 {draw.get('reveal_at')} 公开，届时才能复算种子与抽中对象"
+        "（sealed draw not yet revealed）"
+    )
+    return report
+
+
+def verify(draw: dict[str, Any], population_rows: list[dict[str, str]] | None) -> list[str]:
+    """All problems found in a published draw (empty list = nothing wrong was found; see
+    `check` for the checks that could not be made)."""
+    return check(draw, population_rows).problems
+
+
 def read_population(path: Path) -> tuple[list[dict[str, str]], str]:
-    """Rows of a population file and the SHA-256 of its exact bytes."""
+    """Rows of a population file (.gz read through gzip) and the SHA-256 of its exact bytes."""
     data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    return parse_population(data), hashlib.sha256(data).hexdigest()
+
+
+def parse_population(data: bytes) -> list[dict[str, str]]:
+    """Rows of a /1 or /2 population file's bytes."""
     text = data.decode("utf-8")
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    if reader.fieldnames != POPULATION_HEADER.split(","):
-        raise ValueError(f"总体文件表头应为 {POPULATION_HEADER}")
-    return list(reader), hashlib.sha256(data).hexdigest()
+    headers = (POPULATION_HEADER.split(","), POPULATION_HEADER_V2.split(","))
+    if reader.fieldnames not in headers:
+        raise ValueError(f"总体文件表头应为 {POPULATION_HEADER_V2} 或 {POPULATION_HEADER}")
+    return list(reader)
 
 
 # --- second random: inspector teams (docs/draw-spec-teams.md) ------------------------------
@@ -670,9 +1111,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line (argv without the program name); usage errors exit 2."""
     parser = argparse.ArgumentParser(
         prog="verify_draw.py",
-        description="复核一次 spotcheck 抽取（spotcheck-draw/1），只用 Python 标准库"
-        " (re-derives a published draw from its JSON and population file).",
-        epilog="退出码 (exit codes)：0 验证通过，1 不通过（列出原因），2 用法错误。算法见 docs/draw-spec.md。",
+        description="复核一次 spotcheck 抽取（spotcheck-draw/1、/2），只用 Python 标准库"
+        " (re-derives a published draw from its JSON, population file and plan).",
+        epilog="退出码 (exit codes)：0 验证通过（每项检查都已进行且通过），1 验证失败（列出原因），"
+        "2 用法错误，3 验证未完成（incomplete：列出未能进行的检查）。算法见 docs/draw-spec.md。",
     )
     parser.add_argument(
         "draw", metavar="DRAW.json", help="抽取结果文件（公开网站 draws/ 下的 JSON）"
@@ -681,23 +1123,82 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "population",
         metavar="POPULATION.csv",
         nargs="?",
-        help="抽样总体文件（缺省：DRAW.json 旁的 DRAW.population.csv）",
+        help="抽样总体文件，可为 .gz（缺省：DRAW.json 旁的 population_file 或 DRAW.population.csv）",
+    )
+    parser.add_argument(
+        "--plan",
+        metavar="PLAN.json",
+        help="计划公告文件（缺省：网站目录中的 ../plans/{plan}.json）；spotcheck-draw/2 必需",
+    )
+    parser.add_argument(
+        "--sealed",
+        metavar="SEALED.json",
+        help="抽取前公布的密封记录（缺省：DRAW.json 旁的 {id}.sealed.json，如有）",
     )
     return parser.parse_args(argv)
+
+
+def default_locations(draw: dict[str, Any]) -> dict[str, list[str]]:
+    """Where the public site puts a draw's companions, relative to its draws/ directory."""
+    population = [draw["population_file"]] if isinstance(draw.get("population_file"), str) else []
+    population.append(f"{draw.get('id')}.population.csv")
+    return {
+        "population": population + [p + ".gz" for p in population],
+        "plan": [f"../plans/{draw.get('plan')}.json"],
+        "sealed": [f"{draw.get('id')}.sealed.json"],
+    }
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def print_report(report: Report, draw: dict[str, Any], scope: str) -> int:
+    """Prints the verdict; returns the exit code."""
+    if report.problems:
+        print(f"验证失败（draw INVALID），{len(report.problems)} 个问题：")
+        for p in report.problems:
+            print(f"- {p}")
+    elif report.not_checked:
+        print(
+            f"验证未完成（incomplete）：{draw.get('id')}，已进行的检查均通过，"
+            f"但有 {len(report.not_checked)} 项检查未能进行："
+        )
+        for p in report.not_checked:
+            print(f"- {p}")
+    else:
+        print(
+            f"验证通过（draw valid）：{draw.get('id')}，{len(draw.get('tasks', []))} 个任务，{scope}"
+        )
+    for note in report.notes:
+        print(f"注：{note}")
+    return report.exit_code
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv[1:])
     draw_path = Path(args.draw)
     try:
-        draw = json.loads(draw_path.read_text(encoding="utf-8"))
+        draw = _read_json(draw_path)
+        if not isinstance(draw, dict):
+            raise ValueError("JSON object expected")
     except (OSError, ValueError) as exc:
-        print(f"无法读取抽取结果文件（cannot read draw）: {exc}")
-        return 1
-    pop_path = Path(args.population or draw_path.with_suffix(".population.csv"))
-    rows = None
+        print(f"验证失败：无法读取抽取结果文件（cannot read draw）: {exc}")
+        return EXIT_INVALID
+    here = draw_path.parent
+    where = default_locations(draw)
+    beside = draw_path.with_suffix(".population.csv").name
+    where["population"] += [beside, beside + ".gz"]
+
+    def find(given: str | None, kind: str) -> Path | None:
+        if given:
+            return Path(given)
+        return next((here / p for p in where[kind] if (here / p).exists()), None)
+
     problems: list[str] = []
-    if pop_path.exists():
+    rows = None
+    pop_path = None if draw.get("sealed") is True else find(args.population, "population")
+    if pop_path is not None:
         try:
             rows, file_hash = read_population(pop_path)
         except (OSError, ValueError) as exc:
@@ -705,17 +1206,24 @@ def main(argv: list[str]) -> int:
         else:
             if file_hash != draw.get("population_sha256"):
                 problems.append("总体文件的 SHA-256 与 population_sha256 不符")
-    elif args.population:
-        problems.append(f"找不到总体文件 {pop_path}")
-    problems += verify(draw, rows)
-    if problems:
-        print(f"验证不通过（draw INVALID），{len(problems)} 个问题：")
-        for p in problems:
-            print(f"- {p}")
-        return 1
-    scope = "完整复算" if rows is not None else "未提供总体文件，仅核对种子、签号与规模"
-    print(f"验证通过（draw valid）：{len(draw.get('tasks', []))} 个任务，{scope}")
-    return 0
+    documents: dict[str, Any] = {}
+    for kind in ("plan", "sealed"):
+        path = find(getattr(args, kind), kind)
+        if kind == "sealed" and draw.get("sealed") is True:
+            continue
+        if path is not None:
+            try:
+                documents[kind] = _read_json(path)
+            except (OSError, ValueError) as exc:
+                problems.append(
+                    f"无法读取{'计划' if kind == 'plan' else '密封记录'}文件 {path}: {exc}"
+                )
+    try:
+        report = check(draw, rows, plan=documents.get("plan"), sealed=documents.get("sealed"))
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        report = Report(problems=[f"抽取结果文件缺少或含有不合规的字段（malformed draw）：{exc!r}"])
+    report.problems[:0] = problems
+    return print_report(report, draw, "种子、抽中对象、入样概率与检查组均已完整复算")
 
 
 if __name__ == "__main__":

@@ -202,7 +202,7 @@ def test_verify_refuses_a_json_file_that_is_not_a_draw(fresh_dir, capsys):
     assert cli.main(["verify", "x.json"]) == 1
     assert "不是抽取结果文件" in capsys.readouterr().out
     assert cli.main(["verify", "y.json"]) == 1
-    assert "验证不通过" in capsys.readouterr().out
+    assert "验证失败" in capsys.readouterr().out
     assert _db_files(fresh_dir) == []  # verify never touches a database
 
 

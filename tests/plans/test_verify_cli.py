@@ -1,4 +1,4 @@
-"""`spotcheck verify`: a published draw replays; any tampering or a missing file fails."""
+"""`spotcheck verify`: a published draw replays; tampering fails (1), a missing file is incomplete (3)."""
 
 import json
 
@@ -50,7 +50,14 @@ def test_verify_rejects_tampering_and_missing_population(client, city, tmp_path,
             cli.main(["verify", str(bad), "--population", str(tmp_path / draw["population_file"])])
             == 1
         ), name
-        assert "验证不通过" in capsys.readouterr().out
+        assert "验证失败" in capsys.readouterr().out
+    # Without the population file nothing wrong is found, but the replay was not made: 3, never 0
     (tmp_path / draw["population_file"]).unlink()
-    assert cli.main(["verify", str(path)]) == 1
-    assert "找不到抽样总体文件" in capsys.readouterr().out
+    assert cli.main(["verify", str(path)]) == 3
+    out = capsys.readouterr().out
+    assert "验证未完成（incomplete）" in out and "population file missing" in out
+    assert "验证通过" not in out
+    # A population file named on the command line that is not there is a failure
+    missing = str(tmp_path / "nowhere.csv")
+    assert cli.main(["verify", str(path), "--population", missing]) == 1
+    assert "找不到文件" in capsys.readouterr().out
