@@ -4,6 +4,7 @@ Synthetic province: 16 cities × 10 counties; cross-region on (county level); 2 
 team, cap 8 tasks per inspector; "1% conflicts" = 1% of inspectors each declare conflicts with
 1% of the drawn targets (≈100,000 recusal pairs) and another 1% are employed by a drawn target.
 Prints the best of three runs as a ratio to the reference, and the load spread.  Run: .venv/bin/python bench/bench_teams.py
+(`--v2`: the same draw under `spotcheck-draw/2 teams`, keyed tokens and lazy recusal).
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.draw.teams import Inspector, TeamParams, TeamTask, assign_teams
+from app.draw.teams import (
+    TEAMS_ALGORITHM,
+    TEAMS_ALGORITHM_2,
+    Inspector,
+    TeamParams,
+    TeamTask,
+    assign_teams,
+)
 from bench._ref import reference_seconds, uscc_like_ids
 
 SKILLS = ("医学", "药学", "财务", "信息")
@@ -63,23 +71,35 @@ def province(
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="基准：从 20000 名检查人员中为 50000 个任务组队，输出与参考值 ref 的比值（无参数）"
-        " (benchmark: team assignment, no arguments).",
+        description="基准：从 20000 名检查人员中为 50000 个任务组队，输出与参考值 ref 的比值"
+        " (benchmark: team assignment).",
+    )
+    parser.add_argument(
+        "--v2",
+        action="store_true",
+        help="按 spotcheck-draw/2 组队（带密钥的排除标记、只公布起作用的回避）",
     )
     return parser.parse_args()
 
 
 def main() -> None:
-    parse_args()
+    args = parse_args()
     tasks, inspectors = province(50_000, 20_000)
     params = TeamParams(
-        size=2, lead_department="山东省医疗保障局", cross_region=True, max_tasks_per_inspector=8
+        size=2,
+        lead_department="山东省医疗保障局",
+        cross_region=True,
+        max_tasks_per_inspector=8,
+        algorithm=TEAMS_ALGORITHM_2 if args.v2 else TEAMS_ALGORITHM,
     )
+    key = b"bench-recusal-key-32-bytes-long!" if args.v2 else None
     ref = reference_seconds()
     runs = []
     for _ in range(3):  # best of three, as bench_draw: the same result each time
         start = time.perf_counter()
-        result = assign_teams(seed="bench-seed", tasks=tasks, inspectors=inspectors, params=params)
+        result = assign_teams(
+            seed="bench-seed", tasks=tasks, inspectors=inspectors, params=params, recusal_key=key
+        )
         runs.append(time.perf_counter() - start)
     elapsed = min(runs)
     start = time.perf_counter()
@@ -98,7 +118,10 @@ def main() -> None:
     )
     print(f"to_dict+json        {publish_s:.3f} s  = {publish_s / ref:.2f} × ref")
     print(f"published size      {len(published.encode()) / 1e6:.1f} MB")
+    print(f"algorithm           {params.algorithm}")
     print(f"exclusion tokens    {len(result.exclusions)}")
+    if args.v2:
+        print(f"published recusals  {sum(len(b) for b in result.recused.values())}")
     print(
         f"load min/max/mean   {min(loads.values())}/{max(loads.values())}/"
         f"{sum(loads.values()) / len(loads):.2f}  distribution {sorted(dist.items())}"

@@ -794,6 +794,11 @@ def parse_population(data: bytes) -> list[dict[str, str]]:
 # skip lists and dead-set pruning, which change speed, never the result.
 
 TEAMS_ALGORITHM = "spotcheck-draw/1 teams"
+# /2: exclusion tokens are keyed (opaque here); each task publishes `recused`, the badges a
+# recusal kept from being taken, and the replay skips exactly those, each from the step that
+# would have taken it on (docs/draw-spec-teams.md §10).
+TEAMS_ALGORITHM_2 = "spotcheck-draw/2 teams"
+_TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
 def _h64(text: str) -> int:
@@ -830,6 +835,10 @@ class _Replay:
             self.info[badge_of(rec)] = rec
         self.exclusions = set(draw["exclusions"])
         self.excl_memo: dict[tuple[str, int], bool] = {}
+        self.v2: bool = tp["algorithm"] == TEAMS_ALGORITHM_2
+        # /2: published recusals per task, and those the replay has applied so far.
+        self.recused: list[set[str]] = [set(t["recused"]) if self.v2 else set() for t in self.tasks]
+        self.skipped: list[set[str]] = [set() for _ in self.tasks]
         self.team: list[dict[str, tuple[str, int]]] = [{} for _ in self.tasks]
         self.groups: list[dict[str, list[tuple[frozenset[str], int]]]] = [{} for _ in self.tasks]
         self.order = sorted(
@@ -843,10 +852,18 @@ class _Replay:
     def eligible(self, b: str, u: int) -> bool:
         if self.cross and self.info[b]["key"] == self.tkey[u]:
             return False
+        if self.v2:
+            return b not in self.skipped[u]
         hit = self.excl_memo.get((b, u))
         if hit is None:
             hit = self.excl_memo[(b, u)] = _token(self.seed, b, self.uscc[u]) in self.exclusions
         return not hit
+
+    def published_recusal(self, b: str, u: int) -> bool:
+        """The draw says b must not inspect task u (/2: `recused`, /1: a token)."""
+        if self.v2:
+            return b in self.recused[u]
+        return _token(self.seed, b, self.uscc[u]) in self.exclusions
 
     def pool_members(self, pid: str) -> list[str]:
         tp = self.tp
@@ -915,6 +932,13 @@ class _Replay:
                 self.failed = True
 
     def pick(self, lst: list[str], u: int, label: str) -> str | None:
+        while True:
+            best = self._pick_once(lst, u, label)
+            if best is None or best not in self.recused[u]:
+                return best
+            self.skipped[u].add(best)  # /2: a published recusal takes effect; repeat the step
+
+    def _pick_once(self, lst: list[str], u: int, label: str) -> str | None:
         if not lst:
             return None
         start = _h64(label) % len(lst)
@@ -932,6 +956,28 @@ class _Replay:
         return best
 
     def augment(self, pid: str, lists: Any, members: list[str], u0: int, g0: int) -> bool:
+        while True:
+            path = self._find_path(pid, lists, members, u0, g0)
+            if path is None:
+                return False
+            recused = [(b, u) for b, (u, _) in path if b in self.recused[u]]
+            if not recused:
+                break
+            for b, u in recused:  # /2: the path would seat a recused member; search again
+                self.skipped[u].add(b)
+        for i in range(len(path) - 1):
+            b, (u, gi) = path[i][0], path[i + 1][1]
+            del self.team[u][b]
+            self.held[b].remove((u, gi))
+        for b, (u, gi) in path:
+            self.team[u][b] = (pid, gi)
+            self.held[b].append((u, gi))
+        self.load[path[-1][0]] += 1
+        return True
+
+    def _find_path(
+        self, pid: str, lists: Any, members: list[str], u0: int, g0: int
+    ) -> list[tuple[str, tuple[int, int]]] | None:
         parent: dict[tuple[int, int], tuple[str, tuple[int, int]] | None] = {(u0, g0): None}
         seen_x: set[tuple[str, int]] = set()
         seen_b: set[str] = set()
@@ -969,22 +1015,14 @@ class _Replay:
                         parent[nxt] = (b, node)
                         queue.append(nxt)
         if end is None:
-            return False
+            return None
         path = []
         step_: tuple[str, tuple[int, int]] | None = end
         while step_ is not None:
             path.append(step_)
             step_ = parent[step_[1]]
         path.reverse()
-        for i in range(len(path) - 1):
-            b, (u, gi) = path[i][0], path[i + 1][1]
-            del self.team[u][b]
-            self.held[b].remove((u, gi))
-        for b, (u, gi) in path:
-            self.team[u][b] = (pid, gi)
-            self.held[b].append((u, gi))
-        self.load[end[0]] += 1
-        return True
+        return path
 
     def lead_groups(self, u: int) -> list[tuple[frozenset[str], int]]:
         size = self.tp["size"]
@@ -1068,7 +1106,7 @@ def check_constraints(draw: dict[str, Any]) -> list[str]:
                 problems.append(f"{uscc}: {b} 不是专家库人员")
             if rp.cross and rec["key"] == rp.tkey[u]:
                 problems.append(f"{uscc}: {b} 与检查对象同属区划 {rp.tkey[u]}（交叉互查）")
-            if _token(rp.seed, b, uscc) in rp.exclusions:
+            if rp.published_recusal(b, u):
                 problems.append(f"{uscc}: {b} 应回避")
         for n, dept in enumerate(tp["joint_departments"]):
             got = sum(
@@ -1087,13 +1125,31 @@ def check_constraints(draw: dict[str, Any]) -> list[str]:
     for b, n in sorted(load.items()):
         if b in rp.info and n > rp.info[b]["cap"]:
             problems.append(f"{b}: 任务 {n} 个，超过上限 {rp.info[b]['cap']}")
+    if rp.v2:
+        problems += _check_recusal_fields(draw, rp)
+    return problems
+
+
+def _check_recusal_fields(draw: dict[str, Any], rp: _Replay) -> list[str]:
+    """/2: `recused` lists are sorted pool badges, tokens are sorted distinct 32-hex strings."""
+    problems: list[str] = []
+    for task in rp.tasks:
+        listed = task["recused"]
+        if listed != sorted(set(listed)):
+            problems.append(f"{task['uscc']}: recused 须为按执法证号排序且不重复的列表")
+        for b in listed:
+            if b not in rp.info:
+                problems.append(f"{task['uscc']}: 回避人员 {b} 不在公布的执法检查人员名录中")
+    tokens = draw["exclusions"]
+    if tokens != sorted(set(tokens)) or not all(_TOKEN.fullmatch(t) for t in tokens):
+        problems.append("排除标记 exclusions 须为排序、不重复的32位小写十六进制串")
     return problems
 
 
 def replay_teams(draw: dict[str, Any]) -> list[str]:
     """Problems with the draw's teams; empty list = valid and equal to the replay."""
     tp = draw.get("team_params") or {}
-    if tp.get("algorithm") != TEAMS_ALGORITHM:
+    if tp.get("algorithm") not in (TEAMS_ALGORITHM, TEAMS_ALGORITHM_2):
         return [f"不支持的组队算法: {tp.get('algorithm')!r}"]
     problems = check_constraints(draw)
     rp = _Replay(draw)
@@ -1104,6 +1160,11 @@ def replay_teams(draw: dict[str, Any]) -> list[str]:
         got = [(m["badge"], m["role"]) for m in task.get("team") or []]
         if got != team:
             problems.append(f"{task['uscc']}: 检查组与重放结果不一致，公布 {got}，重放 {team}")
+    for task, listed, used in zip(rp.tasks, rp.recused, rp.skipped, strict=True):
+        for b in sorted(listed - used):  # /2: a recusal that changed nothing must not be shown
+            problems.append(
+                f"{task['uscc']}: 公布的回避人员 {b} 在重放中从未被跳过（recusal not taken）"
+            )
     return problems
 
 

@@ -17,8 +17,9 @@ the min cut and names the binding constraint.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Any, NamedTuple
@@ -26,6 +27,11 @@ from typing import Any, NamedTuple
 from app.gcpause import gc_paused
 
 TEAMS_ALGORITHM = "spotcheck-draw/1 teams"
+# /2: keyed exclusion tokens and lazy recusal (only recusals that changed a step are published).
+TEAMS_ALGORITHM_2 = "spotcheck-draw/2 teams"
+TEAMS_ALGORITHMS = (TEAMS_ALGORITHM, TEAMS_ALGORITHM_2)
+EXCLUDE_TAG_2 = "spotcheck-draw/2:exclude|"
+MIN_RECUSAL_KEY_BYTES = 16
 KIND_OFFICER = "执法人员"
 KIND_EXPERT = "专家"
 ROLE_LEADER = "组长"
@@ -75,9 +81,17 @@ class TeamParams:
     cross_region: bool = False
     region_level: int = 6
     max_tasks_per_inspector: int | None = None
+    algorithm: str = TEAMS_ALGORITHM
+
+    @property
+    def lazy_recusal(self) -> bool:
+        """/2: a recusal is applied (and published) only where it changed a step."""
+        return self.algorithm == TEAMS_ALGORITHM_2
 
     def validate(self) -> None:
         """Raises ValueError for parameters no draw may use."""
+        if self.algorithm not in TEAMS_ALGORITHMS:
+            raise ValueError(f"未知的组队算法 {self.algorithm!r}（unknown team algorithm）")
         if self.size < 2:
             raise ValueError("team.size 至少为 2（size must be >= 2）")
         if self.joint_departments and self.joint_members < 1:
@@ -95,7 +109,7 @@ class TeamParams:
     def to_dict(self) -> dict[str, Any]:
         """Published form (under ``team_params``)."""
         return {
-            "algorithm": TEAMS_ALGORITHM,
+            "algorithm": self.algorithm,
             "size": self.size,
             "lead_department": self.lead_department,
             "joint_departments": list(self.joint_departments),
@@ -113,6 +127,11 @@ def recusal_of(inspector: Inspector) -> frozenset[str]:
     if inspector.employer_uscc:
         return inspector.conflicts | {inspector.employer_uscc}
     return inspector.conflicts
+
+
+def declared_recusals(inspectors: Iterable[Inspector]) -> list[tuple[str, str]]:
+    """(badge, uscc) for every recusal of every inspector: what `audit_exclusions` checks against."""
+    return [(i.badge, u) for i in inspectors for u in sorted(recusal_of(i))]
 
 
 def team_problems(
@@ -221,25 +240,33 @@ class TeamAssignment:
     pool: tuple[Inspector, ...]
     exclusions: tuple[str, ...]
     loads: dict[str, int] = field(default_factory=dict)
+    # /2 only: per target USCC, the badges a recusal kept from being taken (sorted); the
+    # replay treats exactly these as excluded. Empty under /1.
+    recused: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def team(self, uscc: str) -> tuple[Member, ...]:
         """The team of one target."""
         return self.teams[uscc]
 
     def to_dict(self) -> dict[str, Any]:
-        """Published JSON: team_params, exclusions and per task region, needs and team."""
+        """Published JSON: team_params, exclusions and per task region, needs and team
+        (and, under /2, the recusals that changed the team)."""
+        lazy = self.params.lazy_recusal
+        tasks = []
+        for t in self.tasks:
+            row: dict[str, Any] = {
+                "uscc": t.uscc,
+                "region": t.region,
+                "required_expertise": sorted(t.required_expertise),
+                "team": [{"badge": m.badge, "role": m.role} for m in self.teams[t.uscc]],
+            }
+            if lazy:
+                row["recused"] = list(self.recused.get(t.uscc, ()))
+            tasks.append(row)
         return {
             "team_params": self.params.to_dict(),
             "exclusions": list(self.exclusions),
-            "tasks": [
-                {
-                    "uscc": t.uscc,
-                    "region": t.region,
-                    "required_expertise": sorted(t.required_expertise),
-                    "team": [{"badge": m.badge, "role": m.role} for m in self.teams[t.uscc]],
-                }
-                for t in self.tasks
-            ],
+            "tasks": tasks,
         }
 
     def inspector_pool_dict(self) -> dict[str, Any]:
@@ -272,8 +299,62 @@ def h64(text: str) -> int:
 
 
 def exclusion_token(seed: str, badge: str, uscc: str) -> str:
-    """Published stand-in for a recusal pair: hex SHA-256(seed|exclude|badge|uscc)[:32]."""
+    """/1 stand-in for a recusal pair: hex SHA-256(seed|exclude|badge|uscc)[:32].
+
+    Not private: seed, badges and USCCs are public, so anyone can test every pair (/2 fixes it).
+    """
     return hashlib.sha256(f"{seed}|exclude|{badge}|{uscc}".encode()).hexdigest()[:32]
+
+
+def keyed_exclusion_token(recusal_key: bytes, badge: str, uscc: str) -> str:
+    """/2 stand-in for a recusal pair, opaque without the key:
+    hex HMAC-SHA256(recusal_key, "spotcheck-draw/2:exclude|{badge}|{uscc}")[:32]."""
+    message = f"{EXCLUDE_TAG_2}{badge}|{uscc}".encode()
+    return hmac.new(recusal_key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def audit_exclusions(
+    recusal_key: bytes,
+    draw: Mapping[str, Any],
+    declared: Iterable[tuple[str, str]],
+) -> list[str]:
+    """What an auditor holding the draw's recusal key finds wrong with a published /2 draw.
+
+    `declared` holds (badge, uscc) for every declared conflict (回避对象) and own employer, as
+    the registry recorded them (pairs outside the draw's pool or targets are ignored). Checks:
+    every in-scope pair has its token and every token is such a pair (the list is complete and
+    nothing else); every published `recused` entry is a declared pair (no recusal was invented
+    to steer a team); no team holds a declared pair. Empty list = consistent.
+    """
+    problems: list[str] = []
+    pool = {str(row[0]) for row in draw["inspector_pool"]["rows"]}
+    tasks = draw["tasks"]
+    drawn = {t["uscc"] for t in tasks}
+    pairs = sorted({(b, u) for b, u in declared if b in pool and u in drawn})
+    expected = {keyed_exclusion_token(recusal_key, b, u): (b, u) for b, u in pairs}
+    tokens = list(draw["exclusions"])
+    if len(set(tokens)) != len(tokens):
+        problems.append("排除标记重复（duplicate exclusion tokens）")
+    published = set(tokens)
+    for token, (b, u) in sorted(expected.items(), key=lambda kv: kv[1]):
+        if token not in published:
+            problems.append(f"{b} 与 {u} 的回避关系没有对应的排除标记（token missing）")
+    unknown = sorted(published - expected.keys())
+    if unknown:
+        problems.append(
+            f"{len(unknown)} 个排除标记不对应任何已申报的回避关系（unknown tokens），"
+            f"如 {unknown[0]}"
+        )
+    recusals = set(pairs)
+    for t in tasks:
+        u = t["uscc"]
+        for b in t.get("recused", []):
+            if (b, u) not in recusals:
+                problems.append(f"{u}: 公布的回避人员 {b} 没有已申报的回避关系（recusal invented）")
+        for m in t.get("team", []):
+            if (m["badge"], u) in recusals:
+                problems.append(f"{u}: {m['badge']} 应回避却在检查组中")
+    return problems
 
 
 def effective_cap(inspector_max: int | None, plan_max: int | None, n_tasks: int) -> int:
@@ -377,9 +458,11 @@ class _Solver:
         tasks: list[TeamTask],
         inspectors: list[Inspector],
         params: TeamParams,
+        recusal_key: bytes | None,
     ) -> None:
         self.seed = seed
         self.params = params
+        self.lazy = params.lazy_recusal
         self.tasks = tasks
         self.inspectors = inspectors
         level = params.region_level
@@ -395,19 +478,28 @@ class _Solver:
                 cap_of[i.max_tasks] = effective_cap(i.max_tasks, params.max_tasks_per_inspector, n)
         self.caps = [cap_of[i.max_tasks] for i in inspectors]
         index = {t.uscc: k for k, t in enumerate(tasks)}
-        self.excluded: dict[int, set[int]] = {}
+        # Per task, the inspectors a recusal forbids (the truth, never published) ...
+        self.recusal: dict[int, set[int]] = {}
         tokens: list[str] = []
         for b, insp in enumerate(inspectors):
             for uscc in recusal_of(insp):
                 u = index.get(uscc)
                 if u is not None:
-                    ex = self.excluded.get(u)
+                    ex = self.recusal.get(u)
                     if ex is None:
-                        self.excluded[u] = {b}
+                        self.recusal[u] = {b}
                     else:
                         ex.add(b)
-                    tokens.append(exclusion_token(seed, insp.badge, uscc))
+                    if recusal_key is None:
+                        tokens.append(exclusion_token(seed, insp.badge, uscc))
+                    else:
+                        tokens.append(keyed_exclusion_token(recusal_key, insp.badge, uscc))
         self.exclusion_tokens = tuple(sorted(tokens))
+        # ... and those the walks skip. /1: all of them from the start. /2 (lazy): a recused
+        # inspector is added when a step would otherwise take them, and the step is repeated;
+        # these sets are what the draw publishes as `recused`, so a replay holding only them
+        # makes the same steps.
+        self.excluded: dict[int, set[int]] = {} if self.lazy else self.recusal
         # per task: inspector -> (pool id, group index)
         self.team: list[dict[int, tuple[str, int]]] = [{} for _ in tasks]
         self.groups: list[dict[str, list[Group]]] = [{} for _ in tasks]
@@ -448,7 +540,7 @@ class _Solver:
             self._problem(u, "人员不足", f"在岗且有任务额度的{label} {n0} 人，需 {need} 人")
             return False
         key = self.task_keys[u]
-        ex = self.excluded.get(u)
+        ex = self.recusal.get(u)
         n1 = n0 - rot.same_key[key] if self.cross else n0
         if n1 < need:
             lvl = _LEVEL_NAMES[self.params.region_level]
@@ -489,6 +581,7 @@ class _Solver:
         slots; appends (task, group) to `short` for each slot left empty."""
         seed_prefix = f"{self.seed}|team-slot|{pool.pool_id}|"
         tasks, task_keys, excluded = self.tasks, self.task_keys, self.excluded
+        recusal = self.recusal if self.lazy else {}
         load, limit, held, pool_id = pool.load, pool.limit, pool.held, pool.pool_id
         rotations = pool.rotations
         cross = self.cross
@@ -506,6 +599,7 @@ class _Solver:
             team = self.team[u]
             key = task_keys[u] if cross else None
             ex = excluded.get(u)
+            rec = recusal.get(u)  # /2: recusals not yet applied to this task's walks
             j = 0
             for gi, (filt, k) in enumerate(groups):
                 if bool(filt) != cover:
@@ -517,29 +611,41 @@ class _Solver:
                 for _ in range(k):
                     digest = sha256(f"{prefix}{j}".encode()).digest()
                     j += 1
-                    chosen = -1
-                    if size:
-                        p = int.from_bytes(digest[:8], "big") % size
-                        if nxt[p] != p:
-                            p = find(p)
-                        if p == size:
-                            p = find(0)
-                        first, best, seen = p, 0, 0
-                        while p < size:
-                            b = members[p]
-                            if b not in team and ikeys[b] != key and (ex is None or b not in ex):
-                                if chosen < 0 or load[b] < best:
-                                    chosen, best = b, load[b]
-                                seen += 1
-                                if seen == CHOICES:
-                                    break
-                            p += 1
+                    while True:
+                        chosen = -1
+                        if size:
+                            p = int.from_bytes(digest[:8], "big") % size
                             if nxt[p] != p:
                                 p = find(p)
                             if p == size:
                                 p = find(0)
-                            if p == first:
-                                break
+                            first, best, seen = p, 0, 0
+                            while p < size:
+                                b = members[p]
+                                if (
+                                    b not in team
+                                    and ikeys[b] != key
+                                    and (ex is None or b not in ex)
+                                ):
+                                    if chosen < 0 or load[b] < best:
+                                        chosen, best = b, load[b]
+                                    seen += 1
+                                    if seen == CHOICES:
+                                        break
+                                p += 1
+                                if nxt[p] != p:
+                                    p = find(p)
+                                if p == size:
+                                    p = find(0)
+                                if p == first:
+                                    break
+                        if rec is None or chosen not in rec:
+                            break
+                        # /2: the step would take a recused inspector: skip them from now on
+                        # for this task (published in `recused`) and repeat the step.
+                        if ex is None:
+                            ex = excluded[u] = set()
+                        ex.add(chosen)
                     if chosen < 0:
                         short.append((u, gi))
                         continue
@@ -553,7 +659,37 @@ class _Solver:
     # -- augmenting-path repair ----------------------------------------------------------------
 
     def repair(self, pool: _Pool, u0: int, g0: int, *, report: bool) -> bool:
-        """BFS for an augmenting path from the short group (u0, g0); apply it if found."""
+        """BFS for an augmenting path from the short group (u0, g0); apply it if found.
+
+        /2: a path that would seat a recused inspector is not applied: those pairs are added to
+        the task's skipped set and the search is repeated (the graph only loses edges, so a
+        search that then fails is exactly as final as under /1)."""
+        while True:
+            found = self._search(pool, u0, g0, report=report)
+            if found is None:
+                return False
+            joins, leaves, end = found
+            if self.lazy:
+                recused = [(b, u) for b, (u, _gi) in joins if b in self.recusal.get(u, ())]
+                if recused:
+                    for b, u in recused:
+                        self.excluded.setdefault(u, set()).add(b)
+                    continue
+            for b, (u, _gi) in leaves:
+                del self.team[u][b]
+                pool.held[b].remove((u, _gi))
+            for b, (u, gi) in joins:
+                assert b not in self.team[u]
+                self.team[u][b] = (pool.pool_id, gi)
+                pool.held[b].append((u, gi))
+            pool.add_load(end)
+            return True
+
+    def _search(
+        self, pool: _Pool, u0: int, g0: int, *, report: bool
+    ) -> tuple[list[tuple[int, tuple[int, int]]], list[tuple[int, tuple[int, int]]], int] | None:
+        """One BFS from (u0, g0): (joins, leaves, end inspector) of the augmenting path, or
+        None (the reached set is recorded as dead, and reported when `report`)."""
         seed, pid = self.seed, pool.pool_id
         start = (u0, g0)
         parent: dict[tuple[int, int], tuple[int, tuple[int, int]] | None] = {start: None}
@@ -601,7 +737,7 @@ class _Solver:
             pool.dead_x.update(seen_x)
             pool.dead_b.update(seen_b)
             if not report:
-                return False
+                return None
             tasks_reached = {g[0] for g in parent}
             full = len(seen_b)
             total = sum(pool.caps[b] for b in seen_b)
@@ -614,7 +750,7 @@ class _Solver:
                 # Everybody who could fill it was already found saturated by an earlier search.
                 text = f"符合条件的{pool.label}均已达任务上限（见前述检查对象），仍缺 1 人"
             self._problem(u0, "任务上限", text)
-            return False
+            return None
         # Steps from the short group outward: (incoming inspector, group it joins, leaver).
         steps: list[tuple[int, tuple[int, int]]] = []
         b, node = end
@@ -629,15 +765,7 @@ class _Solver:
         # node_{i+1} (its parent chain), so leavers are the joiners of the previous step.
         joins = [(b, n) for b, n in steps]
         leaves = [(steps[i][0], steps[i + 1][1]) for i in range(len(steps) - 1)]
-        for b, (u, _gi) in leaves:
-            del self.team[u][b]
-            pool.held[b].remove((u, _gi))
-        for b, (u, gi) in joins:
-            assert b not in self.team[u]
-            self.team[u][b] = (pid, gi)
-            pool.held[b].append((u, gi))
-        pool.add_load(end[0])
-        return True
+        return joins, leaves, end[0]
 
     # -- pools -------------------------------------------------------------------------------
 
@@ -716,10 +844,17 @@ def assign_teams(
     tasks: Sequence[TeamTask],
     inspectors: Sequence[Inspector],
     params: TeamParams,
+    recusal_key: bytes | None = None,
 ) -> TeamAssignment:
-    """Draws a team for every task, or raises TeamInfeasible naming targets and constraints."""
+    """Draws a team for every task, or raises TeamInfeasible naming targets and constraints.
+
+    `recusal_key` (bytes, at least 16) is required by `spotcheck-draw/2 teams` and refused by
+    /1: it keys the published exclusion tokens, so only its holders (auditors) can read them.
+    """
     with gc_paused():  # hundreds of thousands of small objects, no cycles (app/gcpause.py)
-        return _assign_teams(seed=seed, tasks=tasks, inspectors=inspectors, params=params)
+        return _assign_teams(
+            seed=seed, tasks=tasks, inspectors=inspectors, params=params, recusal_key=recusal_key
+        )
 
 
 def _assign_teams(
@@ -728,8 +863,17 @@ def _assign_teams(
     tasks: Sequence[TeamTask],
     inspectors: Sequence[Inspector],
     params: TeamParams,
+    recusal_key: bytes | None,
 ) -> TeamAssignment:
     params.validate()
+    if params.lazy_recusal:
+        if not isinstance(recusal_key, bytes) or len(recusal_key) < MIN_RECUSAL_KEY_BYTES:
+            raise ValueError(
+                f"{TEAMS_ALGORITHM_2} 需要至少 {MIN_RECUSAL_KEY_BYTES} 字节的回避密钥"
+                "（recusal_key required）"
+            )
+    elif recusal_key is not None:
+        raise ValueError(f"{TEAMS_ALGORITHM} 不使用回避密钥（recusal_key is /2 only）")
     ordered_tasks = sorted(tasks, key=lambda t: t.uscc)
     if len({t.uscc for t in ordered_tasks}) != len(ordered_tasks):
         raise ValueError("检查对象重复（duplicate task uscc）")
@@ -752,7 +896,9 @@ def _assign_teams(
         key=lambda i: i.badge,
     )
     pid_of = {i.badge: p for i, p in zip(inspectors, pool_ids, strict=True) if p is not None}
-    solver = _Solver(seed=seed, tasks=ordered_tasks, inspectors=chosen, params=params)
+    solver = _Solver(
+        seed=seed, tasks=ordered_tasks, inspectors=chosen, params=params, recusal_key=recusal_key
+    )
     n = len(ordered_tasks)
 
     def make_pool(pool_id: str, label: str) -> _Pool:
@@ -800,6 +946,15 @@ def _assign_teams(
         pool=tuple(chosen),
         exclusions=solver.exclusion_tokens,
         loads=loads,
+        recused=(
+            {
+                ordered_tasks[u].uscc: tuple(sorted(solver.badges[b] for b in skipped))
+                for u, skipped in solver.excluded.items()
+                if skipped
+            }
+            if params.lazy_recusal
+            else {}
+        ),
     )
 
 
