@@ -82,6 +82,7 @@ TASK_FIELDS = frozenset(
         "reason",
         "required_expertise",
         "team",
+        "recused",  # /2 teams: checked by the team replay (draw-spec-teams.md §10)
     }
 )
 

@@ -32,7 +32,15 @@ from app.draw import (
     draw_targets,
     normalize_entropy,
 )
-from app.draw.teams import TeamAssignment, TeamInfeasible, TeamParams, TeamTask, assign_teams
+from app.draw.teams import (
+    TEAMS_ALGORITHM,
+    TEAMS_ALGORITHM_2,
+    TeamAssignment,
+    TeamInfeasible,
+    TeamParams,
+    TeamTask,
+    assign_teams,
+)
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.faults import pause_at
 from app.gcpause import gc_paused
@@ -284,10 +292,18 @@ def _draw_teams(
         cross_region=spec.team.cross_region,
         region_level=spec.team.region_level,
         max_tasks_per_inspector=spec.team.max_tasks_per_inspector,
+        algorithm=TEAMS_ALGORITHM_2 if inputs.algorithm == ALGORITHM_V2 else TEAMS_ALGORITHM,
     )
     try:
         return assign_teams(
-            seed=inputs.seed, tasks=team_tasks, inspectors=frame.team_pool(session), params=params
+            seed=inputs.seed,
+            tasks=team_tasks,
+            inspectors=frame.team_pool(session),
+            params=params,
+            # /2: the exclusion tokens are keyed (auditors get the key), recusals stay private.
+            recusal_key=keys.recusal_key(inputs.draw_id)
+            if inputs.algorithm == ALGORITHM_V2
+            else None,
         )
     except TeamInfeasible as exc:
         problems = list(exc.problems)
@@ -349,6 +365,8 @@ def _store(
                 "team": team_by_uscc[t.uscc]["team"],
             }
         )
+        if "recused" in team_by_uscc[t.uscc]:  # /2: only the recusals that changed a step
+            published_tasks[-1]["recused"] = team_by_uscc[t.uscc]["recused"]
     body = _head(inputs, target_draw, population_size, status=DrawStatus.CURRENT)
     body |= {
         "team_params": teams.params.to_dict(),

@@ -444,6 +444,7 @@ class DrawTaskOut(StrictOut):
     region: str
     required_expertise: list[str]
     team: list[DrawTeamMemberOut]
+    recused: list[str] | None = None
 
 
 class DrawOut(StrictOut):

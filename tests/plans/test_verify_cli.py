@@ -8,6 +8,7 @@ from tests.plans.conftest import published
 
 
 def _write_draw(client, city, tmp_path):
+    """The draw as the public gets it: a copy of the published site's draws/ and plans/."""
     code = published(
         client, city, joint_departments=["某市卫生健康委员会"], team={"size": 2, "joint_members": 1}
     )
@@ -15,9 +16,14 @@ def _write_draw(client, city, tmp_path):
         client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "6-6-1-2"}
     ).json()
     pop = client.get(f"/api/v1/draws/{draw['id']}/population", headers=city).content
-    path = tmp_path / f"{draw['id']}.json"
+    (tmp_path / "draws").mkdir()
+    (tmp_path / "plans").mkdir()
+    path = tmp_path / "draws" / f"{draw['id']}.json"
     path.write_text(json.dumps(draw, ensure_ascii=False), encoding="utf-8")
-    (tmp_path / draw["population_file"]).write_bytes(pop)
+    (tmp_path / "draws" / draw["population_file"]).write_bytes(pop)
+    plan = client.get(f"/public/plans/{code}.json")
+    assert plan.status_code == 200, plan.text
+    (tmp_path / "plans" / f"{code}.json").write_bytes(plan.content)
     return path, draw
 
 
@@ -44,15 +50,22 @@ def test_verify_rejects_tampering_and_missing_population(client, city, tmp_path,
     for name, tamper in cases.items():
         d = json.loads(path.read_text(encoding="utf-8"))
         tamper(d)
-        bad = tmp_path / f"bad-{name}.json"
+        bad = tmp_path / "draws" / f"bad-{name}.json"
         bad.write_text(json.dumps(d, ensure_ascii=False), encoding="utf-8")
         assert (
-            cli.main(["verify", str(bad), "--population", str(tmp_path / draw["population_file"])])
+            cli.main(
+                [
+                    "verify",
+                    str(bad),
+                    "--population",
+                    str(tmp_path / "draws" / draw["population_file"]),
+                ]
+            )
             == 1
         ), name
         assert "验证失败" in capsys.readouterr().out
     # Without the population file nothing wrong is found, but the replay was not made: 3, never 0
-    (tmp_path / draw["population_file"]).unlink()
+    (tmp_path / "draws" / draw["population_file"]).unlink()
     assert cli.main(["verify", str(path)]) == 3
     out = capsys.readouterr().out
     assert "验证未完成（incomplete）" in out and "population file missing" in out
