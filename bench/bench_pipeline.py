@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from app.db import begin_write, make_engine, make_sessionmaker
 from app.demo import generate
 from app.migrate import upgrade
 from app.models import Target
+from app.models.base import utcnow
 from app.pagination import encode_cursor
 from app.registries import importer, service
 
@@ -145,6 +147,13 @@ def _plan(code: str, *, all_need_medicine: bool) -> dict[str, Any]:
         "team": {"size": 2, "cross_region": True, "max_tasks_per_inspector": 16},
         "window": {"start": "2026-12-01", "end": "2026-12-31"},
         "publish_tasks": "on_draw",
+        # The bench publishes "an hour ago" and rolls the announced dice half an hour later.
+        "entropy_source": {
+            "kind": "dice",
+            "scheduled_at": (utcnow() - timedelta(minutes=30)).isoformat(),
+            "place": "基准测试",
+            "witnesses": ["bench"],
+        },
     }
 
 
@@ -153,7 +162,7 @@ def run_pipeline(
 ) -> Stages:
     from app.plans import drawing, frame
     from app.plans import service as plans
-    from app.plans.schemas import PlanIn
+    from app.plans.schemas import DrawIn, PlanIn
     from app.publish import write as publish_write
 
     stages = Stages(ref)
@@ -167,6 +176,9 @@ def run_pipeline(
                 result = importer.import_file(session, kind=kind, fh=fh, actor="bench")
             session.commit()
         assert result.created == result.rows, result
+    undo = [
+        _wrap(frame, "capture", stages, "  publish: frame capture (registries → frozen file)"),
+    ]
     with stages.time("plan create + publish"), factory() as session:
         begin_write(session)
         plans.create(
@@ -174,22 +186,27 @@ def run_pipeline(
             data=PlanIn.model_validate(_plan("BENCH-1", all_need_medicine=all_need_medicine)),
             actor="bench",
         )
-        plans.publish(session, code="BENCH-1", actor="bench")
+        plans.publish(
+            session, code="BENCH-1", actor="bench", at=utcnow() - timedelta(hours=1)
+        )
         session.commit()
+    for u in undo:
+        u()
 
     undo = [
-        _wrap(frame, "population_units", stages, "  draw: snapshot (registries)"),
+        _wrap(frame, "read_frame", stages, "  draw: frozen frame (read back)"),
         _wrap(drawing, "draw_targets", stages, "  draw: engine (targets)"),
         _wrap(drawing, "assign_teams", stages, "  draw: teams"),
-        _wrap(frame, "names_regions", stages, "  draw: names of drawn targets"),
-        _wrap(frame, "population_gzip", stages, "  draw: population file (gzip)"),
+        _wrap(drawing, "frame_info", stages, "  draw: names of drawn targets"),
         _wrap(drawing, "bulk_insert", stages, "  draw: bulk insert tasks/members"),
     ]
     try:
         with stages.time("draw total (one transaction)"), factory() as session:
             begin_write(session)
             begun, first_part = time.perf_counter(), len(stages.rows)
-            draw = drawing.perform_draw(session, code="BENCH-1", entropy="3-1-4-1-5-9", actor="b")
+            draw = drawing.perform_draw(
+                session, code="BENCH-1", body=DrawIn(entropy="3-1-4-1-5-9"), actor="b"
+            ).draw
             start = time.perf_counter()
             session.commit()
             tasks = draw.task_count

@@ -5,7 +5,7 @@ the plan, publishes its commitment, draws it with dice digits, enters and approv
 part of the tasks (as the drawn inspectors), and publishes the public site. Idempotent.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,10 @@ from app.auth.service import Principal
 from app.clock import today_local
 from app.draw.teams import ROLE_LEADER
 from app.models import Plan, Task
+from app.models.base import utcnow
 from app.plans import drawing
 from app.plans import service as plans
-from app.plans.schemas import PlanIn
+from app.plans.schemas import DrawIn, PlanIn
 from app.registries import importer
 from app.tasks import results, teams
 from app.tasks.schemas import ResultIn
@@ -27,8 +28,9 @@ DEMO_PLAN = "DEMO-2026-Q4"
 DEMO_ENTROPY = "3-1-4-1-5-9-2-6"  # dice rolled before witnesses at the demo draw
 
 
-def demo_plan_body(today: Any) -> dict[str, Any]:
-    """The demo plan, as a supervisor would POST it."""
+def demo_plan_body(today: Any, ceremony: datetime | None = None) -> dict[str, Any]:
+    """The demo plan, as a supervisor would POST it (with its dice ceremony announced)."""
+    at = ceremony or utcnow() + timedelta(hours=1)
     return {
         "code": DEMO_PLAN,
         "title": "2026年第四季度定点医药机构“双随机、一公开”抽查（演示）",
@@ -45,6 +47,12 @@ def demo_plan_body(today: Any) -> dict[str, Any]:
         "team": {"size": 3, "cross_region": True, "max_tasks_per_inspector": 15},
         "window": {"start": today.isoformat(), "end": (today + timedelta(days=30)).isoformat()},
         "publish_tasks": "on_draw",
+        "entropy_source": {
+            "kind": "dice",
+            "scheduled_at": at.isoformat(),
+            "place": "某市医疗保障局三楼会议室",
+            "witnesses": ["市纪委监委驻局纪检监察组 张敏", "公证员 王立"],
+        },
     }
 
 
@@ -90,12 +98,20 @@ def demo_round(session: Session, *, share: float = 0.5) -> str | None:
     if session.get(Plan, DEMO_PLAN) is not None:
         return None
     today = today_local()
-    data = PlanIn.model_validate(demo_plan_body(today))
+    # The demo tells a finished story: published an hour ago, dice rolled half an hour ago, drawn
+    # now (the API always publishes at the present moment; only this demo dates it back).
+    now = utcnow()
+    data = PlanIn.model_validate(demo_plan_body(today, ceremony=now - timedelta(minutes=30)))
     plans.create(session, data=data, actor="demo:某市医保局基金监管科")
-    plans.publish(session, code=DEMO_PLAN, actor="demo:某市医保局基金监管科")
-    draw = drawing.perform_draw(
-        session, code=DEMO_PLAN, entropy=DEMO_ENTROPY, actor="demo:某市医保局基金监管科"
+    plans.publish(
+        session, code=DEMO_PLAN, actor="demo:某市医保局基金监管科", at=now - timedelta(hours=1)
     )
+    draw = drawing.perform_draw(
+        session,
+        code=DEMO_PLAN,
+        body=DrawIn(entropy=DEMO_ENTROPY),
+        actor="demo:某市医保局基金监管科",
+    ).draw
     rows = list(session.scalars(select(Task).where(Task.draw_id == draw.id).order_by(Task.seq)))
     for n, task in enumerate(rows[: int(len(rows) * share)]):
         leader = next(
