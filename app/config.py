@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     credit_grades: str = "A,B,C,D"
     # CSV `code,name` naming local 医保区划 codes (wins over GB/T 2260, app/regions.py).
     regions_file: Path | None = None
+    # Ed25519 key signing the 检查码 on notices; outside the database, created 0600 on first
+    # use (docs/operations.md#检查码签名密钥). Its public key is published on the site.
+    signing_key_file: Path = Path("var/inspection-code.key")
+    # The public site's address as printed in a notice's QR code (e.g.
+    # "https://ybj.example.gov.cn/public/"); unset: the address the notice was requested at.
+    public_site_url: str | None = None
 
     @property
     def grade_scale(self) -> tuple[str, ...]:

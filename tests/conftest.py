@@ -103,12 +103,14 @@ def session(db: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Iterator[Settings]:
-    """Settings pointing the publish directory at a temporary folder."""
-    s = Settings(publish_dir=tmp_path / "publish")
+    """Settings pointing the publish directory and the 检查码 signing key at a temporary folder."""
+    s = Settings(publish_dir=tmp_path / "publish", signing_key_file=tmp_path / "signing.key")
     get_settings.cache_clear()
     os.environ["SPOTCHECK_PUBLISH_DIR"] = str(s.publish_dir)
+    os.environ["SPOTCHECK_SIGNING_KEY_FILE"] = str(s.signing_key_file)
     yield s
     os.environ.pop("SPOTCHECK_PUBLISH_DIR", None)
+    os.environ.pop("SPOTCHECK_SIGNING_KEY_FILE", None)
     get_settings.cache_clear()
 
 
