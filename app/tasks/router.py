@@ -315,7 +315,7 @@ def result_deadlines(
         "today": today.isoformat(),
         "within": within,
         "workdays": settings.publish_result_workdays,
-        "warnings": deadlines.calendar_warnings(calendar, today),
+        "warnings": deadlines.log_calendar_warnings(calendar, today),
         "items": [d.to_dict() for d in items],
     }
 
