@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     # (comma separated base URLs; empty = never fetch).
     drand_relays: str = "https://api.drand.sh,https://drand.cloudflare.com"
     drand_timeout_seconds: float = 5.0
+    # Ed25519 key signing the 检查码 on notices; outside the database, created 0600 on first
+    # use (docs/operations.md#检查码签名密钥). Its public key is published on the site.
+    signing_key_file: Path = Path("var/inspection-code.key")
+    # The public site's address as printed in a notice's QR code (e.g.
+    # "https://ybj.example.gov.cn/public/"); unset: the address the notice was requested at.
+    public_site_url: str | None = None
 
     @property
     def grade_scale(self) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from starlette.types import Scope
 
 from app.api import StrictRoute, install_docs, install_openapi
+from app.clock import today_local
 from app.config import Settings, get_settings
 from app.credit.router import router as credit_router
 from app.db import make_engine, make_sessionmaker
@@ -20,6 +21,7 @@ from app.plans.router import router as plans_router
 from app.publish.hooks import publish_site
 from app.registries.router import router as registries_router
 from app.stats.router import router as stats_router
+from app.tasks.deadlines import warn_at_startup
 from app.tasks.router import router as tasks_router
 
 # Types the public site needs that the platform's mime table may lack or give without charset.
@@ -102,6 +104,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
+    # From 1 December: next year's holiday calendar missing → a warning in the log at start.
+    warn_at_startup(settings.calendar_override_file, today_local())
     settings.publish_dir.mkdir(parents=True, exist_ok=True)
     app.mount(
         "/public",

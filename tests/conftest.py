@@ -107,13 +107,35 @@ def session(db: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Iterator[Settings]:
-    """Settings pointing the publish directory at a temporary folder."""
-    s = Settings(publish_dir=tmp_path / "publish")
+    """Settings pointing the publish directory and the 检查码 signing key at a temporary folder."""
+    s = Settings(publish_dir=tmp_path / "publish", signing_key_file=tmp_path / "signing.key")
     get_settings.cache_clear()
+    outer_key = os.environ.get("SPOTCHECK_SIGNING_KEY_FILE")
     os.environ["SPOTCHECK_PUBLISH_DIR"] = str(s.publish_dir)
+    os.environ["SPOTCHECK_SIGNING_KEY_FILE"] = str(s.signing_key_file)
     yield s
     os.environ.pop("SPOTCHECK_PUBLISH_DIR", None)
+    _restore("SPOTCHECK_SIGNING_KEY_FILE", outer_key)
     get_settings.cache_clear()
+
+
+def _restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _signing_key_outside_the_worktree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests that publish without the `settings` fixture (the CLI's) sign with a temporary key,
+    never one created in the working directory's var/."""
+    key = tmp_path_factory.mktemp("signing") / "inspection-code.key"
+    outer = os.environ.get("SPOTCHECK_SIGNING_KEY_FILE")
+    os.environ["SPOTCHECK_SIGNING_KEY_FILE"] = str(key)
+    get_settings.cache_clear()
+    yield
+    _restore("SPOTCHECK_SIGNING_KEY_FILE", outer)
 
 
 @pytest.fixture

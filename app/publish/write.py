@@ -21,12 +21,14 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.config import get_settings
 from app.faults import pause_at
 from app.gcpause import gc_paused
 from app.migrate import ROOT
 from app.models.base import utcnow
 from app.publish.collect import collect
 from app.publish.formats import FileBody, FileSink
+from app.publish.inspections import inspection_pages
 from app.publish.render import Assets, render_into
 from app.states import DrawStatus
 from app.stats.service import site_statistics
@@ -180,6 +182,10 @@ def publish(session: Session, publish_dir: Path, *, now: datetime | None = None)
         with gc_paused():  # per-stratum estimates and pages (11,000 strata nationally)
             pages = site_statistics(session, public, at)
         for rel, body in pages.items():
+            sink[rel] = body
+        # 检查码核验 and 机构年度检查次数 (app/publish/inspections.py)
+        key_file = get_settings().signing_key_file
+        for rel, body in inspection_pages(session, data, key_file=key_file).items():
             sink[rel] = body
 
     report = build_site(publish_dir, produce)

@@ -1,14 +1,25 @@
 """Publication deadlines of approved results (docs/rules.md#r8): 20 working days by default."""
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Result, Task
-from app.tasks.workdays import CalendarDataMissing, WorkdayCalendar
+from app.tasks.workdays import (
+    CalendarDataMissing,
+    CalendarOverrideError,
+    WorkdayCalendar,
+    load_calendar,
+)
+
+log = logging.getLogger(__name__)
+# warning text → the day it was last logged: each warning reaches the log once per process/day
+_LOGGED_ON: dict[str, date] = {}
 
 
 @dataclass(frozen=True)
@@ -126,3 +137,24 @@ def calendar_warnings(calendar: WorkdayCalendar, today: date) -> list[str]:
         f"跨入该年的公示期限将无法计算 (calendar data for {y} missing)"
         for y in missing
     ]
+
+
+def log_calendar_warnings(calendar: WorkdayCalendar, today: date) -> list[str]:
+    """`calendar_warnings`, each also logged (WARNING) the first time it comes up in a day."""
+    warnings = calendar_warnings(calendar, today)
+    for text in warnings:
+        if _LOGGED_ON.get(text) != today:
+            _LOGGED_ON[text] = today
+            log.warning(text)
+    return warnings
+
+
+def warn_at_startup(override_file: Path | None, today: date) -> None:
+    """Logs the calendar warnings of `today` when the service starts (a broken override file
+    is logged as an error here; the deadline list answers it with a 500)."""
+    try:
+        calendar = load_calendar(override_file)
+    except CalendarOverrideError as exc:
+        log.error("节假日覆盖文件有误 (calendar override file invalid)：%s", exc)
+        return
+    log_calendar_warnings(calendar, today)

@@ -4,22 +4,27 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+import segno
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.clock import local_date
 from app.models import Inspector, Item, Plan, Result, Target, Task
 from app.regions import region_label, region_name
 from app.spreadsheets import guard, guard_value
-from app.tasks import teams
+from app.tasks import codes, teams
 from app.tasks.schemas import (
     CORRECTION,
     NON_COOPERATION,
@@ -307,8 +312,15 @@ def materials_for(items: list[Item]) -> list[str]:
     return out
 
 
-def render_notice(session: Session, task: Task, *, issued_on: date) -> str:
-    """检查通知书 of a task as printable HTML (autoescaped)."""
+def render_notice(
+    session: Session,
+    task: Task,
+    *,
+    issued_at: datetime,
+    signing_key: Ed25519PrivateKey,
+    site_url: str,
+) -> str:
+    """检查通知书 of a task as printable HTML (autoescaped), with its 检查码 as a QR code."""
     plan = session.get(Plan, task.plan_code)
     items = list(session.scalars(select(Item).where(Item.code.in_(task.items)).order_by(Item.code)))
     members = teams.team_of(session, task.id)
@@ -328,7 +340,32 @@ def render_notice(session: Session, task: Task, *, issued_on: date) -> str:
     target = session.get(Target, task.uscc)
     spec = plan.spec if plan else {}
     window = spec.get("window") or {}
+    kid = codes.key_id(signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    code = codes.sign(
+        signing_key,
+        codes.statement(
+            kid=kid,
+            task_id=task.id,
+            plan_code=task.plan_code,
+            plan_title=plan.title if plan else "",
+            department=spec.get("lead_department", ""),
+            uscc=task.uscc,
+            name=target.name if target else task.name,
+            badges=badges,
+            items=task.items,
+            window_start=window.get("start", ""),
+            window_end=window.get("end", ""),
+            issued_at=issued_at,
+        ),
+    )
+    url = codes.check_url(site_url, code)
+    qr = segno.make(url, error="m", boost_error=False)
+    issued_on = local_date(issued_at)
     return _env.get_template("notice.html").render(
+        code=code,
+        check_page=codes.check_url(site_url, "").rstrip("#"),
+        qr_svg=Markup(qr.svg_inline(scale=2, border=2, title="检查码")),
+        qr_version=qr.version,
         task=task,
         target=target,
         plan=plan,

@@ -13,10 +13,11 @@ from app.config import Settings
 from app.db import SessionDep
 from app.errors import AppError, ValidationFailed, problem_responses
 from app.events import site_changed
+from app.models.base import utcnow
 from app.pagination import Page
 from app.plans import service as plans
 from app.states import TaskStatus
-from app.tasks import deadlines, evidence, reports, results, revisits, service
+from app.tasks import codes, deadlines, evidence, reports, results, revisits, service
 from app.tasks.access import visible_task
 from app.tasks.schemas import (
     ApprovedResultOut,
@@ -192,10 +193,19 @@ def all_follow_ups(
     response_class=HTMLResponse,
     responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}, **NOT_FOUND},
 )
-def get_notice(task_id: str, session: SessionDep, principal: AnyStaff) -> HTMLResponse:
-    """检查通知书（可打印的 HTML）。"""
+def get_notice(
+    task_id: str, request: Request, session: SessionDep, principal: AnyStaff
+) -> HTMLResponse:
+    """检查通知书（可打印的 HTML），附检查码二维码（公开网站上离线核验）。"""
     task = visible_task(session, task_id, principal)
-    html = reports.render_notice(session, task, issued_on=today_local())
+    settings = _settings(request)
+    html = reports.render_notice(
+        session,
+        task,
+        issued_at=utcnow(),
+        signing_key=codes.load_signing_key(settings.signing_key_file),
+        site_url=settings.public_site_url or f"{request.base_url}public/",
+    )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
@@ -305,7 +315,7 @@ def result_deadlines(
         "today": today.isoformat(),
         "within": within,
         "workdays": settings.publish_result_workdays,
-        "warnings": deadlines.calendar_warnings(calendar, today),
+        "warnings": deadlines.log_calendar_warnings(calendar, today),
         "items": [d.to_dict() for d in items],
     }
 

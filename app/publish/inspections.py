@@ -1,0 +1,110 @@
+"""检查码核验 and 机构年度检查次数: the public check page of notices' inspection codes, the
+published verification keys, and each institution's inspections in a year across all plans.
+
+Self-contained addition to the site build: `inspection_pages` collects what it needs (the
+tasks of the draws the site already publishes, the public keys) and renders its files purely.
+Only tasks whose list is public are counted: a draw of an `after_window` plan whose window
+has not closed stays withheld here too, and a superseded draw's tasks are not inspections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Task
+from app.publish.collect import SiteData
+from app.publish.formats import dumps
+from app.publish.pages import html_page, json_doc
+from app.states import DrawStatus
+from app.tasks.codes import CHECK_PAGE, KEYS_FILE, PublicKey, public_keys
+
+COUNTS_PAGE = "inspection/index.html"
+CHUNK = 900
+
+
+def inspection_pages(session: Session, data: SiteData, *, key_file: Path) -> dict[str, bytes]:
+    """The check page, the keys file and the yearly counts (page and JSON)."""
+    return render_inspection_pages(data, public_keys(key_file), collect_counts(session, data))
+
+
+def collect_counts(session: Session, data: SiteData) -> list[dict[str, Any]]:
+    """Per (year, institution), its published drawn tasks, newest year first; the year is the
+    北京时间 calendar year in which the plan's inspection window starts."""
+    plans = {p["code"]: p for p in data.plans}
+    draw_ids = sorted(d.id for d in data.draws if d.public and d.status == DrawStatus.CURRENT)
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for i in range(0, len(draw_ids), CHUNK):
+        rows = session.execute(
+            select(Task.id, Task.plan_code, Task.uscc, Task.name, Task.items)
+            .where(Task.draw_id.in_(draw_ids[i : i + CHUNK]))
+            .order_by(Task.id)
+        )
+        for task_id, plan_code, uscc, name, items in rows:
+            plan = plans.get(plan_code)
+            if plan is None:
+                continue
+            spec = plan["spec"]
+            window = spec.get("window") or {}
+            start, end = str(window.get("start", "")), str(window.get("end", ""))
+            year = start[:4]
+            departments = [spec.get("lead_department", ""), *spec.get("joint_departments", [])]
+            group = groups.setdefault(
+                (year, uscc), {"year": year, "uscc": uscc, "name": name, "tasks": []}
+            )
+            group["tasks"].append(
+                {
+                    "task": task_id,
+                    "plan": plan_code,
+                    "plan_title": plan["title"],
+                    "departments": [d for d in departments if d],
+                    "window": [start, end],
+                    "items": list(items),
+                }
+            )
+    out = []
+    for (_year, _uscc), group in sorted(
+        groups.items(), key=lambda kv: (-int(kv[0][0] or 0), kv[0][1])
+    ):
+        group["tasks"].sort(key=lambda t: (t["window"][0], t["task"]))
+        departments = sorted({d for t in group["tasks"] for d in t["departments"]})
+        out.append({**group, "count": len(group["tasks"]), "departments": departments})
+    return out
+
+
+def render_inspection_pages(
+    data: SiteData, keys: Sequence[PublicKey], counts: Sequence[Mapping[str, Any]]
+) -> dict[str, bytes]:
+    """PURE: the files of this section from plain values."""
+    key_docs = [k.to_dict() for k in keys]
+    item_names = {i["code"]: i["name"] for i in data.items}
+    years = sorted({c["year"] for c in counts}, reverse=True)
+    return {
+        KEYS_FILE: dumps(json_doc("inspection_code_keys", data, keys=key_docs)),
+        CHECK_PAGE: html_page(
+            "inspection_check.html",
+            root="../",
+            json_href=f"../{KEYS_FILE}",
+            title="检查码核验",
+            section="inspection",
+            keys=key_docs,
+            keys_json=dumps(key_docs).decode(),
+            items_json=dumps(item_names).decode(),
+            data=data,
+        ),
+        "inspection/index.json": dumps(json_doc("inspection_counts", data, institutions=counts)),
+        COUNTS_PAGE: html_page(
+            "inspections.html",
+            root="../",
+            json_href="index.json",
+            title="机构年度检查次数",
+            section="inspection",
+            counts=counts,
+            years=years,
+            data=data,
+        ),
+    }

@@ -1,0 +1,103 @@
+"""检查码核验 page, the published keys, and 机构年度检查次数 (only published tasks)."""
+
+import json
+from datetime import UTC, datetime
+
+from app.db import make_sessionmaker
+from app.publish.write import publish
+from app.tasks import codes
+from tests.publish.conftest import XSS, create_and_publish, draw, site_files
+
+
+def _counts(files):  # type: ignore[no-untyped-def]
+    doc = json.loads(files["inspection/index.json"])
+    return {(c["year"], c["uscc"]): c for c in doc["institutions"]}
+
+
+def test_keys_file_and_check_page_publish_the_current_public_key(client, pub_city, settings):
+    create_and_publish(client, pub_city)
+    files = site_files(settings.publish_dir)
+    (current,) = codes.public_keys(settings.signing_key_file)
+    keys = json.loads(files["keys/inspection-code.json"])["keys"]
+    assert keys == [current.to_dict()]
+    page = files["inspection/check.html"].decode()
+    assert current.kid in page and current.to_dict()["public_key"] in page
+    assert "static/inspection-code.js" in page and "static/inspection-code.js" in files
+    # the private key is never published
+    pem = settings.signing_key_file.read_bytes()
+    secret_line = pem.splitlines()[1]
+    assert all(secret_line not in body for body in files.values())
+
+
+def test_counts_each_institution_across_plans_in_the_year(client, pub_city, settings):
+    create_and_publish(client, pub_city, code="PUB-1")
+    d1 = draw(client, pub_city, "PUB-1")
+    create_and_publish(
+        client, pub_city, code="PUB-2", joint_departments=[], ratio=0.2, cooldown_days=0
+    )
+    d2 = draw(client, pub_city, "PUB-2", entropy="1-1-2-3-5-8")
+    files = site_files(settings.publish_dir)
+    counts = _counts(files)
+    expected: dict[str, list[str]] = {}
+    for t in d1["tasks"] + d2["tasks"]:
+        expected.setdefault(t["uscc"], []).append(t["id"])
+    assert {u for (_y, u) in counts} == set(expected)
+    for uscc, task_ids in expected.items():
+        c = counts[("2026", uscc)]
+        assert c["count"] == len(task_ids) and sorted(t["task"] for t in c["tasks"]) == sorted(
+            task_ids
+        )
+    both = [u for u, ids in expected.items() if len(ids) == 2]
+    assert both, "the two draws share no institution: pick other entropy"
+    c = counts[("2026", both[0])]
+    assert c["departments"] == ["某市医疗保障局", "某市卫生健康委员会"]
+    page = files["inspection/index.html"].decode()
+    assert f'id="u-{both[0]}-2026"' in page
+    row = page.split(f'id="u-{both[0]}-2026"', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="num" data-count>2</td>' in row
+    # hostile names stay text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert XSS not in page
+
+
+def test_withheld_tasks_are_neither_counted_nor_shown_until_the_window_closes(
+    client, pub_city, settings, session
+):
+    create_and_publish(client, pub_city, code="PUB-1")
+    shown = draw(client, pub_city, "PUB-1")
+    create_and_publish(
+        client, pub_city, code="HIDDEN-1", publish_tasks="after_window", cooldown_days=0
+    )
+    hidden = draw(client, pub_city, "HIDDEN-1", entropy="2-7-1-8-2-8")
+    files = site_files(settings.publish_dir)
+    section = b"".join(body for rel, body in files.items() if rel.startswith("inspection/"))
+    text = section.decode()
+    for t in hidden["tasks"]:
+        assert t["id"] not in text
+    assert "HIDDEN-1" not in text
+    counts = _counts(files)
+    public_only = {t["uscc"] for t in shown["tasks"]}
+    assert {u for (_y, u) in counts} == public_only
+    only_hidden = {t["uscc"] for t in hidden["tasks"]} - public_only
+    assert only_hidden and not any(u in text for u in only_hidden)
+    assert all(c["count"] == 1 for c in counts.values())
+    # once the window has closed (北京时间), the withheld tasks count
+    with make_sessionmaker(session.get_bind())() as s:
+        publish(s, settings.publish_dir, now=datetime(2026, 12, 31, 16, 0, tzinfo=UTC))
+    counts = _counts(site_files(settings.publish_dir))
+    assert {u for (_y, u) in counts} == public_only | {t["uscc"] for t in hidden["tasks"]}
+
+
+def test_a_superseded_draw_is_not_counted(client, pub_city, settings):
+    create_and_publish(client, pub_city)
+    old = draw(client, pub_city, "PUB-1")
+    r = client.post(
+        "/api/v1/plans/PUB-1/adjustments",
+        headers=pub_city,
+        json={"reason": "名录更正后重新抽取", "redraw": True},
+    )
+    assert r.status_code == 201, r.text
+    text = b"".join(
+        b for rel, b in site_files(settings.publish_dir).items() if rel.startswith("inspection/")
+    ).decode()
+    assert not any(t["id"] in text for t in old["tasks"])
