@@ -329,6 +329,15 @@ def test_repair_seats_no_recused_member_and_replays(monkeypatch: pytest.MonkeyPa
     assert marked_in_repair
 
 
+@pytest.mark.parametrize("seed", ["a", "d", "e", "f"])
+def test_replay_is_exact_when_caps_are_tight(seed: str) -> None:
+    # lead capacity equals demand (40 x 4 = 160 slots): the repair runs, through recusals too
+    tasks, pool = _dense()
+    r = draw2(seed, tasks, pool, replace(DENSE_PARAMS, max_tasks_per_inspector=4))
+    assert max(r.loads.values()) == 4
+    assert verifier.replay_teams(published(r)) == []
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n_tasks=st.integers(1, 3),

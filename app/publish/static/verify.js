@@ -269,7 +269,7 @@
       this.exclMemo = new Map();
       // /2 (docs/draw-spec-teams.md §10): published recusals per task, and those applied so far.
       this.v2 = tp.algorithm === "spotcheck-draw/2 teams";
-      this.recused = this.tasks.map((t) => new Set(this.v2 ? t.recused : []));
+      this.recused = this.tasks.map((t) => new Set(this.v2 && Array.isArray(t.recused) ? t.recused : []));
       this.skipped = this.tasks.map(() => new Set());
       this.team = this.tasks.map(() => new Map());
       this.groups = this.tasks.map(() => ({}));
@@ -500,6 +500,7 @@
     if (rp.v2) {
       for (const task of rp.tasks) {
         const listed = task.recused;
+        if (!Array.isArray(listed)) { problems.push(`${task.uscc}：缺少 recused 列表，无法复核`); continue; }
         const sorted = [...new Set(listed)].sort(cmpStr);
         if (listed.join("\u0000") !== sorted.join("\u0000")) problems.push(`${task.uscc}：recused 须为按执法证号排序且不重复的列表`);
         for (const b of listed) if (!rp.info.has(b)) problems.push(`${task.uscc}：回避人员 ${b} 不在公布的执法检查人员名录中`);
