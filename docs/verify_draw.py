@@ -1045,7 +1045,7 @@ class _Replay:
         for n, _dept in enumerate(tp["joint_departments"]):
             self.run_pool(f"J{n}", lambda u: [(frozenset(), tp["joint_members"])])
         self.run_pool("L", self.lead_groups)
-        out = []
+        out: list[list[tuple[str, str]]] = []
         for u in range(len(self.tasks)):
             lead = sorted(b for b, (p, _) in self.team[u].items() if p == "L")
             if not lead:

@@ -1,7 +1,8 @@
 """Second random (双随机 的第二个随机): pure, reproducible inspector team assignment.
 
-Part of ``spotcheck-draw/1``; the byte-level rules are in docs/draw-spec-teams.md and the
-stdlib verifier docs/verify_draw.py (replay_teams) replays them.  No database, no HTTP, no ``random``:
+Part of ``spotcheck-draw/1`` and ``/2`` (/2 keeps recusals private, spec §10); the byte-level
+rules are in docs/draw-spec-teams.md and the stdlib verifier docs/verify_draw.py (replay_teams)
+replays them.  No database, no HTTP, no ``random``:
 every random choice comes from SHA-256 of the draw's seed string.
 
 Each pool (lead-department 执法人员, each joint department's 执法人员, the 专家库) is an

@@ -7,8 +7,11 @@ import copy
 import hashlib
 import hmac
 import json
+import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -326,6 +329,15 @@ def test_repair_seats_no_recused_member_and_replays(monkeypatch: pytest.MonkeyPa
     assert marked_in_repair
 
 
+@pytest.mark.parametrize("seed", ["a", "d", "e", "f"])
+def test_replay_is_exact_when_caps_are_tight(seed: str) -> None:
+    # lead capacity equals demand (40 x 4 = 160 slots): the repair runs, through recusals too
+    tasks, pool = _dense()
+    r = draw2(seed, tasks, pool, replace(DENSE_PARAMS, max_tasks_per_inspector=4))
+    assert max(r.loads.values()) == 4
+    assert verifier.replay_teams(published(r)) == []
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n_tasks=st.integers(1, 3),
@@ -507,3 +519,56 @@ def test_audit_ignores_pairs_outside_the_draw() -> None:
     honest = published(draw2("s", tasks, pool, DENSE_PARAMS))
     outside = [("B0001", "91370000NOTDRAWN00"), ("NOT-IN-POOL", tasks[0].uscc)]
     assert audit_exclusions(KEY, honest, [*declared_recusals(pool), *outside]) == []
+
+
+# --- the in-browser verifier (app/publish/static/verify.js) agrees -----------------------------
+
+VERIFY_JS = Path(__file__).resolve().parents[2] / "app" / "publish" / "static" / "verify.js"
+NODE_RUN = """
+const fs = require("fs");
+globalThis.window = {};
+globalThis.document = { addEventListener() {} };
+globalThis.location = { search: "" };
+eval(fs.readFileSync(process.argv[1], "utf8"));
+(async () => {
+  const out = [];
+  for (const d of JSON.parse(fs.readFileSync(process.argv[2], "utf8"))) {
+    const v = window.SpotcheckVerify;
+    out.push([...(await v.replayTeams(d)), ...(await v.checkTeamConstraints(d))]);
+  }
+  console.log(JSON.stringify(out));
+})();
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run verify.js")
+def test_browser_verifier_replays_v2_and_refuses_the_same_forgeries(tmp_path: Path) -> None:
+    tasks, pool, p = _needs_repair_instance()
+    pool += [insp(f"X{k}", "370501", max_tasks=1, conflicts=(T1, T2)) for k in range(3)]
+    good = [published(draw2(f"r{k}", tasks, pool, p)) for k in range(12)]
+    t, v, vp = v2_vector_inputs()
+    good.append(
+        published(assign_teams(seed=VECTOR_SEED, tasks=t, inspectors=v, params=vp, recusal_key=KEY))
+    )
+    good.append(_rich_draw2())
+    forged = []
+    for tamper, _ in V2_FORGERIES.values():
+        d = copy.deepcopy(good[-1])
+        tamper(d)
+        forged.append(d)
+    path = tmp_path / "draws.json"
+    path.write_text(json.dumps(good + forged, ensure_ascii=False), encoding="utf-8")
+    run = subprocess.run(
+        ["node", "-e", NODE_RUN, str(VERIFY_JS), str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    js = json.loads(run.stdout)
+    assert js[: len(good)] == [[] for _ in good]
+    for (_, message), problems, d in zip(
+        V2_FORGERIES.values(), js[len(good) :], forged, strict=True
+    ):
+        assert problems and len(problems) == len(verifier.replay_teams(d))
+        assert any(message in x for x in problems), problems

@@ -267,6 +267,10 @@
       }
       this.exclusions = new Set(draw.exclusions);
       this.exclMemo = new Map();
+      // /2 (docs/draw-spec-teams.md §10): published recusals per task, and those applied so far.
+      this.v2 = tp.algorithm === "spotcheck-draw/2 teams";
+      this.recused = this.tasks.map((t) => new Set(this.v2 && Array.isArray(t.recused) ? t.recused : []));
+      this.skipped = this.tasks.map(() => new Set());
       this.team = this.tasks.map(() => new Map());
       this.groups = this.tasks.map(() => ({}));
       this.load = new Map(); this.limit = new Map(); this.held = new Map();
@@ -279,6 +283,7 @@
     }
     async eligible(b, u) {
       if (this.cross && this.info.get(b).key === this.tkey[u]) return false;
+      if (this.v2) return !this.skipped[u].has(b);
       const k = b + "\u0000" + u;
       let hit = this.exclMemo.get(k);
       if (hit === undefined) {
@@ -348,7 +353,18 @@
       for (const b of members) this.limit.set(b, this.info.get(b).cap);
       for (const [u, gi] of still) if (!(await this.augment(pid, lists, members, u, gi))) this.failed = true;
     }
+    async publishedRecusal(b, u) {
+      if (this.v2) return this.recused[u].has(b);
+      return this.exclusions.has(await token(this.seed, b, this.uscc[u]));
+    }
     async pick(lst, u, label) {
+      for (;;) {
+        const best = await this.pickOnce(lst, u, label);
+        if (best === null || !this.recused[u].has(best)) return best;
+        this.skipped[u].add(best); // /2: a published recusal takes effect; repeat the step
+      }
+    }
+    async pickOnce(lst, u, label) {
       if (!lst.length) return null;
       const start = Number((await h64(label)) % BigInt(lst.length));
       let best = null, seen = 0;
@@ -362,6 +378,26 @@
       return best;
     }
     async augment(pid, lists, members, u0, g0) {
+      let path;
+      for (;;) {
+        path = await this.findPath(pid, lists, members, u0, g0);
+        if (path === null) return false;
+        const recused = path.filter(([b, [u]]) => this.recused[u].has(b));
+        if (!recused.length) break;
+        for (const [b, [u]] of recused) this.skipped[u].add(b); // /2: search again
+      }
+      for (let i = 0; i < path.length - 1; i++) {
+        const b = path[i][0], [u, gi] = path[i + 1][1];
+        this.team[u].delete(b);
+        const h = this.held.get(b);
+        h.splice(h.findIndex((x) => x[0] === u && x[1] === gi), 1);
+      }
+      for (const [b, [u, gi]] of path) { this.team[u].set(b, [pid, gi]); this.held.get(b).push([u, gi]); }
+      const end = path[path.length - 1];
+      this.load.set(end[0], this.load.get(end[0]) + 1);
+      return true;
+    }
+    async findPath(pid, lists, members, u0, g0) {
       const nk = (n) => n[0] + ":" + n[1];
       const parent = new Map([[nk([u0, g0]), null]]);
       const seenX = new Set(), seenB = new Set();
@@ -391,20 +427,12 @@
           }
         }
       }
-      if (end === null) return false;
+      if (end === null) return null;
       const path = [];
       let st = end;
       while (st !== null) { path.push(st); st = parent.get(nk(st[1])); }
       path.reverse();
-      for (let i = 0; i < path.length - 1; i++) {
-        const b = path[i][0], [u, gi] = path[i + 1][1];
-        this.team[u].delete(b);
-        const h = this.held.get(b);
-        h.splice(h.findIndex((x) => x[0] === u && x[1] === gi), 1);
-      }
-      for (const [b, [u, gi]] of path) { this.team[u].set(b, [pid, gi]); this.held.get(b).push([u, gi]); }
-      this.load.set(end[0], this.load.get(end[0]) + 1);
-      return true;
+      return path;
     }
     leadGroups(u) {
       const size = this.tp.size, covered = new Set();
@@ -458,7 +486,7 @@
         if (role === "联合检查" && (rec.kind !== "执法人员" || !tp.joint_departments.includes(rec.department))) problems.push(`${task.uscc}：${b} 不是联合检查部门执法人员`);
         if (role === "专家" && rec.kind !== "专家") problems.push(`${task.uscc}：${b} 不是专家库人员`);
         if (rp.cross && rec.key === rp.tkey[u]) problems.push(`${task.uscc}：${b} 与检查对象同属区划 ${rp.tkey[u]}（交叉互查）`);
-        if (rp.exclusions.has(await token(rp.seed, b, task.uscc))) problems.push(`${task.uscc}：${b} 应回避`);
+        if (await rp.publishedRecusal(b, u)) problems.push(`${task.uscc}：${b} 应回避`);
       }
       for (const dept of tp.joint_departments) {
         const got = badges.filter((b, i) => roles[i] === "联合检查" && rp.info.has(b) && rp.info.get(b).department === dept).length;
@@ -469,6 +497,17 @@
       if (missing.length) problems.push(`${task.uscc}：缺少专长 ${missing.join("、")}`);
     }
     for (const [b, n] of load) if (rp.info.has(b) && n > rp.info.get(b).cap) problems.push(`${b}：任务 ${n} 个，超过上限 ${rp.info.get(b).cap}`);
+    if (rp.v2) {
+      for (const task of rp.tasks) {
+        const listed = task.recused;
+        if (!Array.isArray(listed)) { problems.push(`${task.uscc}：缺少 recused 列表，无法复核`); continue; }
+        const sorted = [...new Set(listed)].sort(cmpStr);
+        if (listed.join("\u0000") !== sorted.join("\u0000")) problems.push(`${task.uscc}：recused 须为按执法证号排序且不重复的列表`);
+        for (const b of listed) if (!rp.info.has(b)) problems.push(`${task.uscc}：回避人员 ${b} 不在公布的执法检查人员名录中`);
+      }
+      const tokens = draw.exclusions, ok = [...new Set(tokens)].sort(cmpStr);
+      if (tokens.join(",") !== ok.join(",") || !tokens.every((t) => /^[0-9a-f]{32}$/.test(t))) problems.push("排除标记 exclusions 须为排序、不重复的32位小写十六进制串");
+    }
     return problems;
   }
 
@@ -481,6 +520,7 @@
       const got = (task.team || []).map((m) => m.badge + "/" + m.role).join(",");
       const want = expected[u].map(([b, r]) => b + "/" + r).join(",");
       if (got !== want) problems.push(`${task.uscc}：检查组与重放结果不一致（公布 ${got}；重放 ${want}）`);
+      for (const b of [...rp.recused[u]].sort(cmpStr)) if (!rp.skipped[u].has(b)) problems.push(`${task.uscc}：公布的回避人员 ${b} 在重放中从未被跳过`);
     });
     return problems;
   }
