@@ -52,6 +52,7 @@ from tests.draw.draw_helpers import (
     units,
     units_v2,
     v2_body,
+    verifier_path,
 )
 
 verifier = load_verifier()
@@ -345,7 +346,7 @@ def test_golden_draw_v2() -> None:
 
 
 def _run(*args: object) -> subprocess.CompletedProcess[str]:
-    script = ROOT / "docs" / "verify_draw.py"
+    script = verifier_path()
     return subprocess.run([sys.executable, script, *map(str, args)], capture_output=True, text=True)
 
 
