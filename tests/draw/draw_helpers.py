@@ -147,8 +147,13 @@ def v2_body(
     """A /2 draw body as the server publishes it (no teams), its plan JSON and frame file."""
     import hashlib
 
-    from app.draw import ALGORITHM_V2, commitment_of, derive_seed_v2, draw_targets
-    from app.draw import population_file_chunks
+    from app.draw import (
+        ALGORITHM_V2,
+        commitment_of,
+        derive_seed_v2,
+        draw_targets,
+        population_file_chunks,
+    )
 
     frame = b"".join(population_file_chunks(population, items, algorithm=ALGORITHM_V2))
     frame_sha256 = hashlib.sha256(frame).hexdigest()

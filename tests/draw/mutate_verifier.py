@@ -34,7 +34,7 @@ def mutants(source: str) -> list[tuple[int, str]]:
     out = []
     for k, line in enumerate(lines):
         if CHECK.search(line):
-            mutated = lines[:k] + [CHECK.sub("_switched_off(", line, count=1)] + lines[k + 1 :]
+            mutated = [*lines[:k], CHECK.sub("_switched_off(", line, count=1), *lines[k + 1 :]]
             text = "".join(mutated) + "\n\ndef _switched_off(*args, **kwargs):\n    return None\n"
             out.append((k + 1, text))
     return out

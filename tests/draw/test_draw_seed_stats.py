@@ -28,7 +28,6 @@ from app.draw import (
 from app.draw.sampling import solve_inclusion
 from tests.draw.draw_helpers import (
     ITEMS,
-    ROOT,
     SEED,
     as_json,
     file_text,

@@ -28,7 +28,6 @@ from app.draw import (
     Unit,
     canonical_json,
     commitment_of,
-    derive_seed,
     derive_seed_v2,
     draw_targets,
     population_file_chunks,
@@ -41,7 +40,6 @@ from tests.draw.draw_helpers import (
     DICE,
     GOLDEN,
     ITEMS,
-    ROOT,
     SECRET_V2,
     SEED,
     beacon_of,
@@ -301,7 +299,7 @@ def test_read_population_file_refuses_what_it_would_not_write(mangle: Any, messa
 
 def test_read_population_file_refuses_unsorted_rows() -> None:
     text = _frame(units_v2(8, strata=1)).decode("utf-8")
-    header, *rows = text.splitlines(keepends=True)
+    _header, *rows = text.splitlines(keepends=True)
     # swap two single-line records (names 0 and 4 need no quotes)
     plain = [r for r in rows if r.count('"') == 0]
     bad = text.replace(plain[0], "\0").replace(plain[1], plain[0]).replace("\0", plain[1])
@@ -447,22 +445,26 @@ def _sealed_of(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_sealed_draw_alone_is_incomplete_and_its_reveal_is_checked() -> None:
+    from tests.draw.test_verifier_checks import bls
+
     body, plan, frame = golden_v2()
     rows = verifier.parse_population(frame)
     sealed = _sealed_of(body)
-    alone = verifier.check(sealed, None, plan=plan)
+    alone = verifier.check(sealed, None, plan=plan, bls=bls)
     assert alone.problems == [] and alone.exit_code == 3
     assert "sealed draw not yet revealed" in alone.not_checked[0]
     leaked = copy.deepcopy(sealed)
     leaked["seed_inputs"]["secret"] = SECRET_V2
-    assert verifier.check(leaked, None, plan=plan).exit_code == 1
-    assert verifier.check(body, rows, plan=plan, sealed=sealed).exit_code == 0
+    assert verifier.check(leaked, None, plan=plan, bls=bls).exit_code == 1
+    assert verifier.check(body, rows, plan=plan, sealed=sealed, bls=bls).exit_code == 0
     swapped = copy.deepcopy(body)
     swapped["tasks"][0]["items"] = ["YB-02"]
-    problems = verifier.check(body | {"tasks": swapped["tasks"]}, rows, plan=plan, sealed=sealed)
+    problems = verifier.check(
+        body | {"tasks": swapped["tasks"]}, rows, plan=plan, sealed=sealed, bls=bls
+    )
     assert any("tasks_sha256" in p for p in problems.problems)
     other = dict(sealed, drawn_at="2023-09-15T11:04:00+00:00")
-    assert "drawn_at" in verifier.check(body, rows, plan=plan, sealed=other).problems[0]
+    assert "drawn_at" in verifier.check(body, rows, plan=plan, sealed=other, bls=bls).problems[0]
 
 
 def _v2_tamper_cases() -> dict[str, tuple[Any, str]]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import itertools
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable

@@ -9,6 +9,7 @@ Switching any of these checks off makes its case fail (docs/verification.md).
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -193,6 +194,19 @@ def _honest_v2() -> tuple[dict[str, Any], dict[str, Any], list[dict[str, str]]]:
     return body, plan, verifier.parse_population(frame)
 
 
+@functools.cache
+def _bls_once(chain: str, round_number: Any, signature: Any) -> bool | None:
+    result: bool | None = verifier.bls_verify(
+        chain, {"round": round_number, "signature": signature}
+    )
+    return result
+
+
+def bls(chain: str, beacon: dict[str, Any]) -> bool | None:
+    """The verifier's own BLS check, computed once per (round, signature): pairings are slow."""
+    return _bls_once(chain, beacon.get("round"), beacon.get("signature"))
+
+
 def _beacon(**change: Any) -> Callable[[dict[str, Any]], None]:
     return lambda d: d["beacon"].update(change)
 
@@ -296,7 +310,7 @@ V2_POPULATION_CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
 
 def test_the_honest_v2_draw_verifies() -> None:
     body, plan, rows = _honest_v2()
-    report = verifier.check(body, rows, plan=plan)
+    report = verifier.check(body, rows, plan=plan, bls=bls)
     assert (report.problems, report.not_checked) == ([], [])
 
 
@@ -305,9 +319,9 @@ def test_each_v2_check_refuses_its_forgery(case: str) -> None:
     tamper, message = V2_CASES[case]
     body, plan, rows = _honest_v2()
     tamper(body)
-    problems = verifier.check(body, None, plan=None).problems
+    problems = verifier.check(body, None, plan=None, bls=bls).problems
     assert any(message in p for p in problems), problems
-    assert verifier.check(body, rows, plan=plan).exit_code == 1
+    assert verifier.check(body, rows, plan=plan, bls=bls).exit_code == 1
 
 
 @pytest.mark.parametrize("case", sorted(V2_POPULATION_CASES))
@@ -315,8 +329,8 @@ def test_each_v2_population_check_refuses_its_forgery(case: str) -> None:
     tamper, message = V2_POPULATION_CASES[case]
     body, plan, rows = _honest_v2()
     tamper(body)
-    assert verifier.check(body, None, plan=plan).problems == []  # only the frame shows it
-    problems = verifier.check(body, rows, plan=plan).problems
+    assert verifier.check(body, None, plan=plan, bls=bls).problems == []  # only the frame shows it
+    problems = verifier.check(body, rows, plan=plan, bls=bls).problems
     assert any(message in p for p in problems), problems
 
 
@@ -324,12 +338,15 @@ def test_a_beacon_on_a_dice_draw_is_refused() -> None:
     from tests.draw.test_draw_v2 import _dice_draw
 
     body, plan, rows = _dice_draw()
-    assert verifier.check(body, rows, plan=plan).exit_code == 0
+    assert verifier.check(body, rows, plan=plan, bls=bls).exit_code == 0
     body["beacon"] = {"round": 1}
-    assert "非 drand 随机源的抽取不应带 beacon" in verifier.check(body, rows, plan=plan).problems[0]
+    assert (
+        "非 drand 随机源的抽取不应带 beacon"
+        in verifier.check(body, rows, plan=plan, bls=bls).problems[0]
+    )
     body.pop("beacon")
     body["seed_inputs"]["entropy"] += " "
-    assert any("规范化形式" in p for p in verifier.check(body, rows, plan=plan).problems)
+    assert any("规范化形式" in p for p in verifier.check(body, rows, plan=plan, bls=bls).problems)
 
 
 def test_sealed_record_checks() -> None:
@@ -337,7 +354,7 @@ def test_sealed_record_checks() -> None:
 
     body, plan, rows = _honest_v2()
     sealed = _sealed_of(body)
-    assert verifier.check(body, rows, plan=plan, sealed=sealed).exit_code == 0
+    assert verifier.check(body, rows, plan=plan, sealed=sealed, bls=bls).exit_code == 0
     cases = {
         "sealed flag": (dict(sealed, sealed=False), "没有 sealed: true"),
         "id": (dict(sealed, id="X"), "密封记录的 id"),
@@ -346,7 +363,7 @@ def test_sealed_record_checks() -> None:
         "hash": (dict(sealed, tasks_sha256="0" * 64), "tasks_sha256 mismatch"),
     }
     for name, (record, message) in cases.items():
-        problems = verifier.check(body, rows, plan=plan, sealed=record).problems
+        problems = verifier.check(body, rows, plan=plan, sealed=record, bls=bls).problems
         assert any(message in p for p in problems), (name, problems)
     # a sealed dice record whose entropy is not in normal form
     from tests.draw.test_draw_v2 import _dice_draw
@@ -354,16 +371,17 @@ def test_sealed_record_checks() -> None:
     dice, dice_plan, _ = _dice_draw()
     record = _sealed_of(dice)
     record["seed_inputs"]["entropy"] = " x"
-    problems = verifier.check(record, None, plan=dice_plan).problems
+    problems = verifier.check(record, None, plan=dice_plan, bls=bls).problems
     assert any("规范化形式" in p for p in problems), problems
     record["seed_inputs"].pop("entropy")
     assert (
-        "密封记录的 seed_inputs 不完整" in verifier.check(record, None, plan=dice_plan).problems[0]
+        "密封记录的 seed_inputs 不完整"
+        in verifier.check(record, None, plan=dice_plan, bls=bls).problems[0]
     )
 
 
 def test_failed_record_shape_is_checked() -> None:
     body, plan, rows = _honest_v2()
     failed = dict(body, status="failed", error={"title": "无法组队"})
-    report = verifier.check(failed, rows, plan=plan)  # tasks still there: wrong shape
+    report = verifier.check(failed, rows, plan=plan, bls=bls)  # tasks still there: wrong shape
     assert any("失败的抽取记录须有 error 且没有 tasks" in p for p in report.problems)
