@@ -336,7 +336,9 @@ def verify_seed(draw: dict[str, Any]) -> list[str]:
     return problems
 
 
-def verify_beacon(draw: dict[str, Any], bls: BlsCheck, report: Report) -> None:
+def verify_beacon(
+    draw: dict[str, Any], bls: BlsCheck, report: Report, plan: dict[str, Any] | None = None
+) -> None:
     """A drand source: the published round is that chain's, signed, and its randomness is the
     entropy; any other source has no beacon (spec §10.5)."""
     inputs = draw.get("seed_inputs") or {}
@@ -372,7 +374,14 @@ def verify_beacon(draw: dict[str, Any], bls: BlsCheck, report: Report) -> None:
     if _instant(beacon.get("round_time")) != due:
         problems.append(f"beacon.round_time 应为 {due.isoformat()}（round time differs）")
     published = _instant(draw.get("plan_published_at"))
-    if published is None or not due > published:
+    if published is None and plan is not None:  # a sealed record names only its version
+        version = [
+            v for v in plan.get("versions") or [] if v.get("version") == draw.get("plan_version")
+        ]
+        published = _instant(version[0].get("published_at")) if version else None
+    if published is None and draw.get("sealed") is True and plan is None:
+        pass  # the plan file is missing: reported as a check not made
+    elif published is None or not due > published:
         problems.append(
             f"drand 第 {round_number} 轮的时间 {due.isoformat()} 不晚于计划版本公布时间"
             "（round not strictly after publication）"
@@ -435,6 +444,8 @@ def verify_plan(draw: dict[str, Any], plan: dict[str, Any]) -> list[str]:
         ("algorithm", draw.get("algorithm")),
         ("published_at", draw.get("plan_published_at")),
     ):
+        if key == "published_at" and draw.get("sealed") is True:
+            continue  # a sealed record does not repeat it (spec §10.6)
         if version.get(key) != got:
             problems.append(
                 f"{key} 与计划第 {wanted} 版公布的不同（differs from the plan version）"
@@ -717,12 +728,12 @@ def check(
     if plan is not None:
         report.problems += verify_plan(draw, plan)
     if draw.get("sealed") is True:
-        return _check_sealed_alone(draw, report, bls)
+        return _check_sealed_alone(draw, report, bls, plan)
     report.problems += verify_seed(draw)
     if report.problems or "seed" not in draw:
         return report
     if v2:
-        verify_beacon(draw, bls, report)
+        verify_beacon(draw, bls, report, plan)
         _check_v2_shape(draw, report)
     failed = draw.get("status") == "failed"
     if failed:
@@ -744,13 +755,15 @@ def check(
     return report
 
 
-def _check_sealed_alone(draw: dict[str, Any], report: Report, bls: BlsCheck) -> Report:
+def _check_sealed_alone(
+    draw: dict[str, Any], report: Report, bls: BlsCheck, plan: dict[str, Any] | None
+) -> Report:
     """A sealed record: only the binding of commitment and entropy can be checked."""
     inputs = draw.get("seed_inputs") or {}
     if "secret" in inputs:
         report.problems.append("密封记录不应公开密钥（sealed record carries the secret）")
     if draw.get("algorithm") == ALGORITHM_V2:
-        verify_beacon(draw, bls, report)
+        verify_beacon(draw, bls, report, plan)
         source = inputs.get("entropy_source")
         entropy = inputs.get("entropy")
         if not isinstance(source, dict) or not isinstance(entropy, str):

@@ -28,13 +28,13 @@ from app.draw import (
 from app.draw.sampling import solve_inclusion
 from tests.draw.draw_helpers import (
     ITEMS,
-    ROOT,
     SEED,
     as_json,
     file_text,
     load_verifier,
     rows_of,
     units,
+    verifier_path,
 )
 
 verifier = load_verifier()
@@ -145,7 +145,7 @@ def test_golden_draw() -> None:
 
 
 def test_verifier_cli(tmp_path: Path) -> None:
-    script = ROOT / "docs" / "verify_draw.py"
+    script = verifier_path()
     golden = GOLDEN / "draw_weighted.json"
     ok = subprocess.run([sys.executable, script, golden], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stdout

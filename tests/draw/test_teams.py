@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -28,7 +29,11 @@ from app.draw.teams import (
 
 LEAD = "某市医疗保障局"
 JOINT = "某市卫生健康委员会"
-VERIFY = Path(__file__).resolve().parents[2] / "docs" / "verify_draw.py"
+# docs/verify_draw.py, or the mutant a mutation run names (tests/draw/mutate_verifier.py)
+VERIFY = Path(
+    os.environ.get("SPOTCHECK_VERIFIER")
+    or Path(__file__).resolve().parents[2] / "docs" / "verify_draw.py"
+)
 
 
 def _load_verifier() -> Any:
@@ -757,3 +762,15 @@ def test_each_team_check_refuses_its_forgery(case: str) -> None:
     problems = verifier.check_constraints(d)
     assert any(message in p for p in problems), problems
     assert verifier.replay_teams(d) != []
+
+
+def test_verifier_says_when_the_replay_cannot_complete_the_teams() -> None:
+    # A forged pool in which no inspector may take a task: the published teams cannot be
+    # re-made, and the verifier says so in its own words (not only through the caps it breaks).
+    d = published(_rich_draw())
+    cols = d["inspector_pool"]["columns"]
+    cap = cols.index("max_tasks")
+    for row in d["inspector_pool"]["rows"]:
+        row[cap] = 0
+    problems = verifier.replay_teams(d)
+    assert "重放未能为全部检查对象组队（replay could not complete the teams）" in problems

@@ -1,6 +1,8 @@
-/* spotcheck-draw/1 in-browser verifier: replays a published draw with WebCrypto SHA-256.
+/* spotcheck-draw/1 and /2 in-browser verifier: replays a published draw with WebCrypto SHA-256.
    No framework, no server call besides reading the published static files.
-   Mirrors app/draw (seed.py, tickets.py, sampling.py, engine.py) and replay_teams in docs/verify_draw.py. */
+   Mirrors app/draw (seed.py, tickets.py, sampling.py, engine.py) and docs/verify_draw.py.
+   A check it cannot make (the drand BLS signature, a missing plan file, a sealed draw) is shown
+   as 未验证 and the verdict is 验证未完成（incomplete）, never 验证通过. */
 "use strict";
 (function () {
   const enc = new TextEncoder();
@@ -29,9 +31,36 @@
     return concat([l, bytes]);
   }
 
+  const V1 = "spotcheck-draw/1", V2 = "spotcheck-draw/2";
   /* §2 seed: commitment = SHA-256(tag || secret); seed = SHA-256(tag || L(c) || L(s) || L(e)). */
-  async function commitmentOf(secret) {
-    return hex(await sha256(concat([enc.encode("spotcheck-draw/1:commitment\n"), enc.encode(secret)])));
+  async function commitmentOf(secret, algorithm) {
+    const tag = algorithm === V2 ? "spotcheck-draw/2:commitment\n" : "spotcheck-draw/1:commitment\n";
+    return hex(await sha256(concat([enc.encode(tag), enc.encode(secret)])));
+  }
+  /* canonical(x): JSON with sorted keys and no spaces, non-ASCII as is (Python's
+     json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)). */
+  function canonical(x) {
+    if (Array.isArray(x)) return "[" + x.map(canonical).join(",") + "]";
+    if (x !== null && typeof x === "object") {
+      return "{" + Object.keys(x).sort().map((k) => JSON.stringify(k) + ":" + canonical(x[k])).join(",") + "}";
+    }
+    return JSON.stringify(x);
+  }
+  /* §10.1: seed = SHA-256("spotcheck-draw/2:seed\n" || L(c) || L(s) || L(frame) || L(canonical(source)) || L(e)). */
+  async function deriveSeedV2(commitment, secret, frame, source, entropy) {
+    return hex(await sha256(concat([enc.encode("spotcheck-draw/2:seed\n"),
+      field(enc.encode(commitment)), field(enc.encode(secret)), field(enc.encode(frame)),
+      field(enc.encode(canonical(source))), field(enc.encode(entropy))])));
+  }
+  /* The drand chains a plan may name (app/draw/beacon.py): round time = genesis + (round - 1) * period. */
+  const CHAINS = {
+    quicknet: { hash: "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971", genesis: 1692803367, period: 3, chained: false },
+    default: { hash: "8990e7a9aaed2ffed73dbd7092123d6f289930540d7651336225dc172e51b2ce", genesis: 1595431050, period: 30, chained: true },
+  };
+  function fromHex(h) {
+    const out = new Uint8Array(h.length / 2);
+    for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
+    return out;
   }
   async function deriveSeed(commitment, secret, entropy) {
     const e = entropy.normalize("NFC").trim();
@@ -167,23 +196,60 @@
   function cmpStr(a, b) { return a < b ? -1 : (a > b ? 1 : 0); }
 
   const HEADER = "uscc,stratum,kind,grade,weight,cooling_items";
+  const HEADER_V2 = HEADER + ",region,name";
+
+  /* The population file's records: its lines, except that a quoted /2 name may span several. */
+  function records(text) {
+    const lines = text.split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    if (!text.includes('"')) return lines;
+    const out = [];
+    let pending = null;
+    const odd = (l) => (l.split('"').length - 1) % 2 === 1;
+    for (const line of lines) {
+      if (pending !== null) {
+        pending += "\n" + line;
+        if (!odd(pending)) { out.push(pending); pending = null; }
+      } else if (odd(line)) pending = line;
+      else out.push(line);
+    }
+    if (pending !== null) throw new Error("总体文件末尾的名称引号未闭合");
+    return out;
+  }
+  /* Splits a record into its 6 (/1) or 8 (/2) fields; only the /2 name may be quoted. */
+  function fieldsOf(record, v2) {
+    if (!v2) return record.split(",");
+    const out = [];
+    let start = 0;
+    for (let k = 0; k < 7; k++) {
+      const comma = record.indexOf(",", start);
+      if (comma < 0) throw new Error("总体文件的行缺少字段");
+      out.push(record.slice(start, comma));
+      start = comma + 1;
+    }
+    const raw = record.slice(start);
+    out.push(raw.startsWith('"') ? raw.slice(1, -1).split('""').join('"') : raw);
+    return out;
+  }
 
   /* Replays the target draw; returns {strata: Map key -> info, units: Map uscc -> unit}. */
   async function replayTargets(draw, populationText) {
-    const lines = populationText.split("\n");
-    if (lines[lines.length - 1] === "") lines.pop();
-    if (lines[0] !== HEADER) throw new Error("总体文件表头不符");
+    const v2 = draw.algorithm === V2;
+    const lines = records(populationText);
+    if (lines[0] !== (v2 ? HEADER_V2 : HEADER)) throw new Error("总体文件表头不符");
     const p = draw.params;
     const items = p.items;
     const units = [];
     progress("parse", 0, lines.length - 1);
     for (let i = 1; i < lines.length; i++) {
-      const [uscc, stratum, kind, grade, weight, coolingItems] = lines[i].split(",");
+      const [uscc, stratum, kind, grade, weight, coolingItems, region, name] = fieldsOf(lines[i], v2);
       const cool = new Set(coolingItems ? coolingItems.split(";") : []);
       const applicable = items.filter((it) => it.target_kinds.length === 0 || it.target_kinds.includes(kind)).map((it) => it.code);
       const open = applicable.filter((c) => !cool.has(c));
-      const rate = grade ? (p.grade_rates[grade] ?? 0.0) : 0.0;
-      units.push({ uscc, stratum, kind, grade, rate, weight: p.weighted ? parseFloat(weight) : 1.0,
+      const gradeRate = grade ? (p.grade_rates[grade] ?? 0.0) : 0.0;
+      // §10.2 the π floor: under /2 every eligible unit's minimum rate is max(grade rate, ratio)
+      const rate = v2 ? Math.max(gradeRate, p.ratio) : gradeRate;
+      units.push({ uscc, stratum, kind, grade, rate, region, name, weight: p.weighted ? parseFloat(weight) : 1.0,
         cooling: open.length === 0, items: open.length === 0 ? applicable : open });
     }
     const strata = new Map();
@@ -525,24 +591,95 @@
     return problems;
   }
 
-  /* Full verification: a list of {label, ok, detail} checks. */
+  function instant(text) {
+    if (typeof text !== "string" || !/(Z|[+-]\d\d:\d\d)$/.test(text)) return NaN;
+    return Date.parse(text);
+  }
+  /* /2: the plan version the draw names (§10.4) and, for drand, the beacon (§10.5). */
+  async function checkV2Sources(draw, plan, add) {
+    const si = draw.seed_inputs;
+    if (!plan) add("计划版本（承诺值、抽样框哈希、随机源）", null, "未能读取计划文件");
+    else {
+      const vs = (plan.versions || []).filter((v) => v.version === draw.plan_version);
+      const v = vs.length === 1 ? vs[0] : null;
+      const why = [];
+      if (plan.code !== draw.plan) why.push("计划编号不符");
+      if (!v) why.push(`计划没有第 ${draw.plan_version} 版`);
+      else {
+        if (v.commitment !== si.commitment) why.push("承诺值不同");
+        if (v.frame_sha256 !== si.frame_sha256) why.push("抽样框哈希不同");
+        if (canonical(v.entropy_source) !== canonical(si.entropy_source)) why.push("随机源不同");
+        if (v.algorithm !== draw.algorithm) why.push("算法不同");
+        if (!draw.sealed && v.published_at !== draw.plan_published_at) why.push("公布时间不同");
+      }
+      add(`承诺值、抽样框哈希与随机源均为计划第 ${draw.plan_version} 版所公布`, why.length === 0, why.join("；"));
+    }
+    const source = si.entropy_source || {};
+    if (source.kind !== "drand") {
+      add("公开随机数为规范形式（NFC、去首尾空白）", typeof si.entropy === "string" && si.entropy.normalize("NFC").trim() === si.entropy && si.entropy.length > 0, source.kind);
+      if (draw.beacon !== undefined) add("非 drand 随机源不应带 beacon", false, "");
+      return;
+    }
+    const chain = CHAINS[source.chain], b = draw.beacon || {}, why = [];
+    if (!chain) { add("drand 链", false, `不认可的链 ${source.chain}`); return; }
+    if (b.chain !== source.chain || b.round !== source.round) why.push("轮次不是计划公布的轮次");
+    if (b.chain_hash !== chain.hash) why.push("链哈希不符");
+    const due = (chain.genesis + (Number(b.round) - 1) * chain.period) * 1000;
+    if (instant(b.round_time) !== due) why.push(`轮次时间应为 ${new Date(due).toISOString()}`);
+    let published = instant(draw.plan_published_at);
+    if (Number.isNaN(published) && plan) {
+      const v = (plan.versions || []).find((x) => x.version === draw.plan_version);
+      published = v ? instant(v.published_at) : NaN;
+    }
+    if (!(due > published)) why.push("轮次时间不晚于计划版本公布时间");
+    if (chain.chained !== (typeof b.previous_signature === "string")) why.push("previous_signature 不符");
+    const sigOk = typeof b.signature === "string" && /^([0-9a-f]{2})+$/.test(b.signature);
+    const randomness = sigOk ? hex(await sha256(fromHex(b.signature))) : "";
+    if (!sigOk) why.push("签名不是十六进制");
+    else {
+      if (b.randomness !== randomness) why.push("randomness ≠ SHA-256(签名)");
+      if (si.entropy !== randomness) why.push("公开随机数不是该轮 randomness");
+    }
+    add(`drand ${source.chain} 第 ${b.round} 轮：时间晚于计划公布，随机数 = SHA-256(签名)`, why.length === 0, why.join("；"));
+    add("drand BLS 签名", null, "浏览器中不验证，请用 verify_draw.py（装有 py_ecc）或 spotcheck verify");
+  }
+
+  /* Full verification: a list of {label, ok, detail} checks; ok null = not checked. */
   async function verifyDraw(draw, populationBytes, plan) {
     const checks = [];
     const add = (label, ok, detail) => checks.push({ label, ok, detail: detail || "" });
-    add("算法版本 spotcheck-draw/1", draw.algorithm === "spotcheck-draw/1", draw.algorithm);
+    const v2 = draw.algorithm === V2;
+    add("算法版本 spotcheck-draw/1 或 /2", draw.algorithm === V1 || v2, draw.algorithm);
     const si = draw.seed_inputs;
-    add("密钥与承诺值一致（承诺在抽取前公布）", (await commitmentOf(si.secret)) === si.commitment, si.commitment);
-    if (plan) {
+    if (v2) await checkV2Sources(draw, plan, add);
+    if (draw.sealed === true) {
+      add("密封记录不含密钥", si.secret === undefined, "");
+      add("种子与抽取结果", null, `密封记录：任务将于 ${draw.reveal_at} 公开，届时才能复算`);
+      return { checks, replay: null };
+    }
+    add("密钥与承诺值一致（承诺在抽取前公布）", (await commitmentOf(si.secret, draw.algorithm)) === si.commitment, si.commitment);
+    if (plan && !v2) {
       const announced = (plan.versions || []).some((v) => v.commitment === si.commitment && v.published_at <= draw.drawn_at);
       add("承诺值见于抽取前公布的计划版本", announced, plan.code);
     }
-    add("种子 = SHA-256(承诺值, 密钥, 公开随机数)", (await deriveSeed(si.commitment, si.secret, si.entropy)) === draw.seed, draw.seed);
+    if (v2) {
+      add("种子 = SHA-256(承诺值, 密钥, 抽样框哈希, 随机源, 公开随机数)", (await deriveSeedV2(si.commitment, si.secret, si.frame_sha256, si.entropy_source, si.entropy)) === draw.seed, draw.seed);
+      add("抽样总体即计划公布的抽样框（population_sha256 = frame_sha256）", draw.population_sha256 === si.frame_sha256, si.frame_sha256);
+    } else {
+      add("种子 = SHA-256(承诺值, 密钥, 公开随机数)", (await deriveSeed(si.commitment, si.secret, si.entropy)) === draw.seed, draw.seed);
+    }
     const popHash = hex(await sha256(populationBytes));
     add("抽样总体文件哈希 population_sha256", popHash === draw.population_sha256, popHash);
     const text = new TextDecoder("utf-8").decode(populationBytes);
     const rep = await replayTargets(draw, text);
+    if (draw.population_size !== undefined) add(`抽样总体 ${rep.units.size} 家（population_size）`, draw.population_size === rep.units.size, String(draw.population_size));
+    const failed = draw.status === "failed";
+    if (failed) add("抽取失败的记录（未能组成检查组）：只核对种子与分层规模", !draw.tasks && !!draw.error, "");
+    const tasks = draw.tasks || [];
+    const badIds = tasks.filter((t, k) => t.id !== undefined && t.id !== `${draw.id}-${String(k + 1).padStart(5, "0")}`);
+    if (tasks.length && tasks[0].id !== undefined) add("任务编号依次为 抽取编号-00001…", badIds.length === 0, badIds.slice(0, 3).map((t) => t.id).join("、"));
     const byStratum = new Map();
-    for (const t of draw.tasks) {
+    for (const t of tasks) {
       if (!byStratum.has(t.stratum)) byStratum.set(t.stratum, []);
       byStratum.get(t.stratum).push(t);
     }
@@ -562,10 +699,19 @@
         if (u.pi !== t.inclusion_prob) why.push(`${t.uscc} 入样概率 π 公布 ${t.inclusion_prob}，重算 ${u.pi}`);
         if (u.cooling !== t.despite_cooldown) why.push(`${t.uscc} 冷却期标记不符`);
         if (u.items.join(";") !== t.items.join(";")) why.push(`${t.uscc} 检查事项不符`);
+        const reason = u.cooling ? `冷却期内（${draw.params.cooldown_days ?? 365}天内已检查）但为满足本层最低抽查数而抽取` : null;
+        if ((t.reason ?? null) !== reason) why.push(`${t.uscc} 冷却期说明不符`);
+        if (v2 && (u.name !== t.name || u.region !== t.region)) why.push(`${t.uscc} 名称或区划与抽样框不符`);
       }
       const gotSet = new Set(got.map((t) => t.uscc));
       for (const uscc of want.keys()) if (!gotSet.has(uscc)) why.push(`${uscc} 应入选但未公布`);
       add(`分层 ${key}：N=${st.N}，抽取 ${st.n}`, why.length === 0, why.slice(0, 5).join("；"));
+    }
+    if (failed) return { checks, replay: rep };
+    if (!draw.team_params) {
+      // no teams drawn (as docs/verify_draw.py): any published team could not be replayed
+      if (tasks.some((t) => (t.team || []).length)) add("检查组", false, "含检查组但缺少 team_params，无法复核");
+      return { checks, replay: rep };
     }
     const teamProblems = await checkTeamConstraints(draw);
     add("检查组约束（人数、组长、部门、交叉互查、回避、专长、任务上限）", teamProblems.length === 0, teamProblems.slice(0, 5).join("；"));
@@ -631,22 +777,29 @@
       const draw = await fetchJson(root.dataset.draw);
       let plan = null;
       try { plan = await fetchJson(root.dataset.plan); } catch (e) { plan = null; }
-      const pop = await fetchBytes(root.dataset.population);
+      const pop = draw.sealed === true ? new Uint8Array(0) : await fetchBytes(root.dataset.population);
       status.textContent = "正在重算……";
       const { checks } = await verifyDraw(draw, pop, plan);
       list.textContent = "";
       for (const c of checks) {
-        const li = el("li", { class: c.ok ? "ok" : "bad", "data-ok": c.ok ? "1" : "0" });
-        li.append(el("span", { class: "mark", "aria-hidden": "true" }, c.ok ? "✓" : "✗"));
-        li.append(el("span", {}, (c.ok ? "通过：" : "不通过：") + c.label));
+        const state = c.ok === null ? "skip" : (c.ok ? "ok" : "bad");
+        const li = el("li", { class: state, "data-ok": { ok: "1", bad: "0", skip: "-" }[state] });
+        li.append(el("span", { class: "mark", "aria-hidden": "true" }, { ok: "✓", bad: "✗", skip: "–" }[state]));
+        li.append(el("span", {}, { ok: "通过：", bad: "不通过：", skip: "未验证：" }[state] + c.label));
         if (c.detail) li.append(el("small", {}, " " + c.detail));
         list.append(li);
       }
-      const allOk = checks.every((c) => c.ok);
+      const anyBad = checks.some((c) => c.ok === false);
+      const anySkip = checks.some((c) => c.ok === null);
       if (bar) bar.hidden = true;
-      status.textContent = allOk ? "✓ 验证通过：本次抽取可由公开文件完全重现" : "✗ 验证未通过：见下列不通过项";
-      status.className = allOk ? "verdict ok" : "verdict bad";
-      root.dataset.result = allOk ? "ok" : "bad";
+      const result = anyBad ? "bad" : (anySkip ? "incomplete" : "ok");
+      status.textContent = {
+        ok: "✓ 验证通过：本次抽取可由公开文件完全重现",
+        bad: "✗ 验证未通过：见下列不通过项",
+        incomplete: "– 验证未完成（incomplete）：已进行的检查均通过，但有未验证项，见下列",
+      }[result];
+      status.className = "verdict " + result;
+      root.dataset.result = result;
     } catch (err) {
       status.textContent = "✗ 验证失败：" + err.message;
       status.className = "verdict bad";
@@ -693,7 +846,7 @@
   }
 
   const setProgress = (fn) => { progress = fn; };
-  window.SpotcheckVerify = { verifyDraw, replayTargets, replayTeams, checkTeamConstraints, deriveSeed, commitmentOf, fsum, solveInclusion, setProgress };
+  window.SpotcheckVerify = { verifyDraw, replayTargets, replayTeams, checkTeamConstraints, deriveSeed, deriveSeedV2, canonical, commitmentOf, fsum, solveInclusion, setProgress };
   document.addEventListener("DOMContentLoaded", () => {
     const v = document.querySelector("[data-verify]");
     if (v) runVerifyPage(v);
