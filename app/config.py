@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     credit_grades: str = "A,B,C,D"
     # CSV `code,name` naming local 医保区划 codes (wins over GB/T 2260, app/regions.py).
     regions_file: Path | None = None
+    # Staff console (docs/operations.md#console-accounts): hours a sign-in lasts without use,
+    # consecutive failed sign-ins that lock an account, and for how many minutes.
+    session_idle_hours: float = 12.0
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    # Session cookie's Secure flag: "auto" sets it when the request came over https.
+    cookie_secure: str = "auto"
 
     @property
     def grade_scale(self) -> tuple[str, ...]:
