@@ -79,7 +79,7 @@ def _import(session: Session, kind: str, path: Path, actor: str) -> None:
     )
 
 
-def _in_transaction(args: argparse.Namespace, work: Callable[[Session], None]) -> int:
+def _in_transaction(args: argparse.Namespace, work: Callable[[Session], object]) -> int:
     from app.db import begin_write
 
     with _session(args) as session:

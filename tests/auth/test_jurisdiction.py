@@ -6,7 +6,7 @@ from tests.rounds import approve
 
 
 def test_district_token_sees_only_its_district(client, drawn, make_token):
-    sup, draw = drawn  # city plan (scope 3704) drawn over districts 370402 and 370403
+    _sup, draw = drawn  # city plan (scope 3704) drawn over districts 370402 and 370403
     mine = make_token("supervisor", name="d402", region="370402")
     city = make_token("supervisor", name="c", region="3704")
     targets = client.get("/api/v1/targets", headers=mine, params={"limit": 500}).json()["items"]
