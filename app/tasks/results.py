@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -17,7 +17,13 @@ from app.models import Draw, Result, ResultVersion, Task, TaskEvent
 from app.models.base import utcnow
 from app.pagination import Page, decode_int_cursor, int_key, page_of
 from app.states import TaskStatus
-from app.tasks.access import check_access, ensure_current, get_task, visible_task
+from app.tasks.access import (
+    check_access,
+    ensure_current,
+    get_task,
+    visible_task,
+    visible_tasks,
+)
 from app.tasks.schemas import (
     CORRECTED,
     NO_PROBLEM,
@@ -300,6 +306,28 @@ def return_result(
         data={"version": latest.version, "reason": reason},
     )
     return latest
+
+
+def awaiting_approval(session: Session, *, principal: Principal, limit: int = 200) -> list[Task]:
+    """The approval queue: tasks whose newest result version is neither approved nor sent
+    back, inside the principal's jurisdiction, oldest entry first."""
+    newest = (
+        select(ResultVersion.task_id, func.max(ResultVersion.version).label("v"))
+        .group_by(ResultVersion.task_id)
+        .subquery()
+    )
+    stmt = (
+        select(Task)
+        .join(newest, newest.c.task_id == Task.id)
+        .join(
+            ResultVersion,
+            (ResultVersion.task_id == Task.id) & (ResultVersion.version == newest.c.v),
+        )
+        .where(ResultVersion.approved_at.is_(None), ResultVersion.returned_at.is_(None))
+        .order_by(ResultVersion.entered_at, Task.id)
+        .limit(limit)
+    )
+    return list(session.scalars(visible_tasks(stmt, principal)))
 
 
 def result_view(session: Session, *, task_id: str, principal: Principal) -> dict[str, Any]:

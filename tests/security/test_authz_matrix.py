@@ -185,7 +185,9 @@ def _routes(app) -> set[tuple[str, str]]:
 
 
 def test_every_route_has_a_row_in_the_matrix(client):
-    routes = _routes(client.app)
+    # The console's pages take no bearer token: tests/console/test_console.py checks that each
+    # one redirects to the sign-in form without a session and refuses a POST without CSRF.
+    routes = {r for r in _routes(client.app) if not r[1].startswith("/console")}
     assert len(routes) >= 40
     missing = routes - set(MATRIX)
     assert not missing, f"endpoints without an authorization row: {sorted(missing)}"
