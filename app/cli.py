@@ -103,7 +103,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import demo_round, load_registries
+    from app.demo import DEMO_PASSWORD, demo_accounts, demo_round, load_registries
 
     directory = Path(args.dir)
 
@@ -113,6 +113,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not args.registries_only:
             draw_id = demo_round(session)
             print(f"演示抽查已抽取并录入部分结果：{draw_id}" if draw_id else "演示计划已存在，跳过")
+            print(f"控制台 /console/ 演示账号（密码均为 {DEMO_PASSWORD}，仅供演示）：")
+            for line in demo_accounts(session):
+                print(line)
 
     code = _in_transaction(args, work)
     if code == 0 and not args.registries_only:

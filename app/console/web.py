@@ -36,6 +36,15 @@ templates.env.filters["task_state"] = lambda v: task_label(v) if v else ""
 templates.env.filters["plan_state"] = lambda v: plan_label(v) if v else ""
 templates.env.filters["region"] = lambda v: region_label(v) if v else "全部区划"
 
+VERSION_KINDS = {
+    "create": "新建",
+    "edit": "修改草稿",
+    "publish": "发布",
+    "adjustment": "计划调整",
+    "close": "结束",
+}
+templates.env.filters["version_kind"] = lambda v: VERSION_KINDS.get(v, v)
+
 ROLE_NAMES = {
     "admin": "系统管理员",
     "supervisor": "基金监管人员",
