@@ -79,7 +79,7 @@ def _import(session: Session, kind: str, path: Path, actor: str) -> None:
     )
 
 
-def _in_transaction(args: argparse.Namespace, work: Callable[[Session], None]) -> int:
+def _in_transaction(args: argparse.Namespace, work: Callable[[Session], object]) -> int:
     from app.db import begin_write
 
     with _session(args) as session:
@@ -103,7 +103,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import demo_round, load_registries
+    from app.demo import DEMO_PASSWORD, demo_accounts, demo_round, load_registries
 
     directory = Path(args.dir)
 
@@ -113,6 +113,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not args.registries_only:
             draw_id = demo_round(session)
             print(f"演示抽查已抽取并录入部分结果：{draw_id}" if draw_id else "演示计划已存在，跳过")
+            print(f"控制台 /console/ 演示账号（密码均为 {DEMO_PASSWORD}，仅供演示）：")
+            for line in demo_accounts(session):
+                print(line)
 
     code = _in_transaction(args, work)
     if code == 0 and not args.registries_only:
@@ -126,12 +129,90 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     holder: list[str] = []
 
     def work(session: Session) -> None:
-        holder.append(create_token(session, role=args.role, name=args.name, badge=args.inspector))
+        holder.append(
+            create_token(
+                session,
+                role=args.role,
+                name=args.name,
+                badge=args.inspector,
+                region=args.region,
+                department=args.department,
+            )
+        )
 
     code = _in_transaction(args, work)
     if code == 0:
         print(f"已创建 {args.role} 令牌“{args.name}”，只显示这一次 (shown once):")
         print(holder[0])
+    return code
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from app.auth.jurisdiction import EVERYWHERE
+    from app.auth.service import revoke_token
+
+    def work(session: Session) -> None:
+        revoke_token(session, token_id=args.id, actor="cli", jurisdiction=EVERYWHERE)
+
+    code = _in_transaction(args, work)
+    if code == 0:
+        print(f"令牌 {args.id} 已吊销 (revoked)")
+    return code
+
+
+def _read_password() -> str:
+    """The password from standard input: its first line (typed, or piped by a script)."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("密码 (password): ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    from app.auth.accounts import create_user
+
+    password = _read_password()
+
+    def work(session: Session) -> None:
+        create_user(
+            session,
+            username=args.username,
+            password=password,
+            role=args.role,
+            department=args.department,
+            region=args.region,
+            badge=args.inspector,
+            display_name=args.display_name or "",
+        )
+
+    code = _in_transaction(args, work)
+    if code == 0:
+        where = args.region or "全部区划"
+        print(
+            f"已创建账号 {args.username}（{args.role}，{args.department or '未填部门'}，{where}）"
+        )
+    return code
+
+
+def cmd_user_passwd(args: argparse.Namespace) -> int:
+    from app.auth.accounts import set_password
+
+    password = _read_password()
+    code = _in_transaction(
+        args, lambda s: set_password(s, username=args.username, password=password, actor="cli")
+    )
+    if code == 0:
+        print(f"账号 {args.username} 的密码已更改，原有登录已失效")
+    return code
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    from app.auth.accounts import disable_user
+
+    code = _in_transaction(args, lambda s: disable_user(s, username=args.username, actor="cli"))
+    if code == 0:
+        print(f"账号 {args.username} 已停用，原有登录已失效")
     return code
 
 
@@ -322,7 +403,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--inspector", help="执法证号（inspector 角色必填）")
     create.add_argument("--name", required=True)
+    create.add_argument("--region", default="", help="辖区：医保区划前缀（缺省：全部）")
+    create.add_argument("--department", default="", help="所属部门")
     create.set_defaults(func=cmd_token_create, database=CREATES)
+    revoke = token.add_parser("revoke", help="吊销令牌")
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(func=cmd_token_revoke, database=EXISTING)
+
+    user = sub.add_parser("user", help="控制台账号（密码从标准输入读取）").add_subparsers(
+        dest="user_command", required=True
+    )
+    ucreate = user.add_parser("create", help="创建账号")
+    ucreate.add_argument("username")
+    ucreate.add_argument(
+        "--role", required=True, choices=["admin", "supervisor", "inspector", "credit"]
+    )
+    ucreate.add_argument("--department", default="", help="所属部门")
+    ucreate.add_argument("--region", default="", help="辖区：医保区划前缀，如 3704、370402")
+    ucreate.add_argument("--inspector", help="执法证号（inspector 角色必填）")
+    ucreate.add_argument("--display-name", help="显示姓名")
+    ucreate.set_defaults(func=cmd_user_create, database=CREATES)
+    upasswd = user.add_parser("passwd", help="更改密码")
+    upasswd.add_argument("username")
+    upasswd.set_defaults(func=cmd_user_passwd, database=EXISTING)
+    udisable = user.add_parser("disable", help="停用账号")
+    udisable.add_argument("username")
+    udisable.set_defaults(func=cmd_user_disable, database=EXISTING)
 
     serve = sub.add_parser("serve", help="启动 API 与公开网站")
     serve.add_argument("--host", default="127.0.0.1")

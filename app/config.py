@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     # The public site's address as printed in a notice's QR code (e.g.
     # "https://ybj.example.gov.cn/public/"); unset: the address the notice was requested at.
     public_site_url: str | None = None
+    # Staff console (docs/operations.md#console-accounts): hours a sign-in lasts without use,
+    # consecutive failed sign-ins that lock an account, and for how many minutes.
+    session_idle_hours: float = 12.0
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    # Session cookie's Secure flag: "auto" sets it when the request came over https.
+    cookie_secure: str = "auto"
 
     @property
     def grade_scale(self) -> tuple[str, ...]:

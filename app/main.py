@@ -13,6 +13,8 @@ from starlette.types import Scope
 from app.api import StrictRoute, install_docs, install_openapi
 from app.clock import today_local
 from app.config import Settings, get_settings
+from app.console import install as install_console
+from app.console.admin_api import router as admin_router
 from app.credit.router import router as credit_router
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
@@ -89,6 +91,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(tasks_router)
     app.include_router(credit_router)
     app.include_router(stats_router)
+    app.include_router(admin_router)
+    install_console(app)
     # Inside the security headers middleware, so its 413/429 answers carry them too.
     app.state.auth_limiter = install_limits(
         app, upload_limit=lambda: max(settings.max_upload_bytes, settings.max_evidence_bytes)

@@ -152,9 +152,11 @@ def make_token(db: Engine):  # type: ignore[no-untyped-def]
     """Creates a token: make_token("supervisor") → headers dict."""
     from app.auth.service import create_token
 
-    def _make(role: str, badge: str | None = None, name: str = "test") -> dict[str, str]:
+    def _make(
+        role: str, badge: str | None = None, name: str = "test", region: str = ""
+    ) -> dict[str, str]:
         with make_sessionmaker(db)() as s:
-            token = create_token(s, role=role, name=name, badge=badge, actor="test")
+            token = create_token(s, role=role, name=name, badge=badge, actor="test", region=region)
             s.commit()
         return {"Authorization": f"Bearer {token}"}
 

@@ -21,11 +21,27 @@ def result_body(outcome="发现问题已责令改正", **over):
     return body
 
 
+def approver(client, region: str = ""):
+    """Headers of a second supervisor (录入/审核分离: who entered a result cannot approve it),
+    one per application and region."""
+    cache = client.app.state.__dict__.setdefault("test_approvers", {})
+    if region not in cache:
+        from app.auth.service import create_token
+
+        with client.app.state.sessionmaker() as s:
+            token = create_token(
+                s, role="supervisor", name=f"approver{region}", actor="test", region=region
+            )
+            s.commit()
+        cache[region] = {"Authorization": f"Bearer {token}"}
+    return cache[region]
+
+
 def approve(client, sup, task_id, **kw):
-    """Enters a result for the task (as `sup`) and approves it."""
+    """Enters a result for the task (as `sup`) and approves it (as another supervisor)."""
     r = client.put(f"/api/v1/tasks/{task_id}/result", headers=sup, json=result_body(**kw))
     assert r.status_code == 200, r.text
-    r = client.post(f"/api/v1/tasks/{task_id}/result/approve", headers=sup)
+    r = client.post(f"/api/v1/tasks/{task_id}/result/approve", headers=approver(client))
     assert r.status_code == 200, r.text
 
 

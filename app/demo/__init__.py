@@ -127,3 +127,51 @@ def demo_round(session: Session, *, share: float = 0.5) -> str | None:
         )
         results.approve_result(session, task_id=task.id, actor="demo:某市医保局基金监管科")
     return draw.id
+
+
+DEMO_PASSWORD = "spotcheck-demo-2026"
+"""Password of every demo account (README.md; never use the demo accounts in production)."""
+
+
+def demo_accounts(session: Session) -> list[str]:
+    """Console accounts for the demo round (created once): an administrator, two supervisors
+    of the city (one enters, the other approves: 录入/审核分离) and an inspector leading a task
+    still to inspect. Returns one line per account."""
+    from app.auth.accounts import create_user
+    from app.models import Inspector, Result, User
+
+    task = session.scalar(
+        select(Task)
+        .where(Task.plan_code == DEMO_PLAN, Task.id.not_in(select(Result.task_id)))
+        .order_by(Task.seq)
+    )
+    badge = None
+    if task is not None:
+        badge = next(
+            (m["badge"] for m in teams.team_of(session, task.id) if m["role"] == ROLE_LEADER), None
+        )
+    badge = badge or session.scalar(select(Inspector.badge).order_by(Inspector.badge))
+    wanted = [
+        ("admin", "admin", "系统管理员", None),
+        ("jianguan", "supervisor", "基金监管科 张监管", None),
+        ("shenhe", "supervisor", "基金监管科 李审核", None),
+        ("jiancha", "inspector", "执法检查人员", badge),
+    ]
+    lines = []
+    for username, role, name, who in wanted:
+        if role == "inspector" and who is None:
+            continue
+        if session.scalar(select(User.id).where(User.username == username)) is None:
+            create_user(
+                session,
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role,
+                department="某市医疗保障局",
+                region="3704",
+                badge=who,
+                display_name=name,
+                actor="demo",
+            )
+        lines.append(f"  {username:<9} {role:<10} {name}{f'（执法证号 {who}）' if who else ''}")
+    return lines

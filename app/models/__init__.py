@@ -1,7 +1,7 @@
 """Every table of spotcheck; import this package to register them all."""
 
 from app.models.audit import AuditEntry
-from app.models.auth import ApiToken
+from app.models.auth import ApiToken, ConsoleSession, User
 from app.models.base import Base
 from app.models.credit import CreditGrade
 from app.models.plans import (
@@ -20,6 +20,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "ConsoleSession",
     "CreditGrade",
     "Draw",
     "DrawPopulation",
@@ -36,4 +37,5 @@ __all__ = [
     "Task",
     "TaskEvent",
     "TaskMember",
+    "User",
 ]

@@ -74,6 +74,10 @@ class ResultVersion(Base):
     entered_at: Mapped[datetime] = mapped_column(default=utcnow)
     approved_by: Mapped[str | None] = mapped_column(String(100))
     approved_at: Mapped[datetime | None]
+    # Sent back by the approver (退回): the version stays in the history, never approved.
+    returned_by: Mapped[str | None] = mapped_column(String(100))
+    returned_at: Mapped[datetime | None]
+    return_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class TaskEvent(Base):

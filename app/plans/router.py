@@ -50,27 +50,33 @@ def _plan_out(session: Session, plan: Plan) -> PlanOut:
 @router.post("/plans", status_code=201, response_model=PlanOut, responses=problem_responses(409))
 def create_plan(data: PlanIn, session: SessionDep, principal: Supervisor) -> PlanOut:
     """新建抽查计划（草稿）。"""
-    return _plan_out(session, service.create(session, data=data, actor=principal.actor))
+    plan = service.create(
+        session, data=data, actor=principal.actor, jurisdiction=principal.jurisdiction
+    )
+    return _plan_out(session, plan)
 
 
 @router.get("/plans", response_model=PlanPage)
 def list_plans(
-    session: SessionDep, _p: Supervisor, cursor: Cursor = None, limit: Limit = 200
+    session: SessionDep, principal: Supervisor, cursor: Cursor = None, limit: Limit = 200
 ) -> PlanPage:
-    """抽查计划列表，新建的在前（游标分页）。"""
-    page = service.list_plans(session, cursor=cursor, limit=limit)
+    """辖区内的抽查计划列表，新建的在前（游标分页）。"""
+    page = service.list_plans(
+        session, cursor=cursor, limit=limit, jurisdiction=principal.jurisdiction
+    )
     return PlanPage(items=[_plan_out(session, p) for p in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/plans/{code}", response_model=PlanOut, responses=problem_responses(404))
-def get_plan(code: str, session: SessionDep, _p: Supervisor) -> PlanOut:
-    """一个抽查计划。"""
-    return _plan_out(session, service.get(session, code))
+def get_plan(code: str, session: SessionDep, principal: Supervisor) -> PlanOut:
+    """一个抽查计划（辖区外的计划答 404）。"""
+    return _plan_out(session, service.visible(session, code, principal.jurisdiction))
 
 
 @router.put("/plans/{code}", response_model=PlanOut, responses=problem_responses(404, 409))
 def replace_plan(code: str, data: PlanIn, session: SessionDep, principal: Supervisor) -> PlanOut:
     """修改草稿计划（发布后须走计划调整）。"""
+    service.visible(session, code, principal.jurisdiction)
     return _plan_out(
         session, service.replace_draft(session, code=code, data=data, actor=principal.actor)
     )
@@ -85,6 +91,7 @@ def publish_plan(
     background: BackgroundTasks,
 ) -> PlanOut:
     """发布计划并公布承诺值（服务器密钥的哈希）；公开网站随后自动更新。"""
+    service.visible(session, code, principal.jurisdiction)
     out = _plan_out(session, service.publish(session, code=code, actor=principal.actor))
     site_changed(request, background)
     return out
@@ -105,6 +112,7 @@ def adjust_plan(
     background: BackgroundTasks,
 ) -> PlanOut:
     """计划调整（须附理由）；重抽时原抽取标记为已作废并保留；公开网站随后自动更新。"""
+    service.visible(session, code, principal.jurisdiction)
     out = _plan_out(session, service.adjust(session, code=code, adj=adj, actor=principal.actor))
     site_changed(request, background)
     return out
@@ -120,6 +128,7 @@ def close_plan(
     background: BackgroundTasks,
 ) -> PlanOut:
     """结束抽查计划（已抽取的计划；不再接受调整或重抽）；公开网站随后自动更新。"""
+    service.visible(session, code, principal.jurisdiction)
     out = _plan_out(
         session, service.close(session, code=code, reason=body.reason, actor=principal.actor)
     )
@@ -131,9 +140,10 @@ def close_plan(
     "/plans/{code}/versions", response_model=PlanVersionPage, responses=problem_responses(404)
 )
 def plan_versions(
-    code: str, session: SessionDep, _p: Supervisor, cursor: Cursor = None, limit: Limit = 200
+    code: str, session: SessionDep, principal: Supervisor, cursor: Cursor = None, limit: Limit = 200
 ) -> PlanVersionPage:
     """计划的各个版本（含调整理由），从第 1 版起（游标分页）。"""
+    service.visible(session, code, principal.jurisdiction)
     page = service.versions(session, code, cursor=cursor, limit=limit)
     return PlanVersionPage(
         items=[PlanVersionOut.model_validate(v, from_attributes=True) for v in page.items],
@@ -146,8 +156,9 @@ def plan_versions(
     response_model=InclusionPreviewOut,
     responses=problem_responses(404),
 )
-def plan_inclusion(code: str, session: SessionDep, _p: Supervisor) -> dict[str, Any]:
+def plan_inclusion(code: str, session: SessionDep, principal: Supervisor) -> dict[str, Any]:
     """按当前名录库预览各层入样概率 π（不抽取）。"""
+    service.visible(session, code, principal.jurisdiction)
     return preview.inclusion_preview(session, code=code)
 
 
@@ -168,6 +179,7 @@ def draw_plan(
 ) -> Any:
     """抽取：以承诺的密钥、冻结的抽样框与事先公布的随机源（drand 信标、公开记录、骰子）生成种子，
     一次性抽取。无法组队时本次抽取记为失败并公开（422，附 `draw`），计划须调整后再抽。"""
+    service.visible(session, code, principal.jurisdiction)
     outcome = drawing.perform_draw(session, code=code, body=body, actor=principal.actor)
     site_changed(request, background)
     if outcome.problem is not None:  # recorded and committed: a failed attempt is public
@@ -181,9 +193,9 @@ def draw_plan(
     response_model_exclude_unset=True,
     responses=problem_responses(404),
 )
-def get_draw(draw_id: str, session: SessionDep, _p: Supervisor) -> Any:
+def get_draw(draw_id: str, session: SessionDep, principal: Supervisor) -> Any:
     """抽取结果（可独立复核的完整 JSON）。"""
-    draw = service.get_draw(session, draw_id)
+    draw = service.visible_draw(session, draw_id, principal.jurisdiction)
     return {**draw.body, "status": draw.status, "superseded_reason": draw.superseded_reason}
 
 
@@ -195,8 +207,9 @@ def get_draw(draw_id: str, session: SessionDep, _p: Supervisor) -> Any:
         **problem_responses(404),
     },
 )
-def get_population(draw_id: str, session: SessionDep, _p: Supervisor) -> PlainTextResponse:
+def get_population(draw_id: str, session: SessionDep, principal: Supervisor) -> PlainTextResponse:
     """抽样总体快照（CSV，哈希即 population_sha256）。"""
+    service.visible_draw(session, draw_id, principal.jurisdiction)
     return PlainTextResponse(
         drawing.population_text(session, draw_id), media_type="text/csv; charset=utf-8"
     )

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app import keys
 from app.audit import service as audit
+from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
 from app.clock import today_local
 from app.config import get_settings
 from app.draw import ALGORITHM_V2, commitment_of
@@ -80,6 +81,24 @@ def get(session: Session, code: str, *, for_update: bool = False) -> Plan:
     return plan
 
 
+def visible(session: Session, code: str, jurisdiction: Jurisdiction) -> Plan:
+    """The plan `code` if its scope lies inside the jurisdiction; 404 otherwise (a plan of
+    another region is, to the caller, not there)."""
+    plan = get(session, code)
+    if not jurisdiction.covers_plan(plan.spec):
+        raise NotFound(f"没有编号为 {code} 的抽查计划")
+    return plan
+
+
+def visible_draw(session: Session, draw_id: str, jurisdiction: Jurisdiction) -> Draw:
+    """The draw `draw_id` if its plan is visible to the jurisdiction; 404 otherwise."""
+    draw = get_draw(session, draw_id)
+    plan = session.get(Plan, draw.plan_code)
+    if plan is None or not jurisdiction.covers_plan(plan.spec):
+        raise NotFound(f"没有抽取 {draw_id}")
+    return draw
+
+
 def _version(
     session: Session,
     plan: Plan,
@@ -107,8 +126,11 @@ def _version(
     )
 
 
-def create(session: Session, *, data: PlanIn, actor: str) -> Plan:
-    """Creates a draft plan."""
+def create(
+    session: Session, *, data: PlanIn, actor: str, jurisdiction: Jurisdiction = EVERYWHERE
+) -> Plan:
+    """Creates a draft plan (its scope inside the creator's jurisdiction)."""
+    jurisdiction.require_regions(list(data.scope.regions or []), field="scope.regions")
     check_against_registries(session, data)
     if session.get(Plan, data.code) is not None:
         raise Conflict(f"计划编号 {data.code} 已存在")
@@ -332,11 +354,18 @@ def close(session: Session, *, code: str, reason: str, actor: str) -> Plan:
     return plan
 
 
-def list_plans(session: Session, *, cursor: str | None, limit: int) -> Page[Plan]:
-    """A page of the plans, newest first (a city has tens of plans a year: the codes are read
-    whole and the page cut from them)."""
-    order = select(Plan.code).order_by(Plan.created_at.desc(), Plan.code)
-    codes = page_after(list(session.scalars(order)), cursor, limit, lambda c: c)
+def list_plans(
+    session: Session,
+    *,
+    cursor: str | None,
+    limit: int,
+    jurisdiction: Jurisdiction = EVERYWHERE,
+) -> Page[Plan]:
+    """A page of the plans inside the jurisdiction, newest first (a city has tens of plans a
+    year: the codes are read whole and the page cut from them)."""
+    order = select(Plan.code, Plan.spec).order_by(Plan.created_at.desc(), Plan.code)
+    inside = [c for c, spec in session.execute(order) if jurisdiction.covers_plan(spec)]
+    codes = page_after(inside, cursor, limit, lambda c: c)
     rows = {p.code: p for p in session.scalars(select(Plan).where(Plan.code.in_(codes.items)))}
     return Page([rows[c] for c in codes.items], codes.next_cursor)
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.api import StrictRoute
 from app.auth.deps import Supervisor
+from app.auth.jurisdiction import Jurisdiction
 from app.config import get_settings
 from app.db import SessionDep
 from app.errors import PayloadTooLarge, Unauthorized, problem_responses
@@ -128,7 +129,12 @@ PagingDep = Annotated[Paging, Depends()]
 
 
 def _page(
-    request: Request, session: Session, kind: str, allowed: tuple[str, ...], paging: Paging
+    request: Request,
+    session: Session,
+    kind: str,
+    allowed: tuple[str, ...],
+    paging: Paging,
+    jurisdiction: Jurisdiction,
 ) -> dict[str, Any]:
     filters = {k: v for k, v in request.query_params.items() if k in allowed and v != ""}
     page = service.list_records(
@@ -139,6 +145,7 @@ def _page(
         cursor=paging.cursor,
         limit=paging.limit,
         as_of=paging.as_of,
+        jurisdiction=jurisdiction,
     )
     return {"items": page.items, "next_cursor": page.next_cursor}
 
@@ -147,7 +154,7 @@ def _page(
 def list_targets(
     request: Request,
     session: SessionDep,
-    _p: Supervisor,
+    principal: Supervisor,
     paging: PagingDep,
     kind: str | None = None,
     level: str | None = None,
@@ -160,14 +167,14 @@ def list_targets(
 ) -> Any:
     """检查对象列表（筛选、游标分页、历史时点）。"""
     allowed = ("kind", "level", "ownership", "region", "credit_grade", "status", "tags", "q")
-    return _page(request, session, "targets", allowed, paging)
+    return _page(request, session, "targets", allowed, paging, principal.jurisdiction)
 
 
 @router.get("/items", response_model=ItemPage)
 def list_items(
     request: Request,
     session: SessionDep,
-    _p: Supervisor,
+    principal: Supervisor,
     paging: PagingDep,
     category: str | None = None,
     method: str | None = None,
@@ -175,14 +182,15 @@ def list_items(
     q: str | None = None,
 ) -> Any:
     """抽查事项列表。"""
-    return _page(request, session, "items", ("category", "method", "target_kinds", "q"), paging)
+    allowed = ("category", "method", "target_kinds", "q")
+    return _page(request, session, "items", allowed, paging, principal.jurisdiction)
 
 
 @router.get("/inspectors", response_model=InspectorPage)
 def list_inspectors(
     request: Request,
     session: SessionDep,
-    _p: Supervisor,
+    principal: Supervisor,
     paging: PagingDep,
     department: str | None = None,
     region: str | None = None,
@@ -193,7 +201,7 @@ def list_inspectors(
 ) -> Any:
     """执法检查人员列表。"""
     allowed = ("department", "region", "kind", "status", "expertise", "q")
-    return _page(request, session, "inspectors", allowed, paging)
+    return _page(request, session, "inspectors", allowed, paging, principal.jurisdiction)
 
 
 def _crud(kind: str, key_name: str, out: type[Any]) -> None:
@@ -201,9 +209,9 @@ def _crud(kind: str, key_name: str, out: type[Any]) -> None:
 
     @router.get(path, response_model=out, name=f"get_{kind}", responses=problem_responses(404))
     def get_one(
-        key: Annotated[str, _key_path(key_name)], session: SessionDep, _p: Supervisor
+        key: Annotated[str, _key_path(key_name)], session: SessionDep, principal: Supervisor
     ) -> Any:
-        return service.get(session, kind=kind, key=key)
+        return service.get(session, kind=kind, key=key, jurisdiction=principal.jurisdiction)
 
     @router.patch(path, response_model=out, name=f"patch_{kind}", responses=problem_responses(404))
     def patch_one(
@@ -212,7 +220,14 @@ def _crud(kind: str, key_name: str, out: type[Any]) -> None:
         session: SessionDep,
         principal: Supervisor,
     ) -> Any:
-        return service.patch(session, kind=kind, key=key, changes=changes, actor=principal.actor)
+        return service.patch(
+            session,
+            kind=kind,
+            key=key,
+            changes=changes,
+            actor=principal.actor,
+            jurisdiction=principal.jurisdiction,
+        )
 
     @router.delete(
         path, response_model=out, name=f"delete_{kind}", responses=problem_responses(404)
@@ -220,7 +235,9 @@ def _crud(kind: str, key_name: str, out: type[Any]) -> None:
     def delete_one(
         key: Annotated[str, _key_path(key_name)], session: SessionDep, principal: Supervisor
     ) -> Any:
-        return service.deactivate(session, kind=kind, key=key, actor=principal.actor)
+        return service.deactivate(
+            session, kind=kind, key=key, actor=principal.actor, jurisdiction=principal.jurisdiction
+        )
 
     @router.get(
         path + "/history",
@@ -231,11 +248,12 @@ def _crud(kind: str, key_name: str, out: type[Any]) -> None:
     def history_of(
         key: Annotated[str, _key_path(key_name)],
         session: SessionDep,
-        _p: Supervisor,
+        principal: Supervisor,
         cursor: Cursor = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> Any:
         """一条记录的全部版本，从第 1 版起（游标分页）。"""
+        service.check_visible(session, kind=kind, key=key, jurisdiction=principal.jurisdiction)
         versions = history.history(session, kind=kind, key=key)
         page = page_after(versions, cursor, limit, lambda v: int_key(v["version"]))
         return {"items": page.items, "next_cursor": page.next_cursor}

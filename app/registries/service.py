@@ -1,6 +1,6 @@
 """Registry records: read one, edit, deactivate, list (current or as of a past moment)."""
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -8,7 +8,8 @@ from sqlalchemy import ColumnElement, cast, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.errors import BadRequest, ValidationFailed
+from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
+from app.errors import BadRequest, NotFound, ValidationFailed
 from app.models import RegistryHistory, Target
 from app.models.base import utcnow
 from app.pagination import Page, decode_cursor, page_of
@@ -18,10 +19,26 @@ from app.registries.repository import load_row, lock_registry, record_of, spec_f
 from app.spreadsheets import guard_value
 
 
-def get(session: Session, *, kind: str, key: str) -> dict[str, Any]:
-    """The current record `key` of registry `kind`."""
+def _inside(
+    spec: RegistrySpec, row: Mapping[Any, Any], key: str, jurisdiction: Jurisdiction
+) -> Mapping[Any, Any]:
+    """`row` if inside the jurisdiction (registries with a region); 404 otherwise."""
+    if "region" in spec.names and not jurisdiction.covers(row.get("region")):
+        raise NotFound(f"没有记录 {key}")
+    return row
+
+
+def get(
+    session: Session, *, kind: str, key: str, jurisdiction: Jurisdiction = EVERYWHERE
+) -> dict[str, Any]:
+    """The current record `key` of registry `kind` (404 outside the jurisdiction)."""
     spec = spec_for(kind)
-    return record_of(spec, load_row(session, spec, key))
+    return record_of(spec, _inside(spec, load_row(session, spec, key), key, jurisdiction))
+
+
+def check_visible(session: Session, *, kind: str, key: str, jurisdiction: Jurisdiction) -> None:
+    """404 unless the record `key` exists inside the jurisdiction."""
+    get(session, kind=kind, key=key, jurisdiction=jurisdiction)
 
 
 def _raw(value: Any) -> str:
@@ -59,12 +76,20 @@ def _save_change(
 
 
 def patch(
-    session: Session, *, kind: str, key: str, changes: Mapping[str, Any], actor: str
+    session: Session,
+    *,
+    kind: str,
+    key: str,
+    changes: Mapping[str, Any],
+    actor: str,
+    jurisdiction: Jurisdiction = EVERYWHERE,
 ) -> dict[str, Any]:
-    """Changes some fields of a record, validated exactly as an import row is."""
+    """Changes some fields of a record, validated exactly as an import row is; a record stays
+    inside the jurisdiction of whoever changes it."""
     spec = spec_for(kind)
     lock_registry(session, spec)
     old = load_row(session, spec, key)
+    _inside(spec, old, key, jurisdiction)
     errors: list[dict[str, Any]] = []
     new: dict[str, Any] = {}
     for name, value in changes.items():
@@ -81,6 +106,8 @@ def patch(
             new[name] = spec.field(name).normalize(_raw(value))
         except FieldError as exc:
             errors.append({"field": name, "message": str(exc)})
+    if "region" in new and not jurisdiction.covers(new["region"]):
+        errors.append({"field": "region", "message": f"须在辖区 {jurisdiction.prefix} 内"})
     if new.get("conflicts"):
         known = set(session.scalars(select(Target.uscc).where(Target.uscc.in_(new["conflicts"]))))
         errors += [
@@ -95,11 +122,19 @@ def patch(
     return _save_change(session, spec, old, new, "update", actor)
 
 
-def deactivate(session: Session, *, kind: str, key: str, actor: str) -> dict[str, Any]:
+def deactivate(
+    session: Session,
+    *,
+    kind: str,
+    key: str,
+    actor: str,
+    jurisdiction: Jurisdiction = EVERYWHERE,
+) -> dict[str, Any]:
     """Marks a record inactive; its history stays."""
     spec = spec_for(kind)
     lock_registry(session, spec)
     old = load_row(session, spec, key)
+    _inside(spec, old, key, jurisdiction)
     if not old["active"]:
         return record_of(spec, old)
     return _save_change(session, spec, old, {"active": False}, "deactivate", actor)
@@ -143,18 +178,29 @@ def list_records(
     cursor: str | None = None,
     limit: int = 50,
     as_of: datetime | None = None,
+    jurisdiction: Jurisdiction = EVERYWHERE,
 ) -> Page[dict[str, Any]]:
-    """A page of records ordered by key, current or as of a past moment."""
+    """A page of records ordered by key, current or as of a past moment, inside the
+    jurisdiction (registries with a region; the 抽查事项清单 is everyone's)."""
     spec = spec_for(kind)
     unknown = [n for n in filters if n not in spec.names and n != "q"]
     if unknown:
         raise BadRequest(f"未知筛选条件：{', '.join(unknown)}")
     after = decode_cursor(cursor) if cursor else None
+    regional = "region" in spec.names
     if as_of is not None:
-        return _list_as_of(session, spec, filters, include_inactive, after, limit, as_of)
+        items: list[dict[str, Any]] = []
+        for rec in _list_as_of(session, spec, filters, include_inactive, after, as_of):
+            if not regional or jurisdiction.covers(rec.get("region")):
+                items.append(rec)
+                if len(items) > limit:
+                    break
+        return page_of(items, limit, key=lambda rec: rec[spec.key])
     table = table_of(spec)
     key_col = table.c[spec.key]
     conds: list[ColumnElement[bool]] = []
+    if regional:
+        conds.append(jurisdiction.clause(table.c.region))
     for name, want in filters.items():
         if name == "region":
             conds.append(table.c.region.startswith(want, autoescape=True))
@@ -169,8 +215,8 @@ def list_records(
     if after is not None:
         conds.append(key_col > after)
     stmt = select(table).where(*conds).order_by(key_col).limit(limit + 1)
-    items = [record_of(spec, row) for row in session.execute(stmt).mappings()]
-    return page_of(items, limit, key=lambda rec: rec[spec.key])
+    rows = [record_of(spec, row) for row in session.execute(stmt).mappings()]
+    return page_of(rows, limit, key=lambda rec: rec[spec.key])
 
 
 def _list_as_of(
@@ -179,18 +225,13 @@ def _list_as_of(
     filters: Mapping[str, str],
     include_inactive: bool,
     after: str | None,
-    limit: int,
     at: datetime,
-) -> Page[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
+) -> Iterator[dict[str, Any]]:
     for rec in as_of_rows(session, spec, at, after):
         if not include_inactive and not rec.get("active", True):
             continue
         if _matches(rec, filters):
-            items.append(rec)
-            if len(items) > limit:
-                break
-    return page_of(items, limit, key=lambda rec: rec[spec.key])
+            yield rec
 
 
 def safe_cell(value: Any) -> str:

@@ -31,13 +31,17 @@ def is_member(session: Session, task_id: str, badge: str | None) -> bool:
 def check_access(session: Session, task: Task, principal: Principal) -> None:
     """The one visibility rule of tasks: an inspector sees and acts on the tasks of their own
     team only; to anyone else a task of another team does not exist (404, the same answer as
-    for an unknown id, so ids cannot be probed). Staff roles see every task."""
+    for an unknown id, so ids cannot be probed). Staff roles see every task of their
+    jurisdiction (the target's 医保区划 under their prefix, app/auth/jurisdiction.py)."""
     if principal.role == "inspector" and not is_member(session, task.id, principal.badge):
+        raise NotFound(f"没有任务 {task.id}")
+    if not principal.jurisdiction.covers(task.region):
         raise NotFound(f"没有任务 {task.id}")
 
 
 def visible_tasks(stmt: Select[Task], principal: Principal) -> Select[Task]:
     """`stmt` (a select of tasks) narrowed by the visibility rule of check_access."""
+    stmt = stmt.where(principal.jurisdiction.clause(Task.region))
     if principal.role == "inspector":
         return stmt.join(TaskMember, TaskMember.task_id == Task.id).where(
             TaskMember.badge == principal.badge

@@ -5,19 +5,27 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
 from app.auth.service import Principal
 from app.clock import local_date
-from app.errors import Conflict, ValidationFailed
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import Draw, Result, ResultVersion, Task, TaskEvent
 from app.models.base import utcnow
 from app.pagination import Page, decode_int_cursor, int_key, page_of
 from app.plans import disclosure
 from app.states import TaskStatus
-from app.tasks.access import check_access, ensure_current, get_task, root_draw, visible_task
+from app.tasks.access import (
+    check_access,
+    ensure_current,
+    get_task,
+    root_draw,
+    visible_task,
+    visible_tasks,
+)
 from app.tasks.schemas import (
     CORRECTED,
     NO_PROBLEM,
@@ -152,8 +160,8 @@ def submit_result(
 
 
 def version_dict(v: ResultVersion) -> dict[str, Any]:
-    """A result version as JSON."""
-    return result_dict(
+    """A result version as JSON (with whether and why it was sent back)."""
+    body = result_dict(
         task_id=v.task_id,
         version=v.version,
         outcome=v.outcome,
@@ -167,6 +175,10 @@ def version_dict(v: ResultVersion) -> dict[str, Any]:
         approved_by=v.approved_by,
         approved_at=v.approved_at,
     )
+    body["returned_by"] = v.returned_by
+    body["returned_at"] = v.returned_at.isoformat() if v.returned_at else None
+    body["return_reason"] = v.return_reason
+    return body
 
 
 def approved_dict(r: Result) -> dict[str, Any]:
@@ -190,15 +202,35 @@ def approved_dict(r: Result) -> dict[str, Any]:
     return body
 
 
-def approve_result(session: Session, *, task_id: str, actor: str) -> Result:
-    """Approves the newest submitted version: it becomes the task's publishable result."""
+def _pending_version(
+    session: Session, task_id: str, actor: str, jurisdiction: Jurisdiction
+) -> tuple[Task, ResultVersion]:
+    """The task and its version awaiting approval; 409 if none; 403 for the person who
+    entered it (录入/审核分离: the approver is never who entered the result)."""
     task = get_task(session, task_id, for_update=True)
+    if not jurisdiction.covers(task.region):
+        raise NotFound(f"没有任务 {task.id}")
     ensure_current(session, task)
     latest = _latest_version(session, task.id)
     if latest is None:
         raise Conflict(f"任务 {task.id} 尚未录入检查结果，无可审核内容")
     if latest.approved_at is not None:
         raise Conflict(f"任务 {task.id} 的结果（第 {latest.version} 版）已审核，无待审核的新版本")
+    if latest.returned_at is not None:
+        raise Conflict(f"任务 {task.id} 的结果（第 {latest.version} 版）已退回，待重新录入")
+    if latest.entered_by == actor:
+        raise Forbidden(
+            f"录入与审核须由不同人员完成：第 {latest.version} 版由 {actor} 录入，不能由其本人审核"
+            " (the person who entered a result cannot approve it)"
+        )
+    return task, latest
+
+
+def approve_result(
+    session: Session, *, task_id: str, actor: str, jurisdiction: Jurisdiction = EVERYWHERE
+) -> Result:
+    """Approves the newest submitted version: it becomes the task's publishable result."""
+    task, latest = _pending_version(session, task_id, actor, jurisdiction)
     now = utcnow()
     latest.approved_by, latest.approved_at = actor, now
     result = session.scalar(select(Result).where(Result.task_id == task.id))
@@ -241,6 +273,69 @@ def approve_result(session: Session, *, task_id: str, actor: str) -> Result:
     return result
 
 
+def return_result(
+    session: Session,
+    *,
+    task_id: str,
+    reason: str,
+    actor: str,
+    jurisdiction: Jurisdiction = EVERYWHERE,
+) -> ResultVersion:
+    """Sends the version awaiting approval back (退回) with a reason: it is kept, never
+    approved, and the inspectors enter a corrected version."""
+    reason = reason.strip()
+    if len(reason) < 2:
+        raise ValidationFailed(
+            "退回须说明理由", errors=[{"field": "reason", "message": "至少 2 个字"}]
+        )
+    task, latest = _pending_version(session, task_id, actor, jurisdiction)
+    latest.returned_by, latest.returned_at, latest.return_reason = actor, utcnow(), reason
+    back = (
+        TaskStatus.PENDING_MEASURES
+        if task.status == TaskStatus.PENDING_MEASURES
+        else (TaskStatus.TO_INSPECT)
+    )
+    record_event(
+        session,
+        task,
+        action="result.return",
+        to_status=back,
+        actor=actor,
+        data={"version": latest.version, "reason": reason},
+    )
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="result.return",
+        entity=f"task:{task.id}",
+        data={"version": latest.version, "reason": reason},
+    )
+    return latest
+
+
+def awaiting_approval(session: Session, *, principal: Principal, limit: int = 200) -> list[Task]:
+    """The approval queue: tasks whose newest result version is neither approved nor sent
+    back, inside the principal's jurisdiction, oldest entry first."""
+    newest = (
+        select(ResultVersion.task_id, func.max(ResultVersion.version).label("v"))
+        .group_by(ResultVersion.task_id)
+        .subquery()
+    )
+    stmt = (
+        select(Task)
+        .join(newest, newest.c.task_id == Task.id)
+        .join(
+            ResultVersion,
+            (ResultVersion.task_id == Task.id) & (ResultVersion.version == newest.c.v),
+        )
+        .where(ResultVersion.approved_at.is_(None), ResultVersion.returned_at.is_(None))
+        .order_by(ResultVersion.entered_at, Task.id)
+        .limit(limit)
+    )
+    return list(session.scalars(visible_tasks(stmt, principal)))
+
+
 def result_view(session: Session, *, task_id: str, principal: Principal) -> dict[str, Any]:
     """A task's approved result, its pending version and every version."""
     task = visible_task(session, task_id, principal)
@@ -252,7 +347,8 @@ def result_view(session: Session, *, task_id: str, principal: Principal) -> dict
             .order_by(ResultVersion.version)
         )
     )
-    pending = versions[-1] if versions and versions[-1].approved_at is None else None
+    last = versions[-1] if versions else None
+    pending = last if last and last.approved_at is None and last.returned_at is None else None
     return {
         "task_id": task.id,
         "status": task.status,

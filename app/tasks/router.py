@@ -28,6 +28,7 @@ from app.tasks.schemas import (
     ResultIn,
     ResultVersionOut,
     ResultViewOut,
+    ReturnIn,
     TaskEventPage,
     TaskOut,
     TaskPage,
@@ -63,7 +64,7 @@ def draw_tasks(
     limit: Limit = 200,
 ) -> dict[str, Any]:
     """一次抽取的任务清单（游标分页）。"""
-    plans.get_draw(session, draw_id)
+    plans.visible_draw(session, draw_id, principal.jurisdiction)
     return _page(
         service.list_tasks(
             session, principal=principal, plan=None, draw_id=draw_id, cursor=cursor, limit=limit
@@ -113,7 +114,7 @@ def get_result(task_id: str, session: SessionDep, principal: AnyStaff) -> dict[s
 @router.post(
     "/tasks/{task_id}/result/approve",
     response_model=ApprovedResultOut,
-    responses=NOT_FOUND_OR_CONFLICT,
+    responses=problem_responses(403, 404, 409),
 )
 def approve_result(
     task_id: str,
@@ -123,9 +124,30 @@ def approve_result(
     principal: Supervisor,
 ) -> dict[str, Any]:
     """审核最新一版结果；审核后的结果进入公示（公开网站随即更新）。"""
-    result = results.approve_result(session, task_id=task_id, actor=principal.actor)
+    result = results.approve_result(
+        session, task_id=task_id, actor=principal.actor, jurisdiction=principal.jurisdiction
+    )
     site_changed(request, background)
     return results.approved_dict(result)
+
+
+@router.post(
+    "/tasks/{task_id}/result/return",
+    response_model=ResultVersionOut,
+    responses=problem_responses(403, 404, 409),
+)
+def return_result(
+    task_id: str, body: ReturnIn, session: SessionDep, principal: Supervisor
+) -> dict[str, Any]:
+    """退回待审核的结果（须附理由）；检查人员重新录入后再审核。录入人不能审核或退回本人录入的结果。"""
+    version = results.return_result(
+        session,
+        task_id=task_id,
+        reason=body.reason,
+        actor=principal.actor,
+        jurisdiction=principal.jurisdiction,
+    )
+    return results.version_dict(version)
 
 
 @router.get("/tasks/{task_id}/events", response_model=TaskEventPage, responses=NOT_FOUND)
@@ -349,17 +371,19 @@ def export_results(
 )
 def weekly_report(
     session: SessionDep,
-    _p: Supervisor,
+    principal: Supervisor,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
     region: Annotated[str | None, Query(pattern=r"^[0-9]{1,6}$")] = None,
     format: Literal["json", "xlsx"] = "json",
 ) -> dict[str, Any] | Response:
-    """周报表：按医保区划统计检查单位数、处理方式和追回金额（万元），含合计行。"""
+    """周报表：按医保区划统计检查单位数、处理方式和追回金额（万元），含合计行；
+    只统计本账号辖区（市级账号汇总其各县区）。"""
     if end < start:
         raise ValidationFailed(
             "统计区间结束日期早于开始日期", errors=[{"field": "to", "message": "早于 from"}]
         )
+    region = principal.jurisdiction.narrow(region)
     report = reports.weekly_report(session, start=start, end=end, region=region)
     if format == "json":
         return report

@@ -237,6 +237,17 @@ class ResultVersionOut(StrictOut):
     entered_at: str | None
     approved_by: str | None
     approved_at: str | None
+    returned_by: str | None = Field(default=None, description="退回人（退回的版本不会审核）")
+    returned_at: str | None = None
+    return_reason: str | None = None
+
+
+class ReturnIn(BaseModel):
+    """退回: why the version awaiting approval goes back to the inspectors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=2, max_length=2000)
 
 
 class ApprovedResultOut(ResultVersionOut):

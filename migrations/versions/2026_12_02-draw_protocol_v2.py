@@ -1,7 +1,7 @@
 """draw protocol v2: frozen frames, secret nonces, bound plan versions, failed draws, credit feed release
 
 Revision ID: 7c2e5a91d0b4
-Revises: 3b1f0c2d9a41
+Revises: c0n5013a0001
 Create Date: 2026-12-02 01:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from app.models.base import UTCDateTime
 
 revision: str = "7c2e5a91d0b4"
-down_revision: str | None = "3b1f0c2d9a41"
+down_revision: str | None = "c0n5013a0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

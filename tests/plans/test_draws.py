@@ -12,6 +12,7 @@ from app.models import Draw, Inspector, Task
 from app.plans.schemas import DrawIn
 from tests.entropy import at_entropy, post_draw
 from tests.plans.conftest import published
+from tests.rounds import approver
 
 
 def _draw(client, sup, code, entropy="4-2-6-1-3-5"):
@@ -162,7 +163,7 @@ def test_a_not_inspected_result_frees_the_target_for_the_next_draw(client, city)
     for task, body in ((closed, not_inspected), (visited, found)):
         r = client.put(f"/api/v1/tasks/{task['id']}/result", headers=city, json=body)
         assert r.status_code == 200, r.text
-        r = client.post(f"/api/v1/tasks/{task['id']}/result/approve", headers=city)
+        r = client.post(f"/api/v1/tasks/{task['id']}/result/approve", headers=approver(client))
         assert r.status_code == 200, r.text
     again = _draw(client, city, published(client, city, code="C-2", ratio=1.0)).json()
     cooling = {t["uscc"] for t in again["tasks"] if t["despite_cooldown"]}

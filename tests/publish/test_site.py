@@ -22,6 +22,7 @@ from app.publish.formats import csv_bytes, neutralise
 from app.publish.write import KEEP_GENERATIONS, build_site, publish, write_site
 from app.spreadsheets import xlsx_bytes
 from tests.publish.conftest import FORMULA, XSS, create_and_publish, draw, site_files
+from tests.rounds import approver
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -284,7 +285,7 @@ def test_results_are_published_and_marked(client, pub_city, settings, session, m
     }
     r = client.put(f"/api/v1/tasks/{task['id']}/result", headers=pub_city, json=body)
     assert r.status_code == 200, r.text
-    r = client.post(f"/api/v1/tasks/{task['id']}/result/approve", headers=pub_city)
+    r = client.post(f"/api/v1/tasks/{task['id']}/result/approve", headers=approver(client))
     assert r.status_code == 200, r.text
     with make_sessionmaker(session.get_bind())() as s:
         publish(s, settings.publish_dir)

@@ -13,6 +13,7 @@ from app.models import AuditEntry
 from app.publish.write import publish
 from tests.factories import uscc
 from tests.plans.conftest import plan_body
+from tests.rounds import approver
 
 
 def _entries(db):
@@ -64,7 +65,7 @@ def full_round(client, drawn, make_token, db, settings):
     assert r.status_code == 201, r.text
     r = client.put(f"/api/v1/tasks/{task['id']}/result", headers=sup, json=_result_body())
     assert r.status_code == 200, r.text
-    r = client.post(f"/api/v1/tasks/{task['id']}/result/approve", headers=sup)
+    r = client.post(f"/api/v1/tasks/{task['id']}/result/approve", headers=approver(client))
     assert r.status_code == 200, r.text
     r = client.post(
         f"/api/v1/tasks/{task['id']}/follow-ups", headers=sup, json={"reason": "回头看整改"}

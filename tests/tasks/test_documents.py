@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.clock import today_local
 from app.db import make_sessionmaker
 from app.models import Evidence, Target, Task
+from tests.rounds import approver
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 JPEG = b"\xff\xd8\xff\xe0" + b"\x01" * 100
@@ -30,7 +31,7 @@ def _outsider(make_token, task):
 def _enter_and_approve(client, sup, task_id, body):
     r = client.put(f"/api/v1/tasks/{task_id}/result", headers=sup, json=body)
     assert r.status_code == 200, r.text
-    r = client.post(f"/api/v1/tasks/{task_id}/result/approve", headers=sup)
+    r = client.post(f"/api/v1/tasks/{task_id}/result/approve", headers=approver(client))
     assert r.status_code == 200, r.text
 
 

@@ -10,6 +10,7 @@ from app.clock import today_local
 from app.db import make_sessionmaker
 from app.models import Result, ResultVersion, TaskEvent
 from app.tasks.results import mark_published
+from tests.rounds import approver
 
 
 def _leader(make_token, task):
@@ -147,19 +148,28 @@ def test_superseded_draw_takes_no_results(client, drawn):
     assert r.status_code == 201, r.text
     r = _put(client, sup, old, _ok_body())
     assert r.status_code == 409 and "作废" in r.json()["detail"]
-    assert client.post(f"/api/v1/tasks/{old}/result/approve", headers=sup).status_code == 409
+    assert (
+        client.post(f"/api/v1/tasks/{old}/result/approve", headers=approver(client)).status_code
+        == 409
+    )
 
 
 def test_versions_approval_and_audit(client, drawn, db):
     sup, draw = drawn
     tid = draw["tasks"][0]["id"]
-    assert client.post(f"/api/v1/tasks/{tid}/result/approve", headers=sup).status_code == 409
+    assert (
+        client.post(f"/api/v1/tasks/{tid}/result/approve", headers=approver(client)).status_code
+        == 409
+    )
     assert _put(client, sup, tid, _ok_body(findings="第一版")).json()["version"] == 1
     assert _put(client, sup, tid, _ok_body(findings="更正版")).json()["version"] == 2
-    r = client.post(f"/api/v1/tasks/{tid}/result/approve", headers=sup)
+    r = client.post(f"/api/v1/tasks/{tid}/result/approve", headers=approver(client))
     assert r.status_code == 200 and r.json()["version"] == 2 and r.json()["findings"] == "更正版"
     # nothing new to approve
-    assert client.post(f"/api/v1/tasks/{tid}/result/approve", headers=sup).status_code == 409
+    assert (
+        client.post(f"/api/v1/tasks/{tid}/result/approve", headers=approver(client)).status_code
+        == 409
+    )
     view = client.get(f"/api/v1/tasks/{tid}/result", headers=sup).json()
     assert [v["findings"] for v in view["versions"]] == ["第一版", "更正版"]
     assert view["versions"][0]["approved_at"] is None and view["versions"][1]["approved_by"]
@@ -181,7 +191,7 @@ def test_follow_up_rules(client, drawn, make_token):
     # no approved result yet
     assert client.post(url, headers=sup, json={"reason": "回头看"}).status_code == 409
     _put(client, sup, t0["id"], _ok_body(outcome="发现问题待后续处理"))
-    client.post(f"/api/v1/tasks/{t0['id']}/result/approve", headers=sup)
+    client.post(f"/api/v1/tasks/{t0['id']}/result/approve", headers=approver(client))
     assert (
         client.post(url, headers=_leader(make_token, t0), json={"reason": "回头看"}).status_code
         == 403
@@ -228,7 +238,7 @@ def test_mark_published_records_publication_and_reapproval_resets_it(client, dra
     sup, draw = drawn
     tid = draw["tasks"][0]["id"]
     _put(client, sup, tid, _ok_body(outcome="发现问题待后续处理"))
-    rid = client.post(f"/api/v1/tasks/{tid}/result/approve", headers=sup).json()["id"]
+    rid = client.post(f"/api/v1/tasks/{tid}/result/approve", headers=approver(client)).json()["id"]
     # Approval re-publishes the site right after the response, which records publication.
     with make_sessionmaker(db)() as s:
         first = s.scalar(select(Result.published_at).where(Result.id == rid))
@@ -242,7 +252,7 @@ def test_mark_published_records_publication_and_reapproval_resets_it(client, dra
     _put(client, sup, tid, _ok_body(findings="修订"))
     with make_sessionmaker(db)() as s:  # a pending revision leaves the published result alone
         assert s.scalar(select(Result.published_at).where(Result.id == rid)) == first
-    client.post(f"/api/v1/tasks/{tid}/result/approve", headers=sup)
+    client.post(f"/api/v1/tasks/{tid}/result/approve", headers=approver(client))
     with make_sessionmaker(db)() as s:
         row = s.scalar(select(Result).where(Result.id == rid))
         # re-approval reset published_at, and the automatic publish recorded it anew

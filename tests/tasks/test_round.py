@@ -10,6 +10,7 @@ from app.clock import today_local
 from app.regions import region_label
 from tests.entropy import post_draw
 from tests.plans.conftest import published
+from tests.rounds import approver
 
 
 def _inspector(make_token, task):
@@ -91,7 +92,7 @@ def test_whole_round_through_the_api(client, city, make_token):
     r = client.post(f"/api/v1/tasks/{t1['id']}/result/approve", headers=_inspector(make_token, t1))
     assert r.status_code == 403
     for t in (t1, t2, t3, t4, t5):
-        r = client.post(f"/api/v1/tasks/{t['id']}/result/approve", headers=sup)
+        r = client.post(f"/api/v1/tasks/{t['id']}/result/approve", headers=approver(client))
         assert r.status_code == 200, r.text
         assert r.json()["published_at"] is None
     status = {
@@ -125,7 +126,10 @@ def test_whole_round_through_the_api(client, city, make_token):
     )
     assert r.status_code == 200, r.text
     assert (
-        client.post(f"/api/v1/tasks/{follow['id']}/result/approve", headers=sup).status_code == 200
+        client.post(
+            f"/api/v1/tasks/{follow['id']}/result/approve", headers=approver(client)
+        ).status_code
+        == 200
     )
 
     # the 待后续处理 result is revised after the follow-up; both versions are kept
@@ -137,7 +141,12 @@ def test_whole_round_through_the_api(client, city, make_token):
     view = client.get(f"/api/v1/tasks/{t3['id']}/result", headers=sup).json()
     assert view["approved"]["outcome"] == "发现问题待后续处理"  # still the public one
     assert view["pending"]["version"] == 2 and len(view["versions"]) == 2
-    assert client.post(f"/api/v1/tasks/{t3['id']}/result/approve", headers=sup).status_code == 200
+    assert (
+        client.post(
+            f"/api/v1/tasks/{t3['id']}/result/approve", headers=approver(client)
+        ).status_code
+        == 200
+    )
     assert client.get(f"/api/v1/tasks/{t3['id']}", headers=sup).json()["status"] == "closed"
     events = client.get(f"/api/v1/tasks/{t3['id']}/events", headers=sup).json()["items"]
     assert [(e["from_status"], e["to_status"]) for e in events] == [

@@ -1,0 +1,148 @@
+"""The console's plumbing: templates, the signed-in person, CSRF, rendering service errors.
+
+Every page reads the session cookie (app/auth/sessions.py); a page without a live session
+redirects to the sign-in form. Every POST carries the session's CSRF token in the form field
+`csrf` and is refused (403) without it or with a wrong one. Service errors (app.errors) are
+shown on the page, and the request's transaction is rolled back first: a refused action
+writes nothing.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from app.auth import sessions
+from app.auth.accounts import principal_of
+from app.auth.service import Principal
+from app.clock import local_time
+from app.config import Settings
+from app.db import SessionDep
+from app.errors import AppError, validation_problem
+from app.models import ConsoleSession, User
+from app.regions import region_label
+from app.states import plan_label, task_label
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["bj"] = lambda v: local_time(v) if v else ""
+templates.env.filters["task_state"] = lambda v: task_label(v) if v else ""
+templates.env.filters["plan_state"] = lambda v: plan_label(v) if v else ""
+templates.env.filters["region"] = lambda v: region_label(v) if v else "全部区划"
+
+VERSION_KINDS = {
+    "create": "新建",
+    "edit": "修改草稿",
+    "publish": "发布",
+    "adjustment": "计划调整",
+    "close": "结束",
+}
+templates.env.filters["version_kind"] = lambda v: VERSION_KINDS.get(v, v)
+
+ROLE_NAMES = {
+    "admin": "系统管理员",
+    "supervisor": "基金监管人员",
+    "inspector": "执法检查人员",
+    "credit": "信用模块",
+}
+templates.env.globals["ROLE_NAMES"] = ROLE_NAMES
+
+
+class SignInRequired(Exception):
+    """No live session: the page redirects to the sign-in form."""
+
+
+class CsrfRefused(Exception):
+    """A POST without this session's CSRF token."""
+
+
+class RoleRefused(Exception):
+    """The signed-in person's role may not use this page."""
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def idle_of(request: Request) -> timedelta:
+    return timedelta(hours=settings_of(request).session_idle_hours)
+
+
+def secure_cookie(request: Request) -> bool:
+    """Whether the session cookie gets the Secure flag (SPOTCHECK_COOKIE_SECURE)."""
+    mode = settings_of(request).cookie_secure.lower()
+    if mode == "auto":
+        return request.url.scheme == "https"
+    return mode in ("1", "true", "yes", "on")
+
+
+@dataclass
+class Staff:
+    """The signed-in person: their account, session and the principal services take."""
+
+    user: User
+    row: ConsoleSession
+    principal: Principal
+
+    @property
+    def csrf(self) -> str:
+        return self.row.csrf_token
+
+
+async def _staff(request: Request, session: SessionDep) -> Staff:
+    value = request.cookies.get(sessions.COOKIE, "")
+    found = sessions.resolve(session, value, idle=idle_of(request), touch=request.method == "POST")
+    if found is None:
+        raise SignInRequired()
+    row, user = found
+    if request.method == "POST":
+        form = await request.form()  # cached by Starlette: the endpoint's Form() reads it too
+        submitted = form.get("csrf")
+        if not sessions.csrf_ok(row, submitted if isinstance(submitted, str) else None):
+            raise CsrfRefused()
+    return Staff(user=user, row=row, principal=principal_of(user))
+
+
+StaffDep = Annotated[Staff, Depends(_staff)]
+
+
+def require(staff: Staff, *roles: str) -> None:
+    """Refuses (403 page) a person whose role is not in `roles` (admin always passes)."""
+    if staff.user.role != "admin" and staff.user.role not in roles:
+        raise RoleRefused()
+
+
+def render(
+    request: Request,
+    name: str,
+    staff: Staff | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A console page."""
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"staff": staff, "csrf": staff.csrf if staff else "", **context},
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def problem_of(session: Session, exc: AppError | ValidationError) -> dict[str, Any]:
+    """The problem document of a refused action, after rolling the transaction back."""
+    session.rollback()
+    if isinstance(exc, ValidationError):
+        return validation_problem(list(exc.errors()))
+    return exc.to_problem()
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)

@@ -1,0 +1,197 @@
+"""The console in real headless Debian chromium (Selenium with Debian's chromium-driver):
+sign in, upload a registry with a bad row and see it named, create and publish a plan, run
+the ceremony, an inspector enters a result on a 390 px viewport, another account approves it.
+Screenshots of the main pages go to docs/screenshots/console-*.png when
+SPOTCHECK_SCREENSHOTS=1."""
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.browser import BROWSER
+from tests.console.conftest import PASSWORD
+from tests.factories import TARGET_HEADER, encode, target_row
+from tests.plans.conftest import plan_body
+
+pytestmark = [
+    *BROWSER,
+    pytest.mark.skipif(shutil.which("chromedriver") is None, reason="no chromedriver"),
+]
+selenium = pytest.importorskip("selenium")
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+def _wait(d, css):
+    """The elements matching `css` once the page that has them is loaded (form posts return
+    before the next page is there)."""
+    WebDriverWait(d, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+    return d.find_elements(By.CSS_SELECTOR, css)
+
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def live(client):
+    """A real HTTP server on the test application (uvicorn in a thread)."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = uvicorn.Server(
+        uvicorn.Config(client.app, host="127.0.0.1", port=port, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def _driver(width: int, height: int = 900):
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+        "--lang=zh-CN",
+    ):
+        opts.add_argument(arg)
+    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
+    driver = webdriver.Chrome(options=opts, service=service)
+    if width < 600:  # a desktop window has a minimum width: emulate the phone's viewport
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+        )
+    return driver
+
+
+def _shot(d, name):
+    if os.environ.get("SPOTCHECK_SCREENSHOTS"):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        width = d.execute_script("return window.innerWidth")
+        height = d.execute_script("return document.documentElement.scrollHeight")
+        height = min(max(height, 600), 2400)
+        d.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+        )
+        d.save_screenshot(str(SHOTS / f"console-{name}.png"))
+
+
+def _sign_in(d, base, username):
+    d.delete_all_cookies()
+    d.get(base + "/console/login")
+    d.find_element(By.NAME, "username").send_keys(username)
+    d.find_element(By.NAME, "password").send_keys(PASSWORD)
+    d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    _wait(d, "[data-role=whoami]")
+    assert "工作台" in d.title, d.page_source[:500]
+
+
+def test_the_round_in_chromium(live, city, make_user, tmp_path):
+    make_user("jianguan")
+    make_user("shenhe")
+    d = _driver(1280)
+    try:
+        d.get(live + "/console/login")
+        _shot(d, "login")
+        _sign_in(d, live, "jianguan")
+        # a registry file with one bad row: the row and its column are named, nothing written
+        name, body = encode("utf-8", TARGET_HEADER, [target_row(201), target_row(202, region="99")])
+        path = tmp_path / name
+        path.write_bytes(body)
+        d.get(live + "/console/registries/targets")
+        d.find_element(By.NAME, "file").send_keys(str(path))
+        d.find_element(By.CSS_SELECTOR, "form[enctype] button").click()
+        errors = _wait(d, "[data-role=errors]")[0].text
+        assert "3" in errors and "医保区划" in errors and "6 位数字" in errors
+        _shot(d, "registry-import-errors")
+        # a plan through the form, first with a mistake shown inline
+        spec = plan_body(code="2026-WEB-1")
+        d.get(live + "/console/plans/new")
+        d.find_element(By.NAME, "code").send_keys(spec["code"])
+        d.find_element(By.NAME, "title").send_keys(spec["title"])
+        d.find_element(By.NAME, "items").send_keys("YB-01, YB-02")
+        ratio = d.find_element(By.NAME, "ratio")
+        ratio.clear()
+        ratio.send_keys("0.01")
+        d.find_element(By.CSS_SELECTOR, "form.form button").click()
+        assert _wait(d, "[data-role=problem]")
+        _shot(d, "plan-form-errors")
+        ratio = d.find_element(By.NAME, "ratio")
+        ratio.clear()
+        ratio.send_keys("0.05")
+        d.find_element(By.CSS_SELECTOR, "form.form button").click()
+        assert _wait(d, "[data-role=inclusion]") and "2026-WEB-1" in d.current_url
+        d.find_element(By.CSS_SELECTOR, "form[action$=publish] button").click()
+        assert _wait(d, "[data-role=commitment]")[0].text
+        _shot(d, "plan")
+        # the ceremony: entropy entered in front of the witnesses, then the drawn list
+        d.get(live + "/console/plans/2026-WEB-1/ceremony")
+        _shot(d, "ceremony-before")
+        d.find_element(By.NAME, "entropy").send_keys("3-1-4-1-5-9")
+        d.find_element(By.CSS_SELECTOR, "form.big button").click()
+        rows = _wait(d, "[data-role=drawn] tbody tr")
+        _shot(d, "ceremony-record")
+        first = rows[0].find_elements(By.TAG_NAME, "td")[1].text
+        # who leads the first task: read it from the record
+        badges = rows[0].find_elements(By.TAG_NAME, "td")[5].text
+        leader = badges.split("、")[0].split("（")[0]
+        make_user("jiancha", role="inspector", badge=leader)
+    finally:
+        d.quit()
+    phone = _driver(390, 844)
+    try:
+        _sign_in(phone, live, "jiancha")
+        phone.get(live + "/console/tasks")
+        _shot(phone, "my-tasks-390")
+        phone.find_element(By.LINK_TEXT, first).click()
+        assert _wait(phone, "[data-role=notice]")
+        sel = phone.find_element(By.NAME, "outcome")
+        sel.find_element(By.CSS_SELECTOR, "option[value='发现问题已责令改正']").click()
+        phone.find_element(By.NAME, "findings").send_keys("串换诊疗项目 3 例")
+        phone.find_element(By.CSS_SELECTOR, "input[name=measures][value='约谈']").click()
+        phone.find_element(By.NAME, "recovered_amount").send_keys("12345.67")
+        _shot(phone, "result-entry-390")
+        phone.find_element(By.CSS_SELECTOR, "[data-role=result-form] button").click()
+        assert _wait(phone, "[data-role=saved]")
+        width = phone.execute_script("return document.documentElement.scrollWidth")
+        assert phone.execute_script("return window.innerWidth") == 390
+        assert width <= 390, width  # no sideways scrolling of the page at 390 px
+    finally:
+        phone.quit()
+    d = _driver(1280)
+    try:
+        _sign_in(d, live, "shenhe")
+        _shot(d, "dashboard")
+        d.get(live + "/console/approvals")
+        assert first in d.page_source
+        _shot(d, "approvals")
+        d.find_element(By.CSS_SELECTOR, "form[action$=approve] button").click()
+        assert _wait(d, "[data-role=empty]")
+        d.get(live + "/console/reports")
+        _shot(d, "reports")
+        d.get(live + "/console/audit")
+        assert "审计链完整" in d.find_element(By.CSS_SELECTOR, "[data-role=chain]").text
+    finally:
+        d.quit()

@@ -1,0 +1,145 @@
+"""The console over HTTP: sign-in, session cookie flags, CSRF on every POST, lockout with a
+controllable clock, jurisdiction, and a result entered by one person and approved by another."""
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.routing import APIRoute
+
+from app.clock import today_local
+from tests.console.conftest import PASSWORD, csrf_of, sign_in
+
+
+def test_sign_in_sets_a_safe_cookie_and_pages_need_it(client, make_user):
+    assert client.get("/console/", follow_redirects=False).headers["location"] == "/console/login"
+    make_user("wang")
+    r = sign_in(client, "wang")
+    assert r.status_code == 303 and r.headers["location"] == "/console/"
+    cookie = next(
+        v for k, v in r.headers.multi_items() if k == "set-cookie" and "spotcheck_session" in v
+    )
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    assert "Secure" not in cookie  # plain http in tests; "auto" sets it under https
+    page = client.get("/console/")
+    assert page.status_code == 200 and "工作台" in page.text and "wang" in page.text
+    # sign-out ends the session on the server
+    client.post("/console/logout", data={"csrf": csrf_of(page.text)})
+    assert client.get("/console/", follow_redirects=False).status_code == 303
+
+
+def test_a_post_without_or_with_a_wrong_csrf_token_is_refused(client, make_user):
+    make_user("wang")
+    sign_in(client, "wang")
+    page = client.get("/console/plans/new")
+    good = csrf_of(page.text)
+    form = {
+        "code": "X-1",
+        "title": "t",
+        "lead_department": "d",
+        "items": "YB-01",
+        "kinds": "定点医疗机构",
+        "regions": "3704",
+        "ratio": "0.05",
+        "min_per_stratum": "1",
+        "team_size": "2",
+        "start": "2026-12-01",
+        "end": "2026-12-31",
+        "publish_tasks": "on_draw",
+        "extra": "",
+    }
+    assert client.post("/console/plans/new", data=form).status_code == 403
+    assert (
+        client.post("/console/plans/new", data={**form, "csrf": good[:-2] + "xx"}).status_code
+        == 403
+    )
+    assert client.get("/console/plans/X-1").status_code == 404  # nothing was written
+    # the sign-in form is protected as well (double-submit cookie)
+    r = client.post("/console/login", data={"username": "wang", "password": PASSWORD, "csrf": "x"})
+    assert r.status_code == 403
+
+
+def test_lockout_after_failed_sign_ins_until_the_clock_moves(client, make_user, monkeypatch):
+    from app.models import base
+
+    now = [datetime(2026, 12, 2, 1, 0, tzinfo=UTC)]
+    monkeypatch.setattr(base, "utcnow", lambda: now[0])
+    make_user("wang")
+    for _ in range(4):
+        assert sign_in(client, "wang", "wrong password!").status_code == 401
+    r = sign_in(client, "wang", "wrong password!")
+    assert r.status_code == 423 and "锁定" in r.text
+    r = sign_in(client, "wang")  # the right password is refused during the lockout
+    assert r.status_code == 423
+    now[0] += timedelta(minutes=16)
+    assert sign_in(client, "wang").status_code == 303
+
+
+def test_console_shows_only_the_accounts_district(client, drawn, make_user):
+    _sup, draw = drawn
+    other = next(t for t in draw["tasks"] if t["stratum"].endswith("370403"))
+    own = next(t for t in draw["tasks"] if t["stratum"].endswith("370402"))
+    make_user("qu", region="370402")
+    sign_in(client, "qu")
+    listing = client.get("/console/tasks").text
+    assert own["name"] in listing and other["name"] not in listing
+    assert client.get(f"/console/tasks/{other['id']}").status_code == 404
+    assert client.get(f"/console/tasks/{other['id']}/notice").status_code == 404
+    targets = client.get("/console/registries/targets").text
+    assert own["uscc"] in targets and other["uscc"] not in targets
+    assert client.get(f"/console/plans/{draw['plan']}").status_code == 404
+
+
+def test_result_entered_by_an_inspector_is_approved_by_someone_else(client, drawn, make_user):
+    _sup, draw = drawn
+    task = draw["tasks"][0]
+    leader = next(m["badge"] for m in task["team"] if m["role"] == "组长")
+    make_user("jian", role="inspector", badge=leader)
+    sign_in(client, "jian")
+    page = client.get(f"/console/tasks/{task['id']}")
+    assert "检查通知书" in page.text
+    body = {
+        "csrf": csrf_of(page.text),
+        "outcome": "发现问题已责令改正",
+        "decided_on": today_local().isoformat(),
+        "findings": "",
+        "measures": ["约谈"],
+        "recovered_amount": "12.50",
+    }
+    r = client.post(f"/console/tasks/{task['id']}/result", data=body)
+    assert r.status_code == 422 and "须填写检查发现" in r.text  # the service's own check
+    r = client.post(
+        f"/console/tasks/{task['id']}/result",
+        data={**body, "findings": "串换项目 2 例"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    # an approver who did not enter it sees it queued and approves it
+    client.cookies.clear()
+    make_user("shen")
+    sign_in(client, "shen")
+    queue = client.get("/console/approvals")
+    assert task["name"] in queue.text
+    r = client.post(
+        f"/console/tasks/{task['id']}/approve",
+        data={"csrf": csrf_of(queue.text)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert task["name"] not in client.get("/console/approvals").text
+
+
+def test_every_console_route_needs_a_session(client):
+    for route in client.app.routes:
+        if (
+            isinstance(route, APIRoute)
+            and route.path.startswith("/console/")
+            and route.path not in ("/console/login", "/console/static/console.css")
+        ):
+            path = route.path.replace("{kind}", "targets").replace("{key}", "x")
+            path = path.replace("{code}", "x").replace("{task_id}", "x").replace("{username}", "x")
+            path = path.replace("{token_id}", "1")
+            for method in route.methods:
+                r = client.request(method, path, follow_redirects=False)
+                assert r.status_code == 303 and r.headers["location"] == "/console/login", (
+                    method,
+                    path,
+                )
