@@ -4,6 +4,7 @@ from app.models.audit import AuditEntry
 from app.models.auth import ApiToken
 from app.models.base import Base
 from app.models.credit import CreditGrade
+from app.models.jobs import JobRun, PublishBuild, PublishRequest
 from app.models.plans import Draw, DrawPopulation, Plan, PlanVersion, Task, TaskMember
 from app.models.registry import Inspector, Item, RegistryHistory, Target
 from app.models.results import Evidence, Result, ResultVersion, TaskEvent
@@ -18,8 +19,11 @@ __all__ = [
     "Evidence",
     "Inspector",
     "Item",
+    "JobRun",
     "Plan",
     "PlanVersion",
+    "PublishBuild",
+    "PublishRequest",
     "RegistryHistory",
     "Result",
     "ResultVersion",

@@ -86,7 +86,7 @@ def publish_plan(
 ) -> PlanOut:
     """发布计划并公布承诺值（服务器密钥的哈希）；公开网站随后自动更新。"""
     out = _plan_out(session, service.publish(session, code=code, actor=principal.actor))
-    site_changed(request, background)
+    site_changed(request, background, session, f"plan:{code}")
     return out
 
 
@@ -106,7 +106,7 @@ def adjust_plan(
 ) -> PlanOut:
     """计划调整（须附理由）；重抽时原抽取标记为已作废并保留；公开网站随后自动更新。"""
     out = _plan_out(session, service.adjust(session, code=code, adj=adj, actor=principal.actor))
-    site_changed(request, background)
+    site_changed(request, background, session, f"plan:{code}")
     return out
 
 
@@ -123,7 +123,7 @@ def close_plan(
     out = _plan_out(
         session, service.close(session, code=code, reason=body.reason, actor=principal.actor)
     )
-    site_changed(request, background)
+    site_changed(request, background, session, f"plan:{code}")
     return out
 
 
@@ -167,7 +167,7 @@ def draw_plan(
 ) -> Any:
     """抽取：以承诺的密钥与现场公开熵（骰子、公证号、信标值）生成种子，一次性抽取。"""
     draw = drawing.perform_draw(session, code=code, entropy=body.entropy, actor=principal.actor)
-    site_changed(request, background)
+    site_changed(request, background, session, f"draw:{draw.id}")
     return draw.body
 
 

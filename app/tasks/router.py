@@ -123,7 +123,7 @@ def approve_result(
 ) -> dict[str, Any]:
     """审核最新一版结果；审核后的结果进入公示（公开网站随即更新）。"""
     result = results.approve_result(session, task_id=task_id, actor=principal.actor)
-    site_changed(request, background)
+    site_changed(request, background, session, f"result:{task_id}")
     return results.approved_dict(result)
 
 
