@@ -57,10 +57,11 @@ def result_release(settings: Settings, calendar: WorkdayCalendar | None = None) 
 
 
 def writer_lock(session: Session) -> None:
-    """Takes the build's writer lock for the rest of the session's transaction."""
+    """Takes the build's writer lock for the rest of the session's transaction (on SQLite
+    a transaction already begun must have been begun as a writer, `app.db.begin_write`)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUBLISH_LOCK})
-    else:
+    elif not session.in_transaction():  # else begun by the caller as a writer (app/jobs.py)
         begin_write(session)
 
 
