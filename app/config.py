@@ -40,10 +40,11 @@ class Settings(BaseSettings):
     # "thread" — a scheduler thread runs the jobs (app/jobs.py); `spotcheck serve` sets it;
     # "off" — this process only records that publication is due: `spotcheck worker` does it.
     scheduler: Literal["inline", "thread", "off"] = "inline"
-    # Seconds between the scheduler's ticks, between two builds of the site (a burst of
-    # changes within it is one build), and between two checks of time-driven publication.
+    # Seconds between the scheduler's ticks; at least between two builds of the site (0: at
+    # the next tick — changes arriving during a build are one next build; more: a burst
+    # within it is one build); between two checks of time-driven publication.
     scheduler_tick_seconds: float = 1.0
-    publish_interval_seconds: float = 2.0
+    publish_interval_seconds: float = 0.0
     time_check_seconds: float = 60.0
     # Evidence files (证据材料), content-addressed by SHA-256; never published.
     evidence_dir: Path = Path("var/evidence")

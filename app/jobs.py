@@ -54,9 +54,9 @@ _JOBS: dict[str, Job] = {}
 
 
 def register(name: str, every_seconds: float, fn: JobFn) -> None:
-    """Adds (or replaces) the periodic job `name`."""
-    if every_seconds <= 0:
-        raise ValueError("every_seconds must be positive")
+    """Adds (or replaces) the periodic job `name` (0 seconds: at every tick)."""
+    if every_seconds < 0:
+        raise ValueError("every_seconds must not be negative")
     _JOBS[name] = Job(name, every_seconds, fn)
 
 

@@ -9,9 +9,9 @@ from app.publish.publisher import publish_now
 
 
 def publish_site(app: FastAPI) -> None:
-    """Wakes this process's scheduler (its "publish" job builds within
-    SPOTCHECK_PUBLISH_INTERVAL_SECONDS, one build for a burst); without one, builds now in this
-    background task ("inline"); with SPOTCHECK_SCHEDULER=off a `spotcheck worker` builds."""
+    """Wakes this process's scheduler (its "publish" job builds at its next due tick); without
+    one, builds now in this background task ("inline"); with SPOTCHECK_SCHEDULER=off a
+    `spotcheck worker` builds."""
     scheduler = getattr(app.state, "scheduler", None)
     if scheduler is not None:
         scheduler.wake()

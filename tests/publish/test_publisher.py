@@ -41,8 +41,9 @@ def quiet(db, settings):
 
 @pytest.fixture
 def scheduled(settings):
-    """The service's periodic jobs registered for `settings` (removed afterwards)."""
-    register_jobs(settings)
+    """The service's periodic jobs registered for `settings`, at most one build per 2 s
+    (removed afterwards)."""
+    register_jobs(settings.model_copy(update={"publish_interval_seconds": 2.0}))
     yield
     for name in (PUBLISH, PUBLISH_ON_TIME, CALENDAR_CHECK):
         jobs.unregister(name)
