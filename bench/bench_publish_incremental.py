@@ -88,10 +88,15 @@ def new_draw(engine: Engine, code: str) -> None:
         begin_write(session)
         plans.create(
             session,
-            # A later window: the inspectors' task caps of the first plan's window are used up.
+            # A later window (the first plan's uses up the inspectors' task caps).
             data=PlanIn.model_validate(
                 _plan(code, all_need_medicine=False)
-                | {"window": {"start": "2027-03-01", "end": "2027-03-31"}}
+                | {
+                    "window": {"start": "2027-03-01", "end": "2027-03-31"},
+                    # pharmacies only: no expertise to cover, the teams always form
+                    "items": ["BM-02"],
+                    "scope": {"kinds": ["定点零售药店"], "regions": []},
+                }
             ),
             actor="bench",
         )

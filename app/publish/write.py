@@ -17,12 +17,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.audit.service import head
 from app.faults import pause_at
 from app.gcpause import gc_paused
 from app.migrate import ROOT
@@ -274,8 +275,13 @@ def publish(
     data = collect(session, now=at, result_release=result_release)
     fresh = [int(r["id"]) for r in data.results if r.get("published_at") is None]
     if fresh and mark_published(session, fresh, at):
-        session.expire_all()
-        data = collect(session, now=at, result_release=result_release)
+        # As the database now holds them (no second collect): the site shows its own
+        # publication of these results and the audit entry recording it.
+        stamp = at.astimezone(UTC).isoformat()
+        for r in data.results:
+            if r.get("published_at") is None:
+                r["published_at"] = stamp
+        data.audit_head = head(session)
     assets = load_assets()
     # 统计分析 section (app/stats): HT estimates of the current public draws, one unit each.
     public = [d.id for d in data.draws if d.public and d.status == DrawStatus.CURRENT]
