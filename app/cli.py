@@ -217,9 +217,15 @@ def cmd_user_disable(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
     args.engine.dispose()  # checked (and migrated) above; the workers open their own
+    # The periodic jobs (publication, windows, deadlines) run inside the server unless
+    # SPOTCHECK_SCHEDULER says otherwise (production: "off" and `spotcheck worker`).
+    os.environ.setdefault("SPOTCHECK_SCHEDULER", "thread")
+    get_settings.cache_clear()
     uvicorn.run(
         "app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers
     )
@@ -237,12 +243,28 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from app.jobs import Scheduler, registered
+    from app.scheduler import register_jobs
+
+    settings = get_settings()
+    register_jobs(settings)
+    names = "、".join(job.name for job in registered())
+    print(f"定时任务工作进程已启动：{names} (worker started; Ctrl-C stops)", flush=True)
+    Scheduler(make_sessionmaker(args.engine), settings.scheduler_tick_seconds).run()
+    return 0
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
-    from app.publish.write import publish
+    from app.publish.publisher import publish_pending, result_release
 
     settings = get_settings()
     with _session(args) as session:
-        report = publish(session, settings.publish_dir)
+        report = publish_pending(
+            session, settings.publish_dir, release=result_release(settings), full=True
+        )
+        session.commit()
+    assert report is not None
     print(
         f"公开网站已发布到 {settings.publish_dir}（{report.files} 个文件，"
         f"{report.bytes / 1e6:.1f} MB，版本 {report.generation.name}）"
@@ -435,6 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(func=cmd_serve, database=CREATES)
+
+    sub.add_parser(
+        "worker", help="运行定时任务与发布（生产环境，可多个；每项任务只运行一次）"
+    ).set_defaults(func=cmd_worker, database=EXISTING)
 
     sub.add_parser("publish", help="生成公开网站（原子替换）").set_defaults(
         func=cmd_publish, database=EXISTING

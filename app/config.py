@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,21 @@ class Settings(BaseSettings):
     # Days a result has to be published (working days, docs/rules.md#r8-3).
     publish_result_workdays: int = 20
     calendar_override_file: Path | None = None
+    # Results of a withheld (after_window) draw go public this many working days before their
+    # deadline (app/publish/publisher.py), by the scheduler.
+    result_publish_margin_workdays: int = 2
+    # Who publishes and runs the periodic jobs in this process (docs/operations.md):
+    # "inline" — after a change, the request's worker builds the site in a background task, no
+    #   timer (an app made without `spotcheck serve`, e.g. tests);
+    # "thread" — a scheduler thread runs the jobs (app/jobs.py); `spotcheck serve` sets it;
+    # "off" — this process only records that publication is due: `spotcheck worker` does it.
+    scheduler: Literal["inline", "thread", "off"] = "inline"
+    # Seconds between the scheduler's ticks; at least between two builds of the site (0: at
+    # the next tick — changes arriving during a build are one next build; more: a burst
+    # within it is one build); between two checks of time-driven publication.
+    scheduler_tick_seconds: float = 1.0
+    publish_interval_seconds: float = 0.0
+    time_check_seconds: float = 60.0
     # Evidence files (证据材料), content-addressed by SHA-256; never published.
     evidence_dir: Path = Path("var/evidence")
     max_evidence_bytes: int = 20 * 1024 * 1024

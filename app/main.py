@@ -1,7 +1,8 @@
 """create_app(): routers, error handlers, the public site under /public."""
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
@@ -18,10 +19,12 @@ from app.console.admin_api import router as admin_router
 from app.credit.router import router as credit_router
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.jobs import Scheduler
 from app.limits import install_limits
 from app.plans.router import router as plans_router
 from app.publish.hooks import publish_site
 from app.registries.router import router as registries_router
+from app.scheduler import register_jobs
 from app.stats.router import router as stats_router
 from app.tasks.deadlines import warn_at_startup
 from app.tasks.router import router as tasks_router
@@ -70,7 +73,23 @@ OPENAPI_URL = "/api/v1/openapi.json"
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """Builds the application; tests pass their own engine."""
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # SPOTCHECK_SCHEDULER=thread (`spotcheck serve`): the periodic jobs run in this process.
+        if settings.scheduler == "thread":
+            register_jobs(settings)
+            app.state.scheduler = Scheduler(app.state.sessionmaker, settings.scheduler_tick_seconds)
+            app.state.scheduler.start()
+        try:
+            yield
+        finally:
+            if getattr(app.state, "scheduler", None) is not None:
+                app.state.scheduler.stop()
+                app.state.scheduler = None
+
     app = FastAPI(
+        lifespan=lifespan,
         title="spotcheck",
         version="0.1.0",
         description=API_DESCRIPTION,

@@ -222,16 +222,12 @@ def run_pipeline(
         _wrap(publish_write, "collect", stages, "  publish: collect (database)"),
         _wrap(publish_write, "render_into", stages, "  publish: render + write files"),
     ]
-    try:  # the statistics section (app/credit), when present
-        from app.stats import service as statistics
-
-        undo.append(_wrap(statistics, "site_statistics", stages, "  publish: statistics"))
-    except ImportError:
-        pass
+    undo.append(_wrap(publish_write, "draw_statistics", stages, "  publish: statistics"))
     try:
         with stages.time("publish site"), factory() as session:
             begun, first_part = time.perf_counter(), len(stages.rows)
             report = publish_write.publish(session, work / "publish")
+            session.commit()
             parts = sum(r["seconds"] for r in stages.rows[first_part:])
             stages.add(
                 "  publish: swap, statistics files, commit", time.perf_counter() - begun - parts

@@ -30,6 +30,7 @@ FOUNDATION = {
     "spreadsheets",
     "migrate",
     "events",
+    "jobs",
     "audit",
     "auth",
     "api",
@@ -38,7 +39,7 @@ FOUNDATION = {
 PURE = {"draw"}
 # Domain packages, lowest first: each may import the ones before it (and foundation, draw).
 DOMAINS = ["registries", "plans", "tasks", "credit", "stats", "publish"]
-TOP = ["demo", "console", "main", "cli"]  # entry points, lowest first
+TOP = ["demo", "console", "scheduler", "main", "cli"]  # entry points, lowest first
 # Foundation modules that build on other foundation modules, lowest first.
 FOUNDATION_ORDER = [
     "config",
@@ -56,6 +57,7 @@ FOUNDATION_ORDER = [
     "limits",
     "spreadsheets",
     "events",
+    "jobs",
     "audit",
     "auth",
     "api",

@@ -30,7 +30,7 @@ from app.errors import AppError
 from app.events import site_changed
 from app.plans import drawing, preview
 from app.plans import service as plans
-from app.plans.schemas import AdjustmentIn, PlanIn
+from app.plans.schemas import AdjustmentIn, DrawIn, PlanIn
 from app.registries import importer
 from app.registries import service as registries
 from app.tasks import reports, results
@@ -411,7 +411,7 @@ def plan_publish(
 ) -> Response:
     def act() -> None:
         plans.publish(session, code=code, actor=staff.principal.actor)
-        site_changed(request, background)
+        site_changed(request, background, session, f"plan:{code}")
 
     return _plan_action(request, session, staff, code, act, f"/console/plans/{code}")
 
@@ -434,7 +434,7 @@ def plan_adjust(
             parsed = None
         adj = AdjustmentIn.model_validate({"reason": reason, "changes": parsed, "redraw": redraw})
         plans.adjust(session, code=code, adj=adj, actor=staff.principal.actor)
-        site_changed(request, background)
+        site_changed(request, background, session, f"plan:{code}")
 
     return _plan_action(request, session, staff, code, act, f"/console/plans/{code}")
 
@@ -448,11 +448,21 @@ def plan_draw(
     background: BackgroundTasks,
     entropy: Text = "",
 ) -> Response:
-    def act() -> None:
-        drawing.perform_draw(session, code=code, entropy=entropy, actor=staff.principal.actor)
-        site_changed(request, background)
+    failed: list[dict[str, Any]] = []
 
-    return _plan_action(request, session, staff, code, act, f"/console/plans/{code}/ceremony")
+    def act() -> None:
+        # A drand plan takes no typed entropy: the service fetches and verifies the round.
+        body = DrawIn(entropy=entropy.strip() or None)
+        outcome = drawing.perform_draw(session, code=code, body=body, actor=staff.principal.actor)
+        site_changed(request, background, session, f"draw:{outcome.draw.id}")
+        if outcome.problem is not None:  # recorded and kept: a failed attempt is public
+            failed.append(outcome.problem.to_problem() | {"draw": outcome.draw.id})
+
+    response = _plan_action(request, session, staff, code, act, f"/console/plans/{code}/ceremony")
+    if failed:
+        ctx = _plan_context(session, staff, code)
+        return render(request, "plan.html", staff, 422, problem=failed[0], **ctx)
+    return response
 
 
 @router.get("/plans/{code}/ceremony")
@@ -631,7 +641,7 @@ def approve(
             actor=staff.principal.actor,
             jurisdiction=staff.principal.jurisdiction,
         )
-        site_changed(request, background)
+        site_changed(request, background, session, f"result:{task_id}")
 
     return _approval_action(request, session, staff, act)
 

@@ -4,6 +4,7 @@ from app.models.audit import AuditEntry
 from app.models.auth import ApiToken, ConsoleSession, User
 from app.models.base import Base
 from app.models.credit import CreditGrade
+from app.models.jobs import JobRun, PublishBuild, PublishRequest
 from app.models.plans import (
     Draw,
     DrawPopulation,
@@ -27,9 +28,12 @@ __all__ = [
     "Evidence",
     "Inspector",
     "Item",
+    "JobRun",
     "Plan",
     "PlanFrame",
     "PlanVersion",
+    "PublishBuild",
+    "PublishRequest",
     "RegistryHistory",
     "Result",
     "ResultVersion",

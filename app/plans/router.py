@@ -93,7 +93,7 @@ def publish_plan(
     """发布计划并公布承诺值（服务器密钥的哈希）；公开网站随后自动更新。"""
     service.visible(session, code, principal.jurisdiction)
     out = _plan_out(session, service.publish(session, code=code, actor=principal.actor))
-    site_changed(request, background)
+    site_changed(request, background, session, f"plan:{code}")
     return out
 
 
@@ -114,7 +114,7 @@ def adjust_plan(
     """计划调整（须附理由）；重抽时原抽取标记为已作废并保留；公开网站随后自动更新。"""
     service.visible(session, code, principal.jurisdiction)
     out = _plan_out(session, service.adjust(session, code=code, adj=adj, actor=principal.actor))
-    site_changed(request, background)
+    site_changed(request, background, session, f"plan:{code}")
     return out
 
 
@@ -132,7 +132,7 @@ def close_plan(
     out = _plan_out(
         session, service.close(session, code=code, reason=body.reason, actor=principal.actor)
     )
-    site_changed(request, background)
+    site_changed(request, background, session, f"plan:{code}")
     return out
 
 
@@ -181,7 +181,7 @@ def draw_plan(
     一次性抽取。无法组队时本次抽取记为失败并公开（422，附 `draw`），计划须调整后再抽。"""
     service.visible(session, code, principal.jurisdiction)
     outcome = drawing.perform_draw(session, code=code, body=body, actor=principal.actor)
-    site_changed(request, background)
+    site_changed(request, background, session, f"draw:{outcome.draw.id}")
     if outcome.problem is not None:  # recorded and committed: a failed attempt is public
         return problem_response(outcome.problem.to_problem() | {"draw": outcome.draw.id})
     return outcome.draw.body

@@ -238,7 +238,27 @@ def _results(session: Session) -> tuple[list[dict[str, Any]], bool]:
     return rows, True
 
 
-def collect(session: Session, *, now: datetime) -> SiteData:
+# When the result of a task of a withheld draw goes public: decided_on → the first day it is
+# published (app/publish/publisher.py makes it from the 20-working-day deadline).
+ResultRelease = Callable[[date], date]
+
+
+def released(
+    result: dict[str, Any], public_draws: set[str], today: date, rule: ResultRelease | None
+) -> bool:
+    """Whether an approved result is public today: with its draw's task list, or — a task of a
+    withheld (after_window) draw, which was visited since it has a result — from the day
+    `rule` gives, before its deadline; the draw's unvisited tasks stay hidden."""
+    if result.get("published_at") is not None or result.get("draw_id") in public_draws:
+        return True
+    if rule is None:
+        return False
+    return today >= rule(date.fromisoformat(result["decided_on"]))
+
+
+def collect(
+    session: Session, *, now: datetime, result_release: ResultRelease | None = None
+) -> SiteData:
     """Everything publishable at `now`, as plain data."""
 
     today = local_date(now)
@@ -247,7 +267,7 @@ def collect(session: Session, *, now: datetime) -> SiteData:
     draws = _draws(session, specs, today)
     results, available = _results(session)
     public_draws = {d.id for d in draws if d.public}
-    results = [r for r in results if r.get("draw_id") in public_draws]
+    results = [r for r in results if released(r, public_draws, today, result_release)]
     return SiteData(
         generated_at=now,
         items=_items(session),

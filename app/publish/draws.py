@@ -37,6 +37,27 @@ def draw_summary(d: DrawData) -> dict[str, Any]:
     }
 
 
+def draw_inputs(d: DrawData, titles: Mapping[str, str], inspectors: str) -> dict[str, Any]:
+    """Everything `render_draw` reads besides the stored body and population (which never
+    change once drawn): the unit's fingerprint (incremental publishing, app/publish/write.py).
+    A new file of a draw reading something new adds it here. `inspectors`: a digest of the
+    inspector names (shown in the task lists)."""
+    return {
+        "id": d.id,
+        "plan": d.plan,
+        "seq": d.seq,
+        "status": d.status,
+        "drawn_at": d.drawn_at,
+        "task_count": d.task_count,
+        "superseded_at": d.superseded_at,
+        "superseded_reason": d.superseded_reason,
+        "public": d.public,
+        "tasks_public_from": d.tasks_public_from,
+        "plan_title": titles.get(d.plan, d.plan),
+        "inspectors": inspectors if d.public else "",
+    }
+
+
 def render_draw(out: FileSink, d: DrawData, data: SiteData, titles: Mapping[str, str]) -> None:
     """Gives `out` every file of draw `d` (`titles`: plan code -> title)."""
     plan_title = titles.get(d.plan, d.plan)
@@ -74,6 +95,7 @@ def _render_withheld(
         b=None,
         plan_title=plan_title,
         data=data,
+        stamp=False,
     )
 
 
@@ -140,6 +162,7 @@ def _render_task_pages(
             task_rows=task_rows_html(row_chunk),
             pager=_pager(d.id, page, pages, len(tasks)),
             data=data,
+            stamp=False,
         )
 
 
@@ -181,6 +204,7 @@ def _render_tools(out: FileSink, d: DrawData, data: SiteData, population_name: s
         section="tasks",
         d=draw,
         data=data,
+        stamp=False,
     )
     out[f"draws/{d.id}/check.html"] = html_page(
         "check.html",
@@ -190,4 +214,5 @@ def _render_tools(out: FileSink, d: DrawData, data: SiteData, population_name: s
         section="tasks",
         d=draw,
         data=data,
+        stamp=False,
     )

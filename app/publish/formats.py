@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, BinaryIO, Protocol
 
 from markupsafe import escape
@@ -49,6 +49,24 @@ class FileSink(Protocol):
     """Where rendered files go: a dict, or the generation directory being built."""
 
     def __setitem__(self, path: str, body: FileBody, /) -> None: ...
+
+
+Meta = dict[str, Any]
+
+
+def render_unit(
+    out: FileSink, key: str, fingerprint: str, render: Callable[[], Meta | None]
+) -> Meta | None:
+    """Renders one unit of the site (e.g. every file of one draw) with `render`, which gives its
+    files to `out` and may return a small JSON-able summary. `fingerprint` names everything
+    the files depend on: when the site being replaced holds unit `key` with the same
+    fingerprint, a generation writer (app/publish/write.py) carries its files over unchanged
+    and returns the stored summary instead of rendering. A plain dict always renders."""
+    units = getattr(out, "render_unit", None)
+    if units is None:
+        return render()
+    meta: Meta | None = units(key, fingerprint, render)
+    return meta
 
 
 def dumps(data: Any) -> bytes:

@@ -85,15 +85,22 @@ def render_template(template: str, **ctx: Any) -> bytes:
 
 
 def html_page(
-    template: str, *, root: str, json_href: str | None, data: SiteData, **ctx: Any
+    template: str,
+    *,
+    root: str,
+    json_href: str | None,
+    data: SiteData,
+    stamp: bool = True,
+    **ctx: Any,
 ) -> bytes:
-    """An HTML page: `template` with the site's header (generation time, audit head)."""
+    """An HTML page: `template` with the site's footer (generation time, audit head); without
+    them (`stamp=False`) for pages carried unchanged from build to build (a draw's pages)."""
     return render_template(
         template,
         root=root,
         json_href=json_href,
-        generated_at=data.generated_at.isoformat(),
-        generated_at_local=local_time(data.generated_at),
+        generated_at=data.generated_at.isoformat() if stamp else "",
+        generated_at_local=local_time(data.generated_at) if stamp else "",
         audit_seq=data.audit_head[0],
         audit_hash=data.audit_head[1],
         **ctx,

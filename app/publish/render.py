@@ -8,15 +8,19 @@ draws.py.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from app.gcpause import gc_paused
 from app.publish.collect import DrawData, SiteData
-from app.publish.draws import draw_summary, render_draw
-from app.publish.formats import FileBody, FileSink, csv_bytes, dumps
+from app.publish.draws import draw_inputs, draw_summary, render_draw
+from app.publish.formats import FileBody, FileSink, csv_bytes, dumps, render_unit
 from app.publish.pages import html_page, json_doc, render_template
 from app.publish.tables import ITEM_HEADER, RESULT_HEADER, fine_total, item_rows, result_rows
 from app.regions import region_label
@@ -45,6 +49,27 @@ def safe_id(value: str) -> str:
     return value
 
 
+@cache
+def renderer_digest() -> str:
+    """SHA-256 of the code and templates that render the site: a changed renderer re-renders
+    every unit (app/publish and app/stats/render with their templates and static files)."""
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    stats = here.parent / "stats"
+    for root in (here, stats):
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.suffix in {".py", ".html", ".atom", ".js", ".css"}:
+                h.update(str(path.relative_to(root.parent)).encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def fingerprint(inputs: Any) -> str:
+    """The fingerprint of a unit of the site: its inputs (JSON-able) and the renderer."""
+    text = json.dumps(inputs, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256((renderer_digest() + text).encode()).hexdigest()
+
+
 def render_site(data: SiteData, assets: Assets) -> dict[str, FileBody]:
     """Every file of the site, keyed by its relative path (in memory: for small sites and
     tests; publishing streams them with `render_into`)."""
@@ -56,9 +81,21 @@ def render_site(data: SiteData, assets: Assets) -> dict[str, FileBody]:
 def render_into(out: FileSink, data: SiteData, assets: Assets) -> None:
     """Gives every file of the site to `out` as soon as it is rendered."""
     with gc_paused():  # hundreds of thousands of short-lived strings (app/gcpause.py)
-        for rel, body in assets.files.items():
-            out[rel] = body
+        render_unit(out, "assets", _assets_digest(assets), lambda: _render_assets(out, assets))
         _render_site(out, data, assets)
+
+
+def _assets_digest(assets: Assets) -> str:
+    h = hashlib.sha256()
+    for rel, body in sorted(assets.files.items()):
+        h.update(f"{rel}\0{len(body)}\0".encode())
+        h.update(body)
+    return h.hexdigest()
+
+
+def _render_assets(out: FileSink, assets: Assets) -> None:
+    for rel, body in assets.files.items():
+        out[rel] = body
 
 
 def _render_site(out: FileSink, data: SiteData, assets: Assets) -> None:
@@ -155,8 +192,15 @@ def _render_tasks(out: FileSink, data: SiteData, titles: Mapping[str, str]) -> N
         plan_titles=titles,
         data=data,
     )
+    names = hashlib.sha256(dumps(sorted(data.inspector_names.items()))).hexdigest()
     for d in data.draws:
-        render_draw(out, d, data, titles)
+        # Each draw is a unit: rendered only when one of its inputs changed (draws.py).
+        render_unit(
+            out,
+            f"draw:{d.id}",
+            fingerprint(draw_inputs(d, titles, names)),
+            lambda d=d: render_draw(out, d, data, titles),  # type: ignore[misc]
+        )
 
 
 def _render_results(out: FileSink, data: SiteData, results: Sequence[Mapping[str, Any]]) -> None:

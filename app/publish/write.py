@@ -9,6 +9,7 @@ The newest `KEEP_GENERATIONS` old generations are kept for readers still streami
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import shutil
@@ -16,22 +17,25 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
+from app.audit.service import head
 from app.config import get_settings
 from app.faults import pause_at
 from app.gcpause import gc_paused
 from app.migrate import ROOT
 from app.models.base import utcnow
-from app.publish.collect import collect
-from app.publish.formats import FileBody, FileSink
+from app.publish.collect import ResultRelease, SiteData, collect
+from app.publish.formats import FileBody, FileSink, Meta, render_unit
 from app.publish.inspections import inspection_pages
-from app.publish.render import Assets, render_into
+from app.publish.render import Assets, fingerprint, render_into
 from app.states import DrawStatus
-from app.stats.service import site_statistics
+from app.stats.render import draw_statistics_files, index_entry, statistics_index
+from app.stats.service import draw_statistics
 from app.tasks.results import mark_published
 
 log = logging.getLogger(__name__)
@@ -39,15 +43,19 @@ KEEP_GENERATIONS = 2
 STATIC_DIR = Path(__file__).parent / "static"
 DOCS_DIR = ROOT / "docs"
 VERIFIERS = ("verify_draw.py",)
+METHOD_HREF = "index.html#method"
 
 
 @dataclass(frozen=True)
 class PublishReport:
-    """What one publication wrote."""
+    """What one publication made: the generation, its files (written + carried over by a hard
+    link from the generation it replaced) and the bytes written."""
 
     generation: Path
     files: int
     bytes: int
+    files_written: int = 0
+    files_linked: int = 0
 
 
 def load_assets(docs_dir: Path = DOCS_DIR) -> Assets:
@@ -84,15 +92,21 @@ def _lock(publish_dir: Path) -> Iterator[None]:
 
 class _TreeWriter:
     """A file sink that writes each file into the generation being built as it is given (the
-    site is never held whole in memory)."""
+    site is never held whole in memory), and carries units unchanged since the generation it
+    replaces (`render_unit`, app/publish/formats.py) over as hard links."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, previous: Path | None, units: Mapping[str, Any]) -> None:
         self.root = root
         self.files = 0
         self.bytes = 0
+        self.linked = 0
         self._made: set[Path] = set()
+        self._previous = previous
+        self._previous_units = units
+        self.units: dict[str, dict[str, Any]] = {}
+        self._unit: list[str] | None = None
 
-    def __setitem__(self, rel: str, data: FileBody) -> None:
+    def _path(self, rel: str) -> Path:
         if rel.startswith("/") or ".." in Path(rel).parts:
             raise ValueError(f"不安全的路径：{rel!r}")
         path = self.root / rel
@@ -101,6 +115,12 @@ class _TreeWriter:
             self._made.add(path.parent)
         if path.exists():
             raise ValueError(f"同一文件生成了两次：{rel!r}")
+        if self._unit is not None:
+            self._unit.append(rel)
+        return path
+
+    def __setitem__(self, rel: str, data: FileBody) -> None:
+        path = self._path(rel)
         if isinstance(data, bytes):
             path.write_bytes(data)
             self.bytes += len(data)
@@ -108,6 +128,62 @@ class _TreeWriter:
             with path.open("wb") as fh:
                 self.bytes += data.write_to(fh)
         self.files += 1
+
+    def render_unit(
+        self, key: str, fingerprint: str, render: Callable[[], Meta | None]
+    ) -> Meta | None:
+        if self._unit is not None:
+            raise ValueError(f"发布单元不能嵌套：{key!r}")
+        old = self._previous_units.get(key)
+        if (
+            self._previous is not None
+            and old is not None
+            and old.get("fingerprint") == fingerprint
+            and all((self._previous / rel).is_file() for rel in old["files"])
+        ):
+            for rel in old["files"]:
+                self._carry(rel)
+            self.units[key] = old
+            meta: Meta | None = old.get("meta")
+            return meta
+        files: list[str] = []
+        self._unit = files
+        try:
+            meta = render()
+        finally:
+            self._unit = None
+        self.units[key] = {"fingerprint": fingerprint, "files": files, "meta": meta}
+        return meta
+
+    def _carry(self, rel: str) -> None:
+        assert self._previous is not None
+        source = self._previous / rel
+        path = self._path(rel)
+        try:
+            os.link(source, path)  # files are never changed in place: sharing them is safe
+            self.linked += 1
+        except OSError:  # a file system without hard links: copy
+            shutil.copyfile(source, path)
+            self.files += 1
+            self.bytes += path.stat().st_size
+
+
+def _manifest_path(generation: Path) -> Path:
+    """Which units a generation holds (beside it, so that syncing the site never copies it)."""
+    return generation.parent / f"{generation.name}.manifest.json"
+
+
+def _current(publish_dir: Path) -> tuple[Path | None, dict[str, Any]]:
+    """The generation `publish_dir` points at and its units (none if it has no manifest)."""
+    if not publish_dir.is_symlink():
+        return None, {}
+    generation = publish_dir.resolve()
+    try:
+        manifest = json.loads(_manifest_path(generation).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, {}
+    units: dict[str, Any] = manifest.get("units", {})
+    return generation, units
 
 
 def _swap(publish_dir: Path, generation: Path) -> None:
@@ -130,31 +206,48 @@ def _prune(gens: Path, current: Path) -> None:
     )
     for path in old[KEEP_GENERATIONS:]:
         shutil.rmtree(path, ignore_errors=True)
+        _manifest_path(path).unlink(missing_ok=True)
 
 
-def build_site(publish_dir: Path, produce: Callable[[FileSink], None]) -> PublishReport:
+def build_site(
+    publish_dir: Path, produce: Callable[[FileSink], None], *, carry: bool = True
+) -> PublishReport:
     """Builds a new generation from the files `produce` gives its sink (each written as it
-    comes) and makes it current atomically; if `produce` fails, nothing changes."""
+    comes; units unchanged since the current generation linked from it unless `carry` is
+    False) and makes it current atomically; if `produce` fails, nothing changes."""
     publish_dir = Path(os.path.abspath(publish_dir))
     publish_dir.parent.mkdir(parents=True, exist_ok=True)
     with _lock(publish_dir):
         gens = _generations_dir(publish_dir)
         gens.mkdir(exist_ok=True)
+        previous, units = _current(publish_dir) if carry else (None, {})
         stamp = utcnow().strftime("%Y%m%dT%H%M%S")
         building = gens / f".building-{stamp}-{os.getpid()}-{time.time_ns()}"
         try:
             building.mkdir()
-            sink = _TreeWriter(building)
+            sink = _TreeWriter(building, previous, units)
             produce(sink)
             pause_at("publish.before_swap")
             generation = gens / f"g-{stamp}-{time.time_ns()}"
+            manifest = {"units": sink.units}
+            _manifest_path(generation).write_text(
+                json.dumps(manifest, ensure_ascii=False, sort_keys=True), encoding="utf-8"
+            )
             os.rename(building, generation)
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
+            if "generation" in locals():
+                _manifest_path(generation).unlink(missing_ok=True)
             raise
         _swap(publish_dir, generation)
         _prune(gens, generation)
-    return PublishReport(generation=generation, files=sink.files, bytes=sink.bytes)
+    return PublishReport(
+        generation=generation,
+        files=sink.files + sink.linked,
+        bytes=sink.bytes,
+        files_written=sink.files,
+        files_linked=sink.linked,
+    )
 
 
 def write_site(publish_dir: Path, files: Mapping[str, FileBody]) -> PublishReport:
@@ -167,39 +260,63 @@ def write_site(publish_dir: Path, files: Mapping[str, FileBody]) -> PublishRepor
     return build_site(publish_dir, produce)
 
 
-def publish(session: Session, publish_dir: Path, *, now: datetime | None = None) -> PublishReport:
-    """Collects, renders and atomically writes the whole site, then records which results
-    went public (commits: the caller owns this session, e.g. the CLI or a background task)."""
+def publish(
+    session: Session,
+    publish_dir: Path,
+    *,
+    now: datetime | None = None,
+    full: bool = False,
+    result_release: ResultRelease | None = None,
+) -> PublishReport:
+    """Collects, renders and atomically writes the site as of `now`: the units that changed
+    since the current generation are rendered, the others carried over (`full`: everything
+    rendered). Records first, in the session, which results go public with it (so the site
+    shows their publication and the audit entry of it). Never commits: the caller owns the
+    session (the publisher job, app/publish/publisher.py, or the CLI)."""
     at = now or utcnow()
-    data = collect(session, now=at)
+    data = collect(session, now=at, result_release=result_release)
+    fresh = [int(r["id"]) for r in data.results if r.get("published_at") is None]
+    if fresh and mark_published(session, fresh, at):
+        # As the database now holds them (no second collect): the site shows its own
+        # publication of these results and the audit entry recording it.
+        stamp = at.astimezone(UTC).isoformat()
+        for r in data.results:
+            if r.get("published_at") is None:
+                r["published_at"] = stamp
+        data.audit_head = head(session)
     assets = load_assets()
-    # 统计分析 section (app/stats/service.py): HT estimates of the current public draws.
-
+    # 统计分析 section (app/stats): HT estimates of the current public draws, one unit each.
     public = [d.id for d in data.draws if d.public and d.status == DrawStatus.CURRENT]
 
     def produce(sink: FileSink) -> None:
         render_into(sink, data, assets)
         with gc_paused():  # per-stratum estimates and pages (11,000 strata nationally)
-            pages = site_statistics(session, public, at)
-        for rel, body in pages.items():
-            sink[rel] = body
+            _render_statistics(sink, session, data, public)
         # 检查码核验 and 机构年度检查次数 (app/publish/inspections.py)
         key_file = get_settings().signing_key_file
         for rel, body in inspection_pages(session, data, key_file=key_file).items():
             sink[rel] = body
 
-    report = build_site(publish_dir, produce)
-    if data.results:
-        mark_published(session, [int(r["id"]) for r in data.results], at)
-    session.commit()
-    return report
+    return build_site(publish_dir, produce, carry=not full)
 
 
-def publish_in_background(factory: sessionmaker[Session], publish_dir: Path) -> None:
-    """Publishes after a committed change; failures are logged (the next publish catches up)."""
-    try:
-        with factory() as session:
-            report = publish(session, publish_dir)
-        log.info("公开网站已更新：%s（%d 个文件）", report.generation.name, report.files)
-    except Exception:
-        log.exception("自动发布公开网站失败（publish failed）；下次发布时将补上")
+def _render_statistics(sink: FileSink, session: Session, data: SiteData, draws: list[str]) -> None:
+    results_of: dict[str, list[tuple[str, str]]] = {}
+    for r in data.results:
+        results_of.setdefault(str(r["draw_id"]), []).append((r["task_id"], r["outcome"]))
+    entries = []
+    for draw_id in draws:
+
+        def render(draw_id: str = draw_id) -> Meta:
+            stats = draw_statistics(session, draw_id=draw_id)
+            for rel, body in draw_statistics_files(stats, METHOD_HREF).items():
+                sink[rel] = body
+            return index_entry(stats)
+
+        inputs = {"draw": draw_id, "results": sorted(results_of.get(draw_id, []))}
+        meta = render_unit(sink, f"statistics:{draw_id}", fingerprint(inputs), render)
+        assert meta is not None
+        entries.append(meta)
+    base = {"audit_seq": data.audit_head[0], "audit_hash": data.audit_head[1]}
+    for rel, body in statistics_index(entries, data.generated_at, METHOD_HREF, base).items():
+        sink[rel] = body

@@ -124,13 +124,15 @@ def detection_svg(detection: Mapping[str, Any], chart_id: str) -> Markup:
     )
 
 
-def _page(template: str, generated_at: datetime, **ctx: Any) -> bytes:
+def _page(template: str, generated_at: datetime | None, **ctx: Any) -> bytes:
+    # generated_at None: a page carried unchanged from build to build (incremental publishing,
+    # app/publish/write.py) carries no build time and no audit head of its own.
     return (
         _ENV.get_template(template)
         .render(
             root="../",
-            generated_at=generated_at.isoformat(),
-            generated_at_local=local_time(generated_at),
+            generated_at=generated_at.isoformat() if generated_at else "",
+            generated_at_local=local_time(generated_at) if generated_at else "",
             section="statistics",
             pct=pct,
             stratum_label=stratum_label,
@@ -151,6 +153,31 @@ def statistics_pages(
     base: Mapping[str, Any] | None = None,
 ) -> dict[str, bytes]:
     """statistics/index.{html,json} and statistics/{draw}.{html,json} for published draws."""
+    out = statistics_index([index_entry(d) for d in draws], generated_at, method_href, base)
+    for d in draws:
+        out.update(draw_statistics_files(d, method_href))
+    return out
+
+
+def index_entry(d: Mapping[str, Any]) -> dict[str, Any]:
+    """A draw's row in statistics/index (what the index needs of its statistics)."""
+    return {
+        "draw": d["draw"],
+        "plan": d["plan"],
+        "weighted": d.get("weighted", False),
+        "results": d["results"],
+        "tasks": d["tasks"],
+        "overall": d["overall"],
+    }
+
+
+def statistics_index(
+    entries: Sequence[Mapping[str, Any]],
+    generated_at: datetime,
+    method_href: str,
+    base: Mapping[str, Any] | None = None,
+) -> dict[str, bytes]:
+    """statistics/index.{html,json} from the `index_entry` of each published draw."""
     out: dict[str, bytes] = {}
     index = {
         "schema_version": "1",
@@ -165,7 +192,7 @@ def statistics_pages(
                 "overall": d["overall"],
                 "href": f"{d['draw']}.json",
             }
-            for d in draws
+            for d in entries
         ],
     }
     out["statistics/index.json"] = _json(index)
@@ -175,21 +202,25 @@ def statistics_pages(
         title="统计分析：发现问题率估计",
         json_href="index.json",
         **(base or {}),
-        draws=draws,
+        draws=entries,
         method_href=method_href,
     )
-    for d in draws:
-        out[f"statistics/{d['draw']}.json"] = _json(d)
-        out[f"statistics/{d['draw']}.html"] = _page(
+    return out
+
+
+def draw_statistics_files(d: Mapping[str, Any], method_href: str) -> dict[str, bytes]:
+    """statistics/{draw}.{html,json}: they change only with the draw's results (no build time)."""
+    return {
+        f"statistics/{d['draw']}.json": _json(d),
+        f"statistics/{d['draw']}.html": _page(
             "statistics_draw.html",
-            generated_at,
+            None,
             title=f"统计分析：{d['draw']}",
             json_href=f"{d['draw']}.json",
-            **(base or {}),
             d=d,
             method_href=method_href,
-        )
-    return out
+        ),
+    }
 
 
 def _json(doc: Any) -> bytes:

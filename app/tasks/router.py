@@ -127,7 +127,7 @@ def approve_result(
     result = results.approve_result(
         session, task_id=task_id, actor=principal.actor, jurisdiction=principal.jurisdiction
     )
-    site_changed(request, background)
+    site_changed(request, background, session, f"result:{task_id}")
     return results.approved_dict(result)
 
 

@@ -222,7 +222,9 @@ def test_publishing_swaps_a_symlink_atomically_and_keeps_few_generations(tmp_pat
         seen.append(os.path.realpath(target))
         assert (target / "index.html").read_text() == f"v{n}"
     assert len(set(seen)) == 5
-    gens = [p for p in (tmp_path / "publish.generations").iterdir()]
+    gens = [p for p in (tmp_path / "publish.generations").iterdir() if p.is_dir()]
+    manifests = [p for p in (tmp_path / "publish.generations").glob("*.manifest.json")]
+    assert {m.name.removesuffix(".manifest.json") for m in manifests} <= {g.name for g in gens}
     assert len(gens) <= KEEP_GENERATIONS + 1
     assert not any(p.name.startswith(".building") for p in gens)
 

@@ -132,3 +132,68 @@ def test_simultaneous_imports_and_result_updates_lose_nothing(backend, tmp_path)
             assert actions.count("targets.import") == 1 + 8
             assert actions.count("targets.update") == 8
             assert verify_chain(s).problems == []
+
+
+def test_simultaneous_approvals_publish_in_a_few_builds_without_database_is_locked(
+    backend, tmp_path
+):
+    """Three workers, each with its scheduler thread (as `spotcheck serve` runs them), and
+    approvals arriving at once: every approval is on the site after a few builds, and no
+    worker ever logged "database is locked"."""
+    import time
+
+    from app.models import PublishBuild, PublishRequest
+
+    env = {"SPOTCHECK_SCHEDULER": "thread", "SPOTCHECK_PUBLISH_INTERVAL_SECONDS": "1"}
+    publish_dir = tmp_path / "publish"
+    with database(backend, tmp_path) as db, running(db, publish_dir, extra_env=env) as srv:
+        sup = token(db, "supervisor")
+        seed_city(srv.base, sup)
+        code = publish_plan(srv.base, sup)
+        r = httpx.post(
+            f"{srv.base}/api/v1/plans/{code}/draw",
+            headers=sup,
+            json={"entropy": "4-5-6"},
+            timeout=120,
+        )
+        assert r.status_code == 201, r.text
+        tasks = [t["id"] for t in r.json()["tasks"]]
+        assert len(tasks) >= 4
+
+        def approve(i):
+            body = {
+                "outcome": "未发现问题",
+                "decided_on": today_local().isoformat(),
+                "findings": "检查记录",
+                "measures": [],
+                "recovered_amount": "0.00",
+            }
+            task = tasks[i]
+            put = httpx.put(
+                f"{srv.base}/api/v1/tasks/{task}/result", headers=sup, json=body, timeout=120
+            )
+            assert put.status_code == 200, put.text
+            return httpx.post(
+                f"{srv.base}/api/v1/tasks/{task}/result/approve", headers=sup, timeout=120
+            ).status_code
+
+        assert set(_parallel(len(tasks), approve)) == {200}
+        deadline = time.monotonic() + 60  # a real server: wait for its scheduler, bounded
+        published: list[str] = []
+        while time.monotonic() < deadline:
+            index = publish_dir / "results" / "index.json"
+            if index.exists():
+                import json
+
+                published = [x["task_id"] for x in json.loads(index.read_text())["results"]]
+                if len(published) == len(tasks):
+                    break
+            time.sleep(0.2)
+        assert sorted(published) == sorted(tasks), srv.log.read_text()[-3000:]
+        with make_sessionmaker(db.engine)() as s:
+            builds = s.scalar(select(func.count()).select_from(PublishBuild))
+            assert s.scalar(select(func.count()).select_from(PublishRequest)) == 0
+        assert builds <= 8, builds  # plan, draw, then a few for the burst
+        log = srv.log.read_text()
+        for bad in ("database is locked", "publish failed", "job failed"):
+            assert bad not in log, log[-3000:]

@@ -230,12 +230,19 @@ def test_genesis_head_of_an_empty_chain(db):
 # --- the chain head is printed on every published page --------------------------------------
 
 
-def test_chain_head_on_every_published_page(client, drawn, db, settings):
+def test_chain_head_on_every_rebuilt_page_and_no_stale_head_on_carried_ones(
+    client, drawn, db, settings
+):
+    """Every page rebuilt with each publication (home, sections, plans) prints the current
+    head; a draw's own pages, carried unchanged from build to build, print none (a stale head
+    would mislead) and point to the home page for it."""
     with make_sessionmaker(db)() as s:
         publish(s, settings.publish_dir)
         seq, head = verify_chain(s).entries, verify_chain(s).head
-    pages = sorted(settings.publish_dir.resolve().rglob("*.html"))
+    root = settings.publish_dir.resolve()
+    pages = sorted(root.rglob("*.html"))
     assert len(pages) >= 8
+    carried = 0
     for page in pages:
         html = page.read_text()
         if "</footer>" not in html:
@@ -243,5 +250,12 @@ def test_chain_head_on_every_published_page(client, drawn, db, settings):
         m = re.search(
             r"<span data-audit-seq>(\d+)</span> 条，<code data-audit-head>([0-9a-f]{64})<", html
         )
+        rel = page.relative_to(root).as_posix()
+        if rel.startswith("draws/") or (rel.startswith("statistics/") and "index" not in rel):
+            assert m is None, page
+            assert "审计链头见" in html, page
+            carried += 1
+            continue
         assert m, page
         assert (int(m.group(1)), m.group(2)) == (seq, head), page
+    assert carried >= 3

@@ -1,0 +1,37 @@
+"""The service's periodic jobs (app/jobs.py), registered in one place.
+
+A new time-driven feature writes its job as `fn(session, now)` in its own package and adds one
+`jobs.register(name, every_seconds, fn)` line to `register_jobs` below.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app import jobs
+from app.config import Settings
+from app.publish.publisher import calendar_check, publish_on_time, publish_pending, result_release
+
+PUBLISH = "publish"
+PUBLISH_ON_TIME = "publish_on_time"
+CALENDAR_CHECK = "calendar_check"
+
+
+def register_jobs(settings: Settings) -> None:
+    """Registers every periodic job of the service for `settings`."""
+    release = result_release(settings)
+
+    def publish(session: Session, now: datetime) -> None:
+        # One build for every change recorded since the last one (a burst is one build).
+        publish_pending(session, settings.publish_dir, now=now, release=release)
+
+    def on_time(session: Session, now: datetime) -> None:
+        # Windows that closed and results due: publication due, built by the next "publish".
+        publish_on_time(session, now, release)
+
+    # In this order: a tick that finds a window closed publishes it in the same tick.
+    jobs.register(PUBLISH_ON_TIME, settings.time_check_seconds, on_time)
+    jobs.register(PUBLISH, settings.publish_interval_seconds, publish)
+    jobs.register(CALENDAR_CHECK, 24 * 3600, lambda _s, now: calendar_check(settings, now))

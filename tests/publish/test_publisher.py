@@ -1,0 +1,283 @@
+"""One owner of the build: requests record publication due, the publisher job coalesces them,
+builds incrementally (unchanged units carried as hard links) and equals a full rebuild; time
+alone publishes closed windows and results nearing their deadline."""
+
+import filecmp
+import json
+import os
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app import jobs
+from app.clock import LOCAL_TZ, local_date
+from app.config import Settings
+from app.db import make_sessionmaker
+from app.models import PublishBuild, PublishRequest, Result
+from app.publish.publisher import publish_pending, result_release
+from app.publish.write import publish
+from app.scheduler import CALENDAR_CHECK, PUBLISH, PUBLISH_ON_TIME, register_jobs
+from app.tasks.deadlines import publication_due as deadline_of
+from app.tasks.workdays import load_calendar
+from tests.publish.conftest import create_and_publish, draw, site_files
+
+T0 = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def quiet(db, settings):
+    """An API client whose requests only record publication due (SPOTCHECK_SCHEDULER=off):
+    the test runs the publisher itself, on its own clock."""
+    from app.main import create_app
+
+    off = settings.model_copy(update={"scheduler": "off"})
+    with TestClient(create_app(off, engine=db)) as c:
+        yield c
+
+
+@pytest.fixture
+def scheduled(settings):
+    """The service's periodic jobs registered for `settings`, at most one build per 2 s
+    (removed afterwards)."""
+    register_jobs(settings.model_copy(update={"publish_interval_seconds": 2.0}))
+    yield
+    for name in (PUBLISH, PUBLISH_ON_TIME, CALENDAR_CHECK):
+        jobs.unregister(name)
+
+
+def _approve(client, sup, task_id, outcome="未发现问题", decided_on=None):
+    body = {
+        "outcome": outcome,
+        "decided_on": (decided_on or local_date(datetime.now(UTC))).isoformat(),
+        "findings": "检查记录",
+        "measures": [],
+        "recovered_amount": "0.00",
+    }
+    r = client.put(f"/api/v1/tasks/{task_id}/result", headers=sup, json=body)
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/v1/tasks/{task_id}/result/approve", headers=sup)
+    assert r.status_code == 200, r.text
+
+
+def _count(db, model):
+    with make_sessionmaker(db)() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def _build(db, settings, now):
+    with make_sessionmaker(db)() as s:
+        report = publish_pending(s, settings.publish_dir, now=now, release=result_release(settings))
+        s.commit()
+    return report
+
+
+def test_requests_only_record_publication_due_and_close_marks_it(quiet, pub_city, db, settings):
+    create_and_publish(quiet, pub_city)
+    d = draw(quiet, pub_city, "PUB-1")
+    r = quiet.post("/api/v1/plans/PUB-1/close", headers=pub_city, json={"reason": "本轮结束"})
+    assert r.status_code == 200, r.text
+    with make_sessionmaker(db)() as s:
+        scopes = list(s.scalars(select(PublishRequest.scope).order_by(PublishRequest.id)))
+    assert scopes == ["plan:PUB-1", f"draw:{d['id']}", "plan:PUB-1"]
+    assert not settings.publish_dir.resolve().joinpath("index.html").exists()  # nobody built
+    assert _build(db, settings, T0) is not None
+    assert _count(db, PublishRequest) == 0
+    assert _build(db, settings, T0) is None  # nothing due: no build
+    assert _count(db, PublishBuild) == 1
+    plan = json.loads(site_files(settings.publish_dir)["plans/PUB-1.json"])
+    assert plan["status"] == "closed"
+
+
+def test_publish_does_not_commit_the_callers_transaction(quiet, pub_city, db, settings):
+    create_and_publish(quiet, pub_city)
+    d = draw(quiet, pub_city, "PUB-1")
+    _approve(quiet, pub_city, d["tasks"][0]["id"])
+    with make_sessionmaker(db)() as s:
+        publish(s, settings.publish_dir, now=T0)
+        assert s.scalar(select(Result.published_at)) is not None  # in this transaction
+        s.rollback()
+    with make_sessionmaker(db)() as s:
+        assert s.scalar(select(Result.published_at)) is None
+
+
+def test_a_burst_of_approvals_is_a_few_builds(quiet, pub_city, db, settings, scheduled):
+    create_and_publish(quiet, pub_city, code="PUB-1", ratio=1.0, min_per_stratum=1)
+    d = draw(quiet, pub_city, "PUB-1")
+    tasks = [t["id"] for t in d["tasks"]]
+    assert len(tasks) >= 60
+    factory = make_sessionmaker(db)
+    ran = []
+    for i, task_id in enumerate(tasks):  # one approval every 20 ms, the scheduler ticking
+        _approve(quiet, pub_city, task_id)
+        ran += jobs.run_due(factory, T0 + timedelta(seconds=0.02 * i))
+    ran += jobs.run_due(factory, T0 + timedelta(seconds=0.02 * len(tasks) + 2))
+    builds = _count(db, PublishBuild)
+    assert ran.count(PUBLISH) == builds <= 3, (len(tasks), builds)
+    assert _count(db, PublishRequest) == 0
+    results = json.loads(site_files(settings.publish_dir)["results/index.json"])["results"]
+    assert len(results) == len(tasks)
+
+
+def _inodes(root: Path) -> dict[str, int]:
+    return {p.relative_to(root).as_posix(): p.stat().st_ino for p in root.rglob("*") if p.is_file()}
+
+
+def test_an_approval_rewrites_only_what_it_touches_and_equals_a_full_rebuild(
+    quiet, pub_city, db, settings, tmp_path
+):
+    create_and_publish(quiet, pub_city, code="PUB-1")
+    create_and_publish(quiet, pub_city, code="PUB-2", title="第二个计划")
+    d1 = draw(quiet, pub_city, "PUB-1")
+    d2 = draw(quiet, pub_city, "PUB-2", entropy="1-2-3")
+    _build(db, settings, T0)
+    before_root = settings.publish_dir.resolve()
+    before = _inodes(before_root)
+
+    _approve(quiet, pub_city, d1["tasks"][0]["id"])
+    at = T0 + timedelta(minutes=5)
+    report = _build(db, settings, at)
+    root = settings.publish_dir.resolve()
+    assert root != before_root
+    after = _inodes(root)
+    assert set(after) == set(before)  # no result page per task: same files
+    rewritten = {rel for rel, ino in after.items() if ino != before[rel]}
+    carried = set(after) - rewritten
+    # Every file of both draws is carried (a result changes no draw file), and so are the
+    # other draw's statistics and the static assets; the approved result's draw statistics,
+    # the sections, plans, home and feed are rewritten.
+    draw_files = {rel for rel in after if rel.startswith("draws/")}
+    assert {f"draws/{d1['id']}.json", f"draws/{d2['id']}.tasks.xlsx"} <= draw_files
+    assert draw_files | {f"statistics/{d2['id']}.json", f"statistics/{d2['id']}.html"} <= carried
+    assert {rel for rel in after if rel.startswith(("static/", "schemas/", "downloads/v"))} <= (
+        carried
+    )
+    assert {
+        f"statistics/{d1['id']}.json",
+        "statistics/index.json",
+        "results/index.json",
+        "results/results.csv",
+        "index.html",
+        "tasks/index.json",
+        "feed.atom",
+    } <= rewritten
+    assert rewritten.isdisjoint(draw_files)
+    assert report is not None and report.files_linked == len(carried)
+    assert report.files_written == len(rewritten)
+
+    # The incremental site is byte for byte the site a full rebuild at that moment writes.
+    full_dir = tmp_path / "full" / "publish"
+    with make_sessionmaker(db)() as s:
+        publish(s, full_dir, now=at, full=True, result_release=result_release(settings))
+        s.rollback()
+    full = full_dir.resolve()
+    cmp = filecmp.dircmp(root, full)
+    assert _tree(root) == _tree(full), cmp.report_full_closure()
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _shanghai(day: str, hh: int = 0, mm: int = 0) -> datetime:
+    return datetime.fromisoformat(f"{day}T{hh:02d}:{mm:02d}:00").replace(tzinfo=LOCAL_TZ)
+
+
+def test_window_closing_and_result_deadline_publish_with_nobody_touching_the_service(
+    quiet, pub_city, db, settings, scheduled
+):
+    today = local_date(datetime.now(UTC))
+    end = (today + timedelta(days=60)).isoformat()
+    window = {"start": today.isoformat(), "end": end}
+    create_and_publish(quiet, pub_city, publish_tasks="after_window", window=window)
+    d = draw(quiet, pub_city, "PUB-1")
+    visited = d["tasks"][0]
+    _approve(quiet, pub_city, visited["id"], decided_on=today)
+    factory = make_sessionmaker(db)
+    jobs.run_due(factory, T0)  # the requests of the draw and the approval
+    files = site_files(settings.publish_dir)
+    assert json.loads(files[f"draws/{d['id']}.json"])["tasks_withheld"] is True
+    assert json.loads(files["results/index.json"])["results"] == []
+
+    # The day the result must go public by (18 of the 20 working days: 2 before the deadline).
+    release = deadline_of(load_calendar(None), today, 18)
+    assert release < date_of(end)
+    builds = _count(db, PublishBuild)
+    eve = _shanghai((release - timedelta(days=1)).isoformat(), 23, 59)
+    jobs.run_due(factory, eve)
+    assert _count(db, PublishBuild) == builds  # nothing due yet
+    jobs.run_due(factory, _shanghai(release.isoformat(), 0, 1))
+    files = site_files(settings.publish_dir)
+    published = json.loads(files["results/index.json"])["results"]
+    assert [r["task_id"] for r in published] == [visited["id"]]
+    withheld = json.loads(files[f"draws/{d['id']}.json"])
+    assert withheld["tasks_withheld"] is True and "tasks" not in withheld  # unvisited hidden
+    other_uscc = d["tasks"][1]["uscc"]
+    assert other_uscc.encode() not in b"".join(files.values())
+    builds = _count(db, PublishBuild)
+
+    # The window closes at 00:00 北京时间 the day after its end: one build, by time alone.
+    jobs.run_due(factory, _shanghai(end, 23, 59))
+    assert _count(db, PublishBuild) == builds
+    opening = datetime.combine(date_of(end) + timedelta(days=1), datetime.min.time(), LOCAL_TZ)
+    jobs.run_due(factory, opening + timedelta(seconds=30))
+    jobs.run_due(factory, opening + timedelta(minutes=5))  # later ticks: nothing new
+    assert _count(db, PublishBuild) == builds + 1
+    body = json.loads(site_files(settings.publish_dir)[f"draws/{d['id']}.json"])
+    assert len(body["tasks"]) == len(d["tasks"])
+
+
+def date_of(text: str):  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    return date.fromisoformat(text)
+
+
+def test_two_workers_ticking_at_once_build_exactly_once(quiet, pub_city, db, settings, scheduled):
+    create_and_publish(quiet, pub_city)
+    draw(quiet, pub_city, "PUB-1")
+    factory = make_sessionmaker(db)
+    barrier = threading.Barrier(4)
+    ran: list[list[str]] = []
+
+    def worker():
+        barrier.wait()
+        ran.append(jobs.run_due(factory, T0))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r.count(PUBLISH) for r in ran) == 1, ran
+    assert _count(db, PublishBuild) == 1
+    assert os.path.islink(settings.publish_dir)
+
+
+def test_a_job_that_fails_is_retried_and_a_registered_job_runs_once_per_period(db):
+    calls: list[datetime] = []
+
+    def flaky(session, now):  # type: ignore[no-untyped-def]
+        calls.append(now)
+        if len(calls) == 1:
+            raise RuntimeError("first run fails")
+
+    jobs.register("test_flaky", 60, flaky)
+    try:
+        factory = make_sessionmaker(db)
+        assert jobs.run_job(factory, jobs.registered()[-1], T0) is False  # failed: not claimed
+        assert jobs.run_job(factory, jobs.registered()[-1], T0) is True  # retried
+        assert jobs.run_job(factory, jobs.registered()[-1], T0 + timedelta(seconds=59)) is False
+        assert jobs.run_job(factory, jobs.registered()[-1], T0 + timedelta(seconds=60)) is True
+        assert len(calls) == 3
+    finally:
+        jobs.unregister("test_flaky")
+
+
+def test_settings_name_the_scheduler_modes():
+    assert Settings().scheduler == "inline"
+    with pytest.raises(ValueError):
+        Settings(scheduler="sometimes")  # type: ignore[arg-type]
