@@ -540,7 +540,18 @@ def task_notice(request: Request, session: SessionDep, staff: StaffDep, task_id:
         task = visible_task(session, task_id, staff.principal)
     except AppError as exc:
         return render(request, "error.html", staff, exc.status, message=exc.detail)
-    html = reports.render_notice(session, task, issued_on=today_local())
+    from app.config import get_settings
+    from app.models.base import utcnow
+    from app.tasks import codes
+
+    settings = get_settings()
+    html = reports.render_notice(
+        session,
+        task,
+        issued_at=utcnow(),
+        signing_key=codes.load_signing_key(settings.signing_key_file),
+        site_url=settings.public_site_url or f"{request.base_url}public/",
+    )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 

@@ -85,7 +85,8 @@ def _cooling(session: Session, plan: PlanIn, now: Any) -> tuple[dict[str, set[st
         hit = wanted.intersection(items)
         if hit:
             out[uscc] |= hit
-            draws.add(draw_id)
+            if draw_id is not None:
+                draws.add(draw_id)
     return out, draws
 
 
