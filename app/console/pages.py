@@ -275,6 +275,12 @@ def _plan_defaults(staff: Any) -> dict[str, Any]:
         "start": today.isoformat(),
         "end": (today + timedelta(days=30)).isoformat(),
         "publish_tasks": "after_window",
+        # The entropy source announced with the publication: a dice ceremony (北京时间) or a
+        # future drand round (`drand_round`, quicknet).
+        "dice_at": "",
+        "dice_place": "",
+        "dice_witnesses": "",
+        "drand_round": "",
         "extra": "",
     }
 
@@ -316,6 +322,21 @@ async def plan_create(request: Request, session: SessionDep, staff: StaffDep) ->
         "window": {"start": form["start"], "end": form["end"]},
         "publish_tasks": form["publish_tasks"],
     }
+    if form["drand_round"].strip():
+        body["entropy_source"] = {
+            "kind": "drand",
+            "chain": "quicknet",
+            "round": form["drand_round"].strip(),
+        }
+    elif form["dice_at"].strip():
+        at = form["dice_at"].strip()
+        body["entropy_source"] = {
+            "kind": "dice",
+            # datetime-local carries no zone: the console speaks 北京时间
+            "scheduled_at": at if at.endswith("Z") or "+" in at else at + "+08:00",
+            "place": form["dice_place"].strip(),
+            "witnesses": _split(form["dice_witnesses"]),
+        }
     problem = None
     try:
         if form["extra"].strip():

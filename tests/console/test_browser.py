@@ -4,17 +4,21 @@ the ceremony, an inspector enters a result on a 390 px viewport, another account
 Screenshots of the main pages go to docs/screenshots/console-*.png when
 SPOTCHECK_SCREENSHOTS=1."""
 
+import json
 import os
 import shutil
 import socket
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from app.models.base import utcnow
 from tests.browser import BROWSER
 from tests.console.conftest import PASSWORD
+from tests.entropy import dice_source
 from tests.factories import TARGET_HEADER, encode, target_row
 from tests.plans.conftest import plan_body
 
@@ -141,12 +145,19 @@ def test_the_round_in_chromium(live, city, make_user, tmp_path):
         ratio = d.find_element(By.NAME, "ratio")
         ratio.clear()
         ratio.send_keys("0.05")
+        # the dice ceremony announced a few seconds ahead (a live server runs on real time)
+        ceremony = utcnow() + timedelta(seconds=4)
+        extra = d.find_element(By.NAME, "extra")
+        extra.clear()
+        extra.send_keys(json.dumps({"entropy_source": dice_source(ceremony)}, ensure_ascii=False))
         d.find_element(By.CSS_SELECTOR, "form.form button").click()
         assert _wait(d, "[data-role=inclusion]") and "2026-WEB-1" in d.current_url
         d.find_element(By.CSS_SELECTOR, "form[action$=publish] button").click()
         assert _wait(d, "[data-role=commitment]")[0].text
         _shot(d, "plan")
-        # the ceremony: entropy entered in front of the witnesses, then the drawn list
+        # the ceremony: entropy entered in front of the witnesses, then the drawn list (only once
+        # the announced moment has come: the one wait of this test)
+        time.sleep(max(0.0, (ceremony - utcnow()).total_seconds() + 0.3))
         d.get(live + "/console/plans/2026-WEB-1/ceremony")
         _shot(d, "ceremony-before")
         d.find_element(By.NAME, "entropy").send_keys("3-1-4-1-5-9")
