@@ -130,9 +130,11 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+# A required field left out (pydantic's "missing", and the same refusal made by a service).
+MISSING_FIELD = "缺少必填字段 (field required)"
 # pydantic's error types in Chinese (English beside); ctx fills the braces.
 _MESSAGES: dict[str, str] = {
-    "missing": "缺少必填字段 (field required)",
+    "missing": MISSING_FIELD,
     "extra_forbidden": "不允许的字段 (extra field not permitted)",
     "unknown_query_parameter": "未知的查询参数 (unknown query parameter)",
     "duplicate_key": "JSON 对象中键 {key} 重复 (duplicate key)",

@@ -5,6 +5,7 @@ inspection window has closed (the day after `window.end`, 北京时间). Until t
 the site, other plans' frames and draws, statistics, the credit feed — may reveal the selection.
 """
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ SEALED_KEYS = (
     "population_sha256",
     "population_size",
     "tasks_sha256",
+    "status",
 )
 
 
@@ -89,8 +91,9 @@ def draw_disclosure(session: Session, today: date) -> dict[str, tuple[bool, str 
         if draw_id in out:
             return out[draw_id]
         code, status, commitment = rows[draw_id]
-        if status == DrawStatus.FAILED:
-            return True, None
+        if status == DrawStatus.FAILED:  # no tasks to withhold
+            out[draw_id] = (True, None)
+            return out[draw_id]
         public, since = tasks_public(specs[code], today)
         for dep in depends.get((code, version_of.get((code, commitment), -1)), []):
             if dep in rows and dep not in seen:
@@ -113,15 +116,13 @@ def withheld_draws(session: Session, today: date) -> set[str]:
     return {d for d in current if not disclosed[d][0]}
 
 
-def sealed_record(body: dict[str, Any], public_from: str | None) -> dict[str, Any]:
-    """What a withheld draw publishes at once (docs/draw-spec.md §10): no secret, no tasks."""
-    record = {k: body[k] for k in SEALED_KEYS if k in body}
+def sealed_record(body: Mapping[str, Any], task_count: int) -> dict[str, Any]:
+    """What a withheld draw publishes at once (docs/draw-spec.md §10): no secret, no tasks.
+
+    A pure function of the stored body (only `SEALED_KEYS` and `seed_inputs` are read), so the
+    record published at the draw and the one kept beside the revealed draw are the same bytes.
+    """
+    record = {k: body[k] for k in SEALED_KEYS if body.get(k) is not None}
     inputs = {k: v for k, v in body.get("seed_inputs", {}).items() if k != "secret"}
-    record |= {
-        "status": body.get("status"),
-        "sealed": True,
-        "reveal_at": public_from,
-        "task_count": len(body.get("tasks", [])),
-        "seed_inputs": inputs,
-    }
+    record |= {"sealed": True, "task_count": task_count, "seed_inputs": inputs}
     return record

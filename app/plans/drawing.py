@@ -445,7 +445,7 @@ def _store_failed(
     plan = inputs.plan
     error = {"title": problem.detail, "errors": problem.errors}
     body = _head(inputs, target_draw, population_size, status=DrawStatus.FAILED)
-    body |= {"error": error, "tasks": []}
+    body["error"] = error  # and no "tasks" key (docs/draw-spec.md §10: a failed record)
     assert plan.commitment
     draw = Draw(
         id=inputs.draw_id,

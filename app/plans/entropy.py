@@ -23,7 +23,7 @@ from app.draw.beacon import (
     round_time,
     verify_beacon,
 )
-from app.errors import Conflict, ValidationFailed
+from app.errors import MISSING_FIELD, Conflict, ValidationFailed
 from app.plans.schemas import BeaconIn, DrandSource, DrawIn, EntropySource, PlanIn
 
 
@@ -101,7 +101,7 @@ def resolve(source: EntropySource, body: DrawIn, now: datetime) -> Entropy:
     if body.entropy is None:
         raise ValidationFailed(
             "须提交公布的随机数（entropy）：骰子点数或公开记录的内容",
-            errors=[{"field": "entropy", "message": "缺少 entropy"}],
+            errors=[{"field": "entropy", "message": MISSING_FIELD}],
         )
     try:
         return Entropy(text=normalize_entropy(body.entropy), beacon=None)

@@ -470,7 +470,7 @@ class DrawOut(StrictOut):
     team_params: TeamParamsOut | None = None
     inspector_pool: InspectorPoolOut | None = None
     exclusions: list[str] | None = None
-    tasks: list[DrawTaskOut]
+    tasks: list[DrawTaskOut] | None = None  # absent from a failed attempt
     tasks_sha256: str | None = None
     error: dict[str, Any] | None = None
 

@@ -177,9 +177,12 @@ def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date)
             continue
         public, public_from = disclosed.get(d.id, (False, None))
         sealed = None
-        if not public:
-            body = session.execute(select(Draw.body).where(Draw.id == d.id)).scalar_one()
-            sealed = disclosure.sealed_record(body, public_from)
+        if not public:  # the few keys of the sealed record, never the withheld task list
+            keys = (*disclosure.SEALED_KEYS, "seed_inputs")
+            row = session.execute(
+                select(*(Draw.body[k].label(k) for k in keys)).where(Draw.id == d.id)
+            ).one()
+            sealed = disclosure.sealed_record(row._asdict(), d.task_count)
         out.append(
             DrawData(
                 id=d.id,

@@ -70,7 +70,7 @@ def render_draw(out: FileSink, d: DrawData, data: SiteData, titles: Mapping[str,
     population_name = _render_population(out, d)
     out[f"draws/{d.id}.json"] = dumps(b)
     if "tasks_sha256" in b:  # the sealed record stays published beside the revealed draw
-        out[f"draws/{d.id}.sealed.json"] = dumps(disclosure.sealed_record(b, None))
+        out[f"draws/{d.id}.sealed.json"] = dumps(disclosure.sealed_record(b, len(b["tasks"])))
     rows = task_rows(b, data.inspector_names)
     out[f"draws/{d.id}.tasks.csv"] = csv_bytes(TASK_HEADER, rows)
     out[f"draws/{d.id}.tasks.xlsx"] = xlsx_bytes("抽查任务", TASK_HEADER, rows)
@@ -111,6 +111,7 @@ def _withheld_json(d: DrawData) -> dict[str, Any]:
         "task_count": d.task_count,
         "tasks_withheld": True,
         "tasks_public_from": d.tasks_public_from,
+        "reveal_at": d.tasks_public_from,
     }
 
 
@@ -140,7 +141,7 @@ def _render_task_pages(
 ) -> None:
     """The draw page (details, coverage chart, first tasks) and one page per further
     TASKS_PER_PAGE tasks; `b` is the draw's body, `rows` its task rows."""
-    tasks = b["tasks"]
+    tasks = b.get("tasks", [])  # a failed attempt has none
     pages = max(1, -(-len(tasks) // TASKS_PER_PAGE))
     for page in range(1, pages + 1):
         chunk = tasks[(page - 1) * TASKS_PER_PAGE : page * TASKS_PER_PAGE]

@@ -115,7 +115,7 @@ def task_rows(body: Mapping[str, Any], names: Mapping[str, str]) -> list[list[ob
             _team_text(t["team"], names),
             t.get("reason") or "",
         ]
-        for t in body["tasks"]
+        for t in body.get("tasks", [])  # a failed attempt has none
     ]
 
 

@@ -49,7 +49,7 @@ def test_a_draw_without_a_valid_team_is_recorded_and_cannot_be_retried(client, c
     draw_id = problem["draw"]
     assert "记为失败并公开" in problem["detail"]
     recorded = client.get(f"/api/v1/draws/{draw_id}", headers=city).json()
-    assert recorded["status"] == "failed" and recorded["tasks"] == []
+    assert recorded["status"] == "failed" and "tasks" not in recorded
     assert recorded["error"]["errors"]
     # Nothing in the refusal lists the would-be selection.
     listed = {e.get("uscc") for e in problem["errors"]} - {None, "*"}
@@ -351,3 +351,28 @@ def test_the_credit_feed_holds_a_withheld_plans_results_until_its_window_closes(
             else client.get("/api/v1/credit/results", headers=credit).json()
         )
     assert [i["task_id"] for i in later["items"]] == [task["id"]]
+
+
+def test_a_failed_attempt_is_published_and_verifies_as_a_failure(client, city, settings, db):
+    from app import cli
+    from app.publish.write import publish
+
+    code = published(client, city, team=CITY_CROSS)
+    failed = _draw(client, city, code).json()["draw"]
+    with make_sessionmaker(db)() as s:
+        publish(s, settings.publish_dir)
+        s.commit()
+    path = settings.publish_dir / "draws" / f"{failed}.json"
+    record = json.loads(path.read_text())
+    assert record["status"] == "failed" and record["error"] and "tasks" not in record
+    assert record["seed_inputs"]["secret"]  # so anyone can confirm the failure was real
+    page = (settings.publish_dir / "draws" / f"{failed}.html").read_text()
+    assert "抽取失败" in page
+    # the verifiers check a failed record's seed and sizes (never "valid" for it as a whole:
+    # the teams were not formed); a failed record with a secret that does not open the
+    # published commitment is refused
+    assert cli.main(["verify", str(path)]) == 3
+    forged = dict(record, error={"title": "x", "errors": []}, status="failed")
+    forged["seed_inputs"] = dict(record["seed_inputs"], secret="0" * 64)
+    (path.parent / "forged.json").write_text(json.dumps(forged, ensure_ascii=False))
+    assert cli.main(["verify", str(path.parent / "forged.json")]) == 1

@@ -44,8 +44,10 @@ def test_verifier_shows_ticks_for_a_real_draw(site, serve):
     dom = chromium_settled(serve(root) + f"/draws/{d['id']}/verify.html", verdict_settled)
     verdict, ok, bad = _checks(dom)
     assert verdict.startswith("✓"), dom[-3000:]
-    # algorithm, commitment, announced commitment, seed, population hash, each stratum, 2 team checks
-    assert bad == 0 and ok == 5 + len(d["strata"]) + 2
+    # spotcheck-draw/2: algorithm, plan version (commitment, frame hash, entropy source), entropy
+    # normal form, secret opens the commitment, seed, population = frame, population hash,
+    # population size, task ids; each stratum; 2 team checks
+    assert bad == 0 and ok == 9 + len(d["strata"]) + 2
 
 
 def test_verifier_shows_a_cross_for_a_tampered_draw(site, serve):

@@ -24,6 +24,7 @@ from app.scheduler import CALENDAR_CHECK, PUBLISH, PUBLISH_ON_TIME, register_job
 from app.tasks.deadlines import publication_due as deadline_of
 from app.tasks.workdays import load_calendar
 from tests.publish.conftest import create_and_publish, draw, site_files
+from tests.rounds import approver
 
 T0 = datetime.now(UTC).replace(microsecond=0)
 
@@ -59,7 +60,7 @@ def _approve(client, sup, task_id, outcome="未发现问题", decided_on=None):
     }
     r = client.put(f"/api/v1/tasks/{task_id}/result", headers=sup, json=body)
     assert r.status_code == 200, r.text
-    r = client.post(f"/api/v1/tasks/{task_id}/result/approve", headers=sup)
+    r = client.post(f"/api/v1/tasks/{task_id}/result/approve", headers=approver(client))
     assert r.status_code == 200, r.text
 
 
