@@ -148,6 +148,8 @@ def test_simultaneous_approvals_publish_in_a_few_builds_without_database_is_lock
     publish_dir = tmp_path / "publish"
     with database(backend, tmp_path) as db, running(db, publish_dir, extra_env=env) as srv:
         sup = token(db, "supervisor")
+        # 录入/审核分离: another supervisor approves
+        checker = token(db, "supervisor", name="rel-approver")
         seed_city(srv.base, sup)
         code = publish_plan(srv.base, sup)
         r = httpx.post(
@@ -174,7 +176,7 @@ def test_simultaneous_approvals_publish_in_a_few_builds_without_database_is_lock
             )
             assert put.status_code == 200, put.text
             return httpx.post(
-                f"{srv.base}/api/v1/tasks/{task}/result/approve", headers=sup, timeout=120
+                f"{srv.base}/api/v1/tasks/{task}/result/approve", headers=checker, timeout=120
             ).status_code
 
         assert set(_parallel(len(tasks), approve)) == {200}
