@@ -197,7 +197,6 @@ def run_pipeline(
         _wrap(frame, "read_frame", stages, "  draw: frozen frame (read back)"),
         _wrap(drawing, "draw_targets", stages, "  draw: engine (targets)"),
         _wrap(drawing, "assign_teams", stages, "  draw: teams"),
-        _wrap(drawing, "frame_info", stages, "  draw: names of drawn targets"),
         _wrap(drawing, "bulk_insert", stages, "  draw: bulk insert tasks/members"),
     ]
     try:

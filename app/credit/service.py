@@ -22,7 +22,7 @@ from app.registries.grades import effective_grades, grades_at
 from app.registries.history import archived_row
 from app.registries.repository import spec_for
 from app.states import DrawStatus
-from app.tasks.access import root_draw
+from app.tasks.access import root_draw, task_public
 from app.tasks.schemas import money_str
 
 SCORE_RANGE = (0.0, 100.0)
@@ -200,7 +200,7 @@ def release_results(session: Session, now: datetime) -> int:
     if not held:
         return 0
     disclosed = disclosure.draw_disclosure(session, local_date(now))
-    ready = [rid for rid, task in held if disclosed.get(root_draw(session, task).id, (False,))[0]]
+    ready = [rid for rid, task in held if task_public(session, task, disclosed)]
     if ready:
         session.execute(update(Result).where(Result.id.in_(ready)).values(feed_at=now))
     return len(ready)

@@ -44,15 +44,6 @@ def tasks_public(spec: dict[str, Any], today: date) -> tuple[bool, str | None]:
     return False, (end + timedelta(days=1)).isoformat()
 
 
-def withheld_plans(session: Session, today: date) -> set[str]:
-    """Codes of the plans whose task lists are still withheld today."""
-    return {
-        code
-        for code, spec in session.execute(select(Plan.code, Plan.spec))
-        if not tasks_public(spec, today)[0]
-    }
-
-
 def draw_disclosure(session: Session, today: date) -> dict[str, tuple[bool, str | None]]:
     """Per draw: whether its task list (and everything that depends on it) is public today, and
     from which date if not.

@@ -7,7 +7,6 @@ write leaves nothing behind.
 
 import gzip
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +23,6 @@ from app.draw import (
     DrawInputError,
     EntropyError,
     PlanItem,
-    Population,
     TargetDraw,
     canonical_json,
     derive_seed,
@@ -117,7 +115,8 @@ def perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> Dr
                 str(exc), errors=[{"field": "plan", "message": str(exc)}]
             ) from None
         if inputs.algorithm == ALGORITHM_V2:
-            info = frame_info(population, (t.uscc for t in target_draw.tasks))
+            # the engine carries each drawn unit's name and region from the frozen frame
+            info = {t.uscc: (t.name or "", t.region or "") for t in target_draw.tasks}
         else:
             info = frame.names_regions(session, (t.uscc for t in target_draw.tasks))
             population_gz = frame.population_gzip(population, inputs.plan_items)
@@ -154,16 +153,6 @@ def perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> Dr
         return DrawOutcome(draw)
 
 
-def frame_info(population: Population, usccs: Iterable[str]) -> dict[str, tuple[str, str]]:
-    """(name, region) of the drawn targets as the frozen frame recorded them."""
-    wanted = set(usccs)
-    return {
-        population.uscc(k): (population.name(k), population.region(k))
-        for k in range(len(population))
-        if population.uscc(k) in wanted
-    }
-
-
 def _frame(session: Session, inputs: _Inputs) -> PlanFrame:
     stored = session.get(PlanFrame, (inputs.plan.code, inputs.version.version))
     if stored is None or stored.sha256 != inputs.version.frame_sha256:
@@ -198,13 +187,7 @@ def _inputs(session: Session, *, code: str, body: DrawIn) -> _Inputs:
         raise Conflict(f"计划状态为{plan_label(plan.status)}，须先发布（公布承诺值）才能抽取")
     assert plan.commitment
     version = bound_version(session, plan)
-    failed = session.scalar(
-        select(Draw.id).where(
-            Draw.plan_code == code,
-            Draw.status == DrawStatus.FAILED,
-            Draw.commitment == plan.commitment,
-        )
-    )
+    failed = plans.failed_attempt(session, plan)
     if failed is not None:
         raise Conflict(
             f"本版本计划的抽取已失败并已公布（{failed}），结果已确定，不得再抽；"
@@ -377,28 +360,7 @@ def _store(
     if inputs.algorithm == ALGORITHM_V2:
         # Published at the draw even when the list is withheld: the list cannot be redone later.
         body["tasks_sha256"] = hashlib.sha256(canonical_json(published_tasks)).hexdigest()
-    assert plan.commitment
-    draw = Draw(
-        id=draw_id,
-        plan_code=plan.code,
-        seq=seq,
-        status=DrawStatus.CURRENT,
-        algorithm=inputs.algorithm,
-        seed=inputs.seed,
-        commitment=plan.commitment,
-        secret=inputs.secret,
-        entropy=inputs.entropy,
-        population_sha256=target_draw.population_sha256,
-        task_count=len(published_tasks),
-        body=body,
-        created_at=now,
-        actor=actor,
-    )
-    session.add(draw)
-    try:
-        session.flush()
-    except IntegrityError:
-        raise Conflict("该计划已被另一请求抽取 (drawn concurrently)") from None
+    draw = _add_draw(session, inputs, body, status=DrawStatus.CURRENT, actor=actor)
     plan.status, plan.draw_count, plan.updated_at = PlanStatus.DRAWN, seq, now
     return draw
 
@@ -432,6 +394,42 @@ def _head(
     return body
 
 
+def _add_draw(
+    session: Session,
+    inputs: _Inputs,
+    body: dict[str, Any],
+    *,
+    status: DrawStatus,
+    actor: str,
+    error: dict[str, Any] | None = None,
+) -> Draw:
+    """The draw row (kept or failed); 409 if another request drew the plan first."""
+    assert inputs.plan.commitment
+    draw = Draw(
+        id=inputs.draw_id,
+        plan_code=inputs.plan.code,
+        seq=inputs.plan.draw_count + 1,
+        status=status,
+        algorithm=inputs.algorithm,
+        seed=inputs.seed,
+        commitment=inputs.plan.commitment,
+        secret=inputs.secret,
+        entropy=inputs.entropy,
+        population_sha256=body["population_sha256"],
+        task_count=len(body.get("tasks", [])),
+        body=body,
+        created_at=inputs.now,
+        actor=actor,
+        error=error,
+    )
+    session.add(draw)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("该计划已被另一请求抽取 (drawn concurrently)") from None
+    return draw
+
+
 def _store_failed(
     session: Session,
     inputs: _Inputs,
@@ -446,29 +444,7 @@ def _store_failed(
     error = {"title": problem.detail, "errors": problem.errors}
     body = _head(inputs, target_draw, population_size, status=DrawStatus.FAILED)
     body["error"] = error  # and no "tasks" key (docs/draw-spec.md §10: a failed record)
-    assert plan.commitment
-    draw = Draw(
-        id=inputs.draw_id,
-        plan_code=plan.code,
-        seq=plan.draw_count + 1,
-        status=DrawStatus.FAILED,
-        algorithm=inputs.algorithm,
-        seed=inputs.seed,
-        commitment=plan.commitment,
-        secret=inputs.secret,
-        entropy=inputs.entropy,
-        population_sha256=target_draw.population_sha256,
-        task_count=0,
-        body=body,
-        created_at=inputs.now,
-        actor=actor,
-        error=error,
-    )
-    session.add(draw)
-    try:
-        session.flush()
-    except IntegrityError:
-        raise Conflict("该计划已被另一请求抽取 (drawn concurrently)") from None
+    draw = _add_draw(session, inputs, body, status=DrawStatus.FAILED, actor=actor, error=error)
     plan.draw_count, plan.updated_at = plan.draw_count + 1, inputs.now
     audit.append(
         session,

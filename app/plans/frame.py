@@ -111,8 +111,9 @@ def _stratum_getter(keys: list[str]) -> Callable[[str, str, str | None, str], li
 
 def _population(
     session: Session, plan: PlanIn, items: list[Item], now: Any, *, with_info: bool
-) -> tuple[Population, dict[str, tuple[str, str]], set[str]]:
-    """Streams the in-scope targets into a columnar Population (and names/regions by USCC).
+) -> tuple[Population, set[str]]:
+    """Streams the in-scope targets into a columnar Population (with each unit's name and
+    region when `with_info`), and the ids of the draws whose tasks set its cooling items.
 
     Built for 1,000,000 rows: strata, tag parsing and risk weights are computed once per
     distinct value (they repeat), tags are parsed from their stored JSON text once per
@@ -154,7 +155,6 @@ def _population(
     weights: dict[tuple[str | None, str | None], float] = {}
     builder = PopulationBuilder()
     add = builder.add
-    info: dict[str, tuple[str, str]] = {}
     with gc_paused():  # a million small objects (app/gcpause.py)
         # Core rows in batches (not ORM result processing, not one fetch call per row).
         result = session.connection().execute(stmt.execution_options(yield_per=5000))
@@ -184,7 +184,7 @@ def _population(
         population = builder.build()
     except DrawInputError as exc:
         raise ValidationFailed(str(exc), errors=[{"field": "plan", "message": str(exc)}]) from None
-    return population, info, cooling_draws
+    return population, cooling_draws
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,7 @@ class Frame:
 def capture(session: Session, plan: PlanIn, items: list[Item], now: datetime) -> Frame:
     """The frame of a plan as the registries, grades and inspections are recorded at `now`
     (the publication): active, 正常, in scope, some plan item applies; with name and region."""
-    population, _, cooling_draws = _population(session, plan, items, now, with_info=True)
+    population, cooling_draws = _population(session, plan, items, now, with_info=True)
     if not len(population):
         raise ValidationFailed(
             "计划范围内没有可抽取的检查对象（在册、状态正常、适用本计划事项）",

@@ -243,14 +243,19 @@ def _determined_undrawn(session: Session, plan: Plan, now: datetime) -> bool:
     source = entropy.source_of(plan.spec)
     if source is None or not entropy.exists(source, now):
         return False
-    failed = session.scalar(
+    return failed_attempt(session, plan) is None
+
+
+def failed_attempt(session: Session, plan: Plan) -> str | None:
+    """The failed draw attempt made under the plan's current commitment, if any: it determined
+    that version's draw, which therefore cannot be attempted again."""
+    return session.scalar(
         select(Draw.id).where(
             Draw.plan_code == plan.code,
             Draw.status == DrawStatus.FAILED,
             Draw.commitment == plan.commitment,
         )
     )
-    return failed is None
 
 
 def adjust(session: Session, *, code: str, adj: AdjustmentIn, actor: str) -> Plan:

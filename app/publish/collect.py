@@ -85,9 +85,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat()
 
 
-tasks_public = disclosure.tasks_public  # the one rule lives in app/plans/disclosure.py
-
-
 def _items(session: Session) -> list[dict[str, Any]]:
     rows = session.scalars(select(Item).where(Item.active.is_(True)).order_by(Item.code))
     return [

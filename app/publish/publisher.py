@@ -28,7 +28,8 @@ from app.db import begin_write
 from app.events import publication_due
 from app.models import Draw, Plan, PublishBuild, PublishRequest, Result
 from app.models.base import utcnow
-from app.publish.collect import ResultRelease, tasks_public
+from app.plans.disclosure import tasks_public
+from app.publish.collect import ResultRelease
 from app.publish.write import PublishReport, publish
 from app.states import PlanStatus
 from app.tasks.deadlines import calendar_warnings

@@ -1,5 +1,7 @@
 """Which tasks a principal may see and act on, and the draw a task belongs to."""
 
+from collections.abc import Mapping
+
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -69,6 +71,14 @@ def root_draw(session: Session, task: Task) -> Draw:
         assert parent is not None
         current = parent
     raise Conflict("回头看链过长 (follow-up chain too long)")
+
+
+def task_public(
+    session: Session, task: Task, disclosed: Mapping[str, tuple[bool, str | None]]
+) -> bool:
+    """Whether the task's draw (a follow-up's: the draw its chain starts from) is public, by
+    `disclosed` = app.plans.disclosure.draw_disclosure(…)."""
+    return disclosed.get(root_draw(session, task).id, (False, None))[0]
 
 
 def ensure_current(session: Session, task: Task) -> Draw:

@@ -22,7 +22,7 @@ from app.tasks.access import (
     check_access,
     ensure_current,
     get_task,
-    root_draw,
+    task_public,
     visible_task,
     visible_tasks,
 )
@@ -247,9 +247,8 @@ def approve_result(
     result.entered_by, result.entered_at = latest.entered_by, latest.entered_at
     result.approved_by, result.approved_at = actor, now
     # The credit feed delivers a withheld draw's results only once its task list is public.
-    draw = root_draw(session, task)
-    public = disclosure.draw_disclosure(session, local_date(now)).get(draw.id, (False, None))[0]
-    result.feed_at = now if public else None
+    disclosed = disclosure.draw_disclosure(session, local_date(now))
+    result.feed_at = now if task_public(session, task, disclosed) else None
     result.published_at = None  # this version still has to be published
     to_status = (
         TaskStatus.PENDING_MEASURES if latest.outcome == PENDING_MEASURES else TaskStatus.CLOSED

@@ -168,7 +168,7 @@ def test_a_database_dump_does_not_open_the_commitment(client, city, db):
 # --- 3. change the frame --------------------------------------------------------------------
 
 
-def test_edits_after_publication_do_not_change_the_frame(client, city, db):
+def test_edits_after_publication_do_not_change_the_frame(client, city, make_token):
     code = published(client, city, risk_weights={"A": 1, "D": 4})
     plan = _plan(client, city, code)
     version = client.get(f"/api/v1/plans/{code}/versions", headers=city).json()["items"][-1]
@@ -178,12 +178,7 @@ def test_edits_after_publication_do_not_change_the_frame(client, city, db):
     assert client.delete(f"/api/v1/targets/{uscc(1)}", headers=city).status_code in (200, 204)
     r = client.patch(f"/api/v1/targets/{uscc(2)}", headers=city, json={"status": "暂停"})
     assert r.status_code == 200, r.text
-    from app.auth.service import create_token
-
-    with make_sessionmaker(db)() as s:
-        token = create_token(s, role="credit", name="信用", badge=None, actor="t")
-        s.commit()
-    credit = {"Authorization": f"Bearer {token}"}
+    credit = make_token("credit")
     pushed = client.put(
         "/api/v1/credit/grades",
         headers=credit,
@@ -324,19 +319,15 @@ def test_a_later_plan_does_not_reveal_a_withheld_selection(client, city, setting
     assert revealed["tasks"] and (site / f"{drawn['id']}.population.csv").exists()
 
 
-def test_the_credit_feed_holds_a_withheld_plans_results_until_its_window_closes(client, city, db):
-    from app.auth.service import create_token
+def test_the_credit_feed_holds_a_withheld_plans_results_until_its_window_closes(
+    client, city, make_token
+):
     from tests.rounds import approve
 
     code = published(client, city, publish_tasks="after_window")
     task = _draw(client, city, code).json()["tasks"][0]
     approve(client, city, task["id"])
-    with make_sessionmaker(db)() as s:
-        credit = {
-            "Authorization": "Bearer "
-            + create_token(s, role="credit", name="信用", badge=None, actor="t")
-        }
-        s.commit()
+    credit = make_token("credit")
     with time_machine.travel(utcnow() + timedelta(minutes=5), tick=False):
         early = client.get("/api/v1/credit/results", headers=credit).json()
     assert early["items"] == []
