@@ -186,9 +186,7 @@ def run_pipeline(
             data=PlanIn.model_validate(_plan("BENCH-1", all_need_medicine=all_need_medicine)),
             actor="bench",
         )
-        plans.publish(
-            session, code="BENCH-1", actor="bench", at=utcnow() - timedelta(hours=1)
-        )
+        plans.publish(session, code="BENCH-1", actor="bench", at=utcnow() - timedelta(hours=1))
         session.commit()
     for u in undo:
         u()
