@@ -740,6 +740,12 @@ def check(
         if "tasks" in draw or not draw.get("error"):
             report.problems.append("失败的抽取记录须有 error 且没有 tasks（failed record shape）")
         report.notes.append("抽取失败（未能组成检查组）：只核对种子与分层规模（failed draw）")
+        # The record publishes no inspector pool, so that no valid team existed is not re-derived:
+        # a failed record is never "valid" as a whole.
+        report.not_checked.append(
+            "未复核“无法组成检查组”（失败记录不含执法检查人员名录）"
+            "（failed attempt: infeasibility not re-derived）"
+        )
     report.problems += _check_published(draw)
     if population_rows is None:
         report.not_checked.append(

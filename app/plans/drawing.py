@@ -126,15 +126,11 @@ def perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> Dr
             if inputs.algorithm != ALGORITHM_V2:
                 raise  # /1 kept its behaviour: nothing written
             failed = _store_failed(session, inputs, target_draw, len(population), problem, actor)
+            _store_population(session, failed, population_gz)  # so its seed and sizes replay
             return DrawOutcome(failed, problem)
         team_of = {t["uscc"]: t for t in teams.to_dict()["tasks"]}
         draw = _store(session, inputs, target_draw, teams, team_of, info, len(population), actor)
-        session.add(
-            DrawPopulation(
-                draw_id=draw.id, sha256=target_draw.population_sha256, lines_gz=population_gz
-            )
-        )
-        session.flush()
+        _store_population(session, draw, population_gz)
         _store_tasks(session, draw, target_draw, team_of, info, inputs.now)
         audit.append(
             session,
@@ -151,6 +147,14 @@ def perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> Dr
         )
         pause_at("draw.before_commit")
         return DrawOutcome(draw)
+
+
+def _store_population(session: Session, draw: Draw, population_gz: bytes) -> None:
+    """The draw's population file (its frozen frame under /2) as stored gzip."""
+    session.add(
+        DrawPopulation(draw_id=draw.id, sha256=draw.population_sha256, lines_gz=population_gz)
+    )
+    session.flush()
 
 
 def _frame(session: Session, inputs: _Inputs) -> PlanFrame:

@@ -15,7 +15,7 @@ from app.clock import local_day, local_time
 from app.publish.collect import DrawData, SiteData
 from app.publish.tables import percent
 from app.regions import region_label, stratum_label
-from app.states import DrawStatus, plan_label
+from app.states import DrawStatus, draw_label, plan_label
 
 SCHEMA_VERSION = "1"
 STRATA_LABELS = {
@@ -50,14 +50,14 @@ def _env() -> Environment:
 
 def draw_state(d: DrawData) -> str:
     """Chinese state of a draw for lists."""
-    if d.status == DrawStatus.SUPERSEDED:
-        return "已作废"
+    if d.status in (DrawStatus.SUPERSEDED, DrawStatus.FAILED):
+        return draw_label(d.status)  # 已作废, 抽取失败
     return "现行" if d.public else "待公布"
 
 
 def draw_badge(d: DrawData) -> Markup:
     """A coloured badge with the draw's state."""
-    cls = "void" if d.status == DrawStatus.SUPERSEDED else "current"
+    cls = "void" if d.status in (DrawStatus.SUPERSEDED, DrawStatus.FAILED) else "current"
     return Markup('<span class="badge {}">{}</span>').format(cls, draw_state(d))
 
 

@@ -419,7 +419,10 @@ def test_failed_draw_verifies_its_seed_and_sizes_only() -> None:
     failed = {k: v for k, v in body.items() if k != "tasks"}
     failed |= {"status": "failed", "error": {"title": "无法组成检查组"}}
     report = verifier.check(failed, rows, plan=plan)
-    assert report.exit_code == 0 and "只核对种子与分层规模" in report.notes[0]
+    # its seed and sizes replay, but the infeasibility itself is not re-derived: incomplete,
+    # never "valid"
+    assert report.exit_code == 3 and "只核对种子与分层规模" in report.notes[0]
+    assert report.problems == [] and any("无法组成检查组" in n for n in report.not_checked)
     no_error = {k: v for k, v in failed.items() if k != "error"}
     assert verifier.check(no_error, rows, plan=plan).exit_code == 1
     failed["strata"][0]["n"] += 1

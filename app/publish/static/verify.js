@@ -674,7 +674,10 @@
     const rep = await replayTargets(draw, text);
     if (draw.population_size !== undefined) add(`抽样总体 ${rep.units.size} 家（population_size）`, draw.population_size === rep.units.size, String(draw.population_size));
     const failed = draw.status === "failed";
-    if (failed) add("抽取失败的记录（未能组成检查组）：只核对种子与分层规模", !draw.tasks && !!draw.error, "");
+    if (failed) {
+      add("抽取失败的记录（未能组成检查组）：只核对种子与分层规模", !draw.tasks && !!draw.error, "");
+      add("无法组成检查组", null, "失败记录不含执法检查人员名录，未能复核");
+    }
     const tasks = draw.tasks || [];
     const badIds = tasks.filter((t, k) => t.id !== undefined && t.id !== `${draw.id}-${String(k + 1).padStart(5, "0")}`);
     if (tasks.length && tasks[0].id !== undefined) add("任务编号依次为 抽取编号-00001…", badIds.length === 0, badIds.slice(0, 3).map((t) => t.id).join("、"));
