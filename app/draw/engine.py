@@ -236,7 +236,7 @@ class _Snapshot:
         return self.keys[k].decode("ascii")
 
     def _tails(self, lo: int, hi: int) -> list[str]:
-        """",region,name" of units lo..hi-1 (spotcheck-draw/2 only)."""
+        """ ",region,name" of units lo..hi-1 (spotcheck-draw/2 only)."""
         assert self.names is not None and self.regions is not None
         return [
             f",{region},{csv_field(name)}"
@@ -266,7 +266,9 @@ class _Snapshot:
             part[0::width] = keys
             part[1::width] = suffixes[self.pid[lo : lo + size]]
             if self.v2:
-                part[2::width] = [(t + "\n").encode("utf-8") for t in self._tails(lo, lo + len(keys))]
+                part[2::width] = [
+                    (t + "\n").encode("utf-8") for t in self._tails(lo, lo + len(keys))
+                ]
             yield b"".join(part.tolist())
 
     def sha256(self) -> str:

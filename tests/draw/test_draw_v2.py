@@ -281,7 +281,9 @@ def test_frame_file_round_trip_is_byte_identical(population: list[Unit]) -> None
         (lambda t: t.replace(",第一人民医院0", ',"第一人民医院0"'), "不必加引号"),
         (lambda t: t.replace('"某""仁和""大药房1"', '"某"仁和"大药房1"'), "格式不符"),
         (lambda t: t.replace(",1.0,", ",1.00,", 1), "规范写法"),
-        (lambda t: t.replace("\n91", "\n9x", 1), "格式不符"),
+        (lambda t: t.replace("\n91", "\n9x", 1), "第 2 行格式不符"),
+        (lambda t: t.replace("\n91", "\nXX91", 1), "第 2 行格式不符"),  # a record mid-line
+        (lambda t: t + "91370199MA3C1234X5,S,k,,1.0,,370101\n", "第 12 行格式不符"),  # no name
         (lambda t: t.replace(",370101,", ",370,101,", 1), "格式不符"),
     ],
 )
