@@ -20,8 +20,8 @@ def answered(dom: str) -> bool:
 
 
 def verdict_settled(dom: str) -> bool:
-    """The verify page has shown its final verdict (✓ or ✗), not progress."""
-    return 'data-role="status">' in dom and _checks(dom)[0][:1] in ("✓", "✗")
+    """The verify page has shown its final verdict (✓, ✗ or – incomplete), not progress."""
+    return 'data-role="status">' in dom and _checks(dom)[0][:1] in ("✓", "✗", "–")
 
 
 @pytest.fixture
@@ -114,3 +114,60 @@ def test_screenshots(site, serve):
     for name, path in SCREENS.items():
         chromium(base + path.format(id=d["id"]), screenshot=out / name)
         assert (out / name).stat().st_size > 1000
+
+
+def _v2_site(body: dict, plan: dict, frame: bytes) -> Path:
+    """A site folder with one spotcheck-draw/2 draw laid out as app/publish lays it out."""
+    root = Path(tempfile.mkdtemp()) / "site"
+    (root / "draws" / body["id"]).mkdir(parents=True)
+    (root / "plans").mkdir()
+    (root / "static").mkdir()
+    static = Path(__file__).resolve().parents[2] / "app" / "publish" / "static" / "verify.js"
+    shutil.copy(static, root / "static" / "verify.js")
+    (root / "draws" / f"{body['id']}.json").write_text(json.dumps(body, ensure_ascii=False))
+    (root / "draws" / f"{body['id']}.population.csv").write_bytes(frame)
+    (root / "plans" / f"{plan['code']}.json").write_text(json.dumps(plan, ensure_ascii=False))
+    (root / "draws" / body["id"] / "verify.html").write_text(
+        '<!doctype html><meta charset="utf-8"><section data-verify '
+        f'data-draw="../{body["id"]}.json" data-population="../{body["id"]}.population.csv" '
+        f'data-plan="../../plans/{plan["code"]}.json"><p class="verdict" data-role="status">正在验证……</p>'
+        '<progress data-role="progress" hidden></progress><ul data-role="checks"></ul></section>'
+        '<script src="../../static/verify.js"></script>',
+        encoding="utf-8",
+    )
+    return root
+
+
+def test_verifier_replays_a_v2_dice_draw_and_refuses_a_changed_name(serve):
+    from app.draw import ALGORITHM_V2, SamplingParams
+    from tests.draw.draw_helpers import DICE, units_v2, v2_body
+
+    population = units_v2(40, strata=2, grades="ABCD", weights=(0.5, 1.0, 4.0))
+    params = SamplingParams(ratio=0.2, grade_rates={"B": 0.05}, algorithm=ALGORITHM_V2)
+    body, plan, frame = v2_body(population, params, source=DICE, entropy="骰子 6-6-1-2")
+    root = _v2_site(body, plan, frame)
+    url = serve(root) + f"/draws/{body['id']}/verify.html"
+    dom = chromium_settled(url, verdict_settled)
+    verdict, ok, bad = _checks(dom)
+    assert verdict.startswith("✓"), dom[-3000:]
+    assert bad == 0 and ok >= 8 and 'data-ok="-"' not in dom
+    assert "计划第 1 版所公布" in dom and "population_size" in dom
+    # a quoted name with a comma, a doubled quote and a newline, changed in the draw JSON
+    body["tasks"][0]["name"] = "另一家医院"
+    (root / "draws" / f"{body['id']}.json").write_text(json.dumps(body, ensure_ascii=False))
+    verdict, _ok, bad = _checks(chromium_settled(url, verdict_settled))
+    assert verdict.startswith("✗") and bad == 1
+
+
+def test_verifier_says_incomplete_for_a_drand_draw(serve):
+    from tests.draw.draw_helpers import golden_v2
+
+    body, plan, frame = golden_v2()
+    root = _v2_site(body, plan, frame)
+    dom = chromium_settled(serve(root) + f"/draws/{body['id']}/verify.html", verdict_settled)
+    verdict, ok, bad = _checks(dom)
+    assert ok >= 8
+    # everything replays, but the browser does not check the BLS signature: never 验证通过
+    assert verdict.startswith("– 验证未完成（incomplete）"), dom[-3000:]
+    assert bad == 0 and dom.count('data-ok="-"') == 1 and "drand BLS 签名" in dom
+    assert "quicknet 第 657413 轮" in dom

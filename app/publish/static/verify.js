@@ -785,10 +785,10 @@
       const { checks } = await verifyDraw(draw, pop, plan);
       list.textContent = "";
       for (const c of checks) {
-        const state = c.ok === null ? "skip" : (c.ok ? "ok" : "bad");
-        const li = el("li", { class: state, "data-ok": { ok: "1", bad: "0", skip: "-" }[state] });
-        li.append(el("span", { class: "mark", "aria-hidden": "true" }, { ok: "✓", bad: "✗", skip: "–" }[state]));
-        li.append(el("span", {}, { ok: "通过：", bad: "不通过：", skip: "未验证：" }[state] + c.label));
+        const state = c.ok === null ? "unchecked" : (c.ok ? "ok" : "bad");
+        const li = el("li", { class: state, "data-ok": { ok: "1", bad: "0", unchecked: "-" }[state] });
+        li.append(el("span", { class: "mark", "aria-hidden": "true" }, { ok: "✓", bad: "✗", unchecked: "–" }[state]));
+        li.append(el("span", {}, { ok: "通过：", bad: "不通过：", unchecked: "未验证：" }[state] + c.label));
         if (c.detail) li.append(el("small", {}, " " + c.detail));
         list.append(li);
       }
