@@ -780,6 +780,16 @@ def admin_page(request: Request, session: SessionDep, staff: StaffDep) -> HTMLRe
     return _admin_page(request, session, staff)
 
 
+def _admin_action(request: Request, session: Any, staff: Any, action: Any) -> Response:
+    """An admin action: back to the accounts page, or that page with the refusal."""
+    require(staff)
+    try:
+        action()
+    except AppError as exc:
+        return _admin_page(request, session, staff, exc.status, problem_of(session, exc))
+    return see_other("/console/admin")
+
+
 @router.post("/admin/users")
 def admin_create_user(
     request: Request,
@@ -792,9 +802,11 @@ def admin_create_user(
     region: Text = "",
     inspector: Text = "",
 ) -> Response:
-    require(staff)
-    try:
-        accounts.create_user(
+    return _admin_action(
+        request,
+        session,
+        staff,
+        lambda: accounts.create_user(
             session,
             username=username,
             password=password,
@@ -804,27 +816,25 @@ def admin_create_user(
             badge=inspector or None,
             actor=staff.principal.actor,
             within=staff.principal.jurisdiction,
-        )
-    except AppError as exc:
-        return _admin_page(request, session, staff, exc.status, problem_of(session, exc))
-    return see_other("/console/admin")
+        ),
+    )
 
 
 @router.post("/admin/users/{username}/disable")
 def admin_disable_user(
     request: Request, session: SessionDep, staff: StaffDep, username: str
 ) -> Response:
-    require(staff)
-    try:
-        accounts.disable_user(
+    return _admin_action(
+        request,
+        session,
+        staff,
+        lambda: accounts.disable_user(
             session,
             username=username,
             actor=staff.principal.actor,
             within=staff.principal.jurisdiction,
-        )
-    except AppError as exc:
-        return _admin_page(request, session, staff, exc.status, problem_of(session, exc))
-    return see_other("/console/admin")
+        ),
+    )
 
 
 @router.post("/admin/tokens")
@@ -859,17 +869,17 @@ def admin_create_token(
 def admin_revoke_token(
     request: Request, session: SessionDep, staff: StaffDep, token_id: int
 ) -> Response:
-    require(staff)
-    try:
-        revoke_token(
+    return _admin_action(
+        request,
+        session,
+        staff,
+        lambda: revoke_token(
             session,
             token_id=token_id,
             actor=staff.principal.actor,
             jurisdiction=staff.principal.jurisdiction,
-        )
-    except AppError as exc:
-        return _admin_page(request, session, staff, exc.status, problem_of(session, exc))
-    return see_other("/console/admin")
+        ),
+    )
 
 
 @router.get("/static/console.css")
