@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.config import Settings
+from app.plans.drawing import draw_due_plans
 from app.publish.publisher import calendar_check, publish_on_time, publish_pending, result_release
 
 PUBLISH = "publish"
 PUBLISH_ON_TIME = "publish_on_time"
 CALENDAR_CHECK = "calendar_check"
+DRAW_DUE = "draw_due_plans"
 
 
 def register_jobs(settings: Settings) -> None:
@@ -31,7 +33,9 @@ def register_jobs(settings: Settings) -> None:
         # Windows that closed and results due: publication due, built by the next "publish".
         publish_on_time(session, now, release)
 
-    # In this order: a tick that finds a window closed publishes it in the same tick.
+    # In this order: a draw whose beacon round has come, and a window that closed, are
+    # published in the same tick.
+    jobs.register(DRAW_DUE, settings.time_check_seconds, draw_due_plans)
     jobs.register(PUBLISH_ON_TIME, settings.time_check_seconds, on_time)
     jobs.register(PUBLISH, settings.publish_interval_seconds, publish)
     jobs.register(CALENDAR_CHECK, 24 * 3600, lambda _s, now: calendar_check(settings, now))

@@ -12,6 +12,7 @@ from pathlib import Path
 import time_machine
 from sqlalchemy import inspect, select, text
 
+from app.config import get_settings
 from app.db import make_sessionmaker
 from app.draw import commitment_of
 from app.models import Draw, PlanFrame
@@ -367,3 +368,50 @@ def test_a_failed_attempt_is_published_and_verifies_as_a_failure(client, city, s
     forged["seed_inputs"] = dict(record["seed_inputs"], secret="0" * 64)
     (path.parent / "forged.json").write_text(json.dumps(forged, ensure_ascii=False))
     assert cli.main(["verify", str(path.parent / "forged.json")]) == 1
+
+
+# --- determined once the entropy exists: the service draws by itself -------------------------
+
+
+def test_the_scheduler_draws_a_plan_when_its_drand_round_has_come(client, city, db, monkeypatch):
+    from app import jobs
+    from app.draw.beacon import parse_beacon
+    from app.plans import entropy
+    from app.scheduler import DRAW_DUE, register_jobs
+
+    code, at = _drand_round_plan(client, city, QUICKNET, "quicknet")
+    dice = published(client, city, code="DICE-LATER")
+    relay = {"up": False}
+
+    def fetch(source):
+        if not relay["up"]:
+            raise entropy.BeaconInvalid("无法从 drand 中继取得（relay down）")
+        assert (source.chain, source.round) == ("quicknet", QUICKNET["round"])
+        return parse_beacon({k: v for k, v in QUICKNET.items() if k != "chain"})
+
+    monkeypatch.setattr(entropy, "fetch_beacon", fetch)
+    register_jobs(get_settings())
+    factory = make_sessionmaker(db)
+    try:
+        # Before the round: nothing; after it with no relay reachable: nothing, no error.
+        with time_machine.travel(at - timedelta(minutes=5), tick=False):
+            assert DRAW_DUE in jobs.run_due(factory)
+        with time_machine.travel(at + timedelta(minutes=1), tick=False):
+            assert DRAW_DUE in jobs.run_due(factory)
+        assert _plan(client, city, code)["draws"] == []
+        relay["up"] = True
+        with time_machine.travel(at + timedelta(minutes=3), tick=False):
+            assert DRAW_DUE in jobs.run_due(factory)
+    finally:
+        for name in [j.name for j in jobs.registered()]:
+            jobs.unregister(name)
+    plan = _plan(client, city, code)
+    assert plan["status"] == "drawn" and plan["draws"] == [f"{code}-D1"]
+    d = client.get(f"/api/v1/draws/{code}-D1", headers=city).json()
+    assert d["seed_inputs"]["entropy"] == QUICKNET["randomness"]
+    # the same draw a request would have made: a request now is refused as a second draw
+    beacon = {k: v for k, v in QUICKNET.items() if k not in ("chain", "randomness")}
+    with time_machine.travel(at + timedelta(minutes=4), tick=False):
+        again = client.post(f"/api/v1/plans/{code}/draw", headers=city, json={"beacon": beacon})
+    assert again.status_code == 409
+    assert _plan(client, city, dice)["draws"] == []  # dice wait for their entropy to be entered

@@ -20,7 +20,7 @@ from app.db import make_sessionmaker
 from app.models import PublishBuild, PublishRequest, Result
 from app.publish.publisher import publish_pending, result_release
 from app.publish.write import publish
-from app.scheduler import CALENDAR_CHECK, PUBLISH, PUBLISH_ON_TIME, register_jobs
+from app.scheduler import CALENDAR_CHECK, DRAW_DUE, PUBLISH, PUBLISH_ON_TIME, register_jobs
 from app.tasks.deadlines import publication_due as deadline_of
 from app.tasks.workdays import load_calendar
 from tests.publish.conftest import create_and_publish, draw, site_files
@@ -46,7 +46,7 @@ def scheduled(settings):
     (removed afterwards)."""
     register_jobs(settings.model_copy(update={"publish_interval_seconds": 2.0}))
     yield
-    for name in (PUBLISH, PUBLISH_ON_TIME, CALENDAR_CHECK):
+    for name in (PUBLISH, PUBLISH_ON_TIME, CALENDAR_CHECK, DRAW_DUE):
         jobs.unregister(name)
 
 
