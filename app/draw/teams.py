@@ -977,3 +977,123 @@ def _ordered_team(
             group = sorted([badges[b] for b, (p, _) in team.items() if p == pid])
             members += [Member(x, role) for x in group]
     return tuple(members)
+
+
+# --- one visit across plans (一次检查, docs/draw-spec-teams.md §11) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VisitMember:
+    """A member of an open visit's team as the current pool (执法检查人员名录库) shows them at
+    the draw; `in_pool` False (and no attributes) when they are no longer in it or not 在岗."""
+
+    badge: str
+    role: str
+    in_pool: bool = True
+    kind: str = ""
+    department: str = ""
+    region: str = ""
+    expertise: frozenset[str] = frozenset()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Published form (an entry of `open_visits[].team`)."""
+        if not self.in_pool:
+            return {"badge": self.badge, "role": self.role, "in_pool": False}
+        return {
+            "badge": self.badge,
+            "role": self.role,
+            "in_pool": True,
+            "kind": self.kind,
+            "department": self.department,
+            "region": self.region,
+            "expertise": sorted(self.expertise),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OpenVisit:
+    """An open visit of another plan a drawn target could join: the draw-time input published
+    in the draw's `open_visits` (so the join decision replays from the published files)."""
+
+    uscc: str
+    visit: str
+    draw: str
+    task: str
+    plan: str
+    window_start: str
+    window_end: str
+    team: tuple[VisitMember, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Published form (an entry of `open_visits`)."""
+        return {
+            "uscc": self.uscc,
+            "visit": self.visit,
+            "draw": self.draw,
+            "task": self.task,
+            "plan": self.plan,
+            "window": {"start": self.window_start, "end": self.window_end},
+            "team": [m.to_dict() for m in self.team],
+        }
+
+
+def windows_overlap(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """Two inclusive ISO-date windows (start, end) share at least one day."""
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def join_problem(
+    visit: OpenVisit,
+    *,
+    target_region: str,
+    required_expertise: frozenset[str],
+    params: TeamParams,
+    recused: Iterable[str] = (),
+) -> str | None:
+    """Why the task of a target cannot join `visit` (Chinese, the first failing rule in a fixed
+    order), or None when the visit's team satisfies this plan's team constraints for it.
+
+    The one statement of the join rule (docs/draw-spec-teams.md §11; the stdlib verifier
+    mirrors it). In order: every member in the pool; at least `size` 执法人员; at least
+    `experts` 专家; 交叉互查 (`cross_region` at `region_level`); the required expertise covered
+    by the members; each joint department with at least `joint_members` 执法人员; no member
+    recused for the target (`recused`: the team's badges recused for it, checked last so a
+    recusal is only published where it decided).
+    """
+    team = visit.team
+    for m in team:
+        if not m.in_pool:
+            return f"现有检查组成员 {m.badge} 已不在执法检查人员名录库或不在岗"
+    officers = sum(1 for m in team if m.kind == KIND_OFFICER)
+    if officers < params.size:
+        return f"现有检查组执法人员 {officers} 人，本计划要求至少 {params.size} 人"
+    experts = sum(1 for m in team if m.kind == KIND_EXPERT)
+    if experts < params.experts:
+        return f"现有检查组专家 {experts} 人，本计划要求至少 {params.experts} 人"
+    if params.cross_region:
+        level = params.region_level
+        for m in team:
+            if m.region[:level] == target_region[:level]:
+                return (
+                    f"现有检查组成员 {m.badge} 与检查对象同属{_LEVEL_NAMES[level]}医保区划，"
+                    "本计划要求交叉互查"
+                )
+    covered: set[str] = set()
+    for m in team:
+        covered |= m.expertise
+    missing = sorted(required_expertise - covered)
+    if missing:
+        return f"现有检查组不具备{'、'.join(missing)}专长"
+    for dept in params.joint_departments:
+        got = sum(1 for m in team if m.kind == KIND_OFFICER and m.department == dept)
+        if got < params.joint_members:
+            return f"现有检查组中{dept}执法人员 {got} 人，本计划要求至少 {params.joint_members} 人"
+    out = sorted(set(recused) & {m.badge for m in team})
+    if out:
+        return f"现有检查组成员 {'、'.join(out)} 须回避该检查对象"
+    return None
+
+
+def visit_note(visit: OpenVisit, problem: str) -> str:
+    """The published `visit_note` of a task that could not join `visit`."""
+    return f"未能与 {visit.plan} 计划的检查（{visit.visit}）合并：{problem}"

@@ -141,6 +141,9 @@ class Task(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))  # app.states.TaskStatus
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # 一次检查: the visit this task belongs to — its own id when it starts one, the first task's
+    # id when it joined an open visit of another plan (docs/draw-spec-teams.md §11).
+    visit: Mapped[str | None] = mapped_column(String(80), index=True)
 
 
 class TaskMember(Base):

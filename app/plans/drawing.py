@@ -8,6 +8,7 @@ write leaves nothing behind.
 import gzip
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,7 @@ from app.draw import (
 from app.draw.teams import (
     TEAMS_ALGORITHM,
     TEAMS_ALGORITHM_2,
+    Inspector,
     TeamAssignment,
     TeamInfeasible,
     TeamParams,
@@ -46,7 +48,7 @@ from app.faults import pause_at
 from app.gcpause import gc_paused
 from app.models import Draw, DrawPopulation, Item, Plan, PlanFrame, PlanVersion, Task, TaskMember
 from app.models.base import utcnow
-from app.plans import entropy, frame
+from app.plans import entropy, frame, visits
 from app.plans import service as plans
 from app.plans.schemas import DrandSource, DrawIn, PlanIn
 from app.registries.bulk import bulk_insert
@@ -123,8 +125,10 @@ def perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> Dr
         else:
             info = frame.names_regions(session, (t.uscc for t in target_draw.tasks))
             population_gz = frame.population_gzip(population, inputs.plan_items)
+        pool = frame.team_pool(session)
+        visit = _visits(session, inputs, target_draw, info, pool)
         try:
-            teams = _draw_teams(session, inputs, target_draw, info)
+            teams = _draw_teams(inputs, target_draw, info, pool, set(visit.joined))
         except ValidationFailed as problem:
             if inputs.algorithm != ALGORITHM_V2:
                 raise  # /1 kept its behaviour: nothing written
@@ -132,9 +136,17 @@ def perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> Dr
             _store_population(session, failed, population_gz)  # so its seed and sizes replay
             return DrawOutcome(failed, problem)
         team_of = {t["uscc"]: t for t in teams.to_dict()["tasks"]}
-        draw = _store(session, inputs, target_draw, teams, team_of, info, len(population), actor)
+        for t in target_draw.tasks:  # a joined task: the visit's team (docs/draw-spec-teams §11)
+            if t.uscc in visit.joined:
+                team_of[t.uscc] = {
+                    "required_expertise": sorted(_needs(inputs, t.items)),
+                    "team": visit.team(t.uscc),
+                }
+        draw = _store(
+            session, inputs, target_draw, teams, team_of, info, len(population), actor, visit
+        )
         _store_population(session, draw, population_gz)
-        _store_tasks(session, draw, target_draw, team_of, info, inputs.now)
+        _store_tasks(session, draw, target_draw, team_of, info, inputs.now, visit)
         audit.append(
             session,
             actor=actor,
@@ -288,24 +300,38 @@ def _inputs(session: Session, *, code: str, body: DrawIn) -> _Inputs:
     )
 
 
-def _draw_teams(
+def _needs(inputs: _Inputs, items: Iterable[str]) -> frozenset[str]:
+    """The expertise a target's items need."""
+    expertise = {i.code: frozenset(i.expertise) for i in inputs.items}
+    return frozenset().union(*(expertise[c] for c in items))
+
+
+def _visits(
     session: Session,
     inputs: _Inputs,
     target_draw: TargetDraw,
     info: dict[str, tuple[str, str]],
-) -> TeamAssignment:
-    """The second random: a team per drawn target; 422 naming targets and constraints."""
-    spec = inputs.spec
-    expertise = {i.code: frozenset(i.expertise) for i in inputs.items}
-    team_tasks = [
-        TeamTask(
-            uscc=t.uscc,
-            region=info[t.uscc][1],
-            required_expertise=frozenset().union(*(expertise[c] for c in t.items)),
-        )
+    pool: list[Inspector],
+) -> visits.Visits:
+    """The open visits of other plans the drawn targets could join, and which tasks join."""
+    found = visits.open_visits(
+        session,
+        plan_code=inputs.plan.code,
+        spec=inputs.plan.spec,
+        usccs=(t.uscc for t in target_draw.tasks),
+        pool=pool,
+    )
+    needs = (
+        visits.Need(t.uscc, info[t.uscc][1], _needs(inputs, t.items))
         for t in target_draw.tasks
-    ]
-    params = TeamParams(
+        if t.uscc in found
+    )
+    return visits.decide(found, needs, _team_params(inputs), pool)
+
+
+def _team_params(inputs: _Inputs) -> TeamParams:
+    spec = inputs.spec
+    return TeamParams(
         size=spec.team.size,
         lead_department=spec.lead_department,
         joint_departments=tuple(spec.joint_departments),
@@ -316,11 +342,28 @@ def _draw_teams(
         max_tasks_per_inspector=spec.team.max_tasks_per_inspector,
         algorithm=TEAMS_ALGORITHM_2 if inputs.algorithm == ALGORITHM_V2 else TEAMS_ALGORITHM,
     )
+
+
+def _draw_teams(
+    inputs: _Inputs,
+    target_draw: TargetDraw,
+    info: dict[str, tuple[str, str]],
+    pool: list[Inspector],
+    joined: set[str],
+) -> TeamAssignment:
+    """The second random: a team per drawn target that did not join an open visit (a joined
+    task takes no quota: counted once); 422 naming targets and constraints."""
+    team_tasks = [
+        TeamTask(uscc=t.uscc, region=info[t.uscc][1], required_expertise=_needs(inputs, t.items))
+        for t in target_draw.tasks
+        if t.uscc not in joined
+    ]
+    params = _team_params(inputs)
     try:
         return assign_teams(
             seed=inputs.seed,
             tasks=team_tasks,
-            inspectors=frame.team_pool(session),
+            inspectors=pool,
             params=params,
             # /2: the exclusion tokens are keyed (auditors get the key), recusals stay private.
             recusal_key=keys.recusal_key(inputs.draw_id)
@@ -369,6 +412,7 @@ def _store(
     info: dict[str, tuple[str, str]],
     population_size: int,
     actor: str,
+    visit: visits.Visits,
 ) -> Draw:
     """The draw row and its published body; 409 if another request drew the plan first."""
     plan, now = inputs.plan, inputs.now
@@ -385,6 +429,7 @@ def _store(
                 "region": region,
                 "required_expertise": team_by_uscc[t.uscc]["required_expertise"],
                 "team": team_by_uscc[t.uscc]["team"],
+                **visit.task_fields(_task_id(draw_id, n), t.uscc),
             }
         )
         if "recused" in team_by_uscc[t.uscc]:  # /2: only the recusals that changed a step
@@ -394,6 +439,7 @@ def _store(
         "team_params": teams.params.to_dict(),
         "inspector_pool": teams.inspector_pool_dict(),
         "exclusions": list(teams.exclusions),
+        "open_visits": visit.published(),
         "tasks": published_tasks,
     }
     if inputs.algorithm == ALGORITHM_V2:
@@ -502,6 +548,7 @@ def _store_tasks(
     team_by_uscc: dict[str, dict[str, Any]],
     info: dict[str, tuple[str, str]],
     now: datetime,
+    visit: visits.Visits,
 ) -> None:
     """The task rows and their teams (task_members, the one store of teams), in bulk."""
     task_rows: list[dict[str, Any]] = []
@@ -526,6 +573,7 @@ def _store_tasks(
                 "reason": t.reason,
                 "status": TaskStatus.TO_INSPECT.value,
                 "updated_at": now,
+                "visit": visit.task_fields(task_id, t.uscc)["visit"],
             }
         )
         member_rows += [

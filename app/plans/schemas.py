@@ -429,6 +429,14 @@ class DrawTeamMemberOut(StrictOut):
     role: str
 
 
+class DrawJoinOut(StrictOut):
+    """The open visit of another plan a task joined."""
+
+    draw: str
+    task: str
+    plan: str
+
+
 class DrawTaskOut(StrictOut):
     """One drawn target, its ticket, π and team."""
 
@@ -445,6 +453,42 @@ class DrawTaskOut(StrictOut):
     required_expertise: list[str]
     team: list[DrawTeamMemberOut]
     recused: list[str] | None = None
+    # 一次检查 (docs/draw-spec-teams.md §11): absent from draws made before visits existed.
+    visit: str | None = None
+    joins: DrawJoinOut | None = None
+    visit_note: str | None = None
+    visit_recused: list[str] | None = None
+
+
+class VisitWindowOut(StrictOut):
+    """An open visit's plan window (inclusive dates)."""
+
+    start: str
+    end: str
+
+
+class VisitMemberOut(StrictOut):
+    """A member of an open visit's team, as the pool showed them at the draw."""
+
+    badge: str
+    role: str
+    in_pool: bool
+    kind: str | None = None
+    department: str | None = None
+    region: str | None = None
+    expertise: list[str] | None = None
+
+
+class OpenVisitOut(StrictOut):
+    """An open visit of another plan a drawn target could join (a draw-time input)."""
+
+    uscc: str
+    visit: str
+    draw: str
+    task: str
+    plan: str
+    window: VisitWindowOut
+    team: list[VisitMemberOut]
 
 
 class DrawOut(StrictOut):
@@ -470,6 +514,7 @@ class DrawOut(StrictOut):
     team_params: TeamParamsOut | None = None
     inspector_pool: InspectorPoolOut | None = None
     exclusions: list[str] | None = None
+    open_visits: list[OpenVisitOut] | None = None
     tasks: list[DrawTaskOut] | None = None  # absent from a failed attempt
     tasks_sha256: str | None = None
     error: dict[str, Any] | None = None

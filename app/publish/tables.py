@@ -22,6 +22,7 @@ TASK_HEADER = (
     "随机号",
     "检查组",
     "说明",
+    "一次检查",  # the visit id: shared by tasks of plans merged into one visit
 )
 ITEM_HEADER = (
     "事项编码",
@@ -114,6 +115,7 @@ def task_rows(body: Mapping[str, Any], names: Mapping[str, str]) -> list[list[ob
             t["ticket"],
             _team_text(t["team"], names),
             t.get("reason") or "",
+            t.get("visit") or t["id"],  # draws made before visits: each task its own
         ]
         for t in body.get("tasks", [])  # a failed attempt has none
     ]

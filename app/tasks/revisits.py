@@ -42,8 +42,10 @@ def create_revisit(session: Session, *, task_id: str, data: FollowUpIn, actor: s
         or 0
     ) + 1
     now = utcnow()
+    child_id = f"{parent.id}-F{n}"
     child = Task(
-        id=f"{parent.id}-F{n}",
+        id=child_id,
+        visit=child_id,  # a 回头看 is a visit of its own
         draw_id=None,
         parent_task_id=parent.id,
         seq=n,

@@ -172,6 +172,7 @@ def task_dict(t: Task, team: list[dict[str, str]]) -> dict[str, Any]:
         "despite_cooldown": t.despite_cooldown,
         "reason": t.reason,
         "team": team,
+        "visit": t.visit or t.id,
         "status": t.status,
         "status_label": task_label(t.status),
     }
@@ -204,6 +205,8 @@ class TaskOut(StrictOut):
     despite_cooldown: bool
     reason: str | None
     team: list[TeamMemberOut]
+    # 一次检查: shared by the tasks of plans merged into one visit (its own id otherwise).
+    visit: str
     status: str
     status_label: str
 

@@ -1,0 +1,206 @@
+"""One visit across plans (一次检查): the open visits a plan's drawn targets could join, and the
+join decision for each (the rule itself is app/draw/teams.py `join_problem`).
+
+Read at the draw, in the draw's transaction, and published with it (`open_visits`), so that the
+decision replays from the published files (docs/draw-spec-teams.md §11).
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.draw.teams import (
+    Inspector,
+    OpenVisit,
+    TeamParams,
+    VisitMember,
+    join_problem,
+    recusal_of,
+    visit_note,
+    windows_overlap,
+)
+from app.models import Draw, Plan, Task, TaskMember
+from app.states import DrawStatus, TaskStatus
+
+CHUNK = 900
+
+
+@dataclass(frozen=True)
+class Need:
+    """What one drawn target asks of a team: its region and the expertise its items need."""
+
+    uscc: str
+    region: str
+    required_expertise: frozenset[str]
+
+
+@dataclass
+class Visits:
+    """The visit part of a draw: the published inputs and, per USCC, the decision."""
+
+    open_visits: dict[str, OpenVisit] = field(default_factory=dict)
+    joined: dict[str, OpenVisit] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    recused: dict[str, list[str]] = field(default_factory=dict)
+
+    def published(self) -> list[dict[str, Any]]:
+        """The draw body's `open_visits`, sorted by USCC."""
+        return [self.open_visits[u].to_dict() for u in sorted(self.open_visits)]
+
+    def task_fields(self, task_id: str, uscc: str) -> dict[str, Any]:
+        """A published task's `visit` and, where an open visit was listed, `joins` or
+        `visit_note` (with `visit_recused` when a recusal decided)."""
+        joined = self.joined.get(uscc)
+        if joined is not None:
+            return {
+                "visit": joined.visit,
+                "joins": {"draw": joined.draw, "task": joined.task, "plan": joined.plan},
+            }
+        out: dict[str, Any] = {"visit": task_id}
+        if uscc in self.notes:
+            out["visit_note"] = self.notes[uscc]
+        if uscc in self.recused:
+            out["visit_recused"] = self.recused[uscc]
+        return out
+
+    def team(self, uscc: str) -> list[dict[str, str]]:
+        """The team of a joined task: the visit's team, same badges and roles."""
+        return [{"badge": m.badge, "role": m.role} for m in self.joined[uscc].team]
+
+
+def _lists_public_no_later(other: dict[str, Any], mine: dict[str, Any]) -> bool:
+    """Whether the other plan's task list is public no later than this plan's: else this
+    draw's `open_visits` would reveal a withheld selection of the other plan."""
+    if other.get("publish_tasks", "after_window") == "on_draw":
+        return True
+    if mine.get("publish_tasks", "after_window") == "on_draw":
+        return False
+    return str(other["window"]["end"]) <= str(mine["window"]["end"])
+
+
+def open_visits(
+    session: Session,
+    *,
+    plan_code: str,
+    spec: dict[str, Any],
+    usccs: Iterable[str],
+    pool: Sequence[Inspector],
+) -> dict[str, OpenVisit]:
+    """Per drawn USCC, the earliest open visit of another plan it could join: a still open
+    (待检查) task of a current draw of another plan whose window overlaps this plan's and whose
+    list is public no later than this plan's; earliest by draw time, then task id."""
+    window = (str(spec["window"]["start"]), str(spec["window"]["end"]))
+    wanted = sorted(set(usccs))
+    found: dict[str, tuple[datetime, str, str, str, str, str]] = {}
+    specs: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(wanted), CHUNK):
+        rows = session.execute(
+            select(Task.uscc, Task.id, Task.visit, Task.draw_id, Task.plan_code, Draw.created_at)
+            .join(Draw, Draw.id == Task.draw_id)
+            .where(
+                Draw.status == DrawStatus.CURRENT,
+                Task.plan_code != plan_code,
+                Task.status == TaskStatus.TO_INSPECT,
+                Task.uscc.in_(wanted[i : i + CHUNK]),
+            )
+        )
+        for uscc, task_id, visit, draw_id, other, created in rows:
+            if other not in specs:
+                specs[other] = session.scalars(select(Plan.spec).where(Plan.code == other)).one()
+            ospec = specs[other]
+            owin = (str(ospec["window"]["start"]), str(ospec["window"]["end"]))
+            if not windows_overlap(window, owin) or not _lists_public_no_later(ospec, spec):
+                continue
+            key = (created, task_id, visit or task_id, str(draw_id), other, uscc)
+            if uscc not in found or key[:2] < found[uscc][:2]:
+                found[uscc] = key
+    teams = _teams(session, [f[1] for f in found.values()])
+    by_badge = {i.badge: i for i in pool if i.active}
+    out: dict[str, OpenVisit] = {}
+    for uscc, (_created, task_id, visit, draw_id, other, _u) in found.items():
+        ospec = specs[other]
+        out[uscc] = OpenVisit(
+            uscc=uscc,
+            visit=visit,
+            draw=draw_id,
+            task=task_id,
+            plan=other,
+            window_start=str(ospec["window"]["start"]),
+            window_end=str(ospec["window"]["end"]),
+            team=tuple(_member(b, r, by_badge.get(b)) for b, r in teams.get(task_id, [])),
+        )
+    return out
+
+
+def _member(badge: str, role: str, person: Inspector | None) -> VisitMember:
+    if person is None:
+        return VisitMember(badge=badge, role=role, in_pool=False)
+    return VisitMember(
+        badge=badge,
+        role=role,
+        kind=person.kind,
+        department=person.department,
+        region=person.region,
+        expertise=person.expertise,
+    )
+
+
+def _teams(session: Session, task_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+    out: dict[str, list[tuple[str, str]]] = {}
+    ids = sorted(task_ids)
+    for i in range(0, len(ids), CHUNK):
+        rows = session.execute(
+            select(TaskMember.task_id, TaskMember.badge, TaskMember.role)
+            .where(TaskMember.task_id.in_(ids[i : i + CHUNK]))
+            .order_by(TaskMember.task_id, TaskMember.position)
+        )
+        for task_id, badge, role in rows:
+            out.setdefault(task_id, []).append((badge, role))
+    return out
+
+
+def decide(
+    found: dict[str, OpenVisit],
+    needs: Iterable[Need],
+    params: TeamParams,
+    pool: Sequence[Inspector],
+) -> Visits:
+    """Per drawn target with an open visit: join it when its team satisfies the plan's team
+    constraints (`join_problem`), else a note saying why not (and the recusal, if it decided)."""
+    by_badge = {i.badge: i for i in pool if i.active}
+    visits = Visits(open_visits=found)
+    for need in needs:
+        visit = found.get(need.uscc)
+        if visit is None:
+            continue
+        recused = [
+            m.badge
+            for m in visit.team
+            if m.badge in by_badge and need.uscc in recusal_of(by_badge[m.badge])
+        ]
+        problem = join_problem(
+            visit,
+            target_region=need.region,
+            required_expertise=need.required_expertise,
+            params=params,
+            recused=recused,
+        )
+        if problem is None:
+            visits.joined[need.uscc] = visit
+            continue
+        visits.notes[need.uscc] = visit_note(visit, problem)
+        if (
+            join_problem(
+                visit,
+                target_region=need.region,
+                required_expertise=need.required_expertise,
+                params=params,
+            )
+            is None
+        ):  # the recusal alone decided: published, as /2 publishes deciding recusals
+            visits.recused[need.uscc] = sorted(recused)
+    return visits

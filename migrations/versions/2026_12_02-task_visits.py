@@ -1,0 +1,31 @@
+"""tasks.visit: the visit (一次检查) a task belongs to; existing tasks each start their own
+
+Revision ID: 3f8d2c6a1e47
+Revises: 9c4e2a7b5d13
+Create Date: 2026-12-02 12:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "3f8d2c6a1e47"
+down_revision: str | None = "9c4e2a7b5d13"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # ADD COLUMN in place (no batch copy of tasks: task_members and results refer to it).
+    op.add_column("tasks", sa.Column("visit", sa.String(length=80), nullable=True))
+    op.create_index(op.f("ix_tasks_visit"), "tasks", ["visit"], unique=False)
+    op.execute("UPDATE tasks SET visit = id")
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_tasks_visit"), table_name="tasks")
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE tasks DROP COLUMN visit")  # SQLite ≥ 3.35, no rebuild
+    else:
+        op.drop_column("tasks", "visit")
