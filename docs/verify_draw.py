@@ -83,6 +83,11 @@ TASK_FIELDS = frozenset(
         "required_expertise",
         "team",
         "recused",  # /2 teams: checked by the team replay (draw-spec-teams.md §10)
+        # one visit across plans: checked by replay_visits (draw-spec-teams.md §11)
+        "visit",
+        "joins",
+        "visit_note",
+        "visit_recused",
     }
 )
 
@@ -1167,10 +1172,22 @@ def _check_recusal_fields(draw: dict[str, Any], rp: _Replay) -> list[str]:
 
 
 def replay_teams(draw: dict[str, Any]) -> list[str]:
-    """Problems with the draw's teams; empty list = valid and equal to the replay."""
+    """Problems with the draw's teams; empty list = valid and equal to the replay.
+
+    The join decisions first (replay_visits, §11); then the teams of the tasks that did not
+    join an open visit are replayed exactly as in a draw without visits (a joined task takes
+    no quota and has no part in the replay)."""
     tp = draw.get("team_params") or {}
     if tp.get("algorithm") not in (TEAMS_ALGORITHM, TEAMS_ALGORITHM_2):
         return [f"不支持的组队算法: {tp.get('algorithm')!r}"]
+    problems = replay_visits(draw)
+    own = {**draw, "tasks": [t for t in draw.get("tasks", []) if "joins" not in t]}
+    if not own["tasks"]:
+        return problems
+    return problems + _replay_own_teams(own)
+
+
+def _replay_own_teams(draw: dict[str, Any]) -> list[str]:
     problems = check_constraints(draw)
     rp = _Replay(draw)
     expected = rp.replay()
@@ -1185,6 +1202,151 @@ def replay_teams(draw: dict[str, Any]) -> list[str]:
             problems.append(
                 f"{task['uscc']}: 公布的回避人员 {b} 在重放中从未被跳过（recusal not taken）"
             )
+    return problems
+
+
+# --- one visit across plans (draw-spec-teams.md §11) ----------------------------------------
+
+_LEVEL_NAMES = {2: "省级", 4: "市级", 6: "县级"}
+
+
+def join_problem(
+    visit: dict[str, Any], region: str, need: set[str], tp: dict[str, Any], recused: list[str]
+) -> str | None:
+    """Why a target's task cannot join the open visit (the first failing rule), or None."""
+    team = visit["team"]
+    for m in team:
+        if not m["in_pool"]:
+            return f"现有检查组成员 {m['badge']} 已不在执法检查人员名录库或不在岗"
+    officers = sum(1 for m in team if m["kind"] == "执法人员")
+    if officers < tp["size"]:
+        return f"现有检查组执法人员 {officers} 人，本计划要求至少 {tp['size']} 人"
+    experts = sum(1 for m in team if m["kind"] == "专家")
+    if experts < tp["experts"]:
+        return f"现有检查组专家 {experts} 人，本计划要求至少 {tp['experts']} 人"
+    if tp["cross_region"]:
+        level = tp["region_level"]
+        for m in team:
+            if m["region"][:level] == region[:level]:
+                return (
+                    f"现有检查组成员 {m['badge']} 与检查对象同属{_LEVEL_NAMES[level]}医保区划，"
+                    "本计划要求交叉互查"
+                )
+    covered: set[str] = set()
+    for m in team:
+        covered |= set(m["expertise"])
+    missing = sorted(need - covered)
+    if missing:
+        return f"现有检查组不具备{'、'.join(missing)}专长"
+    for dept in tp["joint_departments"]:
+        got = sum(1 for m in team if m["kind"] == "执法人员" and m["department"] == dept)
+        if got < tp["joint_members"]:
+            return f"现有检查组中{dept}执法人员 {got} 人，本计划要求至少 {tp['joint_members']} 人"
+    out = sorted(set(recused) & {m["badge"] for m in team})
+    if out:
+        return f"现有检查组成员 {'、'.join(out)} 须回避该检查对象"
+    return None
+
+
+def _check_open_visits(draw: dict[str, Any]) -> list[str]:
+    """`open_visits`: sorted by uscc, one per drawn target, of other plans; members' published
+    attributes agree with this draw's pool where they are in it."""
+    problems: list[str] = []
+    listed = draw["open_visits"]
+    usccs = [v["uscc"] for v in listed]
+    if usccs != sorted(set(usccs)):
+        problems.append("open_visits 须按 uscc 排序且每个对象至多一项（sorted, one per target）")
+    drawn = {t["uscc"] for t in draw.get("tasks", [])}
+    pool: dict[str, dict[str, Any]] = {}
+    if "inspector_pool" in draw:
+        cols, depts = draw["inspector_pool"]["columns"], draw["inspector_pool"]["departments"]
+        for row in draw["inspector_pool"]["rows"]:
+            rec = dict(zip(cols, row, strict=True))
+            pool[str(rec["badge"])] = rec | {"department": depts[rec["department"]]}
+    for v in listed:
+        u = v["uscc"]
+        if u not in drawn:
+            problems.append(f"open_visits 列出的 {u} 不是本次抽中的对象")
+        if v["plan"] == draw.get("plan"):
+            problems.append(f"{u}: open_visits 列出的检查属于本计划（must be another plan's）")
+        if not v["team"]:
+            problems.append(f"{u}: open_visits 列出的检查没有检查组")
+        for m in v["team"]:
+            rec = pool.get(m["badge"])
+            if rec is None or not m["in_pool"]:
+                continue
+            mine = {
+                "kind": rec["kind"],
+                "department": rec["department"],
+                "region": rec["region"],
+                "expertise": sorted(x for x in rec["expertise"].split(";") if x),
+            }
+            theirs = {k: m.get(k) for k in mine}
+            if theirs != mine:
+                problems.append(
+                    f"{u}: 检查组成员 {m['badge']} 的信息与本次公布的执法检查人员名录不一致"
+                )
+    return problems
+
+
+def replay_visits(draw: dict[str, Any]) -> list[str]:
+    """Each task's `visit`, `joins`, `visit_note` and `visit_recused` replayed from the draw's
+    `open_visits` and team params (§11). A draw without `open_visits` (made before visits
+    existed) must have no join and no note; its tasks' `visit`, if given, is their own id."""
+    problems: list[str] = []
+    has = "open_visits" in draw
+    listed = draw.get("open_visits", [])
+    if has:
+        problems += _check_open_visits(draw)
+    by = {v["uscc"]: v for v in listed}
+    tp = draw["team_params"]
+    for task in draw.get("tasks", []):
+        u, own = task["uscc"], task.get("id")
+        v = by.get(u)
+        if has and "visit" not in task:
+            problems.append(f"{u}: 缺少 visit（一次检查编号）")
+        recused = task.get("visit_recused", [])
+        if recused != sorted(set(recused)):
+            problems.append(f"{u}: visit_recused 须为排序且不重复的列表")
+        if v is None:
+            if "joins" in task:
+                problems.append(f"{u}: 并入的检查不在 open_visits 中（join to a visit not listed）")
+            if "visit_note" in task or "visit_recused" in task:
+                problems.append(f"{u}: 没有列出可合并的检查，却有 visit_note/visit_recused")
+            if task.get("visit", own) != own:
+                problems.append(f"{u}: visit 应为任务本身的编号 {own}")
+            continue
+        if set(recused) - {m["badge"] for m in v["team"]}:
+            problems.append(f"{u}: visit_recused 含不在该检查组中的人员")
+        need = set(task.get("required_expertise", []))
+        expected = join_problem(v, task["region"], need, tp, recused)
+        if expected is None:
+            joins = {"draw": v["draw"], "task": v["task"], "plan": v["plan"]}
+            if task.get("joins") != joins:
+                problems.append(
+                    f"{u}: 现有检查组满足本计划要求，任务应并入 {v['plan']} 计划的检查 "
+                    f"{v['visit']}（listed visit skipped）"
+                )
+                continue
+            if task.get("visit") != v["visit"]:
+                problems.append(f"{u}: 并入后 visit 应为 {v['visit']}")
+            team = [(m["badge"], m["role"]) for m in v["team"]]
+            got = [(m["badge"], m["role"]) for m in task.get("team") or []]
+            if got != team:
+                problems.append(f"{u}: 并入后的检查组应与所并入检查的检查组相同（team swapped）")
+            if "visit_note" in task:
+                problems.append(f"{u}: 已并入的任务不应有 visit_note")
+            continue
+        if "joins" in task:
+            problems.append(f"{u}: 现有检查组不满足本计划要求（{expected}），不得并入")
+            continue
+        if task.get("visit") != own:
+            problems.append(f"{u}: 未并入的任务 visit 应为任务本身的编号 {own}")
+        note = f"未能与 {v['plan']} 计划的检查（{v['visit']}）合并：{expected}"
+        if task.get("visit_note") != note:
+            problems.append(f"{u}: visit_note 应为 {note!r}")
+        if recused and join_problem(v, task["region"], need, tp, []) is not None:
+            problems.append(f"{u}: 公布的 visit_recused 并未决定能否合并（recusal not deciding）")
     return problems
 
 

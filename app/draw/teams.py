@@ -330,7 +330,8 @@ def audit_exclusions(
     problems: list[str] = []
     pool = {str(row[0]) for row in draw["inspector_pool"]["rows"]}
     tasks = draw["tasks"]
-    drawn = {t["uscc"] for t in tasks}
+    # a task that joined an open visit of another plan had no part in the team draw (§11)
+    drawn = {t["uscc"] for t in tasks if "joins" not in t}
     pairs = sorted({(b, u) for b, u in declared if b in pool and u in drawn})
     expected = {keyed_exclusion_token(recusal_key, b, u): (b, u) for b, u in pairs}
     tokens = list(draw["exclusions"])
@@ -347,8 +348,19 @@ def audit_exclusions(
             f"如 {unknown[0]}"
         )
     recusals = set(pairs)
+    everyone = {(b, u) for b, u in declared}
     for t in tasks:
         u = t["uscc"]
+        for b in t.get("visit_recused", []):
+            if (b, u) not in everyone:
+                problems.append(
+                    f"{u}: 公布的不能合并的回避人员 {b} 没有已申报的回避关系（recusal invented）"
+                )
+        if "joins" in t:
+            for m in t.get("team", []):
+                if (m["badge"], u) in everyone:
+                    problems.append(f"{u}: {m['badge']} 应回避却在所并入的检查组中")
+            continue
         for b in t.get("recused", []):
             if (b, u) not in recusals:
                 problems.append(f"{u}: 公布的回避人员 {b} 没有已申报的回避关系（recusal invented）")
