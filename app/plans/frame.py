@@ -288,9 +288,9 @@ def team_inspector(row: Inspector, *, max_tasks: int | None) -> TeamInspector:
 
 def open_tasks(session: Session) -> dict[str, int]:
     """Per badge, the open tasks (not 已办结) the inspector is on, across all plans: drawn tasks of
-    current draws and 回头看 tasks."""
+    current draws and 回头看 tasks; the tasks of one visit (一次检查) count once."""
     stmt = (
-        select(TaskMember.badge, func.count())
+        select(TaskMember.badge, func.count(func.distinct(func.coalesce(Task.visit, Task.id))))
         .join(Task, Task.id == TaskMember.task_id)
         .outerjoin(Draw, Draw.id == Task.draw_id)
         .where(

@@ -34,17 +34,18 @@ def inspection_pages(session: Session, data: SiteData, *, key_file: Path) -> dic
 
 def collect_counts(session: Session, data: SiteData) -> list[dict[str, Any]]:
     """Per (year, institution), its published drawn tasks, newest year first; the year is the
-    北京时间 calendar year in which the plan's inspection window starts."""
+    北京时间 calendar year in which the plan's inspection window starts. `count` is the number of
+    inspections (visits, 一次检查): tasks of plans merged into one visit count once."""
     plans = {p["code"]: p for p in data.plans}
     draw_ids = sorted(d.id for d in data.draws if d.public and d.status == DrawStatus.CURRENT)
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for i in range(0, len(draw_ids), CHUNK):
         rows = session.execute(
-            select(Task.id, Task.plan_code, Task.uscc, Task.name, Task.items)
+            select(Task.id, Task.plan_code, Task.uscc, Task.name, Task.items, Task.visit)
             .where(Task.draw_id.in_(draw_ids[i : i + CHUNK]))
             .order_by(Task.id)
         )
-        for task_id, plan_code, uscc, name, items in rows:
+        for task_id, plan_code, uscc, name, items, visit in rows:
             plan = plans.get(plan_code)
             if plan is None:
                 continue
@@ -59,6 +60,7 @@ def collect_counts(session: Session, data: SiteData) -> list[dict[str, Any]]:
             group["tasks"].append(
                 {
                     "task": task_id,
+                    "visit": visit or task_id,
                     "plan": plan_code,
                     "plan_title": plan["title"],
                     "departments": [d for d in departments if d],
@@ -72,7 +74,8 @@ def collect_counts(session: Session, data: SiteData) -> list[dict[str, Any]]:
     ):
         group["tasks"].sort(key=lambda t: (t["window"][0], t["task"]))
         departments = sorted({d for t in group["tasks"] for d in t["departments"]})
-        out.append({**group, "count": len(group["tasks"]), "departments": departments})
+        visits = {t["visit"] for t in group["tasks"]}
+        out.append({**group, "count": len(visits), "departments": departments})
     return out
 
 

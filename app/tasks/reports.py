@@ -17,13 +17,14 @@ from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.clock import local_date
-from app.models import Inspector, Item, Plan, Result, Target, Task
+from app.models import Draw, Inspector, Item, Plan, Result, Target, Task
 from app.regions import region_label, region_name
 from app.spreadsheets import guard, guard_value
+from app.states import DrawStatus
 from app.tasks import codes, teams
 from app.tasks.schemas import (
     CORRECTION,
@@ -233,6 +234,10 @@ def _departments(plan: Plan | None) -> str:
     return "、".join(n for n in names if n)
 
 
+def _window(plan: Plan | None) -> dict[str, str]:
+    return dict((plan.spec.get("window") if plan else None) or {})
+
+
 def export_results_csv(
     session: Session, *, start: date | None = None, end: date | None = None
 ) -> bytes:
@@ -312,6 +317,27 @@ def materials_for(items: list[Item]) -> list[str]:
     return out
 
 
+def visit_tasks(session: Session, task: Task) -> list[Task]:
+    """The tasks of `task`'s visit (一次检查): those of current draws (or 回头看) sharing its
+    visit id, the one that started the visit first, then by id; just `task` when alone."""
+    if not task.visit:
+        return [task]
+    rows = list(
+        session.scalars(
+            select(Task)
+            .outerjoin(Draw, Draw.id == Task.draw_id)
+            .where(
+                Task.visit == task.visit,
+                or_(Task.draw_id.is_(None), Draw.status == DrawStatus.CURRENT),
+            )
+            .order_by(Task.id)
+        )
+    )
+    if task not in rows:
+        rows.append(task)
+    return sorted(rows, key=lambda t: (t.id != t.visit, t.id))
+
+
 def render_notice(
     session: Session,
     task: Task,
@@ -320,9 +346,27 @@ def render_notice(
     signing_key: Ed25519PrivateKey,
     site_url: str,
 ) -> str:
-    """检查通知书 of a task as printable HTML (autoescaped), with its 检查码 as a QR code."""
+    """检查通知书 of a task as printable HTML (autoescaped), with its 检查码 as a QR code.
+
+    One notice per visit: for a task merged with tasks of other plans into one visit, it lists
+    every item of every task of the visit (with its plan), and the one team."""
     plan = session.get(Plan, task.plan_code)
-    items = list(session.scalars(select(Item).where(Item.code.in_(task.items)).order_by(Item.code)))
+    merged = visit_tasks(session, task)
+    codes_wanted = sorted({c for t in merged for c in t.items})
+    by_code = {i.code: i for i in session.scalars(select(Item).where(Item.code.in_(codes_wanted)))}
+    items = [by_code[c] for c in sorted(set(task.items)) if c in by_code]
+    plans_of = {t.plan_code: session.get(Plan, t.plan_code) for t in merged}
+    parts = [
+        {
+            "task": t,
+            "plan": plans_of[t.plan_code],
+            "window": _window(plans_of[t.plan_code]),
+            "departments": _departments(plans_of[t.plan_code]),
+            "items": [by_code[c] for c in sorted(set(t.items)) if c in by_code],
+        }
+        for t in merged
+    ]
+    all_items = [by_code[c] for c in codes_wanted if c in by_code]
     members = teams.team_of(session, task.id)
     badges = [m["badge"] for m in members]
     people = {
@@ -352,7 +396,7 @@ def render_notice(
             uscc=task.uscc,
             name=target.name if target else task.name,
             badges=badges,
-            items=task.items,
+            items=codes_wanted,  # every item of the visit: the notice lists them all
             window_start=window.get("start", ""),
             window_end=window.get("end", ""),
             issued_at=issued_at,
@@ -374,8 +418,9 @@ def render_notice(
         window_start=window.get("start", ""),
         window_end=window.get("end", ""),
         items=items,
+        visit_parts=parts if len(parts) > 1 else [],
         team=team,
-        materials=materials_for(items),
+        materials=materials_for(all_items),
         issued_on=issued_on,
         follow_up=task.parent_task_id is not None,
     )

@@ -39,22 +39,29 @@ def test_counts_each_institution_across_plans_in_the_year(client, pub_city, sett
     files = site_files(settings.publish_dir)
     counts = _counts(files)
     expected: dict[str, list[str]] = {}
+    visits: dict[str, set[str]] = {}
     for t in d1["tasks"] + d2["tasks"]:
         expected.setdefault(t["uscc"], []).append(t["id"])
+        visits.setdefault(t["uscc"], set()).add(t["visit"])
     assert {u for (_y, u) in counts} == set(expected)
     for uscc, task_ids in expected.items():
         c = counts[("2026", uscc)]
-        assert c["count"] == len(task_ids) and sorted(t["task"] for t in c["tasks"]) == sorted(
+        # inspections, not tasks: tasks of the two plans merged into one visit count once
+        assert c["count"] == len(visits[uscc]) and sorted(t["task"] for t in c["tasks"]) == sorted(
             task_ids
         )
     both = [u for u, ids in expected.items() if len(ids) == 2]
     assert both, "the two draws share no institution: pick other entropy"
-    c = counts[("2026", both[0])]
-    assert c["departments"] == ["某市医疗保障局", "某市卫生健康委员会"]
+    merged = [u for u in both if len(visits[u]) == 1]
+    apart = [u for u in both if len(visits[u]) == 2]
+    assert merged, "the windows overlap: some shared institution gets one visit"
     page = files["inspection/index.html"].decode()
-    assert f'id="u-{both[0]}-2026"' in page
-    row = page.split(f'id="u-{both[0]}-2026"', 1)[1].split("</tr>", 1)[0]
-    assert '<td class="num" data-count>2</td>' in row
+    for uscc, n in [(merged[0], 1), *((u, 2) for u in apart[:1])]:
+        c = counts[("2026", uscc)]
+        assert c["departments"] == ["某市医疗保障局", "某市卫生健康委员会"]
+        assert f'id="u-{uscc}-2026"' in page
+        row = page.split(f'id="u-{uscc}-2026"', 1)[1].split("</tr>", 1)[0]
+        assert f'<td class="num" data-count>{n}</td>' in row
     # hostile names stay text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
     assert XSS not in page
