@@ -362,7 +362,7 @@ def render_notice(
             "plan": plans_of[t.plan_code],
             "window": _window(plans_of[t.plan_code]),
             "departments": _departments(plans_of[t.plan_code]),
-            "items": [by_code[c] for c in sorted(set(t.items)) if c in by_code],
+            "item_list": [by_code[c] for c in sorted(set(t.items)) if c in by_code],
         }
         for t in merged
     ]

@@ -1,0 +1,202 @@
+"""One visit across plans (一次检查, issue #16): concurrent plans for the same institution with
+overlapping windows join the earliest open visit where its team satisfies the later plan, and
+say so; one team, one notice, counted once; every draw still verifies from its published files.
+
+On a generated city (app/demo/generate.py): three concurrent plans with different items and
+overlapping windows, and a fourth whose window does not overlap (it must not merge).
+"""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from app import cli
+from app.clock import today_local
+from app.demo.generate import write_registries
+from app.plans import frame
+from tests.draw.draw_helpers import load_verifier
+from tests.entropy import dice_source, post_draw
+from tests.rounds import approve
+
+verifier = load_verifier()
+LEAD = "某市医疗保障局"
+
+
+def _plan(code, items, window, size, entropy_at=None):  # type: ignore[no-untyped-def]
+    return {
+        "code": code,
+        "title": f"{code} 抽查",
+        "lead_department": LEAD,
+        "items": items,
+        "scope": {"kinds": ["定点医疗机构"], "regions": ["3704"]},
+        "strata": ["kind"],
+        "ratio": 0.3,
+        "min_per_stratum": 1,
+        "cooldown_days": 0,
+        "team": {"size": size},
+        "window": {"start": window[0], "end": window[1]},
+        "publish_tasks": "on_draw",
+        "entropy_source": dice_source(),
+    }
+
+
+def _draw(client, sup, body, entropy):  # type: ignore[no-untyped-def]
+    r = client.post("/api/v1/plans", headers=sup, json=body)
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/v1/plans/{body['code']}/publish", headers=sup)
+    assert r.status_code == 200, r.text
+    r = post_draw(
+        client, f"/api/v1/plans/{body['code']}/draw", headers=sup, json={"entropy": entropy}
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@pytest.fixture
+def generated(client, make_token, tmp_path):  # type: ignore[no-untyped-def]
+    """A generated city's registries, loaded through the API; supervisor headers."""
+    sup = make_token("supervisor")
+    paths = write_registries(tmp_path / "city", targets=400, inspectors=90, seed="visits")
+    for kind in ("items", "targets", "inspectors"):
+        r = client.post(
+            f"/api/v1/registries/{kind}/import",
+            headers=sup,
+            files={"file": (f"{kind}.csv", paths[kind].read_bytes())},
+        )
+        assert r.status_code == 200, r.text
+    return sup
+
+
+@pytest.fixture
+def four(client, generated):  # type: ignore[no-untyped-def]
+    """A (医学, 3 officers), B (医学+财务), C (财务+信息) with overlapping December windows,
+    drawn in that order; D (医学) in February, after them."""
+    sup = generated
+    a = _draw(client, sup, _plan("V-A", ["YB-02"], ("2026-12-01", "2026-12-31"), 3), "1-2-3-4")
+    b = _draw(client, sup, _plan("V-B", ["YB-04"], ("2026-12-10", "2027-01-10"), 2), "2-3-4-5")
+    c = _draw(client, sup, _plan("V-C", ["YB-05"], ("2026-12-31", "2027-01-31"), 2), "3-4-5-6")
+    d = _draw(client, sup, _plan("V-D", ["YB-07"], ("2027-02-01", "2027-02-28"), 2), "4-5-6-1")
+    return sup, a, b, c, d
+
+
+def _team(task):  # type: ignore[no-untyped-def]
+    return [(m["badge"], m["role"]) for m in task["team"]]
+
+
+def test_concurrent_plans_merge_into_one_visit_and_say_so(client, four):  # type: ignore[no-untyped-def]
+    sup, a, b, c, d = four
+    a_of = {t["uscc"]: t for t in a["tasks"]}
+    assert a["open_visits"] == [] and all(t["visit"] == t["id"] for t in a["tasks"])
+    joined_b = [t for t in b["tasks"] if "joins" in t]
+    noted_b = [t for t in b["tasks"] if "visit_note" in t]
+    shared = [t for t in b["tasks"] if t["uscc"] in a_of]
+    assert shared and len(joined_b) + len(noted_b) == len(shared)
+    assert {v["uscc"] for v in b["open_visits"]} == {t["uscc"] for t in shared}
+    assert joined_b, "some of A's teams cover 医学+财务: those tasks join"
+    for t in joined_b:
+        first = a_of[t["uscc"]]
+        assert t["visit"] == first["id"] and _team(t) == _team(first)
+        assert t["joins"] == {"draw": a["id"], "task": first["id"], "plan": "V-A"}
+    # the existing team lacks the expertise: own team, own visit, and the note says why
+    assert noted_b, "some of A's teams lack 财务: those tasks get their own team"
+    for t in noted_b:
+        assert t["visit"] == t["id"] and "joins" not in t
+        assert t["visit_note"].startswith(f"未能与 V-A 计划的检查（{a_of[t['uscc']]['id']}）合并：")
+        assert "财务" in t["visit_note"] and "不具备" in t["visit_note"]
+        assert _team(t) != _team(a_of[t["uscc"]])
+    # C joins the earliest open visit: A's where A drew the target, else B's
+    b_of = {t["uscc"]: t for t in b["tasks"]}
+    joined_c = [t for t in c["tasks"] if "joins" in t]
+    assert joined_c
+    for t in joined_c:
+        first = a_of.get(t["uscc"]) or b_of[t["uscc"]]
+        assert t["joins"]["task"] == first["id"] and t["visit"] == first["visit"]
+        assert _team(t) == _team(first)
+    three = [t for t in joined_c if any(j["uscc"] == t["uscc"] for j in joined_b)]
+    # the fourth plan's window overlaps none: nothing listed, nothing merged
+    assert d["open_visits"] == []
+    assert all(t["visit"] == t["id"] and "joins" not in t for t in d["tasks"])
+    assert {t["uscc"] for t in d["tasks"]} & set(a_of), "D draws some of A's targets too"
+    # API tasks carry the visit
+    task = joined_b[0]
+    r = client.get(f"/api/v1/tasks/{task['id']}", headers=sup)
+    assert r.status_code == 200 and r.json()["visit"] == task["visit"]
+    if three:  # one visit of three plans: every task has the same visit
+        u = three[0]["uscc"]
+        tasks = client.get("/api/v1/tasks", headers=sup, params={"limit": 500}).json()["items"]
+        visits = {t["plan"]: t["visit"] for t in tasks if t["uscc"] == u}
+        assert visits["V-A"] == visits["V-B"] == visits["V-C"] == a_of[u]["id"]
+
+
+def test_one_notice_lists_every_item_of_the_visit_with_one_team(client, four):  # type: ignore[no-untyped-def]
+    sup, a, b, _c, d = four
+    a_of = {t["uscc"]: t for t in a["tasks"]}
+    joined = next(t for t in b["tasks"] if "joins" in t)
+    first = a_of[joined["uscc"]]
+    for task_id in (joined["id"], first["id"]):
+        html = client.get(f"/api/v1/tasks/{task_id}/notice", headers=sup).text
+        assert f"本次检查为一次检查（编号 {first['id']}）" in html
+        assert first["id"] in html and joined["id"] in html
+        assert "YB-02" in html and "YB-04" in html  # the items of both plans
+        assert "V-A" in html and "V-B" in html
+        assert html.count("<h2>一、检查人员</h2>") == 1
+        for badge, _role in _team(first):
+            assert badge in html
+    alone = d["tasks"][0]  # a visit of one task (D merged with nothing)
+    html = client.get(f"/api/v1/tasks/{alone['id']}/notice", headers=sup).text
+    assert "本次检查为一次检查" not in html
+
+
+def test_a_visit_is_counted_once_in_the_weekly_report_and_the_quotas(client, db, four):  # type: ignore[no-untyped-def]
+    sup, a, b, c, d = four
+    tasks = [t for draw in (a, b, c, d) for t in draw["tasks"]]
+    # 任务上限: an inspector's open tasks of one visit count once
+    from app.db import make_sessionmaker
+
+    with make_sessionmaker(db)() as s:
+        busy = frame.open_tasks(s)
+    on_tasks: Counter[str] = Counter()
+    on_visits: dict[str, set[str]] = {}
+    for t in tasks:
+        for m in t["team"]:
+            on_tasks[m["badge"]] += 1
+            on_visits.setdefault(m["badge"], set()).add(t["visit"])
+    assert busy == {badge: len(v) for badge, v in on_visits.items()}
+    assert any(on_tasks[b] > len(on_visits[b]) for b in on_tasks), "some visit has two tasks"
+    # 周报表: the results of two tasks of one visit are one inspected unit
+    joined = next(t for t in b["tasks"] if "joins" in t)
+    first = next(t for t in a["tasks"] if t["id"] == joined["visit"])
+    approve(client, sup, first["id"])
+    approve(client, sup, joined["id"])
+    today = today_local().isoformat()
+    report = client.get(
+        "/api/v1/reports/weekly", headers=sup, params={"from": today, "to": today}
+    ).json()
+    total = report["rows"][-1]
+    assert total["region"] == "合计" and total["inspected_units"] == 1
+
+
+def _write(client, sup, draw, root: Path) -> Path:  # type: ignore[no-untyped-def]
+    pop = client.get(f"/api/v1/draws/{draw['id']}/population", headers=sup).content
+    (root / "draws").mkdir(parents=True, exist_ok=True)
+    (root / "plans").mkdir(exist_ok=True)
+    path = root / "draws" / f"{draw['id']}.json"
+    path.write_text(json.dumps(draw, ensure_ascii=False), encoding="utf-8")
+    (root / "draws" / draw["population_file"]).write_bytes(pop)
+    plan = client.get(f"/public/plans/{draw['plan']}.json")
+    assert plan.status_code == 200, plan.text
+    (root / "plans" / f"{draw['plan']}.json").write_bytes(plan.content)
+    return path
+
+
+def test_every_draw_verifies_from_its_published_files(client, four, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    sup, *draws = four
+    for draw in draws:
+        pop = client.get(f"/api/v1/draws/{draw['id']}/population", headers=sup).content
+        plan = client.get(f"/public/plans/{draw['plan']}.json").json()
+        report = verifier.check(draw, verifier.parse_population(pop), plan=plan)
+        assert report.problems == [] and report.not_checked == [], draw["id"]
+        assert cli.main(["verify", str(_write(client, sup, draw, tmp_path))]) == 0
+        assert "验证通过" in capsys.readouterr().out
