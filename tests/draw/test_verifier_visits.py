@@ -187,6 +187,10 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         lambda d: _task(d, 2).update(visit_note="未能合并：原因不详"),
         "visit_note 应为",
     ),
+    "note on a joined task": (
+        lambda d: _task(d, 1).update(visit_note="未能与 OTHER 计划的检查合并"),
+        "已并入的任务不应有 visit_note",
+    ),
     "note without a listed visit": (
         lambda d: _task(d, 0).update(visit_note="未能与 X 计划的检查合并"),
         "没有列出可合并的检查",
@@ -308,3 +312,61 @@ def test_a_joined_team_holding_a_recused_member_is_found_by_the_auditor() -> Non
     problems = audit_exclusions(b"k" * 16, _as_audited(draw), declared)
     assert any("所并入的检查组" in x for x in problems), problems
     assert audit_exclusions(b"k" * 16, _as_audited(draw), declared_recusals(pool)) == []
+
+
+def test_the_verifier_states_the_join_rule_as_the_service_does() -> None:
+    """The stdlib mirror of `join_problem` gives the same answer, rule by rule."""
+    import random
+
+    from app.draw.teams import KIND_EXPERT, join_problem
+
+    rng = random.Random(16)
+    kinds = (KIND_OFFICER, KIND_OFFICER, KIND_EXPERT)
+    depts = (LEAD, "某市卫生健康委员会")
+    seen: set[str | None] = set()
+    for k in range(600):
+        team = tuple(
+            VisitMember(
+                badge=f"M{j}",
+                role="组员",
+                in_pool=rng.random() > 0.05,
+                kind=rng.choice(kinds),
+                department=rng.choice(depts),
+                region=rng.choice(("370402", "370403", "370502")),
+                expertise=frozenset(rng.sample(("医学", "药学", "财务"), rng.randint(0, 2))),
+            )
+            for j in range(rng.randint(1, 4))
+        )
+        team = tuple(m if m.in_pool else VisitMember(m.badge, m.role, in_pool=False) for m in team)
+        visit = OpenVisit(uscc(k), "V", "D", "T", "P", "2026-12-01", "2026-12-31", team)
+        params = TeamParams(
+            size=rng.choice((2, 3)),
+            lead_department=LEAD,
+            joint_departments=rng.choice(((), ("某市卫生健康委员会",))),
+            experts=rng.choice((0, 0, 1)),
+            cross_region=rng.random() < 0.5,
+            region_level=rng.choice((4, 6)),
+        )
+        need = frozenset(rng.sample(("医学", "药学", "财务"), rng.randint(0, 2)))
+        recused = [m.badge for m in team if rng.random() < 0.1]
+        region = rng.choice(("370402", "370403"))
+        mine = join_problem(
+            visit, target_region=region, required_expertise=need, params=params, recused=recused
+        )
+        theirs = verifier.join_problem(
+            visit.to_dict(), region, set(need), params.to_dict(), recused
+        )
+        assert mine == theirs
+        seen.add(None if mine is None else next((r for r in RULES if r in mine), mine))
+    assert seen == {None, *RULES}, seen  # every rule came up, and joins
+
+
+RULES = (
+    "不在执法检查人员名录库",
+    "现有检查组执法人员",
+    "现有检查组专家",
+    "交叉互查",
+    "专长",
+    "某市卫生健康委员会执法人员",
+    "须回避",
+)
