@@ -732,6 +732,7 @@ def check(
         )
     if plan is not None:
         report.problems += verify_plan(draw, plan)
+        report.problems += verify_visit_windows(draw, plan)
     if draw.get("sealed") is True:
         return _check_sealed_alone(draw, report, bls, plan)
     report.problems += verify_seed(draw)
@@ -1286,6 +1287,24 @@ def _check_open_visits(draw: dict[str, Any]) -> list[str]:
                 problems.append(
                     f"{u}: 检查组成员 {m['badge']} 的信息与本次公布的执法检查人员名录不一致"
                 )
+    return problems
+
+
+def verify_visit_windows(draw: dict[str, Any], plan: dict[str, Any]) -> list[str]:
+    """Every listed open visit's window overlaps the plan's (inclusive dates, §11)."""
+    window = (plan.get("spec") or {}).get("window") or {}
+    start, end = window.get("start"), window.get("end")
+    problems = []
+    for v in draw.get("open_visits") or []:
+        other = v.get("window") or {}
+        if not (isinstance(start, str) and isinstance(end, str)):
+            problems.append("计划文件缺少检查时间窗口，无法核对 open_visits（plan window missing）")
+            break
+        if not (other.get("start", "") <= end and start <= other.get("end", "")):
+            problems.append(
+                f"{v.get('uscc')}: 所列检查的时间 {other.get('start')}～{other.get('end')} "
+                f"与本计划 {start}～{end} 不重叠（windows do not overlap）"
+            )
     return problems
 
 

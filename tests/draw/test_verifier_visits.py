@@ -370,3 +370,13 @@ RULES = (
     "某市卫生健康委员会执法人员",
     "须回避",
 )
+
+
+def test_a_listed_visit_whose_window_does_not_overlap_is_refused_with_the_plan_file() -> None:
+    draw = _honest()
+    plan = {"code": "THIS", "spec": {"window": {"start": "2026-12-20", "end": "2027-01-20"}}}
+    assert verifier.verify_visit_windows(draw, plan) == []
+    _visit_of(draw, 4)["window"] = {"start": "2026-11-01", "end": "2026-12-19"}
+    problems = verifier.verify_visit_windows(draw, plan)
+    assert len(problems) == 1 and "windows do not overlap" in problems[0]
+    assert "plan window missing" in verifier.verify_visit_windows(draw, {"spec": {}})[0]
