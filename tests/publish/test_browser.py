@@ -171,3 +171,36 @@ def test_verifier_says_incomplete_for_a_drand_draw(serve):
     assert verdict.startswith("– 验证未完成（incomplete）"), dom[-3000:]
     assert bad == 0 and dom.count('data-ok="-"') == 1 and "drand BLS 签名" in dom
     assert "quicknet 第 657413 轮" in dom
+
+
+def test_verifier_replays_merged_visits_and_refuses_a_swapped_team(
+    client, pub_city, settings, serve
+):
+    """Two plans with overlapping windows: the later one's tasks join the earlier one's visits
+    where the team satisfies it (draw-spec-teams §11); the browser replays the joins, and a
+    joined task whose team was swapped is refused."""
+    create_and_publish(client, pub_city, code="PUB-1")
+    draw(client, pub_city, "PUB-1")
+    create_and_publish(
+        client, pub_city, code="PUB-2", joint_departments=[], ratio=0.2, cooldown_days=0
+    )
+    d = draw(client, pub_city, "PUB-2", entropy="1-1-2-3-5-8")
+    joined = [t for t in d["tasks"] if "joins" in t]
+    assert joined and d["open_visits"]
+    root = Path(tempfile.mkdtemp()) / "site"
+    shutil.copytree(settings.publish_dir.resolve(), root)
+    url = serve(root) + f"/draws/{d['id']}/verify.html"
+    dom = chromium_settled(url, verdict_settled)
+    verdict, ok, bad = _checks(dom)
+    assert verdict.startswith("✓") and bad == 0, dom[-3000:]
+    assert "一次检查（跨计划合并" in dom
+    path = root / "draws" / f"{d['id']}.json"
+    body = json.loads(path.read_text())
+    task = next(t for t in body["tasks"] if "joins" in t)
+    other = next(t for t in body["tasks"] if "joins" not in t)
+    task["team"] = other["team"]
+    path.write_text(json.dumps(body, ensure_ascii=False))
+    dom = chromium_settled(url, verdict_settled)
+    verdict, _ok, bad = _checks(dom)
+    assert verdict.startswith("✗") and bad >= 1
+    assert "并入后的检查组应与所并入检查的检查组相同" in dom

@@ -591,6 +591,100 @@
     return problems;
   }
 
+  /* ---- one visit across plans (docs/draw-spec-teams.md §11), port of replay_visits ---- */
+  const LEVEL_NAMES = { 2: "省级", 4: "市级", 6: "县级" };
+  function joinProblem(visit, region, need, tp, recused) {
+    const team = visit.team;
+    for (const m of team) if (!m.in_pool) return `现有检查组成员 ${m.badge} 已不在执法检查人员名录库或不在岗`;
+    const officers = team.filter((m) => m.kind === "执法人员").length;
+    if (officers < tp.size) return `现有检查组执法人员 ${officers} 人，本计划要求至少 ${tp.size} 人`;
+    const experts = team.filter((m) => m.kind === "专家").length;
+    if (experts < tp.experts) return `现有检查组专家 ${experts} 人，本计划要求至少 ${tp.experts} 人`;
+    if (tp.cross_region) {
+      const level = tp.region_level;
+      for (const m of team) {
+        if (m.region.slice(0, level) === region.slice(0, level)) return `现有检查组成员 ${m.badge} 与检查对象同属${LEVEL_NAMES[level]}医保区划，本计划要求交叉互查`;
+      }
+    }
+    const covered = new Set();
+    for (const m of team) for (const e of m.expertise) covered.add(e);
+    const missing = [...need].filter((e) => !covered.has(e)).sort(cmpStr);
+    if (missing.length) return `现有检查组不具备${missing.join("、")}专长`;
+    for (const dept of tp.joint_departments) {
+      const got = team.filter((m) => m.kind === "执法人员" && m.department === dept).length;
+      if (got < tp.joint_members) return `现有检查组中${dept}执法人员 ${got} 人，本计划要求至少 ${tp.joint_members} 人`;
+    }
+    const members = new Set(team.map((m) => m.badge));
+    const out = [...new Set(recused)].filter((b) => members.has(b)).sort(cmpStr);
+    if (out.length) return `现有检查组成员 ${out.join("、")} 须回避该检查对象`;
+    return null;
+  }
+
+  function replayVisits(draw) {
+    const problems = [], has = Array.isArray(draw.open_visits), listed = has ? draw.open_visits : [];
+    const tasks = draw.tasks || [], tp = draw.team_params;
+    const usccs = listed.map((v) => v.uscc), sortedU = [...new Set(usccs)].sort(cmpStr);
+    if (usccs.join(",") !== sortedU.join(",")) problems.push("open_visits 须按 uscc 排序且每个对象至多一项");
+    const drawn = new Set(tasks.map((t) => t.uscc)), pool = new Map();
+    if (draw.inspector_pool) {
+      const ip = draw.inspector_pool;
+      for (const row of ip.rows) {
+        const rec = {};
+        ip.columns.forEach((c, i) => { rec[c] = row[i]; });
+        rec.department = ip.departments[rec.department];
+        pool.set(String(rec.badge), rec);
+      }
+    }
+    for (const v of listed) {
+      if (!drawn.has(v.uscc)) problems.push(`open_visits 列出的 ${v.uscc} 不是本次抽中的对象`);
+      if (v.plan === draw.plan) problems.push(`${v.uscc}：open_visits 列出的检查属于本计划`);
+      if (!v.team.length) problems.push(`${v.uscc}：open_visits 列出的检查没有检查组`);
+      for (const m of v.team) {
+        const rec = pool.get(m.badge);
+        if (!rec || !m.in_pool) continue;
+        const mine = [rec.kind, rec.department, rec.region, rec.expertise.split(";").filter((x) => x).sort(cmpStr).join(";")];
+        const theirs = [m.kind, m.department, m.region, (m.expertise || []).join(";")];
+        if (mine.join("|") !== theirs.join("|")) problems.push(`${v.uscc}：检查组成员 ${m.badge} 的信息与本次公布的执法检查人员名录不一致`);
+      }
+    }
+    const by = new Map(listed.map((v) => [v.uscc, v]));
+    const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+    for (const task of tasks) {
+      const u = task.uscc, own = task.id, v = by.get(u);
+      if (has && !("visit" in task)) problems.push(`${u}：缺少 visit（一次检查编号）`);
+      const recused = task.visit_recused || [];
+      if (recused.join(",") !== [...new Set(recused)].sort(cmpStr).join(",")) problems.push(`${u}：visit_recused 须为排序且不重复的列表`);
+      if (!v) {
+        if ("joins" in task) problems.push(`${u}：并入的检查不在 open_visits 中`);
+        if ("visit_note" in task || "visit_recused" in task) problems.push(`${u}：没有列出可合并的检查，却有 visit_note/visit_recused`);
+        if ("visit" in task && task.visit !== own) problems.push(`${u}：visit 应为任务本身的编号 ${own}`);
+        continue;
+      }
+      const members = new Set(v.team.map((m) => m.badge));
+      if (recused.some((b) => !members.has(b))) problems.push(`${u}：visit_recused 含不在该检查组中的人员`);
+      const need = new Set(task.required_expertise || []);
+      const expected = joinProblem(v, task.region, need, tp, recused);
+      if (expected === null) {
+        if (!same(task.joins, { draw: v.draw, task: v.task, plan: v.plan })) {
+          problems.push(`${u}：现有检查组满足本计划要求，任务应并入 ${v.plan} 计划的检查 ${v.visit}`);
+          continue;
+        }
+        if (task.visit !== v.visit) problems.push(`${u}：并入后 visit 应为 ${v.visit}`);
+        const want = v.team.map((m) => m.badge + "/" + m.role).join(",");
+        const got = (task.team || []).map((m) => m.badge + "/" + m.role).join(",");
+        if (got !== want) problems.push(`${u}：并入后的检查组应与所并入检查的检查组相同`);
+        if ("visit_note" in task) problems.push(`${u}：已并入的任务不应有 visit_note`);
+        continue;
+      }
+      if ("joins" in task) { problems.push(`${u}：现有检查组不满足本计划要求（${expected}），不得并入`); continue; }
+      if (task.visit !== own) problems.push(`${u}：未并入的任务 visit 应为任务本身的编号 ${own}`);
+      const note = `未能与 ${v.plan} 计划的检查（${v.visit}）合并：${expected}`;
+      if (task.visit_note !== note) problems.push(`${u}：visit_note 应为 ${note}`);
+      if (recused.length && joinProblem(v, task.region, need, tp, []) !== null) problems.push(`${u}：公布的 visit_recused 并未决定能否合并`);
+    }
+    return problems;
+  }
+
   function instant(text) {
     if (typeof text !== "string" || !/(Z|[+-]\d\d:\d\d)$/.test(text)) return NaN;
     return Date.parse(text);
@@ -716,9 +810,15 @@
       if (tasks.some((t) => (t.team || []).length)) add("检查组", false, "含检查组但缺少 team_params，无法复核");
       return { checks, replay: rep };
     }
-    const teamProblems = await checkTeamConstraints(draw);
+    const visitProblems = replayVisits(draw);
+    if ((draw.open_visits || []).length) add("一次检查（跨计划合并：open_visits、visit、joins、visit_note）", visitProblems.length === 0, visitProblems.slice(0, 5).join("；"));
+    else if (visitProblems.length) add("一次检查", false, visitProblems.slice(0, 5).join("；"));
+    // a task that joined an open visit of another plan has no part in the team draw (§11.3)
+    const own = { ...draw, tasks: (draw.tasks || []).filter((t) => !("joins" in t)) };
+    if (!own.tasks.length) return { checks, replay: rep };
+    const teamProblems = await checkTeamConstraints(own);
     add("检查组约束（人数、组长、部门、交叉互查、回避、专长、任务上限）", teamProblems.length === 0, teamProblems.slice(0, 5).join("；"));
-    const replayProblems = await replayTeams(draw);
+    const replayProblems = await replayTeams(own);
     add("检查组重放（第二个随机）", replayProblems.length === 0, replayProblems.slice(0, 5).join("；"));
     return { checks, replay: rep };
   }
