@@ -107,6 +107,9 @@ def open_visits(
                 Task.status == TaskStatus.TO_INSPECT,
                 Task.uscc.in_(wanted[i : i + CHUNK]),
             )
+            # FOR SHARE: a result entered meanwhile (it locks the task FOR UPDATE) waits for this
+            # draw, or this draw sees the task no longer open — never a join to a closed visit.
+            .with_for_update(read=True, of=Task)
         )
         for uscc, task_id, visit, draw_id, other, created in rows:
             if other not in specs:
