@@ -47,6 +47,7 @@ def collect_results(session: Session) -> list[dict[str, Any]]:
             {
                 "id": r.id,
                 "task_id": r.task_id,
+                "visit": t.visit or t.id,  # 一次检查: results of one visit share it
                 "draw_id": roots.get(t.id),
                 "plan": t.plan_code,
                 "uscc": t.uscc,

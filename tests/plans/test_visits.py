@@ -176,6 +176,12 @@ def test_a_visit_is_counted_once_in_the_weekly_report_and_the_quotas(client, db,
     ).json()
     total = report["rows"][-1]
     assert total["region"] == "合计" and total["inspected_units"] == 1
+    # one result per task, both published (results/index.json) with the visit they share
+    from app.publish.results_source import collect_results
+
+    with make_sessionmaker(db)() as s:
+        visits = {r["task_id"]: r["visit"] for r in collect_results(s)}
+    assert visits == {first["id"]: first["id"], joined["id"]: first["id"]}
 
 
 def _write(client, sup, draw, root: Path) -> Path:  # type: ignore[no-untyped-def]
