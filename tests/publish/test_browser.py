@@ -191,7 +191,7 @@ def test_verifier_replays_merged_visits_and_refuses_a_swapped_team(
     shutil.copytree(settings.publish_dir.resolve(), root)
     url = serve(root) + f"/draws/{d['id']}/verify.html"
     dom = chromium_settled(url, verdict_settled)
-    verdict, ok, bad = _checks(dom)
+    verdict, _ok, bad = _checks(dom)
     assert verdict.startswith("✓") and bad == 0, dom[-3000:]
     assert "一次检查（跨计划合并" in dom
     path = root / "draws" / f"{d['id']}.json"
