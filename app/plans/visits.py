@@ -97,21 +97,33 @@ def open_visits(
     wanted = sorted(set(usccs))
     found: dict[str, tuple[datetime, str, str, str, str, str]] = {}
     specs: dict[str, dict[str, Any]] = {}
+    # The current draws of other plans (a small table), so that the task query below has only
+    # the USCC index to use: joined to draws, PostgreSQL's generic plan for the repeated
+    # (prepared) chunk query scans a whole draw's tasks per chunk (bench/bench_visits.py).
+    current: dict[str, datetime] = {
+        draw_id: created
+        for draw_id, created in session.execute(
+            select(Draw.id, Draw.created_at).where(
+                Draw.status == DrawStatus.CURRENT, Draw.plan_code != plan_code
+            )
+        )
+    }
     for i in range(0, len(wanted), CHUNK):
         rows = session.execute(
-            select(Task.uscc, Task.id, Task.visit, Task.draw_id, Task.plan_code, Draw.created_at)
-            .join(Draw, Draw.id == Task.draw_id)
+            select(Task.uscc, Task.id, Task.visit, Task.draw_id, Task.plan_code)
             .where(
-                Draw.status == DrawStatus.CURRENT,
+                Task.uscc.in_(wanted[i : i + CHUNK]),
                 Task.plan_code != plan_code,
                 Task.status == TaskStatus.TO_INSPECT,
-                Task.uscc.in_(wanted[i : i + CHUNK]),
             )
             # FOR SHARE: a result entered meanwhile (it locks the task FOR UPDATE) waits for this
             # draw, or this draw sees the task no longer open — never a join to a closed visit.
-            .with_for_update(read=True, of=Task)
+            .with_for_update(read=True)
         )
-        for uscc, task_id, visit, draw_id, other, created in rows:
+        for uscc, task_id, visit, draw_id, other in rows:
+            created = current.get(draw_id) if draw_id is not None else None
+            if created is None:  # a 回头看, or a task of a superseded or failed draw
+                continue
             if other not in specs:
                 specs[other] = session.scalars(select(Plan.spec).where(Plan.code == other)).one()
             ospec = specs[other]
