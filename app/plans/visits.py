@@ -108,6 +108,8 @@ def open_visits(
             )
         )
     }
+    if not current:  # no other plan has a kept draw: nothing to join, no task query
+        wanted = []
     for i in range(0, len(wanted), CHUNK):
         rows = session.execute(
             select(Task.uscc, Task.id, Task.visit, Task.draw_id, Task.plan_code)
