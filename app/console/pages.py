@@ -209,7 +209,13 @@ def registry_import(
             tmp.write(chunk)
         tmp.seek(0)
         try:
-            result = importer.import_file(session, kind=kind, fh=tmp, actor=staff.principal.actor)
+            result = importer.import_file(
+                session,
+                kind=kind,
+                fh=tmp,
+                actor=staff.principal.actor,
+                jurisdiction=staff.principal.jurisdiction,
+            )
         except AppError as exc:
             problem = problem_of(session, exc)
     return render(
@@ -454,7 +460,13 @@ def plan_adjust(
         except ValueError:
             parsed = None
         adj = AdjustmentIn.model_validate({"reason": reason, "changes": parsed, "redraw": redraw})
-        plans.adjust(session, code=code, adj=adj, actor=staff.principal.actor)
+        plans.adjust(
+            session,
+            code=code,
+            adj=adj,
+            actor=staff.principal.actor,
+            jurisdiction=staff.principal.jurisdiction,
+        )
         site_changed(request, background, session, f"plan:{code}")
 
     return _plan_action(request, session, staff, code, act, f"/console/plans/{code}")
@@ -741,13 +753,12 @@ def reports_page(
 @router.get("/audit")
 def audit_page(request: Request, session: SessionDep, staff: StaffDep) -> HTMLResponse:
     require(staff, "supervisor")
-    from sqlalchemy import select
-
-    from app.models import AuditEntry
+    from app.audit.view import recent_entries
 
     report = verify_chain(session)
-    recent = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(100)))
-    return render(request, "audit.html", staff, report=report, entries=recent)
+    j = staff.principal.jurisdiction
+    recent = recent_entries(session, jurisdiction=j, limit=100)
+    return render(request, "audit.html", staff, report=report, entries=recent, jurisdiction=j)
 
 
 # --- admin ----------------------------------------------------------------------------------

@@ -28,9 +28,12 @@ def push_grades(
 @router.get("/credit/results", response_model=ResultsPage)
 def results_feed(
     session: SessionDep,
-    _p: CreditRole,
+    principal: CreditRole,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> ResultsPage:
-    """已审核的抽查结果（按审核顺序，可断点续取）；再次审核的结果会再次出现。"""
-    return service.results_feed(session, cursor=cursor, limit=limit)
+    """已审核的抽查结果（按审核顺序，可断点续取）；再次审核的结果会再次出现。
+    只含令牌辖区内的检查对象（省级令牌无前缀，取全部）。"""
+    return service.results_feed(
+        session, cursor=cursor, limit=limit, jurisdiction=principal.jurisdiction
+    )

@@ -10,6 +10,7 @@ from sqlalchemy import Table, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
 from app.clock import LOCAL_TZ, local_date
 from app.config import get_settings
 from app.credit.schemas import GradeIn, GradesOut, ResultsPage
@@ -206,13 +207,24 @@ def release_results(session: Session, now: datetime) -> int:
     return len(ready)
 
 
-def results_feed(session: Session, *, cursor: str | None, limit: int = 500) -> ResultsPage:
+def results_feed(
+    session: Session,
+    *,
+    cursor: str | None,
+    limit: int = 500,
+    jurisdiction: Jurisdiction = EVERYWHERE,
+) -> ResultsPage:
     """Approved results of current draws in the order they became deliverable (at approval, or
-    when a withheld draw's task list became public), after `cursor` (resumable)."""
+    when a withheld draw's task list became public), after `cursor` (resumable); only those of
+    targets inside `jurisdiction` (a city's credit module gets its districts')."""
     now = utcnow()
     release_results(session, now)
     settled = now - timedelta(seconds=SETTLE_SECONDS)
-    conds = [Result.feed_at.is_not(None), Result.feed_at <= settled]
+    conds = [
+        Result.feed_at.is_not(None),
+        Result.feed_at <= settled,
+        jurisdiction.clause(Task.region),
+    ]
     if cursor:
         at, rid = _uncursor(cursor)
         conds.append(or_(Result.feed_at > at, and_(Result.feed_at == at, Result.id > rid)))

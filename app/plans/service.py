@@ -258,8 +258,16 @@ def failed_attempt(session: Session, plan: Plan) -> str | None:
     )
 
 
-def adjust(session: Session, *, code: str, adj: AdjustmentIn, actor: str) -> Plan:
-    """计划调整: changes and/or a redraw of a published plan, with a public reason."""
+def adjust(
+    session: Session,
+    *,
+    code: str,
+    adj: AdjustmentIn,
+    actor: str,
+    jurisdiction: Jurisdiction = EVERYWHERE,
+) -> Plan:
+    """计划调整: changes and/or a redraw of a published plan, with a public reason; the
+    adjusted scope stays inside the adjusting account's jurisdiction."""
     plan = get(session, code, for_update=True)
     if plan.status == PlanStatus.DRAFT:
         raise Conflict("草稿计划可直接修改，无需调整 (edit the draft instead)")
@@ -294,6 +302,7 @@ def adjust(session: Session, *, code: str, adj: AdjustmentIn, actor: str) -> Pla
         data = PlanIn.model_validate({**plan.spec, **adj.changes})
     except ValidationError as exc:
         raise ValidationFailed("调整后的计划未通过校验", errors=_errors_of(exc)) from None
+    jurisdiction.require_regions(list(data.scope.regions or []), field="changes.scope.regions")
     check_against_registries(session, data)
     plan.spec, plan.title = data.model_dump(mode="json"), data.title
     plan.version += 1

@@ -73,7 +73,12 @@ def import_registry(
 ) -> ImportOut:
     """导入名录：CSV（UTF-8/GB18030）或 XLSX，全部成功或全部不写入。"""
     result = importer.import_file(
-        session, kind=kind, fh=upload, actor=principal.actor, inspected=True
+        session,
+        kind=kind,
+        fh=upload,
+        actor=principal.actor,
+        inspected=True,
+        jurisdiction=principal.jurisdiction,
     )
     return ImportOut(**result.__dict__)
 

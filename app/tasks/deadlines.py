@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
 from app.models import Result, Task
 from app.tasks.workdays import (
     CalendarDataMissing,
@@ -73,13 +74,15 @@ def deadlines(
     within: int,
     calendar: WorkdayCalendar,
     workdays: int,
+    jurisdiction: Jurisdiction = EVERYWHERE,
 ) -> list[Deadline]:
     """Unpublished approved results that are overdue, due within `within` working days, or
-    whose deadline cannot be computed for lack of calendar data (said explicitly)."""
+    whose deadline cannot be computed for lack of calendar data (said explicitly); only
+    those of tasks inside `jurisdiction`."""
     rows = session.execute(
         select(Result.id, Result.task_id, Result.decided_on, Task.uscc, Task.name)
         .join(Task, Task.id == Result.task_id)
-        .where(Result.published_at.is_(None))
+        .where(Result.published_at.is_(None), jurisdiction.clause(Task.region))
         .order_by(Result.decided_on, Result.task_id)
     )
     out: list[Deadline] = []

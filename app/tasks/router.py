@@ -316,10 +316,10 @@ def download_evidence(
 def result_deadlines(
     request: Request,
     session: SessionDep,
-    _p: Supervisor,
+    principal: Supervisor,
     within: Annotated[int, Query(ge=0, le=250)] = 5,
 ) -> dict[str, Any]:
-    """公示期限：已逾期、即将到期（within 个工作日内）和缺少日历数据的结果。"""
+    """公示期限：已逾期、即将到期（within 个工作日内）和缺少日历数据的结果（本账号辖区内）。"""
     settings = _settings(request)
     try:
         calendar = load_calendar(settings.calendar_override_file)
@@ -332,6 +332,7 @@ def result_deadlines(
         within=within,
         calendar=calendar,
         workdays=settings.publish_result_workdays,
+        jurisdiction=principal.jurisdiction,
     )
     return {
         "today": today.isoformat(),
@@ -349,12 +350,14 @@ def result_deadlines(
 )
 def export_results(
     session: SessionDep,
-    _p: Supervisor,
+    principal: Supervisor,
     start: Annotated[date | None, Query(alias="from")] = None,
     end: Annotated[date | None, Query(alias="to")] = None,
 ) -> Response:
-    """已审核结果导出（国家企业信用信息公示系统格式，CSV）。"""
-    body = reports.export_results_csv(session, start=start, end=end)
+    """已审核结果导出（国家企业信用信息公示系统格式，CSV；本账号辖区内）。"""
+    body = reports.export_results_csv(
+        session, start=start, end=end, jurisdiction=principal.jurisdiction
+    )
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
