@@ -33,7 +33,7 @@ from app.plans import service as plans
 from app.plans.schemas import AdjustmentIn, DrawIn, PlanIn
 from app.registries import importer
 from app.registries import service as registries
-from app.tasks import reports, results
+from app.tasks import deadlines, reports, results
 from app.tasks import service as tasks
 from app.tasks.schemas import MEASURE_KINDS, OUTCOMES, PENALTY, ResultIn
 
@@ -706,7 +706,42 @@ def send_back(
     return _approval_action(request, session, staff, act)
 
 
-# --- reports, audit -------------------------------------------------------------------------
+# --- reports, deadlines, audit --------------------------------------------------------------
+
+
+@router.get("/deadlines")
+def deadlines_page(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    within: Annotated[int, Query(ge=0, le=250)] = 5,
+) -> HTMLResponse:
+    """公示期限: overdue and due-soon results of the jurisdiction (the API's deadlines list),
+    with the calendar warnings from 1 December."""
+    require(staff, "supervisor")
+    s = settings_of(request)
+    problem = None
+    report = None
+    try:
+        report = deadlines.deadlines_report(
+            session,
+            today=today_local(),
+            within=within,
+            override_file=s.calendar_override_file,
+            workdays=s.publish_result_workdays,
+            jurisdiction=staff.principal.jurisdiction,
+        )
+    except AppError as exc:
+        problem = problem_of(session, exc)
+    return render(
+        request,
+        "deadlines.html",
+        staff,
+        500 if problem else 200,
+        report=report,
+        within=within,
+        problem=problem,
+    )
 
 
 @router.get("/reports")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
+from app.errors import AppError
 from app.models import Result, Task
 from app.tasks.workdays import (
     CalendarDataMissing,
@@ -150,6 +151,38 @@ def log_calendar_warnings(calendar: WorkdayCalendar, today: date) -> list[str]:
             _LOGGED_ON[text] = today
             log.warning(text)
     return warnings
+
+
+def deadlines_report(
+    session: Session,
+    *,
+    today: date,
+    within: int,
+    override_file: Path | None,
+    workdays: int,
+    jurisdiction: Jurisdiction = EVERYWHERE,
+) -> dict[str, Any]:
+    """The deadlines list as the API and the console show it: today, the items inside the
+    jurisdiction and the calendar warnings (a broken override file is a 500 naming it)."""
+    try:
+        calendar = load_calendar(override_file)
+    except CalendarOverrideError as exc:
+        raise AppError(f"节假日覆盖文件有误：{exc}") from None
+    items = deadlines(
+        session,
+        today=today,
+        within=within,
+        calendar=calendar,
+        workdays=workdays,
+        jurisdiction=jurisdiction,
+    )
+    return {
+        "today": today.isoformat(),
+        "within": within,
+        "workdays": workdays,
+        "warnings": log_calendar_warnings(calendar, today),
+        "items": [d.to_dict() for d in items],
+    }
 
 
 def warn_at_startup(override_file: Path | None, today: date) -> None:

@@ -11,7 +11,7 @@ from app.auth.deps import AnyStaff, Supervisor
 from app.clock import today_local
 from app.config import Settings
 from app.db import SessionDep
-from app.errors import AppError, ValidationFailed, problem_responses
+from app.errors import ValidationFailed, problem_responses
 from app.events import site_changed
 from app.models.base import utcnow
 from app.pagination import Page
@@ -34,7 +34,6 @@ from app.tasks.schemas import (
     TaskPage,
     WeeklyReportOut,
 )
-from app.tasks.workdays import CalendarOverrideError, load_calendar
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"], route_class=StrictRoute)
 
@@ -321,26 +320,14 @@ def result_deadlines(
 ) -> dict[str, Any]:
     """公示期限：已逾期、即将到期（within 个工作日内）和缺少日历数据的结果（本账号辖区内）。"""
     settings = _settings(request)
-    try:
-        calendar = load_calendar(settings.calendar_override_file)
-    except CalendarOverrideError as exc:
-        raise AppError(f"节假日覆盖文件有误：{exc}") from None
-    today = today_local()
-    items = deadlines.deadlines(
+    return deadlines.deadlines_report(
         session,
-        today=today,
+        today=today_local(),
         within=within,
-        calendar=calendar,
+        override_file=settings.calendar_override_file,
         workdays=settings.publish_result_workdays,
         jurisdiction=principal.jurisdiction,
     )
-    return {
-        "today": today.isoformat(),
-        "within": within,
-        "workdays": settings.publish_result_workdays,
-        "warnings": deadlines.log_calendar_warnings(calendar, today),
-        "items": [d.to_dict() for d in items],
-    }
 
 
 @router.get(
