@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from app.audit.service import verify_chain
@@ -28,7 +28,8 @@ from app.console.web import (
 from app.db import SessionDep
 from app.errors import AppError
 from app.events import site_changed
-from app.plans import drawing, preview
+from app.models.base import utcnow
+from app.plans import drawing, entropy, preview
 from app.plans import service as plans
 from app.plans.schemas import AdjustmentIn, DrawIn, PlanIn
 from app.registries import importer
@@ -392,12 +393,16 @@ def _plan_context(session: Any, staff: Any, code: str) -> dict[str, Any]:
         inclusion = preview.inclusion_preview(session, code=code)
     except AppError as exc:
         inclusion = {"error": exc.detail}
+    source = entropy.source_of(plan.spec) if plan.spec.get("entropy_source") else None
+    bound = drawing.bound_version(session, plan) if plan.commitment else None
     return {
         "plan": plan,
         "draws": draws,
         "versions": versions,
         "inclusion": inclusion,
         "entropy_source": plan.spec.get("entropy_source"),
+        "entropy_at": entropy.source_time(source) if source is not None else None,
+        "frame_sha256": bound.frame_sha256 if bound is not None else None,
     }
 
 
@@ -510,6 +515,32 @@ def ceremony(request: Request, session: SessionDep, staff: StaffDep, code: str) 
     return render(request, "ceremony.html", staff, draw=current, **ctx)
 
 
+@router.get("/plans/{code}/ceremony/status")
+def ceremony_status(
+    request: Request, session: SessionDep, staff: StaffDep, code: str
+) -> JSONResponse:
+    """What the ceremony view polls: the plan's state and its current draw (a drand plan is
+    drawn by the scheduler once its round has come; the projector then shows the record)."""
+    require(staff, "supervisor")
+    try:
+        plan = plans.visible(session, code, staff.principal.jurisdiction)
+    except AppError as exc:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+    draws = [plans.get_draw(session, d) for d in plans.draw_ids(session, code)]
+    current = next((d for d in reversed(draws) if d.status == "current"), None)
+    return JSONResponse(
+        {
+            "status": plan.status,
+            "version": plan.version,
+            "draws": len(draws),
+            "current": current.id if current else None,
+            "tasks": len(current.body.get("tasks", [])) if current else 0,
+            "now": utcnow().isoformat(),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 # --- tasks and results ----------------------------------------------------------------------
 
 
@@ -574,7 +605,6 @@ def task_notice(request: Request, session: SessionDep, staff: StaffDep, task_id:
     except AppError as exc:
         return render(request, "error.html", staff, exc.status, message=exc.detail)
     from app.config import get_settings
-    from app.models.base import utcnow
     from app.tasks import codes
 
     settings = get_settings()
