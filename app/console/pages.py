@@ -3,18 +3,24 @@ router calls, with the signed-in person's principal (role and jurisdiction)."""
 
 import json
 import tempfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from pydantic import ValidationError
 
 from app.audit.service import verify_chain
 from app.auth import accounts, sessions
 from app.auth.service import issue_token, list_tokens, revoke_token
-from app.clock import today_local
+from app.clock import LOCAL_TZ, today_local
 from app.console.web import (
     StaffDep,
     idle_of,
@@ -26,7 +32,7 @@ from app.console.web import (
     settings_of,
 )
 from app.db import SessionDep
-from app.errors import AppError
+from app.errors import AppError, ValidationFailed
 from app.events import site_changed
 from app.models.base import utcnow
 from app.plans import drawing, entropy, preview
@@ -155,6 +161,7 @@ def registry_page(
     region: Annotated[str, Query(max_length=6)] = "",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     include_inactive: bool = False,
+    as_of: Annotated[str, Query(max_length=32)] = "",
 ) -> HTMLResponse:
     require(staff, "supervisor")
     if kind not in KINDS:
@@ -174,6 +181,7 @@ def registry_page(
             include_inactive=include_inactive,
             cursor=cursor,
             limit=PAGE,
+            as_of=_as_of(as_of),
             jurisdiction=staff.principal.jurisdiction,
         )
     except AppError as exc:
@@ -188,6 +196,7 @@ def registry_page(
         q=q,
         region=region,
         include_inactive=include_inactive,
+        as_of=as_of,
         problem=problem,
         result=None,
     )
@@ -230,9 +239,80 @@ def registry_import(
         q="",
         region="",
         include_inactive=False,
+        as_of="",
         problem=problem,
         result=result,
         filename=file.filename,
+    )
+
+
+def _as_of(text: str) -> datetime | None:
+    """A datetime-local field (北京时间, as the console speaks) as an aware moment."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(
+            f"时间“{text}”无效", errors=[{"field": "as_of", "message": "应为 年-月-日 时:分"}]
+        ) from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=LOCAL_TZ)
+
+
+@router.get("/registries/{kind}/export")
+def registry_export(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    kind: str,
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+) -> Response:
+    """The API's export (active records inside the jurisdiction), for a signed-in person."""
+    from app.registries import export
+
+    require(staff, "supervisor")
+    if kind not in KINDS:
+        return render(request, "error.html", staff, 404, message="没有这个名录")
+    j = staff.principal.jurisdiction
+    headers = {"Content-Disposition": f'attachment; filename="{kind}.{format}"'}
+    if format == "csv":
+        return StreamingResponse(
+            export.export_csv_chunks(request.app.state.sessionmaker, kind=kind, jurisdiction=j),
+            media_type="text/csv; charset=utf-8",
+            headers=headers,
+        )
+    return Response(
+        export.export(session, kind=kind, fmt=format, jurisdiction=j),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers=headers,
+    )
+
+
+def _history_page(
+    request: Request, session: Any, staff: Any, kind: str, key: str, problem: Any = None
+) -> HTMLResponse:
+    from app.registries import history
+
+    try:
+        current = registries.get(
+            session, kind=kind, key=key, jurisdiction=staff.principal.jurisdiction
+        )
+    except AppError as exc:
+        return render(request, "error.html", staff, 404, message=exc.detail)
+    versions = history.history(session, kind=kind, key=key)
+    return render(
+        request,
+        "history.html",
+        staff,
+        422 if problem else 200,
+        kind=kind,
+        kinds=KINDS,
+        key=key,
+        current=current,
+        versions=versions,
+        reasons=history.reasons(session, kind=kind, key=key),
+        problem=problem,
     )
 
 
@@ -240,19 +320,39 @@ def registry_import(
 def registry_history(
     request: Request, session: SessionDep, staff: StaffDep, kind: str, key: str
 ) -> HTMLResponse:
-    from app.registries import history
-
     require(staff, "supervisor")
+    return _history_page(request, session, staff, kind, key)
+
+
+@router.post("/registries/{kind}/{key}/deactivate")
+def registry_deactivate(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    kind: str,
+    key: str,
+    reason: Text = "",
+) -> Response:
+    """停用 with a reason, through the service the API's DELETE calls."""
+    require(staff, "supervisor")
+    if not reason.strip():
+        problem = {
+            "detail": "停用须填写理由",
+            "errors": [{"field": "reason", "message": "不能为空"}],
+        }
+        return _history_page(request, session, staff, kind, key, problem)
     try:
-        registries.check_visible(
-            session, kind=kind, key=key, jurisdiction=staff.principal.jurisdiction
+        registries.deactivate(
+            session,
+            kind=kind,
+            key=key,
+            actor=staff.principal.actor,
+            jurisdiction=staff.principal.jurisdiction,
+            reason=reason,
         )
     except AppError as exc:
-        return render(request, "error.html", staff, 404, message=exc.detail)
-    versions = history.history(session, kind=kind, key=key)
-    return render(
-        request, "history.html", staff, kind=kind, kinds=KINDS, key=key, versions=versions
-    )
+        return _history_page(request, session, staff, kind, key, problem_of(session, exc))
+    return see_other(f"/console/registries/{kind}/{key}/history")
 
 
 # --- plans ----------------------------------------------------------------------------------

@@ -101,18 +101,19 @@ def export_registry(
     kind: str,
     request: Request,
     session: SessionDep,
-    _p: Supervisor,
+    principal: Supervisor,
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
 ) -> Response:
-    """导出名录（可再次导入）。CSV 分块流式发送（百万行不整体驻留内存）。"""
+    """导出名录（可再次导入；本账号辖区内）。CSV 分块流式发送（百万行不整体驻留内存）。"""
+    j = principal.jurisdiction
     if format == "csv":
         repository.spec_for(kind)  # an unknown registry is a 404 before anything is sent
         return StreamingResponse(
-            export.export_csv_chunks(request.app.state.sessionmaker, kind=kind),
+            export.export_csv_chunks(request.app.state.sessionmaker, kind=kind, jurisdiction=j),
             media_type=_MEDIA[format],
             headers={"Content-Disposition": f'attachment; filename="{kind}.{format}"'},
         )
-    body = export.export(session, kind=kind, fmt=format)
+    body = export.export(session, kind=kind, fmt=format, jurisdiction=j)
     return Response(
         body,
         media_type=_MEDIA[format],
@@ -238,10 +239,18 @@ def _crud(kind: str, key_name: str, out: type[Any]) -> None:
         path, response_model=out, name=f"delete_{kind}", responses=problem_responses(404)
     )
     def delete_one(
-        key: Annotated[str, _key_path(key_name)], session: SessionDep, principal: Supervisor
+        key: Annotated[str, _key_path(key_name)],
+        session: SessionDep,
+        principal: Supervisor,
+        reason: Annotated[str, Query(max_length=500, description="停用理由")] = "",
     ) -> Any:
         return service.deactivate(
-            session, kind=kind, key=key, actor=principal.actor, jurisdiction=principal.jurisdiction
+            session,
+            kind=kind,
+            key=key,
+            actor=principal.actor,
+            jurisdiction=principal.jurisdiction,
+            reason=reason,
         )
 
     @router.get(

@@ -58,6 +58,7 @@ def _save_change(
     new: dict[str, Any],
     op: str,
     actor: str,
+    reason: str = "",
 ) -> dict[str, Any]:
     now = utcnow()
     key = old[spec.key]
@@ -70,7 +71,11 @@ def _save_change(
         actor=actor,
         action=f"{spec.kind}.{op}",
         entity=f"{spec.kind}:{key}",
-        data={"changes": {k: v for k, v in new.items() if old.get(k) != v}},
+        data={
+            "changes": {k: v for k, v in new.items() if old.get(k) != v},
+            "version": values["version"],
+            **({"reason": reason} if reason else {}),
+        },
     )
     return record_of(spec, {**old, **values})
 
@@ -129,15 +134,19 @@ def deactivate(
     key: str,
     actor: str,
     jurisdiction: Jurisdiction = EVERYWHERE,
+    reason: str = "",
 ) -> dict[str, Any]:
-    """Marks a record inactive; its history stays."""
+    """Marks a record inactive, with the reason given (kept in the audit log, shown in the
+    record's history); its history stays."""
     spec = spec_for(kind)
     lock_registry(session, spec)
     old = load_row(session, spec, key)
     _inside(spec, old, key, jurisdiction)
     if not old["active"]:
         return record_of(spec, old)
-    return _save_change(session, spec, old, {"active": False}, "deactivate", actor)
+    return _save_change(
+        session, spec, old, {"active": False}, "deactivate", actor, reason=reason.strip()
+    )
 
 
 def _matches(rec: Mapping[Any, Any], filters: Mapping[str, str]) -> bool:
