@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request, UploadFile
 from fastapi.responses import (
+    FileResponse,
     HTMLResponse,
     JSONResponse,
     RedirectResponse,
@@ -40,7 +41,7 @@ from app.plans import service as plans
 from app.plans.schemas import AdjustmentIn, DrawIn, PlanIn
 from app.registries import importer
 from app.registries import service as registries
-from app.tasks import deadlines, reports, results
+from app.tasks import deadlines, evidence, reports, results
 from app.tasks import service as tasks
 from app.tasks.schemas import MEASURE_KINDS, OUTCOMES, PENALTY, ResultIn
 
@@ -671,6 +672,9 @@ def _task_page(
         view = results.result_view(session, task_id=task_id, principal=staff.principal)
     except AppError as exc:
         return render(request, "error.html", staff, exc.status, message=exc.detail)
+    attached = evidence.list_for(
+        session, task_id=task_id, principal=staff.principal, cursor=None, limit=200
+    ).items
     errors: dict[str, str] = {}
     for err in (problem or {}).get("errors") or []:
         errors.setdefault(str(err.get("field", "")), str(err.get("message")))
@@ -681,6 +685,7 @@ def _task_page(
         status,
         task=task,
         view=view,
+        evidence=attached,
         problem=problem,
         errors=errors,
         outcomes=OUTCOMES,
@@ -763,6 +768,57 @@ async def task_result(
     except (AppError, ValidationError) as exc:
         return _task_page(request, session, staff, task_id, problem_of(session, exc), form, 422)
     return see_other(f"/console/tasks/{task_id}?saved=1")
+
+
+@router.post("/tasks/{task_id}/evidence")
+def task_evidence(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    task_id: str,
+    file: UploadFile,
+    note: Text = "",
+) -> Response:
+    """Attaches evidence (a photo from the phone's camera, or a PDF) through evidence.store,
+    as the API's upload does."""
+    s = settings_of(request)
+    try:
+        evidence.store(
+            session,
+            task_id=task_id,
+            upload=file.file,
+            filename=file.filename,
+            note=note,
+            principal=staff.principal,
+            evidence_dir=s.evidence_dir,
+            max_bytes=s.max_evidence_bytes,
+        )
+    except AppError as exc:
+        problem = problem_of(session, exc)
+        return _task_page(request, session, staff, task_id, problem, None, exc.status)
+    return see_other(f"/console/tasks/{task_id}?attached=1#evidence")
+
+
+@router.get("/tasks/{task_id}/evidence/{sha256}")
+def task_evidence_file(
+    request: Request, session: SessionDep, staff: StaffDep, task_id: str, sha256: str
+) -> Response:
+    try:
+        row, path = evidence.open_blob(
+            session,
+            task_id=task_id,
+            sha256=sha256,
+            principal=staff.principal,
+            evidence_dir=settings_of(request).evidence_dir,
+        )
+    except AppError as exc:
+        return render(request, "error.html", staff, exc.status, message=exc.detail)
+    return FileResponse(
+        path,
+        media_type=row.media_type,
+        filename=row.filename,
+        headers={"Cache-Control": "private, no-store"},
+    )
 
 
 @router.get("/approvals")
