@@ -507,14 +507,51 @@ def _plan_context(session: Any, staff: Any, code: str) -> dict[str, Any]:
     }
 
 
+def _side_by_side(versions: list[Any], a: int | None, b: int | None) -> dict[str, Any] | None:
+    """Two versions of a plan, field by field (default: the last two), for 版本对照."""
+    by_number = {v.version: v for v in versions}
+    if len(by_number) < 2:
+        return None
+    numbers = sorted(by_number)
+    left = by_number.get(a or numbers[-2]) or by_number[numbers[-2]]
+    right = by_number.get(b or numbers[-1]) or by_number[numbers[-1]]
+
+    def shown(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    keys = sorted(set(left.spec) | set(right.spec))
+    rows = [
+        {
+            "key": k,
+            "a": shown(left.spec.get(k)),
+            "b": shown(right.spec.get(k)),
+            "changed": left.spec.get(k) != right.spec.get(k),
+        }
+        for k in keys
+    ]
+    return {"a": left, "b": right, "rows": rows, "numbers": numbers}
+
+
 @router.get("/plans/{code}")
-def plan_page(request: Request, session: SessionDep, staff: StaffDep, code: str) -> HTMLResponse:
+def plan_page(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    code: str,
+    a: Annotated[int | None, Query(ge=1)] = None,
+    b: Annotated[int | None, Query(ge=1)] = None,
+) -> HTMLResponse:
     require(staff, "supervisor")
     try:
         ctx = _plan_context(session, staff, code)
     except AppError as exc:
         return render(request, "error.html", staff, exc.status, message=exc.detail)
-    return render(request, "plan.html", staff, problem=None, **ctx)
+    compare = _side_by_side(ctx["versions"], a, b)
+    return render(request, "plan.html", staff, problem=None, compare=compare, **ctx)
 
 
 def _plan_action(
