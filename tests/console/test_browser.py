@@ -94,6 +94,11 @@ def _shot(d, name):
     if os.environ.get("SPOTCHECK_SCREENSHOTS"):
         SHOTS.mkdir(parents=True, exist_ok=True)
         width = d.execute_script("return window.innerWidth")
+        # measured at a small height: the previous shot's taller viewport would stretch it
+        d.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": 600, "deviceScaleFactor": 1, "mobile": width < 600},
+        )
         height = d.execute_script("return document.documentElement.scrollHeight")
         height = min(max(height, 600), 2400)
         d.execute_cdp_cmd(
@@ -131,6 +136,11 @@ def test_the_round_in_chromium(live, client, city, make_user, tmp_path):
         errors = _wait(d, "[data-role=errors]")[0].text
         assert "3" in errors and "医保区划" in errors and "6 位数字" in errors
         _shot(d, "registry-import-errors")
+        d.get(live + "/console/registries/targets")
+        _shot(d, "registry")
+        d.find_element(By.CSS_SELECTOR, "table tbody a[href$=history]").click()
+        assert _wait(d, "[data-role=deactivate]")
+        _shot(d, "registry-history")
         # a plan through the form, first with a mistake shown inline
         spec = plan_body(code="2026-WEB-1")
         d.get(live + "/console/plans/new")
@@ -177,6 +187,7 @@ def test_the_round_in_chromium(live, client, city, make_user, tmp_path):
     phone = _driver(390, 844)
     try:
         _sign_in(phone, live, "jiancha")
+        _shot(phone, "dashboard-390")
         phone.get(live + "/console/tasks")
         _shot(phone, "my-tasks-390")
         phone.find_element(By.LINK_TEXT, first).click()
