@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import time_machine
 from sqlalchemy import update
 
+from app.clock import today_local
 from app.db import make_sessionmaker
 from app.models import Result
 from tests.console.conftest import csrf_of, sign_in
@@ -116,3 +117,26 @@ def test_a_console_adjustment_cannot_widen_the_scope(client, city, make_user):
     )
     assert r.status_code == 422 and "超出本账号辖区" in r.text
     assert "changes.scope.regions" in r.text
+
+
+def test_weekly_report_city_rolled_up_district_refused_another_region(client, drawn, make_user, db):
+    sup, draw = drawn
+    _approved_but_unpublished(client, sup, draw, db)
+    day = today_local().isoformat()
+    make_user("shi", region="3704")
+    make_user("qu", region="370402")
+    sign_in(client, "shi")
+    page = client.get("/console/reports", params={"from": day, "to": day}).text
+    table = page.split('data-role="weekly"')[1]
+    assert "370402" in table and "370403" in table  # the city's districts rolled up
+    client.cookies.clear()
+    sign_in(client, "qu")
+    page = client.get("/console/reports", params={"from": day, "to": day}).text
+    table = page.split('data-role="weekly"')[1]
+    assert "370402" in table and "370403" not in table
+    # another district's report: refused as by the API (403), nothing of it shown
+    params = {"from": day, "to": day, "region": "370403"}
+    page = client.get("/console/reports", params=params).text
+    assert "不在本账号辖区" in page and 'data-role="weekly"' not in page
+    xlsx = client.get("/console/reports", params={**params, "format": "xlsx"})
+    assert xlsx.headers["content-type"].startswith("text/html")  # no file
