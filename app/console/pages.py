@@ -146,7 +146,30 @@ def dashboard(request: Request, session: SessionDep, staff: StaffDep) -> HTMLRes
         if p.role in ("admin", "supervisor")
         else []
     )
-    return render(request, "dashboard.html", staff, tasks=my_tasks, queue=queue, plans=plan_rows)
+    due = _deadline_counts(request, session, staff) if p.role in ("admin", "supervisor") else None
+    return render(
+        request, "dashboard.html", staff, tasks=my_tasks, queue=queue, plans=plan_rows, due=due
+    )
+
+
+def _deadline_counts(request: Request, session: Any, staff: Any) -> dict[str, Any] | None:
+    """The dashboard's 公示期限 card: counts by state and the calendar warnings."""
+    s = settings_of(request)
+    try:
+        report = deadlines.deadlines_report(
+            session,
+            today=today_local(),
+            within=5,
+            override_file=s.calendar_override_file,
+            workdays=s.publish_result_workdays,
+            jurisdiction=staff.principal.jurisdiction,
+        )
+    except AppError:
+        return None  # the 公示期限 page names the problem
+    counts = {"overdue": 0, "due_soon": 0, "calendar_missing": 0}
+    for item in report["items"]:
+        counts[item["state"]] = counts.get(item["state"], 0) + 1
+    return {"counts": counts, "warnings": report["warnings"]}
 
 
 # --- registries -----------------------------------------------------------------------------

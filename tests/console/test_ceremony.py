@@ -21,6 +21,7 @@ def test_ceremony_before_and_after_the_draw(client, city, make_user):
     frame = _frame_hash(client, city, code)
     make_user("jianguan")
     sign_in(client, "jianguan")
+    assert frame in client.get(f"/console/plans/{code}").text  # the plan page shows it too
     page = client.get(f"/console/plans/{code}/ceremony")
     assert page.status_code == 200
     html = page.text

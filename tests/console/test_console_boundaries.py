@@ -59,6 +59,7 @@ def test_deadlines_page_shows_the_jurisdictions_results_and_the_calendar_warning
     sign_in(client, "qu")
     page = client.get("/console/deadlines", params={"within": 250}).text
     assert all(t["id"] in page for t in own) and not any(t["id"] in page for t in other)
+    assert 'data-role="due"' in client.get("/console/").text  # the dashboard's card
     # the calendar of next year is missing: warned from 1 December (the clock controlled)
     known = 2026  # the last year of the installed chinesecalendar's data (tests/tasks)
     with time_machine.travel(datetime(known, 11, 30, 4, tzinfo=UTC), tick=False):
