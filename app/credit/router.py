@@ -21,7 +21,11 @@ def push_grades(
 ) -> GradesOut:
     """信用模块推送信用等级（全部成功或全部不写入）；生效时间在未来的届时生效。"""
     return service.push_grades(
-        session, entries=entries, token_name=principal.name, actor=principal.actor
+        session,
+        entries=entries,
+        token_name=principal.name,
+        actor=principal.actor,
+        jurisdiction=principal.jurisdiction,
     )
 
 

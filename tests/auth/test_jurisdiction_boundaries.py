@@ -111,3 +111,20 @@ def test_deadlines_export_statistics_and_credit_feed_stay_inside(
     assert {i["task_id"] for i in client.get(feed, headers=province).json()["items"]} == (
         own | other
     )
+
+
+def test_a_districts_credit_token_grades_only_its_targets(client, city, make_token):
+    district = make_token("credit", name="信用-402", region="370402")
+    mine, other = target_row(2)[0], target_row(3)[0]  # 370402 and 370403
+    push = [
+        {"uscc": mine, "grade": "C", "as_of": "2026-01-01"},
+        {"uscc": other, "grade": "D", "as_of": "2026-01-01"},
+    ]
+    r = client.put("/api/v1/credit/grades", headers=district, json=push)
+    assert r.status_code == 422
+    (error,) = r.json()["errors"]
+    assert error["row"] == 1 and error["field"] == "uscc" and "辖区 370402" in error["message"]
+    assert client.get(f"/api/v1/targets/{mine}", headers=city).json()["credit_grade"] == "A"
+    r = client.put("/api/v1/credit/grades", headers=district, json=push[:1])
+    assert r.status_code == 200, r.text
+    assert client.get(f"/api/v1/targets/{mine}", headers=city).json()["credit_grade"] == "C"
