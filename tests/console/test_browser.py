@@ -303,3 +303,38 @@ def test_boundaries_in_chromium(live, drawn, make_user):
         assert _fetch_status(d, live + "/api/v1/tasks", token) == 401
     finally:
         d.quit()
+
+
+def test_the_ceremony_view_counts_down_and_shows_a_draw_made_elsewhere(
+    live, client, city, make_user
+):
+    """The projector's page: the countdown runs; when the draw is made elsewhere (here through
+    the API, as the scheduler does for a drand round) the page polls, reloads and shows the
+    drawn list without anybody touching it."""
+    from tests.entropy import at_entropy
+    from tests.plans.conftest import published
+
+    code = published(client, city)
+    spec = client.get(f"/api/v1/plans/{code}", headers=city).json()["spec"]
+    make_user("jianguan")
+    d = _driver(1280)
+    try:
+        _sign_in(d, live, "jianguan")
+        d.get(live + f"/console/plans/{code}/ceremony")
+        countdown = _wait(d, "[data-role=countdown]")[0]
+        WebDriverWait(d, 10).until(lambda _d: "秒" in countdown.text)
+        stage = d.find_element(By.CSS_SELECTOR, "[data-stage=entropy]")
+        assert "active" in stage.get_attribute("class")
+        _shot(d, "ceremony-countdown")
+        with at_entropy(spec):
+            r = client.post(
+                f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "3-1-4-1-5-9"}
+            )
+        assert r.status_code == 201, r.text
+        rows = WebDriverWait(d, 20).until(
+            lambda _d: _d.find_elements(By.CSS_SELECTOR, "[data-role=drawn] tbody tr")
+        )
+        assert len(rows) == len(r.json()["tasks"])
+        assert r.json()["seed"] in d.find_element(By.CSS_SELECTOR, "[data-role=seed]").text
+    finally:
+        d.quit()
