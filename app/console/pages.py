@@ -239,10 +239,8 @@ def registry_import(
     problem = None
     result = None
     with tempfile.SpooledTemporaryFile(max_size=8 << 20) as tmp:
-        while chunk := file.file.read(1 << 20):
-            tmp.write(chunk)
-        tmp.seek(0)
         try:
+            importer.spool_upload(file.file, tmp, settings_of(request).max_upload_bytes)
             result = importer.import_file(
                 session,
                 kind=kind,

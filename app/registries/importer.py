@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
 from app.config import get_settings
-from app.errors import AppError, ValidationFailed
+from app.errors import AppError, PayloadTooLarge, ValidationFailed
 from app.faults import pause_at
 from app.models import RegistryHistory, Target
 from app.models.base import utcnow
@@ -401,6 +401,18 @@ class _NewRows:
 def _copy_escape(text: str) -> str:
     """Text as a COPY text-format value (backslash, tab, newline, carriage return escaped)."""
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def spool_upload(src: IO[bytes], dst: IO[bytes], limit: int) -> None:
+    """Copies an uploaded registry file into `dst`, refusing (413) one over `limit` bytes
+    (SPOTCHECK_MAX_UPLOAD_BYTES) before anything else reads it; API and console alike."""
+    size = 0
+    while chunk := src.read(1 << 20):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"文件超过 {limit} 字节上限")
+        dst.write(chunk)
+    dst.seek(0)
 
 
 def inspect_upload(fh: IO[bytes]) -> None:

@@ -15,7 +15,7 @@ from app.auth.deps import Supervisor
 from app.auth.jurisdiction import Jurisdiction
 from app.config import get_settings
 from app.db import SessionDep
-from app.errors import PayloadTooLarge, Unauthorized, problem_responses
+from app.errors import Unauthorized, problem_responses
 from app.pagination import int_key, page_after
 from app.registries import export, history, importer, repository, service
 from app.registries.schemas import (
@@ -50,14 +50,8 @@ def _inspected_upload(request: Request, file: UploadFile = File(...)) -> Iterato
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("需要 Bearer 令牌 (Authorization: Bearer TOKEN required)")
-    limit = get_settings().max_upload_bytes
     with tempfile.SpooledTemporaryFile(max_size=8 << 20) as tmp:
-        size = 0
-        while chunk := file.file.read(1 << 20):
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"文件超过 {limit} 字节上限")
-            tmp.write(chunk)
+        importer.spool_upload(file.file, tmp, get_settings().max_upload_bytes)
         importer.inspect_upload(tmp)
         yield tmp
 

@@ -65,3 +65,24 @@ def test_another_districts_record_cannot_be_deactivated(client, city, make_user)
         data={"csrf": csrf_of(page.text), "reason": "越权"},
     )
     assert r.status_code == 404
+
+
+def test_an_upload_over_the_size_limit_is_refused_as_by_the_api(
+    client, city, make_user, monkeypatch
+):
+    from tests.factories import TARGET_HEADER, encode
+
+    monkeypatch.setattr(client.app.state.settings, "max_upload_bytes", 300)
+    make_user("jianguan")
+    sign_in(client, "jianguan")
+    page = client.get("/console/registries/targets")
+    rows = [target_row(400 + i) for i in range(10)]
+    name, body = encode("utf-8", TARGET_HEADER, rows)
+    assert len(body) > 300
+    r = client.post(
+        "/console/registries/targets/import",
+        data={"csrf": csrf_of(page.text)},
+        files={"file": (name, body)},
+    )
+    assert r.status_code == 422 and "文件超过 300 字节上限" in r.text
+    assert target_row(400)[0] not in client.get("/console/registries/targets").text
