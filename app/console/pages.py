@@ -1032,7 +1032,7 @@ def reports_page(
 @router.get("/audit")
 def audit_page(request: Request, session: SessionDep, staff: StaffDep) -> HTMLResponse:
     require(staff, "supervisor")
-    from app.audit.view import recent_entries
+    from app.auth.audit_view import recent_entries
 
     report = verify_chain(session)
     j = staff.principal.jurisdiction
