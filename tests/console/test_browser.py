@@ -136,7 +136,7 @@ def test_the_round_in_chromium(live, client, city, make_user, tmp_path):
         errors = _wait(d, "[data-role=errors]")[0].text
         assert "3" in errors and "医保区划" in errors and "6 位数字" in errors
         _shot(d, "registry-import-errors")
-        d.get(live + "/console/registries/targets")
+        d.get(live + "/console/registries/targets?q=" + "测试医院1")  # a search: a short page
         _shot(d, "registry")
         d.find_element(By.CSS_SELECTOR, "table tbody a[href$=history]").click()
         assert _wait(d, "[data-role=deactivate]")
