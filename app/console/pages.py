@@ -315,6 +315,7 @@ def _history_page(
     request: Request, session: Any, staff: Any, kind: str, key: str, problem: Any = None
 ) -> HTMLResponse:
     from app.registries import history
+    from app.registries.repository import spec_for
 
     try:
         current = registries.get(
@@ -335,6 +336,11 @@ def _history_page(
         versions=versions,
         reasons=history.reasons(session, kind=kind, key=key),
         problem=problem,
+        fields=[
+            (f, registries.raw_value(current.get(f.name)))
+            for f in spec_for(kind).fields
+            if f.name != spec_for(kind).key
+        ],
     )
 
 
@@ -344,6 +350,46 @@ def registry_history(
 ) -> HTMLResponse:
     require(staff, "supervisor")
     return _history_page(request, session, staff, kind, key)
+
+
+@router.post("/registries/{kind}/{key}/edit")
+async def registry_edit(
+    request: Request, session: SessionDep, staff: StaffDep, kind: str, key: str
+) -> Response:
+    """Changes a record through registries.patch (the API's PATCH): only the fields whose text
+    the form changed are sent, validated as an import row is."""
+    require(staff, "supervisor")
+    from app.registries.repository import spec_for
+
+    raw = await request.form()
+    try:
+        spec = spec_for(kind)
+        current = registries.get(
+            session, kind=kind, key=key, jurisdiction=staff.principal.jurisdiction
+        )
+    except AppError as exc:
+        return render(request, "error.html", staff, exc.status, message=exc.detail)
+    changes = {
+        f.name: str(raw.get(f.name, ""))
+        for f in spec.fields
+        if f.name != spec.key
+        and f.name in raw
+        and str(raw.get(f.name, "")).strip() != registries.raw_value(current.get(f.name)).strip()
+    }
+    if not changes:
+        return see_other(f"/console/registries/{kind}/{key}/history")
+    try:
+        registries.patch(
+            session,
+            kind=kind,
+            key=key,
+            changes=changes,
+            actor=staff.principal.actor,
+            jurisdiction=staff.principal.jurisdiction,
+        )
+    except AppError as exc:
+        return _history_page(request, session, staff, kind, key, problem_of(session, exc))
+    return see_other(f"/console/registries/{kind}/{key}/history?saved=1")
 
 
 @router.post("/registries/{kind}/{key}/deactivate")

@@ -41,7 +41,8 @@ def check_visible(session: Session, *, kind: str, key: str, jurisdiction: Jurisd
     get(session, kind=kind, key=key, jurisdiction=jurisdiction)
 
 
-def _raw(value: Any) -> str:
+def raw_value(value: Any) -> str:
+    """A stored field value as the text a registry file (or a form) carries."""
     if value is None:
         return ""
     if isinstance(value, list):
@@ -108,7 +109,7 @@ def patch(
             errors.append({"field": name, "message": "未知字段或不可修改的字段"})
             continue
         try:
-            new[name] = spec.field(name).normalize(_raw(value))
+            new[name] = spec.field(name).normalize(raw_value(value))
         except FieldError as exc:
             errors.append({"field": name, "message": str(exc)})
     if "region" in new and not jurisdiction.covers(new["region"]):

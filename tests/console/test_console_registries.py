@@ -86,3 +86,22 @@ def test_an_upload_over_the_size_limit_is_refused_as_by_the_api(
     )
     assert r.status_code == 422 and "文件超过 300 字节上限" in r.text
     assert target_row(400)[0] not in client.get("/console/registries/targets").text
+
+
+def test_a_record_is_edited_through_the_apis_patch(client, city, make_user):
+    uscc = target_row(2)[0]  # the city's target 2, in 370402
+    make_user("qu", region="370402")
+    sign_in(client, "qu")
+    page = client.get(f"/console/registries/targets/{uscc}/history")
+    assert 'data-role="edit"' in page.text
+    url = f"/console/registries/targets/{uscc}/edit"
+    token = csrf_of(page.text)
+    r = client.post(url, data={"csrf": token, "region": "370403"})
+    assert r.status_code == 422 and "须在辖区 370402 内" in r.text  # cannot move it out
+    r = client.post(url, data={"csrf": token, "credit_grade": "Z"})
+    assert r.status_code == 422 and 'class="field-error"' in r.text
+    r = client.post(url, data={"csrf": token, "phone": "0632-1234567"}, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(r.headers["location"]).text
+    assert 'data-role="saved"' in page and "0632-1234567" in page
+    assert page.count("<td>更新</td>") == 1  # version 2, the first kept in the history
