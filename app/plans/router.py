@@ -78,7 +78,14 @@ def replace_plan(code: str, data: PlanIn, session: SessionDep, principal: Superv
     """修改草稿计划（发布后须走计划调整）。"""
     service.visible(session, code, principal.jurisdiction)
     return _plan_out(
-        session, service.replace_draft(session, code=code, data=data, actor=principal.actor)
+        session,
+        service.replace_draft(
+            session,
+            code=code,
+            data=data,
+            actor=principal.actor,
+            jurisdiction=principal.jurisdiction,
+        ),
     )
 
 

@@ -156,8 +156,16 @@ def create(
     return plan
 
 
-def replace_draft(session: Session, *, code: str, data: PlanIn, actor: str) -> Plan:
-    """Replaces a draft's body; published plans change only through adjustments."""
+def replace_draft(
+    session: Session,
+    *,
+    code: str,
+    data: PlanIn,
+    actor: str,
+    jurisdiction: Jurisdiction = EVERYWHERE,
+) -> Plan:
+    """Replaces a draft's body (its scope inside the editor's jurisdiction); published plans
+    change only through adjustments."""
     plan = get(session, code, for_update=True)
     if plan.status != PlanStatus.DRAFT:
         raise Conflict("计划已发布，修改须通过计划调整（POST /adjustments，附理由）")
@@ -165,6 +173,7 @@ def replace_draft(session: Session, *, code: str, data: PlanIn, actor: str) -> P
         raise ValidationFailed(
             "计划编号不可修改", errors=[{"field": "code", "message": "不可修改"}]
         )
+    jurisdiction.require_regions(list(data.scope.regions or []), field="scope.regions")
     check_against_registries(session, data)
     plan.spec, plan.title = data.model_dump(mode="json"), data.title
     plan.version += 1

@@ -175,7 +175,9 @@ def create_follow_up(
     task_id: str, data: FollowUpIn, session: SessionDep, principal: Supervisor
 ) -> dict[str, Any]:
     """安排回头看：关联原任务，缺省沿用原检查组。"""
-    task = revisits.create_revisit(session, task_id=task_id, data=data, actor=principal.actor)
+    task = revisits.create_revisit(
+        session, task_id=task_id, data=data, actor=principal.actor, principal=principal
+    )
     return service.task_views(session, [task])[0]
 
 

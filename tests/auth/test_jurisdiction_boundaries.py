@@ -128,3 +128,26 @@ def test_a_districts_credit_token_grades_only_its_targets(client, city, make_tok
     r = client.put("/api/v1/credit/grades", headers=district, json=push[:1])
     assert r.status_code == 200, r.text
     assert client.get(f"/api/v1/targets/{mine}", headers=city).json()["credit_grade"] == "C"
+
+
+def test_a_draft_cannot_be_rewritten_outside_nor_another_districts_task_followed_up(
+    client, drawn, make_token
+):
+    sup, draw = drawn
+    mine = make_token("supervisor", name="d402", region="370402")
+    scope = {"kinds": ["定点医疗机构"], "regions": ["370402"]}
+    body = plan_body(code="2026-D402", scope=scope)
+    assert client.post("/api/v1/plans", headers=mine, json=body).status_code == 201
+    wider = {**body, "scope": {**scope, "regions": ["3704"]}}
+    r = client.put("/api/v1/plans/2026-D402", headers=mine, json=wider)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "scope.regions"
+    stored = client.get("/api/v1/plans/2026-D402", headers=mine).json()["spec"]["scope"]
+    assert stored["regions"] == ["370402"]
+    # a 回头看 of the other district's task: as if the task did not exist
+    other = next(t for t in draw["tasks"] if t["stratum"].endswith("370403"))
+    approve(client, sup, other["id"], outcome="发现问题待后续处理")
+    follow = {"reason": "整改情况回头看"}
+    r = client.post(f"/api/v1/tasks/{other['id']}/follow-ups", headers=mine, json=follow)
+    assert r.status_code == 404
+    r = client.post(f"/api/v1/tasks/{other['id']}/follow-ups", headers=sup, json=follow)
+    assert r.status_code == 201, r.text
