@@ -38,7 +38,7 @@ from app.events import site_changed
 from app.models.base import utcnow
 from app.plans import drawing, entropy, preview
 from app.plans import service as plans
-from app.plans.schemas import AdjustmentIn, DrawIn, PlanIn
+from app.plans.schemas import AdjustmentIn, CloseIn, DrawIn, PlanIn
 from app.registries import importer
 from app.registries import service as registries
 from app.tasks import deadlines, evidence, reports, results
@@ -682,6 +682,53 @@ def plan_adjust(
     return _plan_action(request, session, staff, code, act, f"/console/plans/{code}")
 
 
+@router.post("/plans/{code}/edit")
+def plan_edit(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    code: str,
+    spec: Annotated[str, Form(max_length=200_000)] = "",
+) -> Response:
+    """修改草稿: the whole plan body (JSON), through plans.replace_draft as the API's PUT."""
+
+    def act() -> None:
+        try:
+            body = json.loads(spec)
+        except ValueError:
+            raise ValidationFailed(
+                "草稿内容须为 JSON 对象", errors=[{"field": "spec", "message": "不是有效的 JSON"}]
+            ) from None
+        plans.replace_draft(
+            session,
+            code=code,
+            data=PlanIn.model_validate(body),
+            actor=staff.principal.actor,
+            jurisdiction=staff.principal.jurisdiction,
+        )
+
+    return _plan_action(request, session, staff, code, act, f"/console/plans/{code}")
+
+
+@router.post("/plans/{code}/close")
+def plan_close(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    code: str,
+    background: BackgroundTasks,
+    reason: Text = "",
+) -> Response:
+    """结束计划 with a reason, through plans.close as the API."""
+
+    def act() -> None:
+        body = CloseIn.model_validate({"reason": reason})
+        plans.close(session, code=code, reason=body.reason, actor=staff.principal.actor)
+        site_changed(request, background, session, f"plan:{code}")
+
+    return _plan_action(request, session, staff, code, act, f"/console/plans/{code}")
+
+
 @router.post("/plans/{code}/draw")
 def plan_draw(
     request: Request,
@@ -872,6 +919,30 @@ async def task_result(
     except (AppError, ValidationError) as exc:
         return _task_page(request, session, staff, task_id, problem_of(session, exc), form, 422)
     return see_other(f"/console/tasks/{task_id}?saved=1")
+
+
+@router.post("/tasks/{task_id}/follow-up")
+def task_follow_up(
+    request: Request, session: SessionDep, staff: StaffDep, task_id: str, reason: Text = ""
+) -> Response:
+    """安排回头看 through revisits.create_revisit (the API's POST …/follow-ups)."""
+    from app.tasks import revisits
+    from app.tasks.schemas import FollowUpIn
+
+    require(staff, "supervisor")
+    try:
+        child = revisits.create_revisit(
+            session,
+            task_id=task_id,
+            data=FollowUpIn.model_validate({"reason": reason}),
+            actor=staff.principal.actor,
+            principal=staff.principal,
+        )
+    except (AppError, ValidationError) as exc:
+        return _task_page(
+            request, session, staff, task_id, problem_of(session, exc), None, exc_status(exc)
+        )
+    return see_other(f"/console/tasks/{child.id}")
 
 
 @router.post("/tasks/{task_id}/evidence")
