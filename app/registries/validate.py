@@ -242,7 +242,7 @@ class Validator:
                     )
                 else:
                     self.first_row[k] = number
-            if not self._inside(number, rec, k):
+            if (self.prefix or self.foreign) and not self._inside(number, rec, k):
                 ok = False
             if not ok:
                 continue
