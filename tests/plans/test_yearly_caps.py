@@ -112,7 +112,7 @@ def test_a_not_inspected_result_does_not_count_toward_the_cap(client, city):
 def test_a_complaint_keeps_a_capped_unit_eligible(db, client, city):
     first = _draw(client, city, published(client, city, code="Y-1", cooldown_days=0))
     with make_sessionmaker(db)() as s:
-        grades = dict(s.execute(select(Target.uscc, Target.credit_grade)).tuples().all())
+        grades = dict(s.execute(select(Target.uscc, Target.credit_grade)).all())
         chosen = next(t["uscc"] for t in first["tasks"] if grades[t["uscc"]] == "A")
         target = s.scalars(select(Target).where(Target.uscc == chosen)).one()
         complained = target.uscc
