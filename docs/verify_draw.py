@@ -35,7 +35,7 @@ ALGORITHM = "spotcheck-draw/1"
 ALGORITHM_V2 = "spotcheck-draw/2"
 POPULATION_HEADER = "uscc,stratum,kind,grade,weight,cooling_items"
 POPULATION_HEADER_V2 = POPULATION_HEADER + ",region,name"
-# /2 frame of a plan with yearly caps (spec §10.7)
+# /2 frame of a plan with yearly caps (spec §10.9)
 POPULATION_HEADER_V2_CAPS = POPULATION_HEADER + ",year_checks,cap_exempt,region,name"
 COMMITMENT_TAG = b"spotcheck-draw/1:commitment\n"
 SEED_TAG = b"spotcheck-draw/1:seed\n"
@@ -207,7 +207,7 @@ def solve_inclusion(groups: list[tuple[float, float, int]], n: int) -> list[floa
 
 def reached_cap(grade: str, year_checks: str, cap_exempt: str, caps: dict[str, int]) -> int | None:
     # the yearly cap a unit has reached (then it rests like a cooling unit), or None: a grade
-    # without a cap or an exempt unit (a complaint) never reaches one (spec §10.7)
+    # without a cap or an exempt unit (a complaint) never reaches one (spec §10.9)
     cap = caps.get(grade) if grade else None
     if cap is None or cap_exempt or int(year_checks) < cap:
         return None
@@ -564,7 +564,7 @@ def population_text(
     rows: list[dict[str, str]], algorithm: str = ALGORITHM, *, caps: bool = False
 ) -> str:
     """The canonical population file: header, one line per unit, LF, final LF (spec §7, §10.3);
-    a /2 frame of a plan with yearly caps has year_checks and cap_exempt (spec §10.7)."""
+    a /2 frame of a plan with yearly caps has year_checks and cap_exempt (spec §10.9)."""
     header = POPULATION_HEADER_V2 if algorithm == ALGORITHM_V2 else POPULATION_HEADER
     if caps and algorithm == ALGORITHM_V2:
         header = POPULATION_HEADER_V2_CAPS

@@ -184,7 +184,7 @@ class Profile(NamedTuple):
     """Everything about a unit except its USCC; units sharing one are interchangeable.
 
     `cooling`: every applicable item in cooldown; `cap`: the yearly cap it has reached (None if
-    not, docs/rules.md#r4-4); `resting`: either — out of the eligible set, drawn only to fill
+    not, docs/rules.md#r4-5); `resting`: either — out of the eligible set, drawn only to fill
     the floor (draw-spec §4 step 1)."""
 
     stratum: str

@@ -25,7 +25,7 @@ _FORBIDDEN_RE = re.compile('[,"\r\n]')
 # The population (frame) file's header: spotcheck-draw/1, and /2 with region and name.
 POPULATION_HEADER = "uscc,stratum,kind,grade,weight,cooling_items"
 POPULATION_HEADER_V2 = POPULATION_HEADER + ",region,name"
-# /2 frame of a plan with a yearly cap (docs/draw-spec.md §10.7): per unit the inspections it
+# /2 frame of a plan with a yearly cap (docs/draw-spec.md §10.9): per unit the inspections it
 # has had this year and whether it is exempt from the cap (a complaint), before region, name.
 POPULATION_HEADER_V2_CAPS = POPULATION_HEADER + ",year_checks,cap_exempt,region,name"
 

@@ -28,7 +28,7 @@ class SamplingParams:
     weighted: bool = False
     cooldown_days: int = 365
     algorithm: str = ALGORITHM
-    # credit grade → most inspections a year (docs/rules.md#r4-4); spotcheck-draw/2 only
+    # credit grade → most inspections a year (docs/rules.md#r4-5); spotcheck-draw/2 only
     yearly_caps: Mapping[str, int] = field(default_factory=lambda: _NO_CAPS)
 
     def __post_init__(self) -> None:
@@ -55,7 +55,7 @@ def reached_cap(
 ) -> int | None:
     """The yearly cap a unit has reached — it is then out of the eligible set, like a cooling
     unit — or None. A unit of a grade without a cap, or exempt (a complaint), never reaches
-    one (docs/rules.md#r4-4). The one place this rule lives (docs/verify_draw.py copies it)."""
+    one (docs/rules.md#r4-5). The one place this rule lives (docs/verify_draw.py copies it)."""
     if year_checks is None or grade is None:
         return None
     checks, exempt = year_checks

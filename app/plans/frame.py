@@ -92,7 +92,7 @@ def _cooling(session: Session, plan: PlanIn, now: Any) -> tuple[dict[str, set[st
 
 def cap_exempt(tags: Iterable[str], exempt: Iterable[str]) -> bool:
     """Whether tags like "举报:2" lift the yearly cap: one of the plan's `yearly_cap_exempt`
-    tags with a count above 0 (a complaint on record, docs/rules.md#r4-4)."""
+    tags with a count above 0 (a complaint on record, docs/rules.md#r4-5)."""
     names = set(exempt)
     for tag in tags:
         name, _, count = tag.partition(":")
@@ -105,7 +105,7 @@ def _year_checks(session: Session, plan: PlanIn) -> tuple[dict[str, int], set[st
     """Per USCC, its inspections in the calendar year of the plan's window start (北京时间
     dates): tasks of current draws of every other plan whose window starts in that year, open
     or inspected — a task whose approved result is 未检查（停业、注销等） was not an inspection;
-    and the ids of the draws that contributed (docs/rules.md#r4-4). The plan's own earlier
+    and the ids of the draws that contributed (docs/rules.md#r4-5). The plan's own earlier
     draws do not count: a redraw replaces them."""
     if not plan.yearly_caps:
         return {}, set()

@@ -13,7 +13,7 @@ STRATA_KEYS = ("kind", "level", "ownership", "region", "city")
 # 定点医药机构: the kinds the 5% floor applies to (docs/rules.md#r2-2).
 DESIGNATED_KINDS = ("定点医疗机构", "定点零售药店")
 MIN_RATIO_DESIGNATED = 0.05
-# Tags of a target that lift its yearly cap: a complaint (投诉举报, docs/rules.md#r4-4).
+# Tags of a target that lift its yearly cap: a complaint (投诉举报, docs/rules.md#r4-5).
 DEFAULT_CAP_EXEMPT = ("举报", "投诉")
 MAX_YEARLY_CAP = 366
 
@@ -159,7 +159,7 @@ class PlanIn(BaseModel):
     grade_rates: dict[str, float] = Field(default_factory=dict)
     risk_weights: dict[str, Any] = Field(default_factory=dict)
     cooldown_days: int = Field(365, ge=0, le=3650)
-    # 年度检查上限 (docs/rules.md#r4-4): credit grade → most inspections a year, across plans;
+    # 年度检查上限 (docs/rules.md#r4-5): credit grade → most inspections a year, across plans;
     # grades not listed are uncapped. A unit with one of `yearly_cap_exempt`'s tags (a complaint)
     # is not capped; the floor n_h wins over the cap.
     yearly_caps: dict[str, int] = Field(default_factory=dict)

@@ -203,7 +203,7 @@ class TaskOut(StrictOut):
     inclusion_prob: float | None
     items: list[str]
     despite_cooldown: bool
-    despite_cap: bool  # drawn although at its yearly cap, to fill the floor (rules.md#r4-4)
+    despite_cap: bool  # drawn although at its yearly cap, to fill the floor (rules.md#r4-5)
     reason: str | None
     team: list[TeamMemberOut]
     status: str

@@ -1,4 +1,4 @@
-"""tasks.despite_cap: a task drawn although its target reached its yearly cap (docs/rules.md#r4-4)
+"""tasks.despite_cap: a task drawn although its target reached its yearly cap (docs/rules.md#r4-5)
 
 Revision ID: 3b7d1f2e8a64
 Revises: 9c4e2a7b5d13

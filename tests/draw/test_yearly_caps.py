@@ -1,4 +1,4 @@
-"""The yearly cap per institution, tiered by credit grade (docs/rules.md#r4-4), the pure side.
+"""The yearly cap per institution, tiered by credit grade (docs/rules.md#r4-5), the pure side.
 
 A unit at its grade's cap (inspections this year, frozen in the frame) is out of the eligible
 set like a cooling unit, unless exempt (a complaint); when the floor n_h cannot be met without

@@ -1,4 +1,4 @@
-"""The yearly cap per institution across plans, through the API (docs/rules.md#r4-4).
+"""The yearly cap per institution across plans, through the API (docs/rules.md#r4-5).
 
 Concurrent plans in one year: a grade-A unit inspected once this year is not drawn by the next
 plan with `yearly_caps {"A": 1}` — unless the floor needs it (then the task says which and why)

@@ -197,7 +197,7 @@
 
   const HEADER = "uscc,stratum,kind,grade,weight,cooling_items";
   const HEADER_V2 = HEADER + ",region,name";
-  // /2 frame of a plan with yearly caps (draw-spec §10.7)
+  // /2 frame of a plan with yearly caps (draw-spec §10.9)
   const HEADER_V2_CAPS = HEADER + ",year_checks,cap_exempt,region,name";
 
   /* The population file's records: its lines, except that a quoted /2 name may span several. */
@@ -249,7 +249,7 @@
       const f = fieldsOf(lines[i], v2, caps);
       const [uscc, stratum, kind, grade, weight, coolingItems] = f;
       const [region, name] = caps ? f.slice(8) : f.slice(6);
-      // the yearly cap (rules.md#r4-4): a unit at its grade's cap rests like a cooling unit,
+      // the yearly cap (rules.md#r4-5): a unit at its grade's cap rests like a cooling unit,
       // unless exempt (a complaint); port of reached_cap in docs/verify_draw.py
       let cap = null;
       if (caps) {
