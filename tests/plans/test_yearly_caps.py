@@ -164,3 +164,29 @@ def test_yearly_caps_are_validated_with_field_errors(client, city):
     spec = r.json()["spec"]
     assert spec["yearly_caps"] == {"A": 1, "B": 2}
     assert spec["yearly_cap_exempt"] == ["举报", "投诉"]
+
+
+def test_the_inclusion_preview_leaves_capped_units_out_of_the_eligible_set(client, city):
+    first = _draw(client, city, published(client, city, code="Y-1", cooldown_days=0))
+    body = plan_body(code="Y-P", cooldown_days=0, ratio=0.3, yearly_caps=CAPS)
+    assert client.post("/api/v1/plans", headers=city, json=body).status_code == 201
+    capped_preview = client.get("/api/v1/plans/Y-P/inclusion", headers=city)
+    assert capped_preview.status_code == 200, capped_preview.text
+    # the same plan without caps: the difference per stratum is its grade-A units drawn by Y-1
+    body = plan_body(code="Y-Q", cooldown_days=0, ratio=0.3)
+    assert client.post("/api/v1/plans", headers=city, json=body).status_code == 201
+    plain = client.get("/api/v1/plans/Y-Q/inclusion", headers=city).json()
+    capped = {s["key"]: s["eligible"] for s in capped_preview.json()["strata"]}
+    uncapped = {s["key"]: s["eligible"] for s in plain["strata"]}
+    second = _draw(
+        client,
+        city,
+        published(client, city, code="Y-2", cooldown_days=0, ratio=0.3, yearly_caps=CAPS),
+        "6-6-1-2",
+    )
+    rows = _frame(client, city, second)
+    a_units = [t["uscc"] for t in first["tasks"] if rows[t["uscc"]]["grade"] == "A"]
+    expected = dict(uncapped)
+    for u in a_units:
+        expected[rows[u]["stratum"]] -= 1
+    assert capped == expected and capped != uncapped
