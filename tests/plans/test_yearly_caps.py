@@ -190,3 +190,21 @@ def test_the_inclusion_preview_leaves_capped_units_out_of_the_eligible_set(clien
     for u in a_units:
         expected[rows[u]["stratum"]] -= 1
     assert capped == expected and capped != uncapped
+
+
+def test_year_checks_from_a_withheld_draw_withhold_the_later_frame(client, city, db):
+    from app.models import PlanFrame
+
+    hidden = published(
+        client, city, code="HIDDEN-A", publish_tasks="after_window", ratio=0.3, cooldown_days=0
+    )
+    withheld = _draw(client, city, hidden)
+    # no cooldown: only the yearly counts carry the withheld selection into the later frame
+    later = published(client, city, code="LATER-B", cooldown_days=0, yearly_caps=CAPS)
+    with make_sessionmaker(db)() as s:
+        frame = s.get(PlanFrame, (later, 2))
+        assert frame is not None and frame.depends_on == [withheld["id"]]
+    plain = published(client, city, code="LATER-C", cooldown_days=0)
+    with make_sessionmaker(db)() as s:
+        frame = s.get(PlanFrame, (plain, 2))
+        assert frame is not None and frame.depends_on == []
