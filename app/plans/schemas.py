@@ -356,7 +356,8 @@ class GradePiOut(StrictOut):
 
 
 class PreviewStratumOut(StrictOut):
-    """π of one stratum on today's population (N units, `eligible` not cooling, n drawn)."""
+    """π of one stratum on today's population (N units, `eligible` neither cooling nor at its
+    yearly cap, n drawn)."""
 
     key: str
     N: int
