@@ -57,6 +57,13 @@ def parse_tags(tags: Iterable[str]) -> tuple[int, frozenset[str]]:
     return complaints, frozenset(flags)
 
 
+def _an_inspection() -> Any:
+    """A drawn task counts as an inspection (for the cooldown and the yearly cap) while it is
+    open or once inspected: an approved 未检查（停业、注销等） result was none (rules R4.1, R4.5).
+    The tasks must be outer-joined to their results."""
+    return or_(Result.id.is_(None), Result.outcome != ResultOutcome.NOT_INSPECTED)
+
+
 def _cooling(session: Session, plan: PlanIn, now: Any) -> tuple[dict[str, set[str]], set[str]]:
     """Per USCC, the plan's items it is (to be) inspected for within cooldown_days; and the ids
     of the draws that contributed (a withheld one makes the frame withheld too, `capture`).
@@ -78,7 +85,7 @@ def _cooling(session: Session, plan: PlanIn, now: Any) -> tuple[dict[str, set[st
         .where(
             Draw.status == DrawStatus.CURRENT,
             Draw.created_at >= since,
-            or_(Result.id.is_(None), Result.outcome != ResultOutcome.NOT_INSPECTED),
+            _an_inspection(),
         )
     )
     for uscc, items, draw_id in session.execute(stmt):
@@ -125,7 +132,7 @@ def _year_checks(session: Session, plan: PlanIn) -> tuple[dict[str, int], set[st
             .where(
                 Draw.status == DrawStatus.CURRENT,
                 Task.plan_code.in_(codes[i : i + 900]),
-                or_(Result.id.is_(None), Result.outcome != ResultOutcome.NOT_INSPECTED),
+                _an_inspection(),
             )
         )
         for uscc, draw_id in session.execute(stmt):
