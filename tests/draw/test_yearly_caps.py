@@ -12,6 +12,8 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.draw import (
     ALGORITHM,
@@ -174,6 +176,41 @@ def test_the_frame_records_the_year_checks_and_reads_back() -> None:
     # a plan without caps keeps the /2 frame it always had
     plain = b"".join(population_file_chunks(uncapped(POPULATION), ITEMS, algorithm=ALGORITHM_V2))
     assert plain.decode().splitlines()[0] == POPULATION_HEADER_V2
+
+
+_capped_unit = st.builds(
+    lambda k, grade, checks, exempt, cooling, name: Unit(
+        uscc(k), f"S{k % 3}", HOSPITAL, grade, 1.0, cooling, "370102", name, (checks, exempt)
+    ),
+    st.integers(0, 5000),
+    st.sampled_from([None, "A", "B", "C"]),
+    st.integers(0, 12),
+    st.booleans(),
+    st.sampled_from([frozenset(), frozenset({"YB-01"})]),
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        max_size=8,
+    ),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_capped_unit, min_size=1, max_size=25, unique_by=lambda u: u.uscc))
+def test_a_capped_frame_round_trips_and_the_verifier_replays_any_draw_of_it(
+    population: list[Unit],
+) -> None:
+    data = b"".join(population_file_chunks(population, ITEMS, algorithm=ALGORITHM_V2))
+    again = b"".join(
+        population_file_chunks(read_population_file(data), ITEMS, algorithm=ALGORITHM_V2)
+    )
+    assert again == data
+    rows = verifier.parse_population(data)
+    assert verifier.population_text(rows, ALGORITHM_V2, caps=True).encode("utf-8") == data
+    draw = as_json(draw_targets(seed=SEED, population=population, items=ITEMS, params=params()))
+    assert verifier.replay({**draw, "algorithm": ALGORITHM_V2}, rows) == {
+        "strata": draw["strata"],
+        "tasks": draw["tasks"],
+    }
 
 
 @pytest.mark.parametrize(
