@@ -447,6 +447,7 @@ def _plan_defaults(staff: Any) -> dict[str, Any]:
         "ratio": "0.05",
         "min_per_stratum": "1",
         "team_size": "2",
+        "yearly_caps": "",
         "start": today.isoformat(),
         "end": (today + timedelta(days=30)).isoformat(),
         "publish_tasks": "after_window",
@@ -478,6 +479,15 @@ def _split(text: str) -> list[str]:
     return [p for p in text.replace("，", ",").replace(";", ",").replace(" ", ",").split(",") if p]
 
 
+def _caps(text: str) -> dict[str, Any]:
+    """ "A:1, B:2" → {"A": 1, "B": 2}; anything else is passed on for PlanIn to refuse by field."""
+    out: dict[str, Any] = {}
+    for part in _split(text):
+        grade, _, cap = part.replace("：", ":").partition(":")
+        out[grade] = int(cap) if cap.isascii() and cap.isdigit() else cap
+    return out
+
+
 @router.post("/plans/new")
 async def plan_create(request: Request, session: SessionDep, staff: StaffDep) -> Response:
     """Creates a draft through plans.service.create; the API's 422 errors shown by field."""
@@ -497,6 +507,8 @@ async def plan_create(request: Request, session: SessionDep, staff: StaffDep) ->
         "window": {"start": form["start"], "end": form["end"]},
         "publish_tasks": form["publish_tasks"],
     }
+    if form["yearly_caps"].strip():
+        body["yearly_caps"] = _caps(form["yearly_caps"])
     if form["drand_round"].strip():
         body["entropy_source"] = {
             "kind": "drand",

@@ -49,7 +49,11 @@ def check_against_registries(session: Session, data: PlanIn) -> None:
                 }
             )
     scale = get_settings().grade_scale
-    for field, grades in (("grade_rates", data.grade_rates), ("risk_weights", data.risk_weights)):
+    for field, grades in (
+        ("grade_rates", data.grade_rates),
+        ("risk_weights", data.risk_weights),
+        ("yearly_caps", data.yearly_caps),
+    ):
         for grade in grades:
             if field == "risk_weights" and grade in ("complaint", "flags"):
                 continue
