@@ -60,18 +60,23 @@ class InspectorStatus(StrEnum):
     DISABLED = "停用"
 
 
-LABELS: dict[StrEnum, str] = {
-    PlanStatus.DRAFT: "草稿",
-    PlanStatus.PUBLISHED: "已发布",
-    PlanStatus.DRAWN: "已抽取",
-    PlanStatus.CLOSED: "已结束",
-    DrawStatus.CURRENT: "现行",
-    DrawStatus.SUPERSEDED: "已作废",
-    DrawStatus.FAILED: "抽取失败",
-    TaskStatus.TO_INSPECT: "待检查",
-    TaskStatus.INSPECTED: "已检查",
-    TaskStatus.PENDING_MEASURES: "待后续处理",
-    TaskStatus.CLOSED: "已办结",
+# Keyed by (enum, member): members of different enums with the same value ("closed" of a plan
+# and of a task) are equal as strings, and would otherwise share one label.
+LABELS: dict[tuple[type[StrEnum], StrEnum], str] = {
+    (type(member), member): label
+    for member, label in (
+        (PlanStatus.DRAFT, "草稿"),
+        (PlanStatus.PUBLISHED, "已发布"),
+        (PlanStatus.DRAWN, "已抽取"),
+        (PlanStatus.CLOSED, "已结束"),
+        (DrawStatus.CURRENT, "现行"),
+        (DrawStatus.SUPERSEDED, "已作废"),
+        (DrawStatus.FAILED, "抽取失败"),
+        (TaskStatus.TO_INSPECT, "待检查"),
+        (TaskStatus.INSPECTED, "已检查"),
+        (TaskStatus.PENDING_MEASURES, "待后续处理"),
+        (TaskStatus.CLOSED, "已办结"),
+    )
 }
 
 
@@ -92,6 +97,6 @@ def task_label(status: str) -> str:
 
 def _label(enum: type[StrEnum], status: str) -> str:
     try:
-        return LABELS[enum(status)]
+        return LABELS[(enum, enum(status))]
     except ValueError:
         return status

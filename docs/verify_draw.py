@@ -35,6 +35,8 @@ ALGORITHM = "spotcheck-draw/1"
 ALGORITHM_V2 = "spotcheck-draw/2"
 POPULATION_HEADER = "uscc,stratum,kind,grade,weight,cooling_items"
 POPULATION_HEADER_V2 = POPULATION_HEADER + ",region,name"
+# /2 frame of a plan with yearly caps (spec §10.9)
+POPULATION_HEADER_V2_CAPS = POPULATION_HEADER + ",year_checks,cap_exempt,region,name"
 COMMITMENT_TAG = b"spotcheck-draw/1:commitment\n"
 SEED_TAG = b"spotcheck-draw/1:seed\n"
 COMMITMENT_TAG_V2 = b"spotcheck-draw/2:commitment\n"
@@ -79,6 +81,7 @@ TASK_FIELDS = frozenset(
         "inclusion_prob",
         "items",
         "despite_cooldown",
+        "despite_cap",
         "reason",
         "required_expertise",
         "team",
@@ -205,6 +208,19 @@ def solve_inclusion(groups: list[tuple[float, float, int]], n: int) -> list[floa
                 slope.append(m * w)
         c = (n - math.fsum(fixed)) / math.fsum(slope)
     return [min(1.0, max(r, c * w)) for r, w, _ in groups]
+
+
+def reached_cap(grade: str, year_checks: str, cap_exempt: str, caps: dict[str, int]) -> int | None:
+    # the yearly cap a unit has reached (then it rests like a cooling unit), or None: a grade
+    # without a cap or an exempt unit (a complaint) never reaches one (spec §10.9)
+    cap = caps.get(grade) if grade else None
+    if cap is None or cap_exempt or int(year_checks) < cap:
+        return None
+    return cap
+
+
+def cap_reason(checks: int, grade: str, cap: int) -> str:
+    return f"本年度已检查 {checks} 次（{grade}级上限 {cap} 次），但为满足本层最低抽查数而抽取"
 
 
 def fill_probability(taken: int, cooling: int) -> float:
@@ -455,6 +471,12 @@ def verify_plan(draw: dict[str, Any], plan: dict[str, Any]) -> list[str]:
             problems.append(
                 f"{key} 与计划第 {wanted} 版公布的不同（differs from the plan version）"
             )
+    spec = version.get("spec")
+    caps = (draw.get("params") or {}).get("yearly_caps") or {}
+    if isinstance(spec, dict) and (spec.get("yearly_caps") or {}) != caps:
+        problems.append(
+            f"年度检查上限 yearly_caps 与计划第 {wanted} 版公布的不同（yearly caps differ）"
+        )
     return problems
 
 
@@ -516,6 +538,10 @@ def _check_published(draw: dict[str, Any]) -> list[str]:
             problems.append(f"{where}：入样概率 inclusion_prob 必须在 (0, 1] 之间")
         if task.get("despite_cooldown") and not task.get("reason"):
             problems.append(f"{where}：冷却期内仍抽取但未说明原因")
+        if task.get("despite_cap") and not task.get("reason"):
+            problems.append(f"{where}：已达年度检查上限仍抽取但未说明原因")
+        if "despite_cap" in task and not params.get("yearly_caps"):
+            problems.append(f"{where}：计划未设年度检查上限，却标注 despite_cap")
         current = (order.index(stratum), ticket, uscc)
         if previous is not None and current <= previous:
             problems.append(f"{where}：任务未按（分层，签号，代码）排序")
@@ -539,9 +565,14 @@ def csv_field(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if _FORBIDDEN_RE.search(text) else text
 
 
-def population_text(rows: list[dict[str, str]], algorithm: str = ALGORITHM) -> str:
-    """The canonical population file: header, one line per unit, LF, final LF (spec §7, §10.3)."""
+def population_text(
+    rows: list[dict[str, str]], algorithm: str = ALGORITHM, *, caps: bool = False
+) -> str:
+    """The canonical population file: header, one line per unit, LF, final LF (spec §7, §10.3);
+    a /2 frame of a plan with yearly caps has year_checks and cap_exempt (spec §10.9)."""
     header = POPULATION_HEADER_V2 if algorithm == ALGORITHM_V2 else POPULATION_HEADER
+    if caps and algorithm == ALGORITHM_V2:
+        header = POPULATION_HEADER_V2_CAPS
     fields = header.split(",")
     lines = [header] + [
         ",".join(csv_field(row.get(f) or "") if f == "name" else row.get(f) or "" for f in fields)
@@ -559,6 +590,7 @@ def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
     rates = params.get("grade_rates") or {}
     weighted = bool(params.get("weighted"))
     reason = f"冷却期内（{params.get('cooldown_days', 365)}天内已检查）但为满足本层最低抽查数而抽取"
+    caps = params.get("yearly_caps") or {}
     seed_hash = hashlib.sha256(draw["seed"].encode("utf-8")).hexdigest()
     by_stratum: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -567,6 +599,13 @@ def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
         open_items = [code for code in applicable if code not in cooling_set]
         ticket = ticket_of(seed_hash, row["uscc"])
         grade_rate = rates.get(row["grade"]) if row["grade"] else None
+        cap = None
+        if caps:
+            if not re.fullmatch(r"0|[1-9][0-9]*", row.get("year_checks") or "") or (
+                row.get("cap_exempt") not in ("", "1")
+            ):
+                raise ValueError(f"{row['uscc']}：year_checks / cap_exempt 不合法")
+            cap = reached_cap(row["grade"], row["year_checks"], row["cap_exempt"], caps)
         unit = {
             "uscc": row["uscc"],
             "name": row.get("name"),
@@ -574,6 +613,10 @@ def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
             "ticket": ticket,
             "u": int(ticket[2:14]) / 1e12,
             "cooling": not open_items,
+            "cap": cap,
+            "cap_reason": None
+            if cap is None
+            else cap_reason(int(row["year_checks"]), row["grade"], cap),
             "items": open_items or applicable,
             "rate": unit_min_rate(grade_rate, params["ratio"], algorithm),
             "weight": float(row["weight"]) if weighted else 1.0,
@@ -582,8 +625,9 @@ def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
     strata, tasks = [], []
     for key in sorted(by_stratum):
         units = by_stratum[key]
-        frame = [u for u in units if not u["cooling"]]
-        cooling = [u for u in units if u["cooling"]]
+        # resting: every item cooling, or at the yearly cap — drawn only to fill the floor
+        frame = [u for u in units if not u["cooling"] and u["cap"] is None]
+        cooling = [u for u in units if u["cooling"] or u["cap"] is not None]
         n_floor = floor_size(len(units), params["ratio"], params["min_per_stratum"])
         rate_counts: dict[float, int] = {}
         groups: dict[tuple[float, float], int] = {}
@@ -607,38 +651,44 @@ def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
         fill_pi = fill_probability(n_fill, len(cooling))
         picked = [(u, pis[(u["rate"], u["weight"])], False) for u in drawn]
         picked += [(u, fill_pi, True) for u in filled]
+        n_cooling = n_capped = 0
         for u, pi, despite in sorted(picked, key=lambda x: (x[0]["ticket"], x[0]["uscc"])):
             task = {"uscc": u["uscc"]}
             if v2:
                 task |= {"name": u["name"], "region": u["region"]}
-            tasks.append(
-                task
-                | {
-                    "stratum": key,
-                    "ticket": u["ticket"],
-                    "inclusion_prob": pi,
-                    "items": list(u["items"]),
-                    "despite_cooldown": despite,
-                    "reason": reason if despite else None,
-                }
-            )
-        strata.append(
-            {
-                "key": key,
-                "N": len(units),
-                "n": n,
-                "n_floor": n_floor,
-                "eligible": len(frame),
-                "despite_cooldown": n_fill,
+            cooled = despite and u["cooling"]
+            reasons = [r for r in (reason if cooled else None, u["cap_reason"]) if r]
+            task |= {
+                "stratum": key,
+                "ticket": u["ticket"],
+                "inclusion_prob": pi,
+                "items": list(u["items"]),
+                "despite_cooldown": cooled,
             }
-        )
+            if caps:
+                task["despite_cap"] = u["cap"] is not None
+            tasks.append(task | {"reason": "；".join(reasons) or None})
+            n_cooling += int(cooled)
+            n_capped += int(u["cap"] is not None)
+        stratum = {
+            "key": key,
+            "N": len(units),
+            "n": n,
+            "n_floor": n_floor,
+            "eligible": len(frame),
+            "despite_cooldown": n_cooling if caps else n_fill,
+        }
+        if caps:
+            stratum["despite_cap"] = n_capped
+        strata.append(stratum)
     return {"strata": strata, "tasks": tasks}
 
 
 def _check_population(draw: dict[str, Any], rows: list[dict[str, str]]) -> list[str]:
     """The population rows: the published hash and size, and the replay of strata and tasks."""
     problems: list[str] = []
-    text = population_text(rows, draw.get("algorithm", ALGORITHM))
+    caps = bool((draw.get("params") or {}).get("yearly_caps"))
+    text = population_text(rows, draw.get("algorithm", ALGORITHM), caps=caps)
     if hashlib.sha256(text.encode("utf-8")).hexdigest() != draw.get("population_sha256"):
         problems.append("抽样总体与 population_sha256 不符（population hash mismatch）")
     usccs = [r["uscc"] for r in rows]
@@ -649,8 +699,13 @@ def _check_population(draw: dict[str, Any], rows: list[dict[str, str]]) -> list[
             f"population_size={draw['population_size']}，但总体文件有 {len(rows)} 行"
             "（population size differs）"
         )
-    expected = replay(draw, rows)
-    fields = ("key", "N", "n", "n_floor", "eligible", "despite_cooldown")
+    try:
+        expected = replay(draw, rows)
+    except (KeyError, ValueError) as exc:
+        return [*problems, f"抽样总体文件与计划参数不符，无法重算（frame/params mismatch: {exc}）"]
+    fields: tuple[str, ...] = ("key", "N", "n", "n_floor", "eligible", "despite_cooldown")
+    if caps:
+        fields += ("despite_cap",)
     published_strata = [{f: s.get(f) for f in fields} for s in draw.get("strata", [])]
     if published_strata != expected["strata"]:
         problems.append("分层规模与按总体重算的结果不一致（strata differ from replay）")
@@ -809,9 +864,15 @@ def parse_population(data: bytes) -> list[dict[str, str]]:
     """Rows of a /1 or /2 population file's bytes."""
     text = data.decode("utf-8")
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    headers = (POPULATION_HEADER.split(","), POPULATION_HEADER_V2.split(","))
+    headers = (
+        POPULATION_HEADER.split(","),
+        POPULATION_HEADER_V2.split(","),
+        POPULATION_HEADER_V2_CAPS.split(","),
+    )
     if reader.fieldnames not in headers:
-        raise ValueError(f"总体文件表头应为 {POPULATION_HEADER_V2} 或 {POPULATION_HEADER}")
+        raise ValueError(
+            f"总体文件表头应为 {POPULATION_HEADER_V2}、{POPULATION_HEADER_V2_CAPS} 或 {POPULATION_HEADER}"
+        )
     return list(reader)
 
 

@@ -3,18 +3,25 @@ router calls, with the signed-in person's principal (role and jurisdiction)."""
 
 import json
 import tempfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from pydantic import ValidationError
 
 from app.audit.service import verify_chain
 from app.auth import accounts, sessions
 from app.auth.service import issue_token, list_tokens, revoke_token
-from app.clock import today_local
+from app.clock import LOCAL_TZ, today_local
 from app.console.web import (
     StaffDep,
     idle_of,
@@ -26,14 +33,15 @@ from app.console.web import (
     settings_of,
 )
 from app.db import SessionDep
-from app.errors import AppError
+from app.errors import AppError, ValidationFailed
 from app.events import site_changed
-from app.plans import drawing, preview
+from app.models.base import utcnow
+from app.plans import drawing, entropy, preview
 from app.plans import service as plans
-from app.plans.schemas import AdjustmentIn, DrawIn, PlanIn
+from app.plans.schemas import AdjustmentIn, CloseIn, DrawIn, PlanIn
 from app.registries import importer
 from app.registries import service as registries
-from app.tasks import reports, results
+from app.tasks import deadlines, evidence, reports, results
 from app.tasks import service as tasks
 from app.tasks.schemas import MEASURE_KINDS, OUTCOMES, PENALTY, ResultIn
 
@@ -138,7 +146,30 @@ def dashboard(request: Request, session: SessionDep, staff: StaffDep) -> HTMLRes
         if p.role in ("admin", "supervisor")
         else []
     )
-    return render(request, "dashboard.html", staff, tasks=my_tasks, queue=queue, plans=plan_rows)
+    due = _deadline_counts(request, session, staff) if p.role in ("admin", "supervisor") else None
+    return render(
+        request, "dashboard.html", staff, tasks=my_tasks, queue=queue, plans=plan_rows, due=due
+    )
+
+
+def _deadline_counts(request: Request, session: Any, staff: Any) -> dict[str, Any] | None:
+    """The dashboard's 公示期限 card: counts by state and the calendar warnings."""
+    s = settings_of(request)
+    try:
+        report = deadlines.deadlines_report(
+            session,
+            today=today_local(),
+            within=5,
+            override_file=s.calendar_override_file,
+            workdays=s.publish_result_workdays,
+            jurisdiction=staff.principal.jurisdiction,
+        )
+    except AppError:
+        return None  # the 公示期限 page names the problem
+    counts = {"overdue": 0, "due_soon": 0, "calendar_missing": 0}
+    for item in report["items"]:
+        counts[item["state"]] = counts.get(item["state"], 0) + 1
+    return {"counts": counts, "warnings": report["warnings"]}
 
 
 # --- registries -----------------------------------------------------------------------------
@@ -154,6 +185,7 @@ def registry_page(
     region: Annotated[str, Query(max_length=6)] = "",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     include_inactive: bool = False,
+    as_of: Annotated[str, Query(max_length=32)] = "",
 ) -> HTMLResponse:
     require(staff, "supervisor")
     if kind not in KINDS:
@@ -173,6 +205,7 @@ def registry_page(
             include_inactive=include_inactive,
             cursor=cursor,
             limit=PAGE,
+            as_of=_as_of(as_of),
             jurisdiction=staff.principal.jurisdiction,
         )
     except AppError as exc:
@@ -187,6 +220,7 @@ def registry_page(
         q=q,
         region=region,
         include_inactive=include_inactive,
+        as_of=as_of,
         problem=problem,
         result=None,
     )
@@ -205,11 +239,15 @@ def registry_import(
     problem = None
     result = None
     with tempfile.SpooledTemporaryFile(max_size=8 << 20) as tmp:
-        while chunk := file.file.read(1 << 20):
-            tmp.write(chunk)
-        tmp.seek(0)
         try:
-            result = importer.import_file(session, kind=kind, fh=tmp, actor=staff.principal.actor)
+            importer.spool_upload(file.file, tmp, settings_of(request).max_upload_bytes)
+            result = importer.import_file(
+                session,
+                kind=kind,
+                fh=tmp,
+                actor=staff.principal.actor,
+                jurisdiction=staff.principal.jurisdiction,
+            )
         except AppError as exc:
             problem = problem_of(session, exc)
     return render(
@@ -223,9 +261,86 @@ def registry_import(
         q="",
         region="",
         include_inactive=False,
+        as_of="",
         problem=problem,
         result=result,
         filename=file.filename,
+    )
+
+
+def _as_of(text: str) -> datetime | None:
+    """A datetime-local field (北京时间, as the console speaks) as an aware moment."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(
+            f"时间“{text}”无效", errors=[{"field": "as_of", "message": "应为 年-月-日 时:分"}]
+        ) from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=LOCAL_TZ)
+
+
+@router.get("/registries/{kind}/export")
+def registry_export(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    kind: str,
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+) -> Response:
+    """The API's export (active records inside the jurisdiction), for a signed-in person."""
+    from app.registries import export
+
+    require(staff, "supervisor")
+    if kind not in KINDS:
+        return render(request, "error.html", staff, 404, message="没有这个名录")
+    j = staff.principal.jurisdiction
+    headers = {"Content-Disposition": f'attachment; filename="{kind}.{format}"'}
+    if format == "csv":
+        return StreamingResponse(
+            export.export_csv_chunks(request.app.state.sessionmaker, kind=kind, jurisdiction=j),
+            media_type="text/csv; charset=utf-8",
+            headers=headers,
+        )
+    return Response(
+        export.export(session, kind=kind, fmt=format, jurisdiction=j),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers=headers,
+    )
+
+
+def _history_page(
+    request: Request, session: Any, staff: Any, kind: str, key: str, problem: Any = None
+) -> HTMLResponse:
+    from app.registries import history
+    from app.registries.repository import spec_for
+
+    try:
+        current = registries.get(
+            session, kind=kind, key=key, jurisdiction=staff.principal.jurisdiction
+        )
+    except AppError as exc:
+        return render(request, "error.html", staff, 404, message=exc.detail)
+    versions = history.history(session, kind=kind, key=key)
+    return render(
+        request,
+        "history.html",
+        staff,
+        422 if problem else 200,
+        kind=kind,
+        kinds=KINDS,
+        key=key,
+        current=current,
+        versions=versions,
+        reasons=history.reasons(session, kind=kind, key=key),
+        problem=problem,
+        fields=[
+            (f, registries.raw_value(current.get(f.name)))
+            for f in spec_for(kind).fields
+            if f.name != spec_for(kind).key
+        ],
     )
 
 
@@ -233,19 +348,79 @@ def registry_import(
 def registry_history(
     request: Request, session: SessionDep, staff: StaffDep, kind: str, key: str
 ) -> HTMLResponse:
-    from app.registries import history
-
     require(staff, "supervisor")
+    return _history_page(request, session, staff, kind, key)
+
+
+@router.post("/registries/{kind}/{key}/edit")
+async def registry_edit(
+    request: Request, session: SessionDep, staff: StaffDep, kind: str, key: str
+) -> Response:
+    """Changes a record through registries.patch (the API's PATCH): only the fields whose text
+    the form changed are sent, validated as an import row is."""
+    require(staff, "supervisor")
+    from app.registries.repository import spec_for
+
+    raw = await request.form()
     try:
-        registries.check_visible(
+        spec = spec_for(kind)
+        current = registries.get(
             session, kind=kind, key=key, jurisdiction=staff.principal.jurisdiction
         )
     except AppError as exc:
-        return render(request, "error.html", staff, 404, message=exc.detail)
-    versions = history.history(session, kind=kind, key=key)
-    return render(
-        request, "history.html", staff, kind=kind, kinds=KINDS, key=key, versions=versions
-    )
+        return render(request, "error.html", staff, exc.status, message=exc.detail)
+    changes = {
+        f.name: str(raw.get(f.name, ""))
+        for f in spec.fields
+        if f.name != spec.key
+        and f.name in raw
+        and str(raw.get(f.name, "")).strip() != registries.raw_value(current.get(f.name)).strip()
+    }
+    if not changes:
+        return see_other(f"/console/registries/{kind}/{key}/history")
+    try:
+        registries.patch(
+            session,
+            kind=kind,
+            key=key,
+            changes=changes,
+            actor=staff.principal.actor,
+            jurisdiction=staff.principal.jurisdiction,
+        )
+    except AppError as exc:
+        return _history_page(request, session, staff, kind, key, problem_of(session, exc))
+    return see_other(f"/console/registries/{kind}/{key}/history?saved=1")
+
+
+@router.post("/registries/{kind}/{key}/deactivate")
+def registry_deactivate(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    kind: str,
+    key: str,
+    reason: Text = "",
+) -> Response:
+    """停用 with a reason, through the service the API's DELETE calls."""
+    require(staff, "supervisor")
+    if not reason.strip():
+        problem = {
+            "detail": "停用须填写理由",
+            "errors": [{"field": "reason", "message": "不能为空"}],
+        }
+        return _history_page(request, session, staff, kind, key, problem)
+    try:
+        registries.deactivate(
+            session,
+            kind=kind,
+            key=key,
+            actor=staff.principal.actor,
+            jurisdiction=staff.principal.jurisdiction,
+            reason=reason,
+        )
+    except AppError as exc:
+        return _history_page(request, session, staff, kind, key, problem_of(session, exc))
+    return see_other(f"/console/registries/{kind}/{key}/history")
 
 
 # --- plans ----------------------------------------------------------------------------------
@@ -272,6 +447,7 @@ def _plan_defaults(staff: Any) -> dict[str, Any]:
         "ratio": "0.05",
         "min_per_stratum": "1",
         "team_size": "2",
+        "yearly_caps": "",
         "start": today.isoformat(),
         "end": (today + timedelta(days=30)).isoformat(),
         "publish_tasks": "after_window",
@@ -303,6 +479,15 @@ def _split(text: str) -> list[str]:
     return [p for p in text.replace("，", ",").replace(";", ",").replace(" ", ",").split(",") if p]
 
 
+def _caps(text: str) -> dict[str, Any]:
+    """ "A:1, B:2" → {"A": 1, "B": 2}; anything else is passed on for PlanIn to refuse by field."""
+    out: dict[str, Any] = {}
+    for part in _split(text):
+        grade, _, cap = part.replace("：", ":").partition(":")
+        out[grade] = int(cap) if cap.isascii() and cap.isdigit() else cap
+    return out
+
+
 @router.post("/plans/new")
 async def plan_create(request: Request, session: SessionDep, staff: StaffDep) -> Response:
     """Creates a draft through plans.service.create; the API's 422 errors shown by field."""
@@ -322,6 +507,8 @@ async def plan_create(request: Request, session: SessionDep, staff: StaffDep) ->
         "window": {"start": form["start"], "end": form["end"]},
         "publish_tasks": form["publish_tasks"],
     }
+    if form["yearly_caps"].strip():
+        body["yearly_caps"] = _caps(form["yearly_caps"])
     if form["drand_round"].strip():
         body["entropy_source"] = {
             "kind": "drand",
@@ -386,23 +573,64 @@ def _plan_context(session: Any, staff: Any, code: str) -> dict[str, Any]:
         inclusion = preview.inclusion_preview(session, code=code)
     except AppError as exc:
         inclusion = {"error": exc.detail}
+    source = entropy.source_of(plan.spec) if plan.spec.get("entropy_source") else None
+    bound = drawing.bound_version(session, plan) if plan.commitment else None
     return {
         "plan": plan,
         "draws": draws,
         "versions": versions,
         "inclusion": inclusion,
         "entropy_source": plan.spec.get("entropy_source"),
+        "entropy_at": entropy.source_time(source) if source is not None else None,
+        "frame_sha256": bound.frame_sha256 if bound is not None else None,
     }
 
 
+def _side_by_side(versions: list[Any], a: int | None, b: int | None) -> dict[str, Any] | None:
+    """Two versions of a plan, field by field (default: the last two), for 版本对照."""
+    by_number = {v.version: v for v in versions}
+    if len(by_number) < 2:
+        return None
+    numbers = sorted(by_number)
+    left = by_number.get(a or numbers[-2]) or by_number[numbers[-2]]
+    right = by_number.get(b or numbers[-1]) or by_number[numbers[-1]]
+
+    def shown(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    keys = sorted(set(left.spec) | set(right.spec))
+    rows = [
+        {
+            "key": k,
+            "a": shown(left.spec.get(k)),
+            "b": shown(right.spec.get(k)),
+            "changed": left.spec.get(k) != right.spec.get(k),
+        }
+        for k in keys
+    ]
+    return {"a": left, "b": right, "rows": rows, "numbers": numbers}
+
+
 @router.get("/plans/{code}")
-def plan_page(request: Request, session: SessionDep, staff: StaffDep, code: str) -> HTMLResponse:
+def plan_page(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    code: str,
+    a: Annotated[int | None, Query(ge=1)] = None,
+    b: Annotated[int | None, Query(ge=1)] = None,
+) -> HTMLResponse:
     require(staff, "supervisor")
     try:
         ctx = _plan_context(session, staff, code)
     except AppError as exc:
         return render(request, "error.html", staff, exc.status, message=exc.detail)
-    return render(request, "plan.html", staff, problem=None, **ctx)
+    compare = _side_by_side(ctx["versions"], a, b)
+    return render(request, "plan.html", staff, problem=None, compare=compare, **ctx)
 
 
 def _plan_action(
@@ -454,7 +682,60 @@ def plan_adjust(
         except ValueError:
             parsed = None
         adj = AdjustmentIn.model_validate({"reason": reason, "changes": parsed, "redraw": redraw})
-        plans.adjust(session, code=code, adj=adj, actor=staff.principal.actor)
+        plans.adjust(
+            session,
+            code=code,
+            adj=adj,
+            actor=staff.principal.actor,
+            jurisdiction=staff.principal.jurisdiction,
+        )
+        site_changed(request, background, session, f"plan:{code}")
+
+    return _plan_action(request, session, staff, code, act, f"/console/plans/{code}")
+
+
+@router.post("/plans/{code}/edit")
+def plan_edit(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    code: str,
+    spec: Annotated[str, Form(max_length=200_000)] = "",
+) -> Response:
+    """修改草稿: the whole plan body (JSON), through plans.replace_draft as the API's PUT."""
+
+    def act() -> None:
+        try:
+            body = json.loads(spec)
+        except ValueError:
+            raise ValidationFailed(
+                "草稿内容须为 JSON 对象", errors=[{"field": "spec", "message": "不是有效的 JSON"}]
+            ) from None
+        plans.replace_draft(
+            session,
+            code=code,
+            data=PlanIn.model_validate(body),
+            actor=staff.principal.actor,
+            jurisdiction=staff.principal.jurisdiction,
+        )
+
+    return _plan_action(request, session, staff, code, act, f"/console/plans/{code}")
+
+
+@router.post("/plans/{code}/close")
+def plan_close(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    code: str,
+    background: BackgroundTasks,
+    reason: Text = "",
+) -> Response:
+    """结束计划 with a reason, through plans.close as the API."""
+
+    def act() -> None:
+        body = CloseIn.model_validate({"reason": reason})
+        plans.close(session, code=code, reason=body.reason, actor=staff.principal.actor)
         site_changed(request, background, session, f"plan:{code}")
 
     return _plan_action(request, session, staff, code, act, f"/console/plans/{code}")
@@ -498,6 +779,32 @@ def ceremony(request: Request, session: SessionDep, staff: StaffDep, code: str) 
     return render(request, "ceremony.html", staff, draw=current, **ctx)
 
 
+@router.get("/plans/{code}/ceremony/status")
+def ceremony_status(
+    request: Request, session: SessionDep, staff: StaffDep, code: str
+) -> JSONResponse:
+    """What the ceremony view polls: the plan's state and its current draw (a drand plan is
+    drawn by the scheduler once its round has come; the projector then shows the record)."""
+    require(staff, "supervisor")
+    try:
+        plan = plans.visible(session, code, staff.principal.jurisdiction)
+    except AppError as exc:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+    draws = [plans.get_draw(session, d) for d in plans.draw_ids(session, code)]
+    current = next((d for d in reversed(draws) if d.status == "current"), None)
+    return JSONResponse(
+        {
+            "status": plan.status,
+            "version": plan.version,
+            "draws": len(draws),
+            "current": current.id if current else None,
+            "tasks": len(current.body.get("tasks", [])) if current else 0,
+            "now": utcnow().isoformat(),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 # --- tasks and results ----------------------------------------------------------------------
 
 
@@ -528,6 +835,9 @@ def _task_page(
         view = results.result_view(session, task_id=task_id, principal=staff.principal)
     except AppError as exc:
         return render(request, "error.html", staff, exc.status, message=exc.detail)
+    attached = evidence.list_for(
+        session, task_id=task_id, principal=staff.principal, cursor=None, limit=200
+    ).items
     errors: dict[str, str] = {}
     for err in (problem or {}).get("errors") or []:
         errors.setdefault(str(err.get("field", "")), str(err.get("message")))
@@ -538,6 +848,7 @@ def _task_page(
         status,
         task=task,
         view=view,
+        evidence=attached,
         problem=problem,
         errors=errors,
         outcomes=OUTCOMES,
@@ -562,7 +873,6 @@ def task_notice(request: Request, session: SessionDep, staff: StaffDep, task_id:
     except AppError as exc:
         return render(request, "error.html", staff, exc.status, message=exc.detail)
     from app.config import get_settings
-    from app.models.base import utcnow
     from app.tasks import codes
 
     settings = get_settings()
@@ -621,6 +931,81 @@ async def task_result(
     except (AppError, ValidationError) as exc:
         return _task_page(request, session, staff, task_id, problem_of(session, exc), form, 422)
     return see_other(f"/console/tasks/{task_id}?saved=1")
+
+
+@router.post("/tasks/{task_id}/follow-up")
+def task_follow_up(
+    request: Request, session: SessionDep, staff: StaffDep, task_id: str, reason: Text = ""
+) -> Response:
+    """安排回头看 through revisits.create_revisit (the API's POST …/follow-ups)."""
+    from app.tasks import revisits
+    from app.tasks.schemas import FollowUpIn
+
+    require(staff, "supervisor")
+    try:
+        child = revisits.create_revisit(
+            session,
+            task_id=task_id,
+            data=FollowUpIn.model_validate({"reason": reason}),
+            actor=staff.principal.actor,
+            principal=staff.principal,
+        )
+    except (AppError, ValidationError) as exc:
+        return _task_page(
+            request, session, staff, task_id, problem_of(session, exc), None, exc_status(exc)
+        )
+    return see_other(f"/console/tasks/{child.id}")
+
+
+@router.post("/tasks/{task_id}/evidence")
+def task_evidence(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    task_id: str,
+    file: UploadFile,
+    note: Text = "",
+) -> Response:
+    """Attaches evidence (a photo from the phone's camera, or a PDF) through evidence.store,
+    as the API's upload does."""
+    s = settings_of(request)
+    try:
+        evidence.store(
+            session,
+            task_id=task_id,
+            upload=file.file,
+            filename=file.filename,
+            note=note,
+            principal=staff.principal,
+            evidence_dir=s.evidence_dir,
+            max_bytes=s.max_evidence_bytes,
+        )
+    except AppError as exc:
+        problem = problem_of(session, exc)
+        return _task_page(request, session, staff, task_id, problem, None, exc.status)
+    return see_other(f"/console/tasks/{task_id}?attached=1#evidence")
+
+
+@router.get("/tasks/{task_id}/evidence/{sha256}")
+def task_evidence_file(
+    request: Request, session: SessionDep, staff: StaffDep, task_id: str, sha256: str
+) -> Response:
+    try:
+        row, path = evidence.open_blob(
+            session,
+            task_id=task_id,
+            sha256=sha256,
+            principal=staff.principal,
+            evidence_dir=settings_of(request).evidence_dir,
+        )
+    except AppError as exc:
+        return render(request, "error.html", staff, exc.status, message=exc.detail)
+    return FileResponse(
+        path,
+        media_type=row.media_type,
+        filename=row.filename,
+        headers={"Cache-Control": "private, no-store"},
+    )
 
 
 @router.get("/approvals")
@@ -694,7 +1079,42 @@ def send_back(
     return _approval_action(request, session, staff, act)
 
 
-# --- reports, audit -------------------------------------------------------------------------
+# --- reports, deadlines, audit --------------------------------------------------------------
+
+
+@router.get("/deadlines")
+def deadlines_page(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    within: Annotated[int, Query(ge=0, le=250)] = 5,
+) -> HTMLResponse:
+    """公示期限: overdue and due-soon results of the jurisdiction (the API's deadlines list),
+    with the calendar warnings from 1 December."""
+    require(staff, "supervisor")
+    s = settings_of(request)
+    problem = None
+    report = None
+    try:
+        report = deadlines.deadlines_report(
+            session,
+            today=today_local(),
+            within=within,
+            override_file=s.calendar_override_file,
+            workdays=s.publish_result_workdays,
+            jurisdiction=staff.principal.jurisdiction,
+        )
+    except AppError as exc:
+        problem = problem_of(session, exc)
+    return render(
+        request,
+        "deadlines.html",
+        staff,
+        500 if problem else 200,
+        report=report,
+        within=within,
+        problem=problem,
+    )
 
 
 @router.get("/reports")
@@ -741,13 +1161,12 @@ def reports_page(
 @router.get("/audit")
 def audit_page(request: Request, session: SessionDep, staff: StaffDep) -> HTMLResponse:
     require(staff, "supervisor")
-    from sqlalchemy import select
-
-    from app.models import AuditEntry
+    from app.auth.audit_view import recent_entries
 
     report = verify_chain(session)
-    recent = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(100)))
-    return render(request, "audit.html", staff, report=report, entries=recent)
+    j = staff.principal.jurisdiction
+    recent = recent_entries(session, jurisdiction=j, limit=100)
+    return render(request, "audit.html", staff, report=report, entries=recent, jurisdiction=j)
 
 
 # --- admin ----------------------------------------------------------------------------------

@@ -21,16 +21,23 @@ def push_grades(
 ) -> GradesOut:
     """信用模块推送信用等级（全部成功或全部不写入）；生效时间在未来的届时生效。"""
     return service.push_grades(
-        session, entries=entries, token_name=principal.name, actor=principal.actor
+        session,
+        entries=entries,
+        token_name=principal.name,
+        actor=principal.actor,
+        jurisdiction=principal.jurisdiction,
     )
 
 
 @router.get("/credit/results", response_model=ResultsPage)
 def results_feed(
     session: SessionDep,
-    _p: CreditRole,
+    principal: CreditRole,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> ResultsPage:
-    """已审核的抽查结果（按审核顺序，可断点续取）；再次审核的结果会再次出现。"""
-    return service.results_feed(session, cursor=cursor, limit=limit)
+    """已审核的抽查结果（按审核顺序，可断点续取）；再次审核的结果会再次出现。
+    只含令牌辖区内的检查对象（省级令牌无前缀，取全部）。"""
+    return service.results_feed(
+        session, cursor=cursor, limit=limit, jurisdiction=principal.jurisdiction
+    )

@@ -10,6 +10,7 @@ from sqlalchemy import Table, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
 from app.clock import LOCAL_TZ, local_date
 from app.config import get_settings
 from app.credit.schemas import GradeIn, GradesOut, ResultsPage
@@ -48,7 +49,7 @@ def parse_as_of(text: str) -> datetime:
 
 
 def _validate(
-    session: Session, entries: Sequence[GradeIn]
+    session: Session, entries: Sequence[GradeIn], jurisdiction: Jurisdiction = EVERYWHERE
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     scale = get_settings().grade_scale
     errors: list[dict[str, Any]] = []
@@ -58,7 +59,10 @@ def _validate(
     ordered = sorted(usccs)
     for i in range(0, len(ordered), CHUNK):
         part = ordered[i : i + CHUNK]
-        known.update(session.scalars(select(Target.uscc).where(Target.uscc.in_(part))))
+        inside = select(Target.uscc).where(
+            Target.uscc.in_(part), jurisdiction.clause(Target.region)
+        )
+        known.update(session.scalars(inside))
     seen: dict[tuple[str, datetime], int] = {}
     for row, e in enumerate(entries):
         uscc = e.uscc.strip().upper()
@@ -70,8 +74,14 @@ def _validate(
             ok = False
             errors.append({"row": row, "field": field, "message": message})
 
-        if uscc not in known:
+        if uscc not in known and jurisdiction.everywhere:
             bad("uscc", f"统一社会信用代码 {uscc} 不在检查对象名录库中 (unknown target)")
+        elif uscc not in known:
+            bad(
+                "uscc",
+                f"统一社会信用代码 {uscc} 不在本令牌辖区 {jurisdiction.prefix} 的检查对象名录库中"
+                " (unknown target or outside jurisdiction)",
+            )
         if grade not in scale:
             bad("grade", f"信用等级“{grade}”不在等级体系 {'/'.join(scale)} 中")
         if e.score is not None and not (
@@ -125,10 +135,16 @@ def _apply(session: Session, usccs: Iterable[str], now: datetime, actor: str) ->
 
 
 def push_grades(
-    session: Session, *, entries: Sequence[GradeIn], token_name: str, actor: str
+    session: Session,
+    *,
+    entries: Sequence[GradeIn],
+    token_name: str,
+    actor: str,
+    jurisdiction: Jurisdiction = EVERYWHERE,
 ) -> GradesOut:
-    """Stores a push of grades, all or nothing, and applies those valid now to the registry."""
-    rows, errors = _validate(session, entries)
+    """Stores a push of grades, all or nothing, and applies those valid now to the registry
+    (every graded target inside the pushing token's jurisdiction)."""
+    rows, errors = _validate(session, entries, jurisdiction)
     if errors:
         raise ValidationFailed(
             f"信用等级推送失败：{len(errors)} 处错误，未写入任何数据 (push rejected, nothing written)",
@@ -206,13 +222,24 @@ def release_results(session: Session, now: datetime) -> int:
     return len(ready)
 
 
-def results_feed(session: Session, *, cursor: str | None, limit: int = 500) -> ResultsPage:
+def results_feed(
+    session: Session,
+    *,
+    cursor: str | None,
+    limit: int = 500,
+    jurisdiction: Jurisdiction = EVERYWHERE,
+) -> ResultsPage:
     """Approved results of current draws in the order they became deliverable (at approval, or
-    when a withheld draw's task list became public), after `cursor` (resumable)."""
+    when a withheld draw's task list became public), after `cursor` (resumable); only those of
+    targets inside `jurisdiction` (a city's credit module gets its districts')."""
     now = utcnow()
     release_results(session, now)
     settled = now - timedelta(seconds=SETTLE_SECONDS)
-    conds = [Result.feed_at.is_not(None), Result.feed_at <= settled]
+    conds = [
+        Result.feed_at.is_not(None),
+        Result.feed_at <= settled,
+        jurisdiction.clause(Task.region),
+    ]
     if cursor:
         at, rid = _uncursor(cursor)
         conds.append(or_(Result.feed_at > at, and_(Result.feed_at == at, Result.id > rid)))

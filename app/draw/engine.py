@@ -9,7 +9,7 @@ import hashlib
 import math
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,13 +18,21 @@ import numpy.typing as npt
 from app.draw.population import (
     POPULATION_HEADER,
     POPULATION_HEADER_V2,
+    POPULATION_HEADER_V2_CAPS,
     DrawInputError,
     Population,
     RawProfile,
     Unit,
     csv_field,
 )
-from app.draw.sampling import SamplingParams, StratumPlan, odds, plan_stratum, unit_min_rate
+from app.draw.sampling import (
+    SamplingParams,
+    StratumPlan,
+    odds,
+    plan_stratum,
+    reached_cap,
+    unit_min_rate,
+)
 from app.draw.seed import ALGORITHM, ALGORITHM_V2
 from app.draw.tickets import PREFIX_SCALE, ticket_digests, ticket_from_digest, ticket_prefixes
 from app.gcpause import gc_paused
@@ -44,7 +52,9 @@ class PlanItem:
 
 @dataclass(frozen=True, slots=True)
 class StratumResult:
-    """Per-stratum sizes: N units, `eligible` not cooling, `n` drawn (floor `n_floor`)."""
+    """Per-stratum sizes: N units, `eligible` neither cooling nor at their yearly cap, `n` drawn
+    (floor `n_floor`); of the floor's fill, `despite_cooldown` cooling units and `despite_cap`
+    units at their cap (None, and not published, for a plan without yearly caps)."""
 
     key: str
     N: int
@@ -52,9 +62,10 @@ class StratumResult:
     n: int
     n_floor: int
     despite_cooldown: int
+    despite_cap: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "key": self.key,
             "N": self.N,
             "n": self.n,
@@ -62,6 +73,9 @@ class StratumResult:
             "eligible": self.eligible,
             "despite_cooldown": self.despite_cooldown,
         }
+        if self.despite_cap is not None:
+            out["despite_cap"] = self.despite_cap
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +91,7 @@ class Task:
     reason: str | None
     name: str | None = None  # spotcheck-draw/2: the frame row's name and region
     region: str | None = None
+    despite_cap: bool | None = None  # None (not published) for a plan without yearly caps
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"uscc": self.uscc}
@@ -89,8 +104,10 @@ class Task:
             "inclusion_prob": self.inclusion_prob,
             "items": list(self.items),
             "despite_cooldown": self.despite_cooldown,
-            "reason": self.reason,
         }
+        if self.despite_cap is not None:
+            out["despite_cap"] = self.despite_cap
+        out["reason"] = self.reason
         return out
 
 
@@ -119,19 +136,25 @@ class TargetDraw:
 
 def params_dict(params: SamplingParams, items: Sequence[PlanItem]) -> dict[str, Any]:
     """The draw parameters as published (everything the verifier needs besides the population)."""
-    return {
+    out: dict[str, Any] = {
         "ratio": params.ratio,
         "min_per_stratum": params.min_per_stratum,
         "grade_rates": dict(sorted(params.grade_rates.items())),
         "weighted": params.weighted,
         "cooldown_days": params.cooldown_days,
-        "items": [{"code": i.code, "target_kinds": sorted(i.target_kinds)} for i in items],
     }
+    if params.yearly_caps:  # published only when set: draws without caps keep their bytes
+        out["yearly_caps"] = dict(sorted(params.yearly_caps.items()))
+    out["items"] = [{"code": i.code, "target_kinds": sorted(i.target_kinds)} for i in items]
+    return out
 
 
-def population_header(algorithm: str) -> str:
-    """The population file's header line under `algorithm` (without its newline)."""
-    return POPULATION_HEADER_V2 if algorithm == ALGORITHM_V2 else POPULATION_HEADER
+def population_header(algorithm: str, *, year_checks: bool = False) -> str:
+    """The population file's header line under `algorithm` (without its newline); a /2 frame
+    of a plan with yearly caps adds year_checks and cap_exempt."""
+    if algorithm != ALGORITHM_V2:
+        return POPULATION_HEADER
+    return POPULATION_HEADER_V2_CAPS if year_checks else POPULATION_HEADER_V2
 
 
 def stratum_key(values: Sequence[str]) -> str:
@@ -147,8 +170,22 @@ def cooling_reason(cooldown_days: int) -> str:
     return f"冷却期内（{cooldown_days}天内已检查）但为满足本层最低抽查数而抽取"
 
 
+def cap_reason(checks: int, grade: str, cap: int) -> str:
+    """Reason published for a target drawn although it has reached its yearly cap."""
+    return f"本年度已检查 {checks} 次（{grade}级上限 {cap} 次），但为满足本层最低抽查数而抽取"
+
+
+def fill_reason(cooling: str | None, capped: str | None) -> str | None:
+    """The reason of a floor fill: the cooldown's, the cap's, or both (joined by "；")."""
+    return "；".join(r for r in (cooling, capped) if r) or None
+
+
 class Profile(NamedTuple):
-    """Everything about a unit except its USCC; units sharing one are interchangeable."""
+    """Everything about a unit except its USCC; units sharing one are interchangeable.
+
+    `cooling`: every applicable item in cooldown; `cap`: the yearly cap it has reached (None if
+    not, docs/rules.md#r4-5); `resting`: either — out of the eligible set, drawn only to fill
+    the floor (draw-spec §4 step 1)."""
 
     stratum: str
     kind: str
@@ -159,6 +196,12 @@ class Profile(NamedTuple):
     applicable: tuple[str, ...]
     open_items: tuple[str, ...]
     line_suffix: str
+    year_checks: int = 0
+    cap: int | None = None
+
+    @property
+    def resting(self) -> bool:
+        return self.cooling or self.cap is not None
 
 
 def _make_profile(
@@ -167,7 +210,7 @@ def _make_profile(
     params: SamplingParams,
     applicable_of: dict[str, tuple[str, ...]],
 ) -> Profile:
-    stratum, kind, grade, weight, cooling_items = raw
+    stratum, kind, grade, weight, cooling_items, year = raw
     for label, text in (("分层", stratum), ("类型", kind), ("信用等级", grade or "")):
         if _FORBIDDEN_RE.search(text):
             raise DrawInputError(f'{label}含有不允许的字符（, " 换行）：{text!r}')
@@ -190,6 +233,11 @@ def _make_profile(
         cooling_codes, open_items = (), applicable
     rate = unit_min_rate(params.grade_rates.get(grade) if grade else None, params)
     suffix = f",{stratum},{kind},{grade or ''},{weight!r},{';'.join(sorted(cooling_codes))}"
+    if year is not None:
+        checks, exempt = year
+        if isinstance(checks, bool) or not isinstance(checks, int) or checks < 0:
+            raise DrawInputError(f"本年度检查次数必须是非负整数：{checks!r}")
+        suffix += f",{checks},{'1' if exempt else ''}"
     return Profile(
         stratum=stratum,
         kind=kind,
@@ -200,6 +248,8 @@ def _make_profile(
         applicable=applicable,
         open_items=open_items,
         line_suffix=suffix,
+        year_checks=year[0] if year is not None else 0,
+        cap=reached_cap(grade, year, params),
     )
 
 
@@ -223,7 +273,11 @@ class _Snapshot:
         self.keys: list[bytes] = ordered.tolist()
         self.pid: npt.NDArray[np.int64] = population.pid[order]
         self.v2 = params.algorithm == ALGORITHM_V2
-        self.header = population_header(params.algorithm)
+        if population.has_year_checks and not self.v2:
+            raise DrawInputError(
+                "本年度检查次数仅见于 spotcheck-draw/2 抽样框（year checks need /2）"
+            )
+        self.header = population_header(params.algorithm, year_checks=population.has_year_checks)
         self.names: list[str] | None = None
         self.regions: list[str] | None = None
         if self.v2:
@@ -362,7 +416,7 @@ def aggregate_strata(
         if st is None:
             st = strata[prof.stratum] = StratumMakeUp(prof.stratum, groups={})
         st.total += count
-        if prof.cooling:
+        if prof.resting:
             st.cooling += count
         else:
             assert st.groups is not None
@@ -391,6 +445,11 @@ def draw_targets(
 def _draw(
     seed: str, population: Population, items: Sequence[PlanItem], params: SamplingParams
 ) -> TargetDraw:
+    if bool(params.yearly_caps) != population.has_year_checks:
+        raise DrawInputError(
+            "计划的年度检查上限与抽样框不符：设有上限的计划，抽样框须记录本年度检查次数，"
+            "反之亦然（yearly caps and frame year checks go together）"
+        )
     snap = _Snapshot(population, items, params)
     profiles = snap.profiles
     counts = np.bincount(snap.pid, minlength=len(profiles)).tolist()
@@ -399,7 +458,7 @@ def _draw(
     code_of = {key: h for h, key in enumerate(keys)}
 
     results: list[StratumResult] = []
-    take = np.zeros(2 * len(keys), dtype=np.int64)  # segment 2h: eligible, 2h+1: cooling
+    take = np.zeros(2 * len(keys), dtype=np.int64)  # segment 2h: eligible, 2h+1: resting
     group_pi: list[dict[tuple[float, float], float]] = []
     cooling_pi: list[float] = []
     uniform = True
@@ -441,7 +500,7 @@ def _draw(
     # Per-profile arrays → per-unit segment and inclusion probability (0 for unused profiles).
     prof_segment = np.array(
         [
-            2 * code_of[p.stratum] + int(p.cooling) if c else 0
+            2 * code_of[p.stratum] + int(p.resting) if c else 0
             for p, c in zip(profiles, counts, strict=True)
         ],
         dtype=np.int64,
@@ -450,7 +509,7 @@ def _draw(
         0.0
         if not c
         else cooling_pi[code_of[p.stratum]]
-        if p.cooling
+        if p.resting
         else group_pi[code_of[p.stratum]][group_of(p, params)]
         for p, c in zip(profiles, counts, strict=True)
     ]
@@ -467,6 +526,7 @@ def _draw(
         order = np.lexsort((prefix, primary, segment))
     chosen = _select(order, segment, take, prefix, primary, digests, snap.keys)
 
+    capped_plan = bool(params.yearly_caps)
     reason = cooling_reason(params.cooldown_days)
     rows = []
     for k, p in zip(chosen, snap.pid[chosen].tolist(), strict=True):
@@ -481,14 +541,22 @@ def _draw(
             stratum=prof.stratum,
             ticket=ticket,
             inclusion_prob=pi,
-            items=prof.applicable if prof.cooling else prof.open_items,
+            items=prof.open_items or prof.applicable,
             despite_cooldown=prof.cooling,
-            reason=reason if prof.cooling else None,
+            reason=fill_reason(
+                reason if prof.cooling else None,
+                None
+                if prof.cap is None or prof.grade is None
+                else cap_reason(prof.year_checks, prof.grade, prof.cap),
+            ),
             name=None if names is None else names[k],
             region=None if regions is None else regions[k],
+            despite_cap=prof.cap is not None if capped_plan else None,
         )
         for _, ticket, uscc, prof, pi, k in rows
     ]
+    if capped_plan:
+        results = _fill_counts(results, tasks)
     return TargetDraw(
         algorithm=params.algorithm,
         seed=seed,
@@ -500,6 +568,20 @@ def _draw(
     )
 
 
+def _fill_counts(results: list[StratumResult], tasks: Sequence[Task]) -> list[StratumResult]:
+    """The strata with `despite_cooldown` / `despite_cap` counted over their drawn tasks (a
+    fill may be both; without caps every fill is cooling and n_fill is the count)."""
+    cooling: dict[str, int] = {}
+    capped: dict[str, int] = {}
+    for t in tasks:
+        cooling[t.stratum] = cooling.get(t.stratum, 0) + int(t.despite_cooldown)
+        capped[t.stratum] = capped.get(t.stratum, 0) + int(bool(t.despite_cap))
+    return [
+        replace(s, despite_cooldown=cooling.get(s.key, 0), despite_cap=capped.get(s.key, 0))
+        for s in results
+    ]
+
+
 def _pareto_primary(
     prefix: npt.NDArray[np.uint64],
     pid: npt.NDArray[np.int64],
@@ -508,11 +590,11 @@ def _pareto_primary(
 ) -> npt.NDArray[np.float64]:
     """Per-unit Pareto key Q (docs/draw-spec.md §5); -inf for pi = 1, +inf for pi = 0.
 
-    Cooling units are ranked by U alone (their frame has equal probabilities).
+    Resting units are ranked by U alone (their frame has equal probabilities).
     """
     prof_odds = np.array(
         [
-            1.0 if p.cooling else (math.inf if pi >= 1.0 else (0.0 if pi <= 0.0 else odds(pi)))
+            1.0 if p.resting else (math.inf if pi >= 1.0 else (0.0 if pi <= 0.0 else odds(pi)))
             for p, pi in zip(profiles, prof_pi, strict=True)
         ],
         dtype=np.float64,

@@ -25,9 +25,15 @@ _FORBIDDEN_RE = re.compile('[,"\r\n]')
 # The population (frame) file's header: spotcheck-draw/1, and /2 with region and name.
 POPULATION_HEADER = "uscc,stratum,kind,grade,weight,cooling_items"
 POPULATION_HEADER_V2 = POPULATION_HEADER + ",region,name"
+# /2 frame of a plan with a yearly cap (docs/draw-spec.md §10.9): per unit the inspections it
+# has had this year and whether it is exempt from the cap (a complaint), before region, name.
+POPULATION_HEADER_V2_CAPS = POPULATION_HEADER + ",year_checks,cap_exempt,region,name"
 
-# (stratum, kind, credit grade or None, risk weight, item codes in cooldown)
-RawProfile = tuple[str, str, str | None, float, frozenset[str]]
+# A unit's inspections this calendar year and whether the cap does not apply to it (a
+# complaint); None in a frame without yearly caps.
+YearChecks = tuple[int, bool]
+# (stratum, kind, credit grade or None, risk weight, item codes in cooldown, year checks)
+RawProfile = tuple[str, str, str | None, float, frozenset[str], YearChecks | None]
 
 
 class DrawInputError(ValueError):
@@ -46,6 +52,7 @@ class Unit:
     cooling_items: frozenset[str]
     region: str | None = None
     name: str | None = None
+    year_checks: YearChecks | None = None  # frames of plans with a yearly cap only
 
 
 def _bad_uscc(uscc: object) -> DrawInputError:
@@ -84,6 +91,11 @@ class Population:
             raise _bad_uscc(bad.decode("ascii", errors="replace"))
         if size and (int(pids.min()) < 0 or int(pids.max()) >= len(profiles)):
             raise DrawInputError("抽样总体的属性编号越界（profile index out of range）")
+        profiles = [_with_year(p) for p in profiles]
+        if len({p[5] is None for p in profiles}) > 1:
+            raise DrawInputError(
+                "本年度检查次数须对全部对象给出或全部不给（year checks: all units or none）"
+            )
         if (regions is None) != (names is None):
             raise DrawInputError("区划与名称须同时给出（regions and names go together）")
         if regions is not None and names is not None:
@@ -101,6 +113,11 @@ class Population:
         self.profiles: list[RawProfile] = list(profiles)
         self.regions: list[str] | None = None if regions is None else list(regions)
         self.names: list[str] | None = None if names is None else list(names)
+
+    @property
+    def has_year_checks(self) -> bool:
+        """Whether the units carry their inspections this year (a plan with a yearly cap)."""
+        return bool(self.profiles) and self.profiles[0][5] is not None
 
     def __len__(self) -> int:
         return len(self.data) // USCC_LENGTH
@@ -122,7 +139,17 @@ class Population:
         builder = PopulationBuilder()
         add = builder.add
         for u in units:
-            add(u.uscc, u.stratum, u.kind, u.grade, u.weight, u.cooling_items, u.region, u.name)
+            add(
+                u.uscc,
+                u.stratum,
+                u.kind,
+                u.grade,
+                u.weight,
+                u.cooling_items,
+                u.region,
+                u.name,
+                year_checks=u.year_checks,
+            )
         return builder.build()
 
     def units(self) -> Iterator[Unit]:
@@ -133,7 +160,14 @@ class Population:
             uscc = data[USCC_LENGTH * i : USCC_LENGTH * (i + 1)].decode("ascii")
             region = None if regions is None else regions[i]
             name = None if names is None else names[i]
-            yield Unit(uscc, raw[0], raw[1], raw[2], raw[3], raw[4], region, name)
+            yield Unit(uscc, raw[0], raw[1], raw[2], raw[3], raw[4], region, name, raw[5])
+
+
+def _with_year(profile: tuple[object, ...]) -> RawProfile:
+    """A profile as given; a five-field one (before yearly caps) has no year checks."""
+    if len(profile) == 5:
+        return (*profile, None)  # type: ignore[return-value]
+    return profile  # type: ignore[return-value]
 
 
 def _is_uscc_form(uscc: bytes) -> bool:
@@ -163,11 +197,14 @@ class PopulationBuilder:
         cooling_items: frozenset[str],
         region: str | None = None,
         name: str | None = None,
+        *,
+        year_checks: YearChecks | None = None,
     ) -> None:
-        """One unit; `region` and `name` (spotcheck-draw/2 frames) may be None."""
+        """One unit; `region` and `name` (spotcheck-draw/2 frames) may be None; `year_checks`
+        (inspections this year, exempt from the cap) only for a plan with a yearly cap."""
         if len(uscc) != USCC_LENGTH:
             raise _bad_uscc(uscc)
-        key = (stratum, kind, grade, weight, cooling_items)
+        key = (stratum, kind, grade, weight, cooling_items, year_checks)
         p = self._index.get(key)
         if p is None:
             p = self._index[key] = len(self._profiles)
@@ -219,8 +256,9 @@ class _BadProfile(ValueError):
 
 
 def _raw_profile(fields: tuple[str, ...]) -> RawProfile:
-    """The profile of one distinct "stratum,kind,grade,weight,cooling_items" text."""
-    stratum, kind, grade, weight_text, cooling_text = fields
+    """The profile of one distinct "stratum,kind,grade,weight,cooling_items" text (followed by
+    ",year_checks,cap_exempt" in the frame of a plan with a yearly cap)."""
+    stratum, kind, grade, weight_text, cooling_text = fields[:5]
     key = ",".join(fields)
     try:
         weight = float(weight_text)
@@ -235,17 +273,32 @@ def _raw_profile(fields: tuple[str, ...]) -> RawProfile:
     cooling = frozenset(code for code in cooling_text.split(";") if code)
     if ";".join(sorted(cooling)) != cooling_text:
         raise _BadProfile(key, f"冷却事项 {cooling_text!r} 未排序或有重复（cooling items）")
-    return (stratum, kind, grade or None, weight, cooling)
+    year: YearChecks | None = None
+    if len(fields) == 7:
+        checks_text, exempt_text = fields[5:]
+        if not (
+            checks_text.isdigit() and checks_text.isascii() and str(int(checks_text)) == checks_text
+        ):
+            raise _BadProfile(
+                key, f"本年度检查次数 {checks_text!r} 不是规范写法的非负整数（year_checks）"
+            )
+        if exempt_text not in ("", "1"):
+            raise _BadProfile(key, f"免于年度上限 {exempt_text!r} 须为空或 1（cap_exempt）")
+        year = (int(checks_text), exempt_text == "1")
+    return (stratum, kind, grade or None, weight, cooling, year)
 
 
 _PLAIN = '[^,"\r\n]*'
 _PROFILE = f"({_PLAIN}(?:,{_PLAIN}){{4}})"
+_PROFILE_CAPS = f"({_PLAIN}(?:,{_PLAIN}){{6}})"  # the five, year_checks, cap_exempt
 # One record each: USCC, the five profile fields as one string, and (/2) region and name. A
 # record is matched from the newline before it to the newline after it (left for the next
 # record), so every match starts a line; `_parse` counts that the matches cover every line.
 _RECORD_V1 = re.compile(f"\\n([0-9A-Z]{{{USCC_LENGTH}}}),{_PROFILE}(?=\\n)")
-_RECORD_V2 = re.compile(
-    f'\\n([0-9A-Z]{{{USCC_LENGTH}}}),{_PROFILE},({_PLAIN}),("(?:[^"]|"")*"|{_PLAIN})(?=\\n)'
+_NAME = f'("(?:[^"]|"")*"|{_PLAIN})'
+_RECORD_V2 = re.compile(f"\\n([0-9A-Z]{{{USCC_LENGTH}}}),{_PROFILE},({_PLAIN}),{_NAME}(?=\\n)")
+_RECORD_V2_CAPS = re.compile(
+    f"\\n([0-9A-Z]{{{USCC_LENGTH}}}),{_PROFILE_CAPS},({_PLAIN}),{_NAME}(?=\\n)"
 )
 
 
@@ -267,11 +320,14 @@ def read_population_file(data: bytes | Iterable[bytes]) -> Population:
     header = text[:newline] if newline >= 0 else text
     if header == POPULATION_HEADER_V2:
         record = _RECORD_V2
+    elif header == POPULATION_HEADER_V2_CAPS:
+        record = _RECORD_V2_CAPS
     elif header == POPULATION_HEADER:
         record = _RECORD_V1
     else:
         raise DrawInputError(
-            f"总体文件表头应为 {POPULATION_HEADER_V2} 或 {POPULATION_HEADER}（bad header）"
+            f"总体文件表头应为 {POPULATION_HEADER_V2}、{POPULATION_HEADER_V2_CAPS} 或 "
+            f"{POPULATION_HEADER}（bad header）"
         )
     if not text.endswith("\n"):
         raise DrawInputError("总体文件须以换行结尾（file must end with a newline）")

@@ -40,7 +40,7 @@ def inclusion_preview(
             (
                 profiles[p].grade,
                 sizes.cooling_pi
-                if profiles[p].cooling
+                if profiles[p].resting
                 else sizes.group_pi[group_of(profiles[p], params)],
                 counts[p],
             )

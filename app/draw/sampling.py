@@ -15,6 +15,7 @@ from types import MappingProxyType
 from app.draw.seed import ALGORITHM, ALGORITHM_V2, ALGORITHMS
 
 _EMPTY: Mapping[str, float] = MappingProxyType({})
+_NO_CAPS: Mapping[str, int] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,8 @@ class SamplingParams:
     weighted: bool = False
     cooldown_days: int = 365
     algorithm: str = ALGORITHM
+    # credit grade → most inspections a year (docs/rules.md#r4-5); spotcheck-draw/2 only
+    yearly_caps: Mapping[str, int] = field(default_factory=lambda: _NO_CAPS)
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -40,6 +43,26 @@ class SamplingParams:
                 raise ValueError(f"信用等级 {grade} 的最低抽查比例必须在 [0, 1] 之间")
         if self.cooldown_days < 0:
             raise ValueError("冷却期天数不能为负（cooldown_days must be >= 0）")
+        for grade, cap in self.yearly_caps.items():
+            if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+                raise ValueError(f"信用等级 {grade} 的年度检查上限必须是正整数")
+        if self.yearly_caps and self.algorithm != ALGORITHM_V2:
+            raise ValueError("年度检查上限仅适用于 spotcheck-draw/2（yearly caps need /2）")
+
+
+def reached_cap(
+    grade: str | None, year_checks: tuple[int, bool] | None, params: SamplingParams
+) -> int | None:
+    """The yearly cap a unit has reached — it is then out of the eligible set, like a cooling
+    unit — or None. A unit of a grade without a cap, or exempt (a complaint), never reaches
+    one (docs/rules.md#r4-5). The one place this rule lives (docs/verify_draw.py copies it)."""
+    if year_checks is None or grade is None:
+        return None
+    checks, exempt = year_checks
+    cap = params.yearly_caps.get(grade)
+    if cap is None or exempt or checks < cap:
+        return None
+    return cap
 
 
 def exact_decimal(value: float) -> Fraction:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -138,6 +139,8 @@ class Task(Base):
     inclusion_prob: Mapped[float] = mapped_column(Float)
     items: Mapped[list[str]] = mapped_column(JSON)
     despite_cooldown: Mapped[bool] = mapped_column(default=False)
+    # drawn although its target reached its yearly cap, to fill the floor (docs/rules.md#r4-5)
+    despite_cap: Mapped[bool] = mapped_column(default=False, server_default=false())
     reason: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))  # app.states.TaskStatus
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -570,6 +570,7 @@ def _store_tasks(
                 "inclusion_prob": t.inclusion_prob,
                 "items": list(t.items),
                 "despite_cooldown": t.despite_cooldown,
+                "despite_cap": bool(t.despite_cap),
                 "reason": t.reason,
                 "status": TaskStatus.TO_INSPECT.value,
                 "updated_at": now,

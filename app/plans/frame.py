@@ -35,7 +35,7 @@ from app.draw import (
 from app.draw.teams import Inspector as TeamInspector
 from app.errors import ValidationFailed
 from app.gcpause import gc_paused
-from app.models import Draw, Inspector, Item, Result, Target, Task, TaskMember
+from app.models import Draw, Inspector, Item, Plan, Result, Target, Task, TaskMember
 from app.plans import disclosure
 from app.plans.schemas import PlanIn
 from app.registries.grades import grades_at
@@ -55,6 +55,13 @@ def parse_tags(tags: Iterable[str]) -> tuple[int, frozenset[str]]:
         elif n > 0:
             flags.add(name)
     return complaints, frozenset(flags)
+
+
+def _an_inspection() -> Any:
+    """A drawn task counts as an inspection (for the cooldown and the yearly cap) while it is
+    open or once inspected: an approved 未检查（停业、注销等） result was none (rules R4.1, R4.5).
+    The tasks must be outer-joined to their results."""
+    return or_(Result.id.is_(None), Result.outcome != ResultOutcome.NOT_INSPECTED)
 
 
 def _cooling(session: Session, plan: PlanIn, now: Any) -> tuple[dict[str, set[str]], set[str]]:
@@ -78,7 +85,7 @@ def _cooling(session: Session, plan: PlanIn, now: Any) -> tuple[dict[str, set[st
         .where(
             Draw.status == DrawStatus.CURRENT,
             Draw.created_at >= since,
-            or_(Result.id.is_(None), Result.outcome != ResultOutcome.NOT_INSPECTED),
+            _an_inspection(),
         )
     )
     for uscc, items, draw_id in session.execute(stmt):
@@ -88,6 +95,59 @@ def _cooling(session: Session, plan: PlanIn, now: Any) -> tuple[dict[str, set[st
             if draw_id is not None:
                 draws.add(draw_id)
     return out, draws
+
+
+def cap_exempt(tags: Iterable[str], exempt: Iterable[str]) -> bool:
+    """Whether tags like "举报:2" lift the yearly cap: one of the plan's `yearly_cap_exempt`
+    tags with a count above 0 (a complaint on record, docs/rules.md#r4-5)."""
+    names = set(exempt)
+    for tag in tags:
+        name, _, count = tag.partition(":")
+        if name in names and (int(count) if count.strip().isdigit() else 1) > 0:
+            return True
+    return False
+
+
+def _year_checks(session: Session, plan: PlanIn) -> tuple[dict[str, int], set[str]]:
+    """Per USCC, its inspections in the calendar year of the plan's window start (北京时间
+    dates): tasks of current draws of every other plan whose window starts in that year, open
+    or inspected — a task whose approved result is 未检查（停业、注销等） was not an inspection;
+    and the ids of the draws that contributed (docs/rules.md#r4-5). The plan's own earlier
+    draws do not count: a redraw replaces them."""
+    if not plan.yearly_caps:
+        return {}, set()
+    year = plan.window.start.year
+    codes = [
+        code
+        for code, spec in session.execute(select(Plan.code, Plan.spec))
+        if code != plan.code and _window_year(spec) == year
+    ]
+    out: dict[str, int] = defaultdict(int)
+    draws: set[str] = set()
+    for i in range(0, len(codes), 900):
+        stmt = (
+            select(Task.uscc, Task.draw_id)
+            .join(Draw, Draw.id == Task.draw_id)
+            .outerjoin(Result, Result.task_id == Task.id)
+            .where(
+                Draw.status == DrawStatus.CURRENT,
+                Task.plan_code.in_(codes[i : i + 900]),
+                _an_inspection(),
+            )
+        )
+        for uscc, draw_id in session.execute(stmt):
+            out[uscc] += 1
+            if draw_id is not None:
+                draws.add(draw_id)
+    return out, draws
+
+
+def _window_year(spec: Any) -> int | None:
+    """The year a stored plan spec's window starts in (None if it has none)."""
+    try:
+        return int(str(spec["window"]["start"])[:4])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 _NO_ITEMS: frozenset[str] = frozenset()
@@ -113,7 +173,8 @@ def _population(
     session: Session, plan: PlanIn, items: list[Item], now: Any, *, with_info: bool
 ) -> tuple[Population, set[str]]:
     """Streams the in-scope targets into a columnar Population (with each unit's name and
-    region when `with_info`), and the ids of the draws whose tasks set its cooling items.
+    region when `with_info`), and the ids of the draws whose tasks set its cooling items or
+    its inspections this year (a plan with yearly caps).
 
     Built for 1,000,000 rows: strata, tag parsing and risk weights are computed once per
     distinct value (they repeat), tags are parsed from their stored JSON text once per
@@ -137,6 +198,9 @@ def _population(
         conds.append(Target.level.in_(plan.scope.levels))
     config = risk_config_from_plan(plan.risk_weights)
     cooling, cooling_draws = _cooling(session, plan, now)
+    checks, check_draws = _year_checks(session, plan)
+    capped = bool(plan.yearly_caps)
+    exempt_of: dict[str | None, bool] = {}
     # Grades pushed by the credit module, as valid at the draw time (future ones not yet).
     pushed_grades = grades_at(session, now)
     stmt = select(
@@ -176,21 +240,39 @@ def _population(
                 )
             hit = cooling.get(uscc)
             cooling_items = frozenset(hit) if hit else _NO_ITEMS
+            year = None
+            if capped:
+                exempt = exempt_of.get(tags)
+                if exempt is None:
+                    exempt = exempt_of[tags] = cap_exempt(
+                        json.loads(tags) if tags else [], plan.yearly_cap_exempt
+                    )
+                year = (checks.get(uscc, 0), exempt)
             if with_info:
-                add(uscc, stratum, kind, grade, weight, cooling_items, region=region, name=name)
+                add(
+                    uscc,
+                    stratum,
+                    kind,
+                    grade,
+                    weight,
+                    cooling_items,
+                    region=region,
+                    name=name,
+                    year_checks=year,
+                )
             else:
-                add(uscc, stratum, kind, grade, weight, cooling_items)
+                add(uscc, stratum, kind, grade, weight, cooling_items, year_checks=year)
     try:
         population = builder.build()
     except DrawInputError as exc:
         raise ValidationFailed(str(exc), errors=[{"field": "plan", "message": str(exc)}]) from None
-    return population, cooling_draws
+    return population, cooling_draws | check_draws
 
 
 @dataclass(frozen=True)
 class Frame:
     """A plan version's frozen frame: the /2 population file (gzip), its hash and size, and the
-    withheld draws whose selection its `cooling_items` would reveal."""
+    withheld draws whose selection its `cooling_items` or `year_checks` would reveal."""
 
     sha256: str
     size: int
@@ -330,4 +412,5 @@ def sampling_params(spec: PlanIn, algorithm: str) -> SamplingParams:
         grade_rates=spec.grade_rates,
         weighted=bool(spec.risk_weights),
         cooldown_days=spec.cooldown_days,
+        yearly_caps=spec.yearly_caps if algorithm == ALGORITHM_V2 else {},
     )

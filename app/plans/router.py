@@ -78,7 +78,14 @@ def replace_plan(code: str, data: PlanIn, session: SessionDep, principal: Superv
     """修改草稿计划（发布后须走计划调整）。"""
     service.visible(session, code, principal.jurisdiction)
     return _plan_out(
-        session, service.replace_draft(session, code=code, data=data, actor=principal.actor)
+        session,
+        service.replace_draft(
+            session,
+            code=code,
+            data=data,
+            actor=principal.actor,
+            jurisdiction=principal.jurisdiction,
+        ),
     )
 
 
@@ -113,7 +120,10 @@ def adjust_plan(
 ) -> PlanOut:
     """计划调整（须附理由）；重抽时原抽取标记为已作废并保留；公开网站随后自动更新。"""
     service.visible(session, code, principal.jurisdiction)
-    out = _plan_out(session, service.adjust(session, code=code, adj=adj, actor=principal.actor))
+    plan = service.adjust(
+        session, code=code, adj=adj, actor=principal.actor, jurisdiction=principal.jurisdiction
+    )
+    out = _plan_out(session, plan)
     site_changed(request, background, session, f"plan:{code}")
     return out
 

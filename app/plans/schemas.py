@@ -13,6 +13,9 @@ STRATA_KEYS = ("kind", "level", "ownership", "region", "city")
 # 定点医药机构: the kinds the 5% floor applies to (docs/rules.md#r2-2).
 DESIGNATED_KINDS = ("定点医疗机构", "定点零售药店")
 MIN_RATIO_DESIGNATED = 0.05
+# Tags of a target that lift its yearly cap: a complaint (投诉举报, docs/rules.md#r4-5).
+DEFAULT_CAP_EXEMPT = ("举报", "投诉")
+MAX_YEARLY_CAP = 366
 
 
 class Scope(BaseModel):
@@ -156,6 +159,13 @@ class PlanIn(BaseModel):
     grade_rates: dict[str, float] = Field(default_factory=dict)
     risk_weights: dict[str, Any] = Field(default_factory=dict)
     cooldown_days: int = Field(365, ge=0, le=3650)
+    # 年度检查上限 (docs/rules.md#r4-5): credit grade → most inspections a year, across plans;
+    # grades not listed are uncapped. A unit with one of `yearly_cap_exempt`'s tags (a complaint)
+    # is not capped; the floor n_h wins over the cap.
+    yearly_caps: dict[str, int] = Field(default_factory=dict)
+    yearly_cap_exempt: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CAP_EXEMPT), max_length=20
+    )
     team: Team = Field(default_factory=lambda: Team())
     window: Window
     publish_tasks: Literal["on_draw", "after_window"] = "after_window"
@@ -208,6 +218,32 @@ class PlanIn(BaseModel):
             if not (math.isfinite(rate) and 0 <= rate <= 1):
                 raise ValueError(f"等级 {grade} 的最低抽查比例应在 0–1 之间")
         return {g.upper(): r for g, r in v.items()}
+
+    @field_validator("yearly_caps", mode="before")
+    @classmethod
+    def _caps_integers(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            for grade, cap in v.items():
+                if isinstance(cap, bool) or not isinstance(cap, int):
+                    raise ValueError(f"等级 {grade} 的年度检查上限应为整数（次）")
+        return v
+
+    @field_validator("yearly_caps")
+    @classmethod
+    def _caps(cls, v: dict[str, int]) -> dict[str, int]:
+        _no_case_duplicates(v)
+        for grade, cap in v.items():
+            if not 1 <= cap <= MAX_YEARLY_CAP:
+                raise ValueError(f"等级 {grade} 的年度检查上限应在 1–{MAX_YEARLY_CAP} 次之间")
+        return {g.upper(): c for g, c in v.items()}
+
+    @field_validator("yearly_cap_exempt")
+    @classmethod
+    def _exempt(cls, v: list[str]) -> list[str]:
+        for tag in v:
+            if not tag or len(tag) > 40 or any(c in tag for c in ':,"\r\n'):
+                raise ValueError(f'免于年度上限的标签不合法：{tag!r}（1–40 字，不含 : , " 换行）')
+        return sorted(set(v))
 
     @field_validator("joint_departments", "items")
     @classmethod
@@ -320,7 +356,8 @@ class GradePiOut(StrictOut):
 
 
 class PreviewStratumOut(StrictOut):
-    """π of one stratum on today's population (N units, `eligible` not cooling, n drawn)."""
+    """π of one stratum on today's population (N units, `eligible` neither cooling nor at its
+    yearly cap, n drawn)."""
 
     key: str
     N: int
@@ -385,11 +422,13 @@ class DrawParamsOut(StrictOut):
     grade_rates: dict[str, float]
     weighted: bool
     cooldown_days: int
+    yearly_caps: dict[str, int] | None = None  # only for a plan with yearly caps
     items: list[DrawItemOut]
 
 
 class DrawStratumOut(StrictOut):
-    """Sizes of one stratum: N units, `eligible` not cooling, n drawn (floor n_floor)."""
+    """Sizes of one stratum: N units, `eligible` neither cooling nor at their yearly cap, n
+    drawn (floor n_floor), of them despite_cooldown / despite_cap to fill the floor."""
 
     key: str
     N: int
@@ -397,6 +436,7 @@ class DrawStratumOut(StrictOut):
     n_floor: int
     eligible: int
     despite_cooldown: int
+    despite_cap: int | None = None  # only for a plan with yearly caps
 
 
 class TeamParamsOut(StrictOut):
@@ -447,6 +487,7 @@ class DrawTaskOut(StrictOut):
     inclusion_prob: float
     items: list[str]
     despite_cooldown: bool
+    despite_cap: bool | None = None  # only for a plan with yearly caps
     reason: str | None
     name: str
     region: str

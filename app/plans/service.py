@@ -49,7 +49,11 @@ def check_against_registries(session: Session, data: PlanIn) -> None:
                 }
             )
     scale = get_settings().grade_scale
-    for field, grades in (("grade_rates", data.grade_rates), ("risk_weights", data.risk_weights)):
+    for field, grades in (
+        ("grade_rates", data.grade_rates),
+        ("risk_weights", data.risk_weights),
+        ("yearly_caps", data.yearly_caps),
+    ):
         for grade in grades:
             if field == "risk_weights" and grade in ("complaint", "flags"):
                 continue
@@ -156,8 +160,16 @@ def create(
     return plan
 
 
-def replace_draft(session: Session, *, code: str, data: PlanIn, actor: str) -> Plan:
-    """Replaces a draft's body; published plans change only through adjustments."""
+def replace_draft(
+    session: Session,
+    *,
+    code: str,
+    data: PlanIn,
+    actor: str,
+    jurisdiction: Jurisdiction = EVERYWHERE,
+) -> Plan:
+    """Replaces a draft's body (its scope inside the editor's jurisdiction); published plans
+    change only through adjustments."""
     plan = get(session, code, for_update=True)
     if plan.status != PlanStatus.DRAFT:
         raise Conflict("计划已发布，修改须通过计划调整（POST /adjustments，附理由）")
@@ -165,6 +177,7 @@ def replace_draft(session: Session, *, code: str, data: PlanIn, actor: str) -> P
         raise ValidationFailed(
             "计划编号不可修改", errors=[{"field": "code", "message": "不可修改"}]
         )
+    jurisdiction.require_regions(list(data.scope.regions or []), field="scope.regions")
     check_against_registries(session, data)
     plan.spec, plan.title = data.model_dump(mode="json"), data.title
     plan.version += 1
@@ -258,8 +271,16 @@ def failed_attempt(session: Session, plan: Plan) -> str | None:
     )
 
 
-def adjust(session: Session, *, code: str, adj: AdjustmentIn, actor: str) -> Plan:
-    """计划调整: changes and/or a redraw of a published plan, with a public reason."""
+def adjust(
+    session: Session,
+    *,
+    code: str,
+    adj: AdjustmentIn,
+    actor: str,
+    jurisdiction: Jurisdiction = EVERYWHERE,
+) -> Plan:
+    """计划调整: changes and/or a redraw of a published plan, with a public reason; the
+    adjusted scope stays inside the adjusting account's jurisdiction."""
     plan = get(session, code, for_update=True)
     if plan.status == PlanStatus.DRAFT:
         raise Conflict("草稿计划可直接修改，无需调整 (edit the draft instead)")
@@ -294,6 +315,7 @@ def adjust(session: Session, *, code: str, adj: AdjustmentIn, actor: str) -> Pla
         data = PlanIn.model_validate({**plan.spec, **adj.changes})
     except ValidationError as exc:
         raise ValidationFailed("调整后的计划未通过校验", errors=_errors_of(exc)) from None
+    jurisdiction.require_regions(list(data.scope.regions or []), field="changes.scope.regions")
     check_against_registries(session, data)
     plan.spec, plan.title = data.model_dump(mode="json"), data.title
     plan.version += 1

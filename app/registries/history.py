@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import RegistryHistory
+from app.models import AuditEntry, RegistryHistory
 from app.registries.fields import RegistrySpec
 from app.registries.repository import load_row, record_of, spec_for, table_of
 
@@ -33,6 +33,20 @@ def archived_row(spec: RegistrySpec, old_row: Mapping[Any, Any], now: datetime) 
         "valid_to": now,
         "actor": old_row["updated_by"],
     }
+
+
+def reasons(session: Session, *, kind: str, key: str) -> dict[int, str]:
+    """The reasons given for versions of a record (a deactivation's), by version, from the
+    audit log where they are kept."""
+    spec = spec_for(kind)
+    stmt = select(AuditEntry.data).where(
+        AuditEntry.entity == f"{spec.kind}:{key}", AuditEntry.action == f"{spec.kind}.deactivate"
+    )
+    out: dict[int, str] = {}
+    for data in session.scalars(stmt):
+        if data.get("reason") and isinstance(data.get("version"), int):
+            out[data["version"]] = str(data["reason"])
+    return out
 
 
 def history(session: Session, *, kind: str, key: str) -> list[dict[str, Any]]:

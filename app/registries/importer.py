@@ -18,8 +18,9 @@ from sqlalchemy import Integer, Table, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
 from app.config import get_settings
-from app.errors import AppError, ValidationFailed
+from app.errors import AppError, PayloadTooLarge, ValidationFailed
 from app.faults import pause_at
 from app.models import RegistryHistory, Target
 from app.models.base import utcnow
@@ -51,8 +52,11 @@ class ImportResult:
 class _Importer:
     """One all-or-nothing import: validate every row, write while no row has failed."""
 
-    def __init__(self, session: Session, spec: RegistrySpec, actor: str) -> None:
+    def __init__(
+        self, session: Session, spec: RegistrySpec, actor: str, jurisdiction: Jurisdiction
+    ) -> None:
         self.session, self.spec, self.actor = session, spec, actor
+        self.jurisdiction = jurisdiction
         self.table = table_of(spec)
         self.settings = get_settings()
         self.now = utcnow()
@@ -100,13 +104,15 @@ class _Importer:
         mapping = self.map_header(header)
         if self.error_count:
             self.fail()
+        key_col = self.table.c[self.spec.key]
         validator = Validator(
             self.spec,
             mapping,
             max_rows=self.settings.max_import_rows,
             max_listed=self.settings.max_listed_errors,
+            prefix=self.jurisdiction.prefix if "region" in self.spec.field_names else "",
+            foreign=self.foreign_keys(key_col),
         )
-        key_col = self.table.c[self.spec.key]
         self.existing: set[str] = set(
             self.session.connection()
             .exec_driver_sql(f'SELECT "{key_col.name}" FROM "{self.table.name}"')
@@ -148,6 +154,13 @@ class _Importer:
             },
         )
         return self.result
+
+    def foreign_keys(self, key_col: Any) -> frozenset[str]:
+        """Keys of the records outside the importer's jurisdiction (none for the province)."""
+        if self.jurisdiction.everywhere or "region" not in self.spec.field_names:
+            return frozenset()
+        outside = select(key_col).where(~self.jurisdiction.clause(self.table.c.region))
+        return frozenset(self.session.scalars(outside))
 
     def split(self, wire: list[WireRow]) -> tuple[list[WireRow], list[WireRow]]:
         """Rows whose key is new to the table, and rows that may replace a current one."""
@@ -390,6 +403,18 @@ def _copy_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
+def spool_upload(src: IO[bytes], dst: IO[bytes], limit: int) -> None:
+    """Copies an uploaded registry file into `dst`, refusing (413) one over `limit` bytes
+    (SPOTCHECK_MAX_UPLOAD_BYTES) before anything else reads it; API and console alike."""
+    size = 0
+    while chunk := src.read(1 << 20):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"文件超过 {limit} 字节上限")
+        dst.write(chunk)
+    dst.seek(0)
+
+
 def inspect_upload(fh: IO[bytes]) -> None:
     """Refuses (422 naming the limit) an XLSX over the limits of app/spreadsheets.py; a CSV
     streams through the validator's own limits (rows, csv field size) and passes here."""
@@ -408,15 +433,19 @@ def import_file(
     actor: str,
     parallel_min_bytes: int = PARALLEL_MIN_BYTES,
     inspected: bool = False,
+    jurisdiction: Jurisdiction = EVERYWHERE,
 ) -> ImportResult:
     """Imports a CSV/XLSX registry file, all or nothing (files from `parallel_min_bytes` on
     are validated in a second process while this one writes). An XLSX is first checked
     against the upload limits (`inspect_upload`), before the registry's lock, unless the
-    caller did so already (`inspected`, the API does it before its transaction begins)."""
+    caller did so already (`inspected`, the API does it before its transaction begins).
+
+    Every row must lie inside `jurisdiction` (its 医保区划 under the prefix, and no record
+    registered outside replaced): a row outside is named like any other bad row."""
     spec = spec_for(kind)
     if not inspected:
         inspect_upload(fh)
     lock_registry(session, spec)
-    result = _Importer(session, spec, actor).run(fh, parallel_min_bytes)
+    result = _Importer(session, spec, actor, jurisdiction).run(fh, parallel_min_bytes)
     pause_at("import.before_commit")
     return result

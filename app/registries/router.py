@@ -15,7 +15,7 @@ from app.auth.deps import Supervisor
 from app.auth.jurisdiction import Jurisdiction
 from app.config import get_settings
 from app.db import SessionDep
-from app.errors import PayloadTooLarge, Unauthorized, problem_responses
+from app.errors import Unauthorized, problem_responses
 from app.pagination import int_key, page_after
 from app.registries import export, history, importer, repository, service
 from app.registries.schemas import (
@@ -50,14 +50,8 @@ def _inspected_upload(request: Request, file: UploadFile = File(...)) -> Iterato
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("需要 Bearer 令牌 (Authorization: Bearer TOKEN required)")
-    limit = get_settings().max_upload_bytes
     with tempfile.SpooledTemporaryFile(max_size=8 << 20) as tmp:
-        size = 0
-        while chunk := file.file.read(1 << 20):
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"文件超过 {limit} 字节上限")
-            tmp.write(chunk)
+        importer.spool_upload(file.file, tmp, get_settings().max_upload_bytes)
         importer.inspect_upload(tmp)
         yield tmp
 
@@ -73,7 +67,12 @@ def import_registry(
 ) -> ImportOut:
     """导入名录：CSV（UTF-8/GB18030）或 XLSX，全部成功或全部不写入。"""
     result = importer.import_file(
-        session, kind=kind, fh=upload, actor=principal.actor, inspected=True
+        session,
+        kind=kind,
+        fh=upload,
+        actor=principal.actor,
+        inspected=True,
+        jurisdiction=principal.jurisdiction,
     )
     return ImportOut(**result.__dict__)
 
@@ -96,18 +95,19 @@ def export_registry(
     kind: str,
     request: Request,
     session: SessionDep,
-    _p: Supervisor,
+    principal: Supervisor,
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
 ) -> Response:
-    """导出名录（可再次导入）。CSV 分块流式发送（百万行不整体驻留内存）。"""
+    """导出名录（可再次导入；本账号辖区内）。CSV 分块流式发送（百万行不整体驻留内存）。"""
+    j = principal.jurisdiction
     if format == "csv":
         repository.spec_for(kind)  # an unknown registry is a 404 before anything is sent
         return StreamingResponse(
-            export.export_csv_chunks(request.app.state.sessionmaker, kind=kind),
+            export.export_csv_chunks(request.app.state.sessionmaker, kind=kind, jurisdiction=j),
             media_type=_MEDIA[format],
             headers={"Content-Disposition": f'attachment; filename="{kind}.{format}"'},
         )
-    body = export.export(session, kind=kind, fmt=format)
+    body = export.export(session, kind=kind, fmt=format, jurisdiction=j)
     return Response(
         body,
         media_type=_MEDIA[format],
@@ -233,10 +233,18 @@ def _crud(kind: str, key_name: str, out: type[Any]) -> None:
         path, response_model=out, name=f"delete_{kind}", responses=problem_responses(404)
     )
     def delete_one(
-        key: Annotated[str, _key_path(key_name)], session: SessionDep, principal: Supervisor
+        key: Annotated[str, _key_path(key_name)],
+        session: SessionDep,
+        principal: Supervisor,
+        reason: Annotated[str, Query(max_length=500, description="停用理由")] = "",
     ) -> Any:
         return service.deactivate(
-            session, kind=kind, key=key, actor=principal.actor, jurisdiction=principal.jurisdiction
+            session,
+            kind=kind,
+            key=key,
+            actor=principal.actor,
+            jurisdiction=principal.jurisdiction,
+            reason=reason,
         )
 
     @router.get(

@@ -41,7 +41,8 @@ def check_visible(session: Session, *, kind: str, key: str, jurisdiction: Jurisd
     get(session, kind=kind, key=key, jurisdiction=jurisdiction)
 
 
-def _raw(value: Any) -> str:
+def raw_value(value: Any) -> str:
+    """A stored field value as the text a registry file (or a form) carries."""
     if value is None:
         return ""
     if isinstance(value, list):
@@ -58,6 +59,7 @@ def _save_change(
     new: dict[str, Any],
     op: str,
     actor: str,
+    reason: str = "",
 ) -> dict[str, Any]:
     now = utcnow()
     key = old[spec.key]
@@ -70,7 +72,11 @@ def _save_change(
         actor=actor,
         action=f"{spec.kind}.{op}",
         entity=f"{spec.kind}:{key}",
-        data={"changes": {k: v for k, v in new.items() if old.get(k) != v}},
+        data={
+            "changes": {k: v for k, v in new.items() if old.get(k) != v},
+            "version": values["version"],
+            **({"reason": reason} if reason else {}),
+        },
     )
     return record_of(spec, {**old, **values})
 
@@ -103,7 +109,7 @@ def patch(
             errors.append({"field": name, "message": "未知字段或不可修改的字段"})
             continue
         try:
-            new[name] = spec.field(name).normalize(_raw(value))
+            new[name] = spec.field(name).normalize(raw_value(value))
         except FieldError as exc:
             errors.append({"field": name, "message": str(exc)})
     if "region" in new and not jurisdiction.covers(new["region"]):
@@ -129,15 +135,19 @@ def deactivate(
     key: str,
     actor: str,
     jurisdiction: Jurisdiction = EVERYWHERE,
+    reason: str = "",
 ) -> dict[str, Any]:
-    """Marks a record inactive; its history stays."""
+    """Marks a record inactive, with the reason given (kept in the audit log, shown in the
+    record's history); its history stays."""
     spec = spec_for(kind)
     lock_registry(session, spec)
     old = load_row(session, spec, key)
     _inside(spec, old, key, jurisdiction)
     if not old["active"]:
         return record_of(spec, old)
-    return _save_change(session, spec, old, {"active": False}, "deactivate", actor)
+    return _save_change(
+        session, spec, old, {"active": False}, "deactivate", actor, reason=reason.strip()
+    )
 
 
 def _matches(rec: Mapping[Any, Any], filters: Mapping[str, str]) -> bool:

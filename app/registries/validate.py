@@ -80,6 +80,11 @@ class Validator:
     rows: int = 0
     conflict_refs: list[tuple[int, str]] = field(default_factory=list)
     stopped: bool = False
+    # The importing account's jurisdiction (app/auth/jurisdiction.py): every row's 医保区划
+    # must start with `prefix`, and no row may replace a record of a key in `foreign` (those
+    # registered outside it). "" and empty: no limit (the province, the CLI).
+    prefix: str = ""
+    foreign: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         spec = self.spec
@@ -92,6 +97,7 @@ class Validator:
         # Inspectors name targets to avoid: those references are collected row by row.
         self.columnar = "conflicts" not in spec.field_names
         self.source = {f.name: i for i, f in self.fields}
+        self.regional = "region" in spec.field_names
 
     def error(self, row: int | None, field_name: str, message: str) -> None:
         self.error_count += 1
@@ -140,6 +146,12 @@ class Validator:
             return None
         if len(set(keys)) != n or not self.first_row.keys().isdisjoint(keys):
             return None  # a duplicate: the row-by-row pass names it
+        if self.prefix and self.regional:
+            regions = out[self.spec.field_names.index("region")]
+            if not isinstance(regions, list) or not all(r.startswith(self.prefix) for r in regions):
+                return None  # outside the jurisdiction: the row-by-row pass names it
+        if self.foreign and not self.foreign.isdisjoint(keys):
+            return None
         self.first_row.update(zip(keys, numbers, strict=True))
         return list(zip(*out, strict=False))
 
@@ -230,6 +242,8 @@ class Validator:
                     )
                 else:
                     self.first_row[k] = number
+            if (self.prefix or self.foreign) and not self._inside(number, rec, k):
+                ok = False
             if not ok:
                 continue
             for uscc in rec.get("conflicts", []) if spec.kind == "inspectors" else []:
@@ -237,6 +251,27 @@ class Validator:
             if not self.error_count:
                 out.append(tuple(to_wire(rec[f.name], f.is_list) for f in spec.fields))
         return out if not self.error_count else []
+
+    def _inside(self, number: int, rec: dict[str, Any], key: Any) -> bool:
+        """Whether the row lies inside the importing account's jurisdiction (errors named)."""
+        ok = True
+        region = rec.get("region") if self.regional else None
+        if self.prefix and region and not str(region).startswith(self.prefix):
+            ok = False
+            self.error(
+                number,
+                self.spec.field("region").header,
+                f"医保区划 {region} 不在本账号辖区 {self.prefix} 内 (outside jurisdiction)",
+            )
+        if key is not None and key in self.foreign:
+            ok = False
+            self.error(
+                number,
+                self.spec.field(self.spec.key).header,
+                f"{key} 已登记在本账号辖区 {self.prefix} 外，不能由本账号导入修改"
+                " (registered outside jurisdiction)",
+            )
+        return ok
 
     def run(
         self, chunks: Iterator[tuple[Sequence[int], list[list[str]]]]

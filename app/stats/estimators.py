@@ -164,11 +164,15 @@ COOLING_SUFFIX = "#冷却"
 
 
 def frames_from_draw(strata: Iterable[Mapping[str, Any]]) -> list[Frame]:
-    """The frames of a published draw's `strata` (key, N, n, eligible, despite_cooldown)."""
+    """The frames of a published draw's `strata` (key, N, n, eligible, despite_cooldown and,
+    with yearly caps, despite_cap): the eligible units, and the resting ones (cooling or at
+    their cap) the floor's fill was drawn from."""
     frames: list[Frame] = []
     for st in strata:
         key, size, drawn = str(st["key"]), int(st["N"]), int(st["n"])
         eligible, filled = int(st.get("eligible", size)), int(st.get("despite_cooldown", 0))
+        if "despite_cap" in st:  # a fill may be both cooling and capped: count it once
+            filled = max(0, drawn - eligible)
         frames.append(Frame(key=key, stratum=key, size=eligible, drawn=drawn - filled))
         if size > eligible:
             frames.append(
@@ -180,11 +184,13 @@ def frames_from_draw(strata: Iterable[Mapping[str, Any]]) -> list[Frame]:
 def observation_of(
     task: Mapping[str, Any], found: bool | None, *, final: bool = False
 ) -> Observation:
-    """The observation of one published task (stratum, inclusion_prob, despite_cooldown).
+    """The observation of one published task (stratum, inclusion_prob, despite_cooldown or
+    despite_cap: a floor fill, observed in its stratum's resting frame).
 
     `final`: `found` is None for good (未检查（停业、注销等）), not a result still to come.
     """
-    key = str(task["stratum"]) + (COOLING_SUFFIX if task.get("despite_cooldown") else "")
+    filled = task.get("despite_cooldown") or task.get("despite_cap")
+    key = str(task["stratum"]) + (COOLING_SUFFIX if filled else "")
     return Observation(
         frame=key, inclusion_prob=float(task["inclusion_prob"]), found=found, final=final
     )

@@ -8,6 +8,7 @@ from app.api import StrictRoute
 from app.auth.deps import Supervisor
 from app.db import SessionDep
 from app.errors import problem_responses
+from app.plans import service as plans
 from app.stats import service
 from app.stats.schemas import DrawStatisticsOut
 
@@ -22,8 +23,9 @@ router = APIRouter(prefix="/api/v1", tags=["statistics"], route_class=StrictRout
 def draw_statistics(
     draw_id: str,
     session: SessionDep,
-    _p: Supervisor,
+    principal: Supervisor,
     confidence: Annotated[float, Query(gt=0.5, lt=1)] = 0.95,
 ) -> dict[str, Any]:
     """发现问题率的 Horvitz–Thompson 估计（分层与总体，含置信区间）及风险加权的检出效果。"""
+    plans.visible_draw(session, draw_id, principal.jurisdiction)  # 404 outside
     return service.draw_statistics(session, draw_id=draw_id, confidence=confidence)

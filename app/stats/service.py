@@ -41,17 +41,22 @@ def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95)
         ).all()
     )
     tasks = session.execute(
-        select(Task.id, Task.stratum, Task.inclusion_prob, Task.despite_cooldown)
+        select(Task.id, Task.stratum, Task.inclusion_prob, Task.despite_cooldown, Task.despite_cap)
         .where(Task.draw_id == draw_id)
         .order_by(Task.seq)
     )
     observations = [
         observation_of(
-            {"stratum": stratum, "inclusion_prob": pi, "despite_cooldown": cooling},
+            {
+                "stratum": stratum,
+                "inclusion_prob": pi,
+                "despite_cooldown": cooling,
+                "despite_cap": capped,
+            },
             FOUND.get(outcomes[task_id]) if task_id in outcomes else None,
             final=task_id in outcomes,  # 未检查 is a final result (nonresponse), not pending
         )
-        for task_id, stratum, pi, cooling in tasks
+        for task_id, stratum, pi, cooling, capped in tasks
     ]
     stats = estimate(frames_from_draw(draw.strata), observations, confidence=confidence)
     return {

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
+from app.errors import AppError
 from app.models import Result, Task
 from app.tasks.workdays import (
     CalendarDataMissing,
@@ -73,13 +75,15 @@ def deadlines(
     within: int,
     calendar: WorkdayCalendar,
     workdays: int,
+    jurisdiction: Jurisdiction = EVERYWHERE,
 ) -> list[Deadline]:
     """Unpublished approved results that are overdue, due within `within` working days, or
-    whose deadline cannot be computed for lack of calendar data (said explicitly)."""
+    whose deadline cannot be computed for lack of calendar data (said explicitly); only
+    those of tasks inside `jurisdiction`."""
     rows = session.execute(
         select(Result.id, Result.task_id, Result.decided_on, Task.uscc, Task.name)
         .join(Task, Task.id == Result.task_id)
-        .where(Result.published_at.is_(None))
+        .where(Result.published_at.is_(None), jurisdiction.clause(Task.region))
         .order_by(Result.decided_on, Result.task_id)
     )
     out: list[Deadline] = []
@@ -147,6 +151,38 @@ def log_calendar_warnings(calendar: WorkdayCalendar, today: date) -> list[str]:
             _LOGGED_ON[text] = today
             log.warning(text)
     return warnings
+
+
+def deadlines_report(
+    session: Session,
+    *,
+    today: date,
+    within: int,
+    override_file: Path | None,
+    workdays: int,
+    jurisdiction: Jurisdiction = EVERYWHERE,
+) -> dict[str, Any]:
+    """The deadlines list as the API and the console show it: today, the items inside the
+    jurisdiction and the calendar warnings (a broken override file is a 500 naming it)."""
+    try:
+        calendar = load_calendar(override_file)
+    except CalendarOverrideError as exc:
+        raise AppError(f"节假日覆盖文件有误：{exc}") from None
+    items = deadlines(
+        session,
+        today=today,
+        within=within,
+        calendar=calendar,
+        workdays=workdays,
+        jurisdiction=jurisdiction,
+    )
+    return {
+        "today": today.isoformat(),
+        "within": within,
+        "workdays": workdays,
+        "warnings": log_calendar_warnings(calendar, today),
+        "items": [d.to_dict() for d in items],
+    }
 
 
 def warn_at_startup(override_file: Path | None, today: date) -> None:

@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
 from app.clock import local_date
 from app.models import Draw, Inspector, Item, Plan, Result, Target, Task
 from app.regions import region_label, region_name
@@ -239,12 +240,18 @@ def _window(plan: Plan | None) -> dict[str, str]:
 
 
 def export_results_csv(
-    session: Session, *, start: date | None = None, end: date | None = None
+    session: Session,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    jurisdiction: Jurisdiction = EVERYWHERE,
 ) -> bytes:
-    """Approved results in the 国家企业信用信息公示系统 style, CSV (UTF-8 with BOM)."""
+    """Approved results in the 国家企业信用信息公示系统 style, CSV (UTF-8 with BOM), of the
+    tasks inside `jurisdiction`."""
     stmt = (
         select(Task.uscc, Task.name, Task.plan_code, Result.decided_on, Result.outcome)
         .join(Task, Task.id == Result.task_id)
+        .where(jurisdiction.clause(Task.region))
         .order_by(Result.decided_on, Task.id)
     )
     if start is not None:

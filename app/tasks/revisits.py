@@ -13,14 +13,24 @@ from app.plans import service as plans
 from app.plans.schemas import PlanIn
 from app.states import TaskStatus
 from app.tasks import teams
-from app.tasks.access import ensure_current, get_task, visible_task, visible_tasks
+from app.tasks.access import check_access, ensure_current, get_task, visible_task, visible_tasks
 from app.tasks.schemas import FollowUpIn
 from app.tasks.service import record_event
 
 
-def create_revisit(session: Session, *, task_id: str, data: FollowUpIn, actor: str) -> Task:
-    """A 回头看 task linked to `task_id`: same target and items, same team unless given."""
+def create_revisit(
+    session: Session,
+    *,
+    task_id: str,
+    data: FollowUpIn,
+    actor: str,
+    principal: Principal | None = None,
+) -> Task:
+    """A 回头看 task linked to `task_id`: same target and items, same team unless given; a
+    task the `principal` may not see (another jurisdiction's) is a 404."""
     parent = get_task(session, task_id, for_update=True)
+    if principal is not None:
+        check_access(session, parent, principal)
     ensure_current(session, parent)
     if session.scalar(select(Result.id).where(Result.task_id == parent.id)) is None:
         raise Conflict(f"任务 {parent.id} 尚无已审核的检查结果，不能安排回头看")

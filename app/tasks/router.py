@@ -11,7 +11,7 @@ from app.auth.deps import AnyStaff, Supervisor
 from app.clock import today_local
 from app.config import Settings
 from app.db import SessionDep
-from app.errors import AppError, ValidationFailed, problem_responses
+from app.errors import ValidationFailed, problem_responses
 from app.events import site_changed
 from app.models.base import utcnow
 from app.pagination import Page
@@ -34,7 +34,6 @@ from app.tasks.schemas import (
     TaskPage,
     WeeklyReportOut,
 )
-from app.tasks.workdays import CalendarOverrideError, load_calendar
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"], route_class=StrictRoute)
 
@@ -176,7 +175,9 @@ def create_follow_up(
     task_id: str, data: FollowUpIn, session: SessionDep, principal: Supervisor
 ) -> dict[str, Any]:
     """安排回头看：关联原任务，缺省沿用原检查组。"""
-    task = revisits.create_revisit(session, task_id=task_id, data=data, actor=principal.actor)
+    task = revisits.create_revisit(
+        session, task_id=task_id, data=data, actor=principal.actor, principal=principal
+    )
     return service.task_views(session, [task])[0]
 
 
@@ -316,30 +317,19 @@ def download_evidence(
 def result_deadlines(
     request: Request,
     session: SessionDep,
-    _p: Supervisor,
+    principal: Supervisor,
     within: Annotated[int, Query(ge=0, le=250)] = 5,
 ) -> dict[str, Any]:
-    """公示期限：已逾期、即将到期（within 个工作日内）和缺少日历数据的结果。"""
+    """公示期限：已逾期、即将到期（within 个工作日内）和缺少日历数据的结果（本账号辖区内）。"""
     settings = _settings(request)
-    try:
-        calendar = load_calendar(settings.calendar_override_file)
-    except CalendarOverrideError as exc:
-        raise AppError(f"节假日覆盖文件有误：{exc}") from None
-    today = today_local()
-    items = deadlines.deadlines(
+    return deadlines.deadlines_report(
         session,
-        today=today,
+        today=today_local(),
         within=within,
-        calendar=calendar,
+        override_file=settings.calendar_override_file,
         workdays=settings.publish_result_workdays,
+        jurisdiction=principal.jurisdiction,
     )
-    return {
-        "today": today.isoformat(),
-        "within": within,
-        "workdays": settings.publish_result_workdays,
-        "warnings": deadlines.log_calendar_warnings(calendar, today),
-        "items": [d.to_dict() for d in items],
-    }
 
 
 @router.get(
@@ -349,12 +339,14 @@ def result_deadlines(
 )
 def export_results(
     session: SessionDep,
-    _p: Supervisor,
+    principal: Supervisor,
     start: Annotated[date | None, Query(alias="from")] = None,
     end: Annotated[date | None, Query(alias="to")] = None,
 ) -> Response:
-    """已审核结果导出（国家企业信用信息公示系统格式，CSV）。"""
-    body = reports.export_results_csv(session, start=start, end=end)
+    """已审核结果导出（国家企业信用信息公示系统格式，CSV；本账号辖区内）。"""
+    body = reports.export_results_csv(
+        session, start=start, end=end, jurisdiction=principal.jurisdiction
+    )
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

@@ -170,6 +170,7 @@ def task_dict(t: Task, team: list[dict[str, str]]) -> dict[str, Any]:
         "inclusion_prob": t.inclusion_prob if t.draw_id is not None else None,
         "items": t.items,
         "despite_cooldown": t.despite_cooldown,
+        "despite_cap": t.despite_cap,
         "reason": t.reason,
         "team": team,
         "visit": t.visit or t.id,
@@ -203,6 +204,7 @@ class TaskOut(StrictOut):
     inclusion_prob: float | None
     items: list[str]
     despite_cooldown: bool
+    despite_cap: bool  # drawn although at its yearly cap, to fill the floor (rules.md#r4-5)
     reason: str | None
     team: list[TeamMemberOut]
     # 一次检查: shared by the tasks of plans merged into one visit (its own id otherwise).

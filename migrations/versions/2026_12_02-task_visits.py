@@ -1,7 +1,7 @@
 """tasks.visit: the visit (一次检查) a task belongs to; existing tasks each start their own
 
 Revision ID: 3f8d2c6a1e47
-Revises: 9c4e2a7b5d13
+Revises: 3b7d1f2e8a64
 Create Date: 2026-12-02 12:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "3f8d2c6a1e47"
-down_revision: str | None = "9c4e2a7b5d13"
+down_revision: str | None = "3b7d1f2e8a64"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,7 @@
 """The console in real headless Debian chromium (Selenium with Debian's chromium-driver):
 sign in, upload a registry with a bad row and see it named, create and publish a plan, run
-the ceremony, an inspector enters a result on a 390 px viewport, another account approves it.
+the ceremony, an inspector enters a result on a 390 px viewport, another account approves it, and after the publisher job the public site shows the approved
+result; also CSRF refused, another district's data invisible, a revoked token refused.
 Screenshots of the main pages go to docs/screenshots/console-*.png when
 SPOTCHECK_SCREENSHOTS=1."""
 
@@ -93,6 +94,11 @@ def _shot(d, name):
     if os.environ.get("SPOTCHECK_SCREENSHOTS"):
         SHOTS.mkdir(parents=True, exist_ok=True)
         width = d.execute_script("return window.innerWidth")
+        # measured at a small height: the previous shot's taller viewport would stretch it
+        d.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": 600, "deviceScaleFactor": 1, "mobile": width < 600},
+        )
         height = d.execute_script("return document.documentElement.scrollHeight")
         height = min(max(height, 600), 2400)
         d.execute_cdp_cmd(
@@ -112,7 +118,7 @@ def _sign_in(d, base, username):
     assert "工作台" in d.title, d.page_source[:500]
 
 
-def test_the_round_in_chromium(live, city, make_user, tmp_path):
+def test_the_round_in_chromium(live, client, city, make_user, tmp_path):
     make_user("jianguan")
     make_user("shenhe")
     d = _driver(1280)
@@ -130,6 +136,11 @@ def test_the_round_in_chromium(live, city, make_user, tmp_path):
         errors = _wait(d, "[data-role=errors]")[0].text
         assert "3" in errors and "医保区划" in errors and "6 位数字" in errors
         _shot(d, "registry-import-errors")
+        d.get(live + "/console/registries/targets?q=" + "测试医院1")  # a search: a short page
+        _shot(d, "registry")
+        d.find_element(By.CSS_SELECTOR, "table tbody a[href$=history]").click()
+        assert _wait(d, "[data-role=deactivate]")
+        _shot(d, "registry-history")
         # a plan through the form, first with a mistake shown inline
         spec = plan_body(code="2026-WEB-1")
         d.get(live + "/console/plans/new")
@@ -147,6 +158,8 @@ def test_the_round_in_chromium(live, city, make_user, tmp_path):
         ratio.send_keys("0.05")
         # the dice ceremony announced a few seconds ahead (a live server runs on real time)
         ceremony = utcnow() + timedelta(seconds=4)
+        # the task list goes public at the draw (so that the result can, once approved)
+        d.find_element(By.CSS_SELECTOR, "select[name=publish_tasks] option[value=on_draw]").click()
         extra = d.find_element(By.NAME, "extra")
         extra.clear()
         extra.send_keys(json.dumps({"entropy_source": dice_source(ceremony)}, ensure_ascii=False))
@@ -174,6 +187,7 @@ def test_the_round_in_chromium(live, city, make_user, tmp_path):
     phone = _driver(390, 844)
     try:
         _sign_in(phone, live, "jiancha")
+        _shot(phone, "dashboard-390")
         phone.get(live + "/console/tasks")
         _shot(phone, "my-tasks-390")
         phone.find_element(By.LINK_TEXT, first).click()
@@ -200,9 +214,127 @@ def test_the_round_in_chromium(live, city, make_user, tmp_path):
         _shot(d, "approvals")
         d.find_element(By.CSS_SELECTOR, "form[action$=approve] button").click()
         assert _wait(d, "[data-role=empty]")
+        d.get(live + "/console/deadlines")
+        _shot(d, "deadlines")
         d.get(live + "/console/reports")
         _shot(d, "reports")
         d.get(live + "/console/audit")
         assert "审计链完整" in d.find_element(By.CSS_SELECTOR, "[data-role=chain]").text
+        # the publisher job (as the scheduler runs it), then the public site shows the result
+        _run_publisher(client)
+        d.get(live + "/public/results/index.html")
+        public = d.find_element(By.TAG_NAME, "body").text
+        assert first in public and "发现问题已责令改正" in public, public[:2000]
+        _shot(d, "public-results")
+    finally:
+        d.quit()
+
+
+def _run_publisher(client):
+    """One run of the publisher job: builds the site for the requests the round recorded."""
+    from app.publish.publisher import publish_pending, result_release
+
+    settings = client.app.state.settings
+    with client.app.state.sessionmaker() as s:
+        publish_pending(s, settings.publish_dir, release=result_release(settings))
+        s.commit()
+
+
+def _fetch_status(d, url, token):
+    """The HTTP status of GET `url` with a bearer token, requested by the page's own fetch."""
+    return d.execute_async_script(
+        "var done=arguments[arguments.length-1];"
+        "fetch(arguments[0],{headers:{Authorization:'Bearer '+arguments[1]}})"
+        ".then(function(r){done(r.status);},function(e){done(String(e));});",
+        url,
+        token,
+    )
+
+
+def test_boundaries_in_chromium(live, drawn, make_user):
+    """CSRF refused, another district's data invisible, a revoked token refused."""
+    _sup, draw = drawn  # the city's plan over 370402 and 370403
+    own = next(t for t in draw["tasks"] if t["stratum"].endswith("370402"))
+    other = next(t for t in draw["tasks"] if t["stratum"].endswith("370403"))
+    make_user("qu", region="370402")
+    make_user("guanli", role="admin", region="")
+    d = _driver(1280)
+    try:
+        # a form whose CSRF token is not the session's is refused, and nothing is written
+        _sign_in(d, live, "qu")
+        d.get(live + "/console/plans/new")
+        d.execute_script("document.querySelector('form.form input[name=csrf]').value='forged'")
+        d.find_element(By.NAME, "code").send_keys("2026-CSRF")
+        d.find_element(By.NAME, "title").send_keys("伪造的请求")
+        d.find_element(By.CSS_SELECTOR, "form.form button").click()
+        _wait(d, "main")
+        assert "CSRF" in d.find_element(By.TAG_NAME, "body").text
+        d.get(live + "/console/plans")
+        assert "2026-CSRF" not in d.find_element(By.TAG_NAME, "main").text
+        # another district's tasks are not listed and do not open
+        d.get(live + "/console/tasks")
+        listing = d.find_element(By.TAG_NAME, "main").text
+        assert own["name"] in listing and other["name"] not in listing
+        d.get(live + f"/console/tasks/{other['id']}")
+        assert other["name"] not in d.page_source
+        assert d.find_elements(By.CSS_SELECTOR, "[data-role=notice]") == []
+        d.get(live + f"/console/plans/{draw['plan']}/ceremony")
+        assert draw["plan"] not in d.find_element(By.TAG_NAME, "h1").text
+        # an admin issues a token, it works, the admin revokes it, it is refused
+        _sign_in(d, live, "guanli")
+        d.get(live + "/console/admin")
+        form = d.find_element(By.CSS_SELECTOR, "form[action$='/admin/tokens']")
+        form.find_element(By.NAME, "name").send_keys("浏览器测试令牌")
+        form.find_element(By.CSS_SELECTOR, "select[name=role] option[value=supervisor]").click()
+        form.find_element(By.CSS_SELECTOR, "button").click()
+        token = _wait(d, "[data-role=new-token] code")[0].text
+        assert _fetch_status(d, live + "/api/v1/tasks", token) == 200
+        d.get(live + "/console/admin")
+        row = next(
+            tr for tr in d.find_elements(By.CSS_SELECTOR, "table tr") if "浏览器测试令牌" in tr.text
+        )
+        row.find_element(By.CSS_SELECTOR, "form[action$=revoke] button").click()
+        _wait(d, "h1")
+        assert "已吊销" in next(
+            tr.text
+            for tr in d.find_elements(By.CSS_SELECTOR, "table tr")
+            if "浏览器测试令牌" in tr.text
+        )
+        assert _fetch_status(d, live + "/api/v1/tasks", token) == 401
+    finally:
+        d.quit()
+
+
+def test_the_ceremony_view_counts_down_and_shows_a_draw_made_elsewhere(
+    live, client, city, make_user
+):
+    """The projector's page: the countdown runs; when the draw is made elsewhere (here through
+    the API, as the scheduler does for a drand round) the page polls, reloads and shows the
+    drawn list without anybody touching it."""
+    from tests.entropy import at_entropy
+    from tests.plans.conftest import published
+
+    code = published(client, city)
+    spec = client.get(f"/api/v1/plans/{code}", headers=city).json()["spec"]
+    make_user("jianguan")
+    d = _driver(1280)
+    try:
+        _sign_in(d, live, "jianguan")
+        d.get(live + f"/console/plans/{code}/ceremony")
+        countdown = _wait(d, "[data-role=countdown]")[0]
+        WebDriverWait(d, 10).until(lambda _d: "秒" in countdown.text)
+        stage = d.find_element(By.CSS_SELECTOR, "[data-stage=entropy]")
+        assert "active" in stage.get_attribute("class")
+        _shot(d, "ceremony-countdown")
+        with at_entropy(spec):
+            r = client.post(
+                f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "3-1-4-1-5-9"}
+            )
+        assert r.status_code == 201, r.text
+        rows = WebDriverWait(d, 20).until(
+            lambda _d: _d.find_elements(By.CSS_SELECTOR, "[data-role=drawn] tbody tr")
+        )
+        assert len(rows) == len(r.json()["tasks"])
+        assert r.json()["seed"] in d.find_element(By.CSS_SELECTOR, "[data-role=seed]").text
     finally:
         d.quit()

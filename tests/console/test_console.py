@@ -143,3 +143,36 @@ def test_every_console_route_needs_a_session(client):
                     method,
                     path,
                 )
+
+
+def test_the_plan_form_takes_yearly_caps_and_shows_their_field_error(client, drawn, make_user):
+    sup, _draw = drawn
+    make_user("wang")
+    sign_in(client, "wang")
+    page = client.get("/console/plans/new")
+    assert "年度检查上限" in page.text
+    form = {
+        "csrf": csrf_of(page.text),
+        "code": "CAP-1",
+        "title": "年度上限计划",
+        "lead_department": "某市医疗保障局",
+        "items": "YB-01",
+        "kinds": "定点医疗机构",
+        "regions": "3704",
+        "ratio": "0.05",
+        "min_per_stratum": "1",
+        "team_size": "2",
+        "start": "2026-12-01",
+        "end": "2026-12-31",
+        "publish_tasks": "on_draw",
+        "extra": "",
+    }
+    bad = client.post("/console/plans/new", data={**form, "yearly_caps": "A:0"})
+    assert bad.status_code == 422
+    assert 'data-field="yearly_caps"' in bad.text and "年度检查上限应在 1–366 次之间" in bad.text
+    r = client.post(
+        "/console/plans/new", data={**form, "yearly_caps": "a：1，B:2"}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    spec = client.get("/api/v1/plans/CAP-1", headers=sup).json()["spec"]
+    assert spec["yearly_caps"] == {"A": 1, "B": 2}

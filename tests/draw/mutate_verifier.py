@@ -25,6 +25,7 @@ TESTS = [
     "tests/draw/test_draw_seed_stats.py",
     "tests/draw/test_teams.py",
     "tests/draw/test_verifier_visits.py",
+    "tests/draw/test_yearly_caps.py",
 ]
 CHECK = re.compile(r"\b(?:problems|not_checked|notes)\.append\(")
 

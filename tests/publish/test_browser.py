@@ -204,3 +204,28 @@ def test_verifier_replays_merged_visits_and_refuses_a_swapped_team(
     verdict, _ok, bad = _checks(dom)
     assert verdict.startswith("✗") and bad >= 1
     assert "并入后的检查组应与所并入检查的检查组相同" in dom
+
+
+def test_verifier_replays_a_draw_with_yearly_caps_and_refuses_a_dropped_flag(serve):
+    from tests.draw.draw_helpers import DICE, v2_body
+    from tests.draw.test_yearly_caps import CAPS, POPULATION, params
+
+    body, plan, frame = v2_body(POPULATION, params(), source=DICE, entropy="骰子 3-1-4-1-5-9")
+    plan["versions"][0]["spec"] = {"yearly_caps": dict(CAPS)}
+    assert any(t["despite_cap"] for t in body["tasks"])
+    root = _v2_site(body, plan, frame)
+    url = serve(root) + f"/draws/{body['id']}/verify.html"
+    verdict, ok, bad = _checks(chromium_settled(url, verdict_settled))
+    assert verdict.startswith("✓") and bad == 0 and ok >= 8
+    # a floor fill published without its flag and reason: that stratum is refused
+    fill = next(t for t in body["tasks"] if t["despite_cap"] and not t["despite_cooldown"])
+    fill.update(despite_cap=False, reason=None)
+    (root / "draws" / f"{body['id']}.json").write_text(json.dumps(body, ensure_ascii=False))
+    dom = chromium_settled(url, verdict_settled)
+    verdict, _ok, bad = _checks(dom)
+    assert verdict.startswith("✗") and bad == 1 and "年度上限标记不符" in dom
+    # caps other than the plan version's: the plan check is refused
+    body["params"]["yearly_caps"] = {"A": 2, "B": 2}
+    (root / "draws" / f"{body['id']}.json").write_text(json.dumps(body, ensure_ascii=False))
+    dom = chromium_settled(url, verdict_settled)
+    assert _checks(dom)[0].startswith("✗") and "年度检查上限不同" in dom

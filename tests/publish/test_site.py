@@ -410,3 +410,32 @@ def test_collect_reads_each_public_draw_only_when_it_is_rendered(client, pub_cit
         f"wrote draws/{ids[1]}.json",
     ]
     assert f"read {ids[2]}" not in events
+
+
+def test_a_draw_with_yearly_caps_is_published_explained_and_verifies(client, pub_city, settings):
+    create_and_publish(client, pub_city, cooldown_days=0)
+    first = draw(client, pub_city, "PUB-1")
+    create_and_publish(
+        client,
+        pub_city,
+        code="PUB-CAP",
+        cooldown_days=0,
+        ratio=1.0,
+        yearly_caps={"A": 1},
+        joint_departments=[],
+        team={"size": 2},
+    )
+    d = draw(client, pub_city, "PUB-CAP", "2-2-4-6")
+    assert sum(s["despite_cap"] for s in d["strata"]) > 0, "the floor should need capped units"
+    files = site_files(settings.publish_dir)
+    page = files[f"draws/{d['id']}.html"].decode()
+    assert "已达年度上限补抽" in page and "A级 1 次" in page
+    assert "已达年度上限补抽" not in files[f"draws/{first['id']}.html"].decode()
+    folder = settings.publish_dir.resolve() / "draws"
+    ok = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "verify_draw.py"), str(folder / f"{d['id']}.json")],
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "验证通过" in ok.stdout

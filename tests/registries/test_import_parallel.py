@@ -183,3 +183,29 @@ def test_a_large_first_import_keeps_the_indexes(session):
     assert _indexes(session) == before
     hit = select(Target.uscc).where(Target.kind == "定点医疗机构", Target.region == "370402")
     assert len(session.scalars(hit).all()) == 9
+
+
+@pytest.mark.parametrize("forked", [True, False])
+def test_rows_outside_the_jurisdiction_are_named_on_both_paths(session, forked):
+    from app.auth.jurisdiction import Jurisdiction
+
+    _import(session, encode("utf-8", TARGET_HEADER, [target_row(90, region="370403")])[1])
+    rows = [target_row(i) for i in range(1, 12)]  # 370402, in chunks of 4
+    rows[6] = target_row(7, region="370481")  # row 8: another district
+    rows[9] = target_row(90)  # row 11: a record registered in 370403, taken over
+    body = encode("utf-8", TARGET_HEADER, rows)[1]
+    with pytest.raises(ValidationFailed) as failed:
+        importer.import_file(
+            session,
+            kind="targets",
+            fh=io.BytesIO(body),
+            actor="district",
+            parallel_min_bytes=0 if forked else 1 << 40,
+            jurisdiction=Jurisdiction(prefix="370402"),
+        )
+    session.rollback()
+    assert [(e["row"], e["field"]) for e in failed.value.errors] == [
+        (8, "医保区划"),
+        (11, "统一社会信用代码"),
+    ]
+    assert _count(session, Target) == 1  # nothing written

@@ -197,6 +197,8 @@
 
   const HEADER = "uscc,stratum,kind,grade,weight,cooling_items";
   const HEADER_V2 = HEADER + ",region,name";
+  // /2 frame of a plan with yearly caps (draw-spec §10.9)
+  const HEADER_V2_CAPS = HEADER + ",year_checks,cap_exempt,region,name";
 
   /* The population file's records: its lines, except that a quoted /2 name may span several. */
   function records(text) {
@@ -216,12 +218,13 @@
     if (pending !== null) throw new Error("总体文件末尾的名称引号未闭合");
     return out;
   }
-  /* Splits a record into its 6 (/1) or 8 (/2) fields; only the /2 name may be quoted. */
-  function fieldsOf(record, v2) {
+  /* Splits a record into its 6 (/1), 8 (/2) or 10 (/2 with caps) fields; only the /2 name may
+     be quoted. */
+  function fieldsOf(record, v2, caps) {
     if (!v2) return record.split(",");
     const out = [];
     let start = 0;
-    for (let k = 0; k < 7; k++) {
+    for (let k = 0; k < (caps ? 9 : 7); k++) {
       const comma = record.indexOf(",", start);
       if (comma < 0) throw new Error("总体文件的行缺少字段");
       out.push(record.slice(start, comma));
@@ -235,14 +238,28 @@
   /* Replays the target draw; returns {strata: Map key -> info, units: Map uscc -> unit}. */
   async function replayTargets(draw, populationText) {
     const v2 = draw.algorithm === V2;
-    const lines = records(populationText);
-    if (lines[0] !== (v2 ? HEADER_V2 : HEADER)) throw new Error("总体文件表头不符");
     const p = draw.params;
+    const caps = v2 && p.yearly_caps && Object.keys(p.yearly_caps).length > 0 ? p.yearly_caps : null;
+    const lines = records(populationText);
+    if (lines[0] !== (v2 ? (caps ? HEADER_V2_CAPS : HEADER_V2) : HEADER)) throw new Error("总体文件表头不符");
     const items = p.items;
     const units = [];
     progress("parse", 0, lines.length - 1);
     for (let i = 1; i < lines.length; i++) {
-      const [uscc, stratum, kind, grade, weight, coolingItems, region, name] = fieldsOf(lines[i], v2);
+      const f = fieldsOf(lines[i], v2, caps);
+      const [uscc, stratum, kind, grade, weight, coolingItems] = f;
+      const [region, name] = caps ? f.slice(8) : f.slice(6);
+      // the yearly cap (rules.md#r4-5): a unit at its grade's cap rests like a cooling unit,
+      // unless exempt (a complaint); port of reached_cap in docs/verify_draw.py
+      let cap = null;
+      if (caps) {
+        const [checks, exempt] = f.slice(6, 8);
+        if (!/^(0|[1-9][0-9]*)$/.test(checks) || (exempt !== "" && exempt !== "1")) throw new Error(`${uscc}：year_checks / cap_exempt 不合法`);
+        const c = grade ? caps[grade] : undefined;
+        if (c !== undefined && !exempt && parseInt(checks, 10) >= c) {
+          cap = `本年度已检查 ${checks} 次（${grade}级上限 ${c} 次），但为满足本层最低抽查数而抽取`;
+        }
+      }
       const cool = new Set(coolingItems ? coolingItems.split(";") : []);
       const applicable = items.filter((it) => it.target_kinds.length === 0 || it.target_kinds.includes(kind)).map((it) => it.code);
       const open = applicable.filter((c) => !cool.has(c));
@@ -250,14 +267,15 @@
       // §10.2 the π floor: under /2 every eligible unit's minimum rate is max(grade rate, ratio)
       const rate = v2 ? Math.max(gradeRate, p.ratio) : gradeRate;
       units.push({ uscc, stratum, kind, grade, rate, region, name, weight: p.weighted ? parseFloat(weight) : 1.0,
-        cooling: open.length === 0, items: open.length === 0 ? applicable : open });
+        cooling: open.length === 0, capped: cap !== null, capReason: cap,
+        resting: open.length === 0 || cap !== null, items: open.length === 0 ? applicable : open });
     }
     const strata = new Map();
     for (const u of units) {
       let st = strata.get(u.stratum);
       if (!st) { st = { key: u.stratum, N: 0, cooling: 0, groups: new Map(), units: [] }; strata.set(u.stratum, st); }
       st.N += 1; st.units.push(u);
-      if (u.cooling) st.cooling += 1;
+      if (u.resting) st.cooling += 1;
       else {
         const gk = u.rate + "|" + u.weight;
         const g = st.groups.get(gk) || [u.rate, u.weight, 0];
@@ -279,16 +297,22 @@
       const piOf = new Map(groups.map((g, i) => [g[0] + "|" + g[1], pis[i]]));
       const coolPi = st.cooling ? st.despite_cooldown / st.cooling : 0.0;
       for (const u of st.units) {
-        u.pi = u.cooling ? coolPi : piOf.get(u.rate + "|" + u.weight);
-        u.q = paretoKey(u.prefix / 1e12, u.pi, u.cooling);
+        u.pi = u.resting ? coolPi : piOf.get(u.rate + "|" + u.weight);
+        u.q = paretoKey(u.prefix / 1e12, u.pi, u.resting);
       }
-      st.segments = [[false, nOpen], [true, st.despite_cooldown]].map(([cooling, take]) => {
-        const seg = st.units.filter((u) => u.cooling === cooling);
+      st.segments = [[false, nOpen], [true, st.despite_cooldown]].map(([resting, take]) => {
+        const seg = st.units.filter((u) => u.resting === resting);
         seg.sort((a, b) => (a.q < b.q ? -1 : a.q > b.q ? 1 : 0) || (a.prefix - b.prefix) ||
           cmpStr(a.ticket, b.ticket) || cmpStr(a.uscc, b.uscc));
         seg.forEach((u, i) => { u.rank = i + 1; u.selected = i < take; });
-        return { cooling, take, units: seg, cutoff: take > 0 ? seg[take - 1] : null };
+        return { resting, take, units: seg, cutoff: take > 0 ? seg[take - 1] : null };
       });
+      if (caps) {
+        // a fill may be cooling, capped or both: each count says how many of its kind
+        const fills = st.units.filter((u) => u.resting && u.selected);
+        st.despite_cooldown = fills.filter((u) => u.cooling).length;
+        st.despite_cap = fills.filter((u) => u.capped).length;
+      }
     }
     return { strata, units: new Map(units.map((u) => [u.uscc, u])) };
   }
@@ -705,6 +729,8 @@
         if (canonical(v.entropy_source) !== canonical(si.entropy_source)) why.push("随机源不同");
         if (v.algorithm !== draw.algorithm) why.push("算法不同");
         if (!draw.sealed && v.published_at !== draw.plan_published_at) why.push("公布时间不同");
+        if (v.spec && typeof v.spec === "object" &&
+            canonical(v.spec.yearly_caps || {}) !== canonical((draw.params || {}).yearly_caps || {})) why.push("年度检查上限不同");
       }
       add(`承诺值、抽样框哈希与随机源均为计划第 ${draw.plan_version} 版所公布`, why.length === 0, why.join("；"));
     }
@@ -780,12 +806,14 @@
       if (!byStratum.has(t.stratum)) byStratum.set(t.stratum, []);
       byStratum.get(t.stratum).push(t);
     }
+    const capped = !!(draw.params.yearly_caps && Object.keys(draw.params.yearly_caps).length);
     const publishedStrata = new Map(draw.strata.map((s) => [s.key, s]));
     const keys = new Set([...rep.strata.keys(), ...publishedStrata.keys()]);
     for (const key of [...keys].sort(cmpStr)) {
       const st = rep.strata.get(key), ps = publishedStrata.get(key), why = [];
       if (!st || !ps) { add(`分层 ${key}`, false, "公布的分层与总体文件不一致"); continue; }
-      for (const f of ["N", "n", "n_floor", "eligible", "despite_cooldown"]) if (st[f] !== ps[f]) why.push(`${f} 公布 ${ps[f]}，重算 ${st[f]}`);
+      const fields = ["N", "n", "n_floor", "eligible", "despite_cooldown"].concat(capped ? ["despite_cap"] : []);
+      for (const f of fields) if (st[f] !== ps[f]) why.push(`${f} 公布 ${ps[f]}，重算 ${st[f]}`);
       const want = new Map();
       for (const seg of st.segments) for (const u of seg.units) if (u.selected) want.set(u.uscc, u);
       const got = byStratum.get(key) || [];
@@ -795,9 +823,11 @@
         if (u.ticket !== t.ticket) why.push(`${t.uscc} 随机号不符`);
         if (u.pi !== t.inclusion_prob) why.push(`${t.uscc} 入样概率 π 公布 ${t.inclusion_prob}，重算 ${u.pi}`);
         if (u.cooling !== t.despite_cooldown) why.push(`${t.uscc} 冷却期标记不符`);
+        if (capped ? u.capped !== t.despite_cap : t.despite_cap !== undefined) why.push(`${t.uscc} 年度上限标记不符`);
         if (u.items.join(";") !== t.items.join(";")) why.push(`${t.uscc} 检查事项不符`);
-        const reason = u.cooling ? `冷却期内（${draw.params.cooldown_days ?? 365}天内已检查）但为满足本层最低抽查数而抽取` : null;
-        if ((t.reason ?? null) !== reason) why.push(`${t.uscc} 冷却期说明不符`);
+        const cooled = u.cooling ? `冷却期内（${draw.params.cooldown_days ?? 365}天内已检查）但为满足本层最低抽查数而抽取` : null;
+        const reason = [cooled, u.capReason].filter((r) => r).join("；") || null;
+        if ((t.reason ?? null) !== reason) why.push(`${t.uscc} 冷却期或年度上限说明不符`);
         if (v2 && (u.name !== t.name || u.region !== t.region)) why.push(`${t.uscc} 名称或区划与抽样框不符`);
       }
       const gotSet = new Set(got.map((t) => t.uscc));
@@ -928,14 +958,14 @@
           return;
         }
         const st = rep.strata.get(u.stratum);
-        const seg = st.segments.find((s) => s.cooling === u.cooling);
+        const seg = st.segments.find((s) => s.resting === u.resting);
         const dl = el("dl");
         const row = (k, v) => { dl.append(el("dt", {}, k)); dl.append(el("dd", {}, v)); };
         row("分层", u.stratum);
         row("随机号（ticket）", u.ticket);
         row("入样概率 π", String(u.pi));
         row("排序键 Q", String(u.q));
-        row("本层（" + (u.cooling ? "冷却期内" : "可抽") + "）排名", `${u.rank} / ${seg.units.length}，本层抽取 ${seg.take} 家`);
+        row("本层（" + (u.resting ? (u.capped && !u.cooling ? "已达年度检查上限" : "冷却期内") : "可抽") + "）排名", `${u.rank} / ${seg.units.length}，本层抽取 ${seg.take} 家`);
         row("截止（第 " + seg.take + " 名）的排序键", seg.cutoff ? String(seg.cutoff.q) + "（随机号 " + seg.cutoff.ticket.slice(0, 16) + "…）" : "本层不抽取");
         out.append(el("p", { "data-answer": u.selected ? "drawn" : "not-drawn" },
           u.selected ? `${q} 已被抽中：排名 ${u.rank} ≤ ${seg.take}。` : `${q} 未被抽中：排名 ${u.rank} > ${seg.take}（排序键大于截止值）。`));
