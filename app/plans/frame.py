@@ -111,7 +111,8 @@ def cap_exempt(tags: Iterable[str], exempt: Iterable[str]) -> bool:
 def _year_checks(session: Session, plan: PlanIn) -> tuple[dict[str, int], set[str]]:
     """Per USCC, its inspections in the calendar year of the plan's window start (北京时间
     dates): tasks of current draws of every other plan whose window starts in that year, open
-    or inspected — a task whose approved result is 未检查（停业、注销等） was not an inspection;
+    or inspected — a task whose approved result is 未检查（停业、注销等） was not an inspection,
+    and the tasks of plans merged into one visit (docs/rules.md#r4-4) are one inspection;
     and the ids of the draws that contributed (docs/rules.md#r4-5). The plan's own earlier
     draws do not count: a redraw replaces them."""
     if not plan.yearly_caps:
@@ -122,11 +123,11 @@ def _year_checks(session: Session, plan: PlanIn) -> tuple[dict[str, int], set[st
         for code, spec in session.execute(select(Plan.code, Plan.spec))
         if code != plan.code and _window_year(spec) == year
     ]
-    out: dict[str, int] = defaultdict(int)
+    visits: dict[str, set[str]] = defaultdict(set)
     draws: set[str] = set()
     for i in range(0, len(codes), 900):
         stmt = (
-            select(Task.uscc, Task.draw_id)
+            select(Task.uscc, Task.draw_id, Task.id, Task.visit)
             .join(Draw, Draw.id == Task.draw_id)
             .outerjoin(Result, Result.task_id == Task.id)
             .where(
@@ -135,11 +136,11 @@ def _year_checks(session: Session, plan: PlanIn) -> tuple[dict[str, int], set[st
                 _an_inspection(),
             )
         )
-        for uscc, draw_id in session.execute(stmt):
-            out[uscc] += 1
+        for uscc, draw_id, task_id, visit in session.execute(stmt):
+            visits[uscc].add(visit or task_id)  # the tasks of one visit are one inspection
             if draw_id is not None:
                 draws.add(draw_id)
-    return out, draws
+    return {uscc: len(v) for uscc, v in visits.items()}, draws
 
 
 def _window_year(spec: Any) -> int | None:

@@ -206,3 +206,23 @@ def test_every_draw_verifies_from_its_published_files(client, four, tmp_path, ca
         assert report.problems == [] and report.not_checked == [], draw["id"]
         assert cli.main(["verify", str(_write(client, sup, draw, tmp_path))]) == 0
         assert "验证通过" in capsys.readouterr().out
+
+
+def test_a_visit_is_one_inspection_for_the_yearly_cap(db, four):  # type: ignore[no-untyped-def]
+    """The frame's inspections this year (yearly cap, docs/rules.md#r4-5) count a visit once."""
+    from app.db import make_sessionmaker
+    from app.plans.schemas import PlanIn
+
+    _sup, a, b, c, _d = four  # A, B and C start in 2026; D in 2027
+    later = PlanIn.model_validate(
+        _plan("V-Y", ["YB-01"], ("2026-12-15", "2026-12-31"), 2) | {"yearly_caps": {"A": 1}}
+    )
+    with make_sessionmaker(db)() as s:
+        checks, _draws = frame._year_checks(s, later)
+    tasks: dict[str, list[str]] = {}
+    visits: dict[str, set[str]] = {}
+    for t in a["tasks"] + b["tasks"] + c["tasks"]:
+        tasks.setdefault(t["uscc"], []).append(t["id"])
+        visits.setdefault(t["uscc"], set()).add(t["visit"])
+    assert checks == {u: len(v) for u, v in visits.items()}
+    assert any(len(tasks[u]) > checks[u] for u in tasks), "some visit has two tasks"
