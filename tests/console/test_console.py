@@ -176,3 +176,18 @@ def test_the_plan_form_takes_yearly_caps_and_shows_their_field_error(client, dra
     assert r.status_code == 303, r.text
     spec = client.get("/api/v1/plans/CAP-1", headers=sup).json()["spec"]
     assert spec["yearly_caps"] == {"A": 1, "B": 2}
+
+
+def test_the_task_page_says_the_task_joined_a_visit(client, city, make_user):
+    """A task merged into the visit of another plan says so (docs/rules.md#r4-4)."""
+    from tests.rounds import draw_plan
+
+    draw_plan(client, city, code="VIS-1", ratio=0.5, cooldown_days=0)
+    later = draw_plan(client, city, code="VIS-2", items=["YB-01"], ratio=0.5, cooldown_days=0)
+    joined = next(t for t in later["tasks"] if "joins" in t)
+    alone = next(t for t in later["tasks"] if "joins" not in t)
+    make_user("zhao", role="supervisor")
+    sign_in(client, "zhao")
+    page = client.get(f"/console/tasks/{joined['id']}").text
+    assert 'data-role="visit"' in page and joined["visit"] in page
+    assert 'data-role="visit"' not in client.get(f"/console/tasks/{alone['id']}").text
