@@ -120,10 +120,15 @@ def _seed(session: Session, ids: list[str], pool: list[Inspector]) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("drawn", type=int, nargs="?", default=20_000)
-    p.add_argument("open", type=int, nargs="?", default=20_000)
-    p.add_argument("--backend", default="sqlite", choices=("sqlite", "postgresql"))
+    p = argparse.ArgumentParser(
+        description="基准：为抽中的检查对象查找其他计划的未完成检查（一次检查合并），"
+        "输出与参考值 ref 的比值 (open visits lookup at the draw)"
+    )
+    p.add_argument("drawn", type=int, nargs="?", default=20_000, help="抽中的检查对象数")
+    p.add_argument("open", type=int, nargs="?", default=20_000, help="其他计划的未完成任务数")
+    p.add_argument(
+        "--backend", default="sqlite", choices=("sqlite", "postgresql"), help="数据库后端"
+    )
     args = p.parse_args()
     ref = reference_seconds()
     ids = uscc_like_ids(args.open + args.drawn // 2)
