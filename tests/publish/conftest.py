@@ -1,5 +1,6 @@
 """A small city with a weighted, joint-department draw, for the public site tests."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,16 @@ def site_files(publish_dir: Path) -> dict[str, bytes]:
     """Every file of the currently published site."""
     root = publish_dir.resolve()
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def published_results(files: dict[str, bytes]) -> list[dict[str, object]]:
+    """Every published result of a site, read page by page as a reader would (the section
+    index lists the pages; app/publish/render.py)."""
+    index = json.loads(files["results/index.json"])
+    out: list[dict[str, object]] = []
+    for page in index["pages"]:
+        doc = json.loads(files[f"results/{page['href']}"])
+        assert doc["kind"] == "results_page" and len(doc["results"]) == page["count"]
+        out += doc["results"]
+    assert len(out) == index["total"]
+    return out

@@ -23,7 +23,7 @@ from app.publish.write import publish
 from app.scheduler import CALENDAR_CHECK, DRAW_DUE, PUBLISH, PUBLISH_ON_TIME, register_jobs
 from app.tasks.deadlines import publication_due as deadline_of
 from app.tasks.workdays import load_calendar
-from tests.publish.conftest import create_and_publish, draw, site_files
+from tests.publish.conftest import create_and_publish, draw, published_results, site_files
 from tests.rounds import approver
 
 T0 = datetime.now(UTC).replace(microsecond=0)
@@ -119,8 +119,8 @@ def test_a_burst_of_approvals_is_a_few_builds(quiet, pub_city, db, settings, sch
     builds = _count(db, PublishBuild)
     assert ran.count(PUBLISH) == builds <= 3, (len(tasks), builds)
     assert _count(db, PublishRequest) == 0
-    results = json.loads(site_files(settings.publish_dir)["results/index.json"])["results"]
-    assert len(results) == len(tasks)
+    results = published_results(site_files(settings.publish_dir))
+    assert sorted(r["task_id"] for r in results) == sorted(tasks)
 
 
 def _inodes(root: Path) -> dict[str, int]:
@@ -134,17 +134,19 @@ def test_an_approval_rewrites_only_what_it_touches_and_equals_a_full_rebuild(
     create_and_publish(quiet, pub_city, code="PUB-2", title="第二个计划")
     d1 = draw(quiet, pub_city, "PUB-1")
     d2 = draw(quiet, pub_city, "PUB-2", entropy="1-2-3")
+    _approve(quiet, pub_city, d1["tasks"][0]["id"])
     _build(db, settings, T0)
     before_root = settings.publish_dir.resolve()
     before = _inodes(before_root)
+    assert "results/page-1.json" in before
 
-    _approve(quiet, pub_city, d1["tasks"][0]["id"])
+    _approve(quiet, pub_city, d1["tasks"][1]["id"])
     at = T0 + timedelta(minutes=5)
     report = _build(db, settings, at)
     root = settings.publish_dir.resolve()
     assert root != before_root
     after = _inodes(root)
-    assert set(after) == set(before)  # no result page per task: same files
+    assert set(after) == set(before)  # the result joins page 1: same files
     rewritten = {rel for rel, ino in after.items() if ino != before[rel]}
     carried = set(after) - rewritten
     # Every file of both draws is carried (a result changes no draw file), and so are the
@@ -156,11 +158,16 @@ def test_an_approval_rewrites_only_what_it_touches_and_equals_a_full_rebuild(
     assert {rel for rel in after if rel.startswith(("static/", "schemas/", "downloads/v"))} <= (
         carried
     )
+    # The yearly counts of inspections depend on the draws only.
+    assert {"inspection/index.json", "inspection/index.html"} <= carried
     assert {
         f"statistics/{d1['id']}.json",
         "statistics/index.json",
         "results/index.json",
-        "results/results.csv",
+        "results/page-1.json",
+        "results/page-1.html",
+        "results/page-1.csv",
+        "results/page-1.xlsx",
         "index.html",
         "tasks/index.json",
         "feed.atom",
@@ -201,7 +208,7 @@ def test_window_closing_and_result_deadline_publish_with_nobody_touching_the_ser
     jobs.run_due(factory, T0)  # the requests of the draw and the approval
     files = site_files(settings.publish_dir)
     assert json.loads(files[f"draws/{d['id']}.json"])["tasks_withheld"] is True
-    assert json.loads(files["results/index.json"])["results"] == []
+    assert published_results(files) == []
 
     # The day the result must go public by (18 of the 20 working days: 2 before the deadline).
     release = deadline_of(load_calendar(None), today, 18)
@@ -212,7 +219,7 @@ def test_window_closing_and_result_deadline_publish_with_nobody_touching_the_ser
     assert _count(db, PublishBuild) == builds  # nothing due yet
     jobs.run_due(factory, _shanghai(release.isoformat(), 0, 1))
     files = site_files(settings.publish_dir)
-    published = json.loads(files["results/index.json"])["results"]
+    published = published_results(files)
     assert [r["task_id"] for r in published] == [visited["id"]]
     withheld = json.loads(files[f"draws/{d['id']}.json"])
     assert withheld["tasks_withheld"] is True and "tasks" not in withheld  # unvisited hidden
