@@ -94,8 +94,9 @@ def build(
     return seconds, report
 
 
-def new_draw(engine: Engine, code: str) -> None:
-    """A second plan, published and drawn (as the API does, publication due recorded)."""
+def new_draw(engine: Engine, code: str, month: int = 3) -> str:
+    """A further plan (pharmacies, inspection window in `month` of 2027), published and drawn
+    as the API does, publication due recorded; returns the draw's id."""
     from app.plans import drawing
     from app.plans import service as plans
     from app.plans.schemas import DrawIn, PlanIn
@@ -108,7 +109,7 @@ def new_draw(engine: Engine, code: str) -> None:
             data=PlanIn.model_validate(
                 _plan(code, all_need_medicine=False)
                 | {
-                    "window": {"start": "2027-03-01", "end": "2027-03-31"},
+                    "window": {"start": f"2027-{month:02d}-01", "end": f"2027-{month:02d}-28"},
                     # pharmacies only: no expertise to cover, the teams always form
                     "items": ["BM-02"],
                     "scope": {"kinds": ["定点零售药店"], "regions": []},
@@ -127,6 +128,7 @@ def new_draw(engine: Engine, code: str) -> None:
         ).draw
         publication_due(session, f"draw:{draw.id}")
         session.commit()
+        return str(draw.id)
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
 """Approved results (抽查结果) as published: no evidence, no inspector data, no free-form notes.
 
 Read by page, never all at once (a national season approves ~50,000): the published results
-are paged by their id (`RESULTS_PER_PAGE` each; a result keeps its id when revised), each page
-summarised by one SQL aggregate (`page_summaries`: the fingerprint of its files, app/publish/
+are paged by their id (`RESULTS_PER_PAGE` each, app/publish/collect.py; a result keeps its id
+when revised), each page summarised by one SQL aggregate (`page_summaries`: the fingerprint of its files, app/publish/
 write.py) and its rows read only when it is rendered (`page_rows`). So one approval reads and
 rewrites one page, whatever the number of earlier results.
 """
@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 
 from app.models import Task
 from app.models.results import Result
-from app.publish.collect import RESULTS_PER_PAGE
+from app.publish import collect as site
 
 CHUNK = 900
 
 
 def _page_column() -> ColumnElement[int]:
-    return ((Result.id - 1) // RESULTS_PER_PAGE + 1).label("page")
+    return ((Result.id - 1) // site.RESULTS_PER_PAGE + 1).label("page")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -131,10 +131,10 @@ def page_summaries(session: Session) -> dict[int, dict[str, Any]]:
 
 def page_rows(session: Session, page: int) -> list[dict[str, Any]]:
     """The published results of one page, in id order."""
-    low = (page - 1) * RESULTS_PER_PAGE + 1
+    low = (page - 1) * site.RESULTS_PER_PAGE + 1
     where = [
         Result.id >= low,
-        Result.id < low + RESULTS_PER_PAGE,
+        Result.id < low + site.RESULTS_PER_PAGE,
         Result.published_at.is_not(None),
     ]
     return _as_dicts(session, _rows(session, where))

@@ -33,7 +33,13 @@ from app.publish.formats import FileBody, FileSink, Meta, render_unit
 from app.publish.inspections import inspection_pages
 from app.publish.render import Assets, fingerprint, render_into
 from app.states import DrawStatus
-from app.stats.render import draw_statistics_files, index_entry, statistics_index
+from app.stats.render import (
+    draw_statistics_files,
+    index_entry,
+    statistics_index,
+    strata_page_file,
+    strata_pages_inputs,
+)
 from app.stats.service import draw_statistics
 from app.tasks.results import mark_published
 
@@ -291,6 +297,11 @@ def publish(
     return build_site(publish_dir, produce, carry=not full)
 
 
+def _give(sink: FileSink, files: Mapping[str, FileBody]) -> None:
+    for rel, body in files.items():
+        sink[rel] = body
+
+
 def _render_statistics(sink: FileSink, session: Session, data: SiteData, draws: list[str]) -> None:
     results_of: dict[str, Any] = {}
     if data.draw_results is not None:  # collected: one aggregate per draw
@@ -301,17 +312,35 @@ def _render_statistics(sink: FileSink, session: Session, data: SiteData, draws: 
             results_of[str(r["draw_id"])].sort()
     entries = []
     for draw_id in draws:
+        computed: dict[str, dict[str, Any]] = {}
 
-        def render(draw_id: str = draw_id) -> Meta:
-            stats = draw_statistics(session, draw_id=draw_id)
-            for rel, body in draw_statistics_files(stats, METHOD_HREF).items():
+        def stats_of(draw_id: str = draw_id, computed: dict[str, Any] = computed) -> Any:
+            if "stats" not in computed:  # read and estimated once, only if something renders
+                computed["stats"] = draw_statistics(session, draw_id=draw_id)
+            return computed["stats"]
+
+        def render(stats_of: Callable[[], Any] = stats_of) -> Meta:
+            stats = stats_of()
+            for rel, body in draw_statistics_files(stats, METHOD_HREF, strata_pages=False).items():
                 sink[rel] = body
-            return index_entry(stats)
+            pages = [[k, fingerprint(inputs)] for k, inputs in strata_pages_inputs(stats)]
+            return {**index_entry(stats), "strata_pages": pages}
 
         inputs = {"draw": draw_id, "results": results_of.get(draw_id)}
         meta = render_unit(sink, f"statistics:{draw_id}", fingerprint(inputs), render)
         assert meta is not None
-        entries.append(meta)
+        # The strata pages of a large draw: each its own unit, so that an approval rewrites the
+        # draw's page and the one strata page of its stratum, not 11 of them.
+        for page, page_fingerprint in meta.get("strata_pages", []):
+            render_unit(
+                sink,
+                f"statistics:{draw_id}:strata:{page}",
+                page_fingerprint,
+                lambda page=page, stats_of=stats_of: _give(  # type: ignore[misc]
+                    sink, strata_page_file(stats_of(), page)
+                ),
+            )
+        entries.append({k: v for k, v in meta.items() if k != "strata_pages"})
     base = {"audit_seq": data.audit_head[0], "audit_hash": data.audit_head[1]}
     for rel, body in statistics_index(entries, data.generated_at, METHOD_HREF, base).items():
         sink[rel] = body

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app import jobs
 from app.clock import LOCAL_TZ, local_date
 from app.config import Settings
-from app.db import make_sessionmaker
+from app.db import make_engine, make_sessionmaker
 from app.models import PublishBuild, PublishRequest, Result
 from app.publish.publisher import publish_pending, result_release
 from app.publish.write import publish
@@ -186,6 +186,61 @@ def test_an_approval_rewrites_only_what_it_touches_and_equals_a_full_rebuild(
     assert _tree(root) == _tree(full), cmp.report_full_closure()
 
 
+def test_paged_results_and_strata_rewrite_one_page_and_equal_a_full_rebuild(
+    quiet, pub_city, db, settings, tmp_path, monkeypatch
+):
+    """With 2 results per page and 1 stratum per statistics page: an approval rewrites the
+    results page it lands on and its stratum's page; the others are carried; the site equals
+    a full rebuild byte for byte."""
+    from app.publish import collect
+    from app.stats import render as stats_render
+
+    monkeypatch.setattr(collect, "RESULTS_PER_PAGE", 2)
+    monkeypatch.setattr(stats_render, "STRATA_PER_PAGE", 1)
+    create_and_publish(quiet, pub_city, code="PUB-1", ratio=1.0, min_per_stratum=1)
+    d = draw(quiet, pub_city, "PUB-1")
+    by_stratum: dict[str, list[str]] = {}
+    for t in d["tasks"]:
+        by_stratum.setdefault(t["stratum"], []).append(t["id"])
+    strata = sorted(by_stratum)
+    assert len(strata) >= 3, strata
+    for task_id in by_stratum[strata[0]][:3]:  # three results: two pages
+        _approve(quiet, pub_city, task_id)
+    _build(db, settings, T0)
+    before = _inodes(settings.publish_dir.resolve())
+    strata_pages = sorted(rel for rel in before if "/strata-" in rel)
+    assert len(strata_pages) == len(strata) - 1
+
+    last = strata[-1]  # on the last strata page
+    _approve(quiet, pub_city, by_stratum[last][0])
+    with make_sessionmaker(db)() as s:
+        ids = sorted(s.scalars(select(Result.id)))
+    page = collect.page_of(ids[-1])  # ids may have gaps (PostgreSQL sequences): by id
+    assert page != collect.page_of(ids[0])  # an earlier page exists, to be carried
+    at = T0 + timedelta(minutes=5)
+    _build(db, settings, at)
+    root = settings.publish_dir.resolve()
+    after = _inodes(root)
+    rewritten = {rel for rel, ino in after.items() if ino != before.get(rel)}
+    results_files = {rel for rel in after if rel.startswith("results/page-")}
+    assert {rel for rel in results_files if rel in rewritten} == {
+        f"results/page-{page}.{ext}" for ext in ("json", "html", "csv", "xlsx")
+    }
+    draw_stats = f"statistics/{d['id']}"
+    assert {rel for rel in strata_pages if rel in rewritten} == {
+        f"{draw_stats}/strata-{len(strata)}.html"
+    }
+    assert {f"{draw_stats}.json", f"{draw_stats}.html"} <= rewritten
+    files = site_files(settings.publish_dir)
+    assert len(published_results(files)) == 4
+
+    full_dir = tmp_path / "full" / "publish"
+    with make_sessionmaker(db)() as s:
+        publish(s, full_dir, now=at, full=True, result_release=result_release(settings))
+        s.rollback()
+    assert _tree(root) == _tree(full_dir.resolve())
+
+
 def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
@@ -289,3 +344,79 @@ def test_settings_name_the_scheduler_modes():
     assert Settings().scheduler == "inline"
     with pytest.raises(ValueError):
         Settings(scheduler="sometimes")  # type: ignore[arg-type]
+
+
+def _own_engine(db):  # type: ignore[no-untyped-def]
+    """Another engine on the test database, as another worker process would open it."""
+    url = db.url.render_as_string(hide_password=False)
+    if db.dialect.name == "sqlite":
+        return make_engine(url)
+    with db.connect() as conn:
+        path = conn.execute(text("SHOW search_path")).scalar_one()
+    return make_engine(url, connect_args={"options": f"-csearch_path={path}"})
+
+
+def _tick_together(factories, at):  # type: ignore[no-untyped-def]
+    """Every worker runs one scheduler tick at `at`, all at once; the jobs each one ran."""
+    barrier = threading.Barrier(len(factories))
+    ran: list[list[str]] = [[] for _ in factories]
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        ran[i] = jobs.run_due(factories[i], at)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(factories))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return ran
+
+
+def test_several_workers_publish_each_time_event_exactly_once(
+    quiet, pub_city, db, settings, scheduled, caplog
+):
+    """Three workers, each with its own engine (as three `spotcheck worker` processes), tick at
+    the same moments: the result's release day and the window's close each lead to exactly one
+    build, by time alone, and no job fails (no "database is locked")."""
+    today = local_date(datetime.now(UTC))
+    end = (today + timedelta(days=60)).isoformat()
+    window = {"start": today.isoformat(), "end": end}
+    create_and_publish(quiet, pub_city, publish_tasks="after_window", window=window)
+    d = draw(quiet, pub_city, "PUB-1")
+    visited = d["tasks"][0]
+    _approve(quiet, pub_city, visited["id"], decided_on=today)
+    engines = [_own_engine(db) for _ in range(3)]
+    factories = [make_sessionmaker(e) for e in engines]
+    try:
+        ran = _tick_together(factories, T0)  # the requests of the draw and the approval
+        assert sum(r.count(PUBLISH) for r in ran) == 1, ran
+        assert _count(db, PublishBuild) == 1
+        assert published_results(site_files(settings.publish_dir)) == []
+
+        release = deadline_of(load_calendar(None), today, 18)
+        ticks = [_shanghai((release - timedelta(days=1)).isoformat(), 23, 59)]
+        _tick_together(factories, ticks[0])
+        assert _count(db, PublishBuild) == 1  # nothing due the evening before
+        day = _shanghai(release.isoformat(), 0, 1)
+        for k in range(4):  # the day comes; a few later ticks find nothing more to do
+            _tick_together(factories, day + timedelta(seconds=61 * k))
+        assert _count(db, PublishBuild) == 2
+        files = site_files(settings.publish_dir)
+        assert [r["task_id"] for r in published_results(files)] == [visited["id"]]
+        assert json.loads(files[f"draws/{d['id']}.json"])["tasks_withheld"] is True
+
+        opening = datetime.combine(date_of(end) + timedelta(days=1), datetime.min.time(), LOCAL_TZ)
+        _tick_together(factories, opening - timedelta(seconds=30))
+        assert _count(db, PublishBuild) == 2
+        for k in range(4):
+            _tick_together(factories, opening + timedelta(seconds=1 + 61 * k))
+        assert _count(db, PublishBuild) == 3
+        body = json.loads(site_files(settings.publish_dir)[f"draws/{d['id']}.json"])
+        assert len(body["tasks"]) == len(d["tasks"])
+        assert _count(db, PublishRequest) == 0
+    finally:
+        for e in engines:
+            e.dispose()
+    failures = [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "WARNING")]
+    assert not [m for m in failures if "locked" in m or "失败" in m], failures
