@@ -185,12 +185,12 @@ def main() -> None:
             build(engine, settings, profile=True)
     full_s, full = rows[0][1], rows[0][2]
     print(
-        f"\n  {'site update':<44} {'seconds':>8} {'× ref':>7} {'÷ full':>7}"
+        f"\n  {'site update':<56} {'seconds':>8} {'× ref':>7} {'÷ full':>7}"
         f" {'MB written':>10} {'÷ full':>7} {'files written':>13} {'carried':>8}"
     )
     for name, secs, rep in rows:
         print(
-            f"  {name:<44} {secs:8.3f} {secs / ref:7.2f} {secs / full_s:7.1%}"
+            f"  {name:<56} {secs:8.3f} {secs / ref:7.2f} {secs / full_s:7.1%}"
             f" {rep.bytes / 1e6:10.1f} {rep.bytes / max(full.bytes, 1):7.1%}"
             f" {rep.files_written:13,} {rep.files_linked:8,}"
         )

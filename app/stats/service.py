@@ -1,5 +1,6 @@
 """Statistics of a draw from its published π and approved results (HT estimates, the 统计分析 pages)."""
 
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,38 @@ from app.tasks.schemas import CORRECTED, NO_PROBLEM, NON_COOPERATION, PENDING_ME
 FOUND = {CORRECTED: True, PENDING_MEASURES: True, NON_COOPERATION: True, NO_PROBLEM: False}
 
 
+# A draw's tasks as the estimates need them (id, stratum, π, cooldown flag): fixed once drawn,
+# so kept for the newest few draws of the process — the publisher re-estimates a draw after
+# each approval and then reads only its results, not its 50,000 tasks again.
+_TASKS_KEPT = 4
+_tasks_cache: dict[tuple[str, str, str], list[tuple[str, str, float, bool]]] = {}
+_cache_lock = threading.Lock()
+
+
+def _draw_tasks(
+    session: Session, draw_id: str, identity: tuple[str, str, str]
+) -> list[tuple[str, str, float, bool]]:
+    """The tasks of a draw in draw order; `identity` (id, seed, population hash) names exactly
+    which tasks they are (a draw rolled back and made again under the same id has another seed)."""
+    with _cache_lock:
+        kept = _tasks_cache.get(identity)
+    if kept is not None:
+        return kept
+    rows = [
+        (task_id, stratum, float(pi), bool(cooling))
+        for task_id, stratum, pi, cooling in session.execute(
+            select(Task.id, Task.stratum, Task.inclusion_prob, Task.despite_cooldown)
+            .where(Task.draw_id == draw_id)
+            .order_by(Task.seq)
+        )
+    ]
+    with _cache_lock:
+        _tasks_cache[identity] = rows
+        while len(_tasks_cache) > _TASKS_KEPT:
+            _tasks_cache.pop(next(iter(_tasks_cache)))
+    return rows
+
+
 def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95) -> dict[str, Any]:
     """HT estimates of the 发现问题率 of one draw (docs/statistics.md)."""
     # Only the parts of the body the estimates need (not the 50,000 published tasks).
@@ -27,6 +60,8 @@ def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95)
             Draw.id,
             Draw.plan_code,
             Draw.status,
+            Draw.seed,
+            Draw.population_sha256,
             Draw.body["strata"].label("strata"),
             Draw.body["params"]["weighted"].label("weighted"),
         ).where(Draw.id == draw_id)
@@ -40,11 +75,7 @@ def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95)
             .where(Task.draw_id == draw_id)
         ).all()
     )
-    tasks = session.execute(
-        select(Task.id, Task.stratum, Task.inclusion_prob, Task.despite_cooldown)
-        .where(Task.draw_id == draw_id)
-        .order_by(Task.seq)
-    )
+    tasks = _draw_tasks(session, draw_id, (draw.id, draw.seed, draw.population_sha256))
     observations = [
         observation_of(
             {"stratum": stratum, "inclusion_prob": pi, "despite_cooldown": cooling},

@@ -1,10 +1,14 @@
 """A small city with a weighted, joint-department draw, for the public site tests."""
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from app import jobs
+from app.db import make_engine
 from tests.entropy import dice_source, post_draw
 from tests.factories import (
     INSPECTOR_HEADER,
@@ -104,3 +108,30 @@ def published_results(files: dict[str, bytes]) -> list[dict[str, object]]:
         out += doc["results"]
     assert len(out) == index["total"]
     return out
+
+
+def own_engine(db):  # type: ignore[no-untyped-def]
+    """Another engine on the test database, as another worker process would open it."""
+    url = db.url.render_as_string(hide_password=False)
+    if db.dialect.name == "sqlite":
+        return make_engine(url)
+    with db.connect() as conn:
+        path = conn.execute(text("SHOW search_path")).scalar_one()
+    return make_engine(url, connect_args={"options": f"-csearch_path={path}"})
+
+
+def tick_together(factories, at):  # type: ignore[no-untyped-def]
+    """Every worker runs one scheduler tick at `at`, all at once; the jobs each one ran."""
+    barrier = threading.Barrier(len(factories))
+    ran: list[list[str]] = [[] for _ in factories]
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        ran[i] = jobs.run_due(factories[i], at)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(factories))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return ran

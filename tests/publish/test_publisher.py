@@ -11,19 +11,26 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from app import jobs
 from app.clock import LOCAL_TZ, local_date
 from app.config import Settings
-from app.db import make_engine, make_sessionmaker
+from app.db import make_sessionmaker
 from app.models import PublishBuild, PublishRequest, Result
 from app.publish.publisher import publish_pending, result_release
 from app.publish.write import publish
 from app.scheduler import CALENDAR_CHECK, DRAW_DUE, PUBLISH, PUBLISH_ON_TIME, register_jobs
 from app.tasks.deadlines import publication_due as deadline_of
 from app.tasks.workdays import load_calendar
-from tests.publish.conftest import create_and_publish, draw, published_results, site_files
+from tests.publish.conftest import (
+    create_and_publish,
+    draw,
+    own_engine,
+    published_results,
+    site_files,
+    tick_together,
+)
 from tests.rounds import approver
 
 T0 = datetime.now(UTC).replace(microsecond=0)
@@ -346,33 +353,6 @@ def test_settings_name_the_scheduler_modes():
         Settings(scheduler="sometimes")  # type: ignore[arg-type]
 
 
-def _own_engine(db):  # type: ignore[no-untyped-def]
-    """Another engine on the test database, as another worker process would open it."""
-    url = db.url.render_as_string(hide_password=False)
-    if db.dialect.name == "sqlite":
-        return make_engine(url)
-    with db.connect() as conn:
-        path = conn.execute(text("SHOW search_path")).scalar_one()
-    return make_engine(url, connect_args={"options": f"-csearch_path={path}"})
-
-
-def _tick_together(factories, at):  # type: ignore[no-untyped-def]
-    """Every worker runs one scheduler tick at `at`, all at once; the jobs each one ran."""
-    barrier = threading.Barrier(len(factories))
-    ran: list[list[str]] = [[] for _ in factories]
-
-    def worker(i: int) -> None:
-        barrier.wait()
-        ran[i] = jobs.run_due(factories[i], at)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(factories))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return ran
-
-
 def test_several_workers_publish_each_time_event_exactly_once(
     quiet, pub_city, db, settings, scheduled, caplog
 ):
@@ -386,31 +366,31 @@ def test_several_workers_publish_each_time_event_exactly_once(
     d = draw(quiet, pub_city, "PUB-1")
     visited = d["tasks"][0]
     _approve(quiet, pub_city, visited["id"], decided_on=today)
-    engines = [_own_engine(db) for _ in range(3)]
+    engines = [own_engine(db) for _ in range(3)]
     factories = [make_sessionmaker(e) for e in engines]
     try:
-        ran = _tick_together(factories, T0)  # the requests of the draw and the approval
+        ran = tick_together(factories, T0)  # the requests of the draw and the approval
         assert sum(r.count(PUBLISH) for r in ran) == 1, ran
         assert _count(db, PublishBuild) == 1
         assert published_results(site_files(settings.publish_dir)) == []
 
         release = deadline_of(load_calendar(None), today, 18)
         ticks = [_shanghai((release - timedelta(days=1)).isoformat(), 23, 59)]
-        _tick_together(factories, ticks[0])
+        tick_together(factories, ticks[0])
         assert _count(db, PublishBuild) == 1  # nothing due the evening before
         day = _shanghai(release.isoformat(), 0, 1)
         for k in range(4):  # the day comes; a few later ticks find nothing more to do
-            _tick_together(factories, day + timedelta(seconds=61 * k))
+            tick_together(factories, day + timedelta(seconds=61 * k))
         assert _count(db, PublishBuild) == 2
         files = site_files(settings.publish_dir)
         assert [r["task_id"] for r in published_results(files)] == [visited["id"]]
         assert json.loads(files[f"draws/{d['id']}.json"])["tasks_withheld"] is True
 
         opening = datetime.combine(date_of(end) + timedelta(days=1), datetime.min.time(), LOCAL_TZ)
-        _tick_together(factories, opening - timedelta(seconds=30))
+        tick_together(factories, opening - timedelta(seconds=30))
         assert _count(db, PublishBuild) == 2
         for k in range(4):
-            _tick_together(factories, opening + timedelta(seconds=1 + 61 * k))
+            tick_together(factories, opening + timedelta(seconds=1 + 61 * k))
         assert _count(db, PublishBuild) == 3
         body = json.loads(site_files(settings.publish_dir)[f"draws/{d['id']}.json"])
         assert len(body["tasks"]) == len(d["tasks"])
