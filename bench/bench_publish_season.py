@@ -7,8 +7,11 @@ should stay flat while draws and results accumulate. Ratios to ref (bench/_ref.p
 Setup as bench_pipeline.py (N targets, the first draw, a full publish); then for each further
 draw (pharmacies, a later window): the draw and its build, a probe, and `--approvals` approvals
 spread over the tasks of every draw so far, in bursts of `BURSTS` sizes, one build per burst.
+By default a phase is one results page (the probe and RESULTS_PER_PAGE − 1 approvals), so each
+probe is the first result of a new page: the probes do the same work with more history behind
+them (a probe in a fuller page rewrites a larger page).
 
-Run: .venv/bin/python bench/bench_publish_season.py [N] [--draws 5] [--approvals 500]
+Run: .venv/bin/python bench/bench_publish_season.py [N] [--draws 5] [--approvals 499]
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sqlalchemy import Engine, select
 from app.config import Settings
 from app.db import make_sessionmaker
 from app.models import Task
+from app.publish.collect import RESULTS_PER_PAGE
 
 # Burst sizes, cycled: single approvals between larger batches, as a working day brings them.
 BURSTS = (1, 7, 1, 40, 1, 100, 1, 15, 1, 250)
@@ -46,7 +50,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description="基准：一个抽查季的增量发布 (a season of publishing).")
     p.add_argument("n", nargs="?", type=int, default=100_000, help="检查对象数（缺省 100000）")
     p.add_argument("--draws", type=int, default=5, help="抽取次数（缺省 5）")
-    p.add_argument("--approvals", type=int, default=500, help="每次抽取后的审核数（缺省 500）")
+    p.add_argument(
+        "--approvals",
+        type=int,
+        default=RESULTS_PER_PAGE - 1,
+        help=f"每次抽取后探测之外的审核数（缺省 {RESULTS_PER_PAGE - 1}）",
+    )
     p.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     args = p.parse_args()
     ref = reference_seconds()

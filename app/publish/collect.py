@@ -65,7 +65,7 @@ class DrawData:
 # The newest announcements in the feed (and the results read for it).
 FEED_LIMIT = 200
 # Published results per page of the results section (app/publish/results_source.py).
-RESULTS_PER_PAGE = 1000
+RESULTS_PER_PAGE = 500
 
 
 def page_of(result_id: int) -> int:

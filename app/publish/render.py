@@ -20,6 +20,7 @@ from typing import Any
 from app.gcpause import gc_paused
 from app.publish.collect import (
     FEED_LIMIT,
+    RESULTS_PER_PAGE,
     DrawData,
     ResultPage,
     SiteData,
@@ -264,6 +265,7 @@ def _render_results(
         section="results",
         total=total,
         pages=listed,
+        per_page=RESULTS_PER_PAGE,
         results=latest,
         available=data.results_available,
         data=data,
