@@ -2,6 +2,7 @@
 
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.errors import NotFound
 from app.models import Draw, Result, Task
-from app.stats import estimate, frames_from_draw, observation_of
+from app.stats import Observation, estimate, frames_from_draw, observation_of
 from app.stats.render import statistics_pages
 from app.tasks.schemas import CORRECTED, NO_PROBLEM, NON_COOPERATION, PENDING_MEASURES
 
@@ -20,17 +21,28 @@ from app.tasks.schemas import CORRECTED, NO_PROBLEM, NON_COOPERATION, PENDING_ME
 FOUND = {CORRECTED: True, PENDING_MEASURES: True, NON_COOPERATION: True, NO_PROBLEM: False}
 
 
-# A draw's tasks as the estimates need them (id, stratum, π, cooldown flag): fixed once drawn,
-# so kept for the newest few draws of the process — the publisher re-estimates a draw after
-# each approval and then reads only its results, not its 50,000 tasks again.
+# A draw's tasks as the estimates need them (stratum, π, cooldown flag): fixed once drawn, so
+# kept for the newest few draws of the process — the publisher re-estimates a draw after each
+# approval and then reads only its results, not its 50,000 tasks again.
 _TASKS_KEPT = 4
-_tasks_cache: dict[tuple[str, str, str], list[tuple[str, str, float, bool]]] = {}
+
+
+@dataclass(frozen=True)
+class _DrawTasks:
+    rows: list[tuple[str, str, float, bool]]  # (id, stratum, π, despite_cooldown), draw order
+    index: dict[str, int]  # task id -> position
+    unobserved: list[Observation]  # each task's observation while it has no result
+
+
+_tasks_cache: dict[tuple[str, str, str], _DrawTasks] = {}
 _cache_lock = threading.Lock()
 
 
-def _draw_tasks(
-    session: Session, draw_id: str, identity: tuple[str, str, str]
-) -> list[tuple[str, str, float, bool]]:
+def _task_dict(row: tuple[str, str, float, bool]) -> dict[str, Any]:
+    return {"stratum": row[1], "inclusion_prob": row[2], "despite_cooldown": row[3]}
+
+
+def _draw_tasks(session: Session, draw_id: str, identity: tuple[str, str, str]) -> _DrawTasks:
     """The tasks of a draw in draw order; `identity` (id, seed, population hash) names exactly
     which tasks they are (a draw rolled back and made again under the same id has another seed)."""
     with _cache_lock:
@@ -45,11 +57,16 @@ def _draw_tasks(
             .order_by(Task.seq)
         )
     ]
+    kept = _DrawTasks(
+        rows=rows,
+        index={row[0]: i for i, row in enumerate(rows)},
+        unobserved=[observation_of(_task_dict(row), None, final=False) for row in rows],
+    )
     with _cache_lock:
-        _tasks_cache[identity] = rows
+        _tasks_cache[identity] = kept
         while len(_tasks_cache) > _TASKS_KEPT:
             _tasks_cache.pop(next(iter(_tasks_cache)))
-    return rows
+    return kept
 
 
 def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95) -> dict[str, Any]:
@@ -76,14 +93,11 @@ def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95)
         ).all()
     )
     tasks = _draw_tasks(session, draw_id, (draw.id, draw.seed, draw.population_sha256))
-    observations = [
-        observation_of(
-            {"stratum": stratum, "inclusion_prob": pi, "despite_cooldown": cooling},
-            FOUND.get(outcomes[task_id]) if task_id in outcomes else None,
-            final=task_id in outcomes,  # 未检查 is a final result (nonresponse), not pending
-        )
-        for task_id, stratum, pi, cooling in tasks
-    ]
+    observations = list(tasks.unobserved)  # then the tasks that have a result
+    for task_id, outcome in outcomes.items():
+        i = tasks.index[task_id]
+        # 未检查 is a final result (nonresponse), not pending
+        observations[i] = observation_of(_task_dict(tasks.rows[i]), FOUND.get(outcome), final=True)
     stats = estimate(frames_from_draw(draw.strata), observations, confidence=confidence)
     return {
         "schema_version": "1",
