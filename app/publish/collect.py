@@ -7,15 +7,16 @@ name and 执法证号, evidence.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
 from app.audit.service import head
@@ -61,20 +62,76 @@ class DrawData:
         return replace(self, body=body, population_gz=population_gz, loader=None)
 
 
+# The newest announcements in the feed (and the results read for it).
+FEED_LIMIT = 200
+# Published results per page of the results section (app/publish/results_source.py).
+RESULTS_PER_PAGE = 500
+
+
+def page_of(result_id: int) -> int:
+    """The results page (from 1) a result id is published on (a result keeps its id)."""
+    return (result_id - 1) // RESULTS_PER_PAGE + 1
+
+
+@dataclass
+class ResultPage:
+    """One page of published results (app/publish/results_source.py): `summary` says what its
+    files depend on (the unit's fingerprint); `loader` reads its rows when it is rendered."""
+
+    number: int
+    count: int
+    summary: Any
+    loader: Callable[[], list[dict[str, Any]]]
+
+
+class InspectorNames(Mapping[str, str]):
+    """执法证号 -> name, read from the database the first time a draw's task list needs them
+    (a build that renders no draw never reads the inspectors)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._names: dict[str, str] | None = None
+
+    def _all(self) -> dict[str, str]:
+        if self._names is None:
+            self._names = _inspector_names(self._session)
+        return self._names
+
+    def __getitem__(self, badge: str) -> str:
+        return self._all()[badge]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
 @dataclass
 class SiteData:
-    """Everything the public site shows, as plain values."""
+    """Everything the public site shows, as plain values.
+
+    Results come either as `results` (every published result, for rendering in memory) or,
+    from the database, as `result_pages` + `newest_results` + `draw_results` (read per page,
+    only the pages that changed; app/publish/results_source.py)."""
 
     generated_at: datetime
     items: list[dict[str, Any]]
     plans: list[dict[str, Any]]
     draws: list[DrawData]
     results: list[dict[str, Any]]
-    inspector_names: dict[str, str] = field(default_factory=dict)
+    inspector_names: Mapping[str, str] = field(default_factory=dict)
     results_available: bool = True
     # The audit chain head (seq, hash) when collected: printed on every page so that anyone
     # holding a copy of the site can later catch a rewritten audit log.
     audit_head: tuple[int, str] = (0, "0" * 64)
+    result_pages: list[ResultPage] | None = None
+    newest_results: list[dict[str, Any]] | None = None
+    # draw id -> what its statistics depend on among its results (count, newest approval…)
+    draw_results: dict[str, Any] | None = None
+    # What the inspector names shown in task lists depend on (a draw unit's fingerprint);
+    # None: a digest of `inspector_names`.
+    inspector_digest: str | None = None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -229,13 +286,39 @@ def _inspector_names(session: Session) -> dict[str, str]:
     return {badge: name for badge, name in session.execute(select(Inspector.badge, Inspector.name))}
 
 
-def _results(session: Session) -> tuple[list[dict[str, Any]], bool]:
-    """Approved results, if the results module is installed (app.tasks.results)."""
-    if importlib.util.find_spec("app.models.results") is None:
-        return [], False  # results module (app/models/results.py) not installed yet
-    module = importlib.import_module("app.publish.results_source")
-    rows: list[dict[str, Any]] = module.collect_results(session)
-    return rows, True
+def _inspector_digest(session: Session) -> str:
+    """What the inspector names depend on, as one aggregate: their number, the newest change
+    and the sum of versions (an import that renames one bumps its version and updated_at)."""
+    row = session.execute(
+        select(func.count(), func.max(Inspector.updated_at), func.sum(Inspector.version))
+    ).one()
+    return hashlib.sha256(repr(tuple(row)).encode()).hexdigest()
+
+
+def _results_available() -> bool:
+    """Whether the results module is installed (app/models/results.py)."""
+    return importlib.util.find_spec("app.models.results") is not None
+
+
+def result_pages(data: SiteData) -> list[ResultPage]:
+    """The pages of published results: as collected, or made from `data.results`."""
+    if data.result_pages is not None:
+        return data.result_pages
+    by_page: dict[int, list[dict[str, Any]]] = {}
+    for k, r in enumerate(data.results, 1):
+        by_page.setdefault(page_of(int(r.get("id", k))), []).append(r)
+    return [
+        ResultPage(n, len(rows), rows, lambda rows=rows: rows)  # type: ignore[misc]
+        for n, rows in sorted(by_page.items())
+    ]
+
+
+def newest_results(data: SiteData) -> list[dict[str, Any]]:
+    """The FEED_LIMIT most recently published results, newest first."""
+    if data.newest_results is not None:
+        return data.newest_results
+    rows = sorted(data.results, key=lambda r: r.get("published_at") or "", reverse=True)
+    return rows[:FEED_LIMIT]
 
 
 # When the result of a task of a withheld draw goes public: decided_on → the first day it is
@@ -256,25 +339,52 @@ def released(
     return today >= rule(date.fromisoformat(result["decided_on"]))
 
 
-def collect(
+def releasable_results(
     session: Session, *, now: datetime, result_release: ResultRelease | None = None
-) -> SiteData:
-    """Everything publishable at `now`, as plain data."""
+) -> list[int]:
+    """Ids of the approved results not yet published that are public at `now` (`released`):
+    the build marks them published before it collects (app/publish/write.py)."""
+    if not _results_available():
+        return []
+    source = importlib.import_module("app.publish.results_source")
+    today = local_date(now)
+    disclosed = disclosure.draw_disclosure(session, today)
+    public_draws = {draw_id for draw_id, (public, _) in disclosed.items() if public}
+    waiting: list[dict[str, Any]] = source.unpublished_results(session)
+    return [int(r["id"]) for r in waiting if released(r, public_draws, today, result_release)]
+
+
+def collect(session: Session, *, now: datetime) -> SiteData:
+    """Everything publishable at `now`, as plain data: the results published so far (by page,
+    read when rendered); `releasable_results` says which to mark published first."""
 
     today = local_date(now)
     plans = _plans(session)
     specs = {p["code"]: p["spec"] for p in plans}
     draws = _draws(session, specs, today)
-    results, available = _results(session)
-    public_draws = {d.id for d in draws if d.public}
-    results = [r for r in results if released(r, public_draws, today, result_release)]
+    available = _results_available()
+    pages: list[ResultPage] = []
+    newest: list[dict[str, Any]] = []
+    draw_results: dict[str, Any] = {}
+    if available:
+        source = importlib.import_module("app.publish.results_source")
+        pages = [
+            ResultPage(n, s["count"], s, partial(source.page_rows, session, n))
+            for n, s in source.page_summaries(session).items()
+        ]
+        newest = source.newest_results(session, FEED_LIMIT)
+        draw_results = source.draw_result_summaries(session)
     return SiteData(
         generated_at=now,
         items=_items(session),
         plans=plans,
         draws=draws,
-        results=results,
-        inspector_names=_inspector_names(session),
+        results=[],
+        inspector_names=InspectorNames(session),
         results_available=available,
         audit_head=head(session),
+        result_pages=pages,
+        newest_results=newest,
+        draw_results=draw_results,
+        inspector_digest=_inspector_digest(session),
     )

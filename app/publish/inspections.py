@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from app.models import Task
 from app.publish.collect import SiteData
-from app.publish.formats import dumps
-from app.publish.pages import html_page, json_doc
+from app.publish.formats import FileSink, dumps, render_unit
+from app.publish.pages import SCHEMA_VERSION, html_page, json_doc
+from app.publish.render import fingerprint
 from app.states import DrawStatus
 from app.tasks.codes import CHECK_PAGE, KEYS_FILE, PublicKey, public_keys
 
@@ -27,9 +28,37 @@ COUNTS_PAGE = "inspection/index.html"
 CHUNK = 900
 
 
-def inspection_pages(session: Session, data: SiteData, *, key_file: Path) -> dict[str, bytes]:
-    """The check page, the keys file and the yearly counts (page and JSON)."""
-    return render_inspection_pages(data, public_keys(key_file), collect_counts(session, data))
+def inspection_pages(sink: FileSink, session: Session, data: SiteData, *, key_file: Path) -> None:
+    """Gives `sink` the check page, the keys file and the yearly counts (page and JSON); the
+    counts are a unit (app/publish/formats.py): read and rendered only when the published
+    draws or their plans changed, not at every approval."""
+    for rel, body in render_check_pages(data, public_keys(key_file)).items():
+        sink[rel] = body
+
+    def render() -> None:
+        for rel, body in render_counts_pages(data, collect_counts(session, data)).items():
+            sink[rel] = body
+
+    render_unit(sink, "inspection:counts", fingerprint(counts_inputs(data)), render)
+
+
+def counts_inputs(data: SiteData) -> dict[str, Any]:
+    """Everything the yearly counts read besides the drawn tasks (fixed once drawn): which
+    draws are counted and their plans' titles, windows and departments."""
+    draws = sorted(d.id for d in data.draws if d.public and d.status == DrawStatus.CURRENT)
+    counted = {d.plan for d in data.draws if d.id in set(draws)}
+    plans = [
+        [
+            p["code"],
+            p["title"],
+            p["spec"].get("window"),
+            p["spec"].get("lead_department"),
+            p["spec"].get("joint_departments"),
+        ]
+        for p in data.plans
+        if p["code"] in counted
+    ]
+    return {"draws": draws, "plans": plans}
 
 
 def collect_counts(session: Session, data: SiteData) -> list[dict[str, Any]]:
@@ -83,9 +112,13 @@ def render_inspection_pages(
     data: SiteData, keys: Sequence[PublicKey], counts: Sequence[Mapping[str, Any]]
 ) -> dict[str, bytes]:
     """PURE: the files of this section from plain values."""
+    return render_check_pages(data, keys) | render_counts_pages(data, counts)
+
+
+def render_check_pages(data: SiteData, keys: Sequence[PublicKey]) -> dict[str, bytes]:
+    """PURE: the 检查码核验 page and the published keys."""
     key_docs = [k.to_dict() for k in keys]
     item_names = {i["code"]: i["name"] for i in data.items}
-    years = sorted({c["year"] for c in counts}, reverse=True)
     return {
         KEYS_FILE: dumps(json_doc("inspection_code_keys", data, keys=key_docs)),
         CHECK_PAGE: html_page(
@@ -99,7 +132,16 @@ def render_inspection_pages(
             items_json=dumps(item_names).decode(),
             data=data,
         ),
-        "inspection/index.json": dumps(json_doc("inspection_counts", data, institutions=counts)),
+    }
+
+
+def render_counts_pages(data: SiteData, counts: Sequence[Mapping[str, Any]]) -> dict[str, bytes]:
+    """PURE: the yearly counts, page and JSON — without the generation time (carried unchanged
+    from build to build, like a draw's files)."""
+    years = sorted({c["year"] for c in counts}, reverse=True)
+    doc = {"schema_version": SCHEMA_VERSION, "kind": "inspection_counts", "institutions": counts}
+    return {
+        "inspection/index.json": dumps(doc),
         COUNTS_PAGE: html_page(
             "inspections.html",
             root="../",
@@ -109,5 +151,6 @@ def render_inspection_pages(
             counts=counts,
             years=years,
             data=data,
+            stamp=False,
         ),
     }

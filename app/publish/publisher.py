@@ -149,7 +149,11 @@ def window_openings(session: Session) -> list[tuple[str, datetime]]:
 def publish_on_time(session: Session, now: datetime, release: ResultRelease) -> list[str]:
     """The time-driven part of 一公开: records publication due (scope "time:…") when a window
     closed since the last build, or a result of a withheld draw reached its release day;
-    returns the scopes recorded."""
+    returns the scopes recorded. Under the writer lock, and not again while the same scope is
+    still due: a build running in another worker either finishes first (then nothing is due
+    any more) or serves the request recorded here — one event, one build."""
+    writer_lock(session)
+    pending = set(session.scalars(select(PublishRequest.scope)))
     since = last_built_for(session)
     due = [
         f"time:window:{code}"
@@ -163,6 +167,7 @@ def publish_on_time(session: Session, now: datetime, release: ResultRelease) -> 
     if any(release(decided_on) <= today for _, decided_on in waiting):
         # Results of public draws are published with them at once; these are the others.
         due.append("time:results")
+    due = [scope for scope in due if scope not in pending]
     if due:
         publication_due(session, *due)
     return due

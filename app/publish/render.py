@@ -18,17 +18,27 @@ from pathlib import Path
 from typing import Any
 
 from app.gcpause import gc_paused
-from app.publish.collect import DrawData, SiteData
+from app.publish.collect import (
+    FEED_LIMIT,
+    RESULTS_PER_PAGE,
+    DrawData,
+    ResultPage,
+    SiteData,
+    newest_results,
+    page_of,
+    result_pages,
+)
 from app.publish.draws import draw_inputs, draw_summary, render_draw
 from app.publish.formats import FileBody, FileSink, csv_bytes, dumps, render_unit
-from app.publish.pages import html_page, json_doc, render_template
+from app.publish.pages import SCHEMA_VERSION, html_page, json_doc, render_template
 from app.publish.tables import ITEM_HEADER, RESULT_HEADER, fine_total, item_rows, result_rows
 from app.regions import region_label
 from app.spreadsheets import xlsx_bytes
 from app.states import plan_label
 
 SAFE_ID = re.compile(r"^[0-9A-Za-z_-]{1,80}$")
-FEED_LIMIT = 200
+# Results listed on the section's index page (the newest; every result is on its page).
+LATEST_RESULTS = 20
 
 
 class UnsafeIdentifier(ValueError):
@@ -105,13 +115,14 @@ def _render_site(out: FileSink, data: SiteData, assets: Assets) -> None:
     for d in data.draws:
         safe_id(d.id)
     titles = {p["code"]: p["title"] for p in data.plans}
-    results = [{**r, "fine_total": fine_total(r.get("measures", []))} for r in data.results]
-    entries = _feed_entries(data, titles)
+    newest = [_with_total(r) for r in newest_results(data)]
+    pages = result_pages(data)
+    entries = _feed_entries(data, titles, newest)
     _render_items(out, data)
     _render_plans(out, data)
     _render_tasks(out, data, titles)
-    _render_results(out, data, results)
-    _render_home(out, data, results, entries)
+    _render_results(out, data, pages, newest)
+    _render_home(out, data, sum(p.count for p in pages), entries)
     _render_downloads(out, data, assets)
     _render_feed(out, data, entries)
 
@@ -192,7 +203,10 @@ def _render_tasks(out: FileSink, data: SiteData, titles: Mapping[str, str]) -> N
         plan_titles=titles,
         data=data,
     )
-    names = hashlib.sha256(dumps(sorted(data.inspector_names.items()))).hexdigest()
+    names = (
+        data.inspector_digest
+        or hashlib.sha256(dumps(sorted(data.inspector_names.items()))).hexdigest()
+    )
     for d in data.draws:
         # Each draw is a unit: rendered only when one of its inputs changed (draws.py).
         render_unit(
@@ -203,37 +217,97 @@ def _render_tasks(out: FileSink, data: SiteData, titles: Mapping[str, str]) -> N
         )
 
 
-def _render_results(out: FileSink, data: SiteData, results: Sequence[Mapping[str, Any]]) -> None:
-    """抽查结果公告: the published results, as JSON, HTML, CSV and XLSX."""
-    out["results/index.json"] = dumps(json_doc("results", data, results=results))
+def _with_total(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {**r, "fine_total": fine_total(r.get("measures", []))}
+
+
+def _page_base(n: int) -> str:
+    return f"results/page-{n}"
+
+
+def _render_results(
+    out: FileSink,
+    data: SiteData,
+    pages: Sequence[ResultPage],
+    newest: Sequence[Mapping[str, Any]],
+) -> None:
+    """抽查结果公告: the section index (counts, the pages, the newest results), and every page
+    of results (RESULTS_PER_PAGE each, by result id) as JSON, HTML, CSV and XLSX — each page a
+    unit, rendered only when one of its results was approved, revised or published."""
+    listed = []
+    for p in pages:
+        render_unit(
+            out,
+            f"results:page:{p.number}",
+            fingerprint({"page": p.number, "summary": p.summary}),
+            lambda p=p: _render_result_page(out, data, p),  # type: ignore[misc]
+        )
+        listed.append(
+            {
+                "page": p.number,
+                "count": p.count,
+                "href": f"page-{p.number}.json",
+                "html": f"page-{p.number}.html",
+                "csv": f"page-{p.number}.csv",
+                "xlsx": f"page-{p.number}.xlsx",
+            }
+        )
+    total = sum(p.count for p in pages)
+    latest = list(newest[:LATEST_RESULTS])
+    out["results/index.json"] = dumps(
+        json_doc("results", data, total=total, pages=listed, latest=latest)
+    )
     out["results/index.html"] = html_page(
         "results.html",
         root="../",
         json_href="index.json",
         title="抽查结果公告",
         section="results",
-        results=results,
+        total=total,
+        pages=listed,
+        per_page=RESULTS_PER_PAGE,
+        results=latest,
         available=data.results_available,
+        data=data,
+    )
+
+
+def _render_result_page(out: FileSink, data: SiteData, page: ResultPage) -> None:
+    """One page of results: JSON, HTML (not stamped: carried unchanged), CSV, XLSX."""
+    results = [_with_total(r) for r in page.loader()]
+    base = _page_base(page.number)
+    out[f"{base}.json"] = dumps(
+        {"schema_version": SCHEMA_VERSION, "kind": "results_page", "page": page.number}
+        | {"results": results}
+    )
+    out[f"{base}.html"] = html_page(
+        "results_page.html",
+        root="../",
+        json_href=f"page-{page.number}.json",
+        title=f"抽查结果公告 第 {page.number} 页",
+        section="results",
+        page=page.number,
+        results=results,
         outcomes=sorted({r["outcome"] for r in results}),
         regions=sorted({region_label(r["region"]) for r in results if r.get("region")}),
         data=data,
+        stamp=False,
     )
     rows = result_rows(results)
-    out["results/results.csv"] = csv_bytes(RESULT_HEADER, rows)
+    out[f"{base}.csv"] = csv_bytes(RESULT_HEADER, rows)
     # Amounts in 元 as numbers (exact, two decimals) so the file can be summed.
     amounts = {RESULT_HEADER.index(h): "0.00" for h in ("追回金额（元）", "罚款（元）")}
-    out["results/results.xlsx"] = xlsx_bytes(
-        "抽查结果", RESULT_HEADER, rows, number_formats=amounts
-    )
+    out[f"{base}.xlsx"] = xlsx_bytes("抽查结果", RESULT_HEADER, rows, number_formats=amounts)
 
 
 def _render_home(
     out: FileSink,
     data: SiteData,
-    results: Sequence[Mapping[str, Any]],
+    results: int,
     entries: Sequence[Mapping[str, str]],
 ) -> None:
-    """首页: counts of each section and the latest announcements."""
+    """首页: counts of each section (`results`: how many are published) and the latest
+    announcements."""
     counts = {
         "items": len(data.items),
         "plans": len(data.plans),
@@ -242,7 +316,7 @@ def _render_home(
         ),
         "draws": len(data.draws),
         "tasks": sum(d.task_count for d in data.draws if d.public),
-        "results": len(results),
+        "results": results,
     }
     out["index.json"] = dumps(
         json_doc(
@@ -305,7 +379,9 @@ def _author(data: SiteData) -> str:
     return "医疗保障局"
 
 
-def _feed_entries(data: SiteData, titles: Mapping[str, str]) -> list[dict[str, str]]:
+def _feed_entries(
+    data: SiteData, titles: Mapping[str, str], newest: Sequence[Mapping[str, Any]]
+) -> list[dict[str, str]]:
     """The newest FEED_LIMIT announcements (plan versions, draws, voidings, results), newest first."""
     entries: list[dict[str, str]] = []
     for p in data.plans:
@@ -342,13 +418,13 @@ def _feed_entries(data: SiteData, titles: Mapping[str, str]) -> list[dict[str, s
                     "summary": d.superseded_reason or "",
                 }
             )
-    for r in data.results:
+    for k, r in enumerate(newest, 1):
         entries.append(
             {
                 "id": f"urn:spotcheck:result:{r['task_id']}",
                 "title": f"抽查结果：{r['name']}（{r['outcome']}）",
                 "updated": r.get("published_at") or data.generated_at.isoformat(),
-                "href": "results/index.html",
+                "href": f"{_page_base(page_of(int(r.get('id', k))))}.html",
                 "summary": r["outcome"],
             }
         )

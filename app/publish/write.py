@@ -17,24 +17,29 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.audit.service import head
 from app.config import get_settings
 from app.faults import pause_at
 from app.gcpause import gc_paused
 from app.migrate import ROOT
 from app.models.base import utcnow
-from app.publish.collect import ResultRelease, SiteData, collect
+from app.publish.collect import ResultRelease, SiteData, collect, releasable_results
 from app.publish.formats import FileBody, FileSink, Meta, render_unit
 from app.publish.inspections import inspection_pages
 from app.publish.render import Assets, fingerprint, render_into
 from app.states import DrawStatus
-from app.stats.render import draw_statistics_files, index_entry, statistics_index
+from app.stats.render import (
+    draw_statistics_files,
+    index_entry,
+    statistics_index,
+    strata_page_file,
+    strata_pages_inputs,
+)
 from app.stats.service import draw_statistics
 from app.tasks.results import mark_published
 
@@ -274,16 +279,10 @@ def publish(
     shows their publication and the audit entry of it). Never commits: the caller owns the
     session (the publisher job, app/publish/publisher.py, or the CLI)."""
     at = now or utcnow()
-    data = collect(session, now=at, result_release=result_release)
-    fresh = [int(r["id"]) for r in data.results if r.get("published_at") is None]
-    if fresh and mark_published(session, fresh, at):
-        # As the database now holds them (no second collect): the site shows its own
-        # publication of these results and the audit entry recording it.
-        stamp = at.astimezone(UTC).isoformat()
-        for r in data.results:
-            if r.get("published_at") is None:
-                r["published_at"] = stamp
-        data.audit_head = head(session)
+    # Results going public with this build are recorded first (so the site shows their
+    # publication and the audit entry of it); then the site is read as the database holds it.
+    mark_published(session, releasable_results(session, now=at, result_release=result_release), at)
+    data = collect(session, now=at)
     assets = load_assets()
     # 统计分析 section (app/stats): HT estimates of the current public draws, one unit each.
     public = [d.id for d in data.draws if d.public and d.status == DrawStatus.CURRENT]
@@ -293,30 +292,55 @@ def publish(
         with gc_paused():  # per-stratum estimates and pages (11,000 strata nationally)
             _render_statistics(sink, session, data, public)
         # 检查码核验 and 机构年度检查次数 (app/publish/inspections.py)
-        key_file = get_settings().signing_key_file
-        for rel, body in inspection_pages(session, data, key_file=key_file).items():
-            sink[rel] = body
+        inspection_pages(sink, session, data, key_file=get_settings().signing_key_file)
 
     return build_site(publish_dir, produce, carry=not full)
 
 
+def _give(sink: FileSink, files: Mapping[str, FileBody]) -> None:
+    for rel, body in files.items():
+        sink[rel] = body
+
+
 def _render_statistics(sink: FileSink, session: Session, data: SiteData, draws: list[str]) -> None:
-    results_of: dict[str, list[tuple[str, str]]] = {}
-    for r in data.results:
-        results_of.setdefault(str(r["draw_id"]), []).append((r["task_id"], r["outcome"]))
+    results_of: dict[str, Any] = {}
+    if data.draw_results is not None:  # collected: one aggregate per draw
+        results_of = data.draw_results
+    else:
+        for r in data.results:
+            results_of.setdefault(str(r["draw_id"]), []).append((r["task_id"], r["outcome"]))
+            results_of[str(r["draw_id"])].sort()
     entries = []
     for draw_id in draws:
+        computed: dict[str, dict[str, Any]] = {}
 
-        def render(draw_id: str = draw_id) -> Meta:
-            stats = draw_statistics(session, draw_id=draw_id)
-            for rel, body in draw_statistics_files(stats, METHOD_HREF).items():
+        def stats_of(draw_id: str = draw_id, computed: dict[str, Any] = computed) -> Any:
+            if "stats" not in computed:  # read and estimated once, only if something renders
+                computed["stats"] = draw_statistics(session, draw_id=draw_id)
+            return computed["stats"]
+
+        def render(stats_of: Callable[[], Any] = stats_of) -> Meta:
+            stats = stats_of()
+            for rel, body in draw_statistics_files(stats, METHOD_HREF, strata_pages=False).items():
                 sink[rel] = body
-            return index_entry(stats)
+            pages = [[k, fingerprint(inputs)] for k, inputs in strata_pages_inputs(stats)]
+            return {**index_entry(stats), "strata_pages": pages}
 
-        inputs = {"draw": draw_id, "results": sorted(results_of.get(draw_id, []))}
+        inputs = {"draw": draw_id, "results": results_of.get(draw_id)}
         meta = render_unit(sink, f"statistics:{draw_id}", fingerprint(inputs), render)
         assert meta is not None
-        entries.append(meta)
+        # The strata pages of a large draw: each its own unit, so that an approval rewrites the
+        # draw's page and the one strata page of its stratum, not 11 of them.
+        for page, page_fingerprint in meta.get("strata_pages", []):
+            render_unit(
+                sink,
+                f"statistics:{draw_id}:strata:{page}",
+                page_fingerprint,
+                lambda page=page, stats_of=stats_of: _give(  # type: ignore[misc]
+                    sink, strata_page_file(stats_of(), page)
+                ),
+            )
+        entries.append({k: v for k, v in meta.items() if k != "strata_pages"})
     base = {"audit_seq": data.audit_head[0], "audit_hash": data.audit_head[1]}
     for rel, body in statistics_index(entries, data.generated_at, METHOD_HREF, base).items():
         sink[rel] = body

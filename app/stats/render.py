@@ -12,6 +12,9 @@ from markupsafe import Markup
 from app.clock import local_time
 from app.regions import stratum_label
 
+# Strata per HTML page of a draw's statistics (as task lists are paged, app/publish/draws.py).
+STRATA_PER_PAGE = 1000
+
 _ENV = Environment(
     loader=ChoiceLoader([PackageLoader("app.stats", "templates"), PackageLoader("app.publish")]),
     autoescape=True,  # base.html belongs to app/publish: unknown context renders empty
@@ -124,13 +127,13 @@ def detection_svg(detection: Mapping[str, Any], chart_id: str) -> Markup:
     )
 
 
-def _page(template: str, generated_at: datetime | None, **ctx: Any) -> bytes:
+def _page(template: str, generated_at: datetime | None, *, root: str = "../", **ctx: Any) -> bytes:
     # generated_at None: a page carried unchanged from build to build (incremental publishing,
     # app/publish/write.py) carries no build time and no audit head of its own.
     return (
         _ENV.get_template(template)
         .render(
-            root="../",
+            root=root,
             generated_at=generated_at.isoformat() if generated_at else "",
             generated_at_local=local_time(generated_at) if generated_at else "",
             section="statistics",
@@ -208,9 +211,67 @@ def statistics_index(
     return out
 
 
-def draw_statistics_files(d: Mapping[str, Any], method_href: str) -> dict[str, bytes]:
-    """statistics/{draw}.{html,json}: they change only with the draw's results (no build time)."""
+def _strata_chunks(d: Mapping[str, Any]) -> list[list[Any]]:
+    strata = list(d.get("strata", []))
+    return [strata[i : i + STRATA_PER_PAGE] for i in range(0, len(strata), STRATA_PER_PAGE)] or [[]]
+
+
+def _strata_pager(d: Mapping[str, Any], page: int, pages: int) -> dict[str, Any]:
+    """Links between the strata pages of one draw (page 1 is statistics/{draw}.html)."""
+    draw = d["draw"]
+
+    def href(n: int) -> str:
+        if page == 1:
+            return f"{draw}.html" if n == 1 else f"{draw}/strata-{n}.html"
+        return f"../{draw}.html" if n == 1 else f"strata-{n}.html"
+
+    total = len(d.get("strata", []))
     return {
+        "page": page,
+        "pages": pages,
+        "total": total,
+        "first": (page - 1) * STRATA_PER_PAGE + 1,
+        "last": min(total, page * STRATA_PER_PAGE),
+        "links": [(n, href(n)) for n in range(1, pages + 1)] if pages > 1 else [],
+    }
+
+
+def strata_pages_inputs(d: Mapping[str, Any]) -> list[tuple[int, Any]]:
+    """(page, what the page shows) for each strata page after the first: a page is rendered
+    again only when one of its strata changed (incremental publishing, app/publish/write.py)."""
+    chunks = _strata_chunks(d)
+    return [
+        (k, {"draw": d["draw"], "plan": d["plan"], "page": k, "pages": len(chunks), "rows": c})
+        for k, c in enumerate(chunks[1:], 2)
+    ]
+
+
+def strata_page_file(d: Mapping[str, Any], page: int) -> dict[str, bytes]:
+    """statistics/{draw}/strata-{page}.html: STRATA_PER_PAGE strata of a large draw."""
+    chunks = _strata_chunks(d)
+    return {
+        f"statistics/{d['draw']}/strata-{page}.html": _page(
+            "statistics_strata.html",
+            None,
+            root="../../",
+            title=f"统计分析：{d['draw']} 分层估计 第 {page} 页",
+            json_href=f"../{d['draw']}.json",
+            d=d,
+            rows=chunks[page - 1],
+            pager=_strata_pager(d, page, len(chunks)),
+        )
+    }
+
+
+def draw_statistics_files(
+    d: Mapping[str, Any], method_href: str, *, strata_pages: bool = True
+) -> dict[str, bytes]:
+    """statistics/{draw}.{html,json}: they change only with the draw's results (no build time).
+    A draw of more than STRATA_PER_PAGE strata (11,000 nationally) shows the first strata on
+    its page and the others on statistics/{draw}/strata-{n}.html (`strata_pages`: with them;
+    the JSON always holds every stratum)."""
+    chunks = _strata_chunks(d)
+    out = {
         f"statistics/{d['draw']}.json": _json(d),
         f"statistics/{d['draw']}.html": _page(
             "statistics_draw.html",
@@ -218,9 +279,15 @@ def draw_statistics_files(d: Mapping[str, Any], method_href: str) -> dict[str, b
             title=f"统计分析：{d['draw']}",
             json_href=f"{d['draw']}.json",
             d=d,
+            rows=[*chunks[0], d["overall"]],
+            pager=_strata_pager(d, 1, len(chunks)),
             method_href=method_href,
         ),
     }
+    if strata_pages:
+        for page, _ in strata_pages_inputs(d):
+            out.update(strata_page_file(d, page))
+    return out
 
 
 def _json(doc: Any) -> bytes:

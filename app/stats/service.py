@@ -1,6 +1,8 @@
 """Statistics of a draw from its published π and approved results (HT estimates, the 统计分析 pages)."""
 
+import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,13 +12,69 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.errors import NotFound
 from app.models import Draw, Result, Task
-from app.stats import estimate, frames_from_draw, observation_of
+from app.stats import Observation, estimate, frames_from_draw, observation_of
 from app.stats.render import statistics_pages
 from app.tasks.schemas import CORRECTED, NO_PROBLEM, NON_COOPERATION, PENDING_MEASURES
 
 # 发现问题: every outcome that records a problem (a serious refusal is one itself);
 # 未检查（停业、注销等） and tasks without an approved result are missing data.
 FOUND = {CORRECTED: True, PENDING_MEASURES: True, NON_COOPERATION: True, NO_PROBLEM: False}
+
+
+# A draw's tasks as the estimates need them (stratum, π, cooldown flag): fixed once drawn, so
+# kept for the newest few draws of the process — the publisher re-estimates a draw after each
+# approval and then reads only its results, not its 50,000 tasks again.
+_TASKS_KEPT = 4
+
+
+@dataclass(frozen=True)
+class _DrawTasks:
+    # (id, stratum, π, despite_cooldown, despite_cap), draw order
+    rows: list[tuple[str, str, float, bool, bool]]
+    index: dict[str, int]  # task id -> position
+    unobserved: list[Observation]  # each task's observation while it has no result
+
+
+_tasks_cache: dict[tuple[str, str, str], _DrawTasks] = {}
+_cache_lock = threading.Lock()
+
+
+def _task_dict(row: tuple[str, str, float, bool, bool]) -> dict[str, Any]:
+    return {
+        "stratum": row[1],
+        "inclusion_prob": row[2],
+        "despite_cooldown": row[3],
+        "despite_cap": row[4],
+    }
+
+
+def _draw_tasks(session: Session, draw_id: str, identity: tuple[str, str, str]) -> _DrawTasks:
+    """The tasks of a draw in draw order; `identity` (id, seed, population hash) names exactly
+    which tasks they are (a draw rolled back and made again under the same id has another seed)."""
+    with _cache_lock:
+        kept = _tasks_cache.get(identity)
+    if kept is not None:
+        return kept
+    rows = [
+        (task_id, stratum, float(pi), bool(cooling), bool(capped))
+        for task_id, stratum, pi, cooling, capped in session.execute(
+            select(
+                Task.id, Task.stratum, Task.inclusion_prob, Task.despite_cooldown, Task.despite_cap
+            )
+            .where(Task.draw_id == draw_id)
+            .order_by(Task.seq)
+        )
+    ]
+    kept = _DrawTasks(
+        rows=rows,
+        index={row[0]: i for i, row in enumerate(rows)},
+        unobserved=[observation_of(_task_dict(row), None, final=False) for row in rows],
+    )
+    with _cache_lock:
+        _tasks_cache[identity] = kept
+        while len(_tasks_cache) > _TASKS_KEPT:
+            _tasks_cache.pop(next(iter(_tasks_cache)))
+    return kept
 
 
 def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95) -> dict[str, Any]:
@@ -27,6 +85,8 @@ def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95)
             Draw.id,
             Draw.plan_code,
             Draw.status,
+            Draw.seed,
+            Draw.population_sha256,
             Draw.body["strata"].label("strata"),
             Draw.body["params"]["weighted"].label("weighted"),
         ).where(Draw.id == draw_id)
@@ -40,24 +100,12 @@ def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95)
             .where(Task.draw_id == draw_id)
         ).all()
     )
-    tasks = session.execute(
-        select(Task.id, Task.stratum, Task.inclusion_prob, Task.despite_cooldown, Task.despite_cap)
-        .where(Task.draw_id == draw_id)
-        .order_by(Task.seq)
-    )
-    observations = [
-        observation_of(
-            {
-                "stratum": stratum,
-                "inclusion_prob": pi,
-                "despite_cooldown": cooling,
-                "despite_cap": capped,
-            },
-            FOUND.get(outcomes[task_id]) if task_id in outcomes else None,
-            final=task_id in outcomes,  # 未检查 is a final result (nonresponse), not pending
-        )
-        for task_id, stratum, pi, cooling, capped in tasks
-    ]
+    tasks = _draw_tasks(session, draw_id, (draw.id, draw.seed, draw.population_sha256))
+    observations = list(tasks.unobserved)  # then the tasks that have a result
+    for task_id, outcome in outcomes.items():
+        i = tasks.index[task_id]
+        # 未检查 is a final result (nonresponse), not pending
+        observations[i] = observation_of(_task_dict(tasks.rows[i]), FOUND.get(outcome), final=True)
     stats = estimate(frames_from_draw(draw.strata), observations, confidence=confidence)
     return {
         "schema_version": "1",

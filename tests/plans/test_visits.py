@@ -177,10 +177,11 @@ def test_a_visit_is_counted_once_in_the_weekly_report_and_the_quotas(client, db,
     total = report["rows"][-1]
     assert total["region"] == "合计" and total["inspected_units"] == 1
     # one result per task, both published (results/index.json) with the visit they share
-    from app.publish.results_source import collect_results
+    from app.publish.results_source import page_rows, unpublished_results
 
     with make_sessionmaker(db)() as s:
-        visits = {r["task_id"]: r["visit"] for r in collect_results(s)}
+        rows = unpublished_results(s) + page_rows(s, 1)  # not yet published, and published
+        visits = {r["task_id"]: r["visit"] for r in rows}
     assert visits == {first["id"]: first["id"], joined["id"]: first["id"]}
 
 

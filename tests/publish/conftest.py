@@ -1,9 +1,14 @@
 """A small city with a weighted, joint-department draw, for the public site tests."""
 
+import json
+import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from app import jobs
+from app.db import make_engine
 from tests.entropy import dice_source, post_draw
 from tests.factories import (
     INSPECTOR_HEADER,
@@ -90,3 +95,43 @@ def site_files(publish_dir: Path) -> dict[str, bytes]:
     """Every file of the currently published site."""
     root = publish_dir.resolve()
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def published_results(files: dict[str, bytes]) -> list[dict[str, object]]:
+    """Every published result of a site, read page by page as a reader would (the section
+    index lists the pages; app/publish/render.py)."""
+    index = json.loads(files["results/index.json"])
+    out: list[dict[str, object]] = []
+    for page in index["pages"]:
+        doc = json.loads(files[f"results/{page['href']}"])
+        assert doc["kind"] == "results_page" and len(doc["results"]) == page["count"]
+        out += doc["results"]
+    assert len(out) == index["total"]
+    return out
+
+
+def own_engine(db):  # type: ignore[no-untyped-def]
+    """Another engine on the test database, as another worker process would open it."""
+    url = db.url.render_as_string(hide_password=False)
+    if db.dialect.name == "sqlite":
+        return make_engine(url)
+    with db.connect() as conn:
+        path = conn.execute(text("SHOW search_path")).scalar_one()
+    return make_engine(url, connect_args={"options": f"-csearch_path={path}"})
+
+
+def tick_together(factories, at):  # type: ignore[no-untyped-def]
+    """Every worker runs one scheduler tick at `at`, all at once; the jobs each one ran."""
+    barrier = threading.Barrier(len(factories))
+    ran: list[list[str]] = [[] for _ in factories]
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        ran[i] = jobs.run_due(factories[i], at)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(factories))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return ran

@@ -23,7 +23,14 @@ from app.publish.write import publish
 from app.scheduler import CALENDAR_CHECK, DRAW_DUE, PUBLISH, PUBLISH_ON_TIME, register_jobs
 from app.tasks.deadlines import publication_due as deadline_of
 from app.tasks.workdays import load_calendar
-from tests.publish.conftest import create_and_publish, draw, site_files
+from tests.publish.conftest import (
+    create_and_publish,
+    draw,
+    own_engine,
+    published_results,
+    site_files,
+    tick_together,
+)
 from tests.rounds import approver
 
 T0 = datetime.now(UTC).replace(microsecond=0)
@@ -119,8 +126,8 @@ def test_a_burst_of_approvals_is_a_few_builds(quiet, pub_city, db, settings, sch
     builds = _count(db, PublishBuild)
     assert ran.count(PUBLISH) == builds <= 3, (len(tasks), builds)
     assert _count(db, PublishRequest) == 0
-    results = json.loads(site_files(settings.publish_dir)["results/index.json"])["results"]
-    assert len(results) == len(tasks)
+    results = published_results(site_files(settings.publish_dir))
+    assert sorted(r["task_id"] for r in results) == sorted(tasks)
 
 
 def _inodes(root: Path) -> dict[str, int]:
@@ -134,17 +141,19 @@ def test_an_approval_rewrites_only_what_it_touches_and_equals_a_full_rebuild(
     create_and_publish(quiet, pub_city, code="PUB-2", title="第二个计划")
     d1 = draw(quiet, pub_city, "PUB-1")
     d2 = draw(quiet, pub_city, "PUB-2", entropy="1-2-3")
+    _approve(quiet, pub_city, d1["tasks"][0]["id"])
     _build(db, settings, T0)
     before_root = settings.publish_dir.resolve()
     before = _inodes(before_root)
+    assert "results/page-1.json" in before
 
-    _approve(quiet, pub_city, d1["tasks"][0]["id"])
+    _approve(quiet, pub_city, d1["tasks"][1]["id"])
     at = T0 + timedelta(minutes=5)
     report = _build(db, settings, at)
     root = settings.publish_dir.resolve()
     assert root != before_root
     after = _inodes(root)
-    assert set(after) == set(before)  # no result page per task: same files
+    assert set(after) == set(before)  # the result joins page 1: same files
     rewritten = {rel for rel, ino in after.items() if ino != before[rel]}
     carried = set(after) - rewritten
     # Every file of both draws is carried (a result changes no draw file), and so are the
@@ -156,11 +165,16 @@ def test_an_approval_rewrites_only_what_it_touches_and_equals_a_full_rebuild(
     assert {rel for rel in after if rel.startswith(("static/", "schemas/", "downloads/v"))} <= (
         carried
     )
+    # The yearly counts of inspections depend on the draws only.
+    assert {"inspection/index.json", "inspection/index.html"} <= carried
     assert {
         f"statistics/{d1['id']}.json",
         "statistics/index.json",
         "results/index.json",
-        "results/results.csv",
+        "results/page-1.json",
+        "results/page-1.html",
+        "results/page-1.csv",
+        "results/page-1.xlsx",
         "index.html",
         "tasks/index.json",
         "feed.atom",
@@ -177,6 +191,61 @@ def test_an_approval_rewrites_only_what_it_touches_and_equals_a_full_rebuild(
     full = full_dir.resolve()
     cmp = filecmp.dircmp(root, full)
     assert _tree(root) == _tree(full), cmp.report_full_closure()
+
+
+def test_paged_results_and_strata_rewrite_one_page_and_equal_a_full_rebuild(
+    quiet, pub_city, db, settings, tmp_path, monkeypatch
+):
+    """With 2 results per page and 1 stratum per statistics page: an approval rewrites the
+    results page it lands on and its stratum's page; the others are carried; the site equals
+    a full rebuild byte for byte."""
+    from app.publish import collect
+    from app.stats import render as stats_render
+
+    monkeypatch.setattr(collect, "RESULTS_PER_PAGE", 2)
+    monkeypatch.setattr(stats_render, "STRATA_PER_PAGE", 1)
+    create_and_publish(quiet, pub_city, code="PUB-1", ratio=1.0, min_per_stratum=1)
+    d = draw(quiet, pub_city, "PUB-1")
+    by_stratum: dict[str, list[str]] = {}
+    for t in d["tasks"]:
+        by_stratum.setdefault(t["stratum"], []).append(t["id"])
+    strata = sorted(by_stratum)
+    assert len(strata) >= 3, strata
+    for task_id in by_stratum[strata[0]][:3]:  # three results: two pages
+        _approve(quiet, pub_city, task_id)
+    _build(db, settings, T0)
+    before = _inodes(settings.publish_dir.resolve())
+    strata_pages = sorted(rel for rel in before if "/strata-" in rel)
+    assert len(strata_pages) == len(strata) - 1
+
+    last = strata[-1]  # on the last strata page
+    _approve(quiet, pub_city, by_stratum[last][0])
+    with make_sessionmaker(db)() as s:
+        ids = sorted(s.scalars(select(Result.id)))
+    page = collect.page_of(ids[-1])  # ids may have gaps (PostgreSQL sequences): by id
+    assert page != collect.page_of(ids[0])  # an earlier page exists, to be carried
+    at = T0 + timedelta(minutes=5)
+    _build(db, settings, at)
+    root = settings.publish_dir.resolve()
+    after = _inodes(root)
+    rewritten = {rel for rel, ino in after.items() if ino != before.get(rel)}
+    results_files = {rel for rel in after if rel.startswith("results/page-")}
+    assert {rel for rel in results_files if rel in rewritten} == {
+        f"results/page-{page}.{ext}" for ext in ("json", "html", "csv", "xlsx")
+    }
+    draw_stats = f"statistics/{d['id']}"
+    assert {rel for rel in strata_pages if rel in rewritten} == {
+        f"{draw_stats}/strata-{len(strata)}.html"
+    }
+    assert {f"{draw_stats}.json", f"{draw_stats}.html"} <= rewritten
+    files = site_files(settings.publish_dir)
+    assert len(published_results(files)) == 4
+
+    full_dir = tmp_path / "full" / "publish"
+    with make_sessionmaker(db)() as s:
+        publish(s, full_dir, now=at, full=True, result_release=result_release(settings))
+        s.rollback()
+    assert _tree(root) == _tree(full_dir.resolve())
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -201,7 +270,7 @@ def test_window_closing_and_result_deadline_publish_with_nobody_touching_the_ser
     jobs.run_due(factory, T0)  # the requests of the draw and the approval
     files = site_files(settings.publish_dir)
     assert json.loads(files[f"draws/{d['id']}.json"])["tasks_withheld"] is True
-    assert json.loads(files["results/index.json"])["results"] == []
+    assert published_results(files) == []
 
     # The day the result must go public by (18 of the 20 working days: 2 before the deadline).
     release = deadline_of(load_calendar(None), today, 18)
@@ -212,7 +281,7 @@ def test_window_closing_and_result_deadline_publish_with_nobody_touching_the_ser
     assert _count(db, PublishBuild) == builds  # nothing due yet
     jobs.run_due(factory, _shanghai(release.isoformat(), 0, 1))
     files = site_files(settings.publish_dir)
-    published = json.loads(files["results/index.json"])["results"]
+    published = published_results(files)
     assert [r["task_id"] for r in published] == [visited["id"]]
     withheld = json.loads(files[f"draws/{d['id']}.json"])
     assert withheld["tasks_withheld"] is True and "tasks" not in withheld  # unvisited hidden
@@ -282,3 +351,52 @@ def test_settings_name_the_scheduler_modes():
     assert Settings().scheduler == "inline"
     with pytest.raises(ValueError):
         Settings(scheduler="sometimes")  # type: ignore[arg-type]
+
+
+def test_several_workers_publish_each_time_event_exactly_once(
+    quiet, pub_city, db, settings, scheduled, caplog
+):
+    """Three workers, each with its own engine (as three `spotcheck worker` processes), tick at
+    the same moments: the result's release day and the window's close each lead to exactly one
+    build, by time alone, and no job fails (no "database is locked")."""
+    today = local_date(datetime.now(UTC))
+    end = (today + timedelta(days=60)).isoformat()
+    window = {"start": today.isoformat(), "end": end}
+    create_and_publish(quiet, pub_city, publish_tasks="after_window", window=window)
+    d = draw(quiet, pub_city, "PUB-1")
+    visited = d["tasks"][0]
+    _approve(quiet, pub_city, visited["id"], decided_on=today)
+    engines = [own_engine(db) for _ in range(3)]
+    factories = [make_sessionmaker(e) for e in engines]
+    try:
+        ran = tick_together(factories, T0)  # the requests of the draw and the approval
+        assert sum(r.count(PUBLISH) for r in ran) == 1, ran
+        assert _count(db, PublishBuild) == 1
+        assert published_results(site_files(settings.publish_dir)) == []
+
+        release = deadline_of(load_calendar(None), today, 18)
+        ticks = [_shanghai((release - timedelta(days=1)).isoformat(), 23, 59)]
+        tick_together(factories, ticks[0])
+        assert _count(db, PublishBuild) == 1  # nothing due the evening before
+        day = _shanghai(release.isoformat(), 0, 1)
+        for k in range(4):  # the day comes; a few later ticks find nothing more to do
+            tick_together(factories, day + timedelta(seconds=61 * k))
+        assert _count(db, PublishBuild) == 2
+        files = site_files(settings.publish_dir)
+        assert [r["task_id"] for r in published_results(files)] == [visited["id"]]
+        assert json.loads(files[f"draws/{d['id']}.json"])["tasks_withheld"] is True
+
+        opening = datetime.combine(date_of(end) + timedelta(days=1), datetime.min.time(), LOCAL_TZ)
+        tick_together(factories, opening - timedelta(seconds=30))
+        assert _count(db, PublishBuild) == 2
+        for k in range(4):
+            tick_together(factories, opening + timedelta(seconds=1 + 61 * k))
+        assert _count(db, PublishBuild) == 3
+        body = json.loads(site_files(settings.publish_dir)[f"draws/{d['id']}.json"])
+        assert len(body["tasks"]) == len(d["tasks"])
+        assert _count(db, PublishRequest) == 0
+    finally:
+        for e in engines:
+            e.dispose()
+    failures = [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "WARNING")]
+    assert not [m for m in failures if "locked" in m or "失败" in m], failures

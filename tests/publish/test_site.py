@@ -22,7 +22,14 @@ from app.publish.charts import coverage_svg
 from app.publish.formats import csv_bytes, neutralise
 from app.publish.write import KEEP_GENERATIONS, build_site, publish, write_site
 from app.spreadsheets import xlsx_bytes
-from tests.publish.conftest import FORMULA, XSS, create_and_publish, draw, site_files
+from tests.publish.conftest import (
+    FORMULA,
+    XSS,
+    create_and_publish,
+    draw,
+    published_results,
+    site_files,
+)
 from tests.rounds import approver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +54,6 @@ def test_draw_publishes_the_site_automatically_with_every_section(client, pub_ci
         "feed.atom",
         "items/items.csv",
         "items/items.xlsx",
-        "results/results.csv",
         f"draws/{d['id']}.tasks.csv",
         f"draws/{d['id']}.tasks.xlsx",
         f"draws/{d['id']}/verify.html",
@@ -298,11 +304,20 @@ def test_results_are_published_and_marked(client, pub_city, settings, session, m
     with make_sessionmaker(session.get_bind())() as s:
         publish(s, settings.publish_dir)
     files = site_files(settings.publish_dir)
-    results = json.loads(files["results/index.json"])["results"]
+    results = published_results(files)
     assert [(x["task_id"], x["recovered_amount"], x["fine_amount"]) for x in results] == [
         (task["id"], "12345.67", "5000.00")
     ]
-    assert "串换诊疗项目" in files["results/index.html"].decode()
+    assert "串换诊疗项目" in files["results/page-1.html"].decode()
+    assert "串换诊疗项目" in files["results/index.html"].decode()  # among the newest
+    assert "串换诊疗项目" in files["results/page-1.csv"].decode("utf-8-sig")
+    assert "results/page-1.xlsx" in files
+    schemas = {
+        p.stem.removesuffix(".schema"): json.loads(p.read_text())
+        for p in (ROOT / "docs" / "schemas").glob("*.schema.json")
+    }
+    assert _required_ok(schemas["results"], json.loads(files["results/index.json"]))
+    assert _required_ok(schemas["results_page"], json.loads(files["results/page-1.json"]))
     from app.models.results import Result
 
     with make_sessionmaker(session.get_bind())() as s:

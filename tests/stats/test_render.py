@@ -60,3 +60,20 @@ def test_complete_results_show_the_estimates_and_both_charts():
     page = _pages(doc)["statistics/D-2026-0001.html"].decode()
     assert "数据不足" not in page.split("<h2>")[1] and page.count("<svg") == 2
     assert f"{doc['overall']['ci_low'] * 100:.1f}%–{doc['overall']['ci_high'] * 100:.1f}%" in page
+
+
+def test_a_large_draw_pages_its_strata_and_the_json_keeps_them_all(monkeypatch):
+    from app.stats import render
+
+    monkeypatch.setattr(render, "STRATA_PER_PAGE", 1)
+    obs = [Observation("定点医疗机构|370402", 0.1, i < 3) for i in range(30)]
+    obs += [Observation("定点零售药店|370402", 0.1, i < 7) for i in range(28)]
+    pages = _pages(_doc(obs))
+    first = pages["statistics/D-2026-0001.html"].decode()
+    second = pages["statistics/D-2026-0001/strata-2.html"].decode()
+    assert "statistics/D-2026-0001/strata-3.html" not in pages
+    assert "10.0%" in first and "25.0%" not in first  # 3/30 here, 7/28 on page 2
+    assert "25.0%" in second and "10.0%" not in second
+    assert 'href="D-2026-0001/strata-2.html"' in first and 'href="../D-2026-0001.html"' in second
+    assert "第 2 / 2 页" in second
+    assert len(json.loads(pages["statistics/D-2026-0001.json"])["strata"]) == 2
