@@ -99,7 +99,9 @@ class Draw(Base):
     entropy: Mapped[str] = mapped_column(String(512))
     population_sha256: Mapped[str] = mapped_column(String(64))
     task_count: Mapped[int] = mapped_column(Integer)
-    body: Mapped[dict[str, Any]]
+    # The published body (a national draw's is tens of MB): loaded only when read, not by every
+    # approval or task lookup that needs the draw's status.
+    body: Mapped[dict[str, Any]] = mapped_column(deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(100))
     superseded_at: Mapped[datetime | None]
