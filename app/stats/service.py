@@ -33,6 +33,8 @@ class _DrawTasks:
     rows: list[tuple[str, str, float, bool, bool]]
     index: dict[str, int]  # task id -> position
     unobserved: list[Observation]  # each task's observation while it has no result
+    strata: list[dict[str, Any]]  # the draw's published strata (N_h, n_h …), fixed once drawn
+    weighted: bool
 
 
 _tasks_cache: dict[tuple[str, str, str], _DrawTasks] = {}
@@ -55,6 +57,11 @@ def _draw_tasks(session: Session, draw_id: str, identity: tuple[str, str, str]) 
         kept = _tasks_cache.get(identity)
     if kept is not None:
         return kept
+    # Read from the body once per draw: SQLite's json_extract parses a national draw's whole
+    # body (tens of MB) for each call.
+    strata, weighted = session.execute(
+        select(Draw.body["strata"], Draw.body["params"]["weighted"]).where(Draw.id == draw_id)
+    ).one()
     rows = [
         (task_id, stratum, float(pi), bool(cooling), bool(capped))
         for task_id, stratum, pi, cooling, capped in session.execute(
@@ -69,6 +76,8 @@ def _draw_tasks(session: Session, draw_id: str, identity: tuple[str, str, str]) 
         rows=rows,
         index={row[0]: i for i, row in enumerate(rows)},
         unobserved=[observation_of(_task_dict(row), None, final=False) for row in rows],
+        strata=list(strata or []),
+        weighted=bool(weighted),
     )
     with _cache_lock:
         _tasks_cache[identity] = kept
@@ -79,17 +88,11 @@ def _draw_tasks(session: Session, draw_id: str, identity: tuple[str, str, str]) 
 
 def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95) -> dict[str, Any]:
     """HT estimates of the 发现问题率 of one draw (docs/statistics.md)."""
-    # Only the parts of the body the estimates need (not the 50,000 published tasks).
+    # Not the body (the 50,000 published tasks): its strata are read with the tasks, once.
     draw = session.execute(
-        select(
-            Draw.id,
-            Draw.plan_code,
-            Draw.status,
-            Draw.seed,
-            Draw.population_sha256,
-            Draw.body["strata"].label("strata"),
-            Draw.body["params"]["weighted"].label("weighted"),
-        ).where(Draw.id == draw_id)
+        select(Draw.id, Draw.plan_code, Draw.status, Draw.seed, Draw.population_sha256).where(
+            Draw.id == draw_id
+        )
     ).one_or_none()
     if draw is None:
         raise NotFound(f"没有抽取 {draw_id}")
@@ -106,13 +109,13 @@ def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95)
         i = tasks.index[task_id]
         # 未检查 is a final result (nonresponse), not pending
         observations[i] = observation_of(_task_dict(tasks.rows[i]), FOUND.get(outcome), final=True)
-    stats = estimate(frames_from_draw(draw.strata), observations, confidence=confidence)
+    stats = estimate(frames_from_draw(tasks.strata), observations, confidence=confidence)
     return {
         "schema_version": "1",
         "draw": draw.id,
         "plan": draw.plan_code,
         "status": draw.status,
-        "weighted": bool(draw.weighted),
+        "weighted": tasks.weighted,
         "results": len(outcomes),
         "tasks": len(observations),
         "found_outcomes": sorted(k for k, v in FOUND.items() if v),
