@@ -15,6 +15,10 @@ def test_an_inspector_attaches_a_photo_to_the_task(client, drawn, make_user):
     sign_in(client, "jian")
     page = client.get(f"/console/tasks/{task['id']}")
     assert 'data-role="evidence"' in page.text and "尚无证据材料" in page.text
+    # the section is on the page once, in its body: the <title> is the name alone
+    assert page.text.count('data-role="evidence"') == 1
+    title = page.text.split("<title>")[1].split("</title>")[0]
+    assert "<" not in title and title.startswith(task["name"])
     r = client.post(
         f"/console/tasks/{task['id']}/evidence",
         data={"csrf": csrf_of(page.text)},
