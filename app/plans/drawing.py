@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -95,6 +95,7 @@ def perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> Dr
     its selection), and the plan takes an adjustment with new secret and entropy source next.
     """
     with gc_paused():  # snapshot, draw, rows and JSON body: millions of objects, no cycles
+        serialize_draws(session)
         inputs = _inputs(session, code=code, body=body)
         if inputs.algorithm == ALGORITHM_V2:
             stored = _frame(session, inputs)
@@ -165,6 +166,18 @@ def perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> Dr
 
 
 SCHEDULER_ACTOR = "scheduler"
+DRAW_LOCK = 727003  # pg_advisory_xact_lock key, with the schema (as the audit chain's 727001)
+
+
+def serialize_draws(session: Session) -> None:
+    """One draw at a time, until commit: a plan drawn while another is being drawn then sees
+    the other's committed tasks, and joins their visits (docs/rules.md#r4-4) and counts their
+    quotas, instead of missing them. SQLite's BEGIN IMMEDIATE already serialises writers; on
+    PostgreSQL, with several workers, this advisory lock does (re-entrant in one transaction)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), :k)"), {"k": DRAW_LOCK}
+        )
 
 
 def draw_due_plans(session: Session, now: datetime) -> list[str]:

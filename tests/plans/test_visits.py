@@ -227,3 +227,73 @@ def test_a_visit_is_one_inspection_for_the_yearly_cap(db, four):  # type: ignore
         visits.setdefault(t["uscc"], set()).add(t["visit"])
     assert checks == {u: len(v) for u, v in visits.items()}
     assert any(len(tasks[u]) > checks[u] for u in tasks), "some visit has two tasks"
+
+
+def test_two_plans_drawn_at_the_same_moment_still_share_visits(client, db, generated, monkeypatch):  # type: ignore[no-untyped-def]
+    """Two workers draw two plans at once: the second waits until the first has committed
+    (SQLite: BEGIN IMMEDIATE; PostgreSQL: the draw lock), then sees its tasks and joins their
+    visits — not a second visit of the same institutions in the same weeks."""
+    import threading
+
+    from app.db import begin_write, make_sessionmaker
+    from app.plans import drawing
+    from app.plans.schemas import DrawIn
+    from tests.entropy import at_entropy
+
+    sup = generated
+    specs = [
+        _plan("W-A", ["YB-02"], ("2026-12-01", "2026-12-31"), 2),
+        _plan("W-B", ["YB-07"], ("2026-12-05", "2026-12-31"), 2),
+    ]
+    for spec in specs:
+        assert client.post("/api/v1/plans", headers=sup, json=spec).status_code == 201
+        r = client.post(f"/api/v1/plans/{spec['code']}/publish", headers=sup)
+        assert r.status_code == 200, r.text
+    factory = make_sessionmaker(db)
+    first_paused, second_reading = threading.Event(), threading.Event()
+    real_open_visits = drawing.visits.open_visits
+
+    def open_visits(session, **kw):  # type: ignore[no-untyped-def]
+        if kw["plan_code"] == "W-B":
+            second_reading.set()
+        return real_open_visits(session, **kw)
+
+    def pause_at(point: str) -> None:  # the first draw, flushed, holds its commit back
+        if point == "draw.before_commit" and threading.current_thread().name == "W-A":
+            first_paused.set()
+            # Bounded: with the draws serialised the second cannot read before this commits.
+            second_reading.wait(timeout=3)
+
+    monkeypatch.setattr(drawing.visits, "open_visits", open_visits)
+    monkeypatch.setattr(drawing, "pause_at", pause_at)
+    bodies: dict[str, dict] = {}
+    failures: list[BaseException] = []
+
+    def draw(code: str) -> None:
+        try:
+            with factory() as s:
+                begin_write(s)
+                outcome = drawing.perform_draw(
+                    s, code=code, body=DrawIn(entropy="1-2-3-4"), actor="supervisor:t"
+                )
+                s.commit()
+                bodies[code] = outcome.draw.body
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    with at_entropy(specs[1]):
+        first = threading.Thread(target=draw, args=("W-A",), name="W-A")
+        first.start()
+        assert first_paused.wait(timeout=60)
+        second = threading.Thread(target=draw, args=("W-B",), name="W-B")
+        second.start()
+        first.join(timeout=120)
+        second.join(timeout=120)
+    assert not failures, failures
+    a, b = bodies["W-A"], bodies["W-B"]
+    a_ids = {t["uscc"]: t["id"] for t in a["tasks"]}
+    shared = [t for t in b["tasks"] if t["uscc"] in a_ids]
+    assert shared, "both plans draw some of the same institutions"
+    # every shared institution was listed as an open visit of W-A, and joined where it could
+    assert {v["uscc"] for v in b["open_visits"]} == {t["uscc"] for t in shared}
+    assert any(t.get("joins", {}).get("task") == a_ids[t["uscc"]] for t in shared)
