@@ -10,7 +10,7 @@ import hashlib
 import json
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -383,6 +383,24 @@ def open_tasks(session: Session) -> dict[str, int]:
         .group_by(TaskMember.badge)
     )
     return {badge: int(n) for badge, n in session.execute(stmt)}
+
+
+_TEAM_CHUNK = 900  # task ids per IN (SQLite's parameter limit)
+
+
+def teams_of(session: Session, task_ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
+    """Per task id, its team in order ({badge, role}, 组长 first)."""
+    out: dict[str, list[dict[str, str]]] = {}
+    ids = sorted(set(task_ids))
+    for i in range(0, len(ids), _TEAM_CHUNK):
+        rows = session.execute(
+            select(TaskMember.task_id, TaskMember.badge, TaskMember.role)
+            .where(TaskMember.task_id.in_(ids[i : i + _TEAM_CHUNK]))
+            .order_by(TaskMember.task_id, TaskMember.position)
+        )
+        for task_id, badge, role in rows:
+            out.setdefault(task_id, []).append({"badge": badge, "role": role})
+    return out
 
 
 def team_pool(session: Session) -> list[TeamInspector]:

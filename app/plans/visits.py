@@ -23,7 +23,8 @@ from app.draw.teams import (
     visit_note,
     windows_overlap,
 )
-from app.models import Draw, Plan, Task, TaskMember
+from app.models import Draw, Plan, Task
+from app.plans.frame import teams_of
 from app.states import DrawStatus, TaskStatus
 
 CHUNK = 900
@@ -135,7 +136,7 @@ def open_visits(
             key = (created, task_id, visit or task_id, str(draw_id), other, uscc)
             if uscc not in found or key[:2] < found[uscc][:2]:
                 found[uscc] = key
-    teams = _teams(session, [f[1] for f in found.values()])
+    teams = teams_of(session, [f[1] for f in found.values()])
     by_badge = {i.badge: i for i in pool if i.active}
     out: dict[str, OpenVisit] = {}
     for uscc, (_created, task_id, visit, draw_id, other, _u) in found.items():
@@ -148,7 +149,10 @@ def open_visits(
             plan=other,
             window_start=str(ospec["window"]["start"]),
             window_end=str(ospec["window"]["end"]),
-            team=tuple(_member(b, r, by_badge.get(b)) for b, r in teams.get(task_id, [])),
+            team=tuple(
+                _member(m["badge"], m["role"], by_badge.get(m["badge"]))
+                for m in teams.get(task_id, [])
+            ),
         )
     return out
 
@@ -164,20 +168,6 @@ def _member(badge: str, role: str, person: Inspector | None) -> VisitMember:
         region=person.region,
         expertise=person.expertise,
     )
-
-
-def _teams(session: Session, task_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
-    out: dict[str, list[tuple[str, str]]] = {}
-    ids = sorted(task_ids)
-    for i in range(0, len(ids), CHUNK):
-        rows = session.execute(
-            select(TaskMember.task_id, TaskMember.badge, TaskMember.role)
-            .where(TaskMember.task_id.in_(ids[i : i + CHUNK]))
-            .order_by(TaskMember.task_id, TaskMember.position)
-        )
-        for task_id, badge, role in rows:
-            out.setdefault(task_id, []).append((badge, role))
-    return out
 
 
 def decide(

@@ -15,8 +15,8 @@ from app.auth.service import Principal
 from app.models import Draw, Task, TaskEvent
 from app.models.base import utcnow
 from app.pagination import Page, decode_cursor, page_of
+from app.plans.frame import teams_of
 from app.states import DrawStatus
-from app.tasks import teams
 from app.tasks.access import visible_task, visible_tasks
 from app.tasks.schemas import task_dict
 
@@ -49,7 +49,7 @@ def record_event(
 
 
 def _dicts(session: Session, tasks: list[Task]) -> list[dict[str, Any]]:
-    team_of = teams.teams_of(session, [t.id for t in tasks])
+    team_of = teams_of(session, [t.id for t in tasks])
     return [task_dict(t, team_of.get(t.id, [])) for t in tasks]
 
 

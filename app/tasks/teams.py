@@ -9,24 +9,7 @@ from sqlalchemy.orm import Session
 from app.draw.teams import KIND_EXPERT, ROLE_EXPERT, ROLE_LEADER, ROLE_MEMBER, team_problems
 from app.errors import ValidationFailed
 from app.models import Inspector, TaskMember
-from app.plans.frame import team_inspector
-
-CHUNK = 900
-
-
-def teams_of(session: Session, task_ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
-    """Per task id, its team in order ({badge, role}, 组长 first)."""
-    out: dict[str, list[dict[str, str]]] = {}
-    ids = sorted(set(task_ids))
-    for i in range(0, len(ids), CHUNK):
-        rows = session.execute(
-            select(TaskMember.task_id, TaskMember.badge, TaskMember.role)
-            .where(TaskMember.task_id.in_(ids[i : i + CHUNK]))
-            .order_by(TaskMember.task_id, TaskMember.position)
-        )
-        for task_id, badge, role in rows:
-            out.setdefault(task_id, []).append({"badge": badge, "role": role})
-    return out
+from app.plans.frame import team_inspector, teams_of
 
 
 def team_of(session: Session, task_id: str) -> list[dict[str, str]]:
