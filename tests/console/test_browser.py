@@ -273,8 +273,17 @@ def test_boundaries_in_chromium(live, drawn, make_user):
         assert "2026-CSRF" not in d.find_element(By.TAG_NAME, "main").text
         # another district's tasks are not listed and do not open
         d.get(live + "/console/tasks")
-        listing = d.find_element(By.TAG_NAME, "main").text
-        assert own["name"] in listing and other["name"] not in listing
+        listed = {
+            b.text for b in d.find_elements(By.CSS_SELECTOR, "main a[href^='/console/tasks/'] b")
+        }
+        assert (
+            own["name"] in listed and other["name"] not in listed
+        )  # whole names: 测试医院3 ≠ 测试医院36
+        listed_ids = {
+            a.get_attribute("href").rsplit("/", 1)[-1]
+            for a in d.find_elements(By.CSS_SELECTOR, "main a[href^='/console/tasks/']")
+        }
+        assert own["id"] in listed_ids and other["id"] not in listed_ids
         d.get(live + f"/console/tasks/{other['id']}")
         assert other["name"] not in d.page_source
         assert d.find_elements(By.CSS_SELECTOR, "[data-role=notice]") == []
