@@ -41,6 +41,7 @@ from app.plans import service as plans
 from app.plans.schemas import AdjustmentIn, CloseIn, DrawIn, PlanIn
 from app.registries import importer
 from app.registries import service as registries
+from app.stats import service as stats
 from app.tasks import deadlines, evidence, reports, results
 from app.tasks import service as tasks
 from app.tasks.schemas import MEASURE_KINDS, OUTCOMES, PENALTY, ResultIn
@@ -575,7 +576,10 @@ def _plan_context(session: Any, staff: Any, code: str) -> dict[str, Any]:
         inclusion = {"error": exc.detail}
     source = entropy.source_of(plan.spec) if plan.spec.get("entropy_source") else None
     bound = drawing.bound_version(session, plan) if plan.commitment else None
+    current = next((d for d in draws if d.status == "current"), None)
     return {
+        # the same estimates as GET /api/v1/draws/{id}/statistics (数据不足 until enough results)
+        "statistics": stats.draw_statistics(session, draw_id=current.id) if current else None,
         "plan": plan,
         "draws": draws,
         "versions": versions,

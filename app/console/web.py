@@ -28,6 +28,7 @@ from app.errors import AppError, validation_problem
 from app.models import ConsoleSession, User
 from app.regions import region_label
 from app.states import plan_label, task_label
+from app.stats.render import insufficient, is_estimated, pct
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -35,6 +36,8 @@ templates.env.filters["bj"] = lambda v: local_time(v) if v else ""
 templates.env.filters["task_state"] = lambda v: task_label(v) if v else ""
 templates.env.filters["plan_state"] = lambda v: plan_label(v) if v else ""
 templates.env.filters["region"] = lambda v: region_label(v) if v else "全部区划"
+# rates and 数据不足 as the public statistics pages show them (one rule: app/stats/render.py)
+templates.env.globals.update(pct=pct, is_estimated=is_estimated, insufficient=insufficient)
 
 VERSION_KINDS = {
     "create": "新建",

@@ -99,6 +99,9 @@ class RateEstimate:
     status: str = "ok"  # "ok" | "insufficient" (ENOUGH_DATA_RULE)
     missing: int = 0  # tasks of the covered frames still without a result
     certain: int = 0  # certainty units (π = 1): observed exactly, no sampling error
+    # Units of the drawn frames (the stratum's N, shown as 总体数 N), whatever results are in;
+    # `population` is the part the estimate speaks for (frames with results).
+    size: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return _fields_of(self)
@@ -385,6 +388,7 @@ def _rate(
     drawn = sum(p.frame.drawn for p in parts)
     pending = sum(p.pending for p in parts)
     complete = all(p.observed == p.frame.drawn for p in parts)
+    size = sum(p.frame.size for p in parts)
     parts = [p for p in parts if p.observed > 0]  # a frame without results says nothing
     observed = sum(p.observed for p in parts)
     found = sum(p.found for p in parts)
@@ -438,6 +442,7 @@ def _rate(
         degrees_of_freedom=max(0, n_s - len(sampled)),
         complete=complete,
         lonely_units=lonely,
+        size=size,
         status=status,
         missing=pending,
         certain=certain,

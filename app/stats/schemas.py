@@ -28,6 +28,9 @@ class RateEstimateOut(StrictOut):
     )
     missing: int = Field(description="尚缺的结果数")
     certain: int = Field(description="必抽单位（π = 1）数：无抽样误差")
+    size: int = Field(
+        description="总体数 N：抽取所及抽样框的单位数（不论结果多少）；population 为估计所覆盖的部分"
+    )
 
 
 class DetectionOut(StrictOut):

@@ -105,6 +105,19 @@ def test_one_result_of_a_58_task_draw_is_no_estimate():
     )
 
 
+def test_a_stratum_shows_its_size_before_any_result():
+    """总体数 N is the stratum's N from the start (it read 0 until a result came in)."""
+    frames = [Frame("a", "a", 300, 30), Frame("b", "b", 280, 28), Frame("c", "c", 50, 0)]
+    obs = [Observation("a", 0.1, True)] + [Observation("a", 0.1, None)] * 29
+    obs += [Observation("b", 0.1, None)] * 28
+    stats = estimate(frames, obs)
+    assert [(s.key, s.size, s.population) for s in stats.strata] == [
+        ("a", 300, 300),
+        ("b", 280, 0),  # no result yet: the estimate covers none of it
+    ]
+    assert stats.overall.size == 580  # frames with nothing drawn are outside (π = 0)
+
+
 def test_a_complete_stratum_is_estimated_while_another_is_pending():
     frames = [Frame("a", "a", 100, 10), Frame("b", "b", 300, 20)]
     obs = _srs("a", 10, 3, 100) + _srs("b", 19, 2, 300) + [Observation("b", 20 / 300, None)]
