@@ -33,7 +33,7 @@ from app.console.web import (
     settings_of,
 )
 from app.db import SessionDep
-from app.errors import AppError, ValidationFailed
+from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.events import site_changed
 from app.models.base import utcnow
 from app.plans import drawing, entropy, preview
@@ -458,8 +458,16 @@ def _plan_defaults(staff: Any) -> dict[str, Any]:
         "dice_place": "",
         "dice_witnesses": "",
         "drand_round": "",
+        # a draft's announced dice time as stored (the input shows it to the second)
+        "dice_original": "",
         "extra": "",
     }
+
+
+def _local_input(at: str) -> str:
+    """An ISO time as a datetime-local input shows it: 北京时间, to the second."""
+    moment = datetime.fromisoformat(at).astimezone(LOCAL_TZ)
+    return moment.replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 @router.get("/plans/new")
@@ -489,13 +497,10 @@ def _caps(text: str) -> dict[str, Any]:
     return out
 
 
-@router.post("/plans/new")
-async def plan_create(request: Request, session: SessionDep, staff: StaffDep) -> Response:
-    """Creates a draft through plans.service.create; the API's 422 errors shown by field."""
-    require(staff, "supervisor")
-    raw = await request.form()
-    form = {k: str(raw.get(k, "")) for k in _plan_defaults(staff)}
-    form["kinds"] = [str(v) for v in raw.getlist("kinds")]  # type: ignore[assignment]
+def _plan_body(form: dict[str, Any]) -> dict[str, Any]:
+    """The plan body (as POST /api/v1/plans takes it) from the plan form's fields; `extra`
+    (JSON) is merged last, its `team` and `scope` into the form's. ValueError: `extra` is not
+    a JSON object."""
     body: dict[str, Any] = {
         "code": form["code"].strip(),
         "title": form["title"].strip(),
@@ -518,40 +523,116 @@ async def plan_create(request: Request, session: SessionDep, staff: StaffDep) ->
         }
     elif form["dice_at"].strip():
         at = form["dice_at"].strip()
+        original = form.get("dice_original", "").strip()
+        if original and _local_input(original) != at:
+            original = ""  # the time was changed in the form
         body["entropy_source"] = {
             "kind": "dice",
             # datetime-local carries no zone: the console speaks 北京时间
-            "scheduled_at": at if at.endswith("Z") or "+" in at else at + "+08:00",
+            "scheduled_at": original or (at if at.endswith("Z") or "+" in at else at + "+08:00"),
             "place": form["dice_place"].strip(),
             "witnesses": _split(form["dice_witnesses"]),
         }
-    problem = None
-    try:
-        if form["extra"].strip():
-            extra = json.loads(form["extra"])
-            if not isinstance(extra, dict):
-                raise ValueError
-            body.update(extra)
-        data = PlanIn.model_validate(body)
-        plan = plans.create(
-            session,
-            data=data,
-            actor=staff.principal.actor,
-            jurisdiction=staff.principal.jurisdiction,
-        )
-        return see_other(f"/console/plans/{plan.code}")
-    except ValueError as exc:
-        if isinstance(exc, ValidationError):
-            problem = problem_of(session, exc)
-        else:
-            problem = {
-                "detail": "其他设置须为 JSON 对象",
-                "errors": [{"field": "extra", "message": "不是有效的 JSON 对象"}],
-            }
-    except AppError as exc:
+    if form["extra"].strip():
+        extra = json.loads(form["extra"])
+        if not isinstance(extra, dict):
+            raise ValueError("extra")
+        for key in ("team", "scope"):
+            if isinstance(extra.get(key), dict):
+                body[key] = {**body[key], **extra.pop(key)}
+        body.update(extra)
+    return body
+
+
+# Plan fields the form has inputs for; everything else of a draft goes into `extra`.
+FORM_FIELDS = {
+    "code",
+    "title",
+    "lead_department",
+    "items",
+    "ratio",
+    "min_per_stratum",
+    "window",
+    "publish_tasks",
+    "yearly_caps",
+    "entropy_source",
+    "team",
+    "scope",
+}
+
+
+def _form_of(spec: dict[str, Any]) -> dict[str, Any]:
+    """The plan form filled from a draft's body: the inverse of `_plan_body` (what the form has
+    no input for goes into `extra`, defaults left out), so saving it unchanged keeps the body."""
+    defaults = PlanIn.model_validate(
+        {k: spec[k] for k in ("code", "title", "lead_department", "items", "ratio", "window")}
+        | {"scope": {"kinds": spec["scope"]["kinds"]}}
+    ).model_dump(mode="json")
+    extra: dict[str, Any] = {
+        k: v for k, v in spec.items() if k not in FORM_FIELDS and v != defaults.get(k)
+    }
+    team = {k: v for k, v in spec["team"].items() if k != "size" and v != defaults["team"].get(k)}
+    scope = {k: v for k, v in spec["scope"].items() if k not in ("kinds", "regions") and v}
+    if team:
+        extra["team"] = team
+    if scope:
+        extra["scope"] = scope
+    form = {
+        "code": spec["code"],
+        "title": spec["title"],
+        "lead_department": spec["lead_department"],
+        "items": ", ".join(spec["items"]),
+        "kinds": list(spec["scope"]["kinds"]),
+        "regions": ", ".join(spec["scope"].get("regions") or []),
+        "ratio": str(spec["ratio"]),
+        "min_per_stratum": str(spec["min_per_stratum"]),
+        "team_size": str(spec["team"]["size"]),
+        "yearly_caps": ", ".join(f"{g}:{n}" for g, n in (spec.get("yearly_caps") or {}).items()),
+        "start": spec["window"]["start"],
+        "end": spec["window"]["end"],
+        "publish_tasks": spec["publish_tasks"],
+        "dice_at": "",
+        "dice_place": "",
+        "dice_witnesses": "",
+        "drand_round": "",
+        "dice_original": "",
+    }
+    source = spec.get("entropy_source")
+    if source and source["kind"] == "drand" and source.get("chain") == "quicknet":
+        form["drand_round"] = str(source["round"])
+    elif source and source["kind"] == "dice":
+        form["dice_at"] = _local_input(source["scheduled_at"])
+        form["dice_original"] = source["scheduled_at"]
+        form["dice_place"] = source.get("place", "")
+        form["dice_witnesses"] = ", ".join(source.get("witnesses") or [])
+        rest = {k: v for k, v in source.items() if k not in ("kind", "scheduled_at", "place")}
+        if set(rest) - {"witnesses"}:  # anything the dice fields cannot say stays as it is
+            extra["entropy_source"] = source
+    elif source:
+        extra["entropy_source"] = source
+    form["extra"] = json.dumps(extra, ensure_ascii=False, indent=1) if extra else ""
+    return form
+
+
+def _read_plan_form(raw: Any, staff: Any) -> dict[str, Any]:
+    form = {k: str(raw.get(k, "")) for k in _plan_defaults(staff)}
+    form["kinds"] = [str(v) for v in raw.getlist("kinds")]  # type: ignore[assignment]
+    return form
+
+
+def _plan_form_refused(
+    request: Request, session: Any, staff: Any, form: dict[str, Any], exc: Exception, **ctx: Any
+) -> HTMLResponse:
+    """The plan form again, with the service's errors beside their fields (422)."""
+    if isinstance(exc, ValidationError | AppError):
         problem = problem_of(session, exc)
+    else:  # `extra` is not a JSON object
+        problem = {
+            "detail": "其他设置须为 JSON 对象",
+            "errors": [{"field": "extra", "message": "不是有效的 JSON 对象"}],
+        }
     errors: dict[str, str] = {}
-    for err in (problem or {}).get("errors") or []:
+    for err in problem.get("errors") or []:
         errors.setdefault(str(err.get("field", "")).split(".")[0], str(err.get("message")))
     return render(
         request,
@@ -562,7 +643,71 @@ async def plan_create(request: Request, session: SessionDep, staff: StaffDep) ->
         errors=errors,
         problem=problem,
         target_kinds=TARGET_KINDS,
+        **ctx,
     )
+
+
+@router.post("/plans/new")
+async def plan_create(request: Request, session: SessionDep, staff: StaffDep) -> Response:
+    """Creates a draft through plans.service.create; the API's 422 errors shown by field."""
+    require(staff, "supervisor")
+    form = _read_plan_form(await request.form(), staff)
+    try:
+        plan = plans.create(
+            session,
+            data=PlanIn.model_validate(_plan_body(form)),
+            actor=staff.principal.actor,
+            jurisdiction=staff.principal.jurisdiction,
+        )
+    except (ValueError, AppError) as exc:
+        return _plan_form_refused(request, session, staff, form, exc)
+    return see_other(f"/console/plans/{plan.code}")
+
+
+@router.get("/plans/{code}/form")
+def plan_form(request: Request, session: SessionDep, staff: StaffDep, code: str) -> HTMLResponse:
+    """修改草稿 in the plan form, filled from the draft."""
+    require(staff, "supervisor")
+    try:
+        plan = plans.visible(session, code, staff.principal.jurisdiction)
+        if plan.status != "draft":
+            raise Conflict("计划已发布，修改须通过计划调整（附理由）")
+    except AppError as exc:
+        return render(request, "error.html", staff, exc.status, message=exc.detail)
+    return render(
+        request,
+        "plan_new.html",
+        staff,
+        form=_form_of(plan.spec),
+        errors={},
+        problem=None,
+        target_kinds=TARGET_KINDS,
+        editing=plan.code,
+    )
+
+
+@router.post("/plans/{code}/form")
+async def plan_form_save(
+    request: Request, session: SessionDep, staff: StaffDep, code: str
+) -> Response:
+    """Saves the draft through plans.replace_draft, as the API's PUT /plans/{code}."""
+    require(staff, "supervisor")
+    form = _read_plan_form(await request.form(), staff)
+    form["code"] = code  # the code of a plan is not edited
+    try:
+        plans.visible(session, code, staff.principal.jurisdiction)
+        plans.replace_draft(
+            session,
+            code=code,
+            data=PlanIn.model_validate(_plan_body(form)),
+            actor=staff.principal.actor,
+            jurisdiction=staff.principal.jurisdiction,
+        )
+    except NotFound as exc:
+        return render(request, "error.html", staff, exc.status, message=exc.detail)
+    except (ValueError, AppError) as exc:
+        return _plan_form_refused(request, session, staff, form, exc, editing=code)
+    return see_other(f"/console/plans/{code}")
 
 
 def _plan_context(session: Any, staff: Any, code: str) -> dict[str, Any]:

@@ -4,7 +4,15 @@ import math
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from app.pagination import PageOut, StrictOut
 from app.registries.fields import TARGET_KINDS
@@ -252,18 +260,33 @@ class PlanIn(BaseModel):
             raise ValueError("列表中有重复项")
         return v
 
-    @model_validator(mode="after")
-    def _floor(self) -> "PlanIn":
-        if set(self.scope.kinds) & set(DESIGNATED_KINDS) and self.ratio < MIN_RATIO_DESIGNATED:
+    # Rules across fields, each checked on its own field (so a 422 names it): the fields they
+    # look at are declared before it, so pydantic has validated them already (info.data).
+    @field_validator("ratio")
+    @classmethod
+    def _floor(cls, v: float, info: ValidationInfo) -> float:
+        scope = info.data.get("scope")
+        designated = scope is not None and set(scope.kinds) & set(DESIGNATED_KINDS)
+        if designated and v < MIN_RATIO_DESIGNATED:
             raise ValueError("定点医药机构的随机抽查比例不得低于 5%（ratio >= 0.05）")
-        if self.lead_department in self.joint_departments:
+        return v
+
+    @field_validator("joint_departments")
+    @classmethod
+    def _not_the_lead(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("lead_department") in v:
             raise ValueError("牵头部门不能同时作为联合部门")
-        if self.joint_departments and self.team.joint_members < 1:
+        return v
+
+    @field_validator("team")
+    @classmethod
+    def _joint_members(cls, v: Team, info: ValidationInfo) -> Team:
+        if info.data.get("joint_departments") and v.joint_members < 1:
             # refused here, not at draw time (where the team rules would refuse it as a 500)
             raise ValueError(
                 "有联合检查部门时，team.joint_members 至少为 1（joint_members must be >= 1）"
             )
-        return self
+        return v
 
 
 class AdjustmentIn(BaseModel):
