@@ -13,7 +13,20 @@ def _fields(r):
 def test_floor_of_5_percent_for_designated_institutions(client, city):
     r = client.post("/api/v1/plans", headers=city, json=plan_body(ratio=0.04))
     assert r.status_code == 422
-    assert any("5%" in e["message"] for e in r.json()["errors"])
+    assert [e["field"] for e in r.json()["errors"] if "5%" in e["message"]] == ["ratio"]
+    # the other rules across fields name their field too
+    r = client.post(
+        "/api/v1/plans",
+        headers=city,
+        json=plan_body(joint_departments=["某市医疗保障局"]),  # the lead department itself
+    )
+    assert r.status_code == 422 and _fields(r) == {"joint_departments"}
+    r = client.post(
+        "/api/v1/plans",
+        headers=city,
+        json=plan_body(joint_departments=["某市卫生健康委员会"], team={"joint_members": 0}),
+    )
+    assert r.status_code == 422 and _fields(r) == {"team"}
     # Outside 定点医药机构 (e.g. 医保经办机构) the 5% floor does not apply.
     ok = plan_body(code="JB-1", items=["YB-09"], scope={"kinds": ["医保经办机构"]}, ratio=0.02)
     assert client.post("/api/v1/plans", headers=city, json=ok).status_code == 201
