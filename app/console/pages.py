@@ -33,7 +33,7 @@ from app.console.web import (
     settings_of,
 )
 from app.db import SessionDep
-from app.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.errors import AppError, Conflict, ValidationFailed
 from app.events import site_changed
 from app.models.base import utcnow
 from app.plans import drawing, entropy, preview
@@ -664,49 +664,82 @@ async def plan_create(request: Request, session: SessionDep, staff: StaffDep) ->
     return see_other(f"/console/plans/{plan.code}")
 
 
+def _form_mode(plan: Any) -> dict[str, Any]:
+    """How the plan form opens for a plan: a draft is edited, a published or drawn plan is
+    adjusted (with a public reason; a drawn one may be re-drawn), a closed one not at all."""
+    if plan.status == "closed":
+        raise Conflict("计划已结束，不能修改或调整")
+    adjusting = plan.status != "draft"
+    return {"editing": plan.code, "adjusting": adjusting, "drawn": plan.status == "drawn"}
+
+
 @router.get("/plans/{code}/form")
 def plan_form(request: Request, session: SessionDep, staff: StaffDep, code: str) -> HTMLResponse:
-    """修改草稿 in the plan form, filled from the draft."""
+    """The plan form filled from the plan: 修改草稿, or 计划调整 of a published plan."""
     require(staff, "supervisor")
     try:
         plan = plans.visible(session, code, staff.principal.jurisdiction)
-        if plan.status != "draft":
-            raise Conflict("计划已发布，修改须通过计划调整（附理由）")
+        mode = _form_mode(plan)
     except AppError as exc:
         return render(request, "error.html", staff, exc.status, message=exc.detail)
     return render(
         request,
         "plan_new.html",
         staff,
-        form=_form_of(plan.spec),
+        form=_form_of(plan.spec) | {"reason": ""},
         errors={},
         problem=None,
         target_kinds=TARGET_KINDS,
-        editing=plan.code,
+        **mode,
     )
 
 
 @router.post("/plans/{code}/form")
 async def plan_form_save(
-    request: Request, session: SessionDep, staff: StaffDep, code: str
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    code: str,
+    background: BackgroundTasks,
 ) -> Response:
-    """Saves the draft through plans.replace_draft, as the API's PUT /plans/{code}."""
+    """Saves a draft through plans.replace_draft (as PUT /plans/{code}), or adjusts a published
+    plan through plans.adjust with the fields the form changed (as POST …/adjustments)."""
     require(staff, "supervisor")
-    form = _read_plan_form(await request.form(), staff)
+    raw = await request.form()
+    form = _read_plan_form(raw, staff)
     form["code"] = code  # the code of a plan is not edited
+    form["reason"] = str(raw.get("reason", ""))
     try:
-        plans.visible(session, code, staff.principal.jurisdiction)
-        plans.replace_draft(
-            session,
-            code=code,
-            data=PlanIn.model_validate(_plan_body(form)),
-            actor=staff.principal.actor,
-            jurisdiction=staff.principal.jurisdiction,
-        )
-    except NotFound as exc:
+        plan = plans.visible(session, code, staff.principal.jurisdiction)
+        mode = _form_mode(plan)
+    except AppError as exc:
         return render(request, "error.html", staff, exc.status, message=exc.detail)
+    try:
+        data = PlanIn.model_validate(_plan_body(form))
+        if not mode["adjusting"]:
+            plans.replace_draft(
+                session,
+                code=code,
+                data=data,
+                actor=staff.principal.actor,
+                jurisdiction=staff.principal.jurisdiction,
+            )
+        else:
+            spec = data.model_dump(mode="json")
+            changes = {k: v for k, v in spec.items() if plan.spec.get(k) != v}
+            adj = AdjustmentIn.model_validate(
+                {"reason": form["reason"], "changes": changes, "redraw": "redraw" in raw}
+            )
+            plans.adjust(
+                session,
+                code=code,
+                adj=adj,
+                actor=staff.principal.actor,
+                jurisdiction=staff.principal.jurisdiction,
+            )
+            site_changed(request, background, session, f"plan:{code}")
     except (ValueError, AppError) as exc:
-        return _plan_form_refused(request, session, staff, form, exc, editing=code)
+        return _plan_form_refused(request, session, staff, form, exc, **mode)
     return see_other(f"/console/plans/{code}")
 
 

@@ -1,9 +1,12 @@
 """修改草稿 in the plan form: filled from the draft, saved through replace_draft; saving it
 unchanged keeps every field of the draft, also those the form has no input for."""
 
+from datetime import timedelta
 from html.parser import HTMLParser
 
-from tests.console.conftest import sign_in
+from app.clock import LOCAL_TZ
+from app.models.base import utcnow
+from tests.console.conftest import csrf_of, sign_in
 from tests.entropy import dice_source
 from tests.plans.conftest import plan_body, published
 
@@ -59,28 +62,34 @@ def _form(html: str) -> _Form:
     return parser
 
 
-def _submit(client, form: _Form, **changes):
+def _fields(form: _Form, **changes) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     for k, v in form.fields:
         fields.setdefault(k, []).append(v)
     for k, v in changes.items():
         assert k in fields, k
         fields[k] = [v]
-    return client.post(form.action, data=fields, follow_redirects=False)
+    return fields
 
 
-RICH = plan_body(
-    code="2026-FORM",
-    joint_departments=["某市卫生健康委员会"],
-    scope={"kinds": ["定点医疗机构"], "regions": ["370402", "370403"], "levels": ["一级"]},
-    strata=["kind", "level", "region"],
-    grade_rates={"D": 1.0},
-    risk_weights={"A": 0.5, "B": 1, "C": 2, "D": 4},
-    cooldown_days=180,
-    yearly_caps={"A": 1, "B": 2},
-    team={"size": 3, "cross_region": True, "max_tasks_per_inspector": 8, "joint_members": 1},
-    entropy_source=dice_source(witnesses=["张敏（纪检监察）", "王立（公证员）"]),
-)
+def _submit(client, form: _Form, **changes):
+    return client.post(form.action, data=_fields(form, **changes), follow_redirects=False)
+
+
+def rich():
+    """A draft with many settings off their defaults (its dice ceremony ahead of now)."""
+    return plan_body(
+        code="2026-FORM",
+        joint_departments=["某市卫生健康委员会"],
+        scope={"kinds": ["定点医疗机构"], "regions": ["370402", "370403"], "levels": ["一级"]},
+        strata=["kind", "level", "region"],
+        grade_rates={"D": 1.0},
+        risk_weights={"A": 0.5, "B": 1, "C": 2, "D": 4},
+        cooldown_days=180,
+        yearly_caps={"A": 1, "B": 2},
+        team={"size": 3, "cross_region": True, "max_tasks_per_inspector": 8, "joint_members": 1},
+        entropy_source=dice_source(witnesses=["张敏（纪检监察）", "王立（公证员）"]),
+    )
 
 
 def _spec(client, sup, code="2026-FORM"):
@@ -89,7 +98,7 @@ def _spec(client, sup, code="2026-FORM"):
 
 
 def test_the_form_round_trips_every_field_of_a_draft(client, city, make_user):
-    assert client.post("/api/v1/plans", headers=city, json=RICH).status_code == 201
+    assert client.post("/api/v1/plans", headers=city, json=rich()).status_code == 201
     before, version = _spec(client, city)
     make_user("jianguan")
     sign_in(client, "jianguan")
@@ -98,7 +107,10 @@ def test_the_form_round_trips_every_field_of_a_draft(client, city, make_user):
     assert page.status_code == 200 and "修改草稿" in page.text
     form = _form(page.text)
     shown = dict(form.fields)
-    assert shown["title"] == RICH["title"] and shown["items"] == "YB-01, YB-02"
+    assert (
+        shown["title"] == "2026年第四季度定点医药机构“双随机、一公开”抽查"
+        and shown["items"] == "YB-01, YB-02"
+    )
     assert shown["team_size"] == "3" and shown["yearly_caps"] == "A:1, B:2"
     assert shown["dice_witnesses"] == "张敏（纪检监察）, 王立（公证员）"
     r = _submit(client, form)
@@ -108,7 +120,7 @@ def test_the_form_round_trips_every_field_of_a_draft(client, city, make_user):
 
 
 def test_a_change_in_the_form_changes_only_that_field(client, city, make_user):
-    assert client.post("/api/v1/plans", headers=city, json=RICH).status_code == 201
+    assert client.post("/api/v1/plans", headers=city, json=rich()).status_code == 201
     before, _ = _spec(client, city)
     make_user("jianguan")
     sign_in(client, "jianguan")
@@ -127,12 +139,68 @@ def test_a_change_in_the_form_changes_only_that_field(client, city, make_user):
     }
 
 
-def test_only_a_draft_in_the_jurisdiction_opens_in_the_form(client, city, make_user):
-    code = published(client, city)
-    assert client.post("/api/v1/plans", headers=city, json=RICH).status_code == 201
+def test_a_published_plan_is_adjusted_in_the_form_with_a_reason(client, city, make_user):
+    code = published(client, city, **{k: v for k, v in rich().items() if k != "code"})
+    before = client.get(f"/api/v1/plans/{code}", headers=city).json()
     make_user("jianguan")
     sign_in(client, "jianguan")
-    assert client.get(f"/console/plans/{code}/form").status_code == 409
+    assert 'data-role="adjust-form"' in client.get(f"/console/plans/{code}").text
+    page = client.get(f"/console/plans/{code}/form")
+    assert page.status_code == 200 and "<h1>计划调整</h1>" in page.text
+    form = _form(page.text)
+    assert 'name="redraw"' not in page.text  # nothing drawn yet: nothing to re-draw
+    # without a reason, or without a change: refused in the form, nothing written
+    r = _submit(client, form, title="调整后的标题")
+    assert r.status_code == 422 and 'data-field="reason"' in r.text
+    r = _submit(client, form, reason="未作修改")
+    assert r.status_code == 422 and "调整须包含 changes 或 redraw" in r.text
+    assert client.get(f"/api/v1/plans/{code}", headers=city).json()["version"] == before["version"]
+    r = _submit(client, form, title="调整后的标题", reason="标题更正")
+    assert r.status_code == 303, r.text[:3000]
+    after = client.get(f"/api/v1/plans/{code}", headers=city).json()
+    assert after["spec"] == {**before["spec"], "title": "调整后的标题"}
+    assert after["commitment"] != before["commitment"]  # a change before the draw: new secret
+    versions = client.get(f"/api/v1/plans/{code}/versions", headers=city).json()["items"]
+    assert (versions[-1]["kind"], versions[-1]["reason"]) == ("adjustment", "标题更正")
+
+
+def test_a_drawn_plan_is_re_drawn_from_the_form(client, drawn, make_user):
+    sup, draw = drawn
+    code = draw["plan"]
+    make_user("jianguan")
+    sign_in(client, "jianguan")
+    page = client.get(f"/console/plans/{code}/form")
+    assert 'name="redraw"' in page.text
+    form = _form(page.text)
+    # a drawn plan's draw conditions change only with a re-draw
+    r = _submit(client, form, ratio="0.1", reason="扩大比例")
+    assert r.status_code == 422 and "须同时重抽" in r.text
+    at = (utcnow() + timedelta(minutes=5)).astimezone(LOCAL_TZ)
+    r = client.post(
+        form.action,
+        data=_fields(form, ratio="0.1", reason="扩大比例", dice_at=at.strftime("%Y-%m-%dT%H:%M:%S"))
+        | {"redraw": "true"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:3000]
+    plan = client.get(f"/api/v1/plans/{code}", headers=sup).json()
+    assert (plan["status"], plan["spec"]["ratio"]) == ("published", 0.1)
+    assert client.get(f"/api/v1/draws/{draw['id']}", headers=sup).json()["status"] == "superseded"
+
+
+def test_only_a_plan_in_the_jurisdiction_opens_in_the_form(client, drawn, make_user):
+    sup, draw = drawn
+    assert client.post("/api/v1/plans", headers=sup, json=rich()).status_code == 201
+    page = client.get(f"/console/plans/{draw['plan']}")
+    make_user("jianguan")
+    sign_in(client, "jianguan")
+    page = client.get(f"/console/plans/{draw['plan']}")
+    r = client.post(
+        f"/console/plans/{draw['plan']}/close",
+        data={"csrf": csrf_of(page.text), "reason": "抽查工作结束"},
+    )
+    assert r.status_code == 200
+    assert client.get(f"/console/plans/{draw['plan']}/form").status_code == 409  # closed
     client.cookies.clear()
     make_user("qu", region="370405")  # a district the draft's scope does not reach
     sign_in(client, "qu")
