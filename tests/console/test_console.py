@@ -3,7 +3,7 @@ controllable clock, jurisdiction, and a result entered by one person and approve
 
 from datetime import UTC, datetime, timedelta
 
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.clock import today_local
 from tests.console.conftest import PASSWORD, csrf_of, sign_in
@@ -128,22 +128,43 @@ def test_result_entered_by_an_inspector_is_approved_by_someone_else(client, draw
     assert task["name"] not in client.get("/console/approvals").text
 
 
+def _console_routes(app) -> list[tuple[str, str]]:
+    """(method, path) of every console route (through FastAPI's included routers)."""
+    out = []
+    for ctx in iter_route_contexts(app.routes):
+        if isinstance(ctx.original_route, APIRoute) and ctx.path.startswith("/console/"):
+            out.extend((method, ctx.path) for method in sorted(ctx.methods or ()))
+    return out
+
+
+def _filled(path: str) -> str:
+    path = path.replace("{kind}", "targets").replace("{key}", "x").replace("{code}", "x")
+    path = path.replace("{task_id}", "x").replace("{username}", "x")
+    return path.replace("{token_id}", "1").replace("{sha256}", "0" * 64)
+
+
 def test_every_console_route_needs_a_session(client):
-    for route in client.app.routes:
-        if (
-            isinstance(route, APIRoute)
-            and route.path.startswith("/console/")
-            and route.path not in ("/console/login", "/console/static/console.css")
-        ):
-            path = route.path.replace("{kind}", "targets").replace("{key}", "x")
-            path = path.replace("{code}", "x").replace("{task_id}", "x").replace("{username}", "x")
-            path = path.replace("{token_id}", "1")
-            for method in route.methods:
-                r = client.request(method, path, follow_redirects=False)
-                assert r.status_code == 303 and r.headers["location"] == "/console/login", (
-                    method,
-                    path,
-                )
+    routes = [
+        (m, p)
+        for m, p in _console_routes(client.app)
+        if p not in ("/console/login", "/console/static/console.css")
+    ]
+    assert len(routes) > 30 and ("GET", "/console/plans/{code}/form") in routes
+    for method, path in routes:
+        r = client.request(method, _filled(path), follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/console/login", (method, path)
+
+
+def test_every_console_post_refuses_a_missing_csrf_token(client, make_user):
+    """Signed in, every POST route of the console (present and future) answers 403 without the
+    session's CSRF token — before it looks at anything else."""
+    make_user("wang", role="admin")
+    sign_in(client, "wang")
+    posts = [p for m, p in _console_routes(client.app) if m == "POST" and p != "/console/login"]
+    assert "/console/plans/{code}/form" in posts and len(posts) > 15
+    for path in posts:
+        r = client.post(_filled(path), data={"reason": "x"}, follow_redirects=False)
+        assert r.status_code == 403, (path, r.status_code)
 
 
 def test_the_plan_form_takes_yearly_caps_and_shows_their_field_error(client, drawn, make_user):
