@@ -8,8 +8,7 @@ write leaves nothing behind.
 import gzip
 import hashlib
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +30,7 @@ from app.draw import (
     derive_seed_v2,
     draw_targets,
     normalize_entropy,
+    params_dict,
 )
 from app.draw.teams import (
     TEAMS_ALGORITHM,
@@ -77,6 +77,8 @@ class _Inputs:
     items: list[Item]
     plan_items: list[PlanItem]
     now: datetime
+    # per distinct tuple of item codes, the expertise they need (`_needs`; filled as drawn)
+    needs: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -316,10 +318,13 @@ def _inputs(session: Session, *, code: str, body: DrawIn) -> _Inputs:
     )
 
 
-def _needs(inputs: _Inputs, items: Iterable[str]) -> frozenset[str]:
-    """The expertise a target's items need."""
-    expertise = {i.code: frozenset(i.expertise) for i in inputs.items}
-    return frozenset().union(*(expertise[c] for c in items))
+def _needs(inputs: _Inputs, items: tuple[str, ...]) -> frozenset[str]:
+    """The expertise a target's items need (once per distinct tuple of items)."""
+    got = inputs.needs.get(items)
+    if got is None:
+        expertise = {i.code: frozenset(i.expertise) for i in inputs.items}
+        got = inputs.needs[items] = frozenset().union(*(expertise[c] for c in items))
+    return got
 
 
 def _visits(
@@ -437,19 +442,20 @@ def _store(
     published_tasks: list[dict[str, Any]] = []
     for n, t in enumerate(target_draw.tasks, start=1):
         name, region = info[t.uscc]
-        published_tasks.append(
-            {
-                "id": _task_id(draw_id, n),
-                **t.to_dict(),
-                "name": name,
-                "region": region,
-                "required_expertise": team_by_uscc[t.uscc]["required_expertise"],
-                "team": team_by_uscc[t.uscc]["team"],
-                **visit.task_fields(_task_id(draw_id, n), t.uscc),
-            }
-        )
-        if "recused" in team_by_uscc[t.uscc]:  # /2: only the recusals that changed a step
-            published_tasks[-1]["recused"] = team_by_uscc[t.uscc]["recused"]
+        task_id = _task_id(draw_id, n)
+        team = team_by_uscc[t.uscc]
+        published = {
+            "id": task_id,
+            **t.to_dict(),
+            "name": name,
+            "region": region,
+            "required_expertise": team["required_expertise"],
+            "team": team["team"],
+            **visit.task_fields(task_id, t.uscc),
+        }
+        if "recused" in team:  # /2: only the recusals that changed a step
+            published["recused"] = team["recused"]
+        published_tasks.append(published)
     body = _head(inputs, target_draw, population_size, status=DrawStatus.CURRENT)
     body |= {
         "team_params": teams.params.to_dict(),
@@ -485,7 +491,7 @@ def _head(
         "population_sha256": target_draw.population_sha256,
         "population_file": f"{inputs.draw_id}.population.csv",
         "population_size": population_size,
-        "params": target_draw.to_dict()["params"],
+        "params": params_dict(target_draw.params, target_draw.items),
         "strata": [s.to_dict() for s in target_draw.strata],
     }
     if inputs.algorithm == ALGORITHM_V2:
@@ -569,15 +575,16 @@ def _store_tasks(
     """The task rows and their teams (task_members, the one store of teams), in bulk."""
     task_rows: list[dict[str, Any]] = []
     member_rows: list[dict[str, Any]] = []
+    draw_id, plan_code, status = draw.id, draw.plan_code, TaskStatus.TO_INSPECT.value
     for n, t in enumerate(target_draw.tasks, start=1):
-        task_id = _task_id(draw.id, n)
+        task_id = _task_id(draw_id, n)
         name, region = info[t.uscc]
         task_rows.append(
             {
                 "id": task_id,
-                "draw_id": draw.id,
+                "draw_id": draw_id,
                 "seq": n,
-                "plan_code": draw.plan_code,
+                "plan_code": plan_code,
                 "uscc": t.uscc,
                 "name": name,
                 "region": region,
@@ -588,7 +595,7 @@ def _store_tasks(
                 "despite_cooldown": t.despite_cooldown,
                 "despite_cap": bool(t.despite_cap),
                 "reason": t.reason,
-                "status": TaskStatus.TO_INSPECT.value,
+                "status": status,
                 "updated_at": now,
                 "visit": visit.task_fields(task_id, t.uscc)["visit"],
             }
