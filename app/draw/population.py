@@ -328,7 +328,8 @@ def read_population_file(data: bytes | Iterable[bytes]) -> Population:
     (UTF-8, LF, final LF, sorted unique USCCs, shortest-repr weights, sorted cooling codes,
     minimal quoting), so for the same plan items writing the result again gives the same bytes.
     Raises DrawInputError (Chinese message) otherwise. One regular-expression pass over the
-    text, one dictionary lookup per unit: 2.4 s with gunzip for 1,000,000 units (docs/performance.md).
+    text, one dictionary lookup per unit: 1.7–2.1 s with gunzip for 1,000,000 units in a draw
+    (docs/performance.md). The file's SHA-256 is kept (`Population.source`).
     """
     blob = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else b"".join(data)
     sha256 = hashlib.sha256(blob).hexdigest()
