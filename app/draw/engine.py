@@ -278,13 +278,19 @@ class _Snapshot:
                 "本年度检查次数仅见于 spotcheck-draw/2 抽样框（year checks need /2）"
             )
         self.header = population_header(params.algorithm, year_checks=population.has_year_checks)
+        self.source = population.source
         self.names: list[str] | None = None
         self.regions: list[str] | None = None
         if self.v2:
-            rank = order.tolist()
             names, regions = population.names, population.regions
-            self.names = [""] * len(rank) if names is None else [names[i] for i in rank]
-            self.regions = [""] * len(rank) if regions is None else [regions[i] for i in rank]
+            size = len(order)
+            if bool(np.array_equal(order, np.arange(size))):  # a frame file: already in order
+                self.names = [""] * size if names is None else list(names)
+                self.regions = [""] * size if regions is None else list(regions)
+            else:
+                rank = order.tolist()
+                self.names = [""] * size if names is None else [names[i] for i in rank]
+                self.regions = [""] * size if regions is None else [regions[i] for i in rank]
 
     def uscc(self, k: int) -> str:
         return self.keys[k].decode("ascii")
@@ -326,7 +332,22 @@ class _Snapshot:
             yield b"".join(part.tolist())
 
     def sha256(self) -> str:
-        """SHA-256 of the population file, hashed chunk by chunk (never joined whole)."""
+        """SHA-256 of the population file, hashed chunk by chunk (never joined whole).
+
+        A population read from a file (a frozen frame) whose header and every profile's text
+        are what `chunks` would write is that file again, line for line (the reader checked
+        the rest, population.SourceFile): its hash is the file's, taken when it was read."""
+        source = self.source
+        if (
+            source is not None
+            and source.header == self.header
+            and len(source.profile_texts) == len(self.profiles)
+            and all(
+                p.line_suffix == "," + text
+                for p, text in zip(self.profiles, source.profile_texts, strict=True)
+            )
+        ):
+            return source.sha256
         digest = hashlib.sha256()
         for chunk in self.chunks():
             digest.update(chunk)

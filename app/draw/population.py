@@ -11,6 +11,7 @@ never change what is drawn.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -65,9 +66,13 @@ class Population:
 
     `regions[i]` / `names[i]` (both or neither; None for a `spotcheck-draw/1` population) are
     unit i's region code and name; `region(i)` and `name(i)` read them ("" when absent).
+
+    `source` (set by `read_population_file` only) is the file the population was read from:
+    its header, SHA-256 and each profile's text, so the draw need not write the file again to
+    hash it when it would write the same bytes (`SourceFile`). Treat a Population as immutable.
     """
 
-    __slots__ = ("data", "names", "pid", "profiles", "regions")
+    __slots__ = ("data", "names", "pid", "profiles", "regions", "source")
 
     def __init__(
         self,
@@ -113,6 +118,7 @@ class Population:
         self.profiles: list[RawProfile] = list(profiles)
         self.regions: list[str] | None = None if regions is None else list(regions)
         self.names: list[str] | None = None if names is None else list(names)
+        self.source: SourceFile | None = None
 
     @property
     def has_year_checks(self) -> bool:
@@ -161,6 +167,19 @@ class Population:
             region = None if regions is None else regions[i]
             name = None if names is None else names[i]
             yield Unit(uscc, raw[0], raw[1], raw[2], raw[3], raw[4], region, name, raw[5])
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """The canonical population file a Population was parsed from: `header`, the SHA-256 of
+    the whole file, and per profile (same index as `Population.profiles`) the text its lines
+    carry after "USCC," and before ",region,name". The parser checked everything else a line
+    holds (sorted unique USCCs, minimal quoting, plain regions), so a writer whose header and
+    profile texts are these writes these very bytes again (app/draw/engine.py)."""
+
+    header: str
+    sha256: str
+    profile_texts: tuple[str, ...]
 
 
 def _with_year(profile: tuple[object, ...]) -> RawProfile:
@@ -309,13 +328,16 @@ def read_population_file(data: bytes | Iterable[bytes]) -> Population:
     (UTF-8, LF, final LF, sorted unique USCCs, shortest-repr weights, sorted cooling codes,
     minimal quoting), so for the same plan items writing the result again gives the same bytes.
     Raises DrawInputError (Chinese message) otherwise. One regular-expression pass over the
-    text, one dictionary lookup per unit: 2.4 s with gunzip for 1,000,000 units (docs/performance.md).
+    text, one dictionary lookup per unit: 1.7–2.1 s with gunzip for 1,000,000 units in a draw
+    (docs/performance.md). The file's SHA-256 is kept (`Population.source`).
     """
     blob = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else b"".join(data)
+    sha256 = hashlib.sha256(blob).hexdigest()
     try:
         text = blob.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DrawInputError(f"总体文件不是 UTF-8 编码（not UTF-8）：{exc}") from None
+    del blob  # a national frame is 125 MB of bytes, twice that as text: one copy at a time
     newline = text.find("\n")
     header = text[:newline] if newline >= 0 else text
     if header == POPULATION_HEADER_V2:
@@ -331,25 +353,29 @@ def read_population_file(data: bytes | Iterable[bytes]) -> Population:
         )
     if not text.endswith("\n"):
         raise DrawInputError("总体文件须以换行结尾（file must end with a newline）")
-    body = text[newline:]  # from the header's newline: every record follows a newline
     with gc_paused():  # millions of short strings, no cycles (app/gcpause.py)
-        return _parse(body, record)
+        # the records from the header's newline on (every record follows a newline)
+        population, profile_texts = _parse(text, newline, record)
+    population.source = SourceFile(header, sha256, profile_texts)
+    return population
 
 
-def _parse(body: str, record: re.Pattern[str]) -> Population:
-    rows: list[tuple[str, ...]] = record.findall(body)
+def _parse(text: str, start: int, record: re.Pattern[str]) -> tuple[Population, tuple[str, ...]]:
+    """The records of text[start:] (which starts with the header's newline), read in place."""
+    rows: list[tuple[str, ...]] = record.findall(text, start)
     columns = list(zip(*rows, strict=True)) if rows else [()] * (record.groups)
+    del rows  # a million tuples: the columns hold their strings
     # positions of the quoted names (only a /2 name may start with a quote)
     quoted = (
         [k for k, raw in enumerate(columns[3]) if raw[:1] == '"']
-        if record.groups == 4 and '"' in body
+        if record.groups == 4 and text.find('"', start) >= 0
         else []
     )
     inner_newlines = sum(columns[3][k].count("\n") for k in quoted)
     # Every line is one record unless a line fails the pattern (then it is skipped: count).
-    if len(rows) != body.count("\n") - 1 - inner_newlines:
+    if len(columns[0]) != text.count("\n", start) - 1 - inner_newlines:
         raise DrawInputError(
-            f"总体文件第 {_bad_line(body, record)} 行格式不符（malformed line: 18-character "
+            f"总体文件第 {_bad_line(text, start, record)} 行格式不符（malformed line: 18-character "
             'USCC, no , " CR LF inside a field, names quoted minimally）'
         )
     usccs: tuple[str, ...] = columns[0]
@@ -378,14 +404,15 @@ def _parse(body: str, record: re.Pattern[str]) -> Population:
     packed = np.frombuffer(population.data, dtype=f"S{USCC_LENGTH}")
     if len(packed) > 1 and not bool(np.all(packed[1:] > packed[:-1])):
         raise DrawInputError("总体文件未按统一社会信用代码排序或有重复（not sorted / duplicate）")
-    return population
+    return population, tuple(index)
 
 
-def _bad_line(body: str, record: re.Pattern[str]) -> int:
-    """File line number of the first line that is not a record (the header is line 1)."""
-    position = 0
-    for match in record.finditer(body):
+def _bad_line(text: str, start: int, record: re.Pattern[str]) -> int:
+    """File line number of the first line that is not a record (the header is line 1; `start`
+    is the header's newline)."""
+    position = start
+    for match in record.finditer(text, start):
         if match.start() != position:
             break
         position = match.end()
-    return body.count("\n", 0, position) + 2
+    return text.count("\n", start, position) + 2

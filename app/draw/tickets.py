@@ -39,13 +39,13 @@ def ticket_digests(seed: str, usccs: Iterable[bytes]) -> bytes:
     """Concatenated 32-byte digests SHA-256(seed_hash || uscc), for ASCII-encoded USCCs."""
     base: Any = hashlib.sha256(seed_hash(seed).encode("ascii"))
     copy: Callable[[], Any] = base.copy
-
-    def one(data: bytes) -> bytes:
+    out: list[bytes] = []
+    append = out.append
+    for data in usccs:  # a plain loop: a function call per unit costs a quarter more
         h = copy()
         h.update(data)
-        return h.digest()  # type: ignore[no-any-return]
-
-    return b"".join(map(one, usccs))
+        append(h.digest())
+    return b"".join(out)
 
 
 def ticket_prefixes(digests: bytes) -> npt.NDArray[np.uint64]:

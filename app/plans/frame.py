@@ -365,8 +365,13 @@ def team_inspector(row: Inspector, *, max_tasks: int | None) -> TeamInspector:
         employer_uscc=row.employer_uscc,
         conflicts=frozenset(row.conflicts),
         max_tasks=max_tasks,
-        active=row.active and row.status == InspectorStatus.ON_DUTY,
+        active=_on_duty(row.active, row.status),
     )
+
+
+def _on_duty(active: bool, status: str) -> bool:
+    """Whether an inspector may be put on a team: in the registry and 在岗."""
+    return active and status == InspectorStatus.ON_DUTY
 
 
 def open_tasks(session: Session) -> dict[str, int]:
@@ -408,17 +413,55 @@ def team_pool(session: Session) -> list[TeamInspector]:
     left: the registry's 任务上限 counts open tasks across all plans (docs/rules.md#r5-4), so
     `max_tasks` here (and in the published pool) is 任务上限 minus the open tasks."""
     busy = open_tasks(session)
-    rows = session.scalars(
-        select(Inspector).where(
-            Inspector.active.is_(True), Inspector.status == InspectorStatus.ON_DUTY
-        )
-    )
+    # Columns, not ORM objects, and each distinct expertise / conflicts text parsed once (20,000
+    # inspectors share a few dozen): the same inspectors as `team_inspector` makes of the rows.
+    stmt = select(
+        Inspector.badge,
+        Inspector.name,
+        Inspector.department,
+        Inspector.region,
+        cast(Inspector.expertise, String),
+        Inspector.kind,
+        Inspector.employer_uscc,
+        cast(Inspector.conflicts, String),
+        Inspector.max_tasks,
+        Inspector.active,
+        Inspector.status,
+    ).where(Inspector.active.is_(True), Inspector.status == InspectorStatus.ON_DUTY)
+    sets: dict[str, frozenset[str]] = {}
+
+    def as_set(text: str) -> frozenset[str]:
+        got = sets.get(text)
+        if got is None:
+            got = sets[text] = frozenset(json.loads(text))
+        return got
+
     return [
-        team_inspector(
-            i,
-            max_tasks=None if i.max_tasks is None else max(0, i.max_tasks - busy.get(i.badge, 0)),
+        TeamInspector(
+            badge=badge,
+            name=name,
+            department=department,
+            region=region,
+            expertise=as_set(expertise),
+            kind=kind,
+            employer_uscc=employer_uscc,
+            conflicts=as_set(conflicts),
+            max_tasks=None if max_tasks is None else max(0, max_tasks - busy.get(badge, 0)),
+            active=_on_duty(active, status),
         )
-        for i in rows
+        for (
+            badge,
+            name,
+            department,
+            region,
+            expertise,
+            kind,
+            employer_uscc,
+            conflicts,
+            max_tasks,
+            active,
+            status,
+        ) in session.execute(stmt)
     ]
 
 

@@ -20,6 +20,24 @@ def _json(value: Any) -> str | None:
     return None if value is None else _ENCODE(value)
 
 
+def _json_cached() -> Callable[[Any], str | None]:
+    """`_json` memoised for tuples of strings (written as JSON arrays, like lists): a column
+    whose values repeat (a task's item codes) is encoded once per distinct value. Other values
+    are encoded each time (equal keys need not encode alike: (1,) == (True,) == (1.0,))."""
+    cache: dict[tuple[str, ...], str | None] = {}
+
+    def run(value: Any) -> str | None:
+        if type(value) is not tuple or not all(type(v) is str for v in value):
+            return _json(value)
+        try:
+            return cache[value]
+        except KeyError:
+            out = cache[value] = _json(value)
+            return out
+
+    return run
+
+
 def _cached(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """Memoises a bind processor for hashable values (timestamps, flags repeat on every row)."""
     cache: dict[Any, Any] = {}
@@ -43,7 +61,7 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     cols = list(rows[0])
     if dialect.name == "postgresql":
         encoders: list[Callable[[Any], Any] | None] = [
-            _json if isinstance(table.c[c].type, JSON) else None for c in cols
+            _json_cached() if isinstance(table.c[c].type, JSON) else None for c in cols
         ]
         driver = conn.connection.driver_connection
         assert driver is not None
@@ -60,7 +78,7 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     fixes: list[tuple[int, Callable[[Any], Any]]] = []
     for i, c in enumerate(cols):
         if isinstance(table.c[c].type, JSON):
-            fixes.append((i, _json))
+            fixes.append((i, _json_cached()))
         elif (proc := table.c[c].type.bind_processor(dialect)) is not None:
             fixes.append((i, _cached(proc)))
     getter = itemgetter(*cols)

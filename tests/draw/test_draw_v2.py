@@ -4,6 +4,7 @@ the pinned golden draw, and the verifier's outcomes (0 valid, 1 invalid, 3 incom
 from __future__ import annotations
 
 import copy
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -271,6 +272,57 @@ def test_frame_file_round_trip_is_byte_identical(population: list[Unit]) -> None
     # the stdlib verifier's csv reading regenerates the same bytes
     rows = verifier.parse_population(data)
     assert verifier.population_text(rows, ALGORITHM_V2).encode("utf-8") == data
+
+
+def test_draw_of_a_read_frame_hashes_the_file_without_writing_it_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A frame read back carries its file's hash: the draw takes it instead of writing the
+    1,000,000 lines again, and it is the hash the written file would have."""
+    from app.draw import engine
+
+    population = [
+        replace_cooling(u, frozenset({"YB-01"}) if k % 5 == 0 else frozenset())
+        for k, u in enumerate(units_v2(40, strata=3))
+    ]
+    data = _frame(population)
+    back = read_population_file(data)
+    assert back.source is not None and back.source.sha256 == hashlib.sha256(data).hexdigest()
+    params = SamplingParams(ratio=0.2, algorithm=ALGORITHM_V2)
+    written = draw_targets(seed=SEED, population=population, items=ITEMS, params=params)
+
+    def no_rewrite(self: object, size: int = 0) -> object:
+        raise AssertionError("the frame was written again")
+
+    monkeypatch.setattr(engine._Snapshot, "chunks", no_rewrite)
+    read = draw_targets(seed=SEED, population=back, items=ITEMS, params=params)
+    assert read.population_sha256 == written.population_sha256 == hashlib.sha256(data).hexdigest()
+    assert read.to_dict() == written.to_dict()
+
+
+def test_draw_of_a_read_frame_rehashes_when_it_would_write_other_lines() -> None:
+    """A file whose cooling column names an item the plan does not apply to that kind is not
+    what the draw writes: the draw hashes its own file, not the one it read."""
+    wide = [PlanItem("YB-01", frozenset()), PlanItem("YB-02", frozenset())]
+    population = [
+        replace_cooling(u, frozenset({"YB-02"})) if u.kind == "定点医疗机构" else u
+        for u in units_v2(12, strata=2)
+    ]
+    data = b"".join(population_file_chunks(population, wide, algorithm=ALGORITHM_V2))
+    back = read_population_file(data)
+    params = SamplingParams(ratio=0.5, algorithm=ALGORITHM_V2)
+    draw = draw_targets(seed=SEED, population=back, items=ITEMS, params=params)
+    own = b"".join(population_file_chunks(back, ITEMS, algorithm=ALGORITHM_V2))
+    assert own != data
+    assert draw.population_sha256 == hashlib.sha256(own).hexdigest()
+    # under /1 the same file (with names) is not the /1 file either
+    v1 = draw_targets(seed=SEED, population=back, items=ITEMS, params=SamplingParams(ratio=0.5))
+    own_v1 = b"".join(population_file_chunks(back, ITEMS))
+    assert v1.population_sha256 == hashlib.sha256(own_v1).hexdigest()
+
+
+def replace_cooling(unit: Unit, cooling: frozenset[str]) -> Unit:
+    return dataclasses.replace(unit, cooling_items=cooling)
 
 
 @pytest.mark.parametrize(
