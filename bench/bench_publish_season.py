@@ -11,7 +11,12 @@ By default a phase is one results page (the probe and RESULTS_PER_PAGE − 1 app
 probe is the first result of a new page: the probes do the same work with more history behind
 them (a probe in a fuller page rewrites a larger page).
 
-Run: .venv/bin/python bench/bench_publish_season.py [N] [--draws 5] [--approvals 499]
+Each probe row also says which files its build rendered (not carried: a new inode, counted
+outside the timing): how many, and how many of its bytes are the approved draw's own statistics
+(`statistics/{draw}.*`, which grow with that draw's results, not with the history); `--files`
+lists them with their sizes.
+
+Run: .venv/bin/python bench/bench_publish_season.py [N] [--draws 5] [--approvals 499] [--files]
 """
 
 from __future__ import annotations
@@ -46,6 +51,16 @@ def tasks_of(engine: Engine, draw_id: str) -> list[str]:
         return list(session.scalars(stmt))
 
 
+def _files(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file of a generation: path -> (inode, size)."""
+    out = {}
+    for path in root.rglob("*"):
+        if path.is_file():
+            st = path.stat()
+            out[path.relative_to(root).as_posix()] = (st.st_ino, st.st_size)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description="基准：一个抽查季的增量发布 (a season of publishing).")
     p.add_argument("n", nargs="?", type=int, default=100_000, help="检查对象数（缺省 100000）")
@@ -57,6 +72,7 @@ def main() -> None:
         help=f"每次抽取后探测之外的审核数（缺省 {RESULTS_PER_PAGE - 1}）",
     )
     p.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    p.add_argument("--files", action="store_true", help="列出探测构建写入的每个文件及其大小")
     args = p.parse_args()
     ref = reference_seconds()
     print(f"N = {args.n:,}, {args.draws} draws, backend {args.backend}; ref = {ref:.3f} s")
@@ -86,7 +102,22 @@ def main() -> None:
             # the probe: one approval, one build, with k draws and every earlier result published
             probe = fresh[:1]
             approve(engine, probe)
+            before = _files(settings.publish_dir.resolve())
             probe_s, probe_rep = build(engine, settings)
+            # rendered, not carried: a new inode (outside the timing)
+            after = _files(settings.publish_dir.resolve())
+            written = {
+                rel: size for rel, (ino, size) in after.items() if before.get(rel, (0,))[0] != ino
+            }
+            own_stats = sum(
+                size
+                for rel, size in written.items()
+                if rel.startswith("statistics/") and not rel.startswith("statistics/index.")
+            )
+            if args.files:
+                print(f"  probe {k}: {len(written)} files, {sum(written.values()):,} bytes")
+                for rel, size in sorted(written.items(), key=lambda kv: -kv[1]):
+                    print(f"    {size:>10,}  {rel}")
             used.update(probe)
             fresh = fresh[1:]
             # spread over every draw so far: every k-th fresh task, interleaved
@@ -113,6 +144,8 @@ def main() -> None:
                     "results": len(used),
                     "probe_s": probe_s,
                     "probe_mb": probe_rep.bytes / 1e6,
+                    "probe_files": len(written),
+                    "probe_stats_mb": own_stats / 1e6,
                     "approvals": len(chosen),
                     "builds": phase_builds,
                     "per_approval_s": phase_s / max(len(chosen), 1),
@@ -122,12 +155,15 @@ def main() -> None:
             print(f"  phase {k}: {phases[-1]}", flush=True)
     print(
         f"\n  {'draws':>5} {'results':>8} {'probe s':>8} {'× ref':>6} {'÷ full':>7}"
-        f" {'probe MB':>9} {'approvals':>9} {'builds':>6} {'s/approval':>10} {'kB/approval':>11}"
+        f" {'files':>5} {'probe MB':>9} {'own stats':>9} {'rest MB':>7}"
+        f" {'approvals':>9} {'builds':>6} {'s/approval':>10} {'kB/approval':>11}"
     )
     for ph in phases:
         print(
             f"  {ph['draws']:5.0f} {ph['results']:8,.0f} {ph['probe_s']:8.3f}"
-            f" {ph['probe_s'] / ref:6.2f} {ph['probe_s'] / full_s:7.1%} {ph['probe_mb']:9.2f}"
+            f" {ph['probe_s'] / ref:6.2f} {ph['probe_s'] / full_s:7.1%} {ph['probe_files']:5.0f}"
+            f" {ph['probe_mb']:9.3f} {ph['probe_stats_mb']:9.3f}"
+            f" {ph['probe_mb'] - ph['probe_stats_mb']:7.3f}"
             f" {ph['approvals']:9,.0f} {ph['builds']:6.0f} {ph['per_approval_s']:10.4f}"
             f" {ph['per_approval_kb']:11.1f}"
         )

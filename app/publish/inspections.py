@@ -29,11 +29,20 @@ CHUNK = 900
 
 
 def inspection_pages(sink: FileSink, session: Session, data: SiteData, *, key_file: Path) -> None:
-    """Gives `sink` the check page, the keys file and the yearly counts (page and JSON); the
-    counts are a unit (app/publish/formats.py): read and rendered only when the published
-    draws or their plans changed, not at every approval."""
-    for rel, body in render_check_pages(data, public_keys(key_file)).items():
-        sink[rel] = body
+    """Gives `sink` the check page, the keys file and the yearly counts (page and JSON); each
+    a unit (app/publish/formats.py): the check page and keys rendered when a key or an item
+    name changed, the counts read and rendered only when the published draws or their plans
+    changed — neither at every approval."""
+    keys = public_keys(key_file)
+    key_docs = [k.to_dict() for k in keys]
+    item_names = {i["code"]: i["name"] for i in data.items}
+
+    def check() -> None:
+        for rel, body in render_check_pages(data, keys).items():
+            sink[rel] = body
+
+    inputs = {"keys": key_docs, "items": item_names}
+    render_unit(sink, "inspection:check", fingerprint(inputs), check)
 
     def render() -> None:
         for rel, body in render_counts_pages(data, collect_counts(session, data)).items():
@@ -116,11 +125,12 @@ def render_inspection_pages(
 
 
 def render_check_pages(data: SiteData, keys: Sequence[PublicKey]) -> dict[str, bytes]:
-    """PURE: the 检查码核验 page and the published keys."""
+    """PURE: the 检查码核验 page and the published keys — without the generation time (carried
+    unchanged from build to build while the keys and item names are the same)."""
     key_docs = [k.to_dict() for k in keys]
     item_names = {i["code"]: i["name"] for i in data.items}
     return {
-        KEYS_FILE: dumps(json_doc("inspection_code_keys", data, keys=key_docs)),
+        KEYS_FILE: dumps(json_doc("inspection_code_keys", None, keys=key_docs)),
         CHECK_PAGE: html_page(
             "inspection_check.html",
             root="../",
@@ -131,6 +141,7 @@ def render_check_pages(data: SiteData, keys: Sequence[PublicKey]) -> dict[str, b
             keys_json=dumps(key_docs).decode(),
             items_json=dumps(item_names).decode(),
             data=data,
+            stamp=False,
         ),
     }
 

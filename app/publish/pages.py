@@ -107,11 +107,8 @@ def html_page(
     )
 
 
-def json_doc(kind: str, data: SiteData, **fields: Any) -> dict[str, Any]:
-    """A JSON document of `kind` with the schema version and generation time."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "kind": kind,
-        "generated_at": data.generated_at.isoformat(),
-        **fields,
-    }
+def json_doc(kind: str, data: SiteData | None, **fields: Any) -> dict[str, Any]:
+    """A JSON document of `kind` with the schema version and generation time (`data` None:
+    without it, for a document carried unchanged from build to build)."""
+    stamp = {} if data is None else {"generated_at": data.generated_at.isoformat()}
+    return {"schema_version": SCHEMA_VERSION, "kind": kind, **stamp, **fields}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -118,7 +118,7 @@ def _render_site(out: FileSink, data: SiteData, assets: Assets) -> None:
     newest = [_with_total(r) for r in newest_results(data)]
     pages = result_pages(data)
     entries = _feed_entries(data, titles, newest)
-    _render_items(out, data)
+    _unit(out, "items", {"items": data.items}, lambda: _render_items(out, data))
     _render_plans(out, data)
     _render_tasks(out, data, titles)
     _render_results(out, data, pages, newest)
@@ -127,9 +127,17 @@ def _render_site(out: FileSink, data: SiteData, assets: Assets) -> None:
     _render_feed(out, data, entries)
 
 
+def _unit(out: FileSink, key: str, inputs: Any, render: Callable[[], None]) -> None:
+    """One unit of the site whose files depend on `inputs` only (and the renderer): carried
+    unchanged from the generation it replaces while they are the same (render_unit,
+    formats.py). Such files carry no build time or audit head (`stamp=False`, `json_doc`
+    without data): only the home page, rendered at every build, carries them."""
+    render_unit(out, key, fingerprint(inputs), render)
+
+
 def _render_items(out: FileSink, data: SiteData) -> None:
     """事项清单: the list of check items, as JSON, HTML, CSV and XLSX."""
-    out["items/index.json"] = dumps(json_doc("items", data, items=data.items))
+    out["items/index.json"] = dumps(json_doc("items", None, items=data.items))
     out["items/index.html"] = html_page(
         "items.html",
         root="../",
@@ -140,69 +148,96 @@ def _render_items(out: FileSink, data: SiteData) -> None:
         categories=sorted({i["category"] for i in data.items}),
         departments=sorted({i["department"] for i in data.items if i["department"]}),
         data=data,
+        stamp=False,
     )
     rows = item_rows(data.items)
     out["items/items.csv"] = csv_bytes(ITEM_HEADER, rows)
     out["items/items.xlsx"] = xlsx_bytes("抽查事项清单", ITEM_HEADER, rows)
 
 
+def _draw_badge_inputs(d: DrawData) -> list[Any]:
+    """What a plan page shows of one of its draws (plan.html: link, badge, time)."""
+    return [d.id, d.status, d.public, d.drawn_at]
+
+
 def _render_plans(out: FileSink, data: SiteData) -> None:
-    """抽查计划公告: the plan list and one page per plan with its versions and draws."""
+    """抽查计划公告: the plan list and one page per plan with its versions and draws — each a
+    unit: the index changes with the plans, a plan's page with the plan, its draws' states
+    and the names of its items (an approval touches none of them)."""
     item_names = {i["code"]: i["name"] for i in data.items}
     draws_by_plan: dict[str, list[DrawData]] = {}
     for d in data.draws:
         draws_by_plan.setdefault(d.plan, []).append(d)
-    out["plans/index.json"] = dumps(
-        json_doc(
-            "plans",
-            data,
-            plans=[
-                {k: p[k] for k in ("code", "title", "status", "version", "published_at")}
-                | {"href": f"{p['code']}.json"}
-                for p in data.plans
-            ],
+
+    def index() -> None:
+        out["plans/index.json"] = dumps(
+            json_doc(
+                "plans",
+                None,
+                plans=[
+                    {k: p[k] for k in ("code", "title", "status", "version", "published_at")}
+                    | {"href": f"{p['code']}.json"}
+                    for p in data.plans
+                ],
+            )
         )
-    )
-    out["plans/index.html"] = html_page(
-        "plans.html",
-        root="../",
-        json_href="index.json",
-        title="抽查计划公告",
-        section="plans",
-        plans=data.plans,
-        statuses=sorted({plan_label(p["status"]) for p in data.plans}),
-        data=data,
-    )
-    for p in data.plans:
-        out[f"plans/{p['code']}.json"] = dumps(json_doc("plan", data, **p))
-        out[f"plans/{p['code']}.html"] = html_page(
-            "plan.html",
+        out["plans/index.html"] = html_page(
+            "plans.html",
             root="../",
-            json_href=f"{p['code']}.json",
-            title=p["title"],
+            json_href="index.json",
+            title="抽查计划公告",
             section="plans",
-            p=p,
-            draws=draws_by_plan.get(p["code"], []),
-            item_names=item_names,
+            plans=data.plans,
+            statuses=sorted({plan_label(p["status"]) for p in data.plans}),
             data=data,
+            stamp=False,
         )
+
+    _unit(out, "plans:index", {"plans": data.plans}, index)
+    for p in data.plans:
+        draws = draws_by_plan.get(p["code"], [])
+        names = {c: item_names.get(c) for c in p["spec"].get("items", [])}
+
+        def page(p: dict[str, Any] = p, draws: list[DrawData] = draws) -> None:
+            out[f"plans/{p['code']}.json"] = dumps(json_doc("plan", None, **p))
+            out[f"plans/{p['code']}.html"] = html_page(
+                "plan.html",
+                root="../",
+                json_href=f"{p['code']}.json",
+                title=p["title"],
+                section="plans",
+                p=p,
+                draws=draws,
+                item_names=item_names,
+                data=data,
+                stamp=False,
+            )
+
+        inputs = {"plan": p, "draws": [_draw_badge_inputs(d) for d in draws], "items": names}
+        _unit(out, f"plan:{p['code']}", inputs, page)
 
 
 def _render_tasks(out: FileSink, data: SiteData, titles: Mapping[str, str]) -> None:
-    """抽查任务公告: the list of draws, then every file of each draw."""
-    out["tasks/index.json"] = dumps(
-        json_doc("draws", data, draws=[draw_summary(d) for d in data.draws])
-    )
-    out["tasks/index.html"] = html_page(
-        "tasks.html",
-        root="../",
-        json_href="index.json",
-        title="抽查任务公告",
-        section="tasks",
-        draws=data.draws,
-        plan_titles=titles,
-        data=data,
-    )
+    """抽查任务公告: the list of draws (a unit: it changes with the draws, not with results),
+    then every file of each draw."""
+    summaries = [draw_summary(d) for d in data.draws]
+
+    def index() -> None:
+        out["tasks/index.json"] = dumps(json_doc("draws", None, draws=summaries))
+        out["tasks/index.html"] = html_page(
+            "tasks.html",
+            root="../",
+            json_href="index.json",
+            title="抽查任务公告",
+            section="tasks",
+            draws=data.draws,
+            plan_titles=titles,
+            data=data,
+            stamp=False,
+        )
+
+    shown = {d.plan: titles.get(d.plan, d.plan) for d in data.draws}
+    _unit(out, "tasks:index", {"draws": summaries, "plan_titles": shown}, index)
     names = (
         data.inspector_digest
         or hashlib.sha256(dumps(sorted(data.inspector_names.items()))).hexdigest()
@@ -254,22 +289,34 @@ def _render_results(
         )
     total = sum(p.count for p in pages)
     latest = list(newest[:LATEST_RESULTS])
-    out["results/index.json"] = dumps(
-        json_doc("results", data, total=total, pages=listed, latest=latest)
-    )
-    out["results/index.html"] = html_page(
-        "results.html",
-        root="../",
-        json_href="index.json",
-        title="抽查结果公告",
-        section="results",
-        total=total,
-        pages=listed,
-        per_page=RESULTS_PER_PAGE,
-        results=latest,
-        available=data.results_available,
-        data=data,
-    )
+
+    def index() -> None:
+        out["results/index.json"] = dumps(
+            json_doc("results", None, total=total, pages=listed, latest=latest)
+        )
+        out["results/index.html"] = html_page(
+            "results.html",
+            root="../",
+            json_href="index.json",
+            title="抽查结果公告",
+            section="results",
+            total=total,
+            pages=listed,
+            per_page=RESULTS_PER_PAGE,
+            results=latest,
+            available=data.results_available,
+            data=data,
+            stamp=False,
+        )
+
+    inputs = {
+        "total": total,
+        "pages": listed,
+        "latest": latest,
+        "per_page": RESULTS_PER_PAGE,
+        "available": data.results_available,
+    }
+    _unit(out, "results:index", inputs, index)
 
 
 def _render_result_page(out: FileSink, data: SiteData, page: ResultPage) -> None:
@@ -307,7 +354,8 @@ def _render_home(
     entries: Sequence[Mapping[str, str]],
 ) -> None:
     """首页: counts of each section (`results`: how many are published) and the latest
-    announcements."""
+    announcements; with the build time and audit head, so rendered at every build (the one
+    page that is: a few kB whatever the history)."""
     counts = {
         "items": len(data.items),
         "plans": len(data.plans),
@@ -348,27 +396,36 @@ def _render_downloads(out: FileSink, data: SiteData, assets: Assets) -> None:
     """验证程序与数据格式: links to the standalone verifiers and the JSON Schemas."""
     verifiers = sorted(n.removeprefix("downloads/") for n in assets.files if n.endswith(".py"))
     schemas = sorted(n.removeprefix("schemas/") for n in assets.files if n.startswith("schemas/"))
-    out["downloads/index.html"] = html_page(
-        "downloads.html",
-        root="../",
-        json_href=None,
-        title="验证程序与数据格式",
-        section="downloads",
-        verifiers=verifiers,
-        schemas=schemas,
-        data=data,
-    )
+
+    def page() -> None:
+        out["downloads/index.html"] = html_page(
+            "downloads.html",
+            root="../",
+            json_href=None,
+            title="验证程序与数据格式",
+            section="downloads",
+            verifiers=verifiers,
+            schemas=schemas,
+            data=data,
+            stamp=False,
+        )
+
+    _unit(out, "downloads", {"verifiers": verifiers, "schemas": schemas}, page)
 
 
 def _render_feed(out: FileSink, data: SiteData, entries: Sequence[Mapping[str, str]]) -> None:
-    """The Atom feed of the newest announcements."""
-    out["feed.atom"] = render_template(
-        "feed.atom",
-        feed_id="urn:spotcheck:public",
-        updated=entries[0]["updated"] if entries else data.generated_at.isoformat(),
-        author=_author(data),
-        entries=entries,
-    )
+    """The Atom feed of the newest announcements (a unit: it changes with them)."""
+    feed = {
+        "feed_id": "urn:spotcheck:public",
+        "updated": entries[0]["updated"] if entries else data.generated_at.isoformat(),
+        "author": _author(data),
+        "entries": list(entries),
+    }
+
+    def render() -> None:
+        out["feed.atom"] = render_template("feed.atom", **feed)
+
+    _unit(out, "feed", feed, render)
 
 
 def _author(data: SiteData) -> str:

@@ -341,6 +341,10 @@ def _render_statistics(sink: FileSink, session: Session, data: SiteData, draws: 
                 ),
             )
         entries.append({k: v for k, v in meta.items() if k != "strata_pages"})
-    base = {"audit_seq": data.audit_head[0], "audit_hash": data.audit_head[1]}
-    for rel, body in statistics_index(entries, data.generated_at, METHOD_HREF, base).items():
-        sink[rel] = body
+    # The index lists every current draw's estimates: rendered when one of them changed.
+    render_unit(
+        sink,
+        "statistics:index",
+        fingerprint({"entries": entries}),
+        lambda: _give(sink, statistics_index(entries, None, METHOD_HREF)),
+    )

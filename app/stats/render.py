@@ -176,16 +176,19 @@ def index_entry(d: Mapping[str, Any]) -> dict[str, Any]:
 
 def statistics_index(
     entries: Sequence[Mapping[str, Any]],
-    generated_at: datetime,
+    generated_at: datetime | None,
     method_href: str,
     base: Mapping[str, Any] | None = None,
 ) -> dict[str, bytes]:
-    """statistics/index.{html,json} from the `index_entry` of each published draw."""
+    """statistics/index.{html,json} from the `index_entry` of each published draw
+    (`generated_at` None: without build time and audit head, carried unchanged from build to
+    build while the entries are the same)."""
     out: dict[str, bytes] = {}
+    stamp = {"generated_at": generated_at.isoformat()} if generated_at else {}
     index = {
         "schema_version": "1",
         "kind": "statistics",
-        "generated_at": generated_at.isoformat(),
+        **stamp,
         "draws": [
             {
                 "draw": d["draw"],

@@ -157,8 +157,9 @@ def test_an_approval_rewrites_only_what_it_touches_and_equals_a_full_rebuild(
     rewritten = {rel for rel, ino in after.items() if ino != before[rel]}
     carried = set(after) - rewritten
     # Every file of both draws is carried (a result changes no draw file), and so are the
-    # other draw's statistics and the static assets; the approved result's draw statistics,
-    # the sections, plans, home and feed are rewritten.
+    # other draw's statistics, the static assets, the items, plans and tasks sections; the
+    # approved result's draw statistics, the results and statistics indexes, home and feed
+    # are rewritten — nothing else.
     draw_files = {rel for rel in after if rel.startswith("draws/")}
     assert {f"draws/{d1['id']}.json", f"draws/{d2['id']}.tasks.xlsx"} <= draw_files
     assert draw_files | {f"statistics/{d2['id']}.json", f"statistics/{d2['id']}.html"} <= carried
@@ -167,18 +168,21 @@ def test_an_approval_rewrites_only_what_it_touches_and_equals_a_full_rebuild(
     )
     # The yearly counts of inspections depend on the draws only.
     assert {"inspection/index.json", "inspection/index.html"} <= carried
-    assert {
+    assert rewritten == {
         f"statistics/{d1['id']}.json",
+        f"statistics/{d1['id']}.html",
         "statistics/index.json",
+        "statistics/index.html",
         "results/index.json",
+        "results/index.html",
         "results/page-1.json",
         "results/page-1.html",
         "results/page-1.csv",
         "results/page-1.xlsx",
         "index.html",
-        "tasks/index.json",
+        "index.json",
         "feed.atom",
-    } <= rewritten
+    }
     assert rewritten.isdisjoint(draw_files)
     assert report is not None and report.files_linked == len(carried)
     assert report.files_written == len(rewritten)
@@ -250,6 +254,147 @@ def test_paged_results_and_strata_rewrite_one_page_and_equal_a_full_rebuild(
 
 def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _sizes(root: Path) -> dict[str, tuple[int, int]]:
+    return {
+        p.relative_to(root).as_posix(): (p.stat().st_ino, p.stat().st_size)
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+def _approval_writes(quiet, pub_city, db, settings, task_id, at):  # type: ignore[no-untyped-def]
+    """Approves one result, builds; the files the build rendered (not carried): path -> bytes."""
+    before = _sizes(settings.publish_dir.resolve())
+    _approve(quiet, pub_city, task_id)
+    report = _build(db, settings, at)
+    after = _sizes(settings.publish_dir.resolve())
+    written = {rel: size for rel, (ino, size) in after.items() if before.get(rel, (0,))[0] != ino}
+    assert report is not None and report.files_written == len(written)
+    assert report.bytes == sum(written.values())
+    return written
+
+
+# The indexes an approval rewrites that list every draw or the newest announcements: they grow
+# with the history (the feed and home page up to their limits), and change with the approval.
+LISTINGS = {
+    "index.html",
+    "index.json",
+    "feed.atom",
+    "results/index.html",
+    "results/index.json",
+    "statistics/index.html",
+    "statistics/index.json",
+}
+
+
+def test_an_approval_rewrites_the_same_files_with_one_or_four_draws_published(
+    quiet, pub_city, db, settings, tmp_path, monkeypatch
+):
+    """SPEC: the site update after one approval does not grow with the number of earlier
+    draws. One result per results page, so that each approval starts its own page: the same
+    files are rewritten after one draw and after four (the plan pages, the tasks index and
+    the other draws' files are carried), nothing of the other plans or draws, and the
+    approval's own files are the same size; the site still equals a full rebuild."""
+    from app.publish import collect
+
+    monkeypatch.setattr(collect, "RESULTS_PER_PAGE", 1)
+    create_and_publish(quiet, pub_city, code="PUB-1")
+    d = draw(quiet, pub_city, "PUB-1")
+    _build(db, settings, T0)
+    # two tasks whose result rows are alike (same stratum, names of the same length)
+    first, second = next(
+        (a, b)
+        for a in d["tasks"]
+        for b in d["tasks"]
+        if a["id"] < b["id"] and a["stratum"] == b["stratum"] and len(a["name"]) == len(b["name"])
+    )
+    one = _approval_writes(quiet, pub_city, db, settings, first["id"], T0 + timedelta(minutes=1))
+
+    for k, entropy in ((2, "1-2-3"), (3, "4-5-6"), (4, "2-2-2")):  # three more plans, drawn
+        create_and_publish(quiet, pub_city, code=f"PUB-{k}", title=f"第{k}个计划")
+        draw(quiet, pub_city, f"PUB-{k}", entropy=entropy)
+    _build(db, settings, T0 + timedelta(minutes=2))
+    at = T0 + timedelta(minutes=3)
+    four = _approval_writes(quiet, pub_city, db, settings, second["id"], at)
+
+    with make_sessionmaker(db)() as s:
+        page_one, page_two = (collect.page_of(i) for i in sorted(s.scalars(select(Result.id))))
+
+    def own(written: dict[str, int], page: int) -> dict[str, int]:
+        """The approval's own files, its results page named `page-P`."""
+        return {
+            rel.replace(f"results/page-{page}.", "results/page-P."): size
+            for rel, size in written.items()
+            if rel not in LISTINGS
+        }
+
+    mine = {f"statistics/{d['id']}.json", f"statistics/{d['id']}.html"} | {
+        f"results/page-P.{ext}" for ext in ("json", "html", "csv", "xlsx")
+    }
+    assert set(own(one, page_one)) == set(own(four, page_two)) == mine
+    assert set(one) & LISTINGS == set(four) & LISTINGS == LISTINGS
+    assert len(four) == len(one) == 13
+    # The approval's own files: the same size whatever the history (the draw's statistics
+    # count one more result, a few bytes).
+    for rel, size in own(one, page_one).items():
+        assert abs(own(four, page_two)[rel] - size) <= 64, rel
+
+    full_dir = tmp_path / "full" / "publish"
+    with make_sessionmaker(db)() as s:
+        publish(s, full_dir, now=at, full=True, result_release=result_release(settings))
+        s.rollback()
+    assert _tree(settings.publish_dir.resolve()) == _tree(full_dir.resolve())
+
+
+def test_a_plan_adjustment_rewrites_that_plans_page_and_the_lists_of_plans_only(
+    quiet, pub_city, db, settings, tmp_path
+):
+    """A plan's page is a unit whose fingerprint holds the plan: an adjustment re-renders its
+    page (new window, the reason), the plans index, home and feed; the other plan's page, the
+    tasks, results and statistics sections and every draw file are carried. A plan page left
+    stale fails here (content and the full rebuild)."""
+    create_and_publish(quiet, pub_city, code="PUB-1")
+    create_and_publish(quiet, pub_city, code="PUB-2", title="第二个计划")
+    d = draw(quiet, pub_city, "PUB-1")
+    _approve(quiet, pub_city, d["tasks"][0]["id"])
+    _build(db, settings, T0)
+    before = _inodes(settings.publish_dir.resolve())
+
+    window = {"start": "2026-12-10", "end": "2027-01-20"}
+    r = quiet.post(
+        "/api/v1/plans/PUB-2/adjustments",
+        headers=pub_city,
+        json={"reason": "检查时间顺延至次年一月", "changes": {"window": window}},
+    )
+    assert r.status_code == 201, r.text
+    at = T0 + timedelta(minutes=5)
+    _build(db, settings, at)
+    root = settings.publish_dir.resolve()
+    after = _inodes(root)
+    rewritten = {rel for rel, ino in after.items() if ino != before.get(rel)}
+    assert rewritten == {
+        "plans/PUB-2.html",
+        "plans/PUB-2.json",
+        "plans/index.html",
+        "plans/index.json",
+        "index.html",
+        "index.json",
+        "feed.atom",
+    }
+    files = site_files(settings.publish_dir)
+    plan = json.loads(files["plans/PUB-2.json"])
+    assert plan["spec"]["window"] == window and plan["versions"][-1]["kind"] == "adjustment"
+    page = files["plans/PUB-2.html"].decode()
+    assert "检查时间顺延至次年一月" in page and "2027-01-20" in page
+    assert "2027-01-20" in files["plans/index.html"].decode()
+
+    full_dir = tmp_path / "full" / "publish"
+    with make_sessionmaker(db)() as s:
+        publish(s, full_dir, now=at, full=True, result_release=result_release(settings))
+        s.rollback()
+    assert _tree(root) == _tree(full_dir.resolve())
 
 
 def _shanghai(day: str, hh: int = 0, mm: int = 0) -> datetime:
