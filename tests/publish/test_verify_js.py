@@ -424,6 +424,43 @@ DRAW_FORGERIES: dict[str, tuple[Callable[[], Draw], Callable[[Draw], None], str,
     ),
 }
 
+
+def _listed_visit(window: dict[str, str], plan_window: dict[str, str] | None) -> Callable:
+    """The team draw listing an open visit of another plan in `window`; the plan file's window."""
+
+    def tamper(d: Draw) -> None:
+        t = d.draw["tasks"][0]
+        visit = {"uscc": t["uscc"], "plan": "O", "draw": "O-D1", "task": "O-D1-00001"}
+        d.draw["open_visits"] = [{**visit, "visit": "O-D1-00001", "window": window, "team": []}]
+        assert d.plan is not None
+        d.plan["spec"] = {} if plan_window is None else {"window": plan_window}
+
+    return tamper
+
+
+DECEMBER = {"start": "2026-12-01", "end": "2026-12-31"}
+WINDOWS = "时间窗口重叠"
+DRAW_FORGERIES |= {
+    "listed visit outside the plan's window": (
+        teams,
+        _listed_visit({"start": "2027-01-01", "end": "2027-01-31"}, DECEMBER),
+        WINDOWS,
+        "2027-01-01～2027-01-31 与本计划 2026-12-01～2026-12-31 不重叠",
+    ),
+    "listed visit before the plan's window": (
+        teams,
+        _listed_visit({"start": "2026-11-01", "end": "2026-11-30"}, DECEMBER),
+        WINDOWS,
+        "不重叠",
+    ),
+    "plan file without a window": (
+        teams,
+        _listed_visit(DECEMBER, None),
+        WINDOWS,
+        "计划文件缺少检查时间窗口",
+    ),
+}
+
 # The population file cannot be read: verifyDraw stops with this error.
 FILE_FORGERIES: dict[str, tuple[Callable[[], Draw], Callable[[Draw], None], str]] = {
     "header changed": (
@@ -596,6 +633,9 @@ def js(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         d = make()
         tamper(d)
         cases[f"draw {name}"] = d.payload()
+    overlapping = teams()
+    _listed_visit({"start": "2026-12-31", "end": "2027-01-31"}, DECEMBER)(overlapping)
+    cases["draw overlapping window"] = overlapping.payload()
     cases["teams honest /1"] = {"kind": "teams", "draw": published(_rich_draw())}
     cases["teams honest /2"] = {"kind": "teams", "draw": recusal._rich_draw2()}
     for name, (make, tamper, _) in TEAMS.items():
@@ -620,7 +660,7 @@ def js(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_every_case_ran(js: dict[str, Any]) -> None:
-    total = len(HONEST) + len(DRAW_FORGERIES) + len(FILE_FORGERIES) + 2 + len(TEAMS) + 1
+    total = len(HONEST) + len(DRAW_FORGERIES) + len(FILE_FORGERIES) + 3 + len(TEAMS) + 1
     assert len(js) == total + len(VISITS)
 
 
@@ -649,6 +689,11 @@ def test_each_check_refuses_its_forgery(js: dict[str, Any], name: str) -> None:
     assert checks, js[f"draw {name}"]
     refused = [c for c in checks if c["ok"] is False and label in c["label"]]
     assert any(detail in c["detail"] for c in refused), checks
+
+
+def test_a_listed_visit_sharing_one_day_with_the_plan_overlaps(js: dict[str, Any]) -> None:
+    windows = [c for c in js["draw overlapping window"]["checks"] if WINDOWS in c["label"]]
+    assert [c["ok"] for c in windows] == [True], windows
 
 
 @pytest.mark.parametrize("name", sorted(FILE_FORGERIES))

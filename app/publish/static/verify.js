@@ -764,6 +764,20 @@
     add("drand BLS 签名", null, "浏览器中不验证，请用 verify_draw.py（装有 py_ecc）或 spotcheck verify");
   }
 
+  /* §11: every listed open visit's window overlaps the plan's (inclusive ISO dates); port of
+     verify_visit_windows in docs/verify_draw.py. */
+  function checkVisitWindows(draw, plan, add) {
+    const w = (plan.spec || {}).window || {}, why = [];
+    if (typeof w.start !== "string" || typeof w.end !== "string") why.push("计划文件缺少检查时间窗口，无法核对 open_visits");
+    else {
+      for (const v of draw.open_visits) {
+        const o = v.window || {};
+        if (!((o.start ?? "") <= w.end && w.start <= (o.end ?? ""))) why.push(`${v.uscc}：所列检查的时间 ${o.start}～${o.end} 与本计划 ${w.start}～${w.end} 不重叠`);
+      }
+    }
+    add("所列可合并的检查与本计划检查时间窗口重叠（open_visits）", why.length === 0, why.slice(0, 5).join("；"));
+  }
+
   /* Full verification: a list of {label, ok, detail} checks; ok null = not checked. */
   async function verifyDraw(draw, populationBytes, plan) {
     const checks = [];
@@ -772,6 +786,7 @@
     add("算法版本 spotcheck-draw/1 或 /2", draw.algorithm === V1 || v2, draw.algorithm);
     const si = draw.seed_inputs;
     if (v2) await checkV2Sources(draw, plan, add);
+    if (plan && (draw.open_visits || []).length) checkVisitWindows(draw, plan, add);
     if (draw.sealed === true) {
       add("密封记录不含密钥", si.secret === undefined, "");
       add("种子与抽取结果", null, `密封记录：任务将于 ${draw.reveal_at} 公开，届时才能复算`);
