@@ -1,7 +1,9 @@
-"""`--help` everywhere: every script in docs/ and bench/ and every `spotcheck` sub-command prints
-its usage (Chinese first) and exits 0 — and never mistakes `--help` for a file name."""
+"""`--help` everywhere: every script in docs/, bench/ and tests/ (the mutation runs, the coverage
+simulation) and every `spotcheck` sub-command prints its usage (Chinese first) and exits 0 — and
+never mistakes `--help` for a file name."""
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -14,26 +16,32 @@ from app.migrate import ROOT
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SCRIPTS = sorted(
     str(path.relative_to(ROOT))
-    for folder in ("docs", "bench")
-    for path in (ROOT / folder).glob("*.py")
-    if 'if __name__ == "__main__"' in path.read_text(encoding="utf-8")
+    for pattern in ("docs/*.py", "bench/*.py", "tests/**/*.py")
+    for path in ROOT.glob(pattern)
+    if not path.name.startswith("test_")
+    and 'if __name__ == "__main__"' in path.read_text(encoding="utf-8")
 )
 
 
 def test_every_runnable_script_is_listed():
     assert {"docs/verify_draw.py", "docs/cross_check_consistent_sampler.py"} <= set(SCRIPTS)
     assert {"bench/bench_draw.py", "bench/bench_teams.py", "bench/load.py"} <= set(SCRIPTS)
+    # the scripts kept among the tests: the mutation runs (--help must not start one)
+    assert {"tests/draw/mutate_verifier.py", "tests/mutate_checks.py"} <= set(SCRIPTS)
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_script_help_prints_usage_and_exits_0(script, tmp_path):
     # In an empty directory: nothing named `--help` may be opened or created there.
+    # the scripts under tests/ import the application (tests.stats.simulation): from ROOT
+    env = {**os.environ, "PYTHONPATH": str(ROOT)} if script.startswith("tests/") else None
     done = subprocess.run(
         [sys.executable, str(ROOT / script), "--help"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     name = script.rsplit("/", 1)[1]

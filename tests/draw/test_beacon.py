@@ -296,6 +296,26 @@ def test_an_unchained_beacon_with_a_previous_signature_is_refused() -> None:
         verify_beacon(QUICKNET, carrying)
 
 
+def test_a_signature_not_in_hex_is_refused_as_such() -> None:
+    for chain, beacon in ((QUICKNET, QUICKNET_ROUND), (DEFAULT, DEFAULT_ROUND)):
+        with pytest.raises(BeaconInvalid, match="十六进制"):
+            verify_beacon(chain, dataclasses.replace(beacon, signature="zz" * 48))
+
+
+def test_a_chain_of_an_unknown_scheme_is_refused() -> None:
+    # with the key and round of quicknet, so only the scheme can be what is refused
+    other = dataclasses.replace(QUICKNET, scheme="bls-unchained-on-g1")
+    with pytest.raises(BeaconInvalid, match="不支持的 drand 方案"):
+        verify_beacon(other, QUICKNET_ROUND)
+
+
+def test_bytes_that_are_no_curve_point_are_refused() -> None:
+    """A key or signature of the right length that does not decode (its flag bits say so)."""
+    not_a_point = "ff" * 48
+    _refused_by_signature(dataclasses.replace(QUICKNET, public_key=not_a_point * 2), QUICKNET_ROUND)
+    _refused_by_signature(QUICKNET, _with_signature(QUICKNET_ROUND, bytes.fromhex(not_a_point)))
+
+
 # --- RFC 9380 hash-to-G1 (py-ecc's, which quicknet relies on) -------------------------------
 
 

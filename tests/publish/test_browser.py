@@ -194,6 +194,7 @@ def test_verifier_replays_merged_visits_and_refuses_a_swapped_team(
     verdict, _ok, bad = _checks(dom)
     assert verdict.startswith("✓") and bad == 0, dom[-3000:]
     assert "一次检查（跨计划合并" in dom
+    assert "通过：所列可合并的检查与本计划检查时间窗口重叠" in dom  # the plan file's window
     path = root / "draws" / f"{d['id']}.json"
     body = json.loads(path.read_text())
     task = next(t for t in body["tasks"] if "joins" in t)

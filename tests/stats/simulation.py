@@ -192,7 +192,9 @@ def table(reps: int, seed: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description="覆盖率模拟（docs/statistics.md 的表）。" + __doc__
+    )
     parser.add_argument("--reps", type=int, default=20000)
     parser.add_argument("--seed", default="cov")
     args = parser.parse_args()

@@ -19,7 +19,12 @@
     if (!B64URL.test(text)) throw new Error("检查码含有非法字符");
     let s = text.replace(/-/g, "+").replace(/_/g, "/");
     while (s.length % 4) s += "=";
-    const bin = atob(s);
+    let bin;
+    try {
+      bin = atob(s);
+    } catch (_e) {
+      throw new Error("检查码无法解码");
+    }
     return Uint8Array.from(bin, (c) => c.charCodeAt(0));
   };
 
@@ -118,6 +123,7 @@
     );
   }
 
+  window.SpotcheckInspectionCode = { verify, extract };
   document.addEventListener("DOMContentLoaded", () => {
     const root = document.querySelector("[data-code-check]");
     if (!root) return;

@@ -764,6 +764,20 @@
     add("drand BLS 签名", null, "浏览器中不验证，请用 verify_draw.py（装有 py_ecc）或 spotcheck verify");
   }
 
+  /* §11: every listed open visit's window overlaps the plan's (inclusive ISO dates); port of
+     verify_visit_windows in docs/verify_draw.py. */
+  function checkVisitWindows(draw, plan, add) {
+    const w = (plan.spec || {}).window || {}, why = [];
+    if (typeof w.start !== "string" || typeof w.end !== "string") why.push("计划文件缺少检查时间窗口，无法核对 open_visits");
+    else {
+      for (const v of draw.open_visits) {
+        const o = v.window || {};
+        if (!((o.start ?? "") <= w.end && w.start <= (o.end ?? ""))) why.push(`${v.uscc}：所列检查的时间 ${o.start}～${o.end} 与本计划 ${w.start}～${w.end} 不重叠`);
+      }
+    }
+    add("所列可合并的检查与本计划检查时间窗口重叠（open_visits）", why.length === 0, why.slice(0, 5).join("；"));
+  }
+
   /* Full verification: a list of {label, ok, detail} checks; ok null = not checked. */
   async function verifyDraw(draw, populationBytes, plan) {
     const checks = [];
@@ -772,6 +786,7 @@
     add("算法版本 spotcheck-draw/1 或 /2", draw.algorithm === V1 || v2, draw.algorithm);
     const si = draw.seed_inputs;
     if (v2) await checkV2Sources(draw, plan, add);
+    if (plan && (draw.open_visits || []).length) checkVisitWindows(draw, plan, add);
     if (draw.sealed === true) {
       add("密封记录不含密钥", si.secret === undefined, "");
       add("种子与抽取结果", null, `密封记录：任务将于 ${draw.reveal_at} 公开，届时才能复算`);
@@ -814,24 +829,27 @@
       if (!st || !ps) { add(`分层 ${key}`, false, "公布的分层与总体文件不一致"); continue; }
       const fields = ["N", "n", "n_floor", "eligible", "despite_cooldown"].concat(capped ? ["despite_cap"] : []);
       for (const f of fields) if (st[f] !== ps[f]) why.push(`${f} 公布 ${ps[f]}，重算 ${st[f]}`);
-      const want = new Map();
-      for (const seg of st.segments) for (const u of seg.units) if (u.selected) want.set(u.uscc, u);
-      const got = byStratum.get(key) || [];
-      for (const t of got) {
-        const u = want.get(t.uscc);
-        if (!u) { why.push(`${t.uscc} 不应入选`); continue; }
-        if (u.ticket !== t.ticket) why.push(`${t.uscc} 随机号不符`);
-        if (u.pi !== t.inclusion_prob) why.push(`${t.uscc} 入样概率 π 公布 ${t.inclusion_prob}，重算 ${u.pi}`);
-        if (u.cooling !== t.despite_cooldown) why.push(`${t.uscc} 冷却期标记不符`);
-        if (capped ? u.capped !== t.despite_cap : t.despite_cap !== undefined) why.push(`${t.uscc} 年度上限标记不符`);
-        if (u.items.join(";") !== t.items.join(";")) why.push(`${t.uscc} 检查事项不符`);
-        const cooled = u.cooling ? `冷却期内（${draw.params.cooldown_days ?? 365}天内已检查）但为满足本层最低抽查数而抽取` : null;
-        const reason = [cooled, u.capReason].filter((r) => r).join("；") || null;
-        if ((t.reason ?? null) !== reason) why.push(`${t.uscc} 冷却期或年度上限说明不符`);
-        if (v2 && (u.name !== t.name || u.region !== t.region)) why.push(`${t.uscc} 名称或区划与抽样框不符`);
+      // a failed record has no tasks: only its strata are compared (as docs/verify_draw.py)
+      if (draw.tasks !== undefined) {
+        const want = new Map();
+        for (const seg of st.segments) for (const u of seg.units) if (u.selected) want.set(u.uscc, u);
+        const got = byStratum.get(key) || [];
+        for (const t of got) {
+          const u = want.get(t.uscc);
+          if (!u) { why.push(`${t.uscc} 不应入选`); continue; }
+          if (u.ticket !== t.ticket) why.push(`${t.uscc} 随机号不符`);
+          if (u.pi !== t.inclusion_prob) why.push(`${t.uscc} 入样概率 π 公布 ${t.inclusion_prob}，重算 ${u.pi}`);
+          if (u.cooling !== t.despite_cooldown) why.push(`${t.uscc} 冷却期标记不符`);
+          if (capped ? u.capped !== t.despite_cap : t.despite_cap !== undefined) why.push(`${t.uscc} 年度上限标记不符`);
+          if (u.items.join(";") !== t.items.join(";")) why.push(`${t.uscc} 检查事项不符`);
+          const cooled = u.cooling ? `冷却期内（${draw.params.cooldown_days ?? 365}天内已检查）但为满足本层最低抽查数而抽取` : null;
+          const reason = [cooled, u.capReason].filter((r) => r).join("；") || null;
+          if ((t.reason ?? null) !== reason) why.push(`${t.uscc} 冷却期或年度上限说明不符`);
+          if (v2 && (u.name !== t.name || u.region !== t.region)) why.push(`${t.uscc} 名称或区划与抽样框不符`);
+        }
+        const gotSet = new Set(got.map((t) => t.uscc));
+        for (const uscc of want.keys()) if (!gotSet.has(uscc)) why.push(`${uscc} 应入选但未公布`);
       }
-      const gotSet = new Set(got.map((t) => t.uscc));
-      for (const uscc of want.keys()) if (!gotSet.has(uscc)) why.push(`${uscc} 应入选但未公布`);
       add(`分层 ${key}：N=${st.N}，抽取 ${st.n}`, why.length === 0, why.slice(0, 5).join("；"));
     }
     if (failed) return { checks, replay: rep };
@@ -979,7 +997,7 @@
   }
 
   const setProgress = (fn) => { progress = fn; };
-  window.SpotcheckVerify = { verifyDraw, replayTargets, replayTeams, checkTeamConstraints, deriveSeed, deriveSeedV2, canonical, commitmentOf, fsum, solveInclusion, setProgress };
+  window.SpotcheckVerify = { verifyDraw, replayTargets, replayTeams, checkTeamConstraints, replayVisits, deriveSeed, deriveSeedV2, canonical, commitmentOf, fsum, solveInclusion, setProgress };
   document.addEventListener("DOMContentLoaded", () => {
     const v = document.querySelector("[data-verify]");
     if (v) runVerifyPage(v);

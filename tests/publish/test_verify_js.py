@@ -1,0 +1,719 @@
+"""Every check of the in-browser verifier (app/publish/static/verify.js) refuses its forgery.
+
+verify.js is run under node (WebCrypto is built in) on honest published draws and on forgeries
+of each: every forgery must make the check it targets fail — that check, by its label and
+detail, not merely some check — and every "not checked" (未验证) item must be shown. One node
+process runs all cases. tests/mutate_checks.py switches each check off in turn and runs this
+file against the mutant (docs/verification.md: a check no test depends on is not a check).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import hashlib
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.draw import ALGORITHM_V2, SamplingParams, commitment_of, derive_seed, draw_targets
+from app.draw.teams import TeamTask, assign_teams, exclusion_token
+from tests.draw import test_teams_recusal as recusal
+from tests.draw import test_verifier_visits as visits
+from tests.draw.draw_helpers import (
+    DICE,
+    ITEMS,
+    as_json,
+    file_text,
+    golden_v2,
+    units,
+    units_v2,
+    v2_body,
+)
+from tests.draw.test_teams import TEAM_FORGERIES, _rich_draw, insp, params, published
+
+VERIFY_JS = Path(__file__).resolve().parents[2] / "app" / "publish" / "static" / "verify.js"
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+
+RUN = """
+const fs = require("fs");
+globalThis.window = {};
+globalThis.document = { addEventListener() {} };
+globalThis.location = { search: "" };
+eval(fs.readFileSync(process.argv[1], "utf8"));
+(async () => {
+  const v = window.SpotcheckVerify, out = {};
+  for (const [name, c] of Object.entries(JSON.parse(fs.readFileSync(process.argv[2], "utf8")))) {
+    try {
+      if (c.kind === "draw") {
+        const pop = Buffer.from(c.population, "base64");
+        out[name] = { checks: (await v.verifyDraw(c.draw, new Uint8Array(pop), c.plan)).checks };
+      } else if (c.kind === "teams") {
+        out[name] = { problems: [...(await v.checkTeamConstraints(c.draw)), ...(await v.replayTeams(c.draw))] };
+      } else out[name] = { problems: v.replayVisits(c.draw) };
+    } catch (e) { out[name] = { error: String(e && e.message) }; }
+  }
+  console.log(JSON.stringify(out));
+})();
+"""
+
+
+@dataclass
+class Draw:
+    """A published draw as the verify page reads it: the draw JSON, the plan JSON, the file."""
+
+    draw: dict[str, Any]
+    plan: dict[str, Any] | None
+    frame: bytes
+
+    def payload(self) -> dict[str, Any]:
+        population = base64.b64encode(self.frame).decode()
+        return {"kind": "draw", "draw": self.draw, "plan": self.plan, "population": population}
+
+
+# --- the honest draws ---------------------------------------------------------------------
+
+
+@functools.cache
+def _dice_frozen() -> tuple[dict[str, Any], dict[str, Any], bytes]:
+    population = units_v2(40, strata=2, grades="ABCD", weights=(0.5, 1.0, 4.0))
+    p = SamplingParams(ratio=0.2, grade_rates={"B": 0.05}, algorithm=ALGORITHM_V2)
+    return v2_body(population, p, source=DICE, entropy="骰子 6-6-1-2")
+
+
+def dice() -> Draw:
+    """spotcheck-draw/2 with a dice entropy, names that need quoting, weights, no teams."""
+    return Draw(*copy.deepcopy(_dice_frozen()))
+
+
+def drand() -> Draw:
+    return Draw(*golden_v2())
+
+
+V1_SECRET = "0123456789abcdef" * 4
+V1_POPULATION = units(60, strata=3)
+
+
+def v1() -> Draw:
+    """spotcheck-draw/1 with the plan whose version announced the commitment."""
+    commitment = commitment_of(V1_SECRET)
+    seed = derive_seed(commitment=commitment, secret=V1_SECRET, entropy="骰子 2-6-1-4")
+    body = as_json(
+        draw_targets(
+            seed=seed, population=V1_POPULATION, items=ITEMS, params=SamplingParams(ratio=0.3)
+        )
+    )
+    body.update(id="V1-D1", plan="V1", drawn_at="2026-03-02T10:00:00+08:00")
+    body["seed_inputs"] = {"commitment": commitment, "secret": V1_SECRET, "entropy": "骰子 2-6-1-4"}
+    plan = {
+        "code": "V1",
+        "versions": [
+            {"version": 1, "commitment": commitment, "published_at": "2026-03-01T10:00:00+08:00"}
+        ],
+    }
+    return Draw(body, plan, file_text(V1_POPULATION).encode())
+
+
+def sealed() -> Draw:
+    d = dice()
+    del d.draw["seed_inputs"]["secret"]
+    d.draw.update(sealed=True, reveal_at="2026-12-31T00:00:00+08:00")
+    return d
+
+
+def failed() -> Draw:
+    """A failed attempt as app/plans/drawing.py stores it: an error and no "tasks" key."""
+    d = dice()
+    del d.draw["tasks"]
+    d.draw.update(status="failed", error={"title": "无法组成检查组", "errors": ["人员不足"]})
+    return d
+
+
+def caps() -> Draw:
+    from tests.draw.test_yearly_caps import CAPS, POPULATION
+    from tests.draw.test_yearly_caps import params as cap_params
+
+    body, plan, frame = v2_body(POPULATION, cap_params(), source=DICE, entropy="骰子 3-1-4-1-5-9")
+    plan["versions"][0]["spec"] = {"yearly_caps": dict(CAPS)}
+    return Draw(body, plan, frame)
+
+
+@functools.cache
+def _teams_frozen() -> tuple[dict[str, Any], dict[str, Any], bytes]:
+    body, plan, frame = copy.deepcopy(_dice_frozen())
+    tasks = [TeamTask(t["uscc"], t["region"], frozenset()) for t in body["tasks"]]
+    pool = [insp(f"L{k:02d}", f"37050{k % 3}", expertise=("医学",)) for k in range(10)]
+    result = published(
+        assign_teams(seed=body["seed"], tasks=tasks, inspectors=pool, params=params(size=2))
+    )
+    team = {t["uscc"]: t["team"] for t in result["tasks"]}
+    for t in body["tasks"]:
+        t["team"] = team[t["uscc"]]
+    body.update(
+        team_params=result["team_params"],
+        exclusions=result["exclusions"],
+        inspector_pool=result["inspector_pool"],
+    )
+    return body, plan, frame
+
+
+def teams() -> Draw:
+    """The dice draw with its teams drawn (the targets and the teams in one verifyDraw)."""
+    return Draw(*copy.deepcopy(_teams_frozen()))
+
+
+# --- forgeries of a whole draw: (honest draw, tamper, label of the check that fails, detail) ---
+
+
+def _other_frame_line(d: Draw) -> None:
+    lines = d.frame.decode().split("\n")
+    lines[1] = lines[1].replace("定点", "定倍", 1)
+    d.frame = "\n".join(lines).encode()
+
+
+def _not_drawn(d: Draw) -> None:
+    """A task replaced by a unit of its stratum that was not drawn."""
+    t = d.draw["tasks"][0]
+    drawn = {x["uscc"] for x in d.draw["tasks"]}
+    rows = [line.split(",") for line in d.frame.decode().split("\n")[1:] if line.count(",") >= 7]
+    t["uscc"] = next(r[0] for r in rows if r[1] == t["stratum"] and r[0] not in drawn)
+
+
+def _fill(d: Draw) -> dict[str, Any]:
+    return next(t for t in d.draw["tasks"] if t["despite_cap"] and not t["despite_cooldown"])
+
+
+def _set(path: str, value: Any) -> Callable[[Draw], None]:
+    """Sets draw.a.b (or plan.… with a leading `plan.`) to value."""
+
+    def tamper(d: Draw) -> None:
+        keys = path.split(".")
+        node: Any = d.plan if keys[0] == "plan" else d.draw
+        keys = keys[1:] if keys[0] == "plan" else keys
+        for k in keys[:-1]:
+            node = node[int(k)] if isinstance(node, list) else node[k]
+        node[keys[-1]] = value
+
+    return tamper
+
+
+def _both(*tampers: Callable[[Draw], None]) -> Callable[[Draw], None]:
+    def tamper(d: Draw) -> None:
+        for t in tampers:
+            t(d)
+
+    return tamper
+
+
+def _drop_secret_check(d: Draw) -> None:
+    d.draw["seed_inputs"]["secret"] = "ff" * 32
+
+
+OTHER_HEX = "ab" * 32
+ROUND = "seed_inputs.entropy_source"
+MAINNET = {"kind": "drand", "chain": "mainnet", "round": 1}
+
+DRAW_FORGERIES: dict[str, tuple[Callable[[], Draw], Callable[[Draw], None], str, str]] = {
+    "unknown algorithm": (v1, _set("algorithm", "spotcheck-draw/9"), "算法版本", ""),
+    "plan of another code": (dice, _set("plan.code", "X"), "计划第 1 版", "计划编号不符"),
+    "plan version missing": (dice, _set("plan_version", 2), "计划第 2 版", "计划没有第 2 版"),
+    "commitment not the plan's": (
+        dice,
+        _set("plan.versions.0.commitment", OTHER_HEX),
+        "计划第 1 版",
+        "承诺值不同",
+    ),
+    "frame hash not the plan's": (
+        dice,
+        _set("plan.versions.0.frame_sha256", OTHER_HEX),
+        "计划第 1 版",
+        "抽样框哈希不同",
+    ),
+    "entropy source not the plan's": (
+        dice,
+        _set("plan.versions.0.entropy_source", {**DICE, "place": "别处"}),
+        "计划第 1 版",
+        "随机源不同",
+    ),
+    "algorithm not the plan's": (
+        dice,
+        _set("plan.versions.0.algorithm", "spotcheck-draw/1"),
+        "计划第 1 版",
+        "算法不同",
+    ),
+    "published at another time": (
+        dice,
+        _set("plan_published_at", "2023-09-15T10:30:00+00:00"),
+        "计划第 1 版",
+        "公布时间不同",
+    ),
+    "yearly caps not the plan's": (
+        dice,
+        _set("plan.versions.0.spec", {"yearly_caps": {"A": 1}}),
+        "计划第 1 版",
+        "年度检查上限不同",
+    ),
+    "entropy not normalised": (
+        dice,
+        _set("seed_inputs.entropy", " 骰子 6-6-1-2"),
+        "规范形式",
+        "",
+    ),
+    "beacon on dice": (dice, _set("beacon", {}), "非 drand 随机源不应带 beacon", ""),
+    "unknown drand chain": (
+        drand,
+        _both(_set(ROUND, MAINNET), _set("plan.versions.0.entropy_source", MAINNET)),
+        "drand 链",
+        "不认可的链 mainnet",
+    ),
+    "beacon of another round": (drand, _set("beacon.round", 657414), "drand", "不是计划公布的轮次"),
+    "beacon of another chain": (drand, _set("beacon.chain_hash", OTHER_HEX), "drand", "链哈希不符"),
+    "round time moved": (
+        drand,
+        _set("beacon.round_time", "2023-09-15T11:00:06+00:00"),
+        "drand",
+        "轮次时间应为",
+    ),
+    "round before the plan": (
+        drand,
+        _both(
+            _set("plan_published_at", "2023-09-15T12:00:00+00:00"),
+            _set("plan.versions.0.published_at", "2023-09-15T12:00:00+00:00"),
+        ),
+        "drand",
+        "不晚于计划版本公布时间",
+    ),
+    "round before the plan (time from the plan file)": (
+        drand,
+        _both(
+            _set("plan_published_at", None),
+            _set("plan.versions.0.published_at", "2023-09-15T12:00:00+00:00"),
+        ),
+        "drand",
+        "不晚于计划版本公布时间",
+    ),
+    "previous signature on quicknet": (
+        drand,
+        _set("beacon.previous_signature", OTHER_HEX),
+        "drand",
+        "previous_signature 不符",
+    ),
+    "signature not hex": (drand, _set("beacon.signature", "zz"), "drand", "签名不是十六进制"),
+    "randomness not the signature's": (
+        drand,
+        _set("beacon.randomness", OTHER_HEX),
+        "drand",
+        "randomness ≠ SHA-256(签名)",
+    ),
+    "entropy not the round's": (
+        drand,
+        _set("seed_inputs.entropy", OTHER_HEX),
+        "drand",
+        "公开随机数不是该轮 randomness",
+    ),
+    "secret in a sealed draw": (
+        sealed,
+        _set("seed_inputs.secret", "00" * 32),
+        "密封记录不含密钥",
+        "",
+    ),
+    "secret does not open the commitment": (dice, _drop_secret_check, "密钥与承诺值一致", ""),
+    "/1 commitment not announced": (
+        v1,
+        _set("plan.versions.0.commitment", OTHER_HEX),
+        "承诺值见于抽取前公布的计划版本",
+        "",
+    ),
+    "/1 commitment announced after the draw": (
+        v1,
+        _set("plan.versions.0.published_at", "2026-03-03T10:00:00+08:00"),
+        "承诺值见于抽取前公布的计划版本",
+        "",
+    ),
+    "/1 seed not from its inputs": (
+        v1,
+        _set("seed", OTHER_HEX),
+        "种子 = SHA-256(承诺值, 密钥, 公开",
+        "",
+    ),
+    "/2 seed not from its inputs": (dice, _set("seed", OTHER_HEX), "抽样框哈希, 随机源", ""),
+    "population not the frame": (
+        dice,
+        _set("population_sha256", OTHER_HEX),
+        "population_sha256 = frame_sha256",
+        "",
+    ),
+    "population file changed": (dice, _other_frame_line, "抽样总体文件哈希", ""),
+    "/1 population file changed": (v1, _other_frame_line, "抽样总体文件哈希", ""),
+    "population size": (dice, _set("population_size", 41), "population_size", ""),
+    "failed draw with tasks": (failed, _set("tasks", []), "抽取失败的记录", ""),
+    "failed draw without its error": (failed, _set("error", None), "抽取失败的记录", ""),
+    "task ids out of order": (dice, _set("tasks.0.id", "GOLD-2026-D1-00009"), "任务编号", ""),
+    "stratum not published": (
+        dice,
+        lambda d: d.draw["strata"].pop(0),
+        "分层",
+        "公布的分层与总体文件不一致",
+    ),
+    "stratum size changed": (dice, _set("strata.0.n_floor", 1), "分层", "n_floor 公布 1"),
+    "unit not drawn": (dice, _not_drawn, "分层", "不应入选"),
+    "drawn unit not published": (dice, _not_drawn, "分层", "应入选但未公布"),
+    "ticket changed": (dice, _set("tasks.0.ticket", "0.5"), "分层", "随机号不符"),
+    "pi changed": (dice, _set("tasks.0.inclusion_prob", 0.5), "分层", "入样概率 π 公布 0.5"),
+    "cooldown flag": (dice, _set("tasks.0.despite_cooldown", True), "分层", "冷却期标记不符"),
+    "cap flag without caps": (dice, _set("tasks.0.despite_cap", False), "分层", "年度上限标记不符"),
+    "cap flag dropped": (
+        caps,
+        lambda d: _fill(d).update(despite_cap=False, reason=None),
+        "分层",
+        "年度上限标记不符",
+    ),
+    "items changed": (dice, _set("tasks.0.items", ["YB-02"]), "分层", "检查事项不符"),
+    "reason added": (dice, _set("tasks.0.reason", "说明"), "分层", "冷却期或年度上限说明不符"),
+    "cap reason dropped": (
+        caps,
+        lambda d: _fill(d).update(reason=None),
+        "分层",
+        "冷却期或年度上限说明不符",
+    ),
+    "name changed": (dice, _set("tasks.0.name", "另一家医院"), "分层", "名称或区划与抽样框不符"),
+    "region changed": (dice, _set("tasks.0.region", "370199"), "分层", "名称或区划与抽样框不符"),
+    "team without team_params": (
+        dice,
+        _set("tasks.0.team", [{"badge": "L01", "role": "组长"}]),
+        "检查组",
+        "缺少 team_params",
+    ),
+    "team member changed": (teams, _set("tasks.0.team.1.badge", "NOBODY"), "检查组约束", "NOBODY"),
+    "leader swapped": (
+        teams,
+        lambda d: d.draw["tasks"][0]["team"].reverse(),
+        "检查组重放",
+        "检查组与重放结果不一致",
+    ),
+    "join without open visits": (
+        teams,
+        _set("tasks.0.joins", {"draw": "O-D1", "task": "O-D1-00001", "plan": "O"}),
+        "一次检查",
+        "并入的检查不在 open_visits 中",
+    ),
+    "open visit of a unit not drawn": (
+        teams,
+        _set(
+            "open_visits",
+            [
+                {
+                    "uscc": "91370000000000000X",
+                    "plan": "O",
+                    "draw": "O-D1",
+                    "task": "O-D1-00001",
+                    "visit": "O-D1-00001",
+                    "team": [],
+                }
+            ],
+        ),
+        "一次检查（跨计划合并",
+        "不是本次抽中的对象",
+    ),
+}
+
+
+def _listed_visit(window: dict[str, str], plan_window: dict[str, str] | None) -> Callable:
+    """The team draw listing an open visit of another plan in `window`; the plan file's window."""
+
+    def tamper(d: Draw) -> None:
+        t = d.draw["tasks"][0]
+        visit = {"uscc": t["uscc"], "plan": "O", "draw": "O-D1", "task": "O-D1-00001"}
+        d.draw["open_visits"] = [{**visit, "visit": "O-D1-00001", "window": window, "team": []}]
+        assert d.plan is not None
+        d.plan["spec"] = {} if plan_window is None else {"window": plan_window}
+
+    return tamper
+
+
+DECEMBER = {"start": "2026-12-01", "end": "2026-12-31"}
+WINDOWS = "时间窗口重叠"
+DRAW_FORGERIES |= {
+    "listed visit outside the plan's window": (
+        teams,
+        _listed_visit({"start": "2027-01-01", "end": "2027-01-31"}, DECEMBER),
+        WINDOWS,
+        "2027-01-01～2027-01-31 与本计划 2026-12-01～2026-12-31 不重叠",
+    ),
+    "listed visit before the plan's window": (
+        teams,
+        _listed_visit({"start": "2026-11-01", "end": "2026-11-30"}, DECEMBER),
+        WINDOWS,
+        "不重叠",
+    ),
+    "plan file without a window": (
+        teams,
+        _listed_visit(DECEMBER, None),
+        WINDOWS,
+        "计划文件缺少检查时间窗口",
+    ),
+}
+
+# The population file cannot be read: verifyDraw stops with this error.
+FILE_FORGERIES: dict[str, tuple[Callable[[], Draw], Callable[[Draw], None], str]] = {
+    "header changed": (
+        dice,
+        lambda d: setattr(d, "frame", d.frame.replace(b",name", b",title", 1)),
+        "总体文件表头不符",
+    ),
+    "quote not closed": (
+        dice,
+        lambda d: setattr(d, "frame", d.frame + b'9137,S,K,A,1.0,,370100,"x\n'),
+        "引号未闭合",
+    ),
+    "record short of fields": (
+        dice,
+        lambda d: setattr(d, "frame", d.frame + b"9137,S,K\n"),
+        "缺少字段",
+    ),
+    "year checks not a count": (
+        caps,
+        lambda d: setattr(d, "frame", d.frame.replace(b",1,,370102", b",x,,370102", 1)),
+        "year_checks / cap_exempt 不合法",
+    ),
+}
+
+# Honest draws: (draw, how many checks are 未验证 and a label each of those must contain)
+HONEST: dict[str, tuple[Callable[[], Draw], list[str]]] = {
+    "dice": (dice, []),
+    "drand": (drand, ["drand BLS 签名"]),
+    "v1": (v1, []),
+    "sealed": (sealed, ["种子与抽取结果"]),
+    "failed": (failed, ["无法组成检查组"]),
+    "caps": (caps, []),
+    "teams": (teams, []),
+    "no plan file": (
+        lambda: replace(dice(), plan=None),
+        ["计划版本（承诺值、抽样框哈希、随机源）"],
+    ),
+}
+
+
+# --- forgeries of the teams and of the joins (the functions the page calls) -------------------
+
+
+def _cap_all(cap: int) -> Callable[[dict[str, Any]], None]:
+    def tamper(d: dict[str, Any]) -> None:
+        column = d["inspector_pool"]["columns"].index("max_tasks")
+        for row in d["inspector_pool"]["rows"]:
+            row[column] = cap
+
+    return tamper
+
+
+def _recused_pair(d: dict[str, Any]) -> None:
+    t = d["tasks"][0]
+    token = exclusion_token(d["seed"], t["team"][0]["badge"], t["uscc"])
+    d["exclusions"] = sorted([*d["exclusions"], token])
+
+
+TEAMS: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], None], str]] = {
+    **{f"/1 {k}": (lambda: published(_rich_draw()), f, m) for k, (f, m) in TEAM_FORGERIES.items()},
+    **{f"/2 {k}": (recusal._rich_draw2, f, m) for k, (f, m) in TEAM_FORGERIES.items()},
+    **{f"/2 {k}": (recusal._rich_draw2, f, m) for k, (f, m) in recusal.V2_FORGERIES.items()},
+    "/1 recused pair on a team": (lambda: published(_rich_draw()), _recused_pair, "应回避"),
+    "nobody may take a task": (lambda: published(_rich_draw()), _cap_all(0), "重放未能为全部"),
+    "too few places": (lambda: published(_rich_draw()), _cap_all(1), "重放未能为全部"),
+    "/2 recused list missing": (
+        recusal._rich_draw2,
+        lambda d: d["tasks"][0].pop("recused"),
+        "缺少 recused 列表",
+    ),
+}
+# the Python messages that verify.js words differently
+TEAMS["/1 two leaders"] = (*TEAMS["/1 two leaders"][:2], "组长人数不为 1")
+TEAMS["/2 two leaders"] = (*TEAMS["/2 two leaders"][:2], "组长人数不为 1")
+TEAMS["/1 expert missing"] = (*TEAMS["/1 expert missing"][:2], "专家人数不符")
+TEAMS["/2 expert missing"] = (*TEAMS["/2 expert missing"][:2], "专家人数不符")
+
+
+def _visit_team(k: int, change: Callable[[list[dict[str, Any]]], None]) -> Callable:
+    def tamper(d: dict[str, Any]) -> None:
+        change(visits._visit_of(d, k)["team"])
+
+    return tamper
+
+
+def _params(**kw: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda d: d["team_params"].update(kw)
+
+
+# (tamper, what verify.js says); the first part are the stdlib verifier's own forgeries
+VISITS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "team swapped": (visits._swap_team, "并入后的检查组应与所并入检查的检查组相同"),
+    "join to a visit not listed": (visits._unlisted, "并入的检查不在 open_visits 中"),
+    "join invented": (visits._join_unlisted, "并入的检查不在 open_visits 中"),
+    "listed visit skipped": (visits._skip, "现有检查组满足本计划要求，任务应并入"),
+    "join the rule refuses": (visits._join_refused, "不具备药学专长），不得并入"),
+    "member attributes altered": (
+        visits._inflate_expertise,
+        "信息与本次公布的执法检查人员名录不一致",
+    ),
+    "note changed": (visits.CASES["note changed"][0], "visit_note 应为"),
+    "note on a joined task": (visits.CASES["note on a joined task"][0], "已并入的任务不应有"),
+    "note without a listed visit": (
+        visits.CASES["note without a listed visit"][0],
+        "没有列出可合并的检查，却有",
+    ),
+    "visit id of a joined task": (
+        visits.CASES["visit id of a joined task"][0],
+        "并入后 visit 应为",
+    ),
+    "visit id of an own task": (
+        visits.CASES["visit id of an own task"][0],
+        "visit 应为任务本身的编号",
+    ),
+    "visit id of a refused task": (
+        visits.CASES["visit id of a refused task"][0],
+        "未并入的任务 visit 应为",
+    ),
+    "visit id missing": (visits.CASES["visit id missing"][0], "缺少 visit"),
+    "open visits unsorted": (visits.CASES["open visits unsorted"][0], "open_visits 须按 uscc 排序"),
+    "open visit of a target not drawn": (
+        visits.CASES["open visit of a target not drawn"][0],
+        "不是本次抽中的对象",
+    ),
+    "open visit of this plan": (visits.CASES["open visit of this plan"][0], "属于本计划"),
+    "open visit without a team": (visits.CASES["open visit without a team"][0], "没有检查组"),
+    "recusal published that did not decide": (
+        visits.CASES["recusal published that did not decide"][0],
+        "并未决定能否合并",
+    ),
+    "recusal of somebody not on the team": (
+        visits.CASES["recusal of somebody not on the team"][0],
+        "visit_recused 含不在该检查组中的人员",
+    ),
+    "recusal unsorted": (visits.CASES["recusal unsorted"][0], "visit_recused 须为排序且不重复"),
+    # each reason a listed team cannot take a joined task (joinProblem)
+    "member no longer in the pool": (
+        _visit_team(1, lambda team: team[1].update(in_pool=False)),
+        "已不在执法检查人员名录库或不在岗），不得并入",
+    ),
+    "too few officers": (
+        _visit_team(1, lambda team: team.pop()),
+        "执法人员 1 人，本计划要求至少 2 人），不得并入",
+    ),
+    "too few experts": (_params(experts=1), "专家 0 人，本计划要求至少 1 人），不得并入"),
+    "same county on a cross-region visit": (
+        _params(cross_region=True, region_level=6),
+        "本计划要求交叉互查），不得并入",
+    ),
+    "no joint member": (
+        _params(joint_departments=["某市卫生健康委员会"], joint_members=1),
+        "某市卫生健康委员会执法人员 0 人，本计划要求至少 1 人），不得并入",
+    ),
+    "recused member on a joined visit": (
+        lambda d: visits._task(d, 1).update(visit_recused=["B001"]),
+        "须回避该检查对象），不得并入",
+    ),
+}
+
+
+# --- one node run for every case ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def js(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    cases: dict[str, Any] = {}
+    for name, (make, _) in HONEST.items():
+        cases[f"honest {name}"] = make().payload()
+    for name, (make, tamper, *_) in {**DRAW_FORGERIES, **FILE_FORGERIES}.items():
+        d = make()
+        tamper(d)
+        cases[f"draw {name}"] = d.payload()
+    overlapping = teams()
+    _listed_visit({"start": "2026-12-31", "end": "2027-01-31"}, DECEMBER)(overlapping)
+    cases["draw overlapping window"] = overlapping.payload()
+    cases["teams honest /1"] = {"kind": "teams", "draw": published(_rich_draw())}
+    cases["teams honest /2"] = {"kind": "teams", "draw": recusal._rich_draw2()}
+    for name, (make, tamper, _) in TEAMS.items():
+        draw = make()
+        tamper(draw)
+        cases[f"teams {name}"] = {"kind": "teams", "draw": draw}
+    cases["visits honest"] = {"kind": "visits", "draw": visits._honest()}
+    for name, (tamper, _) in VISITS.items():
+        draw = visits._honest()
+        tamper(draw)
+        cases[f"visits {name}"] = {"kind": "visits", "draw": draw}
+    path = tmp_path_factory.mktemp("verify-js") / "cases.json"
+    path.write_text(json.dumps(cases, ensure_ascii=False), encoding="utf-8")
+    run = subprocess.run(
+        ["node", "-e", RUN, str(VERIFY_JS), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    return dict(json.loads(run.stdout))
+
+
+def test_every_case_ran(js: dict[str, Any]) -> None:
+    total = len(HONEST) + len(DRAW_FORGERIES) + len(FILE_FORGERIES) + 3 + len(TEAMS) + 1
+    assert len(js) == total + len(VISITS)
+
+
+@pytest.mark.parametrize("name", sorted(HONEST))
+def test_an_honest_draw_verifies(js: dict[str, Any], name: str) -> None:
+    checks = js[f"honest {name}"].get("checks")
+    assert checks, js[f"honest {name}"]
+    assert [c for c in checks if c["ok"] is False] == []
+    unchecked = [c["label"] for c in checks if c["ok"] is None]
+    wanted = HONEST[name][1]
+    assert len(unchecked) == len(wanted) and all(
+        w in u for w, u in zip(wanted, unchecked, strict=True)
+    ), unchecked
+
+
+def test_the_honest_teams_and_joins_replay(js: dict[str, Any]) -> None:
+    assert js["teams honest /1"] == {"problems": []}
+    assert js["teams honest /2"] == {"problems": []}
+    assert js["visits honest"] == {"problems": []}
+
+
+@pytest.mark.parametrize("name", sorted(DRAW_FORGERIES))
+def test_each_check_refuses_its_forgery(js: dict[str, Any], name: str) -> None:
+    _, _, label, detail = DRAW_FORGERIES[name]
+    checks = js[f"draw {name}"].get("checks")
+    assert checks, js[f"draw {name}"]
+    refused = [c for c in checks if c["ok"] is False and label in c["label"]]
+    assert any(detail in c["detail"] for c in refused), checks
+
+
+def test_a_listed_visit_sharing_one_day_with_the_plan_overlaps(js: dict[str, Any]) -> None:
+    windows = [c for c in js["draw overlapping window"]["checks"] if WINDOWS in c["label"]]
+    assert [c["ok"] for c in windows] == [True], windows
+
+
+@pytest.mark.parametrize("name", sorted(FILE_FORGERIES))
+def test_an_unreadable_population_file_is_an_error(js: dict[str, Any], name: str) -> None:
+    assert FILE_FORGERIES[name][2] in js[f"draw {name}"].get("error", ""), js[f"draw {name}"]
+
+
+@pytest.mark.parametrize("name", sorted(TEAMS))
+def test_each_team_check_refuses_its_forgery(js: dict[str, Any], name: str) -> None:
+    problems = js[f"teams {name}"]["problems"]
+    assert any(TEAMS[name][2] in p for p in problems), problems
+
+
+@pytest.mark.parametrize("name", sorted(VISITS))
+def test_each_join_check_refuses_its_forgery(js: dict[str, Any], name: str) -> None:
+    problems = js[f"visits {name}"]["problems"]
+    assert any(VISITS[name][1] in p for p in problems), problems
+
+
+def test_the_file_is_hashed_as_published() -> None:
+    """The honest cases are what the site serves: population_sha256 is the file's own hash."""
+    d = dice()
+    assert hashlib.sha256(d.frame).hexdigest() == d.draw["population_sha256"]
