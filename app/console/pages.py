@@ -673,6 +673,25 @@ def _form_mode(plan: Any) -> dict[str, Any]:
     return {"editing": plan.code, "adjusting": adjusting, "drawn": plan.status == "drawn"}
 
 
+def _adjust(
+    request: Request,
+    background: BackgroundTasks,
+    session: Any,
+    staff: Any,
+    code: str,
+    adj: AdjustmentIn,
+) -> None:
+    """计划调整 through plans.adjust (inside the account's jurisdiction); the site follows."""
+    plans.adjust(
+        session,
+        code=code,
+        adj=adj,
+        actor=staff.principal.actor,
+        jurisdiction=staff.principal.jurisdiction,
+    )
+    site_changed(request, background, session, f"plan:{code}")
+
+
 @router.get("/plans/{code}/form")
 def plan_form(request: Request, session: SessionDep, staff: StaffDep, code: str) -> HTMLResponse:
     """The plan form filled from the plan: 修改草稿, or 计划调整 of a published plan."""
@@ -730,14 +749,7 @@ async def plan_form_save(
             adj = AdjustmentIn.model_validate(
                 {"reason": form["reason"], "changes": changes, "redraw": "redraw" in raw}
             )
-            plans.adjust(
-                session,
-                code=code,
-                adj=adj,
-                actor=staff.principal.actor,
-                jurisdiction=staff.principal.jurisdiction,
-            )
-            site_changed(request, background, session, f"plan:{code}")
+            _adjust(request, background, session, staff, code, adj)
     except (ValueError, AppError) as exc:
         return _plan_form_refused(request, session, staff, form, exc, **mode)
     return see_other(f"/console/plans/{code}")
@@ -864,14 +876,7 @@ def plan_adjust(
         except ValueError:
             parsed = None
         adj = AdjustmentIn.model_validate({"reason": reason, "changes": parsed, "redraw": redraw})
-        plans.adjust(
-            session,
-            code=code,
-            adj=adj,
-            actor=staff.principal.actor,
-            jurisdiction=staff.principal.jurisdiction,
-        )
-        site_changed(request, background, session, f"plan:{code}")
+        _adjust(request, background, session, staff, code, adj)
 
     return _plan_action(request, session, staff, code, act, f"/console/plans/{code}")
 
