@@ -22,9 +22,10 @@ FOUND = {CORRECTED: True, PENDING_MEASURES: True, NON_COOPERATION: True, NO_PROB
 
 
 # A draw's tasks as the estimates need them (stratum, π, cooldown flag): fixed once drawn, so
-# kept for the newest few draws of the process — the publisher re-estimates a draw after each
-# approval and then reads only its results, not its 50,000 tasks again.
-_TASKS_KEPT = 4
+# kept in the process — the publisher re-estimates a draw after each approval and then reads
+# only its results, not its 50,000 tasks again. Bounded by tasks, not draws (four national
+# draws, or a season of hundreds of city draws), the least recently used dropped first.
+_TASKS_KEPT = 200_000
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,10 @@ def _draw_tasks(session: Session, draw_id: str, identity: tuple[str, str, str]) 
     """The tasks of a draw in draw order; `identity` (id, seed, population hash) names exactly
     which tasks they are (a draw rolled back and made again under the same id has another seed)."""
     with _cache_lock:
-        kept = _tasks_cache.get(identity)
-    if kept is not None:
-        return kept
+        kept = _tasks_cache.pop(identity, None)
+        if kept is not None:
+            _tasks_cache[identity] = kept  # now the most recently used
+            return kept
     # Read from the body once per draw: SQLite's json_extract parses a national draw's whole
     # body (tens of MB) for each call.
     strata, weighted = session.execute(
@@ -81,8 +83,9 @@ def _draw_tasks(session: Session, draw_id: str, identity: tuple[str, str, str]) 
     )
     with _cache_lock:
         _tasks_cache[identity] = kept
-        while len(_tasks_cache) > _TASKS_KEPT:
-            _tasks_cache.pop(next(iter(_tasks_cache)))
+        kept_rows = sum(len(k.rows) for k in _tasks_cache.values())
+        while kept_rows > _TASKS_KEPT and len(_tasks_cache) > 1:  # the newest always stays
+            kept_rows -= len(_tasks_cache.pop(next(iter(_tasks_cache))).rows)
     return kept
 
 

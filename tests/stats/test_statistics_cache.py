@@ -21,3 +21,32 @@ def test_statistics_from_the_kept_tasks_equal_a_fresh_read(client, city, db):
     assert kept == fresh
     assert kept["results"] > 0 and before["results"] == 0
     assert kept["strata"] != before["strata"]
+
+
+def test_kept_tasks_are_bounded_by_tasks_and_the_least_recently_used_goes_first(
+    client, city, db, monkeypatch
+):
+    first = draw_plan(client, city, code="CACHE-1")
+    second = draw_plan(client, city, code="CACHE-2")
+    third = draw_plan(client, city, code="CACHE-3")
+    sizes = [len(d["tasks"]) for d in (first, second, third)]
+    # room for two of the three draws' tasks
+    monkeypatch.setattr(service, "_TASKS_KEPT", sizes[0] + sizes[1])
+    service._tasks_cache.clear()
+    factory = make_sessionmaker(db)
+
+    def kept() -> set[str]:
+        return {key[0] for key in service._tasks_cache}
+
+    with factory() as s:
+        service.draw_statistics(s, draw_id=first["id"])
+        service.draw_statistics(s, draw_id=second["id"])
+        service.draw_statistics(s, draw_id=first["id"])  # used again: the second is now older
+        service.draw_statistics(s, draw_id=third["id"])
+    assert kept() == {first["id"], third["id"]}
+    # a hit is served from the cache: the same kept tasks, not read again
+    held = next(v for k, v in service._tasks_cache.items() if k[0] == first["id"])
+    with factory() as s:
+        again = service.draw_statistics(s, draw_id=first["id"])
+    assert again["tasks"] == sizes[0]
+    assert next(v for k, v in service._tasks_cache.items() if k[0] == first["id"]) is held
