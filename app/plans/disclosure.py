@@ -51,7 +51,9 @@ def draw_disclosure(session: Session, today: date) -> dict[str, tuple[bool, str 
     A kept draw of an `after_window` plan is withheld until its window has closed; a draw whose
     frozen frame took cooling information from a withheld draw (frame `depends_on`) is withheld
     until that one is public too, since its population file, strata and `despite_cooldown` flags
-    would reveal the other's selection. A failed attempt has no tasks: it is public at once.
+    would reveal the other's selection. A failed attempt has no tasks of its own to withhold,
+    but its record carries its frame (population file, strata, the error's target): it is
+    public at once unless that frame depends on a withheld draw, and then sealed like one.
     """
     specs: dict[str, dict[str, Any]] = {
         code: spec for code, spec in session.execute(select(Plan.code, Plan.spec))
@@ -82,10 +84,10 @@ def draw_disclosure(session: Session, today: date) -> dict[str, tuple[bool, str 
         if draw_id in out:
             return out[draw_id]
         code, status, commitment = rows[draw_id]
-        if status == DrawStatus.FAILED:  # no tasks to withhold
-            out[draw_id] = (True, None)
-            return out[draw_id]
-        public, since = tasks_public(specs[code], today)
+        # a failed attempt has no tasks of its own to withhold; its frame may still reveal
+        # another draw's selection (below)
+        failed = status == DrawStatus.FAILED
+        public, since = (True, None) if failed else tasks_public(specs[code], today)
         for dep in depends.get((code, version_of.get((code, commitment), -1)), []):
             if dep in rows and dep not in seen:
                 dep_public, dep_since = decide(dep, seen | {draw_id})

@@ -320,6 +320,43 @@ def test_a_later_plan_does_not_reveal_a_withheld_selection(client, city, setting
     assert revealed["tasks"] and (site / f"{drawn['id']}.population.csv").exists()
 
 
+def test_a_failed_attempt_does_not_reveal_a_withheld_selection_through_its_frame(
+    client, city, settings, db
+):
+    """A later plan's frame took cooling from a withheld draw and its own draw failed: the
+    failed record (population file, strata, error) is sealed until the withheld draw is public,
+    as a kept draw's would be; its existence is published at once."""
+    from app.publish.write import publish
+
+    hidden = published(client, city, code="HIDDEN-A", publish_tasks="after_window", ratio=0.3)
+    withheld = _draw(client, city, hidden).json()
+    later = published(client, city, code="LATER-F", publish_tasks="on_draw", team=CITY_CROSS)
+    with make_sessionmaker(db)() as s:
+        frame = s.get(PlanFrame, (later, 2))
+        assert frame is not None and frame.depends_on == [withheld["id"]]
+    failed = _draw(client, city, later).json()["draw"]
+    with make_sessionmaker(db)() as s:
+        publish(s, settings.publish_dir)
+        s.commit()
+    site = settings.publish_dir / "draws"
+    announced = json.loads((site / f"{failed}.json").read_text())
+    assert announced.get("sealed") is True and announced["status"] == "failed"
+    assert "strata" not in announced and "error" not in announced
+    assert "secret" not in announced["seed_inputs"]
+    assert not (site / f"{failed}.population.csv").exists()
+    hidden_usccs = {t["uscc"] for t in withheld["tasks"]}
+    blob = "".join(p.read_text(errors="ignore") for p in site.parent.rglob("*") if p.is_file())
+    assert not any(u in blob for u in hidden_usccs)
+    # When the withheld window closes, the failure is shown whole, with its frame.
+    reveal = time_machine.travel(datetime(2027, 1, 2, 2, tzinfo=UTC), tick=False)
+    with reveal, make_sessionmaker(db)() as s:
+        publish(s, settings.publish_dir)
+        s.commit()
+    revealed = json.loads((site / f"{failed}.json").read_text())
+    assert revealed["status"] == "failed" and revealed["error"] and revealed["strata"]
+    assert (site / f"{failed}.population.csv").exists()
+
+
 def test_the_credit_feed_holds_a_withheld_plans_results_until_its_window_closes(
     client, city, make_token
 ):
