@@ -33,7 +33,7 @@ class Plan(Base):
     # Commit-reveal: commitment is public once published; the secret only after the draw.
     commitment: Mapped[str | None] = mapped_column(String(64))
     # spotcheck-draw/1 plans stored their secret here; /2 plans store only `secret_nonce`, and
-    # the secret is HMAC(server key, code, version, nonce) (app/keys.py): a dump cannot open it.
+    # the secret is HMAC(server key, code, nonce) — one fresh nonce per commitment (app/keys.py): a dump cannot open it.
     secret: Mapped[str | None] = mapped_column(String(64))
     secret_nonce: Mapped[str | None] = mapped_column(String(32))
     draw_count: Mapped[int] = mapped_column(Integer, default=0)
