@@ -64,13 +64,28 @@ def _an_inspection() -> Any:
     return or_(Result.id.is_(None), Result.outcome != ResultOutcome.NOT_INSPECTED)
 
 
+def _counted(plan_code: str) -> Any:
+    """Which drawn tasks count for the frame of plan `plan_code` (cooldown, yearly cap): those
+    of other plans' current draws while open or once inspected, and any task that was really
+    inspected — also in a draw since superseded, and in this plan's own earlier draws. This
+    plan's own open tasks never count: a re-draw replaces them, and counting them would take
+    the superseded selection out of the re-draw's population. Tasks joined to draws and
+    outer-joined to results."""
+    inspected = and_(Result.id.is_not(None), Result.outcome != ResultOutcome.NOT_INSPECTED)
+    return or_(
+        and_(Draw.status == DrawStatus.CURRENT, Task.plan_code != plan_code, _an_inspection()),
+        and_(Draw.status.in_((DrawStatus.CURRENT, DrawStatus.SUPERSEDED)), inspected),
+    )
+
+
 def _cooling(session: Session, plan: PlanIn, now: Any) -> tuple[dict[str, set[str]], set[str]]:
     """Per USCC, the plan's items it is (to be) inspected for within cooldown_days; and the ids
     of the draws that contributed (a withheld one makes the frame withheld too, `capture`).
 
-    A task of a current draw counts while it is open or once inspected; a task whose approved
-    result is 未检查（停业、注销等） was not an inspection, so it frees the target for the next
-    draw of those items (docs/rules.md#r4-2).
+    A task counts as `_counted` says: a task of another plan's current draw while open or once
+    inspected, any task once really inspected; a task whose approved result is 未检查（停业、
+    注销等） was not an inspection, so it frees the target for the next draw of those items
+    (docs/rules.md#r4-2).
     """
     if plan.cooldown_days == 0:
         return {}, set()
@@ -82,11 +97,7 @@ def _cooling(session: Session, plan: PlanIn, now: Any) -> tuple[dict[str, set[st
         select(Task.uscc, Task.items, Task.draw_id)
         .join(Draw, Draw.id == Task.draw_id)
         .outerjoin(Result, Result.task_id == Task.id)
-        .where(
-            Draw.status == DrawStatus.CURRENT,
-            Draw.created_at >= since,
-            _an_inspection(),
-        )
+        .where(Draw.created_at >= since, _counted(plan.code))
     )
     for uscc, items, draw_id in session.execute(stmt):
         hit = wanted.intersection(items)
@@ -110,18 +121,19 @@ def cap_exempt(tags: Iterable[str], exempt: Iterable[str]) -> bool:
 
 def _year_checks(session: Session, plan: PlanIn) -> tuple[dict[str, int], set[str]]:
     """Per USCC, its inspections in the calendar year of the plan's window start (北京时间
-    dates): tasks of current draws of every other plan whose window starts in that year, open
-    or inspected — a task whose approved result is 未检查（停业、注销等） was not an inspection,
-    and the tasks of plans merged into one visit (docs/rules.md#r4-4) are one inspection;
-    and the ids of the draws that contributed (docs/rules.md#r4-5). The plan's own earlier
-    draws do not count: a redraw replaces them."""
+    dates): the tasks of plans whose window starts in that year that `_counted` counts — of
+    other plans' current draws open or inspected, any task once really inspected (this plan's
+    own open tasks do not count: a redraw replaces them); a task whose approved result is
+    未检查（停业、注销等） was not an inspection, and the tasks of plans merged into one visit
+    (docs/rules.md#r4-4) are one inspection; and the ids of the draws that contributed
+    (docs/rules.md#r4-5)."""
     if not plan.yearly_caps:
         return {}, set()
     year = plan.window.start.year
     codes = [
         code
         for code, spec in session.execute(select(Plan.code, Plan.spec))
-        if code != plan.code and _window_year(spec) == year
+        if _window_year(spec) == year
     ]
     visits: dict[str, set[str]] = defaultdict(set)
     draws: set[str] = set()
@@ -130,11 +142,7 @@ def _year_checks(session: Session, plan: PlanIn) -> tuple[dict[str, int], set[st
             select(Task.uscc, Task.draw_id, Task.id, Task.visit)
             .join(Draw, Draw.id == Task.draw_id)
             .outerjoin(Result, Result.task_id == Task.id)
-            .where(
-                Draw.status == DrawStatus.CURRENT,
-                Task.plan_code.in_(codes[i : i + 900]),
-                _an_inspection(),
-            )
+            .where(Task.plan_code.in_(codes[i : i + 900]), _counted(plan.code))
         )
         for uscc, draw_id, task_id, visit in session.execute(stmt):
             visits[uscc].add(visit or task_id)  # the tasks of one visit are one inspection

@@ -173,6 +173,44 @@ def test_a_not_inspected_result_frees_the_target_for_the_next_draw(client, city)
     assert cooling == {t["uscc"] for t in first["tasks"]} - {closed["uscc"]}
 
 
+def test_a_redraw_draws_from_the_whole_population_again(client, city):
+    """A re-draw replaces the superseded draw: its open tasks do not cool their targets (they
+    used to, so a re-draw left out the very selection it replaced — a supervisor could drop
+    targets by re-drawing); a task really inspected before the re-draw does cool its target,
+    and a 未检查 one does not."""
+    from tests.entropy import dice_source
+
+    first = _draw(client, city, published(client, city, code="RD-1", ratio=0.3)).json()
+    inspected, not_visited = first["tasks"][0], first["tasks"][1]
+    for task, outcome in ((inspected, "未发现问题"), (not_visited, "未检查（停业、注销等）")):
+        body = {
+            "outcome": outcome,
+            "decided_on": today_local().isoformat(),
+            "findings": "" if outcome == "未发现问题" else "已停业",
+        }
+        r = client.put(f"/api/v1/tasks/{task['id']}/result", headers=city, json=body)
+        assert r.status_code == 200, r.text
+        r = client.post(f"/api/v1/tasks/{task['id']}/result/approve", headers=approver(client))
+        assert r.status_code == 200, r.text
+    r = client.post(
+        "/api/v1/plans/RD-1/adjustments",
+        headers=city,
+        json={"reason": "重新抽取", "changes": {"entropy_source": dice_source()}, "redraw": True},
+    )
+    assert r.status_code == 201, r.text
+    again = _draw(client, city, "RD-1").json()
+    assert again["id"] == "RD-1-D2"
+    by_key = {s["key"]: s for s in first["strata"]}
+    stratum_of_inspected = inspected["stratum"]
+    for s in again["strata"]:
+        # only the one really inspected target is resting; the superseded open tasks are not
+        resting = 1 if s["key"] == stratum_of_inspected else 0
+        assert (s["N"], s["eligible"]) == (by_key[s["key"]]["N"], s["N"] - resting), s
+    cooling = {t["uscc"] for t in again["tasks"] if t["despite_cooldown"]}
+    assert cooling <= {inspected["uscc"]}
+    assert not_visited["uscc"] not in cooling
+
+
 def test_the_task_quota_counts_open_tasks_of_every_plan(db, client, city):
     first = _draw(client, city, published(client, city, code="Q-1", cooldown_days=0)).json()
     busy: dict[str, int] = {}
