@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Task
+from app.models import Result, Task
 from app.publish.collect import SiteData
 from app.publish.formats import FileSink, dumps, render_unit
 from app.publish.pages import SCHEMA_VERSION, html_page, json_doc
 from app.publish.render import fingerprint
-from app.states import DrawStatus
+from app.states import DrawStatus, ResultOutcome
 from app.tasks.codes import CHECK_PAGE, KEYS_FILE, PublicKey, public_keys
 
 COUNTS_PAGE = "inspection/index.html"
@@ -44,17 +44,45 @@ def inspection_pages(sink: FileSink, session: Session, data: SiteData, *, key_fi
     inputs = {"keys": key_docs, "items": item_names}
     render_unit(sink, "inspection:check", fingerprint(inputs), check)
 
+    not_inspected = not_inspected_tasks(session, _counted_draws(data))
+
     def render() -> None:
-        for rel, body in render_counts_pages(data, collect_counts(session, data)).items():
+        counts = collect_counts(session, data, not_inspected=set(not_inspected))
+        for rel, body in render_counts_pages(data, counts).items():
             sink[rel] = body
 
-    render_unit(sink, "inspection:counts", fingerprint(counts_inputs(data)), render)
+    inputs = counts_inputs(data) | {"not_inspected": not_inspected}
+    render_unit(sink, "inspection:counts", fingerprint(inputs), render)
+
+
+def _counted_draws(data: SiteData) -> list[str]:
+    return sorted(d.id for d in data.draws if d.public and d.status == DrawStatus.CURRENT)
+
+
+def not_inspected_tasks(session: Session, draw_ids: Sequence[str]) -> list[str]:
+    """The tasks of these draws whose published result is 未检查（停业、注销等）: listed, but no
+    inspection (as for the cooldown and the yearly cap, docs/rules.md#r4-1); only published
+    results, so the page reveals no result before the results section does."""
+    out: list[str] = []
+    for i in range(0, len(draw_ids), CHUNK):
+        out.extend(
+            session.scalars(
+                select(Task.id)
+                .join(Result, Result.task_id == Task.id)
+                .where(
+                    Task.draw_id.in_(draw_ids[i : i + CHUNK]),
+                    Result.outcome == ResultOutcome.NOT_INSPECTED,
+                    Result.published_at.is_not(None),
+                )
+            )
+        )
+    return sorted(out)
 
 
 def counts_inputs(data: SiteData) -> dict[str, Any]:
     """Everything the yearly counts read besides the drawn tasks (fixed once drawn): which
     draws are counted and their plans' titles, windows and departments."""
-    draws = sorted(d.id for d in data.draws if d.public and d.status == DrawStatus.CURRENT)
+    draws = _counted_draws(data)
     counted = {d.plan for d in data.draws if d.id in set(draws)}
     plans = [
         [
@@ -70,12 +98,16 @@ def counts_inputs(data: SiteData) -> dict[str, Any]:
     return {"draws": draws, "plans": plans}
 
 
-def collect_counts(session: Session, data: SiteData) -> list[dict[str, Any]]:
+def collect_counts(
+    session: Session, data: SiteData, *, not_inspected: set[str] | None = None
+) -> list[dict[str, Any]]:
     """Per (year, institution), its published drawn tasks, newest year first; the year is the
     北京时间 calendar year in which the plan's inspection window starts. `count` is the number of
-    inspections (visits, 一次检查): tasks of plans merged into one visit count once."""
+    inspections (visits, 一次检查): tasks of plans merged into one visit count once, and a task
+    in `not_inspected` (a published 未检查 result) is listed but was no inspection."""
+    skipped = not_inspected or set()
     plans = {p["code"]: p for p in data.plans}
-    draw_ids = sorted(d.id for d in data.draws if d.public and d.status == DrawStatus.CURRENT)
+    draw_ids = _counted_draws(data)
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for i in range(0, len(draw_ids), CHUNK):
         rows = session.execute(
@@ -104,6 +136,7 @@ def collect_counts(session: Session, data: SiteData) -> list[dict[str, Any]]:
                     "departments": [d for d in departments if d],
                     "window": [start, end],
                     "items": list(items),
+                    "inspected": task_id not in skipped,
                 }
             )
     out = []
@@ -112,7 +145,7 @@ def collect_counts(session: Session, data: SiteData) -> list[dict[str, Any]]:
     ):
         group["tasks"].sort(key=lambda t: (t["window"][0], t["task"]))
         departments = sorted({d for t in group["tasks"] for d in t["departments"]})
-        visits = {t["visit"] for t in group["tasks"]}
+        visits = {t["visit"] for t in group["tasks"] if t["inspected"]}
         out.append({**group, "count": len(visits), "departments": departments})
     return out
 

@@ -108,3 +108,40 @@ def test_a_superseded_draw_is_not_counted(client, pub_city, settings):
         b for rel, b in site_files(settings.publish_dir).items() if rel.startswith("inspection/")
     ).decode()
     assert not any(t["id"] in text for t in old["tasks"])
+
+
+def test_a_published_not_inspected_result_is_listed_but_not_counted(client, pub_city, settings):
+    """未检查（停业、注销等） was no inspection (as for the cooldown and the yearly cap): the
+    institution's row lists the task and says so, and its count leaves it out."""
+    from app.clock import today_local
+    from tests.rounds import approver
+
+    create_and_publish(client, pub_city)
+    drawn = draw(client, pub_city, "PUB-1")
+    closed, visited = drawn["tasks"][0], drawn["tasks"][1]
+    before = _counts(site_files(settings.publish_dir))
+    year = next(iter(before))[0]
+    assert before[(year, closed["uscc"])]["count"] == 1
+    for task, outcome, findings in (
+        (closed, "未检查（停业、注销等）", "已停业"),
+        (visited, "未发现问题", ""),
+    ):
+        body = {"outcome": outcome, "decided_on": today_local().isoformat(), "findings": findings}
+        r = client.put(f"/api/v1/tasks/{task['id']}/result", headers=pub_city, json=body)
+        assert r.status_code == 200, r.text
+        r = client.post(f"/api/v1/tasks/{task['id']}/result/approve", headers=approver(client))
+        assert r.status_code == 200, r.text
+    with make_sessionmaker(client.app.state.engine)() as s:
+        publish(s, settings.publish_dir)
+        s.commit()
+    files = site_files(settings.publish_dir)
+    results = files["results/index.json"].decode()
+    assert closed["id"] in results or any(
+        closed["id"] in b.decode() for rel, b in files.items() if rel.startswith("results/page")
+    ), "the 未检查 result is published"
+    after = _counts(files)
+    row = after[(year, closed["uscc"])]
+    assert row["count"] == 0 and [t["inspected"] for t in row["tasks"]] == [False]
+    assert after[(year, visited["uscc"])]["count"] == 1  # an inspection carried out counts
+    html = files["inspection/index.html"].decode()
+    assert "不计入检查次数" in html
