@@ -344,6 +344,8 @@ def test_a_failed_attempt_does_not_reveal_a_withheld_selection_through_its_frame
     assert "strata" not in announced and "error" not in announced
     assert "secret" not in announced["seed_inputs"]
     assert not (site / f"{failed}.population.csv").exists()
+    page = (site / f"{failed}.html").read_text()
+    assert "抽取失败" in page and "不预先告知" not in page  # an on_draw plan's failed attempt
     hidden_usccs = {t["uscc"] for t in withheld["tasks"]}
     blob = "".join(p.read_text(errors="ignore") for p in site.parent.rglob("*") if p.is_file())
     assert not any(u in blob for u in hidden_usccs)
