@@ -103,10 +103,10 @@ def draw_disclosure(session: Session, today: date) -> dict[str, tuple[bool, str 
 
 
 def withheld_draws(session: Session, today: date) -> set[str]:
-    """Ids of the current (kept) draws whose selection is still withheld today."""
-    current = set(session.scalars(select(Draw.id).where(Draw.status == DrawStatus.CURRENT)))
-    disclosed = draw_disclosure(session, today)
-    return {d for d in current if not disclosed[d][0]}
+    """Ids of the draws whose selection is still withheld today: kept ones, and superseded ones
+    of a plan whose list is not public yet (their inspected tasks still count for the cooldown
+    and the yearly cap of other plans' frames, app/plans/frame.py `_counted`)."""
+    return {d for d, (public, _since) in draw_disclosure(session, today).items() if not public}
 
 
 def sealed_record(body: Mapping[str, Any], task_count: int) -> dict[str, Any]:

@@ -359,6 +359,28 @@ def test_a_failed_attempt_does_not_reveal_a_withheld_selection_through_its_frame
     assert (site / f"{failed}.population.csv").exists()
 
 
+def test_a_superseded_withheld_draw_still_seals_the_frames_it_cools(client, city, db):
+    """An inspection carried out under a withheld draw that was then re-drawn still cools its
+    target for later plans (frame.py `_counted`): a later frame that uses it depends on that
+    superseded draw, so it stays sealed while the withheld plan's list is not public."""
+    from tests.entropy import dice_source
+    from tests.rounds import approve
+
+    hidden = published(client, city, code="HIDDEN-S", publish_tasks="after_window", ratio=0.3)
+    first = _draw(client, city, hidden).json()
+    approve(client, city, first["tasks"][0]["id"], outcome="未发现问题")
+    r = client.post(
+        f"/api/v1/plans/{hidden}/adjustments",
+        headers=city,
+        json={"reason": "重新抽取", "changes": {"entropy_source": dice_source()}, "redraw": True},
+    )
+    assert r.status_code == 201, r.text
+    later = published(client, city, code="LATER-S", publish_tasks="on_draw", cooldown_days=365)
+    with make_sessionmaker(db)() as s:
+        frame = s.get(PlanFrame, (later, 2))
+        assert frame is not None and first["id"] in frame.depends_on
+
+
 def test_the_credit_feed_holds_a_withheld_plans_results_until_its_window_closes(
     client, city, make_token
 ):
