@@ -24,16 +24,13 @@ def _json_cached() -> Callable[[Any], str | None]:
     """`_json` memoised for tuples of strings (written as JSON arrays, like lists): a column
     whose values repeat (a task's item codes) is encoded once per distinct value. Other values
     are encoded each time (equal keys need not encode alike: (1,) == (True,) == (1.0,))."""
-    cache: dict[tuple[str, ...], str | None] = {}
+    cached = _cached(_json)
 
     def run(value: Any) -> str | None:
         if type(value) is not tuple or not all(type(v) is str for v in value):
             return _json(value)
-        try:
-            return cache[value]
-        except KeyError:
-            out = cache[value] = _json(value)
-            return out
+        out: str | None = cached(value)
+        return out
 
     return run
 
