@@ -361,17 +361,21 @@ def population_gzip(population: Population, items: list[PlanItem]) -> bytes:
     return b"".join(parts)
 
 
-def team_inspector(row: Inspector, *, max_tasks: int | None) -> TeamInspector:
-    """A registry inspector as the pure team rules see it (active = in the registry and 在岗)."""
+def team_inspector(
+    row: Any, *, max_tasks: int | None, as_set: Callable[[Any], frozenset[str]] = frozenset
+) -> TeamInspector:
+    """A registry inspector as the pure team rules see it (active = in the registry and 在岗):
+    `row` an Inspector or a row of its columns by the same names, `as_set` reading its
+    expertise and conflicts (lists on an Inspector)."""
     return TeamInspector(
         badge=row.badge,
         name=row.name,
         department=row.department,
         region=row.region,
-        expertise=frozenset(row.expertise),
+        expertise=as_set(row.expertise),
         kind=row.kind,
         employer_uscc=row.employer_uscc,
-        conflicts=frozenset(row.conflicts),
+        conflicts=as_set(row.conflicts),
         max_tasks=max_tasks,
         active=_on_duty(row.active, row.status),
     )
@@ -422,16 +426,16 @@ def team_pool(session: Session) -> list[TeamInspector]:
     `max_tasks` here (and in the published pool) is 任务上限 minus the open tasks."""
     busy = open_tasks(session)
     # Columns, not ORM objects, and each distinct expertise / conflicts text parsed once (20,000
-    # inspectors share a few dozen): the same inspectors as `team_inspector` makes of the rows.
+    # inspectors share a few dozen); `team_inspector` makes the same inspectors of them.
     stmt = select(
         Inspector.badge,
         Inspector.name,
         Inspector.department,
         Inspector.region,
-        cast(Inspector.expertise, String),
+        cast(Inspector.expertise, String).label("expertise"),
         Inspector.kind,
         Inspector.employer_uscc,
-        cast(Inspector.conflicts, String),
+        cast(Inspector.conflicts, String).label("conflicts"),
         Inspector.max_tasks,
         Inspector.active,
         Inspector.status,
@@ -445,31 +449,12 @@ def team_pool(session: Session) -> list[TeamInspector]:
         return got
 
     return [
-        TeamInspector(
-            badge=badge,
-            name=name,
-            department=department,
-            region=region,
-            expertise=as_set(expertise),
-            kind=kind,
-            employer_uscc=employer_uscc,
-            conflicts=as_set(conflicts),
-            max_tasks=None if max_tasks is None else max(0, max_tasks - busy.get(badge, 0)),
-            active=_on_duty(active, status),
+        team_inspector(
+            r,
+            max_tasks=None if r.max_tasks is None else max(0, r.max_tasks - busy.get(r.badge, 0)),
+            as_set=as_set,
         )
-        for (
-            badge,
-            name,
-            department,
-            region,
-            expertise,
-            kind,
-            employer_uscc,
-            conflicts,
-            max_tasks,
-            active,
-            status,
-        ) in session.execute(stmt)
+        for r in session.execute(stmt)
     ]
 
 
