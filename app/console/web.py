@@ -25,6 +25,7 @@ from app.clock import local_time
 from app.config import Settings
 from app.db import SessionDep
 from app.errors import AppError, validation_problem
+from app.inputs import check_texts
 from app.models import ConsoleSession, User
 from app.regions import region_label
 from app.states import plan_label, task_label
@@ -110,6 +111,8 @@ async def _staff(request: Request, session: SessionDep) -> Staff:
         submitted = form.get("csrf")
         if not sessions.csrf_ok(row, submitted if isinstance(submitted, str) else None):
             raise CsrfRefused()
+        # multipart forms (urlencoded ones were checked by app/limits.py): the input rule
+        check_texts((k, v) for k, v in form.multi_items() if isinstance(v, str))
     return Staff(user=user, row=row, principal=principal_of(user))
 
 
