@@ -1,12 +1,14 @@
 """The `spotcheck` command line.
 
-Exit codes: 0 done, 1 refused (invalid input, a failed check, a database that cannot be used),
+Exit codes: 0 done, 1 refused (invalid input, a failed check, a database that cannot be used,
+`spotcheck publish` that had to skip a unit it could not render),
 2 usage (argparse), 3 `spotcheck verify` incomplete (a check could not be made), 130 interrupted. A refusal is one Chinese message on stderr, never a
 traceback. Commands that use the database first compare its schema with the migrations: the
 embedded SQLite database is migrated automatically; PostgreSQL never is (`spotcheck db upgrade`).
 """
 
 import argparse
+import logging
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -227,7 +229,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("SPOTCHECK_SCHEDULER", "thread")
     get_settings.cache_clear()
     uvicorn.run(
-        "app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=_uvicorn_log_config(),
     )
     return 0
 
@@ -243,10 +250,37 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _log_to_stderr() -> None:
+    """The service's own log lines (app.*: builds of the site, skipped units, jobs) at INFO."""
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT, stream=sys.stderr)
+    logging.getLogger("app").setLevel(logging.INFO)
+
+
+def _uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the service's own loggers (app.*) at INFO, in every worker."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["app"] = {"format": LOG_FORMAT}
+    config["handlers"]["app"] = {
+        "formatter": "app",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"]["app"] = {"handlers": ["app"], "level": "INFO", "propagate": False}
+    return config
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from app.jobs import Scheduler, registered
     from app.scheduler import register_jobs
 
+    _log_to_stderr()
     settings = get_settings()
     register_jobs(settings)
     names = "、".join(job.name for job in registered())
@@ -269,7 +303,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
         f"公开网站已发布到 {settings.publish_dir}（{report.files} 个文件，"
         f"{report.bytes / 1e6:.1f} MB，版本 {report.generation.name}）"
     )
-    return 0
+    for key, error in sorted(report.failed_units.items()):
+        print(f"警告：发布单元 {key} 无法生成，已跳过：{error}", file=sys.stderr)
+    return EXIT_REFUSED if report.failed_units else EXIT_OK
 
 
 def _load_verifier() -> Any:

@@ -23,6 +23,7 @@ from app.jobs import Scheduler
 from app.limits import install_limits
 from app.plans.router import router as plans_router
 from app.publish.hooks import publish_site
+from app.publish.write import site_state
 from app.registries.router import router as registries_router
 from app.scheduler import register_jobs
 from app.stats.router import router as stats_router
@@ -62,9 +63,13 @@ An unknown query parameter or a duplicate JSON key is a 422.
 
 
 class Health(BaseModel):
-    """The liveness answer."""
+    """The liveness answer: "ok", or "degraded" when the live public site's last build had to
+    skip units it could not render (`failed_units`: unit → error; the rest of the site is
+    current, the next build tries them again)."""
 
     status: str
+    generation: str | None = None
+    failed_units: dict[str, str] = {}
 
 
 OPENAPI_URL = "/api/v1/openapi.json"
@@ -142,7 +147,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.get("/api/v1/health", tags=["ops"], response_model=Health)
     def health() -> Health:
-        """存活检查 (liveness)."""
-        return Health(status="ok")
+        """存活检查 (liveness)；公开网站上次生成时跳过的单元 (units the last build skipped)."""
+        site = site_state(settings.publish_dir)
+        failed = site.get("failed_units", {})
+        return Health(
+            status="degraded" if failed else "ok",
+            generation=site.get("generation"),
+            failed_units=failed,
+        )
 
     return app
