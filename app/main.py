@@ -18,7 +18,7 @@ from app.console import install as install_console
 from app.console.admin_api import router as admin_router
 from app.credit.router import router as credit_router
 from app.db import make_engine, make_sessionmaker
-from app.errors import install_error_handlers
+from app.errors import database_unavailable, install_error_handlers
 from app.jobs import Scheduler
 from app.limits import install_limits
 from app.plans.router import router as plans_router
@@ -63,11 +63,13 @@ An unknown query parameter or a duplicate JSON key is a 422.
 
 
 class Health(BaseModel):
-    """The liveness answer: "ok", or "degraded" when the live public site's last build had to
-    skip units it could not render (`failed_units`: unit → error; the rest of the site is
-    current, the next build tries them again)."""
+    """The liveness answer (always 200 while the process serves): "ok", or "degraded" when the
+    database cannot be reached (`database`: "unavailable"; requests needing it get 503) or the
+    live public site's last build had to skip units it could not render (`failed_units`:
+    unit → error; the rest of the site is current, the next build tries them again)."""
 
     status: str
+    database: str = "ok"
     generation: str | None = None
     failed_units: dict[str, str] = {}
 
@@ -150,8 +152,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         """存活检查 (liveness)；公开网站上次生成时跳过的单元 (units the last build skipped)."""
         site = site_state(settings.publish_dir)
         failed = site.get("failed_units", {})
+        database = "ok"
+        try:
+            with app.state.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            database = "unavailable"
         return Health(
-            status="degraded" if failed else "ok",
+            status="degraded" if failed or database != "ok" else "ok",
+            database=database,
             generation=site.get("generation"),
             failed_units=failed,
         )
