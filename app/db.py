@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import outage_log
 
-
 CONNECT_TIMEOUT_SECONDS = 5
 
 

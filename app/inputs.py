@@ -36,7 +36,7 @@ _STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
 # The escape \u0000 preceded by an even number of backslashes (an odd one escapes the first).
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*+\\u0000")
 _DIGITS = re.compile(rb"(?<![0-9])[0-9]{%d}" % (MAX_DIGITS + 1))
-_DIGITS_TEXT = re.compile(r"(?<![0-9])[0-9]{%d}" % (MAX_DIGITS + 1))
+_DIGITS_TEXT = re.compile(_DIGITS.pattern.decode())
 _NON_FINITE = re.compile(rb"NaN|Infinity")
 _BRACKETS = re.compile(rb"[^\[\]{}]+")
 _OPENERS = np.frombuffer(b"[{", dtype=np.uint8)

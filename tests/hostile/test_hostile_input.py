@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from app.db import make_sessionmaker
 from app.inputs import MAX_DIGITS, MAX_JSON_DEPTH
 from app.models import Plan, Target
-from tests.factories import TARGET_HEADER, target_row, to_csv
 from tests.entropy import dice_source
+from tests.factories import TARGET_HEADER, target_row, to_csv
 from tests.plans.conftest import plan_body
 from tests.tasks.conftest import drawn  # noqa: F401  (fixture)
 
@@ -142,7 +142,7 @@ def test_urlencoded_form_with_nul_is_refused(client, db):
     _is_input_refusal(r)
 
 
-def test_nul_in_a_multipart_text_field_is_refused(client, drawn, db):
+def test_nul_in_a_multipart_text_field_is_refused(client, drawn, db):  # noqa: F811
     sup, draw = drawn
     task = draw["tasks"][0]["id"]
     r = client.post(

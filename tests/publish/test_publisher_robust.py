@@ -47,7 +47,9 @@ def _health(client):
     return r.json()
 
 
-def test_a_unit_that_fails_is_skipped_reported_and_retried(quiet, pub_city, db, settings, monkeypatch):
+def test_a_unit_that_fails_is_skipped_reported_and_retried(
+    quiet, pub_city, db, settings, monkeypatch
+):
     create_and_publish(quiet, pub_city)
     d = draw(quiet, pub_city, "PUB-1")
     real = write.draw_statistics

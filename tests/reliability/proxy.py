@@ -4,6 +4,7 @@ again. Only this test's connections go through it: the shared PostgreSQL is neve
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -30,7 +31,9 @@ class Proxy:
                 return
             if not self.up:
                 # what a stopped server looks like to a client: the connection is closed
-                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                client.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                )
                 client.close()
                 continue
             try:
@@ -51,10 +54,8 @@ class Proxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def cut(self) -> None:
         """Drops every open connection; new ones are closed at once."""
@@ -62,10 +63,8 @@ class Proxy:
         with self._lock:
             socks, self._socks = self._socks, set()
         for s in socks:
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             s.close()
 
     def restore(self) -> None:

@@ -15,7 +15,6 @@ from tests.reliability.harness import Database, database, running, token
 from tests.reliability.proxy import Proxy
 
 
-
 def _through(db: Database, proxy: Proxy) -> Database:
     parts = urlsplit(db.url)
     netloc = parts.netloc.rsplit("@", 1)
@@ -84,7 +83,9 @@ def test_requests_during_an_outage_are_503_with_retry_after(tmp_path):
                 with ThreadPoolExecutor(8) as pool:
                     answers = list(pool.map(call, calls))
                 outage = time.monotonic() - t0
-                statuses = [a.status_code if isinstance(a, httpx.Response) else repr(a) for a in answers]
+                statuses = [
+                    a.status_code if isinstance(a, httpx.Response) else repr(a) for a in answers
+                ]
                 assert all(s == 503 for s in statuses), statuses
                 for a in answers:
                     assert a.headers["content-type"] == "application/problem+json"
