@@ -74,3 +74,23 @@ def schema_status(engine: Engine) -> SchemaStatus:
         unknown=tuple(rev for rev in current if rev not in known),
         other_tables=bool(tables) and not current,
     )
+
+
+class DowngradeRefused(RuntimeError):
+    """A downgrade that would drop committed data (frozen frames, committed values, draws,
+    results, accounts' jurisdictions…): it is refused and the database is left as it was."""
+
+
+def refuse_losing(what: str, query: str) -> None:
+    """Called by a migration's `downgrade()` before it drops a table or a column: refuses when
+    `query` (a SELECT, e.g. `SELECT 1 FROM plan_frames LIMIT 1`) finds a row, i.e. when the
+    drop would lose data. Every downgrade that drops data people committed to calls it."""
+    from alembic import op
+    from sqlalchemy import text
+
+    if op.get_bind().execute(text(query)).first() is not None:
+        raise DowngradeRefused(
+            f"拒绝降级：此降级将删除已提交的{what}，而这些数据无法恢复（downgrade refused: it "
+            "would drop committed data）。请使用当前版本的程序；如确需回退，先备份数据库，"
+            "再由管理员手工处理。"
+        )
