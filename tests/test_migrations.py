@@ -113,7 +113,7 @@ class TestDowngradeKeepsCommittedData:
             }
 
     @pytest.mark.parametrize("to", [BEFORE_PROTOCOL_V2, "ae0d5b839dbb", "base"])
-    def test_a_downgrade_past_a_draw_is_refused_and_changes_nothing(self, db, drawn, to):
+    def test_a_downgrade_past_a_draw_is_refused_and_changes_nothing(self, db, drawn, to):  # noqa: F811
         before = self._counts(db)
         assert before["plan_frames"] >= 1 and before["nonces"] == 1 and before["tasks"] > 0
         with pytest.raises(DowngradeRefused) as refused:
