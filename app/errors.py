@@ -74,6 +74,13 @@ class Conflict(AppError):
     status, slug, title = 409, "conflict", "状态冲突 (Conflict)"
 
 
+class ServerKeyMismatch(Conflict):
+    """The server key of this host does not open a published commitment (restored from a
+    backup without its key, or a key replaced): a 409 saying what to do."""
+
+    slug = "server-key-mismatch"
+
+
 class PayloadTooLarge(AppError):
     status, slug, title = 413, "too-large", "请求体过大 (Payload too large)"
 
