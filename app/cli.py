@@ -105,7 +105,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import DEMO_PASSWORD, demo_accounts, demo_round, load_registries
+    from app.auth.accounts import DEMO_PASSWORD
+    from app.demo import demo_accounts, demo_round, load_registries
 
     directory = Path(args.dir)
 
@@ -206,6 +207,15 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
     )
     if code == 0:
         print(f"账号 {args.username} 的密码已更改，原有登录已失效")
+    return code
+
+
+def cmd_user_totp_reset(args: argparse.Namespace) -> int:
+    from app.auth.accounts import reset_totp
+
+    code = _in_transaction(args, lambda s: reset_totp(s, username=args.username, actor="cli"))
+    if code == 0:
+        print(f"账号 {args.username} 的第二因素已清除，下次登录时重新设置；原有登录已失效")
     return code
 
 
@@ -484,6 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
     upasswd = user.add_parser("passwd", help="更改密码")
     upasswd.add_argument("username")
     upasswd.set_defaults(func=cmd_user_passwd, database=EXISTING)
+    ureset = user.add_parser("totp-reset", help="清除第二因素（手机丢失时），下次登录重新设置")
+    ureset.add_argument("username")
+    ureset.set_defaults(func=cmd_user_totp_reset, database=EXISTING)
     udisable = user.add_parser("disable", help="停用账号")
     udisable.add_argument("username")
     udisable.set_defaults(func=cmd_user_disable, database=EXISTING)

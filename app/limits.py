@@ -214,12 +214,21 @@ class AuthFailureLimiter:
 
 class AuthRateLimitMiddleware:
     """429 problem+json with Retry-After for credentialed requests from an address whose
-    credentials were refused too often. Only requests carrying credentials are counted and
-    limited: a request without them gets its 401 and learns nothing."""
+    credentials were refused too often — except a valid token (`token_valid`, checked only for
+    a limited address): an office behind one NAT keeps working while someone there mistypes.
+    Only requests carrying credentials are counted and limited: a request without them gets
+    its 401 and learns nothing."""
 
-    def __init__(self, app: ASGIApp, *, limiter: AuthFailureLimiter) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limiter: AuthFailureLimiter,
+        token_valid: Callable[[str], bool] | None = None,
+    ) -> None:
         self.app = app
         self.limiter = limiter
+        self.token_valid = token_valid
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/api/"):
@@ -230,6 +239,15 @@ class AuthRateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         wait = self.limiter.retry_after(client)
+        if wait is not None and self.token_valid is not None:
+            from starlette.concurrency import run_in_threadpool
+
+            scheme, _, token = (
+                (_header(scope, b"authorization") or b"").decode("latin-1").partition(" ")
+            )
+            valid = scheme.lower() == "bearer" and bool(token.strip())
+            if valid and await run_in_threadpool(self.token_valid, token.strip()):
+                wait = None
         if wait is not None:
             log.warning("认证失败过多，暂时拒绝 %s（%d 秒）", client, wait)
             body = _problem(
@@ -249,9 +267,14 @@ class AuthRateLimitMiddleware:
         await self.app(scope, receive, watching)
 
 
-def install_limits(app: Any, *, upload_limit: Callable[[], int]) -> AuthFailureLimiter:
+def install_limits(
+    app: Any,
+    *,
+    upload_limit: Callable[[], int],
+    token_valid: Callable[[str], bool] | None = None,
+) -> AuthFailureLimiter:
     """Registers both middlewares on `app`; returns the limiter (tests tune it)."""
     limiter = AuthFailureLimiter()
-    app.add_middleware(AuthRateLimitMiddleware, limiter=limiter)
+    app.add_middleware(AuthRateLimitMiddleware, limiter=limiter, token_valid=token_valid)
     app.add_middleware(BodyLimitMiddleware, upload_limit=upload_limit)
     return limiter

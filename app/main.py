@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from starlette.types import Scope
 
 from app.api import StrictRoute, install_docs, install_openapi
+from app.auth.service import resolve as resolve_token
 from app.clock import today_local
 from app.config import Settings, get_settings
 from app.console import install as install_console
@@ -119,9 +120,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(stats_router)
     app.include_router(admin_router)
     install_console(app)
+
     # Inside the security headers middleware, so its 413/429 answers carry them too.
+    def token_valid(token: str) -> bool:
+        with app.state.sessionmaker() as session:
+            return resolve_token(session, token) is not None
+
     app.state.auth_limiter = install_limits(
-        app, upload_limit=lambda: max(settings.max_upload_bytes, settings.max_evidence_bytes)
+        app,
+        upload_limit=lambda: max(settings.max_upload_bytes, settings.max_evidence_bytes),
+        token_valid=token_valid,
     )
 
     @app.middleware("http")
@@ -132,6 +140,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.url.scheme == "https":  # behind a TLS proxy: uvicorn --proxy-headers
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
         return response
 
     # From 1 December: next year's holiday calendar missing → a warning in the log at start.
