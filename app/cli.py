@@ -198,6 +198,50 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_user_bootstrap(args: argparse.Namespace) -> int:
+    """The first administrator, from the environment, once (the container's first start):
+    SPOTCHECK_ADMIN_USERNAME and SPOTCHECK_ADMIN_PASSWORD (or SPOTCHECK_ADMIN_PASSWORD_FILE, a
+    secret file). Nothing happens when any account exists already."""
+    import os
+
+    from sqlalchemy import func, select
+
+    from app.auth.accounts import create_user
+    from app.models import User
+
+    username = os.environ.get("SPOTCHECK_ADMIN_USERNAME", "").strip()
+    secret_file = os.environ.get("SPOTCHECK_ADMIN_PASSWORD_FILE", "")
+    password = os.environ.get("SPOTCHECK_ADMIN_PASSWORD", "")
+    if secret_file:
+        password = Path(secret_file).read_text(encoding="utf-8").rstrip("\r\n")
+    if not username or not password:
+        print("未设置 SPOTCHECK_ADMIN_USERNAME / SPOTCHECK_ADMIN_PASSWORD，不创建管理员")
+        return EXIT_OK
+    created: list[str] = []
+
+    def work(session: Session) -> None:
+        if session.scalar(select(func.count()).select_from(User)):
+            return
+        create_user(
+            session,
+            username=username,
+            password=password,
+            role="admin",
+            department=os.environ.get("SPOTCHECK_ADMIN_DEPARTMENT", ""),
+            actor="bootstrap",
+        )
+        created.append(username)
+
+    code = _in_transaction(args, work)
+    if code == EXIT_OK:
+        print(
+            f"已创建首个管理员账号 {username}（首次登录时设置第二因素）"
+            if created
+            else "已有账号，不再创建首个管理员 (accounts exist: nothing done)"
+        )
+    return code
+
+
 def cmd_user_passwd(args: argparse.Namespace) -> int:
     from app.auth.accounts import set_password
 
@@ -494,6 +538,12 @@ def build_parser() -> argparse.ArgumentParser:
     upasswd = user.add_parser("passwd", help="更改密码")
     upasswd.add_argument("username")
     upasswd.set_defaults(func=cmd_user_passwd, database=EXISTING)
+    uboot = user.add_parser(
+        "bootstrap",
+        help="首次启动时按环境变量 SPOTCHECK_ADMIN_USERNAME/SPOTCHECK_ADMIN_PASSWORD(_FILE) "
+        "创建首个管理员（已有账号时什么也不做）",
+    )
+    uboot.set_defaults(func=cmd_user_bootstrap, database=EXISTING)
     ureset = user.add_parser("totp-reset", help="清除第二因素（手机丢失时），下次登录重新设置")
     ureset.add_argument("username")
     ureset.set_defaults(func=cmd_user_totp_reset, database=EXISTING)

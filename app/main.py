@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import Engine
@@ -35,9 +35,27 @@ from app.tasks.router import router as tasks_router
 SITE_TYPES = {".atom": "application/atom+xml; charset=utf-8"}
 
 
+NOT_YET_PUBLISHED = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>尚未发布 · 双随机、一公开</title></head>
+<body><h1>双随机、一公开 公开网站</h1>
+<p>本网站尚未发布任何内容：第一份抽查计划公布后，事项清单、抽查计划、任务与结果将在此公开。</p>
+<p lang="en">Nothing has been published yet.</p></body></html>
+"""
+
+
 class PublicFiles(StaticFiles):
     """The published site; an Atom feed is served as UTF-8 Atom so that readers and browsers
-    neither guess its type nor its encoding."""
+    neither guess its type nor its encoding. Before a first publication `/public/` says so
+    (200), instead of a 404 that looks like a broken service."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if path in (".", "", "index.html") and not os.path.isfile(
+            os.path.join(str(self.directory), "index.html")
+        ):
+            return HTMLResponse(NOT_YET_PUBLISHED, headers={"Cache-Control": "no-cache"})
+        return await super().get_response(path, scope)
 
     def file_response(
         self,

@@ -29,12 +29,19 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
+MIGRATE_LOCK = 0x73706F746D6967  # pg_advisory_xact_lock key of migrations ("spotmig")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Brings the database at `engine` up to `revision`."""
     cfg = alembic_config()
     # SQLite: take the write lock before Alembic reads the version, so two commands migrating
     # one fresh file at once run one after the other (the second finds nothing left to do).
     with engine.connect() as conn, conn.execution_options(immediate=True).begin():
+        if conn.dialect.name == "postgresql":
+            # PostgreSQL: the same, with an advisory lock (the server and the worker of a
+            # container deployment both migrate at start).
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATE_LOCK})")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
