@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # Ed25519 key signing the 检查码 on notices; outside the database, created 0600 on first
     # use (docs/operations.md#检查码签名密钥). Its public key is published on the site.
     signing_key_file: Path = Path("var/inspection-code.key")
+    # 国密 option (app/gm.py): 检查码 also signed with SM2 (key file outside the database,
+    # created 0600 on first use; its public key published beside the Ed25519 ones).
+    gm_signatures: bool = False
+    sm2_key_file: Path = Path("var/inspection-code-sm2.key")
     # The public site's address as printed in a notice's QR code (e.g.
     # "https://ybj.example.gov.cn/public/"); unset: the address the notice was requested at.
     public_site_url: str | None = None

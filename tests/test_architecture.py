@@ -36,6 +36,7 @@ FOUNDATION = {
     "auth",
     "api",
     "keys",
+    "gm",
 }
 PURE = {"draw"}
 # Domain packages, lowest first: each may import the ones before it (and foundation, draw).
@@ -45,6 +46,7 @@ TOP = ["demo", "console", "scheduler", "main", "cli"]  # entry points, lowest fi
 FOUNDATION_ORDER = [
     "config",
     "keys",
+    "gm",
     "errors",
     "gcpause",
     "faults",
