@@ -169,7 +169,7 @@ def test_the_gm_option_signs_with_sm2_beside_ed25519(client, drawn, make_token, 
     keys = codes.public_keys(settings.signing_key_file)
     assert {k.alg for k in keys} == {"Ed25519", "SM2"}
     assert gm_on.is_file() and stat.S_IMODE(gm_on.stat().st_mode) == 0o600
-    body, ed, sm = code.split(".")
+    body, ed, _sm = code.split(".")
     value = codes.verify(code, keys)
     assert value["sm2"] == next(k.kid for k in keys if k.alg == "SM2")
     # stripping the SM2 signature, or forging it, is refused
