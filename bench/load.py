@@ -112,6 +112,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()  # before the harness (tests/, which needs pytest): --help without it
     from tests.reliability.harness import database, publish_plan, running, seed_city, token
+
     n, workers = args.requests, args.workers
     backend = "postgresql" if os.environ.get("SPOTCHECK_TEST_POSTGRES_URL") else "sqlite"
     ref = REF[0] = reference_seconds()
