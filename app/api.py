@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from app.errors import PROBLEM_JSON, PROBLEM_TITLES, Problem
-from app.inputs import check_texts, finite_float, refuse_constant
+from app.inputs import check_texts
 
 
 class _DuplicateKey(ValueError):
@@ -38,16 +38,10 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def strict_json_loads(body: bytes | str) -> Any:
-    """json.loads that refuses duplicate object keys and numbers that are not finite
-    (app/inputs.py; the rest of the input rule ran on the raw bytes before, app/limits.py);
-    RequestValidationError on bad JSON."""
+    """json.loads that refuses duplicate object keys (the input rule, app/inputs.py, ran on
+    the raw bytes before: app/limits.py); RequestValidationError on bad JSON."""
     try:
-        return json.loads(
-            body,
-            object_pairs_hook=_pairs,
-            parse_float=finite_float,
-            parse_constant=refuse_constant,
-        )
+        return json.loads(body, object_pairs_hook=_pairs)
     except _DuplicateKey as exc:
         raise RequestValidationError(
             [

@@ -7,8 +7,10 @@
   every later site build fail); uploaded cells go through the registries' stricter text rule
   (`app/registries/fields.py`, control characters), which refuses it too;
 - a numeral of more than `MAX_DIGITS` digits (Python refuses to convert an integer of more than
-  4,300 digits, and nothing the service stores is that long), and a JSON number that is not
-  finite (`NaN`, `Infinity`, `1e999`).
+  4,300 digits, and nothing the service stores is that long).
+
+A number that is not finite (`NaN`, `Infinity`, `1e999`) is left to the schemas, which refuse it
+naming its row and field (`allow_inf_nan=False`, `finite_number`).
 
 Each refusal is a 422 problem+json naming the field ("body" for a JSON body, the parameter or
 form field otherwise). `app/limits.py` applies the rule to every request's path, query and
@@ -37,14 +39,12 @@ _STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*+\\u0000")
 _DIGITS = re.compile(rb"(?<![0-9])[0-9]{%d}" % (MAX_DIGITS + 1))
 _DIGITS_TEXT = re.compile(_DIGITS.pattern.decode())
-_NON_FINITE = re.compile(rb"NaN|Infinity")
 _BRACKETS = re.compile(rb"[^\[\]{}]+")
 _OPENERS = np.frombuffer(b"[{", dtype=np.uint8)
 
 NUL_MESSAGE = "不得包含 NUL 字符 (U+0000) (NUL character not allowed)"
 DIGITS_MESSAGE = f"数字超过 {MAX_DIGITS} 位 (number longer than {MAX_DIGITS} digits)"
 DEPTH_MESSAGE = f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层 (JSON nested deeper than {MAX_JSON_DEPTH})"
-FINITE_MESSAGE = "数字须为有限数，不接受 NaN/Infinity (finite number expected)"
 
 
 class InputRefused(ValidationFailed):
@@ -110,20 +110,5 @@ def check_json(raw: bytes) -> None:
         message = NUL_MESSAGE
     elif _DIGITS.search(raw):
         message = DIGITS_MESSAGE
-    elif _NON_FINITE.search(raw) and _NON_FINITE.search(_STRING.sub(b'""', raw)):
-        message = FINITE_MESSAGE
     if message is not None:
         raise InputRefused([{"field": "body", "message": message}])
-
-
-def finite_float(text: str) -> float:
-    """json's parse_float: a float, never an infinity (1e999)."""
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise InputRefused([{"field": "body", "message": FINITE_MESSAGE}])
-    return value
-
-
-def refuse_constant(_name: str) -> float:
-    """json's parse_constant: NaN and ±Infinity are refused."""
-    raise InputRefused([{"field": "body", "message": FINITE_MESSAGE}])
