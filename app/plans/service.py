@@ -12,7 +12,7 @@ from app.audit import service as audit
 from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
 from app.clock import today_local
 from app.config import get_settings
-from app.draw import ALGORITHM_V2, commitment_of
+from app.draw import CURRENT_ALGORITHM, commitment_of
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Draw, Item, Plan, PlanFrame, PlanVersion
 from app.models.base import utcnow
@@ -123,7 +123,7 @@ def _version(
             commitment=plan.commitment,
             actor=actor,
             public=public,
-            algorithm=ALGORITHM_V2 if frame_sha256 else None,
+            algorithm=CURRENT_ALGORITHM if frame_sha256 else None,
             frame_sha256=frame_sha256,
             created_at=at or utcnow(),
         )
@@ -204,7 +204,7 @@ def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> str:
     captured = frame.capture(session, spec, items, now)
     plan.secret, plan.secret_nonce = None, keys.new_nonce()
     secret = keys.plan_secret(plan.code, plan.secret_nonce)
-    plan.commitment = commitment_of(secret, algorithm=ALGORITHM_V2)
+    plan.commitment = commitment_of(secret, algorithm=CURRENT_ALGORITHM)
     session.merge(
         PlanFrame(
             plan_code=plan.code,
