@@ -1895,7 +1895,8 @@ def main(argv: "list[str]") -> int:
         return EXIT_USAGE
     codes = []
     for path in draws:
-        print(f"== {path.name}")
+        if len(draws) > 1:
+            print(f"== {path.name}")
         codes.append(verify_file(path, args))
     if EXIT_INVALID in codes:
         return EXIT_INVALID

@@ -29,6 +29,7 @@ from app.draw.entropy_form import (
     EntropyFormError,
     check_entropy,
     describe_form,
+    example,
     source_form_problem,
 )
 from app.errors import MISSING_FIELD, Conflict, ValidationFailed
@@ -75,6 +76,12 @@ def expected_form(source: EntropySource) -> str | None:
     if source_form_problem(data) is not None:
         return None
     return describe_form(data)
+
+
+def form_example(source: EntropySource) -> str | None:
+    """A value in the announced form (for the ceremony's input), None without one."""
+    data = source.model_dump(mode="json")
+    return example(data) if source_form_problem(data) is None and data["kind"] != "drand" else None
 
 
 def check_announced(spec: PlanIn, now: datetime, *, field: str = "entropy_source") -> None:
