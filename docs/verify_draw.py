@@ -27,7 +27,6 @@ import re
 import sys
 import unicodedata
 from collections import deque
-
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from fractions import Fraction
@@ -108,6 +107,7 @@ TASK_FIELDS = frozenset(
     }
 )
 
+
 def zip_strict(*columns: Any) -> Any:
     """zip(..., strict=True) for Python 3.8/3.9: unequal lengths are a malformed file."""
     lists = [list(c) for c in columns]
@@ -167,7 +167,7 @@ def derive_seed_v2(
     return hashlib.sha256(message).hexdigest()
 
 
-def derive_seed_v3(secret: str, inputs: Dict[str, Any]) -> str:
+def derive_seed_v3(secret: str, inputs: dict[str, Any]) -> str:
     # seed_inputs less the secret, as one canonical JSON object (spec §11.1)
     message = SEED_TAG_V3 + _field(secret.encode("ascii")) + _field(canonical(inputs))
     return hashlib.sha256(message).hexdigest()
@@ -180,11 +180,11 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def face_range(faces: int) -> "tuple[int, int]":
+def face_range(faces: int) -> tuple[int, int]:
     return (0, 9) if faces == 10 else (1, faces)
 
 
-def entropy_form_problem(source: Any, text: Any) -> Optional[str]:
+def entropy_form_problem(source: Any, text: Any) -> str | None:
     """Why `text` is not exactly the form a /3 source announced (None when it is)."""
     if not isinstance(source, dict):
         return "随机源 entropy_source 须为对象（entropy source missing）"
@@ -201,14 +201,13 @@ def entropy_form_problem(source: Any, text: Any) -> Optional[str]:
         values = text.split("-")
         ok = text.isascii() and len(values) == count
         ok = ok and all(
-            re.fullmatch(r"0|[1-9][0-9]{0,2}", v) is not None and lo <= int(v) <= hi
-            for v in values
+            re.fullmatch(r"0|[1-9][0-9]{0,2}", v) is not None and lo <= int(v) <= hi for v in values
         )
     elif kind == "public_record":
         decimals = source.get("decimals")
         if not (_is_int(decimals) and 0 <= decimals <= 8):
             return "公开记录随机源未公布 decimals（0–8）（public record form not announced）"
-        tail = r"\.[0-9]{%d}" % decimals if decimals else ""
+        tail = r"\.[0-9]{" + str(decimals) + "}" if decimals else ""
         ok = text.isascii() and re.fullmatch(r"(?:0|[1-9][0-9]{0,17})" + tail, text) is not None
     else:
         return f"未知的随机源类型 {kind!r}（unknown entropy source kind）"
@@ -307,7 +306,7 @@ def _digest(seed_hash: str, label: str) -> bytes:
     return hashlib.sha256(seed_hash.encode("ascii") + label.encode("utf-8")).digest()
 
 
-def allocate(seed_hash: str, key: str, groups: "list[tuple[float, int]]", n: int) -> "list[int]":
+def allocate(seed_hash: str, key: str, groups: list[tuple[float, int]], n: int) -> list[int]:
     """/3 (spec §11.3): units each π-group gives — systematic sampling of the group sizes in a
     seed-given order, lengths m·π scaled to n, start u from the seed, in exact rationals."""
     if len(groups) <= 1:
@@ -455,7 +454,7 @@ def verify_seed(draw: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _verify_seed_v3(draw: Dict[str, Any], seed: str, inputs: Any) -> "list[str]":
+def _verify_seed_v3(draw: dict[str, Any], seed: str, inputs: Any) -> list[str]:
     """/3 (spec §11.1): exactly the published inputs, the secret opens the /3 commitment, the
     entropy is exactly in its source's announced form, the seed derives from them."""
     if not isinstance(inputs, dict) or set(inputs) != set(SEED_INPUTS_V3) | {"secret"}:
@@ -466,7 +465,9 @@ def _verify_seed_v3(draw: Dict[str, Any], seed: str, inputs: Any) -> "list[str]"
     secret, commitment, frame = inputs["secret"], inputs["commitment"], inputs["frame_sha256"]
     problems = []
     if not all(isinstance(v, str) and _HEX64.fullmatch(v) for v in (secret, commitment, frame)):
-        return ["承诺值、密钥或抽样框哈希不是64位小写十六进制（commitment/secret/frame not 64 hex）"]
+        return [
+            "承诺值、密钥或抽样框哈希不是64位小写十六进制（commitment/secret/frame not 64 hex）"
+        ]
     if not hmac.compare_digest(commitment_of(secret, ALGORITHM_V3), commitment):
         problems.append("公布的密钥与事先公布的承诺值不符（secret does not open commitment）")
     form = entropy_form_problem(inputs["entropy_source"], inputs["entropy"])
@@ -481,7 +482,7 @@ def _verify_seed_v3(draw: Dict[str, Any], seed: str, inputs: Any) -> "list[str]"
 
 
 def verify_entropy_time(
-    draw: Dict[str, Any], report: Report, plan: Optional[Dict[str, Any]] = None
+    draw: dict[str, Any], report: Report, plan: dict[str, Any] | None = None
 ) -> None:
     """A dice ceremony or public record (/2, /3): its announced time lies strictly after the
     plan version's publication, and the draw was not made before it (spec §11.6); drand rounds
@@ -509,7 +510,7 @@ def verify_entropy_time(
         )
 
 
-def _published_at(draw: Dict[str, Any], plan: Optional[Dict[str, Any]]) -> Optional[datetime]:
+def _published_at(draw: dict[str, Any], plan: dict[str, Any] | None) -> datetime | None:
     """When the plan version the draw names was published (the draw's own field, or for a
     sealed record the plan file's version)."""
     published = _instant(draw.get("plan_published_at"))
@@ -752,7 +753,7 @@ def frame_name(raw: str, algorithm: str) -> str:
     return raw
 
 
-def _check_v3_row(row: Dict[str, str]) -> None:
+def _check_v3_row(row: dict[str, str]) -> None:
     """/3: no field but the guarded name may start like a spreadsheet formula (spec §11.4)."""
     for key, value in row.items():
         if key != "name" and (value or "").startswith(NAME_GUARD_START):
@@ -874,20 +875,18 @@ def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
 def _select_exact(
     seed_hash: str,
     key: str,
-    frame: "list[dict[str, Any]]",
-    pis: "dict[tuple[float, float], float]",
+    frame: list[dict[str, Any]],
+    pis: dict[tuple[float, float], float],
     n_open: int,
-) -> "list[dict[str, Any]]":
+) -> list[dict[str, Any]]:
     """/3 (spec §11.3): every π = 1 unit; per π-group of the rest the allocated number of its
     smallest (ticket, uscc)."""
-    by_pi: "dict[float, list[dict[str, Any]]]" = {}
+    by_pi: dict[float, list[dict[str, Any]]] = {}
     for u in frame:
         by_pi.setdefault(pis[(u["rate"], u["weight"])], []).append(u)
     certain = [u for p, units in by_pi.items() if p >= 1.0 for u in units]
     open_pis = sorted(p for p in by_pi if p < 1.0)
-    sizes = allocate(
-        seed_hash, key, [(p, len(by_pi[p])) for p in open_pis], n_open - len(certain)
-    )
+    sizes = allocate(seed_hash, key, [(p, len(by_pi[p])) for p in open_pis], n_open - len(certain))
     drawn = list(certain)
     for p, k in zip_strict(open_pis, sizes):
         drawn += sorted(by_pi[p], key=lambda u: (u["ticket"], u["uscc"]))[:k]
@@ -981,16 +980,14 @@ def check(
     plan: dict[str, Any] | None = None,
     sealed: dict[str, Any] | None = None,
     bls: BlsCheck = bls_verify,
-    task_lists: "dict[str, bytes] | None" = None,
+    task_lists: dict[str, bytes] | None = None,
 ) -> Report:
     """Every check of a published draw, and the checks that could not be made. `task_lists`:
     the published task list files, {"csv": bytes, "xlsx": bytes} (either may be missing)."""
     report = Report()
     algorithm = draw.get("algorithm")
     if algorithm not in ALGORITHMS:
-        report.problems.append(
-            f"不支持的算法 {algorithm!r}（expected {' / '.join(ALGORITHMS)}）"
-        )
+        report.problems.append(f"不支持的算法 {algorithm!r}（expected {' / '.join(ALGORITHMS)}）")
         return report
     v2 = algorithm in FROZEN_FRAME
     if v2 and plan is None:
@@ -1061,7 +1058,7 @@ def formula_guard(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def _task_cells(task: Dict[str, Any]) -> "list[Any]":
+def _task_cells(task: dict[str, Any]) -> list[Any]:
     return [
         task["id"],
         task["name"],
@@ -1078,7 +1075,7 @@ def _task_cells(task: Dict[str, Any]) -> "list[Any]":
     ]
 
 
-def _team_cell_ok(cell: str, team: "list[Dict[str, Any]]") -> bool:
+def _team_cell_ok(cell: str, team: list[dict[str, Any]]) -> bool:
     # "role name badge；…" — the name is a label; role and badge in the draw's order
     parts = cell.split("；") if cell else []
     return len(parts) == len(team) and all(
@@ -1088,8 +1085,8 @@ def _team_cell_ok(cell: str, team: "list[Dict[str, Any]]") -> bool:
 
 
 def _cells_problem(
-    kind: str, rows: "list[list[str]]", tasks: "list[Dict[str, Any]]", csv_guard: bool
-) -> Optional[str]:
+    kind: str, rows: list[list[str]], tasks: list[dict[str, Any]], csv_guard: bool
+) -> str | None:
     """The first cell of a task list that is not the draw's (None when all agree)."""
     if not rows or rows[0] != list(TASK_HEADER):
         return f"{kind} 表头不是 {'、'.join(TASK_HEADER)}（header differs）"
@@ -1120,14 +1117,14 @@ def _cells_problem(
     return None
 
 
-def read_task_csv(data: bytes) -> "list[list[str]]":
+def read_task_csv(data: bytes) -> list[list[str]]:
     """Rows of a published task list CSV (UTF-8 with BOM, CRLF)."""
     if not data.startswith(b"\xef\xbb\xbf"):
         raise ValueError("任务清单 CSV 应以 UTF-8 BOM 开头（BOM missing）")
     return list(csv.reader(io.StringIO(data[3:].decode("utf-8"), newline="")))
 
 
-def read_task_xlsx(data: bytes) -> "list[list[str]]":
+def read_task_xlsx(data: bytes) -> list[list[str]]:
     """Rows of the one sheet of a published task list XLSX, each cell as text (numbers as
     written), parsed with zipfile and ElementTree; a DOCTYPE is refused."""
     import xml.etree.ElementTree as ET
@@ -1168,7 +1165,7 @@ def read_task_xlsx(data: bytes) -> "list[list[str]]":
     return rows
 
 
-def _check_task_lists(draw: Dict[str, Any], files: "dict[str, bytes]", report: Report) -> None:
+def _check_task_lists(draw: dict[str, Any], files: dict[str, bytes], report: Report) -> None:
     """The CSV and XLSX task lists hold exactly the draw's tasks, in order, every cell the
     draw's (labels aside: the region's and inspectors' names) and every CSV cell guarded
     against formulas. Under /3 a missing list is a check not made; /1 and /2 lists are checked
@@ -1185,10 +1182,14 @@ def _check_task_lists(draw: Dict[str, Any], files: "dict[str, bytes]", report: R
         try:
             rows = reader(data)
         except (ValueError, KeyError, UnicodeDecodeError, csv.Error) as exc:
-            report.problems.append(f"无法读取任务清单 {kind.upper()}（unreadable task list）：{exc}")
+            report.problems.append(
+                f"无法读取任务清单 {kind.upper()}（unreadable task list）：{exc}"
+            )
             continue
         except Exception as exc:  # zipfile.BadZipFile, ParseError: a malformed file
-            report.problems.append(f"无法读取任务清单 {kind.upper()}（unreadable task list）：{exc!r}")
+            report.problems.append(
+                f"无法读取任务清单 {kind.upper()}（unreadable task list）：{exc!r}"
+            )
             continue
         problem = _cells_problem(kind.upper(), rows, tasks, guard)
         if problem is not None:
@@ -1882,7 +1883,7 @@ def print_report(report: Report, draw: dict[str, Any], scope: str) -> int:
     return report.exit_code
 
 
-def main(argv: "list[str]") -> int:
+def main(argv: list[str]) -> int:
     args = parse_args(argv[1:])
     target = Path(args.draw)
     if not target.is_dir():
@@ -1928,12 +1929,12 @@ def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
     beside = draw_path.with_suffix(".population.csv").name
     where["population"] += [beside, beside + ".gz"]
 
-    def find(given: "str | None", kind: str) -> "Path | None":
+    def find(given: str | None, kind: str) -> Path | None:
         if given:
             return Path(given)
         return next((here / p for p in where[kind] if (here / p).exists()), None)
 
-    problems: "list[str]" = []
+    problems: list[str] = []
     rows = None
     pop_path = None if draw.get("sealed") is True else find(args.population, "population")
     if pop_path is not None:
@@ -1944,7 +1945,7 @@ def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
         else:
             if file_hash != draw.get("population_sha256"):
                 problems.append("总体文件的 SHA-256 与 population_sha256 不符")
-    documents: "dict[str, Any]" = {}
+    documents: dict[str, Any] = {}
     for kind in ("plan", "sealed"):
         path = find(getattr(args, kind), kind)
         if kind == "sealed" and draw.get("sealed") is True:

@@ -624,7 +624,11 @@ def _form_of(spec: dict[str, Any]) -> dict[str, Any]:
         form["dice_count"] = str(source.get("count", ""))
         form["dice_faces"] = str(source.get("faces", ""))
         rest = {k: v for k, v in source.items() if k not in ("kind", "scheduled_at", "place")}
-        if set(rest) - {"witnesses", "count", "faces"}:  # anything the dice fields cannot say stays as it is
+        if set(rest) - {
+            "witnesses",
+            "count",
+            "faces",
+        }:  # anything the dice fields cannot say stays as it is
             extra["entropy_source"] = source
     elif source:
         extra["entropy_source"] = source

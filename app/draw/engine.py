@@ -16,13 +16,13 @@ import numpy as np
 import numpy.typing as npt
 
 from app.draw.population import (
+    NAME_GUARD_START,
     POPULATION_HEADER,
     POPULATION_HEADER_V2,
     POPULATION_HEADER_V2_CAPS,
     DrawInputError,
     Population,
     RawProfile,
-    NAME_GUARD_START,
     Unit,
     csv_field,
     guard_name,
@@ -37,7 +37,7 @@ from app.draw.sampling import (
     reached_cap,
     unit_min_rate,
 )
-from app.draw.seed import ALGORITHM, ALGORITHM_V2, ALGORITHM_V3, FROZEN_FRAME
+from app.draw.seed import ALGORITHM, ALGORITHM_V3, FROZEN_FRAME
 from app.draw.tickets import (
     PREFIX_SCALE,
     seed_hash,
@@ -554,7 +554,9 @@ def _draw(
     ]
     if params.algorithm == ALGORITHM_V3:
         # Exact π (§11.3): a segment per π-group of each frame, sizes allocated systematically.
-        take, prof_segment = _exact_segments(seed, keys, strata, plans_of, profiles, counts, prof_pi)
+        take, prof_segment = _exact_segments(
+            seed, keys, strata, plans_of, profiles, counts, prof_pi
+        )
         uniform = True
     else:
         # Per-profile segment (0 for unused profiles): 2h eligible, 2h+1 resting.
@@ -654,11 +656,7 @@ def _exact_segments(
         take.append(plan.n_fill)
     prof_segment = np.array(
         [
-            0
-            if not c
-            else rest_of[p.stratum]
-            if p.resting
-            else seg_of[(p.stratum, prof_pi[k])]
+            0 if not c else rest_of[p.stratum] if p.resting else seg_of[(p.stratum, prof_pi[k])]
             for k, (p, c) in enumerate(zip(profiles, counts, strict=True))
         ],
         dtype=np.int64,

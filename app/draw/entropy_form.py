@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 DICE_COUNT = (1, 100)
 DICE_FACES = (2, 100)
@@ -34,7 +34,7 @@ class EntropyFormError(ValueError):
     """The entropy is not in the form its source announced; the message names the form."""
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -129,8 +129,7 @@ def _matches(source: Mapping[str, Any], text: str) -> bool:
         lo, hi = face_range(source["faces"])
         values = text.split("-")
         return len(values) == source["count"] and all(
-            _NUMBER.fullmatch(v) is not None and len(v) <= 3 and lo <= int(v) <= hi
-            for v in values
+            _NUMBER.fullmatch(v) is not None and len(v) <= 3 and lo <= int(v) <= hi for v in values
         )
     decimals = source["decimals"]
     pattern = r"(?:0|[1-9][0-9]{0,17})" + (rf"\.[0-9]{{{decimals}}}" if decimals else "")

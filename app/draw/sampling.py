@@ -196,8 +196,9 @@ def pareto_key(u: float, p: float) -> float:
     return (u / (1.0 - u)) / (p / (1.0 - p))
 
 
-def pi_groups(group_pi: Mapping[tuple[float, float], float], groups: Mapping[tuple[float, float], int]
-              ) -> list[tuple[float, int]]:
+def pi_groups(
+    group_pi: Mapping[tuple[float, float], float], groups: Mapping[tuple[float, float], int]
+) -> list[tuple[float, int]]:
     """/3: the eligible units of a stratum by their π — (π, units) in ascending π. Units of
     equal π are interchangeable whatever their (rate, weight) group."""
     out: dict[float, int] = {}

@@ -285,9 +285,7 @@ def _inputs(session: Session, *, code: str, body: DrawIn) -> _Inputs:
         if algorithm == ALGORITHM_V3:
             # every published input but the secret is hashed in (draw-spec §11.1); the
             # inspector frame's hash joins SEED_INPUTS_V3 and this dict together
-            seed = derive_seed_v3(
-                secret=secret, inputs={k: seed_inputs[k] for k in SEED_INPUTS_V3}
-            )
+            seed = derive_seed_v3(secret=secret, inputs={k: seed_inputs[k] for k in SEED_INPUTS_V3})
         else:
             seed = derive_seed_v2(
                 commitment=plan.commitment,

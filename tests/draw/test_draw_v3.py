@@ -5,13 +5,14 @@ time of every entropy kind and a folder of downloaded files — each written as 
 from __future__ import annotations
 
 import copy
-from dataclasses import replace as dc_replace
 import hashlib
+import itertools
 import json
 import math
 import shutil
 import subprocess
 import sys
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Any
 
@@ -224,9 +225,9 @@ def test_describe_form_names_the_expected_form_in_chinese_first() -> None:
 # --- 3. exact π ------------------------------------------------------------------------------
 
 
-def _frequencies(population: list[Unit], params: SamplingParams, rounds: int) -> tuple[
-    dict[str, int], dict[str, float]
-]:
+def _frequencies(
+    population: list[Unit], params: SamplingParams, rounds: int
+) -> tuple[dict[str, int], dict[str, float]]:
     items = [PlanItem("YB-01", frozenset())]
     hits = {u.uscc: 0 for u in population}
     pis: dict[str, float] = {}
@@ -250,9 +251,7 @@ def test_small_weighted_stratum_realises_its_published_pi() -> None:
         params = SamplingParams(ratio=0.2, weighted=True, algorithm=algorithm)
         hits, pis = _frequencies(population, params, rounds)
         assert sorted(pis.values()) == [1 / 3, 2 / 3]
-        z = [
-            (hits[u] / rounds - pis[u]) / math.sqrt(pis[u] * (1 - pis[u]) / rounds) for u in hits
-        ]
+        z = [(hits[u] / rounds - pis[u]) / math.sqrt(pis[u] * (1 - pis[u]) / rounds) for u in hits]
         assert (max(map(abs, z)) < 4) is exact, (algorithm, z)
 
 
@@ -296,7 +295,7 @@ def test_allocation_expectation_is_exactly_the_group_mass() -> None:
     for j in order_labels:
         cum.append(cum[-1] + mass[j] * n / total)
     breaks = sorted({Fraction(0), Fraction(1)} | {c - math.floor(c) for c in cum})
-    for lo, hi in zip(breaks, breaks[1:], strict=False):
+    for lo, hi in itertools.pairwise(breaks):
         u = (lo + hi) / 2
         k = [math.ceil(cum[i + 1] - u) - math.ceil(cum[i] - u) for i in range(4)]
         for i, j in enumerate(order_labels):
@@ -312,7 +311,9 @@ def test_allocation_expectation_is_exactly_the_group_mass() -> None:
     seed=st.integers(min_value=0, max_value=2**64),
 )
 def test_equal_weights_equal_consistent_sampler(n_units: int, ratio: float, seed: int) -> None:
-    population = [Unit(uscc(k), "S", "定点医疗机构", None, 1.0, frozenset()) for k in range(n_units)]
+    population = [
+        Unit(uscc(k), "S", "定点医疗机构", None, 1.0, frozenset()) for k in range(n_units)
+    ]
     seed_text = f"{seed:064x}"
     params = SamplingParams(ratio=ratio, weighted=True, algorithm=ALGORITHM_V3)
     draw = draw_targets(seed=seed_text, population=population, items=ITEMS[:1], params=params)
@@ -344,7 +345,7 @@ def test_v3_frame_guards_formula_names_and_reads_them_back() -> None:
     assert back.names == [u.name for u in sorted(population, key=lambda u: u.uscc)]
     # an unguarded formula name is not a /3 file
     forged = text.replace(",'@SUM(1)", ",@SUM(1)").encode()
-    with pytest.raises(Exception, match="防公式|unguarded"):
+    with pytest.raises(Exception, match=r"防公式|unguarded"):
         read_population_file(forged, guarded=True)
 
 
@@ -374,7 +375,10 @@ def test_forged_selection_pareto_instead_of_exact_is_refused() -> None:
     body, plan, frame = v3_body()
     # the same seed drawn with /2 Pareto selection published as /3
     params = SamplingParams(
-        ratio=0.2, min_per_stratum=8, grade_rates={"B": 0.05, "D": 0.6}, weighted=True,
+        ratio=0.2,
+        min_per_stratum=8,
+        grade_rates={"B": 0.05, "D": 0.6},
+        weighted=True,
         algorithm=ALGORITHM_V2,
     )
     population = units_v2(40, strata=2, grades="ABCD", weights=(0.5, 1.0, 4.0))
@@ -403,7 +407,10 @@ def test_a_secret_that_does_not_open_the_v3_commitment_is_refused() -> None:
     population[3] = dc_replace(population[3], name='=HYPERLINK("http://x","点我")')
     population[5] = dc_replace(population[5], name="'-已加引号")
     params = SamplingParams(
-        ratio=0.2, min_per_stratum=8, grade_rates={"B": 0.05, "D": 0.6}, weighted=True,
+        ratio=0.2,
+        min_per_stratum=8,
+        grade_rates={"B": 0.05, "D": 0.6},
+        weighted=True,
         algorithm=ALGORITHM_V3,
     )
     redo = draw_targets(seed=forged["seed"], population=population, items=ITEMS, params=params)
@@ -581,8 +588,10 @@ def test_golden_v3_replays_from_the_repository(tmp_path: Path) -> None:
     folder = tmp_path / "golden"
     folder.mkdir()
     for name in ("draw_v3.json", "draw_v3.plan.json", "draw_v3.population.csv"):
-        shutil.copy(GOLDEN / name, folder / name.replace("draw_v3.plan", plan["code"]).replace(
-            "draw_v3", body["id"]))
+        shutil.copy(
+            GOLDEN / name,
+            folder / name.replace("draw_v3.plan", plan["code"]).replace("draw_v3", body["id"]),
+        )
     for kind, data in task_lists(body).items():
         assert (GOLDEN / f"draw_v3.tasks.{kind}").read_bytes() == data
         shutil.copy(GOLDEN / f"draw_v3.tasks.{kind}", folder / f"{body['id']}.tasks.{kind}")

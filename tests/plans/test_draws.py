@@ -20,24 +20,21 @@ def _draw(client, sup, code, entropy="4-2-6-1-3-5"):
 
 
 def test_draw_once_meets_the_floor_and_reveals_the_seed_inputs(client, city):
-    from app.draw import derive_seed_v2
+    from app.draw import SEED_INPUTS_V3, derive_seed_v3
 
     code = published(client, city)
     plan = client.get(f"/api/v1/plans/{code}", headers=city).json()
     r = _draw(client, city, code)
     assert r.status_code == 201, r.text
     d = r.json()
-    assert d["algorithm"] == "spotcheck-draw/2" and d["schema_version"] == "1"
+    assert d["algorithm"] == "spotcheck-draw/3" and d["schema_version"] == "1"
     inputs = d["seed_inputs"]
     assert inputs["commitment"] == plan["commitment"]
     assert inputs["entropy_source"] == plan["spec"]["entropy_source"]
     assert inputs["frame_sha256"] == d["population_sha256"]
-    assert d["seed"] == derive_seed_v2(
-        commitment=inputs["commitment"],
-        secret=inputs["secret"],
-        frame_sha256=inputs["frame_sha256"],
-        entropy_source=inputs["entropy_source"],
-        entropy=inputs["entropy"],
+    assert set(inputs) == {"secret", *SEED_INPUTS_V3}
+    assert d["seed"] == derive_seed_v3(
+        secret=inputs["secret"], inputs={k: inputs[k] for k in SEED_INPUTS_V3}
     )
     for s in d["strata"]:
         assert s["n"] >= max(1, math.ceil(0.05 * s["N"]))
@@ -46,7 +43,7 @@ def test_draw_once_meets_the_floor_and_reveals_the_seed_inputs(client, city):
     for t in d["tasks"]:
         assert len(t["team"]) == 2 and sum(m["role"] == "组长" for m in t["team"]) == 1
         assert t["name"].startswith("测试医院")
-    again = _draw(client, city, code, "9-9-9")
+    again = _draw(client, city, code, "9-9-9-0-0-0")
     assert again.status_code == 409 and "不得重复抽取" in again.json()["detail"]
     listed = client.get(f"/api/v1/draws/{d['id']}/tasks", headers=city, params={"limit": 3}).json()
     assert len(listed["items"]) == 3 and listed["next_cursor"]
@@ -254,7 +251,9 @@ def test_simultaneous_draws_give_exactly_one(db, client, city):
 
             try:
                 begin_write(s)
-                perform_draw(s, code=code, body=DrawIn(entropy=f"{n}-{n}"), actor="t")
+                perform_draw(
+                    s, code=code, body=DrawIn(entropy=f"{n}-{n}-{n}-{n}-{n}-{n}"), actor="t"
+                )
                 s.commit()
                 outcomes.append("ok")
             except AppError as exc:

@@ -13,7 +13,7 @@ def _write_draw(client, city, tmp_path):
         client, city, joint_departments=["某市卫生健康委员会"], team={"size": 2, "joint_members": 1}
     )
     draw = post_draw(
-        client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "6-6-1-2"}
+        client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "6-6-1-2-0-0"}
     ).json()
     pop = client.get(f"/api/v1/draws/{draw['id']}/population", headers=city).content
     (tmp_path / "draws").mkdir()
@@ -43,7 +43,7 @@ def test_verify_rejects_tampering_and_missing_population(client, city, tmp_path,
         ),
         "ticket": lambda d: d["tasks"][0].update(ticket="0." + "1" * 40),
         "pi": lambda d: d["tasks"][0].update(inclusion_prob=d["tasks"][0]["inclusion_prob"] / 2),
-        "entropy": lambda d: d["seed_inputs"].update(entropy="1-2-3"),
+        "entropy": lambda d: d["seed_inputs"].update(entropy="1-2-3-0-0-0"),
         "secret": lambda d: d["seed_inputs"].update(secret="0" * 64),
         "dropped": lambda d: d["tasks"].pop(),
     }

@@ -74,10 +74,10 @@ def four(client, generated):  # type: ignore[no-untyped-def]
     """A (医学, 3 officers), B (医学+财务), C (财务+信息) with overlapping December windows,
     drawn in that order; D (医学) in February, after them."""
     sup = generated
-    a = _draw(client, sup, _plan("V-A", ["YB-02"], ("2026-12-01", "2026-12-31"), 3), "1-2-3-4")
-    b = _draw(client, sup, _plan("V-B", ["YB-04"], ("2026-12-10", "2027-01-10"), 2), "2-3-4-5")
-    c = _draw(client, sup, _plan("V-C", ["YB-05"], ("2026-12-31", "2027-01-31"), 2), "3-4-5-6")
-    d = _draw(client, sup, _plan("V-D", ["YB-07"], ("2027-02-01", "2027-02-28"), 2), "4-5-6-1")
+    a = _draw(client, sup, _plan("V-A", ["YB-02"], ("2026-12-01", "2026-12-31"), 3), "1-2-3-4-0-0")
+    b = _draw(client, sup, _plan("V-B", ["YB-04"], ("2026-12-10", "2027-01-10"), 2), "2-3-4-5-0-0")
+    c = _draw(client, sup, _plan("V-C", ["YB-05"], ("2026-12-31", "2027-01-31"), 2), "3-4-5-6-0-0")
+    d = _draw(client, sup, _plan("V-D", ["YB-07"], ("2027-02-01", "2027-02-28"), 2), "4-5-6-1-0-0")
     return sup, a, b, c, d
 
 
@@ -274,7 +274,7 @@ def test_two_plans_drawn_at_the_same_moment_still_share_visits(client, db, gener
             with factory() as s:
                 begin_write(s)
                 outcome = drawing.perform_draw(
-                    s, code=code, body=DrawIn(entropy="1-2-3-4"), actor="supervisor:t"
+                    s, code=code, body=DrawIn(entropy="1-2-3-4-0-0"), actor="supervisor:t"
                 )
                 s.commit()
                 bodies[code] = outcome.draw.body

@@ -84,7 +84,9 @@ def test_published_draw_passes_the_standalone_verifier(client, pub_city, setting
     assert ok.returncode == 0, ok.stdout + ok.stderr
 
 
-def test_the_downloads_page_followed_literally_verifies_a_draw(client, pub_city, settings, tmp_path):
+def test_the_downloads_page_followed_literally_verifies_a_draw(
+    client, pub_city, settings, tmp_path
+):
     """Issue #24: following the downloads page (draw JSON and population file only) ended
     验证未完成 (no plan file) — now the page lists every file and a folder of them, verified
     with one command, prints 验证通过; the stdlib verifier and `spotcheck verify` agree."""
@@ -482,7 +484,7 @@ def test_a_draw_with_yearly_caps_is_published_explained_and_verifies(client, pub
         joint_departments=[],
         team={"size": 2},
     )
-    d = draw(client, pub_city, "PUB-CAP", "2-2-4-6")
+    d = draw(client, pub_city, "PUB-CAP", "2-2-4-6-0-0")
     assert sum(s["despite_cap"] for s in d["strata"]) > 0, "the floor should need capped units"
     files = site_files(settings.publish_dir)
     page = files[f"draws/{d['id']}.html"].decode()

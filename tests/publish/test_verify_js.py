@@ -590,14 +590,21 @@ DRAW_FORGERIES |= {
     ),
     "v3 XLSX ticket changed": (
         v3,
-        lambda d: _lists("xlsx", _xlsx_edit(
-            d.draw["tasks"][0]["ticket"].encode(), d.draw["tasks"][0]["ticket"][:-1].encode() + b"0"
-        ))(d),
+        lambda d: _lists(
+            "xlsx",
+            _xlsx_edit(
+                d.draw["tasks"][0]["ticket"].encode(),
+                d.draw["tasks"][0]["ticket"][:-1].encode() + b"0",
+            ),
+        )(d),
         "tasks.xlsx 与抽取结果逐格一致",
         "随机号",
     ),
     "v3 XLSX not a zip": (
-        v3, _lists("xlsx", lambda b: b"not a zip"), "tasks.xlsx 与抽取结果逐格一致", "无法读取"
+        v3,
+        _lists("xlsx", lambda b: b"not a zip"),
+        "tasks.xlsx 与抽取结果逐格一致",
+        "无法读取",
     ),
 }
 
@@ -615,7 +622,7 @@ FILE_FORGERIES: dict[str, tuple[Callable[[], Draw], Callable[[Draw], None], str]
     ),
     "v3 formula name unguarded": (
         v3,
-        lambda d: setattr(d, "frame", d.frame.replace(b'"\'=HYPERLINK', b'"=HYPERLINK', 1)),
+        lambda d: setattr(d, "frame", d.frame.replace(b"\"'=HYPERLINK", b'"=HYPERLINK', 1)),
         "以公式字符开头却未加前导",
     ),
     "record short of fields": (
