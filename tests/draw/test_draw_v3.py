@@ -624,3 +624,31 @@ def test_stdlib_verifier_runs_on_python_38() -> None:
             assert "UTC" not in {a.name for a in node.names}
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             assert node.func.id != "zip" or not node.keywords, ast.unparse(node)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        ("entropy_source", "dice", "entropy source missing"),
+        ("entropy", 271828, "entropy must be text"),
+        ("entropy_source", {**DICE6, "count": None}, "dice form not announced"),
+        ("entropy_source", {**RECORD2, "decimals": None}, "public record form not announced"),
+        ("entropy_source", {**DICE6, "kind": "coin"}, "unknown entropy source kind"),
+    ],
+)
+def test_a_forged_source_or_entropy_re_seeded_consistently_is_refused(
+    field: str, value: Any, needle: str
+) -> None:
+    """The forger changes the source (in the plan version too) or the entropy and re-derives the
+    seed and selection from it: only the entropy form check refuses it."""
+    entropy = "3412.56" if value == {**RECORD2, "decimals": None} else "2-7-1-8-2-8"
+    source = RECORD2 if "decimals" in str(value) else DICE6
+    body, plan, frame = v3_body(source=source, entropy=entropy)
+    forged, plan = copy.deepcopy(body), copy.deepcopy(plan)
+    forged["seed_inputs"][field] = value
+    if field == "entropy_source":
+        plan["versions"][0]["entropy_source"] = value
+    public = {k: forged["seed_inputs"][k] for k in verifier.SEED_INPUTS_V3}
+    forged["seed"] = verifier.derive_seed_v3(forged["seed_inputs"]["secret"], public)
+    problems = _problems(forged, plan, frame)
+    assert any(needle in p for p in problems), problems

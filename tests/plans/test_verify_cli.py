@@ -24,6 +24,10 @@ def _write_draw(client, city, tmp_path):
     plan = client.get(f"/public/plans/{code}.json")
     assert plan.status_code == 200, plan.text
     (tmp_path / "plans" / f"{code}.json").write_bytes(plan.content)
+    for kind in ("csv", "xlsx"):  # the task lists, checked cell by cell (draw-spec §11.5)
+        listed = client.get(f"/public/draws/{draw['id']}.tasks.{kind}")
+        assert listed.status_code == 200, listed.text
+        (tmp_path / "draws" / f"{draw['id']}.tasks.{kind}").write_bytes(listed.content)
     return path, draw
 
 

@@ -195,6 +195,9 @@ def _write(client, sup, draw, root: Path) -> Path:  # type: ignore[no-untyped-de
     plan = client.get(f"/public/plans/{draw['plan']}.json")
     assert plan.status_code == 200, plan.text
     (root / "plans" / f"{draw['plan']}.json").write_bytes(plan.content)
+    for kind in ("csv", "xlsx"):  # the task lists, checked cell by cell (draw-spec §11.5)
+        listed = client.get(f"/public/draws/{draw['id']}.tasks.{kind}")
+        (root / "draws" / f"{draw['id']}.tasks.{kind}").write_bytes(listed.content)
     return path
 
 
@@ -203,7 +206,11 @@ def test_every_draw_verifies_from_its_published_files(client, four, tmp_path, ca
     for draw in draws:
         pop = client.get(f"/api/v1/draws/{draw['id']}/population", headers=sup).content
         plan = client.get(f"/public/plans/{draw['plan']}.json").json()
-        report = verifier.check(draw, verifier.parse_population(pop), plan=plan)
+        lists = {
+            kind: client.get(f"/public/draws/{draw['id']}.tasks.{kind}").content
+            for kind in ("csv", "xlsx")
+        }
+        report = verifier.check(draw, verifier.parse_population(pop), plan=plan, task_lists=lists)
         assert report.problems == [] and report.not_checked == [], draw["id"]
         assert cli.main(["verify", str(_write(client, sup, draw, tmp_path))]) == 0
         assert "验证通过" in capsys.readouterr().out
