@@ -50,6 +50,8 @@ from app.gcpause import gc_paused
 _FORBIDDEN = (",", '"', "\r", "\n")
 _FORBIDDEN_RE = re.compile('[,"\r\n]')
 _COMBINED_KEY_LIMIT = (2**64 - 1) // PREFIX_SCALE
+# a name (in a column joined with NUL and led by one) that the /3 formula guard changes
+_GUARDED_NAME = re.compile("\x00[" + re.escape("".join(NAME_GUARD_START)) + "]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,14 +319,12 @@ class _Snapshot:
     def _tails(self, lo: int, hi: int) -> list[str]:
         """ ",region,name" of units lo..hi-1 (spotcheck-draw/2 and /3)."""
         assert self.names is not None and self.regions is not None
-        if self.guarded:
-            return [
-                f",{region},{csv_field(guard_name(name))}"
-                for region, name in zip(self.regions[lo:hi], self.names[lo:hi], strict=True)
-            ]
+        names = self.names[lo:hi]
+        if self.guarded and _GUARDED_NAME.search("\x00" + "\x00".join(names)):
+            names = [guard_name(name) for name in names]  # one scan first: rarely any
         return [
             f",{region},{csv_field(name)}"
-            for region, name in zip(self.regions[lo:hi], self.names[lo:hi], strict=True)
+            for region, name in zip(self.regions[lo:hi], names, strict=True)
         ]
 
     def lines(self) -> Iterator[str]:
