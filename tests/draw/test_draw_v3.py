@@ -652,3 +652,22 @@ def test_a_forged_source_or_entropy_re_seeded_consistently_is_refused(
     forged["seed"] = verifier.derive_seed_v3(forged["seed_inputs"]["secret"], public)
     problems = _problems(forged, plan, frame)
     assert any(needle in p for p in problems), problems
+
+
+def test_v3_population_hash_must_be_the_frozen_frame() -> None:
+    body, plan, _ = v3_body()
+    forged = copy.deepcopy(body)
+    forged["population_sha256"] = "0" * 64
+    problems = verifier.check(forged, None, plan=plan, task_lists=task_lists(forged)).problems
+    assert any("frame differs" in p for p in problems), problems
+
+
+def test_v3_entropy_time_that_is_no_time_is_refused() -> None:
+    body, plan, frame = v3_body()
+    forged, plan = copy.deepcopy(body), copy.deepcopy(plan)
+    source = {**DICE6, "scheduled_at": "2026年12月10日上午"}
+    forged["seed_inputs"]["entropy_source"] = plan["versions"][0]["entropy_source"] = source
+    public = {k: forged["seed_inputs"][k] for k in verifier.SEED_INPUTS_V3}
+    forged["seed"] = verifier.derive_seed_v3(forged["seed_inputs"]["secret"], public)
+    problems = _problems(forged, plan, frame)
+    assert any("entropy time" in p for p in problems), problems
