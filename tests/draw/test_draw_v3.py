@@ -671,3 +671,11 @@ def test_v3_entropy_time_that_is_no_time_is_refused() -> None:
     forged["seed"] = verifier.derive_seed_v3(forged["seed_inputs"]["secret"], public)
     problems = _problems(forged, plan, frame)
     assert any("entropy time" in p for p in problems), problems
+
+
+def test_v3_frame_with_a_formula_like_field_is_refused() -> None:
+    body, plan, frame = v3_body()
+    forged = frame.replace(",定点医疗机构|S0,".encode(), ",=定点医疗机构|S0,".encode(), 1)
+    rows = verifier.parse_population(forged)
+    report = verifier.check(body, rows, plan=plan, task_lists=task_lists(body))
+    assert any("formula-like field" in p for p in report.problems), report.problems

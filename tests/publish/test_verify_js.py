@@ -625,6 +625,15 @@ FILE_FORGERIES: dict[str, tuple[Callable[[], Draw], Callable[[Draw], None], str]
         lambda d: setattr(d, "frame", d.frame.replace(b"\"'=HYPERLINK", b'"=HYPERLINK', 1)),
         "以公式字符开头却未加前导",
     ),
+    "v3 formula-like stratum": (
+        v3,
+        lambda d: setattr(
+            d,
+            "frame",
+            d.frame.replace(",定点医疗机构|S0,".encode(), ",=定点医疗机构|S0,".encode(), 1),
+        ),
+        "字段以公式字符开头",
+    ),
     "record short of fields": (
         dice,
         lambda d: setattr(d, "frame", d.frame + b"9137,S,K\n"),
