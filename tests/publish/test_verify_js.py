@@ -136,14 +136,14 @@ def v3() -> Draw:
     task lists (tests/draw/test_draw_v3.py)."""
     from tests.draw.test_draw_v3 import task_lists, v3_body
 
-    body, plan, frame = v3_body()
+    body, plan, frame = copy.deepcopy(v3_body())  # the sources are shared constants
     return Draw(body, plan, frame, task_lists(body))
 
 
 def v3_record() -> Draw:
     from tests.draw.test_draw_v3 import RECORD2, task_lists, v3_body
 
-    body, plan, frame = v3_body(source=RECORD2, entropy="3412.56")
+    body, plan, frame = copy.deepcopy(v3_body(source=RECORD2, entropy="3412.56"))
     return Draw(body, plan, frame, task_lists(body))
 
 
@@ -562,6 +562,12 @@ DRAW_FORGERIES |= {
         ),
         "随机源时间晚于计划公布",
         "不晚于计划版本公布时间",
+    ),
+    "v3 entropy time that is no time": (
+        v3,
+        _set("seed_inputs.entropy_source.scheduled_at", "2026年12月10日上午"),
+        "随机源时间晚于计划公布",
+        "不是带时区的 ISO 8601 时间",
     ),
     "v2 dice drawn before the ceremony": (
         dice,
