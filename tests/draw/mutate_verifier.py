@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="GIT_REF",
         help="只关闭自该提交以来改动过的检查（only the checks changed since GIT_REF）",
     )
+    parser.add_argument(
+        "--line", type=int, action="append", help="只试这些行的检查（可重复）(only these lines)"
+    )
     args = parser.parse_args(argv)
     source = VERIFIER.read_text(encoding="utf-8")
     lines = source.splitlines()
@@ -94,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.changed_since:
         changed = changed_lines(args.changed_since)
         found = [(number, text) for number, text in found if number in changed]
+    if args.line:
+        found = [(number, text) for number, text in found if number in set(args.line)]
     with tempfile.TemporaryDirectory() as tmp:
         for number, text in found:
             path = Path(tmp) / "verify_draw.py"
