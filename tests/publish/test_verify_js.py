@@ -569,6 +569,12 @@ DRAW_FORGERIES |= {
         "随机源时间晚于计划公布",
         "不是带时区的 ISO 8601 时间",
     ),
+    "v3 population hash not the frozen frame": (
+        v3,
+        _set("population_sha256", OTHER_HEX),
+        "抽样总体即计划公布的抽样框",
+        "",
+    ),
     "v2 dice drawn before the ceremony": (
         dice,
         _set("drawn_at", "2026-12-09T01:00:00+00:00"),
