@@ -679,3 +679,14 @@ def test_v3_frame_with_a_formula_like_field_is_refused() -> None:
     rows = verifier.parse_population(forged)
     report = verifier.check(body, rows, plan=plan, task_lists=task_lists(body))
     assert any("formula-like field" in p for p in report.problems), report.problems
+
+
+def test_a_v3_sealed_record_with_entropy_not_in_its_form_is_refused() -> None:
+    body, plan, _ = v3_body()
+    sealed = {k: v for k, v in copy.deepcopy(body).items() if k not in ("tasks", "strata")}
+    del sealed["seed_inputs"]["secret"]
+    sealed.update(sealed=True, reveal_at="2026-12-31T00:00:00+08:00")
+    assert verifier.check(sealed, None, plan=plan).problems == []
+    sealed["seed_inputs"]["entropy"] = "骰子 2-7-1-8-2-8"
+    problems = verifier.check(sealed, None, plan=plan).problems
+    assert any("announced form" in p for p in problems), problems

@@ -170,6 +170,16 @@ def _xlsx_edit(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
     return edit
 
 
+def _zip_method(method: int) -> Callable[[bytes], bytes]:
+    """The first central-directory entry's compression method set to `method`."""
+
+    def edit(data: bytes) -> bytes:
+        at = data.index(b"PK\x01\x02")
+        return data[: at + 10] + method.to_bytes(2, "little") + data[at + 12 :]
+
+    return edit
+
+
 def _reseed(d: Draw) -> None:
     """Seed inputs with a junk key, the seed re-derived with it (a free re-roll)."""
     from app.draw.seed import SEED_TAG_V3, _field, canonical_json
@@ -616,7 +626,31 @@ DRAW_FORGERIES |= {
         v3,
         _lists("xlsx", lambda b: b"not a zip"),
         "tasks.xlsx 与抽取结果逐格一致",
-        "无法读取",
+        "不是 ZIP 文件",
+    ),
+    "v3 CSV without BOM": (
+        v3,
+        _lists("csv", lambda b: b[3:]),
+        "tasks.csv 与抽取结果逐格一致",
+        "UTF-8 BOM",
+    ),
+    "v3 XLSX directory damaged": (
+        v3,
+        _lists("xlsx", lambda b: b.replace(b"PK\x01\x02", b"PK\x01\x03", 1)),
+        "tasks.xlsx 与抽取结果逐格一致",
+        "ZIP 目录损坏",
+    ),
+    "v3 XLSX unknown compression": (
+        v3,
+        _lists("xlsx", _zip_method(99)),
+        "tasks.xlsx 与抽取结果逐格一致",
+        "压缩方式不支持",
+    ),
+    "v3 XLSX with a DOCTYPE": (
+        v3,
+        _lists("xlsx", _xlsx_edit(b"<worksheet", b"<!DOCTYPE x><worksheet")),
+        "tasks.xlsx 与抽取结果逐格一致",
+        "DOCTYPE",
     ),
 }
 
