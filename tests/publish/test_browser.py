@@ -44,10 +44,11 @@ def test_verifier_shows_ticks_for_a_real_draw(site, serve):
     dom = chromium_settled(serve(root) + f"/draws/{d['id']}/verify.html", verdict_settled)
     verdict, ok, bad = _checks(dom)
     assert verdict.startswith("✓"), dom[-3000:]
-    # spotcheck-draw/2: algorithm, plan version (commitment, frame hash, entropy source), entropy
-    # normal form, secret opens the commitment, seed, population = frame, population hash,
-    # population size, task ids; each stratum; 2 team checks
-    assert bad == 0 and ok == 9 + len(d["strata"]) + 2
+    # spotcheck-draw/3: algorithm, plan version (commitment, frame hash, entropy source), entropy
+    # in its announced form, entropy time, secret opens the commitment, the seed inputs' keys,
+    # seed, population = frame, population hash, population size, task ids; each stratum; the
+    # task list CSV and XLSX (fetched from the site); 2 team checks
+    assert bad == 0 and ok == 11 + len(d["strata"]) + 2 + 2
 
 
 def test_verifier_shows_a_cross_for_a_tampered_draw(site, serve):

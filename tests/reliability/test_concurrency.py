@@ -31,7 +31,7 @@ def test_twenty_simultaneous_draws_give_exactly_one_201(backend, tmp_path):
             r = httpx.post(
                 f"{srv.base}/api/v1/plans/{code}/draw",
                 headers=sup,
-                json={"entropy": f"entropy-{i}"},
+                json={"entropy": f"{i % 10}-{i // 10}-0-0-0-0"},
                 timeout=120,
             )
             return r.status_code
