@@ -97,6 +97,24 @@ def main() -> None:
     print(
         f"加权分层抽样 {n:,} 个对象: {best_w:.3f} s = {best_w / ref:.2f} x ref（无目标，仅供参考）"
     )
+    # spotcheck-draw/2 (π floor, Pareto keys) and /3 (exact π: group sizes allocated per
+    # stratum, then ticket order) on the same weighted population (docs/draw-spec.md §11.3)
+    for algorithm in ("spotcheck-draw/2", "spotcheck-draw/3"):
+        aparams = SamplingParams(
+            ratio=0.05, grade_rates={"D": 0.2}, weighted=True, algorithm=algorithm
+        )
+        best_a = min(
+            timed(
+                lambda aparams=aparams: draw_targets(
+                    seed=SEED, population=weighted_pop, items=items, params=aparams
+                )
+            )
+            for _ in range(2)
+        )
+        print(
+            f"加权分层抽样 {algorithm} {n:,} 个对象: {best_a:.3f} s = {best_a / ref:.2f} x ref"
+            "（无目标，仅供参考）"
+        )
 
     from consistent_sampler import sampler
 

@@ -432,6 +432,8 @@ def _plan_defaults(staff: Any) -> dict[str, Any]:
         "dice_at": "",
         "dice_place": "",
         "dice_witnesses": "",
+        "dice_count": "6",
+        "dice_faces": "10",
         "drand_round": "",
         # a draft's announced dice time as stored (the input shows it to the second)
         "dice_original": "",
@@ -457,6 +459,15 @@ def plan_new(request: Request, staff: StaffDep) -> HTMLResponse:
         problem=None,
         target_kinds=TARGET_KINDS,
     )
+
+
+def _int_or_text(text: str) -> int | str | None:
+    """A number field of the form: an int, the text as typed (the API then names the error),
+    or None when empty."""
+    text = text.strip()
+    if not text:
+        return None
+    return int(text) if text.isdigit() and text.isascii() else text
 
 
 def _split(text: str) -> list[str]:
@@ -507,6 +518,9 @@ def _plan_body(form: dict[str, Any]) -> dict[str, Any]:
             "scheduled_at": original or (at if at.endswith("Z") or "+" in at else at + "+08:00"),
             "place": form["dice_place"].strip(),
             "witnesses": _split(form["dice_witnesses"]),
+            # the exact form of the value (spotcheck-draw/3): how many dice of how many faces
+            "count": _int_or_text(form.get("dice_count", "")),
+            "faces": _int_or_text(form.get("dice_faces", "")),
         }
     if form["extra"].strip():
         extra = json.loads(form["extra"])
@@ -569,6 +583,8 @@ def _form_of(spec: dict[str, Any]) -> dict[str, Any]:
         "dice_at": "",
         "dice_place": "",
         "dice_witnesses": "",
+        "dice_count": "",
+        "dice_faces": "",
         "drand_round": "",
         "dice_original": "",
     }
@@ -580,8 +596,14 @@ def _form_of(spec: dict[str, Any]) -> dict[str, Any]:
         form["dice_original"] = source["scheduled_at"]
         form["dice_place"] = source.get("place", "")
         form["dice_witnesses"] = ", ".join(source.get("witnesses") or [])
+        form["dice_count"] = str(source.get("count", ""))
+        form["dice_faces"] = str(source.get("faces", ""))
         rest = {k: v for k, v in source.items() if k not in ("kind", "scheduled_at", "place")}
-        if set(rest) - {"witnesses"}:  # anything the dice fields cannot say stays as it is
+        if set(rest) - {
+            "witnesses",
+            "count",
+            "faces",
+        }:  # anything the dice fields cannot say stays as it is
             extra["entropy_source"] = source
     elif source:
         extra["entropy_source"] = source
@@ -751,6 +773,11 @@ def _plan_context(session: Any, staff: Any, code: str) -> dict[str, Any]:
         "inclusion": inclusion,
         "entropy_source": plan.spec.get("entropy_source"),
         "entropy_at": entropy.source_time(source) if source is not None else None,
+        # spotcheck-draw/3: the exact form the typed value takes (None for drand and /2 plans)
+        "entropy_form": entropy.expected_form(source)
+        if source is not None and source.kind != "drand"
+        else None,
+        "entropy_example": entropy.form_example(source) if source is not None else None,
         "frame_sha256": bound.frame_sha256 if bound is not None else None,
     }
 
