@@ -7,7 +7,10 @@ error. Both give the same values: a column check only accepts what the per-cell 
 unchanged, and falls back to it otherwise.
 
 Output rows are "wire rows": tuples of strings in field order, lists as JSON, None as NULL, so
-they can be written, or sent to another process, without touching each value again.
+they can be written, or sent to another process, without touching each value again; each ends
+with the row hash of the cells it came from (app/registries/rowhash.py). Given the rows an
+existing registry holds (`known`), a row whose key and hash it holds is not validated at all:
+it is counted as unchanged (and still checked for duplicates and the jurisdiction).
 """
 
 import json
@@ -32,6 +35,7 @@ from app.registries.fields import (
     normalize_uscc,
     row_is_clean,
 )
+from app.registries.rowhash import KnownRows, hasher
 
 NULL = "\x02"  # None in a wire row; validated text never holds control characters
 SEP = "\x00"  # between cells of a wire block; absent for the same reason
@@ -85,6 +89,10 @@ class Validator:
     # registered outside it). "" and empty: no limit (the province, the CLI).
     prefix: str = ""
     foreign: frozenset[str] = frozenset()
+    # The registry's current keys and row hashes (a re-import): rows it holds unchanged are
+    # skipped, and counted here.
+    known: KnownRows | None = None
+    unchanged: int = 0
 
     def __post_init__(self) -> None:
         spec = self.spec
@@ -98,6 +106,9 @@ class Validator:
         self.columnar = "conflicts" not in spec.field_names
         self.source = {f.name: i for i, f in self.fields}
         self.regional = "region" in spec.field_names
+        self.hashes = hasher(spec.kind, [(i, f.name) for i, f in self.fields])
+        self.key_source = self.source.get(spec.key)
+        self.region_source = self.source.get("region")
 
     def error(self, row: int | None, field_name: str, message: str) -> None:
         self.error_count += 1
@@ -105,18 +116,66 @@ class Validator:
             self.errors.append({"row": row, "field": field_name, "message": message})
 
     def chunk(self, numbers: Sequence[int], rows: list[list[str]]) -> list[WireRow]:
-        """Validates one chunk; its wire rows while no error has been found so far."""
+        """Validates one chunk; its wire rows (the row hash last) while no error has been found
+        so far — without the rows `known` holds unchanged."""
+        hashes = self.hashes(rows)
+        if self.known is not None and len(self.known) and self.rows + len(rows) <= self.max_rows:
+            numbers, rows, hashes = self._skip_unchanged(numbers, rows, hashes)
+            if not rows:
+                return []
         out = None
         if self.columnar and self.rows + len(rows) <= self.max_rows:
-            out = self._columns(numbers, rows)
+            out = self._columns(numbers, rows, hashes)
         if out is None:
-            return self._row_by_row(numbers, rows)
+            wire = self._row_by_row(numbers, rows)
+            return [(*w, h) for w, h in zip(wire, hashes, strict=True)] if wire else []
         self.rows += len(rows)
         return out if not self.error_count else []
 
+    def _skip_unchanged(
+        self, numbers: Sequence[int], rows: list[list[str]], hashes: list[str]
+    ) -> tuple[Sequence[int], list[list[str]], list[str]]:
+        """Counts the rows `known` holds as they are (key and row hash) and leaves them out; a
+        duplicate or a row outside the jurisdiction stays, for the checks to name it."""
+        assert self.known is not None
+        k, r = self.key_source, self.region_source
+        if k is None:
+            return numbers, rows, hashes
+        keys = [cells[k].strip() if len(cells) > k else "" for cells in rows]
+        same = self.known.unchanged(keys, hashes)
+        if not same.any():
+            return numbers, rows, hashes
+        first, prefix = self.first_row, self.prefix if self.regional else ""
+        kept_numbers: list[int] = []
+        kept_rows: list[list[str]] = []
+        kept_hashes: list[str] = []
+        for number, cells, key, digest, skip in zip(
+            numbers, rows, keys, hashes, same.tolist(), strict=True
+        ):
+            if (
+                skip
+                and key not in first
+                and key not in self.foreign
+                and (
+                    not prefix
+                    or r is None
+                    or (len(cells) > r and cells[r].strip().startswith(prefix))
+                )
+            ):
+                first[key] = number
+                self.rows += 1
+                self.unchanged += 1
+                continue
+            kept_numbers.append(number)
+            kept_rows.append(cells)
+            kept_hashes.append(digest)
+        return kept_numbers, kept_rows, kept_hashes
+
     # Column by column ----------------------------------------------------------------------
 
-    def _columns(self, numbers: Sequence[int], rows: list[list[str]]) -> list[WireRow] | None:
+    def _columns(
+        self, numbers: Sequence[int], rows: list[list[str]], hashes: list[str] | None = None
+    ) -> list[WireRow] | None:
         lengths = set(map(len, rows))
         if len(lengths) != 1:
             return None
@@ -153,6 +212,8 @@ class Validator:
         if self.foreign and not self.foreign.isdisjoint(keys):
             return None
         self.first_row.update(zip(keys, numbers, strict=True))
+        if hashes is not None:
+            out.append(hashes)
         return list(zip(*out, strict=False))
 
     def _column(self, f: FieldSpec, cells: tuple[str, ...]) -> list[str] | None:

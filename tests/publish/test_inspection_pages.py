@@ -13,8 +13,11 @@ from app.publish.publisher import result_release
 from app.publish.write import publish
 from tests.factories import TARGET_HEADER, target_row, uscc
 from tests.plans.conftest import load
+from tests.publish import test_publisher
 from tests.publish.conftest import create_and_publish, draw, site_files
-from tests.publish.test_publisher import T0, _approve, _build, _inodes, _tree, quiet  # noqa: F401
+from tests.publish.test_publisher import T0, _approve, _build, _inodes, _tree
+
+quiet = test_publisher.quiet  # the API client whose requests only record publication due
 
 BEIJING = "12110101"  # a second region: USCC characters 3–6 are 1101
 
