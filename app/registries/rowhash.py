@@ -10,8 +10,8 @@ record as it stands — it is unchanged, and is neither validated nor compared a
 still counted, checked for duplicates and for the importer's jurisdiction). Everything else is
 validated and compared as before (app/registries/validate.py, importer.py).
 
-The hash is SHA-256 (truncated to 128 bits, hex) of the registry's name, `HASH_VERSION`, the
-names of the fields the file carries and the cells, NUL-separated. `HASH_VERSION` changes
+The hash is SHA-256 (truncated to 128 bits, hex) of the cells in field order, joined by a
+separator naming the registry, `HASH_VERSION` and the fields the file carries (`hasher`). `HASH_VERSION` changes
 whenever validation could turn the same cells into different values: stored hashes then stop
 matching and the next import validates every row again.
 """
@@ -36,20 +36,41 @@ _FETCH = 50_000
 
 def hasher(kind: str, fields: Sequence[tuple[int, str]]) -> Any:
     """The row-hash function of a file whose cell i holds field name, for each (i, name) in
-    `fields` (field order): rows → hex digests. A short row is padded with empty cells."""
+    `fields` (field order): rows → hex digests. A short row is padded with empty cells.
+
+    The cells are joined by a separator that names the layout (the registry, HASH_VERSION,
+    the fields present): a file carrying other fields hashes differently, and no cell of a row
+    the hash is trusted for holds a control character (validation refuses them, and
+    `Validator` only skips rows of chunks without any), so the joined text gives the cells
+    back one way only."""
+    names = [n for _, n in fields]
     indexes = [i for i, _ in fields]
     width = max(indexes, default=-1) + 1
-    head = _SEP.join(["spotcheck-row", kind, HASH_VERSION, *(n for _, n in fields)]) + _SEP
-    get = itemgetter(*indexes) if len(indexes) > 1 else (lambda cells: (cells[indexes[0]],))
+    layout = _SEP.join(["spotcheck-row", kind, HASH_VERSION, *names])
+    sep = f"{_SEP}{hashlib.sha256(layout.encode()).hexdigest()[:16]}{_SEP}"
+    if len(indexes) < 2:  # a separator needs two cells: add an empty one
+        indexes.append(width)
+        width += 1
+    identity = indexes == list(range(width))
+    get = itemgetter(*indexes)
 
     def hashes(rows: Sequence[Sequence[str]]) -> list[str]:
-        if any(len(r) < width for r in rows):
-            rows = [list(r) + [""] * (width - len(r)) if len(r) < width else r for r in rows]
-        texts = map(head.__add__, map(_SEP.join, map(get, rows)))
-        digests = map(hashlib.sha256, map(_encode, texts))
+        parts: Any = rows
+        if not identity or set(map(len, rows)) != {width}:
+            padded = [r if len(r) >= width else [*r, *[""] * (width - len(r))] for r in rows]
+            parts = map(get, padded)
+        digests = map(hashlib.sha256, map(_encode, map(sep.join, parts)))
         return [h[:32] for h in map(_hexdigest, digests)]
 
     return hashes
+
+
+def _bytes(keys: Sequence[str]) -> np.ndarray[Any, Any]:
+    """Keys as a NumPy bytes array (UTF-8; ASCII keys converted in one call)."""
+    try:
+        return np.array(keys, dtype=np.bytes_)
+    except UnicodeEncodeError:
+        return np.array([k.encode() for k in keys], dtype=np.bytes_)
 
 
 class KnownRows:
@@ -58,13 +79,16 @@ class KnownRows:
     skip. Two NumPy arrays, about 50 bytes a record."""
 
     def __init__(self, keys: np.ndarray[Any, Any], hashes: np.ndarray[Any, Any]) -> None:
-        order = np.argsort(keys, kind="stable")
-        self.keys = keys[order]
-        self.hashes = hashes[order]
+        if len(keys) > 1 and not bool(np.all(keys[1:] > keys[:-1])):
+            order = np.argsort(keys, kind="stable")
+            keys, hashes = keys[order], hashes[order]
+        self.keys = keys
+        self.hashes = hashes
 
     @classmethod
     def load(cls, session: Session, table: Table, key: str) -> KnownRows:
-        """Reads the keys and current row hashes of `table`, a batch at a time."""
+        """Reads the keys and current row hashes of `table`, a batch at a time (a server-side
+        cursor on PostgreSQL), in byte order of the key where the database gives it."""
         current = case(
             (
                 and_(
@@ -75,13 +99,18 @@ class KnownRows:
             ),
             else_="",
         )
-        result = session.execute(select(table.c[key], current).execution_options(yield_per=_FETCH))
+        stmt = select(table.c[key], current)
+        if session.get_bind().dialect.name == "postgresql":
+            # the server sorts (byte order, as NumPy compares), in its own process; SQLite
+            # reads the table in storage order faster than through the key's index
+            stmt = stmt.order_by(table.c[key].collate("C"))
+        result = session.execute(stmt.execution_options(yield_per=_FETCH))
         keys: list[np.ndarray[Any, Any]] = []
         hashes: list[np.ndarray[Any, Any]] = []
         for part in result.partitions(_FETCH):
             ks, hs = zip(*part, strict=True)
-            keys.append(np.array([k.encode() for k in ks], dtype=np.bytes_))
-            hashes.append(np.array([(h or "").encode() for h in hs], dtype="S32"))
+            keys.append(_bytes(ks))
+            hashes.append(np.array([h or "" for h in hs], dtype="S32"))
         if not keys:
             return cls(np.array([], dtype="S1"), np.array([], dtype="S32"))
         return cls(np.concatenate(keys), np.concatenate(hashes))
@@ -91,7 +120,7 @@ class KnownRows:
 
     def _find(self, keys: Sequence[str]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         """(position, found) of each key."""
-        wanted = np.array([k.encode() for k in keys], dtype=np.bytes_)
+        wanted = _bytes(keys)
         pos = np.searchsorted(self.keys, wanted)
         pos[pos == len(self.keys)] = 0
         return pos, self.keys[pos] == wanted if len(self.keys) else np.zeros(len(keys), bool)
@@ -107,7 +136,7 @@ class KnownRows:
         if not len(self.keys) or not keys:
             return np.zeros(len(keys), dtype=bool)
         pos, found = self._find(keys)
-        given = np.array([h.encode() for h in hashes], dtype="S32")
+        given = np.array(hashes, dtype="S32")
         stored = self.hashes[pos]
         same: np.ndarray[Any, Any] = found & (stored == given) & (stored != b"")
         return same

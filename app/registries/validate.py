@@ -139,18 +139,33 @@ class Validator:
         duplicate or a row outside the jurisdiction stays, for the checks to name it."""
         assert self.known is not None
         k, r = self.key_source, self.region_source
-        if k is None:
-            return numbers, rows, hashes
+        if k is None or CONTROL.search("\n".join(map("\n".join, rows))):
+            return numbers, rows, hashes  # (a control character: row by row names it)
         keys = [cells[k].strip() if len(cells) > k else "" for cells in rows]
         same = self.known.unchanged(keys, hashes)
         if not same.any():
             return numbers, rows, hashes
         first, prefix = self.first_row, self.prefix if self.regional else ""
+        flags = same.tolist()
+        if not prefix and not self.foreign:  # the common case, in bulk
+            skipped = [key for key, skip in zip(keys, flags, strict=True) if skip]
+            if len(set(skipped)) == len(skipped) and first.keys().isdisjoint(skipped):
+                first.update(
+                    (k, n) for k, n, skip in zip(keys, numbers, flags, strict=True) if skip
+                )
+                self.rows += len(skipped)
+                self.unchanged += len(skipped)
+                kept = [j for j, skip in enumerate(flags) if not skip]
+                return (
+                    [numbers[j] for j in kept],
+                    [rows[j] for j in kept],
+                    [hashes[j] for j in kept],
+                )
         kept_numbers: list[int] = []
         kept_rows: list[list[str]] = []
         kept_hashes: list[str] = []
         for number, cells, key, digest, skip in zip(
-            numbers, rows, keys, hashes, same.tolist(), strict=True
+            numbers, rows, keys, hashes, flags, strict=True
         ):
             if (
                 skip
