@@ -36,6 +36,27 @@ def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
+def stage_peak_mb() -> float:
+    """This process's peak RSS since `reset_stage_peak` (Linux VmHWM; else the peak so far)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_mb()
+
+
+def reset_stage_peak() -> None:
+    """Starts a new peak for `stage_peak_mb` (Linux: clear_refs 5 resets VmHWM to the RSS)."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+
 class Figures:
     """The figures of one benchmark run, written as JSON at the end when asked to."""
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _ref import reference_seconds
-from _report import peak_mb
+from _report import peak_mb, reset_stage_peak, stage_peak_mb
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from app.db import begin_write, make_engine, make_sessionmaker
@@ -96,21 +96,34 @@ class Stages:
     def __init__(self, ref: float) -> None:
         self.ref = ref
         self.rows: list[dict[str, Any]] = []
+        self._open: list[float] = []  # the peaks seen inside each open top-level stage
+        self._max = 0.0
 
     @contextmanager
     def time(self, name: str, note: str = "") -> Iterator[None]:
+        reset_stage_peak()
+        self._open.append(0.0)
         start = time.perf_counter()
         yield
-        self.add(name, time.perf_counter() - start, note)
+        self.add(name, time.perf_counter() - start, note, inner=self._open.pop())
 
-    def add(self, name: str, seconds: float, note: str = "") -> None:
+    def add(self, name: str, seconds: float, note: str = "", *, inner: float = 0.0) -> None:
+        """Records a stage; its peak is the highest RSS since the previous stage ended (Linux:
+        VmHWM, reset between stages), or since a top-level stage began."""
         repeats = sum(1 for r in self.rows if r["stage"].startswith(name))
         name = f"{name} ({repeats + 1})" if repeats else name
-        mb = peak_mb()
-        self.rows.append({"stage": name, "seconds": seconds, "peak_mb": mb, "note": note})
+        own = max(stage_peak_mb(), inner)
+        reset_stage_peak()
+        if self._open:
+            self._open[-1] = max(self._open[-1], own)
+        self._max = max(self._max, own)
+        mb = max(peak_mb(), self._max)
+        self.rows.append(
+            {"stage": name, "seconds": seconds, "peak_mb": mb, "stage_mb": own, "note": note}
+        )
         print(
             f"  {name:<38} {seconds:8.2f} s = {seconds / self.ref:7.2f} x ref"
-            f"   peak RSS {mb:6.0f} MB  {note}",
+            f"   peak RSS {own:6.0f} MB (so far {mb:4.0f})  {note}",
             flush=True,
         )
 
@@ -309,14 +322,16 @@ def one_size(n: int, backend: str, *, all_need_medicine: bool = False) -> dict[s
     total = sum(r["seconds"] for r in top)
     print(f"  {'whole pipeline':<38} {total:8.2f} s = {total / ref:7.2f} x ref")
     children = peak_mb(resource.RUSAGE_CHILDREN)
-    print(f"  peak RSS {peak_mb():.0f} MB (largest child process: {children:.0f} MB)", flush=True)
+    # (resetting VmHWM between stages may lower ru_maxrss: the peak is the stages' highest)
+    peak = max([peak_mb(), *(r["stage_mb"] for r in stages.rows)])
+    print(f"  peak RSS {peak:.0f} MB (largest child process: {children:.0f} MB)", flush=True)
     seconds = {STANDARD[r["stage"]]: r["seconds"] for r in stages.rows if r["stage"] in STANDARD}
     return {
         "n": n,
         "backend": backend,
         "ref": ref,
         "stages": stages.rows,
-        "peak_mb": peak_mb(),
+        "peak_mb": peak,
         "child_peak_mb": children,
         "seconds": seconds,
         "values": {},

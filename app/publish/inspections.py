@@ -20,13 +20,14 @@ call per row.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Result, Task
@@ -107,7 +108,8 @@ def draw_prefixes(sink: FileSink, session: Session, draw_id: str) -> list[str]:
     files whose summary is carried from build to build (read once per draw)."""
 
     def read() -> Meta:
-        rows = session.scalars(select(Task.uscc).where(Task.draw_id == draw_id).distinct())
+        heads = func.substr(Task.uscc, 1, 6)
+        rows = session.scalars(select(heads).where(Task.draw_id == draw_id).distinct())
         return {"prefixes": sorted({uscc_prefix(u) for u in rows})}
 
     meta = render_unit(sink, f"inspection:draw:{draw_id}", fingerprint({"draw": draw_id}), read)
@@ -220,28 +222,42 @@ def _year(year: str) -> int:
     return int(year) if year.isdigit() else 0
 
 
+_PAGE_TASKS = select(
+    Task.id,
+    Task.draw_id,
+    Task.plan_code,
+    Task.uscc,
+    Task.name,
+    cast(Task.items, String),
+    Task.visit,
+)
+_PAGE_TASKS_RANGE = _PAGE_TASKS.where(Task.uscc >= bindparam("low"), Task.uscc < bindparam("high"))
+
+
 def page_tasks(session: Session, draw_ids: Sequence[str], prefixes: Sequence[str]) -> list[TaskRow]:
     """(task, plan, USCC, name, items, visit) of these draws' tasks whose USCC starts with one of
-    `prefixes`: a range of the USCC index each (as many rows as the region's tasks)."""
+    `prefixes`: a range of the USCC index each, the draws picked here (a condition on the draw
+    in SQL lets SQLite walk the draw's index instead, every task of the draw per page)."""
+    wanted = set(draw_ids)
     out: list[TaskRow] = []
+    items_of: dict[str, list[str]] = {}  # the items' JSON text → list, parsed once per text
+    conn = session.connection()  # Core rows: no ORM result processing per task
+    columns, ranged = _PAGE_TASKS, _PAGE_TASKS_RANGE
     for prefix in prefixes:
-        where = []
-        if prefix != OTHER_REGION:
-            where.append(Task.uscc >= prefix)
-            upper = _next_prefix(prefix)
-            if upper is not None:
-                where.append(Task.uscc < upper)
-        for i in range(0, len(draw_ids), CHUNK):
-            rows = session.execute(
-                select(Task.id, Task.plan_code, Task.uscc, Task.name, Task.items, Task.visit).where(
-                    *where, Task.draw_id.in_(draw_ids[i : i + CHUNK])
-                )
+        upper = _next_prefix(prefix) if prefix != OTHER_REGION else None
+        if upper is not None:  # one statement, compiled once, for every range
+            rows = conn.execute(ranged, {"low": prefix, "high": upper})
+        else:
+            rows = conn.execute(
+                columns.where(Task.uscc >= prefix) if prefix != OTHER_REGION else columns
             )
-            out.extend(
-                (t, p, u, n, list(items), v)
-                for t, p, u, n, items, v in rows
-                if prefix != OTHER_REGION or uscc_prefix(u) == OTHER_REGION
-            )
+        for t, d, p, u, n, text, v in rows:
+            if d not in wanted or (prefix == OTHER_REGION and uscc_prefix(u) != OTHER_REGION):
+                continue
+            items = items_of.get(text)
+            if items is None:
+                items = items_of[text] = json.loads(text) if text else []
+            out.append((t, p, u, n, items, v))
     out.sort()
     return out
 
@@ -283,14 +299,14 @@ def institution_rows(
             (year, uscc), {"year": year, "uscc": uscc, "name": name, "tasks": []}
         )
         group["tasks"].append(
-            {
+            {  # (lists shared between rows: these documents are only written out)
                 "task": task_id,
                 "visit": visit or task_id,
                 "plan": plan_code,
                 "plan_title": plan["title"],
-                "departments": list(plan["departments"]),
-                "window": list(plan["window"]),
-                "items": list(items),
+                "departments": plan["departments"],
+                "window": plan["window"],
+                "items": items,
                 "inspected": task_id not in not_inspected,
             }
         )
