@@ -116,7 +116,8 @@ FIGURES = (
     Figure("pipeline", "plan_publication", "plan publication with frame capture", 10.0),
     Figure("pipeline", "draw_transaction", "whole POST /draw, {n} targets (one transaction)", 15.0),
     Figure("pipeline", "publish_first", "pipeline: first publish after the draw", None),
-    Figure("publish", "publish_full", "full publish as a user runs it (spotcheck publish)", 5.0),
+    Figure("publish", "publish_full", "full publish as a user runs it (spotcheck publish)", 10.0),
+    Figure("publish", "publish_new_draw", "publishing a new 50,000-task draw (publisher)", 5.0),
     Figure(
         "season",
         "approval_1",
