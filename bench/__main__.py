@@ -3,7 +3,7 @@
 Runs each benchmark script of bench/ in its own process (so a peak RSS is that benchmark's),
 `--runs` times per backend and size, reads the figures it writes (`--json`, bench/_report.py)
 and prints one table: each figure as a ratio to `ref` (measured in the same process as the
-figure, bench/_ref.py), the median of the runs, per database, against its target (SPEC §5,
+figure, bench/_ref.py), the median of the runs, per database, against its target (
 docs/rules.md#r14, issue 28), with a growth column:
 
 * for a figure measured at two sizes (`--small` and `--size`): its ratio per target at the

@@ -1,6 +1,6 @@
 """Benchmark: a season of publishing (issues 15, 28) — many draws and their approvals, each
 burst followed by one run of the publisher (app/publish/publisher.py). Shows whether the cost
-of a site update follows the change, not the history (SPEC §5: an approval ≤ 5 % of a full
+of a site update follows the change, not the history (docs/rules.md#r14: an approval ≤ 5 % of a full
 publish, independent of the number of earlier draws; a new draw's build grows with that draw).
 
 Setup as bench_pipeline.py (N targets, the first, national draw, its publication); a full
