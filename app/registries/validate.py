@@ -226,10 +226,34 @@ class Validator:
                 return None  # outside the jurisdiction: the row-by-row pass names it
         if self.foreign and not self.foreign.isdisjoint(keys):
             return None
+        if self.spec.row_check is not None and not self._rows_ok(out):
+            return None  # a rule across columns broken: the row-by-row pass names it
         self.first_row.update(zip(keys, numbers, strict=True))
         if hashes is not None:
             out.append(hashes)
         return list(zip(*out, strict=False))
+
+    def _rows_ok(self, columns: list[Iterable[str]]) -> bool:
+        """The spec's rules across columns, on the wire values of a chunk (only rows whose
+        checked columns are filled are looked at, and only those become records)."""
+        check = self.spec.row_check
+        assert check is not None
+        names = self.spec.field_names
+        code = columns[names.index("fixmedins_code")]
+        if not isinstance(code, list):
+            return True  # a column the file does not carry: its default everywhere
+        for j in [j for j, v in enumerate(code) if v and v != NULL]:
+            rec: dict[str, Any] = {}
+            for f, column in zip(self.spec.fields, columns, strict=True):
+                value = (
+                    column[j]
+                    if isinstance(column, list)
+                    else to_wire(f.default if not f.is_list else [], f.is_list)  # not in the file
+                )
+                rec[f.name] = None if value == NULL else value
+            if check(rec):
+                return False
+        return True
 
     def _column(self, f: FieldSpec, cells: tuple[str, ...]) -> list[str] | None:
         """The wire values of one column, or None when a cell needs the per-cell check."""
@@ -320,6 +344,10 @@ class Validator:
                     self.first_row[k] = number
             if (self.prefix or self.foreign) and not self._inside(number, rec, k):
                 ok = False
+            if ok and spec.row_check is not None:
+                for name, message in spec.row_check(rec):
+                    ok = False
+                    self.error(number, spec.field(name).header, message)
             if not ok:
                 continue
             for uscc in rec.get("conflicts", []) if spec.kind == "inspectors" else []:

@@ -2,8 +2,8 @@
 made the current version from (app/registries/rowhash.py), so a re-import skips unchanged rows
 
 Revision ID: 5e1a7c3b9d20
-Revises: 3f8d2c6a1e47
-Create Date: 2026-12-03 09:00:00
+Revises: 6f2d8b3c1a57
+Create Date: 2026-12-08 09:00:00
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5e1a7c3b9d20"
-down_revision: str | None = "3f8d2c6a1e47"
+down_revision: str | None = "6f2d8b3c1a57"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
