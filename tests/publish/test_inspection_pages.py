@@ -114,7 +114,7 @@ def test_a_new_draw_renders_the_pages_of_its_tasks_only(quiet, pub_city, db, set
         scope={"kinds": ["定点医疗机构", "定点零售药店"], "regions": ["1101"]},
         ratio=0.5,
     )
-    d2 = draw(quiet, pub_city, "PUB-2", entropy="1-2-3")
+    d2 = draw(quiet, pub_city, "PUB-2", entropy="1-2-3-4-5-6")
     touched = {t["uscc"][2:6] for t in d2["tasks"]}
     assert touched == {"1101"}
     _build(db, settings, T0 + timedelta(minutes=5))
