@@ -7,13 +7,14 @@ shown on the page, and the request's transaction is rolled back first: a refused
 writes nothing.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -31,6 +32,8 @@ from app.states import plan_label, task_label
 from app.stats.render import insufficient, is_estimated, pct
 
 HERE = Path(__file__).parent
+PAGE = 50  # rows of a listed page
+Text = Annotated[str, Form(max_length=10000)]  # a text field of a console form
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["bj"] = lambda v: local_time(v) if v else ""
 templates.env.filters["task_state"] = lambda v: task_label(v) if v else ""
@@ -149,3 +152,29 @@ def problem_of(session: Session, exc: AppError | ValidationError) -> dict[str, A
 
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+def exc_status(exc: Exception) -> int:
+    """The HTTP status of a refusal: the service's own, 422 for a schema's."""
+    return exc.status if isinstance(exc, AppError) else 422
+
+
+T = TypeVar("T")
+Refused = Callable[[dict[str, Any], int], Response]
+
+
+def act(
+    session: Session,
+    action: Callable[[], T],
+    *,
+    then: str | Callable[[T], str],
+    refused: Refused,
+) -> Response:
+    """Runs `action` (a service call); on success a 303 to `then`, on a refusal (a service error
+    or a schema's) the transaction is rolled back and `refused(problem, status)` shows the form
+    again with the problem beside its fields — the one shape of every console POST."""
+    try:
+        done = action()
+    except (AppError, ValidationError) as exc:
+        return refused(problem_of(session, exc), exc_status(exc))
+    return see_other(then(done) if callable(then) else then)
