@@ -77,3 +77,13 @@ def stratum_label(key: str) -> str:
     return "|".join(
         region_label(p) if p.isdigit() and len(p) in (2, 4, 6) else p for p in key.split("|")
     )
+
+
+def regions_under(prefix: str) -> list[tuple[str, str]]:
+    """(code, "名称（代码）") of the areas inside `prefix` one or two levels down (a province's
+    cities and counties, a city's counties; everywhere: the provinces and cities), for people
+    choosing a region."""
+    depth = {0: (2, 4), 2: (4, 6), 4: (6,), 6: (6,)}.get(len(prefix), (6,))
+    codes = {c for c in _builtin() if c.startswith(prefix) and len(c) in depth}
+    codes |= {c for c in _overrides(get_settings().regions_file) if c.startswith(prefix)}
+    return [(c, region_label(c)) for c in sorted(codes)]

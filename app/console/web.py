@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.auth import sessions
 from app.auth.accounts import principal_of
 from app.auth.service import Principal
+from app.console import plan_form
 from app.clock import local_time
 from app.config import Settings
 from app.db import SessionDep
@@ -50,6 +51,50 @@ VERSION_KINDS = {
     "close": "结束",
 }
 templates.env.filters["version_kind"] = lambda v: VERSION_KINDS.get(v, v)
+
+# Fields of the console's other forms (the plan form has its own: app/console/plan_form.py).
+FIELD_LABELS = {
+    "reason": "理由",
+    "entropy": "随机数",
+    "beacon": "信标",
+    "username": "用户名",
+    "password": "密码",
+    "role": "角色",
+    "region": "医保区划",
+    "department": "部门",
+    "inspector": "执法证号",
+    "badge": "执法证号",
+    "name": "名称",
+    "outcome": "检查结果",
+    "decided_on": "决定日期",
+    "findings": "发现的问题",
+    "measures": "处理措施",
+    "fine_amount": "罚款金额",
+    "recovered_amount": "追回金额",
+    "note": "说明",
+    "file": "文件",
+    "as_of": "查询时间",
+}
+
+
+def sentences(problem: dict[str, Any]) -> list[str]:
+    """A refusal's errors as Chinese sentences, each naming its field in Chinese (never a
+    field path, a pattern or English)."""
+    out: list[str] = []
+    for err in problem.get("errors") or []:
+        path = str(err.get("field", ""))
+        control = plan_form.field_errors([err])
+        name = path.split(".")[-1] if path else ""
+        if "form" not in control and next(iter(control)) in plan_form.LABELS:
+            text = next(iter(control.values()))
+        else:
+            text = plan_form.sentence(name, err, FIELD_LABELS.get(name, ""))
+        if text not in out:
+            out.append(text)
+    return out
+
+
+templates.env.filters["sentences"] = sentences
 
 ROLE_NAMES = {
     "admin": "系统管理员",

@@ -13,6 +13,7 @@ from app.errors import BadRequest, NotFound, ValidationFailed
 from app.models import RegistryHistory, Target
 from app.models.base import utcnow
 from app.pagination import Page, decode_cursor, page_of
+from app.regions import region_label
 from app.registries.fields import FieldError, RegistrySpec
 from app.registries.history import archived_row, as_of_rows
 from app.registries.repository import load_row, lock_registry, record_of, spec_for, table_of
@@ -113,7 +114,7 @@ def patch(
         except FieldError as exc:
             errors.append({"field": name, "message": str(exc)})
     if "region" in new and not jurisdiction.covers(new["region"]):
-        errors.append({"field": "region", "message": f"须在辖区 {jurisdiction.prefix} 内"})
+        errors.append({"field": "region", "message": f"须在本账号辖区{region_label(jurisdiction.prefix)}内"})
     if new.get("conflicts"):
         known = set(session.scalars(select(Target.uscc).where(Target.uscc.in_(new["conflicts"]))))
         errors += [

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
+from app.clock import LOCAL_TZ
 from app.models.base import utcnow
 from tests.browser import BROWSER
 from tests.console.conftest import PASSWORD
@@ -147,12 +148,15 @@ def test_the_round_in_chromium(live, client, city, make_user, tmp_path, request)
         d.get(live + "/console/plans/new")
         d.find_element(By.NAME, "code").send_keys(spec["code"])
         d.find_element(By.NAME, "title").send_keys(spec["title"])
-        d.find_element(By.NAME, "items").send_keys("YB-01, YB-02")
+        for code in ("YB-01", "YB-02"):
+            d.find_element(By.CSS_SELECTOR, f"input[name=items][value='{code}']").click()
         ratio = d.find_element(By.NAME, "ratio")
         ratio.clear()
         ratio.send_keys("0.01")
-        d.find_element(By.CSS_SELECTOR, "form.form button").click()
+        d.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
         assert _wait(d, "[data-role=problem]")
+        beside = d.find_element(By.CSS_SELECTOR, ".field-error[data-field=ratio]").text
+        assert "5%" in beside and "ratio" not in beside, beside
         _shot(d, "plan-form-errors")
         ratio = d.find_element(By.NAME, "ratio")
         ratio.clear()
@@ -161,10 +165,18 @@ def test_the_round_in_chromium(live, client, city, make_user, tmp_path, request)
         ceremony = utcnow() + timedelta(seconds=60)
         # the task list goes public at the draw (so that the result can, once approved)
         d.find_element(By.CSS_SELECTOR, "select[name=publish_tasks] option[value=on_draw]").click()
-        extra = d.find_element(By.NAME, "extra")
-        extra.clear()
-        extra.send_keys(json.dumps({"entropy_source": dice_source(ceremony)}, ensure_ascii=False))
-        d.find_element(By.CSS_SELECTOR, "form.form button").click()
+        d.find_element(By.CSS_SELECTOR, "input[name=entropy_kind][value=dice]").click()
+        local = ceremony.astimezone(LOCAL_TZ)
+        # the datetime-local control's picker: its value set as the picker sets it
+        when = d.find_element(By.NAME, "dice_at")
+        d.execute_script(
+            "arguments[0].value = arguments[1]", when, local.strftime("%Y-%m-%dT%H:%M:%S")
+        )
+        source = dice_source(ceremony)
+        d.find_element(By.NAME, "dice_place").send_keys(source["place"])
+        d.find_element(By.NAME, "dice_witnesses").send_keys("\n".join(source["witnesses"]))
+        _shot(d, "plan-form")
+        d.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
         assert _wait(d, "[data-role=inclusion]") and "2026-WEB-1" in d.current_url
         d.find_element(By.CSS_SELECTOR, "form[action$=publish] button").click()
         assert _wait(d, "[data-role=commitment]")[0].text

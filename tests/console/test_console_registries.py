@@ -97,7 +97,9 @@ def test_a_record_is_edited_through_the_apis_patch(client, city, make_user):
     url = f"/console/registries/targets/{uscc}/edit"
     token = csrf_of(page.text)
     r = client.post(url, data={"csrf": token, "region": "370403"})
-    assert r.status_code == 422 and "须在辖区 370402 内" in r.text  # cannot move it out
+    assert (
+        r.status_code == 422 and "须在本账号辖区枣庄市市中区（370402）内" in r.text
+    )  # cannot move it out
     r = client.post(url, data={"csrf": token, "credit_grade": "Z"})
     assert r.status_code == 422 and 'class="field-error"' in r.text
     r = client.post(url, data={"csrf": token, "phone": "0632-1234567"}, follow_redirects=False)

@@ -1,7 +1,8 @@
 """Plans: the list, the plan page, the plan form (new, 修改草稿, 计划调整), publish, close, draw."""
 
 import json
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
@@ -10,22 +11,28 @@ from fastapi.responses import (
     Response,
 )
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from app.clock import LOCAL_TZ, today_local
+from app.clock import today_local
+from app.console import plan_form, plan_text
 from app.console.web import (
+    Staff,
     StaffDep,
     Text,
-    problem_of,
+    act,
     render,
     require,
-    see_other,
+    settings_of,
 )
 from app.db import SessionDep
 from app.errors import AppError, Conflict, ValidationFailed
 from app.events import site_changed
+from app.models import Plan, PlanVersion
 from app.plans import drawing, entropy, preview
 from app.plans import service as plans
-from app.plans.schemas import AdjustmentIn, CloseIn, DrawIn, PlanIn
+from app.plans.schemas import AdjustmentIn, CloseIn, DiceSource, DrawIn, PlanIn, PublicRecordSource
+from app.regions import region_label, regions_under
+from app.registries import service as registries
 from app.stats import service as stats
 
 router = APIRouter(include_in_schema=False)
@@ -44,235 +51,112 @@ def plans_page(request: Request, session: SessionDep, staff: StaffDep) -> HTMLRe
     return render(request, "plans.html", staff, plans=rows)
 
 
-def _plan_defaults(staff: Any) -> dict[str, Any]:
-    today = today_local()
-    return {
-        "code": "",
-        "title": "",
-        "lead_department": staff.user.department,
-        "items": "",
-        "kinds": ["定点医疗机构", "定点零售药店"],
-        "regions": staff.user.region_prefix,
-        "ratio": "0.05",
-        "min_per_stratum": "1",
-        "team_size": "2",
-        "yearly_caps": "",
-        "start": today.isoformat(),
-        "end": (today + timedelta(days=30)).isoformat(),
-        "publish_tasks": "after_window",
-        # The entropy source announced with the publication: a dice ceremony (北京时间) or a
-        # future drand round (`drand_round`, quicknet).
-        "dice_at": "",
-        "dice_place": "",
-        "dice_witnesses": "",
-        "drand_round": "",
-        # a draft's announced dice time as stored (the input shows it to the second)
-        "dice_original": "",
-        "extra": "",
-    }
+def _grades(request: Request) -> tuple[str, ...]:
+    return settings_of(request).grade_scale
 
 
-def _local_input(at: str) -> str:
-    """An ISO time as a datetime-local input shows it: 北京时间, to the second."""
-    moment = datetime.fromisoformat(at).astimezone(LOCAL_TZ)
-    return moment.replace(tzinfo=None).isoformat(timespec="seconds")
+# The source fields of the schema beyond the basic ones (spotcheck-draw/3: dice `count` and
+# `faces`, a public record's `decimals`): the form offers the controls the schema takes.
+SOURCE_FIELDS = frozenset(DiceSource.model_fields) | frozenset(PublicRecordSource.model_fields)
+DICE_FORM = "count" in SOURCE_FIELDS
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    staff: Staff,
+    form: plan_form.Form,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    **mode: Any,
+) -> HTMLResponse:
+    """The plan form (new, 修改草稿 or 计划调整), its errors beside their controls."""
+    items = registries.list_records(session, kind="items", filters={}, limit=1000).items
+    choices = [(str(i["code"]), str(i["name"])) for i in items]
+    known = {c for c, _ in choices}
+    choices += [(c, "（不在抽查事项清单中）") for c in form["items"] if c not in known]
+    levels = list(plan_form.LEVELS) + [v for v in form["levels"] if v not in plan_form.LEVELS]
+    return render(
+        request,
+        "plan_new.html",
+        staff,
+        status,
+        form=form,
+        errors=errors or {},
+        target_kinds=TARGET_KINDS,
+        item_choices=choices,
+        level_choices=levels,
+        region_choices=regions_under(staff.user.region_prefix),
+        region_names=[region_label(r) for r in plan_form.codes(form["regions"])],
+        strata_choices=list(plan_form.STRATA_LABELS.items()),
+        grades=_grades(request),
+        publish_choices=list(plan_form.PUBLISH_TASKS.items()),
+        entropy_choices=list(plan_form.ENTROPY_KINDS.items()),
+        drand_chains=list(plan_form.DRAND_CHAINS.items()),
+        dice_form=DICE_FORM,
+        **mode,
+    )
+
+
+def _problem_errors(problem: dict[str, Any], grades: tuple[str, ...]) -> dict[str, str]:
+    """A service's refusal beside the form's controls (its summary when it names none)."""
+    errors = plan_form.field_errors(problem.get("errors") or [], grades)
+    return errors or {"form": plan_form.chinese(str(problem.get("detail") or ""))}
+
+
+def _validated(request: Request, form: plan_form.Form) -> tuple[PlanIn | None, dict[str, str]]:
+    """The plan the form says, or every problem with it: the form's own (a number that is not
+    one, the JSON box) and the schema's together."""
+    grades = _grades(request)
+    body, errors = plan_form.body_of(form, grades, SOURCE_FIELDS)
+    try:
+        data = PlanIn.model_validate(body)
+    except ValidationError as exc:
+        return None, plan_form.field_errors(exc.errors(), grades) | errors
+    return (None if errors else data), errors
 
 
 @router.get("/plans/new")
-def plan_new(request: Request, staff: StaffDep) -> HTMLResponse:
+def plan_new(request: Request, session: SessionDep, staff: StaffDep) -> HTMLResponse:
     require(staff, "supervisor")
-    return render(
-        request,
-        "plan_new.html",
-        staff,
-        form=_plan_defaults(staff),
-        errors={},
-        problem=None,
-        target_kinds=TARGET_KINDS,
+    today = today_local()
+    form = plan_form.blank(
+        department=staff.user.department,
+        region=staff.user.region_prefix,
+        start=today.isoformat(),
+        end=(today + timedelta(days=30)).isoformat(),
+        grades=_grades(request),
     )
-
-
-def _split(text: str) -> list[str]:
-    return [p for p in text.replace("，", ",").replace(";", ",").replace(" ", ",").split(",") if p]
-
-
-def _caps(text: str) -> dict[str, Any]:
-    """ "A:1, B:2" → {"A": 1, "B": 2}; anything else is passed on for PlanIn to refuse by field."""
-    out: dict[str, Any] = {}
-    for part in _split(text):
-        grade, _, cap = part.replace("：", ":").partition(":")
-        out[grade] = int(cap) if cap.isascii() and cap.isdigit() else cap
-    return out
-
-
-def _plan_body(form: dict[str, Any]) -> dict[str, Any]:
-    """The plan body (as POST /api/v1/plans takes it) from the plan form's fields; `extra`
-    (JSON) is merged last, its `team` and `scope` into the form's. ValueError: `extra` is not
-    a JSON object."""
-    body: dict[str, Any] = {
-        "code": form["code"].strip(),
-        "title": form["title"].strip(),
-        "lead_department": form["lead_department"].strip(),
-        "items": _split(form["items"]),
-        "scope": {"kinds": form["kinds"], "regions": _split(form["regions"])},
-        "ratio": form["ratio"],
-        "min_per_stratum": form["min_per_stratum"],
-        "team": {"size": form["team_size"]},
-        "window": {"start": form["start"], "end": form["end"]},
-        "publish_tasks": form["publish_tasks"],
-    }
-    if form["yearly_caps"].strip():
-        body["yearly_caps"] = _caps(form["yearly_caps"])
-    if form["drand_round"].strip():
-        body["entropy_source"] = {
-            "kind": "drand",
-            "chain": "quicknet",
-            "round": form["drand_round"].strip(),
-        }
-    elif form["dice_at"].strip():
-        at = form["dice_at"].strip()
-        original = form.get("dice_original", "").strip()
-        if original and _local_input(original) != at:
-            original = ""  # the time was changed in the form
-        body["entropy_source"] = {
-            "kind": "dice",
-            # datetime-local carries no zone: the console speaks 北京时间
-            "scheduled_at": original or (at if at.endswith("Z") or "+" in at else at + "+08:00"),
-            "place": form["dice_place"].strip(),
-            "witnesses": _split(form["dice_witnesses"]),
-        }
-    if form["extra"].strip():
-        extra = json.loads(form["extra"])
-        if not isinstance(extra, dict):
-            raise ValueError("extra")
-        for key in ("team", "scope"):
-            if isinstance(extra.get(key), dict):
-                body[key] = {**body[key], **extra.pop(key)}
-        body.update(extra)
-    return body
-
-
-# Plan fields the form has inputs for; everything else of a draft goes into `extra`.
-FORM_FIELDS = {
-    "code",
-    "title",
-    "lead_department",
-    "items",
-    "ratio",
-    "min_per_stratum",
-    "window",
-    "publish_tasks",
-    "yearly_caps",
-    "entropy_source",
-    "team",
-    "scope",
-}
-
-
-def _form_of(spec: dict[str, Any]) -> dict[str, Any]:
-    """The plan form filled from a draft's body: the inverse of `_plan_body` (what the form has
-    no input for goes into `extra`, defaults left out), so saving it unchanged keeps the body."""
-    defaults = PlanIn.model_validate(
-        {k: spec[k] for k in ("code", "title", "lead_department", "items", "ratio", "window")}
-        | {"scope": {"kinds": spec["scope"]["kinds"]}}
-    ).model_dump(mode="json")
-    extra: dict[str, Any] = {
-        k: v for k, v in spec.items() if k not in FORM_FIELDS and v != defaults.get(k)
-    }
-    team = {k: v for k, v in spec["team"].items() if k != "size" and v != defaults["team"].get(k)}
-    scope = {k: v for k, v in spec["scope"].items() if k not in ("kinds", "regions") and v}
-    if team:
-        extra["team"] = team
-    if scope:
-        extra["scope"] = scope
-    form = {
-        "code": spec["code"],
-        "title": spec["title"],
-        "lead_department": spec["lead_department"],
-        "items": ", ".join(spec["items"]),
-        "kinds": list(spec["scope"]["kinds"]),
-        "regions": ", ".join(spec["scope"].get("regions") or []),
-        "ratio": str(spec["ratio"]),
-        "min_per_stratum": str(spec["min_per_stratum"]),
-        "team_size": str(spec["team"]["size"]),
-        "yearly_caps": ", ".join(f"{g}:{n}" for g, n in (spec.get("yearly_caps") or {}).items()),
-        "start": spec["window"]["start"],
-        "end": spec["window"]["end"],
-        "publish_tasks": spec["publish_tasks"],
-        "dice_at": "",
-        "dice_place": "",
-        "dice_witnesses": "",
-        "drand_round": "",
-        "dice_original": "",
-    }
-    source = spec.get("entropy_source")
-    if source and source["kind"] == "drand" and source.get("chain") == "quicknet":
-        form["drand_round"] = str(source["round"])
-    elif source and source["kind"] == "dice":
-        form["dice_at"] = _local_input(source["scheduled_at"])
-        form["dice_original"] = source["scheduled_at"]
-        form["dice_place"] = source.get("place", "")
-        form["dice_witnesses"] = ", ".join(source.get("witnesses") or [])
-        rest = {k: v for k, v in source.items() if k not in ("kind", "scheduled_at", "place")}
-        if set(rest) - {"witnesses"}:  # anything the dice fields cannot say stays as it is
-            extra["entropy_source"] = source
-    elif source:
-        extra["entropy_source"] = source
-    form["extra"] = json.dumps(extra, ensure_ascii=False, indent=1) if extra else ""
-    return form
-
-
-def _read_plan_form(raw: Any, staff: Any) -> dict[str, Any]:
-    form = {k: str(raw.get(k, "")) for k in _plan_defaults(staff)}
-    form["kinds"] = [str(v) for v in raw.getlist("kinds")]  # type: ignore[assignment]
-    return form
-
-
-def _plan_form_refused(
-    request: Request, session: Any, staff: Any, form: dict[str, Any], exc: Exception, **ctx: Any
-) -> HTMLResponse:
-    """The plan form again, with the service's errors beside their fields (422)."""
-    if isinstance(exc, ValidationError | AppError):
-        problem = problem_of(session, exc)
-    else:  # `extra` is not a JSON object
-        problem = {
-            "detail": "其他设置须为 JSON 对象",
-            "errors": [{"field": "extra", "message": "不是有效的 JSON 对象"}],
-        }
-    errors: dict[str, str] = {}
-    for err in problem.get("errors") or []:
-        errors.setdefault(str(err.get("field", "")).split(".")[0], str(err.get("message")))
-    return render(
-        request,
-        "plan_new.html",
-        staff,
-        422,
-        form=form,
-        errors=errors,
-        problem=problem,
-        target_kinds=TARGET_KINDS,
-        **ctx,
-    )
+    if not DICE_FORM:
+        form.update(dice_count="", dice_faces="", record_decimals="")
+    return _form_page(request, session, staff, form)
 
 
 @router.post("/plans/new")
 async def plan_create(request: Request, session: SessionDep, staff: StaffDep) -> Response:
-    """Creates a draft through plans.service.create; the API's 422 errors shown by field."""
+    """Creates a draft through plans.service.create; every problem beside its control."""
     require(staff, "supervisor")
-    form = _read_plan_form(await request.form(), staff)
-    try:
-        plan = plans.create(
+    form = plan_form.read(await request.form(), _grades(request))
+    data, errors = _validated(request, form)
+    if data is None:
+        return _form_page(request, session, staff, form, errors, 422)
+    checked = data
+    return act(
+        session,
+        lambda: plans.create(
             session,
-            data=PlanIn.model_validate(_plan_body(form)),
+            data=checked,
             actor=staff.principal.actor,
             jurisdiction=staff.principal.jurisdiction,
-        )
-    except (ValueError, AppError) as exc:
-        return _plan_form_refused(request, session, staff, form, exc)
-    return see_other(f"/console/plans/{plan.code}")
+        ),
+        then=lambda plan: f"/console/plans/{plan.code}",
+        refused=lambda problem, status: _form_page(
+            request, session, staff, form, _problem_errors(problem, _grades(request)), status
+        ),
+    )
 
 
-def _form_mode(plan: Any) -> dict[str, Any]:
+def _form_mode(plan: Plan) -> dict[str, Any]:
     """How the plan form opens for a plan: a draft is edited, a published or drawn plan is
     adjusted (with a public reason; a drawn one may be re-drawn), a closed one not at all."""
     if plan.status == "closed":
@@ -284,8 +168,8 @@ def _form_mode(plan: Any) -> dict[str, Any]:
 def _adjust(
     request: Request,
     background: BackgroundTasks,
-    session: Any,
-    staff: Any,
+    session: Session,
+    staff: Staff,
     code: str,
     adj: AdjustmentIn,
 ) -> None:
@@ -301,7 +185,9 @@ def _adjust(
 
 
 @router.get("/plans/{code}/form")
-def plan_form(request: Request, session: SessionDep, staff: StaffDep, code: str) -> HTMLResponse:
+def plan_form_page(
+    request: Request, session: SessionDep, staff: StaffDep, code: str
+) -> HTMLResponse:
     """The plan form filled from the plan: 修改草稿, or 计划调整 of a published plan."""
     require(staff, "supervisor")
     try:
@@ -309,16 +195,8 @@ def plan_form(request: Request, session: SessionDep, staff: StaffDep, code: str)
         mode = _form_mode(plan)
     except AppError as exc:
         return render(request, "error.html", staff, exc.status, message=exc.detail)
-    return render(
-        request,
-        "plan_new.html",
-        staff,
-        form=_form_of(plan.spec) | {"reason": ""},
-        errors={},
-        problem=None,
-        target_kinds=TARGET_KINDS,
-        **mode,
-    )
+    form = plan_form.form_of(plan.spec, _grades(request)) | {"reason": ""}
+    return _form_page(request, session, staff, form, **mode)
 
 
 @router.post("/plans/{code}/form")
@@ -333,37 +211,52 @@ async def plan_form_save(
     plan through plans.adjust with the fields the form changed (as POST …/adjustments)."""
     require(staff, "supervisor")
     raw = await request.form()
-    form = _read_plan_form(raw, staff)
+    form = plan_form.read(raw, _grades(request))
     form["code"] = code  # the code of a plan is not edited
-    form["reason"] = str(raw.get("reason", ""))
     try:
         plan = plans.visible(session, code, staff.principal.jurisdiction)
         mode = _form_mode(plan)
     except AppError as exc:
         return render(request, "error.html", staff, exc.status, message=exc.detail)
-    try:
-        data = PlanIn.model_validate(_plan_body(form))
+    data, errors = _validated(request, form)
+    if data is None:
+        return _form_page(request, session, staff, form, errors, 422, **mode)
+    checked = data
+
+    def save() -> None:
         if not mode["adjusting"]:
             plans.replace_draft(
                 session,
                 code=code,
-                data=data,
+                data=checked,
                 actor=staff.principal.actor,
                 jurisdiction=staff.principal.jurisdiction,
             )
-        else:
-            spec = data.model_dump(mode="json")
-            changes = {k: v for k, v in spec.items() if plan.spec.get(k) != v}
-            adj = AdjustmentIn.model_validate(
-                {"reason": form["reason"], "changes": changes, "redraw": "redraw" in raw}
-            )
-            _adjust(request, background, session, staff, code, adj)
-    except (ValueError, AppError) as exc:
-        return _plan_form_refused(request, session, staff, form, exc, **mode)
-    return see_other(f"/console/plans/{code}")
+            return
+        spec = checked.model_dump(mode="json")
+        changes = {k: v for k, v in spec.items() if plan.spec.get(k) != v}
+        adj = AdjustmentIn.model_validate(
+            {"reason": form["reason"], "changes": changes, "redraw": "redraw" in raw}
+        )
+        _adjust(request, background, session, staff, code, adj)
+
+    return act(
+        session,
+        save,
+        then=f"/console/plans/{code}",
+        refused=lambda problem, status: _form_page(
+            request,
+            session,
+            staff,
+            form,
+            _problem_errors(problem, _grades(request)),
+            status,
+            **mode,
+        ),
+    )
 
 
-def plan_context(session: Any, staff: Any, code: str) -> dict[str, Any]:
+def plan_context(session: Session, staff: Staff, code: str) -> dict[str, Any]:
     plan = plans.visible(session, code, staff.principal.jurisdiction)
     draws = [plans.get_draw(session, d) for d in plans.draw_ids(session, code)]
     versions = plans.versions(session, code, cursor=None, limit=200).items
@@ -379,6 +272,7 @@ def plan_context(session: Any, staff: Any, code: str) -> dict[str, Any]:
         # the same estimates as GET /api/v1/draws/{id}/statistics (数据不足 until enough results)
         "statistics": stats.draw_statistics(session, draw_id=current.id) if current else None,
         "plan": plan,
+        "settings": plan_text.rows(plan.spec),
         "draws": draws,
         "versions": versions,
         "inclusion": inclusion,
@@ -388,32 +282,17 @@ def plan_context(session: Any, staff: Any, code: str) -> dict[str, Any]:
     }
 
 
-def _side_by_side(versions: list[Any], a: int | None, b: int | None) -> dict[str, Any] | None:
-    """Two versions of a plan, field by field (default: the last two), for 版本对照."""
+def _side_by_side(
+    versions: list[PlanVersion], a: int | None, b: int | None
+) -> dict[str, Any] | None:
+    """Two versions of a plan, setting by setting in Chinese (default: the last two)."""
     by_number = {v.version: v for v in versions}
     if len(by_number) < 2:
         return None
     numbers = sorted(by_number)
     left = by_number.get(a or numbers[-2]) or by_number[numbers[-2]]
     right = by_number.get(b or numbers[-1]) or by_number[numbers[-1]]
-
-    def shown(value: Any) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, str):
-            return value
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-    keys = sorted(set(left.spec) | set(right.spec))
-    rows = [
-        {
-            "key": k,
-            "a": shown(left.spec.get(k)),
-            "b": shown(right.spec.get(k)),
-            "changed": left.spec.get(k) != right.spec.get(k),
-        }
-        for k in keys
-    ]
+    rows = plan_text.compare(left.spec, right.spec)
     return {"a": left, "b": right, "rows": rows, "numbers": numbers}
 
 
@@ -436,20 +315,28 @@ def plan_page(
 
 
 def _plan_action(
-    request: Request, session: Any, staff: Any, code: str, action: Any, then: str
+    request: Request,
+    session: Session,
+    staff: Staff,
+    code: str,
+    action: Callable[[], object],
+    then: str,
 ) -> Response:
+    """An action on the plan page: done, or the plan page again with the refusal."""
     require(staff, "supervisor")
-    try:
-        plans.visible(session, code, staff.principal.jurisdiction)
-        action()
-    except (AppError, ValidationError) as exc:
-        problem = problem_of(session, exc)
+
+    def refused(problem: dict[str, Any], status: int) -> Response:
         try:
             ctx = plan_context(session, staff, code)
         except AppError as again:
             return render(request, "error.html", staff, again.status, message=again.detail)
-        return render(request, "plan.html", staff, 422, problem=problem, **ctx)
-    return see_other(then)
+        return render(request, "plan.html", staff, status, problem=problem, **ctx)
+
+    def checked() -> object:
+        plans.visible(session, code, staff.principal.jurisdiction)
+        return action()
+
+    return act(session, checked, then=then, refused=refused)
 
 
 @router.post("/plans/{code}/publish")
@@ -460,11 +347,27 @@ def plan_publish(
     code: str,
     background: BackgroundTasks,
 ) -> Response:
-    def act() -> None:
+    def publish() -> None:
         plans.publish(session, code=code, actor=staff.principal.actor)
         site_changed(request, background, session, f"plan:{code}")
 
-    return _plan_action(request, session, staff, code, act, f"/console/plans/{code}")
+    return _plan_action(request, session, staff, code, publish, f"/console/plans/{code}")
+
+
+def _json_object(text: str, field: str) -> dict[str, Any]:
+    """The JSON box of an expert's form, or a 422 naming it."""
+    try:
+        value = json.loads(text) if text.strip() else {}
+    except ValueError as exc:
+        where = f"（第 {exc.lineno} 行）" if isinstance(exc, json.JSONDecodeError) else ""
+        raise ValidationFailed(
+            "JSON 格式有误", errors=[{"field": field, "message": f"不是有效的 JSON{where}"}]
+        ) from None
+    if not isinstance(value, dict):
+        raise ValidationFailed(
+            "JSON 格式有误", errors=[{"field": field, "message": "应为一个 JSON 对象"}]
+        )
+    return value
 
 
 @router.post("/plans/{code}/adjust")
@@ -478,15 +381,14 @@ def plan_adjust(
     changes: Text = "",
     redraw: bool = False,
 ) -> Response:
-    def act() -> None:
-        try:
-            parsed = json.loads(changes) if changes.strip() else {}
-        except ValueError:
-            parsed = None
+    """计划调整 with the changed fields as JSON (for experts; the form does the same)."""
+
+    def adjust() -> None:
+        parsed = _json_object(changes, "changes")
         adj = AdjustmentIn.model_validate({"reason": reason, "changes": parsed, "redraw": redraw})
         _adjust(request, background, session, staff, code, adj)
 
-    return _plan_action(request, session, staff, code, act, f"/console/plans/{code}")
+    return _plan_action(request, session, staff, code, adjust, f"/console/plans/{code}")
 
 
 @router.post("/plans/{code}/edit")
@@ -499,22 +401,16 @@ def plan_edit(
 ) -> Response:
     """修改草稿: the whole plan body (JSON), through plans.replace_draft as the API's PUT."""
 
-    def act() -> None:
-        try:
-            body = json.loads(spec)
-        except ValueError:
-            raise ValidationFailed(
-                "草稿内容须为 JSON 对象", errors=[{"field": "spec", "message": "不是有效的 JSON"}]
-            ) from None
+    def edit() -> None:
         plans.replace_draft(
             session,
             code=code,
-            data=PlanIn.model_validate(body),
+            data=PlanIn.model_validate(_json_object(spec, "spec")),
             actor=staff.principal.actor,
             jurisdiction=staff.principal.jurisdiction,
         )
 
-    return _plan_action(request, session, staff, code, act, f"/console/plans/{code}")
+    return _plan_action(request, session, staff, code, edit, f"/console/plans/{code}")
 
 
 @router.post("/plans/{code}/close")
@@ -528,12 +424,12 @@ def plan_close(
 ) -> Response:
     """结束计划 with a reason, through plans.close as the API."""
 
-    def act() -> None:
+    def close() -> None:
         body = CloseIn.model_validate({"reason": reason})
         plans.close(session, code=code, reason=body.reason, actor=staff.principal.actor)
         site_changed(request, background, session, f"plan:{code}")
 
-    return _plan_action(request, session, staff, code, act, f"/console/plans/{code}")
+    return _plan_action(request, session, staff, code, close, f"/console/plans/{code}")
 
 
 @router.post("/plans/{code}/draw")
@@ -547,7 +443,7 @@ def plan_draw(
 ) -> Response:
     failed: list[dict[str, Any]] = []
 
-    def act() -> None:
+    def draw() -> None:
         # A drand plan takes no typed entropy: the service fetches and verifies the round.
         body = DrawIn(entropy=entropy.strip() or None)
         outcome = drawing.perform_draw(session, code=code, body=body, actor=staff.principal.actor)
@@ -555,7 +451,7 @@ def plan_draw(
         if outcome.problem is not None:  # recorded and kept: a failed attempt is public
             failed.append(outcome.problem.to_problem() | {"draw": outcome.draw.id})
 
-    response = _plan_action(request, session, staff, code, act, f"/console/plans/{code}/ceremony")
+    response = _plan_action(request, session, staff, code, draw, f"/console/plans/{code}/ceremony")
     if failed:
         ctx = plan_context(session, staff, code)
         return render(request, "plan.html", staff, 422, problem=failed[0], **ctx)
