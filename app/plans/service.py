@@ -132,9 +132,15 @@ def _version(
 
 
 def create(
-    session: Session, *, data: PlanIn, actor: str, jurisdiction: Jurisdiction = EVERYWHERE
+    session: Session,
+    *,
+    data: PlanIn,
+    actor: str,
+    jurisdiction: Jurisdiction = EVERYWHERE,
+    at: datetime | None = None,
 ) -> Plan:
-    """Creates a draft plan (its scope inside the creator's jurisdiction)."""
+    """Creates a draft plan (its scope inside the creator's jurisdiction); `at`: the demo dates
+    its finished round back (before the publication it dates back too); the API never does."""
     jurisdiction.require_regions(list(data.scope.regions or []), field="scope.regions")
     check_against_registries(session, data)
     if session.get(Plan, data.code) is not None:
@@ -148,9 +154,11 @@ def create(
         created_by=actor,
         draw_count=0,
     )
+    if at is not None:
+        plan.created_at = plan.updated_at = at
     session.add(plan)
     session.flush()
-    _version(session, plan, "create", actor)
+    _version(session, plan, "create", actor, at=at)
     audit.append(
         session,
         actor=actor,
