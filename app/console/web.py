@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from app.auth import sessions
 from app.auth.accounts import principal_of
 from app.auth.service import Principal
-from app.console import plan_form
 from app.clock import local_time
 from app.config import Settings
+from app.console import plan_form
+from app.console.names import ROLE_NAMES, Names, action_label, entity_label
 from app.db import SessionDep
 from app.errors import AppError, validation_problem
 from app.models import ConsoleSession, User
@@ -37,6 +38,7 @@ PAGE = 50  # rows of a listed page
 Text = Annotated[str, Form(max_length=10000)]  # a text field of a console form
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["bj"] = lambda v: local_time(v) if v else ""
+templates.env.filters["bj_short"] = lambda v: local_time(v, label=False) if v else ""
 templates.env.filters["task_state"] = lambda v: task_label(v) if v else ""
 templates.env.filters["plan_state"] = lambda v: plan_label(v) if v else ""
 templates.env.filters["region"] = lambda v: region_label(v) if v else "全部区划"
@@ -95,14 +97,24 @@ def sentences(problem: dict[str, Any]) -> list[str]:
 
 
 templates.env.filters["sentences"] = sentences
+templates.env.filters["chinese"] = plan_form.chinese
 
-ROLE_NAMES = {
-    "admin": "系统管理员",
-    "supervisor": "基金监管人员",
-    "inspector": "执法检查人员",
-    "credit": "信用模块",
-}
+
+def beside(
+    problem: dict[str, Any], control: Callable[[str], str] = lambda p: p.split(".")[0]
+) -> dict[str, str]:
+    """A refusal's errors beside the controls they are about (`control` of a field path), one
+    Chinese sentence each."""
+    out: dict[str, str] = {}
+    for err in problem.get("errors") or []:
+        name = control(str(err.get("field", "")))
+        out.setdefault(name, plan_form.sentence(name, err, FIELD_LABELS.get(name, "")))
+    return out
+
+
 templates.env.globals["ROLE_NAMES"] = ROLE_NAMES
+templates.env.filters["action"] = action_label
+templates.env.filters["entity"] = entity_label
 
 
 class SignInRequired(Exception):
@@ -141,6 +153,7 @@ class Staff:
     user: User
     row: ConsoleSession
     principal: Principal
+    names: Names  # the names beside the codes this page shows
 
     @property
     def csrf(self) -> str:
@@ -158,7 +171,7 @@ async def _staff(request: Request, session: SessionDep) -> Staff:
         submitted = form.get("csrf")
         if not sessions.csrf_ok(row, submitted if isinstance(submitted, str) else None):
             raise CsrfRefused()
-    return Staff(user=user, row=row, principal=principal_of(user))
+    return Staff(user=user, row=row, principal=principal_of(user), names=Names(session))
 
 
 StaffDep = Annotated[Staff, Depends(_staff)]
@@ -181,7 +194,12 @@ def render(
     return templates.TemplateResponse(
         request,
         name,
-        {"staff": staff, "csrf": staff.csrf if staff else "", **context},
+        {
+            "staff": staff,
+            "csrf": staff.csrf if staff else "",
+            "names": staff.names if staff else None,
+            **context,
+        },
         status_code=status_code,
         headers={"Cache-Control": "no-store"},
     )

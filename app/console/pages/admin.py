@@ -1,5 +1,6 @@
 """Accounts and tokens (系统管理员)."""
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -7,16 +8,19 @@ from fastapi.responses import (
     HTMLResponse,
     Response,
 )
+from sqlalchemy.orm import Session
 
 from app.auth import accounts
 from app.auth.service import issue_token, list_tokens, revoke_token
 from app.console.web import (
+    Staff,
     StaffDep,
     Text,
+    act,
+    beside,
     problem_of,
     render,
     require,
-    see_other,
 )
 from app.db import SessionDep
 from app.errors import AppError
@@ -28,10 +32,10 @@ router = APIRouter(include_in_schema=False)
 
 def _admin_page(
     request: Request,
-    session: Any,
-    staff: Any,
+    session: Session,
+    staff: Staff,
     status: int = 200,
-    problem: Any = None,
+    problem: dict[str, Any] | None = None,
     new_token: str = "",
 ) -> HTMLResponse:
     j = staff.principal.jurisdiction
@@ -43,6 +47,7 @@ def _admin_page(
         users=accounts.list_users(session, jurisdiction=j),
         tokens=list_tokens(session, jurisdiction=j),
         problem=problem,
+        errors=beside(problem) if problem else {},
         new_token=new_token,
     )
 
@@ -53,14 +58,17 @@ def admin_page(request: Request, session: SessionDep, staff: StaffDep) -> HTMLRe
     return _admin_page(request, session, staff)
 
 
-def _admin_action(request: Request, session: Any, staff: Any, action: Any) -> Response:
+def _admin_action(
+    request: Request, session: Session, staff: Staff, action: Callable[[], object]
+) -> Response:
     """An admin action: back to the accounts page, or that page with the refusal."""
     require(staff)
-    try:
-        action()
-    except AppError as exc:
-        return _admin_page(request, session, staff, exc.status, problem_of(session, exc))
-    return see_other("/console/admin")
+    return act(
+        session,
+        action,
+        then="/console/admin",
+        refused=lambda problem, status: _admin_page(request, session, staff, status, problem),
+    )
 
 
 @router.post("/admin/users")

@@ -1,5 +1,6 @@
 """审核: results awaiting approval, approve or send back."""
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
@@ -7,19 +8,17 @@ from fastapi.responses import (
     HTMLResponse,
     Response,
 )
-from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from app.console.web import (
+    Staff,
     StaffDep,
     Text,
-    exc_status,
-    problem_of,
+    act,
     render,
     require,
-    see_other,
 )
 from app.db import SessionDep
-from app.errors import AppError
 from app.events import site_changed
 from app.tasks import results
 
@@ -36,25 +35,21 @@ def approvals(request: Request, session: SessionDep, staff: StaffDep) -> HTMLRes
     )
 
 
-def _approval_action(request: Request, session: Any, staff: Any, action: Any) -> Response:
+def _approval_action(
+    request: Request, session: Session, staff: Staff, action: Callable[[], object]
+) -> Response:
+    """Approve or send back: the queue again, or the queue with the refusal."""
     require(staff, "supervisor")
-    try:
-        action()
-    except (AppError, ValidationError) as exc:
-        problem = problem_of(session, exc)
+
+    def refused(problem: dict[str, Any], status: int) -> Response:
         queue = results.awaiting_approval(session, principal=staff.principal)
         views = [
             results.result_view(session, task_id=t.id, principal=staff.principal) for t in queue
         ]
-        return render(
-            request,
-            "approvals.html",
-            staff,
-            exc_status(exc),
-            items=list(zip(queue, views, strict=True)),
-            problem=problem,
-        )
-    return see_other("/console/approvals")
+        items = list(zip(queue, views, strict=True))
+        return render(request, "approvals.html", staff, status, items=items, problem=problem)
+
+    return act(session, action, then="/console/approvals", refused=refused)
 
 
 @router.post("/tasks/{task_id}/approve")
@@ -65,7 +60,7 @@ def approve(
     task_id: str,
     background: BackgroundTasks,
 ) -> Response:
-    def act() -> None:
+    def approve() -> None:
         results.approve_result(
             session,
             task_id=task_id,
@@ -74,14 +69,14 @@ def approve(
         )
         site_changed(request, background, session, f"result:{task_id}")
 
-    return _approval_action(request, session, staff, act)
+    return _approval_action(request, session, staff, approve)
 
 
 @router.post("/tasks/{task_id}/return")
 def send_back(
     request: Request, session: SessionDep, staff: StaffDep, task_id: str, reason: Text = ""
 ) -> Response:
-    def act() -> None:
+    def send() -> None:
         results.return_result(
             session,
             task_id=task_id,
@@ -90,7 +85,7 @@ def send_back(
             jurisdiction=staff.principal.jurisdiction,
         )
 
-    return _approval_action(request, session, staff, act)
+    return _approval_action(request, session, staff, send)
 
 
 # --- reports, deadlines, audit --------------------------------------------------------------

@@ -1,6 +1,5 @@
 """Tasks and results: the list, a task's page, the 检查通知书, result entry, 回头看, evidence."""
 
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, UploadFile
@@ -9,23 +8,26 @@ from fastapi.responses import (
     HTMLResponse,
     Response,
 )
-from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from app.clock import today_local
 from app.console.web import (
     PAGE,
+    Staff,
     StaffDep,
     Text,
-    exc_status,
-    problem_of,
+    act,
+    beside,
     render,
     require,
-    see_other,
     settings_of,
 )
 from app.db import SessionDep
 from app.errors import AppError
 from app.models.base import utcnow
+from app.plans import service as plans
+from app.regions import regions_under
+from app.states import TaskStatus, task_label
 from app.tasks import evidence, reports, results
 from app.tasks import service as tasks
 from app.tasks.schemas import MEASURE_KINDS, OUTCOMES, PENALTY, ResultIn
@@ -41,43 +43,76 @@ def tasks_page(
     session: SessionDep,
     staff: StaffDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    plan: Annotated[str, Query(max_length=40)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+    region: Annotated[str, Query(max_length=6)] = "",
 ) -> HTMLResponse:
-    page = tasks.list_tasks(
-        session, principal=staff.principal, plan=None, cursor=cursor, limit=PAGE
+    """The tasks the signed-in person may see, by plan, status and region, with their total."""
+    p = staff.principal
+    wanted = {"plan": plan or None, "status": status or None, "region": region or None}
+    page = tasks.list_tasks(session, principal=p, cursor=cursor, limit=PAGE, **wanted)
+    staff.names.preload([m["badge"] for t in page.items for m in t["team"]])
+    plan_rows = (
+        plans.list_plans(session, cursor=None, limit=200, jurisdiction=p.jurisdiction).items
+        if p.role in ("admin", "supervisor")
+        else []
     )
-    return render(request, "tasks.html", staff, page=page)
+    return render(
+        request,
+        "tasks.html",
+        staff,
+        page=page,
+        total=tasks.count_tasks(session, principal=p, **wanted),
+        plan=plan,
+        status=status,
+        region=region,
+        plans=plan_rows,
+        statuses=[(s.value, task_label(s.value)) for s in TaskStatus],
+        regions=regions_under(staff.user.region_prefix),
+    )
+
+
+def _beside(path: str) -> str:
+    """The result form's control an error is about (a fine belongs to its own input)."""
+    parts = path.split(".")
+    if parts[-1] == "fine_amount":
+        return "fine_amount"
+    return parts[0]
 
 
 def _task_page(
     request: Request,
-    session: Any,
-    staff: Any,
+    session: Session,
+    staff: Staff,
     task_id: str,
-    problem: Any = None,
-    form: Any = None,
+    problem: dict[str, Any] | None = None,
+    form: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     try:
         task = tasks.task_view(session, task_id=task_id, principal=staff.principal)
         view = results.result_view(session, task_id=task_id, principal=staff.principal)
+        parent = (
+            tasks.task_view(session, task_id=task["parent_task_id"], principal=staff.principal)
+            if task["parent_task_id"]
+            else None
+        )
     except AppError as exc:
         return render(request, "error.html", staff, exc.status, message=exc.detail)
     attached = evidence.list_for(
         session, task_id=task_id, principal=staff.principal, cursor=None, limit=200
     ).items
-    errors: dict[str, str] = {}
-    for err in (problem or {}).get("errors") or []:
-        errors.setdefault(str(err.get("field", "")), str(err.get("message")))
     return render(
         request,
         "task.html",
         staff,
         status,
         task=task,
+        parent=parent,
         view=view,
         evidence=attached,
         problem=problem,
-        errors=errors,
+        errors=beside(problem, _beside) if problem else {},
         outcomes=OUTCOMES,
         measure_kinds=MEASURE_KINDS,
         penalty=PENALTY,
@@ -114,14 +149,20 @@ def task_notice(request: Request, session: SessionDep, staff: StaffDep, task_id:
 
 
 def _money(text: str) -> str | None:
-    text = text.strip().replace(",", "")
-    if not text:
-        return None
-    try:
-        Decimal(text)
-    except InvalidOperation:
-        return text  # the schema names the field
-    return text
+    text = text.strip().replace(",", "").replace("，", "")
+    return text or None  # a text that is no amount: the schema names the field
+
+
+# A fine typed without 行政处罚 ticked would be lost: the form says so instead.
+FINE_WITHOUT_PENALTY = {
+    "detail": "罚款金额未保存",
+    "errors": [
+        {
+            "field": "fine_amount",
+            "message": "填写了罚款金额，但没有勾选“行政处罚”：请勾选行政处罚，或清空罚款金额",
+        }
+    ],
+}
 
 
 @router.post("/tasks/{task_id}/result")
@@ -130,34 +171,40 @@ async def task_result(
 ) -> Response:
     """Enters a result through results.submit_result (the API's PUT)."""
     raw = await request.form()
-    chosen = [str(k) for k in raw.getlist("measures")]
-    fine = str(raw.get("fine_amount", ""))
-    recovered = str(raw.get("recovered_amount", ""))
     form: dict[str, Any] = {
         "outcome": str(raw.get("outcome", "")),
         "decided_on": str(raw.get("decided_on", "")),
         "findings": str(raw.get("findings", "")),
-        "measures": chosen,
+        "measures": [str(k) for k in raw.getlist("measures")],
         "fine_amount": str(raw.get("fine_amount", "")),
         "recovered_amount": str(raw.get("recovered_amount", "")),
     }
+    fine = _money(form["fine_amount"])
+    if fine is not None and PENALTY not in form["measures"]:
+        return _task_page(request, session, staff, task_id, FINE_WITHOUT_PENALTY, form, 422)
     body: dict[str, Any] = {
         "outcome": form["outcome"],
         "decided_on": form["decided_on"],
         "findings": form["findings"],
         "measures": [
-            {"kind": k, **({"fine_amount": _money(fine)} if k == PENALTY else {})} for k in chosen
+            {"kind": k, **({"fine_amount": fine} if k == PENALTY else {})} for k in form["measures"]
         ],
-        "recovered_amount": _money(recovered),
+        "recovered_amount": _money(form["recovered_amount"]),
     }
-    try:
-        data = ResultIn.model_validate(body)
-        results.submit_result(
-            session, task_id=task_id, data=data, principal=staff.principal, today=today_local()
-        )
-    except (AppError, ValidationError) as exc:
-        return _task_page(request, session, staff, task_id, problem_of(session, exc), form, 422)
-    return see_other(f"/console/tasks/{task_id}?saved=1")
+    return act(
+        session,
+        lambda: results.submit_result(
+            session,
+            task_id=task_id,
+            data=ResultIn.model_validate(body),
+            principal=staff.principal,
+            today=today_local(),
+        ),
+        then=f"/console/tasks/{task_id}?saved=1",
+        refused=lambda problem, status: _task_page(
+            request, session, staff, task_id, problem, form, status
+        ),
+    )
 
 
 @router.post("/tasks/{task_id}/follow-up")
@@ -169,19 +216,20 @@ def task_follow_up(
     from app.tasks.schemas import FollowUpIn
 
     require(staff, "supervisor")
-    try:
-        child = revisits.create_revisit(
+    return act(
+        session,
+        lambda: revisits.create_revisit(
             session,
             task_id=task_id,
             data=FollowUpIn.model_validate({"reason": reason}),
             actor=staff.principal.actor,
             principal=staff.principal,
-        )
-    except (AppError, ValidationError) as exc:
-        return _task_page(
-            request, session, staff, task_id, problem_of(session, exc), None, exc_status(exc)
-        )
-    return see_other(f"/console/tasks/{child.id}")
+        ),
+        then=lambda child: f"/console/tasks/{child.id}",
+        refused=lambda problem, status: _task_page(
+            request, session, staff, task_id, problem, None, status
+        ),
+    )
 
 
 @router.post("/tasks/{task_id}/evidence")
@@ -196,8 +244,9 @@ def task_evidence(
     """Attaches evidence (a photo from the phone's camera, or a PDF) through evidence.store,
     as the API's upload does."""
     s = settings_of(request)
-    try:
-        evidence.store(
+    return act(
+        session,
+        lambda: evidence.store(
             session,
             task_id=task_id,
             upload=file.file,
@@ -206,11 +255,12 @@ def task_evidence(
             principal=staff.principal,
             evidence_dir=s.evidence_dir,
             max_bytes=s.max_evidence_bytes,
-        )
-    except AppError as exc:
-        problem = problem_of(session, exc)
-        return _task_page(request, session, staff, task_id, problem, None, exc.status)
-    return see_other(f"/console/tasks/{task_id}?attached=1#evidence")
+        ),
+        then=f"/console/tasks/{task_id}?attached=1#evidence",
+        refused=lambda problem, status: _task_page(
+            request, session, staff, task_id, problem, None, status
+        ),
+    )
 
 
 @router.get("/tasks/{task_id}/evidence/{sha256}")
