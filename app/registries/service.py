@@ -114,7 +114,9 @@ def patch(
         except FieldError as exc:
             errors.append({"field": name, "message": str(exc)})
     if "region" in new and not jurisdiction.covers(new["region"]):
-        errors.append({"field": "region", "message": f"须在本账号辖区{region_label(jurisdiction.prefix)}内"})
+        errors.append(
+            {"field": "region", "message": f"须在本账号辖区{region_label(jurisdiction.prefix)}内"}
+        )
     if new.get("conflicts"):
         known = set(session.scalars(select(Target.uscc).where(Target.uscc.in_(new["conflicts"]))))
         errors += [

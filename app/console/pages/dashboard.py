@@ -61,4 +61,4 @@ def _deadline_counts(request: Request, session: Any, staff: Any) -> dict[str, An
     counts = {"overdue": 0, "due_soon": 0, "calendar_missing": 0}
     for item in report["items"]:
         counts[item["state"]] = counts.get(item["state"], 0) + 1
-    return {"counts": counts, "warnings": report["warnings"]}
+    return {"counts": counts, "warnings": report["notices"]}

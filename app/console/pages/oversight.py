@@ -20,6 +20,7 @@ from app.console.web import (
 )
 from app.db import SessionDep
 from app.errors import AppError
+from app.regions import regions_under
 from app.tasks import deadlines, reports
 
 router = APIRouter(include_in_schema=False)
@@ -97,6 +98,7 @@ def reports_page(
         start=start,
         end=end,
         region=region,
+        regions=regions_under(staff.user.region_prefix),
         problem=problem,
     )
 
