@@ -5,7 +5,6 @@ result; also CSRF refused, another district's data invisible, a revoked token re
 Screenshots of the main pages go to docs/screenshots/console-*.png when
 SPOTCHECK_SCREENSHOTS=1."""
 
-import json
 import os
 import shutil
 import socket

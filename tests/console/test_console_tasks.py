@@ -70,7 +70,7 @@ def test_result_errors_are_chinese_sentences_beside_their_fields(client, drawn, 
 
 
 def test_the_task_page_names_the_team_and_whoever_entered_the_result(client, drawn, make_user, db):
-    sup, draw = drawn
+    _sup, draw = drawn
     task = draw["tasks"][0]
     from sqlalchemy import select
 
