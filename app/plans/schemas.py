@@ -1,7 +1,7 @@
 """The plan as the API takes it (docs/glossary.md#plans) and the shapes it returns."""
 
 import math
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.clock import OfficialDate
 from app.pagination import PageOut, StrictOut
 from app.registries.fields import TARGET_KINDS
 
@@ -70,8 +71,8 @@ class Window(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: date
-    end: date
+    start: OfficialDate
+    end: OfficialDate
 
     @model_validator(mode="after")
     def _ordered(self) -> "Window":

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, NotRequired
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from typing_extensions import TypedDict
 
+from app.clock import OfficialDate
 from app.models import Task
 from app.pagination import PageOut, StrictOut
 from app.states import ResultOutcome, task_label
@@ -93,7 +94,7 @@ class ResultIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Outcome
-    decided_on: date
+    decided_on: OfficialDate
     findings: str = Field("", max_length=10000)
     measures: list[MeasureIn] = Field(default_factory=list, max_length=len(MEASURE_KINDS))
     recovered_amount: OptionalMoney = Field(None, description="追回金额（元，十进制字符串）")

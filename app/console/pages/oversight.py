@@ -1,6 +1,6 @@
 """公示期限, 周报表 and the 审计日志."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -10,7 +10,7 @@ from fastapi.responses import (
 )
 
 from app.audit.service import verify_chain
-from app.clock import today_local
+from app.clock import OfficialDate, today_local
 from app.console.web import (
     StaffDep,
     problem_of,
@@ -66,8 +66,8 @@ def reports_page(
     request: Request,
     session: SessionDep,
     staff: StaffDep,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[OfficialDate | None, Query(alias="from")] = None,
+    end: Annotated[OfficialDate | None, Query(alias="to")] = None,
     region: Annotated[str, Query(max_length=6)] = "",
     format: Annotated[str, Query(pattern="^(html|xlsx)$")] = "html",
 ) -> Response:
