@@ -96,12 +96,11 @@ def normalize_uscc(raw: str) -> str:
             f"统一社会信用代码“{raw.strip()}”被 Excel 当成数字改成了科学计数法，后几位已经丢失。"
             + EXCEL_FIX
         )
-    if value.isdigit() and len(value) >= 16 and value.endswith("00"):
-        if len(value) != 18 or not _uscc_fast_ok(value):
-            raise FieldError(
-                f"统一社会信用代码“{value}”全是数字且末尾是 0，很可能被 Excel 当成数字保存，"
-                "丢失了最后几位（Excel 只保留 15 位有效数字）。" + EXCEL_FIX
-            )
+    if value.isdigit() and len(value) >= 16 and value.endswith("00"):  # and not valid
+        raise FieldError(
+            f"统一社会信用代码“{value}”全是数字且末尾是 0，很可能被 Excel 当成数字保存，"
+            "丢失了最后几位（Excel 只保留 15 位有效数字）。" + EXCEL_FIX
+        )
     if not value.isascii():
         raise FieldError("统一社会信用代码只能包含半角字母和数字（发现全角或形近字符）")
     if len(value) != 18:
