@@ -24,6 +24,7 @@ from app.console.web import (
 )
 from app.db import SessionDep
 from app.errors import AppError, ValidationFailed
+from app.regions import regions_under
 from app.registries import importer
 from app.registries import service as registries
 
@@ -56,6 +57,7 @@ def registry_page(
     }
     problem = None
     page = None
+    total: int | None = None
     try:
         page = registries.list_records(
             session,
@@ -67,6 +69,14 @@ def registry_page(
             as_of=_as_of(as_of),
             jurisdiction=staff.principal.jurisdiction,
         )
+        if not as_of:  # the count of a past moment would have to replay the history
+            total = registries.count_records(
+                session,
+                kind=kind,
+                filters=filters,
+                include_inactive=include_inactive,
+                jurisdiction=staff.principal.jurisdiction,
+            )
     except AppError as exc:
         problem = problem_of(session, exc)
     return render(
@@ -76,6 +86,8 @@ def registry_page(
         kind=kind,
         kinds=KINDS,
         page=page,
+        total=total,
+        regions=regions_under(staff.user.region_prefix),
         q=q,
         region=region,
         include_inactive=include_inactive,
@@ -117,6 +129,8 @@ def registry_import(
         kind=kind,
         kinds=KINDS,
         page=None,
+        total=None,
+        regions=[],
         q="",
         region="",
         include_inactive=False,
