@@ -79,6 +79,14 @@ def stratum_label(key: str) -> str:
     )
 
 
+def stratum_name(key: str) -> str:
+    """A stratum key for people who read names, not codes: "定点零售药店|未定级|370402" →
+    "定点零售药店 · 未定级 · 枣庄市市中区"."""
+    return " · ".join(
+        region_name(p) if p.isdigit() and len(p) in (2, 4, 6) else p for p in key.split("|")
+    )
+
+
 def regions_under(prefix: str) -> list[tuple[str, str]]:
     """(code, "名称（代码）") of the areas inside `prefix` one or two levels down (a province's
     cities and counties, a city's counties; everywhere: the provinces and cities), for people

@@ -77,3 +77,19 @@ def test_a_large_draw_pages_its_strata_and_the_json_keeps_them_all(monkeypatch):
     assert 'href="D-2026-0001/strata-2.html"' in first and 'href="../D-2026-0001.html"' in second
     assert "第 2 / 2 页" in second
     assert len(json.loads(pages["statistics/D-2026-0001.json"])["strata"]) == 2
+
+
+def test_the_method_is_said_in_chinese_and_the_charts_fit_a_phone():
+    obs = [Observation("定点医疗机构|370402", 0.1, i < 3) for i in range(30)]
+    obs += [Observation("定点零售药店|370402", 0.1, i < 7) for i in range(28)]
+    page = _pages(_doc(obs))["statistics/D-2026-0001.html"].decode()
+    method = page.split("方法：")[1].split("</p>")[0]
+    assert "Hájek" in method and "Korn" in method  # names of methods, the sentence in Chinese
+    assert "certainty" not in method and "variance" not in method
+    for svg in page.split("<svg")[1:]:
+        head = svg.split(">")[0]
+        # its own text size (the label column is measured for 12 px) and never wider than the
+        # screen: a 390 px phone shows the whole chart
+        assert 'font-size="12"' in head and "max-width:100%" in head
+    chart = page.split('class="stats-rates"')[1].split("</svg>")[0]
+    assert "定点医疗机构 · 枣庄市市中区" in chart and "|" not in chart
