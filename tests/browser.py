@@ -145,3 +145,21 @@ def full_shot(d, path: Path, limit: int = 4000) -> None:  # type: ignore[no-unty
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     d.save_screenshot(str(path))
+
+
+def pdf_to_pngs(pdf: Path, out_dir: Path, stem: str) -> list[Path]:
+    """Each page of a printed PDF as a PNG (`stem`-1.png …), drawn by chromium's own PDF viewer
+    is not scriptable headless: the pages are rendered with pypdfium2 when it is installed."""
+    try:
+        import pypdfium2 as pdfium  # type: ignore[import-not-found]
+    except ImportError:
+        return []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    doc = pdfium.PdfDocument(str(pdf))
+    paths = []
+    for n in range(len(doc)):
+        image = doc[n].render(scale=1.5).to_pil()
+        path = out_dir / f"{stem}-{n + 1}.png"
+        image.save(path)
+        paths.append(path)
+    return paths

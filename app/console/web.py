@@ -29,7 +29,7 @@ from app.console.names import ROLE_NAMES, Names, action_label, entity_label
 from app.db import SessionDep
 from app.errors import AppError, validation_problem
 from app.models import ConsoleSession, User
-from app.regions import region_label
+from app.regions import region_label, stratum_name
 from app.states import plan_label, task_label
 from app.stats.render import insufficient, is_estimated, pct
 
@@ -42,6 +42,7 @@ templates.env.filters["bj_short"] = lambda v: local_time(v, label=False) if v el
 templates.env.filters["task_state"] = lambda v: task_label(v) if v else ""
 templates.env.filters["plan_state"] = lambda v: plan_label(v) if v else ""
 templates.env.filters["region"] = lambda v: region_label(v) if v else "全部区划"
+templates.env.filters["stratum"] = stratum_name
 # rates and 数据不足 as the public statistics pages show them (one rule: app/stats/render.py)
 templates.env.globals.update(pct=pct, is_estimated=is_estimated, insufficient=insufficient)
 

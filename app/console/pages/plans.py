@@ -30,7 +30,7 @@ from app.events import site_changed
 from app.models import Plan, PlanVersion
 from app.plans import drawing, entropy, preview
 from app.plans import service as plans
-from app.plans.schemas import AdjustmentIn, CloseIn, DiceSource, DrawIn, PlanIn, PublicRecordSource
+from app.plans.schemas import AdjustmentIn, CloseIn, DiceSource, PlanIn, PublicRecordSource
 from app.regions import region_label, regions_under
 from app.registries import service as registries
 from app.stats import service as stats
@@ -430,29 +430,3 @@ def plan_close(
         site_changed(request, background, session, f"plan:{code}")
 
     return _plan_action(request, session, staff, code, close, f"/console/plans/{code}")
-
-
-@router.post("/plans/{code}/draw")
-def plan_draw(
-    request: Request,
-    session: SessionDep,
-    staff: StaffDep,
-    code: str,
-    background: BackgroundTasks,
-    entropy: Text = "",
-) -> Response:
-    failed: list[dict[str, Any]] = []
-
-    def draw() -> None:
-        # A drand plan takes no typed entropy: the service fetches and verifies the round.
-        body = DrawIn(entropy=entropy.strip() or None)
-        outcome = drawing.perform_draw(session, code=code, body=body, actor=staff.principal.actor)
-        site_changed(request, background, session, f"draw:{outcome.draw.id}")
-        if outcome.problem is not None:  # recorded and kept: a failed attempt is public
-            failed.append(outcome.problem.to_problem() | {"draw": outcome.draw.id})
-
-    response = _plan_action(request, session, staff, code, draw, f"/console/plans/{code}/ceremony")
-    if failed:
-        ctx = plan_context(session, staff, code)
-        return render(request, "plan.html", staff, 422, problem=failed[0], **ctx)
-    return response
