@@ -163,3 +163,17 @@ def pdf_to_pngs(pdf: Path, out_dir: Path, stem: str) -> list[Path]:
         image.save(path)
         paths.append(path)
     return paths
+
+
+def shots_dir() -> Path | None:
+    """Where screenshots go: SPOTCHECK_SCREENSHOTS=DIR (=1: docs/screenshots); None: none."""
+    value = os.environ.get("SPOTCHECK_SCREENSHOTS")
+    if not value:
+        return None
+    out = (
+        Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+        if value == "1"
+        else Path(value)
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -3,7 +3,6 @@ the full verify address (the configured public base URL) and its QR code, and th
 signature lines beside the verification, never alone on a page; before the draw, the ceremony
 keeps what was typed when it was typed too early."""
 
-import os
 import re
 
 import pytest
@@ -11,11 +10,10 @@ import pytest
 from app.db import begin_write, make_sessionmaker
 from app.demo import DEMO_PLAN, demo_round, load_registries
 from app.migrate import ROOT
-from tests.browser import BROWSER, print_pdf
+from tests.browser import BROWSER, pdf_to_pngs, print_pdf, shots_dir
 from tests.console.conftest import csrf_of, sign_in
 
 CSS = ROOT / "app" / "console" / "static" / "console.css"
-SHOTS = ROOT / "docs" / "screenshots"
 
 
 def _demo(db):
@@ -66,10 +64,9 @@ def test_the_draw_record_prints_on_a4_with_its_header_and_page_numbers_on_every_
     assert pages <= 2 + tasks // 30, (pages, tasks)  # 58 tasks took 7 pages of US Letter
     last = re.sub(r"\s+", "", texts[-1])
     assert "公开复核" in last and "见证人签字" in last  # the signatures never alone
-    if os.environ.get("SPOTCHECK_SCREENSHOTS"):
-        from tests.browser import pdf_to_pngs
-
-        pdf_to_pngs(pdf, SHOTS, "draw-record-a4")
+    out = shots_dir()
+    if out is not None:
+        pdf_to_pngs(pdf, out, "draw-record-a4")
 
 
 def test_dice_typed_before_the_moment_stay_in_the_ceremony(client, city, make_user):

@@ -1,7 +1,6 @@
 """The 检查通知书 prints on one A4 page (two at most with a long item list) and reads on a
 390 px phone without sideways scrolling — printed and laid out by headless Debian chromium."""
 
-import os
 import shutil
 from pathlib import Path
 
@@ -16,12 +15,12 @@ from tests.browser import (
     full_shot,
     page_width,
     pdf_page_size_mm,
+    pdf_to_pngs,
     print_pdf,
+    shots_dir,
 )
 
 pytestmark = BROWSER
-
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _leader(make_token, task):
@@ -44,8 +43,10 @@ def test_the_notice_prints_on_one_a4_page(client, drawn, make_token, tmp_path):
     assert print_pdf(page.as_uri(), pdf) == 1
     width, height = pdf_page_size_mm(pdf.read_bytes())
     assert (round(width), round(height)) == (210, 297)  # A4, not US Letter
-    if os.environ.get("SPOTCHECK_SCREENSHOTS"):
-        chromium(page.as_uri(), screenshot=SHOTS / "notice.png", window="1366,1400")
+    out = shots_dir()
+    if out is not None:
+        chromium(page.as_uri(), screenshot=out / "notice-1366.png", window="1366,1400")
+        pdf_to_pngs(pdf, out, "notice-a4")
 
 
 def test_a_long_item_list_takes_two_pages_at_most(client, drawn, make_token, tmp_path, db):
@@ -67,12 +68,8 @@ def test_the_notice_fits_a_390_px_phone(client, drawn, make_token, tmp_path):
     try:
         width = page_width(d, page.as_uri())
         assert width <= 390, width
-        if os.environ.get("SPOTCHECK_SCREENSHOTS"):
-            full_shot(d, SHOTS / "notice-390.png")
+        out = shots_dir()
+        if out is not None:
+            full_shot(d, out / "notice-390.png")
     finally:
         d.quit()
-
-
-@pytest.fixture(autouse=True)
-def _shots_dir():
-    SHOTS.mkdir(parents=True, exist_ok=True)

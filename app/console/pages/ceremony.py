@@ -66,6 +66,7 @@ def _ceremony_page(
         verify_url=verify,
         verify_qr=qr,
         entered=entered,
+        now=utcnow(),
         **{**ctx, "problem": problem},
     )
 
