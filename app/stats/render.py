@@ -54,13 +54,12 @@ def rate_svg(rows: Sequence[Mapping[str, Any]], chart_id: str) -> Markup:
     height = row_h * len(rows) + 30
     top = max([1e-9, *(float(r["ci_high"]) for r in rows)])
     scale = plot_w / min(1.0, max(top * 1.1, 0.05))
-    # The text is 12 px whatever the page's font (the label column is measured for it) and the
-    # chart scales down with the screen (a phone's 390 px), never wider than it.
+    # The text is 12 px whatever the page's font (the label column is measured for it); on a
+    # phone the chart scrolls inside its own box (.chart-wrap), the page stays the screen's width.
     parts = [
         Markup(
             '<svg class="stats-rates" role="img" aria-labelledby="{id}-t" viewBox="0 0 {w} {h}"'
-            ' width="{w}" height="{h}" font-size="12" style="max-width:100%;height:auto"'
-            ' xmlns="http://www.w3.org/2000/svg">'
+            ' width="{w}" height="{h}" font-size="12" xmlns="http://www.w3.org/2000/svg">'
             '<title id="{id}-t">各层发现问题率估计值（点）及置信区间（线段）</title>'
         ).format(id=chart_id, w=label_w + plot_w + 70, h=height)
     ]
@@ -94,7 +93,7 @@ def rate_svg(rows: Sequence[Mapping[str, Any]], chart_id: str) -> Markup:
             x=label_w, h=height - 20
         )
     )
-    return Markup("").join(parts)
+    return Markup('<div class="chart-wrap">') + Markup("").join(parts) + Markup("</div>")
 
 
 def detection_svg(detection: Mapping[str, Any], chart_id: str) -> Markup:
@@ -105,30 +104,33 @@ def detection_svg(detection: Mapping[str, Any], chart_id: str) -> Markup:
     low = float(detection["expected_ci_low"])
     width, label_w = 380, 200
     scale = width / max(found, high, 1.0)
-    return Markup(
-        '<svg class="stats-detection" role="img" aria-labelledby="{id}-t" viewBox="0 0 {w} 70"'
-        ' width="{w}" height="70" font-size="12" style="max-width:100%;height:auto"'
-        ' xmlns="http://www.w3.org/2000/svg">'
-        '<title id="{id}-t">本次抽取发现问题数与等量均匀随机抽取的期望发现数</title>'
-        '<text x="0" y="18">本次抽取发现</text>'
-        '<rect class="bar-n" x="{lw}" y="6" width="{fw:.1f}" height="16"/>'
-        '<text x="{fl:.1f}" y="18">{found:g}</text>'
-        '<text x="0" y="52">均匀抽取期望</text>'
-        '<rect class="bar-N" x="{lw}" y="40" width="{ew:.1f}" height="16"/>'
-        '<line x1="{l0:.1f}" x2="{l1:.1f}" y1="48" y2="48" stroke="currentColor"/>'
-        '<text x="{el:.1f}" y="52">{expected:.1f}</text></svg>'
-    ).format(
-        id=chart_id,
-        w=label_w + width + 60,
-        lw=label_w,
-        fw=found * scale,
-        fl=label_w + found * scale + 6,
-        found=found,
-        ew=expected * scale,
-        l0=label_w + low * scale,
-        l1=label_w + high * scale,
-        el=label_w + high * scale + 6,
-        expected=expected,
+    return (
+        Markup('<div class="chart-wrap">')
+        + Markup(
+            '<svg class="stats-detection" role="img" aria-labelledby="{id}-t" viewBox="0 0 {w} 70"'
+            ' width="{w}" height="70" font-size="12" xmlns="http://www.w3.org/2000/svg">'
+            '<title id="{id}-t">本次抽取发现问题数与等量均匀随机抽取的期望发现数</title>'
+            '<text x="0" y="18">本次抽取发现</text>'
+            '<rect class="bar-n" x="{lw}" y="6" width="{fw:.1f}" height="16"/>'
+            '<text x="{fl:.1f}" y="18">{found:g}</text>'
+            '<text x="0" y="52">均匀抽取期望</text>'
+            '<rect class="bar-N" x="{lw}" y="40" width="{ew:.1f}" height="16"/>'
+            '<line x1="{l0:.1f}" x2="{l1:.1f}" y1="48" y2="48" stroke="currentColor"/>'
+            '<text x="{el:.1f}" y="52">{expected:.1f}</text></svg>'
+        ).format(
+            id=chart_id,
+            w=label_w + width + 60,
+            lw=label_w,
+            fw=found * scale,
+            fl=label_w + found * scale + 6,
+            found=found,
+            ew=expected * scale,
+            l0=label_w + low * scale,
+            l1=label_w + high * scale,
+            el=label_w + high * scale + 6,
+            expected=expected,
+        )
+        + Markup("</div>")
     )
 
 
