@@ -52,7 +52,7 @@ def source_text(source: Mapping[str, Any] | None) -> str:
             text += f"，取 {source['decimals']} 位小数"
         return text
     if kind == "dice":
-        text = f"{local_time(source['scheduled_at'])} 在{source.get('place')}当众掷骰"
+        text = f"现场掷骰：{local_time(source['scheduled_at'])} 在{source.get('place')}当众掷骰"
         if source.get("count") and source.get("faces"):
             text += f"（{source['count']} 个 {source['faces']} 面骰子）"
         witnesses = "；".join(source.get("witnesses") or [])

@@ -26,6 +26,7 @@ from app.clock import local_time
 from app.config import Settings
 from app.console import plan_form
 from app.console.names import ROLE_NAMES, Names, action_label, entity_label
+from app.console.plan_text import source_text
 from app.db import SessionDep
 from app.errors import AppError, validation_problem
 from app.models import ConsoleSession, User
@@ -43,6 +44,7 @@ templates.env.filters["task_state"] = lambda v: task_label(v) if v else ""
 templates.env.filters["plan_state"] = lambda v: plan_label(v) if v else ""
 templates.env.filters["region"] = lambda v: region_label(v) if v else "全部区划"
 templates.env.filters["stratum"] = stratum_name
+templates.env.filters["source"] = source_text
 # rates and 数据不足 as the public statistics pages show them (one rule: app/stats/render.py)
 templates.env.globals.update(pct=pct, is_estimated=is_estimated, insufficient=insufficient)
 
