@@ -6,9 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import (
     HTMLResponse,
 )
+from sqlalchemy.orm import Session
 
 from app.clock import today_local
 from app.console.web import (
+    Staff,
     StaffDep,
     render,
     settings_of,
@@ -44,7 +46,7 @@ def dashboard(request: Request, session: SessionDep, staff: StaffDep) -> HTMLRes
     )
 
 
-def _deadline_counts(request: Request, session: Any, staff: Any) -> dict[str, Any] | None:
+def _deadline_counts(request: Request, session: Session, staff: Staff) -> dict[str, Any] | None:
     """The dashboard's 公示期限 card: counts by state and the calendar warnings."""
     s = settings_of(request)
     try:

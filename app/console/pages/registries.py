@@ -10,12 +10,15 @@ from fastapi.responses import (
     Response,
     StreamingResponse,
 )
+from sqlalchemy.orm import Session
 
 from app.clock import LOCAL_TZ
 from app.console.web import (
     PAGE,
+    Staff,
     StaffDep,
     Text,
+    act,
     problem_of,
     render,
     require,
@@ -185,7 +188,12 @@ def registry_export(
 
 
 def _history_page(
-    request: Request, session: Any, staff: Any, kind: str, key: str, problem: Any = None
+    request: Request,
+    session: Session,
+    staff: Staff,
+    kind: str,
+    key: str,
+    problem: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     from app.registries import history
     from app.registries.repository import spec_for
@@ -251,18 +259,19 @@ async def registry_edit(
     }
     if not changes:
         return see_other(f"/console/registries/{kind}/{key}/history")
-    try:
-        registries.patch(
+    return act(
+        session,
+        lambda: registries.patch(
             session,
             kind=kind,
             key=key,
             changes=changes,
             actor=staff.principal.actor,
             jurisdiction=staff.principal.jurisdiction,
-        )
-    except AppError as exc:
-        return _history_page(request, session, staff, kind, key, problem_of(session, exc))
-    return see_other(f"/console/registries/{kind}/{key}/history?saved=1")
+        ),
+        then=f"/console/registries/{kind}/{key}/history?saved=1",
+        refused=lambda problem, _status: _history_page(request, session, staff, kind, key, problem),
+    )
 
 
 @router.post("/registries/{kind}/{key}/deactivate")
@@ -282,18 +291,19 @@ def registry_deactivate(
             "errors": [{"field": "reason", "message": "不能为空"}],
         }
         return _history_page(request, session, staff, kind, key, problem)
-    try:
-        registries.deactivate(
+    return act(
+        session,
+        lambda: registries.deactivate(
             session,
             kind=kind,
             key=key,
             actor=staff.principal.actor,
             jurisdiction=staff.principal.jurisdiction,
             reason=reason,
-        )
-    except AppError as exc:
-        return _history_page(request, session, staff, kind, key, problem_of(session, exc))
-    return see_other(f"/console/registries/{kind}/{key}/history")
+        ),
+        then=f"/console/registries/{kind}/{key}/history",
+        refused=lambda problem, _status: _history_page(request, session, staff, kind, key, problem),
+    )
 
 
 # --- plans ----------------------------------------------------------------------------------
