@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from app.errors import PROBLEM_JSON, PROBLEM_TITLES, Problem
+from app.inputs import check_texts
 
 
 class _DuplicateKey(ValueError):
@@ -37,7 +38,8 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def strict_json_loads(body: bytes | str) -> Any:
-    """json.loads that refuses duplicate object keys; RequestValidationError on bad JSON."""
+    """json.loads that refuses duplicate object keys (the input rule, app/inputs.py, ran on
+    the raw bytes before: app/limits.py); RequestValidationError on bad JSON."""
     try:
         return json.loads(body, object_pairs_hook=_pairs)
     except _DuplicateKey as exc:
@@ -89,6 +91,10 @@ def _json_body(request: Request) -> bool:
     )
 
 
+def _multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
+
+
 class StrictRoute(APIRoute):
     """An APIRoute that refuses unknown query parameters and duplicate JSON keys (422)."""
 
@@ -121,6 +127,11 @@ class StrictRoute(APIRoute):
                 if body:
                     # Starlette's Request.json() returns this cached value to FastAPI.
                     request._json = strict_json_loads(body)
+            elif takes_body and _multipart(request):
+                # Parsed once (Starlette caches it for FastAPI); its text fields obey the input
+                # rule (the files' contents are checked by whoever reads them).
+                form = await request.form()
+                check_texts((k, v) for k, v in form.multi_items() if isinstance(v, str))
             return await handler(request)
 
         return strict_handler

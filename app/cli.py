@@ -1,12 +1,14 @@
 """The `spotcheck` command line.
 
-Exit codes: 0 done, 1 refused (invalid input, a failed check, a database that cannot be used),
+Exit codes: 0 done, 1 refused (invalid input, a failed check, a database that cannot be used,
+`spotcheck publish` that had to skip a unit it could not render),
 2 usage (argparse), 3 `spotcheck verify` incomplete (a check could not be made), 130 interrupted. A refusal is one Chinese message on stderr, never a
 traceback. Commands that use the database first compare its schema with the migrations: the
 embedded SQLite database is migrated automatically; PostgreSQL never is (`spotcheck db upgrade`).
 """
 
 import argparse
+import logging
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -103,7 +105,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import DEMO_PASSWORD, demo_accounts, demo_round, load_registries
+    from app.auth.accounts import DEMO_PASSWORD
+    from app.demo import demo_accounts, demo_round, load_registries
 
     directory = Path(args.dir)
 
@@ -195,6 +198,50 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_user_bootstrap(args: argparse.Namespace) -> int:
+    """The first administrator, from the environment, once (the container's first start):
+    SPOTCHECK_ADMIN_USERNAME and SPOTCHECK_ADMIN_PASSWORD (or SPOTCHECK_ADMIN_PASSWORD_FILE, a
+    secret file). Nothing happens when any account exists already."""
+    import os
+
+    from sqlalchemy import func, select
+
+    from app.auth.accounts import create_user
+    from app.models import User
+
+    username = os.environ.get("SPOTCHECK_ADMIN_USERNAME", "").strip()
+    secret_file = os.environ.get("SPOTCHECK_ADMIN_PASSWORD_FILE", "")
+    password = os.environ.get("SPOTCHECK_ADMIN_PASSWORD", "")
+    if secret_file:
+        password = Path(secret_file).read_text(encoding="utf-8").rstrip("\r\n")
+    if not username or not password:
+        print("未设置 SPOTCHECK_ADMIN_USERNAME / SPOTCHECK_ADMIN_PASSWORD，不创建管理员")
+        return EXIT_OK
+    created: list[str] = []
+
+    def work(session: Session) -> None:
+        if session.scalar(select(func.count()).select_from(User)):
+            return
+        create_user(
+            session,
+            username=username,
+            password=password,
+            role="admin",
+            department=os.environ.get("SPOTCHECK_ADMIN_DEPARTMENT", ""),
+            actor="bootstrap",
+        )
+        created.append(username)
+
+    code = _in_transaction(args, work)
+    if code == EXIT_OK:
+        print(
+            f"已创建首个管理员账号 {username}（首次登录时设置第二因素）"
+            if created
+            else "已有账号，不再创建首个管理员 (accounts exist: nothing done)"
+        )
+    return code
+
+
 def cmd_user_passwd(args: argparse.Namespace) -> int:
     from app.auth.accounts import set_password
 
@@ -204,6 +251,15 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
     )
     if code == 0:
         print(f"账号 {args.username} 的密码已更改，原有登录已失效")
+    return code
+
+
+def cmd_user_totp_reset(args: argparse.Namespace) -> int:
+    from app.auth.accounts import reset_totp
+
+    code = _in_transaction(args, lambda s: reset_totp(s, username=args.username, actor="cli"))
+    if code == 0:
+        print(f"账号 {args.username} 的第二因素已清除，下次登录时重新设置；原有登录已失效")
     return code
 
 
@@ -227,7 +283,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("SPOTCHECK_SCHEDULER", "thread")
     get_settings.cache_clear()
     uvicorn.run(
-        "app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=_uvicorn_log_config(),
     )
     return 0
 
@@ -243,10 +304,37 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _log_to_stderr() -> None:
+    """The service's own log lines (app.*: builds of the site, skipped units, jobs) at INFO."""
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT, stream=sys.stderr)
+    logging.getLogger("app").setLevel(logging.INFO)
+
+
+def _uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the service's own loggers (app.*) at INFO, in every worker."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["app"] = {"format": LOG_FORMAT}
+    config["handlers"]["app"] = {
+        "formatter": "app",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"]["app"] = {"handlers": ["app"], "level": "INFO", "propagate": False}
+    return config
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from app.jobs import Scheduler, registered
     from app.scheduler import register_jobs
 
+    _log_to_stderr()
     settings = get_settings()
     register_jobs(settings)
     names = "、".join(job.name for job in registered())
@@ -269,7 +357,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
         f"公开网站已发布到 {settings.publish_dir}（{report.files} 个文件，"
         f"{report.bytes / 1e6:.1f} MB，版本 {report.generation.name}）"
     )
-    return 0
+    for key, error in sorted(report.failed_units.items()):
+        print(f"警告：发布单元 {key} 无法生成，已跳过：{error}", file=sys.stderr)
+    return EXIT_REFUSED if report.failed_units else EXIT_OK
 
 
 def _load_verifier() -> Any:
@@ -448,6 +538,15 @@ def build_parser() -> argparse.ArgumentParser:
     upasswd = user.add_parser("passwd", help="更改密码")
     upasswd.add_argument("username")
     upasswd.set_defaults(func=cmd_user_passwd, database=EXISTING)
+    uboot = user.add_parser(
+        "bootstrap",
+        help="首次启动时按环境变量 SPOTCHECK_ADMIN_USERNAME/SPOTCHECK_ADMIN_PASSWORD(_FILE) "
+        "创建首个管理员（已有账号时什么也不做）",
+    )
+    uboot.set_defaults(func=cmd_user_bootstrap, database=EXISTING)
+    ureset = user.add_parser("totp-reset", help="清除第二因素（手机丢失时），下次登录重新设置")
+    ureset.add_argument("username")
+    ureset.set_defaults(func=cmd_user_totp_reset, database=EXISTING)
     udisable = user.add_parser("disable", help="停用账号")
     udisable.add_argument("username")
     udisable.set_defaults(func=cmd_user_disable, database=EXISTING)

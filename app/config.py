@@ -66,14 +66,30 @@ class Settings(BaseSettings):
     # Ed25519 key signing the 检查码 on notices; outside the database, created 0600 on first
     # use (docs/operations.md#检查码签名密钥). Its public key is published on the site.
     signing_key_file: Path = Path("var/inspection-code.key")
+    # 国密 option (app/gm.py): 检查码 also signed with SM2 (key file outside the database,
+    # created 0600 on first use; its public key published beside the Ed25519 ones).
+    gm_signatures: bool = False
+    sm2_key_file: Path = Path("var/inspection-code-sm2.key")
     # The public site's address as printed in a notice's QR code (e.g.
     # "https://ybj.example.gov.cn/public/"); unset: the address the notice was requested at.
     public_site_url: str | None = None
-    # Staff console (docs/operations.md#console-accounts): hours a sign-in lasts without use,
-    # consecutive failed sign-ins that lock an account, and for how many minutes.
-    session_idle_hours: float = 12.0
+    # Staff console (docs/operations.md#console-accounts): minutes a sign-in lasts without use,
+    # hours it lasts at most however used; consecutive failed sign-ins of one account name
+    # from one address that lock that pair, for how many minutes (doubling with each further
+    # lockout, up to the maximum).
+    session_idle_minutes: float = 30.0
+    session_lifetime_hours: float = 12.0
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    login_lockout_max_minutes: int = 24 * 60
+    # Roles whose accounts must sign in with a second factor (TOTP), comma separated.
+    totp_required_roles: str = "admin"
+    password_min_length: int = 12
+    # Days the sign-in audit (every attempt) is kept: at least 183 (six months).
+    sign_in_retention_days: int = 365
+    # Demo accounts (`spotcheck demo`, published password, no second factor) may sign in:
+    # "auto" only on the embedded SQLite database, "on" always, "off" never.
+    demo_accounts: Literal["auto", "on", "off"] = "auto"
     # Session cookie's Secure flag: "auto" sets it when the request came over https.
     cookie_secure: str = "auto"
 
@@ -81,6 +97,25 @@ class Settings(BaseSettings):
     def grade_scale(self) -> tuple[str, ...]:
         """The configured credit grades, best first."""
         return _parse_scale(self.credit_grades)
+
+    @property
+    def totp_roles(self) -> frozenset[str]:
+        """The roles that must sign in with a second factor."""
+        return frozenset(r.strip() for r in self.totp_required_roles.split(",") if r.strip())
+
+    @property
+    def demo_accounts_allowed(self) -> bool:
+        """Whether demo accounts may sign in here."""
+        if self.demo_accounts == "auto":
+            return self.database_url.startswith("sqlite")
+        return self.demo_accounts == "on"
+
+    @field_validator("sign_in_retention_days")
+    @classmethod
+    def _six_months(cls, v: int) -> int:
+        if v < 183:
+            raise ValueError("登录审计至少保存 183 天（六个月）(sign-in audit kept ≥ 183 days)")
+        return v
 
     @field_validator("database_url")
     @classmethod

@@ -4,8 +4,12 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from app.errors import outage_log
+
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -31,7 +35,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # A database host that does not answer fails a connection in seconds, not minutes: the
+    # request gets its 503 (app/errors.py) instead of hanging.
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    if "connect_timeout" not in make_url(url).query:
+        connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -53,6 +62,7 @@ def get_session(request: Request) -> Iterator[Session]:
         try:
             yield session
             session.commit()
+            outage_log.back()
         except BaseException:
             session.rollback()
             raise

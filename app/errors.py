@@ -1,6 +1,9 @@
 """Application errors and their RFC 9457 problem+json rendering."""
 
 import logging
+import math
+import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -8,6 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("spotcheck")
@@ -69,12 +74,76 @@ class Conflict(AppError):
     status, slug, title = 409, "conflict", "状态冲突 (Conflict)"
 
 
+class ServerKeyMismatch(Conflict):
+    """The server key of this host does not open a published commitment (restored from a
+    backup without its key, or a key replaced): a 409 saying what to do."""
+
+    slug = "server-key-mismatch"
+
+
 class PayloadTooLarge(AppError):
     status, slug, title = 413, "too-large", "请求体过大 (Payload too large)"
 
 
 class ValidationFailed(AppError):
     status, slug, title = 422, "validation", "数据校验失败 (Validation failed)"
+
+
+class DatabaseUnavailable(AppError):
+    status, slug, title = 503, "database-unavailable", "数据库暂时不可用 (Database unavailable)"
+
+
+# Seconds a client is asked to wait (Retry-After) while the database is away.
+DB_RETRY_AFTER = 5
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached or used right now (stopped,
+    restarting, connection lost, pool exhausted, SQLite busy), as opposed to a bug."""
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+class OutageLog:
+    """Logs that the database is away once per `every` seconds, one line without a traceback
+    (an outage otherwise writes one traceback per request), and when it is back."""
+
+    def __init__(self, every: float = 60.0) -> None:
+        self.every = every
+        self._last = -math.inf
+        self._missed = 0
+        self._away = False
+        self._lock = threading.Lock()
+
+    def away(self, exc: BaseException, where: str) -> None:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        with self._lock:
+            self._away = True
+            now = time.monotonic()
+            if now - self._last < self.every:
+                self._missed += 1
+                return
+            missed, self._missed, self._last = self._missed, 0, now
+        log.warning(
+            "数据库不可用（%s）：%s（此前 %d 次同类失败未逐条记录；%g 秒内不再重复）",
+            where,
+            reason[0] if reason else type(exc).__name__,
+            missed,
+            self.every,
+        )
+
+    def back(self) -> None:
+        if not self._away:  # the common case, without the lock
+            return
+        with self._lock:
+            if not self._away:
+                return
+            self._away, self._last = False, -math.inf
+        log.warning("数据库已恢复 (database back)")
+
+
+outage_log = OutageLog()
 
 
 def problem_response(
@@ -119,6 +188,7 @@ PROBLEM_TITLES: dict[int, str] = {
     422: ValidationFailed.title,
     429: "认证失败次数过多 (Too many failed authentications)",
     500: AppError.title,
+    503: DatabaseUnavailable.title,
 }
 
 
@@ -264,6 +334,21 @@ def install_error_handlers(app: FastAPI) -> None:
             "detail": str(exc.detail),
         }
         return problem_response(problem, dict(exc.headers) if exc.headers else None)
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def _database(_req: Request, exc: Exception) -> JSONResponse:
+        if not database_unavailable(exc):
+            log.exception("unhandled database error", exc_info=exc)
+            return problem_response(
+                AppError("服务器内部错误，已记录 (internal error, logged)").to_problem()
+            )
+        outage_log.away(exc, "请求")
+        problem = DatabaseUnavailable(
+            f"数据库暂时不可用，请 {DB_RETRY_AFTER} 秒后重试；已受理的数据不会丢失 "
+            f"(database unavailable, retry after {DB_RETRY_AFTER} s)"
+        ).to_problem()
+        return problem_response(problem, {"Retry-After": str(DB_RETRY_AFTER)})
 
     @app.exception_handler(Exception)
     async def _unhandled(_req: Request, exc: Exception) -> JSONResponse:

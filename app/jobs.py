@@ -21,6 +21,7 @@ workers started with SPOTCHECK_SCHEDULER=off). docs/operations.md.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import begin_write
+from app.errors import database_unavailable, outage_log
 from app.models import JobRun
 from app.models.base import utcnow
 
@@ -100,9 +102,14 @@ def run_job(factory: sessionmaker[Session], job: Job, now: datetime) -> bool:
                 return False
             job.fn(session, now)
             session.commit()
+            outage_log.back()
             return True
-        except Exception:
-            session.rollback()
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                session.rollback()
+            if database_unavailable(exc):
+                outage_log.away(exc, f"定时任务 {job.name}")
+                return False
             log.exception("定时任务 %s 失败，下次将重试 (job failed, retried next tick)", job.name)
             return False
 
@@ -150,7 +157,10 @@ class Scheduler:
         while not self._stop.is_set():
             try:
                 run_due(self.factory, self.clock())
-            except Exception:  # the database is away: try again at the next tick
-                log.exception("定时任务调度失败 (scheduler tick failed)")
+            except Exception as exc:  # the database is away: try again at the next tick
+                if database_unavailable(exc):
+                    outage_log.away(exc, "定时任务调度")
+                else:
+                    log.exception("定时任务调度失败 (scheduler tick failed)")
             self._wake.wait(self.tick_seconds)
             self._wake.clear()

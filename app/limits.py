@@ -1,4 +1,5 @@
-"""Request limits: body size caps and a limiter of failed authentication, as ASGI middleware.
+"""Request limits: body size caps, the input rule (app/inputs.py) on every path, query and
+buffered body, and a limiter of failed authentication, as ASGI middleware.
 
 Both are per process: behind several uvicorn workers each worker counts on its own, so an
 address may try up to `workers × max_failures` tokens per window before every worker refuses
@@ -19,6 +20,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_JSON, TYPE_BASE
+from app.inputs import InputRefused, check_json, check_url, check_urlencoded
 
 log = logging.getLogger("spotcheck.limits")
 
@@ -61,9 +63,30 @@ def _too_large(limit: int) -> bytes:
     )
 
 
+def _json_media(ctype: bytes) -> bool:
+    """Whether FastAPI would read a body of this content type as JSON (none: it would)."""
+    media = ctype.split(b";", 1)[0].strip()
+    return not media or media == b"application/json" or media.endswith(b"+json")
+
+
+def _check_body(ctype: bytes, body: bytes) -> None:
+    if not body:
+        return
+    if _json_media(ctype):
+        check_json(body)
+    elif ctype.startswith(b"application/x-www-form-urlencoded"):
+        check_urlencoded(body)
+
+
+async def _refuse(send: Send, exc: InputRefused) -> None:
+    body = json.dumps(exc.to_problem(), ensure_ascii=False).encode()
+    await _send_problem(send, exc.status, body)
+
+
 class BodyLimitMiddleware:
     """413 problem+json for bodies over the cap: `json_limit` for everything except
-    multipart uploads, which get `upload_limit()` plus `MULTIPART_OVERHEAD`."""
+    multipart uploads, which get `upload_limit()` plus `MULTIPART_OVERHEAD`; 422 for a path,
+    query or buffered body that breaks the input rule (app/inputs.py), before any parsing."""
 
     def __init__(
         self, app: ASGIApp, *, upload_limit: Callable[[], int], json_limit: int = JSON_BODY_LIMIT
@@ -75,6 +98,11 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        try:
+            check_url(str(scope.get("path", "")), bytes(scope.get("query_string", b"")))
+        except InputRefused as exc:
+            await _refuse(send, exc)
             return
         ctype = (_header(scope, b"content-type") or b"").lower()
         multipart = ctype.startswith(b"multipart/")
@@ -110,6 +138,11 @@ class BodyLimitMiddleware:
                 return
             if not message.get("more_body", False):
                 break
+        try:
+            _check_body(ctype, b"".join(m.get("body", b"") for m in messages))
+        except InputRefused as exc:
+            await _refuse(send, exc)
+            return
 
         async def replay() -> Message:
             if messages:
@@ -181,12 +214,21 @@ class AuthFailureLimiter:
 
 class AuthRateLimitMiddleware:
     """429 problem+json with Retry-After for credentialed requests from an address whose
-    credentials were refused too often. Only requests carrying credentials are counted and
-    limited: a request without them gets its 401 and learns nothing."""
+    credentials were refused too often — except a valid token (`token_valid`, checked only for
+    a limited address): an office behind one NAT keeps working while someone there mistypes.
+    Only requests carrying credentials are counted and limited: a request without them gets
+    its 401 and learns nothing."""
 
-    def __init__(self, app: ASGIApp, *, limiter: AuthFailureLimiter) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limiter: AuthFailureLimiter,
+        token_valid: Callable[[str], bool] | None = None,
+    ) -> None:
         self.app = app
         self.limiter = limiter
+        self.token_valid = token_valid
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/api/"):
@@ -197,6 +239,15 @@ class AuthRateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         wait = self.limiter.retry_after(client)
+        if wait is not None and self.token_valid is not None:
+            from starlette.concurrency import run_in_threadpool
+
+            scheme, _, token = (
+                (_header(scope, b"authorization") or b"").decode("latin-1").partition(" ")
+            )
+            valid = scheme.lower() == "bearer" and bool(token.strip())
+            if valid and await run_in_threadpool(self.token_valid, token.strip()):
+                wait = None
         if wait is not None:
             log.warning("认证失败过多，暂时拒绝 %s（%d 秒）", client, wait)
             body = _problem(
@@ -216,9 +267,14 @@ class AuthRateLimitMiddleware:
         await self.app(scope, receive, watching)
 
 
-def install_limits(app: Any, *, upload_limit: Callable[[], int]) -> AuthFailureLimiter:
+def install_limits(
+    app: Any,
+    *,
+    upload_limit: Callable[[], int],
+    token_valid: Callable[[str], bool] | None = None,
+) -> AuthFailureLimiter:
     """Registers both middlewares on `app`; returns the limiter (tests tune it)."""
     limiter = AuthFailureLimiter()
-    app.add_middleware(AuthRateLimitMiddleware, limiter=limiter)
+    app.add_middleware(AuthRateLimitMiddleware, limiter=limiter, token_valid=token_valid)
     app.add_middleware(BodyLimitMiddleware, upload_limit=upload_limit)
     return limiter

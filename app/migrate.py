@@ -29,12 +29,19 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
+MIGRATE_LOCK = 0x73706F746D6967  # pg_advisory_xact_lock key of migrations ("spotmig")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Brings the database at `engine` up to `revision`."""
     cfg = alembic_config()
     # SQLite: take the write lock before Alembic reads the version, so two commands migrating
     # one fresh file at once run one after the other (the second finds nothing left to do).
     with engine.connect() as conn, conn.execution_options(immediate=True).begin():
+        if conn.dialect.name == "postgresql":
+            # PostgreSQL: the same, with an advisory lock (the server and the worker of a
+            # container deployment both migrate at start).
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATE_LOCK})")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
@@ -74,3 +81,23 @@ def schema_status(engine: Engine) -> SchemaStatus:
         unknown=tuple(rev for rev in current if rev not in known),
         other_tables=bool(tables) and not current,
     )
+
+
+class DowngradeRefused(RuntimeError):
+    """A downgrade that would drop committed data (frozen frames, committed values, draws,
+    results, accounts' jurisdictions…): it is refused and the database is left as it was."""
+
+
+def refuse_losing(what: str, query: str) -> None:
+    """Called by a migration's `downgrade()` before it drops a table or a column: refuses when
+    `query` (a SELECT, e.g. `SELECT 1 FROM plan_frames LIMIT 1`) finds a row, i.e. when the
+    drop would lose data. Every downgrade that drops data people committed to calls it."""
+    from alembic import op
+    from sqlalchemy import text
+
+    if op.get_bind().execute(text(query)).first() is not None:
+        raise DowngradeRefused(
+            f"拒绝降级：此降级将删除已提交的{what}，而这些数据无法恢复（downgrade refused: it "
+            "would drop committed data）。请使用当前版本的程序；如确需回退，先备份数据库，"
+            "再由管理员手工处理。"
+        )

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app import jobs
+from app.auth.signin import SignInPolicy, prune
 from app.config import Settings
 from app.plans.drawing import draw_due_plans
 from app.publish.publisher import calendar_check, publish_on_time, publish_pending, result_release
@@ -19,6 +20,7 @@ PUBLISH = "publish"
 PUBLISH_ON_TIME = "publish_on_time"
 CALENDAR_CHECK = "calendar_check"
 DRAW_DUE = "draw_due_plans"
+SIGN_IN_PRUNE = "sign_in_prune"
 
 
 def register_jobs(settings: Settings) -> None:
@@ -39,3 +41,6 @@ def register_jobs(settings: Settings) -> None:
     jobs.register(PUBLISH_ON_TIME, settings.time_check_seconds, on_time)
     jobs.register(PUBLISH, settings.publish_interval_seconds, publish)
     jobs.register(CALENDAR_CHECK, 24 * 3600, lambda _s, now: calendar_check(settings, now))
+    # The sign-in audit is kept `sign_in_retention_days` (at least six months), then deleted.
+    policy = SignInPolicy.of(settings)
+    jobs.register(SIGN_IN_PRUNE, 24 * 3600, lambda session, now: prune(session, now, policy))

@@ -378,6 +378,11 @@ _PIECE = 1 << 20
 _RATIO_FLOOR = 8 << 20
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
 _DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+# A cell reference or a sheet dimension reaching column AAA (703) or beyond: openpyxl fills
+# every row up to the widest column, so one far cell per row costs thousands of cells a row (a
+# 1 MB file of 200,000 such rows took minutes). Registry files have a dozen columns.
+MAX_COLUMNS = 702  # A … ZZ
+_WIDE = re.compile(rb'\br(?:ef)?="(?:[A-Za-z]{1,3}[0-9]+:)?[A-Za-z]{3}')
 
 probe: Callable[[str, int], None] | None = None
 """Test hook: called with ("inflated", bytes) per piece and ("rows", n) per piece of a sheet."""
@@ -454,6 +459,12 @@ def _scan_part(
                         "max_xlsx_cell_bytes",
                         f"XLSX 单元格内容超过 {lim.cell_bytes} 字节",
                         lim.cell_bytes,
+                    )
+                if sheet and _WIDE.search(scan):
+                    raise refused(
+                        "max_xlsx_columns",
+                        f"XLSX 含有超出第 {MAX_COLUMNS} 列（ZZ）的单元格或表格范围（疑似炸弹）",
+                        MAX_COLUMNS,
                     )
                 if sheet:
                     found = len(_ROW_TAG.findall(scan))

@@ -31,7 +31,6 @@ from sqlalchemy import func, select
 from app.clock import today_local
 from app.db import make_sessionmaker
 from app.models import ResultVersion
-from tests.reliability.harness import database, publish_plan, running, seed_city, token
 
 CONCURRENCY = 16
 TIME_CAP_SECONDS = 120.0
@@ -111,7 +110,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> int:
-    args = parse_args()
+    args = parse_args()  # before the harness (tests/, which needs pytest): --help without it
+    from tests.reliability.harness import database, publish_plan, running, seed_city, token
+
     n, workers = args.requests, args.workers
     backend = "postgresql" if os.environ.get("SPOTCHECK_TEST_POSTGRES_URL") else "sqlite"
     ref = REF[0] = reference_seconds()

@@ -45,7 +45,15 @@ def target_row(
         grade,
         tags,
         "正常",
+        fixmedins(i, kind, region),
     ]
+
+
+def fixmedins(i: int, kind: str = "定点医疗机构", region: str = "370402") -> str:
+    """The 定点医药机构编码 of target `i` (none for other kinds than 医疗机构/零售药店)."""
+    letter = {"定点医疗机构": "H", "定点零售药店": "P"}.get(kind)
+    ok = letter and len(region) == 6 and region.isdigit()
+    return f"{letter}{region}{i % 100000:05d}" if ok else ""
 
 
 def item_row(

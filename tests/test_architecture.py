@@ -29,12 +29,14 @@ FOUNDATION = {
     "limits",
     "spreadsheets",
     "migrate",
+    "inputs",
     "events",
     "jobs",
     "audit",
     "auth",
     "api",
     "keys",
+    "gm",
 }
 PURE = {"draw"}
 # Domain packages, lowest first: each may import the ones before it (and foundation, draw).
@@ -44,6 +46,7 @@ TOP = ["demo", "console", "scheduler", "main", "cli"]  # entry points, lowest fi
 FOUNDATION_ORDER = [
     "config",
     "keys",
+    "gm",
     "errors",
     "gcpause",
     "faults",
@@ -54,6 +57,7 @@ FOUNDATION_ORDER = [
     "pagination",
     "db",
     "migrate",
+    "inputs",
     "limits",
     "spreadsheets",
     "events",

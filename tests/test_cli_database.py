@@ -160,6 +160,7 @@ def test_serve_migrates_sqlite_before_uvicorn_starts(fresh_dir, monkeypatch):
         engine.dispose()
 
     monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setenv("SPOTCHECK_SCHEDULER", "thread")  # serve sets it; undone afterwards
     assert cli.main(["serve", "--port", "8123"]) == 0
     assert seen == [(True, 8123)]
 

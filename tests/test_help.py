@@ -100,3 +100,17 @@ def test_spotcheck_sub_command_help(command, capsys, tmp_path, monkeypatch):
     out = capsys.readouterr().out
     assert out.startswith(f"usage: spotcheck {' '.join(command)}")
     assert list(tmp_path.iterdir()) == []  # help never opens a database
+
+
+def test_load_test_help_needs_no_dev_package(tmp_path):
+    # `bench/load.py --help` on an install without the dev extras (no pytest): its harness
+    # lives among the tests and is imported only to run.
+    code = (
+        "import runpy, sys; sys.modules['pytest'] = None; sys.argv = ['load.py', '--help'];"
+        f"runpy.run_path({str(ROOT / 'bench' / 'load.py')!r}, run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert CJK.search(done.stdout)

@@ -2,13 +2,16 @@
 
 import json
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from app.migrate import alembic_config, upgrade
+from app.migrate import DowngradeRefused, alembic_config, upgrade
 from app.models import Base
+from tests.plans.conftest import city  # noqa: F401  (fixture)
+from tests.tasks.conftest import drawn  # noqa: F401  (fixture)
 
 
 def test_models_match_migrations(db):
@@ -81,3 +84,43 @@ def test_task_states_and_teams_carried_over(blank_engine):
         status, stored = conn.execute(text("SELECT status, team FROM tasks")).one()
         assert status == "待后续处理"
         assert (json.loads(stored) if isinstance(stored, str) else stored) == team
+
+
+# --- downgrades never drop committed data ----------------------------------------------------
+
+BEFORE_PROTOCOL_V2 = "c0n5013a0001"  # before frozen frames and the plans' committed values
+
+
+class TestDowngradeKeepsCommittedData:
+    """A downgrade that would drop frozen frames, committed values, draws or results refuses
+    (and changes nothing); it used to empty them silently while `audit verify` still passed."""
+
+    @pytest.fixture
+    def db(self, blank_engine):
+        upgrade(blank_engine)
+        return blank_engine
+
+    def _counts(self, engine):
+        with engine.connect() as conn:
+            return {
+                t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+                for t in ("plan_frames", "plans", "draws", "tasks")
+            } | {
+                "nonces": conn.execute(
+                    text("SELECT count(*) FROM plans WHERE secret_nonce IS NOT NULL")
+                ).scalar(),
+                "heads": tuple(MigrationContext.configure(conn).get_current_heads()),
+            }
+
+    @pytest.mark.parametrize("to", [BEFORE_PROTOCOL_V2, "ae0d5b839dbb", "base"])
+    def test_a_downgrade_past_a_draw_is_refused_and_changes_nothing(self, db, drawn, to):  # noqa: F811
+        before = self._counts(db)
+        assert before["plan_frames"] >= 1 and before["nonces"] == 1 and before["tasks"] > 0
+        with pytest.raises(DowngradeRefused) as refused:
+            _downgrade(db, to)
+        assert "拒绝降级" in str(refused.value)
+        assert self._counts(db) == before
+
+    def test_an_empty_database_still_goes_down_and_up(self, db):
+        _downgrade(db, "base")
+        upgrade(db)

@@ -1,64 +1,71 @@
-"""Staff accounts of the console: argon2id password hashes, roles, jurisdiction, lockout.
+"""Staff accounts of the console: argon2id password hashes, the password policy, roles,
+jurisdiction, the second factor's reset.
 
-A wrong password counts against the account; `login_max_failures` in a row lock it for
-`login_lockout_minutes` (a correct password during the lockout is refused too, and does not
-reset the count). A disabled account cannot sign in and its sessions end at once.
+Signing in (failures per account and source, the second factor, the sign-in audit) is
+app/auth/signin.py. A disabled account cannot sign in and its sessions end at once.
+
+Password policy (等保 2.0 §8.1.4.1 a: 口令复杂度): at least `password_min_length` characters
+(12), at least three of four kinds (lower case, upper case, digits, others: symbols, spaces,
+Chinese…), not the published demo password, not containing the account name. Demo accounts
+(`spotcheck demo`) are the only ones made without it; they carry the `demo` flag.
 """
 
-import contextlib
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.auth.jurisdiction import Jurisdiction, check_prefix
 from app.auth.service import Principal, check_role_badge
+from app.config import get_settings
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import ConsoleSession, User
 from app.models import base as _base
 
-MIN_PASSWORD = 10
-_hasher = PasswordHasher()  # argon2id, the library's current recommended parameters
+# The demo accounts' password, printed by `spotcheck demo` and written in the README: never
+# accepted for an account that is not a demo account.
+DEMO_PASSWORD = "spotcheck-demo-2026"
+hasher = PasswordHasher()  # argon2id, the library's current recommended parameters
 # Verified against when the username is unknown, so that the answer takes as long.
-_DUMMY_HASH = _hasher.hash("spotcheck-no-such-user")
-
-
-@dataclass(frozen=True)
-class LoginPolicy:
-    """How many failures in a row lock an account, and for how long."""
-
-    max_failures: int = 5
-    lockout: timedelta = timedelta(minutes=15)
-
-
-class LoginRefused(Exception):
-    """A sign-in that did not succeed; `message` is what the person is told."""
-
-    def __init__(self, message: str, *, locked: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.locked = locked
+DUMMY_HASH = hasher.hash("spotcheck-no-such-user")
 
 
 def _bad(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, errors=[{"field": field, "message": message}])
 
 
-def check_password(password: str) -> str:
-    """A password long enough, or a 422."""
-    if len(password) < MIN_PASSWORD:
-        raise _bad("password", f"密码至少 {MIN_PASSWORD} 个字符")
+def _kinds(password: str) -> int:
+    lower = any(c.islower() and c.isascii() for c in password)
+    upper = any(c.isupper() and c.isascii() for c in password)
+    digit = any(c.isdigit() and c.isascii() for c in password)
+    other = any(not (c.isascii() and c.isalnum()) for c in password)
+    return lower + upper + digit + other
+
+
+def check_password(password: str, username: str = "") -> str:
+    """A password that keeps the policy (module docstring), or a 422 saying what is wrong."""
+    minimum = get_settings().password_min_length
+    if len(password) < minimum:
+        raise _bad("password", f"密码至少 {minimum} 个字符")
+    if _kinds(password) < 3:
+        raise _bad(
+            "password",
+            "密码须包含小写字母、大写字母、数字、其他字符（符号、空格、汉字）中的至少三类",
+        )
+    folded = password.casefold()
+    if DEMO_PASSWORD.casefold() in folded:
+        raise _bad("password", "不得使用公开的演示密码")
+    name = username.strip().casefold()
+    if len(name) >= 3 and name in folded:
+        raise _bad("password", "密码不得包含用户名")
     return password
 
 
-def hash_password(password: str) -> str:
-    """The argon2id hash of `password`."""
-    return _hasher.hash(check_password(password))
+def hash_password(password: str, username: str = "", *, demo: bool = False) -> str:
+    """The argon2id hash of `password` (a demo account's is not held to the policy)."""
+    return hasher.hash(password if demo else check_password(password, username))
 
 
 def get_user(session: Session, username: str) -> User:
@@ -81,9 +88,11 @@ def create_user(
     display_name: str = "",
     actor: str = "cli",
     within: Jurisdiction | None = None,
+    demo: bool = False,
 ) -> User:
     """Creates an account (the password is hashed, never stored). `within`: the creator's
-    jurisdiction, which the account's must lie in."""
+    jurisdiction, which the account's must lie in. `demo`: a demo account (`spotcheck demo`
+    only), its password not held to the policy."""
     username = username.strip()
     if not username or len(username) > 64 or not username.isprintable() or " " in username:
         raise _bad("username", "用户名须为 1–64 个可见字符，不含空格")
@@ -96,7 +105,8 @@ def create_user(
     user = User(
         username=username,
         display_name=display_name.strip() or username,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, username, demo=demo),
+        demo=demo,
         role=role,
         inspector_badge=badge,
         department=department.strip(),
@@ -110,7 +120,13 @@ def create_user(
         actor=actor,
         action="user.create",
         entity=f"user:{username}",
-        data={"role": role, "region": region, "department": user.department, "inspector": badge},
+        data={
+            "role": role,
+            "region": region,
+            "department": user.department,
+            "inspector": badge,
+            **({"demo": True} if demo else {}),
+        },
     )
     return user
 
@@ -133,8 +149,8 @@ def set_password(
 ) -> User:
     """Replaces the password; unlocks the account and ends its sessions."""
     user = get_user_within(session, username, within or Jurisdiction())
-    user.password_hash = hash_password(password)
-    user.failed_logins, user.locked_until = 0, None
+    user.password_hash = hash_password(password, username)
+    user.demo = False  # a password of one's own: held to the policy, no longer a demo account
     end_sessions(session, user)
     audit.append(session, actor=actor, action="user.passwd", entity=f"user:{username}", data={})
     return user
@@ -182,6 +198,8 @@ def user_dict(u: User) -> dict[str, Any]:
         "disabled_at": u.disabled_at,
         "locked_until": u.locked_until,
         "last_login_at": u.last_login_at,
+        "totp": bool(u.totp_secret),
+        "demo": u.demo,
     }
 
 
@@ -198,45 +216,13 @@ def principal_of(user: User) -> Principal:
     )
 
 
-def authenticate(session: Session, *, username: str, password: str, policy: LoginPolicy) -> User:
-    """The account if the password is right and it may sign in; LoginRefused otherwise.
-    The caller commits either way: a failure's count must stick."""
-    now = _base.utcnow()
-    user = session.scalar(select(User).where(User.username == username.strip()))
-    if user is None:
-        with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
-        raise LoginRefused("用户名或密码错误 (wrong username or password)")
-    if user.locked_until is not None and user.locked_until > now:
-        raise LoginRefused(
-            "失败次数过多，账号已暂时锁定，请稍后再试 (account locked, try later)", locked=True
-        )
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        locked = user.failed_logins >= policy.max_failures
-        if locked:
-            user.locked_until = now + policy.lockout
-            user.failed_logins = 0
-        session.flush()
-        audit.append(
-            session,
-            actor=f"user:{user.username}",
-            action="user.lock" if locked else "user.login_failed",
-            entity=f"user:{user.username}",
-            data={},
-        )
-        if locked:
-            raise LoginRefused(
-                "失败次数过多，账号已暂时锁定，请稍后再试 (account locked, try later)",
-                locked=True,
-            ) from None
-        raise LoginRefused("用户名或密码错误 (wrong username or password)") from None
-    if user.disabled_at is not None:
-        raise LoginRefused("账号已停用 (account disabled)")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
-    session.flush()
+def reset_totp(
+    session: Session, *, username: str, actor: str, within: Jurisdiction | None = None
+) -> User:
+    """Removes an account's second factor (a lost phone): it sets one up again at its next
+    sign-in if its role needs one. Its sessions end."""
+    user = get_user_within(session, username, within or Jurisdiction())
+    user.totp_secret, user.totp_last_step = None, None
+    end_sessions(session, user)
+    audit.append(session, actor=actor, action="user.totp_reset", entity=f"user:{username}", data={})
     return user

@@ -5,16 +5,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.console.pages import router
+from app.console.security import router as security_router
 from app.console.web import CsrfRefused, RoleRefused, SignInRequired, templates
 
 
 def install(app: FastAPI) -> None:
     """Mounts the console's pages and the answers to a missing sign-in, CSRF token or role."""
     app.include_router(router)
+    app.include_router(security_router)
 
     @app.exception_handler(SignInRequired)
-    async def _sign_in(_request: Request, _exc: SignInRequired) -> RedirectResponse:
-        return RedirectResponse("/console/login", status_code=303)
+    async def _sign_in(_request: Request, exc: SignInRequired) -> RedirectResponse:
+        return RedirectResponse(exc.url, status_code=303)
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, _exc: CsrfRefused) -> HTMLResponse:

@@ -46,6 +46,8 @@ class UserOut(_Strict):
     disabled_at: datetime | None
     locked_until: datetime | None
     last_login_at: datetime | None
+    totp: bool = False
+    demo: bool = False
 
 
 class UserList(_Strict):

@@ -7,6 +7,7 @@ shown on the page, and the request's transaction is rolled back first: a refused
 writes nothing.
 """
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,8 +28,9 @@ from app.config import Settings
 from app.console import plan_form
 from app.console.names import ROLE_NAMES, Names, action_label, entity_label
 from app.console.plan_text import source_text
-from app.db import SessionDep
+from app.db import SessionDep, begin_write
 from app.errors import AppError, validation_problem
+from app.inputs import check_texts
 from app.models import ConsoleSession, User
 from app.regions import region_label, stratum_name
 from app.states import plan_label, task_label
@@ -121,7 +123,15 @@ templates.env.filters["entity"] = entity_label
 
 
 class SignInRequired(Exception):
-    """No live session: the page redirects to the sign-in form."""
+    """No live session (or one not signed in yet): the page redirects to the sign-in form (or
+    to the step still to do: the code, the second factor's set-up)."""
+
+    def __init__(self, url: str = "/console/login") -> None:
+        super().__init__(url)
+        self.url = url
+
+
+STAGE_PAGES = {"totp": "/console/login/totp", "enrol": "/console/account/totp"}
 
 
 class CsrfRefused(Exception):
@@ -138,7 +148,17 @@ def settings_of(request: Request) -> Settings:
 
 
 def idle_of(request: Request) -> timedelta:
-    return timedelta(hours=settings_of(request).session_idle_hours)
+    return timedelta(minutes=settings_of(request).session_idle_minutes)
+
+
+def lifetime_of(request: Request) -> timedelta:
+    return timedelta(hours=settings_of(request).session_lifetime_hours)
+
+
+def source_of(request: Request) -> str:
+    """The caller's address as the ASGI server reports it (behind a proxy: uvicorn
+    --forwarded-allow-ips makes it the client's)."""
+    return request.client.host if request.client else "unknown"
 
 
 def secure_cookie(request: Request) -> bool:
@@ -163,17 +183,50 @@ class Staff:
         return self.row.csrf_token
 
 
-async def _staff(request: Request, session: SessionDep) -> Staff:
+def _session_of(request: Request, session: Session) -> tuple[ConsoleSession, User]:
     value = request.cookies.get(sessions.COOKIE, "")
-    found = sessions.resolve(session, value, idle=idle_of(request), touch=request.method == "POST")
+    post = request.method == "POST"
+    idle, lifetime = idle_of(request), lifetime_of(request)
+    found = sessions.resolve(session, value, idle=idle, lifetime=lifetime, touch=post)
     if found is None:
         raise SignInRequired()
     row, user = found
+    if not post and sessions.needs_touch(row):
+        # A read slides the idle expiry too, in a short write of its own (this request's
+        # transaction only reads).
+        factory = request.app.state.sessionmaker
+        with factory() as writer:
+            begin_write(writer)
+            sessions.resolve(writer, value, idle=idle, lifetime=lifetime, touch=True)
+            writer.commit()
+    return row, user
+
+
+async def _pending(request: Request, session: SessionDep) -> Staff:
+    """A session in any stage (the pages of the second factor)."""
+    row, user = _session_of(request, session)
+    if request.method == "POST":
+        form = await request.form()
+        submitted = form.get("csrf")
+        if not sessions.csrf_ok(row, submitted if isinstance(submitted, str) else None):
+            raise CsrfRefused()
+    return Staff(user=user, row=row, principal=principal_of(user), names=Names(session))
+
+
+PendingDep = Annotated[Staff, Depends(_pending)]
+
+
+async def _staff(request: Request, session: SessionDep) -> Staff:
+    row, user = _session_of(request, session)
+    if row.stage != "full":
+        raise SignInRequired(STAGE_PAGES.get(row.stage, "/console/login"))
     if request.method == "POST":
         form = await request.form()  # cached by Starlette: the endpoint's Form() reads it too
         submitted = form.get("csrf")
         if not sessions.csrf_ok(row, submitted if isinstance(submitted, str) else None):
             raise CsrfRefused()
+        # multipart forms (urlencoded ones were checked by app/limits.py): the input rule
+        check_texts((k, v) for k, v in form.multi_items() if isinstance(v, str))
     return Staff(user=user, row=row, principal=principal_of(user), names=Names(session))
 
 
@@ -193,18 +246,36 @@ def render(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """A console page."""
+    """A console page, with its Content-Security-Policy: only the console's own scripts and
+    styles, plus an inline script carrying this response's nonce (`csp_nonce`)."""
+    nonce = secrets.token_urlsafe(16)
     return templates.TemplateResponse(
         request,
         name,
         {
             "staff": staff,
             "csrf": staff.csrf if staff else "",
+            "csp_nonce": nonce,
             "names": staff.names if staff else None,
             **context,
         },
         status_code=status_code,
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-store", "Content-Security-Policy": csp(nonce)},
+    )
+
+
+def csp(nonce: str) -> str:
+    """The console's Content-Security-Policy (等保: no script from elsewhere, no framing)."""
+    return (
+        "default-src 'self'; "
+        f"script-src 'self' 'nonce-{nonce}'; "
+        # the 抽取记录's @page header (plan code, commitment) is this response's own style
+        f"style-src 'self' 'nonce-{nonce}'; "
+        "img-src 'self' data:; "
+        "object-src 'none'; "
+        "base-uri 'none'; "
+        "form-action 'self'; "
+        "frame-ancestors 'none'"
     )
 
 

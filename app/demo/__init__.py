@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.auth.accounts import DEMO_PASSWORD
 from app.auth.service import Principal
 from app.clock import today_local
 from app.draw.teams import ROLE_LEADER
@@ -131,10 +132,6 @@ def demo_round(session: Session, *, share: float = 0.5) -> str | None:
     return draw.id
 
 
-DEMO_PASSWORD = "spotcheck-demo-2026"
-"""Password of every demo account (README.md; never use the demo accounts in production)."""
-
-
 def demo_accounts(session: Session) -> list[str]:
     """Console accounts for the demo round (created once): an administrator, two supervisors
     of the city (one enters, the other approves: 录入/审核分离) and an inspector leading a task
@@ -174,6 +171,7 @@ def demo_accounts(session: Session) -> list[str]:
                 badge=who,
                 display_name=name,
                 actor="demo",
+                demo=True,
             )
         lines.append(f"  {username:<9} {role:<10} {name}{f'（执法证号 {who}）' if who else ''}")
     return lines

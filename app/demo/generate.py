@@ -32,6 +32,7 @@ from pathlib import Path
 from app.registries.fields import (
     DEFAULT_GRADE_SCALE,
     EXPERTISE,
+    FIXMEDINS_LETTERS,
     INSPECTOR_KINDS,
     INSPECTOR_STATUSES,
     INSPECTORS,
@@ -361,6 +362,7 @@ def _city_rows(seed: str, city: City, start: int, count: int) -> Iterator[tuple[
             grade = _GRADE_TABLE[int(rnd() * len(_GRADE_TABLE))]
             tags = _tags(h, grade)
         status = SUSPENDED if rnd() < (0.25 if grade == GRADE_D else 0.01) else NORMAL
+        letter = FIXMEDINS_LETTERS.get(kind)
         yield (
             make_uscc(utype, region, serial, offset),
             name,
@@ -374,6 +376,7 @@ def _city_rows(seed: str, city: City, start: int, count: int) -> Iterator[tuple[
             grade,
             tags,
             status,
+            f"{letter}{region}{serial % 100000:05d}" if letter else "",
         )
 
 

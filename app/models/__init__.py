@@ -1,7 +1,7 @@
 """Every table of spotcheck; import this package to register them all."""
 
 from app.models.audit import AuditEntry
-from app.models.auth import ApiToken, ConsoleSession, User
+from app.models.auth import ApiToken, ConsoleSession, SignIn, SignInThrottle, User
 from app.models.base import Base
 from app.models.credit import CreditGrade
 from app.models.jobs import JobRun, PublishBuild, PublishRequest
@@ -37,6 +37,8 @@ __all__ = [
     "RegistryHistory",
     "Result",
     "ResultVersion",
+    "SignIn",
+    "SignInThrottle",
     "Target",
     "Task",
     "TaskEvent",

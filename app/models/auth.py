@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, utcnow
@@ -40,10 +40,18 @@ class User(Base):
     region_prefix: Mapped[str] = mapped_column(String(6), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]
-    # Consecutive failed sign-ins since the last success, and the lockout they caused.
+    # Unused since sign-in failures are counted per account and source (SignInThrottle).
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # TOTP second factor (app/auth/totp.py): the seed encrypted under a key derived from the
+    # server key (a database dump alone does not give it), and the last time step accepted
+    # (a code is never accepted twice).
+    totp_secret: Mapped[str | None] = mapped_column(String(200))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # A demo account made by `spotcheck demo` (published password, no second factor): it may
+    # sign in only where demo accounts are allowed (SPOTCHECK_DEMO_ACCOUNTS).
+    demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class ConsoleSession(Base):
@@ -58,3 +66,38 @@ class ConsoleSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    # "full" once signed in; "totp" while the second factor is awaited; "enrol" while a person
+    # whose role needs a second factor sets one up (then only the enrolment page opens).
+    stage: Mapped[str] = mapped_column(String(8), default="full", server_default="full")
+    # The TOTP seed being enrolled (encrypted like users.totp_secret), until confirmed.
+    pending_totp: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins of one account name from one source address: five in a row lock that
+    pair (not the account for everyone), each further lockout twice as long."""
+
+    __tablename__ = "sign_in_throttle"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignIn(Base):
+    """Every sign-in attempt (安全审计): when, which account name, from where, and how it
+    ended. Kept at least `sign_in_retention_days` (≥ 183, six months)."""
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(24))
+    user_agent: Mapped[str] = mapped_column(String(200), default="")

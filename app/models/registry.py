@@ -48,6 +48,8 @@ class Target(Base):
     credit_grade: Mapped[str | None] = mapped_column(String(4))
     tags: Mapped[list[str]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(8))
+    # 定点医药机构编码 (H/P + 6-digit 医保区划 + 5 digits), beside the USCC
+    fixmedins_code: Mapped[str | None] = mapped_column(String(12), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

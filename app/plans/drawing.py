@@ -269,7 +269,7 @@ def _inputs(session: Session, *, code: str, body: DrawIn) -> _Inputs:
     if version.algorithm == ALGORITHM_V2:
         assert spec.entropy_source is not None and plan.secret_nonce and version.frame_sha256
         got = entropy.resolve(spec.entropy_source, body, now)
-        secret = keys.plan_secret(plan.code, plan.secret_nonce)
+        secret = plans.plan_secret(plan)  # 409 when this host's key does not open it
         source = plan.spec["entropy_source"]
         seed = derive_seed_v2(
             commitment=plan.commitment,

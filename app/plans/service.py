@@ -1,5 +1,6 @@
 """Plans: create, edit drafts, publish with a commitment, adjust (计划调整)."""
 
+import hmac
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
 from app.clock import today_local
 from app.config import get_settings
 from app.draw import ALGORITHM_V2, commitment_of
-from app.errors import Conflict, NotFound, ValidationFailed, validation_message
+from app.errors import Conflict, NotFound, ServerKeyMismatch, ValidationFailed, validation_message
 from app.models import Draw, Item, Plan, PlanFrame, PlanVersion
 from app.models.base import utcnow
 from app.pagination import Page, decode_int_cursor, int_key, page_after, page_of
@@ -431,6 +432,23 @@ def get_draw(session: Session, draw_id: str) -> Draw:
     return draw
 
 
+def plan_secret(plan: Plan) -> str:
+    """The secret of the plan's current commitment, from the server key; ServerKeyMismatch
+    (409) when this host's key does not open the published commitment."""
+    assert plan.secret_nonce and plan.commitment
+    secret = keys.plan_secret(plan.code, plan.secret_nonce)
+    if not hmac.compare_digest(commitment_of(secret, algorithm=ALGORITHM_V2), plan.commitment):
+        raise ServerKeyMismatch(
+            f"本机的服务器密钥与发布计划 {plan.code} 时所用的不同，无法打开已公布的承诺值，"
+            "不能抽取：请恢复发布时的服务器密钥（SPOTCHECK_SERVER_KEY 或 "
+            "SPOTCHECK_SERVER_KEY_FILE，见 docs/operations.md#server-key），或提交计划调整"
+            "（新的密钥与承诺值，重新公告）。 (this host's server key does not open the "
+            "published commitment: restore the key used when the plan was published, or adjust "
+            "the plan)"
+        )
+    return secret
+
+
 def revealed_secret(plan: Plan) -> str | None:
     """The plan's secret once it may be public (after the draw), else None (the draw's own
     record reveals it; for a withheld draw only when its window has closed)."""
@@ -440,4 +458,7 @@ def revealed_secret(plan: Plan) -> str | None:
         return plan.secret
     if not disclosure.tasks_public(plan.spec, today_local())[0]:
         return None
-    return keys.plan_secret(plan.code, plan.secret_nonce)
+    try:
+        return plan_secret(plan)
+    except ServerKeyMismatch:  # never publish a secret that does not open the commitment
+        return None

@@ -107,6 +107,12 @@ def publish_pending(
         report.bytes / 1e6,
         report.files_linked,
     )
+    if report.failed_units:
+        log.warning(
+            "本次发布跳过 %d 个无法生成的单元（其余照常更新，下次发布重试）：%s",
+            len(report.failed_units),
+            "、".join(sorted(report.failed_units)[:20]),
+        )
     return report
 
 

@@ -3,20 +3,36 @@
 `publish_dir` is a symlink to `<publish_dir>.generations/<generation>`; a reader (the /public
 mount, a web server, rsync) resolves it once per file and sees either the old or the new site,
 never a half-written one. The swap is `os.replace` of a fresh symlink (atomic on POSIX).
-The newest `KEEP_GENERATIONS` old generations are kept for readers still streaming a file.
+The newest `KEEP_GENERATIONS` old completed generations are kept for readers still streaming a
+file; folders of builds that never completed (`.building-*`, left by a killed process) are
+removed by the next build and never count among them.
+
+Units unchanged since the current generation are carried over by hard link, after checking that
+their files are still what was written: the manifest records each file's SHA-256 and its
+inode, size and change time (ctime, which nobody can set back: any write, even one that puts
+the modification time back, moves it). A file whose record no longer matches is hashed; if its
+bytes changed, its unit is rendered again and the file is reported (`altered_files`).
+
+A unit whose rendering fails (bad data, a database error) is skipped and reported
+(`failed_units`, in the manifest too, which `/api/v1/health` reads): the previous generation's
+files of that unit are kept if it had them, and the next build tries again. One bad unit never
+stalls the whole site. A unit reads the database inside `guard` (a savepoint), so that its
+failure leaves the build's transaction usable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -61,6 +77,10 @@ class PublishReport:
     bytes: int
     files_written: int = 0
     files_linked: int = 0
+    # units that could not be rendered: key → the error (their previous files kept, if any)
+    failed_units: dict[str, str] = field(default_factory=dict)
+    # files of the generation replaced whose bytes no longer matched their record
+    altered_files: list[str] = field(default_factory=list)
 
 
 def load_assets(docs_dir: Path = DOCS_DIR) -> Assets:
@@ -95,12 +115,42 @@ def _lock(publish_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+class _Hashing:
+    """A binary file wrapper that hashes what is written through it."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+        self.sha = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        return int(self.fh.write(data))
+
+
+def _stat_key(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_ino, st.st_size, st.st_ctime_ns]
+
+
+def _file_sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
 class _TreeWriter:
     """A file sink that writes each file into the generation being built as it is given (the
     site is never held whole in memory), and carries units unchanged since the generation it
-    replaces (`render_unit`, app/publish/formats.py) over as hard links."""
+    replaces (`render_unit`, app/publish/formats.py) over as hard links, once their files are
+    checked against their record."""
 
-    def __init__(self, root: Path, previous: Path | None, units: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        previous: Path | None,
+        units: Mapping[str, Any],
+        guard: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
+        failed_before: Mapping[str, str] | None = None,
+    ) -> None:
         self.root = root
         self.files = 0
         self.bytes = 0
@@ -108,7 +158,12 @@ class _TreeWriter:
         self._made: set[Path] = set()
         self._previous = previous
         self._previous_units = units
+        self._guard = guard
+        self._failed_before = failed_before or {}
         self.units: dict[str, dict[str, Any]] = {}
+        self.sums: dict[str, str] = {}
+        self.failed: dict[str, str] = {}
+        self.altered: list[str] = []
         self._unit: list[str] | None = None
 
     def _path(self, rel: str) -> Path:
@@ -129,36 +184,91 @@ class _TreeWriter:
         if isinstance(data, bytes):
             path.write_bytes(data)
             self.bytes += len(data)
+            self.sums[rel] = hashlib.sha256(data).hexdigest()
         else:
             with path.open("wb") as fh:
-                self.bytes += data.write_to(fh)
+                out = _Hashing(fh)
+                self.bytes += data.write_to(out)  # type: ignore[arg-type]
+                self.sums[rel] = out.sha.hexdigest()
         self.files += 1
+
+    def _intact(self, old: Mapping[str, Any]) -> bool:
+        """Whether every file of a unit of the previous generation is still what was written
+        (hashing only the files whose inode, size or ctime moved); altered ones are reported."""
+        assert self._previous is not None
+        sums: Mapping[str, Any] = old.get("sums") or {}
+        intact = True
+        for rel in old["files"]:
+            path = self._previous / rel
+            record = sums.get(rel)
+            try:
+                if record is None:
+                    return False  # written before files had records: render it again
+                if _stat_key(path) == record[1:]:
+                    continue
+                if _file_sha256(path) == record[0]:
+                    continue
+            except OSError:
+                return False
+            self.altered.append(rel)
+            intact = False
+        return intact
 
     def render_unit(
         self, key: str, fingerprint: str, render: Callable[[], Meta | None]
     ) -> Meta | None:
         if self._unit is not None:
             raise ValueError(f"发布单元不能嵌套：{key!r}")
-        old = self._previous_units.get(key)
-        if (
-            self._previous is not None
-            and old is not None
-            and old.get("fingerprint") == fingerprint
-            and all((self._previous / rel).is_file() for rel in old["files"])
-        ):
-            for rel in old["files"]:
-                self._carry(rel)
-            self.units[key] = old
-            meta: Meta | None = old.get("meta")
-            return meta
+        old = self._previous_units.get(key) if self._previous is not None else None
+        intact: bool | None = None
+        if old is not None and old.get("fingerprint") == fingerprint:
+            intact = self._intact(old)
+            if intact:
+                return self._carry_unit(key, old)
         files: list[str] = []
         self._unit = files
         try:
-            meta = render()
+            with self._guard():
+                meta = render()
+        except Exception as exc:
+            self._unit = None
+            self._failed(key, exc, files)
+            if old is not None and (intact if intact is not None else self._intact(old)):
+                # the site keeps what it showed; not current, so rendered again next build
+                meta = self._carry_unit(key, old)
+                self.units[key]["fingerprint"] = ""
+                return meta
+            return None
         finally:
             self._unit = None
         self.units[key] = {"fingerprint": fingerprint, "files": files, "meta": meta}
         return meta
+
+    def _carry_unit(self, key: str, old: Mapping[str, Any]) -> Meta | None:
+        sums = old.get("sums") or {}
+        for rel in old["files"]:
+            self._carry(rel)
+            self.sums[rel] = sums[rel][0]
+        self.units[key] = dict(old)
+        meta: Meta | None = old.get("meta")
+        return meta
+
+    def _failed(self, key: str, exc: Exception, files: list[str]) -> None:
+        """Records a unit that could not be rendered and removes its partial files. A failure
+        already reported by the build before is logged in one line, not another traceback."""
+        message = f"{type(exc).__name__}: {exc}"[:500]
+        if self._failed_before.get(key) == message:
+            log.warning("发布单元 %s 仍无法生成（已跳过）：%s", key, message)
+        else:
+            log.error("发布单元 %s 无法生成，已跳过，网站其余部分照常更新", key, exc_info=exc)
+        self.failed[key] = message
+        for rel in files:
+            path = self.root / rel
+            if path.is_file():
+                self.bytes -= path.stat().st_size
+                self.files -= 1
+                path.unlink()
+            self.sums.pop(rel, None)
 
     def _carry(self, rel: str) -> None:
         assert self._previous is not None
@@ -172,23 +282,58 @@ class _TreeWriter:
             self.files += 1
             self.bytes += path.stat().st_size
 
+    def manifest(self, root: Path) -> dict[str, Any]:
+        """The units with each file's record [sha256, inode, size, ctime] in `root` (the
+        generation), taken now: after the swap and the pruning, which move the ctime of files
+        they link or unlink."""
+        units: dict[str, Any] = {}
+        for key, unit in self.units.items():
+            sums = {}
+            for rel in unit["files"]:
+                try:
+                    sums[rel] = [self.sums[rel], *_stat_key(root / rel)]
+                except (KeyError, OSError):
+                    continue
+            units[key] = {**unit, "sums": sums}
+        return {"units": units, "failed": self.failed}
+
 
 def _manifest_path(generation: Path) -> Path:
     """Which units a generation holds (beside it, so that syncing the site never copies it)."""
     return generation.parent / f"{generation.name}.manifest.json"
 
 
-def _current(publish_dir: Path) -> tuple[Path | None, dict[str, Any]]:
-    """The generation `publish_dir` points at and its units (none if it has no manifest)."""
-    if not publish_dir.is_symlink():
-        return None, {}
-    generation = publish_dir.resolve()
+def _read_manifest(generation: Path) -> dict[str, Any] | None:
     try:
-        manifest = json.loads(_manifest_path(generation).read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(
+            _manifest_path(generation).read_text(encoding="utf-8")
+        )
     except (OSError, ValueError):
-        return None, {}
-    units: dict[str, Any] = manifest.get("units", {})
-    return generation, units
+        return None
+    return manifest
+
+
+def _current(publish_dir: Path) -> tuple[Path | None, dict[str, Any], dict[str, str]]:
+    """The generation `publish_dir` points at, its units and the units that failed in it
+    (none if it has no manifest)."""
+    if not publish_dir.is_symlink():
+        return None, {}, {}
+    generation = publish_dir.resolve()
+    manifest = _read_manifest(generation)
+    if manifest is None:
+        return None, {}, {}
+    return generation, manifest.get("units", {}), manifest.get("failed", {})
+
+
+def site_state(publish_dir: Path) -> dict[str, Any]:
+    """What the live site is: its generation and the units its build could not render (for
+    `/api/v1/health`); {} before a first publication."""
+    publish_dir = Path(os.path.abspath(publish_dir))
+    if not publish_dir.is_symlink():
+        return {}
+    generation = publish_dir.resolve()
+    manifest = _read_manifest(generation) or {}
+    return {"generation": generation.name, "failed_units": manifest.get("failed", {})}
 
 
 def _swap(publish_dir: Path, generation: Path) -> None:
@@ -203,9 +348,26 @@ def _swap(publish_dir: Path, generation: Path) -> None:
     os.replace(tmp_link, publish_dir)
 
 
+BUILDING = ".building-"
+
+
+def _clean_leftovers(gens: Path) -> None:
+    """Removes folders of builds that never completed (a killed process left them): under the
+    build lock, no other build is running."""
+    for path in gens.iterdir():
+        if path.name.startswith(BUILDING) and path.is_dir():
+            log.warning("删除未完成的发布目录（上次发布被中断）：%s", path.name)
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _prune(gens: Path, current: Path) -> None:
+    """Keeps the newest `KEEP_GENERATIONS` completed generations besides the current one."""
     old = sorted(
-        (p for p in gens.iterdir() if p.is_dir() and p != current),
+        (
+            p
+            for p in gens.iterdir()
+            if p.is_dir() and p != current and not p.name.startswith(BUILDING)
+        ),
         key=lambda p: p.stat().st_mtime_ns,
         reverse=True,
     )
@@ -215,43 +377,61 @@ def _prune(gens: Path, current: Path) -> None:
 
 
 def build_site(
-    publish_dir: Path, produce: Callable[[FileSink], None], *, carry: bool = True
+    publish_dir: Path,
+    produce: Callable[[FileSink], None],
+    *,
+    carry: bool = True,
+    guard: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
 ) -> PublishReport:
     """Builds a new generation from the files `produce` gives its sink (each written as it
     comes; units unchanged since the current generation linked from it unless `carry` is
-    False) and makes it current atomically; if `produce` fails, nothing changes."""
+    False; each unit rendered inside `guard`, skipped and reported if it fails) and makes it
+    current atomically; if `produce` itself fails, nothing changes."""
     publish_dir = Path(os.path.abspath(publish_dir))
     publish_dir.parent.mkdir(parents=True, exist_ok=True)
     with _lock(publish_dir):
         gens = _generations_dir(publish_dir)
         gens.mkdir(exist_ok=True)
-        previous, units = _current(publish_dir) if carry else (None, {})
+        _clean_leftovers(gens)
+        previous, units, failed_before = _current(publish_dir)
+        if not carry:
+            previous, units = None, {}
         stamp = utcnow().strftime("%Y%m%dT%H%M%S")
-        building = gens / f".building-{stamp}-{os.getpid()}-{time.time_ns()}"
+        building = gens / f"{BUILDING}{stamp}-{os.getpid()}-{time.time_ns()}"
         try:
             building.mkdir()
-            sink = _TreeWriter(building, previous, units)
+            sink = _TreeWriter(building, previous, units, guard, failed_before)
             produce(sink)
             pause_at("publish.before_swap")
             generation = gens / f"g-{stamp}-{time.time_ns()}"
-            manifest = {"units": sink.units}
-            _manifest_path(generation).write_text(
-                json.dumps(manifest, ensure_ascii=False, sort_keys=True), encoding="utf-8"
-            )
             os.rename(building, generation)
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
-            if "generation" in locals():
-                _manifest_path(generation).unlink(missing_ok=True)
             raise
         _swap(publish_dir, generation)
         _prune(gens, generation)
+        # Written last, with the files' final ctimes; a build killed before this point leaves
+        # a generation without a manifest: the next build renders every unit.
+        tmp = gens / f".{generation.name}.manifest.tmp"
+        tmp.write_text(
+            json.dumps(sink.manifest(generation), ensure_ascii=False, sort_keys=True),
+            encoding="utf-8",
+        )
+        os.replace(tmp, _manifest_path(generation))
+    if sink.altered:
+        log.warning(
+            "公开网站上 %d 个文件与发布时不一致，已重新生成：%s",
+            len(sink.altered),
+            "、".join(sink.altered[:20]),
+        )
     return PublishReport(
         generation=generation,
         files=sink.files + sink.linked,
         bytes=sink.bytes,
         files_written=sink.files,
         files_linked=sink.linked,
+        failed_units=dict(sink.failed),
+        altered_files=list(sink.altered),
     )
 
 
@@ -294,7 +474,7 @@ def publish(
         # 检查码核验 and 机构年度检查次数 (app/publish/inspections.py)
         inspection_pages(sink, session, data, key_file=get_settings().signing_key_file)
 
-    return build_site(publish_dir, produce, carry=not full)
+    return build_site(publish_dir, produce, carry=not full, guard=session.begin_nested)
 
 
 def _give(sink: FileSink, files: Mapping[str, FileBody]) -> None:
@@ -328,7 +508,8 @@ def _render_statistics(sink: FileSink, session: Session, data: SiteData, draws: 
 
         inputs = {"draw": draw_id, "results": results_of.get(draw_id)}
         meta = render_unit(sink, f"statistics:{draw_id}", fingerprint(inputs), render)
-        assert meta is not None
+        if meta is None:  # could not be rendered (reported by the writer): no index entry
+            continue
         # The strata pages of a large draw: each its own unit, so that an approval rewrites the
         # draw's page and the one strata page of its stratum, not 11 of them.
         for page, page_fingerprint in meta.get("strata_pages", []):

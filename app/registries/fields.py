@@ -6,7 +6,7 @@ rule lives in exactly one place.
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -126,6 +126,41 @@ def check_region(value: str) -> str:
     if not _REGION.match(value):
         raise FieldError("医保区划应为 6 位数字")
     return value
+
+
+_FIXMEDINS = re.compile(r"^[HP][0-9]{11}$")
+# 定点医药机构编码 (国家医保信息业务编码标准): its letter per kind of institution.
+FIXMEDINS_LETTERS = {"定点医疗机构": "H", "定点零售药店": "P"}
+
+
+def check_fixmedins(value: str) -> str:
+    """A 定点医药机构编码: H (医疗机构) or P (零售药店), the 6-digit 医保区划, 5 digits."""
+    value = value.upper()
+    if not _FIXMEDINS.match(value):
+        raise FieldError(
+            "定点医药机构编码应为 12 位：H（定点医疗机构）或 P（定点零售药店）+ 6 位医保区划 + 5 位数字"
+        )
+    return value
+
+
+def fixmedins_problem(code: str | None, kind: str | None, region: str | None) -> str | None:
+    """Why a target's 定点医药机构编码 does not fit its kind and 医保区划, or None."""
+    if not code:
+        return None
+    letter = FIXMEDINS_LETTERS.get(kind or "")
+    if letter is None:
+        return f"{kind}没有定点医药机构编码（只有定点医疗机构、定点零售药店有）"
+    if code[0] != letter:
+        return f"{kind}的定点医药机构编码应以 {letter} 开头"
+    if region and code[1:7] != region:
+        return f"定点医药机构编码中的区划 {code[1:7]} 与医保区划 {region} 不一致"
+    return None
+
+
+def target_row_problems(rec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The rules across columns of a targets row: (field, message) each."""
+    problem = fixmedins_problem(rec.get("fixmedins_code"), rec.get("kind"), rec.get("region"))
+    return [("fixmedins_code", problem)] if problem else []
 
 
 def _badge(value: str) -> str:
@@ -263,6 +298,8 @@ class RegistrySpec:
     fields: tuple[FieldSpec, ...]
     header_index: dict[str, str] = field(default_factory=dict)
     field_names: tuple[str, ...] = ()
+    # Rules across the columns of one row: rec → [(field, message)] (import and PATCH alike).
+    row_check: Callable[[Mapping[str, Any]], list[tuple[str, str]]] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field_names", tuple(f.name for f in self.fields))
@@ -311,7 +348,15 @@ TARGETS = RegistrySpec(
         FieldSpec("credit_grade", "信用等级", check=check_grade),
         FieldSpec("tags", "标注", is_list=True, list_check=_tag),
         FieldSpec("status", "状态", choices=TARGET_STATUSES, default=TargetStatus.NORMAL.value),
+        FieldSpec(
+            "fixmedins_code",
+            "定点医药机构编码",
+            max_len=12,
+            check=check_fixmedins,
+            aliases=("医药机构编码", "fixmedins"),
+        ),
     ),
+    row_check=target_row_problems,
 )
 
 ITEMS = RegistrySpec(

@@ -30,6 +30,7 @@ class TargetOut(_Record):
     credit_grade: str | None = None
     tags: list[str] = []
     status: str
+    fixmedins_code: str | None = None  # 定点医药机构编码
 
 
 class ItemOut(_Record):

@@ -113,6 +113,9 @@ def patch(
             new[name] = spec.field(name).normalize(raw_value(value))
         except FieldError as exc:
             errors.append({"field": name, "message": str(exc)})
+    if spec.row_check is not None and not errors:
+        merged = {**old, **new}
+        errors += [{"field": f, "message": m} for f, m in spec.row_check(merged)]
     if "region" in new and not jurisdiction.covers(new["region"]):
         errors.append(
             {"field": "region", "message": f"须在本账号辖区{region_label(jurisdiction.prefix)}内"}

@@ -152,8 +152,23 @@ class Validator:
                 return None  # outside the jurisdiction: the row-by-row pass names it
         if self.foreign and not self.foreign.isdisjoint(keys):
             return None
+        rows_out = list(zip(*out, strict=False))
+        if self.spec.row_check is not None and not self._rows_ok(rows_out):
+            return None  # a rule across columns broken: the row-by-row pass names it
         self.first_row.update(zip(keys, numbers, strict=True))
-        return list(zip(*out, strict=False))
+        return rows_out
+
+    def _rows_ok(self, rows: list[tuple[str, ...]]) -> bool:
+        """The spec's rules across columns, on wire rows (only rows whose checked columns are
+        filled are looked at)."""
+        check = self.spec.row_check
+        assert check is not None
+        names = self.spec.field_names
+        for wire in rows:
+            rec = dict(zip(names, wire, strict=True))
+            if rec.get("fixmedins_code") and check(rec):
+                return False
+        return True
 
     def _column(self, f: FieldSpec, cells: tuple[str, ...]) -> list[str] | None:
         """The wire values of one column, or None when a cell needs the per-cell check."""
@@ -244,6 +259,10 @@ class Validator:
                     self.first_row[k] = number
             if (self.prefix or self.foreign) and not self._inside(number, rec, k):
                 ok = False
+            if ok and spec.row_check is not None:
+                for name, message in spec.row_check(rec):
+                    ok = False
+                    self.error(number, spec.field(name).header, message)
             if not ok:
                 continue
             for uscc in rec.get("conflicts", []) if spec.kind == "inspectors" else []:

@@ -6,6 +6,11 @@ a file outside the database (SPOTCHECK_SIGNING_KEY_FILE, docs/operations.md); th
 are published on the site, whose check page verifies a code in the browser without asking any
 server (docs/verification.md).
 
+国密 option (SPOTCHECK_GM_SIGNATURES=on, app/gm.py): the statement also names an SM2 key
+(`sm2`, its id the first 16 hex digits of the SM3 of the public key) and the code carries a
+third part, the SM2 signature of the same bytes: ``statement.ed25519.sm2``. The SM2 public key
+is published beside the Ed25519 ones (alg "SM2").
+
 A code is ``base64url(statement) "." base64url(signature)`` (no padding): the signature covers
 exactly the statement's bytes as carried, so nothing has to be re-serialised to check it.
 """
@@ -27,6 +32,9 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from app import gm
+from app.config import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +58,13 @@ class PublicKey:
     kid: str
     raw: bytes
     status: str  # current | retired
+    alg: str = ALGORITHM
 
     def to_dict(self) -> dict[str, str]:
         """As published in keys/inspection-code.json."""
         return {
             "kid": self.kid,
-            "alg": ALGORITHM,
+            "alg": self.alg,
             "public_key": b64url(self.raw),
             "status": self.status,
         }
@@ -137,7 +146,18 @@ def public_keys(path: Path) -> list[PublicKey]:
         raw = _raw_public(loaded)
         if raw != current:
             keys.append(PublicKey(key_id(raw), raw, "retired"))
+    sm2 = sm2_signer()
+    if sm2 is not None:
+        keys.append(PublicKey(sm2.key_id, sm2.public_key, "current", gm.SM2))
     return keys
+
+
+def sm2_signer() -> gm.Sm2Signer | None:
+    """The SM2 key of 检查码, when the 国密 option is on (SPOTCHECK_GM_SIGNATURES)."""
+    settings = get_settings()
+    if not settings.gm_signatures:
+        return None
+    return gm.Sm2Signer.from_file(settings.sm2_key_file)
 
 
 def statement(
@@ -154,10 +174,13 @@ def statement(
     window_start: str,
     window_end: str,
     issued_at: datetime,
+    sm2_kid: str | None = None,
 ) -> dict[str, Any]:
     """The statement a notice's 检查码 signs (keys are short: it travels in a QR code)."""
     at = issued_at if issued_at.tzinfo else issued_at.replace(tzinfo=UTC)
+    extra = {"sm2": sm2_kid} if sm2_kid else {}
     return {
+        **extra,
         "v": STATEMENT_VERSION,
         "kid": kid,
         "task": task_id,
@@ -178,16 +201,17 @@ def canonical(value: Mapping[str, Any]) -> bytes:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-def sign(key: Ed25519PrivateKey, value: Mapping[str, Any]) -> str:
-    """The 检查码 of a statement."""
+def sign(key: Ed25519PrivateKey, value: Mapping[str, Any], sm2: gm.Sm2Signer | None = None) -> str:
+    """The 检查码 of a statement (with its SM2 signature as a third part when `sm2`)."""
     body = canonical(value)
-    return f"{b64url(body)}.{b64url(key.sign(body))}"
+    code = f"{b64url(body)}.{b64url(key.sign(body))}"
+    return f"{code}.{b64url(sm2.sign(body))}" if sm2 is not None else code
 
 
 def verify(code: str, keys: Sequence[PublicKey]) -> dict[str, Any]:
     """The statement of a genuine code, else CodeInvalid (the same check as the public page)."""
     parts = code.strip().split("#")[-1].split(".")
-    if len(parts) != 2:
+    if len(parts) not in (2, 3):
         raise CodeInvalid("检查码格式不正确 (expected statement.signature)")
     body, signature = unb64url(parts[0]), unb64url(parts[1])
     try:
@@ -196,13 +220,20 @@ def verify(code: str, keys: Sequence[PublicKey]) -> dict[str, Any]:
         raise CodeInvalid("检查码内容不是有效的 JSON") from exc
     if not isinstance(value, dict) or value.get("v") != STATEMENT_VERSION:
         raise CodeInvalid("检查码版本不受支持 (unsupported statement version)")
-    key = next((k for k in keys if k.kid == value.get("kid")), None)
+    key = next((k for k in keys if k.kid == value.get("kid") and k.alg == ALGORITHM), None)
     if key is None:
         raise CodeInvalid("检查码的签名密钥未公布 (unknown key id)")
     try:
         Ed25519PublicKey.from_public_bytes(key.raw).verify(signature, body)
     except InvalidSignature as exc:
         raise CodeInvalid("签名无效 (signature does not verify)") from exc
+    if len(parts) == 3 or value.get("sm2"):
+        # 国密: the statement names its SM2 key and the third part is its signature
+        sm2 = next((k for k in keys if k.kid == value.get("sm2") and k.alg == gm.SM2), None)
+        if sm2 is None or len(parts) != 3:
+            raise CodeInvalid("检查码的 SM2 签名或其密钥缺失 (SM2 signature or key missing)")
+        if not gm.verify(gm.SM2, sm2.raw, body, unb64url(parts[2])):
+            raise CodeInvalid("SM2 签名无效 (SM2 signature does not verify)")
     return value
 
 

@@ -392,9 +392,11 @@ def render_notice(
     spec = plan.spec if plan else {}
     window = spec.get("window") or {}
     kid = codes.key_id(signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    sm2 = codes.sm2_signer()  # 国密 option: an SM2 signature beside the Ed25519 one
     code = codes.sign(
         signing_key,
         codes.statement(
+            sm2_kid=sm2.key_id if sm2 is not None else None,
             kid=kid,
             task_id=task.id,
             plan_code=task.plan_code,
@@ -408,6 +410,7 @@ def render_notice(
             window_end=window.get("end", ""),
             issued_at=issued_at,
         ),
+        sm2,
     )
     url = codes.check_url(site_url, code)
     qr = segno.make(url, error="m", boost_error=False)

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from app.migrate import refuse_losing
 from alembic.operations import BatchOperations
 
 import app.models.base
@@ -138,6 +140,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    refuse_losing("检查结果（results）", "SELECT 1 FROM results LIMIT 1")
+    refuse_losing("结果版本（result_versions）", "SELECT 1 FROM result_versions LIMIT 1")
+    refuse_losing("证据材料（evidence）", "SELECT 1 FROM evidence LIMIT 1")
+    refuse_losing("任务事件（task_events）", "SELECT 1 FROM task_events LIMIT 1")
+    refuse_losing("后续处理任务（tasks.parent_task_id）", "SELECT 1 FROM tasks WHERE parent_task_id IS NOT NULL LIMIT 1")
     with op.batch_alter_table('task_events', schema=None) as batch_op:
         batch_op.drop_index('ix_task_events_task_at')
 

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from app.migrate import refuse_losing
+
 import app.models.base
 
 revision: str = "c0n5013a0001"
@@ -70,6 +72,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    refuse_losing("控制台账号（users）", "SELECT 1 FROM users LIMIT 1")
+    refuse_losing("令牌的辖区（api_tokens.region_prefix/department；删除后令牌将覆盖所有区划）", "SELECT 1 FROM api_tokens WHERE region_prefix <> '' OR department <> '' LIMIT 1")
+    refuse_losing("结果退回记录（result_versions.returned_at）", "SELECT 1 FROM result_versions WHERE returned_at IS NOT NULL LIMIT 1")
     with op.batch_alter_table("result_versions") as batch:
         batch.drop_column("return_reason")
         batch.drop_column("returned_at")

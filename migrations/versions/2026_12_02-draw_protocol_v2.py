@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from app.migrate import refuse_losing
+
 from app.models.base import UTCDateTime
 
 revision: str = "7c2e5a91d0b4"
@@ -43,6 +45,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    refuse_losing("冻结的抽查名录（plan_frames）", "SELECT 1 FROM plan_frames LIMIT 1")
+    refuse_losing("计划承诺值（plans.secret_nonce）", "SELECT 1 FROM plans WHERE secret_nonce IS NOT NULL LIMIT 1")
+    refuse_losing("计划版本的名录哈希与算法（plan_versions）", "SELECT 1 FROM plan_versions WHERE frame_sha256 IS NOT NULL LIMIT 1")
+    refuse_losing("信用结果推送位置（results.feed_at）", "SELECT 1 FROM results WHERE feed_at IS NOT NULL LIMIT 1")
+    refuse_losing("抽取失败记录（draws.error）", "SELECT 1 FROM draws WHERE error IS NOT NULL LIMIT 1")
     op.drop_table("plan_frames")
     with op.batch_alter_table("results") as batch:
         batch.drop_index("ix_results_feed_at")

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from app.migrate import refuse_losing
+
 from app.models.base import UTCDateTime
 
 revision: str = "9c4e2a7b5d13"
@@ -51,6 +53,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    refuse_losing("待发布请求（publish_requests）", "SELECT 1 FROM publish_requests LIMIT 1")
     op.drop_table("job_runs")
     op.drop_table("publish_builds")
     op.drop_table("publish_requests")

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from app.migrate import refuse_losing
+
 revision: str = "3b7d1f2e8a64"
 down_revision: str | None = "9c4e2a7b5d13"
 branch_labels: str | Sequence[str] | None = None
@@ -24,6 +26,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    refuse_losing("超出年度上限仍抽中的标记（tasks.despite_cap）", "SELECT 1 FROM tasks WHERE despite_cap = true LIMIT 1")
     if op.get_bind().dialect.name == "sqlite":
         op.execute("ALTER TABLE tasks DROP COLUMN despite_cap")  # SQLite ≥ 3.35, no rebuild
     else:

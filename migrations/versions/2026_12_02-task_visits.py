@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from app.migrate import refuse_losing
+
 revision: str = "3f8d2c6a1e47"
 down_revision: str | None = "3b7d1f2e8a64"
 branch_labels: str | Sequence[str] | None = None
@@ -24,6 +26,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    refuse_losing("联合检查记录（加入其他计划检查的任务，tasks.visit）", "SELECT 1 FROM tasks WHERE visit IS NOT NULL AND visit <> id LIMIT 1")
     op.drop_index(op.f("ix_tasks_visit"), table_name="tasks")
     if op.get_bind().dialect.name == "sqlite":
         op.execute("ALTER TABLE tasks DROP COLUMN visit")  # SQLite ≥ 3.35, no rebuild

@@ -7,10 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from app import cli
-from app.auth import accounts
-from app.auth.accounts import LoginPolicy, LoginRefused
+from app.auth import signin
+from app.auth.signin import Attempt, SignInPolicy, SignInRefused
 from app.db import make_sessionmaker
 from app.models import User
+from app.models.base import utcnow
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def _user(db, username):
 
 
 def test_cli_user_create_passwd_disable(cli_db, monkeypatch, capsys):
-    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("Correct horse battery\n"))
     argv = ["user", "create", "wang", "--role", "supervisor", "--department", "某市医疗保障局"]
     assert cli.main([*argv, "--region", "3704"]) == 0
     assert "已创建账号 wang" in capsys.readouterr().out
@@ -42,36 +43,36 @@ def test_cli_user_create_passwd_disable(cli_db, monkeypatch, capsys):
         "某市医疗保障局",
         "supervisor",
     )
-    policy = LoginPolicy()
+    policy = SignInPolicy()
     with make_sessionmaker(cli_db)() as s:
-        assert accounts.authenticate(
-            s, username="wang", password="correct horse battery", policy=policy
+        assert signin.authenticate(
+            s, Attempt("wang", "test"), "Correct horse battery", policy, utcnow()
         )
     # a second account of the same name, a short password, a bad region: refused
-    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("Correct horse battery\n"))
     assert cli.main(argv) == 1
     assert "已存在" in capsys.readouterr().err
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert cli.main(["user", "create", "li", "--role", "supervisor"]) == 1
-    assert "至少 10" in capsys.readouterr().err
+    assert "至少 12" in capsys.readouterr().err
     monkeypatch.setattr("sys.stdin", io.StringIO("long enough pass\n"))
     assert cli.main(["user", "create", "li", "--role", "supervisor", "--region", "37040"]) == 1
     # passwd replaces the hash; the old password stops working
-    monkeypatch.setattr("sys.stdin", io.StringIO("another long password\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("Another long password\n"))
     assert cli.main(["user", "passwd", "wang"]) == 0
     with make_sessionmaker(cli_db)() as s:
-        with pytest.raises(LoginRefused):
-            accounts.authenticate(
-                s, username="wang", password="correct horse battery", policy=policy
+        with pytest.raises(SignInRefused):
+            signin.authenticate(
+                s, Attempt("wang", "test"), "Correct horse battery", policy, utcnow()
             )
-        assert accounts.authenticate(
-            s, username="wang", password="another long password", policy=policy
+        assert signin.authenticate(
+            s, Attempt("wang", "test"), "Another long password", policy, utcnow()
         )
     # disable: even the right password is refused
     assert cli.main(["user", "disable", "wang"]) == 0
     assert cli.main(["user", "disable", "wang"]) == 1
-    with make_sessionmaker(cli_db)() as s, pytest.raises(LoginRefused, match="停用"):
-        accounts.authenticate(s, username="wang", password="another long password", policy=policy)
+    with make_sessionmaker(cli_db)() as s, pytest.raises(SignInRefused, match="停用"):
+        signin.authenticate(s, Attempt("wang", "test"), "Another long password", policy, utcnow())
 
 
 def test_admin_manages_accounts_and_tokens_and_a_revoked_token_is_refused(client, make_token):

@@ -19,7 +19,7 @@ import time_machine
 from app.clock import LOCAL_TZ
 from app.models.base import utcnow
 from tests.browser import BROWSER, shots_dir
-from tests.console.conftest import PASSWORD
+from tests.console.conftest import PASSWORD, totp_code
 from tests.entropy import dice_source
 from tests.factories import TARGET_HEADER, encode, target_row
 from tests.plans.conftest import plan_body
@@ -123,6 +123,9 @@ def _sign_in(d, base, username):
     d.find_element(By.NAME, "username").send_keys(username)
     d.find_element(By.NAME, "password").send_keys(PASSWORD)
     d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    if d.current_url.endswith("/console/login/totp"):  # an account with a second factor
+        d.find_element(By.NAME, "code").send_keys(totp_code())
+        d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     _wait(d, "[data-role=whoami]")
     assert "工作台" in d.title, d.page_source[:500]
 

@@ -30,6 +30,8 @@ def test_export_holds_the_jurisdictions_records_only(client, city, make_user, ma
 def test_deactivate_with_a_reason_and_the_registry_as_of_before(client, city, make_user):
     uscc = target_row(2)[0]  # the city's target 2, in 370402
     make_user("qu", region="370402")
+    # two hours pass below: the session must outlast them (the default idle limit is 30 min)
+    client.app.state.settings.session_idle_minutes = 600
     sign_in(client, "qu")
     page = client.get(f"/console/registries/targets/{uscc}/history")
     assert page.status_code == 200 and 'data-role="active"' in page.text

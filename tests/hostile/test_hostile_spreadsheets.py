@@ -65,6 +65,23 @@ LAUGHS = (
 )
 
 
+def _wide_rows(rows: int) -> bytes:
+    """A far cell (column XFD) in each of many rows: openpyxl would fill 16,384 cells a row."""
+    body = b"".join(b'<row r="%d"><c r="XFD%d"><v>1</v></c></row>' % (i, i) for i in range(1, rows))
+    return (
+        f'<?xml version="1.0"?><worksheet {NS}><sheetData>'.encode()
+        + body
+        + (b"</sheetData></worksheet>")
+    )
+
+
+def _wide_dimension() -> bytes:
+    return (
+        f'<?xml version="1.0"?><worksheet {NS}><dimension ref="A1:XFD1048576"/><sheetData>'
+        '<row r="1"><c r="A1"><v>1</v></c></row></sheetData></worksheet>'
+    ).encode()
+
+
 def _many_entries(n: int) -> bytes:
     return _xlsx_with(**{f"xl__media__e{i}.xml": b"<a/>" for i in range(n)})
 
@@ -76,6 +93,8 @@ CASES = {
     "huge-cell": (_huge_cell(3 << 20), "max_xlsx_cell_bytes", 2 << 20, 10),
     "billion-laughs": (LAUGHS, "xml_declarations", 1 << 20, 0),
     "many-entries": (None, "max_xlsx_entries", 0, 0),
+    "wide-rows": (_wide_rows(200_000), "max_xlsx_columns", 2 << 20, 0),
+    "wide-dimension": (_wide_dimension(), "max_xlsx_columns", 1 << 20, 0),
 }
 
 
@@ -83,7 +102,7 @@ def _body(case: str) -> bytes:
     body = CASES[case][0]
     if case == "many-entries":
         return _many_entries(300)
-    if case in ("zip-bomb-rows", "many-rows-under-ratio"):
+    if case in ("zip-bomb-rows", "many-rows-under-ratio", "wide-rows", "wide-dimension"):
         return _xlsx_with(body)
     assert body is not None
     return _xlsx_with(body)

@@ -146,3 +146,37 @@ def test_notice_uses_the_configured_public_site_url(client, drawn, make_token, s
         f"/api/v1/tasks/{task['id']}/notice", headers=make_token("inspector", badge=badge)
     ).text
     assert "https://ybj.example.gov.cn/public/inspection/check.html" in html
+
+
+@pytest.fixture
+def gm_on(monkeypatch, tmp_path):
+    from app.config import get_settings
+
+    monkeypatch.setenv("SPOTCHECK_GM_SIGNATURES", "on")
+    monkeypatch.setenv("SPOTCHECK_SM2_KEY_FILE", str(tmp_path / "sm2.key"))
+    get_settings.cache_clear()
+    yield tmp_path / "sm2.key"
+    get_settings.cache_clear()
+
+
+def test_the_gm_option_signs_with_sm2_beside_ed25519(client, drawn, make_token, settings, gm_on):
+    _sup, draw = drawn
+    task = draw["tasks"][0]
+    badge = next(m["badge"] for m in task["team"] if m["role"] == "组长")
+    headers = make_token("inspector", badge=badge, name=badge)
+    html = client.get(f"/api/v1/tasks/{task['id']}/notice", headers=headers).text
+    code = re.search(r'data-inspection-code="([^"]+)"', html).group(1)
+    keys = codes.public_keys(settings.signing_key_file)
+    assert {k.alg for k in keys} == {"Ed25519", "SM2"}
+    assert gm_on.is_file() and stat.S_IMODE(gm_on.stat().st_mode) == 0o600
+    body, ed, _sm = code.split(".")
+    value = codes.verify(code, keys)
+    assert value["sm2"] == next(k.kid for k in keys if k.alg == "SM2")
+    # stripping the SM2 signature, or forging it, is refused
+    with pytest.raises(codes.CodeInvalid, match="SM2"):
+        codes.verify(f"{body}.{ed}", keys)
+    forged = codes.b64url(bytes(64))
+    with pytest.raises(codes.CodeInvalid, match="SM2"):
+        codes.verify(f"{body}.{ed}.{forged}", keys)
+    url = f"http://testserver/public/{codes.CHECK_PAGE}#{code}"
+    print("QR version with SM2:", segno.make(url, error="m", boost_error=False).version)

@@ -2,14 +2,14 @@
 
 import hmac
 import secrets
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.auth import accounts, sessions
-from app.console.web import StaffDep, idle_of, render, secure_cookie, see_other, settings_of
+from app.auth import sessions
+from app.console import security
+from app.console.web import StaffDep, render, secure_cookie, see_other
 from app.db import SessionDep
 
 router = APIRouter(include_in_schema=False)
@@ -49,33 +49,8 @@ def login(
     expected = request.cookies.get("spotcheck_login_csrf", "")
     if not expected or not hmac.compare_digest(expected, csrf):
         return _login_page(request, "表单已过期，请重新登录 (form expired)", 403)
-    limiter = request.app.state.auth_limiter
-    client = request.client.host if request.client else "unknown"
-    wait = limiter.retry_after(client)
-    if wait is not None:
-        return _login_page(request, f"登录失败次数过多，请 {wait} 秒后重试", 429)
-    s = settings_of(request)
-    policy = accounts.LoginPolicy(
-        max_failures=s.login_max_failures, lockout=timedelta(minutes=s.login_lockout_minutes)
-    )
-    try:
-        user = accounts.authenticate(session, username=username, password=password, policy=policy)
-    except accounts.LoginRefused as refused:
-        limiter.failed(client)
-        return _login_page(request, refused.message, 423 if refused.locked else 401)
-    value, _row = sessions.start(session, user, idle=idle_of(request))
-    response = see_other("/console/")
-    response.set_cookie(
-        sessions.COOKIE,
-        value,
-        httponly=True,
-        samesite="lax",
-        secure=secure_cookie(request),
-        path="/",
-        max_age=int(idle_of(request).total_seconds()),
-    )
-    response.delete_cookie("spotcheck_login_csrf", path="/console/login")
-    return response
+    # failures per account and source, the second factor, the audit: app/console/security.py
+    return security.sign_in_response(request, session, username, password, _login_page)
 
 
 @router.post("/logout")

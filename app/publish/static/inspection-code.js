@@ -48,7 +48,8 @@
 
   async function verify(code, keys) {
     const parts = code.split(".");
-    if (parts.length !== 2 || !parts[0] || !parts[1]) throw new Error("检查码格式不正确（应为“声明.签名”两段）");
+    // a third part is the 国密 SM2 signature (checked by SM2 tools; this page checks Ed25519)
+    if ((parts.length !== 2 && parts.length !== 3) || !parts[0] || !parts[1]) throw new Error("检查码格式不正确（应为“声明.签名”两段）");
     const body = unb64url(parts[0]);
     const signature = unb64url(parts[1]);
     if (signature.length !== 64) throw new Error("签名长度不正确");
