@@ -98,8 +98,8 @@ class Names:
             part = wanted[chunk : chunk + 500]
             rows = self._session.execute(
                 select(Inspector.badge, Inspector.name).where(Inspector.badge.in_(part))
-            ).tuples()
-            found = {badge: name for badge, name in rows}
+            )
+            found: dict[str, str] = {badge: name for badge, name in rows}
             for badge in part:
                 self._inspectors[badge] = found.get(badge)
 

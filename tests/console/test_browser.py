@@ -123,6 +123,8 @@ def _sign_in(d, base, username):
     d.find_element(By.NAME, "username").send_keys(username)
     d.find_element(By.NAME, "password").send_keys(PASSWORD)
     d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    # the next page, whichever it is (a loaded machine answers the POST late)
+    WebDriverWait(d, 30).until(lambda _d: not _d.current_url.endswith("/console/login"))
     if d.current_url.endswith("/console/login/totp"):  # an account with a second factor
         d.find_element(By.NAME, "code").send_keys(totp_code())
         d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
