@@ -408,13 +408,33 @@ def _bls_with_beacon_module(chain_name: str, beacon: dict[str, Any]) -> bool:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Replays a published draw: exit 0 valid, 1 invalid, 3 incomplete (docs/verification.md)."""
+    """Replays a published draw: exit 0 valid, 1 invalid, 3 incomplete (docs/verification.md).
+    A local folder: every draw in it, the plan, population, sealed record and task lists beside
+    it (a folder of files downloaded as the public site's downloads page says)."""
+    verifier = _load_verifier()
+    folder = Path(args.location)
+    if args.location.startswith(("http://", "https://")) or not folder.is_dir():
+        return _verify_one(verifier, args.location, args)
+    draws = sorted(str(p) for p in folder.glob("*.json") if verifier._is_draw_file(p))
+    if not draws:
+        print(f"用法错误：文件夹 {folder} 中没有抽取结果文件（no draw JSON in the folder）")
+        return 2
+    codes = []
+    for location in draws:
+        if len(draws) > 1:
+            print(f"== {Path(location).name}")
+        codes.append(_verify_one(verifier, location, args))
+    if EXIT_REFUSED in codes:
+        return EXIT_REFUSED
+    return EXIT_INCOMPLETE if EXIT_INCOMPLETE in codes else 0
+
+
+def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
+    """Verifies the draw at `location` (a file or URL); prints its verdict, returns the code."""
     import gzip
     import hashlib
     import json
 
-    verifier = _load_verifier()
-    location: str = args.location
     try:
         draw = json.loads(_fetch(location))
     except (OSError, ValueError) as exc:
@@ -460,6 +480,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 documents[kind] = json.loads(got[1])
             except ValueError as exc:
                 problems.append(f"无法读取 {got[0]}：{exc}")
+    # the published task lists, checked cell by cell (docs/draw-spec.md §11.5)
+    task_lists = {}
+    for kind in ("csv", "xlsx"):
+        got = first(None, kind)
+        if got is not None:
+            task_lists[kind] = got[1]
     try:
         report = verifier.check(
             draw,
@@ -467,6 +493,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             plan=documents.get("plan"),
             sealed=documents.get("sealed"),
             bls=_bls_with_beacon_module,
+            task_lists=task_lists,
         )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         # A hand-edited or truncated file: report it as invalid rather than crash.
@@ -474,7 +501,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             problems=[f"抽取结果文件缺少或含有不合规的字段（malformed draw）：{exc!r}"]
         )
     report.problems[:0] = problems
-    code: int = verifier.print_report(report, draw, "种子、抽中对象、入样概率与检查组均已完整复算")
+    code: int = verifier.print_report(
+        report, draw, "种子、抽中对象、入样概率、检查组与任务清单均已完整复算"
+    )
     return code
 
 
@@ -570,9 +599,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="复核一次已公开的抽取（文件或 URL）",
         description="复核一次已公开的抽取：种子、drand 信标、计划版本、抽样总体、抽中对象与检查组。",
         epilog="退出码 (exit codes)：0 验证通过（每项检查都已进行且通过），1 验证失败，"
-        "3 验证未完成（incomplete：缺总体文件、计划文件、BLS 库，或密封记录尚未公开）。",
+        "3 验证未完成（incomplete：缺总体文件、计划文件、/3 抽取的任务清单、BLS 库，"
+        "或密封记录尚未公开）。",
     )
-    verify.add_argument("location", metavar="FILE_OR_URL")
+    verify.add_argument(
+        "location",
+        metavar="FILE_OR_URL_OR_FOLDER",
+        help="抽取结果 JSON 的路径或网址，或下载了抽取结果、计划、总体文件与任务清单的文件夹",
+    )
     verify.add_argument(
         "--population", help="总体文件，可为 .gz（缺省：抽取文件旁的 population_file）"
     )

@@ -45,11 +45,29 @@ def _overrides(path: Path | None) -> dict[str, str]:
     return {r[0].strip(): r[1].strip() for r in rows}
 
 
+@lru_cache(maxsize=4)
+def _memo(path: Path | None) -> dict[str, str]:
+    """The names looked up so far with the overrides file `path` (a published site names the
+    same few thousand codes hundreds of thousands of times)."""
+    return {}
+
+
 def region_name(code: str) -> str:
     """The name of 医保区划 `code` (6-digit county, 4-digit city, 2-digit province, or a
     6-digit city/province code padded with zeros); an unknown code is returned as it is."""
+    path = get_settings().regions_file
+    memo = _memo(path)
+    name = memo.get(code)
+    if name is None:
+        name = _lookup(code, path)
+        if len(memo) < 100_000:
+            memo[code] = name
+    return name
+
+
+def _lookup(code: str, path: Path | None) -> str:
     code = code.strip()
-    local = _overrides(get_settings().regions_file)
+    local = _overrides(path)
     if code in local:
         return local[code]
     table = _builtin()
@@ -74,9 +92,15 @@ def region_label(code: str) -> str:
 def stratum_label(key: str) -> str:
     """A stratum key for people, its region codes named: "定点医疗机构|一级|370402" →
     "定点医疗机构|一级|枣庄市市中区（370402）" (the other stratifying values are never digits)."""
-    return "|".join(
-        region_label(p) if p.isdigit() and len(p) in (2, 4, 6) else p for p in key.split("|")
-    )
+    memo = _memo(get_settings().regions_file)
+    label = memo.get("|" + key)  # ("|" + key: never a region code)
+    if label is None:
+        label = "|".join(
+            region_label(p) if p.isdigit() and len(p) in (2, 4, 6) else p for p in key.split("|")
+        )
+        if len(memo) < 100_000:
+            memo["|" + key] = label
+    return label
 
 
 def stratum_name(key: str) -> str:

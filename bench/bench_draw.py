@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _ref import reference_seconds, uscc_like_ids
+from _report import Figures, add_json_argument
 
 from app.draw import PlanItem, Population, SamplingParams, Unit, draw_targets
 
@@ -53,13 +54,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "n", metavar="N", nargs="?", type=int, default=1_000_000, help="检查对象数（缺省 1000000）"
     )
+    add_json_argument(parser)
     return parser.parse_args()
 
 
 def main() -> None:
-    n = parse_args().n
+    args = parse_args()
+    n = args.n
     items = [PlanItem("YB-01", frozenset())]
     ref = reference_seconds()
+    figures = Figures(ref)
     print(f"参考值 ref（100万次 SHA-256）: {ref:.3f} s")
 
     flat_units = population(n, strata=False)
@@ -73,6 +77,7 @@ def main() -> None:
         for _ in range(3)
     )
     print(f"等权抽样 {n:,} 个对象（单层）: {best:.3f} s = {best / ref:.2f} x ref（目标 <= 1.5）")
+    figures.time("draw_flat", best)
 
     layered_units = population(n, strata=True)
     layered = Population.from_units(layered_units)
@@ -85,6 +90,7 @@ def main() -> None:
         f"等权分层抽样 {n:,} 个对象（{len(draw.strata)} 层）: {best_s:.3f} s = "
         f"{best_s / ref:.2f} x ref（目标 <= 1.5）"
     )
+    figures.time("draw_strata", best_s, f"{len(draw.strata)} strata")
 
     weighted_pop = Population.from_units(
         Unit(u.uscc, u.stratum, u.kind, "ABCD"[k % 4], (0.5, 1.0, 2.0, 4.0)[k % 4], frozenset())
@@ -97,6 +103,24 @@ def main() -> None:
     print(
         f"加权分层抽样 {n:,} 个对象: {best_w:.3f} s = {best_w / ref:.2f} x ref（无目标，仅供参考）"
     )
+    # spotcheck-draw/2 (π floor, Pareto keys) and /3 (exact π: group sizes allocated per
+    # stratum, then ticket order) on the same weighted population (docs/draw-spec.md §11.3)
+    for algorithm in ("spotcheck-draw/2", "spotcheck-draw/3"):
+        aparams = SamplingParams(
+            ratio=0.05, grade_rates={"D": 0.2}, weighted=True, algorithm=algorithm
+        )
+        best_a = min(
+            timed(
+                lambda aparams=aparams: draw_targets(
+                    seed=SEED, population=weighted_pop, items=items, params=aparams
+                )
+            )
+            for _ in range(2)
+        )
+        print(
+            f"加权分层抽样 {algorithm} {n:,} 个对象: {best_a:.3f} s = {best_a / ref:.2f} x ref"
+            "（无目标，仅供参考）"
+        )
 
     from consistent_sampler import sampler
 
@@ -110,6 +134,8 @@ def main() -> None:
         f"consistent_sampler 同一等权样本: {cs_scaled:.3f} s{note}; "
         f"consistent_sampler / draw = {cs_scaled / best:.1f} x（目标 >= 6）"
     )
+    figures.time("consistent_sampler", cs_scaled)
+    figures.write(args.json)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _ref import reference_seconds
+from _report import peak_mb, reset_stage_peak, stage_peak_mb
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from app.db import begin_write, make_engine, make_sessionmaker
@@ -60,11 +61,6 @@ BENCH_ITEMS = (
 def _item_row(code: str, name: str, kinds: str, expertise: str) -> tuple[str, ...]:
     basis = "《医疗保障基金使用监督管理条例》第十五条"
     return (code, name, "", "重点", basis, LEAD, kinds, "5%", "每年1次", "现场检查", expertise)
-
-
-def peak_mb() -> float:
-    """Peak resident set size of this process so far, in MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def inspectors_for(n: int) -> int:
@@ -100,21 +96,34 @@ class Stages:
     def __init__(self, ref: float) -> None:
         self.ref = ref
         self.rows: list[dict[str, Any]] = []
+        self._open: list[float] = []  # the peaks seen inside each open top-level stage
+        self._max = 0.0
 
     @contextmanager
     def time(self, name: str, note: str = "") -> Iterator[None]:
+        reset_stage_peak()
+        self._open.append(0.0)
         start = time.perf_counter()
         yield
-        self.add(name, time.perf_counter() - start, note)
+        self.add(name, time.perf_counter() - start, note, inner=self._open.pop())
 
-    def add(self, name: str, seconds: float, note: str = "") -> None:
+    def add(self, name: str, seconds: float, note: str = "", *, inner: float = 0.0) -> None:
+        """Records a stage; its peak is the highest RSS since the previous stage ended (Linux:
+        VmHWM, reset between stages), or since a top-level stage began."""
         repeats = sum(1 for r in self.rows if r["stage"].startswith(name))
         name = f"{name} ({repeats + 1})" if repeats else name
-        mb = peak_mb()
-        self.rows.append({"stage": name, "seconds": seconds, "peak_mb": mb, "note": note})
+        own = max(stage_peak_mb(), inner)
+        reset_stage_peak()
+        if self._open:
+            self._open[-1] = max(self._open[-1], own)
+        self._max = max(self._max, own)
+        mb = max(peak_mb(), self._max)
+        self.rows.append(
+            {"stage": name, "seconds": seconds, "peak_mb": mb, "stage_mb": own, "note": note}
+        )
         print(
             f"  {name:<38} {seconds:8.2f} s = {seconds / self.ref:7.2f} x ref"
-            f"   peak RSS {mb:6.0f} MB  {note}",
+            f"   peak RSS {own:6.0f} MB (so far {mb:4.0f})  {note}",
             flush=True,
         )
 
@@ -158,8 +167,15 @@ def _plan(code: str, *, all_need_medicine: bool) -> dict[str, Any]:
 
 
 def run_pipeline(
-    engine: Engine, n: int, ref: float, work: Path, *, all_need_medicine: bool = False
+    engine: Engine,
+    n: int,
+    ref: float,
+    work: Path,
+    *,
+    all_need_medicine: bool = False,
+    publish: bool = True,
 ) -> Stages:
+    """Every stage up to the draw, then (`publish`) the first publication and the reads."""
     from app.plans import drawing, frame
     from app.plans import service as plans
     from app.plans.schemas import DrawIn, PlanIn
@@ -214,6 +230,8 @@ def run_pipeline(
         for u in undo:
             u()
     print(f"  ({tasks:,} tasks drawn)")
+    if not publish:
+        return stages
 
     undo = [
         _wrap(publish_write, "collect", stages, "  publish: collect (database)"),
@@ -284,8 +302,18 @@ def database(backend: str, work: Path) -> Iterator[Engine]:
         admin.dispose()
 
 
+STANDARD = {  # stage -> the figure python -m bench reads (bench/_report.py)
+    "import targets": "import_targets",
+    "plan create + publish": "plan_publication",
+    "  publish: frame capture (registries → frozen file)": "frame_capture",
+    "draw total (one transaction)": "draw_transaction",
+    "publish site": "publish_first",
+}
+
+
 def one_size(n: int, backend: str, *, all_need_medicine: bool = False) -> dict[str, Any]:
-    """Runs the pipeline once at size n; returns ref, stages and peak RSS."""
+    """Runs the pipeline once at size n; returns ref, stages and peak RSS (and the figures of
+    bench/_report.py under `seconds`)."""
     ref = reference_seconds()
     print(f"N = {n:,}, backend {backend}; ref (100万次 SHA-256) = {ref:.3f} s", flush=True)
     with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as engine:
@@ -293,8 +321,21 @@ def one_size(n: int, backend: str, *, all_need_medicine: bool = False) -> dict[s
     top = [r for r in stages.rows if not r["stage"].startswith("  ")]
     total = sum(r["seconds"] for r in top)
     print(f"  {'whole pipeline':<38} {total:8.2f} s = {total / ref:7.2f} x ref")
-    print(f"  peak RSS {peak_mb():.0f} MB", flush=True)
-    return {"n": n, "backend": backend, "ref": ref, "stages": stages.rows, "peak_mb": peak_mb()}
+    children = peak_mb(resource.RUSAGE_CHILDREN)
+    # (resetting VmHWM between stages may lower ru_maxrss: the peak is the stages' highest)
+    peak = max([peak_mb(), *(r["stage_mb"] for r in stages.rows)])
+    print(f"  peak RSS {peak:.0f} MB (largest child process: {children:.0f} MB)", flush=True)
+    seconds = {STANDARD[r["stage"]]: r["seconds"] for r in stages.rows if r["stage"] in STANDARD}
+    return {
+        "n": n,
+        "backend": backend,
+        "ref": ref,
+        "stages": stages.rows,
+        "peak_mb": peak,
+        "child_peak_mb": children,
+        "seconds": seconds,
+        "values": {},
+    }
 
 
 def growth_table(results: list[dict[str, Any]]) -> None:
@@ -338,7 +379,9 @@ def main() -> None:
         action="store_true",
         help="每个任务都需要医学专长的组员（组队修复的压力情形）",
     )
-    p.add_argument("--json", type=Path, help="把这一规模的结果写成 JSON（子进程用）")
+    p.add_argument(
+        "--json", type=Path, help="把这一规模的结果写成 JSON（子进程与 python -m bench 用）"
+    )
     p.add_argument("--table", nargs="+", type=Path, help="输出已保存的 --json 结果的增长表")
     args = p.parse_args()
     if args.table:

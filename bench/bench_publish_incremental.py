@@ -47,7 +47,7 @@ SUPERVISOR = Principal(token_id=0, name="bench", role="supervisor", badge=None)
 APPROVER = "supervisor:bench-approver"
 
 
-def approve(engine: Engine, task_ids: list[str]) -> None:
+def approve(engine: Engine, task_ids: list[str], outcome: str = "未发现问题") -> None:
     """Enters and approves a result of each task, recording publication due (as the API does)."""
     from app.tasks import results
     from app.tasks.schemas import ResultIn
@@ -55,7 +55,7 @@ def approve(engine: Engine, task_ids: list[str]) -> None:
     today = local_date(datetime.now(UTC))
     data = ResultIn.model_validate(
         {
-            "outcome": "未发现问题",
+            "outcome": outcome,
             "decided_on": today.isoformat(),
             "findings": "基准测试",
             "measures": [],
@@ -95,9 +95,12 @@ def build(
     return seconds, report
 
 
-def new_draw(engine: Engine, code: str, month: int = 3) -> str:
-    """A further plan (pharmacies, inspection window in `month` of 2027), published and drawn
-    as the API does, publication due recorded; returns the draw's id."""
+def new_draw(
+    engine: Engine, code: str, month: int = 3, *, year: int = 2027, ratio: float = 0.05
+) -> str:
+    """A further plan (pharmacies, `ratio` of each stratum, inspection window in `month` of
+    `year`), published and drawn as the API does, publication due recorded; returns the draw's
+    id."""
     from app.plans import drawing
     from app.plans import service as plans
     from app.plans.schemas import DrawIn, PlanIn
@@ -110,7 +113,11 @@ def new_draw(engine: Engine, code: str, month: int = 3) -> str:
             data=PlanIn.model_validate(
                 _plan(code, all_need_medicine=False)
                 | {
-                    "window": {"start": f"2027-{month:02d}-01", "end": f"2027-{month:02d}-28"},
+                    "window": {
+                        "start": f"{year}-{month:02d}-01",
+                        "end": f"{year}-{month:02d}-28",
+                    },
+                    "ratio": ratio,
                     # pharmacies only: no expertise to cover, the teams always form
                     "items": ["BM-02"],
                     "scope": {"kinds": ["定点零售药店"], "regions": []},

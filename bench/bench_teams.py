@@ -28,6 +28,7 @@ from app.draw.teams import (
     assign_teams,
 )
 from bench._ref import reference_seconds, uscc_like_ids
+from bench._report import Figures, add_json_argument
 
 SKILLS = ("医学", "药学", "财务", "信息")
 
@@ -79,6 +80,7 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="按 spotcheck-draw/2 组队（带密钥的排除标记、只公布起作用的回避）",
     )
+    add_json_argument(parser)
     return parser.parse_args()
 
 
@@ -126,6 +128,9 @@ def main() -> None:
         f"load min/max/mean   {min(loads.values())}/{max(loads.values())}/"
         f"{sum(loads.values()) / len(loads):.2f}  distribution {sorted(dist.items())}"
     )
+    figures = Figures(ref)
+    figures.time("teams", elapsed, params.algorithm)
+    figures.write(args.json)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Standalone verifier for spotcheck draws (`spotcheck-draw/1` and `/2`), Python standard library.
+"""Standalone verifier for spotcheck draws (`spotcheck-draw/1`, `/2` and `/3`), Python 3.8+
+standard library only.
 
-Usage: python verify_draw.py DRAW.json [POPULATION.csv] [--plan PLAN.json] [--sealed SEALED.json]
+Usage: python3 verify_draw.py DRAW.json [POPULATION.csv] [--plan PLAN.json] [--sealed SEALED.json]
+       python3 verify_draw.py FOLDER        (every draw in a folder of downloaded files)
 Exit 0 `验证通过` only if every check ran and passed; 1 `验证失败` with the reasons; 3
 `验证未完成（incomplete）` naming each check that could not be made (population file, plan file,
-BLS library missing, sealed draw not yet revealed); 2 usage. Files not named are looked for
-beside the draw as the public site lays them out (draws/ID.population.csv[.gz],
-draws/ID.sealed.json, plans/PLAN.json). The drand BLS signature is checked with py_ecc
-(`pip install py_ecc`) when it is importable. The algorithm is docs/draw-spec.md.
+task lists of a /3 draw, BLS library missing, sealed draw not yet revealed); 2 usage. Files not
+named are looked for beside the draw as the public site lays them out (draws/ID.population.csv
+[.gz], draws/ID.sealed.json, draws/ID.tasks.csv, draws/ID.tasks.xlsx, plans/PLAN.json) or as
+downloaded into one folder (PLAN.json beside the draw). The drand BLS signature is checked with
+py_ecc (`pip install py_ecc`) when it is importable. The algorithm is docs/draw-spec.md.
 """
 
 from __future__ import annotations
@@ -24,15 +27,17 @@ import re
 import sys
 import unicodedata
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Dict, Optional
 
 ALGORITHM = "spotcheck-draw/1"
 ALGORITHM_V2 = "spotcheck-draw/2"
+ALGORITHM_V3 = "spotcheck-draw/3"
+ALGORITHMS = (ALGORITHM, ALGORITHM_V2, ALGORITHM_V3)
+FROZEN_FRAME = (ALGORITHM_V2, ALGORITHM_V3)  # frame frozen at publication, π floor (§10)
 POPULATION_HEADER = "uscc,stratum,kind,grade,weight,cooling_items"
 POPULATION_HEADER_V2 = POPULATION_HEADER + ",region,name"
 # /2 frame of a plan with yearly caps (spec §10.9)
@@ -41,6 +46,14 @@ COMMITMENT_TAG = b"spotcheck-draw/1:commitment\n"
 SEED_TAG = b"spotcheck-draw/1:seed\n"
 COMMITMENT_TAG_V2 = b"spotcheck-draw/2:commitment\n"
 SEED_TAG_V2 = b"spotcheck-draw/2:seed\n"
+COMMITMENT_TAG_V3 = b"spotcheck-draw/3:commitment\n"
+SEED_TAG_V3 = b"spotcheck-draw/3:seed\n"
+# /3: the seed inputs besides the secret, every one hashed into the seed (spec §11.1)
+SEED_INPUTS_V3 = ("commitment", "frame_sha256", "entropy_source", "entropy")
+# /3 frame files: a name starting with one of these carries a leading "'" (spec §11.4)
+NAME_GUARD_START = ("=", "+", "-", "@", "\t", "\r", "|", "%", "＝", "＋", "－", "＠", "'")
+# Task list CSV cells: a cell starting with one of these must carry the "'" guard (spec §11.5)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|", "%", "＝", "＋", "－", "＠")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _USCC = re.compile(r"[0-9A-Z]{18}")
 _FORBIDDEN_RE = re.compile('[,"\r\n]')
@@ -94,11 +107,22 @@ TASK_FIELDS = frozenset(
     }
 )
 
+
+def zip_strict(*columns: Any) -> Any:
+    """zip(..., strict=True) for Python 3.8/3.9: unequal lengths are a malformed file."""
+    lists = [list(c) for c in columns]
+    if len({len(c) for c in lists}) > 1:
+        raise ValueError("长度不一致（lengths differ）")
+    return zip(*lists)
+
+
 # --- seed (spec §2, §10.1) ------------------------------------------------------------------
 
 
 def commitment_of(secret: str, algorithm: str = ALGORITHM) -> str:
-    tag = COMMITMENT_TAG_V2 if algorithm == ALGORITHM_V2 else COMMITMENT_TAG
+    tag = {ALGORITHM_V2: COMMITMENT_TAG_V2, ALGORITHM_V3: COMMITMENT_TAG_V3}.get(
+        algorithm, COMMITMENT_TAG
+    )
     return hashlib.sha256(tag + secret.encode("ascii")).hexdigest()
 
 
@@ -143,6 +167,53 @@ def derive_seed_v2(
     return hashlib.sha256(message).hexdigest()
 
 
+def derive_seed_v3(secret: str, inputs: dict[str, Any]) -> str:
+    # seed_inputs less the secret, as one canonical JSON object (spec §11.1)
+    message = SEED_TAG_V3 + _field(secret.encode("ascii")) + _field(canonical(inputs))
+    return hashlib.sha256(message).hexdigest()
+
+
+# --- the one value of typed entropy (spec §11.2; app/draw/entropy_form.py) -----------------
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def face_range(faces: int) -> tuple[int, int]:
+    return (0, 9) if faces == 10 else (1, faces)
+
+
+def entropy_form_problem(source: Any, text: Any) -> str | None:
+    """Why `text` is not exactly the form a /3 source announced (None when it is)."""
+    if not isinstance(source, dict):
+        return "随机源 entropy_source 须为对象（entropy source missing）"
+    kind = source.get("kind")
+    if not isinstance(text, str):
+        return "随机数须为文本（entropy must be text）"
+    if kind == "drand":
+        ok = _HEX64.fullmatch(text) is not None
+    elif kind == "dice":
+        count, faces = source.get("count"), source.get("faces")
+        if not (_is_int(count) and 1 <= count <= 100 and _is_int(faces) and 2 <= faces <= 100):
+            return "骰子随机源未公布 count（1–100）与 faces（2–100）（dice form not announced）"
+        lo, hi = face_range(faces)
+        values = text.split("-")
+        ok = text.isascii() and len(values) == count
+        ok = ok and all(
+            re.fullmatch(r"0|[1-9][0-9]{0,2}", v) is not None and lo <= int(v) <= hi for v in values
+        )
+    elif kind == "public_record":
+        decimals = source.get("decimals")
+        if not (_is_int(decimals) and 0 <= decimals <= 8):
+            return "公开记录随机源未公布 decimals（0–8）（public record form not announced）"
+        tail = r"\.[0-9]{" + str(decimals) + "}" if decimals else ""
+        ok = text.isascii() and re.fullmatch(r"(?:0|[1-9][0-9]{0,17})" + tail, text) is not None
+    else:
+        return f"未知的随机源类型 {kind!r}（unknown entropy source kind）"
+    return None if ok else "随机数不是随机源公布的确切形式（entropy not in the announced form）"
+
+
 # --- tickets (spec §3) ----------------------------------------------------------------------
 
 
@@ -163,9 +234,9 @@ def floor_size(population: int, ratio: float, min_per_stratum: int) -> int:
 
 
 def unit_min_rate(grade_rate: float | None, ratio: float, algorithm: str) -> float:
-    # /1: the grade rate (0 without); /2 (the π floor, spec §10.2): max(grade rate, ratio)
+    # /1: the grade rate (0 without); /2, /3 (the π floor, spec §10.2): max(grade rate, ratio)
     rate = float(grade_rate) if grade_rate else 0.0
-    return max(rate, float(ratio)) if algorithm == ALGORITHM_V2 else rate
+    return max(rate, float(ratio)) if algorithm in FROZEN_FRAME else rate
 
 
 def rate_sum(rate_counts: dict[float, int], ratio: float) -> Fraction:
@@ -231,13 +302,37 @@ def pareto_key(u: float, p: float) -> float:
     return (u / (1.0 - u)) / (p / (1.0 - p))
 
 
+def _digest(seed_hash: str, label: str) -> bytes:
+    return hashlib.sha256(seed_hash.encode("ascii") + label.encode("utf-8")).digest()
+
+
+def allocate(seed_hash: str, key: str, groups: list[tuple[float, int]], n: int) -> list[int]:
+    """/3 (spec §11.3): units each π-group gives — systematic sampling of the group sizes in a
+    seed-given order, lengths m·π scaled to n, start u from the seed, in exact rationals."""
+    if len(groups) <= 1:
+        return [n for _ in groups]
+    order = sorted(range(len(groups)), key=lambda j: _digest(seed_hash, f"|group|{key}|{j}"))
+    start = Fraction(int.from_bytes(_digest(seed_hash, f"|start|{key}")[:8], "big"), 2**64)
+    mass = [Fraction(pi) * m for pi, m in groups]
+    total = sum(mass, Fraction(0))
+    out = [0] * len(groups)
+    cumulative, before = Fraction(0), 0
+    for j in order:
+        cumulative += mass[j]
+        after = math.ceil(cumulative * n / total - start)
+        out[j], before = after - before, after
+        if out[j] > groups[j][1]:
+            raise ValueError(f"分层 {key}：π 组的抽取数超过其单位数")
+    return out
+
+
 # --- drand beacons (spec §10.5, docs/drand.md) ----------------------------------------------
 
 
 def round_time(chain: dict[str, Any], round_number: int) -> datetime:
     """genesis_time + (round - 1) * period, UTC."""
     return datetime.fromtimestamp(
-        chain["genesis_time"] + (round_number - 1) * chain["period"], tz=UTC
+        chain["genesis_time"] + (round_number - 1) * chain["period"], tz=timezone.utc
     )
 
 
@@ -285,7 +380,7 @@ def bls_verify(chain_name: str, beacon: dict[str, Any]) -> bool | None:
 
 # --- checks ---------------------------------------------------------------------------------
 
-BlsCheck = Callable[[str, dict[str, Any]], "bool | None"]
+BlsCheck = Callable[[str, Dict[str, Any]], Optional[bool]]
 
 
 @dataclass
@@ -322,6 +417,8 @@ def verify_seed(draw: dict[str, Any]) -> list[str]:
         return ["缺少种子 seed（missing seed）"]
     if inputs is None:
         return []  # the caller's wrapper decides whether seed_inputs are mandatory
+    if draw.get("algorithm") == ALGORITHM_V3:
+        return _verify_seed_v3(draw, seed, inputs)
     v2 = draw.get("algorithm") == ALGORITHM_V2
     names = ("commitment", "secret", "entropy") + (("frame_sha256",) if v2 else ())
     values = [inputs.get(k) for k in names]
@@ -355,6 +452,74 @@ def verify_seed(draw: dict[str, Any]) -> list[str]:
     if draw.get("population_sha256") != frame:
         problems.append("population_sha256 与 seed_inputs.frame_sha256 不同（frame differs）")
     return problems
+
+
+def _verify_seed_v3(draw: dict[str, Any], seed: str, inputs: Any) -> list[str]:
+    """/3 (spec §11.1): exactly the published inputs, the secret opens the /3 commitment, the
+    entropy is exactly in its source's announced form, the seed derives from them."""
+    if not isinstance(inputs, dict) or set(inputs) != set(SEED_INPUTS_V3) | {"secret"}:
+        return [
+            f"seed_inputs 须恰好含 secret、{'、'.join(SEED_INPUTS_V3)}"
+            "（seed inputs must be exactly these）"
+        ]
+    secret, commitment, frame = inputs["secret"], inputs["commitment"], inputs["frame_sha256"]
+    problems = []
+    if not all(isinstance(v, str) and _HEX64.fullmatch(v) for v in (secret, commitment, frame)):
+        return [
+            "承诺值、密钥或抽样框哈希不是64位小写十六进制（commitment/secret/frame not 64 hex）"
+        ]
+    if not hmac.compare_digest(commitment_of(secret, ALGORITHM_V3), commitment):
+        problems.append("公布的密钥与事先公布的承诺值不符（secret does not open commitment）")
+    form = entropy_form_problem(inputs["entropy_source"], inputs["entropy"])
+    if form is not None:
+        problems.append(form)
+    public = {k: inputs[k] for k in SEED_INPUTS_V3}
+    if not problems and derive_seed_v3(secret, public) != seed:
+        problems.append("种子与 seed_inputs 推导结果不一致（seed does not match its inputs）")
+    if draw.get("population_sha256") != frame:
+        problems.append("population_sha256 与 seed_inputs.frame_sha256 不同（frame differs）")
+    return problems
+
+
+def verify_entropy_time(
+    draw: dict[str, Any], report: Report, plan: dict[str, Any] | None = None
+) -> None:
+    """A dice ceremony or public record (/2, /3): its announced time lies strictly after the
+    plan version's publication, and the draw was not made before it (spec §11.6); drand rounds
+    are checked by verify_beacon."""
+    source = (draw.get("seed_inputs") or {}).get("entropy_source")
+    if not isinstance(source, dict) or source.get("kind") not in ("dice", "public_record"):
+        return
+    key = "scheduled_at" if source["kind"] == "dice" else "available_at"
+    due = _instant(source.get(key))
+    if due is None:
+        report.problems.append(f"随机源的 {key} 不是带时区的 ISO 8601 时间（entropy time）")
+        return
+    published = _published_at(draw, plan)
+    if published is None and draw.get("sealed") is True and plan is None:
+        pass  # the plan file is missing: reported as a check not made
+    elif published is None or not due > published:
+        report.problems.append(
+            f"随机源的时间 {due.isoformat()} 不晚于计划版本公布时间"
+            "（entropy not announced before it existed）"
+        )
+    drawn = _instant(draw.get("drawn_at"))
+    if drawn is None or drawn < due:
+        report.problems.append(
+            f"抽取时间早于公布的随机源时间 {due.isoformat()}（drawn before the announced entropy）"
+        )
+
+
+def _published_at(draw: dict[str, Any], plan: dict[str, Any] | None) -> datetime | None:
+    """When the plan version the draw names was published (the draw's own field, or for a
+    sealed record the plan file's version)."""
+    published = _instant(draw.get("plan_published_at"))
+    if published is None and plan is not None:
+        version = [
+            v for v in plan.get("versions") or [] if v.get("version") == draw.get("plan_version")
+        ]
+        published = _instant(version[0].get("published_at")) if version else None
+    return published
 
 
 def verify_beacon(
@@ -394,12 +559,7 @@ def verify_beacon(
     due = round_time(chain, round_number)
     if _instant(beacon.get("round_time")) != due:
         problems.append(f"beacon.round_time 应为 {due.isoformat()}（round time differs）")
-    published = _instant(draw.get("plan_published_at"))
-    if published is None and plan is not None:  # a sealed record names only its version
-        version = [
-            v for v in plan.get("versions") or [] if v.get("version") == draw.get("plan_version")
-        ]
-        published = _instant(version[0].get("published_at")) if version else None
+    published = _published_at(draw, plan)  # a sealed record names only its version
     if published is None and draw.get("sealed") is True and plan is None:
         pass  # the plan file is missing: reported as a check not made
     elif published is None or not due > published:
@@ -442,7 +602,7 @@ def verify_plan(draw: dict[str, Any], plan: dict[str, Any]) -> list[str]:
     if plan.get("code") != draw.get("plan"):
         return [f"计划文件是 {plan.get('code')!r}，不是抽取所属计划 {draw.get('plan')!r}"]
     inputs = draw.get("seed_inputs") or {}
-    if draw.get("algorithm") != ALGORITHM_V2:
+    if draw.get("algorithm") not in FROZEN_FRAME:
         drawn = _instant(draw.get("drawn_at"))
         announced = any(
             v.get("commitment") == inputs.get("commitment")
@@ -534,7 +694,7 @@ def _check_published(draw: dict[str, Any]) -> list[str]:
         if task.get("ticket") != ticket:
             problems.append(f"{where}：签号 ticket 应为 {ticket}")
         pi = task.get("inclusion_prob")
-        if not isinstance(pi, int | float) or not 0 < pi <= 1:
+        if not isinstance(pi, (int, float)) or not 0 < pi <= 1:
             problems.append(f"{where}：入样概率 inclusion_prob 必须在 (0, 1] 之间")
         if task.get("despite_cooldown") and not task.get("reason"):
             problems.append(f"{where}：冷却期内仍抽取但未说明原因")
@@ -551,7 +711,7 @@ def _check_published(draw: dict[str, Any]) -> list[str]:
         if not (isinstance(big_n, int) and isinstance(n, int) and 0 < n <= big_n):
             problems.append(f"分层 {key}：N/n 不合法")
             continue
-        if isinstance(ratio, int | float) and isinstance(minimum, int):
+        if isinstance(ratio, (int, float)) and isinstance(minimum, int):
             floor = floor_size(big_n, ratio, minimum)
             if s.get("n_floor") != floor or n < floor:
                 problems.append(f"分层 {key}：最低抽查数应为 {floor}，实际 n={n}")
@@ -570,8 +730,8 @@ def population_text(
 ) -> str:
     """The canonical population file: header, one line per unit, LF, final LF (spec §7, §10.3);
     a /2 frame of a plan with yearly caps has year_checks and cap_exempt (spec §10.9)."""
-    header = POPULATION_HEADER_V2 if algorithm == ALGORITHM_V2 else POPULATION_HEADER
-    if caps and algorithm == ALGORITHM_V2:
+    header = POPULATION_HEADER_V2 if algorithm in FROZEN_FRAME else POPULATION_HEADER
+    if caps and algorithm in FROZEN_FRAME:
         header = POPULATION_HEADER_V2_CAPS
     fields = header.split(",")
     lines = [header] + [
@@ -581,11 +741,31 @@ def population_text(
     return "\n".join(lines) + "\n"
 
 
+def frame_name(raw: str, algorithm: str) -> str:
+    """The name a frame row's name field holds: under /3 without its formula guard, refused
+    unless the writer would have written it so (spec §11.4)."""
+    if algorithm != ALGORITHM_V3:
+        return raw
+    if raw.startswith("'") and raw[1:].startswith(NAME_GUARD_START):
+        return raw[1:]
+    if raw.startswith(NAME_GUARD_START):
+        raise ValueError(f"名称 {raw[:20]!r} 以公式字符开头却未加前导 '（unguarded name）")
+    return raw
+
+
+def _check_v3_row(row: dict[str, str]) -> None:
+    """/3: no field but the guarded name may start like a spreadsheet formula (spec §11.4)."""
+    for key, value in row.items():
+        if key != "name" and (value or "").startswith(NAME_GUARD_START):
+            raise ValueError(f"{row.get('uscc')}：字段 {key} 以公式字符开头（formula-like field）")
+
+
 def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
     """Recompute `strata` and `tasks` from the seed, params and population rows."""
     params = draw["params"]
     algorithm = draw.get("algorithm", ALGORITHM)
-    v2 = algorithm == ALGORITHM_V2
+    v2 = algorithm in FROZEN_FRAME
+    v3 = algorithm == ALGORITHM_V3
     items = [(i["code"], set(i["target_kinds"])) for i in params["items"]]
     rates = params.get("grade_rates") or {}
     weighted = bool(params.get("weighted"))
@@ -606,9 +786,11 @@ def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
             ):
                 raise ValueError(f"{row['uscc']}：year_checks / cap_exempt 不合法")
             cap = reached_cap(row["grade"], row["year_checks"], row["cap_exempt"], caps)
+        if v3:
+            _check_v3_row(row)
         unit = {
             "uscc": row["uscc"],
-            "name": row.get("name"),
+            "name": frame_name(row["name"], algorithm) if v2 else None,
             "region": row.get("region"),
             "ticket": ticket,
             "u": int(ticket[2:14]) / 1e12,
@@ -640,13 +822,16 @@ def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
         n_fill = n - n_open
         ordered = sorted(groups)
         solved = solve_inclusion([(*g, groups[g]) for g in ordered], n_open)
-        pis = dict(zip(ordered, solved, strict=True))
+        pis = dict(zip_strict(ordered, solved))
 
         def q(u: dict[str, Any], pis: dict[tuple[float, float], float] = pis) -> float:
             p = pis[(u["rate"], u["weight"])]
             return -math.inf if p >= 1.0 else (math.inf if p <= 0.0 else pareto_key(u["u"], p))
 
-        drawn = sorted(frame, key=lambda u: (q(u), u["ticket"], u["uscc"]))[:n_open]
+        if v3:
+            drawn = _select_exact(seed_hash, key, frame, pis, n_open)
+        else:
+            drawn = sorted(frame, key=lambda u: (q(u), u["ticket"], u["uscc"]))[:n_open]
         filled = sorted(cooling, key=lambda u: (u["ticket"], u["uscc"]))[:n_fill]
         fill_pi = fill_probability(n_fill, len(cooling))
         picked = [(u, pis[(u["rate"], u["weight"])], False) for u in drawn]
@@ -655,19 +840,22 @@ def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
         for u, pi, despite in sorted(picked, key=lambda x: (x[0]["ticket"], x[0]["uscc"])):
             task = {"uscc": u["uscc"]}
             if v2:
-                task |= {"name": u["name"], "region": u["region"]}
+                task.update({"name": u["name"], "region": u["region"]})
             cooled = despite and u["cooling"]
             reasons = [r for r in (reason if cooled else None, u["cap_reason"]) if r]
-            task |= {
-                "stratum": key,
-                "ticket": u["ticket"],
-                "inclusion_prob": pi,
-                "items": list(u["items"]),
-                "despite_cooldown": cooled,
-            }
+            task.update(
+                {
+                    "stratum": key,
+                    "ticket": u["ticket"],
+                    "inclusion_prob": pi,
+                    "items": list(u["items"]),
+                    "despite_cooldown": cooled,
+                }
+            )
             if caps:
                 task["despite_cap"] = u["cap"] is not None
-            tasks.append(task | {"reason": "；".join(reasons) or None})
+            task["reason"] = "；".join(reasons) or None
+            tasks.append(task)
             n_cooling += int(cooled)
             n_capped += int(u["cap"] is not None)
         stratum = {
@@ -682,6 +870,27 @@ def replay(draw: dict[str, Any], rows: list[dict[str, str]]) -> dict[str, Any]:
             stratum["despite_cap"] = n_capped
         strata.append(stratum)
     return {"strata": strata, "tasks": tasks}
+
+
+def _select_exact(
+    seed_hash: str,
+    key: str,
+    frame: list[dict[str, Any]],
+    pis: dict[tuple[float, float], float],
+    n_open: int,
+) -> list[dict[str, Any]]:
+    """/3 (spec §11.3): every π = 1 unit; per π-group of the rest the allocated number of its
+    smallest (ticket, uscc)."""
+    by_pi: dict[float, list[dict[str, Any]]] = {}
+    for u in frame:
+        by_pi.setdefault(pis[(u["rate"], u["weight"])], []).append(u)
+    certain = [u for p, units in by_pi.items() if p >= 1.0 for u in units]
+    open_pis = sorted(p for p in by_pi if p < 1.0)
+    sizes = allocate(seed_hash, key, [(p, len(by_pi[p])) for p in open_pis], n_open - len(certain))
+    drawn = list(certain)
+    for p, k in zip_strict(open_pis, sizes):
+        drawn += sorted(by_pi[p], key=lambda u: (u["ticket"], u["uscc"]))[:k]
+    return drawn
 
 
 def _check_population(draw: dict[str, Any], rows: list[dict[str, str]]) -> list[str]:
@@ -720,7 +929,7 @@ def _check_population(draw: dict[str, Any], rows: list[dict[str, str]]) -> list[
         if got == want:
             differ = [
                 f"{a['uscc']} 的 {f}"
-                for a, b in zip(published, expected["tasks"], strict=False)
+                for a, b in zip(published, expected["tasks"])
                 for f in task_fields
                 if a.get(f) != b.get(f)
             ]
@@ -771,16 +980,16 @@ def check(
     plan: dict[str, Any] | None = None,
     sealed: dict[str, Any] | None = None,
     bls: BlsCheck = bls_verify,
+    task_lists: dict[str, bytes] | None = None,
 ) -> Report:
-    """Every check of a published draw, and the checks that could not be made."""
+    """Every check of a published draw, and the checks that could not be made. `task_lists`:
+    the published task list files, {"csv": bytes, "xlsx": bytes} (either may be missing)."""
     report = Report()
     algorithm = draw.get("algorithm")
-    if algorithm not in (ALGORITHM, ALGORITHM_V2):
-        report.problems.append(
-            f"不支持的算法 {algorithm!r}（expected {ALGORITHM} or {ALGORITHM_V2}）"
-        )
+    if algorithm not in ALGORITHMS:
+        report.problems.append(f"不支持的算法 {algorithm!r}（expected {' / '.join(ALGORITHMS)}）")
         return report
-    v2 = algorithm == ALGORITHM_V2
+    v2 = algorithm in FROZEN_FRAME
     if v2 and plan is None:
         report.not_checked.append(
             "未提供计划文件，无法核对承诺值、抽样框哈希与随机源是否为计划版本所公布（plan file missing）"
@@ -795,6 +1004,7 @@ def check(
         return report
     if v2:
         verify_beacon(draw, bls, report, plan)
+        verify_entropy_time(draw, report, plan)
         _check_v2_shape(draw, report)
     failed = draw.get("status") == "failed"
     if failed:
@@ -817,9 +1027,173 @@ def check(
     if not failed:
         report.not_checked += _unknown_task_fields(draw)
         report.problems += verify_teams(draw)
+        _check_task_lists(draw, task_lists or {}, report)
     if sealed is not None:
         report.problems += verify_sealed(draw, sealed)
     return report
+
+
+# --- the published task lists (spec §11.5): draws/{id}.tasks.csv and .tasks.xlsx ------------
+
+TASK_HEADER = (
+    "任务编号",
+    "检查对象",
+    "统一社会信用代码",
+    "分层",
+    "医保区划",
+    "医保区划名称",
+    "检查事项",
+    "入样概率",
+    "随机号",
+    "检查组",
+    "说明",
+    "一次检查",
+)
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_REGION_NAME, _PI, _TEAM = 5, 7, 9  # the region's name is a label from the region table
+
+
+def formula_guard(text: str) -> str:
+    """A CSV cell as the site writes it: "'" before a text a spreadsheet would run."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _task_cells(task: dict[str, Any]) -> list[Any]:
+    return [
+        task["id"],
+        task["name"],
+        task["uscc"],
+        task["stratum"],
+        task["region"],
+        None,
+        "、".join(task["items"]),
+        task["inclusion_prob"],
+        task["ticket"],
+        task.get("team") or [],
+        task.get("reason") or "",
+        task.get("visit") or task["id"],
+    ]
+
+
+def _team_cell_ok(cell: str, team: list[dict[str, Any]]) -> bool:
+    # "role name badge；…" — the name is a label; role and badge in the draw's order
+    parts = cell.split("；") if cell else []
+    return len(parts) == len(team) and all(
+        part.startswith(m["role"] + " ") and part.endswith(" " + m["badge"])
+        for part, m in zip(parts, team)
+    )
+
+
+def _cells_problem(
+    kind: str, rows: list[list[str]], tasks: list[dict[str, Any]], csv_guard: bool
+) -> str | None:
+    """The first cell of a task list that is not the draw's (None when all agree)."""
+    if not rows or rows[0] != list(TASK_HEADER):
+        return f"{kind} 表头不是 {'、'.join(TASK_HEADER)}（header differs）"
+    if len(rows) - 1 != len(tasks):
+        return f"{kind} 有 {len(rows) - 1} 行任务，抽取结果有 {len(tasks)} 个（row count differs）"
+    for k, (row, task) in enumerate(zip(rows[1:], tasks), start=2):
+        if len(row) != len(TASK_HEADER):
+            return f"{kind} 第 {k} 行有 {len(row)} 列（columns differ）"
+        for c, (cell, want) in enumerate(zip(row, _task_cells(task))):
+            if c == _REGION_NAME:
+                ok = not (csv_guard and cell.startswith(FORMULA_START))
+            elif c == _PI:
+                try:
+                    ok = float(cell) == want and not cell.startswith(FORMULA_START)
+                except ValueError:
+                    ok = False
+            elif c == _TEAM:
+                text = cell[1:] if csv_guard and cell.startswith("'") else cell
+                ok = _team_cell_ok(text, want) and (not csv_guard or formula_guard(text) == cell)
+            else:
+                text = _XML_BAD.sub("", str(want)) if not csv_guard else str(want)
+                ok = cell == (formula_guard(text) if csv_guard else text)
+            if not ok:
+                return (
+                    f"{kind} 第 {k} 行“{TASK_HEADER[c]}”与抽取结果不符"
+                    f"（cell differs or is not formula-guarded）：{cell[:40]!r}"
+                )
+    return None
+
+
+def read_task_csv(data: bytes) -> list[list[str]]:
+    """Rows of a published task list CSV (UTF-8 with BOM, CRLF)."""
+    if not data.startswith(b"\xef\xbb\xbf"):
+        raise ValueError("任务清单 CSV 应以 UTF-8 BOM 开头（BOM missing）")
+    return list(csv.reader(io.StringIO(data[3:].decode("utf-8"), newline="")))
+
+
+def read_task_xlsx(data: bytes) -> list[list[str]]:
+    """Rows of the one sheet of a published task list XLSX, each cell as text (numbers as
+    written), parsed with zipfile and ElementTree; a DOCTYPE is refused."""
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        parts = {}
+        for name in ("xl/worksheets/sheet1.xml", "xl/sharedStrings.xml"):
+            info = archive.getinfo(name)
+            if info.file_size > 512 * 1024 * 1024:
+                raise ValueError(f"{name} 过大（too large）")
+            parts[name] = archive.read(name)
+    if any(b"<!DOCTYPE" in part or b"<!ENTITY" in part for part in parts.values()):
+        raise ValueError("XLSX 含 DOCTYPE/ENTITY（refused）")
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    def text_of(node: Any) -> str:
+        return "".join(t.text or "" for t in node.iter() if local(t.tag) == "t")
+
+    shared = [text_of(si) for si in ET.fromstring(parts["xl/sharedStrings.xml"])]
+    rows = []
+    for row in ET.fromstring(parts["xl/worksheets/sheet1.xml"]).iter():
+        if local(row.tag) != "row":
+            continue
+        cells = []
+        for c in row:
+            kind = c.get("t")
+            value = next((v.text or "" for v in c if local(v.tag) == "v"), "")
+            if kind == "s":
+                cells.append(shared[int(value)])
+            elif kind == "inlineStr":
+                cells.append(text_of(c))
+            else:
+                cells.append(value)
+        rows.append(cells)
+    return rows
+
+
+def _check_task_lists(draw: dict[str, Any], files: dict[str, bytes], report: Report) -> None:
+    """The CSV and XLSX task lists hold exactly the draw's tasks, in order, every cell the
+    draw's (labels aside: the region's and inspectors' names) and every CSV cell guarded
+    against formulas. Under /3 a missing list is a check not made; /1 and /2 lists are checked
+    when given."""
+    tasks = draw.get("tasks", [])
+    for kind, reader, guard in (("csv", read_task_csv, True), ("xlsx", read_task_xlsx, False)):
+        data = files.get(kind)
+        if data is None:
+            if draw.get("algorithm") == ALGORITHM_V3:
+                report.not_checked.append(
+                    f"未提供任务清单 {draw.get('id')}.tasks.{kind}，未核对（task list {kind} missing）"
+                )
+            continue
+        try:
+            rows = reader(data)
+        except (ValueError, KeyError, UnicodeDecodeError, csv.Error) as exc:
+            report.problems.append(
+                f"无法读取任务清单 {kind.upper()}（unreadable task list）：{exc}"
+            )
+            continue
+        except Exception as exc:  # zipfile.BadZipFile, ParseError: a malformed file
+            report.problems.append(
+                f"无法读取任务清单 {kind.upper()}（unreadable task list）：{exc!r}"
+            )
+            continue
+        problem = _cells_problem(kind.upper(), rows, tasks, guard)
+        if problem is not None:
+            report.problems.append(problem)
 
 
 def _check_sealed_alone(
@@ -829,12 +1203,17 @@ def _check_sealed_alone(
     inputs = draw.get("seed_inputs") or {}
     if "secret" in inputs:
         report.problems.append("密封记录不应公开密钥（sealed record carries the secret）")
-    if draw.get("algorithm") == ALGORITHM_V2:
+    if draw.get("algorithm") in FROZEN_FRAME:
         verify_beacon(draw, bls, report, plan)
+        verify_entropy_time(draw, report, plan)
         source = inputs.get("entropy_source")
         entropy = inputs.get("entropy")
         if not isinstance(source, dict) or not isinstance(entropy, str):
             report.problems.append("密封记录的 seed_inputs 不完整（sealed seed_inputs）")
+        elif draw.get("algorithm") == ALGORITHM_V3:
+            form = entropy_form_problem(source, entropy)
+            if form is not None:
+                report.problems.append(form)
         elif source.get("kind") != "drand" and normalize_entropy(entropy) != entropy:
             report.problems.append(
                 "公开随机数不是规范化形式（entropy not NFC-normalised/stripped/valid）"
@@ -913,7 +1292,7 @@ class _Replay:
         depts = pool["departments"]
         self.info: dict[str, dict[str, Any]] = {}
         for row in pool["rows"]:
-            rec = dict(zip(cols, row, strict=True))
+            rec = dict(zip_strict(cols, row))
             rec["department"] = depts[rec["department"]]
             rec["expertise"] = frozenset(x for x in rec["expertise"].split(";") if x)
             rec["key"] = rec["region"][:level]
@@ -1170,11 +1549,11 @@ def check_constraints(draw: dict[str, Any]) -> list[str]:
             problems.append(f"{uscc}: 检查组成员重复")
         if roles.count("组长") != 1:
             problems.append(f"{uscc}: 组长人数为 {roles.count('组长')}，应为 1")
-        lead = [b for b, r in zip(badges, roles, strict=True) if r in ("组长", "组员")]
+        lead = [b for b, r in zip_strict(badges, roles) if r in ("组长", "组员")]
         if len(lead) != tp["size"]:
             problems.append(f"{uscc}: 牵头部门执法人员 {len(lead)} 人，应为 {tp['size']} 人")
         covered: set[str] = set()
-        for b, role in zip(badges, roles, strict=True):
+        for b, role in zip_strict(badges, roles):
             rec = rp.info.get(b)
             if rec is None:
                 problems.append(f"{uscc}: {b} 不在公布的执法检查人员名录中")
@@ -1198,7 +1577,7 @@ def check_constraints(draw: dict[str, Any]) -> list[str]:
         for n, dept in enumerate(tp["joint_departments"]):
             got = sum(
                 1
-                for b, r in zip(badges, roles, strict=True)
+                for b, r in zip_strict(badges, roles)
                 if r == "联合检查" and b in rp.info and rp.info[b]["department"] == dept
             )
             if got != tp["joint_members"]:
@@ -1255,11 +1634,11 @@ def _replay_own_teams(draw: dict[str, Any]) -> list[str]:
     expected = rp.replay()
     if rp.failed:
         problems.append("重放未能为全部检查对象组队（replay could not complete the teams）")
-    for task, team in zip(rp.tasks, expected, strict=True):
+    for task, team in zip_strict(rp.tasks, expected):
         got = [(m["badge"], m["role"]) for m in task.get("team") or []]
         if got != team:
             problems.append(f"{task['uscc']}: 检查组与重放结果不一致，公布 {got}，重放 {team}")
-    for task, listed, used in zip(rp.tasks, rp.recused, rp.skipped, strict=True):
+    for task, listed, used in zip_strict(rp.tasks, rp.recused, rp.skipped):
         for b in sorted(listed - used):  # /2: a recusal that changed nothing must not be shown
             problems.append(
                 f"{task['uscc']}: 公布的回避人员 {b} 在重放中从未被跳过（recusal not taken）"
@@ -1323,8 +1702,8 @@ def _check_open_visits(draw: dict[str, Any]) -> list[str]:
     if "inspector_pool" in draw:
         cols, depts = draw["inspector_pool"]["columns"], draw["inspector_pool"]["departments"]
         for row in draw["inspector_pool"]["rows"]:
-            rec = dict(zip(cols, row, strict=True))
-            pool[str(rec["badge"])] = rec | {"department": depts[rec["department"]]}
+            rec = dict(zip_strict(cols, row))
+            pool[str(rec["badge"])] = {**rec, "department": depts[rec["department"]]}
     for v in listed:
         u = v["uscc"]
         if u not in drawn:
@@ -1440,7 +1819,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "2 用法错误，3 验证未完成（incomplete：列出未能进行的检查）。算法见 docs/draw-spec.md。",
     )
     parser.add_argument(
-        "draw", metavar="DRAW.json", help="抽取结果文件（公开网站 draws/ 下的 JSON）"
+        "draw",
+        metavar="DRAW.json|FOLDER",
+        help="抽取结果文件（公开网站 draws/ 下的 JSON），或下载了抽取结果及其计划、总体文件、"
+        "任务清单的文件夹（a draw JSON, or a folder of downloaded files: every draw in it）",
     )
     parser.add_argument(
         "population",
@@ -1467,8 +1849,11 @@ def default_locations(draw: dict[str, Any]) -> dict[str, list[str]]:
     population.append(f"{draw.get('id')}.population.csv")
     return {
         "population": population + [p + ".gz" for p in population],
-        "plan": [f"../plans/{draw.get('plan')}.json"],
+        # the site's layout, or a folder of downloaded files
+        "plan": [f"../plans/{draw.get('plan')}.json", f"{draw.get('plan')}.json"],
         "sealed": [f"{draw.get('id')}.sealed.json"],
+        "csv": [f"{draw.get('id')}.tasks.csv"],
+        "xlsx": [f"{draw.get('id')}.tasks.xlsx"],
     }
 
 
@@ -1500,7 +1885,38 @@ def print_report(report: Report, draw: dict[str, Any], scope: str) -> int:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv[1:])
-    draw_path = Path(args.draw)
+    target = Path(args.draw)
+    if not target.is_dir():
+        return verify_file(target, args)
+    # A folder of downloaded files (docs/verification.md): every draw in it, with the plan,
+    # population, sealed record and task lists found beside it.
+    draws = sorted(p for p in target.glob("*.json") if _is_draw_file(p))
+    if not draws:
+        print(f"用法错误：文件夹 {target} 中没有抽取结果文件（no draw JSON in the folder）")
+        return EXIT_USAGE
+    codes = []
+    for path in draws:
+        if len(draws) > 1:
+            print(f"== {path.name}")
+        codes.append(verify_file(path, args))
+    if EXIT_INVALID in codes:
+        return EXIT_INVALID
+    return EXIT_INCOMPLETE if EXIT_INCOMPLETE in codes else EXIT_VALID
+
+
+def _is_draw_file(path: Path) -> bool:
+    """A draw's JSON (or its announcement), not a plan file or a sealed record beside it."""
+    if path.name.endswith(".sealed.json"):
+        return False
+    try:
+        data = _read_json(path)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "algorithm" in data and "versions" not in data
+
+
+def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
+    """Verifies one draw file and prints its verdict; returns the exit code."""
     try:
         draw = _read_json(draw_path)
         if not isinstance(draw, dict):
@@ -1541,12 +1957,26 @@ def main(argv: list[str]) -> int:
                 problems.append(
                     f"无法读取{'计划' if kind == 'plan' else '密封记录'}文件 {path}: {exc}"
                 )
+    task_lists = {}
+    for kind in ("csv", "xlsx"):
+        path = find(None, kind)
+        if path is not None:
+            try:
+                task_lists[kind] = path.read_bytes()
+            except OSError as exc:
+                problems.append(f"无法读取任务清单 {path}: {exc}")
     try:
-        report = check(draw, rows, plan=documents.get("plan"), sealed=documents.get("sealed"))
+        report = check(
+            draw,
+            rows,
+            plan=documents.get("plan"),
+            sealed=documents.get("sealed"),
+            task_lists=task_lists,
+        )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         report = Report(problems=[f"抽取结果文件缺少或含有不合规的字段（malformed draw）：{exc!r}"])
     report.problems[:0] = problems
-    return print_report(report, draw, "种子、抽中对象、入样概率与检查组均已完整复算")
+    return print_report(report, draw, "种子、抽中对象、入样概率、检查组与任务清单均已完整复算")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ def dice_source(at: datetime | None = None, **over):
         "scheduled_at": (at or utcnow() + LEAD).isoformat(),
         "place": "某市医疗保障局三楼会议室",
         "witnesses": ["张敏（纪检监察）", "王立（公证员）"],
+        # spotcheck-draw/3: six ten-sided dice (0–9), entered as e.g. "3-1-4-1-5-9"
+        "count": 6,
+        "faces": 10,
     }
     source.update(over)
     return source

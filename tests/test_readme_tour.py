@@ -189,7 +189,9 @@ def test_the_readme_tour_runs_as_written(served, tour_dir, tour_env):
     # 7. both verifiers replay it, the standalone one with the population file it found
     lines = [line for line in out[7].splitlines() if line.strip()]
     assert lines[0].startswith(f"验证通过（draw valid）：{DRAW_ID}"), shown[7]
-    assert (tour_dir / draw["population_file"]).stat().st_size > 0
+    for name in (draw["population_file"], f"{DRAW_ID}.tasks.csv", f"{DRAW_ID}.tasks.xlsx"):
+        assert (tour_dir / "downloaded" / name).stat().st_size > 0
+    assert "任务清单均已完整复算" in lines[1], shown[7]
     assert lines[1].startswith("验证通过"), shown[7]
     assert "未提供总体文件" not in out[7]
 

@@ -53,6 +53,9 @@ def demo_plan_body(today: Any, ceremony: datetime | None = None) -> dict[str, An
             "scheduled_at": at.isoformat(),
             "place": "某市医疗保障局三楼会议室",
             "witnesses": ["市纪委监委驻局纪检监察组 张敏", "公证员 王立"],
+            # the exact form of the value (spotcheck-draw/3): eight ten-sided dice, 0–9 each
+            "count": 8,
+            "faces": 10,
         },
     }
 

@@ -1,4 +1,4 @@
-"""PURE draw of `spotcheck-draw/1` and `/2`: tickets, strata, pi, selection — no database, no HTTP."""
+"""PURE draw of `spotcheck-draw/1`, `/2` and `/3`: tickets, strata, pi, selection — no database, no HTTP."""
 
 from app.draw.engine import (
     PlanItem,
@@ -29,13 +29,18 @@ from app.draw.sampling import SamplingParams, unit_min_rate
 from app.draw.seed import (
     ALGORITHM,
     ALGORITHM_V2,
+    ALGORITHM_V3,
     ALGORITHMS,
+    CURRENT_ALGORITHM,
+    FROZEN_FRAME,
+    SEED_INPUTS_V3,
     EntropyError,
     SeedError,
     canonical_json,
     commitment_of,
     derive_seed,
     derive_seed_v2,
+    derive_seed_v3,
     new_secret,
     normalize_entropy,
 )
@@ -46,9 +51,13 @@ __all__ = [
     "ALGORITHM",
     "ALGORITHMS",
     "ALGORITHM_V2",
+    "ALGORITHM_V3",
+    "CURRENT_ALGORITHM",
+    "FROZEN_FRAME",
     "POPULATION_HEADER",
     "POPULATION_HEADER_V2",
     "POPULATION_HEADER_V2_CAPS",
+    "SEED_INPUTS_V3",
     "DrawInputError",
     "EntropyError",
     "PlanItem",
@@ -68,6 +77,7 @@ __all__ = [
     "csv_field",
     "derive_seed",
     "derive_seed_v2",
+    "derive_seed_v3",
     "draw_targets",
     "new_secret",
     "normalize_entropy",

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.draw.population import (
+    NAME_GUARD_START,
     POPULATION_HEADER,
     POPULATION_HEADER_V2,
     POPULATION_HEADER_V2_CAPS,
@@ -24,22 +25,33 @@ from app.draw.population import (
     RawProfile,
     Unit,
     csv_field,
+    guard_name,
 )
 from app.draw.sampling import (
     SamplingParams,
     StratumPlan,
+    allocate,
     odds,
+    pi_groups,
     plan_stratum,
     reached_cap,
     unit_min_rate,
 )
-from app.draw.seed import ALGORITHM, ALGORITHM_V2
-from app.draw.tickets import PREFIX_SCALE, ticket_digests, ticket_from_digest, ticket_prefixes
+from app.draw.seed import ALGORITHM, ALGORITHM_V3, FROZEN_FRAME
+from app.draw.tickets import (
+    PREFIX_SCALE,
+    seed_hash,
+    ticket_digests,
+    ticket_from_digest,
+    ticket_prefixes,
+)
 from app.gcpause import gc_paused
 
 _FORBIDDEN = (",", '"', "\r", "\n")
 _FORBIDDEN_RE = re.compile('[,"\r\n]')
 _COMBINED_KEY_LIMIT = (2**64 - 1) // PREFIX_SCALE
+# a name (in a column joined with NUL and led by one) that the /3 formula guard changes
+_GUARDED_NAME = re.compile("\x00[" + re.escape("".join(NAME_GUARD_START)) + "]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +164,7 @@ def params_dict(params: SamplingParams, items: Sequence[PlanItem]) -> dict[str, 
 def population_header(algorithm: str, *, year_checks: bool = False) -> str:
     """The population file's header line under `algorithm` (without its newline); a /2 frame
     of a plan with yearly caps adds year_checks and cap_exempt."""
-    if algorithm != ALGORITHM_V2:
+    if algorithm not in FROZEN_FRAME:
         return POPULATION_HEADER
     return POPULATION_HEADER_V2_CAPS if year_checks else POPULATION_HEADER_V2
 
@@ -272,11 +284,20 @@ class _Snapshot:
         # From here on every per-unit sequence is in USCC order: the draw cannot see input order.
         self.keys: list[bytes] = ordered.tolist()
         self.pid: npt.NDArray[np.int64] = population.pid[order]
-        self.v2 = params.algorithm == ALGORITHM_V2
+        self.v2 = params.algorithm in FROZEN_FRAME  # region and name columns
+        self.guarded = params.algorithm == ALGORITHM_V3  # names formula-guarded (§11.4)
         if population.has_year_checks and not self.v2:
             raise DrawInputError(
                 "本年度检查次数仅见于 spotcheck-draw/2 抽样框（year checks need /2）"
             )
+        if self.guarded:  # /3: no field but the (guarded) name may start like a formula
+            for prof in self.profiles:
+                for text in prof.line_suffix[1:].split(","):
+                    if text.startswith(NAME_GUARD_START):
+                        raise DrawInputError(
+                            f"抽样框字段 {text!r} 以公式字符开头，不能写入公开文件"
+                            "（a frame field starts like a spreadsheet formula）"
+                        )
         self.header = population_header(params.algorithm, year_checks=population.has_year_checks)
         self.source = population.source
         self.names: list[str] | None = None
@@ -296,11 +317,14 @@ class _Snapshot:
         return self.keys[k].decode("ascii")
 
     def _tails(self, lo: int, hi: int) -> list[str]:
-        """ ",region,name" of units lo..hi-1 (spotcheck-draw/2 only)."""
+        """ ",region,name" of units lo..hi-1 (spotcheck-draw/2 and /3)."""
         assert self.names is not None and self.regions is not None
+        names = self.names[lo:hi]
+        if self.guarded and _GUARDED_NAME.search("\x00" + "\x00".join(names)):
+            names = [guard_name(name) for name in names]  # one scan first: rarely any
         return [
             f",{region},{csv_field(name)}"
-            for region, name in zip(self.regions[lo:hi], self.names[lo:hi], strict=True)
+            for region, name in zip(self.regions[lo:hi], names, strict=True)
         ]
 
     def lines(self) -> Iterator[str]:
@@ -485,6 +509,7 @@ def _draw(
     uniform = True
     # Strata of equal make-up share one plan (thousands of strata, far fewer distinct sizes).
     plans: dict[tuple[tuple[tuple[tuple[float, float], int], ...], int], StratumPlan] = {}
+    plans_of: list[StratumPlan] = []  # per stratum, in key order
     for h, key in enumerate(keys):
         st = strata[key]
         assert st.groups is not None
@@ -493,6 +518,7 @@ def _draw(
         if plan is None:
             plan = plans[make_up] = plan_stratum(st.groups, st.cooling, params)
         assert plan.total == st.total
+        plans_of.append(plan)
         eligible, n_floor, n, n_open, n_fill = (
             plan.eligible,
             plan.n_floor,
@@ -518,14 +544,6 @@ def _draw(
             )
         )
 
-    # Per-profile arrays → per-unit segment and inclusion probability (0 for unused profiles).
-    prof_segment = np.array(
-        [
-            2 * code_of[p.stratum] + int(p.resting) if c else 0
-            for p, c in zip(profiles, counts, strict=True)
-        ],
-        dtype=np.int64,
-    )
     prof_pi = [
         0.0
         if not c
@@ -534,6 +552,21 @@ def _draw(
         else group_pi[code_of[p.stratum]][group_of(p, params)]
         for p, c in zip(profiles, counts, strict=True)
     ]
+    if params.algorithm == ALGORITHM_V3:
+        # Exact π (§11.3): a segment per π-group of each frame, sizes allocated systematically.
+        take, prof_segment = _exact_segments(
+            seed, keys, strata, plans_of, profiles, counts, prof_pi
+        )
+        uniform = True
+    else:
+        # Per-profile segment (0 for unused profiles): 2h eligible, 2h+1 resting.
+        prof_segment = np.array(
+            [
+                2 * code_of[p.stratum] + int(p.resting) if c else 0
+                for p, c in zip(profiles, counts, strict=True)
+            ],
+            dtype=np.int64,
+        )
     digests = ticket_digests(seed, snap.keys)
     prefix = ticket_prefixes(digests)
     segment = prof_segment[snap.pid]
@@ -587,6 +620,48 @@ def _draw(
         strata=results,
         tasks=tasks,
     )
+
+
+def _exact_segments(
+    seed: str,
+    keys: Sequence[str],
+    strata: dict[str, StratumMakeUp],
+    plans_of: Sequence[StratumPlan],
+    profiles: Sequence[Profile],
+    counts: Sequence[int],
+    prof_pi: Sequence[float],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """`spotcheck-draw/3` segments: per stratum one per π-group of its frame (π = 1: all of
+    it; 0 < π < 1: the size `allocate` gives) and one of its resting units (n_fill), each
+    taking its smallest tickets (docs/draw-spec.md §11.3). Returns (take per segment, segment
+    per profile)."""
+    sh = seed_hash(seed)
+    take: list[int] = []
+    seg_of: dict[tuple[str, float], int] = {}
+    rest_of: dict[str, int] = {}
+    for key, plan in zip(keys, plans_of, strict=True):
+        st = strata[key]
+        assert st.groups is not None
+        grouped = pi_groups(plan.group_pi, st.groups)
+        certain = sum(m for pi, m in grouped if pi >= 1.0)
+        open_groups = [(pi, m) for pi, m in grouped if pi < 1.0]
+        try:
+            sizes = allocate(sh, key, open_groups, plan.n_open - certain)
+        except ValueError as exc:
+            raise DrawInputError(str(exc)) from None
+        for pi, m in grouped:
+            seg_of[(key, pi)] = len(take)
+            take.append(m if pi >= 1.0 else sizes[open_groups.index((pi, m))])
+        rest_of[key] = len(take)
+        take.append(plan.n_fill)
+    prof_segment = np.array(
+        [
+            0 if not c else rest_of[p.stratum] if p.resting else seg_of[(p.stratum, prof_pi[k])]
+            for k, (p, c) in enumerate(zip(profiles, counts, strict=True))
+        ],
+        dtype=np.int64,
+    )
+    return np.array(take, dtype=np.int64), prof_segment
 
 
 def _fill_counts(results: list[StratumResult], tasks: Sequence[Task]) -> list[StratumResult]:

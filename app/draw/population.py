@@ -250,6 +250,31 @@ class PopulationBuilder:
         )
 
 
+# spotcheck-draw/3 frame files guard names against spreadsheet formulas (docs/draw-spec.md
+# §11.4): a name starting with one of these gets a leading "'" (and so does one starting with
+# "'", so the guard is undone unambiguously). Frozen with the file format: the set the service's
+# spreadsheet guard had when /3 was defined (app/spreadsheets.py FORMULA_START), plus "'".
+NAME_GUARD_START = ("=", "+", "-", "@", "\t", "\r", "|", "%", "＝", "＋", "－", "＠", "'")
+
+
+def guard_name(name: str) -> str:
+    """A /3 frame's name field before quoting: "'" + name when it starts with a guarded
+    character."""
+    return "'" + name if name.startswith(NAME_GUARD_START) else name
+
+
+def unguard_name(field: str, line: int) -> str:
+    """The name a /3 frame's (unquoted) name field holds; refused unless `guard_name` would
+    write it so."""
+    if field.startswith("'") and field[1:].startswith(NAME_GUARD_START):
+        return field[1:]
+    if field.startswith(NAME_GUARD_START):
+        raise DrawInputError(
+            f"总体文件第 {line} 行：名称以 {field[:1]!r} 开头，须加前导 ' 防公式（unguarded name）"
+        )
+    return field
+
+
 def csv_field(text: str) -> str:
     """RFC 4180 minimal quoting: quoted iff the text has , " CR or LF; a " inside is doubled."""
     if _FORBIDDEN_RE.search(text) is None:
@@ -321,7 +346,7 @@ _RECORD_V2_CAPS = re.compile(
 )
 
 
-def read_population_file(data: bytes | Iterable[bytes]) -> Population:
+def read_population_file(data: bytes | Iterable[bytes], *, guarded: bool = False) -> Population:
     """The Population a published population (frame) file describes, /1 or /2 by its header.
 
     The inverse of `population_file_chunks`: the file must be exactly what it would write
@@ -329,7 +354,8 @@ def read_population_file(data: bytes | Iterable[bytes]) -> Population:
     minimal quoting), so for the same plan items writing the result again gives the same bytes.
     Raises DrawInputError (Chinese message) otherwise. One regular-expression pass over the
     text, one dictionary lookup per unit: 1.7–2.1 s with gunzip for 1,000,000 units in a draw
-    (docs/performance.md). The file's SHA-256 is kept (`Population.source`).
+    (docs/performance.md). The file's SHA-256 is kept (`Population.source`). `guarded`: a
+    `spotcheck-draw/3` frame, whose names carry the formula guard (`guard_name`).
     """
     blob = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else b"".join(data)
     sha256 = hashlib.sha256(blob).hexdigest()
@@ -355,12 +381,14 @@ def read_population_file(data: bytes | Iterable[bytes]) -> Population:
         raise DrawInputError("总体文件须以换行结尾（file must end with a newline）")
     with gc_paused():  # millions of short strings, no cycles (app/gcpause.py)
         # the records from the header's newline on (every record follows a newline)
-        population, profile_texts = _parse(text, newline, record)
+        population, profile_texts = _parse(text, newline, record, guarded)
     population.source = SourceFile(header, sha256, profile_texts)
     return population
 
 
-def _parse(text: str, start: int, record: re.Pattern[str]) -> tuple[Population, tuple[str, ...]]:
+def _parse(
+    text: str, start: int, record: re.Pattern[str], guarded: bool = False
+) -> tuple[Population, tuple[str, ...]]:
     """The records of text[start:] (which starts with the header's newline), read in place."""
     rows: list[tuple[str, ...]] = record.findall(text, start)
     columns = list(zip(*rows, strict=True)) if rows else [()] * (record.groups)
@@ -394,6 +422,10 @@ def _parse(text: str, start: int, record: re.Pattern[str]) -> tuple[Population, 
         names = list(columns[3])
         for k in quoted:
             names[k] = _unquote(names[k], k + 2)
+        if guarded:
+            for k, name in enumerate(names):
+                if name.startswith(NAME_GUARD_START):
+                    names[k] = unguard_name(name, k + 2)
     population = Population(
         "".join(usccs).encode("ascii"),
         np.array(pids, dtype=np.int64),

@@ -6,13 +6,14 @@ verifier recomputes bit-identical floats; change both or neither (docs/draw-spec
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
 
-from app.draw.seed import ALGORITHM, ALGORITHM_V2, ALGORITHMS
+from app.draw.seed import ALGORITHM, ALGORITHMS, FROZEN_FRAME
 
 _EMPTY: Mapping[str, float] = MappingProxyType({})
 _NO_CAPS: Mapping[str, int] = MappingProxyType({})
@@ -46,8 +47,8 @@ class SamplingParams:
         for grade, cap in self.yearly_caps.items():
             if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
                 raise ValueError(f"信用等级 {grade} 的年度检查上限必须是正整数")
-        if self.yearly_caps and self.algorithm != ALGORITHM_V2:
-            raise ValueError("年度检查上限仅适用于 spotcheck-draw/2（yearly caps need /2）")
+        if self.yearly_caps and self.algorithm not in FROZEN_FRAME:
+            raise ValueError("年度检查上限仅适用于 spotcheck-draw/2 及以后（yearly caps need /2+）")
 
 
 def reached_cap(
@@ -75,10 +76,10 @@ def unit_min_rate(grade_rate: float | None, params: SamplingParams) -> float:
 
     `spotcheck-draw/1`: the grade rate, 0.0 without one (the ratio then counts only in
     `rate_sum`). `spotcheck-draw/2` (the π floor): max(grade rate, ratio), so π_i ≥ ratio for
-    every eligible unit (docs/draw-spec.md §10.2). The one place this rule lives.
+    every eligible unit (docs/draw-spec.md §10.2); `/3` keeps it. The one place this rule lives.
     """
     rate = float(grade_rate) if grade_rate else 0.0
-    if params.algorithm == ALGORITHM_V2:
+    if params.algorithm in FROZEN_FRAME:
         return max(rate, float(params.ratio))
     return rate
 
@@ -193,3 +194,50 @@ def odds(p: float) -> float:
 def pareto_key(u: float, p: float) -> float:
     """Rosén's Pareto order-sampling key Q = (U/(1-U)) / (p/(1-p)); smaller is drawn first."""
     return (u / (1.0 - u)) / (p / (1.0 - p))
+
+
+def pi_groups(
+    group_pi: Mapping[tuple[float, float], float], groups: Mapping[tuple[float, float], int]
+) -> list[tuple[float, int]]:
+    """/3: the eligible units of a stratum by their π — (π, units) in ascending π. Units of
+    equal π are interchangeable whatever their (rate, weight) group."""
+    out: dict[float, int] = {}
+    for g, m in groups.items():
+        out[group_pi[g]] = out.get(group_pi[g], 0) + m
+    return sorted(out.items())
+
+
+def _digest(seed_hash: str, label: str) -> bytes:
+    return hashlib.sha256(seed_hash.encode("ascii") + label.encode("utf-8")).digest()
+
+
+def allocate(seed_hash: str, key: str, groups: Sequence[tuple[float, int]], n: int) -> list[int]:
+    """/3 exact π (docs/draw-spec.md §11.3): how many units each π-group of stratum `key`
+    gives, given (π, units) in ascending π with 0 < π < 1 and `n` units to draw among them.
+
+    Systematic sampling of the group sizes: the groups in a random order (by
+    SHA-256(seed_hash ‖ "|group|{key}|{j}"), j the group's index in ascending π), laid end to
+    end with lengths b_j = m_j·π_j·n / Σ m·π (exact rationals: the published doubles, scaled
+    to sum to n), and the points u, u+1, …, u+n−1 with u = the first 8 bytes of
+    SHA-256(seed_hash ‖ "|start|{key}") / 2⁶⁴: group j gives as many units as points fall in
+    its stretch, k_j = ⌈C_j − u⌉ − ⌈C_{j−1} − u⌉ (C the cumulative lengths). E[k_j] = b_j, so
+    with the k_j smallest tickets of the group each unit is drawn with probability exactly
+    b_j / m_j = π_j. One group: k = n (the n smallest tickets: consistent_sampler).
+    """
+    if len(groups) <= 1:
+        return [n for _ in groups]
+    order = sorted(range(len(groups)), key=lambda j: _digest(seed_hash, f"|group|{key}|{j}"))
+    start = Fraction(int.from_bytes(_digest(seed_hash, f"|start|{key}")[:8], "big"), 2**64)
+    mass = [Fraction(pi) * m for pi, m in groups]
+    total = sum(mass, Fraction(0))
+    out = [0] * len(groups)
+    cumulative = Fraction(0)
+    before = 0  # ⌈0 − u⌉ = 0
+    for j in order:
+        cumulative += mass[j]
+        after = math.ceil(cumulative * n / total - start)
+        out[j] = after - before
+        before = after
+        if out[j] > groups[j][1]:
+            raise ValueError(f"分层 {key}：π 组的抽取数超过其单位数（allocation exceeds a group）")
+    return out

@@ -17,12 +17,26 @@ from typing import Any
 
 ALGORITHM = "spotcheck-draw/1"
 ALGORITHM_V2 = "spotcheck-draw/2"
-ALGORITHMS = (ALGORITHM, ALGORITHM_V2)
+ALGORITHM_V3 = "spotcheck-draw/3"
+ALGORITHMS = (ALGORITHM, ALGORITHM_V2, ALGORITHM_V3)
+# The algorithm new publications take (docs/draw-spec.md §11); /1 and /2 keep verifying.
+CURRENT_ALGORITHM = ALGORITHM_V3
+# Versions whose frame is frozen at publication and whose π has the floor of §10.2.
+FROZEN_FRAME = (ALGORITHM_V2, ALGORITHM_V3)
 COMMITMENT_TAG = b"spotcheck-draw/1:commitment\n"
 SEED_TAG = b"spotcheck-draw/1:seed\n"
 COMMITMENT_TAG_V2 = b"spotcheck-draw/2:commitment\n"
 SEED_TAG_V2 = b"spotcheck-draw/2:seed\n"
-_COMMITMENT_TAGS = {ALGORITHM: COMMITMENT_TAG, ALGORITHM_V2: COMMITMENT_TAG_V2}
+COMMITMENT_TAG_V3 = b"spotcheck-draw/3:commitment\n"
+SEED_TAG_V3 = b"spotcheck-draw/3:seed\n"
+_COMMITMENT_TAGS = {
+    ALGORITHM: COMMITMENT_TAG,
+    ALGORITHM_V2: COMMITMENT_TAG_V2,
+    ALGORITHM_V3: COMMITMENT_TAG_V3,
+}
+# The seed inputs a /3 draw publishes besides its secret, every one hashed into the seed
+# (docs/draw-spec.md §11.1). The frozen inspector frame adds "team_frame_sha256" here.
+SEED_INPUTS_V3 = ("commitment", "frame_sha256", "entropy_source", "entropy")
 MAX_ENTROPY_CHARS = 256
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # Zl/Zp are line/paragraph separators; every C* category is a control, format or unassigned point.
@@ -152,4 +166,41 @@ def derive_seed_v2(
         + _field(canonical_json(dict(entropy_source)))
         + _field(entropy.encode("utf-8"))
     )
+    return hashlib.sha256(message).hexdigest()
+
+
+def derive_seed_v3(*, secret: str, inputs: Mapping[str, Any]) -> str:
+    """`spotcheck-draw/3` seed (docs/draw-spec.md §11.1):
+
+    hex SHA-256(SEED_TAG_V3 || L(ASCII secret) || L(canonical(inputs))),
+
+    `inputs` = the published `seed_inputs` less the secret: exactly the keys SEED_INPUTS_V3 —
+    commitment, frame_sha256, entropy_source and entropy, the entropy in the exact form its
+    source announced (`app.draw.entropy_form.check_entropy`; a drand source: the round's
+    randomness, 64 lowercase hex). Every published input enters the seed through the one
+    canonical JSON object, so an input added later (the inspector frame's hash) is hashed
+    without another positional field. Raises SeedError on a secret that does not open the /3
+    commitment, a key missing or extra, or an entropy not in its announced form.
+    """
+    from app.draw.entropy_form import EntropyFormError, check_entropy
+
+    keys = set(inputs)
+    if keys != set(SEED_INPUTS_V3):
+        raise SeedError(
+            f"seed_inputs 须恰好含 {'、'.join(SEED_INPUTS_V3)}（和 secret）"
+            f"（seed inputs must be exactly {', '.join(SEED_INPUTS_V3)}）"
+        )
+    commitment, frame_sha256 = inputs["commitment"], inputs["frame_sha256"]
+    source, entropy = inputs["entropy_source"], inputs["entropy"]
+    if not all(isinstance(v, str) for v in (commitment, frame_sha256, entropy)):
+        raise SeedError("承诺值、抽样框哈希与随机数须为文本（must be strings）")
+    _check_hex64(commitment, "承诺值")
+    _check_hex64(frame_sha256, "抽样框哈希")
+    if not hmac.compare_digest(commitment_of(secret, ALGORITHM_V3), commitment):
+        raise SeedError("密钥与已公布的承诺值不符（secret does not match the commitment）")
+    try:
+        check_entropy(source, entropy)
+    except EntropyFormError as exc:
+        raise SeedError(str(exc)) from None
+    message = SEED_TAG_V3 + _field(secret.encode("ascii")) + _field(canonical_json(dict(inputs)))
     return hashlib.sha256(message).hexdigest()

@@ -29,6 +29,10 @@ class Item(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(100), default="")
+    # The hash of the file row an import made this version from, and that version
+    # (app/registries/rowhash.py): a re-import skips the row while both still hold.
+    row_hash: Mapped[str | None] = mapped_column(String(32))
+    row_hash_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class Target(Base):
@@ -54,6 +58,10 @@ class Target(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(100), default="")
+    # The hash of the file row an import made this version from, and that version
+    # (app/registries/rowhash.py): a re-import skips the row while both still hold.
+    row_hash: Mapped[str | None] = mapped_column(String(32))
+    row_hash_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class Inspector(Base):
@@ -75,6 +83,10 @@ class Inspector(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(100), default="")
+    # The hash of the file row an import made this version from, and that version
+    # (app/registries/rowhash.py): a re-import skips the row while both still hold.
+    row_hash: Mapped[str | None] = mapped_column(String(32))
+    row_hash_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class RegistryHistory(Base):

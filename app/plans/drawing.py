@@ -20,7 +20,9 @@ from app import keys
 from app.audit import service as audit
 from app.draw import (
     ALGORITHM,
-    ALGORITHM_V2,
+    ALGORITHM_V3,
+    FROZEN_FRAME,
+    SEED_INPUTS_V3,
     DrawInputError,
     EntropyError,
     PlanItem,
@@ -28,6 +30,7 @@ from app.draw import (
     canonical_json,
     derive_seed,
     derive_seed_v2,
+    derive_seed_v3,
     draw_targets,
     normalize_entropy,
     params_dict,
@@ -106,9 +109,9 @@ def perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> Dr
 def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> DrawOutcome:
     serialize_draws(session)
     inputs = _inputs(session, code=code, body=body)
-    if inputs.algorithm == ALGORITHM_V2:
+    if inputs.algorithm in FROZEN_FRAME:
         stored = _frame(session, inputs)
-        population = frame.read_frame(stored.lines_gz)
+        population = frame.read_frame(stored.lines_gz, inputs.algorithm)
         population_gz = stored.lines_gz
     else:  # a /1 plan published before the upgrade: its frame is read now, as it always was
         population = frame.population_units(session, inputs.spec, inputs.items, inputs.now)
@@ -127,7 +130,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
         )
     except DrawInputError as exc:
         raise ValidationFailed(str(exc), errors=[{"field": "plan", "message": str(exc)}]) from None
-    if inputs.algorithm == ALGORITHM_V2:
+    if inputs.algorithm in FROZEN_FRAME:
         # the engine carries each drawn unit's name and region from the frozen frame
         info = {t.uscc: (t.name or "", t.region or "") for t in target_draw.tasks}
     else:
@@ -138,7 +141,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
     try:
         teams = _draw_teams(inputs, target_draw, info, pool, set(visit.joined))
     except ValidationFailed as problem:
-        if inputs.algorithm != ALGORITHM_V2:
+        if inputs.algorithm not in FROZEN_FRAME:
             raise  # /1 kept its behaviour: nothing written
         failed = _store_failed(session, inputs, target_draw, len(population), problem, actor)
         _store_population(session, failed, population_gz)  # so its seed and sizes replay
@@ -266,18 +269,12 @@ def _inputs(session: Session, *, code: str, body: DrawIn) -> _Inputs:
     now = utcnow()
     items = list(session.scalars(select(Item).where(Item.code.in_(spec.items)).order_by(Item.code)))
     draw_id = f"{plan.code}-D{plan.draw_count + 1}"
-    if version.algorithm == ALGORITHM_V2:
+    if version.algorithm in FROZEN_FRAME:
         assert spec.entropy_source is not None and plan.secret_nonce and version.frame_sha256
-        got = entropy.resolve(spec.entropy_source, body, now)
+        algorithm = version.algorithm
+        got = entropy.resolve(spec.entropy_source, body, now, algorithm=algorithm)
         secret = plans.plan_secret(plan)  # 409 when this host's key does not open it
         source = plan.spec["entropy_source"]
-        seed = derive_seed_v2(
-            commitment=plan.commitment,
-            secret=secret,
-            frame_sha256=version.frame_sha256,
-            entropy_source=source,
-            entropy=got.text,
-        )
         seed_inputs: dict[str, Any] = {
             "commitment": plan.commitment,
             "secret": secret,
@@ -285,7 +282,19 @@ def _inputs(session: Session, *, code: str, body: DrawIn) -> _Inputs:
             "entropy_source": source,
             "entropy": got.text,
         }
-        text, beacon, algorithm = got.text, got.beacon, ALGORITHM_V2
+        if algorithm == ALGORITHM_V3:
+            # every published input but the secret is hashed in (draw-spec §11.1); the
+            # inspector frame's hash joins SEED_INPUTS_V3 and this dict together
+            seed = derive_seed_v3(secret=secret, inputs={k: seed_inputs[k] for k in SEED_INPUTS_V3})
+        else:
+            seed = derive_seed_v2(
+                commitment=plan.commitment,
+                secret=secret,
+                frame_sha256=version.frame_sha256,
+                entropy_source=source,
+                entropy=got.text,
+            )
+        text, beacon = got.text, got.beacon
     else:
         if body.entropy is None:
             raise ValidationFailed(
@@ -361,7 +370,8 @@ def _team_params(inputs: _Inputs) -> TeamParams:
         cross_region=spec.team.cross_region,
         region_level=spec.team.region_level,
         max_tasks_per_inspector=spec.team.max_tasks_per_inspector,
-        algorithm=TEAMS_ALGORITHM_2 if inputs.algorithm == ALGORITHM_V2 else TEAMS_ALGORITHM,
+        # /3 keeps the /2 team algorithm; the frozen inspector frame will bring its own.
+        algorithm=TEAMS_ALGORITHM_2 if inputs.algorithm in FROZEN_FRAME else TEAMS_ALGORITHM,
     )
 
 
@@ -388,12 +398,12 @@ def _draw_teams(
             params=params,
             # /2: the exclusion tokens are keyed (auditors get the key), recusals stay private.
             recusal_key=keys.recusal_key(inputs.draw_id)
-            if inputs.algorithm == ALGORITHM_V2
+            if inputs.algorithm in FROZEN_FRAME
             else None,
         )
     except TeamInfeasible as exc:
         problems = list(exc.problems)
-        if inputs.algorithm == ALGORITHM_V2:
+        if inputs.algorithm in FROZEN_FRAME:
             # The attempt is published, but not a list of the targets it would have drawn: the
             # first target and its binding constraint, and how many targets could not be teamed.
             short = len({p.uscc for p in problems})
@@ -464,7 +474,7 @@ def _store(
         "open_visits": visit.published(),
         "tasks": published_tasks,
     }
-    if inputs.algorithm == ALGORITHM_V2:
+    if inputs.algorithm in FROZEN_FRAME:
         # Published at the draw even when the list is withheld: the list cannot be redone later.
         body["tasks_sha256"] = hashlib.sha256(canonical_json(published_tasks)).hexdigest()
     draw = _add_draw(session, inputs, body, status=DrawStatus.CURRENT, actor=actor)
@@ -494,7 +504,7 @@ def _head(
         "params": params_dict(target_draw.params, target_draw.items),
         "strata": [s.to_dict() for s in target_draw.strata],
     }
-    if inputs.algorithm == ALGORITHM_V2:
+    if inputs.algorithm in FROZEN_FRAME:
         body["plan_published_at"] = inputs.version.created_at.isoformat()
     if inputs.beacon is not None:
         body["beacon"] = inputs.beacon

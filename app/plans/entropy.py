@@ -1,8 +1,10 @@
-"""The entropy a plan announces in advance, and the one its draw takes (docs/draw-spec.md §2.2).
+"""The entropy a plan announces in advance, and the one its draw takes (docs/draw-spec.md §11.2).
 
 A published plan names a future drand round, a future public record or a witnessed dice
-ceremony. Its draw is refused before that time, takes exactly that entropy after it (a drand
-round is verified by its BLS signature, offline), and is determined from then on.
+ceremony, with the exact form its value will take (dice: `count` and `faces`; public record:
+`decimals`). Its draw is refused before that time, takes exactly that entropy after it in
+exactly that form (a drand round is verified by its BLS signature, offline; anything else is a
+422 naming the expected form), and is determined from then on.
 """
 
 from dataclasses import dataclass
@@ -13,7 +15,7 @@ import httpx
 
 from app.clock import local_time
 from app.config import get_settings
-from app.draw import EntropyError, normalize_entropy
+from app.draw import ALGORITHM_V3, CURRENT_ALGORITHM, EntropyError, normalize_entropy
 from app.draw.beacon import (
     CHAINS,
     Beacon,
@@ -22,6 +24,13 @@ from app.draw.beacon import (
     parse_beacon,
     round_time,
     verify_beacon,
+)
+from app.draw.entropy_form import (
+    EntropyFormError,
+    check_entropy,
+    describe_form,
+    example,
+    source_form_problem,
 )
 from app.errors import MISSING_FIELD, Conflict, ValidationFailed
 from app.plans.schemas import BeaconIn, DrandSource, DrawIn, EntropySource, PlanIn
@@ -55,8 +64,24 @@ def describe(source: EntropySource) -> str:
     if isinstance(source, DrandSource):
         return f"drand {source.chain} 第 {source.round} 轮信标（{when}产生）"
     if source.kind == "dice":
-        return f"{when} 于{source.place}当众掷骰（见证人：{'、'.join(source.witnesses)}）"
-    return f"公开记录：{source.description}（{when}后可得）"
+        dice = f"{source.count} 个 {source.faces} 面骰" if source.count and source.faces else "骰子"
+        return f"{when} 于{source.place}当众掷{dice}（见证人：{'、'.join(source.witnesses)}）"
+    digits = f"，取 {source.decimals} 位小数" if source.decimals is not None else ""
+    return f"公开记录：{source.description}（{when}后可得{digits}）"
+
+
+def expected_form(source: EntropySource) -> str | None:
+    """The exact form of the announced value in words (None for a /2 source without one)."""
+    data = source.model_dump(mode="json")
+    if source_form_problem(data) is not None:
+        return None
+    return describe_form(data)
+
+
+def form_example(source: EntropySource) -> str | None:
+    """A value in the announced form (for the ceremony's input), None without one."""
+    data = source.model_dump(mode="json")
+    return example(data) if source_form_problem(data) is None and data["kind"] != "drand" else None
 
 
 def check_announced(spec: PlanIn, now: datetime, *, field: str = "entropy_source") -> None:
@@ -67,6 +92,14 @@ def check_announced(spec: PlanIn, now: datetime, *, field: str = "entropy_source
             "发布计划须事先公布随机源（entropy_source）：drand 未来轮次、未来公开记录或骰子仪式",
             errors=[{"field": field, "message": "缺少随机源 (entropy source required)"}],
         )
+    if CURRENT_ALGORITHM == ALGORITHM_V3:
+        problem = source_form_problem(source.model_dump(mode="json"))
+        if problem is not None:
+            message = (
+                "随机源须事先公布随机数的确切形式（骰子：count 个数、faces 面数；公开记录："
+                f"decimals 小数位数）：{problem}"
+            )
+            raise ValidationFailed(message, errors=[{"field": field, "message": problem}])
     try:
         at = source_time(source)
     except BeaconInvalid as exc:
@@ -84,8 +117,11 @@ def exists(source: EntropySource, now: datetime) -> bool:
     return source_time(source) <= now
 
 
-def resolve(source: EntropySource, body: DrawIn, now: datetime) -> Entropy:
-    """The draw's entropy: refused before its time, and unless it is the announced one."""
+def resolve(
+    source: EntropySource, body: DrawIn, now: datetime, *, algorithm: str = CURRENT_ALGORITHM
+) -> Entropy:
+    """The draw's entropy: refused before its time, and unless it is the announced one — under
+    `spotcheck-draw/3` exactly in the announced form (422 naming it), under /2 normalised."""
     if not exists(source, now):
         raise Conflict(
             f"公布的随机源尚未产生：{describe(source)}；当前 {local_time(now)}"
@@ -99,10 +135,20 @@ def resolve(source: EntropySource, body: DrawIn, now: datetime) -> Entropy:
             )
         return _drand(source, body.beacon)
     if body.entropy is None:
+        form = expected_form(source) if algorithm == ALGORITHM_V3 else None
         raise ValidationFailed(
-            "须提交公布的随机数（entropy）：骰子点数或公开记录的内容",
+            "须提交公布的随机数（entropy）：骰子点数或公开记录的内容"
+            + (f"，形式为{form}" if form else ""),
             errors=[{"field": "entropy", "message": MISSING_FIELD}],
         )
+    if algorithm == ALGORITHM_V3:
+        try:
+            check_entropy(source.model_dump(mode="json"), body.entropy)
+        except EntropyFormError as exc:
+            raise ValidationFailed(
+                str(exc), errors=[{"field": "entropy", "message": str(exc)}]
+            ) from None
+        return Entropy(text=body.entropy, beacon=None)
     try:
         return Entropy(text=normalize_entropy(body.entropy), beacon=None)
     except EntropyError as exc:

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 
 from app.clock import local_date
 from app.draw import (
-    ALGORITHM_V2,
+    ALGORITHM_V3,
+    CURRENT_ALGORITHM,
+    FROZEN_FRAME,
     DrawInputError,
     PlanItem,
     Population,
@@ -302,7 +304,7 @@ def capture(session: Session, plan: PlanIn, items: list[Item], now: datetime) ->
     digest = hashlib.sha256()
     packer = zlib.compressobj(6, zlib.DEFLATED, 31)
     parts: list[bytes] = []
-    for chunk in population_file_chunks(population, plan_items, algorithm=ALGORITHM_V2):
+    for chunk in population_file_chunks(population, plan_items, algorithm=CURRENT_ALGORITHM):
         digest.update(chunk)
         parts.append(packer.compress(chunk))
     parts.append(packer.flush())
@@ -315,9 +317,10 @@ def capture(session: Session, plan: PlanIn, items: list[Item], now: datetime) ->
     )
 
 
-def read_frame(lines_gz: bytes) -> Population:
-    """The population a frozen frame holds (names and regions included)."""
-    return read_population_file(_gunzip_chunks(lines_gz))
+def read_frame(lines_gz: bytes, algorithm: str = CURRENT_ALGORITHM) -> Population:
+    """The population a frozen frame holds (names and regions included); a /3 frame's names
+    carry the formula guard."""
+    return read_population_file(_gunzip_chunks(lines_gz), guarded=algorithm == ALGORITHM_V3)
 
 
 def _gunzip_chunks(data: bytes, size: int = 1 << 20) -> Iterator[bytes]:
@@ -467,5 +470,5 @@ def sampling_params(spec: PlanIn, algorithm: str) -> SamplingParams:
         grade_rates=spec.grade_rates,
         weighted=bool(spec.risk_weights),
         cooldown_days=spec.cooldown_days,
-        yearly_caps=spec.yearly_caps if algorithm == ALGORITHM_V2 else {},
+        yearly_caps=spec.yearly_caps if algorithm in FROZEN_FRAME else {},
     )

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.draw import ALGORITHM_V2, DrawInputError, PlanItem
+from app.draw import CURRENT_ALGORITHM, DrawInputError, PlanItem
 from app.draw.preview import inclusion_preview as preview_strata
 from app.errors import ValidationFailed
 from app.models import Item
@@ -23,7 +23,7 @@ def inclusion_preview(session: Session, *, code: str) -> dict[str, Any]:
     plan_items = [PlanItem(code=i.code, target_kinds=frozenset(i.target_kinds)) for i in items]
     now = utcnow()
     population = frame.population_units(session, spec, items, now)
-    params = frame.sampling_params(spec, ALGORITHM_V2)
+    params = frame.sampling_params(spec, CURRENT_ALGORITHM)
     try:
         strata = preview_strata(population, plan_items, params)
     except DrawInputError as exc:

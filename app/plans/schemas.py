@@ -9,12 +9,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 from app.clock import OfficialDate
+from app.draw.entropy_form import DECIMALS, DICE_COUNT, DICE_FACES
 from app.pagination import PageOut, StrictOut
 from app.registries.fields import TARGET_KINDS
 
@@ -120,6 +123,12 @@ def _no_case_duplicates(grades: dict[str, Any]) -> None:
             raise ValueError(f"等级 {other} 与 {key} 重复（等级不区分大小写）(duplicate grade)")
 
 
+def _without_none(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """A source as stored: the /3 form fields left out when not given, so a /2 plan's source
+    keeps its bytes (it is hashed into the seed)."""
+    return {k: v for k, v in data.items() if not (k in keys and v is None)}
+
+
 class DrandSource(BaseModel):
     """A future round of the drand beacon (verified offline by its BLS signature)."""
 
@@ -138,6 +147,13 @@ class PublicRecordSource(BaseModel):
     kind: Literal["public_record"]
     description: str = Field(min_length=4, max_length=500)
     available_at: AwareDatetime
+    # spotcheck-draw/3: the value is an ASCII decimal with exactly this many decimals
+    # (app/draw/entropy_form.py); required when a plan is published, absent in /2 plans.
+    decimals: int | None = Field(None, ge=DECIMALS[0], le=DECIMALS[1])
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_none(handler(self), ("decimals",))
 
 
 class DiceSource(BaseModel):
@@ -151,6 +167,15 @@ class DiceSource(BaseModel):
     witnesses: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         min_length=1, max_length=20
     )
+    # spotcheck-draw/3: `count` dice of `faces` faces, read in order, joined by "-" (a ten-sided
+    # die reads 0–9, others 1..faces; app/draw/entropy_form.py); required when a plan is
+    # published, absent in /2 plans.
+    count: int | None = Field(None, ge=DICE_COUNT[0], le=DICE_COUNT[1])
+    faces: int | None = Field(None, ge=DICE_FACES[0], le=DICE_FACES[1])
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_none(handler(self), ("count", "faces"))
 
 
 EntropySource = Annotated[

@@ -13,7 +13,7 @@ from app.audit import service as audit
 from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
 from app.clock import today_local
 from app.config import get_settings
-from app.draw import ALGORITHM_V2, commitment_of
+from app.draw import CURRENT_ALGORITHM, FROZEN_FRAME, commitment_of
 from app.errors import Conflict, NotFound, ServerKeyMismatch, ValidationFailed, validation_message
 from app.models import Draw, Item, Plan, PlanFrame, PlanVersion
 from app.models.base import utcnow
@@ -125,7 +125,7 @@ def _version(
             commitment=plan.commitment,
             actor=actor,
             public=public,
-            algorithm=ALGORITHM_V2 if frame_sha256 else None,
+            algorithm=CURRENT_ALGORITHM if frame_sha256 else None,
             frame_sha256=frame_sha256,
             created_at=at or utcnow(),
         )
@@ -214,7 +214,7 @@ def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> str:
     captured = frame.capture(session, spec, items, now)
     plan.secret, plan.secret_nonce = None, keys.new_nonce()
     secret = keys.plan_secret(plan.code, plan.secret_nonce)
-    plan.commitment = commitment_of(secret, algorithm=ALGORITHM_V2)
+    plan.commitment = commitment_of(secret, algorithm=CURRENT_ALGORITHM)
     session.merge(
         PlanFrame(
             plan_code=plan.code,
@@ -437,7 +437,8 @@ def plan_secret(plan: Plan) -> str:
     (409) when this host's key does not open the published commitment."""
     assert plan.secret_nonce and plan.commitment
     secret = keys.plan_secret(plan.code, plan.secret_nonce)
-    if not hmac.compare_digest(commitment_of(secret, algorithm=ALGORITHM_V2), plan.commitment):
+    opens = (commitment_of(secret, algorithm=a) for a in FROZEN_FRAME)
+    if not any(hmac.compare_digest(c, plan.commitment) for c in opens):
         raise ServerKeyMismatch(
             f"本机的服务器密钥与发布计划 {plan.code} 时所用的不同，无法打开已公布的承诺值，"
             "不能抽取：请恢复发布时的服务器密钥（SPOTCHECK_SERVER_KEY 或 "

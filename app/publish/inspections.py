@@ -5,34 +5,69 @@ Self-contained addition to the site build: `inspection_pages` collects what it n
 tasks of the draws the site already publishes, the public keys) and renders its files purely.
 Only tasks whose list is public are counted: a draw of an `after_window` plan whose window
 has not closed stays withheld here too, and a superseded draw's tasks are not inspections.
+
+The yearly counts are paged by region: one page per year and 登记地 — characters 3–6 of the
+USCC, the prefecture-level code of the registering authority's place (`inspection/{year}/
+{region}.html` and `.json`, continued in `{region}-2.html` … beyond `PAGE_ROWS` institutions),
+listed by `inspection/index.html` / `.json`. Each page is a unit (app/publish/formats.py)
+fingerprinted by what it shows: the counted draws with tasks there (which USCC prefixes a
+draw's tasks fall in is worked out once per draw, a unit without files), their plans' titles,
+windows and departments, and the tasks there whose published result is 未检查. So a new draw
+renders the pages of its tasks' regions and year, a 未检查 approval one page; no build reads
+every task. A page's rows are built as text in one pass (`count_rows_html`), not by a template
+call per row.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from markupsafe import Markup, escape
+from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Result, Task
 from app.publish.collect import SiteData
-from app.publish.formats import FileSink, dumps, render_unit
+from app.publish.formats import FileSink, Meta, dumps, render_unit
 from app.publish.pages import SCHEMA_VERSION, html_page, json_doc
 from app.publish.render import fingerprint
+from app.regions import region_name
 from app.states import DrawStatus, ResultOutcome
 from app.tasks.codes import CHECK_PAGE, KEYS_FILE, PublicKey, public_keys
 
 COUNTS_PAGE = "inspection/index.html"
+COUNTS_INDEX_JSON = "inspection/index.json"
 CHUNK = 900
+PAGE_ROWS = 1000  # institutions per page file; a region with more continues on -2, -3, …
+# USCC characters (GB 32100-2015: digits and capitals without I, O, S, V, Z): a prefix is a
+# safe file-name part; anything else (not produced by the registries) pages under "other".
+_REGION = re.compile(r"[0-9A-Z]{4}")
+OTHER_REGION = "other"
+# A counted task as the pages read it: (task, plan, USCC, name, items, visit).
+TaskRow = tuple[str, str, str, str, list[str], str | None]
+
+
+def uscc_region(uscc: str) -> str:
+    """The page of an institution within a year: characters 3–6 of its USCC (the prefecture-
+    level code of the registering authority's place)."""
+    region = uscc[2:6]
+    return region if _REGION.fullmatch(region) else OTHER_REGION
+
+
+def uscc_prefix(uscc: str) -> str:
+    """What the tasks of a page are read by: the USCC's first 6 characters (registering
+    authority and type, then the region), one index range each."""
+    return uscc[:6] if uscc_region(uscc) != OTHER_REGION else OTHER_REGION
 
 
 def inspection_pages(sink: FileSink, session: Session, data: SiteData, *, key_file: Path) -> None:
-    """Gives `sink` the check page, the keys file and the yearly counts (page and JSON); each
+    """Gives `sink` the check page, the keys file and the yearly counts (index and pages); each
     a unit (app/publish/formats.py): the check page and keys rendered when a key or an item
-    name changed, the counts read and rendered only when the published draws or their plans
-    changed — neither at every approval."""
+    name changed, a page of counts when what it shows changed — neither at every approval."""
     keys = public_keys(key_file)
     key_docs = [k.to_dict() for k in keys]
     item_names = {i["code"]: i["name"] for i in data.items}
@@ -43,106 +78,240 @@ def inspection_pages(sink: FileSink, session: Session, data: SiteData, *, key_fi
 
     inputs = {"keys": key_docs, "items": item_names}
     render_unit(sink, "inspection:check", fingerprint(inputs), check)
-
-    not_inspected = not_inspected_tasks(session, _counted_draws(data))
-
-    def render() -> None:
-        counts = collect_counts(session, data, not_inspected=set(not_inspected))
-        for rel, body in render_counts_pages(data, counts).items():
-            sink[rel] = body
-
-    inputs = counts_inputs(data) | {"not_inspected": not_inspected}
-    render_unit(sink, "inspection:counts", fingerprint(inputs), render)
+    counts_pages(sink, session, data)
 
 
 def _counted_draws(data: SiteData) -> list[str]:
     return sorted(d.id for d in data.draws if d.public and d.status == DrawStatus.CURRENT)
 
 
-def not_inspected_tasks(session: Session, draw_ids: Sequence[str]) -> list[str]:
-    """The tasks of these draws whose published result is 未检查（停业、注销等）: listed, but no
-    inspection (as for the cooldown and the yearly cap, docs/rules.md#r4-1); only published
-    results, so the page reveals no result before the results section does."""
-    out: list[str] = []
+def _plan_infos(data: SiteData) -> dict[str, dict[str, Any]]:
+    """Per plan: what its tasks' rows show of it (title, window, departments) and the year they
+    count in (北京时间 calendar year of the window's start)."""
+    out = {}
+    for p in data.plans:
+        spec = p["spec"]
+        window = spec.get("window") or {}
+        start, end = str(window.get("start", "")), str(window.get("end", ""))
+        departments = [spec.get("lead_department", ""), *spec.get("joint_departments", [])]
+        out[p["code"]] = {
+            "title": p["title"],
+            "window": [start, end],
+            "departments": [d for d in departments if d],
+            "year": start[:4],
+        }
+    return out
+
+
+def draw_prefixes(sink: FileSink, session: Session, draw_id: str) -> list[str]:
+    """The USCC prefixes (`uscc_prefix`) of a draw's tasks: fixed once drawn, so a unit with no
+    files whose summary is carried from build to build (read once per draw)."""
+
+    def read() -> Meta:
+        heads = func.substr(Task.uscc, 1, 6)
+        rows = session.scalars(select(heads).where(Task.draw_id == draw_id).distinct())
+        return {"prefixes": sorted({uscc_prefix(u) for u in rows})}
+
+    meta = render_unit(sink, f"inspection:draw:{draw_id}", fingerprint({"draw": draw_id}), read)
+    assert meta is not None
+    return list(meta["prefixes"])
+
+
+def not_inspected_tasks(session: Session, draw_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(task, draw, USCC) of the tasks of these draws whose published result is 未检查（停业、注销
+    等）: listed, but no inspection (as for the cooldown and the yearly cap,
+    docs/rules.md#r4-1); only published results, so the page reveals no result before the
+    results section does. Read through the outcome's index: as many rows as such results."""
+    out: list[tuple[str, str, str]] = []
     for i in range(0, len(draw_ids), CHUNK):
-        out.extend(
-            session.scalars(
-                select(Task.id)
-                .join(Result, Result.task_id == Task.id)
-                .where(
-                    Task.draw_id.in_(draw_ids[i : i + CHUNK]),
-                    Result.outcome == ResultOutcome.NOT_INSPECTED,
-                    Result.published_at.is_not(None),
-                )
+        rows = session.execute(
+            select(Task.id, Task.draw_id, Task.uscc)
+            .join(Result, Result.task_id == Task.id)
+            .where(
+                Task.draw_id.in_(draw_ids[i : i + CHUNK]),
+                Result.outcome == ResultOutcome.NOT_INSPECTED,
+                Result.published_at.is_not(None),
             )
         )
+        out.extend((str(t), str(d), str(u)) for t, d, u in rows)
     return sorted(out)
 
 
-def counts_inputs(data: SiteData) -> dict[str, Any]:
-    """Everything the yearly counts read besides the drawn tasks (fixed once drawn): which
-    draws are counted and their plans' titles, windows and departments."""
-    draws = _counted_draws(data)
-    counted = {d.plan for d in data.draws if d.id in set(draws)}
-    plans = [
-        [
-            p["code"],
-            p["title"],
-            p["spec"].get("window"),
-            p["spec"].get("lead_department"),
-            p["spec"].get("joint_departments"),
-        ]
-        for p in data.plans
-        if p["code"] in counted
-    ]
-    return {"draws": draws, "plans": plans}
+def counts_layout(
+    data: SiteData,
+    prefixes: Mapping[str, Sequence[str]],
+    not_inspected: Sequence[tuple[str, str, str]],
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """PURE: the pages of the yearly counts, (year, region) → the fingerprint inputs of that
+    page: its counted draws, their USCC prefixes there, their plans as shown, and the tasks
+    there with a published 未检查 result."""
+    plans = _plan_infos(data)
+    draws = {d.id: d for d in data.draws}
+    pages: dict[tuple[str, str], dict[str, Any]] = {}
+    for draw_id, prefs in prefixes.items():
+        plan_code = draws[draw_id].plan
+        plan = plans.get(plan_code)
+        if plan is None:
+            continue
+        for prefix in prefs:
+            region = prefix[2:6] if prefix != OTHER_REGION else OTHER_REGION
+            page = pages.setdefault(
+                (plan["year"], region),
+                {"draws": set(), "prefixes": set(), "plans": {}, "not_inspected": []},
+            )
+            page["draws"].add(draw_id)
+            page["prefixes"].add(prefix)
+            page["plans"][plan_code] = plan
+    for task_id, draw_id, uscc in not_inspected:
+        plan = plans.get(draws[draw_id].plan)
+        key = (plan["year"] if plan else "", uscc_region(uscc))
+        if key in pages:
+            pages[key]["not_inspected"].append(task_id)
+    return {
+        key: {
+            "year": key[0],
+            "region": key[1],
+            "region_name": _region_label(key[1]),
+            "draws": sorted(page["draws"]),
+            "prefixes": sorted(page["prefixes"]),
+            "plans": {c: page["plans"][c] for c in sorted(page["plans"])},
+            "not_inspected": sorted(page["not_inspected"]),
+        }
+        for key, page in sorted(pages.items(), key=lambda kv: (kv[0][0], kv[0][1]))
+    }
 
 
-def collect_counts(
-    session: Session, data: SiteData, *, not_inspected: set[str] | None = None
-) -> list[dict[str, Any]]:
-    """Per (year, institution), its published drawn tasks, newest year first; the year is the
-    北京时间 calendar year in which the plan's inspection window starts. `count` is the number of
-    inspections (visits, 一次检查): tasks of plans merged into one visit count once, and a task
-    in `not_inspected` (a published 未检查 result) is listed but was no inspection."""
-    skipped = not_inspected or set()
-    plans = {p["code"]: p for p in data.plans}
-    draw_ids = _counted_draws(data)
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for i in range(0, len(draw_ids), CHUNK):
-        rows = session.execute(
-            select(Task.id, Task.plan_code, Task.uscc, Task.name, Task.items, Task.visit)
-            .where(Task.draw_id.in_(draw_ids[i : i + CHUNK]))
-            .order_by(Task.id)
-        )
-        for task_id, plan_code, uscc, name, items, visit in rows:
-            plan = plans.get(plan_code)
-            if plan is None:
-                continue
-            spec = plan["spec"]
-            window = spec.get("window") or {}
-            start, end = str(window.get("start", "")), str(window.get("end", ""))
-            year = start[:4]
-            departments = [spec.get("lead_department", ""), *spec.get("joint_departments", [])]
-            group = groups.setdefault(
-                (year, uscc), {"year": year, "uscc": uscc, "name": name, "tasks": []}
-            )
-            group["tasks"].append(
-                {
-                    "task": task_id,
-                    "visit": visit or task_id,
-                    "plan": plan_code,
-                    "plan_title": plan["title"],
-                    "departments": [d for d in departments if d],
-                    "window": [start, end],
-                    "items": list(items),
-                    "inspected": task_id not in skipped,
-                }
-            )
-    out = []
-    for (_year, _uscc), group in sorted(
-        groups.items(), key=lambda kv: (-int(kv[0][0] or 0), kv[0][1])
+def _region_label(region: str) -> str:
+    if region == OTHER_REGION:
+        return "其他"
+    name = region_name(region)
+    return "" if name == region else name
+
+
+def counts_pages(sink: FileSink, session: Session, data: SiteData) -> None:
+    """The yearly counts: one unit per (year, region) page, then the index of the pages."""
+    counted = _counted_draws(data)
+    prefixes = {d: draw_prefixes(sink, session, d) for d in counted}
+    layout = counts_layout(data, prefixes, not_inspected_tasks(session, counted))
+    entries = []
+    # newest year first, as the page always listed them
+    for (year, region), inputs in sorted(
+        layout.items(), key=lambda kv: (-_year(kv[0][0]), kv[0][1])
     ):
+
+        def render(inputs: dict[str, Any] = inputs) -> Meta:
+            rows = page_tasks(session, inputs["draws"], inputs["prefixes"])
+            counts = institution_rows(rows, inputs["plans"], set(inputs["not_inspected"]))
+            files, meta = render_counts_page(data, inputs, counts)
+            for rel, body in files.items():
+                sink[rel] = body
+            return meta
+
+        meta = render_unit(sink, f"inspection:counts:{year}:{region}", fingerprint(inputs), render)
+        assert meta is not None
+        entries.append(meta)
+
+    def index() -> None:
+        for rel, body in render_counts_index(data, entries).items():
+            sink[rel] = body
+
+    render_unit(sink, "inspection:counts", fingerprint({"pages": entries}), index)
+
+
+def _year(year: str) -> int:
+    return int(year) if year.isdigit() else 0
+
+
+_PAGE_TASKS = select(
+    Task.id,
+    Task.draw_id,
+    Task.plan_code,
+    Task.uscc,
+    Task.name,
+    cast(Task.items, String),
+    Task.visit,
+)
+_PAGE_TASKS_RANGE = _PAGE_TASKS.where(Task.uscc >= bindparam("low"), Task.uscc < bindparam("high"))
+
+
+def page_tasks(session: Session, draw_ids: Sequence[str], prefixes: Sequence[str]) -> list[TaskRow]:
+    """(task, plan, USCC, name, items, visit) of these draws' tasks whose USCC starts with one of
+    `prefixes`: a range of the USCC index each, the draws picked here (a condition on the draw
+    in SQL lets SQLite walk the draw's index instead, every task of the draw per page)."""
+    wanted = set(draw_ids)
+    out: list[TaskRow] = []
+    items_of: dict[str, list[str]] = {}  # the items' JSON text → list, parsed once per text
+    conn = session.connection()  # Core rows: no ORM result processing per task
+    columns, ranged = _PAGE_TASKS, _PAGE_TASKS_RANGE
+    for prefix in prefixes:
+        upper = _next_prefix(prefix) if prefix != OTHER_REGION else None
+        if upper is not None:  # one statement, compiled once, for every range
+            rows = conn.execute(ranged, {"low": prefix, "high": upper})
+        else:
+            rows = conn.execute(
+                columns.where(Task.uscc >= prefix) if prefix != OTHER_REGION else columns
+            )
+        for t, d, p, u, n, text, v in rows:
+            if d not in wanted or (prefix == OTHER_REGION and uscc_prefix(u) != OTHER_REGION):
+                continue
+            items = items_of.get(text)
+            if items is None:
+                items = items_of[text] = json.loads(text) if text else []
+            out.append((t, p, u, n, items, v))
+    out.sort()
+    return out
+
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _next_prefix(prefix: str) -> str | None:
+    """The first string of digits and capitals after every string starting with `prefix` (the
+    bound of an index range; digits and capitals compare alike in C and in linguistic
+    collations, unlike a "~" appended)."""
+    chars = list(prefix)
+    while chars:
+        k = _ALPHABET.find(chars[-1])
+        if 0 <= k < len(_ALPHABET) - 1:
+            chars[-1] = _ALPHABET[k + 1]
+            return "".join(chars)
+        chars.pop()
+    return None
+
+
+def institution_rows(
+    tasks: Sequence[TaskRow],
+    plans: Mapping[str, Mapping[str, Any]],
+    not_inspected: set[str],
+) -> list[dict[str, Any]]:
+    """PURE: per (year, institution), its published drawn tasks, in USCC order within a year,
+    newest year first; the year is the 北京时间 calendar year in which the plan's inspection
+    window starts. `count` is the number of inspections (visits, 一次检查): tasks of plans
+    merged into one visit count once, and a task in `not_inspected` (a published 未检查
+    result) is listed but was no inspection."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for task_id, plan_code, uscc, name, items, visit in sorted(tasks):
+        plan = plans.get(plan_code)
+        if plan is None:
+            continue
+        year = plan["year"]
+        group = groups.setdefault(
+            (year, uscc), {"year": year, "uscc": uscc, "name": name, "tasks": []}
+        )
+        group["tasks"].append(
+            {  # (lists shared between rows: these documents are only written out)
+                "task": task_id,
+                "visit": visit or task_id,
+                "plan": plan_code,
+                "plan_title": plan["title"],
+                "departments": plan["departments"],
+                "window": plan["window"],
+                "items": items,
+                "inspected": task_id not in not_inspected,
+            }
+        )
+    out = []
+    for _key, group in sorted(groups.items(), key=lambda kv: (-_year(kv[0][0]), kv[0][1])):
         group["tasks"].sort(key=lambda t: (t["window"][0], t["task"]))
         departments = sorted({d for t in group["tasks"] for d in t["departments"]})
         visits = {t["visit"] for t in group["tasks"] if t["inspected"]}
@@ -150,11 +319,26 @@ def collect_counts(
     return out
 
 
-def render_inspection_pages(
-    data: SiteData, keys: Sequence[PublicKey], counts: Sequence[Mapping[str, Any]]
-) -> dict[str, bytes]:
-    """PURE: the files of this section from plain values."""
-    return render_check_pages(data, keys) | render_counts_pages(data, counts)
+def collect_counts(
+    session: Session, data: SiteData, *, not_inspected: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every (year, institution) row of the yearly counts, newest year first (the rows of every
+    page in one list: for tests and small sites; a build reads page by page)."""
+    counted = _counted_draws(data)
+    plans = _plan_infos(data)
+    draws = {d.id: d for d in data.draws}
+    tasks: list[TaskRow] = []
+    for i in range(0, len(counted), CHUNK):
+        rows = session.execute(
+            select(Task.id, Task.plan_code, Task.uscc, Task.name, Task.items, Task.visit).where(
+                Task.draw_id.in_(counted[i : i + CHUNK])
+            )
+        )
+        tasks.extend((t, p, u, n, list(items), v) for t, p, u, n, items, v in rows)
+    if not_inspected is None:
+        not_inspected = {t for t, _d, _u in not_inspected_tasks(session, counted)}
+    shown = {draws[d].plan for d in counted}
+    return institution_rows(tasks, {c: p for c, p in plans.items() if c in shown}, not_inspected)
 
 
 def render_check_pages(data: SiteData, keys: Sequence[PublicKey]) -> dict[str, bytes]:
@@ -179,21 +363,175 @@ def render_check_pages(data: SiteData, keys: Sequence[PublicKey]) -> dict[str, b
     }
 
 
-def render_counts_pages(data: SiteData, counts: Sequence[Mapping[str, Any]]) -> dict[str, bytes]:
-    """PURE: the yearly counts, page and JSON — without the generation time (carried unchanged
-    from build to build, like a draw's files)."""
-    years = sorted({c["year"] for c in counts}, reverse=True)
-    doc = {"schema_version": SCHEMA_VERSION, "kind": "inspection_counts", "institutions": counts}
+def _escape_all(texts: Sequence[str]) -> list[str]:
+    """Each text HTML-escaped, in one call (NUL separates them; a NUL inside some text is
+    dropped first, as in app/publish/tables.py)."""
+    cells = str(escape("\x00".join(texts))).split("\x00")
+    if len(cells) != len(texts):
+        cells = [str(escape(t.replace("\x00", ""))) for t in texts]
+    return cells
+
+
+SKIPPED_NOTE = "，未检查（停业、注销等），不计入检查次数"
+
+
+def count_rows_html(counts: Sequence[Mapping[str, Any]], root: str) -> Markup:
+    """The <tr> rows of a page of yearly counts, built as text in one pass: the texts of every
+    row escaped in one call, each plan's link and window once."""
+    texts: list[str] = []
+    for c in counts:
+        texts += (c["year"], c["uscc"], c["name"], "、".join(c["departments"]))
+        for t in c["tasks"]:
+            texts += (t["task"], t["visit"])
+    cells = iter(_escape_all(texts))
+    plan_html: dict[tuple[str, str, str, str], str] = {}
+    out = []
+    for c in counts:
+        year, uscc, name, departments = next(cells), next(cells), next(cells), next(cells)
+        items = []
+        for t in c["tasks"]:
+            task, visit = next(cells), next(cells)
+            key = (t["plan"], t["plan_title"], t["window"][0], t["window"][1])
+            link = plan_html.get(key)
+            if link is None:
+                plan, title, start, end = (str(escape(v)) for v in key)
+                link = plan_html[key] = (
+                    f'（<a href="{root}plans/{plan}.html" title="{title}">{plan}</a>，'
+                    f"{start} 至 {end}"
+                )
+            same = f"，与 {visit} 为同一次检查" if t["visit"] != t["task"] else ""
+            skipped = "" if t["inspected"] else SKIPPED_NOTE
+            items.append(f"<li>{task}{link}{same}{skipped}）</li>")
+        out.append(
+            f'<tr id="u-{uscc}-{year}"><td>{year}</td><td class="mono">{uscc}</td>'
+            f'<td>{name}</td><td class="num" data-count>{int(c["count"])}</td>'
+            f'<td>{departments}</td><td><ul class="plain">{"".join(items)}</ul></td></tr>\n'
+        )
+    return Markup("".join(out))
+
+
+def page_files(year: str, region: str, pages: int) -> list[tuple[str, str]]:
+    """(HTML, JSON) paths of the files of one region's page of one year."""
+    base = f"inspection/{year or 'unknown'}/{region}"
+    return [
+        (f"{base}.html", f"{base}.json")
+        if k == 0
+        else (f"{base}-{k + 1}.html", f"{base}-{k + 1}.json")
+        for k in range(pages)
+    ]
+
+
+PAGE_ENTRY = ("page", "institutions", "first", "last", "html", "json")
+
+
+def render_counts_page(
+    data: SiteData, inputs: Mapping[str, Any], counts: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, bytes], Meta]:
+    """PURE: the files of one (year, region) page of the yearly counts (`PAGE_ROWS`
+    institutions a file) and its entry in the index — without the generation time (carried
+    unchanged from build to build while its data is the same)."""
+    year, region, label = inputs["year"], inputs["region"], inputs["region_name"]
+    chunks = [counts[i : i + PAGE_ROWS] for i in range(0, len(counts), PAGE_ROWS)] or [[]]
+    paths = page_files(year, region, len(chunks))
+    files: dict[str, bytes] = {}
+    entries = []
+    place = f"{label}（{region}）" if label else region
+    for k, (chunk, (html_path, json_path)) in enumerate(zip(chunks, paths, strict=True)):
+        doc = {
+            "schema_version": SCHEMA_VERSION,
+            "kind": "inspection_counts_page",
+            "year": year,
+            "region": region,
+            "region_name": label,
+            "page": k + 1,
+            "pages": len(chunks),
+            "institutions": list(chunk),
+        }
+        files[json_path] = dumps(doc)
+        links = [(n + 1, paths[n][0].rsplit("/", 1)[1]) for n in range(len(chunks))]
+        files[html_path] = html_page(
+            "inspections_page.html",
+            root="../../",
+            json_href=json_path.rsplit("/", 1)[1],
+            title=f"机构年度检查次数 · {year} 年 · {place}",
+            section="inspection",
+            year=year,
+            place=place,
+            rows=count_rows_html(chunk, "../../"),
+            shown=len(chunk),
+            total=len(counts),
+            page=k + 1,
+            links=links,
+            data=data,
+            stamp=False,
+        )
+        entries.append(
+            {
+                "page": k + 1,
+                "institutions": len(chunk),
+                "first": chunk[0]["uscc"] if chunk else "",
+                "last": chunk[-1]["uscc"] if chunk else "",
+                "html": html_path.removeprefix("inspection/"),
+                "json": json_path.removeprefix("inspection/"),
+            }
+        )
+    meta = {
+        "year": year,
+        "region": region,
+        "region_name": label,
+        "institutions": len(counts),
+        "inspections": sum(int(c["count"]) for c in counts),
+        "tasks": sum(len(c["tasks"]) for c in counts),
+        "pages": entries,
+    }
+    return files, meta
+
+
+def render_counts_index(data: SiteData, entries: Sequence[Mapping[str, Any]]) -> dict[str, bytes]:
+    """PURE: the index of the yearly counts (every page of every year, with totals per year),
+    page and JSON — without the generation time."""
+    years: dict[str, dict[str, int]] = {}
+    for e in entries:
+        y = years.setdefault(e["year"], {"institutions": 0, "inspections": 0, "regions": 0})
+        y["institutions"] += e["institutions"]
+        y["inspections"] += e["inspections"]
+        y["regions"] += 1
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "inspection_counts",
+        "years": [{"year": y, **v} for y, v in years.items()],
+        "pages": [
+            {k: e[k] for k in ("year", "region", "region_name", "institutions", "inspections")}
+            # in a fixed key order: a carried page's summary comes back from the manifest
+            | {"pages": [{k: p[k] for k in PAGE_ENTRY} for p in e["pages"]]}
+            for e in entries
+        ],
+    }
+    texts = [t for e in entries for t in (e["year"], e["region"], e["region_name"])]
+    cells = iter(_escape_all(texts))
+    rows = []
+    for e in entries:
+        year, region, name = next(cells), next(cells), next(cells)
+        links = "、".join(
+            f'<a href="{p["html"]}">{"第 " + str(p["page"]) + " 页" if len(e["pages"]) > 1 else "查看"}</a>'
+            for p in e["pages"]
+        )
+        rows.append(
+            f'<tr><td>{year}</td><td>{name}</td><td class="mono">{region}</td>'
+            f'<td class="num">{int(e["institutions"])}</td>'
+            f'<td class="num">{int(e["inspections"])}</td><td>{links}</td></tr>\n'
+        )
     return {
-        "inspection/index.json": dumps(doc),
+        COUNTS_INDEX_JSON: dumps(doc),
         COUNTS_PAGE: html_page(
             "inspections.html",
             root="../",
             json_href="index.json",
             title="机构年度检查次数",
             section="inspection",
-            counts=counts,
-            years=years,
+            years=doc["years"],
+            rows=Markup("".join(rows)),
+            pages=len(entries),
             data=data,
             stamp=False,
         ),

@@ -22,6 +22,7 @@ from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
 from app.config import get_settings
 from app.errors import AppError, PayloadTooLarge, ValidationFailed
 from app.faults import pause_at
+from app.gcpause import gc_paused
 from app.models import RegistryHistory, Target
 from app.models.base import utcnow
 from app.registries.bulk import bulk_insert
@@ -29,6 +30,7 @@ from app.registries.fields import RegistrySpec
 from app.registries.history import archived_row
 from app.registries.reader import HEADER_SEARCH_ROWS, Chunk, read_chunks
 from app.registries.repository import lock_registry, spec_for, table_of
+from app.registries.rowhash import KnownRows
 from app.registries.validate import NULL, SEP, Validator, WireRow
 from app.spreadsheets import ZIP_MAGIC, inspect_xlsx
 
@@ -133,17 +135,16 @@ class _Importer:
             prefix=self.jurisdiction.prefix if "region" in self.spec.field_names else "",
             foreign=self.foreign_keys(key_col),
         )
-        self.existing: set[str] = set(
-            self.session.connection()
-            .exec_driver_sql(f'SELECT "{key_col.name}" FROM "{self.table.name}"')
-            .scalars()
-        )
+        # Every key of the registry, with the row hashes still current: rows of new keys are
+        # inserted, others merged — and those the registry holds unchanged skipped unread.
+        self.known = KnownRows.load(self.session, self.table, self.spec.key)
+        validator.known = self.known
         self.writer = _NewRows(self.session, self.table, self.spec, self.now, self.actor)
         large = size >= parallel_min_bytes
         # A large first import: SQLite builds secondary indexes once at the end faster than it
         # updates them row by row (measured: ~20 % of the write time at 1,000,000 rows). The
         # DROP is part of the transaction, so a rejected import restores them.
-        deferred = self.writer.drop_indexes() if large and not self.existing else []
+        deferred = self.writer.drop_indexes() if large and not len(self.known) else []
         if large and hasattr(os, "fork"):
             self._run_forked(validator, chunks)
         else:
@@ -151,7 +152,11 @@ class _Importer:
                 new, old = self.split(wire)
                 self.write(self.writer.encode(new), len(new), old)
             self.take(
-                validator.rows, validator.errors, validator.error_count, validator.conflict_refs
+                validator.rows,
+                validator.errors,
+                validator.error_count,
+                validator.conflict_refs,
+                validator.unchanged,
             )
         if self.result.rows == 0:
             self.error(None, "file", "文件没有数据行 (no data rows)")
@@ -184,10 +189,17 @@ class _Importer:
 
     def split(self, wire: list[WireRow]) -> tuple[list[WireRow], list[WireRow]]:
         """Rows whose key is new to the table, and rows that may replace a current one."""
-        existing, k = self.existing, self.key_index
-        if not existing or existing.isdisjoint([r[k] for r in wire]):
+        if not wire or not len(self.known):
             return wire, []
-        return [r for r in wire if r[k] not in existing], [r for r in wire if r[k] in existing]
+        k = self.key_index
+        old = self.known.exists([r[k] for r in wire])
+        if not old.any():
+            return wire, []
+        flags = old.tolist()
+        return (
+            [r for r, o in zip(wire, flags, strict=True) if not o],
+            [r for r, o in zip(wire, flags, strict=True) if o],
+        )
 
     def take(
         self,
@@ -195,9 +207,11 @@ class _Importer:
         errors: list[dict[str, Any]],
         error_count: int,
         conflict_refs: list[tuple[int, str]],
+        unchanged: int,
     ) -> None:
         """Adopts the validator's counts and errors (header errors came first: none here)."""
         self.result.rows = rows
+        self.result.unchanged += unchanged  # the rows skipped by their hash
         self.errors, self.error_count, self.conflict_refs = errors, error_count, conflict_refs
 
     def write(self, payload: bytes, count: int, old: list[WireRow]) -> None:
@@ -263,7 +277,8 @@ class _Importer:
         )
 
     def merge(self, wire: list[WireRow]) -> None:
-        """Rows whose key is in the table: unchanged ones are left, changed ones archived."""
+        """Rows whose key is in the table: unchanged ones are left (their row hash recorded, so
+        that the next import skips them), changed ones archived."""
         chunk = [self.writer.decode(r) for r in wire]
         key = self.spec.key
         key_col = self.table.c[key]
@@ -277,22 +292,33 @@ class _Importer:
         new_rows: list[dict[str, Any]] = []
         changed: list[dict[str, Any]] = []
         archived: list[dict[str, Any]] = []
-        for rec in chunk:
+        hashed: list[dict[str, Any]] = []
+        for rec, row in zip(chunk, wire, strict=True):
             old = existing.get(rec[key])
+            digest = row[-1]
             if old is None:
-                new_rows.append({**rec, **stamp, "version": 1})
+                new_rows.append({**rec, **stamp, "version": 1} | _hash(digest, 1))
             elif old["active"] and all(old[n] == rec[n] for n in self.spec.field_names):
                 self.result.unchanged += 1
+                if (old["row_hash"], old["row_hash_version"]) != (digest, old["version"]):
+                    hashed.append({key: rec[key]} | _hash(digest, old["version"]))
             else:
-                changed.append({**rec, **stamp, "version": old["version"] + 1})
+                version = old["version"] + 1
+                changed.append({**rec, **stamp, "version": version} | _hash(digest, version))
                 archived.append(archived_row(self.spec, old, self.now))
         if new_rows:
             bulk_insert(self.session, self.table, new_rows)
         if changed:
             bulk_insert(self.session, _HISTORY, archived)
             self.session.execute(update(self.spec.model), changed)
+        if hashed:  # the same version: no history, only what the next import may skip by
+            self.session.execute(update(self.spec.model), hashed)
         self.result.created += len(new_rows)
         self.result.updated += len(changed)
+
+
+def _hash(digest: str, version: int) -> dict[str, Any]:
+    return {"row_hash": digest, "row_hash_version": version}
 
 
 def _child(validator: Validator, chunks: Iterator[Chunk], importer: _Importer, out: Any) -> int:
@@ -313,6 +339,7 @@ def _child(validator: Validator, chunks: Iterator[Chunk], importer: _Importer, o
                     validator.errors,
                     validator.error_count,
                     validator.conflict_refs,
+                    validator.unchanged,
                 )
             )
         except AppError as exc:
@@ -328,37 +355,40 @@ def _child(validator: Validator, chunks: Iterator[Chunk], importer: _Importer, o
 class _NewRows:
     """Writes validated wire rows of new keys: COPY text on PostgreSQL, executemany on SQLite.
 
-    The constant columns (active, version, updated_at, updated_by) are written as literals, so
-    each row carries only its registry fields.
+    The constant columns (active, version, updated_at, updated_by, row_hash_version) are
+    written as literals, so each row carries only its registry fields and its row hash.
     """
 
     def __init__(
         self, session: Session, table: Table, spec: RegistrySpec, now: datetime, actor: str
     ) -> None:
         self.session, self.spec, self.table_name = session, spec, table.name
-        self.width = len(spec.field_names)
+        self.width = len(spec.field_names) + 1  # the row hash last
         conn = session.connection()
         dialect = conn.dialect
         self.postgres = dialect.name == "postgresql"
         self.int_names = [n for n in spec.field_names if isinstance(table.c[n].type, Integer)]
         self.list_names = [f.name for f in spec.fields if f.is_list]
         self.lists_seen: dict[str, list[str]] = {}
-        names = [*spec.field_names, "active", "version", "updated_at", "updated_by"]
+        constant = ("active", "version", "updated_at", "updated_by", "row_hash_version")
+        names = [*spec.field_names, "row_hash", *constant]
         column_list = ", ".join(f'"{c}"' for c in names)
         if self.postgres:
             self.sql = f'COPY "{table.name}" ({column_list}) FROM STDIN'
-            self.suffix = "\t" + "\t".join(["t", "1", now.isoformat(), _copy_escape(actor)])
+            self.suffix = "\t" + "\t".join(["t", "1", now.isoformat(), _copy_escape(actor), "1"])
             return
-        stamp: list[Any] = [True, 1, now, actor]
-        for i, c in enumerate(("active", "version", "updated_at", "updated_by")):
+        stamp: list[Any] = [True, 1, now, actor, 1]
+        for i, c in enumerate(constant):
             proc = table.c[c].type.bind_processor(dialect)
             if proc is not None:
                 stamp[i] = proc(stamp[i])
-        quoted = conn.exec_driver_sql("SELECT quote(?), quote(?), quote(?), quote(?)", tuple(stamp))
+        quoted = conn.exec_driver_sql(
+            "SELECT quote(?), quote(?), quote(?), quote(?), quote(?)", tuple(stamp)
+        )
         literals = list(quoted.one())
         cells = [
             "?" if table.c[n].nullable is False else "NULLIF(?, char(2))" for n in spec.field_names
-        ]
+        ] + ["?"]
         self.sql = (
             f'INSERT INTO "{table.name}" ({column_list}) VALUES ({", ".join(cells + literals)})'
         )
@@ -400,7 +430,7 @@ class _NewRows:
 
     def decode(self, row: WireRow) -> dict[str, Any]:
         """The field values of a wire row, as the ORM reads them back."""
-        out: dict[str, Any] = dict(zip(self.spec.field_names, row, strict=True))
+        out: dict[str, Any] = dict(zip(self.spec.field_names, row[:-1], strict=True))
         if NULL in row:
             out.update((n, None) for n, v in out.items() if v == NULL)
         for name in self.list_names:
@@ -466,6 +496,10 @@ def import_file(
     if not inspected:
         inspect_upload(fh)
     lock_registry(session, spec)
-    result = _Importer(session, spec, actor, jurisdiction).run(fh, parallel_min_bytes)
+    # A million rows are millions of short-lived tuples and strings and no cycles: the cyclic
+    # collector's passes over them took a third of the validation (app/gcpause.py). The
+    # forked validator inherits the pause.
+    with gc_paused():
+        result = _Importer(session, spec, actor, jurisdiction).run(fh, parallel_min_bytes)
     pause_at("import.before_commit")
     return result

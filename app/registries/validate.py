@@ -7,7 +7,10 @@ error. Both give the same values: a column check only accepts what the per-cell 
 unchanged, and falls back to it otherwise.
 
 Output rows are "wire rows": tuples of strings in field order, lists as JSON, None as NULL, so
-they can be written, or sent to another process, without touching each value again.
+they can be written, or sent to another process, without touching each value again; each ends
+with the row hash of the cells it came from (app/registries/rowhash.py). Given the rows an
+existing registry holds (`known`), a row whose key and hash it holds is not validated at all:
+it is counted as unchanged (and still checked for duplicates and the jurisdiction).
 """
 
 import json
@@ -32,6 +35,7 @@ from app.registries.fields import (
     normalize_uscc,
     row_is_clean,
 )
+from app.registries.rowhash import KnownRows, hasher
 
 NULL = "\x02"  # None in a wire row; validated text never holds control characters
 SEP = "\x00"  # between cells of a wire block; absent for the same reason
@@ -85,6 +89,10 @@ class Validator:
     # registered outside it). "" and empty: no limit (the province, the CLI).
     prefix: str = ""
     foreign: frozenset[str] = frozenset()
+    # The registry's current keys and row hashes (a re-import): rows it holds unchanged are
+    # skipped, and counted here.
+    known: KnownRows | None = None
+    unchanged: int = 0
 
     def __post_init__(self) -> None:
         spec = self.spec
@@ -98,6 +106,9 @@ class Validator:
         self.columnar = "conflicts" not in spec.field_names
         self.source = {f.name: i for i, f in self.fields}
         self.regional = "region" in spec.field_names
+        self.hashes = hasher(spec.kind, [(i, f.name) for i, f in self.fields])
+        self.key_source = self.source.get(spec.key)
+        self.region_source = self.source.get("region")
 
     def error(self, row: int | None, field_name: str, message: str) -> None:
         self.error_count += 1
@@ -105,18 +116,81 @@ class Validator:
             self.errors.append({"row": row, "field": field_name, "message": message})
 
     def chunk(self, numbers: Sequence[int], rows: list[list[str]]) -> list[WireRow]:
-        """Validates one chunk; its wire rows while no error has been found so far."""
+        """Validates one chunk; its wire rows (the row hash last) while no error has been found
+        so far — without the rows `known` holds unchanged."""
+        hashes = self.hashes(rows)
+        if self.known is not None and len(self.known) and self.rows + len(rows) <= self.max_rows:
+            numbers, rows, hashes = self._skip_unchanged(numbers, rows, hashes)
+            if not rows:
+                return []
         out = None
         if self.columnar and self.rows + len(rows) <= self.max_rows:
-            out = self._columns(numbers, rows)
+            out = self._columns(numbers, rows, hashes)
         if out is None:
-            return self._row_by_row(numbers, rows)
+            wire = self._row_by_row(numbers, rows)
+            return [(*w, h) for w, h in zip(wire, hashes, strict=True)] if wire else []
         self.rows += len(rows)
         return out if not self.error_count else []
 
+    def _skip_unchanged(
+        self, numbers: Sequence[int], rows: list[list[str]], hashes: list[str]
+    ) -> tuple[Sequence[int], list[list[str]], list[str]]:
+        """Counts the rows `known` holds as they are (key and row hash) and leaves them out; a
+        duplicate or a row outside the jurisdiction stays, for the checks to name it."""
+        assert self.known is not None
+        k, r = self.key_source, self.region_source
+        if k is None or CONTROL.search("\n".join(map("\n".join, rows))):
+            return numbers, rows, hashes  # (a control character: row by row names it)
+        keys = [cells[k].strip() if len(cells) > k else "" for cells in rows]
+        same = self.known.unchanged(keys, hashes)
+        if not same.any():
+            return numbers, rows, hashes
+        first, prefix = self.first_row, self.prefix if self.regional else ""
+        flags = same.tolist()
+        if not prefix and not self.foreign:  # the common case, in bulk
+            skipped = [key for key, skip in zip(keys, flags, strict=True) if skip]
+            if len(set(skipped)) == len(skipped) and first.keys().isdisjoint(skipped):
+                first.update(
+                    (k, n) for k, n, skip in zip(keys, numbers, flags, strict=True) if skip
+                )
+                self.rows += len(skipped)
+                self.unchanged += len(skipped)
+                kept = [j for j, skip in enumerate(flags) if not skip]
+                return (
+                    [numbers[j] for j in kept],
+                    [rows[j] for j in kept],
+                    [hashes[j] for j in kept],
+                )
+        kept_numbers: list[int] = []
+        kept_rows: list[list[str]] = []
+        kept_hashes: list[str] = []
+        for number, cells, key, digest, skip in zip(
+            numbers, rows, keys, hashes, flags, strict=True
+        ):
+            if (
+                skip
+                and key not in first
+                and key not in self.foreign
+                and (
+                    not prefix
+                    or r is None
+                    or (len(cells) > r and cells[r].strip().startswith(prefix))
+                )
+            ):
+                first[key] = number
+                self.rows += 1
+                self.unchanged += 1
+                continue
+            kept_numbers.append(number)
+            kept_rows.append(cells)
+            kept_hashes.append(digest)
+        return kept_numbers, kept_rows, kept_hashes
+
     # Column by column ----------------------------------------------------------------------
 
-    def _columns(self, numbers: Sequence[int], rows: list[list[str]]) -> list[WireRow] | None:
+    def _columns(
+        self, numbers: Sequence[int], rows: list[list[str]], hashes: list[str] | None = None
+    ) -> list[WireRow] | None:
         lengths = set(map(len, rows))
         if len(lengths) != 1:
             return None
@@ -152,21 +226,32 @@ class Validator:
                 return None  # outside the jurisdiction: the row-by-row pass names it
         if self.foreign and not self.foreign.isdisjoint(keys):
             return None
-        rows_out = list(zip(*out, strict=False))
-        if self.spec.row_check is not None and not self._rows_ok(rows_out):
+        if self.spec.row_check is not None and not self._rows_ok(out):
             return None  # a rule across columns broken: the row-by-row pass names it
         self.first_row.update(zip(keys, numbers, strict=True))
-        return rows_out
+        if hashes is not None:
+            out.append(hashes)
+        return list(zip(*out, strict=False))
 
-    def _rows_ok(self, rows: list[tuple[str, ...]]) -> bool:
-        """The spec's rules across columns, on wire rows (only rows whose checked columns are
-        filled are looked at)."""
+    def _rows_ok(self, columns: list[Iterable[str]]) -> bool:
+        """The spec's rules across columns, on the wire values of a chunk (only rows whose
+        checked columns are filled are looked at, and only those become records)."""
         check = self.spec.row_check
         assert check is not None
         names = self.spec.field_names
-        for wire in rows:
-            rec = dict(zip(names, wire, strict=True))
-            if rec.get("fixmedins_code") and check(rec):
+        code = columns[names.index("fixmedins_code")]
+        if not isinstance(code, list):
+            return True  # a column the file does not carry: its default everywhere
+        for j in [j for j, v in enumerate(code) if v and v != NULL]:
+            rec: dict[str, Any] = {}
+            for f, column in zip(self.spec.fields, columns, strict=True):
+                value = (
+                    column[j]
+                    if isinstance(column, list)
+                    else to_wire(f.default if not f.is_list else [], f.is_list)  # not in the file
+                )
+                rec[f.name] = None if value == NULL else value
+            if check(rec):
                 return False
         return True
 

@@ -143,27 +143,49 @@ def v2_body(
     draw_id: str = "GOLD-2026-D1",
     plan: str = "GOLD-2026",
     items: list[PlanItem] = ITEMS,
+    algorithm: str = "spotcheck-draw/2",
 ) -> tuple[dict[str, Any], dict[str, Any], bytes]:
-    """A /2 draw body as the server publishes it (no teams), its plan JSON and frame file."""
+    """A /2 (or, with `algorithm`, /3) draw body as the server publishes it (no teams), its plan
+    JSON and frame file. A dice or public-record draw is dated 10 minutes after its source's
+    announced time."""
     import hashlib
+    from datetime import datetime, timedelta
 
     from app.draw import (
-        ALGORITHM_V2,
+        ALGORITHM_V3,
         commitment_of,
         derive_seed_v2,
+        derive_seed_v3,
         draw_targets,
         population_file_chunks,
     )
 
-    frame = b"".join(population_file_chunks(population, items, algorithm=ALGORITHM_V2))
+    frame = b"".join(population_file_chunks(population, items, algorithm=algorithm))
     frame_sha256 = hashlib.sha256(frame).hexdigest()
-    commitment = commitment_of(SECRET_V2, ALGORITHM_V2)
-    seed = derive_seed_v2(
-        commitment=commitment,
-        secret=SECRET_V2,
-        frame_sha256=frame_sha256,
-        entropy_source=source,
-        entropy=entropy,
+    commitment = commitment_of(SECRET_V2, algorithm)
+    if algorithm == ALGORITHM_V3:
+        seed = derive_seed_v3(
+            secret=SECRET_V2,
+            inputs={
+                "commitment": commitment,
+                "frame_sha256": frame_sha256,
+                "entropy_source": source,
+                "entropy": entropy,
+            },
+        )
+    else:
+        seed = derive_seed_v2(
+            commitment=commitment,
+            secret=SECRET_V2,
+            frame_sha256=frame_sha256,
+            entropy_source=source,
+            entropy=entropy,
+        )
+    when = {"dice": "scheduled_at", "public_record": "available_at"}.get(source["kind"])
+    drawn_at = (
+        "2023-09-15T11:05:00+00:00"
+        if when is None
+        else (datetime.fromisoformat(source[when]) + timedelta(minutes=10)).isoformat()
     )
     target = as_json(draw_targets(seed=seed, population=population, items=items, params=params))
     body: dict[str, Any] = {
@@ -172,8 +194,8 @@ def v2_body(
         "plan_version": 1,
         "plan_published_at": PUBLISHED_AT,
         "status": "current",
-        "drawn_at": "2023-09-15T11:05:00+00:00",
-        "algorithm": ALGORITHM_V2,
+        "drawn_at": drawn_at,
+        "algorithm": algorithm,
         "seed": seed,
         "seed_inputs": {
             "commitment": commitment,
@@ -204,7 +226,7 @@ def v2_body(
                 "commitment": commitment,
                 "frame_sha256": frame_sha256,
                 "entropy_source": source,
-                "algorithm": ALGORITHM_V2,
+                "algorithm": algorithm,
             }
         ],
     }

@@ -210,7 +210,9 @@ def test_markup_in_names_stays_text_on_the_public_site(client, make_token, setti
         [inspector_row(f"3704{n:010d}", region=("370402", "370403")[n % 2]) for n in range(8)],
     )
     code = published(client, sup)
-    r = post_draw(client, f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": "1"})
+    r = post_draw(
+        client, f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": "1-0-0-0-0-0"}
+    )
     assert r.status_code == 201, r.text
     from app.publish.write import publish
 

@@ -20,24 +20,21 @@ def _draw(client, sup, code, entropy="4-2-6-1-3-5"):
 
 
 def test_draw_once_meets_the_floor_and_reveals_the_seed_inputs(client, city):
-    from app.draw import derive_seed_v2
+    from app.draw import SEED_INPUTS_V3, derive_seed_v3
 
     code = published(client, city)
     plan = client.get(f"/api/v1/plans/{code}", headers=city).json()
     r = _draw(client, city, code)
     assert r.status_code == 201, r.text
     d = r.json()
-    assert d["algorithm"] == "spotcheck-draw/2" and d["schema_version"] == "1"
+    assert d["algorithm"] == "spotcheck-draw/3" and d["schema_version"] == "1"
     inputs = d["seed_inputs"]
     assert inputs["commitment"] == plan["commitment"]
     assert inputs["entropy_source"] == plan["spec"]["entropy_source"]
     assert inputs["frame_sha256"] == d["population_sha256"]
-    assert d["seed"] == derive_seed_v2(
-        commitment=inputs["commitment"],
-        secret=inputs["secret"],
-        frame_sha256=inputs["frame_sha256"],
-        entropy_source=inputs["entropy_source"],
-        entropy=inputs["entropy"],
+    assert set(inputs) == {"secret", *SEED_INPUTS_V3}
+    assert d["seed"] == derive_seed_v3(
+        secret=inputs["secret"], inputs={k: inputs[k] for k in SEED_INPUTS_V3}
     )
     for s in d["strata"]:
         assert s["n"] >= max(1, math.ceil(0.05 * s["N"]))
@@ -46,7 +43,7 @@ def test_draw_once_meets_the_floor_and_reveals_the_seed_inputs(client, city):
     for t in d["tasks"]:
         assert len(t["team"]) == 2 and sum(m["role"] == "组长" for m in t["team"]) == 1
         assert t["name"].startswith("测试医院")
-    again = _draw(client, city, code, "9-9-9")
+    again = _draw(client, city, code, "9-9-9-0-0-0")
     assert again.status_code == 409 and "不得重复抽取" in again.json()["detail"]
     listed = client.get(f"/api/v1/draws/{d['id']}/tasks", headers=city, params={"limit": 3}).json()
     assert len(listed["items"]) == 3 and listed["next_cursor"]
@@ -65,6 +62,76 @@ def test_same_inputs_same_draw_different_entropy_different_draw(client, city):
     assert [t["uscc"] for t in da["tasks"]] != [t["uscc"] for t in db_["tasks"]] or da[
         "seed"
     ] != db_["seed"]
+
+
+SPELLINGS_OF_ONE_ROLL = [
+    "4-2-6-1-3-5 ",
+    " 4-2-6-1-3-5",
+    "４-２-６-１-３-５",
+    "4 2 6 1 3 5",
+    "骰子 4-2-6-1-3-5",
+    "4-2-6-1-3-5点",
+    "4-2-6-1-3-05",
+    "4-2-6-1-3",
+    '<img src=x onerror="alert(1)">',
+]
+
+
+def test_dice_take_exactly_the_announced_form_once(client, city, session):
+    """Issue #24 item 3: 72 spellings of one value gave 72 seeds, and HTML was taken as a dice
+    roll. Under /3 every other spelling is a 422 naming the form, and nothing is written."""
+    code = published(client, city)
+    for text in SPELLINGS_OF_ONE_ROLL:
+        r = _draw(client, city, code, text)
+        assert r.status_code == 422, (text, r.text)
+        problem = r.json()
+        assert problem["errors"][0]["field"] == "entropy"
+        assert problem["detail"].startswith("随机数格式不符，应为6 个 10 面骰的点数（每个 0–9）")
+    assert session.scalar(select(func.count()).select_from(Draw)) == 0
+    assert _draw(client, city, code, "4-2-6-1-3-5").status_code == 201
+    assert _draw(client, city, code, "4-2-6-1-3-6").status_code == 409  # entered once
+
+
+def test_publication_must_announce_the_form_of_the_value(client, city):
+    from tests.entropy import dice_source
+    from tests.plans.conftest import plan_body
+
+    for source, field in (
+        ({k: v for k, v in dice_source().items() if k != "count"}, "count"),
+        ({**dice_source(), "faces": None}, "faces"),
+        (
+            {
+                "kind": "public_record",
+                "description": "上海证券交易所上证指数收盘点位",
+                "available_at": dice_source()["scheduled_at"],
+            },
+            "decimals",
+        ),
+    ):
+        body = plan_body(code=f"F-{field}", entropy_source=source)
+        assert client.post("/api/v1/plans", headers=city, json=body).status_code == 201
+        r = client.post(f"/api/v1/plans/F-{field}/publish", headers=city)
+        assert r.status_code == 422 and field in r.json()["detail"], r.text
+    bad = plan_body(code="F-bad", entropy_source={**dice_source(), "faces": 1})
+    assert client.post("/api/v1/plans", headers=city, json=bad).status_code == 422
+
+
+def test_public_record_takes_its_decimals(client, city):
+    from tests.entropy import dice_source
+
+    at = dice_source()["scheduled_at"]
+    source = {
+        "kind": "public_record",
+        "description": "上海证券交易所上证指数收盘点位",
+        "available_at": at,
+        "decimals": 2,
+    }
+    code = published(client, city, code="REC-1", entropy_source=source)
+    for text in ("3412.5", "3412.560", "3,412.56", "3412.56点", "上证指数 3412.56"):
+        r = _draw(client, city, code, text)
+        assert r.status_code == 422 and "恰好 2 位小数" in r.json()["detail"], r.text
+    d = _draw(client, city, code, "3412.56")
+    assert d.status_code == 201 and d.json()["seed_inputs"]["entropy"] == "3412.56"
 
 
 def test_draw_requires_publication_and_valid_entropy(client, city, session):
@@ -254,7 +321,9 @@ def test_simultaneous_draws_give_exactly_one(db, client, city):
 
             try:
                 begin_write(s)
-                perform_draw(s, code=code, body=DrawIn(entropy=f"{n}-{n}"), actor="t")
+                perform_draw(
+                    s, code=code, body=DrawIn(entropy=f"{n}-{n}-{n}-{n}-{n}-{n}"), actor="t"
+                )
                 s.commit()
                 outcomes.append("ok")
             except AppError as exc:

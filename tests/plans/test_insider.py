@@ -24,7 +24,7 @@ from tests.plans.conftest import plan_body, published
 ROUNDS = json.loads((Path(__file__).parents[1] / "draw/golden/drand_rounds.json").read_text())
 QUICKNET = next(r for r in ROUNDS["rounds"] if r["chain"] == "quicknet")
 DEFAULT = next(r for r in ROUNDS["rounds"] if r["chain"] == "default")
-V2 = "spotcheck-draw/2"
+V2 = "spotcheck-draw/3"  # the algorithm new publications take
 # City-level 交叉互查 in a registry of one city (3704): no team can be formed.
 CITY_CROSS = {"size": 2, "cross_region": True, "region_level": 4}
 
@@ -56,7 +56,7 @@ def test_a_draw_without_a_valid_team_is_recorded_and_cannot_be_retried(client, c
     listed = {e.get("uscc") for e in problem["errors"]} - {None, "*"}
     assert len(listed) <= 1
     # Another entropy, at once or later: the attempt is determined and on record.
-    again = _draw(client, city, code, entropy="9-9-9-9")
+    again = _draw(client, city, code, entropy="9-9-9-9-0-0")
     assert again.status_code == 409 and draw_id in again.json()["detail"]
     assert _plan(client, city, code)["draws"] == [draw_id]
 
@@ -122,7 +122,7 @@ def test_publication_requires_an_entropy_source_that_does_not_exist_yet(client, 
 
 def test_the_draw_is_refused_before_the_announced_time_and_with_other_entropy(client, city):
     code = published(client, city)
-    early = client.post(f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "1-2-3"})
+    early = client.post(f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "1-2-3-0-0-0"})
     assert early.status_code == 409 and "尚未产生" in early.json()["detail"]
     drand = published(
         client,
@@ -153,7 +153,7 @@ def test_a_database_dump_does_not_open_the_commitment(client, city, db):
     candidates = {v for v in values if len(v) == 64} | {
         t.strip(",:{}[]") for v in values for t in v.split()
     }
-    for algorithm in ("spotcheck-draw/1", V2):
+    for algorithm in ("spotcheck-draw/1", "spotcheck-draw/2", V2):
         opened = [
             c
             for c in candidates

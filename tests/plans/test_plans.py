@@ -97,9 +97,9 @@ def test_commitment_is_sha256_of_the_revealed_secret(client, city):
 
     code = published(client, city)
     commitment = client.get(f"/api/v1/plans/{code}", headers=city).json()["commitment"]
-    post_draw(client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "123456"})
+    post_draw(client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "1-2-3-4-5-6"})
     secret = client.get(f"/api/v1/plans/{code}", headers=city).json()["secret"]
-    assert commitment_of(secret, algorithm="spotcheck-draw/2") == commitment
+    assert commitment_of(secret, algorithm="spotcheck-draw/3") == commitment
     assert commitment != hashlib.sha256(b"").hexdigest()
 
 
@@ -107,7 +107,7 @@ def test_close_only_after_the_draw_and_then_frozen(client, city):
     code = published(client, city)
     r = client.post(f"/api/v1/plans/{code}/close", headers=city, json={"reason": "工作结束"})
     assert r.status_code == 409
-    post_draw(client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "1-2-3"})
+    post_draw(client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "1-2-3-4-5-6"})
     r = client.post(f"/api/v1/plans/{code}/close", headers=city, json={"reason": "抽查工作结束"})
     assert r.status_code == 200 and r.json()["status"] == "closed"
     assert r.json()["secret"] is not None

@@ -13,7 +13,7 @@ def _write_draw(client, city, tmp_path):
         client, city, joint_departments=["某市卫生健康委员会"], team={"size": 2, "joint_members": 1}
     )
     draw = post_draw(
-        client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "6-6-1-2"}
+        client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "6-6-1-2-0-0"}
     ).json()
     pop = client.get(f"/api/v1/draws/{draw['id']}/population", headers=city).content
     (tmp_path / "draws").mkdir()
@@ -24,6 +24,10 @@ def _write_draw(client, city, tmp_path):
     plan = client.get(f"/public/plans/{code}.json")
     assert plan.status_code == 200, plan.text
     (tmp_path / "plans" / f"{code}.json").write_bytes(plan.content)
+    for kind in ("csv", "xlsx"):  # the task lists, checked cell by cell (draw-spec §11.5)
+        listed = client.get(f"/public/draws/{draw['id']}.tasks.{kind}")
+        assert listed.status_code == 200, listed.text
+        (tmp_path / "draws" / f"{draw['id']}.tasks.{kind}").write_bytes(listed.content)
     return path, draw
 
 
@@ -43,7 +47,7 @@ def test_verify_rejects_tampering_and_missing_population(client, city, tmp_path,
         ),
         "ticket": lambda d: d["tasks"][0].update(ticket="0." + "1" * 40),
         "pi": lambda d: d["tasks"][0].update(inclusion_prob=d["tasks"][0]["inclusion_prob"] / 2),
-        "entropy": lambda d: d["seed_inputs"].update(entropy="1-2-3"),
+        "entropy": lambda d: d["seed_inputs"].update(entropy="1-2-3-0-0-0"),
         "secret": lambda d: d["seed_inputs"].update(secret="0" * 64),
         "dropped": lambda d: d["tasks"].pop(),
     }

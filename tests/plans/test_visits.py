@@ -74,10 +74,10 @@ def four(client, generated):  # type: ignore[no-untyped-def]
     """A (医学, 3 officers), B (医学+财务), C (财务+信息) with overlapping December windows,
     drawn in that order; D (医学) in February, after them."""
     sup = generated
-    a = _draw(client, sup, _plan("V-A", ["YB-02"], ("2026-12-01", "2026-12-31"), 3), "1-2-3-4")
-    b = _draw(client, sup, _plan("V-B", ["YB-04"], ("2026-12-10", "2027-01-10"), 2), "2-3-4-5")
-    c = _draw(client, sup, _plan("V-C", ["YB-05"], ("2026-12-31", "2027-01-31"), 2), "3-4-5-6")
-    d = _draw(client, sup, _plan("V-D", ["YB-07"], ("2027-02-01", "2027-02-28"), 2), "4-5-6-1")
+    a = _draw(client, sup, _plan("V-A", ["YB-02"], ("2026-12-01", "2026-12-31"), 3), "1-2-3-4-0-0")
+    b = _draw(client, sup, _plan("V-B", ["YB-04"], ("2026-12-10", "2027-01-10"), 2), "2-3-4-5-0-0")
+    c = _draw(client, sup, _plan("V-C", ["YB-05"], ("2026-12-31", "2027-01-31"), 2), "3-4-5-6-0-0")
+    d = _draw(client, sup, _plan("V-D", ["YB-07"], ("2027-02-01", "2027-02-28"), 2), "4-5-6-1-0-0")
     return sup, a, b, c, d
 
 
@@ -195,6 +195,9 @@ def _write(client, sup, draw, root: Path) -> Path:  # type: ignore[no-untyped-de
     plan = client.get(f"/public/plans/{draw['plan']}.json")
     assert plan.status_code == 200, plan.text
     (root / "plans" / f"{draw['plan']}.json").write_bytes(plan.content)
+    for kind in ("csv", "xlsx"):  # the task lists, checked cell by cell (draw-spec §11.5)
+        listed = client.get(f"/public/draws/{draw['id']}.tasks.{kind}")
+        (root / "draws" / f"{draw['id']}.tasks.{kind}").write_bytes(listed.content)
     return path
 
 
@@ -203,7 +206,11 @@ def test_every_draw_verifies_from_its_published_files(client, four, tmp_path, ca
     for draw in draws:
         pop = client.get(f"/api/v1/draws/{draw['id']}/population", headers=sup).content
         plan = client.get(f"/public/plans/{draw['plan']}.json").json()
-        report = verifier.check(draw, verifier.parse_population(pop), plan=plan)
+        lists = {
+            kind: client.get(f"/public/draws/{draw['id']}.tasks.{kind}").content
+            for kind in ("csv", "xlsx")
+        }
+        report = verifier.check(draw, verifier.parse_population(pop), plan=plan, task_lists=lists)
         assert report.problems == [] and report.not_checked == [], draw["id"]
         assert cli.main(["verify", str(_write(client, sup, draw, tmp_path))]) == 0
         assert "验证通过" in capsys.readouterr().out
@@ -274,7 +281,7 @@ def test_two_plans_drawn_at_the_same_moment_still_share_visits(client, db, gener
             with factory() as s:
                 begin_write(s)
                 outcome = drawing.perform_draw(
-                    s, code=code, body=DrawIn(entropy="1-2-3-4"), actor="supervisor:t"
+                    s, code=code, body=DrawIn(entropy="1-2-3-4-0-0"), actor="supervisor:t"
                 )
                 s.commit()
                 bodies[code] = outcome.draw.body

@@ -55,7 +55,7 @@ def test_a_unit_inspected_this_year_is_not_drawn_by_the_next_capped_plan(client,
     earlier = {t["uscc"] for t in first["tasks"]}
     # a concurrent plan of the same year, other items' cooldown aside (cooldown_days 0)
     code = published(client, city, code="Y-2", cooldown_days=0, ratio=0.3, yearly_caps=CAPS)
-    second = _draw(client, city, code, "6-6-1-2")
+    second = _draw(client, city, code, "6-6-1-2-0-0")
     rows = _frame(client, city, second)
     # the frame froze each unit's inspections this year (Y-1's tasks, still open)
     assert {u for u, r in rows.items() if r["year_checks"] == "1"} == earlier & set(rows)
@@ -82,7 +82,7 @@ def test_the_floor_wins_over_the_cap_and_the_draw_says_which_and_why(client, cit
     first = _draw(client, city, published(client, city, code="Y-1", cooldown_days=0))
     # ratio 1: the floor is every unit, so the capped ones are taken despite the cap
     code = published(client, city, code="Y-3", cooldown_days=0, ratio=1.0, yearly_caps=CAPS)
-    third = _draw(client, city, code, "3-3-3-1")
+    third = _draw(client, city, code, "3-3-3-1-0-0")
     rows = _frame(client, city, third)
     capped = {t["uscc"] for t in first["tasks"] if rows.get(t["uscc"], {}).get("grade") == "A"}
     flagged = {t["uscc"]: t for t in third["tasks"] if t["despite_cap"]}
@@ -103,7 +103,7 @@ def test_a_not_inspected_result_does_not_count_toward_the_cap(client, city):
     _approve(client, city, closed, "未检查（停业、注销等）")
     _approve(client, city, visited, "未发现问题")
     code = published(client, city, code="Y-2", cooldown_days=0, ratio=0.3, yearly_caps=CAPS)
-    rows = _frame(client, city, _draw(client, city, code, "6-6-1-2"))
+    rows = _frame(client, city, _draw(client, city, code, "6-6-1-2-0-0"))
     assert rows[closed["uscc"]]["year_checks"] == "0"  # 未检查 was no inspection
     assert rows[visited["uscc"]]["year_checks"] == "1"  # inspected
     assert rows[first["tasks"][2]["uscc"]]["year_checks"] == "1"  # still open: scheduled
@@ -119,7 +119,7 @@ def test_a_complaint_keeps_a_capped_unit_eligible(db, client, city):
         target.tags = ["投诉:1"]
         s.commit()
     code = published(client, city, code="Y-3", cooldown_days=0, ratio=1.0, yearly_caps=CAPS)
-    third = _draw(client, city, code, "3-3-3-1")
+    third = _draw(client, city, code, "3-3-3-1-0-0")
     rows = _frame(client, city, third)
     assert (rows[complained]["year_checks"], rows[complained]["cap_exempt"]) == ("1", "1")
     task = next(t for t in third["tasks"] if t["uscc"] == complained)
@@ -131,7 +131,9 @@ def test_a_complaint_keeps_a_capped_unit_eligible(db, client, city):
 
 def test_a_plan_without_caps_keeps_its_frame_and_draw_as_before(client, city):
     _draw(client, city, published(client, city, code="Y-1", cooldown_days=0))
-    second = _draw(client, city, published(client, city, code="Y-2", cooldown_days=0), "1-2")
+    second = _draw(
+        client, city, published(client, city, code="Y-2", cooldown_days=0), "1-2-0-0-0-0"
+    )
     r = client.get(f"/api/v1/draws/{second['id']}/population", headers=city)
     assert r.text.splitlines()[0] == "uscc,stratum,kind,grade,weight,cooling_items,region,name"
     assert "yearly_caps" not in second["params"]
@@ -182,7 +184,7 @@ def test_the_inclusion_preview_leaves_capped_units_out_of_the_eligible_set(clien
         client,
         city,
         published(client, city, code="Y-2", cooldown_days=0, ratio=0.3, yearly_caps=CAPS),
-        "6-6-1-2",
+        "6-6-1-2-0-0",
     )
     rows = _frame(client, city, second)
     a_units = [t["uscc"] for t in first["tasks"] if rows[t["uscc"]]["grade"] == "A"]

@@ -44,10 +44,11 @@ def test_verifier_shows_ticks_for_a_real_draw(site, serve):
     dom = chromium_settled(serve(root) + f"/draws/{d['id']}/verify.html", verdict_settled)
     verdict, ok, bad = _checks(dom)
     assert verdict.startswith("✓"), dom[-3000:]
-    # spotcheck-draw/2: algorithm, plan version (commitment, frame hash, entropy source), entropy
-    # normal form, secret opens the commitment, seed, population = frame, population hash,
-    # population size, task ids; each stratum; 2 team checks
-    assert bad == 0 and ok == 9 + len(d["strata"]) + 2
+    # spotcheck-draw/3: algorithm, plan version (commitment, frame hash, entropy source), entropy
+    # in its announced form, entropy time, secret opens the commitment, the seed inputs' keys,
+    # seed, population = frame, population hash, population size, task ids; each stratum; the
+    # task list CSV and XLSX (fetched from the site); 2 team checks
+    assert bad == 0 and ok == 11 + len(d["strata"]) + 2 + 2
 
 
 def test_verifier_shows_a_cross_for_a_tampered_draw(site, serve):
@@ -144,7 +145,7 @@ def test_verifier_replays_a_v2_dice_draw_and_refuses_a_changed_name(serve):
 
     population = units_v2(40, strata=2, grades="ABCD", weights=(0.5, 1.0, 4.0))
     params = SamplingParams(ratio=0.2, grade_rates={"B": 0.05}, algorithm=ALGORITHM_V2)
-    body, plan, frame = v2_body(population, params, source=DICE, entropy="骰子 6-6-1-2")
+    body, plan, frame = v2_body(population, params, source=DICE, entropy="6-6-1-2-0-0")
     root = _v2_site(body, plan, frame)
     url = serve(root) + f"/draws/{body['id']}/verify.html"
     dom = chromium_settled(url, verdict_settled)
@@ -211,7 +212,7 @@ def test_verifier_replays_a_draw_with_yearly_caps_and_refuses_a_dropped_flag(ser
     from tests.draw.draw_helpers import DICE, v2_body
     from tests.draw.test_yearly_caps import CAPS, POPULATION, params
 
-    body, plan, frame = v2_body(POPULATION, params(), source=DICE, entropy="骰子 3-1-4-1-5-9")
+    body, plan, frame = v2_body(POPULATION, params(), source=DICE, entropy="3-1-4-1-5-9")
     plan["versions"][0]["spec"] = {"yearly_caps": dict(CAPS)}
     assert any(t["despite_cap"] for t in body["tasks"])
     root = _v2_site(body, plan, frame)

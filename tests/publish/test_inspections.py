@@ -10,8 +10,34 @@ from tests.publish.conftest import XSS, create_and_publish, draw, site_files
 
 
 def _counts(files):  # type: ignore[no-untyped-def]
-    doc = json.loads(files["inspection/index.json"])
-    return {(c["year"], c["uscc"]): c for c in doc["institutions"]}
+    """Every institution row of the yearly counts: the index names the pages, each page holds
+    its rows (and says where it is)."""
+    index = json.loads(files["inspection/index.json"])
+    assert index["kind"] == "inspection_counts"
+    out = {}
+    for entry in index["pages"]:
+        for p in entry["pages"]:
+            doc = json.loads(files["inspection/" + p["json"]])
+            assert doc["kind"] == "inspection_counts_page"
+            assert (doc["year"], doc["region"], doc["page"]) == (
+                entry["year"],
+                entry["region"],
+                p["page"],
+            )
+            for c in doc["institutions"]:
+                assert c["year"] == entry["year"] and c["uscc"][2:6] == entry["region"]
+                out[(c["year"], c["uscc"])] = c
+    return out
+
+
+def _page_html(files, year, uscc):  # type: ignore[no-untyped-def]
+    """The HTML page holding an institution's row."""
+    index = json.loads(files["inspection/index.json"])
+    (entry,) = [e for e in index["pages"] if (e["year"], e["region"]) == (year, uscc[2:6])]
+    for p in entry["pages"]:
+        if p["first"] <= uscc <= p["last"]:
+            return files["inspection/" + p["html"]].decode()
+    raise AssertionError(uscc)
 
 
 def test_keys_file_and_check_page_publish_the_current_public_key(client, pub_city, settings):
@@ -55,16 +81,19 @@ def test_counts_each_institution_across_plans_in_the_year(client, pub_city, sett
     merged = [u for u in both if len(visits[u]) == 1]
     apart = [u for u in both if len(visits[u]) == 2]
     assert merged, "the windows overlap: some shared institution gets one visit"
-    page = files["inspection/index.html"].decode()
     for uscc, n in [(merged[0], 1), *((u, 2) for u in apart[:1])]:
+        page = _page_html(files, "2026", uscc)
         c = counts[("2026", uscc)]
         assert c["departments"] == ["某市医疗保障局", "某市卫生健康委员会"]
         assert f'id="u-{uscc}-2026"' in page
         row = page.split(f'id="u-{uscc}-2026"', 1)[1].split("</tr>", 1)[0]
         assert f'<td class="num" data-count>{n}</td>' in row
     # hostile names stay text
-    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
-    assert XSS not in page
+    pages = b"".join(
+        b for rel, b in files.items() if rel.startswith("inspection/") and rel.endswith(".html")
+    ).decode()
+    assert "<script>alert(1)</script>" not in pages and "&lt;script&gt;" in pages
+    assert XSS not in pages
 
 
 def test_withheld_tasks_are_neither_counted_nor_shown_until_the_window_closes(
@@ -143,5 +172,6 @@ def test_a_published_not_inspected_result_is_listed_but_not_counted(client, pub_
     row = after[(year, closed["uscc"])]
     assert row["count"] == 0 and [t["inspected"] for t in row["tasks"]] == [False]
     assert after[(year, visited["uscc"])]["count"] == 1  # an inspection carried out counts
-    html = files["inspection/index.html"].decode()
-    assert "不计入检查次数" in html
+    html = _page_html(files, year, closed["uscc"])
+    row = html.split(f'id="u-{closed["uscc"]}-{year}"', 1)[1].split("</tr>", 1)[0]
+    assert "未检查（停业、注销等），不计入检查次数" in row

@@ -140,7 +140,7 @@ def test_an_approval_rewrites_only_what_it_touches_and_equals_a_full_rebuild(
     create_and_publish(quiet, pub_city, code="PUB-1")
     create_and_publish(quiet, pub_city, code="PUB-2", title="第二个计划")
     d1 = draw(quiet, pub_city, "PUB-1")
-    d2 = draw(quiet, pub_city, "PUB-2", entropy="1-2-3")
+    d2 = draw(quiet, pub_city, "PUB-2", entropy="1-2-3-0-0-0")
     _approve(quiet, pub_city, d1["tasks"][0]["id"])
     _build(db, settings, T0)
     before_root = settings.publish_dir.resolve()
@@ -312,7 +312,11 @@ def test_an_approval_rewrites_the_same_files_with_one_or_four_draws_published(
     )
     one = _approval_writes(quiet, pub_city, db, settings, first["id"], T0 + timedelta(minutes=1))
 
-    for k, entropy in ((2, "1-2-3"), (3, "4-5-6"), (4, "2-2-2")):  # three more plans, drawn
+    for k, entropy in (
+        (2, "1-2-3-0-0-0"),
+        (3, "4-5-6-0-0-0"),
+        (4, "2-2-2-0-0-0"),
+    ):  # three more plans, drawn
         create_and_publish(quiet, pub_city, code=f"PUB-{k}", title=f"第{k}个计划")
         draw(quiet, pub_city, f"PUB-{k}", entropy=entropy)
     _build(db, settings, T0 + timedelta(minutes=2))

@@ -84,6 +84,50 @@ def test_published_draw_passes_the_standalone_verifier(client, pub_city, setting
     assert ok.returncode == 0, ok.stdout + ok.stderr
 
 
+def test_the_downloads_page_followed_literally_verifies_a_draw(
+    client, pub_city, settings, tmp_path
+):
+    """Issue #24: following the downloads page (draw JSON and population file only) ended
+    验证未完成 (no plan file) — now the page lists every file and a folder of them, verified
+    with one command, prints 验证通过; the stdlib verifier and `spotcheck verify` agree."""
+    import re
+
+    create_and_publish(client, pub_city)
+    d = draw(client, pub_city, "PUB-1")
+    assert d["algorithm"] == "spotcheck-draw/3"
+    root = settings.publish_dir.resolve()
+    page = (root / "downloads" / "index.html").read_text(encoding="utf-8")
+    listed = re.findall(r"<li><code>([a-z]+/[^<]+)</code>", page)
+    listed += re.findall(r"与 <code>(draws/[^<]+)</code>", page)
+    assert {"draws/编号.json", "plans/计划编号.json", "draws/编号.tasks.csv"} <= set(listed), listed
+    folder = tmp_path / "下载的文件"
+    folder.mkdir()
+    for pattern in listed:
+        name = pattern.replace("编号", d["id"], 1) if "计划编号" not in pattern else pattern
+        name = name.replace("计划编号", d["plan"])
+        source = root / name
+        if source.exists():  # the sealed record only when there is one
+            (folder / source.name).write_bytes(source.read_bytes())
+    assert len(list(folder.iterdir())) == 5
+    for command in (
+        [sys.executable, str(ROOT / "docs" / "verify_draw.py"), str(folder)],
+        [sys.executable, "-m", "app.cli", "verify", str(folder)],
+    ):
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0 and "验证通过" in done.stdout, done.stdout + done.stderr
+    # one byte of the published task list changed: both refuse it
+    csv_path = folder / f"{d['id']}.tasks.csv"
+    first = f"{d['id']}-00001,".encode()
+    assert first in csv_path.read_bytes()
+    csv_path.write_bytes(csv_path.read_bytes().replace(first, first.replace(b"1,", b"9,"), 1))
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "verify_draw.py"), str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "CSV" in done.stdout, done.stdout
+
+
 def test_never_published_drafts_secrets_open_window_tasks_or_inspector_details(
     client, pub_city, settings, session
 ):
@@ -440,7 +484,7 @@ def test_a_draw_with_yearly_caps_is_published_explained_and_verifies(client, pub
         joint_departments=[],
         team={"size": 2},
     )
-    d = draw(client, pub_city, "PUB-CAP", "2-2-4-6")
+    d = draw(client, pub_city, "PUB-CAP", "2-2-4-6-0-0")
     assert sum(s["despite_cap"] for s in d["strata"]) > 0, "the floor should need capped units"
     files = site_files(settings.publish_dir)
     page = files[f"draws/{d['id']}.html"].decode()

@@ -54,7 +54,9 @@ eval(fs.readFileSync(process.argv[1], "utf8"));
     try {
       if (c.kind === "draw") {
         const pop = Buffer.from(c.population, "base64");
-        out[name] = { checks: (await v.verifyDraw(c.draw, new Uint8Array(pop), c.plan)).checks };
+        const lists = {};
+        for (const [k, b] of Object.entries(c.lists || {})) lists[k] = new Uint8Array(Buffer.from(b, "base64"));
+        out[name] = { checks: (await v.verifyDraw(c.draw, new Uint8Array(pop), c.plan, lists)).checks };
       } else if (c.kind === "teams") {
         out[name] = { problems: [...(await v.checkTeamConstraints(c.draw)), ...(await v.replayTeams(c.draw))] };
       } else out[name] = { problems: v.replayVisits(c.draw) };
@@ -72,10 +74,18 @@ class Draw:
     draw: dict[str, Any]
     plan: dict[str, Any] | None
     frame: bytes
+    lists: dict[str, bytes] | None = None  # the task list CSV and XLSX (spotcheck-draw/3)
 
     def payload(self) -> dict[str, Any]:
         population = base64.b64encode(self.frame).decode()
-        return {"kind": "draw", "draw": self.draw, "plan": self.plan, "population": population}
+        lists = {k: base64.b64encode(v).decode() for k, v in (self.lists or {}).items()}
+        return {
+            "kind": "draw",
+            "draw": self.draw,
+            "plan": self.plan,
+            "population": population,
+            "lists": lists,
+        }
 
 
 # --- the honest draws ---------------------------------------------------------------------
@@ -119,6 +129,76 @@ def v1() -> Draw:
         ],
     }
     return Draw(body, plan, file_text(V1_POPULATION).encode())
+
+
+def v3() -> Draw:
+    """spotcheck-draw/3: dice in the announced form, exact π, a guarded formula name, and its
+    task lists (tests/draw/test_draw_v3.py)."""
+    from tests.draw.test_draw_v3 import task_lists, v3_body
+
+    body, plan, frame = copy.deepcopy(v3_body())  # the sources are shared constants
+    return Draw(body, plan, frame, task_lists(body))
+
+
+def v3_record() -> Draw:
+    from tests.draw.test_draw_v3 import RECORD2, task_lists, v3_body
+
+    body, plan, frame = copy.deepcopy(v3_body(source=RECORD2, entropy="3412.56"))
+    return Draw(body, plan, frame, task_lists(body))
+
+
+def _lists(kind: str, edit: Callable[[bytes], bytes]) -> Callable[[Draw], None]:
+    def tamper(d: Draw) -> None:
+        assert d.lists is not None
+        d.lists = {**d.lists, kind: edit(d.lists[kind])}
+
+    return tamper
+
+
+def _xlsx_edit(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
+    def edit(data: bytes) -> bytes:
+        import io
+        import zipfile
+
+        src = zipfile.ZipFile(io.BytesIO(data))
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in src.infolist():
+                dst.writestr(info.filename, src.read(info).replace(old, new, 1))
+        return out.getvalue()
+
+    return edit
+
+
+def _zip_method(method: int) -> Callable[[bytes], bytes]:
+    """The first central-directory entry's compression method set to `method`."""
+
+    def edit(data: bytes) -> bytes:
+        at = data.index(b"PK\x01\x02")
+        return data[: at + 10] + method.to_bytes(2, "little") + data[at + 12 :]
+
+    return edit
+
+
+def _reseed(d: Draw) -> None:
+    """Seed inputs with a junk key, the seed re-derived with it (a free re-roll)."""
+    from app.draw.seed import SEED_TAG_V3, _field, canonical_json
+
+    si = d.draw["seed_inputs"]
+    si["nonce"] = "1"
+    public = {k: v for k, v in si.items() if k != "secret"}
+    message = SEED_TAG_V3 + _field(si["secret"].encode()) + _field(canonical_json(public))
+    d.draw["seed"] = hashlib.sha256(message).hexdigest()
+
+
+def _swap_exact(d: Draw) -> None:
+    """A drawn unit of a weighted stratum swapped for an undrawn one of the same π."""
+    tasks = d.draw["tasks"]
+    drawn = {t["uscc"] for t in tasks}
+    t = next(x for x in tasks if x["inclusion_prob"] < 1)
+    rows = [line.split(",") for line in d.frame.decode().split("\n")[1:] if line.count(",") >= 7]
+    other = next(r[0] for r in rows if r[1] == t["stratum"] and r[0] not in drawn)
+    t["uscc"] = other
 
 
 def sealed() -> Draw:
@@ -462,6 +542,119 @@ DRAW_FORGERIES |= {
 }
 
 # The population file cannot be read: verifyDraw stops with this error.
+DRAW_FORGERIES |= {
+    # spotcheck-draw/3 (docs/draw-spec.md §11)
+    "v3 entropy not in the announced form": (
+        v3,
+        _set("seed_inputs.entropy", "骰子 2-7-1-8-2-8"),
+        "恰为随机源公布的形式",
+        "6 个 10 面骰",
+    ),
+    "v3 seed input added": (v3, _reseed, "seed_inputs 恰为", "nonce"),
+    "v3 secret does not open the commitment": (
+        v3,
+        _set("seed_inputs.secret", OTHER_HEX),
+        "密钥与承诺值一致",
+        "",
+    ),
+    "v3 seed not derived": (v3, _set("seed", OTHER_HEX), "种子 = SHA-256(密钥", ""),
+    "v3 drawn before the ceremony": (
+        v3,
+        _set("drawn_at", "2026-12-10T01:00:00+00:00"),
+        "随机源时间晚于计划公布",
+        "抽取时间早于公布的随机源时间",
+    ),
+    "v3 record announced after it existed": (
+        v3_record,
+        lambda d: (
+            d.draw.update(plan_published_at="2026-12-11T00:00:00+08:00"),
+            d.plan["versions"][0].update(published_at="2026-12-11T00:00:00+08:00"),  # type: ignore[index]
+        ),
+        "随机源时间晚于计划公布",
+        "不晚于计划版本公布时间",
+    ),
+    "v3 entropy time that is no time": (
+        v3,
+        _set("seed_inputs.entropy_source.scheduled_at", "2026年12月10日上午"),
+        "随机源时间晚于计划公布",
+        "不是带时区的 ISO 8601 时间",
+    ),
+    "v3 population hash not the frozen frame": (
+        v3,
+        _set("population_sha256", OTHER_HEX),
+        "抽样总体即计划公布的抽样框",
+        "",
+    ),
+    "v2 dice drawn before the ceremony": (
+        dice,
+        _set("drawn_at", "2026-12-09T01:00:00+00:00"),
+        "随机源时间晚于计划公布",
+        "抽取时间早于公布的随机源时间",
+    ),
+    "v3 exact selection swapped": (v3, _swap_exact, "分层", "不应入选"),
+    "v3 one byte of the CSV": (
+        v3,
+        _lists("csv", lambda b: b.replace(b"0.2", b"0.3", 1)),
+        "tasks.csv 与抽取结果逐格一致",
+        "不符",
+    ),
+    "v3 CSV formula unguarded": (
+        v3,
+        _lists("csv", lambda b: b.replace(b"'=HYPERLINK", b"=HYPERLINK", 1)),
+        "tasks.csv 与抽取结果逐格一致",
+        "未防公式",
+    ),
+    "v3 CSV row dropped": (
+        v3,
+        _lists("csv", lambda b: b"\r\n".join(b.split(b"\r\n")[:1] + b.split(b"\r\n")[2:])),
+        "tasks.csv 与抽取结果逐格一致",
+        "行任务",
+    ),
+    "v3 XLSX ticket changed": (
+        v3,
+        lambda d: _lists(
+            "xlsx",
+            _xlsx_edit(
+                d.draw["tasks"][0]["ticket"].encode(),
+                d.draw["tasks"][0]["ticket"][:-1].encode() + b"0",
+            ),
+        )(d),
+        "tasks.xlsx 与抽取结果逐格一致",
+        "随机号",
+    ),
+    "v3 XLSX not a zip": (
+        v3,
+        _lists("xlsx", lambda b: b"not a zip"),
+        "tasks.xlsx 与抽取结果逐格一致",
+        "不是 ZIP 文件",
+    ),
+    "v3 CSV without BOM": (
+        v3,
+        _lists("csv", lambda b: b[3:]),
+        "tasks.csv 与抽取结果逐格一致",
+        "UTF-8 BOM",
+    ),
+    "v3 XLSX directory damaged": (
+        v3,
+        _lists("xlsx", lambda b: b.replace(b"PK\x01\x02", b"PK\x01\x03", 1)),
+        "tasks.xlsx 与抽取结果逐格一致",
+        "ZIP 目录损坏",
+    ),
+    "v3 XLSX unknown compression": (
+        v3,
+        _lists("xlsx", _zip_method(99)),
+        "tasks.xlsx 与抽取结果逐格一致",
+        "压缩方式不支持",
+    ),
+    "v3 XLSX with a DOCTYPE": (
+        v3,
+        _lists("xlsx", _xlsx_edit(b"<worksheet", b"<!DOCTYPE x><worksheet")),
+        "tasks.xlsx 与抽取结果逐格一致",
+        "DOCTYPE",
+    ),
+}
+
+
 FILE_FORGERIES: dict[str, tuple[Callable[[], Draw], Callable[[Draw], None], str]] = {
     "header changed": (
         dice,
@@ -472,6 +665,20 @@ FILE_FORGERIES: dict[str, tuple[Callable[[], Draw], Callable[[Draw], None], str]
         dice,
         lambda d: setattr(d, "frame", d.frame + b'9137,S,K,A,1.0,,370100,"x\n'),
         "引号未闭合",
+    ),
+    "v3 formula name unguarded": (
+        v3,
+        lambda d: setattr(d, "frame", d.frame.replace(b"\"'=HYPERLINK", b'"=HYPERLINK', 1)),
+        "以公式字符开头却未加前导",
+    ),
+    "v3 formula-like stratum": (
+        v3,
+        lambda d: setattr(
+            d,
+            "frame",
+            d.frame.replace(",定点医疗机构|S0,".encode(), ",=定点医疗机构|S0,".encode(), 1),
+        ),
+        "字段以公式字符开头",
     ),
     "record short of fields": (
         dice,
@@ -488,6 +695,12 @@ FILE_FORGERIES: dict[str, tuple[Callable[[], Draw], Callable[[Draw], None], str]
 # Honest draws: (draw, how many checks are 未验证 and a label each of those must contain)
 HONEST: dict[str, tuple[Callable[[], Draw], list[str]]] = {
     "dice": (dice, []),
+    "v3": (v3, []),
+    "v3 public record": (v3_record, []),
+    "v3 without task lists": (
+        lambda: replace(v3(), lists={}),
+        ["tasks.csv 与抽取结果逐格一致", "tasks.xlsx 与抽取结果逐格一致"],
+    ),
     "drand": (drand, ["drand BLS 签名"]),
     "v1": (v1, []),
     "sealed": (sealed, ["种子与抽取结果"]),

@@ -31,7 +31,7 @@ def test_twenty_simultaneous_draws_give_exactly_one_201(backend, tmp_path):
             r = httpx.post(
                 f"{srv.base}/api/v1/plans/{code}/draw",
                 headers=sup,
-                json={"entropy": f"entropy-{i}"},
+                json={"entropy": f"{i % 10}-{i // 10}-0-0-0-0"},
                 timeout=120,
             )
             return r.status_code
@@ -60,7 +60,7 @@ def test_simultaneous_imports_and_result_updates_lose_nothing(backend, tmp_path)
         r = httpx.post(
             f"{srv.base}/api/v1/plans/{code}/draw",
             headers=sup,
-            json={"entropy": "1-2-3"},
+            json={"entropy": "1-2-3-0-0-0"},
             timeout=120,
         )
         assert r.status_code == 201, r.text
@@ -176,7 +176,7 @@ def test_simultaneous_approvals_publish_in_a_few_builds_without_database_is_lock
         r = httpx.post(
             f"{srv.base}/api/v1/plans/{code}/draw",
             headers=sup,
-            json={"entropy": "4-5-6"},
+            json={"entropy": "4-5-6-0-0-0"},
             timeout=120,
         )
         assert r.status_code == 201, r.text

@@ -77,7 +77,7 @@ def test_kill_during_draw_leaves_no_draw(backend, tmp_path):
                 lambda: httpx.post(
                     f"{srv.base}/api/v1/plans/{code}/draw",
                     headers=sup,
-                    json={"entropy": "x"},
+                    json={"entropy": "1-2-3-4-5-6"},
                     timeout=180,
                 )
             )
@@ -93,7 +93,7 @@ def test_kill_during_draw_leaves_no_draw(backend, tmp_path):
             r = httpx.post(
                 f"{srv.base}/api/v1/plans/{code}/draw",
                 headers=sup,
-                json={"entropy": "x"},
+                json={"entropy": "1-2-3-4-5-6"},
                 timeout=120,
             )
             assert r.status_code == 201, r.text

@@ -36,7 +36,7 @@ def _site(tasks: int) -> SiteData:
         "drawn_at": "2026-12-01T02:00:00+00:00",
         "algorithm": "spotcheck-draw/1",
         "seed": "ab" * 32,
-        "seed_inputs": {"commitment": "cd" * 32, "secret": "ef" * 32, "entropy": "1-2-3"},
+        "seed_inputs": {"commitment": "cd" * 32, "secret": "ef" * 32, "entropy": "1-2-3-0-0-0"},
         "population_sha256": "00" * 32,
         "population_file": "SC-D1.population.csv",
         "population_size": tasks * 20,

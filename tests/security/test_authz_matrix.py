@@ -114,7 +114,10 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, str], Callable[[Ctx], dict[str, An
     ),
     ("POST", "/api/v1/plans/{code}/close"): (SUP_WRITE, lambda c: {"json": {"reason": "矩阵测试"}}),
     ("GET", "/api/v1/plans/{code}/versions"): (SUP, lambda c: {}),
-    ("POST", "/api/v1/plans/{code}/draw"): (SUP_WRITE, lambda c: {"json": {"entropy": "6-6-6"}}),
+    ("POST", "/api/v1/plans/{code}/draw"): (
+        SUP_WRITE,
+        lambda c: {"json": {"entropy": "6-6-6-0-0-0"}},
+    ),
     ("GET", "/api/v1/plans/{code}/inclusion"): (SUP_WRITE, lambda c: {}),
     ("GET", "/api/v1/draws/{draw_id}"): (SUP, lambda c: {}),
     ("GET", "/api/v1/draws/{draw_id}/population"): (SUP, lambda c: {}),

@@ -115,7 +115,9 @@ def test_tokens_and_draw_secret_never_reach_logs(client, make_token, city, caplo
     monkeypatch.setattr(logging.getLogger("sqlalchemy"), "level", logging.WARNING)
     token = city["Authorization"].split()[1]
     code = published(client, city)
-    r = post_draw(client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "1-2-3"})
+    r = post_draw(
+        client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "1-2-3-0-0-0"}
+    )
     assert r.status_code == 201
     secret = r.json()["seed_inputs"]["secret"]
     for i in range(3):

@@ -25,7 +25,9 @@ def test_whole_round_through_the_api(client, city, make_token):
 
     # plan → publish → draw (teams drawn with it)
     code = published(client, sup, ratio=0.1)
-    draw = post_draw(client, f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": "2-7-1-8"})
+    draw = post_draw(
+        client, f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": "2-7-1-8-0-0"}
+    )
     assert draw.status_code == 201, draw.text
     tasks = draw.json()["tasks"]
     assert len(tasks) >= 5

@@ -278,6 +278,11 @@ def plan_context(session: Session, staff: Staff, code: str) -> dict[str, Any]:
         "inclusion": inclusion,
         "entropy_source": plan.spec.get("entropy_source"),
         "entropy_at": entropy.source_time(source) if source is not None else None,
+        # spotcheck-draw/3: the exact form the typed value takes (None for drand and /2 plans)
+        "entropy_form": entropy.expected_form(source)
+        if source is not None and source.kind != "drand"
+        else None,
+        "entropy_example": entropy.form_example(source) if source is not None else None,
         "frame_sha256": bound.frame_sha256 if bound is not None else None,
     }
 

@@ -1,4 +1,4 @@
-/* spotcheck-draw/1 and /2 in-browser verifier: replays a published draw with WebCrypto SHA-256.
+/* spotcheck-draw/1, /2 and /3 in-browser verifier: replays a published draw with WebCrypto SHA-256.
    No framework, no server call besides reading the published static files.
    Mirrors app/draw (seed.py, tickets.py, sampling.py, engine.py) and docs/verify_draw.py.
    A check it cannot make (the drand BLS signature, a missing plan file, a sealed draw) is shown
@@ -31,10 +31,12 @@
     return concat([l, bytes]);
   }
 
-  const V1 = "spotcheck-draw/1", V2 = "spotcheck-draw/2";
+  const V1 = "spotcheck-draw/1", V2 = "spotcheck-draw/2", V3 = "spotcheck-draw/3";
+  /* /2 and /3: the frame frozen at publication, the π floor (draw-spec §10, §11). */
+  const frozen = (algorithm) => algorithm === V2 || algorithm === V3;
   /* §2 seed: commitment = SHA-256(tag || secret); seed = SHA-256(tag || L(c) || L(s) || L(e)). */
   async function commitmentOf(secret, algorithm) {
-    const tag = algorithm === V2 ? "spotcheck-draw/2:commitment\n" : "spotcheck-draw/1:commitment\n";
+    const tag = frozen(algorithm) ? algorithm + ":commitment\n" : "spotcheck-draw/1:commitment\n";
     return hex(await sha256(concat([enc.encode(tag), enc.encode(secret)])));
   }
   /* canonical(x): JSON with sorted keys and no spaces, non-ASCII as is (Python's
@@ -51,6 +53,81 @@
     return hex(await sha256(concat([enc.encode("spotcheck-draw/2:seed\n"),
       field(enc.encode(commitment)), field(enc.encode(secret)), field(enc.encode(frame)),
       field(enc.encode(canonical(source))), field(enc.encode(entropy))])));
+  }
+  /* §11.1: seed = SHA-256("spotcheck-draw/3:seed\n" || L(secret) || L(canonical(seed_inputs less the secret))). */
+  const SEED_INPUTS_V3 = ["commitment", "frame_sha256", "entropy_source", "entropy"];
+  async function deriveSeedV3(secret, inputs) {
+    return hex(await sha256(concat([enc.encode("spotcheck-draw/3:seed\n"),
+      field(enc.encode(secret)), field(enc.encode(canonical(inputs)))])));
+  }
+  /* §11.2 the one value of typed entropy (port of app/draw/entropy_form.py): null when `text`
+     is exactly the form `source` announced, else why not. */
+  function entropyFormProblem(source, text) {
+    if (!source || typeof source !== "object") return "随机源缺失";
+    if (typeof text !== "string") return "随机数须为文本";
+    const isInt = (x) => Number.isInteger(x) && typeof x === "number";
+    if (source.kind === "drand") return /^[0-9a-f]{64}$/.test(text) ? null : "drand 随机数须为64位小写十六进制";
+    if (source.kind === "dice") {
+      const { count, faces } = source;
+      if (!(isInt(count) && count >= 1 && count <= 100 && isInt(faces) && faces >= 2 && faces <= 100)) return "骰子随机源未公布 count 与 faces";
+      const [lo, hi] = faces === 10 ? [0, 9] : [1, faces];
+      const values = text.split("-");
+      const ok = values.length === count && values.every((v) => /^(0|[1-9][0-9]{0,2})$/.test(v) && +v >= lo && +v <= hi);
+      return ok ? null : `随机数应为 ${count} 个 ${faces} 面骰的点数（每个 ${lo}–${hi}）以“-”连接`;
+    }
+    if (source.kind === "public_record") {
+      const d = source.decimals;
+      if (!(isInt(d) && d >= 0 && d <= 8)) return "公开记录随机源未公布 decimals";
+      const re = new RegExp("^(0|[1-9][0-9]{0,17})" + (d ? "\\.[0-9]{" + d + "}" : "") + "$");
+      return re.test(text) ? null : `随机数应为恰好 ${d} 位小数的十进制数`;
+    }
+    return "未知的随机源类型";
+  }
+  /* The exact binary value of a double as [numerator, 2^k] (BigInt), as Python's Fraction(x). */
+  function exactFraction(x) {
+    const view = new DataView(new ArrayBuffer(8));
+    view.setFloat64(0, x);
+    const bits = view.getBigUint64(0);
+    const exp = Number((bits >> 52n) & 0x7ffn);
+    let mant = bits & ((1n << 52n) - 1n);
+    if (exp !== 0) mant |= 1n << 52n;
+    const e = (exp === 0 ? 1 : exp) - 1075;
+    return e >= 0 ? [mant << BigInt(e), 1n] : [mant, 1n << BigInt(-e)];
+  }
+  function floorDiv(a, b) { const q = a / b; return (a % b !== 0n && ((a < 0n) !== (b < 0n))) ? q - 1n : q; }
+  function ceilDivSigned(a, b) { return -floorDiv(-a, b); }
+  /* §11.3 exact π: units each π-group gives (port of allocate in app/draw/sampling.py): the
+     groups in the order of SHA-256(seed_hash ‖ "|group|key|j"), lengths m·π scaled to n, points
+     u + 0, 1, … with u = first 8 bytes of SHA-256(seed_hash ‖ "|start|key") / 2^64, exactly. */
+  async function allocate(seedHash, key, groups, n) {
+    if (groups.length <= 1) return groups.map(() => n);
+    const digests = await Promise.all(groups.map((_, j) => sha256(enc.encode(seedHash + `|group|${key}|${j}`))));
+    const order = groups.map((_, j) => j).sort((a, b) => cmpStr(hex(digests[a]), hex(digests[b])));
+    const start = new DataView((await sha256(enc.encode(seedHash + `|start|${key}`))).buffer).getBigUint64(0, false);
+    // every mass m·π over the common denominator 2^1074: integers
+    const mass = groups.map(([pi, m]) => { const [a, b] = exactFraction(pi); return a * ((1n << 1074n) / b) * BigInt(m); });
+    const total = mass.reduce((a, b) => a + b, 0n);
+    const out = groups.map(() => 0);
+    let cum = 0n, before = 0n;
+    const scale = 1n << 64n;
+    for (const j of order) {
+      cum += mass[j];
+      // ⌈cum·n/total − u⌉ with u = start / 2^64
+      const after = ceilDivSigned(cum * BigInt(n) * scale - start * total, total * scale);
+      out[j] = Number(after - before);
+      before = after;
+      if (out[j] > groups[j][1]) throw new Error(`分层 ${key}：π 组的抽取数超过其单位数`);
+    }
+    return out;
+  }
+  /* /3 frame files: names formula-guarded (§11.4). */
+  const NAME_GUARD_START = ["=", "+", "-", "@", "\t", "\r", "|", "%", "＝", "＋", "－", "＠", "'"];
+  const guardedStart = (t) => NAME_GUARD_START.some((c) => t.startsWith(c));
+  function frameName(raw, algorithm) {
+    if (algorithm !== V3) return raw;
+    if (raw.startsWith("'") && guardedStart(raw.slice(1))) return raw.slice(1);
+    if (guardedStart(raw)) throw new Error(`名称 ${raw.slice(0, 20)} 以公式字符开头却未加前导 '`);
+    return raw;
   }
   /* The drand chains a plan may name (app/draw/beacon.py): round time = genesis + (round - 1) * period. */
   const CHAINS = {
@@ -237,7 +314,7 @@
 
   /* Replays the target draw; returns {strata: Map key -> info, units: Map uscc -> unit}. */
   async function replayTargets(draw, populationText) {
-    const v2 = draw.algorithm === V2;
+    const v2 = frozen(draw.algorithm), v3 = draw.algorithm === V3;
     const p = draw.params;
     const caps = v2 && p.yearly_caps && Object.keys(p.yearly_caps).length > 0 ? p.yearly_caps : null;
     const lines = records(populationText);
@@ -248,7 +325,9 @@
     for (let i = 1; i < lines.length; i++) {
       const f = fieldsOf(lines[i], v2, caps);
       const [uscc, stratum, kind, grade, weight, coolingItems] = f;
-      const [region, name] = caps ? f.slice(8) : f.slice(6);
+      const [region, rawName] = caps ? f.slice(8) : f.slice(6);
+      if (v3 && f.slice(0, f.length - 1).some(guardedStart)) throw new Error(`${uscc}：字段以公式字符开头`);
+      const name = v2 ? frameName(rawName, draw.algorithm) : rawName;
       // the yearly cap (rules.md#r4-5): a unit at its grade's cap rests like a cooling unit,
       // unless exempt (a complaint); port of reached_cap in docs/verify_draw.py
       let cap = null;
@@ -264,7 +343,7 @@
       const applicable = items.filter((it) => it.target_kinds.length === 0 || it.target_kinds.includes(kind)).map((it) => it.code);
       const open = applicable.filter((c) => !cool.has(c));
       const gradeRate = grade ? (p.grade_rates[grade] ?? 0.0) : 0.0;
-      // §10.2 the π floor: under /2 every eligible unit's minimum rate is max(grade rate, ratio)
+      // §10.2 the π floor: under /2 and /3 every eligible unit's minimum rate is max(grade rate, ratio)
       const rate = v2 ? Math.max(gradeRate, p.ratio) : gradeRate;
       units.push({ uscc, stratum, kind, grade, rate, region, name, weight: p.weighted ? parseFloat(weight) : 1.0,
         cooling: open.length === 0, capped: cap !== null, capReason: cap,
@@ -284,7 +363,7 @@
     }
     const ts = await tickets(draw.seed, units.map((u) => u.uscc));
     units.forEach((u, k) => { u.ticket = ts[k]; u.prefix = parseInt(ts[k].slice(2, 14), 10); });
-    for (const st of strata.values()) {
+    for (const [key, st] of strata) {
       st.eligible = st.N - st.cooling;
       st.n_floor = floorSize(st.N, p.ratio, p.min_per_stratum);
       const rates = new Map();
@@ -298,14 +377,26 @@
       const coolPi = st.cooling ? st.despite_cooldown / st.cooling : 0.0;
       for (const u of st.units) {
         u.pi = u.resting ? coolPi : piOf.get(u.rate + "|" + u.weight);
-        u.q = paretoKey(u.prefix / 1e12, u.pi, u.resting);
+        // /3 ranks by the ticket inside its π-group (§11.3); /1, /2 by Rosén's Pareto key
+        u.q = v3 ? u.ticket : paretoKey(u.prefix / 1e12, u.pi, u.resting);
       }
-      st.segments = [[false, nOpen], [true, st.despite_cooldown]].map(([resting, take]) => {
-        const seg = st.units.filter((u) => u.resting === resting);
+      let parts = [[false, nOpen, null], [true, st.despite_cooldown, null]];
+      if (v3) {
+        const pisSorted = [...new Set(st.units.filter((u) => !u.resting).map((u) => u.pi))].sort((a, b) => a - b);
+        const count = (pi) => st.units.filter((u) => !u.resting && u.pi === pi).length;
+        const certain = pisSorted.filter((pi) => pi >= 1.0).reduce((a, pi) => a + count(pi), 0);
+        const openPis = pisSorted.filter((pi) => pi < 1.0);
+        const sizes = await allocate(await sha256hex(draw.seed), key, openPis.map((pi) => [pi, count(pi)]), nOpen - certain);
+        parts = pisSorted.map((pi) => [false, pi >= 1.0 ? count(pi) : sizes[openPis.indexOf(pi)], pi]);
+        parts.push([true, st.despite_cooldown, null]);
+      }
+      st.segments = parts.map(([resting, take, pi]) => {
+        const seg = st.units.filter((u) => u.resting === resting && (pi === null || u.pi === pi));
         seg.sort((a, b) => (a.q < b.q ? -1 : a.q > b.q ? 1 : 0) || (a.prefix - b.prefix) ||
           cmpStr(a.ticket, b.ticket) || cmpStr(a.uscc, b.uscc));
-        seg.forEach((u, i) => { u.rank = i + 1; u.selected = i < take; });
-        return { resting, take, units: seg, cutoff: take > 0 ? seg[take - 1] : null };
+        const segment = { resting, take, units: seg, cutoff: take > 0 ? seg[take - 1] : null };
+        seg.forEach((u, i) => { u.rank = i + 1; u.selected = i < take; u.segment = segment; });
+        return segment;
       });
       if (caps) {
         // a fill may be cooling, capped or both: each count says how many of its kind
@@ -735,9 +826,27 @@
       add(`承诺值、抽样框哈希与随机源均为计划第 ${draw.plan_version} 版所公布`, why.length === 0, why.join("；"));
     }
     const source = si.entropy_source || {};
+    if (draw.algorithm === V3) {
+      const why = entropyFormProblem(source, si.entropy);
+      add("公开随机数恰为随机源公布的形式（§11.2）", why === null, why || source.kind);
+    }
     if (source.kind !== "drand") {
-      add("公开随机数为规范形式（NFC、去首尾空白）", typeof si.entropy === "string" && si.entropy.normalize("NFC").trim() === si.entropy && si.entropy.length > 0, source.kind);
+      if (draw.algorithm !== V3) add("公开随机数为规范形式（NFC、去首尾空白）", typeof si.entropy === "string" && si.entropy.normalize("NFC").trim() === si.entropy && si.entropy.length > 0, source.kind);
       if (draw.beacon !== undefined) add("非 drand 随机源不应带 beacon", false, "");
+      // §11.6: a ceremony or record announced before it existed, and a draw not made before it
+      const due = instant(source.kind === "dice" ? source.scheduled_at : source.available_at);
+      let published = instant(draw.plan_published_at);
+      if (Number.isNaN(published) && plan) {
+        const v = (plan.versions || []).find((x) => x.version === draw.plan_version);
+        published = v ? instant(v.published_at) : NaN;
+      }
+      const why = [];
+      if (Number.isNaN(due)) why.push("随机源时间不是带时区的 ISO 8601 时间");
+      else {
+        if (!(due > published)) why.push("随机源时间不晚于计划版本公布时间");
+        if (!draw.sealed && !(instant(draw.drawn_at) >= due)) why.push("抽取时间早于公布的随机源时间");
+      }
+      add("随机源时间晚于计划公布，抽取不早于随机源时间", why.length === 0, why.join("；"));
       return;
     }
     const chain = CHAINS[source.chain], b = draw.beacon || {}, why = [];
@@ -779,11 +888,11 @@
   }
 
   /* Full verification: a list of {label, ok, detail} checks; ok null = not checked. */
-  async function verifyDraw(draw, populationBytes, plan) {
+  async function verifyDraw(draw, populationBytes, plan, taskLists) {
     const checks = [];
     const add = (label, ok, detail) => checks.push({ label, ok, detail: detail || "" });
-    const v2 = draw.algorithm === V2;
-    add("算法版本 spotcheck-draw/1 或 /2", draw.algorithm === V1 || v2, draw.algorithm);
+    const v2 = frozen(draw.algorithm);
+    add("算法版本 spotcheck-draw/1、/2 或 /3", draw.algorithm === V1 || v2, draw.algorithm);
     const si = draw.seed_inputs;
     if (v2) await checkV2Sources(draw, plan, add);
     if (plan && (draw.open_visits || []).length) checkVisitWindows(draw, plan, add);
@@ -797,7 +906,15 @@
       const announced = (plan.versions || []).some((v) => v.commitment === si.commitment && v.published_at <= draw.drawn_at);
       add("承诺值见于抽取前公布的计划版本", announced, plan.code);
     }
-    if (v2) {
+    if (draw.algorithm === V3) {
+      const keys = Object.keys(si).sort().join(",");
+      const want = [...SEED_INPUTS_V3, "secret"].sort().join(",");
+      add("seed_inputs 恰为 secret、commitment、frame_sha256、entropy_source、entropy", keys === want, keys);
+      const inputs = {};
+      for (const k of SEED_INPUTS_V3) inputs[k] = si[k];
+      add("种子 = SHA-256(密钥, 全部公布的种子输入)", keys === want && (await deriveSeedV3(si.secret, inputs)) === draw.seed, draw.seed);
+      add("抽样总体即计划公布的抽样框（population_sha256 = frame_sha256）", draw.population_sha256 === si.frame_sha256, si.frame_sha256);
+    } else if (v2) {
       add("种子 = SHA-256(承诺值, 密钥, 抽样框哈希, 随机源, 公开随机数)", (await deriveSeedV2(si.commitment, si.secret, si.frame_sha256, si.entropy_source, si.entropy)) === draw.seed, draw.seed);
       add("抽样总体即计划公布的抽样框（population_sha256 = frame_sha256）", draw.population_sha256 === si.frame_sha256, si.frame_sha256);
     } else {
@@ -853,6 +970,7 @@
       add(`分层 ${key}：N=${st.N}，抽取 ${st.n}`, why.length === 0, why.slice(0, 5).join("；"));
     }
     if (failed) return { checks, replay: rep };
+    await checkTaskLists(draw, taskLists || {}, add);
     if (!draw.team_params) {
       // no teams drawn (as docs/verify_draw.py): any published team could not be replayed
       if (tasks.some((t) => (t.team || []).length)) add("检查组", false, "含检查组但缺少 team_params，无法复核");
@@ -869,6 +987,121 @@
     const replayProblems = await replayTeams(own);
     add("检查组重放（第二个随机）", replayProblems.length === 0, replayProblems.slice(0, 5).join("；"));
     return { checks, replay: rep };
+  }
+
+  /* §11.5 the published task lists (draws/{id}.tasks.csv, .tasks.xlsx): every task, in order,
+     every cell the draw's (labels aside: the region's and inspectors' names), every CSV cell
+     formula-guarded; port of _check_task_lists in docs/verify_draw.py. */
+  const TASK_HEADER = ["任务编号", "检查对象", "统一社会信用代码", "分层", "医保区划", "医保区划名称", "检查事项", "入样概率", "随机号", "检查组", "说明", "一次检查"];
+  const FORMULA_START = ["=", "+", "-", "@", "\t", "\r", "|", "%", "＝", "＋", "－", "＠"];
+  const formulaLike = (t) => FORMULA_START.some((c) => t.startsWith(c));
+  const formulaGuard = (t) => (formulaLike(t) ? "'" + t : t);
+  const XML_BAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/g;
+  function csvRows(bytes) {
+    if (!(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)) throw new Error("CSV 缺少 UTF-8 BOM");
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.slice(3));
+    const rows = [];
+    let row = [], cell = "", i = 0, quoted = false;
+    while (i < text.length) {
+      const c = text[i];
+      if (quoted) {
+        if (c === '"' && text[i + 1] === '"') { cell += '"'; i += 2; continue; }
+        if (c === '"') { quoted = false; i++; continue; }
+        cell += c; i++; continue;
+      }
+      if (c === '"' && cell === "") { quoted = true; i++; continue; }
+      if (c === ",") { row.push(cell); cell = ""; i++; continue; }
+      if (c === "\r" && text[i + 1] === "\n") { row.push(cell); rows.push(row); row = []; cell = ""; i += 2; continue; }
+      cell += c; i++;
+    }
+    if (cell !== "" || row.length) { row.push(cell); rows.push(row); }
+    return rows;
+  }
+  async function unzip(bytes) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let eocd = bytes.length - 22;
+    while (eocd >= 0 && view.getUint32(eocd, true) !== 0x06054b50) eocd--;
+    if (eocd < 0) throw new Error("XLSX 不是 ZIP 文件");
+    const count = view.getUint16(eocd + 10, true);
+    let at = view.getUint32(eocd + 16, true);
+    const files = {};
+    for (let k = 0; k < count; k++) {
+      if (view.getUint32(at, true) !== 0x02014b50) throw new Error("ZIP 目录损坏");
+      const method = view.getUint16(at + 10, true), size = view.getUint32(at + 20, true);
+      const nameLen = view.getUint16(at + 28, true), extra = view.getUint16(at + 30, true), comment = view.getUint16(at + 32, true);
+      const local = view.getUint32(at + 42, true);
+      const name = new TextDecoder().decode(bytes.slice(at + 46, at + 46 + nameLen));
+      const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+      const data = bytes.slice(start, start + size);
+      if (method === 0) files[name] = data;
+      else if (method === 8) files[name] = new Uint8Array(await new Response(new Blob([data]).stream().pipeThrough(new DecompressionStream("deflate-raw"))).arrayBuffer());
+      else throw new Error("ZIP 压缩方式不支持");
+      at += 46 + nameLen + extra + comment;
+    }
+    return files;
+  }
+  function xmlText(s) {
+    return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);/g, (_, e) => (
+      e[0] === "#" ? String.fromCodePoint(e[1] === "x" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10))
+        : { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" }[e]));
+  }
+  const textsOf = (xml) => [...xml.matchAll(/<t(?:\s[^>]*)?>([\s\S]*?)<\/t>/g)].map((m) => xmlText(m[1])).join("");
+  async function xlsxRows(bytes) {
+    const files = await unzip(bytes);
+    const dec = new TextDecoder("utf-8");
+    const sheet = dec.decode(files["xl/worksheets/sheet1.xml"]), sst = dec.decode(files["xl/sharedStrings.xml"]);
+    if (/<!DOCTYPE|<!ENTITY/.test(sheet + sst)) throw new Error("XLSX 含 DOCTYPE/ENTITY");
+    const shared = [...sst.matchAll(/<si>([\s\S]*?)<\/si>/g)].map((m) => textsOf(m[1]));
+    const rows = [];
+    for (const r of sheet.matchAll(/<row(?:\s[^>]*)?>([\s\S]*?)<\/row>/g)) {
+      const cells = [];
+      for (const c of r[1].matchAll(/<c((?:\s[^>]*?)?)\/>|<c((?:\s[^>]*)?)>([\s\S]*?)<\/c>/g)) {
+        if (c[1] !== undefined) { cells.push(""); continue; }
+        const t = (/\bt="([^"]*)"/.exec(c[2]) || [])[1];
+        const v = (/<v>([\s\S]*?)<\/v>/.exec(c[3]) || [])[1];
+        cells.push(t === "s" ? shared[parseInt(v, 10)] : t === "inlineStr" ? textsOf(c[3]) : xmlText(v ?? ""));
+      }
+      rows.push(cells);
+    }
+    return rows;
+  }
+  function taskCellsProblem(kind, rows, tasks, guard) {
+    if (!rows.length || rows[0].join("\u0000") !== TASK_HEADER.join("\u0000")) return `${kind} 表头不符`;
+    if (rows.length - 1 !== tasks.length) return `${kind} 有 ${rows.length - 1} 行任务，抽取结果有 ${tasks.length} 个`;
+    for (let k = 0; k < tasks.length; k++) {
+      const t = tasks[k], row = rows[k + 1];
+      if (row.length !== TASK_HEADER.length) return `${kind} 第 ${k + 2} 行列数不符`;
+      const want = [t.id, t.name, t.uscc, t.stratum, t.region, null, t.items.join("、"), t.inclusion_prob, t.ticket, t.team || [], t.reason || "", t.visit || t.id];
+      for (let c = 0; c < want.length; c++) {
+        const cell = row[c];
+        let ok;
+        if (c === 5) ok = !(guard && formulaLike(cell));
+        else if (c === 7) ok = cell !== "" && Number(cell) === want[c] && !formulaLike(cell);
+        else if (c === 9) {
+          const text = guard && cell.startsWith("'") ? cell.slice(1) : cell;
+          const parts = text ? text.split("；") : [];
+          ok = parts.length === want[c].length && parts.every((p, i) => p.startsWith(want[c][i].role + " ") && p.endsWith(" " + want[c][i].badge)) && (!guard || formulaGuard(text) === cell);
+        } else {
+          const text = String(want[c]);
+          ok = cell === (guard ? formulaGuard(text) : text.replace(XML_BAD, ""));
+        }
+        if (!ok) return `${kind} 第 ${k + 2} 行“${TASK_HEADER[c]}”与抽取结果不符或未防公式`;
+      }
+    }
+    return null;
+  }
+  async function checkTaskLists(draw, files, add) {
+    for (const [kind, read, guard] of [["csv", csvRows, true], ["xlsx", xlsxRows, false]]) {
+      const bytes = files[kind];
+      const label = `任务清单 ${draw.id}.tasks.${kind} 与抽取结果逐格一致`;
+      if (!bytes) {
+        if (draw.algorithm === V3) add(label, null, "未能读取该文件");
+        continue;
+      }
+      let why;
+      try { why = taskCellsProblem(kind.toUpperCase(), await read(bytes), draw.tasks || [], guard); } catch (e) { why = "无法读取：" + e.message; }
+      add(label, why === null, why || "");
+    }
   }
 
   /* Reads a file as a stream, reporting bytes received (large population files). */
@@ -929,8 +1162,12 @@
       let plan = null;
       try { plan = await fetchJson(root.dataset.plan); } catch (e) { plan = null; }
       const pop = draw.sealed === true ? new Uint8Array(0) : await fetchBytes(root.dataset.population);
+      const taskLists = {};
+      for (const kind of ["csv", "xlsx"]) {
+        try { taskLists[kind] = await fetchBytes(root.dataset[kind === "csv" ? "tasksCsv" : "tasksXlsx"]); } catch (e) { taskLists[kind] = null; }
+      }
       status.textContent = "正在重算……";
-      const { checks } = await verifyDraw(draw, pop, plan);
+      const { checks } = await verifyDraw(draw, pop, plan, taskLists);
       list.textContent = "";
       for (const c of checks) {
         const state = c.ok === null ? "unchecked" : (c.ok ? "ok" : "bad");
@@ -976,7 +1213,7 @@
           return;
         }
         const st = rep.strata.get(u.stratum);
-        const seg = st.segments.find((s) => s.resting === u.resting);
+        const seg = u.segment;
         const dl = el("dl");
         const row = (k, v) => { dl.append(el("dt", {}, k)); dl.append(el("dd", {}, v)); };
         row("分层", u.stratum);
@@ -997,7 +1234,7 @@
   }
 
   const setProgress = (fn) => { progress = fn; };
-  window.SpotcheckVerify = { verifyDraw, replayTargets, replayTeams, checkTeamConstraints, replayVisits, deriveSeed, deriveSeedV2, canonical, commitmentOf, fsum, solveInclusion, setProgress };
+  window.SpotcheckVerify = { verifyDraw, replayTargets, replayTeams, checkTeamConstraints, replayVisits, deriveSeed, deriveSeedV2, deriveSeedV3, allocate, entropyFormProblem, canonical, commitmentOf, fsum, solveInclusion, setProgress };
   document.addEventListener("DOMContentLoaded", () => {
     const v = document.querySelector("[data-verify]");
     if (v) runVerifyPage(v);
