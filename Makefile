@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint typecheck bench clean demo-data
+.PHONY: run test install install-dev lint typecheck bench clean demo-data screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ typecheck: install-dev
 ## make test: install dev dependencies, lint, type-check, run the whole suite
 test: install-dev lint typecheck
 	$(BIN)/pytest
+
+## make screenshots: every console page at 1366 px and 390 px, the public pages and the printed
+## documents (PDF pages as PNG) into docs/screenshots/ (Debian chromium and chromium-driver)
+screenshots: install-dev
+	SPOTCHECK_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider \
+		tests/console/test_browser.py tests/console/test_draw_record_print.py \
+		tests/tasks/test_notice_print.py tests/publish/test_browser.py \
+		tests/publish/test_inspection_browser.py
 
 bench: install-dev
 	$(BIN)/python -m bench

@@ -101,3 +101,21 @@ def stratum_label(key: str) -> str:
         if len(memo) < 100_000:
             memo["|" + key] = label
     return label
+
+
+def stratum_name(key: str) -> str:
+    """A stratum key for people who read names, not codes: "定点零售药店|未定级|370402" →
+    "定点零售药店 · 未定级 · 枣庄市市中区"."""
+    return " · ".join(
+        region_name(p) if p.isdigit() and len(p) in (2, 4, 6) else p for p in key.split("|")
+    )
+
+
+def regions_under(prefix: str) -> list[tuple[str, str]]:
+    """(code, "名称（代码）") of the areas inside `prefix` one or two levels down (a province's
+    cities and counties, a city's counties; everywhere: the provinces and cities), for people
+    choosing a region."""
+    depth = {0: (2, 4), 2: (4, 6), 4: (6,), 6: (6,)}.get(len(prefix), (6,))
+    codes = {c for c in _builtin() if c.startswith(prefix) and len(c) in depth}
+    codes |= {c for c in _overrides(get_settings().regions_file) if c.startswith(prefix)}
+    return [(c, region_label(c)) for c in sorted(codes)]

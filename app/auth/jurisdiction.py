@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, true
 
 from app.errors import Forbidden, ValidationFailed
+from app.regions import region_label
 
 
 def check_prefix(prefix: str) -> str:
@@ -79,9 +80,10 @@ class Jurisdiction:
         if self.covers_all(regions):
             return
         shown = "、".join(regions) if regions else "全部区划"
+        inside = region_label(self.prefix) if self.prefix else "全部区划"
         raise ValidationFailed(
-            f"范围 {shown} 超出本账号辖区（医保区划 {self.prefix or '全部'}）",
-            errors=[{"field": field, "message": f"须在辖区 {self.prefix} 内"}],
+            f"范围 {shown} 超出本账号辖区（医保区划 {inside}）",
+            errors=[{"field": field, "message": f"须在本账号辖区{inside}内"}],
         )
 
 

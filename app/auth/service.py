@@ -51,23 +51,25 @@ def check_role_badge(session: Session, *, role: str, badge: str | None) -> None:
     if role not in ROLES:
         raise ValidationFailed(
             f"未知角色 {role}（可选：{', '.join(ROLES)}）",
-            errors=[{"field": "role", "message": "未知角色"}],
+            errors=[{"field": "role", "message": "请从列表中选择角色"}],
         )
     if role == "inspector":
         if not badge:
             raise ValidationFailed(
-                "检查人员令牌须绑定执法证号 (--inspector BADGE)",
-                errors=[{"field": "inspector", "message": "必填"}],
+                "执法检查人员须绑定执法证号（命令行：--inspector BADGE）",
+                errors=[{"field": "inspector", "message": "执法检查人员须填写本人的执法证号"}],
             )
         if session.get(Inspector, badge) is None:
             raise ValidationFailed(
                 f"执法证号 {badge} 不在执法检查人员名录库中",
-                errors=[{"field": "inspector", "message": "未知执法证号"}],
+                errors=[
+                    {"field": "inspector", "message": f"执法证号 {badge} 不在执法检查人员名录库中"}
+                ],
             )
     elif badge:
         raise ValidationFailed(
-            "只有 inspector 角色可以绑定执法证号",
-            errors=[{"field": "inspector", "message": "不适用"}],
+            "只有执法检查人员（inspector）可以绑定执法证号",
+            errors=[{"field": "inspector", "message": "只有执法检查人员才填写执法证号"}],
         )
 
 

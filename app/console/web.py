@@ -8,13 +8,14 @@ writes nothing.
 """
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -24,20 +25,28 @@ from app.auth.accounts import principal_of
 from app.auth.service import Principal
 from app.clock import local_time
 from app.config import Settings
+from app.console import plan_form
+from app.console.names import ROLE_NAMES, Names, action_label, entity_label
+from app.console.plan_text import source_text
 from app.db import SessionDep, begin_write
 from app.errors import AppError, validation_problem
 from app.inputs import check_texts
 from app.models import ConsoleSession, User
-from app.regions import region_label
+from app.regions import region_label, stratum_name
 from app.states import plan_label, task_label
 from app.stats.render import insufficient, is_estimated, pct
 
 HERE = Path(__file__).parent
+PAGE = 50  # rows of a listed page
+Text = Annotated[str, Form(max_length=10000)]  # a text field of a console form
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["bj"] = lambda v: local_time(v) if v else ""
+templates.env.filters["bj_short"] = lambda v: local_time(v, label=False) if v else ""
 templates.env.filters["task_state"] = lambda v: task_label(v) if v else ""
 templates.env.filters["plan_state"] = lambda v: plan_label(v) if v else ""
 templates.env.filters["region"] = lambda v: region_label(v) if v else "全部区划"
+templates.env.filters["stratum"] = stratum_name
+templates.env.filters["source"] = source_text
 # rates and 数据不足 as the public statistics pages show them (one rule: app/stats/render.py)
 templates.env.globals.update(pct=pct, is_estimated=is_estimated, insufficient=insufficient)
 
@@ -50,13 +59,67 @@ VERSION_KINDS = {
 }
 templates.env.filters["version_kind"] = lambda v: VERSION_KINDS.get(v, v)
 
-ROLE_NAMES = {
-    "admin": "系统管理员",
-    "supervisor": "基金监管人员",
-    "inspector": "执法检查人员",
-    "credit": "信用模块",
+# Fields of the console's other forms (the plan form has its own: app/console/plan_form.py).
+FIELD_LABELS = {
+    "reason": "理由",
+    "entropy": "随机数",
+    "beacon": "信标",
+    "username": "用户名",
+    "password": "密码",
+    "role": "角色",
+    "region": "医保区划",
+    "department": "部门",
+    "inspector": "执法证号",
+    "badge": "执法证号",
+    "name": "名称",
+    "outcome": "检查结果",
+    "decided_on": "决定日期",
+    "findings": "发现的问题",
+    "measures": "处理措施",
+    "fine_amount": "罚款金额",
+    "recovered_amount": "追回金额",
+    "note": "说明",
+    "file": "文件",
+    "as_of": "查询时间",
 }
+
+
+def sentences(problem: dict[str, Any]) -> list[str]:
+    """A refusal's errors as Chinese sentences, each naming its field in Chinese (never a
+    field path, a pattern or English)."""
+    out: list[str] = []
+    for err in problem.get("errors") or []:
+        path = str(err.get("field", ""))
+        control = plan_form.field_errors([err])
+        name = path.split(".")[-1] if path else ""
+        if "form" not in control and next(iter(control)) in plan_form.LABELS:
+            text = next(iter(control.values()))
+        else:
+            text = plan_form.sentence(name, err, FIELD_LABELS.get(name, ""))
+        if text not in out:
+            out.append(text)
+    return out
+
+
+templates.env.filters["sentences"] = sentences
+templates.env.filters["chinese"] = plan_form.chinese
+
+
+def beside(
+    problem: dict[str, Any], control: Callable[[str], str] = lambda p: p.split(".")[0]
+) -> dict[str, str]:
+    """A refusal's errors beside the controls they are about (`control` of a field path), one
+    Chinese sentence each."""
+    out: dict[str, str] = {}
+    for err in problem.get("errors") or []:
+        name = control(str(err.get("field", "")))
+        out.setdefault(name, plan_form.sentence(name, err, FIELD_LABELS.get(name, "")))
+    return out
+
+
 templates.env.globals["ROLE_NAMES"] = ROLE_NAMES
+templates.env.filters["action"] = action_label
+templates.env.filters["entity"] = entity_label
 
 
 class SignInRequired(Exception):
@@ -113,6 +176,7 @@ class Staff:
     user: User
     row: ConsoleSession
     principal: Principal
+    names: Names  # the names beside the codes this page shows
 
     @property
     def csrf(self) -> str:
@@ -146,7 +210,7 @@ async def _pending(request: Request, session: SessionDep) -> Staff:
         submitted = form.get("csrf")
         if not sessions.csrf_ok(row, submitted if isinstance(submitted, str) else None):
             raise CsrfRefused()
-    return Staff(user=user, row=row, principal=principal_of(user))
+    return Staff(user=user, row=row, principal=principal_of(user), names=Names(session))
 
 
 PendingDep = Annotated[Staff, Depends(_pending)]
@@ -163,7 +227,7 @@ async def _staff(request: Request, session: SessionDep) -> Staff:
             raise CsrfRefused()
         # multipart forms (urlencoded ones were checked by app/limits.py): the input rule
         check_texts((k, v) for k, v in form.multi_items() if isinstance(v, str))
-    return Staff(user=user, row=row, principal=principal_of(user))
+    return Staff(user=user, row=row, principal=principal_of(user), names=Names(session))
 
 
 StaffDep = Annotated[Staff, Depends(_staff)]
@@ -188,7 +252,13 @@ def render(
     return templates.TemplateResponse(
         request,
         name,
-        {"staff": staff, "csrf": staff.csrf if staff else "", "csp_nonce": nonce, **context},
+        {
+            "staff": staff,
+            "csrf": staff.csrf if staff else "",
+            "csp_nonce": nonce,
+            "names": staff.names if staff else None,
+            **context,
+        },
         status_code=status_code,
         headers={"Cache-Control": "no-store", "Content-Security-Policy": csp(nonce)},
     )
@@ -199,7 +269,8 @@ def csp(nonce: str) -> str:
     return (
         "default-src 'self'; "
         f"script-src 'self' 'nonce-{nonce}'; "
-        "style-src 'self'; "
+        # the 抽取记录's @page header (plan code, commitment) is this response's own style
+        f"style-src 'self' 'nonce-{nonce}'; "
         "img-src 'self' data:; "
         "object-src 'none'; "
         "base-uri 'none'; "
@@ -218,3 +289,29 @@ def problem_of(session: Session, exc: AppError | ValidationError) -> dict[str, A
 
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+def exc_status(exc: Exception) -> int:
+    """The HTTP status of a refusal: the service's own, 422 for a schema's."""
+    return exc.status if isinstance(exc, AppError) else 422
+
+
+T = TypeVar("T")
+Refused = Callable[[dict[str, Any], int], Response]
+
+
+def act(
+    session: Session,
+    action: Callable[[], T],
+    *,
+    then: str | Callable[[T], str],
+    refused: Refused,
+) -> Response:
+    """Runs `action` (a service call); on success a 303 to `then`, on a refusal (a service error
+    or a schema's) the transaction is rolled back and `refused(problem, status)` shows the form
+    again with the problem beside its fields — the one shape of every console POST."""
+    try:
+        done = action()
+    except (AppError, ValidationError) as exc:
+        return refused(problem_of(session, exc), exc_status(exc))
+    return see_other(then(done) if callable(then) else then)

@@ -3,7 +3,7 @@
 import math
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, insert, or_, select, update
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
-from app.clock import LOCAL_TZ, local_date
+from app.clock import LOCAL_TZ, local_date, parse_date
 from app.config import get_settings
 from app.credit.schemas import GradeIn, GradesOut, ResultsPage
 from app.errors import BadRequest, ValidationFailed
@@ -37,8 +37,8 @@ def parse_as_of(text: str) -> datetime:
     """An ISO date (Beijing midnight) or datetime (naive = Beijing time), as aware UTC."""
     text = text.strip()
     try:
-        if len(text) == 10:
-            d = date.fromisoformat(text)
+        d = parse_date(text)  # 2026-01-05, 2026/1/5, 2026年1月5日 …
+        if d is not None:
             return datetime(d.year, d.month, d.day, tzinfo=LOCAL_TZ).astimezone(UTC)
         at = datetime.fromisoformat(text)
         if at.tzinfo is None:

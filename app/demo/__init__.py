@@ -106,7 +106,9 @@ def demo_round(session: Session, *, share: float = 0.5) -> str | None:
     # now (the API always publishes at the present moment; only this demo dates it back).
     now = utcnow()
     data = PlanIn.model_validate(demo_plan_body(today, ceremony=now - timedelta(minutes=30)))
-    plans.create(session, data=data, actor="demo:某市医保局基金监管科")
+    # created before it was published: every date of the story in order (版本对照 read v2 发布
+    # an hour before v1 新建 when only the publication was dated back)
+    plans.create(session, data=data, actor="demo:某市医保局基金监管科", at=now - timedelta(hours=2))
     plans.publish(
         session, code=DEMO_PLAN, actor="demo:某市医保局基金监管科", at=now - timedelta(hours=1)
     )

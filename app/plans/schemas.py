@@ -1,7 +1,7 @@
 """The plan as the API takes it (docs/glossary.md#plans) and the shapes it returns."""
 
 import math
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.clock import OfficialDate
 from app.draw.entropy_form import DECIMALS, DICE_COUNT, DICE_FACES
 from app.pagination import PageOut, StrictOut
 from app.registries.fields import TARGET_KINDS
@@ -73,8 +74,8 @@ class Window(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: date
-    end: date
+    start: OfficialDate
+    end: OfficialDate
 
     @model_validator(mode="after")
     def _ordered(self) -> "Window":
@@ -89,20 +90,27 @@ MAX_RISK_WEIGHT = 1000
 MAX_RISK_FLAGS = 20
 
 
+def _weight_name(key: str) -> str:
+    """A risk weight's name for people: 「A 级」, 「投诉举报」, 「标注“智能监控”」."""
+    if key == "complaint":
+        return "投诉举报"
+    if key.startswith("flags."):
+        return f"标注“{key.removeprefix('flags.')}”"
+    return f"{key} 级"
+
+
 def _bounded_weight(value: Any, key: str, *, positive: bool) -> None:
     """A risk weight: a number, finite, 0 < w ≤ MAX_RISK_WEIGHT (the complaint factor may be 0)."""
+    name = _weight_name(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"risk_weights.{key} 必须是数字（must be a number）")
+        raise ValueError(f"{name}的风险权重应为数字")
     # Compared before any float(): an int too large for a float is refused, not an overflow.
     low_ok = value > 0 if positive else value >= 0
+    bounds = f"{'大于 0' if positive else '不小于 0'}、不大于 {MAX_RISK_WEIGHT}"
     if not (isinstance(value, int) or math.isfinite(value)) or not low_ok:
-        raise ValueError(
-            f"risk_weights.{key} 应在 {'0 <' if positive else '0 ≤'} w ≤ {MAX_RISK_WEIGHT} 之间"
-        )
+        raise ValueError(f"{name}的风险权重应{bounds}")
     if value > MAX_RISK_WEIGHT:
-        raise ValueError(
-            f"risk_weights.{key} 应在 {'0 <' if positive else '0 ≤'} w ≤ {MAX_RISK_WEIGHT} 之间"
-        )
+        raise ValueError(f"{name}的风险权重应{bounds}")
 
 
 def _no_case_duplicates(grades: dict[str, Any]) -> None:
@@ -215,7 +223,7 @@ class PlanIn(BaseModel):
         if len(set(v)) != len(v):
             raise ValueError("分层字段重复")
         if "region" in v and "city" in v:
-            raise ValueError("region 与 city 不能同时作为分层字段")
+            raise ValueError("不能同时按县级区划和地市分层（region 与 city）")
         return v
 
     @field_validator("risk_weights")
@@ -227,7 +235,7 @@ class PlanIn(BaseModel):
         for key, value in v.items():
             if key == "flags" and isinstance(value, dict):
                 if len(value) > MAX_RISK_FLAGS:
-                    raise ValueError(f"risk_weights.flags 最多 {MAX_RISK_FLAGS} 项")
+                    raise ValueError(f"风险权重中的标注最多 {MAX_RISK_FLAGS} 项")
                 for flag, w in value.items():
                     _bounded_weight(w, f"flags.{flag}", positive=True)
             elif key != "flags":
@@ -308,9 +316,7 @@ class PlanIn(BaseModel):
     def _joint_members(cls, v: Team, info: ValidationInfo) -> Team:
         if info.data.get("joint_departments") and v.joint_members < 1:
             # refused here, not at draw time (where the team rules would refuse it as a 500)
-            raise ValueError(
-                "有联合检查部门时，team.joint_members 至少为 1（joint_members must be >= 1）"
-            )
+            raise ValueError("有联合检查部门时，每个联合部门每组至少 1 人（joint_members ≥ 1）")
         return v
 
 

@@ -14,11 +14,12 @@ from app.auth.jurisdiction import EVERYWHERE, Jurisdiction
 from app.clock import today_local
 from app.config import get_settings
 from app.draw import CURRENT_ALGORITHM, FROZEN_FRAME, commitment_of
-from app.errors import Conflict, NotFound, ServerKeyMismatch, ValidationFailed
+from app.errors import Conflict, NotFound, ServerKeyMismatch, ValidationFailed, validation_message
 from app.models import Draw, Item, Plan, PlanFrame, PlanVersion
 from app.models.base import utcnow
 from app.pagination import Page, decode_int_cursor, int_key, page_after, page_of
 from app.plans import disclosure, entropy, frame
+from app.plans.labels import field_label
 from app.plans.schemas import AdjustmentIn, PlanIn
 from app.states import DrawStatus, PlanStatus
 
@@ -28,7 +29,7 @@ POST_DRAW_MUTABLE = frozenset({"title", "window", "publish_tasks"})
 
 def _errors_of(exc: ValidationError) -> list[dict[str, Any]]:
     return [
-        {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+        {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": validation_message(e)}
         for e in exc.errors()
     ]
 
@@ -132,9 +133,15 @@ def _version(
 
 
 def create(
-    session: Session, *, data: PlanIn, actor: str, jurisdiction: Jurisdiction = EVERYWHERE
+    session: Session,
+    *,
+    data: PlanIn,
+    actor: str,
+    jurisdiction: Jurisdiction = EVERYWHERE,
+    at: datetime | None = None,
 ) -> Plan:
-    """Creates a draft plan (its scope inside the creator's jurisdiction)."""
+    """Creates a draft plan (its scope inside the creator's jurisdiction); `at`: the demo dates
+    its finished round back (before the publication it dates back too); the API never does."""
     jurisdiction.require_regions(list(data.scope.regions or []), field="scope.regions")
     check_against_registries(session, data)
     if session.get(Plan, data.code) is not None:
@@ -148,9 +155,11 @@ def create(
         created_by=actor,
         draw_count=0,
     )
+    if at is not None:
+        plan.created_at = plan.updated_at = at
     session.add(plan)
     session.flush()
-    _version(session, plan, "create", actor)
+    _version(session, plan, "create", actor, at=at)
     audit.append(
         session,
         actor=actor,
@@ -289,7 +298,8 @@ def adjust(
         raise Conflict("计划已结束，不能调整")
     if not adj.changes and not adj.redraw:
         raise ValidationFailed(
-            "调整须包含 changes 或 redraw", errors=[{"field": "changes", "message": "为空"}]
+            "调整须包含 changes 或 redraw（调整没有修改任何设置，也没有要求重新抽取）",
+            errors=[{"field": "changes", "message": "没有修改任何设置，也没有要求重新抽取"}],
         )
     if "code" in adj.changes:
         raise ValidationFailed(
@@ -302,8 +312,9 @@ def adjust(
         locked = sorted(set(adj.changes) - POST_DRAW_MUTABLE)
         if locked:
             raise Conflict(
-                f"已抽取的计划修改 {'、'.join(locked)} 须同时重抽（redraw: true）；"
-                f"无需重抽可改：{'、'.join(sorted(POST_DRAW_MUTABLE))}"
+                f"已抽取的计划修改{'、'.join(field_label(k) for k in locked)}须同时重新抽取"
+                f"（redraw: true）；不重新抽取只能修改"
+                f"{'、'.join(field_label(k) for k in sorted(POST_DRAW_MUTABLE))}"
             )
     now = utcnow()
     if _determined_undrawn(session, plan, now):

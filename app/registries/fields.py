@@ -76,11 +76,31 @@ def _uscc_fast_ok(value: str) -> bool:
     return bool(_USCC_FORM.fullmatch(value)) and value[17] == uscc_check_char(value)
 
 
+# What Excel makes of an all-digit code it took for a number: "9.13704E+17" in a CSV it saved,
+# or the digits of a double (15 significant digits, then zeros) in a cell.
+_SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?E\+?[0-9]+")
+EXCEL_FIX = (
+    "请在原表格中把这一列设为“文本”格式，重新填入完整的 18 位代码（或从原系统重新导出、"
+    "下载本系统的 XLSX 文件），再导入"
+)
+
+
 def normalize_uscc(raw: str) -> str:
-    """Validates a 统一社会信用代码 (GB 32100-2015 checksum) and returns it upper case."""
+    """Validates a 统一社会信用代码 (GB 32100-2015 checksum) and returns it upper case; a code
+    Excel turned into a number is named as such, with how to fix it."""
     value = raw.strip().upper()
     if _uscc_fast_ok(value):
         return value
+    if _SCIENTIFIC.fullmatch(value):
+        raise FieldError(
+            f"统一社会信用代码“{raw.strip()}”被 Excel 当成数字改成了科学计数法，后几位已经丢失。"
+            + EXCEL_FIX
+        )
+    if value.isdigit() and len(value) >= 16 and value.endswith("00"):  # and not valid
+        raise FieldError(
+            f"统一社会信用代码“{value}”全是数字且末尾是 0，很可能被 Excel 当成数字保存，"
+            "丢失了最后几位（Excel 只保留 15 位有效数字）。" + EXCEL_FIX
+        )
     if not value.isascii():
         raise FieldError("统一社会信用代码只能包含半角字母和数字（发现全角或形近字符）")
     if len(value) != 18:

@@ -28,7 +28,7 @@ from app.models.base import utcnow
 from app.registries.bulk import bulk_insert
 from app.registries.fields import RegistrySpec
 from app.registries.history import archived_row
-from app.registries.reader import Chunk, read_chunks
+from app.registries.reader import HEADER_SEARCH_ROWS, Chunk, read_chunks
 from app.registries.repository import lock_registry, spec_for, table_of
 from app.registries.rowhash import KnownRows
 from app.registries.validate import NULL, SEP, Validator, WireRow
@@ -74,7 +74,17 @@ class _Importer:
         if len(self.errors) < self.settings.max_listed_errors:
             self.errors.append({"row": row, "field": field, "message": message})
 
+    def known_column(self, text: str) -> bool:
+        """Whether `text` is one of this registry's column names (Chinese or English)."""
+        return text.strip().lstrip("\ufeff").lower() in self.spec.header_index
+
+    def columns_hint(self) -> str:
+        """The column names this registry takes, for a message about a column it does not."""
+        names = "、".join(f.header for f in self.spec.fields)
+        return f"本名录的列名为 {names}（也可用英文列名）"
+
     def map_header(self, header: list[str]) -> list[str | None]:
+        row = getattr(header, "row", 1)
         mapping: list[str | None] = []
         seen: set[str] = set()
         for col in header:
@@ -83,16 +93,26 @@ class _Importer:
                 mapping.append(None)
                 continue
             if name is None:
-                self.error(1, col, f"未知列“{col}”（unknown column）")
+                self.error(row, col, f"未知列“{col}”：{self.columns_hint()} (unknown column)")
             elif name in seen:
-                self.error(1, col, f"列“{col}”重复出现 (duplicate column)")
+                self.error(row, col, f"列“{col}”重复出现 (duplicate column)")
                 name = None
             else:
                 seen.add(name)
             mapping.append(name)
+        if not seen:
+            self.errors.clear()
+            self.error_count = 0
+            self.error(
+                None,
+                "file",
+                f"没有找到表头行：前 {HEADER_SEARCH_ROWS} 行里没有一行是列名。表头应为数据上方的"
+                f"一行，{self.columns_hint()}；表头之上的标题行和合并的分组行会自动跳过",
+            )
+            return mapping
         for f in self.spec.fields:
             if f.required and f.name not in seen:
-                self.error(1, f.header, f"缺少必填列“{f.header}”（{f.name}）")
+                self.error(row, f.header, f"缺少必填列“{f.header}”（{f.name}）")
         return mapping
 
     def run(self, fh: IO[bytes], parallel_min_bytes: int) -> ImportResult:
@@ -102,7 +122,7 @@ class _Importer:
             digest.update(chunk)
         size = fh.tell()
         self.result.file_sha256 = digest.hexdigest()
-        header, chunks = read_chunks(fh, CHUNK)
+        header, chunks = read_chunks(fh, CHUNK, known=self.known_column)
         mapping = self.map_header(header)
         if self.error_count:
             self.fail()

@@ -13,6 +13,7 @@ from app.errors import BadRequest, NotFound, ValidationFailed
 from app.models import RegistryHistory, Target
 from app.models.base import utcnow
 from app.pagination import Page, decode_cursor, page_of
+from app.regions import region_label
 from app.registries.fields import FieldError, RegistrySpec
 from app.registries.history import archived_row, as_of_rows
 from app.registries.repository import load_row, lock_registry, record_of, spec_for, table_of
@@ -116,7 +117,9 @@ def patch(
         merged = {**old, **new}
         errors += [{"field": f, "message": m} for f, m in spec.row_check(merged)]
     if "region" in new and not jurisdiction.covers(new["region"]):
-        errors.append({"field": "region", "message": f"须在辖区 {jurisdiction.prefix} 内"})
+        errors.append(
+            {"field": "region", "message": f"须在本账号辖区{region_label(jurisdiction.prefix)}内"}
+        )
     if new.get("conflicts"):
         known = set(session.scalars(select(Target.uscc).where(Target.uscc.in_(new["conflicts"]))))
         errors += [
@@ -211,8 +214,25 @@ def list_records(
         return page_of(items, limit, key=lambda rec: rec[spec.key])
     table = table_of(spec)
     key_col = table.c[spec.key]
+    conds = _conditions(session, spec, filters, include_inactive, jurisdiction)
+    if after is not None:
+        conds.append(key_col > after)
+    stmt = select(table).where(*conds).order_by(key_col).limit(limit + 1)
+    rows = [record_of(spec, row) for row in session.execute(stmt).mappings()]
+    return page_of(rows, limit, key=lambda rec: rec[spec.key])
+
+
+def _conditions(
+    session: Session,
+    spec: RegistrySpec,
+    filters: Mapping[str, str],
+    include_inactive: bool,
+    jurisdiction: Jurisdiction,
+) -> list[ColumnElement[bool]]:
+    """The SQL of a registry list's filters (current records)."""
+    table = table_of(spec)
     conds: list[ColumnElement[bool]] = []
-    if regional:
+    if "region" in spec.names:
         conds.append(jurisdiction.clause(table.c.region))
     for name, want in filters.items():
         if name == "region":
@@ -225,11 +245,22 @@ def list_records(
             conds.append(table.c[name] == want)
     if not include_inactive:
         conds.append(table.c.active.is_(True))
-    if after is not None:
-        conds.append(key_col > after)
-    stmt = select(table).where(*conds).order_by(key_col).limit(limit + 1)
-    rows = [record_of(spec, row) for row in session.execute(stmt).mappings()]
-    return page_of(rows, limit, key=lambda rec: rec[spec.key])
+    return conds
+
+
+def count_records(
+    session: Session,
+    *,
+    kind: str,
+    filters: Mapping[str, str],
+    include_inactive: bool = False,
+    jurisdiction: Jurisdiction = EVERYWHERE,
+) -> int:
+    """How many current records `list_records` lists with the same filters (all pages)."""
+    spec = spec_for(kind)
+    conds = _conditions(session, spec, filters, include_inactive, jurisdiction)
+    table = table_of(spec)
+    return session.scalar(select(func.count()).select_from(table).where(*conds)) or 0
 
 
 def _list_as_of(

@@ -1,8 +1,9 @@
-"""PURE statistics from published π: Horvitz–Thompson rates, intervals, detection — no DB."""
+"""PURE statistics from published π: π-weighted (Hájek) rates, intervals, detection — no DB."""
 
 from app.stats.estimators import (
     ENOUGH_DATA_RULE,
     METHOD,
+    METHOD_ZH,
     Detection,
     Frame,
     Observation,
@@ -19,6 +20,7 @@ from app.stats.estimators import (
 __all__ = [
     "ENOUGH_DATA_RULE",
     "METHOD",
+    "METHOD_ZH",
     "Detection",
     "Frame",
     "Observation",

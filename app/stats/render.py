@@ -10,7 +10,8 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader
 from markupsafe import Markup
 
 from app.clock import local_time
-from app.regions import stratum_label
+from app.regions import stratum_label, stratum_name
+from app.stats.estimators import METHOD_ZH
 
 # Strata per HTML page of a draw's statistics (as task lists are paged, app/publish/draws.py).
 STRATA_PER_PAGE = 1000
@@ -43,7 +44,7 @@ def rate_svg(rows: Sequence[Mapping[str, Any]], chart_id: str) -> Markup:
     rows = [r for r in rows if is_estimated(r)]  # no point or whisker without an estimate
     if not rows:
         return Markup("")
-    labels = [stratum_label(str(r["key"])) for r in rows]
+    labels = ["总体" if r["key"] == "overall" else stratum_name(str(r["key"])) for r in rows]
     row_h, plot_w = 24, 380
     # Wide (CJK) characters take one em of the 12 px text, others about 0.6 em.
     label_w = 8 + max(
@@ -53,12 +54,14 @@ def rate_svg(rows: Sequence[Mapping[str, Any]], chart_id: str) -> Markup:
     height = row_h * len(rows) + 30
     top = max([1e-9, *(float(r["ci_high"]) for r in rows)])
     scale = plot_w / min(1.0, max(top * 1.1, 0.05))
+    # The text is 12 px whatever the page's font (the label column is measured for it); on a
+    # phone the chart scrolls inside its own box (.chart-wrap), the page stays the screen's width.
     parts = [
         Markup(
             '<svg class="stats-rates" role="img" aria-labelledby="{id}-t" viewBox="0 0 {w} {h}"'
-            ' width="{w}" height="{h}" xmlns="http://www.w3.org/2000/svg">'
+            ' width="{w}" height="{h}" font-size="12" xmlns="http://www.w3.org/2000/svg">'
             '<title id="{id}-t">各层发现问题率估计值（点）及置信区间（线段）</title>'
-        ).format(id=chart_id, w=label_w + plot_w + 110, h=height)
+        ).format(id=chart_id, w=label_w + plot_w + 70, h=height)
     ]
     for k, (r, label) in enumerate(zip(rows, labels, strict=True)):
         y = k * row_h + 12
@@ -73,7 +76,7 @@ def rate_svg(rows: Sequence[Mapping[str, Any]], chart_id: str) -> Markup:
                 '<circle cx="{xp:.1f}" cy="{y}" r="4"/>'
                 '<text x="{lx}" y="{ty}">{rate}</text></g>'
             ).format(
-                key="总体" if r["key"] == "overall" else label,
+                key=label,
                 rate=pct(float(r["rate"])),
                 lo=pct(float(r["ci_low"])),
                 hi=pct(float(r["ci_high"])),
@@ -90,7 +93,7 @@ def rate_svg(rows: Sequence[Mapping[str, Any]], chart_id: str) -> Markup:
             x=label_w, h=height - 20
         )
     )
-    return Markup("").join(parts)
+    return Markup('<div class="chart-wrap">') + Markup("").join(parts) + Markup("</div>")
 
 
 def detection_svg(detection: Mapping[str, Any], chart_id: str) -> Markup:
@@ -101,29 +104,33 @@ def detection_svg(detection: Mapping[str, Any], chart_id: str) -> Markup:
     low = float(detection["expected_ci_low"])
     width, label_w = 380, 200
     scale = width / max(found, high, 1.0)
-    return Markup(
-        '<svg class="stats-detection" role="img" aria-labelledby="{id}-t" viewBox="0 0 {w} 70"'
-        ' width="{w}" height="70" xmlns="http://www.w3.org/2000/svg">'
-        '<title id="{id}-t">本次抽取发现问题数与等量均匀随机抽取的期望发现数</title>'
-        '<text x="0" y="18">本次抽取发现</text>'
-        '<rect class="bar-n" x="{lw}" y="6" width="{fw:.1f}" height="16"/>'
-        '<text x="{fl:.1f}" y="18">{found:g}</text>'
-        '<text x="0" y="52">均匀抽取期望</text>'
-        '<rect class="bar-N" x="{lw}" y="40" width="{ew:.1f}" height="16"/>'
-        '<line x1="{l0:.1f}" x2="{l1:.1f}" y1="48" y2="48" stroke="currentColor"/>'
-        '<text x="{el:.1f}" y="52">{expected:.1f}</text></svg>'
-    ).format(
-        id=chart_id,
-        w=label_w + width + 60,
-        lw=label_w,
-        fw=found * scale,
-        fl=label_w + found * scale + 6,
-        found=found,
-        ew=expected * scale,
-        l0=label_w + low * scale,
-        l1=label_w + high * scale,
-        el=label_w + high * scale + 6,
-        expected=expected,
+    return (
+        Markup('<div class="chart-wrap">')
+        + Markup(
+            '<svg class="stats-detection" role="img" aria-labelledby="{id}-t" viewBox="0 0 {w} 70"'
+            ' width="{w}" height="70" font-size="12" xmlns="http://www.w3.org/2000/svg">'
+            '<title id="{id}-t">本次抽取发现问题数与等量均匀随机抽取的期望发现数</title>'
+            '<text x="0" y="18">本次抽取发现</text>'
+            '<rect class="bar-n" x="{lw}" y="6" width="{fw:.1f}" height="16"/>'
+            '<text x="{fl:.1f}" y="18">{found:g}</text>'
+            '<text x="0" y="52">均匀抽取期望</text>'
+            '<rect class="bar-N" x="{lw}" y="40" width="{ew:.1f}" height="16"/>'
+            '<line x1="{l0:.1f}" x2="{l1:.1f}" y1="48" y2="48" stroke="currentColor"/>'
+            '<text x="{el:.1f}" y="52">{expected:.1f}</text></svg>'
+        ).format(
+            id=chart_id,
+            w=label_w + width + 60,
+            lw=label_w,
+            fw=found * scale,
+            fl=label_w + found * scale + 6,
+            found=found,
+            ew=expected * scale,
+            l0=label_w + low * scale,
+            l1=label_w + high * scale,
+            el=label_w + high * scale + 6,
+            expected=expected,
+        )
+        + Markup("</div>")
     )
 
 
@@ -143,6 +150,7 @@ def _page(template: str, generated_at: datetime | None, *, root: str = "../", **
             insufficient=insufficient,
             rate_svg=rate_svg,
             detection_svg=detection_svg,
+            method_zh=METHOD_ZH,
             **ctx,
         )
         .encode()

@@ -26,6 +26,6 @@ def draw_statistics(
     principal: Supervisor,
     confidence: Annotated[float, Query(gt=0.5, lt=1)] = 0.95,
 ) -> dict[str, Any]:
-    """发现问题率的 Horvitz–Thompson 估计（分层与总体，含置信区间）及风险加权的检出效果。"""
+    """发现问题率的 π 加权估计（Hájek）（分层与总体，含置信区间）及风险加权的检出效果。"""
     plans.visible_draw(session, draw_id, principal.jurisdiction)  # 404 outside
     return service.draw_statistics(session, draw_id=draw_id, confidence=confidence)

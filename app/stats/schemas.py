@@ -49,7 +49,7 @@ class DetectionOut(StrictOut):
 
 
 class DrawStatisticsOut(StrictOut):
-    """Horvitz–Thompson estimates of one draw, per stratum and overall."""
+    """π-weighted (Hájek) estimates of one draw, per stratum and overall."""
 
     schema_version: str
     draw: str

@@ -90,7 +90,7 @@ def _draw_tasks(session: Session, draw_id: str, identity: tuple[str, str, str]) 
 
 
 def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95) -> dict[str, Any]:
-    """HT estimates of the 发现问题率 of one draw (docs/statistics.md)."""
+    """π-weighted estimates of the 发现问题率 of one draw (docs/statistics.md)."""
     # Not the body (the 50,000 published tasks): its strata are read with the tasks, once.
     draw = session.execute(
         select(Draw.id, Draw.plan_code, Draw.status, Draw.seed, Draw.population_sha256).where(

@@ -1,6 +1,5 @@
 """HTTP endpoints of tasks, results, 回头看, notices, evidence, deadlines and reports: thin wrappers."""
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, Response, UploadFile
@@ -8,7 +7,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from app.api import StrictRoute
 from app.auth.deps import AnyStaff, Supervisor
-from app.clock import today_local
+from app.clock import OfficialDate, today_local
 from app.config import Settings
 from app.db import SessionDep
 from app.errors import ValidationFailed, problem_responses
@@ -340,8 +339,8 @@ def result_deadlines(
 def export_results(
     session: SessionDep,
     principal: Supervisor,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[OfficialDate | None, Query(alias="from")] = None,
+    end: Annotated[OfficialDate | None, Query(alias="to")] = None,
 ) -> Response:
     """已审核结果导出（国家企业信用信息公示系统格式，CSV；本账号辖区内）。"""
     body = reports.export_results_csv(
@@ -364,8 +363,8 @@ def export_results(
 def weekly_report(
     session: SessionDep,
     principal: Supervisor,
-    start: Annotated[date, Query(alias="from")],
-    end: Annotated[date, Query(alias="to")],
+    start: Annotated[OfficialDate, Query(alias="from")],
+    end: Annotated[OfficialDate, Query(alias="to")],
     region: Annotated[str | None, Query(pattern=r"^[0-9]{1,6}$")] = None,
     format: Literal["json", "xlsx"] = "json",
 ) -> dict[str, Any] | Response:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, NotRequired
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from typing_extensions import TypedDict
 
+from app.clock import OfficialDate
 from app.models import Task
 from app.pagination import PageOut, StrictOut
 from app.states import ResultOutcome, task_label
@@ -93,7 +94,7 @@ class ResultIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Outcome
-    decided_on: date
+    decided_on: OfficialDate
     findings: str = Field("", max_length=10000)
     measures: list[MeasureIn] = Field(default_factory=list, max_length=len(MEASURE_KINDS))
     recovered_amount: OptionalMoney = Field(None, description="追回金额（元，十进制字符串）")
@@ -306,9 +307,10 @@ class EvidencePage(PageOut[EvidenceOut]):
 
 
 class DeadlineOut(StrictOut):
-    """When one approved result must be public (state: overdue, due_soon, calendar_missing)."""
+    """When one result must be public (state: overdue, due_soon, calendar_missing): approved and
+    waiting for the publisher, or (stage awaiting_approval) entered and not yet approved."""
 
-    result_id: int
+    result_id: int | None = Field(description="已审核结果的编号；待审核的为 null")
     task_id: str
     uscc: str
     name: str
@@ -318,6 +320,7 @@ class DeadlineOut(StrictOut):
     workdays_left: int | None
     missing_year: int | None
     message: str
+    stage: Literal["approved", "awaiting_approval"]
 
 
 class DeadlinesOut(StrictOut):
@@ -327,6 +330,7 @@ class DeadlinesOut(StrictOut):
     within: int
     workdays: int
     warnings: list[str] = Field(description="缺少日历数据等提醒（自 12 月 1 日起提醒次年）")
+    notices: list[str] = Field(description="同一提醒，写给业务人员（不含运维设置）")
     items: list[DeadlineOut]
 
 

@@ -8,7 +8,7 @@ entry. Results live in app/tasks/results.py, 回头看 tasks in app/tasks/revisi
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.auth.service import Principal
@@ -63,16 +63,13 @@ def task_views(session: Session, tasks: list[Task]) -> list[dict[str, Any]]:
     return _dicts(session, tasks)
 
 
-def list_tasks(
-    session: Session,
-    *,
+def _listed(
     principal: Principal,
     plan: str | None,
-    draw_id: str | None = None,
-    cursor: str | None,
-    limit: int,
-) -> Page[dict[str, Any]]:
-    """A page of drawn tasks the principal may see: of one draw, or of every current draw."""
+    draw_id: str | None,
+    status: str | None,
+    region: str | None,
+) -> Select[Task]:
     stmt = select(Task)
     if draw_id is not None:
         stmt = stmt.where(Task.draw_id == draw_id)
@@ -81,8 +78,42 @@ def list_tasks(
     stmt = visible_tasks(stmt, principal)
     if plan:
         stmt = stmt.where(Task.plan_code == plan)
+    if status:
+        stmt = stmt.where(Task.status == status)
+    if region:
+        stmt = stmt.where(Task.region.startswith(region, autoescape=True))
+    return stmt
+
+
+def list_tasks(
+    session: Session,
+    *,
+    principal: Principal,
+    plan: str | None,
+    draw_id: str | None = None,
+    cursor: str | None,
+    limit: int,
+    status: str | None = None,
+    region: str | None = None,
+) -> Page[dict[str, Any]]:
+    """A page of drawn tasks the principal may see: of one draw, or of every current draw;
+    of one plan, status or region (prefix) when asked."""
+    stmt = _listed(principal, plan, draw_id, status, region)
     if cursor:
         stmt = stmt.where(Task.id > decode_cursor(cursor))
     rows = list(session.scalars(stmt.order_by(Task.id).limit(limit + 1)))
     page = page_of(rows, limit, lambda t: t.id)
     return Page(_dicts(session, page.items), page.next_cursor)
+
+
+def count_tasks(
+    session: Session,
+    *,
+    principal: Principal,
+    plan: str | None = None,
+    status: str | None = None,
+    region: str | None = None,
+) -> int:
+    """How many tasks `list_tasks` lists with the same filters."""
+    stmt = _listed(principal, plan, None, status, region)
+    return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0

@@ -2,11 +2,10 @@
 sign in, upload a registry with a bad row and see it named, create and publish a plan, run
 the ceremony, an inspector enters a result on a 390 px viewport, another account approves it, and after the publisher job the public site shows the approved
 result; also CSRF refused, another district's data invisible, a revoked token refused.
-Screenshots of the main pages go to docs/screenshots/console-*.png when
-SPOTCHECK_SCREENSHOTS=1."""
+Screenshots of every page at 1366 px and 390 px go to docs/screenshots/console-*.png with
+SPOTCHECK_SCREENSHOTS=1 (or =DIR): `make screenshots` takes them all."""
 
-import json
-import os
+import re
 import shutil
 import socket
 import threading
@@ -17,8 +16,9 @@ from pathlib import Path
 import pytest
 import time_machine
 
+from app.clock import LOCAL_TZ
 from app.models.base import utcnow
-from tests.browser import BROWSER
+from tests.browser import BROWSER, shots_dir
 from tests.console.conftest import PASSWORD, totp_code
 from tests.entropy import dice_source
 from tests.factories import TARGET_HEADER, encode, target_row
@@ -91,22 +91,30 @@ def _driver(width: int, height: int = 900):
     return driver
 
 
+def _metrics(d, width, height):
+    d.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+
+
 def _shot(d, name):
-    if os.environ.get("SPOTCHECK_SCREENSHOTS"):
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        width = d.execute_script("return window.innerWidth")
-        # measured at a small height: the previous shot's taller viewport would stretch it
-        d.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": 600, "deviceScaleFactor": 1, "mobile": width < 600},
-        )
+    """The page as it is, at 1366 px and at 390 px (console-NAME-1366.png, -390.png), the whole
+    page down to 2,400 px; the driver's own viewport comes back afterwards."""
+    out = shots_dir()
+    if out is None:
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    own = d.execute_script("return window.innerWidth")
+    for width in (1366, 390):
+        _metrics(d, width, 600)  # measured at a small height: a taller one would stretch it
         height = d.execute_script("return document.documentElement.scrollHeight")
-        height = min(max(height, 600), 2400)
-        d.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
-        )
-        d.save_screenshot(str(SHOTS / f"console-{name}.png"))
+        _metrics(d, width, min(max(height, 600), 2400))
+        d.save_screenshot(str(out / f"console-{name}-{width}.png"))
+    if own < 600:
+        _metrics(d, own, 844)
+    else:
+        d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def _sign_in(d, base, username):
@@ -115,6 +123,8 @@ def _sign_in(d, base, username):
     d.find_element(By.NAME, "username").send_keys(username)
     d.find_element(By.NAME, "password").send_keys(PASSWORD)
     d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    # the next page, whichever it is (a loaded machine answers the POST late)
+    WebDriverWait(d, 30).until(lambda _d: not _d.current_url.endswith("/console/login"))
     if d.current_url.endswith("/console/login/totp"):  # an account with a second factor
         d.find_element(By.NAME, "code").send_keys(totp_code())
         d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
@@ -125,7 +135,7 @@ def _sign_in(d, base, username):
 def test_the_round_in_chromium(live, client, city, make_user, tmp_path, request):
     make_user("jianguan")
     make_user("shenhe")
-    d = _driver(1280)
+    d = _driver(1366)
     try:
         d.get(live + "/console/login")
         _shot(d, "login")
@@ -150,12 +160,15 @@ def test_the_round_in_chromium(live, client, city, make_user, tmp_path, request)
         d.get(live + "/console/plans/new")
         d.find_element(By.NAME, "code").send_keys(spec["code"])
         d.find_element(By.NAME, "title").send_keys(spec["title"])
-        d.find_element(By.NAME, "items").send_keys("YB-01, YB-02")
+        for code in ("YB-01", "YB-02"):
+            d.find_element(By.CSS_SELECTOR, f"input[name=items][value='{code}']").click()
         ratio = d.find_element(By.NAME, "ratio")
         ratio.clear()
         ratio.send_keys("0.01")
-        d.find_element(By.CSS_SELECTOR, "form.form button").click()
+        d.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
         assert _wait(d, "[data-role=problem]")
+        beside = d.find_element(By.CSS_SELECTOR, ".field-error[data-field=ratio]").text
+        assert "5%" in beside and "ratio" not in beside, beside
         _shot(d, "plan-form-errors")
         ratio = d.find_element(By.NAME, "ratio")
         ratio.clear()
@@ -164,10 +177,18 @@ def test_the_round_in_chromium(live, client, city, make_user, tmp_path, request)
         ceremony = utcnow() + timedelta(seconds=60)
         # the task list goes public at the draw (so that the result can, once approved)
         d.find_element(By.CSS_SELECTOR, "select[name=publish_tasks] option[value=on_draw]").click()
-        extra = d.find_element(By.NAME, "extra")
-        extra.clear()
-        extra.send_keys(json.dumps({"entropy_source": dice_source(ceremony)}, ensure_ascii=False))
-        d.find_element(By.CSS_SELECTOR, "form.form button").click()
+        d.find_element(By.CSS_SELECTOR, "input[name=entropy_kind][value=dice]").click()
+        local = ceremony.astimezone(LOCAL_TZ)
+        # the datetime-local control's picker: its value set as the picker sets it
+        when = d.find_element(By.NAME, "dice_at")
+        d.execute_script(
+            "arguments[0].value = arguments[1]", when, local.strftime("%Y-%m-%dT%H:%M:%S")
+        )
+        source = dice_source(ceremony)
+        d.find_element(By.NAME, "dice_place").send_keys(source["place"])
+        d.find_element(By.NAME, "dice_witnesses").send_keys("\n".join(source["witnesses"]))
+        _shot(d, "plan-form")
+        d.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
         assert _wait(d, "[data-role=inclusion]") and "2026-WEB-1" in d.current_url
         d.find_element(By.CSS_SELECTOR, "form[action$=publish] button").click()
         assert _wait(d, "[data-role=commitment]")[0].text
@@ -185,18 +206,19 @@ def test_the_round_in_chromium(live, client, city, make_user, tmp_path, request)
         rows = _wait(d, "[data-role=drawn] tbody tr")
         _shot(d, "ceremony-record")
         first = rows[0].find_elements(By.TAG_NAME, "td")[1].text
+        draw_id = d.find_element(By.CSS_SELECTOR, "[data-role=verify-url]").text.split("/")[-2]
         # who leads the first task: read it from the record
         badges = rows[0].find_elements(By.TAG_NAME, "td")[5].text
-        leader = badges.split("、")[0].split("（")[0]
+        leader = re.search(r"（(\w+)）", badges.split("、")[0]).group(1)  # 组长 姓名（执法证号）
         make_user("jiancha", role="inspector", badge=leader)
     finally:
         d.quit()
     phone = _driver(390, 844)
     try:
         _sign_in(phone, live, "jiancha")
-        _shot(phone, "dashboard-390")
+        _shot(phone, "dashboard-inspector")
         phone.get(live + "/console/tasks")
-        _shot(phone, "my-tasks-390")
+        _shot(phone, "my-tasks")
         phone.find_element(By.LINK_TEXT, first).click()
         assert _wait(phone, "[data-role=notice]")
         sel = phone.find_element(By.NAME, "outcome")
@@ -204,7 +226,7 @@ def test_the_round_in_chromium(live, client, city, make_user, tmp_path, request)
         phone.find_element(By.NAME, "findings").send_keys("串换诊疗项目 3 例")
         phone.find_element(By.CSS_SELECTOR, "input[name=measures][value='约谈']").click()
         phone.find_element(By.NAME, "recovered_amount").send_keys("12345.67")
-        _shot(phone, "result-entry-390")
+        _shot(phone, "result-entry")
         phone.find_element(By.CSS_SELECTOR, "[data-role=result-form] button").click()
         assert _wait(phone, "[data-role=saved]")
         width = phone.execute_script("return document.documentElement.scrollWidth")
@@ -212,7 +234,7 @@ def test_the_round_in_chromium(live, client, city, make_user, tmp_path, request)
         assert width <= 390, width  # no sideways scrolling of the page at 390 px
     finally:
         phone.quit()
-    d = _driver(1280)
+    d = _driver(1366)
     try:
         _sign_in(d, live, "shenhe")
         _shot(d, "dashboard")
@@ -231,6 +253,13 @@ def test_the_round_in_chromium(live, client, city, make_user, tmp_path, request)
         _shot(d, "reports")
         d.get(live + "/console/audit")
         assert "审计链完整" in d.find_element(By.CSS_SELECTOR, "[data-role=chain]").text
+        _shot(d, "audit")
+        d.get(live + "/console/plans")
+        _shot(d, "plans")
+        d.get(live + "/console/tasks")
+        _shot(d, "tasks")
+        d.get(live + "/console/plans/new")
+        _shot(d, "plan-form-new")
         # the publisher job (as the scheduler runs it), then the public site shows the result
         _run_publisher(client)
         d.get(live + "/public/results/index.html")
@@ -239,6 +268,21 @@ def test_the_round_in_chromium(live, client, city, make_user, tmp_path, request)
         _shot(d, "public-results")
     finally:
         d.quit()
+    phone = _driver(390, 844)
+    try:
+        # the result first, where a phone shows it: not the internal task number
+        phone.get(live + "/public/results/index.html")
+        outcome = phone.find_element(By.CSS_SELECTOR, "#results-table tbody td.outcome")
+        right = phone.execute_script("return arguments[0].getBoundingClientRect().right", outcome)
+        assert outcome.text == "发现问题已责令改正" and right <= 390, right
+        # the statistics pages fit the phone's width (charts scale down)
+        for path in ("/public/statistics/index.html", f"/public/statistics/{draw_id}.html"):
+            phone.get(live + path)
+            width = phone.execute_script("return document.documentElement.scrollWidth")
+            assert width <= 390, (path, width)
+        _shot(phone, "public-statistics")
+    finally:
+        phone.quit()
 
 
 def _run_publisher(client):
@@ -269,7 +313,7 @@ def test_boundaries_in_chromium(live, drawn, make_user):
     other = next(t for t in draw["tasks"] if t["stratum"].endswith("370403"))
     make_user("qu", region="370402")
     make_user("guanli", role="admin", region="")
-    d = _driver(1280)
+    d = _driver(1366)
     try:
         # a form whose CSRF token is not the session's is refused, and nothing is written
         _sign_in(d, live, "qu")
@@ -303,6 +347,7 @@ def test_boundaries_in_chromium(live, drawn, make_user):
         # an admin issues a token, it works, the admin revokes it, it is refused
         _sign_in(d, live, "guanli")
         d.get(live + "/console/admin")
+        _shot(d, "admin")
         form = d.find_element(By.CSS_SELECTOR, "form[action$='/admin/tokens']")
         form.find_element(By.NAME, "name").send_keys("浏览器测试令牌")
         form.find_element(By.CSS_SELECTOR, "select[name=role] option[value=supervisor]").click()
@@ -337,7 +382,7 @@ def test_the_ceremony_view_counts_down_and_shows_a_draw_made_elsewhere(
     code = published(client, city)
     spec = client.get(f"/api/v1/plans/{code}", headers=city).json()["spec"]
     make_user("jianguan")
-    d = _driver(1280)
+    d = _driver(1366)
     try:
         _sign_in(d, live, "jianguan")
         d.get(live + f"/console/plans/{code}/ceremony")

@@ -5,6 +5,7 @@ verify link. A drand plan asks for no typed entropy."""
 
 import re
 
+from app.regions import stratum_name
 from tests.console.conftest import csrf_of, sign_in
 from tests.entropy import at_entropy
 from tests.plans.conftest import published
@@ -57,7 +58,8 @@ def test_ceremony_before_and_after_the_draw(client, city, make_user):
     drawn = re.search(r'data-role="drawn">(.*?)</table>', record, re.S)
     assert drawn and all(t["uscc"] in drawn.group(1) for t in draw["tasks"])
     for s in draw["strata"]:
-        assert f"<td>{s['key']}</td><td>{s['N']}</td><td>{s['n']}</td>" in record
+        row = f'<td>{stratum_name(s["key"])}</td><td class="num">{s["N"]}</td><td class="num">{s["n"]}</td>'
+        assert row in record
 
 
 def test_a_drand_ceremony_counts_down_to_the_round_and_takes_no_typed_entropy(

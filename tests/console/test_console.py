@@ -184,16 +184,21 @@ def test_the_plan_form_takes_yearly_caps_and_shows_their_field_error(client, dra
         "ratio": "0.05",
         "min_per_stratum": "1",
         "team_size": "2",
+        "cooldown_days": "365",
+        "joint_members": "1",
+        "experts": "0",
         "start": "2026-12-01",
         "end": "2026-12-31",
         "publish_tasks": "on_draw",
         "extra": "",
     }
-    bad = client.post("/console/plans/new", data={**form, "yearly_caps": "A:0"})
+    bad = client.post("/console/plans/new", data={**form, "yearly_cap_A": "0"})
     assert bad.status_code == 422
     assert 'data-field="yearly_caps"' in bad.text and "年度检查上限应在 1–366 次之间" in bad.text
     r = client.post(
-        "/console/plans/new", data={**form, "yearly_caps": "a：1，B:2"}, follow_redirects=False
+        "/console/plans/new",
+        data={**form, "yearly_cap_A": "1", "yearly_cap_B": "2"},
+        follow_redirects=False,
     )
     assert r.status_code == 303, r.text
     spec = client.get("/api/v1/plans/CAP-1", headers=sup).json()["spec"]

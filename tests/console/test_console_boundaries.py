@@ -97,10 +97,12 @@ def test_a_console_adjustment_cannot_widen_the_scope(client, city, make_user):
     make_user("qu", region="370402")
     sign_in(client, "qu")
     form = client.get("/console/plans/new")
-    extra = json.dumps(body, ensure_ascii=False)  # the form's 其他设置: the whole plan
+    extra = json.dumps(body, ensure_ascii=False)  # the form's 高级设置: the whole plan
+    numbers = {"min_per_stratum": "1", "cooldown_days": "365", "team_size": "2"}
+    numbers |= {"joint_members": "1", "experts": "0"}
     r = client.post(
         "/console/plans/new",
-        data={"csrf": csrf_of(form.text), "extra": extra},
+        data={"csrf": csrf_of(form.text), "extra": extra, **numbers},
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
@@ -117,7 +119,7 @@ def test_a_console_adjustment_cannot_widen_the_scope(client, city, make_user):
         },
     )
     assert r.status_code == 422 and "超出本账号辖区" in r.text
-    assert "changes.scope.regions" in r.text
+    assert "医保区划" in r.text and "changes.scope.regions" not in r.text  # said in Chinese
 
 
 def test_weekly_report_city_rolled_up_district_refused_another_region(client, drawn, make_user, db):

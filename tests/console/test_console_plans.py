@@ -18,12 +18,17 @@ def test_versions_side_by_side_mark_what_an_adjustment_changed(client, city, mak
     sign_in(client, "jianguan")
     html = client.get(f"/console/plans/{code}").text
     section = html.split('data-role="compare"')[1]
-    changed = re.findall(r'data-role="changed"><td class="mono small">([^<]+)</td>', section)
-    assert changed == ["title"]
+    changed = re.findall(r'data-role="changed"><th scope="row">([^<]+)</th>', section)
+    assert changed == ["计划名称"]
     assert "2026年第四季度抽查（更正）" in section
+    # in Chinese: settings by name, values in words, times in 北京时间 — no keys, JSON or UTC
+    rows = re.findall(r'<th scope="row">([^<]+)</th>', section)
+    assert {"抽取比例", "检查组", "随机源", "分层"} <= set(rows)
+    assert not re.search(r"[{}\[\]]|entropy_source|scheduled_at|T\d\d:\d\d:\d\dZ", section)
+    assert "北京时间" in section
     # any two versions: creation against the adjustment differs in the title as well
     html = client.get(f"/console/plans/{code}", params={"a": 1, "b": 3}).text
-    assert "第 1 版（新建）" in html and "第 3 版（计划调整）" in html
+    assert "第 1 版（新建，" in html and "第 3 版（计划调整，" in html
 
 
 def test_draft_edit_close_and_follow_up_in_the_console(client, drawn, make_user):
@@ -46,7 +51,7 @@ def test_draft_edit_close_and_follow_up_in_the_console(client, drawn, make_user)
     r = client.post("/console/plans/2026-DRAFT/edit", data={"csrf": token, "spec": edited})
     assert r.status_code == 200 and "草稿已修改" in r.text
     r = client.post("/console/plans/2026-DRAFT/edit", data={"csrf": token, "spec": "{"})
-    assert r.status_code == 422 and "草稿内容须为 JSON 对象" in r.text
+    assert r.status_code == 422 and "不是有效的 JSON" in r.text
     # a 回头看 of an approved task, then the drawn plan closed with a reason
     task = draw["tasks"][0]
     approve(client, sup, task["id"], outcome="发现问题待后续处理")

@@ -1,6 +1,7 @@
 """Registries in the console: export of the jurisdiction's records (what the API exports), the
 registry "as of" a past moment, and deactivation with a reason kept in the record's history."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import time_machine
@@ -99,7 +100,9 @@ def test_a_record_is_edited_through_the_apis_patch(client, city, make_user):
     url = f"/console/registries/targets/{uscc}/edit"
     token = csrf_of(page.text)
     r = client.post(url, data={"csrf": token, "region": "370403"})
-    assert r.status_code == 422 and "须在辖区 370402 内" in r.text  # cannot move it out
+    assert (
+        r.status_code == 422 and "须在本账号辖区枣庄市市中区（370402）内" in r.text
+    )  # cannot move it out
     r = client.post(url, data={"csrf": token, "credit_grade": "Z"})
     assert r.status_code == 422 and 'class="field-error"' in r.text
     r = client.post(url, data={"csrf": token, "phone": "0632-1234567"}, follow_redirects=False)
@@ -107,3 +110,15 @@ def test_a_record_is_edited_through_the_apis_patch(client, city, make_user):
     page = client.get(r.headers["location"]).text
     assert 'data-role="saved"' in page and "0632-1234567" in page
     assert page.count("<td>更新</td>") == 1  # version 2, the first kept in the history
+
+
+def test_a_registry_list_says_how_many_records_it_has(client, city, make_user):
+    make_user("shi", region="3704")
+    sign_in(client, "shi")
+    page = client.get("/console/registries/targets").text
+    total = int(re.search(r"共 <b>(\d+)</b> 条记录", page).group(1))
+    assert total > 50 and "本页 50 条" in page  # more than one page: the total says so
+    page = client.get("/console/registries/targets", params={"region": "370402"}).text
+    part = int(re.search(r"共 <b>(\d+)</b> 条符合条件的记录", page).group(1))
+    assert 0 < part < total
+    assert "枣庄市市中区（370402）" in page  # the region filter names its choices

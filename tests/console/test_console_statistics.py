@@ -3,6 +3,7 @@
 
 import re
 
+from app.regions import stratum_name
 from tests.console.conftest import sign_in
 from tests.rounds import approve
 
@@ -27,7 +28,7 @@ def test_statistics_card_says_insufficient_then_shows_the_estimate(client, drawn
     # each stratum's N is the draw's, before any result (not the 0 it read until one came in)
     sizes = {s["key"]: s["N"] for s in draw["strata"] if s["n"]}
     for key, size in sizes.items():
-        assert f"<tr><td>{key}</td><td>{size}</td>" in card
+        assert f'<tr><td>{stratum_name(key)}</td><td class="num">{size}</td>' in card
 
     # every task gets a result: half found a problem
     for k, t in enumerate(draw["tasks"]):

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from app.db import begin_write, make_sessionmaker
 from app.demo import DEMO_PLAN, demo_round, load_registries
 from app.migrate import ROOT
-from app.models import Draw, Plan
+from app.models import Draw, Plan, PlanVersion
 from app.models.results import Result
 
 
@@ -29,6 +29,15 @@ def test_demo_round_is_complete_and_idempotent(db, settings, tmp_path):
         assert s.scalar(select(func.count()).select_from(Draw)) == 1
         assert s.get(Plan, DEMO_PLAN).status == "drawn"
         assert s.scalar(select(func.count()).select_from(Result)) > 0
+        # the story's dates in order: created, then published, then drawn
+        versions = s.scalars(
+            select(PlanVersion)
+            .where(PlanVersion.plan_code == DEMO_PLAN)
+            .order_by(PlanVersion.version)
+        ).all()
+        assert [v.kind for v in versions] == ["create", "publish"]
+        times = [v.created_at for v in versions] + [s.get(Draw, draw_id).created_at]
+        assert times == sorted(times), times
         publish(s, settings.publish_dir)
     site = Path(settings.publish_dir)
     draw_json = site / "draws" / f"{draw_id}.json"

@@ -109,7 +109,8 @@ def test_header_problems_unknown_and_missing_columns(client, make_token):
     name, body = encode("utf-8", header, rows)
     problem = _upload(client, sup, "targets", name, body).json()
     messages = {(e["field"], e["message"]) for e in problem["errors"]}
-    assert ("备注", "未知列“备注”（unknown column）") in messages
+    (unknown,) = [m for f, m in messages if f == "备注"]
+    assert unknown.startswith("未知列“备注”：本名录的列名为 统一社会信用代码、名称、类型")
     assert ("类型", "缺少必填列“类型”（kind）") in messages
 
 

@@ -31,6 +31,9 @@ class Design:
     truth: dict[str, bool]
     params: SamplingParams
     true_rates: dict[str, float]  # per stratum and "overall"
+    # The share of drawn certainty units (π = 1) that go 未检查（停业、注销等）: a final
+    # nonresult, at random (the rates still speak for every unit, unchecked ones included).
+    unchecked: float = 0.0
 
 
 def _design(
@@ -42,6 +45,7 @@ def _design(
     violation: Callable[[str, str], float],
     params: SamplingParams,
     seed: int,
+    unchecked: float = 0.0,
 ) -> Design:
     rng = random.Random(seed)
     units: list[Unit] = []
@@ -65,7 +69,7 @@ def _design(
             truth[uscc] = rng.random() < violation(stratum, grade)
     rates = {s: sum(truth[u.uscc] for u in units if u.stratum == s) / n for s, n in strata.items()}
     rates["overall"] = sum(truth.values()) / len(truth)
-    return Design(name, label, Population.from_units(units), truth, params, rates)
+    return Design(name, label, Population.from_units(units), truth, params, rates, unchecked)
 
 
 GRADES = {"A": 50, "B": 30, "C": 15, "D": 5}
@@ -107,6 +111,17 @@ def designs() -> list[Design]:
             3,
         ),
         _design(
+            "unchecked",
+            "certainty units (D = 1.0, 70 % of units), 40 % of them 未检查; weights 1/1.5/2/3",
+            {"U1": 60, "U2": 40, "U3": 25},
+            {"A": 20, "B": 5, "C": 5, "D": 70},
+            lambda s, g: {"A": 1.0, "B": 1.5, "C": 2.0, "D": 3.0}[g],
+            lambda s, g: RISK[g],
+            SamplingParams(ratio=0.1, weighted=True, grade_rates={"D": 1.0}),
+            5,
+            unchecked=0.4,
+        ),
+        _design(
             "small",
             "small strata N = 4…40 (n = 1…4), weights 1/1.5/2/3, ratio 0.1",
             {f"T{n:02d}": n for n in (4, 7, 10, 12, 15, 20, 25, 40)},
@@ -128,6 +143,7 @@ class Tally:
     covered: int = 0
     width: float = 0.0
     naive: int = 0  # covered by the sample share's normal interval (a wrong method, for contrast)
+    inside: int = 0  # estimates within [0, 1] and within their own interval
     rates: list[float] = field(default_factory=list)
     variances: list[float] = field(default_factory=list)
 
@@ -155,10 +171,14 @@ def run(design: Design, reps: int, seed: str) -> dict[str, Tally]:
         body = draw_targets(
             seed=f"{seed}-{r}", population=design.population, items=ITEMS, params=design.params
         ).to_dict()
-        stats = estimate(
-            frames_from_draw(body["strata"]),
-            [observation_of(t, design.truth[t["uscc"]]) for t in body["tasks"]],
-        )
+        missing = random.Random(f"{seed}-{r}-unchecked")
+        observations = []
+        for t in body["tasks"]:
+            if t["inclusion_prob"] >= 1 and missing.random() < design.unchecked:
+                observations.append(observation_of(t, None, final=True))
+            else:
+                observations.append(observation_of(t, design.truth[t["uscc"]]))
+        stats = estimate(frames_from_draw(body["strata"]), observations)
         for est in [*stats.strata, stats.overall]:
             assert est.status == "ok" and est.rate is not None
             assert est.ci_low is not None and est.ci_high is not None
@@ -170,6 +190,7 @@ def run(design: Design, reps: int, seed: str) -> dict[str, Tally]:
             share = est.found / est.observed
             half = 1.96 * math.sqrt(share * (1 - share) / est.observed)
             t.naive += share - half <= t.truth <= share + half
+            t.inside += est.ci_low <= est.rate <= est.ci_high and 0 <= est.rate <= 1
             t.rates.append(est.rate)
             t.variances.append(est.std_error**2)
     return tallies

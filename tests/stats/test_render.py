@@ -77,3 +77,20 @@ def test_a_large_draw_pages_its_strata_and_the_json_keeps_them_all(monkeypatch):
     assert 'href="D-2026-0001/strata-2.html"' in first and 'href="../D-2026-0001.html"' in second
     assert "第 2 / 2 页" in second
     assert len(json.loads(pages["statistics/D-2026-0001.json"])["strata"]) == 2
+
+
+def test_the_method_is_said_in_chinese_and_the_charts_fit_a_phone():
+    obs = [Observation("定点医疗机构|370402", 0.1, i < 3) for i in range(30)]
+    obs += [Observation("定点零售药店|370402", 0.1, i < 7) for i in range(28)]
+    page = _pages(_doc(obs))["statistics/D-2026-0001.html"].decode()
+    method = page.split("方法：")[1].split("</p>")[0]
+    assert "Hájek" in method and "Korn" in method  # names of methods, the sentence in Chinese
+    assert "certainty" not in method and "variance" not in method
+    for before, svg in zip(page.split("<svg")[:-1], page.split("<svg")[1:], strict=True):
+        head = svg.split(">")[0]
+        # its own text size (the label column is measured for 12 px), in a box that scrolls on
+        # a phone so the page keeps the screen's width (the site's CSP allows no inline style)
+        assert 'font-size="12"' in head and "style=" not in head
+        assert before.endswith('<div class="chart-wrap">')
+    chart = page.split('class="stats-rates"')[1].split("</svg>")[0]
+    assert "定点医疗机构 · 枣庄市市中区" in chart and "|" not in chart

@@ -28,7 +28,8 @@ def results() -> dict[str, dict[str, Tally]]:
 
 def test_designs_cover_what_the_issue_is_about():
     by_name = {d.name: d for d in designs()}
-    assert set(by_name) == {"equal", "strong", "certainty", "small"}
+    assert set(by_name) == {"equal", "strong", "certainty", "unchecked", "small"}
+    assert by_name["unchecked"].unchecked > 0 and by_name["unchecked"].params.grade_rates
     assert not by_name["equal"].params.weighted and by_name["strong"].params.weighted
     assert by_name["certainty"].params.grade_rates == {"D": 1.0}
     assert max(int(k[1:]) for k in by_name["small"].true_rates if k != "overall") <= 40
@@ -45,15 +46,31 @@ def test_coverage_is_at_least_nominal_in_every_stratum(results):
 
 
 def test_the_estimates_are_unbiased_and_the_variance_is_not_understated(results):
+    """The π-weighted share (Hájek) is unbiased but for terms of order 1/n: where a stratum's
+    sample is a handful of units (the "small" design: n = 1…4) its bias stays under a fifth of
+    its own standard deviation — the price of a rate that never exceeds 100 %."""
     for design, tallies in results.items():
         for key, t in tallies.items():
             sd = statistics.stdev(t.rates)
-            assert abs(statistics.fmean(t.rates) - t.truth) < 4 * sd / math.sqrt(REPS), (
-                design,
-                key,
-            )
-            # E(V̂)/V: the empirical variance itself is uncertain by ≈ ±10 % at R = 800.
-            assert t.row()["var_ratio"] > 0.8, (design, key, t.row())
+            slack = 4 * sd / math.sqrt(REPS) + (0.2 * sd if design == "small" else 0.0)
+            assert abs(statistics.fmean(t.rates) - t.truth) < slack, (design, key, t.row())
+            # E(V̂)/V: the empirical variance itself is uncertain by ≈ ±10 % at R = 800. With one
+            # to four sampled units the linearised V̂ may fall to about half (its interval does
+            # not: the effective size is capped by what the weights allow, Kish).
+            floor = 0.5 if design == "small" else 0.8
+            assert t.row()["var_ratio"] > floor, (design, key, t.row())
+
+
+def test_every_estimate_is_a_rate_inside_its_own_interval(results):
+    """Never above 100 % (Horvitz–Thompson read 157 % in small strata), never outside the
+    interval shown beside it."""
+    outside = {
+        (design, key): t.reps - t.inside
+        for design, tallies in results.items()
+        for key, t in tallies.items()
+        if t.inside != t.reps
+    }
+    assert not outside, outside
 
 
 def test_the_coverage_check_catches_a_wrong_method(results):

@@ -61,7 +61,7 @@ def test_statistics_of_a_draw_from_approved_results(client, city, credit):
     assert stats["overall"]["rate"] == pytest.approx(ht)
     assert stats["overall"]["ci_low"] <= min(1, ht) <= stats["overall"]["ci_high"]
     assert stats["detection"]["found"] == found and stats["detection"]["expected_uniform"] > 0
-    assert "Horvitz" in stats["method"]
+    assert "Hájek" in stats["method"]
     assert client.get(url, headers=credit).status_code == 403
     assert client.get("/api/v1/draws/NOPE/statistics", headers=city).status_code == 404
 

@@ -182,3 +182,45 @@ def test_endpoint_uses_override_file_for_missing_years(drawn, db, tmp_path, make
     assert item["due_on"] == "2027-01-18"
     insp = make_token("inspector", badge="37040000000001")
     assert plain.get("/api/v1/results/deadlines", headers=insp).status_code == 403
+
+
+def test_a_result_awaiting_approval_is_listed_with_its_deadline(client, drawn, db, make_token):
+    """A result decided and left in the approval queue shows before its deadline (due soon), on
+    the day, and after it (overdue): the clock runs from the decision, approved or not."""
+    from datetime import timedelta
+
+    from app.clock import today_local
+
+    sup, draw = drawn
+    task = draw["tasks"][0]
+    leader = next(m["badge"] for m in task["team"] if m["role"] == "组长")
+    inspector = make_token("inspector", badge=leader)
+    decided = today_local()
+    body = {
+        "outcome": "未发现问题",
+        "decided_on": decided.isoformat(),
+        "findings": "",
+        "measures": [],
+    }
+    r = client.put(f"/api/v1/tasks/{task['id']}/result", headers=inspector, json=body)
+    assert r.status_code in (200, 201), r.text
+    due = publication_due(CAL, decided, 5)
+    with make_sessionmaker(db)() as s:
+        for today, state in (
+            (due - timedelta(days=2), "due_soon"),
+            (due, "due_soon"),
+            (due + timedelta(days=6), "overdue"),
+        ):
+            (item,) = deadlines(s, today=today, within=5, calendar=CAL, workdays=5)
+            assert (item.task_id, item.state, item.stage) == (
+                task["id"],
+                state,
+                "awaiting_approval",
+            )
+            assert item.due_on == due and item.result_id is None and "待审核" in item.message
+    # the API lists it as well
+    r = client.get("/api/v1/results/deadlines", headers=sup, params={"within": 250})
+    assert r.status_code == 200, r.text
+    assert [(i["task_id"], i["stage"]) for i in r.json()["items"]] == [
+        (task["id"], "awaiting_approval")
+    ]

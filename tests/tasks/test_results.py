@@ -262,3 +262,28 @@ def test_mark_published_records_publication_and_reapproval_resets_it(client, dra
         s.execute(update(Result).where(Result.id == rid).values(published_at=None))
         assert mark_published(s, [rid], later) == 1
         s.commit()
+
+
+def test_dates_as_officials_type_them_are_taken(client, drawn):
+    """2026/1/5 and 2026年1月5日 mean 2026-01-05 (a result's decision date, a plan's window, the
+    weekly report's period); a date that is not one is still refused by field."""
+    sup, draw = drawn
+    task = draw["tasks"][0]
+    day = today_local()
+    for typed in (f"{day.year}/{day.month}/{day.day}", f"{day.year}年{day.month}月{day.day}日"):
+        r = _put(client, sup, task["id"], _ok_body(decided_on=typed))
+        assert r.status_code in (200, 201), (typed, r.text)
+        assert r.json()["decided_on"] == day.isoformat()
+    assert _fields(_put(client, sup, task["id"], _ok_body(decided_on="2026年13月5日"))) == {
+        "decided_on"
+    }
+    from tests.plans.conftest import plan_body
+
+    body = plan_body(code="2026-DATES", window={"start": "2026/12/1", "end": "2026年12月31日"})
+    r = client.post("/api/v1/plans", headers=sup, json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["spec"]["window"] == {"start": "2026-12-01", "end": "2026-12-31"}
+    r = client.get(
+        "/api/v1/reports/weekly", headers=sup, params={"from": "2026/12/1", "to": "2026年12月7日"}
+    )
+    assert r.status_code == 200, r.text
