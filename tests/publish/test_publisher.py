@@ -48,10 +48,28 @@ def quiet(db, settings):
 
 
 @pytest.fixture
-def scheduled(settings):
+def calendar_file(tmp_path: Path) -> Path:
+    """A calendar override for the years around today that the installed chinesecalendar has
+    no data for (weekdays work, 1 January off): the release-day tests count 18 working days
+    from today, which in December reaches into a year the package may not know yet (the
+    service then publishes at once, by design — see result_release)."""
+    known = load_calendar(None).years
+    this_year = local_date(datetime.now(UTC)).year
+    years = [y for y in range(this_year, this_year + 3) if y not in known]
+    path = tmp_path / "calendar-override.json"
+    path.write_text(json.dumps({str(y): {"holidays": [f"{y}-01-01"]} for y in years}))
+    return path
+
+
+@pytest.fixture
+def scheduled(settings, calendar_file):
     """The service's periodic jobs registered for `settings`, at most one build per 2 s
-    (removed afterwards)."""
-    register_jobs(settings.model_copy(update={"publish_interval_seconds": 2.0}))
+    (removed afterwards), with a calendar that knows the years around today."""
+    register_jobs(
+        settings.model_copy(
+            update={"publish_interval_seconds": 2.0, "calendar_override_file": calendar_file}
+        )
+    )
     yield
     for name in (PUBLISH, PUBLISH_ON_TIME, CALENDAR_CHECK, DRAW_DUE):
         jobs.unregister(name)
@@ -406,7 +424,7 @@ def _shanghai(day: str, hh: int = 0, mm: int = 0) -> datetime:
 
 
 def test_window_closing_and_result_deadline_publish_with_nobody_touching_the_service(
-    quiet, pub_city, db, settings, scheduled
+    quiet, pub_city, db, settings, scheduled, calendar_file
 ):
     today = local_date(datetime.now(UTC))
     end = (today + timedelta(days=60)).isoformat()
@@ -422,7 +440,7 @@ def test_window_closing_and_result_deadline_publish_with_nobody_touching_the_ser
     assert published_results(files) == []
 
     # The day the result must go public by (18 of the 20 working days: 2 before the deadline).
-    release = deadline_of(load_calendar(None), today, 18)
+    release = deadline_of(load_calendar(calendar_file), today, 18)
     assert release < date_of(end)
     builds = _count(db, PublishBuild)
     eve = _shanghai((release - timedelta(days=1)).isoformat(), 23, 59)
@@ -503,7 +521,7 @@ def test_settings_name_the_scheduler_modes():
 
 
 def test_several_workers_publish_each_time_event_exactly_once(
-    quiet, pub_city, db, settings, scheduled, caplog
+    quiet, pub_city, db, settings, scheduled, calendar_file, caplog
 ):
     """Three workers, each with its own engine (as three `spotcheck worker` processes), tick at
     the same moments: the result's release day and the window's close each lead to exactly one
@@ -523,7 +541,7 @@ def test_several_workers_publish_each_time_event_exactly_once(
         assert _count(db, PublishBuild) == 1
         assert published_results(site_files(settings.publish_dir)) == []
 
-        release = deadline_of(load_calendar(None), today, 18)
+        release = deadline_of(load_calendar(calendar_file), today, 18)
         ticks = [_shanghai((release - timedelta(days=1)).isoformat(), 23, 59)]
         tick_together(factories, ticks[0])
         assert _count(db, PublishBuild) == 1  # nothing due the evening before
