@@ -30,7 +30,10 @@ from app.gcpause import gc_paused
 TEAMS_ALGORITHM = "spotcheck-draw/1 teams"
 # /2: keyed exclusion tokens and lazy recusal (only recusals that changed a step are published).
 TEAMS_ALGORITHM_2 = "spotcheck-draw/2 teams"
-TEAMS_ALGORITHMS = (TEAMS_ALGORITHM, TEAMS_ALGORITHM_2)
+# /3: the /2 rules on the frozen inspector frame of the plan version (app/draw/team_frame.py).
+TEAMS_ALGORITHM_3 = "spotcheck-draw/3 teams"
+TEAMS_ALGORITHMS = (TEAMS_ALGORITHM, TEAMS_ALGORITHM_2, TEAMS_ALGORITHM_3)
+LAZY_RECUSAL = (TEAMS_ALGORITHM_2, TEAMS_ALGORITHM_3)
 EXCLUDE_TAG_2 = "spotcheck-draw/2:exclude|"
 MIN_RECUSAL_KEY_BYTES = 16
 KIND_OFFICER = "执法人员"
@@ -86,8 +89,8 @@ class TeamParams:
 
     @property
     def lazy_recusal(self) -> bool:
-        """/2: a recusal is applied (and published) only where it changed a step."""
-        return self.algorithm == TEAMS_ALGORITHM_2
+        """/2, /3: a recusal is applied (and published) only where it changed a step."""
+        return self.algorithm in LAZY_RECUSAL
 
     def validate(self) -> None:
         """Raises ValueError for parameters no draw may use."""

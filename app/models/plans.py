@@ -63,6 +63,8 @@ class PlanVersion(Base):
     # the algorithm; the entropy source is in `spec`.
     algorithm: Mapped[str | None] = mapped_column(String(32))
     frame_sha256: Mapped[str | None] = mapped_column(String(64))
+    # spotcheck-draw/3: the frozen inspector frame's hash (app/draw/team_frame.py).
+    team_frame_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class PlanFrame(Base):
@@ -80,6 +82,22 @@ class PlanFrame(Base):
     # Draws still withheld (after_window, window open) whose tasks entered `cooling_items`: while
     # any is withheld, only `sha256` of this frame is public (it would reveal their selection).
     depends_on: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class PlanTeamFrame(Base):
+    """The inspector frame of a published spotcheck-draw/3 plan version, frozen at publication
+    (docs/draw-spec-teams.md §12): the public file (gzip; recusals as keyed tokens) and the
+    private recusal pairs the tokens stand for. The draw reads it back, never the registry."""
+
+    __tablename__ = "plan_team_frames"
+
+    plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    lines_gz: Mapped[bytes] = mapped_column(LargeBinary)
+    # [[badge, uscc], …]: each declared conflict or own employer with a target of the frame.
+    recusals: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    captured_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Draw(Base):
@@ -118,6 +136,8 @@ class DrawPopulation(Base):
     draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64))
     lines_gz: Mapped[bytes] = mapped_column(LargeBinary)
+    # spotcheck-draw/3: the frozen inspector frame file (gzip) published beside the population.
+    team_frame_gz: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Task(Base):

@@ -6,6 +6,7 @@ stored as its population file and read back by the draw (`read_frame`): edits, d
 back-dated grades recorded after the publication cannot change the draw.
 """
 
+import gzip
 import hashlib
 import json
 import zlib
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import String, and_, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
@@ -34,7 +36,16 @@ from app.draw import (
     risk_weight,
     stratum_key,
 )
+from app.draw.population import USCC_LENGTH
+from app.draw.team_frame import (
+    FrameInspector,
+    frame_pool,
+    frame_tokens,
+    read_team_frame,
+    team_frame_bytes,
+)
 from app.draw.teams import Inspector as TeamInspector
+from app.draw.teams import recusal_of
 from app.errors import ValidationFailed
 from app.gcpause import gc_paused
 from app.models import Draw, Inspector, Item, Plan, Result, Target, Task, TaskMember
@@ -289,6 +300,7 @@ class Frame:
     size: int
     lines_gz: bytes
     depends_on: list[str]
+    population: Population | None = None
 
 
 def capture(session: Session, plan: PlanIn, items: list[Item], now: datetime) -> Frame:
@@ -308,13 +320,96 @@ def capture(session: Session, plan: PlanIn, items: list[Item], now: datetime) ->
         digest.update(chunk)
         parts.append(packer.compress(chunk))
     parts.append(packer.flush())
-    withheld = disclosure.withheld_draws(session, local_date(now)) & cooling_draws
     return Frame(
         sha256=digest.hexdigest(),
         size=len(population),
         lines_gz=b"".join(parts),
-        depends_on=sorted(withheld),
+        depends_on=disclosure.frame_dependencies(session, local_date(now), cooling_draws),
+        population=population,
     )
+
+
+@dataclass(frozen=True)
+class TeamFrame:
+    """A plan version's frozen inspector frame (docs/draw-spec-teams.md §12): the public file
+    (gzip), its hash, the private recusal pairs its tokens stand for, and the withheld draws
+    whose tasks its open loads count."""
+
+    sha256: str
+    lines_gz: bytes
+    recusals: list[list[str]]
+    depends_on: list[str]
+
+
+def capture_team_frame(
+    session: Session, population: Population, now: datetime, key: bytes
+) -> TeamFrame:
+    """The inspector frame as the registry and the open tasks are recorded at `now` (the
+    publication): every inspector in the registry and 在岗, with their 任务上限 and open load,
+    and their declared recusals with targets of `population` as tokens keyed by `key`."""
+    pool = team_pool(session)
+    busy = open_tasks(session)
+    limits: dict[str, int | None] = {
+        badge: limit
+        for badge, limit in session.execute(
+            select(Inspector.badge, Inspector.max_tasks).where(Inspector.active.is_(True))
+        )
+    }
+    declared = sorted({(i.badge, u) for i in pool for u in recusal_of(i)})
+    wanted = np.array(sorted({u for _, u in declared}), dtype=f"S{USCC_LENGTH}")
+    present: set[str] = set()
+    if len(wanted):
+        usccs = np.frombuffer(population.data, dtype=f"S{USCC_LENGTH}")
+        present = {u.decode("ascii") for u in wanted[np.isin(wanted, usccs)]}
+    recusals = [[b, u] for b, u in declared if u in present]
+    tokens = frame_tokens(key, ((b, u) for b, u in recusals))
+    rows = [
+        FrameInspector(
+            badge=i.badge,
+            department=i.department,
+            region=i.region,
+            kind=i.kind,
+            expertise=i.expertise,
+            max_tasks=limits.get(i.badge),
+            open_tasks=busy.get(i.badge, 0),
+            tokens=tokens.get(i.badge, ()),
+        )
+        for i in pool
+    ]
+    data = team_frame_bytes(rows)
+    loaded = load_draws(session, [i.badge for i in pool if busy.get(i.badge)])
+    return TeamFrame(
+        sha256=hashlib.sha256(data).hexdigest(),
+        lines_gz=gzip.compress(data, compresslevel=6, mtime=0),
+        recusals=recusals,
+        depends_on=disclosure.frame_dependencies(session, local_date(now), loaded),
+    )
+
+
+def read_team_frame_pool(lines_gz: bytes, recusals: Iterable[Sequence[str]]) -> list[TeamInspector]:
+    """The inspectors a /3 draw puts on teams, read from its plan version's frozen frame."""
+    rows = read_team_frame(gzip.decompress(lines_gz))
+    return frame_pool(rows, ((b, u) for b, u in recusals))
+
+
+def load_draws(session: Session, badges: Sequence[str]) -> set[str]:
+    """The draws whose open tasks count in the open load of `badges` (as `open_tasks` counts:
+    not 已办结, of a current draw): what an inspector frame's loads take from other draws."""
+    out: set[str] = set()
+    for i in range(0, len(badges), _TEAM_CHUNK):
+        stmt = (
+            select(Task.draw_id)
+            .distinct()
+            .join(TaskMember, TaskMember.task_id == Task.id)
+            .join(Draw, Draw.id == Task.draw_id)
+            .where(
+                TaskMember.badge.in_(badges[i : i + _TEAM_CHUNK]),
+                Task.status != TaskStatus.CLOSED,
+                Draw.status == DrawStatus.CURRENT,
+            )
+        )
+        out.update(d for d in session.scalars(stmt) if d is not None)
+    return out
 
 
 def read_frame(lines_gz: bytes, algorithm: str = CURRENT_ALGORITHM) -> Population:

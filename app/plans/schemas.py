@@ -389,6 +389,7 @@ class PlanVersionOut(StrictOut):
     commitment: str | None
     algorithm: str | None
     frame_sha256: str | None
+    team_frame_sha256: str | None = None
     actor: str
     created_at: datetime
     spec: dict[str, Any]
@@ -445,6 +446,7 @@ class SeedInputsOut(StrictOut):
     commitment: str
     secret: str
     frame_sha256: str | None = None
+    team_frame_sha256: str | None = None
     entropy_source: dict[str, Any] | None = None
     entropy: str
 
@@ -586,6 +588,15 @@ class OpenVisitOut(StrictOut):
     team: list[VisitMemberOut]
 
 
+class RecusalOpeningOut(StrictOut):
+    """The opening of one recusal token of the frozen inspector frame (spotcheck-draw/3): a
+    recusal that changed a step of the team draw, shown to have been declared before the draw."""
+
+    badge: str
+    uscc: str
+    salt: str
+
+
 class DrawOut(StrictOut):
     """A draw as published: everything needed to verify it independently."""
 
@@ -609,6 +620,8 @@ class DrawOut(StrictOut):
     team_params: TeamParamsOut | None = None
     inspector_pool: InspectorPoolOut | None = None
     exclusions: list[str] | None = None
+    team_frame_file: str | None = None
+    recusal_openings: list[RecusalOpeningOut] | None = None
     open_visits: list[OpenVisitOut] | None = None
     tasks: list[DrawTaskOut] | None = None  # absent from a failed attempt
     tasks_sha256: str | None = None

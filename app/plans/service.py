@@ -1,6 +1,7 @@
 """Plans: create, edit drafts, publish with a commitment, adjust (计划调整)."""
 
 import hmac
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from app.clock import today_local
 from app.config import get_settings
 from app.draw import CURRENT_ALGORITHM, FROZEN_FRAME, commitment_of
 from app.errors import Conflict, NotFound, ServerKeyMismatch, ValidationFailed, validation_message
-from app.models import Draw, Item, Plan, PlanFrame, PlanVersion
+from app.models import Draw, Item, Plan, PlanFrame, PlanTeamFrame, PlanVersion
 from app.models.base import utcnow
 from app.pagination import Page, decode_int_cursor, int_key, page_after, page_of
 from app.plans import disclosure, entropy, frame
@@ -114,6 +115,7 @@ def _version(
     public: bool = False,
     frame_sha256: str | None = None,
     at: datetime | None = None,
+    team_frame_sha256: str | None = None,
 ) -> None:
     session.add(
         PlanVersion(
@@ -127,6 +129,7 @@ def _version(
             public=public,
             algorithm=CURRENT_ALGORITHM if frame_sha256 else None,
             frame_sha256=frame_sha256,
+            team_frame_sha256=team_frame_sha256,
             created_at=at or utcnow(),
         )
     )
@@ -203,8 +206,17 @@ def replace_draft(
     return plan
 
 
-def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> str:
-    """A fresh commitment and frozen frame for the plan's (new) version; the frame's hash.
+@dataclass(frozen=True)
+class Frozen:
+    """The hashes of what a published version froze: the target frame and the inspector frame."""
+
+    frame_sha256: str
+    team_frame_sha256: str
+
+
+def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> Frozen:
+    """A fresh commitment and frozen frames (targets and inspectors, docs/draw-spec-teams.md
+    §12) for the plan's (new) version; their hashes.
 
     The secret is derived from the server key (outside the database) and a stored nonce; only
     the nonce and the commitment are written (app/keys.py).
@@ -212,6 +224,10 @@ def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> str:
     entropy.check_announced(spec, now)
     items = list(session.scalars(select(Item).where(Item.code.in_(spec.items)).order_by(Item.code)))
     captured = frame.capture(session, spec, items, now)
+    assert captured.population is not None
+    team = frame.capture_team_frame(
+        session, captured.population, now, keys.team_frame_key(plan.code, plan.version)
+    )
     plan.secret, plan.secret_nonce = None, keys.new_nonce()
     secret = keys.plan_secret(plan.code, plan.secret_nonce)
     plan.commitment = commitment_of(secret, algorithm=CURRENT_ALGORITHM)
@@ -223,10 +239,22 @@ def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> str:
             size=captured.size,
             lines_gz=captured.lines_gz,
             captured_at=now,
-            depends_on=captured.depends_on,
+            # the draws on this version are withheld while any draw either frame took from is
+            # (app/plans/disclosure.py `frame_dependencies`)
+            depends_on=sorted(set(captured.depends_on) | set(team.depends_on)),
         )
     )
-    return captured.sha256
+    session.merge(
+        PlanTeamFrame(
+            plan_code=plan.code,
+            version=plan.version,
+            sha256=team.sha256,
+            lines_gz=team.lines_gz,
+            recusals=team.recusals,
+            captured_at=now,
+        )
+    )
+    return Frozen(captured.sha256, team.sha256)
 
 
 def publish(session: Session, *, code: str, actor: str, at: datetime | None = None) -> Plan:
@@ -239,10 +267,20 @@ def publish(session: Session, *, code: str, actor: str, at: datetime | None = No
     check_against_registries(session, spec)
     now = at or utcnow()  # `at`: the demo dates its finished round back; the API never does
     plan.version += 1
-    frame_sha256 = _commit(session, plan, spec, now)
+    frozen = _commit(session, plan, spec, now)
+    frame_sha256 = frozen.frame_sha256
     plan.status = PlanStatus.PUBLISHED
     plan.published_at = plan.updated_at = now
-    _version(session, plan, "publish", actor, public=True, frame_sha256=frame_sha256, at=now)
+    _version(
+        session,
+        plan,
+        "publish",
+        actor,
+        public=True,
+        frame_sha256=frame_sha256,
+        team_frame_sha256=frozen.team_frame_sha256,
+        at=now,
+    )
     audit.append(
         session,
         actor=actor,
@@ -252,6 +290,7 @@ def publish(session: Session, *, code: str, actor: str, at: datetime | None = No
             "version": plan.version,
             "commitment": plan.commitment,
             "frame_sha256": frame_sha256,
+            "team_frame_sha256": frozen.team_frame_sha256,
             "entropy_source": plan.spec.get("entropy_source"),
         },
     )
@@ -334,10 +373,12 @@ def adjust(
     plan.updated_at = now
     superseded: str | None = None
     frame_sha256: str | None = None
+    team_frame_sha256: str | None = None
     if adj.redraw or not drawn:
         # Any change before the draw, and every re-draw, takes a fresh secret, a frame captured
         # now and an entropy source that does not exist yet: nothing known can be re-used.
-        frame_sha256 = _commit(session, plan, data, now)
+        frozen = _commit(session, plan, data, now)
+        frame_sha256, team_frame_sha256 = frozen.frame_sha256, frozen.team_frame_sha256
     if adj.redraw:
         current = session.scalar(
             select(Draw).where(Draw.plan_code == code, Draw.status == DrawStatus.CURRENT)
@@ -355,6 +396,7 @@ def adjust(
         reason=adj.reason,
         public=True,
         frame_sha256=frame_sha256,
+        team_frame_sha256=team_frame_sha256,
         at=now,
     )
     audit.append(
@@ -370,6 +412,7 @@ def adjust(
             "superseded_draw": superseded,
             "commitment": plan.commitment,
             "frame_sha256": frame_sha256,
+            "team_frame_sha256": team_frame_sha256,
         },
     )
     return plan

@@ -1,0 +1,156 @@
+"""The frozen inspector frame (spotcheck-draw/3, docs/draw-spec-teams.md §12), attacked as an
+operator with the server key, a database copy and the console would: every registry edit made
+after the publication — 停用, 任务上限, 专长 — leaves the draw's teams as they were, so a
+dry-run followed by one PATCH no longer steers a team, and a failure cannot be forced by quotas.
+
+Clock: time-machine travels to the announced dice ceremony; nothing sleeps.
+"""
+
+import gzip
+import hashlib
+import json
+from datetime import date
+
+from sqlalchemy import select
+
+from app.db import make_sessionmaker
+from app.draw.team_frame import read_team_frame, recusal_token
+from app.models import DrawPopulation, Inspector, PlanTeamFrame
+from app.plans import disclosure
+from app.plans.drawing import perform_draw
+from app.plans.schemas import DrawIn
+from tests.entropy import at_entropy, post_draw
+from tests.factories import uscc
+from tests.plans.conftest import published
+
+ENTROPY = "3-1-4-1-5-9"
+
+
+def _draw(client, sup, code, entropy=ENTROPY):
+    return post_draw(client, f"/api/v1/plans/{code}/draw", headers=sup, json={"entropy": entropy})
+
+
+def _dry_run(client, sup, db, code):
+    """What the operator with a database copy and the key sees before drawing: the draw made
+    in a transaction that is rolled back."""
+    spec = client.get(f"/api/v1/plans/{code}", headers=sup).json()["spec"]
+    with at_entropy(spec), make_sessionmaker(db)() as s:
+        outcome = perform_draw(s, code=code, body=DrawIn(entropy=ENTROPY), actor="dry-run")
+        body = dict(outcome.draw.body)
+        s.rollback()
+    return body
+
+
+def _teams(body):
+    return {t["uscc"]: t["team"] for t in body["tasks"]}
+
+
+def test_registry_edits_after_publication_do_not_change_the_teams(client, city, db):
+    code = published(client, city)
+    version = client.get(f"/api/v1/plans/{code}/versions", headers=city).json()["items"][-1]
+    assert version["team_frame_sha256"]
+    seen = _dry_run(client, city, db, code)
+    # The attack: take a drawn member off duty, change the others' quota and expertise.
+    victim = seen["tasks"][0]["team"][0]["badge"]
+    r = client.patch(f"/api/v1/inspectors/{victim}", headers=city, json={"status": "停用"})
+    assert r.status_code == 200, r.text
+    with make_sessionmaker(db)() as s:
+        for i in s.scalars(select(Inspector).where(Inspector.badge != victim)):
+            i.max_tasks, i.expertise = 1, ["财务"]
+        s.commit()
+    d = _draw(client, city, code)
+    assert d.status_code == 201, d.text
+    drawn = d.json()
+    assert _teams(drawn) == _teams(seen)
+    assert drawn["inspector_pool"] == seen["inspector_pool"]
+    assert drawn["team_params"]["algorithm"] == "spotcheck-draw/3 teams"
+    assert drawn["seed_inputs"]["team_frame_sha256"] == version["team_frame_sha256"]
+    assert drawn["team_frame_file"] == f"{drawn['id']}.inspectors.csv"
+    with make_sessionmaker(db)() as s:
+        stored = s.get(DrawPopulation, drawn["id"])
+        assert stored is not None and stored.team_frame_gz is not None
+        data = gzip.decompress(stored.team_frame_gz)
+    assert hashlib.sha256(data).hexdigest() == version["team_frame_sha256"]
+    rows = {r.badge: r for r in read_team_frame(data)}
+    assert rows[victim].status == "在岗" and rows[victim].max_tasks is None
+
+
+def test_quotas_cut_after_publication_cannot_force_a_failure(client, city, db):
+    """Re-roll by forced failure: after previewing, 任务上限 0 on everybody would make the draw
+    fail (and take a new dice source at the adjustment). The frozen frame still has them."""
+    code = published(client, city)
+    with make_sessionmaker(db)() as s:
+        for i in s.scalars(select(Inspector)):
+            i.max_tasks = 0
+        s.commit()
+    d = _draw(client, city, code)
+    assert d.status_code == 201, d.text
+    assert d.json()["status"] == "current" and d.json()["tasks"]
+
+
+def test_recusals_are_frozen_as_tokens_and_opened_only_where_they_decided(client, city, db):
+    """Each declared recusal with a target of the frame is a keyed token in the public file (no
+    USCC); a recusal that changed a step is opened in the draw, and its opening matches a token
+    of that inspector's row — a recusal added after the seed is known has no token."""
+    with make_sessionmaker(db)() as s:
+        for i in s.scalars(select(Inspector)):
+            i.conflicts = [uscc(k) for k in range(1, 81)]  # every target: nobody can go
+        first = s.scalars(select(Inspector).order_by(Inspector.badge)).first()
+        assert first is not None
+        s.commit()
+    # everyone recused from everything: only declared, so publish and check tokens first
+    code = published(client, city, code="REC-1")
+    with make_sessionmaker(db)() as s:
+        frame = s.get(PlanTeamFrame, (code, 2))
+        assert frame is not None and len(frame.recusals) == 24 * 80
+        data = gzip.decompress(frame.lines_gz)
+    assert uscc(1).encode() not in data
+    assert all(len(r.tokens) == 80 for r in read_team_frame(data))
+    # now only one conflict each: the draw opens exactly the pairs it published as `recused`
+    with make_sessionmaker(db)() as s:
+        for n, i in enumerate(s.scalars(select(Inspector).order_by(Inspector.badge))):
+            i.conflicts = [uscc(k) for k in range(1, 81) if k % 24 == n]
+        s.commit()
+    code = published(client, city, code="REC-2")
+    drawn = _draw(client, city, code).json()
+    with make_sessionmaker(db)() as s:
+        frame = s.get(PlanTeamFrame, (code, 2))
+        assert frame is not None
+        rows = {r.badge: r for r in read_team_frame(gzip.decompress(frame.lines_gz))}
+    recused = sorted((b, t["uscc"]) for t in drawn["tasks"] for b in t.get("recused", []))
+    opened = sorted((o["badge"], o["uscc"]) for o in drawn["recusal_openings"])
+    assert opened == recused
+    for o in drawn["recusal_openings"]:
+        assert recusal_token(o["salt"], o["badge"], o["uscc"]) in rows[o["badge"]].tokens
+
+
+def test_a_withheld_draw_leaks_nothing_through_later_inspector_loads(client, city, db):
+    """With generous quotas, the next public draw's quotas minus its own memberships gave the
+    withheld draw's memberships exactly. The later frame counts those loads, so it depends on
+    the withheld draw: its draw is withheld until that one is public (one rule,
+    app/plans/disclosure.py `frame_dependencies`)."""
+    with make_sessionmaker(db)() as s:
+        for i in s.scalars(select(Inspector)):
+            i.max_tasks = 100
+        s.commit()
+    # cooldown 0 and another item: the later frame takes nothing from the withheld one but loads
+    hidden = published(client, city, code="HIDDEN-L", publish_tasks="after_window", cooldown_days=0)
+    withheld = _draw(client, city, hidden).json()
+    later = published(
+        client,
+        city,
+        code="LATER-L",
+        publish_tasks="on_draw",
+        cooldown_days=0,
+        window={"start": "2027-02-01", "end": "2027-02-28"},
+    )
+    with make_sessionmaker(db)() as s:
+        frame = s.get(PlanTeamFrame, (later, 2))
+        assert frame is not None
+        loads = {r.badge: r.open_tasks for r in read_team_frame(gzip.decompress(frame.lines_gz))}
+    assert sum(loads.values()) == sum(len(t["team"]) for t in withheld["tasks"])
+    drawn = _draw(client, city, later).json()
+    assert "joins" not in json.dumps(drawn)
+    with make_sessionmaker(db)() as s:
+        public, since = disclosure.draw_disclosure(s, date(2026, 12, 15))[drawn["id"]]
+    assert (public, since) == (False, "2027-01-01")
