@@ -486,6 +486,8 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
         got = first(None, kind)
         if got is not None:
             task_lists[kind] = got[1]
+    # spotcheck-draw/3: the frozen inspector frame (docs/draw-spec-teams.md §12)
+    team_frame = first(None, "team_frame") if draw.get("sealed") is not True else None
     try:
         report = verifier.check(
             draw,
@@ -494,6 +496,7 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
             sealed=documents.get("sealed"),
             bls=_bls_with_beacon_module,
             task_lists=task_lists,
+            team_frame=None if team_frame is None else team_frame[1],
         )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         # A hand-edited or truncated file: report it as invalid rather than crash.

@@ -154,3 +154,123 @@ def test_a_withheld_draw_leaks_nothing_through_later_inspector_loads(client, cit
     with make_sessionmaker(db)() as s:
         public, since = disclosure.draw_disclosure(s, date(2026, 12, 15))[drawn["id"]]
     assert (public, since) == (False, "2027-01-01")
+
+
+# --- the verifiers: the frame file binds the pool and the recusals -----------------------------
+
+
+def _site(client, city, db, settings, code="VER-1", conflicts=True):
+    """A /3 draw with recusals that changed steps, published; returns (draw, plan, files)."""
+    from app.publish.write import publish
+
+    if conflicts:
+        with make_sessionmaker(db)() as s:
+            for n, i in enumerate(s.scalars(select(Inspector).order_by(Inspector.badge))):
+                i.conflicts = [uscc(k) for k in range(1, 81) if k % 6 == n % 6]
+            s.commit()
+    code = published(client, city, code=code)
+    drawn = _draw(client, city, code).json()
+    with make_sessionmaker(db)() as s:
+        publish(s, settings.publish_dir)
+        s.commit()
+    site = settings.publish_dir
+    draw = json.loads((site / "draws" / f"{drawn['id']}.json").read_text("utf-8"))
+    plan = json.loads((site / "plans" / f"{code}.json").read_text("utf-8"))
+    files = {
+        "population": (site / "draws" / f"{drawn['id']}.population.csv").read_bytes(),
+        "team_frame": (site / "draws" / f"{drawn['id']}.inspectors.csv").read_bytes(),
+        "csv": (site / "draws" / f"{drawn['id']}.tasks.csv").read_bytes(),
+        "xlsx": (site / "draws" / f"{drawn['id']}.tasks.xlsx").read_bytes(),
+    }
+    return draw, plan, files
+
+
+def _check(draw, plan, files, **over):
+    from tests.draw.draw_helpers import load_verifier
+
+    verifier = load_verifier()
+    kw = {
+        "plan": plan,
+        "task_lists": {"csv": files["csv"], "xlsx": files["xlsx"]},
+        "team_frame": files["team_frame"],
+    }
+    kw.update(over)
+    return verifier.check(draw, verifier.parse_population(files["population"]), **kw)
+
+
+def test_a_published_v3_draw_verifies_with_its_inspector_frame(client, city, db, settings):
+    draw, plan, files = _site(client, city, db, settings)
+    assert draw["recusal_openings"], "the city's conflicts changed some steps"
+    report = _check(draw, plan, files)
+    assert (report.problems, report.not_checked) == ([], [])
+    report = _check(draw, plan, files, team_frame=None)
+    assert report.exit_code == 3 and "inspectors.csv" in report.not_checked[0]
+
+
+def test_the_verifier_refuses_a_pool_or_recusal_not_from_the_frozen_frame(
+    client, city, db, settings
+):
+    import copy
+
+    draw, plan, files = _site(client, city, db, settings)
+    frame = files["team_frame"]
+
+    def problems(d=draw, p=plan, **over):
+        return " ".join(_check(d, p, files, **over).problems)
+
+    # a frame file other than the one hashed into the seed and published with the version
+    assert "team frame differs" in problems(team_frame=frame.replace(b"\n", b"\n", 1) + b"\n")
+    # the pool published in the draw is not the frame's (a quota raised)
+    forged = copy.deepcopy(draw)
+    forged["inspector_pool"]["rows"][0][5] = 7
+    assert "inspector pool is not the frozen frame's" in problems(forged)
+    # a recusal opened that is no token of that inspector's row (invented after the seed)
+    forged = copy.deepcopy(draw)
+    forged["recusal_openings"][0]["salt"] = "0" * 64
+    assert "recusal not committed" in problems(forged)
+    # a recusal used but not opened
+    forged = copy.deepcopy(draw)
+    forged["recusal_openings"] = forged["recusal_openings"][1:]
+    assert "recusal not opened" in problems(forged)
+    # an opening nothing used
+    forged = copy.deepcopy(draw)
+    spare = dict(forged["recusal_openings"][0], uscc=uscc(79))
+    forged["recusal_openings"] = sorted(
+        [*forged["recusal_openings"], spare], key=lambda o: (o["uscc"], o["badge"])
+    )
+    assert "opening not used" in problems(forged)
+    # the plan version announced another inspector frame
+    other = copy.deepcopy(plan)
+    for v in other["versions"]:
+        v["team_frame_sha256"] = "0" * 64
+    assert "team_frame_sha256" in problems(p=other)
+    # openings out of order, or not {badge, uscc, salt}
+    forged = copy.deepcopy(draw)
+    forged["recusal_openings"] = forged["recusal_openings"][::-1]
+    if len(forged["recusal_openings"]) > 1:
+        assert "未按" in problems(forged)
+    forged["recusal_openings"] = [{"badge": "x"}]
+    assert "malformed openings" in problems(forged)
+
+
+def test_a_non_canonical_frame_re_seeded_consistently_is_refused(client, city, db, settings):
+    """The secret is public after the draw: a forger can re-derive the seed for any frame. A
+    frame written otherwise than canonically (here: a row out of order) is refused, besides
+    not being the plan version's."""
+    import copy
+
+    from app.draw import SEED_INPUTS_V3, derive_seed_v3
+
+    draw, plan, files = _site(client, city, db, settings, conflicts=False)
+    lines = files["team_frame"].decode().splitlines(keepends=True)
+    forged_frame = "".join([lines[0], lines[2], lines[1], *lines[3:]]).encode()
+    forged = copy.deepcopy(draw)
+    inputs = forged["seed_inputs"]
+    inputs["team_frame_sha256"] = hashlib.sha256(forged_frame).hexdigest()
+    forged["seed"] = derive_seed_v3(
+        secret=inputs["secret"], inputs={k: inputs[k] for k in SEED_INPUTS_V3}
+    )
+    got = " ".join(_check(forged, plan, files, team_frame=forged_frame).problems)
+    assert "team_frame_sha256" in got
+    got = " ".join(_check(forged, None, files, team_frame=forged_frame).problems)
+    assert "bad team frame" in got
