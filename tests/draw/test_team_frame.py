@@ -191,3 +191,11 @@ def test_team_frame_hash_not_hex_is_refused() -> None:
     forged["seed_inputs"]["team_frame_sha256"] = "x" * 64
     problems = _check(forged, plan, population, frame).problems
     assert any("team frame not 64 hex" in p for p in problems), problems
+
+
+def test_v3_teams_under_another_label_are_refused() -> None:
+    body, plan, population, frame = _teams3()
+    forged = copy.deepcopy(body)
+    forged["team_params"]["algorithm"] = "spotcheck-draw/2 teams"
+    problems = _check(forged, plan, population, frame).problems
+    assert any("不支持的组队算法" in p for p in problems), problems
