@@ -274,3 +274,23 @@ def test_a_non_canonical_frame_re_seeded_consistently_is_refused(client, city, d
     assert "team_frame_sha256" in got
     got = " ".join(_check(forged, None, files, team_frame=forged_frame).problems)
     assert "bad team frame" in got
+
+
+def test_a_withheld_plans_open_visits_are_not_listed_by_a_plan_public_earlier(client, city, db):
+    """R4.4 (app/plans/visits.py `_lists_public_no_later`): an on_draw plan published before an
+    unannounced plan was drawn (so its frozen frames took nothing from it) and drawn after it
+    must not list — nor join — the unannounced plan's open visits: its draw is public at once
+    and would publish the withheld tasks in `open_visits`."""
+    early = published(client, city, code="EARLY-B", ratio=1.0, cooldown_days=0)
+    hidden = published(
+        client, city, code="HIDDEN-A", ratio=1.0, cooldown_days=0, publish_tasks="after_window"
+    )
+    withheld = _draw(client, city, hidden)
+    assert withheld.status_code == 201, withheld.text
+    drawn = _draw(client, city, early).json()
+    assert {t["uscc"] for t in drawn["tasks"]} == {t["uscc"] for t in withheld.json()["tasks"]}
+    assert drawn["open_visits"] == []
+    assert not any("joins" in t or "visit_note" in t for t in drawn["tasks"])
+    with make_sessionmaker(db)() as s:
+        public, _since = disclosure.draw_disclosure(s, date(2026, 12, 15))[drawn["id"]]
+    assert public
