@@ -65,6 +65,8 @@ class PlanVersion(Base):
     frame_sha256: Mapped[str | None] = mapped_column(String(64))
     # spotcheck-draw/3: the frozen inspector frame's hash (app/draw/team_frame.py).
     team_frame_sha256: Mapped[str | None] = mapped_column(String(64))
+    # A re-draw: the changes it made to the original frames, each with its reason (public).
+    frame_changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class PlanFrame(Base):

@@ -279,18 +279,8 @@ def _frame(session: Session, inputs: _Inputs) -> PlanFrame:
 
 def bound_version(session: Session, plan: Plan) -> PlanVersion:
     """The public version whose commitment (and, under /2, frame and entropy source) the next
-    draw of `plan` is bound to: the latest publication or adjustment that took a commitment."""
-    stmt = (
-        select(PlanVersion)
-        .where(
-            PlanVersion.plan_code == plan.code,
-            PlanVersion.public.is_(True),
-            PlanVersion.commitment == plan.commitment,
-        )
-        .order_by(PlanVersion.version.desc())
-        .limit(1)
-    )
-    version = session.scalar(stmt)
+    draw of `plan` is bound to (app/plans/service.py `bound_version`)."""
+    version = plans.bound_version(session, plan)
     assert version is not None, "a published plan has a public version with its commitment"
     return version
 

@@ -386,6 +386,105 @@ def capture_team_frame(
     )
 
 
+def frame_without(lines_gz: bytes, remove: set[str]) -> tuple[Frame, set[str], set[str]]:
+    """A re-draw's population frame: the original frame file (gzip) less the units listed in
+    `remove` (docs/rules.md#r7-3), its other lines unchanged; with the USCCs it keeps and those
+    of `remove` it did not hold."""
+    text = gzip.decompress(lines_gz).decode("utf-8")
+    header, _, body = text.partition("\n")
+    kept: list[str] = [header]
+    usccs: set[str] = set()
+    found: set[str] = set()
+    for line in body.splitlines():
+        uscc = line.split(",", 1)[0]
+        if uscc in remove:
+            found.add(uscc)
+            continue
+        kept.append(line)
+        usccs.add(uscc)
+    data = ("\n".join(kept) + "\n").encode("utf-8")
+    frame = Frame(
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(kept) - 1,
+        lines_gz=gzip.compress(data, compresslevel=6, mtime=0),
+        depends_on=[],
+    )
+    return frame, usccs, remove - found
+
+
+def team_frame_changed(
+    session: Session,
+    original_gz: bytes,
+    original_recusals: Iterable[Sequence[str]],
+    *,
+    usccs: set[str],
+    remove: set[str],
+    add: set[str],
+    key: bytes,
+    now: datetime,
+) -> tuple[TeamFrame, set[str]]:
+    """A re-draw's inspector frame: the original frame less the inspectors in `remove`, plus
+    those in `add` as the registry has them now (in the registry and 在岗, with their 任务上限,
+    open load and recusals), recusals kept only with targets still in the frame (`usccs`),
+    every token keyed anew with the new version's `key`. Also the badges of `remove` and `add`
+    that could not be applied (not in the frame, or not in the registry and 在岗 / already
+    in the frame)."""
+    rows = [r for r in read_team_frame(gzip.decompress(original_gz)) if r.badge not in remove]
+    bad = remove - {r.badge for r in read_team_frame(gzip.decompress(original_gz))}
+    held = {r.badge for r in rows}
+    recusals = [[b, u] for b, u in original_recusals if b in held and u in usccs]
+    loaded: set[str] = set()
+    if add:
+        pool = {i.badge: i for i in team_pool(session) if i.badge in add}
+        bad |= {b for b in add if b not in pool or b in held}
+        busy = open_tasks(session)
+        limits: dict[str, int | None] = {
+            badge: limit
+            for badge, limit in session.execute(
+                select(Inspector.badge, Inspector.max_tasks).where(Inspector.badge.in_(sorted(add)))
+            )
+        }
+        for badge in sorted(set(pool) - held):
+            i = pool[badge]
+            rows.append(
+                FrameInspector(
+                    badge=i.badge,
+                    department=i.department,
+                    region=i.region,
+                    kind=i.kind,
+                    expertise=i.expertise,
+                    max_tasks=limits.get(i.badge),
+                    open_tasks=busy.get(i.badge, 0),
+                )
+            )
+            recusals += [[i.badge, u] for u in sorted(recusal_of(i)) if u in usccs]
+        loaded = load_draws(session, sorted(set(pool) - held))
+    recusals.sort()
+    tokens = frame_tokens(key, ((b, u) for b, u in recusals))
+    rows = [
+        FrameInspector(
+            badge=r.badge,
+            department=r.department,
+            region=r.region,
+            kind=r.kind,
+            expertise=r.expertise,
+            max_tasks=r.max_tasks,
+            open_tasks=r.open_tasks,
+            tokens=tokens.get(r.badge, ()),
+            status=r.status,
+        )
+        for r in rows
+    ]
+    data = team_frame_bytes(rows)
+    frame = TeamFrame(
+        sha256=hashlib.sha256(data).hexdigest(),
+        lines_gz=gzip.compress(data, compresslevel=6, mtime=0),
+        recusals=recusals,
+        depends_on=disclosure.frame_dependencies(session, local_date(now), loaded),
+    )
+    return frame, bad
+
+
 def read_team_frame_pool(lines_gz: bytes, recusals: Iterable[Sequence[str]]) -> list[TeamInspector]:
     """The inspectors a /3 draw puts on teams, read from its plan version's frozen frame."""
     rows = read_team_frame(gzip.decompress(lines_gz))

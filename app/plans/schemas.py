@@ -320,14 +320,50 @@ class PlanIn(BaseModel):
         return v
 
 
+class TargetChangeIn(BaseModel):
+    """A target taken out of the original frame by a re-draw, with its public reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: str = Field(pattern=r"^[0-9A-Z]{18}$")
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class InspectorChangeIn(BaseModel):
+    """An inspector taken out of (or added to) the original inspector frame by a re-draw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    badge: str = Field(min_length=1, max_length=32)
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class FrameChangesIn(BaseModel):
+    """What a re-draw changes in the frames frozen with the original version (docs/rules.md
+    #r7-3): each change listed with its reason, published with the adjustment. Nothing else —
+    no grade or registry edit made after the original publication — enters the re-draw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    remove_targets: list[TargetChangeIn] = Field(default_factory=list, max_length=10000)
+    remove_inspectors: list[InspectorChangeIn] = Field(default_factory=list, max_length=10000)
+    add_inspectors: list[InspectorChangeIn] = Field(default_factory=list, max_length=10000)
+
+    def is_empty(self) -> bool:
+        """Whether nothing is listed."""
+        return not (self.remove_targets or self.remove_inspectors or self.add_inspectors)
+
+
 class AdjustmentIn(BaseModel):
-    """计划调整: a reason, changed plan fields, and/or a redraw."""
+    """计划调整: a reason, changed plan fields, and/or a redraw (with the listed changes to the
+    original frames)."""
 
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=2, max_length=2000)
     changes: dict[str, Any] = Field(default_factory=dict)
     redraw: bool = False
+    frame_changes: FrameChangesIn | None = None
 
 
 class CloseIn(BaseModel):
@@ -390,6 +426,7 @@ class PlanVersionOut(StrictOut):
     algorithm: str | None
     frame_sha256: str | None
     team_frame_sha256: str | None = None
+    frame_changes: dict[str, Any] | None = None
     actor: str
     created_at: datetime
     spec: dict[str, Any]

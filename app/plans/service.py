@@ -21,7 +21,7 @@ from app.models.base import utcnow
 from app.pagination import Page, decode_int_cursor, int_key, page_after, page_of
 from app.plans import disclosure, entropy, frame
 from app.plans.labels import field_label
-from app.plans.schemas import AdjustmentIn, PlanIn
+from app.plans.schemas import AdjustmentIn, FrameChangesIn, PlanIn
 from app.states import DrawStatus, PlanStatus
 
 # Fields that may change after a draw without redrawing (they do not enter the draw).
@@ -116,6 +116,7 @@ def _version(
     frame_sha256: str | None = None,
     at: datetime | None = None,
     team_frame_sha256: str | None = None,
+    frame_changes: dict[str, Any] | None = None,
 ) -> None:
     session.add(
         PlanVersion(
@@ -130,6 +131,7 @@ def _version(
             algorithm=CURRENT_ALGORITHM if frame_sha256 else None,
             frame_sha256=frame_sha256,
             team_frame_sha256=team_frame_sha256,
+            frame_changes=frame_changes,
             created_at=at or utcnow(),
         )
     )
@@ -257,6 +259,113 @@ def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> Frozen
     return Frozen(captured.sha256, team.sha256)
 
 
+# Plan fields the population frame is made from (scope, strata, items, weights, cooling, caps):
+# a re-draw keeps the original frame, so it cannot change them (docs/rules.md#r7-3).
+FRAME_FIELDS = frozenset(
+    {
+        "scope",
+        "strata",
+        "items",
+        "risk_weights",
+        "cooldown_days",
+        "yearly_caps",
+        "yearly_cap_exempt",
+    }
+)
+
+
+def bound_version(session: Session, plan: Plan) -> PlanVersion | None:
+    """The public version whose commitment (and, from /2 on, frames and entropy source) the
+    plan's draw is bound to: the latest publication or adjustment that took a commitment."""
+    stmt = (
+        select(PlanVersion)
+        .where(
+            PlanVersion.plan_code == plan.code,
+            PlanVersion.public.is_(True),
+            PlanVersion.commitment == plan.commitment,
+        )
+        .order_by(PlanVersion.version.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def _redraw_commit(
+    session: Session,
+    plan: Plan,
+    spec: PlanIn,
+    now: datetime,
+    original: PlanVersion,
+    changes: FrameChangesIn,
+) -> Frozen:
+    """A re-draw's commitment and frames: the frames frozen with `original` (the version of
+    the draw it supersedes, itself the original's frames with their listed changes) with only
+    the listed `changes` applied — grades, registry edits and inspections recorded after the
+    original publication never enter it (docs/rules.md#r7-3)."""
+    entropy.check_announced(spec, now)
+    population = session.get(PlanFrame, (plan.code, original.version))
+    team = session.get(PlanTeamFrame, (plan.code, original.version))
+    assert population is not None and team is not None
+    remove = {c.uscc for c in changes.remove_targets}
+    captured, usccs, missing = frame.frame_without(population.lines_gz, remove)
+    if missing:
+        raise ValidationFailed(
+            "重新抽取只能从原抽样框中移除其中的检查对象：" + "、".join(sorted(missing)),
+            errors=[
+                {"field": "frame_changes.remove_targets", "message": f"{u} 不在原抽样框中"}
+                for u in sorted(missing)
+            ],
+        )
+    if not captured.size:
+        raise ValidationFailed(
+            "移除后抽样框为空",
+            errors=[{"field": "frame_changes.remove_targets", "message": "为空"}],
+        )
+    teams, bad = frame.team_frame_changed(
+        session,
+        team.lines_gz,
+        team.recusals,
+        usccs=usccs,
+        remove={c.badge for c in changes.remove_inspectors},
+        add={c.badge for c in changes.add_inspectors},
+        key=keys.team_frame_key(plan.code, plan.version),
+        now=now,
+    )
+    if bad:
+        raise ValidationFailed(
+            "重新抽取只能移除原执法人员名录中的人员、加入名录库中在岗且尚未在名录中的人员："
+            + "、".join(sorted(bad)),
+            errors=[
+                {"field": "frame_changes", "message": f"{b} 不能移除或加入"} for b in sorted(bad)
+            ],
+        )
+    plan.secret, plan.secret_nonce = None, keys.new_nonce()
+    secret = keys.plan_secret(plan.code, plan.secret_nonce)
+    plan.commitment = commitment_of(secret, algorithm=CURRENT_ALGORITHM)
+    session.merge(
+        PlanFrame(
+            plan_code=plan.code,
+            version=plan.version,
+            sha256=captured.sha256,
+            size=captured.size,
+            lines_gz=captured.lines_gz,
+            captured_at=now,
+            depends_on=sorted(set(population.depends_on or []) | set(teams.depends_on)),
+        )
+    )
+    session.merge(
+        PlanTeamFrame(
+            plan_code=plan.code,
+            version=plan.version,
+            sha256=teams.sha256,
+            lines_gz=teams.lines_gz,
+            recusals=teams.recusals,
+            captured_at=now,
+        )
+    )
+    return Frozen(captured.sha256, teams.sha256)
+
+
 def publish(session: Session, *, code: str, actor: str, at: datetime | None = None) -> Plan:
     """Publishes a draft: a commitment to a fresh secret, the frozen frame (or its hash) and the
     entropy source announced in advance go public together (docs/draw-spec.md §2.2)."""
@@ -347,6 +456,22 @@ def adjust(
     drawn = plan.status == PlanStatus.DRAWN
     if adj.redraw and not drawn:
         raise Conflict("计划尚未抽取，无需重抽")
+    if adj.frame_changes is not None and not adj.redraw:
+        raise ValidationFailed(
+            "抽样框的调整（frame_changes）只能随重新抽取提出（redraw: true）",
+            errors=[{"field": "frame_changes", "message": "须同时 redraw: true"}],
+        )
+    original = bound_version(session, plan) if adj.redraw else None
+    keep_frames = original is not None and _has_team_frame(session, plan, original)
+    if keep_frames:
+        shaping = sorted(set(adj.changes) & FRAME_FIELDS)
+        if shaping:
+            raise ValidationFailed(
+                "重新抽取沿用原版本冻结的抽样框，不能同时修改"
+                f"{'、'.join(field_label(k) for k in shaping)}（只能在 frame_changes 中逐一列出"
+                "移除的检查对象、移除或加入的执法人员并说明理由）",
+                errors=[{"field": f"changes.{k}", "message": "重新抽取不能修改"} for k in shaping],
+            )
     if drawn and not adj.redraw:
         locked = sorted(set(adj.changes) - POST_DRAW_MUTABLE)
         if locked:
@@ -374,9 +499,16 @@ def adjust(
     superseded: str | None = None
     frame_sha256: str | None = None
     team_frame_sha256: str | None = None
-    if adj.redraw or not drawn:
-        # Any change before the draw, and every re-draw, takes a fresh secret, a frame captured
-        # now and an entropy source that does not exist yet: nothing known can be re-used.
+    frame_changes = adj.frame_changes or FrameChangesIn()
+    if keep_frames:
+        # A re-draw: a fresh secret and an entropy source that does not exist yet, on the
+        # original frames with only the listed changes (docs/rules.md#r7-3).
+        assert original is not None
+        frozen = _redraw_commit(session, plan, data, now, original, frame_changes)
+        frame_sha256, team_frame_sha256 = frozen.frame_sha256, frozen.team_frame_sha256
+    elif adj.redraw or not drawn:
+        # Any change before the draw (and a re-draw of a plan drawn before /3) takes a fresh
+        # secret, a frame captured now and an entropy source that does not exist yet.
         frozen = _commit(session, plan, data, now)
         frame_sha256, team_frame_sha256 = frozen.frame_sha256, frozen.team_frame_sha256
     if adj.redraw:
@@ -398,6 +530,7 @@ def adjust(
         frame_sha256=frame_sha256,
         team_frame_sha256=team_frame_sha256,
         at=now,
+        frame_changes=frame_changes.model_dump() if keep_frames else None,
     )
     audit.append(
         session,
@@ -413,9 +546,18 @@ def adjust(
             "commitment": plan.commitment,
             "frame_sha256": frame_sha256,
             "team_frame_sha256": team_frame_sha256,
+            "frame_changes": frame_changes.model_dump() if keep_frames else None,
         },
     )
     return plan
+
+
+def _has_team_frame(session: Session, plan: Plan, version: PlanVersion) -> bool:
+    """Whether `version` froze an inspector frame (published under spotcheck-draw/3)."""
+    return (
+        version.team_frame_sha256 is not None
+        and session.get(PlanTeamFrame, (plan.code, version.version)) is not None
+    )
 
 
 def close(session: Session, *, code: str, reason: str, actor: str) -> Plan:

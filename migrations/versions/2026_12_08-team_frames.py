@@ -1,5 +1,6 @@
-"""plan_team_frames, plan_versions.team_frame_sha256, draw_populations.team_frame_gz: the frozen
-inspector frame of a spotcheck-draw/3 plan version (docs/draw-spec-teams.md §12)
+"""plan_team_frames, plan_versions.team_frame_sha256 and .frame_changes, draw_populations.team_frame_gz:
+the frozen inspector frame of a spotcheck-draw/3 plan version (docs/draw-spec-teams.md §12) and
+the listed changes a re-draw makes to the original frames
 
 Revision ID: 7c4e2a9f1b36
 Revises: 5e1a7c3b9d20
@@ -31,6 +32,7 @@ def upgrade() -> None:
         sa.Column("captured_at", UTCDateTime(timezone=True), nullable=False),
     )
     op.add_column("plan_versions", sa.Column("team_frame_sha256", sa.String(64), nullable=True))
+    op.add_column("plan_versions", sa.Column("frame_changes", sa.JSON(), nullable=True))
     op.add_column("draw_populations", sa.Column("team_frame_gz", sa.LargeBinary(), nullable=True))
 
 
@@ -46,8 +48,13 @@ def downgrade() -> None:
         "抽取的执法人员名录文件（draw_populations.team_frame_gz）",
         "SELECT 1 FROM draw_populations WHERE team_frame_gz IS NOT NULL LIMIT 1",
     )
+    refuse_losing(
+        "重新抽取对抽样框的调整（plan_versions.frame_changes）",
+        "SELECT 1 FROM plan_versions WHERE frame_changes IS NOT NULL LIMIT 1",
+    )
     for table, column in (
         ("draw_populations", "team_frame_gz"),
+        ("plan_versions", "frame_changes"),
         ("plan_versions", "team_frame_sha256"),
     ):
         if op.get_bind().dialect.name == "sqlite":

@@ -294,3 +294,100 @@ def test_a_withheld_plans_open_visits_are_not_listed_by_a_plan_public_earlier(cl
     with make_sessionmaker(db)() as s:
         public, _since = disclosure.draw_disclosure(s, date(2026, 12, 15))[drawn["id"]]
     assert public
+
+
+# --- a re-draw is the original frame plus the listed changes --------------------------------------
+
+
+def test_back_dated_grades_pushed_after_publication_do_not_enter_the_redraw(
+    client, city, db, make_token
+):
+    """The attack: grades pushed after the publication, back-dated before it, then a reasoned
+    re-draw. The first draw ignored them; the re-draw took them all (a fresh frame). Now the
+    re-draw's frame is the original's: same file, same hash."""
+    code = published(client, city, code="GR-1", risk_weights={"A": 1, "D": 4})
+    first = _draw(client, city, code).json()
+    credit = make_token("credit")
+    grades = [{"uscc": uscc(k), "grade": "D", "as_of": "2020-01-01"} for k in range(1, 41)]
+    assert client.put("/api/v1/credit/grades", headers=credit, json=grades).status_code == 200
+    r = client.post(
+        f"/api/v1/plans/{code}/adjustments",
+        headers=city,
+        json={"reason": "抽取记录有误，重新抽取", "redraw": True},
+    )
+    assert r.status_code == 201, r.text
+    version = client.get(f"/api/v1/plans/{code}/versions", headers=city).json()["items"][-1]
+    assert version["frame_sha256"] == first["seed_inputs"]["frame_sha256"]
+    again = _draw(client, city, code, "2-7-1-8-2-8").json()
+    assert again["population_sha256"] == first["population_sha256"]
+    pop = client.get(f"/api/v1/draws/{again['id']}/population", headers=city).text
+    grades_in = {line.split(",")[0]: line.split(",")[3] for line in pop.splitlines()[1:]}
+    assert sum(g == "D" for g in grades_in.values()) < 10  # the city's own few D units
+
+
+def test_a_redraw_takes_only_the_listed_inspector_changes(client, city, db):
+    code = published(client, city, code="RI-1")
+    first = _draw(client, city, code).json()
+    gone = first["tasks"][0]["team"][0]["badge"]
+    # after the publication: a registry edit that must not enter the re-draw
+    with make_sessionmaker(db)() as s:
+        for i in s.scalars(select(Inspector).where(Inspector.badge != gone)):
+            i.max_tasks = 0
+        s.commit()
+    r = client.post(
+        f"/api/v1/plans/{code}/adjustments",
+        headers=city,
+        json={
+            "reason": "执法人员调离，重新抽取",
+            "redraw": True,
+            "frame_changes": {"remove_inspectors": [{"badge": gone, "reason": "已调离"}]},
+        },
+    )
+    assert r.status_code == 201, r.text
+    again = _draw(client, city, code, "2-7-1-8-2-8")
+    assert again.status_code == 201, again.text  # the quotas cut after publication are not in it
+    badges = {m["badge"] for t in again.json()["tasks"] for m in t["team"]}
+    assert gone not in badges
+    pool = {row[0] for row in again.json()["inspector_pool"]["rows"]}
+    assert gone not in pool and len(pool) == len(first["inspector_pool"]["rows"]) - 1
+    plan = client.get(f"/public/plans/{code}.json")
+    if plan.status_code == 200:
+        listed = plan.json()["versions"][-1]["frame_changes"]["remove_inspectors"]
+        assert listed == [{"badge": gone, "reason": "已调离"}]
+
+
+def test_a_redraw_cannot_reshape_the_frame_or_list_what_is_not_there(client, city):
+    code = published(client, city, code="RS-1")
+    _draw(client, city, code)
+    url = f"/api/v1/plans/{code}/adjustments"
+    r = client.post(
+        url, headers=city, json={"reason": "扩大范围", "changes": {"ratio": 0.5}, "redraw": True}
+    )
+    assert r.status_code == 201, r.text  # the ratio is not part of the frame
+    _draw(client, city, code, "2-7-1-8-2-8")
+    r = client.post(
+        url,
+        headers=city,
+        json={"reason": "改分层", "changes": {"strata": ["kind"]}, "redraw": True},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "changes.strata"
+    r = client.post(
+        url,
+        headers=city,
+        json={
+            "reason": "移除",
+            "redraw": True,
+            "frame_changes": {"remove_targets": [{"uscc": "9" * 18, "reason": "不存在"}]},
+        },
+    )
+    assert r.status_code == 422 and "不在原抽样框中" in r.text
+    r = client.post(
+        url,
+        headers=city,
+        json={
+            "reason": "只列调整",
+            "frame_changes": {"remove_inspectors": []},
+            "changes": {"title": "x"},
+        },
+    )
+    assert r.status_code == 422 and "redraw" in r.text
