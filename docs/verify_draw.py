@@ -1023,13 +1023,14 @@ def check(
     if failed:
         if "tasks" in draw or not draw.get("error"):
             report.problems.append("失败的抽取记录须有 error 且没有 tasks（failed record shape）")
-        report.notes.append("抽取失败（未能组成检查组）：只核对种子与分层规模（failed draw）")
-        # The record publishes no inspector pool, so that no valid team existed is not re-derived:
-        # a failed record is never "valid" as a whole.
-        report.not_checked.append(
-            "未复核“无法组成检查组”（失败记录不含执法检查人员名录）"
-            "（failed attempt: infeasibility not re-derived）"
-        )
+        if "failed_teams" not in draw:
+            report.notes.append("抽取失败（未能组成检查组）：只核对种子与分层规模（failed draw）")
+            # Before /3 the record publishes no inspector pool, so that no valid team existed is
+            # not re-derived: such a failed record is never "valid" as a whole.
+            report.not_checked.append(
+                "未复核“无法组成检查组”（失败记录不含执法检查人员名录）"
+                "（failed attempt: infeasibility not re-derived）"
+            )
     if algorithm == ALGORITHM_V3:
         check_team_frame(draw, team_frame, report)
     report.problems += _check_published(draw)
@@ -1039,6 +1040,8 @@ def check(
         )
     else:
         report.problems += _check_population(draw, population_rows)
+        if failed and "failed_teams" in draw and not report.problems:
+            rederive_failure(draw, population_rows, report)
     if not failed:
         report.not_checked += _unknown_task_fields(draw)
         report.problems += verify_teams(draw)
@@ -1947,6 +1950,9 @@ def check_recusal_openings(draw: dict[str, Any], rows: list[dict[str, Any]]) -> 
         for t in draw.get("tasks", [])
         for b in list(t.get("recused", [])) + list(t.get("visit_recused", []))
     }
+    failed = draw.get("failed_teams")
+    if isinstance(failed, dict) and isinstance(failed.get("recused"), dict):
+        want |= {(b, u) for u, badges in failed["recused"].items() for b in badges}
     got = {(o["badge"], o["uscc"]): o["salt"] for o in openings}
     tokens = {r["badge"]: set(r["tokens"]) for r in rows}
     for b, u in sorted(want - set(got)):
@@ -1963,6 +1969,58 @@ def check_recusal_openings(draw: dict[str, Any], rows: list[dict[str, Any]]) -> 
                 f"{u}: {b} 的回避不在计划公布时冻结的执法人员名录中（recusal not committed）"
             )
     return problems
+
+
+def failure_tasks(draw: dict[str, Any], rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The tasks a failed /3 attempt gave to the team draw, re-derived from the published files:
+    the replayed selection less the targets that joined an open visit, each with the expertise
+    its items need and the recusals the attempt published (spec §12.6)."""
+    ft = draw["failed_teams"]
+    needs = {code: list(e) for code, e in ft["item_expertise"].items()}
+    joined = set(ft["joined"])
+    tasks = []
+    for t in replay(draw, rows)["tasks"]:
+        if t["uscc"] in joined:
+            continue
+        expertise = sorted({e for code in t["items"] for e in needs[code]})
+        tasks.append(
+            {
+                "uscc": t["uscc"],
+                "region": t["region"],
+                "required_expertise": expertise,
+                "recused": list(ft["recused"].get(t["uscc"], [])),
+                "team": [],
+            }
+        )
+    return tasks
+
+
+def rederive_failure(draw: dict[str, Any], rows: list[dict[str, str]], report: Report) -> None:
+    """A failed /3 attempt: replaying its team draw on the published pool, with only the
+    recusals it opened, must fail too. Replay with fewer constraints than the truth (only those
+    recusals, the joined targets left out) failing means no valid team existed (spec §12.6)."""
+    ft = draw["failed_teams"]
+    if not isinstance(ft, dict) or set(ft) != {"item_expertise", "joined", "recused"}:
+        report.problems.append("failed_teams 须恰含 item_expertise、joined、recused（malformed)")
+        return
+    tasks = failure_tasks(draw, rows)
+    drawn = {t["uscc"] for t in replay(draw, rows)["tasks"]}
+    stray = sorted((set(ft["joined"]) | set(ft["recused"])) - drawn)
+    if stray:
+        report.problems.append(f"failed_teams 提到未抽中的对象 {stray[0]}（not a drawn target）")
+        return
+    attempt = {**draw, "tasks": tasks, "exclusions": []}
+    rp = _Replay(attempt)
+    rp.replay()
+    if not rp.failed:
+        report.problems.append(
+            "失败记录不成立：按公布的人员名录与回避重放，可以为全部检查对象组队"
+            "（the failure does not re-derive）"
+        )
+    else:
+        report.notes.append(
+            "抽取失败已复核：按公布的人员名录与回避，无法为全部检查对象组队（failure re-derived）"
+        )
 
 
 def check_team_frame(draw: dict[str, Any], data: bytes | None, report: Report) -> None:
@@ -1994,7 +2052,7 @@ def check_team_frame(draw: dict[str, Any], data: bytes | None, report: Report) -
             "inspector_pool 不是由冻结的执法人员名录导出的人员与任务额度"
             "（inspector pool is not the frozen frame's）"
         )
-    if "tasks" in draw:
+    if "tasks" in draw or "failed_teams" in draw:
         report.problems += check_recusal_openings(draw, rows)
 
 

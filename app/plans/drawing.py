@@ -158,7 +158,10 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
     except ValidationFailed as problem:
         if inputs.algorithm not in FROZEN_FRAME:
             raise  # /1 kept its behaviour: nothing written
-        failed = _store_failed(session, inputs, target_draw, len(population), problem, actor)
+        replay = _failure_replay(inputs, target_draw, info, pool, set(visit.joined))
+        failed = _store_failed(
+            session, inputs, target_draw, len(population), problem, actor, replay
+        )
         _store_population(session, failed, population_gz, inputs)  # so its seed and sizes replay
         return DrawOutcome(failed, problem)
     team_of = {t["uscc"]: t for t in teams.to_dict()["tasks"]}
@@ -425,11 +428,7 @@ def _draw_teams(
 ) -> TeamAssignment:
     """The second random: a team per drawn target that did not join an open visit (a joined
     task takes no quota: counted once); 422 naming targets and constraints."""
-    team_tasks = [
-        TeamTask(uscc=t.uscc, region=info[t.uscc][1], required_expertise=_needs(inputs, t.items))
-        for t in target_draw.tasks
-        if t.uscc not in joined
-    ]
+    team_tasks = _team_tasks(inputs, target_draw, info, joined)
     params = _team_params(inputs)
     try:
         return assign_teams(
@@ -469,6 +468,60 @@ def _draw_teams(
                 for p in problems
             ],
         ) from None
+
+
+def _team_tasks(
+    inputs: _Inputs, target_draw: TargetDraw, info: dict[str, tuple[str, str]], joined: set[str]
+) -> list[TeamTask]:
+    return [
+        TeamTask(uscc=t.uscc, region=info[t.uscc][1], required_expertise=_needs(inputs, t.items))
+        for t in target_draw.tasks
+        if t.uscc not in joined
+    ]
+
+
+def _failure_replay(
+    inputs: _Inputs,
+    target_draw: TargetDraw,
+    info: dict[str, tuple[str, str]],
+    pool: list[Inspector],
+    joined: set[str],
+) -> dict[str, Any] | None:
+    """/3: what a failed attempt publishes so that the verifiers re-derive its failure from the
+    published files (docs/draw-spec-teams.md §12.6): the team parameters, the pool (derived
+    from the frozen inspector frame), each item's expertise, the drawn targets that joined an
+    open visit, and — from a run without the up-front checks — the recusals that changed a step
+    before the walks failed, opened against the frame's tokens. The selection itself is not
+    listed (it re-derives from the revealed secret and the population file)."""
+    if inputs.team_frame is None:
+        return None
+    try:
+        assign_teams(
+            seed=inputs.seed,
+            tasks=_team_tasks(inputs, target_draw, info, joined),
+            inspectors=pool,
+            params=_team_params(inputs),
+            recusal_key=keys.recusal_key(inputs.draw_id),
+            exhaustive=True,
+        )
+    except TeamInfeasible as exc:
+        if exc.pool is None:  # the search bound was hit: the failure is not re-derivable
+            return None
+        recused = {u: list(b) for u, b in sorted(exc.recused.items())}
+        pairs = [(b, u) for u, badges in recused.items() for b in badges]
+        return {
+            "team_params": _team_params(inputs).to_dict(),
+            "inspector_pool": exc.pool,
+            "failed_teams": {
+                "item_expertise": {i.code: sorted(i.expertise) for i in inputs.items},
+                "joined": sorted(joined),
+                "recused": recused,
+            },
+            "recusal_openings": recusal_openings(
+                keys.team_frame_key(inputs.plan.code, inputs.version.version), pairs
+            ),
+        }
+    return None  # found by the exhaustive run: cannot happen (the checks never change a team)
 
 
 def _task_id(draw_id: str, n: int) -> str:
@@ -609,6 +662,7 @@ def _store_failed(
     population_size: int,
     problem: ValidationFailed,
     actor: str,
+    replay: dict[str, Any] | None = None,
 ) -> Draw:
     """A failed attempt: its seed, entropy, sizes and error, no tasks (the selection of a draw
     that is not kept is never shown; the revealed secret lets anyone confirm the failure)."""
@@ -616,6 +670,8 @@ def _store_failed(
     error = {"title": problem.detail, "errors": problem.errors}
     body = _head(inputs, target_draw, population_size, status=DrawStatus.FAILED)
     body["error"] = error  # and no "tasks" key (docs/draw-spec.md §10: a failed record)
+    if replay is not None:  # /3: the failure re-derives (docs/draw-spec-teams.md §12.6)
+        body |= replay
     draw = _add_draw(session, inputs, body, status=DrawStatus.FAILED, actor=actor, error=error)
     plan.draw_count, plan.updated_at = plan.draw_count + 1, inputs.now
     audit.append(

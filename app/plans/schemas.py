@@ -663,6 +663,8 @@ class DrawOut(StrictOut):
     tasks: list[DrawTaskOut] | None = None  # absent from a failed attempt
     tasks_sha256: str | None = None
     error: dict[str, Any] | None = None
+    # /3 failed attempt: what its failure re-derives from (docs/draw-spec-teams.md §12.6)
+    failed_teams: dict[str, Any] | None = None
 
 
 class DrawViewOut(DrawOut):

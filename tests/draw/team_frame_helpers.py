@@ -33,7 +33,7 @@ PARAMS = TeamParams(
 
 def frame_rows(usccs: list[str]) -> tuple[list[FrameInspector], list[tuple[str, str]]]:
     """24 inspectors of two departments in seven counties, quotas and loads, and recusals with
-    a quarter of the drawn targets each (so that some change a step)."""
+    a quarter of the frame's targets each (so that some change a step)."""
     recusals = [(f"37{n:03d}", u) for n in range(24) for k, u in enumerate(usccs) if k % 4 == n % 4]
     tokens = frame_tokens(FRAME_KEY, recusals)
     rows = []
@@ -57,9 +57,8 @@ def frame_rows(usccs: list[str]) -> tuple[list[FrameInspector], list[tuple[str, 
 def with_teams(make: Any, **kw: Any) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
     """`make(team_frame=…, **kw)` → (body, plan, population file) of the target half (e.g.
     test_draw_v3.v3_body); returns the body with its teams, the plan, population and frame."""
-    body, _plan, _frame = make(**kw)
-    usccs = sorted(t["uscc"] for t in body["tasks"])
-    rows, recusals = frame_rows(usccs)
+    _body, _plan, population_file = make(**kw)
+    rows, recusals = frame_rows(_population_usccs(population_file))
     data = team_frame_bytes(rows)
     body, plan, population = make(team_frame=data, **kw)
     pool = frame_pool(rows, recusals)
@@ -85,3 +84,57 @@ def with_teams(make: Any, **kw: Any) -> tuple[dict[str, Any], dict[str, Any], by
     pairs = [(b, t["uscc"]) for t in body["tasks"] for b in t["recused"]]
     body["recusal_openings"] = openings(FRAME_KEY, pairs)
     return body, plan, population, data
+
+
+def _population_usccs(population_file: bytes) -> list[str]:
+    """Every unit of the frame (the recusals are declared against the whole frame)."""
+    return sorted(line.split(",", 1)[0] for line in population_file.decode().splitlines()[1:])
+
+
+def as_failed(
+    body: dict[str, Any], frame: bytes, population_file: bytes, params: TeamParams = PARAMS
+) -> dict[str, Any]:
+    """The body of `with_teams` as a failed attempt under `params`, built as the service builds
+    it (app/plans/drawing.py `_failure_replay`): no tasks, the pool, each item's expertise, the
+    recusals an exhaustive run applied before failing, their openings. When `params` admit a
+    team the record claims a failure that did not happen (a forgery)."""
+    from dataclasses import replace
+
+    from app.draw.team_frame import read_team_frame
+    from app.draw.teams import TeamInfeasible, pool_dict
+
+    rows, recusals = frame_rows(_population_usccs(population_file))
+    assert team_frame_bytes(rows) == frame
+    pool = frame_pool(read_team_frame(frame), recusals)
+    tasks = [
+        TeamTask(uscc=t["uscc"], region=t["region"], required_expertise=frozenset(["医学"]))
+        for t in body["tasks"]
+    ]
+    recused: dict[str, list[str]] = {}
+    chosen = pool_dict(i for i in pool if i.kind == "执法人员")
+    try:
+        assign_teams(
+            seed=body["seed"],
+            tasks=tasks,
+            inspectors=pool,
+            params=replace(params),
+            recusal_key=RECUSAL_KEY,
+            exhaustive=True,
+        )
+    except TeamInfeasible as exc:
+        recused = {u: list(b) for u, b in sorted(exc.recused.items())}
+        assert exc.pool is not None
+        chosen = exc.pool
+    out = {k: v for k, v in body.items() if k not in ("tasks", "exclusions", "recusal_openings")}
+    out["status"] = "failed"
+    out["error"] = {"title": "无法组成满足条件的检查组", "errors": []}
+    out["team_params"] = params.to_dict()
+    out["inspector_pool"] = chosen
+    out["failed_teams"] = {
+        "item_expertise": {"YB-01": ["医学"], "YB-02": []},
+        "joined": [],
+        "recused": recused,
+    }
+    pairs = [(b, u) for u, badges in recused.items() for b in badges]
+    out["recusal_openings"] = openings(FRAME_KEY, pairs)
+    return out

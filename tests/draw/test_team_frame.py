@@ -199,3 +199,65 @@ def test_v3_teams_under_another_label_are_refused() -> None:
     forged["team_params"]["algorithm"] = "spotcheck-draw/2 teams"
     problems = _check(forged, plan, population, frame).problems
     assert any("不支持的组队算法" in p for p in problems), problems
+
+
+# --- a failed attempt re-derives (spec §12.6) -------------------------------------------------
+
+
+def _failed(params: Any) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+    from tests.draw.team_frame_helpers import as_failed
+
+    body, plan, population, frame = _teams3()
+    return as_failed(body, frame, population, params), plan, population, frame
+
+
+CITY_LEVEL = {"region_level": 4}  # every inspector and target is in 3701: nobody may go
+
+
+def test_a_genuine_failed_attempt_verifies_as_such() -> None:
+    from dataclasses import replace
+
+    from tests.draw.team_frame_helpers import PARAMS
+
+    record, plan, population, frame = _failed(replace(PARAMS, **CITY_LEVEL))
+    report = verifier.check(
+        record, verifier.parse_population(population), plan=plan, team_frame=frame
+    )
+    assert (report.problems, report.not_checked, report.exit_code) == ([], [], 0)
+    assert any("failure re-derived" in n for n in report.notes)
+
+
+def test_a_failure_claimed_where_teams_exist_is_refused() -> None:
+    """Re-roll by a failure made by hand: the record says no team could be formed, but the
+    published pool and recusals admit one."""
+    from tests.draw.team_frame_helpers import PARAMS
+
+    record, plan, population, frame = _failed(PARAMS)
+    assert record["failed_teams"]["recused"] == {}
+    problems = verifier.check(
+        record, verifier.parse_population(population), plan=plan, team_frame=frame
+    ).problems
+    assert any("failure does not re-derive" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("tamper", "needle"),
+    [
+        (lambda ft: ft.pop("joined"), "malformed"),
+        (lambda ft: ft.update(joined=["9" * 18]), "not a drawn target"),
+        (lambda ft: ft["recused"].update({next(iter(ft["recused"])): ["37023"]}), "not opened"),
+    ],
+)
+def test_a_failed_record_tampered_is_refused(tamper: Any, needle: str) -> None:
+    from dataclasses import replace
+
+    from tests.draw.team_frame_helpers import PARAMS
+
+    record, plan, population, frame = _failed(replace(PARAMS, **CITY_LEVEL))
+    if not record["failed_teams"]["recused"]:
+        record["failed_teams"]["recused"] = {record["failed_teams"]["joined"] or "x": []}
+    tamper(record["failed_teams"])
+    problems = verifier.check(
+        record, verifier.parse_population(population), plan=plan, team_frame=frame
+    ).problems
+    assert any(needle in p for p in problems), problems

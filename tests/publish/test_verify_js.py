@@ -158,6 +158,19 @@ def v3_teams() -> Draw:
     return Draw(body, plan, frame, {**task_lists(body), "team_frame": team_frame})
 
 
+def v3_failed(claimed: bool = False) -> Draw:
+    """A failed /3 attempt (docs/draw-spec-teams.md §12.6): genuine (city-level 交叉互查 in one
+    city), or `claimed` — a failure recorded where the published pool admits teams."""
+    from dataclasses import replace as dc_replace
+
+    from tests.draw.team_frame_helpers import PARAMS, as_failed, with_teams
+    from tests.draw.test_draw_v3 import v3_body
+
+    body, plan, frame, team_frame = copy.deepcopy(with_teams(v3_body))
+    params = PARAMS if claimed else dc_replace(PARAMS, region_level=4)
+    return Draw(as_failed(body, team_frame, frame, params), plan, frame, {"team_frame": team_frame})
+
+
 def _non_canonical_frame(d: Draw) -> None:
     """Two frame rows swapped and the seed re-derived with the forged file's hash (the secret is
     public after the draw); without the plan file, only the file's form gives it away."""
@@ -688,6 +701,24 @@ DRAW_FORGERIES |= {
         "即计划公布时冻结的名录",
         "不符",
     ),
+    "v3 failure claimed where teams exist": (
+        lambda: v3_failed(claimed=True),
+        lambda d: None,
+        "无法组成检查组（按公布",
+        "失败记录不成立",
+    ),
+    "v3 failed record malformed": (
+        v3_failed,
+        lambda d: d.draw["failed_teams"].pop("joined"),
+        "无法组成检查组（按公布",
+        "须恰含",
+    ),
+    "v3 failed record names a target not drawn": (
+        v3_failed,
+        lambda d: d.draw["failed_teams"].update(joined=["9" * 18]),
+        "无法组成检查组（按公布",
+        "未抽中的对象",
+    ),
     "v3 teams under the /2 label": (
         v3_teams,
         lambda d: d.draw["team_params"].update(algorithm="spotcheck-draw/2 teams"),
@@ -800,6 +831,7 @@ HONEST: dict[str, tuple[Callable[[], Draw], list[str]]] = {
         ["执法人员名录", "tasks.csv 与抽取结果逐格一致", "tasks.xlsx 与抽取结果逐格一致"],
     ),
     "v3 teams": (v3_teams, []),
+    "v3 failed": (v3_failed, []),
     "drand": (drand, ["drand BLS 签名"]),
     "v1": (v1, []),
     "sealed": (sealed, ["种子与抽取结果"]),

@@ -967,6 +967,8 @@
     if (order.join("\u0001") !== sorted.join("\u0001")) why.push("recusal_openings 未按（检查对象，执法证号）排序或有重复");
     const want = new Set();
     for (const t of draw.tasks || []) for (const b of [...(t.recused || []), ...(t.visit_recused || [])]) want.add(b + "\u0000" + t.uscc);
+    const fr = (draw.failed_teams || {}).recused;
+    if (fr && typeof fr === "object") for (const [u, bs] of Object.entries(fr)) for (const b of bs) want.add(b + "\u0000" + u);
     const got = new Map(ops.map((o) => [o.badge + "\u0000" + o.uscc, o.salt]));
     const tokens = new Map(rows.map((r) => [r.badge, new Set(r.tokens)]));
     for (const k of want) if (!got.has(k)) { const [b, u] = k.split("\u0000"); why.push(`${u}：回避人员 ${b} 缺少回避标记的开启值`); }
@@ -990,10 +992,33 @@
     if (!draw.team_params) return;
     add("检查组人员与任务额度由冻结的执法人员名录导出（inspector_pool）",
       canonical(draw.inspector_pool) === canonical(frameInspectorPool(rows, draw.team_params)), "");
-    if (draw.tasks) {
+    if (draw.tasks || draw.failed_teams) {
       const why = await openingsProblems(draw, rows);
       add("公布的回避均在计划公布时以标记冻结（recusal_openings）", why.length === 0, why.slice(0, 5).join("；"));
     }
+  }
+
+  /* §12.6 a failed /3 attempt re-derives: its team draw, replayed on the published pool with
+     only the recusals it opened and without the targets that joined a visit, fails too; port of
+     rederive_failure in docs/verify_draw.py. */
+  async function checkFailure(draw, rep, add) {
+    const ft = draw.failed_teams, label = "无法组成检查组（按公布的人员名录与回避重放亦无法组队）";
+    if (!ft || typeof ft !== "object" || Object.keys(ft).sort().join(",") !== "item_expertise,joined,recused") {
+      add(label, false, "failed_teams 须恰含 item_expertise、joined、recused");
+      return;
+    }
+    const drawn = new Map();
+    for (const st of rep.strata.values()) for (const seg of st.segments) for (const u of seg.units) if (u.selected) drawn.set(u.uscc, u);
+    const stray = [...ft.joined, ...Object.keys(ft.recused)].filter((u) => !drawn.has(u));
+    if (stray.length) { add(label, false, `failed_teams 提到未抽中的对象 ${stray[0]}`); return; }
+    const joined = new Set(ft.joined);
+    const tasks = [...drawn.values()].filter((u) => !joined.has(u.uscc)).map((u) => ({
+      uscc: u.uscc, region: u.region, team: [], recused: [...(ft.recused[u.uscc] || [])],
+      required_expertise: [...new Set(u.items.flatMap((c) => ft.item_expertise[c] || []))].sort(cmpStr),
+    }));
+    const rp = new TeamReplay({ ...draw, tasks, exclusions: [] });
+    await rp.replay();
+    add(label, rp.failed, rp.failed ? "" : "失败记录不成立：按公布的人员名录与回避重放，可以为全部检查对象组队");
   }
 
   /* Full verification: a list of {label, ok, detail} checks; ok null = not checked. */
@@ -1036,7 +1061,9 @@
     const rep = await replayTargets(draw, text);
     if (draw.population_size !== undefined) add(`抽样总体 ${rep.units.size} 家（population_size）`, draw.population_size === rep.units.size, String(draw.population_size));
     const failed = draw.status === "failed";
-    if (failed) {
+    if (failed && draw.failed_teams !== undefined) {
+      add("抽取失败的记录（未能组成检查组）：没有任务，有失败原因", !draw.tasks && !!draw.error, "");
+    } else if (failed) {
       add("抽取失败的记录（未能组成检查组）：只核对种子与分层规模", !draw.tasks && !!draw.error, "");
       add("无法组成检查组", null, "失败记录不含执法检查人员名录，未能复核");
     }
@@ -1079,7 +1106,10 @@
       }
       add(`分层 ${key}：N=${st.N}，抽取 ${st.n}`, why.length === 0, why.slice(0, 5).join("；"));
     }
-    if (failed) return { checks, replay: rep };
+    if (failed) {
+      if (draw.failed_teams !== undefined) await checkFailure(draw, rep, add);
+      return { checks, replay: rep };
+    }
     await checkTaskLists(draw, taskLists || {}, add);
     if (!draw.team_params) {
       // no teams drawn (as docs/verify_draw.py): any published team could not be replayed
