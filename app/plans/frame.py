@@ -429,8 +429,9 @@ def team_frame_changed(
     every token keyed anew with the new version's `key`. Also the badges of `remove` and `add`
     that could not be applied (not in the frame, or not in the registry and 在岗 / already
     in the frame)."""
-    rows = [r for r in read_team_frame(gzip.decompress(original_gz)) if r.badge not in remove]
-    bad = remove - {r.badge for r in read_team_frame(gzip.decompress(original_gz))}
+    original = read_team_frame(gzip.decompress(original_gz))
+    rows = [r for r in original if r.badge not in remove]
+    bad = remove - {r.badge for r in original}
     held = {r.badge for r in rows}
     recusals = [[b, u] for b, u in original_recusals if b in held and u in usccs]
     loaded: set[str] = set()
