@@ -395,7 +395,7 @@ def frame_without(lines_gz: bytes, remove: set[str]) -> tuple[Frame, set[str], s
     kept: list[str] = [header]
     usccs: set[str] = set()
     found: set[str] = set()
-    for line in body.splitlines():
+    for line in _records(body):
         uscc = line.split(",", 1)[0]
         if uscc in remove:
             found.add(uscc)
@@ -410,6 +410,23 @@ def frame_without(lines_gz: bytes, remove: set[str]) -> tuple[Frame, set[str], s
         depends_on=[],
     )
     return frame, usccs, remove - found
+
+
+def _records(body: str) -> Iterator[str]:
+    """The records of a population file's body: its lines, a quoted name holding a line break
+    kept whole (a record's quotes pair up)."""
+    pending: list[str] = []
+    quotes = 0
+    for piece in body.split("\n"):
+        if not pending and not piece:
+            continue  # the final LF
+        pending.append(piece)
+        quotes += piece.count('"')
+        if quotes % 2 == 0:
+            yield "\n".join(pending)
+            pending, quotes = [], 0
+    if pending:
+        yield "\n".join(pending)
 
 
 def team_frame_changed(

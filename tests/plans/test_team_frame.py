@@ -397,3 +397,21 @@ def test_a_redraw_cannot_reshape_the_frame_or_list_what_is_not_there(client, cit
         },
     )
     assert r.status_code == 422 and "redraw" in r.text
+
+
+def test_a_redraw_frame_keeps_every_other_line_byte_for_byte():
+    """`frame_without` removes the listed units' records only: a name with a line break (quoted)
+    stays one record, and with nothing listed the file is the original, byte for byte."""
+    from app.plans.frame import frame_without
+
+    text = (
+        "uscc,stratum,kind,grade,weight,cooling_items,region,name\n"
+        'A1,s,k,A,1,,370101,"第一\n医院"\n'
+        "B2,s,k,A,1,,370101,第二医院\n"
+    )
+    original = gzip.compress(text.encode())
+    same, kept, missing = frame_without(original, set())
+    assert gzip.decompress(same.lines_gz).decode() == text and kept == {"A1", "B2"}
+    less, kept, missing = frame_without(original, {"B2", "C3"})
+    assert gzip.decompress(less.lines_gz).decode() == text.rsplit("B2", 1)[0]
+    assert (kept, missing, less.size) == ({"A1"}, {"C3"}, 1)
