@@ -171,6 +171,30 @@ def v3_failed(claimed: bool = False) -> Draw:
     return Draw(as_failed(body, team_frame, frame, params), plan, frame, {"team_frame": team_frame})
 
 
+def _reseeded_frame(edit: Callable[[bytes], bytes]) -> Callable[[Draw], None]:
+    """The frame file edited and the seed re-derived with the forged file's hash (the secret is
+    public after the draw); without the plan file, only the file's form gives it away."""
+
+    def tamper(d: Draw) -> None:
+        from app.draw import SEED_INPUTS_V3, derive_seed_v3
+
+        assert d.lists is not None
+        d.lists["team_frame"] = edit(d.lists["team_frame"])
+        inputs = d.draw["seed_inputs"]
+        inputs["team_frame_sha256"] = hashlib.sha256(d.lists["team_frame"]).hexdigest()
+        d.draw["seed"] = derive_seed_v3(
+            secret=inputs["secret"], inputs={k: inputs[k] for k in SEED_INPUTS_V3}
+        )
+        d.plan = None
+
+    return tamper
+
+
+def _swap_rows(frame: bytes) -> bytes:
+    lines = frame.splitlines(keepends=True)
+    return b"".join([lines[0], lines[2], lines[1], *lines[3:]])
+
+
 def _non_canonical_frame(d: Draw) -> None:
     """Two frame rows swapped and the seed re-derived with the forged file's hash (the secret is
     public after the draw); without the plan file, only the file's form gives it away."""
@@ -730,6 +754,36 @@ DRAW_FORGERIES |= {
         _non_canonical_frame,
         "即计划公布时冻结的名录",
         "不是规范格式",
+    ),
+    "v3 team frame header changed": (
+        v3_teams,
+        _reseeded_frame(lambda b: b.replace(b"badge,", b"code,", 1)),
+        "即计划公布时冻结的名录",
+        "表头不符",
+    ),
+    "v3 team frame row short of a column": (
+        v3_teams,
+        _reseeded_frame(lambda b: b.replace(b",\xe5\x9c\xa8\xe5\xb2\x97,", b",", 1)),
+        "即计划公布时冻结的名录",
+        "应有 9 列",
+    ),
+    "v3 team frame open tasks not a count": (
+        v3_teams,
+        _reseeded_frame(
+            lambda b: (
+                b.replace("在岗,,0,".encode(), "在岗,,x,".encode(), 1)
+                if "在岗,,0,".encode() in b
+                else b.replace("在岗,8,0,".encode(), "在岗,8,x,".encode(), 1)
+            )
+        ),
+        "即计划公布时冻结的名录",
+        "不是整数",
+    ),
+    "v3 team frame token not hex": (
+        v3_teams,
+        _reseeded_frame(lambda b: b[: b.rindex(b";")] + b";XYZ\n"),
+        "即计划公布时冻结的名录",
+        "回避标记须为32位小写十六进制",
     ),
     "v3 team frame plan version differs": (
         v3_teams,
