@@ -261,3 +261,31 @@ def test_a_failed_record_tampered_is_refused(tamper: Any, needle: str) -> None:
         record, verifier.parse_population(population), plan=plan, team_frame=frame
     ).problems
     assert any(needle in p for p in problems), problems
+
+
+def test_the_command_line_finds_the_inspector_frame_or_says_why_not(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder of downloaded files: the inspector frame beside the draw is read; one that cannot
+    be read is a reason (exit 1), one that is missing leaves the verification incomplete."""
+    import json
+
+    body, plan, population, frame = _teams3()
+    folder = tmp_path / "下载"
+    folder.mkdir()
+    (folder / f"{body['id']}.json").write_text(json.dumps(body, ensure_ascii=False), "utf-8")
+    (folder / f"{body['id']}.population.csv").write_bytes(population)
+    (folder / f"{plan['code']}.json").write_text(json.dumps(plan, ensure_ascii=False), "utf-8")
+    for kind, data in task_lists(body).items():
+        (folder / f"{body['id']}.tasks.{kind}").write_bytes(data)
+    path = folder / body["team_frame_file"]
+    path.write_bytes(frame)
+    assert verifier.main(["v", str(folder)]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    path.unlink()
+    path.mkdir()  # there, but not a readable file
+    assert verifier.main(["v", str(folder)]) == 1
+    assert "无法读取执法人员名录文件" in capsys.readouterr().out
+    path.rmdir()
+    assert verifier.main(["v", str(folder)]) == 3
+    assert "team frame file missing" in capsys.readouterr().out
