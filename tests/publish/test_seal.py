@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
+import threading
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import app.plans.sealing as sealing_module
-from app import jobs
+from app import cli, jobs
 from app.clock import LOCAL_TZ, local_date
 from app.db import make_sessionmaker
 from app.draw import tlock
@@ -128,3 +133,185 @@ def test_a_draw_published_at_once_has_no_seal(quiet, pub_city, settings, db, sch
     files = site_files(settings.publish_dir)
     assert f"draws/{d['id']}.sealed.age" not in files
     assert "timelock" not in json.loads(files[f"draws/{d['id']}.json"])
+
+
+# --- the verifiers --------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+VERIFIER = ROOT / "docs" / "verify_draw.py"
+
+
+def _verify(folder: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(VERIFIER), str(folder)], capture_output=True, text=True, check=False
+    )
+
+
+def _download(files: dict[str, bytes], d: dict[str, Any], folder: Path) -> Path:
+    """The files of one draw as the downloads page lists them, into one folder."""
+    folder.mkdir()
+    for name in (
+        f"draws/{d['id']}.json",
+        f"draws/{d['id']}.population.csv",
+        f"draws/{d['id']}.tasks.csv",
+        f"draws/{d['id']}.tasks.xlsx",
+        f"draws/{d['id']}.sealed.json",
+        f"draws/{d['id']}.sealed.age",
+        f"plans/{d['plan']}.json",
+    ):
+        if name in files:
+            (folder / Path(name).name).write_bytes(files[name])
+    return folder
+
+
+def _edit(path: Path, change: Any) -> None:
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc, ensure_ascii=False))
+
+
+def test_verifiers_check_the_seals_round_opening_and_file_before_it_opens(
+    quiet,  # noqa: F811
+    pub_city,
+    db,
+    settings,
+    scheduled,  # noqa: F811
+    tmp_path: Path,
+):
+    _withheld_plan(quiet, pub_city, "SEAL-3")
+    d = draw(quiet, pub_city, "SEAL-3")
+    jobs.run_due(make_sessionmaker(db), T0)
+    files = site_files(settings.publish_dir)
+    good = _download(files, d, tmp_path / "good")
+    done = _verify(good)
+    assert done.returncode == 3 and "问题" not in done.stdout, done.stdout  # not yet revealed
+    assert "sealed draw not yet revealed" in done.stdout
+
+    lock = json.loads(files[f"draws/{d['id']}.json"])["timelock"]
+    day = 24 * 3600 // QUICKNET.period
+
+    def later_round(doc: dict[str, Any]) -> None:  # sealed to the next day's round
+        doc["timelock"]["round"] += day
+        doc["timelock"]["round_time"] = round_time(QUICKNET, doc["timelock"]["round"]).isoformat()
+
+    def later_day(doc: dict[str, Any]) -> None:  # round and time agree, a day too late
+        later_round(doc)
+        opens = datetime.fromisoformat(doc["timelock"]["opens_at"]) + timedelta(days=1)
+        doc["timelock"]["opens_at"] = opens.isoformat()
+
+    forgeries: list[tuple[str, Any, str]] = [
+        ("round", later_round, "drand 轮次"),
+        ("day", later_day, "任务清单应于"),
+        ("chain", lambda doc: doc["timelock"].update(chain_hash="00" * 32), "quicknet"),
+    ]
+    for name, change, reason in forgeries:
+        folder = _download(files, d, tmp_path / name)
+        _edit(folder / f"{d['id']}.json", change)
+        done = _verify(folder)
+        assert done.returncode == 1 and reason in done.stdout, (name, done.stdout)
+
+    # a seal to another round in place of the published one: its hash, and (hash updated) its
+    # header, say so
+    other = tlock.encrypt(b"{}", lock["round"] + day)
+    folder = _download(files, d, tmp_path / "swapped")
+    (folder / f"{d['id']}.sealed.age").write_bytes(other)
+    done = _verify(folder)
+    assert done.returncode == 1 and "file_sha256" in done.stdout, done.stdout
+    _edit(
+        folder / f"{d['id']}.json",
+        lambda doc: doc["timelock"].update(file_sha256=hashlib.sha256(other).hexdigest()),
+    )
+    done = _verify(folder)
+    assert done.returncode == 1 and "age/tlock" in done.stdout, done.stdout
+
+
+def test_verifiers_check_the_revealed_draw_is_the_record_sealed(
+    quiet,  # noqa: F811
+    pub_city,
+    db,
+    settings,
+    scheduled,  # noqa: F811
+    tmp_path: Path,
+):
+    end = _withheld_plan(quiet, pub_city, "SEAL-4")
+    d = draw(quiet, pub_city, "SEAL-4")
+    factory = make_sessionmaker(db)
+    jobs.run_due(factory, T0)
+    jobs.run_due(factory, _opening(end) + timedelta(seconds=30))
+    files = site_files(settings.publish_dir)
+    good = _download(files, d, tmp_path / "good")
+    for command in (
+        [sys.executable, str(VERIFIER), str(good)],
+        [sys.executable, "-m", "app.cli", "verify", str(good)],
+    ):
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+        assert done.returncode == 0 and "验证通过" in done.stdout, done.stdout + done.stderr
+    # a revealed draw that differs from the sealed record only where nothing else looks
+    forged = _download(files, d, tmp_path / "forged")
+    _edit(forged / f"{d['id']}.json", lambda doc: doc.update(exclusions=["（改写）"]))
+    done = _verify(forged)
+    assert done.returncode == 1 and "record_sha256" in done.stdout, done.stdout
+
+
+# --- spotcheck seal open --------------------------------------------------------------------
+
+
+def test_spotcheck_seal_open_with_a_signature_file_or_a_relay(
+    quiet,  # noqa: F811
+    pub_city,
+    db,
+    settings,
+    scheduled,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+):
+    monkeypatch.setattr(sealing_module, "seal_round", lambda chain, moment: VECTOR["round"])
+    _withheld_plan(quiet, pub_city, "SEAL-5")
+    d = draw(quiet, pub_city, "SEAL-5")
+    jobs.run_due(make_sessionmaker(db), T0)
+    files = site_files(settings.publish_dir)
+    folder = _download(files, d, tmp_path / "public")
+    age = str(folder / f"{d['id']}.sealed.age")
+    hex_file = tmp_path / "signature.txt"
+    hex_file.write_text(VECTOR["signature"] + "\n")
+    out = tmp_path / "opened.json"
+    assert cli.main(["seal", "open", age, "--signature", str(hex_file), "--out", str(out)]) == 0
+    assert "哈希均与密封记录相符" in capsys.readouterr().out
+    record = json.loads(out.read_bytes())
+    assert record["tasks"] == d["tasks"] and record["seed_inputs"]["secret"]
+
+    # drand's /public/{round} JSON: its BLS signature is checked before it is used
+    beacon = {k: VECTOR[k] for k in ("round", "signature", "randomness")}
+    relay = tmp_path / "relay" / QUICKNET.chain_hash / "public"
+    relay.mkdir(parents=True)
+    (relay / str(VECTOR["round"])).write_text(json.dumps(beacon))
+    handler = partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "relay"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert cli.main(["seal", "open", age, "--beacon", url, "--out", str(out)]) == 0
+    finally:
+        server.shutdown()
+    assert json.loads(out.read_bytes()) == record
+
+    # refused: another round's beacon, a forged signature, a record that is not the one sealed
+    other = next(r for r in ROUNDS if r["chain"] == "quicknet" and r["round"] == 657413)
+    other_file = tmp_path / "other.json"
+    other_file.write_text(json.dumps({k: other[k] for k in ("round", "signature", "randomness")}))
+    assert cli.main(["seal", "open", age, "--signature", str(other_file)]) == 1
+    relabelled = tmp_path / "relabelled.json"
+    relabelled.write_text(json.dumps({"round": VECTOR["round"], "signature": other["signature"]}))
+    assert cli.main(["seal", "open", age, "--signature", str(relabelled)]) == 1
+    hex_other = tmp_path / "other.txt"
+    hex_other.write_text(other["signature"])
+    assert cli.main(["seal", "open", age, "--signature", str(hex_other)]) == 1
+    assert "签名打不开此密文" in capsys.readouterr().out
+    _edit(
+        folder / f"{d['id']}.sealed.json",
+        lambda doc: doc["timelock"].update(record_sha256="0" * 64),
+    )
+    assert cli.main(["seal", "open", age, "--signature", str(hex_file), "--out", str(out)]) == 1
+    assert "record_sha256" in capsys.readouterr().err
