@@ -93,6 +93,7 @@ def jobs(season_draws: int) -> list[Job]:
             growth=False,
             extra=("--v2",),  # the teams of new draws (app/plans/drawing.py)
         ),
+        Job("tlock", "bench_tlock.py", per_backend=False, sized=False, growth=False),
         Job("import", "bench_import.py"),
         Job("pipeline", "bench_pipeline.py"),
         Job("publish", "bench_publish.py", growth=False, inner_median=True),
@@ -110,6 +111,10 @@ FIGURES = (
     Figure("draw", "draw_strata", "pure draw, {n} targets, stratified (5,432 strata at 1M)", 1.5),
     Figure("draw", "draw_flat", "pure draw, {n} targets, one stratum", 1.5),
     Figure("teams", "teams", "teams: 50,000 tasks from 20,000 inspectors", 3.0),
+    Figure("tlock", "seal_1k", "timelock seal of 1 KiB (one pairing)", 3.0),
+    Figure("tlock", "open_1k", "timelock seal opened, 1 KiB", 3.0),
+    Figure("tlock", "seal_record", "timelock seal of a 24 MiB draw record", 5.0),
+    Figure("tlock", "open_record", "timelock seal of a 24 MiB draw record opened", 5.0),
     Figure("import", "import_new", "import {n} targets (all new)", 30.0),
     Figure("import", "reimport_unchanged", "re-import the same {n} rows (unchanged)", 15.0),
     Figure("pipeline", "import_targets", "pipeline: import targets", 30.0),
