@@ -486,7 +486,8 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
         got = first(None, kind)
         if got is not None:
             task_lists[kind] = got[1]
-    seal = first(None, "seal")  # the timelock seal of a withheld draw, when it has one
+    # the timelock seal of a withheld draw (record and population file), when it has one
+    seal, population_seal = first(None, "seal"), first(None, "population_seal")
     try:
         report = verifier.check(
             draw,
@@ -496,6 +497,7 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
             bls=_bls_with_beacon_module,
             task_lists=task_lists,
             seal_file=seal[1] if seal is not None else None,
+            population_seal=population_seal[1] if population_seal is not None else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         # A hand-edited or truncated file: report it as invalid rather than crash.
@@ -511,7 +513,9 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
 
 def cmd_seal_open(args: argparse.Namespace) -> int:
     """Opens a withheld draw's timelock seal with drand's signature of its round, without the
-    service (docs/verification.md#opening-a-sealed-list-yourself)."""
+    service (docs/verification.md#opening-a-sealed-list-yourself): its record, or its
+    population file (`{id}.population.sealed.age`, a gzip)."""
+    import gzip
     import hashlib
     import json
 
@@ -568,14 +572,23 @@ def cmd_seal_open(args: argparse.Namespace) -> int:
     problems = []
     sealed_at = args.sealed or _beside(args.location, _sealed_name(args.location))
     try:
-        lock = json.loads(_fetch(sealed_at)).get("timelock") or {}
+        sealed_doc = json.loads(_fetch(sealed_at))
+        lock = sealed_doc.get("timelock") or {}
     except (OSError, ValueError, AttributeError):
-        lock = None
+        sealed_doc, lock = {}, None
         print(f"注：未找到密封记录 {sealed_at}，未核对文件与记录的哈希（sealed record missing）")
     if lock is not None:
-        if hashlib.sha256(data).hexdigest() != lock.get("file_sha256"):
+        digest = hashlib.sha256(data).hexdigest()
+        if lock.get("population_file_sha256") == digest:  # the population file's seal
+            try:
+                text_sha = hashlib.sha256(gzip.decompress(record)).hexdigest()
+            except (OSError, EOFError):
+                text_sha = ""
+            if text_sha != sealed_doc.get("population_sha256"):
+                problems.append("开启的总体文件与密封记录的 population_sha256 不符")
+        elif digest != lock.get("file_sha256"):
             problems.append("文件的 SHA-256 与密封记录的 file_sha256 不符")
-        if hashlib.sha256(record).hexdigest() != lock.get("record_sha256"):
+        elif hashlib.sha256(record).hexdigest() != lock.get("record_sha256"):
             problems.append("开启的记录与密封记录的 record_sha256 不符（not the record sealed）")
     if args.out:
         Path(args.out).write_bytes(record)
@@ -594,8 +607,13 @@ def cmd_seal_open(args: argparse.Namespace) -> int:
 
 
 def _sealed_name(location: str) -> str:
+    """The sealed record beside a seal: {id}.sealed.json for {id}.sealed.age and for
+    {id}.population.sealed.age."""
     name = location.rstrip("/").rsplit("/", 1)[-1]
-    return name.removesuffix(".age") + ".json" if name.endswith(".sealed.age") else name + ".json"
+    for suffix in (".population.sealed.age", ".sealed.age"):
+        if name.endswith(suffix):
+            return name.removesuffix(suffix) + ".sealed.json"
+    return name + ".json"
 
 
 EXIT_CODES = (
@@ -721,7 +739,10 @@ def build_parser() -> argparse.ArgumentParser:
         "或哈希不符，2 用法错误。",
     )
     seal_open.add_argument(
-        "location", metavar="SEALED_AGE", help="时间锁文件的路径或网址（draws/{id}.sealed.age）"
+        "location",
+        metavar="SEALED_AGE",
+        help="时间锁文件的路径或网址（draws/{id}.sealed.age，或总体文件的 "
+        "draws/{id}.population.sealed.age，开启后为 .csv.gz）",
     )
     source = seal_open.add_mutually_exclusive_group(required=True)
     source.add_argument(

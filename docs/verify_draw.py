@@ -1014,6 +1014,7 @@ def verify_timelock(
     plan: dict[str, Any] | None,
     seal_file: bytes | None,
     report: Report,
+    population_seal: bytes | None = None,
 ) -> None:
     """The seal a sealed record names: chain, round = first round at the opening, the opening
     = 00:00 北京时间 the day after the plan's window (or the announced tasks_public_from), the
@@ -1063,17 +1064,26 @@ def verify_timelock(
         problems.append("时间锁的 round_time 与轮次不符（round_time does not match the round）")
     if lock.get("file") != f"{sealed.get('id')}.sealed.age":
         problems.append("时间锁文件名与抽取编号不符（timelock file name）")
-    if seal_file is None:
-        report.not_checked.append(
-            "未提供时间锁文件 {id}.sealed.age，未核对其哈希与封存轮次（timelock file missing）"
+    files = [(lock.get("file"), seal_file, lock.get("file_sha256"))]
+    if "population_file" in lock:
+        if lock.get("population_file") != f"{sealed.get('id')}.population.sealed.age":
+            problems.append("时间锁总体文件名与抽取编号不符（timelock population file name）")
+        files.append(
+            (lock.get("population_file"), population_seal, lock.get("population_file_sha256"))
         )
-        return
-    if hashlib.sha256(seal_file).hexdigest() != lock.get("file_sha256"):
-        problems.append("时间锁文件的 SHA-256 与 file_sha256 不符（timelock file hash mismatch）")
-    if age_stanza(seal_file) != (round_number, chain["chain_hash"]):
-        problems.append(
-            "时间锁文件不是封存到所公布轮次的 age/tlock 文件（age file not sealed to that round）"
-        )
+    for name, data, digest in files:
+        if data is None:
+            report.not_checked.append(
+                f"未提供时间锁文件 {name}，未核对其哈希与封存轮次（timelock file missing）"
+            )
+            continue
+        if hashlib.sha256(data).hexdigest() != digest:
+            problems.append(f"时间锁文件 {name} 的 SHA-256 与公布的不符（file_sha256 mismatch）")
+        if age_stanza(data) != (round_number, chain["chain_hash"]):
+            problems.append(
+                f"时间锁文件 {name} 不是封存到所公布轮次的 age/tlock 文件"
+                "（age file not sealed to that round）"
+            )
 
 
 def verify_sealed(draw: dict[str, Any], sealed: dict[str, Any]) -> list[str]:
@@ -1111,6 +1121,7 @@ def check(
     bls: BlsCheck = bls_verify,
     task_lists: dict[str, bytes] | None = None,
     seal_file: bytes | None = None,
+    population_seal: bytes | None = None,
 ) -> Report:
     """Every check of a published draw, and the checks that could not be made. `task_lists`:
     the published task list files, {"csv": bytes, "xlsx": bytes} (either may be missing)."""
@@ -1128,7 +1139,7 @@ def check(
         report.problems += verify_plan(draw, plan)
         report.problems += verify_visit_windows(draw, plan)
     if draw.get("sealed") is True:
-        verify_timelock(draw, plan, seal_file, report)
+        verify_timelock(draw, plan, seal_file, report, population_seal)
         return _check_sealed_alone(draw, report, bls, plan)
     report.problems += verify_seed(draw)
     if report.problems or "seed" not in draw:
@@ -1161,7 +1172,7 @@ def check(
         _check_task_lists(draw, task_lists or {}, report)
     if sealed is not None:
         report.problems += verify_sealed(draw, sealed)
-        verify_timelock(sealed, plan, seal_file, report)
+        verify_timelock(sealed, plan, seal_file, report, population_seal)
     return report
 
 
@@ -1985,6 +1996,7 @@ def default_locations(draw: dict[str, Any]) -> dict[str, list[str]]:
         "plan": [f"../plans/{draw.get('plan')}.json", f"{draw.get('plan')}.json"],
         "sealed": [f"{draw.get('id')}.sealed.json"],
         "seal": [f"{draw.get('id')}.sealed.age"],
+        "population_seal": [f"{draw.get('id')}.population.sealed.age"],
         "csv": [f"{draw.get('id')}.tasks.csv"],
         "xlsx": [f"{draw.get('id')}.tasks.xlsx"],
     }
@@ -2098,13 +2110,14 @@ def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
                 task_lists[kind] = path.read_bytes()
             except OSError as exc:
                 problems.append(f"无法读取任务清单 {path}: {exc}")
-    seal_path = find(None, "seal")
-    seal_file = None
-    if seal_path is not None:
-        try:
-            seal_file = seal_path.read_bytes()
-        except OSError as exc:
-            problems.append(f"无法读取时间锁文件 {seal_path}: {exc}")
+    seals: dict[str, bytes] = {}
+    for kind in ("seal", "population_seal"):
+        seal_path = find(None, kind)
+        if seal_path is not None:
+            try:
+                seals[kind] = seal_path.read_bytes()
+            except OSError as exc:
+                problems.append(f"无法读取时间锁文件 {seal_path}: {exc}")
     try:
         report = check(
             draw,
@@ -2112,7 +2125,8 @@ def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
             plan=documents.get("plan"),
             sealed=documents.get("sealed"),
             task_lists=task_lists,
-            seal_file=seal_file,
+            seal_file=seals.get("seal"),
+            population_seal=seals.get("population_seal"),
         )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         report = Report(problems=[f"抽取结果文件缺少或含有不合规的字段（malformed draw）：{exc!r}"])

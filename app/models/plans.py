@@ -123,7 +123,7 @@ class DrawPopulation(Base):
 
 class DrawSeal(Base):
     """The timelock seal of a withheld draw (docs/drand.md#timelock-encryption-tlock): its whole
-    record, encrypted at the draw to the drand round due when its list must be public, so that
+    record and its population file, encrypted at the draw to the drand round due when its list must be public, so that
     anyone opens it after that round without the service. Written once, never changed."""
 
     __tablename__ = "draw_seals"
@@ -136,6 +136,10 @@ class DrawSeal(Base):
     record_sha256: Mapped[str] = mapped_column(String(64))  # of the sealed bytes
     file_sha256: Mapped[str] = mapped_column(String(64))
     file: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # armored age, tlock stanza
+    # the draw's population file (its stored gzip) sealed to the same round, so that an opened
+    # seal replays the whole draw; NULL when the draw stored none
+    population_file_sha256: Mapped[str | None] = mapped_column(String(64))
+    population_file: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
 class Task(Base):

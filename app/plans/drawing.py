@@ -146,7 +146,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
             raise  # /1 kept its behaviour: nothing written
         failed = _store_failed(session, inputs, target_draw, len(population), problem, actor)
         _store_population(session, failed, population_gz)  # so its seed and sizes replay
-        sealing.seal_draw(session, failed, failed.body, local_date(inputs.now))
+        sealing.seal_draw(session, failed, failed.body, population_gz, local_date(inputs.now))
         return DrawOutcome(failed, problem)
     team_of = {t["uscc"]: t for t in teams.to_dict()["tasks"]}
     for t in target_draw.tasks:  # a joined task: the visit's team (docs/draw-spec-teams §11)
@@ -158,7 +158,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
     draw = _store(session, inputs, target_draw, teams, team_of, info, len(population), actor, visit)
     _store_population(session, draw, population_gz)
     _store_tasks(session, draw, target_draw, team_of, info, inputs.now, visit)
-    seal = sealing.seal_draw(session, draw, draw.body, local_date(inputs.now))
+    seal = sealing.seal_draw(session, draw, draw.body, population_gz, local_date(inputs.now))
     audit.append(
         session,
         actor=actor,

@@ -2,9 +2,9 @@
 
 At the draw, a draw whose list is withheld (docs/rules.md#r8-2, `disclosure.draw_disclosure`)
 has its whole record — the body `draws/{id}.json` publishes once revealed: secret, seed, tasks,
-teams — encrypted with drand's timelock encryption to the first quicknet round due at or after
+teams — and its population file encrypted with drand's timelock encryption to the first quicknet round due at or after
 the moment the list must be public (00:00 北京时间 of `tasks_public_from`). The file is published
-at once beside the sealed record (`draws/{id}.sealed.age`), so after that round anyone opens it
+at once beside the sealed record (`draws/{id}.sealed.age`, `draws/{id}.population.sealed.age`), so after that round anyone opens it
 with the round's public signature (`spotcheck seal open`, drand's `tle`, `tlock-js`), whether or
 not the service ever reveals the draw. The sealed record names the round, its time, and the
 SHA-256 of the file and of the record it holds, so a seal that does not hold the record the
@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import LOCAL_TZ
@@ -51,9 +52,15 @@ def record_bytes(body: Mapping[str, Any]) -> bytes:
 
 
 def seal_draw(
-    session: Session, draw: Draw, body: Mapping[str, Any], today: date
+    session: Session,
+    draw: Draw,
+    body: Mapping[str, Any],
+    population_gz: bytes,
+    today: date,
 ) -> DrawSeal | None:
-    """Seals `draw` when its list is withheld `today` (its row is flushed); None when public."""
+    """Seals `draw` — its record and its population file (`population_gz`, the gzip published
+    as `draws/{id}.population.csv.gz` once revealed) — when its list is withheld `today` (its
+    row is flushed); None when it is public."""
     public, since = disclosure.draw_disclosure(session, today).get(draw.id, (True, None))
     if public or since is None:
         return None
@@ -62,6 +69,7 @@ def seal_draw(
     round_number = seal_round(chain, moment)
     record = record_bytes(body)
     file = tlock.encrypt(record, round_number, chain)
+    population = tlock.encrypt(population_gz, round_number, chain) if population_gz else None
     seal = DrawSeal(
         draw_id=draw.id,
         chain=chain.name,
@@ -70,6 +78,8 @@ def seal_draw(
         record_sha256=hashlib.sha256(record).hexdigest(),
         file_sha256=hashlib.sha256(file).hexdigest(),
         file=file,
+        population_file_sha256=hashlib.sha256(population).hexdigest() if population else None,
+        population_file=population,
     )
     session.add(seal)
     session.flush()
@@ -91,4 +101,23 @@ def timelock_record(seal: DrawSeal) -> dict[str, Any]:
         "file": f"{seal.draw_id}.sealed.age",
         "file_sha256": seal.file_sha256,
         "record_sha256": seal.record_sha256,
+        **(
+            {
+                "population_file": f"{seal.draw_id}.population.sealed.age",
+                "population_file_sha256": seal.population_file_sha256,
+            }
+            if seal.population_file_sha256
+            else {}
+        ),
     }
+
+
+def seal_files(session: Session, draw_id: str) -> dict[str, bytes]:
+    """The published files of a draw's seal, by their name in draws/ (read when rendered)."""
+    file, population = session.execute(
+        select(DrawSeal.file, DrawSeal.population_file).where(DrawSeal.draw_id == draw_id)
+    ).one()
+    out = {f"{draw_id}.sealed.age": file}
+    if population is not None:
+        out[f"{draw_id}.population.sealed.age"] = population
+    return out

@@ -49,9 +49,9 @@ class DrawData:
     # A withheld draw's sealed record (existence, entropy, task-list hash; no secret, no tasks).
     sealed: dict[str, Any] | None = None
     # Its timelock seal (app/plans/sealing.py): what the sealed record says of it, and a reader
-    # of the age file `draws/{id}.sealed.age` (published while withheld and after).
+    # of its age files (`draws/{id}.sealed.age` …, published while withheld and after).
     timelock: dict[str, Any] | None = None
-    seal_file: Callable[[], bytes] | None = None
+    seal_files: Callable[[], dict[str, bytes]] | None = None
 
     @property
     def public(self) -> bool:
@@ -270,18 +270,10 @@ def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date)
                 else None,
                 sealed=sealed,
                 timelock=seals.get(d.id),
-                seal_file=partial(_seal_file, session, d.id) if d.id in seals else None,
+                seal_files=partial(sealing.seal_files, session, d.id) if d.id in seals else None,
             )
         )
     return out
-
-
-def _seal_file(session: Session, draw_id: str) -> bytes:
-    """The age file of a draw's timelock seal, read when the draw is rendered."""
-    file: bytes = session.execute(
-        select(DrawSeal.file).where(DrawSeal.draw_id == draw_id)
-    ).scalar_one()
-    return file
 
 
 def _load_draw(

@@ -105,9 +105,10 @@ def _render_withheld(
 
 
 def _render_seal(out: FileSink, d: DrawData) -> None:
-    """The timelock seal (an armored age file) of a draw that was withheld at its draw."""
-    if d.seal_file is not None:
-        out[f"draws/{d.id}.sealed.age"] = d.seal_file()
+    """The timelock seal (armored age files) of a draw that was withheld at its draw."""
+    if d.seal_files is not None:
+        for name, data in d.seal_files().items():
+            out[f"draws/{name}"] = data
 
 
 def _withheld_json(d: DrawData) -> dict[str, Any]:

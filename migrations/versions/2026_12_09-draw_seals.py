@@ -1,5 +1,5 @@
-"""draw_seals: the timelock seal of a withheld draw — its record encrypted to the drand round
-due when its list must be public (docs/drand.md#timelock-encryption-tlock)
+"""draw_seals: the timelock seal of a withheld draw — its record and population file encrypted
+to the drand round due when its list must be public (docs/drand.md#timelock-encryption-tlock)
 
 Revision ID: 8b4e2f6a1c93
 Revises: 5e1a7c3b9d20
@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("record_sha256", sa.String(length=64), nullable=False),
         sa.Column("file_sha256", sa.String(length=64), nullable=False),
         sa.Column("file", sa.LargeBinary(), nullable=False),
+        sa.Column("population_file_sha256", sa.String(length=64), nullable=True),
+        sa.Column("population_file", sa.LargeBinary(), nullable=True),
         sa.ForeignKeyConstraint(
             ["draw_id"], ["draws.id"], name=op.f("fk_draw_seals_draw_id_draws")
         ),

@@ -3,6 +3,7 @@ public with nothing but drand's signature of its round, equal to what the servic
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import subprocess
@@ -115,14 +116,49 @@ def test_the_public_opens_the_seal_with_only_the_rounds_signature_and_it_is_what
     assert inputs["commitment"] == sealed["seed_inputs"]["commitment"]
     assert record["tasks"] == d["tasks"] and record["seed"] == d["seed"]
 
+    # the population file is sealed too: with it the opened draw replays in full
+    population_age = at_draw[f"draws/{d['id']}.population.sealed.age"]
+    assert (
+        hashlib.sha256(population_age).hexdigest() == (sealed["timelock"]["population_file_sha256"])
+    )
+    population_gz = tlock.decrypt(population_age, VECTOR["signature"])
+    population = gzip.decompress(population_gz)
+    assert hashlib.sha256(population).hexdigest() == sealed["population_sha256"]
+    opened_folder = tmp_path / "opened"
+    opened_folder.mkdir()
+    (opened_folder / f"{d['id']}.json").write_bytes(opened)
+    (opened_folder / f"{d['id']}.population.csv").write_bytes(population)
+    for name in (f"draws/{d['id']}.sealed.json", f"plans/{d['plan']}.json"):
+        (opened_folder / Path(name).name).write_bytes(at_draw[name])
+    done = _verify(opened_folder)
+    # The opened draw replays in full against what was published at the draw: the one problem
+    # is the substitution this test made (the round is not the one due at the opening) …
+    problems = [line for line in done.stdout.splitlines() if line.startswith("- ")]
+    assert done.returncode == 1 and len(problems) == 1, done.stdout
+    assert f"drand 轮次为 {VECTOR['round']}" in problems[0]
+    # … and without it, only the task list files (rendered at the reveal) are missing
+    _edit(
+        opened_folder / f"{d['id']}.sealed.json",
+        lambda doc: doc.pop("timelock"),
+    )
+    done = _verify(opened_folder)
+    assert done.returncode == 3 and "问题" not in done.stdout, done.stdout
+    not_checked = [line for line in done.stdout.splitlines() if line.startswith("- ")]
+    assert not_checked and all("任务清单" in line for line in not_checked), done.stdout
+
     # The service's own scheduler reveals at 00:00 北京时间 the day after the window, by time
     # alone; what it reveals is what the seal held.
     jobs.run_due(factory, _opening(end) + timedelta(seconds=30))
     revealed_files = site_files(settings.publish_dir)
     revealed = json.loads(revealed_files[f"draws/{d['id']}.json"])
     assert revealed == {**record, "superseded_at": None, "superseded_reason": None}
-    # the sealed record and its seal stay published, the same bytes
-    for name in (f"draws/{d['id']}.sealed.json", f"draws/{d['id']}.sealed.age"):
+    assert revealed_files[f"draws/{d['id']}.population.csv.gz"] == population_gz
+    # the sealed record and its seals stay published, the same bytes
+    for name in (
+        f"draws/{d['id']}.sealed.json",
+        f"draws/{d['id']}.sealed.age",
+        f"draws/{d['id']}.population.sealed.age",
+    ):
         assert revealed_files[name] == at_draw[name]
 
 
@@ -157,6 +193,7 @@ def _download(files: dict[str, bytes], d: dict[str, Any], folder: Path) -> Path:
         f"draws/{d['id']}.tasks.xlsx",
         f"draws/{d['id']}.sealed.json",
         f"draws/{d['id']}.sealed.age",
+        f"draws/{d['id']}.population.sealed.age",
         f"plans/{d['plan']}.json",
     ):
         if name in files:
@@ -223,6 +260,11 @@ def test_verifiers_check_the_seals_round_opening_and_file_before_it_opens(
     )
     done = _verify(folder)
     assert done.returncode == 1 and "age/tlock" in done.stdout, done.stdout
+    # the population file's seal likewise
+    folder = _download(files, d, tmp_path / "population-swapped")
+    (folder / f"{d['id']}.population.sealed.age").write_bytes(other)
+    done = _verify(folder)
+    assert done.returncode == 1 and "population.sealed.age 的 SHA-256" in done.stdout, done.stdout
 
 
 def test_verifiers_check_the_revealed_draw_is_the_record_sealed(
@@ -281,6 +323,26 @@ def test_spotcheck_seal_open_with_a_signature_file_or_a_relay(
     record = json.loads(out.read_bytes())
     assert record["tasks"] == d["tasks"] and record["seed_inputs"]["secret"]
 
+    population_out = tmp_path / "population.csv.gz"
+    population_age = str(folder / f"{d['id']}.population.sealed.age")
+    assert (
+        cli.main(
+            [
+                "seal",
+                "open",
+                population_age,
+                "--signature",
+                str(hex_file),
+                "--out",
+                str(population_out),
+            ]
+        )
+        == 0
+    )
+    opened_population = gzip.decompress(population_out.read_bytes())
+    assert hashlib.sha256(opened_population).hexdigest() == record["population_sha256"]
+    capsys.readouterr()
+
     # drand's /public/{round} JSON: its BLS signature is checked before it is used
     beacon = {k: VECTOR[k] for k in ("round", "signature", "randomness")}
     relay = tmp_path / "relay" / QUICKNET.chain_hash / "public"
@@ -315,3 +377,52 @@ def test_spotcheck_seal_open_with_a_signature_file_or_a_relay(
     )
     assert cli.main(["seal", "open", age, "--signature", str(hex_file), "--out", str(out)]) == 1
     assert "record_sha256" in capsys.readouterr().err
+
+
+def test_an_operator_who_seals_another_list_is_caught_when_the_seal_opens(
+    quiet,  # noqa: F811
+    pub_city,
+    db,
+    settings,
+    scheduled,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+):
+    """As the operator: the seal holds a list without the institution it means to spare (its
+    own record_sha256 consistent). Nothing shows it before the round; the opened record is
+    refused against the task-list hash published at the draw."""
+    monkeypatch.setattr(sealing_module, "seal_round", lambda chain, moment: VECTOR["round"])
+    honest = sealing_module.record_bytes
+
+    def spare_one(body: dict[str, Any]) -> bytes:
+        return honest({**body, "tasks": body["tasks"][1:]})
+
+    monkeypatch.setattr(sealing_module, "record_bytes", spare_one)
+    _withheld_plan(quiet, pub_city, "SEAL-6")
+    d = draw(quiet, pub_city, "SEAL-6")
+    jobs.run_due(make_sessionmaker(db), T0)
+    files = site_files(settings.publish_dir)
+    folder = _download(files, d, tmp_path / "public")
+    out = folder / "opened" / f"{d['id']}.json"
+    out.parent.mkdir()
+    age = str(folder / f"{d['id']}.sealed.age")
+    signature = tmp_path / "signature.txt"
+    signature.write_text(VECTOR["signature"])
+    assert cli.main(["seal", "open", age, "--signature", str(signature), "--out", str(out)]) == 0
+    opened = json.loads(out.read_bytes())
+    assert len(opened["tasks"]) == len(d["tasks"]) - 1
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(VERIFIER),
+            str(out),
+            "--sealed",
+            str(folder / f"{d['id']}.sealed.json"),
+            "--plan",
+            str(folder / f"{d['plan']}.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1 and "tasks_sha256" in done.stdout, done.stdout
