@@ -24,6 +24,7 @@ from app.db import make_sessionmaker
 from app.draw import tlock
 from app.draw.beacon import QUICKNET, round_at, round_time
 from app.draw.seed import canonical_json, commitment_of
+from tests.draw.draw_helpers import load_verifier, verifier_path
 from tests.publish.conftest import create_and_publish, draw, site_files
 from tests.publish.test_publisher import calendar_file, quiet, scheduled  # noqa: F401
 
@@ -174,7 +175,7 @@ def test_a_draw_published_at_once_has_no_seal(quiet, pub_city, settings, db, sch
 # --- the verifiers --------------------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[2]
-VERIFIER = ROOT / "docs" / "verify_draw.py"
+VERIFIER = verifier_path()  # docs/verify_draw.py, or a mutant (tests/draw/mutate_verifier.py)
 
 
 def _verify(folder: Path) -> subprocess.CompletedProcess[str]:
@@ -260,6 +261,12 @@ def test_verifiers_check_the_seals_round_opening_and_file_before_it_opens(
     )
     done = _verify(folder)
     assert done.returncode == 1 and "age/tlock" in done.stdout, done.stdout
+    # an unreadable seal file is named
+    folder = _download(files, d, tmp_path / "unreadable")
+    (folder / f"{d['id']}.sealed.age").unlink()
+    (folder / f"{d['id']}.sealed.age").mkdir()
+    done = _verify(folder)
+    assert done.returncode == 1 and "无法读取时间锁文件" in done.stdout, done.stdout
     # the population file's seal likewise
     folder = _download(files, d, tmp_path / "population-swapped")
     (folder / f"{d['id']}.population.sealed.age").write_bytes(other)
@@ -426,3 +433,106 @@ def test_an_operator_who_seals_another_list_is_caught_when_the_seal_opens(
         check=False,
     )
     assert done.returncode == 1 and "tasks_sha256" in done.stdout, done.stdout
+
+
+# --- each timelock check of the standalone verifier, on a seal made here ----------------------
+
+OPENS = datetime(2026, 12, 19, tzinfo=LOCAL_TZ)
+SEALED_ROUND = round_at(QUICKNET, OPENS)
+RECORD_FILE = tlock.encrypt(b"{}", SEALED_ROUND)
+POPULATION_FILE = tlock.encrypt(b"population", SEALED_ROUND)
+
+
+def _sealed() -> dict[str, Any]:
+    return {
+        "id": "P-D1",
+        "sealed": True,
+        "tasks_public_from": "2026-12-19",
+        "timelock": {
+            "format": "age-encryption.org/v1 tlock",
+            "chain": "quicknet",
+            "chain_hash": QUICKNET.chain_hash,
+            "genesis_time": QUICKNET.genesis_time,
+            "period": QUICKNET.period,
+            "round": SEALED_ROUND,
+            "round_time": round_time(QUICKNET, SEALED_ROUND).isoformat(),
+            "opens_at": OPENS.astimezone(UTC).isoformat(),
+            "file": "P-D1.sealed.age",
+            "file_sha256": hashlib.sha256(RECORD_FILE).hexdigest(),
+            "record_sha256": "0" * 64,
+            "population_file": "P-D1.population.sealed.age",
+            "population_file_sha256": hashlib.sha256(POPULATION_FILE).hexdigest(),
+        },
+    }
+
+
+def _timelock_report(
+    sealed: dict[str, Any],
+    plan: dict[str, Any] | None = None,
+    seal: bytes | None = RECORD_FILE,
+    population: bytes | None = POPULATION_FILE,
+) -> Any:
+    verifier = load_verifier()
+    report = verifier.Report()
+    verifier.verify_timelock(sealed, plan, seal, report, population)
+    return report
+
+
+def test_an_honest_seal_passes_every_timelock_check() -> None:
+    report = _timelock_report(_sealed())
+    assert report.problems == [] and report.not_checked == []
+    plan = {"spec": {"window": {"end": "2026-12-18"}}}
+    without_date = {k: v for k, v in _sealed().items() if k != "tasks_public_from"}
+    report = _timelock_report(without_date, plan)
+    assert report.problems == [] and report.not_checked == []
+
+
+def _with(**change: Any) -> dict[str, Any]:
+    sealed = _sealed()
+    sealed["timelock"].update(change)
+    return sealed
+
+
+@pytest.mark.parametrize(
+    ("sealed", "reason"),
+    [
+        ({**_sealed(), "timelock": "round 1"}, "timelock 应为对象"),
+        (_with(opens_at=None), "opens_at 或 round"),
+        (_with(round="34900000"), "opens_at 或 round"),
+        (_with(period=30), "period"),
+        (_with(genesis_time=0), "genesis_time"),
+        # one second after midnight: round and time consistent, still the same day
+        (
+            _with(
+                opens_at=(OPENS + timedelta(seconds=1)).astimezone(UTC).isoformat(),
+                round=SEALED_ROUND + 1,
+                round_time=round_time(QUICKNET, SEALED_ROUND + 1).isoformat(),
+            ),
+            "不是北京时间 0 点",
+        ),
+        (_with(round_time=round_time(QUICKNET, SEALED_ROUND + 1).isoformat()), "round_time"),
+        (_with(file="other.sealed.age"), "timelock file name"),
+        (_with(population_file="other.age"), "timelock population file name"),
+        (_with(population_file_sha256="0" * 64), "population.sealed.age 的 SHA-256"),
+    ],
+)
+def test_each_timelock_check_refuses_its_forgery(sealed: dict[str, Any], reason: str) -> None:
+    report = _timelock_report(sealed)
+    assert any(reason in p for p in report.problems), report.problems
+
+
+def test_a_seal_that_cannot_be_checked_says_so() -> None:
+    without_date = {k: v for k, v in _sealed().items() if k != "tasks_public_from"}
+    report = _timelock_report(without_date, plan=None)
+    assert report.problems == [] and any("plan file missing" in n for n in report.not_checked)
+    report = _timelock_report(_sealed(), seal=None, population=None)
+    assert report.problems == []
+    assert [n for n in report.not_checked if "timelock file missing" in n] == [
+        n for n in report.not_checked
+    ] and len(report.not_checked) == 2
+    # a population seal to another round, its hash updated
+    other = tlock.encrypt(b"population", SEALED_ROUND + 1)
+    report = _timelock_report(
+        _with(population_file_sha256=hashlib.sha256(other).hexdigest()), population=other
+    )
+    assert any("not sealed to that round" in p for p in report.problems), report.problems
