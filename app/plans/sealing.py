@@ -1,14 +1,15 @@
-"""The timelock seal of a withheld draw (docs/drand.md#timelock-encryption-tlock, rules R8).
+"""The timelock seal of a withheld draw (docs/drand.md#timelock-encryption-tlock, rules R8.2).
 
 At the draw, a draw whose list is withheld (docs/rules.md#r8-2, `disclosure.draw_disclosure`)
-has its whole record — the body `draws/{id}.json` publishes once revealed: secret, seed, tasks,
-teams — and its population file encrypted with drand's timelock encryption to the first quicknet round due at or after
-the moment the list must be public (00:00 北京时间 of `tasks_public_from`). The file is published
-at once beside the sealed record (`draws/{id}.sealed.age`, `draws/{id}.population.sealed.age`), so after that round anyone opens it
-with the round's public signature (`spotcheck seal open`, drand's `tle`, `tlock-js`), whether or
-not the service ever reveals the draw. The sealed record names the round, its time, and the
-SHA-256 of the file and of the record it holds, so a seal that does not hold the record the
-service later reveals is a public, attributable failure once it opens.
+has its whole record — the body `draws/{id}.json` publishes once revealed: secret, seed,
+tasks, teams — and its population file encrypted with drand's timelock encryption to the
+first quicknet round due at or after the moment the list must be public (00:00 北京时间 of
+`tasks_public_from`). Both files are published at once beside the sealed record
+(`draws/{id}.sealed.age`, `draws/{id}.population.sealed.age`), so after that round anyone
+opens them with the round's public signature (`spotcheck seal open`, drand's `tle`,
+`tlock-js`), whether or not the service ever reveals the draw. The sealed record names the
+round, its time, and the SHA-256 of the files and of the record sealed, so a seal that does
+not hold the record the service later reveals is a public, attributable failure once it opens.
 """
 
 from __future__ import annotations
