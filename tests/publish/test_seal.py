@@ -52,6 +52,8 @@ def test_the_seal_is_made_for_the_first_round_at_the_moment_the_list_is_due(
     db,
     settings,
     scheduled,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ):
     end = _withheld_plan(quiet, pub_city, "SEAL-1")
     d = draw(quiet, pub_city, "SEAL-1")
@@ -73,6 +75,19 @@ def test_the_seal_is_made_for_the_first_round_at_the_moment_the_list_is_due(
     for known in [VECTOR, *(r for r in ROUNDS if r["chain"] == "quicknet")]:
         with pytest.raises(tlock.TimelockError):
             tlock.decrypt(age, known["signature"])
+    # a relay has no beacon for a round still to come: `spotcheck seal open` says when it is due
+    (tmp_path / "relay").mkdir()
+    handler = partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "relay"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    (tmp_path / "age").write_bytes(age)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert cli.main(["seal", "open", str(tmp_path / "age"), "--beacon", url]) == 1
+    finally:
+        server.shutdown()
+    out = capsys.readouterr().out
+    assert f"第 {expected} 轮" in out and "未到时无人能开启" in out, out
     # the announcement carries the seal too; nothing of the list is readable
     announced = json.loads(files[f"draws/{d['id']}.json"])
     assert announced["timelock"] == lock and "tasks" not in announced
