@@ -112,6 +112,7 @@ FIGURES = (
     Figure("draw", "draw_flat", "pure draw, {n} targets, one stratum", 1.5),
     Figure("teams", "teams", "teams: 50,000 tasks from 20,000 inspectors", 3.0),
     Figure("tlock", "seal_1k", "timelock seal of 1 KiB (one pairing)", 3.0),
+    Figure("tlock", "seal_1k_same_round", "timelock seal of 1 KiB, round's pairing cached", 1.0),
     Figure("tlock", "open_1k", "timelock seal opened, 1 KiB", 3.0),
     Figure("tlock", "seal_record", "timelock seal of a 24 MiB draw record", 5.0),
     Figure("tlock", "open_record", "timelock seal of a 24 MiB draw record opened", 5.0),

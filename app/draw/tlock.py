@@ -29,6 +29,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -164,18 +165,28 @@ def _public_key(chain: ChainInfo) -> object:
     return key
 
 
+@lru_cache(maxsize=64)
+def _round_pairing(public_key: str, round_number: int) -> FQ12:
+    """py-ecc's e(H1(id), pk) of a round: the one pairing of encryption, the same for every
+    file sealed to that round (a draw's two files, the draws of one window) — cached. The key
+    is a chain's, already checked by `_public_key`."""
+    key = _g2_public_key(bytes.fromhex(public_key))
+    # py-ecc annotates the hash object type but calls it as the constructor, as its suites do.
+    q_id = hash_to_G1(identity(round_number), DST_G1, hashlib.sha256)  # type: ignore[arg-type]
+    gid: FQ12 = pairing(key, q_id)  # type: ignore[arg-type]
+    return gid
+
+
 def ibe_encrypt(chain: ChainInfo, round_number: int, message: bytes, rand: Random) -> bytes:
     """U ‖ V ‖ W: `message` (at most 32 bytes) encrypted to the round's identity."""
     if not 1 <= len(message) <= 32:
         raise TimelockError("IBE 只加密 1 到 32 字节（IBE message must be 1 to 32 bytes）")
-    key = _public_key(chain)
-    # py-ecc annotates the hash object type but calls it as the constructor, as its suites do.
-    q_id = hash_to_G1(identity(round_number), DST_G1, hashlib.sha256)  # type: ignore[arg-type]
+    _public_key(chain)  # a quicknet-like chain with a valid key
+    gid = _round_pairing(chain.public_key, round_number)
     sigma = rand(len(message))
     r = _h3(sigma, message)
     u = multiply(G2, r)
-    # e(H1(id), pk)^r = e(r·H1(id), pk): one pairing, no exponentiation in the target group
-    r_gid = _gt_kyber(pairing(key, multiply(q_id, r)))  # type: ignore[arg-type]
+    r_gid = _gt_kyber(gid**r)  # conjugation and cubing commute with the power
     v = _xor(sigma, _h2(r_gid, len(sigma)))
     w = _xor(message, _h4(sigma, len(message)))
     return _compress_g2(u) + v + w
@@ -260,16 +271,18 @@ def _armor(data: bytes) -> bytes:
 
 
 def _dearmor(data: bytes) -> bytes:
-    text = data.decode("ascii", errors="replace").strip()
-    if not text.startswith(ARMOR_BEGIN):
+    """The bytes of an ASCII-armored age file (binary age is returned as it is)."""
+    text = data.strip()
+    begin, end = ARMOR_BEGIN.encode(), ARMOR_END.encode()
+    if not text.startswith(begin):
         return data  # binary age
-    if not text.endswith(ARMOR_END):
+    if not text.endswith(end):
         raise TimelockError("age 封装缺少结束行（armor without its END line）")
-    lines = text[len(ARMOR_BEGIN) : -len(ARMOR_END)].strip().splitlines()
-    if any(len(line) > _COLUMNS for line in lines):
+    body = text[len(begin) : -len(end)].replace(b"\r\n", b"\n").strip()
+    if max(map(len, body.split(b"\n")), default=0) > _COLUMNS:
         raise TimelockError("age 封装行过长（armor line longer than 64 columns）")
     try:
-        return base64.b64decode("".join(line.strip() for line in lines), validate=True)
+        return base64.b64decode(body.replace(b"\n", b""), validate=True)
     except binascii.Error:
         raise TimelockError("age 封装中的 base64 无效（invalid base64 in armor）") from None
 
