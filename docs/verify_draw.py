@@ -1020,6 +1020,15 @@ def verify_timelock(
     = 00:00 北京时间 the day after the plan's window (or the announced tasks_public_from), the
     age file's hash and header."""
     lock = sealed.get("timelock")
+    spec = (plan or {}).get("spec") or {}
+    withheld = sealed.get("tasks_withheld") is True or (
+        plan is not None and spec.get("publish_tasks", "after_window") != "on_draw"
+    )
+    if lock is None and withheld:
+        report.notes.append(
+            "密封记录没有时间锁密封：其任务清单只能由本服务公开（no timelock seal: the list "
+            "opens only when the service reveals it）"
+        )
     if lock is None:
         return
     problems = report.problems

@@ -536,6 +536,20 @@ def test_each_timelock_check_refuses_its_forgery(sealed: dict[str, Any], reason:
     assert any(reason in p for p in report.problems), report.problems
 
 
+def test_a_withheld_draw_without_a_seal_is_noted() -> None:
+    announced = {**_sealed(), "tasks_withheld": True}
+    del announced["timelock"]
+    report = _timelock_report(announced)
+    assert report.problems == [] and report.not_checked == []
+    assert any("没有时间锁密封" in n for n in report.notes), report.notes
+    # a revealed draw's sealed record: the plan says whether its list was withheld
+    sealed = {k: v for k, v in _sealed().items() if k not in ("timelock", "tasks_public_from")}
+    withheld_plan = {"spec": {"publish_tasks": "after_window", "window": {"end": "2026-12-18"}}}
+    assert any("没有时间锁密封" in n for n in _timelock_report(sealed, withheld_plan).notes)
+    on_draw = {"spec": {"publish_tasks": "on_draw", "window": {"end": "2026-12-18"}}}
+    assert _timelock_report(sealed, on_draw).notes == []
+
+
 def test_a_seal_that_cannot_be_checked_says_so() -> None:
     without_date = {k: v for k, v in _sealed().items() if k != "tasks_public_from"}
     report = _timelock_report(without_date, plan=None)
