@@ -359,6 +359,21 @@ def test_a_failed_attempt_does_not_reveal_a_withheld_selection_through_its_frame
     revealed = json.loads((site / f"{failed}.json").read_text())
     assert revealed["status"] == "failed" and revealed["error"] and revealed["strata"]
     assert (site / f"{failed}.population.csv").exists()
+    # its sealed record and seal stay published; the revealed failure is the record sealed
+    from app.cli import _load_verifier
+
+    verifier = _load_verifier()
+    sealed = json.loads((site / f"{failed}.sealed.json").read_text())
+    assert verifier.verify_sealed(revealed, sealed) == []
+    report = verifier.Report()
+    verifier.verify_timelock(
+        sealed,
+        None,
+        (site / f"{failed}.sealed.age").read_bytes(),
+        report,
+        (site / f"{failed}.population.sealed.age").read_bytes(),
+    )
+    assert report.problems == []
 
 
 def test_a_superseded_withheld_draw_still_seals_the_frames_it_cools(client, city, db):

@@ -565,3 +565,17 @@ def test_a_seal_that_cannot_be_checked_says_so() -> None:
         _with(population_file_sha256=hashlib.sha256(other).hexdigest()), population=other
     )
     assert any("not sealed to that round" in p for p in report.problems), report.problems
+
+
+def test_a_failed_attempts_sealed_record_has_no_task_list_to_match() -> None:
+    verifier = load_verifier()
+    failed = {"id": "P-D1", "status": "failed", "error": {"title": "无法组成检查组"}}
+    sealed = {"id": "P-D1", "sealed": True, "status": "failed", "task_count": 0}
+    assert verifier.verify_sealed(failed, {**sealed, "seed_inputs": {}}) == []
+    # a task-list hash where the record has none is still compared (and refused)
+    forged = {**sealed, "seed_inputs": {}, "tasks_sha256": "0" * 64}
+    assert any("tasks_sha256" in p for p in verifier.verify_sealed(failed, forged))
+    kept = {**failed, "status": "current", "tasks": [{"id": "P-D1-00001"}]}
+    assert any(
+        "tasks_sha256" in p for p in verifier.verify_sealed(kept, {**sealed, "seed_inputs": {}})
+    )
