@@ -8,9 +8,13 @@ Exit 0 `验证通过` only if every check ran and passed; 1 `验证失败` with 
 `验证未完成（incomplete）` naming each check that could not be made (population file, plan file,
 task lists of a /3 draw, BLS library missing, sealed draw not yet revealed); 2 usage. Files not
 named are looked for beside the draw as the public site lays them out (draws/ID.population.csv
-[.gz], draws/ID.sealed.json, draws/ID.tasks.csv, draws/ID.tasks.xlsx, plans/PLAN.json) or as
+[.gz], draws/ID.sealed.json with its timelock seals draws/ID.sealed.age and
+draws/ID.population.sealed.age, draws/ID.tasks.csv, draws/ID.tasks.xlsx, plans/PLAN.json) or as
 downloaded into one folder (PLAN.json beside the draw). The drand BLS signature is checked with
-py_ecc (`pip install py_ecc`) when it is importable. The algorithm is docs/draw-spec.md.
+py_ecc (`pip install py_ecc`) when it is importable. A timelock seal is checked for its round,
+opening time, hashes and age header (opening it needs a pairing: `spotcheck seal open`, drand's
+`tle`); a record opened from it is verified like a revealed draw. The algorithm is
+docs/draw-spec.md.
 """
 
 from __future__ import annotations
