@@ -3,7 +3,7 @@ the frozen inspector frame of a spotcheck-draw/3 plan version (docs/draw-spec-te
 the listed changes a re-draw makes to the original frames
 
 Revision ID: 7c4e2a9f1b36
-Revises: 5e1a7c3b9d20
+Revises: 8b4e2f6a1c93
 Create Date: 2026-12-08 12:00:00
 """
 
@@ -16,7 +16,7 @@ from app.migrate import refuse_losing
 from app.models.base import UTCDateTime
 
 revision: str = "7c4e2a9f1b36"
-down_revision: str | None = "5e1a7c3b9d20"
+down_revision: str | None = "8b4e2f6a1c93"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
