@@ -731,6 +731,12 @@ DRAW_FORGERIES |= {
         "无法组成检查组（按公布",
         "失败记录不成立",
     ),
+    "v3 failed record without its error": (
+        v3_failed,
+        lambda d: d.draw.pop("error"),
+        "抽取失败的记录（未能组成检查组）：没有任务，有失败原因",
+        "",
+    ),
     "v3 failed record malformed": (
         v3_failed,
         lambda d: d.draw["failed_teams"].pop("joined"),
