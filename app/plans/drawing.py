@@ -56,6 +56,7 @@ from app.plans import service as plans
 from app.plans.schemas import DrandSource, DrawIn, PlanIn
 from app.registries.bulk import bulk_insert
 from app.states import DrawStatus, PlanStatus, TaskStatus, plan_label
+from app.visits import service as visit_records
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = "1"
@@ -616,6 +617,7 @@ def _store_tasks(
         ]
     bulk_insert(session, _TASKS, task_rows)
     bulk_insert(session, _MEMBERS, member_rows)
+    visit_records.refresh_draw(session, draw_id)  # its new visits and the ones it joined
 
 
 def population_text(session: Session, draw_id: str) -> str:

@@ -22,6 +22,7 @@ from app.plans import disclosure, entropy, frame
 from app.plans.labels import field_label
 from app.plans.schemas import AdjustmentIn, PlanIn
 from app.states import DrawStatus, PlanStatus
+from app.visits import service as visit_records
 
 # Fields that may change after a draw without redrawing (they do not enter the draw).
 POST_DRAW_MUTABLE = frozenset({"title", "window", "publish_tasks"})
@@ -346,6 +347,7 @@ def adjust(
             current.status, current.superseded_at = DrawStatus.SUPERSEDED, now
             current.superseded_reason = adj.reason
             superseded = current.id
+            visit_records.refresh_draw(session, current.id)  # void, unless carried out or joined
         plan.status = PlanStatus.PUBLISHED
     _version(
         session,

@@ -16,6 +16,7 @@ from app.tasks import teams
 from app.tasks.access import check_access, ensure_current, get_task, visible_task, visible_tasks
 from app.tasks.schemas import FollowUpIn
 from app.tasks.service import record_event
+from app.visits import service as visit_records
 
 
 def create_revisit(
@@ -75,6 +76,7 @@ def create_revisit(
     session.add(child)
     session.flush()
     teams.save_team(session, child.id, team)
+    visit_records.refresh(session, [child.id])
     session.add(
         TaskEvent(
             task_id=child.id,
