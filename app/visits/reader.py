@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import Visit, VisitMember
+from app.models import Task, Visit, VisitMember
 from app.states import VisitState
 from app.visits import rule
 
@@ -126,9 +126,52 @@ def open_visits(session: Session, visit_ids: Iterable[str]) -> set[str]:
     return out
 
 
-def visit_state(session: Session, visit_id: str) -> str | None:
-    """The state of a visit (None if there is no such visit)."""
-    return session.scalar(select(Visit.state).where(Visit.id == visit_id))
+def carried_out_between(session: Session, *, start: date, end: date) -> list[tuple[str, str]]:
+    """(医保区划, USCC) of the visits carried out in [start, end] (北京时间 days)."""
+    rows = session.execute(
+        select(Visit.id, Visit.uscc, Visit.state).where(
+            Visit.state == VisitState.INSPECTED,
+            Visit.inspected_on >= start,
+            Visit.inspected_on <= end,
+        )
+    ).all()
+    ids = [v for v, _u, state in rows if rule.counts_as_inspection(state)]
+    region: dict[str, str] = {}
+    for i in range(0, len(ids), 900):
+        region.update(
+            session.execute(select(Task.id, Task.region).where(Task.id.in_(ids[i : i + 900])))
+            .tuples()
+            .all()
+        )
+    return [(region.get(v, ""), u) for v, u, state in rows if v in region]
+
+
+def visit_record(session: Session, visit_id: str) -> Visit | None:
+    """The stored record of a visit (None if there is no such visit)."""
+    return session.get(Visit, visit_id)
+
+
+def records(session: Session, visit_ids: Iterable[str]) -> dict[str, Visit]:
+    """The stored records of these visits, by id."""
+    ids = sorted(set(visit_ids))
+    out: dict[str, Visit] = {}
+    for i in range(0, len(ids), 900):
+        out.update(
+            (v.id, v) for v in session.scalars(select(Visit).where(Visit.id.in_(ids[i : i + 900])))
+        )
+    return out
+
+
+def void_tasks(session: Session, draw_ids: Iterable[str]) -> list[str]:
+    """The tasks of these draws whose visit is void (their notices are void, rule.void)."""
+    wanted = set(draw_ids)
+    out: list[str] = []
+    for state, parts in session.execute(
+        select(Visit.state, Visit.parts).where(Visit.state == VisitState.VOID)
+    ):
+        if rule.void(state):
+            out += [p["task"] for p in parts if p.get("draw") in wanted]
+    return sorted(out)
 
 
 def inspections(
