@@ -169,3 +169,28 @@ def test_the_visit_records_are_rebuilt_the_same_by_the_migration_rule(client, dr
         }
         tasks = s.scalars(select(Task.visit)).all()
     assert stored == rebuilt and set(tasks) == set(stored)
+
+
+def test_the_preview_says_how_many_units_are_out_and_why(client, drawn):
+    """Before publication, the π preview lists the units with π = 0 and the visit that keeps
+    each out: an inspection carried out today cools until a year on; an open visit until done."""
+    from tests.plans.conftest import plan_body
+
+    sup, draw = drawn
+    done, still_open = draw["tasks"][0], draw["tasks"][1]
+    _result(client, sup, done["id"])
+    r = client.post("/api/v1/plans", headers=sup, json=plan_body(code="NEXT"))
+    assert r.status_code == 201, r.text
+    r = client.get("/api/v1/plans/NEXT/inclusion", headers=sup)
+    assert r.status_code == 200, r.text
+    out = r.json()["out"]
+    reasons = {row["uscc"]: row["reason"] for row in out["rows"]}
+    assert out["units"] == len(draw["tasks"]) == out["cooling"] and out["capped"] == 0
+    today = today_local()
+    until = date(today.year + 1, today.month, today.day).toordinal() - 1
+    assert reasons[done["uscc"]].startswith(f"冷却至 {date.fromordinal(until).isoformat()}")
+    assert done["visit"] in reasons[done["uscc"]]
+    assert (
+        "尚未完成" in reasons[still_open["uscc"]]
+        and still_open["visit"] in reasons[still_open["uscc"]]
+    )
