@@ -76,7 +76,6 @@ def create_revisit(
     session.add(child)
     session.flush()
     teams.save_team(session, child.id, team)
-    visit_records.refresh(session, [child.id])
     session.add(
         TaskEvent(
             task_id=child.id,
@@ -88,6 +87,7 @@ def create_revisit(
             data={"parent": parent.id, "reason": data.reason},
         )
     )
+    visit_records.refresh(session, [child.id])  # a visit of its own, planned from today
     record_event(
         session,
         parent,
