@@ -9,13 +9,15 @@ has not closed stays withheld here too, and a superseded draw's tasks are not in
 The yearly counts are paged by region: one page per year and 登记地 — characters 3–6 of the
 USCC, the prefecture-level code of the registering authority's place (`inspection/{year}/
 {region}.html` and `.json`, continued in `{region}-2.html` … beyond `PAGE_ROWS` institutions),
-listed by `inspection/index.html` / `.json`. Each page is a unit (app/publish/formats.py)
-fingerprinted by what it shows: the counted draws with tasks there (which USCC prefixes a
-draw's tasks fall in is worked out once per draw, a unit without files), their plans' titles,
-windows and departments, and the tasks there whose published result is 未检查. So a new draw
-renders the pages of its tasks' regions and year, a 未检查 approval one page; no build reads
-every task. A page's rows are built as text in one pass (`count_rows_html`), not by a template
-call per row.
+listed by `inspection/index.html` / `.json`. An inspection counts from its visit record
+(app/visits): once carried out, in the 北京时间 year it was carried out — a task of a 2026 plan
+carried out in January 2027 is on the 2027 page; a visit not carried out (yet) or found 未检查 is
+listed, not counted. Each page is a unit (app/publish/formats.py) fingerprinted by what it
+shows: the counted draws with tasks there (which USCC prefixes a draw's tasks fall in is worked
+out once per draw, a unit without files), their plans' titles, windows and departments, and a
+digest of the visits there (`visit_summary`). So a new draw renders the pages of its tasks'
+regions and year, an approval the pages of one region. A page's rows are built as text in one
+pass (`count_rows_html`), not by a template call per row.
 """
 
 from __future__ import annotations
