@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.clock import LOCAL_TZ, local_date
@@ -54,11 +54,11 @@ class _Context:
 def _facts(
     session: Session, ctx: _Context, ids: Sequence[str]
 ) -> dict[str, tuple[str, list[TaskFacts]]]:
-    """Per visit id of `ids`: (USCC, the facts of its tasks)."""
-    visit_of = func.coalesce(Task.visit, Task.id)
+    """Per visit id of `ids`: (USCC, the facts of its tasks). Every task bears its visit id
+    (tasks.visit, set for every task since migration 3f8d2c6a1e47): read through its index."""
     rows = session.execute(
         select(
-            visit_of,
+            Task.visit,
             Task.id,
             Task.plan_code,
             Task.draw_id,
@@ -66,7 +66,7 @@ def _facts(
             Task.status,
             Task.items,
             Task.uscc,
-        ).where(visit_of.in_(ids))
+        ).where(Task.visit.in_(ids))
     ).all()
     task_ids = [r[1] for r in rows]
     results: dict[str, tuple[str, date]] = {}
@@ -123,7 +123,7 @@ def _facts(
             public_at=_public_at(spec, drawn_at),
             team=tuple(teams.get(task, ())),
         )
-        out.setdefault(visit, (uscc, []))[1].append(facts)
+        out.setdefault(visit or task, (uscc, []))[1].append(facts)
     return out
 
 
@@ -184,6 +184,44 @@ def _insert(
     )
 
 
+def start_visits(
+    session: Session,
+    *,
+    draw: Draw,
+    spec: Any,
+    tasks: Sequence[dict[str, Any]],
+    teams: dict[str, list[tuple[str, str]]],
+) -> None:
+    """The visits a new draw starts (tasks whose `visit` is their own id), derived from the rows
+    just written without reading them back (a national draw starts a million): each open,
+    planned from the plan's window start, served by its one task. Joined visits are `refresh`ed."""
+    planned = _window(spec)[0] or local_date(draw.created_at)
+    public_at = _public_at(spec, draw.created_at)
+    now = utcnow()
+    records = [
+        derive(
+            t["id"],
+            t["uscc"],
+            [
+                TaskFacts(
+                    task=t["id"],
+                    plan=draw.plan_code,
+                    draw=draw.id,
+                    kept=True,
+                    status=t["status"],
+                    items=tuple(t["items"]),
+                    planned_on=planned,
+                    public_at=public_at,
+                    team=tuple(teams.get(t["id"], ())),
+                )
+            ],
+        )
+        for t in tasks
+        if t["visit"] == t["id"]
+    ]
+    _insert(session, records, {}, now)
+
+
 def refresh_tasks(session: Session, task_ids: Iterable[str]) -> list[VisitRecord]:
     """Refreshes the visits of the given tasks."""
     ids = sorted(set(task_ids))
@@ -208,5 +246,6 @@ def refresh_draw(session: Session, draw_id: str) -> list[VisitRecord]:
 
 def build_all(session: Session) -> int:
     """Derives every visit from the tasks (the migration that introduced visits)."""
+    session.execute(update(Task).where(Task.visit.is_(None)).values(visit=Task.id))
     visits = list(session.scalars(select(func.coalesce(Task.visit, Task.id)).distinct()))
     return len(refresh(session, visits))

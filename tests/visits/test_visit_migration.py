@@ -24,7 +24,16 @@ def _downgrade(engine, revision: str) -> None:  # type: ignore[no-untyped-def]
 def _records(db):  # type: ignore[no-untyped-def]
     with make_sessionmaker(db)() as s:
         visits = {
-            v.id: (v.uscc, v.state, v.inspected_on, v.counted_year, v.planned_on, v.busy, v.parts)
+            v.id: (
+                v.uscc,
+                v.state,
+                v.inspected_on,
+                v.counted_year,
+                v.planned_on,
+                v.busy,
+                v.parts,
+                v.public_at,
+            )
             for v in s.scalars(select(Visit))
         }
         members = sorted(
