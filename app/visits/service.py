@@ -138,10 +138,17 @@ def refresh(session: Session, visit_ids: Iterable[str]) -> list[VisitRecord]:
     out: list[VisitRecord] = []
     for i in range(0, len(ids), CHUNK):
         part = ids[i : i + CHUNK]
-        facts = _facts(session, ctx, part)
+        # Lock the records first (FOR UPDATE; PostgreSQL): two approvals of two tasks of one
+        # visit take turns, the second reading its facts once the first has committed.
         created = dict(
-            session.execute(select(Visit.id, Visit.created_at).where(Visit.id.in_(part))).all()
+            session.execute(
+                select(Visit.id, Visit.created_at)
+                .where(Visit.id.in_(part))
+                .order_by(Visit.id)
+                .with_for_update()
+            ).all()
         )
+        facts = _facts(session, ctx, part)
         session.execute(delete(VisitMember).where(VisitMember.visit_id.in_(part)))
         session.execute(delete(Visit).where(Visit.id.in_(part)))
         records = [derive(v, uscc, f) for v, (uscc, f) in sorted(facts.items())]
