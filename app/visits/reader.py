@@ -172,23 +172,3 @@ def void_tasks(session: Session, draw_ids: Iterable[str]) -> list[str]:
         if rule.void(state):
             out += [p["task"] for p in parts if p.get("draw") in wanted]
     return sorted(out)
-
-
-def inspections(
-    session: Session, *, year: int | None = None, usccs: Iterable[str] | None = None
-) -> dict[str, Any]:
-    """The inspections carried out (rule.counts_as_inspection): (id, USCC, inspected_on,
-    counted_year, parts) rows, optionally of one year and some targets."""
-    stmt = select(
-        Visit.id, Visit.uscc, Visit.state, Visit.inspected_on, Visit.counted_year, Visit.parts
-    ).where(Visit.state == VisitState.INSPECTED)
-    if year is not None:
-        stmt = stmt.where(Visit.counted_year == year)
-    wanted = set(usccs) if usccs is not None else None
-    out: dict[str, Any] = {}
-    for visit, uscc, state, on, counted, parts in session.execute(stmt):
-        if wanted is not None and uscc not in wanted:
-            continue
-        if rule.counts_as_inspection(state):
-            out[visit] = {"uscc": uscc, "inspected_on": on, "year": counted, "parts": parts}
-    return out
