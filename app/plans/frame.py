@@ -37,7 +37,7 @@ from app.draw.teams import Inspector as TeamInspector
 from app.errors import ValidationFailed
 from app.gcpause import gc_paused
 from app.models import Inspector, Item, Target, TaskMember
-from app.plans import disclosure
+from app.plans import disclosure, exclusions
 from app.plans.schemas import PlanIn
 from app.registries.grades import grades_at
 from app.states import InspectorStatus, TargetStatus
@@ -234,6 +234,7 @@ class Frame:
     size: int
     lines_gz: bytes
     depends_on: list[str]
+    out_gz: bytes = b""  # why each unit has π = 0 (app/plans/exclusions.py)
 
 
 def capture(session: Session, plan: PlanIn, items: list[Item], now: datetime) -> Frame:
@@ -254,11 +255,15 @@ def capture(session: Session, plan: PlanIn, items: list[Item], now: datetime) ->
         parts.append(packer.compress(chunk))
     parts.append(packer.flush())
     withheld = disclosure.withheld_draws(session, local_date(now)) & cooling_draws
+    out = exclusions.out_of_draw(
+        session, plan, population, plan_items, sampling_params(plan, CURRENT_ALGORITHM), now
+    )
     return Frame(
         sha256=digest.hexdigest(),
         size=len(population),
         lines_gz=b"".join(parts),
         depends_on=sorted(withheld),
+        out_gz=exclusions.frozen(out),
     )
 
 

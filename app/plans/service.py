@@ -225,6 +225,7 @@ def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> str:
             lines_gz=captured.lines_gz,
             captured_at=now,
             depends_on=captured.depends_on,
+            out_gz=captured.out_gz,
         )
     )
     return captured.sha256

@@ -1,5 +1,6 @@
 """visits, visit_members: the one record of each visit (一次检查), built for every existing
-draw and 回头看 by the rule of app/visits/rule.py; results.inspected_on, result_versions.inspected_on
+draw and 回头看 by the rule of app/visits/rule.py; results.inspected_on, result_versions.inspected_on;
+plan_frames.out_gz (why each unit has π = 0)
 
 Revision ID: 8a4c1e7f2b39
 Revises: 5e1a7c3b9d20
@@ -55,6 +56,7 @@ def upgrade() -> None:
     # plain nullable ADD COLUMNs: existing results were carried out on their decision day
     op.add_column("results", sa.Column("inspected_on", sa.Date(), nullable=True))
     op.add_column("result_versions", sa.Column("inspected_on", sa.Date(), nullable=True))
+    op.add_column("plan_frames", sa.Column("out_gz", sa.LargeBinary(), nullable=True))
     from app.visits.service import build_all
 
     build_all(Session(bind=op.get_bind()))
@@ -66,7 +68,15 @@ def downgrade() -> None:
         "SELECT 1 FROM result_versions WHERE inspected_on IS NOT NULL"
         " AND inspected_on <> decided_on LIMIT 1",
     )
+    refuse_losing(
+        "入样概率为 0 的原因（plan_frames.out_gz）",
+        "SELECT 1 FROM plan_frames WHERE out_gz IS NOT NULL LIMIT 1",
+    )
     # the visits themselves are derived from the tasks and results: rebuilt by the upgrade
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE plan_frames DROP COLUMN out_gz")  # SQLite ≥ 3.35
+    else:
+        op.drop_column("plan_frames", "out_gz")
     for table in ("results", "result_versions"):
         if op.get_bind().dialect.name == "sqlite":
             op.execute(f"ALTER TABLE {table} DROP COLUMN inspected_on")  # SQLite ≥ 3.35

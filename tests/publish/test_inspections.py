@@ -203,3 +203,38 @@ def test_a_published_not_inspected_result_is_listed_but_not_counted(client, pub_
     html = _page_html(files, year, closed["uscc"])
     row = html.split(f'id="u-{closed["uscc"]}-{year}"', 1)[1].split("</tr>", 1)[0]
     assert "未检查（停业、注销等），不计入检查次数" in row
+
+
+def test_the_draw_publishes_why_each_unit_of_its_frame_had_pi_zero(client, pub_city, settings):
+    """docs/rules.md#r4-6: beside the population file, `{draw}.out.csv` gives each unit with
+    π = 0 and the visit that put it out, frozen with the frame at the plan's publication."""
+    import csv
+    import io
+
+    from app.clock import today_local
+    from tests.rounds import approver
+
+    create_and_publish(client, pub_city, code="PUB-1")
+    first = draw(client, pub_city, "PUB-1")
+    done = first["tasks"][0]
+    body = {"outcome": "未发现问题", "decided_on": today_local().isoformat(), "findings": ""}
+    r = client.put(f"/api/v1/tasks/{done['id']}/result", headers=pub_city, json=body)
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/v1/tasks/{done['id']}/result/approve", headers=approver(client))
+    assert r.status_code == 200, r.text
+    create_and_publish(client, pub_city, code="PUB-2", title="第二个计划")
+    second = draw(client, pub_city, "PUB-2", entropy="1-1-2-3-5-8")
+    files = site_files(settings.publish_dir)
+    text = files[f"draws/{second['id']}.out.csv"].decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["统一社会信用代码", "入样概率为0的原因"]
+    reasons = dict(rows[1:])
+    assert reasons, "the first draw's visits keep its units out of the second plan"
+    assert done["uscc"] in reasons and done["visit"] in reasons[done["uscc"]]
+    assert reasons[done["uscc"]].startswith("冷却至 ")
+    for t in first["tasks"][1:]:
+        if t["uscc"] in reasons:
+            assert "尚未完成" in reasons[t["uscc"]]
+    # the first plan's frame had nobody out: its file has the header only
+    first_rows = files[f"draws/{first['id']}.out.csv"].decode("utf-8-sig").splitlines()
+    assert first_rows == ["统一社会信用代码,入样概率为0的原因"]
