@@ -11,7 +11,7 @@ from app.migrate import DowngradeRefused, alembic_config, upgrade
 from app.models import Result, Visit, VisitMember
 from tests.visits.test_visit_readers import _result, _revisit
 
-BEFORE_VISITS = "5e1a7c3b9d20"
+BEFORE_VISITS = "8b4e2f6a1c93"
 
 
 def _downgrade(engine, revision: str) -> None:  # type: ignore[no-untyped-def]

@@ -3,7 +3,7 @@ draw and 回头看 by the rule of app/visits/rule.py; results.inspected_on, resu
 plan_frames.out_gz (why each unit has π = 0)
 
 Revision ID: 8a4c1e7f2b39
-Revises: 5e1a7c3b9d20
+Revises: 8b4e2f6a1c93
 Create Date: 2026-12-09 09:00:00
 """
 
@@ -17,7 +17,7 @@ from app.migrate import refuse_losing
 from app.models.base import UTCDateTime
 
 revision: str = "8a4c1e7f2b39"
-down_revision: str | None = "5e1a7c3b9d20"
+down_revision: str | None = "8b4e2f6a1c93"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
