@@ -23,6 +23,7 @@ from app.plans import disclosure, entropy, frame
 from app.plans.labels import field_label
 from app.plans.schemas import AdjustmentIn, FrameChangesIn, PlanIn
 from app.states import DrawStatus, PlanStatus
+from app.visits import service as visit_records
 
 # Fields that may change after a draw without redrawing (they do not enter the draw).
 POST_DRAW_MUTABLE = frozenset({"title", "window", "publish_tasks"})
@@ -244,6 +245,7 @@ def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> Frozen
             # the draws on this version are withheld while any draw either frame took from is
             # (app/plans/disclosure.py `frame_dependencies`)
             depends_on=sorted(set(captured.depends_on) | set(team.depends_on)),
+            out_gz=captured.out_gz,
         )
     )
     session.merge(
@@ -519,6 +521,7 @@ def adjust(
             current.status, current.superseded_at = DrawStatus.SUPERSEDED, now
             current.superseded_reason = adj.reason
             superseded = current.id
+            visit_records.refresh_draw(session, current.id)  # void, unless carried out or joined
         plan.status = PlanStatus.PUBLISHED
     _version(
         session,

@@ -3,8 +3,8 @@ the frozen inspector frame of a spotcheck-draw/3 plan version (docs/draw-spec-te
 the listed changes a re-draw makes to the original frames
 
 Revision ID: 7c4e2a9f1b36
-Revises: 8b4e2f6a1c93
-Create Date: 2026-12-08 12:00:00
+Revises: 8a4c1e7f2b39
+Create Date: 2026-12-11 12:00:00
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from app.migrate import refuse_losing
 from app.models.base import UTCDateTime
 
 revision: str = "7c4e2a9f1b36"
-down_revision: str | None = "8b4e2f6a1c93"
+down_revision: str | None = "8a4c1e7f2b39"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
