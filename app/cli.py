@@ -9,6 +9,7 @@ embedded SQLite database is migrated automatically; PostgreSQL never is (`spotch
 
 import argparse
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -302,6 +303,65 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         print(problem)
     print(f"审计链 {report.entries} 条，链头 {report.head}")
     return 1 if report.problems else 0
+
+
+def cmd_witness_keygen(args: argparse.Namespace) -> int:
+    from app.tlog.note import ALG_COSIGNATURE_V1, NoteError, generate_signer
+
+    path = Path(args.key)
+    try:
+        signer = generate_signer(args.name, ALG_COSIGNATURE_V1)
+    except NoteError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CommandError(f"密钥文件已存在，不覆盖 (key file exists): {path}") from None
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(signer.skey + "\n")
+    print(signer.verifier.vkey)
+    return 0
+
+
+def _witness_signer(path: str) -> Any:
+    from app.tlog.note import NoteError, parse_skey
+
+    try:
+        return parse_skey(Path(path).read_text(encoding="ascii"))
+    except NoteError as exc:
+        raise CommandError(f"{path}: {exc}") from None
+
+
+def cmd_witness_vkey(args: argparse.Namespace) -> int:
+    print(_witness_signer(args.key).verifier.vkey)
+    return 0
+
+
+def cmd_witness_serve(args: argparse.Namespace) -> int:
+    from app.tlog.note import NoteError, parse_vkey
+    from app.tlog.witness import Witness, file_clock, make_server
+
+    try:
+        logs = [parse_vkey(v) for v in args.log]
+        witness = Witness(
+            _witness_signer(args.key),
+            logs,
+            Path(args.state),
+            file_clock(Path(args.clock_file) if args.clock_file else None),
+        )
+    except NoteError as exc:
+        raise CommandError(str(exc)) from None
+    server = make_server(witness, args.host, args.port)
+    print(
+        f"见证人 {witness.signer.name} 监听 http://{args.host}:{server.server_address[1]}/"
+        f"add-checkpoint（日志：{'、'.join(v.name for v in logs)}）",
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -629,6 +689,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="公开页面上印出的链头（可多次）；须仍在链中，否则说明末尾被截断或重写",
     )
     audit_verify.set_defaults(func=cmd_audit_verify, database=EXISTING)
+
+    witness = sub.add_parser(
+        "witness",
+        help="见证人：用自己的密钥联署公开日志的检查点（由纪检监察组、审计局等独立运行）",
+    ).add_subparsers(dest="witness_command", required=True)
+    wkeygen = witness.add_parser("keygen", help="生成见证人密钥（打印公钥）")
+    wkeygen.add_argument("--name", required=True, help="见证人名称，如 jjjc.example.gov.cn/witness")
+    wkeygen.add_argument("--key", required=True, help="私钥文件（新建，权限 0600）")
+    wkeygen.set_defaults(func=cmd_witness_keygen, database=None)
+    wvkey = witness.add_parser("vkey", help="打印见证人公钥（交给日志运营方配置）")
+    wvkey.add_argument("--key", required=True, help="私钥文件")
+    wvkey.set_defaults(func=cmd_witness_vkey, database=None)
+    wserve = witness.add_parser("serve", help="接受检查点、核对一致性并联署（C2SP tlog-witness）")
+    wserve.add_argument("--key", required=True, help="私钥文件")
+    wserve.add_argument(
+        "--log", action="append", required=True, metavar="VKEY", help="所见证日志的公钥（可多次）"
+    )
+    wserve.add_argument("--state", required=True, help="状态文件：最近联署的检查点（见证人自己保管）")
+    wserve.add_argument("--host", default="127.0.0.1")
+    wserve.add_argument("--port", type=int, default=8420)
+    wserve.add_argument("--clock-file", help=argparse.SUPPRESS)  # tests: a controllable clock
+    wserve.set_defaults(func=cmd_witness_serve, database=None)
     return parser
 
 

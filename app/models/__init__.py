@@ -16,6 +16,7 @@ from app.models.plans import (
 )
 from app.models.registry import Inspector, Item, RegistryHistory, Target
 from app.models.results import Evidence, Result, ResultVersion, TaskEvent
+from app.models.tlog import LogCheckpoint, LogCosignature, LogLeaf
 
 __all__ = [
     "ApiToken",
@@ -29,6 +30,9 @@ __all__ = [
     "Inspector",
     "Item",
     "JobRun",
+    "LogCheckpoint",
+    "LogCosignature",
+    "LogLeaf",
     "Plan",
     "PlanFrame",
     "PlanVersion",
