@@ -706,7 +706,9 @@ def build_parser() -> argparse.ArgumentParser:
     wserve.add_argument(
         "--log", action="append", required=True, metavar="VKEY", help="所见证日志的公钥（可多次）"
     )
-    wserve.add_argument("--state", required=True, help="状态文件：最近联署的检查点（见证人自己保管）")
+    wserve.add_argument(
+        "--state", required=True, help="状态文件：最近联署的检查点（见证人自己保管）"
+    )
     wserve.add_argument("--host", default="127.0.0.1")
     wserve.add_argument("--port", type=int, default=8420)
     wserve.add_argument("--clock-file", help=argparse.SUPPRESS)  # tests: a controllable clock
