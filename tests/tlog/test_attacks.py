@@ -1,0 +1,83 @@
+"""Attacks on publication time, as the operator with the database and every server key.
+
+Clock set back: under a clock of 2023 the operator publishes a plan announcing a dice ceremony
+of 2023 (long past), hoping to draw with entropy already known. The witnesses' clocks say when
+they first saw the plan: after the ceremony — the draw is refused. The honest plan, published
+before its entropy, draws. The audit chain never takes an entry dated before its newest."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import time_machine
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.audit.service import append, entry_hash, verify_chain
+from app.db import make_sessionmaker
+from app.models import AuditEntry
+from app.publish.publisher import publish_pending
+from tests.entropy import dice_source, post_draw
+from tests.plans.conftest import city, plan_body  # noqa: F401 (fixture)
+
+SET_BACK = datetime(2023, 9, 15, 2, 50, tzinfo=UTC)  # 10:50 北京时间
+
+
+def _publish(client, sup, db, settings, body) -> None:  # type: ignore[no-untyped-def]
+    r = client.post("/api/v1/plans", headers=sup, json=body)
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/v1/plans/{body['code']}/publish", headers=sup)
+    assert r.status_code == 200, r.text
+    with make_sessionmaker(db)() as s:  # the publisher job: log, checkpoint, witnesses
+        publish_pending(s, settings.publish_dir)
+        s.commit()
+
+
+def test_clock_set_back_at_publication_the_draw_is_refused(
+    client, city, db, settings, witnesses  # noqa: F811
+) -> None:
+    past = dice_source(at=SET_BACK + timedelta(minutes=10))
+    with time_machine.travel(SET_BACK, tick=True):
+        _publish(client, city, db, settings, plan_body(code="BACK-1", entropy_source=past))
+    r = client.post("/api/v1/plans/BACK-1/draw", headers=city, json={"entropy": "3-1-4-1-5-9"})
+    assert r.status_code == 409, r.text
+    assert "见证人联署" in r.json()["detail"] and "拒绝抽取" in r.json()["detail"]
+
+    # The same service, honestly: published (and cosigned) before the ceremony → drawn.
+    _publish(client, city, db, settings, plan_body(code="HONEST-1"))
+    r = post_draw(
+        client, "/api/v1/plans/HONEST-1/draw", headers=city, json={"entropy": "3-1-4-1-5-9"}
+    )
+    assert r.status_code == 201, r.text
+
+
+def test_a_plan_nobody_cosigned_is_not_drawn(client, city, db, settings, witnesses) -> None:  # noqa: F811
+    for w in witnesses:
+        w.stop()  # every witness down: publication waits, and says so
+    _publish(client, city, db, settings, plan_body(code="ALONE-1"))
+    r = post_draw(
+        client, "/api/v1/plans/ALONE-1/draw", headers=city, json={"entropy": "3-1-4-1-5-9"}
+    )
+    assert r.status_code == 409 and "尚未经" in r.json()["detail"], r.text
+
+
+def test_the_audit_chain_refuses_back_dated_entries(session: Session) -> None:
+    append(session, actor="a", action="x.create", entity="x:1")
+    with time_machine.travel(SET_BACK):
+        late = append(session, actor="a", action="x.create", entity="x:2")
+    assert late.at.year >= 2026  # never dated before the newest entry
+    assert verify_chain(session).problems == []
+    # The operator rewrites the entry with a 2023 date in the database and re-chains it.
+    back = datetime(2023, 9, 15, 2, 50, tzinfo=UTC)
+    e = session.scalars(select(AuditEntry).where(AuditEntry.seq == 2)).one()
+    forged = entry_hash(
+        prev_hash=e.prev_hash, seq=2, at=back, actor=e.actor, action=e.action, entity=e.entity,
+        data=e.data,
+    )
+    session.execute(
+        update(AuditEntry).where(AuditEntry.seq == 2).values(at=back, entry_hash=forged)
+    )
+    session.expire_all()
+    problems = verify_chain(session).problems
+    assert any("倒填日期" in p for p in problems), problems
+    session.rollback()
