@@ -560,11 +560,27 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
         report = verifier.Report(
             problems=[f"抽取结果文件缺少或含有不合规的字段（malformed draw）：{exc!r}"]
         )
+    verifier.check_publication_log(draw, documents.get("plan"), _log_fetch(location), report)
     report.problems[:0] = problems
     code: int = verifier.print_report(
         report, draw, "种子、抽中对象、入样概率、检查组与任务清单均已完整复算"
     )
     return code
+
+
+def _log_fetch(location: str) -> Callable[[str], bytes | None]:
+    """Reads a file of the public log beside a draw (../log/… on the site, or log/… in a
+    folder of downloaded files); None when absent."""
+
+    def fetch(rel: str) -> bytes | None:
+        for candidate in (_beside(location, f"../{rel}"), _beside(location, rel)):
+            try:
+                return _fetch(candidate)
+            except (OSError, ValueError):
+                continue
+        return None
+
+    return fetch
 
 
 EXIT_CODES = (

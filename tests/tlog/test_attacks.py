@@ -34,7 +34,11 @@ def _publish(client, sup, db, settings, body) -> None:  # type: ignore[no-untype
 
 
 def test_clock_set_back_at_publication_the_draw_is_refused(
-    client, city, db, settings, witnesses  # noqa: F811
+    client,
+    city,
+    db,
+    settings,
+    witnesses,  # noqa: F811
 ) -> None:
     past = dice_source(at=SET_BACK + timedelta(minutes=10))
     with time_machine.travel(SET_BACK, tick=True):
@@ -71,7 +75,12 @@ def test_the_audit_chain_refuses_back_dated_entries(session: Session) -> None:
     back = datetime(2023, 9, 15, 2, 50, tzinfo=UTC)
     e = session.scalars(select(AuditEntry).where(AuditEntry.seq == 2)).one()
     forged = entry_hash(
-        prev_hash=e.prev_hash, seq=2, at=back, actor=e.actor, action=e.action, entity=e.entity,
+        prev_hash=e.prev_hash,
+        seq=2,
+        at=back,
+        actor=e.actor,
+        action=e.action,
+        entity=e.entity,
         data=e.data,
     )
     session.execute(
