@@ -90,3 +90,85 @@ def test_the_audit_chain_refuses_back_dated_entries(session: Session) -> None:
     problems = verify_chain(session).problems
     assert any("倒填日期" in p for p in problems), problems
     session.rollback()
+
+
+def _verify(capsys, path) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    from app.cli import main
+
+    code = main(["verify", str(path)])
+    return code, capsys.readouterr().out
+
+
+def _stdlib_verify(path) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    from tests.tlog.conftest import ROOT
+
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "verify_draw.py"), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return out.returncode, out.stdout + out.stderr
+
+
+def test_verifiers_refuse_a_draw_whose_plan_was_published_after_its_entropy(
+    client, city, db, settings, witnesses, monkeypatch, capsys  # noqa: F811
+) -> None:
+    """The operator also switches the server's check off for the draw (quorum 0) and on
+    again: the published files still show that the witnesses first saw the plan after the
+    ceremony — both verifiers say invalid, with the reason."""
+    from app.config import get_settings
+
+    past = dice_source(at=SET_BACK + timedelta(minutes=10))
+    with time_machine.travel(SET_BACK, tick=True):
+        _publish(client, city, db, settings, plan_body(code="BACK-2", entropy_source=past))
+    monkeypatch.setenv("SPOTCHECK_WITNESS_QUORUM", "0")
+    get_settings.cache_clear()
+    r = client.post("/api/v1/plans/BACK-2/draw", headers=city, json={"entropy": "3-1-4-1-5-9"})
+    assert r.status_code == 201, r.text
+    monkeypatch.setenv("SPOTCHECK_WITNESS_QUORUM", "2")
+    get_settings.cache_clear()
+    with make_sessionmaker(db)() as s:
+        publish_pending(s, settings.publish_dir, full=True)
+        s.commit()
+    draw_file = settings.publish_dir / "draws" / f"{r.json()['id']}.json"
+    code, out = _verify(capsys, draw_file)
+    assert code == 1 and "不晚于见证人联署" in out, out
+    code, out = _stdlib_verify(draw_file)
+    assert code == 1 and "不晚于见证人联署" in out, out
+
+
+def test_verifiers_accept_the_honest_draw_and_refuse_a_rewritten_plan_file(
+    client, city, db, settings, witnesses, capsys  # noqa: F811
+) -> None:
+    import json
+
+    _publish(client, city, db, settings, plan_body(code="HONEST-2"))
+    r = post_draw(
+        client, "/api/v1/plans/HONEST-2/draw", headers=city, json={"entropy": "3-1-4-1-5-9"}
+    )
+    assert r.status_code == 201, r.text
+    with make_sessionmaker(db)() as s:
+        publish_pending(s, settings.publish_dir)
+        s.commit()
+    site = settings.publish_dir.resolve()
+    draw_file = site / "draws" / f"{r.json()['id']}.json"
+    code, out = _verify(capsys, draw_file)
+    assert code == 0, out
+    code, out = _stdlib_verify(draw_file)
+    assert code == 0, out
+
+    # A forger back-dates the plan version's publication in plans/HONEST-2.json (everything
+    # else consistent): the logged leaf no longer matches.
+    plan_file = site / "plans" / "HONEST-2.json"
+    plan = json.loads(plan_file.read_text(encoding="utf-8"))
+    plan["versions"][-1]["published_at"] = "2026-01-01T00:00:00+00:00"
+    plan_file.unlink()  # a hard link shared with older generations: write a new file
+    plan_file.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
+    code, out = _verify(capsys, draw_file)
+    assert code == 1 and "计划在公布后被改写" in out, out
+    code, out = _stdlib_verify(draw_file)
+    assert code == 1 and "计划在公布后被改写" in out, out
