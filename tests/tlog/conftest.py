@@ -16,6 +16,7 @@ import pytest
 from app.config import get_settings
 from app.tlog import note
 from app.tlog.keys import load_or_create
+from tests.plans.conftest import city  # noqa: F401 (the test city, a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 

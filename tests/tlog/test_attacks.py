@@ -18,7 +18,7 @@ from app.db import make_sessionmaker
 from app.models import AuditEntry
 from app.publish.publisher import publish_pending
 from tests.entropy import dice_source, post_draw
-from tests.plans.conftest import city, plan_body  # noqa: F401 (fixture)
+from tests.plans.conftest import plan_body
 
 SET_BACK = datetime(2023, 9, 15, 2, 50, tzinfo=UTC)  # 10:50 北京时间
 
@@ -38,7 +38,7 @@ def test_clock_set_back_at_publication_the_draw_is_refused(
     city,
     db,
     settings,
-    witnesses,  # noqa: F811
+    witnesses,
 ) -> None:
     past = dice_source(at=SET_BACK + timedelta(minutes=10))
     with time_machine.travel(SET_BACK, tick=True):
@@ -55,7 +55,7 @@ def test_clock_set_back_at_publication_the_draw_is_refused(
     assert r.status_code == 201, r.text
 
 
-def test_a_plan_nobody_cosigned_is_not_drawn(client, city, db, settings, witnesses) -> None:  # noqa: F811
+def test_a_plan_nobody_cosigned_is_not_drawn(client, city, db, settings, witnesses) -> None:
     for w in witnesses:
         w.stop()  # every witness down: publication waits, and says so
     _publish(client, city, db, settings, plan_body(code="ALONE-1"))
@@ -115,7 +115,7 @@ def _stdlib_verify(path) -> tuple[int, str]:  # type: ignore[no-untyped-def]
 
 
 def test_verifiers_refuse_a_draw_whose_plan_was_published_after_its_entropy(
-    client, city, db, settings, witnesses, monkeypatch, capsys  # noqa: F811
+    client, city, db, settings, witnesses, monkeypatch, capsys
 ) -> None:
     """The operator also switches the server's check off for the draw (quorum 0) and on
     again: the published files still show that the witnesses first saw the plan after the
@@ -142,7 +142,7 @@ def test_verifiers_refuse_a_draw_whose_plan_was_published_after_its_entropy(
 
 
 def test_verifiers_accept_the_honest_draw_and_refuse_a_rewritten_plan_file(
-    client, city, db, settings, witnesses, capsys  # noqa: F811
+    client, city, db, settings, witnesses, capsys
 ) -> None:
     import json
 
