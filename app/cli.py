@@ -305,6 +305,52 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
+def cmd_log_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from app.tlog.verify import verify_log
+
+    location = args.location.rstrip("/")
+
+    def fetch(rel: str) -> bytes | None:
+        target = (
+            f"{location}/{rel}"
+            if location.startswith(("http://", "https://"))
+            else str(Path(location) / rel)
+        )
+        try:
+            return _fetch(target)
+        except (OSError, ValueError):
+            return None
+
+    state_path = Path(args.state) if args.state else None
+    remembered = None
+    if state_path is not None and state_path.exists():
+        remembered = json.loads(state_path.read_text(encoding="utf-8"))
+    report = verify_log(fetch, remembered)
+    for problem in report.problems:
+        print(f"- {problem}")
+    for line in report.notes:
+        print(f"注：{line}")
+    if report.problems:
+        print(f"公开日志验证失败（log INVALID），{len(report.problems)} 个问题")
+        return 1
+    if state_path is not None:
+        from app.tlog.note import parse_checkpoint, parse_note
+
+        data = fetch("log/checkpoint")
+        assert data is not None
+        head = parse_checkpoint(parse_note(data).text)
+        state_path.write_text(
+            json.dumps({"size": head.size, "root": head.root.hex()}), encoding="utf-8"
+        )
+    print(
+        f"公开日志验证通过（log valid）：{report.size} 条记录，{report.checkpoints} 个检查点，"
+        "记录、瓦片、签名、联署与计划文件一致"
+    )
+    return 0
+
+
 def cmd_witness_keygen(args: argparse.Namespace) -> int:
     from app.tlog.note import ALG_COSIGNATURE_V1, NoteError, generate_signer
 
@@ -705,6 +751,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="公开页面上印出的链头（可多次）；须仍在链中，否则说明末尾被截断或重写",
     )
     audit_verify.set_defaults(func=cmd_audit_verify, database=EXISTING)
+
+    logp = sub.add_parser("log", help="公开日志").add_subparsers(dest="log_command", required=True)
+    log_verify = logp.add_parser(
+        "verify",
+        help="核对整个公开日志（每条记录、检查点一致性、签名与联署、计划文件）",
+        epilog="退出码 (exit codes)：0 通过，1 失败。",
+    )
+    log_verify.add_argument("location", metavar="DIR_OR_URL", help="公开网站的目录或网址")
+    log_verify.add_argument(
+        "--state", help="记住上次核对的检查点的文件；再次核对时检查日志仍是它的延续"
+    )
+    log_verify.set_defaults(func=cmd_log_verify, database=None)
 
     witness = sub.add_parser(
         "witness",

@@ -290,6 +290,12 @@ def render_log(out: FileSink, pub: Published) -> None:
             out[f"log/checkpoints/{cp.size}"] = body
 
         render_unit(out, f"log:checkpoint:{cp.size}", tlog.digest(body), checkpoint)
+    sizes = {
+        "schema_version": "1",
+        "kind": "log_checkpoints",
+        "sizes": [c.size for c in pub.checkpoints],
+    }
+    out["log/checkpoints.json"] = json.dumps(sizes, separators=(",", ":")).encode()
     if pub.checkpoints:
         out["log/checkpoint"] = served_checkpoint(
             pub.checkpoints[-1], pub.cosigs.get(pub.checkpoints[-1].size, [])

@@ -1,0 +1,81 @@
+"""`spotcheck log verify`: a published log checks out; a rewritten plan file, an altered
+entry, a removed checkpoint's entries, and a reader's remembered checkpoint that the log no
+longer extends are each named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.cli import main
+from app.db import make_sessionmaker
+from app.publish.publisher import publish_pending
+from tests.entropy import post_draw
+from tests.plans.conftest import plan_body
+from tests.rounds import approve
+
+
+def _site(client, city, db, settings) -> Path:  # type: ignore[no-untyped-def]
+    for code in ("LOG-1", "LOG-2"):
+        r = client.post("/api/v1/plans", headers=city, json=plan_body(code=code))
+        assert r.status_code == 201, r.text
+        r = client.post(f"/api/v1/plans/{code}/publish", headers=city)
+        assert r.status_code == 200, r.text
+    r = post_draw(client, "/api/v1/plans/LOG-1/draw", headers=city, json={"entropy": "3-1-4-1-5-9"})
+    assert r.status_code == 201, r.text
+    approve(client, city, r.json()["tasks"][0]["id"])
+    with make_sessionmaker(db)() as s:
+        publish_pending(s, settings.publish_dir, full=True)
+        s.commit()
+    return settings.publish_dir.resolve()
+
+
+def _run(capsys, *argv: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    code = main(["log", "verify", *argv])
+    return code, capsys.readouterr().out
+
+
+def _rewrite(path: Path, data: bytes) -> None:
+    path.unlink()  # hard-linked with older generations: a new file
+    path.write_bytes(data)
+
+
+def test_log_verify(client, city, db, settings, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    site = _site(client, city, db, settings)
+    entries = b"".join(
+        p.read_bytes() for p in sorted((site / "log/tile/entries").rglob("*")) if p.is_file()
+    )
+    for kind in (b'"plan_version"', b'"draw"', b'"result_version"', b'"audit_head"'):
+        assert kind in entries
+    state = tmp_path / "seen.json"
+    code, out = _run(capsys, str(site), "--state", str(state))
+    assert code == 0, out
+    seen = json.loads(state.read_text())
+    assert seen["size"] > 0
+
+    # A reader who saw another tree of that size (equivocation) or a bigger one (rollback).
+    forged_state = tmp_path / "forged.json"
+    forged_state.write_text(json.dumps({"size": seen["size"], "root": "00" * 32}))
+    code, out = _run(capsys, str(site), "--state", str(forged_state))
+    assert code == 1 and "与上次核对时不同" in out, out
+    forged_state.write_text(json.dumps({"size": seen["size"] + 5, "root": seen["root"]}))
+    code, out = _run(capsys, str(site), "--state", str(forged_state))
+    assert code == 1 and "记录被删除" in out, out
+
+    # A rewritten plan file.
+    plan_file = site / "plans" / "LOG-2.json"
+    plan = json.loads(plan_file.read_text(encoding="utf-8"))
+    original = plan_file.read_bytes()
+    plan["versions"][-1]["commitment"] = "ab" * 32
+    _rewrite(plan_file, json.dumps(plan, ensure_ascii=False).encode())
+    code, out = _run(capsys, str(site))
+    assert code == 1 and "公布后被改写" in out, out
+    _rewrite(plan_file, original)
+    assert _run(capsys, str(site))[0] == 0
+
+    # An altered entry in the tiles (e.g. a result's outcome softened).
+    bundle = next(p for p in (site / "log/tile/entries").rglob("*") if p.is_file())
+    data = bundle.read_bytes()
+    _rewrite(bundle, data.replace(b"\xe5\x8f\x91\xe7\x8e\xb0", b"\xe6\x9c\xaa\xe8\xa7\x81", 1))
+    code, out = _run(capsys, str(site))
+    assert code == 1 and "altered" in out, out
