@@ -114,6 +114,47 @@ def _stdlib_verify(path) -> tuple[int, str]:  # type: ignore[no-untyped-def]
     return out.returncode, out.stdout + out.stderr
 
 
+NODE_CHECK = """
+const fs = require("fs"), path = require("path");
+globalThis.window = {};
+globalThis.document = { addEventListener() {} };
+globalThis.location = { search: "" };
+eval(fs.readFileSync(process.argv[1], "utf8"));
+const site = process.argv[2], draw = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
+const plan = JSON.parse(fs.readFileSync(path.join(site, "plans", draw.plan + ".json"), "utf8"));
+const out = [];
+window.SpotcheckVerify.checkPublicationLog(draw, plan, async (rel) => {
+  const p = path.join(site, "log", rel);
+  return fs.existsSync(p) ? new Uint8Array(fs.readFileSync(p)) : null;
+}, (label, ok, detail) => out.push({ label, ok, detail })).then(() => console.log(JSON.stringify(out)));
+"""
+
+
+def _js_verify(site, draw_file) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    """The browser verifier's log check (app/publish/static/verify.js) under node."""
+    import json
+    import subprocess
+
+    from tests.tlog.conftest import ROOT
+
+    out = subprocess.run(
+        [
+            "node",
+            "-e",
+            NODE_CHECK,
+            str(ROOT / "app/publish/static/verify.js"),
+            str(site),
+            str(draw_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    checks: list[dict[str, object]] = json.loads(out.stdout)
+    return checks
+
+
 def test_verifiers_refuse_a_draw_whose_plan_was_published_after_its_entropy(
     client, city, db, settings, witnesses, monkeypatch, capsys
 ) -> None:
@@ -139,6 +180,8 @@ def test_verifiers_refuse_a_draw_whose_plan_was_published_after_its_entropy(
     assert code == 1 and "不晚于见证人联署" in out, out
     code, out = _stdlib_verify(draw_file)
     assert code == 1 and "不晚于见证人联署" in out, out
+    [check] = _js_verify(settings.publish_dir.resolve(), draw_file)
+    assert check["ok"] is False and "不晚于见证人联署" in str(check["detail"]), check
 
 
 def test_verifiers_accept_the_honest_draw_and_refuse_a_rewritten_plan_file(
@@ -160,6 +203,8 @@ def test_verifiers_accept_the_honest_draw_and_refuse_a_rewritten_plan_file(
     assert code == 0, out
     code, out = _stdlib_verify(draw_file)
     assert code == 0, out
+    [check] = _js_verify(site, draw_file)
+    assert check["ok"] is True and "3 位见证人联署（法定数 2）" in str(check["detail"]), check
 
     # A forger back-dates the plan version's publication in plans/HONEST-2.json (everything
     # else consistent): the logged leaf no longer matches.
@@ -172,3 +217,5 @@ def test_verifiers_accept_the_honest_draw_and_refuse_a_rewritten_plan_file(
     assert code == 1 and "计划在公布后被改写" in out, out
     code, out = _stdlib_verify(draw_file)
     assert code == 1 and "计划在公布后被改写" in out, out
+    [check] = _js_verify(site, draw_file)
+    assert check["ok"] is False and "计划在公布后被改写" in str(check["detail"]), check
