@@ -23,7 +23,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import LOCAL_TZ, local_date
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.db import begin_write
 from app.events import publication_due
 from app.models import Draw, Plan, PublishBuild, PublishRequest, Result
@@ -35,6 +35,7 @@ from app.states import PlanStatus
 from app.tasks.deadlines import calendar_warnings
 from app.tasks.deadlines import publication_due as deadline_of
 from app.tasks.workdays import CalendarDataMissing, WorkdayCalendar, load_calendar
+from app.tlog import service as tlog
 
 log = logging.getLogger(__name__)
 # pg_advisory_xact_lock key of the site build ("spotchk" in ASCII).
@@ -173,6 +174,8 @@ def publish_on_time(session: Session, now: datetime, release: ResultRelease) -> 
     if any(release(decided_on) <= today for _, decided_on in waiting):
         # Results of public draws are published with them at once; these are the others.
         due.append("time:results")
+    if tlog.needs_cosigning(session, get_settings()):
+        due.append("time:witnesses")  # ask the witnesses again (docs/transparency-log.md)
     due = [scope for scope in due if scope not in pending]
     if due:
         publication_due(session, *due)

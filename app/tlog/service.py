@@ -291,3 +291,28 @@ def first_leaf(session: Session, kind: str, ref: str) -> int | None:
     return session.scalar(
         select(func.min(LogLeaf.idx)).where(LogLeaf.kind == kind, LogLeaf.ref == ref)
     )
+
+
+def witness_notice(session: Session, settings: Settings) -> str | None:
+    """A sentence for the console when the newest checkpoint lacks the witnesses' quorum
+    (publication goes on; plans it holds are not drawable until a quorum cosigns), else None."""
+    quorum = settings.witness_quorum
+    if quorum <= 0:
+        return None
+    cp = latest_checkpoint(session)
+    if cp is None:
+        return None
+    witnesses = configured_witnesses(settings)
+    if quorum_time(cosignatures(session, cp.size), witnesses, quorum) is not None:
+        return None
+    got = len({s.witness for s in cosignatures(session, cp.size)})
+    return (
+        f"公开日志最新检查点（{cp.size} 条记录）只有 {got} 位见证人联署，未达法定数 {quorum}："
+        "其中新公布的计划版本暂不能抽取；下次发布时将再次请求见证人（见运维文档「公开日志与见证人」）"
+    )
+
+
+def needs_cosigning(session: Session, settings: Settings) -> bool:
+    """Whether witnesses are configured and the newest checkpoint lacks their quorum (the
+    scheduler then asks again at its next time check)."""
+    return bool(configured_witnesses(settings)) and witness_notice(session, settings) is not None

@@ -63,6 +63,18 @@ def test_a_plan_nobody_cosigned_is_not_drawn(client, city, db, settings, witness
         client, "/api/v1/plans/ALONE-1/draw", headers=city, json={"entropy": "3-1-4-1-5-9"}
     )
     assert r.status_code == 409 and "尚未经" in r.json()["detail"], r.text
+    # The console says so, and the scheduler asks the witnesses again at its next time check.
+    from app.config import get_settings
+    from app.publish.publisher import publish_on_time, result_release
+    from app.tlog.service import witness_notice
+
+    with make_sessionmaker(db)() as s:
+        notice = witness_notice(s, get_settings())
+        assert notice is not None and "未达法定数 2" in notice
+        assert "time:witnesses" in publish_on_time(
+            s, datetime.now(UTC), result_release(get_settings())
+        )
+        s.rollback()
 
 
 def test_the_audit_chain_refuses_back_dated_entries(session: Session) -> None:
