@@ -78,6 +78,7 @@ def verify_log(fetch: Fetch, remembered: dict[str, Any] | None = None) -> LogRep
     if remembered:
         _check_remembered(tree, head, remembered, report)
     _check_plans(fetch, entries, report)
+    _check_results(fetch, entries, report)
     return report
 
 
@@ -187,4 +188,40 @@ def _check_plans(fetch: Fetch, entries: list[bytes], report: LogReport) -> None:
             report.problems.append(
                 f"计划文件中的 {ref} 与日志第 {i} 条记录不符：公布后被改写"
                 "（plan version rewritten after it was logged）"
+            )
+
+
+RESULT_FIELDS = ("version", "outcome", "decided_on", "recovered_amount", "fine_amount")
+RESULTS_PER_PAGE = 500  # app/publish/collect.py: a result keeps its id and its page
+
+
+def _check_results(fetch: Fetch, entries: list[bytes], report: LogReport) -> None:
+    """Each result's newest logged version is on its results page, as logged: a result removed
+    from the site, or changed without a new logged version, is named."""
+    newest: dict[int, dict[str, Any]] = {}
+    for e in entries:
+        leaf = json.loads(e)
+        if leaf.get("kind") != "result_version":
+            continue
+        data = leaf["data"]
+        rid = int(data["result"])
+        if rid not in newest or data["version"] >= newest[rid]["version"]:
+            newest[rid] = data
+    pages: dict[int, dict[int, dict[str, Any]] | None] = {}
+    for rid, data in sorted(newest.items()):
+        page = (rid - 1) // RESULTS_PER_PAGE + 1
+        if page not in pages:
+            raw = fetch(f"results/page-{page}.json")
+            pages[page] = (
+                None if raw is None else {r["id"]: r for r in json.loads(raw).get("results", [])}
+            )
+        shown = (pages[page] or {}).get(rid)
+        if shown is None:
+            report.problems.append(
+                f"结果 {rid} 已记入日志，但公开的结果页中没有它：被删除（result removed）"
+            )
+        elif any(shown.get(k) != data.get(k) for k in RESULT_FIELDS):
+            report.problems.append(
+                f"结果 {rid} 与日志中第 {data['version']} 版的记录不符：未经公开更正即被改写"
+                "（result changed without a logged version）"
             )

@@ -73,6 +73,21 @@ def test_log_verify(client, city, db, settings, tmp_path, capsys) -> None:  # ty
     _rewrite(plan_file, original)
     assert _run(capsys, str(site))[0] == 0
 
+    # A result removed from its page, or its outcome softened there.
+    page_file = site / "results" / "page-1.json"
+    original = page_file.read_bytes()
+    page = json.loads(original)
+    softened = json.loads(original)
+    softened["results"][0]["outcome"] = "未发现问题"
+    _rewrite(page_file, json.dumps(softened, ensure_ascii=False).encode())
+    code, out = _run(capsys, str(site))
+    assert code == 1 and "未经公开更正即被改写" in out, out
+    page["results"] = []
+    _rewrite(page_file, json.dumps(page, ensure_ascii=False).encode())
+    code, out = _run(capsys, str(site))
+    assert code == 1 and "被删除（result removed）" in out, out
+    _rewrite(page_file, original)
+
     # An altered entry in the tiles (e.g. a result's outcome softened).
     bundle = next(p for p in (site / "log/tile/entries").rglob("*") if p.is_file())
     data = bundle.read_bytes()
