@@ -607,11 +607,36 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
             problems=[f"抽取结果文件缺少或含有不合规的字段（malformed draw）：{exc!r}"]
         )
     verifier.check_publication_log(draw, documents.get("plan"), _log_fetch(location), report)
+    if getattr(args, "log_state", None):
+        _check_log_state(location, Path(args.log_state), report)
     report.problems[:0] = problems
     code: int = verifier.print_report(
         report, draw, "种子、抽中对象、入样概率、检查组与任务清单均已完整复算"
     )
     return code
+
+
+def _check_log_state(location: str, state: Path, report: Any) -> None:
+    """The whole public log beside the draw (`spotcheck log verify`), and that it still extends
+    the checkpoint remembered in `state`; then remembers the newest one."""
+    import json
+
+    from app.tlog.note import NoteError, parse_checkpoint, parse_note
+    from app.tlog.verify import verify_log
+
+    fetch = _log_fetch(location)
+    remembered = json.loads(state.read_text(encoding="utf-8")) if state.exists() else None
+    checked = verify_log(fetch, remembered)
+    report.problems += [f"公开日志：{p}" for p in checked.problems]
+    if checked.problems:
+        return
+    data = fetch("log/checkpoint")
+    try:
+        head = parse_checkpoint(parse_note(data or b"").text)
+    except NoteError:
+        return
+    state.write_text(json.dumps({"size": head.size, "root": head.root.hex()}), encoding="utf-8")
+    report.notes.append(f"公开日志 {head.size} 条记录与上次所见一致，已记住本次检查点（{state}）")
 
 
 def _log_fetch(location: str) -> Callable[[str], bytes | None]:
@@ -737,6 +762,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument(
         "--sealed", help="抽取前公布的密封记录（缺省：抽取文件旁的 {id}.sealed.json，如有）"
+    )
+    verify.add_argument(
+        "--log-state",
+        metavar="FILE",
+        help="记住所见公开日志检查点的文件：再次核对时检查日志仍是它的延续（有记录被删改即指出）",
     )
     verify.set_defaults(func=cmd_verify, database=None)
 

@@ -53,6 +53,15 @@ def test_log_verify(client, city, db, settings, tmp_path, capsys) -> None:  # ty
     seen = json.loads(state.read_text())
     assert seen["size"] > 0
 
+    # spotcheck verify remembers the log too, and names a log that no longer extends it.
+    draw_file = next(p for p in (site / "draws").glob("*.json") if ".sealed" not in p.name)
+    seen_by_verify = tmp_path / "verify-seen.json"
+    assert main(["verify", str(draw_file), "--log-state", str(seen_by_verify)]) == 0
+    assert json.loads(seen_by_verify.read_text())["size"] == seen["size"]
+    seen_by_verify.write_text(json.dumps({"size": seen["size"], "root": "11" * 32}))
+    assert main(["verify", str(draw_file), "--log-state", str(seen_by_verify)]) == 1
+    assert "与上次核对时不同" in capsys.readouterr().out
+
     # A reader who saw another tree of that size (equivocation) or a bigger one (rollback).
     forged_state = tmp_path / "forged.json"
     forged_state.write_text(json.dumps({"size": seen["size"], "root": "00" * 32}))
