@@ -30,6 +30,34 @@ def _site(client, city, db, settings) -> Path:  # type: ignore[no-untyped-def]
     return settings.publish_dir.resolve()
 
 
+NODE_REMEMBER = """
+const fs = require("fs"), path = require("path");
+globalThis.window = {};
+globalThis.document = { addEventListener() {} };
+globalThis.location = { search: "" };
+eval(fs.readFileSync(process.argv[1], "utf8"));
+const site = process.argv[2], memory = JSON.parse(process.argv[3]), out = [];
+window.SpotcheckVerify.checkRememberedLog(async (rel) => {
+  const p = path.join(site, "log", rel);
+  return fs.existsSync(p) ? new Uint8Array(fs.readFileSync(p)) : null;
+}, { get: (o) => memory[o] || null, set: (o, v) => { memory[o] = v; } },
+(label, ok, detail) => out.push({ ok, detail })).then(() => console.log(JSON.stringify({ out, memory })));
+"""
+
+
+def _browser_memory(site: Path, memory: dict[str, object]) -> dict[str, object]:
+    """The browser verifier's memory of the log (verify.js checkRememberedLog) under node."""
+    import subprocess
+
+    from tests.tlog.conftest import ROOT
+
+    verify_js = str(ROOT / "app/publish/static/verify.js")
+    args = ["node", "-e", NODE_REMEMBER, verify_js, str(site), json.dumps(memory)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300, check=True)
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
 def _run(capsys, *argv: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
     code = main(["log", "verify", *argv])
     return code, capsys.readouterr().out
@@ -61,6 +89,18 @@ def test_log_verify(client, city, db, settings, tmp_path, capsys) -> None:  # ty
     seen_by_verify.write_text(json.dumps({"size": seen["size"], "root": "11" * 32}))
     assert main(["verify", str(draw_file), "--log-state", str(seen_by_verify)]) == 1
     assert "与上次核对时不同" in capsys.readouterr().out
+
+    # The browser verifier remembers the log too (localStorage): first visit, then a visit to
+    # a log that no longer holds what it saw.
+    first = _browser_memory(site, {})
+    [check] = first["out"]  # type: ignore[misc]
+    assert check["ok"] is True and "首次" in check["detail"], first
+    [(origin, mem)] = first["memory"].items()  # type: ignore[attr-defined]
+    assert mem == {"size": seen["size"], "root": seen["root"]}
+    again = _browser_memory(site, {origin: mem})
+    assert again["out"][0]["ok"] is True  # type: ignore[index]
+    forged = _browser_memory(site, {origin: {"size": seen["size"], "root": "00" * 32}})
+    assert forged["out"][0]["ok"] is False and "删除或改写" in forged["out"][0]["detail"]  # type: ignore[index]
 
     # A reader who saw another tree of that size (equivocation) or a bigger one (rollback).
     forged_state = tmp_path / "forged.json"

@@ -1277,6 +1277,39 @@
     add(LOG_LABEL, true, `${times.length} 位见证人联署（法定数 ${quorum}），联署时间 ${new Date(anchored).toISOString()}；见证人公钥取自 log/witnesses.json，请与见证单位公布的公钥核对`);
   }
 
+  /* RFC 9162 tree head of leaf hashes [lo, hi). */
+  async function treeHead(hashes, lo, hi) {
+    const n = hi - lo;
+    if (n === 0) return sha256(new Uint8Array(0));
+    if (n === 1) return hashes[lo];
+    let k = 1;
+    while (k * 2 < n) k *= 2;
+    return nodeHash(await treeHead(hashes, lo, lo + k), await treeHead(hashes, lo + k, hi));
+  }
+  const REMEMBER_LABEL = "公开日志是上次查看时日志的延续（没有记录被删除或改写）";
+  /* The reader's memory (`store`: get/set of {size, root} by log origin; localStorage in the
+     page): the newest checkpoint's tree, rebuilt from the level-0 tiles, still holds the tree
+     head remembered from the last visit; then the newest one is remembered. */
+  async function checkRememberedLog(fetchLog, store, add) {
+    const latestBytes = await fetchLog("checkpoint");
+    if (!latestBytes) return;
+    const lines = noteParts(latestBytes).body.split("\n");
+    const origin = lines[0], size = Number(lines[1]), root = hex(b64(lines[2]));
+    const hashes = [];
+    for (let n = 0; n * 256 < size; n++) {
+      const width = Math.min(256, size - n * 256);
+      const tile = await fetchLog(`tile/0/${tilePath(n)}` + (width === 256 ? "" : `.p/${width}`));
+      if (!tile || tile.length !== width * 32) { add(REMEMBER_LABEL, null, "日志瓦片缺失"); return; }
+      for (let i = 0; i < width; i++) hashes.push(tile.slice(i * 32, i * 32 + 32));
+    }
+    if (hex(await treeHead(hashes, 0, size)) !== root) { add(REMEMBER_LABEL, false, "日志瓦片与最新检查点不符"); return; }
+    const prev = store.get(origin);
+    if (prev && prev.size > size) { add(REMEMBER_LABEL, false, `日志从上次查看时的 ${prev.size} 条缩小到 ${size} 条：记录被删除`); return; }
+    if (prev && hex(await treeHead(hashes, 0, prev.size)) !== prev.root) { add(REMEMBER_LABEL, false, `前 ${prev.size} 条记录与上次查看时不同：有记录被删除或改写`); return; }
+    store.set(origin, { size, root });
+    add(REMEMBER_LABEL, true, prev ? `上次查看时 ${prev.size} 条，现在 ${size} 条` : `首次在本浏览器查看：已记住 ${size} 条记录的检查点`);
+  }
+
   /* Reads a file as a stream, reporting bytes received (large population files). */
   async function fetchBytes(url) {
     const r = await fetch(url, { cache: "no-store" });
@@ -1345,6 +1378,12 @@
       await checkPublicationLog(draw, plan, async (rel) => {
         try { return await fetchBytes(logBase + rel); } catch (e) { return null; }
       }, (label, ok, detail) => checks.push({ label, ok, detail }));
+      await checkRememberedLog(async (rel) => {
+        try { return await fetchBytes(logBase + rel); } catch (e) { return null; }
+      }, {
+        get(origin) { try { return JSON.parse(localStorage.getItem("spotcheck-log:" + origin)); } catch (e) { return null; } },
+        set(origin, value) { try { localStorage.setItem("spotcheck-log:" + origin, JSON.stringify(value)); } catch (e) { /* private mode */ } },
+      }, (label, ok, detail) => checks.push({ label, ok, detail }));
       list.textContent = "";
       for (const c of checks) {
         const state = c.ok === null ? "unchecked" : (c.ok ? "ok" : "bad");
@@ -1411,7 +1450,7 @@
   }
 
   const setProgress = (fn) => { progress = fn; };
-  window.SpotcheckVerify = { verifyDraw, checkPublicationLog, ed25519Verify, replayTargets, replayTeams, checkTeamConstraints, replayVisits, deriveSeed, deriveSeedV2, deriveSeedV3, allocate, entropyFormProblem, canonical, commitmentOf, fsum, solveInclusion, setProgress };
+  window.SpotcheckVerify = { verifyDraw, checkPublicationLog, checkRememberedLog, ed25519Verify, replayTargets, replayTeams, checkTeamConstraints, replayVisits, deriveSeed, deriveSeedV2, deriveSeedV3, allocate, entropyFormProblem, canonical, commitmentOf, fsum, solveInclusion, setProgress };
   document.addEventListener("DOMContentLoaded", () => {
     const v = document.querySelector("[data-verify]");
     if (v) runVerifyPage(v);
