@@ -20,7 +20,7 @@ import base64
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,7 +49,6 @@ class LogState:
 
     size: int = 0
     appended: int = 0
-    problems: list[str] = field(default_factory=list)
     quorum_reached: bool = True
 
 
@@ -174,10 +173,12 @@ class Published:
 
 
 def log_publication(
-    session: Session, data: SiteData, settings: Settings, *, ask: bool = True
+    session: Session, data: SiteData, settings: Settings
 ) -> tuple[LogState, Published]:
-    """Logs every event the site is about to show, signs a checkpoint, asks the witnesses, and
-    links each plan version to its leaf and anchor (in `data`, before it is rendered)."""
+    """Logs every event the site is about to show, signs a checkpoint, and links each plan
+    version to its leaf and anchor (in `data`, before it is rendered). The witnesses are asked
+    only once the checkpoint is committed (`cosign_pending`), so that no witness ever sees a
+    checkpoint a failed build rolls back."""
     logger = _Logger(session)
     version_leaf: dict[tuple[str, int], int] = {}
     for p in data.plans:
@@ -199,10 +200,6 @@ def log_publication(
     quorum = settings.witness_quorum
     state = LogState(size=tree.size, appended=logger.appended)
     latest = tlog.latest_checkpoint(session)
-    if ask and latest is not None and witnesses:
-        state.problems = tlog.ask_witnesses(
-            session, latest, witnesses, tree, timeout=settings.witness_timeout_seconds
-        )
     checkpoints = list(session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.size)))
     cosigs: dict[int, list[LogCosignature]] = {}
     for c in session.scalars(select(LogCosignature).order_by(LogCosignature.witness)):
@@ -316,3 +313,52 @@ def render_log(out: FileSink, pub: Published) -> None:
 
 def _put(out: FileSink, rel: str, body: bytes) -> None:
     out[rel] = body
+
+
+# Witnesses that did not answer are asked again after this many seconds (not at every tick).
+RETRY_SECONDS = 60.0
+_failed_at: dict[str, float] = {}
+
+
+def _who(w: tlog.Witness) -> str:
+    return f"{w.verifier.vkey} {w.url}"
+
+
+def cosign_pending(session: Session, settings: Settings) -> int:
+    """Asks each configured witness that has not cosigned the newest committed checkpoint
+    (one that failed is asked again after `RETRY_SECONDS`); stores the cosignatures and, when
+    there are new ones, records that publication is due so that the next build publishes them
+    and anchors what the checkpoint holds. Returns how many were added. The caller commits."""
+    import time
+
+    from app.events import publication_due
+
+    witnesses = tlog.configured_witnesses(settings)
+    latest = tlog.latest_checkpoint(session)
+    if not witnesses or latest is None:
+        return 0
+    have = {c.witness for c in tlog.cosignatures(session, latest.size)}
+    now = time.monotonic()
+    due = [
+        w
+        for w in witnesses
+        if w.verifier.name not in have
+        and now - _failed_at.get(_who(w), -RETRY_SECONDS) >= RETRY_SECONDS
+    ]
+    if not due:
+        return 0
+    tree = tlog.tree(session)
+    added = 0
+    for w in due:
+        problem = tlog.ask_witness(
+            session, latest, w, tree, timeout=settings.witness_timeout_seconds
+        )
+        if problem is None:
+            added += 1
+            _failed_at.pop(_who(w), None)
+        else:
+            log.warning("%s", problem)
+            _failed_at[_who(w)] = now
+    if added:
+        publication_due(session, "time:witnesses")
+    return added

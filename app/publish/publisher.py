@@ -23,19 +23,19 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import LOCAL_TZ, local_date
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.db import begin_write
 from app.events import publication_due
 from app.models import Draw, Plan, PublishBuild, PublishRequest, Result
 from app.models.base import utcnow
 from app.plans.disclosure import tasks_public
 from app.publish.collect import ResultRelease
+from app.publish.log import cosign_pending
 from app.publish.write import PublishReport, publish
 from app.states import PlanStatus
 from app.tasks.deadlines import calendar_warnings
 from app.tasks.deadlines import publication_due as deadline_of
 from app.tasks.workdays import CalendarDataMissing, WorkdayCalendar, load_calendar
-from app.tlog import service as tlog
 
 log = logging.getLogger(__name__)
 # pg_advisory_xact_lock key of the site build ("spotchk" in ASCII).
@@ -118,18 +118,35 @@ def publish_pending(
 
 
 def publish_now(factory: sessionmaker[Session], settings: Settings) -> PublishReport | None:
-    """Runs `publish_pending` in its own session and commits; failures are logged (the
-    requests stay due, the next run catches up)."""
+    """Runs `publish_pending` in its own session and commits; then asks the witnesses to
+    cosign the committed checkpoint and, if they did, builds again to publish their
+    cosignatures. Failures are logged (the requests stay due, the next run catches up)."""
     try:
         with factory() as session:
             report = publish_pending(
                 session, settings.publish_dir, release=result_release(settings)
             )
             session.commit()
-            return report
+        if cosign_now(factory, settings):
+            with factory() as session:
+                report = (
+                    publish_pending(session, settings.publish_dir, release=result_release(settings))
+                    or report
+                )
+                session.commit()
+        return report
     except Exception:
         log.exception("发布公开网站失败（publish failed）；下次发布时将补上")
         return None
+
+
+def cosign_now(factory: sessionmaker[Session], settings: Settings) -> int:
+    """The witnesses asked to cosign the newest committed checkpoint, in a session of its own
+    (`app.publish.log.cosign_pending`); returns how many cosigned."""
+    with factory() as session:
+        added = cosign_pending(session, settings)
+        session.commit()
+    return added
 
 
 def last_built_for(session: Session) -> datetime | None:
@@ -174,8 +191,6 @@ def publish_on_time(session: Session, now: datetime, release: ResultRelease) -> 
     if any(release(decided_on) <= today for _, decided_on in waiting):
         # Results of public draws are published with them at once; these are the others.
         due.append("time:results")
-    if tlog.needs_cosigning(session, get_settings()):
-        due.append("time:witnesses")  # ask the witnesses again (docs/transparency-log.md)
     due = [scope for scope in due if scope not in pending]
     if due:
         publication_due(session, *due)

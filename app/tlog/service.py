@@ -311,8 +311,3 @@ def witness_notice(session: Session, settings: Settings) -> str | None:
         "其中新公布的计划版本暂不能抽取；下次发布时将再次请求见证人（见运维文档「公开日志与见证人」）"
     )
 
-
-def needs_cosigning(session: Session, settings: Settings) -> bool:
-    """Whether witnesses are configured and the newest checkpoint lacks their quorum (the
-    scheduler then asks again at its next time check)."""
-    return bool(configured_witnesses(settings)) and witness_notice(session, settings) is not None

@@ -14,9 +14,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.audit.service import append, entry_hash, verify_chain
+from app.config import get_settings
 from app.db import make_sessionmaker
 from app.models import AuditEntry
-from app.publish.publisher import publish_pending
+from app.publish.publisher import publish_now, publish_pending
 from tests.entropy import dice_source, post_draw
 from tests.plans.conftest import plan_body
 
@@ -28,9 +29,8 @@ def _publish(client, sup, db, settings, body) -> None:  # type: ignore[no-untype
     assert r.status_code == 201, r.text
     r = client.post(f"/api/v1/plans/{body['code']}/publish", headers=sup)
     assert r.status_code == 200, r.text
-    with make_sessionmaker(db)() as s:  # the publisher job: log, checkpoint, witnesses
-        publish_pending(s, settings.publish_dir)
-        s.commit()
+    # The publisher job: log and checkpoint committed, then the witnesses asked, then built again.
+    publish_now(make_sessionmaker(db), get_settings())
 
 
 def test_clock_set_back_at_publication_the_draw_is_refused(
@@ -63,18 +63,12 @@ def test_a_plan_nobody_cosigned_is_not_drawn(client, city, db, settings, witness
         client, "/api/v1/plans/ALONE-1/draw", headers=city, json={"entropy": "3-1-4-1-5-9"}
     )
     assert r.status_code == 409 and "尚未经" in r.json()["detail"], r.text
-    # The console says so, and the scheduler asks the witnesses again at its next time check.
-    from app.config import get_settings
-    from app.publish.publisher import publish_on_time, result_release
+    # The console says so.
     from app.tlog.service import witness_notice
 
     with make_sessionmaker(db)() as s:
         notice = witness_notice(s, get_settings())
         assert notice is not None and "未达法定数 2" in notice
-        assert "time:witnesses" in publish_on_time(
-            s, datetime.now(UTC), result_release(get_settings())
-        )
-        s.rollback()
 
 
 def test_the_audit_chain_refuses_back_dated_entries(session: Session) -> None:
@@ -173,8 +167,6 @@ def test_verifiers_refuse_a_draw_whose_plan_was_published_after_its_entropy(
     """The operator also switches the server's check off for the draw (quorum 0) and on
     again: the published files still show that the witnesses first saw the plan after the
     ceremony — both verifiers say invalid, with the reason."""
-    from app.config import get_settings
-
     past = dice_source(at=SET_BACK + timedelta(minutes=10))
     with time_machine.travel(SET_BACK, tick=True):
         _publish(client, city, db, settings, plan_body(code="BACK-2", entropy_source=past))
