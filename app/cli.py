@@ -297,8 +297,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from app.audit.service import verify_chain
 
+    heads = list(args.published_head or ())
+    if args.log:
+        heads += _logged_audit_heads(args.log)
     with _session(args) as session:
-        report = verify_chain(session, published_heads=args.published_head or ())
+        report = verify_chain(session, published_heads=heads)
     for problem in report.problems:
         print(problem)
     print(f"审计链 {report.entries} 条，链头 {report.head}")
@@ -310,19 +313,7 @@ def cmd_log_verify(args: argparse.Namespace) -> int:
 
     from app.tlog.verify import verify_log
 
-    location = args.location.rstrip("/")
-
-    def fetch(rel: str) -> bytes | None:
-        target = (
-            f"{location}/{rel}"
-            if location.startswith(("http://", "https://"))
-            else str(Path(location) / rel)
-        )
-        try:
-            return _fetch(target)
-        except (OSError, ValueError):
-            return None
-
+    fetch = _site_fetch(args.location)
     state_path = Path(args.state) if args.state else None
     remembered = None
     if state_path is not None and state_path.exists():
@@ -648,6 +639,50 @@ def _check_log_state(location: str, state: Path, report: Any) -> None:
     report.notes.append(f"公开日志 {head.size} 条记录与上次所见一致，已记住本次检查点（{state}）")
 
 
+def _site_fetch(location: str) -> Callable[[str], bytes | None]:
+    """Reads a file of the public site at `location` (a folder or a URL); None when absent."""
+    base = location.rstrip("/")
+
+    def fetch(rel: str) -> bytes | None:
+        web = base.startswith(("http://", "https://"))
+        target = f"{base}/{rel}" if web else str(Path(base) / rel)
+        try:
+            return _fetch(target)
+        except (OSError, ValueError):
+            return None
+
+    return fetch
+
+
+def _logged_audit_heads(location: str) -> list[str]:
+    """The audit chain heads logged in the public log at `location` (checked first: a log that
+    does not verify is refused)."""
+    import json
+
+    from app.tlog.note import parse_checkpoint, parse_note
+    from app.tlog.tiles import read_entries
+    from app.tlog.verify import verify_log
+
+    fetch = _site_fetch(location)
+    checked = verify_log(fetch)
+    if checked.problems:
+        raise CommandError("公开日志验证失败：" + "；".join(checked.problems[:5]))
+
+    def tile(rel: str) -> bytes:
+        data = fetch(f"log/{rel}")
+        if data is None:
+            raise CommandError(f"找不到 log/{rel}")
+        return data
+
+    head = parse_checkpoint(parse_note(fetch("log/checkpoint") or b"").text)
+    heads = []
+    for entry in read_entries(tile, head.size):
+        leaf = json.loads(entry)
+        if leaf.get("kind") == "audit_head":
+            heads.append(str(leaf["data"]["hash"]))
+    return heads
+
+
 def _log_fetch(location: str) -> Callable[[str], bytes | None]:
     """Reads a file of the public log beside a draw (../log/… on the site, or log/… in a
     folder of downloaded files); None when absent."""
@@ -788,6 +823,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="HASH",
         help="公开页面上印出的链头（可多次）；须仍在链中，否则说明末尾被截断或重写",
+    )
+    audit_verify.add_argument(
+        "--log",
+        metavar="DIR_OR_URL",
+        help="公开网站（目录或网址）：其公开日志中每次发布记入的链头都须仍在链中",
     )
     audit_verify.set_defaults(func=cmd_audit_verify, database=EXISTING)
 

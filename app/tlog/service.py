@@ -310,4 +310,3 @@ def witness_notice(session: Session, settings: Settings) -> str | None:
         f"公开日志最新检查点（{cp.size} 条记录）只有 {got} 位见证人联署，未达法定数 {quorum}："
         "其中新公布的计划版本暂不能抽取；下次发布时将再次请求见证人（见运维文档「公开日志与见证人」）"
     )
-

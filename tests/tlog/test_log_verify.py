@@ -143,3 +143,29 @@ def test_log_verify(client, city, db, settings, tmp_path, capsys) -> None:  # ty
     _rewrite(bundle, data.replace(b"\xe5\x8f\x91\xe7\x8e\xb0", b"\xe6\x9c\xaa\xe8\xa7\x81", 1))
     code, out = _run(capsys, str(site))
     assert code == 1 and "altered" in out, out
+
+
+def test_audit_verify_against_the_heads_in_the_log(  # type: ignore[no-untyped-def]
+    client, city, db, settings, monkeypatch, capsys
+):
+    """Every audit chain head the public log recorded must still be in the chain: a chain cut
+    at its end (or rewritten from some point on) is caught from the witnessed log."""
+    from sqlalchemy import delete, func, select
+
+    from app.config import get_settings
+    from app.models import AuditEntry
+
+    site = _site(client, city, db, settings)
+    if db.dialect.name != "sqlite":
+        return  # the CLI reads SPOTCHECK_DATABASE_URL; one backend is enough here
+    monkeypatch.setenv("SPOTCHECK_DATABASE_URL", db.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    assert main(["audit", "verify", "--log", str(site)]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    with make_sessionmaker(db)() as s:  # the operator cuts the chain's end
+        newest = s.scalar(select(func.max(AuditEntry.seq)))
+        s.execute(delete(AuditEntry).where(AuditEntry.seq >= newest - 2))
+        s.commit()
+    assert main(["audit", "verify", "--log", str(site)]) == 1
+    assert "published head missing" in capsys.readouterr().out
+    get_settings.cache_clear()
