@@ -4,6 +4,7 @@ import json
 
 from app import cli
 from tests.entropy import post_draw
+from tests.logfiles import copy_log_files
 from tests.plans.conftest import published
 
 
@@ -24,13 +25,7 @@ def _write_draw(client, city, tmp_path):
     plan = client.get(f"/public/plans/{code}.json")
     assert plan.status_code == 200, plan.text
     (tmp_path / "plans" / f"{code}.json").write_bytes(plan.content)
-    # the public log's files the plan version links (docs/transparency-log.md)
-    linked = [v["log"] for v in plan.json()["versions"] if "checkpoint" in v.get("log", {})]
-    (tmp_path / "log" / "checkpoints").mkdir(parents=True)
-    for rel in ["log/witnesses.json", *(f"log/checkpoints/{x['checkpoint']}" for x in linked)]:
-        got = client.get(f"/public/{rel}")
-        assert got.status_code == 200, rel
-        (tmp_path / rel).write_bytes(got.content)
+    copy_log_files(client, plan.json(), tmp_path)
     for kind in ("csv", "xlsx"):  # the task lists, checked cell by cell (draw-spec §11.5)
         listed = client.get(f"/public/draws/{draw['id']}.tasks.{kind}")
         assert listed.status_code == 200, listed.text
