@@ -11,7 +11,9 @@ version (`result_version`, ref ``ID/VERSION``) and the audit chain head (`audit_
 seq). Each event is logged once; a changed event is a new leaf (a correction), the old one
 stays. A plan version in `plans/{code}.json` carries `log`: its leaf index and, once a
 checkpoint holding it was cosigned by the quorum (or, with no witnesses, signed), that
-checkpoint's size and the inclusion proof to it — its anchor.
+checkpoint's size, the inclusion proof to it and the checkpoint itself with its cosignatures
+(`note`) — its anchor — and the keys it is checked with (`log_key`, `quorum`, `witnesses`), so
+that a plan file checks on its own, offline.
 """
 
 from __future__ import annotations
@@ -209,10 +211,20 @@ def log_publication(
             tlog.quorum_time(cosigs.get(latest.size, []), witnesses, quorum) is not None
         )
     anchors = _anchors(checkpoints, cosigs, witnesses, quorum)
+    by_size = {c.size: c for c in checkpoints}
+    keys = {
+        "log_key": signer.verifier.vkey,
+        "quorum": quorum,
+        "witnesses": [w.verifier.vkey for w in witnesses],
+    }
     for p in data.plans:
         for v in p["versions"]:
             idx = version_leaf[(p["code"], v["version"])]
-            v["log"] = _link(tree, idx, anchors)
+            link = _link(tree, idx, anchors)
+            if "checkpoint" in link:
+                cp = by_size[link["checkpoint"]]
+                link["note"] = served_checkpoint(cp, cosigs.get(cp.size, [])).decode()
+            v["log"] = {**link, **keys}
     published = Published(
         tree,
         checkpoints,

@@ -4,7 +4,6 @@ import json
 
 from app import cli
 from tests.entropy import post_draw
-from tests.logfiles import copy_log_files
 from tests.plans.conftest import published
 
 
@@ -25,7 +24,6 @@ def _write_draw(client, city, tmp_path):
     plan = client.get(f"/public/plans/{code}.json")
     assert plan.status_code == 200, plan.text
     (tmp_path / "plans" / f"{code}.json").write_bytes(plan.content)
-    copy_log_files(client, plan.json(), tmp_path)
     for kind in ("csv", "xlsx"):  # the task lists, checked cell by cell (draw-spec §11.5)
         listed = client.get(f"/public/draws/{draw['id']}.tasks.{kind}")
         assert listed.status_code == 200, listed.text

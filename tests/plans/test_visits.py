@@ -18,7 +18,6 @@ from app.demo.generate import write_registries
 from app.plans import frame
 from tests.draw.draw_helpers import load_verifier
 from tests.entropy import dice_source, post_draw
-from tests.logfiles import copy_log_files
 from tests.rounds import approve
 
 verifier = load_verifier()
@@ -196,7 +195,6 @@ def _write(client, sup, draw, root: Path) -> Path:  # type: ignore[no-untyped-de
     plan = client.get(f"/public/plans/{draw['plan']}.json")
     assert plan.status_code == 200, plan.text
     (root / "plans" / f"{draw['plan']}.json").write_bytes(plan.content)
-    copy_log_files(client, plan.json(), root)
     for kind in ("csv", "xlsx"):  # the task lists, checked cell by cell (draw-spec §11.5)
         listed = client.get(f"/public/draws/{draw['id']}.tasks.{kind}")
         (root / "draws" / f"{draw['id']}.tasks.{kind}").write_bytes(listed.content)

@@ -1221,19 +1221,16 @@
   /* `fetchLog(rel)` reads a file of the site's log/ (bytes, or null when absent). */
   async function checkPublicationLog(draw, plan, fetchLog, add) {
     if (!frozen(draw.algorithm) || !plan) return;
-    const docBytes = await fetchLog("witnesses.json");
     const v = (plan.versions || []).find((x) => x.version === draw.plan_version);
     const link = v ? v.log : undefined;
-    if (!docBytes) {
-      if (link === undefined) return; // a site without a log (older publications)
-      add(LOG_LABEL, null, "找不到 log/witnesses.json");
-      return;
+    if (link === undefined) {
+      if (await fetchLog("witnesses.json")) add(LOG_LABEL, false, "计划版本没有公开日志中的记录链接：无法证明它何时公布");
+      return; // else a site without a log (older publications)
     }
-    if (!link || !Number.isInteger(link.index)) { add(LOG_LABEL, false, "计划版本没有公开日志中的记录链接：无法证明它何时公布"); return; }
-    const doc = JSON.parse(new TextDecoder("utf-8").decode(docBytes));
-    const quorum = Number(doc.quorum || 0), logKey = vkey(doc.log_key);
+    if (!link || !Number.isInteger(link.index) || typeof link.log_key !== "string") { add(LOG_LABEL, false, "计划版本的公开日志链接格式错误"); return; }
+    const quorum = Number(link.quorum || 0), logKey = vkey(link.log_key);
     if (!Number.isInteger(link.checkpoint)) { add(LOG_LABEL, false, `计划第 ${v.version} 版尚未收入经 ${quorum} 位见证人联署的检查点：不能视为已公布`); return; }
-    const cpBytes = await fetchLog(`checkpoints/${link.checkpoint}`);
+    const cpBytes = typeof link.note === "string" ? enc.encode(link.note) : await fetchLog(`checkpoints/${link.checkpoint}`);
     const latestBytes = await fetchLog("checkpoint");
     if (!cpBytes || !latestBytes) { add(LOG_LABEL, null, "找不到检查点"); return; }
     const cp = noteParts(cpBytes), lines = cp.body.split("\n");
@@ -1258,8 +1255,8 @@
     if (logged.kind !== "plan_version" || !sameJson(logged.data, shown)) { add(LOG_LABEL, false, `计划文件第 ${v.version} 版与公开日志中的记录不符：计划在公布后被改写`); return; }
     if (quorum <= 0) { add(LOG_LABEL, true, "未配置见证人（quorum 0）：公布时间只有服务器自己的签名"); return; }
     const times = [];
-    for (const w of doc.witnesses || []) {
-      const k = vkey(w.vkey), wid = await keyId(k.name, k.alg, k.key);
+    for (const w of link.witnesses || []) {
+      const k = vkey(w), wid = await keyId(k.name, k.alg, k.key);
       for (const s of cp.sigs) {
         if (s.name !== k.name || s.raw.length !== 76 || !sameBytes(s.raw.slice(0, 4), wid)) continue;
         const ts = Number(new DataView(s.raw.buffer, s.raw.byteOffset + 4, 8).getBigUint64(0));
@@ -1274,7 +1271,7 @@
     if (src.kind === "drand" && CHAINS[src.chain]) due = (CHAINS[src.chain].genesis + (Number(src.round) - 1) * CHAINS[src.chain].period) * 1000;
     else due = instant(src.kind === "dice" ? src.scheduled_at : src.available_at);
     if (!(due > anchored)) { add(LOG_LABEL, false, `随机源产生于 ${new Date(due).toISOString()}，不晚于见证人联署该计划版本的时间 ${new Date(anchored).toISOString()}：无法证明计划在随机数产生之前已公布`); return; }
-    add(LOG_LABEL, true, `${times.length} 位见证人联署（法定数 ${quorum}），联署时间 ${new Date(anchored).toISOString()}；见证人公钥取自 log/witnesses.json，请与见证单位公布的公钥核对`);
+    add(LOG_LABEL, true, `${times.length} 位见证人联署（法定数 ${quorum}），联署时间 ${new Date(anchored).toISOString()}；见证人公钥取自计划文件（与 log/witnesses.json 相同），请与见证单位公布的公钥核对`);
   }
 
   /* RFC 9162 tree head of leaf hashes [lo, hi). */
