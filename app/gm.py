@@ -124,7 +124,9 @@ class Sm2Signer:
         import gmalg
 
         secret, _ = gmalg.SM2().generate_keypair()  # secrets.randbits inside
-        return cls(bytes(secret))
+        # gmalg gives the key as a big-endian integer without leading zero bytes (1 key in
+        # 256 is 31 bytes long): pad it to the 32 bytes the key file holds
+        return cls(bytes(secret).rjust(32, b"\0"))
 
     @classmethod
     def from_file(cls, path: Path) -> Sm2Signer:

@@ -33,6 +33,23 @@ def test_signatures_verify_and_refuse_tampering(tmp_path, kind):
     assert not gm.verify(signer.alg, other.public_key, message, sig)
 
 
+def test_sm2_key_with_leading_zero_bytes_is_generated_and_kept(tmp_path, monkeypatch):
+    # gmalg returns the secret without leading zero bytes (1 key in 256): the signer pads it
+    import gmalg
+
+    short = (7).to_bytes(1, "big") + bytes(range(1, 31))  # 31 bytes: a key whose top byte is 0
+    real = gmalg.SM2.generate_keypair
+    monkeypatch.setattr(gmalg.SM2, "generate_keypair", lambda self: (short, b""))
+    path = tmp_path / "sm2.key"
+    signer = gm.Sm2Signer.from_file(path)
+    monkeypatch.setattr(gmalg.SM2, "generate_keypair", real)
+    assert path.read_text().strip() == "00" + short.hex()
+    again = gm.Sm2Signer.from_file(path)
+    assert again.public_key == signer.public_key
+    sig = signer.sign(b"m")
+    assert gm.verify(gm.SM2, again.public_key, b"m", sig)
+
+
 def test_sm2_nonces_do_not_repeat():
     # a repeated k reveals the private key: two signatures of one message must differ
     signer = gm.Sm2Signer.generate()

@@ -127,6 +127,19 @@ def disable_user(
     return accounts.user_dict(user)
 
 
+@router.post(
+    "/users/{username}/totp-reset", response_model=UserOut, responses=problem_responses(404)
+)
+def reset_totp(
+    username: Annotated[str, Path(max_length=64)], session: SessionDep, principal: Admin
+) -> dict[str, Any]:
+    """清除账号的第二因素（手机丢失时）：其登录会话立即失效，下次登录重新设置。"""
+    user = accounts.reset_totp(
+        session, username=username, actor=principal.actor, within=principal.jurisdiction
+    )
+    return accounts.user_dict(user)
+
+
 @router.get("/tokens", response_model=TokenList)
 def get_tokens(session: SessionDep, principal: Admin) -> dict[str, Any]:
     """辖区内的 API 令牌（不含令牌值）。"""

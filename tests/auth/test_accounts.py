@@ -111,6 +111,32 @@ def test_admin_manages_accounts_and_tokens_and_a_revoked_token_is_refused(client
     assert client.get("/api/v1/admin/users", headers=make_token("supervisor")).status_code == 403
 
 
+def test_admin_api_resets_a_lost_second_factor_within_its_district(client, make_token, db):
+    from sqlalchemy import select
+
+    from app.db import make_sessionmaker
+    from app.models import User
+
+    admin = make_token("admin", name="root")
+    for name, region in (("zhao", "370402"), ("qian", "370403")):
+        body = {"username": name, "password": "a long password 1", "role": "supervisor"}
+        r = client.post("/api/v1/admin/users", headers=admin, json={**body, "region": region})
+        assert r.status_code == 201, r.text
+    with make_sessionmaker(db)() as s:
+        for u in s.scalars(select(User)):
+            u.totp_secret = "JBSWY3DPEHPK3PXP"
+        s.commit()
+    assert [u["totp"] for u in client.get("/api/v1/admin/users", headers=admin).json()["items"]]
+    district = make_token("admin", name="district", region="370402")
+    assert client.post("/api/v1/admin/users/qian/totp-reset", headers=district).status_code == 404
+    r = client.post("/api/v1/admin/users/zhao/totp-reset", headers=district)
+    assert r.status_code == 200 and r.json()["totp"] is False
+    assert client.post("/api/v1/admin/users/nobody/totp-reset", headers=admin).status_code == 404
+    with make_sessionmaker(db)() as s:
+        secrets = {n: t for n, t in s.execute(select(User.username, User.totp_secret))}
+    assert secrets == {"zhao": None, "qian": "JBSWY3DPEHPK3PXP"}
+
+
 def test_district_admin_cannot_create_outside_its_district(client, make_token):
     admin = make_token("admin", name="district", region="370402")
     body = {"username": "x1", "password": "a long password 1", "role": "supervisor"}

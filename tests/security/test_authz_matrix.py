@@ -141,6 +141,7 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, str], Callable[[Ctx], dict[str, An
         lambda c: {"json": {"username": "m", "password": "0123456789a", "role": "supervisor"}},
     ),
     ("POST", "/api/v1/admin/users/{username}/disable"): (ADMIN_WRITE, lambda c: {}),
+    ("POST", "/api/v1/admin/users/{username}/totp-reset"): (ADMIN_WRITE, lambda c: {}),
     ("GET", "/api/v1/admin/tokens"): (ADMIN, lambda c: {}),
     ("POST", "/api/v1/admin/tokens"): (
         ADMIN_WRITE,
