@@ -72,6 +72,7 @@ def _site(
         "log/witnesses.json": b"{}",
         "log/checkpoint": served.encode(),
         "log/tile/entries/000.p/3": bundle(entries),
+        "log/tile/0/000.p/3": b"".join(tree.levels[0]),
     }
     return draw, plan, files
 

@@ -27,7 +27,7 @@ globalThis.window = {};
 globalThis.document = { addEventListener() {} };
 globalThis.location = { search: "" };
 eval(fs.readFileSync(process.argv[1], "utf8"));
-const cases = JSON.parse(fs.readFileSync(0, "utf8"));
+const { cases, remember } = JSON.parse(fs.readFileSync(0, "utf8"));
 (async () => {
   const out = [];
   for (const c of cases) {
@@ -37,7 +37,16 @@ const cases = JSON.parse(fs.readFileSync(0, "utf8"));
       (label, ok, detail) => got.push({ ok, detail }));
     out.push(got);
   }
-  console.log(JSON.stringify(out));
+  const memory = [];
+  for (const m of remember) {
+    const got = [];
+    const files = Object.fromEntries(Object.entries(m.files).map(([k, v]) => [k, Uint8Array.from(Buffer.from(v, "base64"))]));
+    const store = { get: () => m.seen, set: (o, value) => { m.seen = value; } };
+    await window.SpotcheckVerify.checkRememberedLog(async (rel) => files["log/" + rel] || null, store,
+      (label, ok, detail) => got.push({ ok, detail }));
+    memory.push({ got, seen: m.seen });
+  }
+  console.log(JSON.stringify({ out, memory }));
 })();
 """
 
@@ -122,16 +131,57 @@ CASES: list[tuple[str, dict[str, Any], bool | None, str]] = [
 ]
 
 
+def _files(change: Any = None) -> dict[str, str]:
+    _draw, _plan, files = synthetic._site()
+    if change is not None:
+        change(files)
+    return {k: base64.b64encode(v).decode() for k, v in files.items()}
+
+
+def _flip(files: dict[str, bytes]) -> None:
+    tile = files["log/tile/0/000.p/3"]
+    files["log/tile/0/000.p/3"] = bytes([tile[0] ^ 1]) + tile[1:]
+
+
+SEEN = {"size": 2, "root": ""}  # filled with the real head of the first two leaves below
+REMEMBER: list[tuple[str, dict[str, Any], bool | None, str]] = [
+    ("first visit", {"files": _files(), "seen": None}, True, "首次"),
+    ("extended", {"files": _files(), "seen": SEEN}, True, "上次查看时 2 条"),
+    ("rewritten", {"files": _files(), "seen": {"size": 2, "root": "00" * 32}}, False, "删除或改写"),
+    ("shrunk", {"files": _files(), "seen": {"size": 5, "root": "00" * 32}}, False, "缩小"),
+    (
+        "tile missing",
+        {"files": _files(lambda f: f.pop("log/tile/0/000.p/3")), "seen": None},
+        None,
+        "瓦片缺失",
+    ),
+    ("tile altered", {"files": _files(_flip), "seen": None}, False, "不符"),
+]
+
+
 def test_every_case() -> None:
+    from app.tlog.merkle import Tree
+
+    _draw, _plan, files = synthetic._site()
+    tile = files["log/tile/0/000.p/3"]
+    SEEN["root"] = Tree([tile[:32], tile[32:64]]).root().hex()
     done = subprocess.run(
         ["node", "-e", RUN, str(VERIFY_JS)],
-        input=json.dumps([c for _, c, _, _ in CASES]),
+        input=json.dumps(
+            {"cases": [c for _, c, _, _ in CASES], "remember": [m for _, m, _, _ in REMEMBER]}
+        ),
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
     )
-    results = json.loads(done.stdout)
+    answer = json.loads(done.stdout)
+    for (name, _m, ok, reason), got in zip(REMEMBER, answer["memory"], strict=True):
+        assert len(got["got"]) == 1, (name, got)
+        assert got["got"][0]["ok"] is ok and reason in got["got"][0]["detail"], (name, got)
+        if ok:
+            assert got["seen"]["size"] == 3, (name, got)
+    results = answer["out"]
     for (name, _case, ok, reason), got in zip(CASES, results, strict=True):
         if name == "site without a log":
             assert got == [], (name, got)
