@@ -81,8 +81,10 @@ def append(session: Session, kind: str, data: dict[str, Any], *, ref: str) -> Lo
     )
     if same is not None:
         return same
-    size = session.scalar(select(func.count()).select_from(LogLeaf)) or 0
-    leaf = LogLeaf(idx=size, kind=kind, ref=ref, entry=entry, leaf_hash=digest)
+    last = session.scalar(select(func.max(LogLeaf.idx)))  # the primary key: one index probe
+    leaf = LogLeaf(
+        idx=0 if last is None else last + 1, kind=kind, ref=ref, entry=entry, leaf_hash=digest
+    )
     session.add(leaf)
     session.flush()
     return leaf
