@@ -19,6 +19,8 @@ that a plan file checks on its own, offline.
 from __future__ import annotations
 
 import base64
+import bisect
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -30,9 +32,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.models import Draw, LogCheckpoint, LogCosignature
+from app.models import Draw, LogCheckpoint, LogCosignature, LogLeaf
 from app.models.results import Result
-from app.publish.collect import SiteData
+from app.publish.collect import RESULTS_PER_PAGE, SiteData
 from app.publish.formats import FileSink, render_unit
 from app.states import DrawStatus
 from app.tlog import service as tlog
@@ -172,6 +174,9 @@ class Published:
     witnesses: list[tlog.Witness]
     quorum: int
     entries: Callable[[int, int], list[bytes]]
+    # (index, kind, ref) of every leaf, and the sizes of the anchoring checkpoints
+    leaves: list[tuple[int, str, str]] = dataclasses.field(default_factory=list)
+    anchors: list[int] = dataclasses.field(default_factory=list)
 
 
 def log_publication(
@@ -225,6 +230,12 @@ def log_publication(
                 cp = by_size[link["checkpoint"]]
                 link["note"] = served_checkpoint(cp, cosigs.get(cp.size, [])).decode()
             v["log"] = {**link, **keys}
+    leaves = [
+        (idx, kind, ref)
+        for idx, kind, ref in session.execute(
+            select(LogLeaf.idx, LogLeaf.kind, LogLeaf.ref).order_by(LogLeaf.idx)
+        )
+    ]
     published = Published(
         tree,
         checkpoints,
@@ -233,6 +244,8 @@ def log_publication(
         witnesses,
         quorum,
         lambda a, b: tlog.entries(session, a, b),
+        leaves=leaves,
+        anchors=anchors,
     )
     return state, published
 
@@ -299,6 +312,7 @@ def render_log(out: FileSink, pub: Published) -> None:
             out[f"log/checkpoints/{cp.size}"] = body
 
         render_unit(out, f"log:checkpoint:{cp.size}", tlog.digest(body), checkpoint)
+    _render_proofs(out, pub)
     sizes = {
         "schema_version": "1",
         "kind": "log_checkpoints",
@@ -374,3 +388,64 @@ def cosign_pending(session: Session, settings: Settings) -> int:
     if added:
         publication_due(session, "time:witnesses")
     return added
+
+
+DRAW_KINDS = ("draw", "sealed", "reveal", "failed_attempt", "draw_superseded")
+
+
+def proofs_file(kind: str, ref: str) -> str | None:
+    """Where the inclusion proofs of a leaf are published: `log/proofs/draws/{id}.json` for the
+    leaves of a draw, `log/proofs/results/page-{n}.json` for those of the results on page n
+    (as the site pages results); None for plan versions (their file carries them) and the
+    audit chain heads (read from the log itself)."""
+    if kind in DRAW_KINDS:
+        return f"log/proofs/draws/{ref}.json"
+    if kind == "result_version":
+        result_id = int(ref.split("/", 1)[0])
+        return f"log/proofs/results/page-{(result_id - 1) // RESULTS_PER_PAGE + 1}.json"
+    return None
+
+
+Grouped = list[tuple[int, str, str, int | None]]
+
+
+def _render_proofs(out: FileSink, pub: Published) -> None:
+    """Each draw's and each results page's leaves with their inclusion proofs to the checkpoint
+    that anchors them (and that checkpoint with its cosignatures): one file per draw or page,
+    rendered again only when one of its leaves is added or anchored."""
+    groups: dict[str, Grouped] = {}
+    for idx, kind, ref in pub.leaves:
+        path = proofs_file(kind, ref)
+        if path is None:
+            continue
+        pos = bisect.bisect_right(pub.anchors, idx)
+        anchor = pub.anchors[pos] if pos < len(pub.anchors) else None
+        groups.setdefault(path, []).append((idx, kind, ref, anchor))
+    by_size = {c.size: c for c in pub.checkpoints}
+
+    def served(size: int) -> str:
+        return served_checkpoint(by_size[size], pub.cosigs.get(size, [])).decode()
+
+    for path, leaves in groups.items():
+
+        def render(path: str = path, leaves: Grouped = leaves) -> None:
+            listed = []
+            checkpoints: dict[str, str] = {}
+            for idx, kind, ref, anchor in leaves:
+                item: dict[str, Any] = {"kind": kind, "ref": ref, "index": idx}
+                if anchor is not None:
+                    proof = pub.tree.inclusion_proof(idx, anchor)
+                    item["checkpoint"] = anchor
+                    item["proof"] = [base64.b64encode(h).decode() for h in proof]
+                    checkpoints[str(anchor)] = served(anchor)
+                listed.append(item)
+            body = {
+                "schema_version": "1",
+                "kind": "log_proofs",
+                "leaves": listed,
+                "checkpoints": checkpoints,
+            }
+            out[path] = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+        notes = sorted({a: tlog.digest(served(a).encode()) for *_, a in leaves if a}.items())
+        render_unit(out, f"log:{path}", tlog.digest(repr((leaves, notes)).encode()), render)

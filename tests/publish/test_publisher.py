@@ -159,12 +159,13 @@ def _site(files: set[str]) -> set[str]:
 
 def _log_writes(files: set[str]) -> set[str]:
     """The public log's files a build wrote: the new checkpoint (latest, by size, the list of
-    sizes) and the tiles at the log's right edge — a few, whatever the history (tests/tlog)."""
+    sizes), the tiles at the log's right edge and the proofs of what changed (a draw's, a
+    results page's) — a few, whatever the history (tests/tlog)."""
     written = {rel for rel in files if rel.startswith("log/")}
     assert "log/checkpoint" in written
     assert all(
         rel in ("log/checkpoint", "log/checkpoints.json")
-        or rel.startswith(("log/checkpoints/", "log/tile/"))
+        or rel.startswith(("log/checkpoints/", "log/tile/", "log/proofs/"))
         for rel in written
     ), written
     assert len(written) <= 8, written

@@ -75,6 +75,10 @@ def test_log_verify(client, city, db, settings, tmp_path, capsys) -> None:  # ty
     )
     for kind in (b'"plan_version"', b'"draw"', b'"result_version"', b'"audit_head"'):
         assert kind in entries
+    # Every draw's and results page's leaves link their inclusion proofs to the checkpoint
+    # that anchors them, carried beside them.
+    _check_proof_files(site)
+
     state = tmp_path / "seen.json"
     code, out = _run(capsys, str(site), "--state", str(state))
     assert code == 0, out
@@ -169,3 +173,30 @@ def test_audit_verify_against_the_heads_in_the_log(  # type: ignore[no-untyped-d
     assert main(["audit", "verify", "--log", str(site)]) == 1
     assert "published head missing" in capsys.readouterr().out
     get_settings.cache_clear()
+
+
+def _check_proof_files(site: Path) -> None:
+    import base64
+
+    from app.tlog import note
+    from app.tlog.merkle import leaf_hash, verify_inclusion
+    from app.tlog.tiles import read_entries
+
+    head = note.parse_checkpoint(note.parse_note((site / "log/checkpoint").read_bytes()).text)
+    entries = read_entries(lambda rel: (site / "log" / rel).read_bytes(), head.size)
+    files = sorted((site / "log/proofs").rglob("*.json"))
+    assert {p.parent.name for p in files} == {"draws", "results"}
+    kinds = set()
+    for path in files:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        for leaf in doc["leaves"]:
+            kinds.add(leaf["kind"])
+            cp = note.parse_checkpoint(
+                note.parse_note(doc["checkpoints"][str(leaf["checkpoint"])].encode()).text
+            )
+            proof = [base64.b64decode(p) for p in leaf["proof"]]
+            verify_inclusion(
+                leaf_hash(entries[leaf["index"]]), leaf["index"], cp.size, proof, cp.root
+            )
+            assert json.loads(entries[leaf["index"]])["ref"] == leaf["ref"]
+    assert {"draw", "result_version"} <= kinds
