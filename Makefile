@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint typecheck bench clean demo-data screenshots
+.PHONY: run test install install-dev lint typecheck bench clean demo-data screenshots node-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,14 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy app
 
+## make node-deps: tlock-js (npm, pinned by tests/tlock_js/package-lock.json), which the
+## timelock tests check app/draw/tlock.py against (node 20)
+node-deps:
+	@if command -v npm >/dev/null 2>&1; then cd tests/tlock_js && npm ci --no-audit --no-fund; \
+	else echo "warning: npm not found; the tlock-js interoperability tests will be skipped"; fi
+
 ## make test: install dev dependencies, lint, type-check, run the whole suite
-test: install-dev lint typecheck
+test: install-dev lint typecheck node-deps
 	$(BIN)/pytest
 
 ## make screenshots: every console page at 1366 px and 390 px, the public pages and the printed
@@ -46,4 +52,4 @@ bench: install-dev
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) publish publish.generations .publish.lock var spotcheck.db spotcheck.db-wal spotcheck.db-shm .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) tests/tlock_js/node_modules publish publish.generations .publish.lock var spotcheck.db spotcheck.db-wal spotcheck.db-shm .pytest_cache .mypy_cache .ruff_cache

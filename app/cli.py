@@ -592,6 +592,8 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
         got = first(None, kind)
         if got is not None:
             task_lists[kind] = got[1]
+    # the timelock seal of a withheld draw (record and population file), when it has one
+    seal, population_seal = first(None, "seal"), first(None, "population_seal")
     try:
         report = verifier.check(
             draw,
@@ -600,6 +602,8 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
             sealed=documents.get("sealed"),
             bls=_bls_with_beacon_module,
             task_lists=task_lists,
+            seal_file=seal[1] if seal is not None else None,
+            population_seal=population_seal[1] if population_seal is not None else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         # A hand-edited or truncated file: report it as invalid rather than crash.
@@ -696,6 +700,111 @@ def _log_fetch(location: str) -> Callable[[str], bytes | None]:
         return None
 
     return fetch
+
+
+def cmd_seal_open(args: argparse.Namespace) -> int:
+    """Opens a withheld draw's timelock seal with drand's signature of its round, without the
+    service (docs/verification.md#opening-a-sealed-list-yourself): its record, or its
+    population file (`{id}.population.sealed.age`, a gzip)."""
+    import gzip
+    import hashlib
+    import json
+
+    from app.draw import tlock
+    from app.draw.beacon import (
+        QUICKNET,
+        BeaconInvalid,
+        parse_beacon,
+        round_time,
+        verify_beacon,
+    )
+
+    try:
+        data = _fetch(args.location)
+        found = tlock.stanza(data)
+    except (OSError, ValueError) as exc:
+        print(f"无法读取时间锁文件 {args.location}：{exc}")
+        return EXIT_REFUSED
+    if found.chain_hash != QUICKNET.chain_hash:
+        print("此文件不是封存到 drand quicknet 链的（not sealed to drand quicknet）")
+        return EXIT_REFUSED
+    due = round_time(QUICKNET, found.round)
+    try:
+        if args.beacon:
+            url = args.beacon.rstrip("/")
+            if "/public/" not in url:
+                url = f"{url}/{QUICKNET.chain_hash}/public/{found.round}"
+            source = _fetch(url)
+        else:
+            source = _fetch(args.signature)
+    except (OSError, ValueError) as exc:
+        print(
+            f"取不到第 {found.round} 轮的 drand 签名（该轮于 {due.isoformat()} 产生，"
+            f"未到时无人能开启）：{exc}"
+        )
+        return EXIT_REFUSED
+    text = source.decode("ascii", errors="replace").strip()
+    try:
+        if text.startswith("{"):
+            beacon = parse_beacon(text)
+            if beacon.round != found.round:
+                raise BeaconInvalid(
+                    f"信标是第 {beacon.round} 轮的，文件封存于第 {found.round} 轮"
+                    "（beacon of another round）"
+                )
+            verify_beacon(QUICKNET, beacon)  # a relay is not trusted: the BLS check first
+            signature = beacon.signature
+        else:
+            signature = text
+        record = tlock.decrypt(data, signature)
+    except ValueError as exc:
+        print(f"开启失败：{exc}")
+        return EXIT_REFUSED
+    problems = []
+    sealed_at = args.sealed or _beside(args.location, _sealed_name(args.location))
+    try:
+        sealed_doc = json.loads(_fetch(sealed_at))
+        lock = sealed_doc.get("timelock") or {}
+    except (OSError, ValueError, AttributeError):
+        sealed_doc, lock = {}, None
+        print(f"注：未找到密封记录 {sealed_at}，未核对文件与记录的哈希（sealed record missing）")
+    if lock is not None:
+        digest = hashlib.sha256(data).hexdigest()
+        if lock.get("population_file_sha256") == digest:  # the population file's seal
+            try:
+                text_sha = hashlib.sha256(gzip.decompress(record)).hexdigest()
+            except (OSError, EOFError):
+                text_sha = ""
+            if text_sha != sealed_doc.get("population_sha256"):
+                problems.append("开启的总体文件与密封记录的 population_sha256 不符")
+        elif digest != lock.get("file_sha256"):
+            problems.append("文件的 SHA-256 与密封记录的 file_sha256 不符")
+        elif hashlib.sha256(record).hexdigest() != lock.get("record_sha256"):
+            problems.append("开启的记录与密封记录的 record_sha256 不符（not the record sealed）")
+    if args.out:
+        Path(args.out).write_bytes(record)
+    else:
+        sys.stdout.buffer.write(record)
+        sys.stdout.flush()
+    for problem in problems:
+        print(f"问题：{problem}", file=sys.stderr)
+    print(
+        f"已用第 {found.round} 轮（{due.isoformat()}）的 drand 签名开启"
+        f"（opened with the signature of round {found.round}）"
+        + ("" if lock is None or problems else "；文件与记录的哈希均与密封记录相符"),
+        file=sys.stderr if not args.out else sys.stdout,
+    )
+    return EXIT_REFUSED if problems else 0
+
+
+def _sealed_name(location: str) -> str:
+    """The sealed record beside a seal: {id}.sealed.json for {id}.sealed.age and for
+    {id}.population.sealed.age."""
+    name = location.rstrip("/").rsplit("/", 1)[-1]
+    for suffix in (".population.sealed.age", ".sealed.age"):
+        if name.endswith(suffix):
+            return name.removesuffix(suffix) + ".sealed.json"
+    return name + ".json"
 
 
 EXIT_CODES = (
@@ -813,6 +922,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="记住所见公开日志检查点的文件：再次核对时检查日志仍是它的延续（有记录被删改即指出）",
     )
     verify.set_defaults(func=cmd_verify, database=None)
+
+    seal = sub.add_parser("seal", help="时间锁密封").add_subparsers(
+        dest="seal_command", required=True
+    )
+    seal_open = seal.add_parser(
+        "open",
+        help="用 drand 的轮次签名开启一次抽取的时间锁密封（无需本服务）",
+        description="开启未公开抽取的时间锁密封（draws/{id}.sealed.age）：用 drand quicknet 该轮的"
+        "公开签名解密，核对其与密封记录（{id}.sealed.json）的哈希，输出所封的完整抽取记录。",
+        epilog="退出码 (exit codes)：0 已开启且哈希相符，1 未能开启（签名不对、尚未到期、文件被改动）"
+        "或哈希不符，2 用法错误。",
+    )
+    seal_open.add_argument(
+        "location",
+        metavar="SEALED_AGE",
+        help="时间锁文件的路径或网址（draws/{id}.sealed.age，或总体文件的 "
+        "draws/{id}.population.sealed.age，开启后为 .csv.gz）",
+    )
+    source = seal_open.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--signature",
+        metavar="FILE_OR_URL",
+        help="该轮签名：十六进制文本，或 drand 的 /public/{轮次} JSON（先核验其 BLS 签名）",
+    )
+    source.add_argument(
+        "--beacon",
+        metavar="URL",
+        help="drand 中继网址，如 https://api.drand.sh（取 /{链哈希}/public/{轮次}，先核验签名）",
+    )
+    seal_open.add_argument("--sealed", help="密封记录（缺省：文件旁的 {id}.sealed.json）")
+    seal_open.add_argument("--out", help="写入所开启的抽取记录（缺省：标准输出）")
+    seal_open.set_defaults(func=cmd_seal_open, database=None)
 
     audit = sub.add_parser("audit", help="审计链").add_subparsers(
         dest="audit_command", required=True

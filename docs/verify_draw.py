@@ -8,9 +8,13 @@ Exit 0 `验证通过` only if every check ran and passed; 1 `验证失败` with 
 `验证未完成（incomplete）` naming each check that could not be made (population file, plan file,
 task lists of a /3 draw, BLS library missing, sealed draw not yet revealed); 2 usage. Files not
 named are looked for beside the draw as the public site lays them out (draws/ID.population.csv
-[.gz], draws/ID.sealed.json, draws/ID.tasks.csv, draws/ID.tasks.xlsx, plans/PLAN.json) or as
+[.gz], draws/ID.sealed.json with its timelock seals draws/ID.sealed.age and
+draws/ID.population.sealed.age, draws/ID.tasks.csv, draws/ID.tasks.xlsx, plans/PLAN.json) or as
 downloaded into one folder (PLAN.json beside the draw). The drand BLS signature is checked with
-py_ecc (`pip install py_ecc`) when it is importable. The algorithm is docs/draw-spec.md.
+py_ecc (`pip install py_ecc`) when it is importable. A timelock seal is checked for its round,
+opening time, hashes and age header (opening it needs a pairing: `spotcheck seal open`, drand's
+`tle`); a record opened from it is verified like a revealed draw. The algorithm is
+docs/draw-spec.md.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import sys
 import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
@@ -955,6 +959,146 @@ def _unknown_task_fields(draw: dict[str, Any]) -> list[str]:
     return [f"任务字段 {'、'.join(extra)} 未复核（unknown task fields)"] if extra else []
 
 
+# --- timelock seals (spec §10.6, docs/drand.md#timelock-encryption-tlock) -------------------
+# A withheld draw's record is sealed at the draw with drand's timelock encryption to the first
+# quicknet round due at or after the moment its list must be public. Opening it needs a pairing
+# (`spotcheck seal open`, drand's `tle`, tlock-js); this verifier checks everything else: the
+# round and its time, the age file's header and hash, and that the record it holds (once opened
+# or revealed) is the one sealed.
+
+BEIJING = timezone(timedelta(hours=8))
+SEAL_CHAIN = "quicknet"
+ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----"
+ARMOR_END = "-----END AGE ENCRYPTED FILE-----"
+
+
+def first_round_at(chain: dict[str, Any], moment: datetime) -> int:
+    """drand's first round due at or after `moment` (as app/draw/beacon.py `round_at`)."""
+    genesis = datetime.fromtimestamp(chain["genesis_time"], tz=timezone.utc)
+    if moment <= genesis:
+        return 1
+    elapsed = (moment - genesis) // timedelta(microseconds=1)
+    return -(-elapsed // (chain["period"] * 1_000_000)) + 1
+
+
+def sealed_record_bytes(draw: dict[str, Any]) -> bytes:
+    """The bytes a seal holds, rebuilt from an opened record or a revealed draw: the record as
+    drawn (a revealed draw adds superseded_at / superseded_reason and may say superseded)."""
+    record = {k: v for k, v in draw.items() if k not in ("superseded_at", "superseded_reason")}
+    if record.get("status") == "superseded":
+        record["status"] = "current"
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def age_stanza(data: bytes) -> tuple | None:
+    """(round, chain hash) of an age file's single tlock recipient, else None."""
+    try:
+        text = data.decode("ascii").strip()
+    except UnicodeDecodeError:
+        return None
+    if text.startswith(ARMOR_BEGIN) and text.endswith(ARMOR_END):
+        body = "".join(text[len(ARMOR_BEGIN) : -len(ARMOR_END)].split())
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except ValueError:
+            return None
+    else:
+        raw = data
+    lines = raw.split(b"\n", 2)
+    if len(lines) < 3 or lines[0] != b"age-encryption.org/v1":
+        return None
+    match = re.fullmatch(rb"-> tlock ([1-9][0-9]{0,19}) ([0-9a-f]{64})", lines[1])
+    if match is None:
+        return None
+    return int(match.group(1)), match.group(2).decode("ascii")
+
+
+def verify_timelock(
+    sealed: dict[str, Any],
+    plan: dict[str, Any] | None,
+    seal_file: bytes | None,
+    report: Report,
+    population_seal: bytes | None = None,
+) -> None:
+    """The seal a sealed record names: chain, round = first round at the opening, the opening
+    = 00:00 北京时间 the day after the plan's window (or the announced tasks_public_from), the
+    age file's hash and header."""
+    lock = sealed.get("timelock")
+    spec = (plan or {}).get("spec") or {}
+    withheld = sealed.get("tasks_withheld") is True or (
+        plan is not None and spec.get("publish_tasks", "after_window") != "on_draw"
+    )
+    if lock is None and withheld:
+        report.notes.append(
+            "密封记录没有时间锁密封：其任务清单只能由本服务公开（no timelock seal: the list "
+            "opens only when the service reveals it）"
+        )
+    if lock is None:
+        return
+    problems = report.problems
+    chain = CHAINS[SEAL_CHAIN]
+    if not isinstance(lock, dict):
+        problems.append("timelock 应为对象（timelock must be an object）")
+        return
+    for key in ("chain_hash", "genesis_time", "period"):
+        if lock.get(key) != chain[key]:
+            problems.append(
+                f"时间锁的 {key} 不是 drand quicknet 链的（timelock {key} is not quicknet's）"
+            )
+    opens = _instant(lock.get("opens_at"))
+    round_number = lock.get("round")
+    if opens is None or not isinstance(round_number, int) or isinstance(round_number, bool):
+        problems.append("时间锁缺少 opens_at 或 round（timelock opens_at/round missing）")
+        return
+    local = opens.astimezone(BEIJING)
+    if (local.hour, local.minute, local.second, local.microsecond) != (0, 0, 0, 0):
+        problems.append(f"时间锁的开启时间 {lock.get('opens_at')} 不是北京时间 0 点")
+    due = sealed.get("tasks_public_from")
+    if not isinstance(due, str) and plan is not None:
+        end = ((plan.get("spec") or {}).get("window") or {}).get("end")
+        if isinstance(end, str):
+            due = (datetime.fromisoformat(end) + timedelta(days=1)).date().isoformat()
+    if isinstance(due, str) and local.date().isoformat() != due:
+        problems.append(
+            f"密封在 {local.date().isoformat()} 开启，但任务清单应于 {due} 公开"
+            "（the seal opens on another day than the list is due）"
+        )
+    elif not isinstance(due, str):
+        report.not_checked.append(
+            "未提供计划文件，未核对时间锁开启日是否为检查时间窗口结束的次日（plan file missing）"
+        )
+    expected = first_round_at(chain, opens)
+    if round_number != expected:
+        problems.append(
+            f"密封所用的 drand 轮次为 {round_number}，开启时间 {lock.get('opens_at')} 对应的"
+            f"应为第 {expected} 轮（sealed to round {round_number}, expected {expected}）"
+        )
+    elif lock.get("round_time") != round_time(chain, expected).isoformat():
+        problems.append("时间锁的 round_time 与轮次不符（round_time does not match the round）")
+    if lock.get("file") != f"{sealed.get('id')}.sealed.age":
+        problems.append("时间锁文件名与抽取编号不符（timelock file name）")
+    files = [(lock.get("file"), seal_file, lock.get("file_sha256"))]
+    if "population_file" in lock:
+        if lock.get("population_file") != f"{sealed.get('id')}.population.sealed.age":
+            problems.append("时间锁总体文件名与抽取编号不符（timelock population file name）")
+        files.append(
+            (lock.get("population_file"), population_seal, lock.get("population_file_sha256"))
+        )
+    for name, data, digest in files:
+        if data is None:
+            report.not_checked.append(
+                f"未提供时间锁文件 {name}，未核对其哈希与封存轮次（timelock file missing）"
+            )
+            continue
+        if hashlib.sha256(data).hexdigest() != digest:
+            problems.append(f"时间锁文件 {name} 的 SHA-256 与公布的不符（file_sha256 mismatch）")
+        if age_stanza(data) != (round_number, chain["chain_hash"]):
+            problems.append(
+                f"时间锁文件 {name} 不是封存到所公布轮次的 age/tlock 文件"
+                "（age file not sealed to that round）"
+            )
+
+
 def verify_sealed(draw: dict[str, Any], sealed: dict[str, Any]) -> list[str]:
     """A revealed draw against the sealed record published before it (spec §10.6)."""
     problems = []
@@ -969,8 +1113,17 @@ def verify_sealed(draw: dict[str, Any], sealed: dict[str, Any]) -> list[str]:
     tasks = draw.get("tasks", [])
     if sealed.get("task_count") != len(tasks):
         problems.append(f"密封记录的任务数 {sealed.get('task_count')} 与公布的 {len(tasks)} 不同")
-    if sealed.get("tasks_sha256") != hashlib.sha256(canonical(tasks)).hexdigest():
+    # a failed attempt's record has no tasks and its sealed record no task-list hash
+    failed = draw.get("status") == "failed" and "tasks" not in draw and "tasks_sha256" not in sealed
+    if not failed and sealed.get("tasks_sha256") != hashlib.sha256(canonical(tasks)).hexdigest():
         problems.append("公布的任务与密封记录的 tasks_sha256 不符（tasks_sha256 mismatch）")
+    lock = sealed.get("timelock")
+    if isinstance(lock, dict):
+        record = hashlib.sha256(sealed_record_bytes(draw)).hexdigest()
+        if record != lock.get("record_sha256"):
+            problems.append(
+                "公布（或开启）的抽取记录与时间锁所封的记录不同（record_sha256 mismatch）"
+            )
     return problems
 
 
@@ -982,6 +1135,8 @@ def check(
     sealed: dict[str, Any] | None = None,
     bls: BlsCheck = bls_verify,
     task_lists: dict[str, bytes] | None = None,
+    seal_file: bytes | None = None,
+    population_seal: bytes | None = None,
 ) -> Report:
     """Every check of a published draw, and the checks that could not be made. `task_lists`:
     the published task list files, {"csv": bytes, "xlsx": bytes} (either may be missing)."""
@@ -999,6 +1154,7 @@ def check(
         report.problems += verify_plan(draw, plan)
         report.problems += verify_visit_windows(draw, plan)
     if draw.get("sealed") is True:
+        verify_timelock(draw, plan, seal_file, report, population_seal)
         return _check_sealed_alone(draw, report, bls, plan)
     report.problems += verify_seed(draw)
     if report.problems or "seed" not in draw:
@@ -1031,6 +1187,7 @@ def check(
         _check_task_lists(draw, task_lists or {}, report)
     if sealed is not None:
         report.problems += verify_sealed(draw, sealed)
+        verify_timelock(sealed, plan, seal_file, report, population_seal)
     return report
 
 
@@ -2112,6 +2269,8 @@ def default_locations(draw: dict[str, Any]) -> dict[str, list[str]]:
         # the site's layout, or a folder of downloaded files
         "plan": [f"../plans/{draw.get('plan')}.json", f"{draw.get('plan')}.json"],
         "sealed": [f"{draw.get('id')}.sealed.json"],
+        "seal": [f"{draw.get('id')}.sealed.age"],
+        "population_seal": [f"{draw.get('id')}.population.sealed.age"],
         "csv": [f"{draw.get('id')}.tasks.csv"],
         "xlsx": [f"{draw.get('id')}.tasks.xlsx"],
     }
@@ -2239,6 +2398,14 @@ def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
                 task_lists[kind] = path.read_bytes()
             except OSError as exc:
                 problems.append(f"无法读取任务清单 {path}: {exc}")
+    seals: dict[str, bytes] = {}
+    for kind in ("seal", "population_seal"):
+        seal_path = find(None, kind)
+        if seal_path is not None:
+            try:
+                seals[kind] = seal_path.read_bytes()
+            except OSError as exc:
+                problems.append(f"无法读取时间锁文件 {seal_path}: {exc}")
     try:
         report = check(
             draw,
@@ -2246,6 +2413,8 @@ def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
             plan=documents.get("plan"),
             sealed=documents.get("sealed"),
             task_lists=task_lists,
+            seal_file=seals.get("seal"),
+            population_seal=seals.get("population_seal"),
         )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         report = Report(problems=[f"抽取结果文件缺少或含有不合规的字段（malformed draw）：{exc!r}"])

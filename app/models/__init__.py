@@ -8,6 +8,7 @@ from app.models.jobs import JobRun, PublishBuild, PublishRequest
 from app.models.plans import (
     Draw,
     DrawPopulation,
+    DrawSeal,
     Plan,
     PlanFrame,
     PlanVersion,
@@ -26,6 +27,7 @@ __all__ = [
     "CreditGrade",
     "Draw",
     "DrawPopulation",
+    "DrawSeal",
     "Evidence",
     "Inspector",
     "Item",

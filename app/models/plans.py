@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Float,
     ForeignKey,
     Index,
@@ -118,6 +119,27 @@ class DrawPopulation(Base):
     draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64))
     lines_gz: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DrawSeal(Base):
+    """The timelock seal of a withheld draw (docs/drand.md#timelock-encryption-tlock): its whole
+    record and its population file, encrypted at the draw to the drand round due when its list must be public, so that
+    anyone opens it after that round without the service. Written once, never changed."""
+
+    __tablename__ = "draw_seals"
+
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    chain: Mapped[str] = mapped_column(String(32))  # a name in app.draw.beacon.CHAINS
+    round: Mapped[int] = mapped_column(BigInteger)
+    # the moment the list must be public: 00:00 北京时间 of tasks_public_from (UTC stored)
+    opens_at: Mapped[datetime]
+    record_sha256: Mapped[str] = mapped_column(String(64))  # of the sealed bytes
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    file: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # armored age, tlock stanza
+    # the draw's population file (its stored gzip) sealed to the same round, so that an opened
+    # seal replays the whole draw; NULL when the draw stored none
+    population_file_sha256: Mapped[str | None] = mapped_column(String(64))
+    population_file: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
 class Task(Base):

@@ -109,13 +109,19 @@ def withheld_draws(session: Session, today: date) -> set[str]:
     return {d for d, (public, _since) in draw_disclosure(session, today).items() if not public}
 
 
-def sealed_record(body: Mapping[str, Any], task_count: int) -> dict[str, Any]:
-    """What a withheld draw publishes at once (docs/draw-spec.md §10): no secret, no tasks.
+def sealed_record(
+    body: Mapping[str, Any], task_count: int, timelock: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """What a withheld draw publishes at once (docs/draw-spec.md §10): no secret, no tasks;
+    `timelock`: its seal (app/plans/sealing.py `timelock_record`), when it has one.
 
-    A pure function of the stored body (only `SEALED_KEYS` and `seed_inputs` are read), so the
-    record published at the draw and the one kept beside the revealed draw are the same bytes.
+    A pure function of the stored body (only `SEALED_KEYS` and `seed_inputs` are read) and the
+    seal, so the record published at the draw and the one kept beside the revealed draw are the
+    same bytes.
     """
     record = {k: body[k] for k in SEALED_KEYS if body.get(k) is not None}
     inputs = {k: v for k, v in body.get("seed_inputs", {}).items() if k != "secret"}
     record |= {"sealed": True, "task_count": task_count, "seed_inputs": inputs}
+    if timelock is not None:
+        record["timelock"] = dict(timelock)
     return record

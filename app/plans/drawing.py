@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import keys
 from app.audit import service as audit
-from app.clock import local_time
+from app.clock import local_date, local_time
 from app.config import get_settings
 from app.draw import (
     ALGORITHM,
@@ -53,7 +53,7 @@ from app.faults import pause_at
 from app.gcpause import gc_paused
 from app.models import Draw, DrawPopulation, Item, Plan, PlanFrame, PlanVersion, Task, TaskMember
 from app.models.base import utcnow
-from app.plans import entropy, frame, visits
+from app.plans import entropy, frame, sealing, visits
 from app.plans import service as plans
 from app.plans.schemas import DrandSource, DrawIn, EntropySource, PlanIn
 from app.registries.bulk import bulk_insert
@@ -148,6 +148,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
             raise  # /1 kept its behaviour: nothing written
         failed = _store_failed(session, inputs, target_draw, len(population), problem, actor)
         _store_population(session, failed, population_gz)  # so its seed and sizes replay
+        sealing.seal_draw(session, failed, failed.body, population_gz, local_date(inputs.now))
         return DrawOutcome(failed, problem)
     team_of = {t["uscc"]: t for t in teams.to_dict()["tasks"]}
     for t in target_draw.tasks:  # a joined task: the visit's team (docs/draw-spec-teams §11)
@@ -159,6 +160,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
     draw = _store(session, inputs, target_draw, teams, team_of, info, len(population), actor, visit)
     _store_population(session, draw, population_gz)
     _store_tasks(session, draw, target_draw, team_of, info, inputs.now, visit)
+    seal = sealing.seal_draw(session, draw, draw.body, population_gz, local_date(inputs.now))
     audit.append(
         session,
         actor=actor,
@@ -170,6 +172,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
             "entropy": inputs.entropy,
             "population_sha256": target_draw.population_sha256,
             "tasks": draw.task_count,
+            **({"sealed_to_round": seal.round} if seal is not None else {}),
         },
     )
     pause_at("draw.before_commit")

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, defer
 
 from app.audit.service import head
 from app.clock import local_date
-from app.models import Draw, DrawPopulation, Inspector, Item, Plan, PlanVersion
-from app.plans import disclosure
+from app.models import Draw, DrawPopulation, DrawSeal, Inspector, Item, Plan, PlanVersion
+from app.plans import disclosure, sealing
 from app.states import PlanStatus
 
 
@@ -48,6 +48,10 @@ class DrawData:
     loader: Callable[[], tuple[dict[str, Any], bytes | None]] | None = None
     # A withheld draw's sealed record (existence, entropy, task-list hash; no secret, no tasks).
     sealed: dict[str, Any] | None = None
+    # Its timelock seal (app/plans/sealing.py): what the sealed record says of it, and a reader
+    # of its age files (`draws/{id}.sealed.age` …, published while withheld and after).
+    timelock: dict[str, Any] | None = None
+    seal_files: Callable[[], dict[str, bytes]] | None = None
 
     @property
     def public(self) -> bool:
@@ -224,6 +228,7 @@ def _plans(session: Session) -> list[dict[str, Any]]:
 def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date) -> list[DrawData]:
     out = []
     disclosed = disclosure.draw_disclosure(session, today)
+    seals = {s.draw_id: sealing.timelock_record(s) for s in session.scalars(select(DrawSeal))}
     stmt = select(Draw).options(defer(Draw.body)).order_by(Draw.created_at, Draw.id)
     for d in session.scalars(stmt):
         spec = plan_specs.get(d.plan_code)
@@ -236,7 +241,7 @@ def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date)
             row = session.execute(
                 select(*(Draw.body[k].label(k) for k in keys)).where(Draw.id == d.id)
             ).one()
-            sealed = disclosure.sealed_record(row._asdict(), d.task_count)
+            sealed = disclosure.sealed_record(row._asdict(), d.task_count, seals.get(d.id))
         out.append(
             DrawData(
                 id=d.id,
@@ -264,6 +269,8 @@ def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date)
                 if public
                 else None,
                 sealed=sealed,
+                timelock=seals.get(d.id),
+                seal_files=partial(sealing.seal_files, session, d.id) if d.id in seals else None,
             )
         )
     return out

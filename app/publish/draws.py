@@ -55,6 +55,7 @@ def draw_inputs(d: DrawData, titles: Mapping[str, str], inspectors: str) -> dict
         "tasks_public_from": d.tasks_public_from,
         "plan_title": titles.get(d.plan, d.plan),
         "inspectors": inspectors if d.public else "",
+        "timelock": d.timelock,
     }
 
 
@@ -69,8 +70,11 @@ def render_draw(out: FileSink, d: DrawData, data: SiteData, titles: Mapping[str,
         return
     population_name = _render_population(out, d)
     out[f"draws/{d.id}.json"] = dumps(b)
-    if "tasks_sha256" in b:  # the sealed record stays published beside the revealed draw
-        out[f"draws/{d.id}.sealed.json"] = dumps(disclosure.sealed_record(b, len(b["tasks"])))
+    if "tasks_sha256" in b or d.timelock is not None:
+        # the sealed record (and its seal) stay published beside the revealed draw
+        record = disclosure.sealed_record(b, len(b.get("tasks", [])), d.timelock)
+        out[f"draws/{d.id}.sealed.json"] = dumps(record)
+    _render_seal(out, d)
     rows = task_rows(b, data.inspector_names)
     out[f"draws/{d.id}.tasks.csv"] = csv_bytes(TASK_HEADER, rows)
     out[f"draws/{d.id}.tasks.xlsx"] = xlsx_bytes("抽查任务", TASK_HEADER, rows)
@@ -85,6 +89,7 @@ def _render_withheld(
     out[f"draws/{d.id}.json"] = dumps(_withheld_json(d))
     if d.sealed is not None:
         out[f"draws/{d.id}.sealed.json"] = dumps(d.sealed)
+    _render_seal(out, d)
     out[f"draws/{d.id}.html"] = html_page(
         "draw.html",
         root="../",
@@ -97,6 +102,13 @@ def _render_withheld(
         data=data,
         stamp=False,
     )
+
+
+def _render_seal(out: FileSink, d: DrawData) -> None:
+    """The timelock seal (armored age files) of a draw that was withheld at its draw."""
+    if d.seal_files is not None:
+        for name, data in d.seal_files().items():
+            out[f"draws/{name}"] = data
 
 
 def _withheld_json(d: DrawData) -> dict[str, Any]:

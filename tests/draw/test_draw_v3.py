@@ -578,6 +578,21 @@ def test_folder_with_a_changed_task_csv_fails(tmp_path: Path) -> None:
     assert done.returncode == 1 and "CSV" in done.stdout
 
 
+def test_folder_with_a_cell_added_to_a_task_csv_row_fails(tmp_path: Path) -> None:
+    """Every other cell still matches; the added one (say a note a forger slips in) does not
+    belong to the draw (mutation run: the column-count check had no test)."""
+    body, plan, frame = v3_body()
+    folder = _folder(tmp_path, body, plan, frame)
+    path = folder / f"{body['id']}.tasks.csv"
+    data = path.read_bytes()
+    sep = b"\r\n" if b"\r\n" in data else b"\n"
+    lines = data.split(sep)
+    lines[1] += ",已纠正".encode()
+    path.write_bytes(sep.join(lines))
+    done = _run(str(folder))
+    assert done.returncode == 1 and "columns differ" in done.stdout, done.stdout
+
+
 def test_golden_v3_replays_from_the_repository(tmp_path: Path) -> None:
     """tests/draw/golden/draw_v3.* (docs/draw-spec.md §11.7): the committed files are what
     the helpers build, and the verifier passes them as a folder."""

@@ -308,6 +308,7 @@ def test_a_later_plan_does_not_reveal_a_withheld_selection(client, city, setting
     announced = json.loads((site / f"{drawn['id']}.json").read_text())
     assert announced.get("sealed") is True and "tasks" not in announced
     assert "strata" not in announced
+    _assert_timelocked(site, announced)
     assert not (site / f"{drawn['id']}.population.csv").exists()
     hidden_usccs = {t["uscc"] for t in withheld["tasks"]}
     blob = "".join(p.read_text(errors="ignore") for p in site.parent.rglob("*") if p.is_file())
@@ -341,6 +342,7 @@ def test_a_failed_attempt_does_not_reveal_a_withheld_selection_through_its_frame
     site = settings.publish_dir / "draws"
     announced = json.loads((site / f"{failed}.json").read_text())
     assert announced.get("sealed") is True and announced["status"] == "failed"
+    _assert_timelocked(site, announced)
     assert "strata" not in announced and "error" not in announced
     assert "secret" not in announced["seed_inputs"]
     assert not (site / f"{failed}.population.csv").exists()
@@ -357,6 +359,21 @@ def test_a_failed_attempt_does_not_reveal_a_withheld_selection_through_its_frame
     revealed = json.loads((site / f"{failed}.json").read_text())
     assert revealed["status"] == "failed" and revealed["error"] and revealed["strata"]
     assert (site / f"{failed}.population.csv").exists()
+    # its sealed record and seal stay published; the revealed failure is the record sealed
+    from app.cli import _load_verifier
+
+    verifier = _load_verifier()
+    sealed = json.loads((site / f"{failed}.sealed.json").read_text())
+    assert verifier.verify_sealed(revealed, sealed) == []
+    report = verifier.Report()
+    verifier.verify_timelock(
+        sealed,
+        None,
+        (site / f"{failed}.sealed.age").read_bytes(),
+        report,
+        (site / f"{failed}.population.sealed.age").read_bytes(),
+    )
+    assert report.problems == []
 
 
 def test_a_superseded_withheld_draw_still_seals_the_frames_it_cools(client, city, db):
@@ -476,3 +493,17 @@ def test_the_scheduler_draws_a_plan_when_its_drand_round_has_come(client, city, 
         again = client.post(f"/api/v1/plans/{code}/draw", headers=city, json={"beacon": beacon})
     assert again.status_code == 409
     assert _plan(client, city, dice)["draws"] == []  # dice wait for their entropy to be entered
+
+
+def _assert_timelocked(site, announced):  # type: ignore[no-untyped-def]
+    """A draw withheld because its frame depends on a withheld draw is timelock-sealed (its
+    record and population file) to the round due when it is revealed (app/plans/sealing.py)."""
+    from app.draw.beacon import QUICKNET, round_at
+    from app.draw.tlock import stanza
+    from app.plans.sealing import opens_at
+
+    lock = announced["timelock"]
+    due = opens_at(announced["tasks_public_from"])
+    assert lock["round"] == round_at(QUICKNET, due)
+    for name in (lock["file"], lock["population_file"]):
+        assert stanza((site / name).read_bytes()).round == lock["round"]
