@@ -35,6 +35,17 @@ class TaskStatus(StrEnum):
     CLOSED = "closed"
 
 
+class VisitState(StrEnum):
+    """A visit (一次检查, app/visits): open until carried out (inspected, dated the day it was
+    carried out) or found not inspectable (未检查（停业、注销等）); void when nothing it served is
+    kept (its draws superseded before anyone went). The rule: app/visits/rule.py."""
+
+    OPEN = "open"
+    INSPECTED = "inspected"
+    NOT_INSPECTED = "not_inspected"
+    VOID = "void"
+
+
 class ResultOutcome(StrEnum):
     """A result's outcome (结果类型): the officials' own words, stored as they are."""
 
@@ -76,6 +87,10 @@ LABELS: dict[tuple[type[StrEnum], StrEnum], str] = {
         (TaskStatus.INSPECTED, "已检查"),
         (TaskStatus.PENDING_MEASURES, "待后续处理"),
         (TaskStatus.CLOSED, "已办结"),
+        (VisitState.OPEN, "待检查"),
+        (VisitState.INSPECTED, "已检查"),
+        (VisitState.NOT_INSPECTED, "未检查"),
+        (VisitState.VOID, "已作废"),
     )
 }
 
@@ -93,6 +108,11 @@ def draw_label(status: str) -> str:
 def task_label(status: str) -> str:
     """The Chinese label of a stored task status."""
     return _label(TaskStatus, status)
+
+
+def visit_label(status: str) -> str:
+    """The Chinese label of a stored visit state."""
+    return _label(VisitState, status)
 
 
 def _label(enum: type[StrEnum], status: str) -> str:

@@ -41,7 +41,7 @@ FOUNDATION = {
 }
 PURE = {"draw"}
 # Domain packages, lowest first: each may import the ones before it (and foundation, draw).
-DOMAINS = ["registries", "plans", "tasks", "credit", "stats", "publish"]
+DOMAINS = ["registries", "visits", "plans", "tasks", "credit", "stats", "publish"]
 TOP = ["demo", "console", "scheduler", "main", "cli"]  # entry points, lowest first
 # Foundation modules that build on other foundation modules, lowest first.
 FOUNDATION_ORDER = [

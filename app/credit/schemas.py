@@ -42,6 +42,10 @@ class FeedResultOut(StrictOut):
     name: str
     outcome: str
     decided_on: str
+    visit: str = Field(description="一次检查编号（同一次检查的多项任务相同）")
+    visit_state: str = Field(description="一次检查的状态：open / inspected / not_inspected / void")
+    inspected_on: str | None = Field(description="检查实施日期（北京时间）；未实施为 null")
+    counted_year: int | None = Field(description="计入检查次数的年度（实施当年，北京时间）")
     measures: list[MeasureOut]
     recovered_amount: str
     fine_amount: str

@@ -25,6 +25,7 @@ from app.registries.repository import spec_for
 from app.states import DrawStatus
 from app.tasks.access import root_draw, task_public
 from app.tasks.schemas import money_str
+from app.visits import reader as visit_reader
 
 SCORE_RANGE = (0.0, 100.0)
 CHUNK = 500
@@ -222,6 +223,18 @@ def release_results(session: Session, now: datetime) -> int:
     return len(ready)
 
 
+def _visit_fields(visits: dict[str, Any], visit_id: str) -> dict[str, Any]:
+    """The result's visit (一次检查) as its record says (app/visits): the one notion of an
+    inspection, its day and year."""
+    v = visits.get(visit_id)
+    return {
+        "visit": visit_id,
+        "visit_state": v.state if v is not None else "open",
+        "inspected_on": v.inspected_on.isoformat() if v is not None and v.inspected_on else None,
+        "counted_year": v.counted_year if v is not None else None,
+    }
+
+
 def results_feed(
     session: Session,
     *,
@@ -255,6 +268,7 @@ def results_feed(
     has_more = len(rows) > limit
     rows = rows[:limit]
     items: list[dict[str, Any]] = []
+    visits = visit_reader.records(session, [(t.visit or t.id) for _r, t, _s in rows])
     for result, task, status in rows:
         draw_id = task.draw_id
         if draw_id is None:  # a follow-up (回头看): judged by the draw its chain starts from
@@ -273,6 +287,7 @@ def results_feed(
                 "name": task.name,
                 "outcome": result.outcome,
                 "decided_on": result.decided_on.isoformat(),
+                **_visit_fields(visits, task.visit or task.id),
                 "measures": result.measures,
                 "recovered_amount": money_str(result.recovered_amount),
                 "fine_amount": money_str(result.fine_amount),

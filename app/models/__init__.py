@@ -18,6 +18,7 @@ from app.models.plans import (
 from app.models.registry import Inspector, Item, RegistryHistory, Target
 from app.models.results import Evidence, Result, ResultVersion, TaskEvent
 from app.models.tlog import LogCheckpoint, LogCosignature, LogLeaf
+from app.models.visits import Visit, VisitMember
 
 __all__ = [
     "ApiToken",
@@ -50,4 +51,6 @@ __all__ = [
     "TaskEvent",
     "TaskMember",
     "User",
+    "Visit",
+    "VisitMember",
 ]

@@ -81,6 +81,9 @@ class PlanFrame(Base):
     # Draws still withheld (after_window, window open) whose tasks entered `cooling_items`: while
     # any is withheld, only `sha256` of this frame is public (it would reveal their selection).
     depends_on: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The units with π = 0 at the capture and why (app/plans/exclusions.py): gzip of JSON
+    # [[uscc, reason], …], published beside the draw's population file (`{draw}.out.csv`).
+    out_gz: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
 class Draw(Base):

@@ -39,6 +39,8 @@ class Result(Base):
     version: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(32), index=True)
     decided_on: Mapped[date] = mapped_column(Date, index=True)
+    # the day the inspection was carried out (北京时间); None: the decision day (decided_on)
+    inspected_on: Mapped[date | None] = mapped_column(Date)
     findings: Mapped[str] = mapped_column(Text, default="")
     # [{"kind": "行政处罚", "fine_amount": "5000.00", "note": "…"}], amounts as decimal strings.
     measures: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
@@ -66,6 +68,7 @@ class ResultVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(32))
     decided_on: Mapped[date] = mapped_column(Date)
+    inspected_on: Mapped[date | None] = mapped_column(Date)
     findings: Mapped[str] = mapped_column(Text, default="")
     measures: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     recovered_amount: Mapped[Decimal] = mapped_column(Money)

@@ -105,7 +105,7 @@ def draw_disclosure(session: Session, today: date) -> dict[str, tuple[bool, str 
 def withheld_draws(session: Session, today: date) -> set[str]:
     """Ids of the draws whose selection is still withheld today: kept ones, and superseded ones
     of a plan whose list is not public yet (their inspected tasks still count for the cooldown
-    and the yearly cap of other plans' frames, app/plans/frame.py `_counted`)."""
+    and the yearly cap of other plans' frames, app/visits/rule.py)."""
     return {d for d, (public, _since) in draw_disclosure(session, today).items() if not public}
 
 

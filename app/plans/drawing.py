@@ -59,6 +59,7 @@ from app.plans.schemas import DrandSource, DrawIn, EntropySource, PlanIn
 from app.registries.bulk import bulk_insert
 from app.states import DrawStatus, PlanStatus, TaskStatus, plan_label
 from app.tlog import service as tlog
+from app.visits import service as visit_records
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = "1"
@@ -159,7 +160,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
             }
     draw = _store(session, inputs, target_draw, teams, team_of, info, len(population), actor, visit)
     _store_population(session, draw, population_gz)
-    _store_tasks(session, draw, target_draw, team_of, info, inputs.now, visit)
+    _store_tasks(session, draw, target_draw, team_of, info, inputs.now, visit, inputs.plan.spec)
     seal = sealing.seal_draw(session, draw, draw.body, population_gz, local_date(inputs.now))
     audit.append(
         session,
@@ -619,8 +620,10 @@ def _store_tasks(
     info: dict[str, tuple[str, str]],
     now: datetime,
     visit: visits.Visits,
+    draw_spec: dict[str, Any],
 ) -> None:
-    """The task rows and their teams (task_members, the one store of teams), in bulk."""
+    """The task rows and their teams (task_members, the one store of teams), in bulk, and the
+    visits they start or join (app/visits)."""
     task_rows: list[dict[str, Any]] = []
     member_rows: list[dict[str, Any]] = []
     draw_id, plan_code, status = draw.id, draw.plan_code, TaskStatus.TO_INSPECT.value
@@ -654,6 +657,12 @@ def _store_tasks(
         ]
     bulk_insert(session, _TASKS, task_rows)
     bulk_insert(session, _MEMBERS, member_rows)
+    # the visits it starts, and the open visits of other plans it joined (docs/rules.md#r4-0)
+    teams: dict[str, list[tuple[str, str]]] = {}
+    for m in member_rows:
+        teams.setdefault(m["task_id"], []).append((m["badge"], m["role"]))
+    visit_records.start_visits(session, draw=draw, spec=draw_spec, tasks=task_rows, teams=teams)
+    visit_records.refresh(session, {r["visit"] for r in task_rows if r["visit"] != r["id"]})
 
 
 def population_text(session: Session, draw_id: str) -> str:

@@ -9,10 +9,9 @@ back-dated grades recorded after the publication cannot change the draw.
 import hashlib
 import json
 import zlib
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, cast, func, literal, or_, select
@@ -37,11 +36,12 @@ from app.draw import (
 from app.draw.teams import Inspector as TeamInspector
 from app.errors import ValidationFailed
 from app.gcpause import gc_paused
-from app.models import Draw, Inspector, Item, Plan, Result, Target, Task, TaskMember
-from app.plans import disclosure
+from app.models import Inspector, Item, Target, TaskMember
+from app.plans import disclosure, exclusions
 from app.plans.schemas import PlanIn
 from app.registries.grades import grades_at
-from app.states import DrawStatus, InspectorStatus, ResultOutcome, TargetStatus, TaskStatus
+from app.states import InspectorStatus, TargetStatus
+from app.visits import reader as visit_reader
 
 COMPLAINT_TAGS = ("举报", "投诉")
 
@@ -59,54 +59,24 @@ def parse_tags(tags: Iterable[str]) -> tuple[int, frozenset[str]]:
     return complaints, frozenset(flags)
 
 
-def _an_inspection() -> Any:
-    """A drawn task counts as an inspection (for the cooldown and the yearly cap) while it is
-    open or once inspected: an approved 未检查（停业、注销等） result was none (rules R4.1, R4.5).
-    The tasks must be outer-joined to their results."""
-    return or_(Result.id.is_(None), Result.outcome != ResultOutcome.NOT_INSPECTED)
-
-
-def _counted(plan_code: str) -> Any:
-    """Which drawn tasks count for the frame of plan `plan_code` (cooldown, yearly cap): those
-    of other plans' current draws while open or once inspected, and any task that was really
-    inspected — also in a draw since superseded, and in this plan's own earlier draws. This
-    plan's own open tasks never count: a re-draw replaces them, and counting them would take
-    the superseded selection out of the re-draw's population. Tasks joined to draws and
-    outer-joined to results."""
-    inspected = and_(Result.id.is_not(None), Result.outcome != ResultOutcome.NOT_INSPECTED)
-    return or_(
-        and_(Draw.status == DrawStatus.CURRENT, Task.plan_code != plan_code, _an_inspection()),
-        and_(Draw.status.in_((DrawStatus.CURRENT, DrawStatus.SUPERSEDED)), inspected),
-    )
-
-
 def _cooling(session: Session, plan: PlanIn, now: Any) -> tuple[dict[str, set[str]], set[str]]:
-    """Per USCC, the plan's items it is (to be) inspected for within cooldown_days; and the ids
-    of the draws that contributed (a withheld one makes the frame withheld too, `capture`).
-
-    A task counts as `_counted` says: a task of another plan's current draw while open or once
-    inspected, any task once really inspected; a task whose approved result is 未检查（停业、
-    注销等） was not an inspection, so it frees the target for the next draw of those items
-    (docs/rules.md#r4-2).
-    """
-    if plan.cooldown_days == 0:
-        return {}, set()
-    since = now - timedelta(days=plan.cooldown_days)
-    wanted = set(plan.items)
-    out: dict[str, set[str]] = defaultdict(set)
-    draws: set[str] = set()
-    stmt = (
-        select(Task.uscc, Task.items, Task.draw_id)
-        .join(Draw, Draw.id == Task.draw_id)
-        .outerjoin(Result, Result.task_id == Task.id)
-        .where(Draw.created_at >= since, _counted(plan.code))
+    """Per USCC, the plan's items it is held for by a visit (docs/rules.md#r4): an inspection
+    for `cooldown_days` from the day it was carried out, an open visit of another plan until it
+    is closed (app/visits/rule.py); a 未检查 or void visit never; and the ids of the draws that
+    contributed (a withheld one makes the frame withheld too, `capture`)."""
+    holds = visit_reader.cooling(
+        session,
+        plan_code=plan.code,
+        items=plan.items,
+        today=local_date(now),
+        cooldown_days=plan.cooldown_days,
     )
-    for uscc, items, draw_id in session.execute(stmt):
-        hit = wanted.intersection(items)
-        if hit:
-            out[uscc] |= hit
-            if draw_id is not None:
-                draws.add(draw_id)
+    out: dict[str, set[str]] = {}
+    draws: set[str] = set()
+    for uscc, hs in holds.items():
+        out[uscc] = {i for h in hs for i in h.items}
+        for h in hs:
+            draws |= h.draws
     return out, draws
 
 
@@ -122,43 +92,18 @@ def cap_exempt(tags: Iterable[str], exempt: Iterable[str]) -> bool:
 
 
 def _year_checks(session: Session, plan: PlanIn) -> tuple[dict[str, int], set[str]]:
-    """Per USCC, its inspections in the calendar year of the plan's window start (北京时间
-    dates): the tasks of plans whose window starts in that year that `_counted` counts — of
-    other plans' current draws open or inspected, any task once really inspected (this plan's
-    own open tasks do not count: a redraw replaces them); a task whose approved result is
-    未检查（停业、注销等） was not an inspection, and the tasks of plans merged into one visit
-    (docs/rules.md#r4-4) are one inspection; and the ids of the draws that contributed
-    (docs/rules.md#r4-5)."""
+    """Per USCC, its visits (一次检查) counted in the calendar year of the plan's window start:
+    inspections carried out that year (北京时间), open visits of other plans planned for it; 未检查
+    and void visits never (docs/rules.md#r4-5, app/visits/rule.py); and the ids of the draws
+    that contributed."""
     if not plan.yearly_caps:
         return {}, set()
-    year = plan.window.start.year
-    codes = [
-        code
-        for code, spec in session.execute(select(Plan.code, Plan.spec))
-        if _window_year(spec) == year
-    ]
-    visits: dict[str, set[str]] = defaultdict(set)
+    counted = visit_reader.year_visits(session, plan_code=plan.code, year=plan.window.start.year)
     draws: set[str] = set()
-    for i in range(0, len(codes), 900):
-        stmt = (
-            select(Task.uscc, Task.draw_id, Task.id, Task.visit)
-            .join(Draw, Draw.id == Task.draw_id)
-            .outerjoin(Result, Result.task_id == Task.id)
-            .where(Task.plan_code.in_(codes[i : i + 900]), _counted(plan.code))
-        )
-        for uscc, draw_id, task_id, visit in session.execute(stmt):
-            visits[uscc].add(visit or task_id)  # the tasks of one visit are one inspection
-            if draw_id is not None:
-                draws.add(draw_id)
-    return {uscc: len(v) for uscc, v in visits.items()}, draws
-
-
-def _window_year(spec: Any) -> int | None:
-    """The year a stored plan spec's window starts in (None if it has none)."""
-    try:
-        return int(str(spec["window"]["start"])[:4])
-    except (KeyError, TypeError, ValueError):
-        return None
+    for cs in counted.values():
+        for c in cs:
+            draws |= c.draws
+    return {uscc: len(cs) for uscc, cs in counted.items()}, draws
 
 
 _NO_ITEMS: frozenset[str] = frozenset()
@@ -289,6 +234,7 @@ class Frame:
     size: int
     lines_gz: bytes
     depends_on: list[str]
+    out_gz: bytes = b""  # why each unit has π = 0 (app/plans/exclusions.py)
 
 
 def capture(session: Session, plan: PlanIn, items: list[Item], now: datetime) -> Frame:
@@ -309,11 +255,15 @@ def capture(session: Session, plan: PlanIn, items: list[Item], now: datetime) ->
         parts.append(packer.compress(chunk))
     parts.append(packer.flush())
     withheld = disclosure.withheld_draws(session, local_date(now)) & cooling_draws
+    out = exclusions.out_of_draw(
+        session, plan, population, plan_items, sampling_params(plan, CURRENT_ALGORITHM), now
+    )
     return Frame(
         sha256=digest.hexdigest(),
         size=len(population),
         lines_gz=b"".join(parts),
         depends_on=sorted(withheld),
+        out_gz=exclusions.frozen(out),
     )
 
 
@@ -390,19 +340,9 @@ def _on_duty(active: bool, status: str) -> bool:
 
 
 def open_tasks(session: Session) -> dict[str, int]:
-    """Per badge, the open tasks (not 已办结) the inspector is on, across all plans: drawn tasks of
-    current draws and 回头看 tasks; the tasks of one visit (一次检查) count once."""
-    stmt = (
-        select(TaskMember.badge, func.count(func.distinct(func.coalesce(Task.visit, Task.id))))
-        .join(Task, Task.id == TaskMember.task_id)
-        .outerjoin(Draw, Draw.id == Task.draw_id)
-        .where(
-            Task.status != TaskStatus.CLOSED,
-            or_(Task.draw_id.is_(None), Draw.status == DrawStatus.CURRENT),
-        )
-        .group_by(TaskMember.badge)
-    )
-    return {badge: int(n) for badge, n in session.execute(stmt)}
+    """Per badge, the visits (一次检查) the inspector is on that are not done — some kept task
+    (of a current draw, or a 回头看) not 已办结 — across all plans (app/visits/reader.py)."""
+    return visit_reader.open_load(session)
 
 
 _TEAM_CHUNK = 900  # task ids per IN (SQLite's parameter limit)

@@ -10,7 +10,7 @@ from app.draw.preview import inclusion_preview as preview_strata
 from app.errors import ValidationFailed
 from app.models import Item
 from app.models.base import utcnow
-from app.plans import frame
+from app.plans import exclusions, frame
 from app.plans import service as plans
 from app.plans.schemas import PlanIn
 
@@ -34,4 +34,7 @@ def inclusion_preview(session: Session, *, code: str) -> dict[str, Any]:
         "weighted": params.weighted,
         "population": len(population),
         "strata": strata,
+        "out": exclusions.summary(
+            exclusions.out_of_draw(session, spec, population, plan_items, params, now)
+        ),
     }

@@ -425,6 +425,22 @@ class PreviewStratumOut(StrictOut):
     grades: dict[str, GradePiOut]
 
 
+class OutUnitOut(StrictOut):
+    """A unit with π = 0 and why (the visit that keeps it cooling, or this year's visits)."""
+
+    uscc: str
+    reason: str
+
+
+class OutOfDrawOut(StrictOut):
+    """The units with π = 0 before publication: how many, for which cause, and why each."""
+
+    units: int = Field(description="π = 0 的单位数")
+    cooling: int = Field(description="其中冷却期内的")
+    capped: int = Field(description="其中已达年度检查次数上限的")
+    rows: list[OutUnitOut] = Field(description="逐个单位及原因（按代码排序，最多 200 个）")
+
+
 class InclusionPreviewOut(StrictOut):
     """The π preview of a plan (no draw)."""
 
@@ -433,6 +449,7 @@ class InclusionPreviewOut(StrictOut):
     weighted: bool
     population: int
     strata: list[PreviewStratumOut]
+    out: OutOfDrawOut
 
 
 # The draw document (docs/draw-spec.md §6): what an independent verifier reads.

@@ -22,6 +22,7 @@ from app.plans import disclosure, entropy, frame
 from app.plans.labels import field_label
 from app.plans.schemas import AdjustmentIn, PlanIn
 from app.states import DrawStatus, PlanStatus
+from app.visits import service as visit_records
 
 # Fields that may change after a draw without redrawing (they do not enter the draw).
 POST_DRAW_MUTABLE = frozenset({"title", "window", "publish_tasks"})
@@ -224,6 +225,7 @@ def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> str:
             lines_gz=captured.lines_gz,
             captured_at=now,
             depends_on=captured.depends_on,
+            out_gz=captured.out_gz,
         )
     )
     return captured.sha256
@@ -346,6 +348,7 @@ def adjust(
             current.status, current.superseded_at = DrawStatus.SUPERSEDED, now
             current.superseded_reason = adj.reason
             superseded = current.id
+            visit_records.refresh_draw(session, current.id)  # void, unless carried out or joined
         plan.status = PlanStatus.PUBLISHED
     _version(
         session,

@@ -26,6 +26,7 @@ from app.draw.teams import (
 from app.models import Draw, Plan, Task
 from app.plans.frame import teams_of
 from app.states import DrawStatus, TaskStatus
+from app.visits import reader as visit_reader
 
 CHUNK = 900
 
@@ -91,8 +92,8 @@ def open_visits(
     usccs: Iterable[str],
     pool: Sequence[Inspector],
 ) -> dict[str, OpenVisit]:
-    """Per drawn USCC, the earliest open visit of another plan it could join: a still open
-    (待检查) task of a current draw of another plan whose window overlaps this plan's and whose
+    """Per drawn USCC, the earliest open visit of another plan it could join: an open visit
+    (its record, app/visits/rule.py) with a still open (待检查) task of a current draw of another plan whose window overlaps this plan's and whose
     list is public no later than this plan's; earliest by draw time, then task id."""
     window = (str(spec["window"]["start"]), str(spec["window"]["end"]))
     wanted = sorted(set(usccs))
@@ -123,7 +124,11 @@ def open_visits(
             # draw, or this draw sees the task no longer open — never a join to a closed visit.
             .with_for_update(read=True)
         )
-        for uscc, task_id, visit, draw_id, other in rows:
+        fetched = list(rows)
+        opened = visit_reader.open_visits(session, {v or t for _u, t, v, _d, _o in fetched})
+        for uscc, task_id, visit, draw_id, other in fetched:
+            if (visit or task_id) not in opened:  # the visit record says it is not open
+                continue
             created = current.get(draw_id) if draw_id is not None else None
             if created is None:  # a 回头看, or a task of a superseded or failed draw
                 continue

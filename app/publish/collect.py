@@ -21,7 +21,16 @@ from sqlalchemy.orm import Session, defer
 
 from app.audit.service import head
 from app.clock import local_date
-from app.models import Draw, DrawPopulation, DrawSeal, Inspector, Item, Plan, PlanVersion
+from app.models import (
+    Draw,
+    DrawPopulation,
+    DrawSeal,
+    Inspector,
+    Item,
+    Plan,
+    PlanFrame,
+    PlanVersion,
+)
 from app.plans import disclosure, sealing
 from app.states import PlanStatus
 
@@ -45,13 +54,15 @@ class DrawData:
     # A public draw read from the database has no body yet: `loader` reads its body and stored
     # population when the draw is rendered, one draw at a time (publishing memory is bounded by
     # the largest draw, not by how many draws have been published).
-    loader: Callable[[], tuple[dict[str, Any], bytes | None]] | None = None
+    loader: Callable[[], tuple[dict[str, Any], bytes | None, bytes | None]] | None = None
     # A withheld draw's sealed record (existence, entropy, task-list hash; no secret, no tasks).
     sealed: dict[str, Any] | None = None
     # Its timelock seal (app/plans/sealing.py): what the sealed record says of it, and a reader
     # of its age files (`draws/{id}.sealed.age` …, published while withheld and after).
     timelock: dict[str, Any] | None = None
     seal_files: Callable[[], dict[str, bytes]] | None = None
+    # Why each unit of its frame has π = 0, as frozen with the frame (app/plans/exclusions.py).
+    out_gz: bytes | None = None
 
     @property
     def public(self) -> bool:
@@ -62,8 +73,8 @@ class DrawData:
         """This draw with its body and population read (itself if they are already here)."""
         if self.loader is None:
             return self
-        body, population_gz = self.loader()
-        return replace(self, body=body, population_gz=population_gz, loader=None)
+        body, population_gz, out_gz = self.loader()
+        return replace(self, body=body, population_gz=population_gz, out_gz=out_gz, loader=None)
 
 
 # The newest announcements in the feed (and the results read for it).
@@ -278,14 +289,22 @@ def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date)
 
 def _load_draw(
     session: Session, draw_id: str, state: dict[str, Any]
-) -> tuple[dict[str, Any], bytes | None]:
-    """Body (with its current status) and stored population gzip of one public draw, read as
-    columns so that the session keeps no reference to them."""
+) -> tuple[dict[str, Any], bytes | None, bytes | None]:
+    """Body (with its current status), stored population gzip and the frame's reasons of π = 0
+    of one public draw, read as columns so that the session keeps no reference to them."""
     body: dict[str, Any] = session.execute(select(Draw.body).where(Draw.id == draw_id)).scalar_one()
     population_gz = session.scalar(
         select(DrawPopulation.lines_gz).where(DrawPopulation.draw_id == draw_id)
     )
-    return {**body, **state}, population_gz
+    out_gz = None
+    if isinstance(body.get("plan_version"), int):
+        out_gz = session.scalar(
+            select(PlanFrame.out_gz).where(
+                PlanFrame.plan_code == body.get("plan"),
+                PlanFrame.version == body["plan_version"],
+            )
+        )
+    return {**body, **state}, population_gz, out_gz
 
 
 def _inspector_names(session: Session) -> dict[str, str]:

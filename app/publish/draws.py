@@ -7,7 +7,7 @@ import gzip
 from collections.abc import Mapping
 from typing import Any
 
-from app.plans import disclosure
+from app.plans import disclosure, exclusions
 from app.publish.charts import coverage_svg
 from app.publish.collect import DrawData, SiteData
 from app.publish.formats import FileSink, GunzipFile, csv_bytes, dumps
@@ -138,6 +138,8 @@ def _render_population(out: FileSink, d: DrawData) -> str:
     elif d.population_gz is not None:  # as stored: the CSV is never held whole in memory
         out[f"draws/{population_name}"] = GunzipFile(d.population_gz)
         out[f"draws/{population_name}.gz"] = d.population_gz
+    if d.out_gz is not None:  # why each unit of the frame has π = 0 (docs/rules.md#r4-6)
+        out[f"draws/{d.id}.out.csv"] = csv_bytes(exclusions.HEADER, exclusions.thawed(d.out_gz))
     return population_name
 
 

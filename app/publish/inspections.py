@@ -9,17 +9,20 @@ has not closed stays withheld here too, and a superseded draw's tasks are not in
 The yearly counts are paged by region: one page per year and 登记地 — characters 3–6 of the
 USCC, the prefecture-level code of the registering authority's place (`inspection/{year}/
 {region}.html` and `.json`, continued in `{region}-2.html` … beyond `PAGE_ROWS` institutions),
-listed by `inspection/index.html` / `.json`. Each page is a unit (app/publish/formats.py)
-fingerprinted by what it shows: the counted draws with tasks there (which USCC prefixes a
-draw's tasks fall in is worked out once per draw, a unit without files), their plans' titles,
-windows and departments, and the tasks there whose published result is 未检查. So a new draw
-renders the pages of its tasks' regions and year, a 未检查 approval one page; no build reads
-every task. A page's rows are built as text in one pass (`count_rows_html`), not by a template
-call per row.
+listed by `inspection/index.html` / `.json`. An inspection counts from its visit record
+(app/visits): once carried out, in the 北京时间 year it was carried out — a task of a 2026 plan
+carried out in January 2027 is on the 2027 page; a visit not carried out (yet) or found 未检查 is
+listed, not counted. Each page is a unit (app/publish/formats.py) fingerprinted by what it
+shows: the counted draws with tasks there (which USCC prefixes a draw's tasks fall in is worked
+out once per draw, a unit without files), their plans' titles, windows and departments, and a
+digest of the visits there (`visit_summary`). So a new draw renders the pages of its tasks'
+regions and year, an approval the pages of one region. A page's rows are built as text in one
+pass (`count_rows_html`), not by a template call per row.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -30,14 +33,16 @@ from markupsafe import Markup, escape
 from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
-from app.models import Result, Task
+from app.models import Task, Visit
 from app.publish.collect import SiteData
 from app.publish.formats import FileSink, Meta, dumps, render_unit
 from app.publish.pages import SCHEMA_VERSION, html_page, json_doc
 from app.publish.render import fingerprint
 from app.regions import region_name
-from app.states import DrawStatus, ResultOutcome
+from app.states import DrawStatus, VisitState
 from app.tasks.codes import CHECK_PAGE, KEYS_FILE, PublicKey, public_keys
+from app.visits import reader as visit_reader
+from app.visits import rule
 
 COUNTS_PAGE = "inspection/index.html"
 COUNTS_INDEX_JSON = "inspection/index.json"
@@ -72,11 +77,13 @@ def inspection_pages(sink: FileSink, session: Session, data: SiteData, *, key_fi
     key_docs = [k.to_dict() for k in keys]
     item_names = {i["code"]: i["name"] for i in data.items}
 
+    void = visit_reader.void_tasks(session, [d.id for d in data.draws if d.public])
+
     def check() -> None:
-        for rel, body in render_check_pages(data, keys).items():
+        for rel, body in render_check_pages(data, keys, void).items():
             sink[rel] = body
 
-    inputs = {"keys": key_docs, "items": item_names}
+    inputs = {"keys": key_docs, "items": item_names, "void": void}
     render_unit(sink, "inspection:check", fingerprint(inputs), check)
     counts_pages(sink, session, data)
 
@@ -117,34 +124,46 @@ def draw_prefixes(sink: FileSink, session: Session, draw_id: str) -> list[str]:
     return list(meta["prefixes"])
 
 
-def not_inspected_tasks(session: Session, draw_ids: Sequence[str]) -> list[tuple[str, str, str]]:
-    """(task, draw, USCC) of the tasks of these draws whose published result is 未检查（停业、注销
-    等）: listed, but no inspection (as for the cooldown and the yearly cap,
-    docs/rules.md#r4-1); only published results, so the page reveals no result before the
-    results section does. Read through the outcome's index: as many rows as such results."""
-    out: list[tuple[str, str, str]] = []
-    for i in range(0, len(draw_ids), CHUNK):
-        rows = session.execute(
-            select(Task.id, Task.draw_id, Task.uscc)
-            .join(Result, Result.task_id == Task.id)
-            .where(
-                Task.draw_id.in_(draw_ids[i : i + CHUNK]),
-                Result.outcome == ResultOutcome.NOT_INSPECTED,
-                Result.published_at.is_not(None),
-            )
-        )
-        out.extend((str(t), str(d), str(u)) for t, d, u in rows)
-    return sorted(out)
+def visit_summary(
+    session: Session, data: SiteData
+) -> tuple[dict[str, str], dict[tuple[str, str], set[str]]]:
+    """What the pages of the yearly counts depend on in the visit records (app/visits): per
+    USCC prefix a digest of its visits (state and year counted), so a visit carried out, found
+    未检查 or dated anew re-renders the pages of its region only; and per (draw, prefix) the
+    years other than its plan's in which visits of its tasks were carried out (an inspection
+    of a 2026 plan carried out in January 2027 counts in 2027, docs/rules.md#r4-5)."""
+    plan_year = {c: p["year"] for c, p in _plan_infos(data).items()}
+    digests: dict[str, Any] = {}
+    moved: dict[tuple[str, str], set[str]] = {}
+    rows = session.execute(
+        select(Visit.id, Visit.uscc, Visit.state, Visit.counted_year, Visit.parts)
+        .where(Visit.state != VisitState.VOID)
+        .order_by(Visit.id)
+        .execution_options(yield_per=5000)
+    )
+    for visit, uscc, state, year, parts in rows:
+        prefix = uscc_prefix(uscc)
+        h = digests.get(prefix)
+        if h is None:
+            h = digests[prefix] = hashlib.sha256()
+        h.update(f"{visit}\x00{state}\x00{year}\n".encode())
+        if rule.counts_as_inspection(state) and year is not None:
+            for part in parts:
+                if part["counts"] and part.get("draw") and plan_year.get(part["plan"]) != str(year):
+                    moved.setdefault((part["draw"], prefix), set()).add(str(year))
+    return {p: h.hexdigest() for p, h in digests.items()}, moved
 
 
 def counts_layout(
     data: SiteData,
     prefixes: Mapping[str, Sequence[str]],
-    not_inspected: Sequence[tuple[str, str, str]],
+    digests: Mapping[str, str],
+    moved: Mapping[tuple[str, str], set[str]],
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """PURE: the pages of the yearly counts, (year, region) → the fingerprint inputs of that
-    page: its counted draws, their USCC prefixes there, their plans as shown, and the tasks
-    there with a published 未检查 result."""
+    page: its counted draws, their USCC prefixes there, their plans as shown, and the digests of
+    the visits there. A draw's tasks are on the pages of its plan's year and of each year a
+    visit of them was carried out in (北京时间)."""
     plans = _plan_infos(data)
     draws = {d.id: d for d in data.draws}
     pages: dict[tuple[str, str], dict[str, Any]] = {}
@@ -155,18 +174,13 @@ def counts_layout(
             continue
         for prefix in prefs:
             region = prefix[2:6] if prefix != OTHER_REGION else OTHER_REGION
-            page = pages.setdefault(
-                (plan["year"], region),
-                {"draws": set(), "prefixes": set(), "plans": {}, "not_inspected": []},
-            )
-            page["draws"].add(draw_id)
-            page["prefixes"].add(prefix)
-            page["plans"][plan_code] = plan
-    for task_id, draw_id, uscc in not_inspected:
-        plan = plans.get(draws[draw_id].plan)
-        key = (plan["year"] if plan else "", uscc_region(uscc))
-        if key in pages:
-            pages[key]["not_inspected"].append(task_id)
+            for year in {plan["year"], *moved.get((draw_id, prefix), set())}:
+                page = pages.setdefault(
+                    (year, region), {"draws": set(), "prefixes": set(), "plans": {}}
+                )
+                page["draws"].add(draw_id)
+                page["prefixes"].add(prefix)
+                page["plans"][plan_code] = plan
     return {
         key: {
             "year": key[0],
@@ -175,7 +189,7 @@ def counts_layout(
             "draws": sorted(page["draws"]),
             "prefixes": sorted(page["prefixes"]),
             "plans": {c: page["plans"][c] for c in sorted(page["plans"])},
-            "not_inspected": sorted(page["not_inspected"]),
+            "visits": {p: digests.get(p, "") for p in sorted(page["prefixes"])},
         }
         for key, page in sorted(pages.items(), key=lambda kv: (kv[0][0], kv[0][1]))
     }
@@ -192,7 +206,8 @@ def counts_pages(sink: FileSink, session: Session, data: SiteData) -> None:
     """The yearly counts: one unit per (year, region) page, then the index of the pages."""
     counted = _counted_draws(data)
     prefixes = {d: draw_prefixes(sink, session, d) for d in counted}
-    layout = counts_layout(data, prefixes, not_inspected_tasks(session, counted))
+    digests, moved = visit_summary(session, data)
+    layout = counts_layout(data, prefixes, digests, moved)
     entries = []
     # newest year first, as the page always listed them
     for (year, region), inputs in sorted(
@@ -201,7 +216,12 @@ def counts_pages(sink: FileSink, session: Session, data: SiteData) -> None:
 
         def render(inputs: dict[str, Any] = inputs) -> Meta:
             rows = page_tasks(session, inputs["draws"], inputs["prefixes"])
-            counts = institution_rows(rows, inputs["plans"], set(inputs["not_inspected"]))
+            states = visit_states(session, [r[5] or r[0] for r in rows])
+            counts = [
+                c
+                for c in institution_rows(rows, inputs["plans"], states)
+                if c["year"] == inputs["year"]
+            ]
             files, meta = render_counts_page(data, inputs, counts)
             for rel, body in files.items():
                 sink[rel] = body
@@ -279,49 +299,66 @@ def _next_prefix(prefix: str) -> str | None:
     return None
 
 
+def visit_states(session: Session, visit_ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
+    """Per visit id: (state, year counted) as its record says (app/visits)."""
+    ids = sorted(set(visit_ids))
+    out: dict[str, tuple[str, int | None]] = {}
+    for i in range(0, len(ids), CHUNK):
+        for v, state, year in session.execute(
+            select(Visit.id, Visit.state, Visit.counted_year).where(
+                Visit.id.in_(ids[i : i + CHUNK])
+            )
+        ):
+            out[v] = (state, year)
+    return out
+
+
 def institution_rows(
     tasks: Sequence[TaskRow],
     plans: Mapping[str, Mapping[str, Any]],
-    not_inspected: set[str],
+    visits: Mapping[str, tuple[str, int | None]],
 ) -> list[dict[str, Any]]:
     """PURE: per (year, institution), its published drawn tasks, in USCC order within a year,
-    newest year first; the year is the 北京时间 calendar year in which the plan's inspection
-    window starts. `count` is the number of inspections (visits, 一次检查): tasks of plans
-    merged into one visit count once, and a task in `not_inspected` (a published 未检查
-    result) is listed but was no inspection."""
+    newest year first. The year is the one its visit (一次检查) counts in: the 北京时间 year it was
+    carried out, and for a visit not carried out (yet) the year its plan's window starts.
+    `count` is the number of inspections carried out (app/visits/rule.py): tasks of plans
+    merged into one visit count once, a 未检查 visit or one not carried out yet is listed but
+    not counted."""
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for task_id, plan_code, uscc, name, items, visit in sorted(tasks):
         plan = plans.get(plan_code)
         if plan is None:
             continue
-        year = plan["year"]
+        visit_id = visit or task_id
+        state, counted_year = visits.get(visit_id, (VisitState.OPEN.value, None))
+        inspected = rule.counts_as_inspection(state)
+        year = str(counted_year) if inspected and counted_year is not None else plan["year"]
         group = groups.setdefault(
             (year, uscc), {"year": year, "uscc": uscc, "name": name, "tasks": []}
         )
         group["tasks"].append(
             {  # (lists shared between rows: these documents are only written out)
                 "task": task_id,
-                "visit": visit or task_id,
+                "visit": visit_id,
                 "plan": plan_code,
                 "plan_title": plan["title"],
                 "departments": plan["departments"],
                 "window": plan["window"],
                 "items": items,
-                "inspected": task_id not in not_inspected,
+                "inspected": inspected,
+                "visit_state": str(state),
             }
         )
     out = []
     for _key, group in sorted(groups.items(), key=lambda kv: (-_year(kv[0][0]), kv[0][1])):
         group["tasks"].sort(key=lambda t: (t["window"][0], t["task"]))
         departments = sorted({d for t in group["tasks"] for d in t["departments"]})
-        visits = {t["visit"] for t in group["tasks"] if t["inspected"]}
-        out.append({**group, "count": len(visits), "departments": departments})
+        visits_done = {t["visit"] for t in group["tasks"] if t["inspected"]}
+        out.append({**group, "count": len(visits_done), "departments": departments})
     return out
 
 
-def collect_counts(
-    session: Session, data: SiteData, *, not_inspected: set[str] | None = None
-) -> list[dict[str, Any]]:
+def collect_counts(session: Session, data: SiteData) -> list[dict[str, Any]]:
     """Every (year, institution) row of the yearly counts, newest year first (the rows of every
     page in one list: for tests and small sites; a build reads page by page)."""
     counted = _counted_draws(data)
@@ -335,15 +372,17 @@ def collect_counts(
             )
         )
         tasks.extend((t, p, u, n, list(items), v) for t, p, u, n, items, v in rows)
-    if not_inspected is None:
-        not_inspected = {t for t, _d, _u in not_inspected_tasks(session, counted)}
     shown = {draws[d].plan for d in counted}
-    return institution_rows(tasks, {c: p for c, p in plans.items() if c in shown}, not_inspected)
+    states = visit_states(session, [t[5] or t[0] for t in tasks])
+    return institution_rows(tasks, {c: p for c, p in plans.items() if c in shown}, states)
 
 
-def render_check_pages(data: SiteData, keys: Sequence[PublicKey]) -> dict[str, bytes]:
+def render_check_pages(
+    data: SiteData, keys: Sequence[PublicKey], void: Sequence[str] = ()
+) -> dict[str, bytes]:
     """PURE: the 检查码核验 page and the published keys — without the generation time (carried
-    unchanged from build to build while the keys and item names are the same)."""
+    unchanged from build to build while the keys, item names and void notices are the same);
+    `void` the tasks whose visit is void: the page says their notices are void."""
     key_docs = [k.to_dict() for k in keys]
     item_names = {i["code"]: i["name"] for i in data.items}
     return {
@@ -357,6 +396,7 @@ def render_check_pages(data: SiteData, keys: Sequence[PublicKey]) -> dict[str, b
             keys=key_docs,
             keys_json=dumps(key_docs).decode(),
             items_json=dumps(item_names).decode(),
+            void_json=dumps(sorted(void)).decode(),
             data=data,
             stamp=False,
         ),
@@ -373,6 +413,7 @@ def _escape_all(texts: Sequence[str]) -> list[str]:
 
 
 SKIPPED_NOTE = "，未检查（停业、注销等），不计入检查次数"
+OPEN_NOTE = "，尚未实施，实施后计入实施当年的检查次数"
 
 
 def count_rows_html(counts: Sequence[Mapping[str, Any]], root: str) -> Markup:
@@ -400,7 +441,13 @@ def count_rows_html(counts: Sequence[Mapping[str, Any]], root: str) -> Markup:
                     f"{start} 至 {end}"
                 )
             same = f"，与 {visit} 为同一次检查" if t["visit"] != t["task"] else ""
-            skipped = "" if t["inspected"] else SKIPPED_NOTE
+            skipped = (
+                ""
+                if t["inspected"]
+                else SKIPPED_NOTE
+                if t.get("visit_state") == VisitState.NOT_INSPECTED
+                else OPEN_NOTE
+            )
             items.append(f"<li>{task}{link}{same}{skipped}）</li>")
         out.append(
             f'<tr id="u-{uscc}-{year}"><td>{year}</td><td class="mono">{uscc}</td>'

@@ -42,6 +42,8 @@ from app.tasks.schemas import (
     WEEKLY_COLUMNS,
     money_str,
 )
+from app.visits import reader as visit_reader
+from app.visits import rule
 
 SCHEMA_VERSION = "1"
 TOTAL = "合计"
@@ -78,8 +80,6 @@ class _Region:
     def add(self, uscc: str, outcome: str, measures: list[dict[str, Any]], follow_up: bool) -> None:
         if outcome == NOT_INSPECTED:
             self.remarks["未检查（停业、注销等）"].add(uscc)
-        else:
-            self.units.add(uscc)
         if outcome in (NON_COOPERATION, PENDING_MEASURES):
             self.remarks[outcome].add(uscc)
         if follow_up:
@@ -119,7 +119,8 @@ class _Region:
 def weekly_report(
     session: Session, *, start: date, end: date, region: str | None = None
 ) -> dict[str, Any]:
-    """周报表: per 医保区划, approved results decided in [start, end], plus a 合计 row."""
+    """周报表: per 医保区划, the units inspected in [start, end] (visits carried out then) and
+    the approved results decided in it (measures, amounts, remarks), plus a 合计 row."""
     stmt = (
         select(
             Task.region,
@@ -141,6 +142,11 @@ def weekly_report(
         acc.add(uscc, outcome, measures, parent is not None)
         acc.recovered += recovered
         acc.fines += fines
+    # 检查机构数: the units whose visit (一次检查) was carried out in the period (its record,
+    # app/visits/rule.py) — a 回头看 is a visit, 未检查 is none, tasks of one visit are one
+    for reg, uscc in visit_reader.carried_out_between(session, start=start, end=end):
+        if not region or reg.startswith(region):
+            regions[reg].units.add(uscc)
     total = _Region()
     rows = []
     for reg in sorted(regions):
@@ -390,7 +396,13 @@ def render_notice(
     ]
     target = session.get(Target, task.uscc)
     spec = plan.spec if plan else {}
-    window = spec.get("window") or {}
+    window = dict(spec.get("window") or {})
+    visit_id = task.visit or task.id
+    record = visit_reader.visit_record(session, visit_id)
+    void = record is not None and rule.void(record.state)
+    follow_up = task.parent_task_id is not None
+    if follow_up and record is not None:  # its own period, not the original plan's window
+        window = {"start": record.planned_on.isoformat(), "end": ""}
     kid = codes.key_id(signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
     sm2 = codes.sm2_signer()  # 国密 option: an SM2 signature beside the Ed25519 one
     code = codes.sign(
@@ -412,6 +424,8 @@ def render_notice(
         ),
         sm2,
     )
+    if void:  # a void visit's notice carries no 检查码: nothing to check, nothing valid
+        code = ""
     url = codes.check_url(site_url, code)
     qr = segno.make(url, error="m", boost_error=False)
     issued_on = local_date(issued_at)
@@ -432,5 +446,7 @@ def render_notice(
         team=team,
         materials=materials_for(all_items),
         issued_on=issued_on,
-        follow_up=task.parent_task_id is not None,
+        follow_up=follow_up,
+        void=void,
+        visit_id=visit_id,
     )

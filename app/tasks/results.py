@@ -61,6 +61,13 @@ def check_result(data: ResultIn, *, earliest: date, today: date) -> None:
         bad("decided_on", f"决定日期 {data.decided_on} 晚于今天 {today}，不能填写将来的日期")
     if data.decided_on < earliest:
         bad("decided_on", f"决定日期 {data.decided_on} 早于抽取（或原任务决定）日期 {earliest}")
+    if data.inspected_on is not None and data.inspected_on > data.decided_on:
+        bad("inspected_on", f"检查实施日期 {data.inspected_on} 晚于决定日期 {data.decided_on}")
+    elif data.inspected_on is not None and data.inspected_on < earliest:
+        bad(
+            "inspected_on",
+            f"检查实施日期 {data.inspected_on} 早于抽取（或原任务决定）日期 {earliest}",
+        )
     seen: dict[str, int] = {}
     for n, m in enumerate(data.measures):
         if m.kind in seen:
@@ -126,6 +133,7 @@ def submit_result(
         version=(latest.version + 1) if latest else 1,
         outcome=data.outcome,
         decided_on=data.decided_on,
+        inspected_on=data.inspected_on or data.decided_on,
         findings=data.findings.strip(),
         measures=_measures_json(data),
         recovered_amount=data.recovered_amount or ZERO,
@@ -175,6 +183,7 @@ def version_dict(v: ResultVersion) -> dict[str, Any]:
         approved_by=v.approved_by,
         approved_at=v.approved_at,
     )
+    body["inspected_on"] = (v.inspected_on or v.decided_on).isoformat()
     body["returned_by"] = v.returned_by
     body["returned_at"] = v.returned_at.isoformat() if v.returned_at else None
     body["return_reason"] = v.return_reason
@@ -198,6 +207,7 @@ def approved_dict(r: Result) -> dict[str, Any]:
         approved_at=r.approved_at,
     )
     body["id"] = r.id
+    body["inspected_on"] = (r.inspected_on or r.decided_on).isoformat()
     body["published_at"] = r.published_at.isoformat() if r.published_at else None
     return body
 
@@ -240,6 +250,7 @@ def approve_result(
     result.version = latest.version
     result.outcome = latest.outcome
     result.decided_on = latest.decided_on
+    result.inspected_on = latest.inspected_on or latest.decided_on
     result.findings = latest.findings
     result.measures = latest.measures
     result.recovered_amount = latest.recovered_amount

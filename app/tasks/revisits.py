@@ -16,6 +16,7 @@ from app.tasks import teams
 from app.tasks.access import check_access, ensure_current, get_task, visible_task, visible_tasks
 from app.tasks.schemas import FollowUpIn
 from app.tasks.service import record_event
+from app.visits import service as visit_records
 
 
 def create_revisit(
@@ -86,6 +87,7 @@ def create_revisit(
             data={"parent": parent.id, "reason": data.reason},
         )
     )
+    visit_records.refresh(session, [child.id])  # a visit of its own, planned from today
     record_event(
         session,
         parent,

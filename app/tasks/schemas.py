@@ -95,6 +95,9 @@ class ResultIn(BaseModel):
 
     outcome: Outcome
     decided_on: OfficialDate
+    inspected_on: OfficialDate | None = Field(
+        None, description="检查实施日期（北京时间）；缺省为决定日期。检查次数按此日期计年"
+    )
     findings: str = Field("", max_length=10000)
     measures: list[MeasureIn] = Field(default_factory=list, max_length=len(MEASURE_KINDS))
     recovered_amount: OptionalMoney = Field(None, description="追回金额（元，十进制字符串）")
@@ -235,6 +238,7 @@ class ResultVersionOut(StrictOut):
     version: int
     outcome: str
     decided_on: str = Field(description="YYYY-MM-DD")
+    inspected_on: str | None = Field(None, description="检查实施日期 YYYY-MM-DD")
     findings: str
     measures: list[MeasureOut]
     recovered_amount: str

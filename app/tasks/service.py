@@ -19,6 +19,7 @@ from app.plans.frame import teams_of
 from app.states import DrawStatus
 from app.tasks.access import visible_task, visible_tasks
 from app.tasks.schemas import task_dict
+from app.visits import service as visit_records
 
 
 def record_event(
@@ -46,6 +47,7 @@ def record_event(
     )
     task.status = to_status
     task.updated_at = now
+    visit_records.refresh_tasks(session, [task.id])  # its state, busy, the day carried out
 
 
 def _dicts(session: Session, tasks: list[Task]) -> list[dict[str, Any]]:

@@ -117,3 +117,36 @@ def test_the_supervisors_task_list_filters_and_counts(client, drawn, make_user):
     assert "共 <b>0</b> 项任务" in page and 'data-role="empty"' in page
     page = client.get("/console/tasks", params={"plan": draw["plan"]}).text
     assert f"共 <b>{len(draw['tasks'])}</b> 项任务" in page
+
+
+def test_the_result_form_takes_the_day_the_inspection_was_carried_out(client, drawn, make_user):
+    """检查实施日期 (docs/rules.md#r4-0): kept with the result; later than the decision is refused
+    beside its field; empty is the decision day."""
+    sup, draw = drawn
+    task = draw["tasks"][0]
+    make_user("jian", role="inspector", badge=_leader(task))
+    sign_in(client, "jian")
+    page = client.get(f"/console/tasks/{task['id']}")
+    assert 'name="inspected_on"' in page.text
+    today = today_local()
+    body = {
+        "csrf": csrf_of(page.text),
+        "outcome": "未发现问题",
+        "decided_on": today.replace(day=1).isoformat() if today.day > 1 else today.isoformat(),
+        "inspected_on": today.isoformat(),
+        "findings": "",
+        "recovered_amount": "",
+    }
+    if today.day > 1:  # a day carried out after the decision
+        r = client.post(f"/console/tasks/{task['id']}/result", data=body)
+        assert r.status_code == 422
+        beside = re.search(r'data-field="inspected_on">([^<]+)<', r.text).group(1)
+        assert "晚于决定日期" in beside
+    r = client.post(
+        f"/console/tasks/{task['id']}/result",
+        data={**body, "decided_on": today.isoformat(), "inspected_on": ""},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    pending = client.get(f"/api/v1/tasks/{task['id']}/result", headers=sup).json()["pending"]
+    assert pending["inspected_on"] == today.isoformat()

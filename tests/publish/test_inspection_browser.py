@@ -20,7 +20,7 @@ pytestmark = BROWSER
 
 def settled(dom: str) -> bool:
     """The check page has given its verdict."""
-    return 'data-verdict="valid"' in dom or 'data-verdict="invalid"' in dom
+    return any(f'data-verdict="{v}"' in dom for v in ("valid", "invalid", "void"))
 
 
 @pytest.fixture
@@ -59,6 +59,35 @@ def test_a_genuine_code_is_shown_valid_with_its_details(site_and_code, serve):
     assert "某市医疗保障局" in dom
     # hostile institution names stay text
     assert "<script>alert(1)</script>" not in dom and "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
+
+
+def test_a_notice_of_a_visit_voided_by_a_redraw_is_shown_void(client, pub_city, settings, serve):
+    """The attack: a notice printed before a re-draw, shown at the door afterwards. Its
+    signature is genuine, but its visit is void: the page says 作废, never 真实有效."""
+    from app.db import make_sessionmaker
+    from app.publish.write import publish
+    from tests.publish.conftest import site_files
+
+    create_and_publish(client, pub_city)
+    task = draw(client, pub_city, "PUB-1")["tasks"][0]
+    html = client.get(f"/api/v1/tasks/{task['id']}/notice", headers=pub_city).text
+    code = re.search(r'data-inspection-code="([^"]+)"', html).group(1)
+    r = client.post(
+        "/api/v1/plans/PUB-1/adjustments",
+        headers=pub_city,
+        json={"reason": "名录更正后重新抽取", "redraw": True},
+    )
+    assert r.status_code == 201, r.text
+    with make_sessionmaker(client.app.state.engine)() as s:
+        publish(s, settings.publish_dir)
+        s.commit()
+    assert "inspection/check.html" in site_files(settings.publish_dir)
+    dom = _check(serve(settings.publish_dir.resolve()) + f"/inspection/check.html#{code}")
+    assert 'data-verdict="void"' in dom and "已作废" in dom, dom[-3000:]
+    assert "真实有效" not in dom
+    # and the notice printed now says 作废 and carries no 检查码
+    again = client.get(f"/api/v1/tasks/{task['id']}/notice", headers=pub_city)
+    assert "作废" in again.text and "data-inspection-code" not in again.text
 
 
 def test_the_check_works_offline_from_a_saved_site(site_and_code):

@@ -78,11 +78,8 @@ def test_a_not_inspected_approval_rewrites_the_page_of_its_region_only(
     rewritten = {rel for rel, ino in after.items() if ino != before.get(rel)}
     files = site_files(settings.publish_dir)
     inspection = {rel for rel in rewritten if rel.startswith("inspection/")}
-    # its page, and the index (the region's count of inspections went down by one)
-    assert inspection == _page_paths(files, "3704") | {
-        "inspection/index.html",
-        "inspection/index.json",
-    }
+    # its page only (the region's count of inspections stays 0: 未检查 was none)
+    assert inspection == _page_paths(files, "3704")
     assert _page_paths(files, "1101").isdisjoint(rewritten)
     (row,) = [
         c
@@ -169,7 +166,7 @@ def _draw(draw_id, plan):  # type: ignore[no-untyped-def]
     )
 
 
-def test_layout_pages_by_year_and_region_and_places_not_inspected_tasks():
+def test_layout_pages_by_year_and_region_and_by_the_year_a_visit_was_carried_out():
     data = _site(
         [_plan("A", "2026-03-01"), _plan("B", "2027-01-05")],
         [_draw("A-D1", "A"), _draw("B-D1", "B")],
@@ -177,14 +174,21 @@ def test_layout_pages_by_year_and_region_and_places_not_inspected_tasks():
     layout = inspections.counts_layout(
         data,
         {"A-D1": ["123704", "913704", "121101"], "B-D1": ["913704"]},
-        [("A-D1-0001", "A-D1", "913704000000000001"), ("B-D1-0002", "B-D1", "913704000000000002")],
+        {"913704": "d1", "121101": "d2"},
+        # a visit of plan A's tasks in 121101 carried out in January 2027
+        {("A-D1", "121101"): {"2027"}},
     )
-    assert list(layout) == [("2026", "1101"), ("2026", "3704"), ("2027", "3704")]
+    assert list(layout) == [
+        ("2026", "1101"),
+        ("2026", "3704"),
+        ("2027", "1101"),
+        ("2027", "3704"),
+    ]
     page = layout[("2026", "3704")]
     assert page["draws"] == ["A-D1"] and page["prefixes"] == ["123704", "913704"]
-    assert page["not_inspected"] == ["A-D1-0001"] and page["region_name"] == "枣庄市"
-    assert layout[("2027", "3704")]["not_inspected"] == ["B-D1-0002"]
-    assert layout[("2026", "1101")]["not_inspected"] == []
+    assert page["visits"] == {"123704": "", "913704": "d1"} and page["region_name"] == "枣庄市"
+    assert layout[("2027", "1101")]["draws"] == ["A-D1"]  # counted in the year carried out
+    assert list(layout[("2027", "1101")]["plans"]) == ["A"]
     assert list(layout[("2027", "3704")]["plans"]) == ["B"]
 
 
@@ -196,7 +200,8 @@ def test_a_large_region_continues_on_further_files(monkeypatch):
         (f"A-D1-{k:04d}", "A", f"91370400000000{k:04d}", f"<b>机构{k}</b>", ["YB-01"], None)
         for k in range(5)
     ]
-    counts = inspections.institution_rows(tasks, plans, {"A-D1-0003"})
+    states = {t[0]: ("inspected", 2026) for t in tasks} | {"A-D1-0003": ("not_inspected", None)}
+    counts = inspections.institution_rows(tasks, plans, states)
     inputs = {"year": "2026", "region": "3704", "region_name": "枣庄市"}
     files, meta = inspections.render_counts_page(data, inputs, counts)
     assert sorted(files) == [

@@ -1,5 +1,6 @@
 """检查码核验 page, the published keys, and 机构年度检查次数 (only published tasks)."""
 
+import html
 import json
 from datetime import UTC, datetime
 
@@ -72,10 +73,9 @@ def test_counts_each_institution_across_plans_in_the_year(client, pub_city, sett
     assert {u for (_y, u) in counts} == set(expected)
     for uscc, task_ids in expected.items():
         c = counts[("2026", uscc)]
-        # inspections, not tasks: tasks of the two plans merged into one visit count once
-        assert c["count"] == len(visits[uscc]) and sorted(t["task"] for t in c["tasks"]) == sorted(
-            task_ids
-        )
+        # listed, not counted: no visit has been carried out yet (docs/rules.md#r4-5)
+        assert c["count"] == 0 and sorted(t["task"] for t in c["tasks"]) == sorted(task_ids)
+        assert {t["visit_state"] for t in c["tasks"]} == {"open"}
     both = [u for u, ids in expected.items() if len(ids) == 2]
     assert both, "the two draws share no institution: pick other entropy"
     merged = [u for u in both if len(visits[u]) == 1]
@@ -87,13 +87,33 @@ def test_counts_each_institution_across_plans_in_the_year(client, pub_city, sett
         assert c["departments"] == ["某市医疗保障局", "某市卫生健康委员会"]
         assert f'id="u-{uscc}-2026"' in page
         row = page.split(f'id="u-{uscc}-2026"', 1)[1].split("</tr>", 1)[0]
-        assert f'<td class="num" data-count>{n}</td>' in row
+        assert '<td class="num" data-count>0</td>' in row  # none carried out yet
+        assert row.count("<li>") == 2 and row.count("为同一次检查") == (1 if n == 1 else 0)
     # hostile names stay text
     pages = b"".join(
         b for rel, b in files.items() if rel.startswith("inspection/") and rel.endswith(".html")
     ).decode()
     assert "<script>alert(1)</script>" not in pages and "&lt;script&gt;" in pages
     assert XSS not in pages
+
+    # carried out: the tasks of the two plans merged into one visit count once
+    from app.clock import today_local
+    from tests.rounds import approver
+
+    uscc = merged[0]
+    first = expected[uscc][0]
+    body = {"outcome": "未发现问题", "decided_on": today_local().isoformat(), "findings": ""}
+    r = client.put(f"/api/v1/tasks/{first}/result", headers=pub_city, json=body)
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/v1/tasks/{first}/result/approve", headers=approver(client))
+    assert r.status_code == 200, r.text
+    with make_sessionmaker(client.app.state.engine)() as s:
+        publish(s, settings.publish_dir)
+        s.commit()
+    year = str(today_local().year)
+    c = _counts(site_files(settings.publish_dir))[(year, uscc)]
+    assert c["count"] == 1 and len(c["tasks"]) == 2
+    assert all(t["inspected"] for t in c["tasks"])
 
 
 def test_withheld_tasks_are_neither_counted_nor_shown_until_the_window_closes(
@@ -116,7 +136,7 @@ def test_withheld_tasks_are_neither_counted_nor_shown_until_the_window_closes(
     assert {u for (_y, u) in counts} == public_only
     only_hidden = {t["uscc"] for t in hidden["tasks"]} - public_only
     assert only_hidden and not any(u in text for u in only_hidden)
-    assert all(c["count"] == 1 for c in counts.values())
+    assert all(c["count"] == 0 for c in counts.values())  # listed, none carried out yet
     # once the window has closed (北京时间), the withheld tasks count
     with make_sessionmaker(session.get_bind())() as s:
         publish(s, settings.publish_dir, now=datetime(2026, 12, 31, 16, 0, tzinfo=UTC))
@@ -133,10 +153,17 @@ def test_a_superseded_draw_is_not_counted(client, pub_city, settings):
         json={"reason": "名录更正后重新抽取", "redraw": True},
     )
     assert r.status_code == 201, r.text
+    files = site_files(settings.publish_dir)
     text = b"".join(
-        b for rel, b in site_files(settings.publish_dir).items() if rel.startswith("inspection/")
+        b
+        for rel, b in files.items()
+        if rel.startswith("inspection/") and rel != "inspection/check.html"
     ).decode()
     assert not any(t["id"] in text for t in old["tasks"])
+    # their visits are void: the 检查码 page lists their notices as void (not 真实有效)
+    page = files["inspection/check.html"].decode()
+    voided = json.loads(html.unescape(page.split('data-void="', 1)[1].split('"', 1)[0]))
+    assert voided == sorted(t["id"] for t in old["tasks"])
 
 
 def test_a_published_not_inspected_result_is_listed_but_not_counted(client, pub_city, settings):
@@ -150,7 +177,8 @@ def test_a_published_not_inspected_result_is_listed_but_not_counted(client, pub_
     closed, visited = drawn["tasks"][0], drawn["tasks"][1]
     before = _counts(site_files(settings.publish_dir))
     year = next(iter(before))[0]
-    assert before[(year, closed["uscc"])]["count"] == 1
+    assert before[(year, closed["uscc"])]["count"] == 0  # not carried out yet
+    assert "尚未实施" in _page_html(site_files(settings.publish_dir), year, closed["uscc"])
     for task, outcome, findings in (
         (closed, "未检查（停业、注销等）", "已停业"),
         (visited, "未发现问题", ""),
@@ -175,3 +203,38 @@ def test_a_published_not_inspected_result_is_listed_but_not_counted(client, pub_
     html = _page_html(files, year, closed["uscc"])
     row = html.split(f'id="u-{closed["uscc"]}-{year}"', 1)[1].split("</tr>", 1)[0]
     assert "未检查（停业、注销等），不计入检查次数" in row
+
+
+def test_the_draw_publishes_why_each_unit_of_its_frame_had_pi_zero(client, pub_city, settings):
+    """docs/rules.md#r4-6: beside the population file, `{draw}.out.csv` gives each unit with
+    π = 0 and the visit that put it out, frozen with the frame at the plan's publication."""
+    import csv
+    import io
+
+    from app.clock import today_local
+    from tests.rounds import approver
+
+    create_and_publish(client, pub_city, code="PUB-1")
+    first = draw(client, pub_city, "PUB-1")
+    done = first["tasks"][0]
+    body = {"outcome": "未发现问题", "decided_on": today_local().isoformat(), "findings": ""}
+    r = client.put(f"/api/v1/tasks/{done['id']}/result", headers=pub_city, json=body)
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/v1/tasks/{done['id']}/result/approve", headers=approver(client))
+    assert r.status_code == 200, r.text
+    create_and_publish(client, pub_city, code="PUB-2", title="第二个计划")
+    second = draw(client, pub_city, "PUB-2", entropy="1-1-2-3-5-8")
+    files = site_files(settings.publish_dir)
+    text = files[f"draws/{second['id']}.out.csv"].decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["统一社会信用代码", "入样概率为0的原因"]
+    reasons = dict(rows[1:])
+    assert reasons, "the first draw's visits keep its units out of the second plan"
+    assert done["uscc"] in reasons and done["visit"] in reasons[done["uscc"]]
+    assert reasons[done["uscc"]].startswith("冷却至 ")
+    for t in first["tasks"][1:]:
+        if t["uscc"] in reasons:
+            assert "尚未完成" in reasons[t["uscc"]]
+    # the first plan's frame had nobody out: its file has the header only
+    first_rows = files[f"draws/{first['id']}.out.csv"].decode("utf-8-sig").splitlines()
+    assert first_rows == ["统一社会信用代码,入样概率为0的原因"]

@@ -206,9 +206,18 @@ def test_an_approval_rewrites_only_what_it_touches_and_equals_a_full_rebuild(
     assert {rel for rel in after if rel.startswith(("static/", "schemas/", "downloads/v"))} <= (
         carried
     )
-    # The yearly counts of inspections depend on the draws only.
-    assert {"inspection/index.json", "inspection/index.html"} <= carried
-    assert rewritten == {
+    # The yearly counts count visits carried out (docs/rules.md#r4-0): the page of the
+    # inspected institution's region and the index, no other page of the counts.
+    year = str(local_date(datetime.now(UTC)).year)
+    region = d1["tasks"][1]["uscc"][2:6]
+    counts = {
+        "inspection/index.json",
+        "inspection/index.html",
+        f"inspection/{year}/{region}.json",
+        f"inspection/{year}/{region}.html",
+    }
+    assert {rel for rel in after if rel.startswith("inspection/")} - counts <= carried
+    assert rewritten == counts | {
         f"statistics/{d1['id']}.json",
         f"statistics/{d1['id']}.html",
         "statistics/index.json",
@@ -317,11 +326,15 @@ def _approval_writes(quiet, pub_city, db, settings, task_id, at):  # type: ignor
 
 
 # The indexes an approval rewrites that list every draw or the newest announcements: they grow
-# with the history (the feed and home page up to their limits), and change with the approval.
+# with the history (the feed and home page up to their limits), and change with the approval —
+# and the yearly counts (its index, the page of the institution's region and year, which lists
+# every draw's tasks there: bounded by PAGE_ROWS institutions a file).
 LISTINGS = {
     "index.html",
     "index.json",
     "feed.atom",
+    "inspection/index.html",
+    "inspection/index.json",
     "results/index.html",
     "results/index.json",
     "statistics/index.html",
@@ -366,7 +379,7 @@ def test_an_approval_rewrites_the_same_files_with_one_or_four_draws_published(
     with make_sessionmaker(db)() as s:
         page_one, page_two = (collect.page_of(i) for i in sorted(s.scalars(select(Result.id))))
 
-    def own(written: dict[str, int], page: int) -> dict[str, int]:
+    def own_all(written: dict[str, int], page: int) -> dict[str, int]:
         """The approval's own files, its results page named `page-P`."""
         return {
             rel.replace(f"results/page-{page}.", "results/page-P."): size
@@ -377,9 +390,17 @@ def test_an_approval_rewrites_the_same_files_with_one_or_four_draws_published(
     mine = {f"statistics/{d['id']}.json", f"statistics/{d['id']}.html"} | {
         f"results/page-P.{ext}" for ext in ("json", "html", "csv", "xlsx")
     }
+    region = f"inspection/{local_date(datetime.now(UTC)).year}/{first['uscc'][2:6]}"
+    pages = {f"{region}.json", f"{region}.html"}
+    assert second["uscc"][2:6] == first["uscc"][2:6]  # same stratum: same region
+
+    def own(written: dict[str, int], page: int) -> dict[str, int]:
+        return {k: v for k, v in own_all(written, page).items() if k not in pages}
+
     assert set(own(one, page_one)) == set(own(four, page_two)) == mine
     assert set(one) & LISTINGS == set(four) & LISTINGS == LISTINGS
-    assert len(_site(set(four))) == len(_site(set(one))) == 13
+    assert pages <= set(one) and pages <= set(four)
+    assert len(_site(set(four))) == len(_site(set(one))) == 17
     assert len(_log_writes(set(four))) == len(_log_writes(set(one)))
     # The approval's own files: the same size whatever the history (the draw's statistics
     # count one more result, a few bytes).

@@ -174,6 +174,7 @@ async def task_result(
     form: dict[str, Any] = {
         "outcome": str(raw.get("outcome", "")),
         "decided_on": str(raw.get("decided_on", "")),
+        "inspected_on": str(raw.get("inspected_on", "")),
         "findings": str(raw.get("findings", "")),
         "measures": [str(k) for k in raw.getlist("measures")],
         "fine_amount": str(raw.get("fine_amount", "")),
@@ -185,6 +186,7 @@ async def task_result(
     body: dict[str, Any] = {
         "outcome": form["outcome"],
         "decided_on": form["decided_on"],
+        "inspected_on": form["inspected_on"] or None,  # empty: the decision day
         "findings": form["findings"],
         "measures": [
             {"kind": k, **({"fine_amount": fine} if k == PENALTY else {})} for k in form["measures"]

@@ -113,6 +113,17 @@
     answer.append(p);
   }
 
+  // A genuine signature on a notice whose visit is void (its draw superseded before anyone went).
+  function showVoid(answer, statement) {
+    answer.replaceChildren();
+    answer.setAttribute("data-verdict", "void");
+    answer.className = "verdict-box bad";
+    answer.append(
+      el("p", `✗ 已作废：任务 ${statement.task} 的检查已作废（所属抽取已被重新抽取取代），本通知书不得据以实施检查。`, { class: "verdict", "data-role": "verdict" }),
+      el("p", "如对来访检查有疑问，请向组织检查的医疗保障部门核实。"),
+    );
+  }
+
   function showInvalid(answer, reason) {
     answer.replaceChildren();
     answer.setAttribute("data-verdict", "invalid");
@@ -130,6 +141,7 @@
     if (!root) return;
     const keys = JSON.parse(root.dataset.keys || "[]");
     const items = JSON.parse(root.dataset.items || "{}");
+    const voided = JSON.parse(root.dataset.void || "[]");
     const answer = root.querySelector("[data-role=answer]");
     const form = root.querySelector("[data-role=form]");
     const input = root.querySelector("textarea");
@@ -144,7 +156,8 @@
       answer.textContent = "正在核验……";
       try {
         const { statement, key } = await verify(code, keys);
-        showValid(answer, statement, key, items, root.dataset.counts);
+        if (voided.includes(statement.task)) showVoid(answer, statement);
+        else showValid(answer, statement, key, items, root.dataset.counts);
       } catch (e) {
         showInvalid(answer, e && e.message ? e.message : String(e));
       }

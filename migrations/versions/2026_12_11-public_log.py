@@ -2,8 +2,8 @@
 (app/tlog, docs/transparency-log.md)
 
 Revision ID: 7c4e2a9b1f63
-Revises: 8b4e2f6a1c93
-Create Date: 2026-12-10 09:00:00
+Revises: 8a4c1e7f2b39
+Create Date: 2026-12-11 09:00:00
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from app.migrate import refuse_losing
 from app.models.base import UTCDateTime
 
 revision: str = "7c4e2a9b1f63"
-down_revision: str | None = "8b4e2f6a1c93"
+down_revision: str | None = "8a4c1e7f2b39"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
