@@ -9,6 +9,7 @@ embedded SQLite database is migrated automatically; PostgreSQL never is (`spotch
 
 import argparse
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -296,12 +297,108 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from app.audit.service import verify_chain
 
+    heads = list(args.published_head or ())
+    if args.log:
+        heads += _logged_audit_heads(args.log)
     with _session(args) as session:
-        report = verify_chain(session, published_heads=args.published_head or ())
+        report = verify_chain(session, published_heads=heads)
     for problem in report.problems:
         print(problem)
     print(f"审计链 {report.entries} 条，链头 {report.head}")
     return 1 if report.problems else 0
+
+
+def cmd_log_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from app.tlog.verify import verify_log
+
+    fetch = _site_fetch(args.location)
+    state_path = Path(args.state) if args.state else None
+    remembered = None
+    if state_path is not None and state_path.exists():
+        remembered = json.loads(state_path.read_text(encoding="utf-8"))
+    report = verify_log(fetch, remembered)
+    for problem in report.problems:
+        print(f"- {problem}")
+    for line in report.notes:
+        print(f"注：{line}")
+    if report.problems:
+        print(f"公开日志验证失败（log INVALID），{len(report.problems)} 个问题")
+        return 1
+    if state_path is not None:
+        from app.tlog.note import parse_checkpoint, parse_note
+
+        data = fetch("log/checkpoint")
+        assert data is not None
+        head = parse_checkpoint(parse_note(data).text)
+        state_path.write_text(
+            json.dumps({"size": head.size, "root": head.root.hex()}), encoding="utf-8"
+        )
+    print(
+        f"公开日志验证通过（log valid）：{report.size} 条记录，{report.checkpoints} 个检查点，"
+        "记录、瓦片、签名、联署与计划文件一致"
+    )
+    return 0
+
+
+def cmd_witness_keygen(args: argparse.Namespace) -> int:
+    from app.tlog.note import ALG_COSIGNATURE_V1, NoteError, generate_signer
+
+    path = Path(args.key)
+    try:
+        signer = generate_signer(args.name, ALG_COSIGNATURE_V1)
+    except NoteError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CommandError(f"密钥文件已存在，不覆盖 (key file exists): {path}") from None
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(signer.skey + "\n")
+    print(signer.verifier.vkey)
+    return 0
+
+
+def _witness_signer(path: str) -> Any:
+    from app.tlog.note import NoteError, parse_skey
+
+    try:
+        return parse_skey(Path(path).read_text(encoding="ascii"))
+    except NoteError as exc:
+        raise CommandError(f"{path}: {exc}") from None
+
+
+def cmd_witness_vkey(args: argparse.Namespace) -> int:
+    print(_witness_signer(args.key).verifier.vkey)
+    return 0
+
+
+def cmd_witness_serve(args: argparse.Namespace) -> int:
+    from app.tlog.note import NoteError, parse_vkey
+    from app.tlog.witness import Witness, file_clock, make_server
+
+    try:
+        logs = [parse_vkey(v) for v in args.log]
+        witness = Witness(
+            _witness_signer(args.key),
+            logs,
+            Path(args.state),
+            file_clock(Path(args.clock_file) if args.clock_file else None),
+        )
+    except NoteError as exc:
+        raise CommandError(str(exc)) from None
+    server = make_server(witness, args.host, args.port)
+    print(
+        f"见证人 {witness.signer.name} 监听 http://{args.host}:{server.server_address[1]}/"
+        f"add-checkpoint（日志：{'、'.join(v.name for v in logs)}）",
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -344,7 +441,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from app.publish.publisher import publish_pending, result_release
+    from app.publish.publisher import cosign_now, publish_pending, result_release
 
     settings = get_settings()
     with _session(args) as session:
@@ -353,6 +450,15 @@ def cmd_publish(args: argparse.Namespace) -> int:
         )
         session.commit()
     assert report is not None
+    # The witnesses cosign the committed checkpoint; a second (incremental) build publishes it.
+    factory = make_sessionmaker(args.engine)
+    if cosign_now(factory, settings):
+        with factory() as session:
+            report = (
+                publish_pending(session, settings.publish_dir, release=result_release(settings))
+                or report
+            )
+            session.commit()
     print(
         f"公开网站已发布到 {settings.publish_dir}（{report.files} 个文件，"
         f"{report.bytes / 1e6:.1f} MB，版本 {report.generation.name}）"
@@ -507,11 +613,96 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
         report = verifier.Report(
             problems=[f"抽取结果文件缺少或含有不合规的字段（malformed draw）：{exc!r}"]
         )
+    verifier.check_publication_log(draw, documents.get("plan"), _log_fetch(location), report)
+    if getattr(args, "log_state", None):
+        _check_log_state(location, Path(args.log_state), report)
     report.problems[:0] = problems
     code: int = verifier.print_report(
         report, draw, "种子、抽中对象、入样概率、检查组与任务清单均已完整复算"
     )
     return code
+
+
+def _check_log_state(location: str, state: Path, report: Any) -> None:
+    """The whole public log beside the draw (`spotcheck log verify`), and that it still extends
+    the checkpoint remembered in `state`; then remembers the newest one."""
+    import json
+
+    from app.tlog.note import NoteError, parse_checkpoint, parse_note
+    from app.tlog.verify import verify_log
+
+    fetch = _log_fetch(location)
+    remembered = json.loads(state.read_text(encoding="utf-8")) if state.exists() else None
+    checked = verify_log(fetch, remembered)
+    report.problems += [f"公开日志：{p}" for p in checked.problems]
+    if checked.problems:
+        return
+    data = fetch("log/checkpoint")
+    try:
+        head = parse_checkpoint(parse_note(data or b"").text)
+    except NoteError:
+        return
+    state.write_text(json.dumps({"size": head.size, "root": head.root.hex()}), encoding="utf-8")
+    report.notes.append(f"公开日志 {head.size} 条记录与上次所见一致，已记住本次检查点（{state}）")
+
+
+def _site_fetch(location: str) -> Callable[[str], bytes | None]:
+    """Reads a file of the public site at `location` (a folder or a URL); None when absent."""
+    base = location.rstrip("/")
+
+    def fetch(rel: str) -> bytes | None:
+        web = base.startswith(("http://", "https://"))
+        target = f"{base}/{rel}" if web else str(Path(base) / rel)
+        try:
+            return _fetch(target)
+        except (OSError, ValueError):
+            return None
+
+    return fetch
+
+
+def _logged_audit_heads(location: str) -> list[str]:
+    """The audit chain heads logged in the public log at `location` (checked first: a log that
+    does not verify is refused)."""
+    import json
+
+    from app.tlog.note import parse_checkpoint, parse_note
+    from app.tlog.tiles import read_entries
+    from app.tlog.verify import verify_log
+
+    fetch = _site_fetch(location)
+    checked = verify_log(fetch)
+    if checked.problems:
+        raise CommandError("公开日志验证失败：" + "；".join(checked.problems[:5]))
+
+    def tile(rel: str) -> bytes:
+        data = fetch(f"log/{rel}")
+        if data is None:
+            raise CommandError(f"找不到 log/{rel}")
+        return data
+
+    head = parse_checkpoint(parse_note(fetch("log/checkpoint") or b"").text)
+    heads = []
+    for entry in read_entries(tile, head.size):
+        leaf = json.loads(entry)
+        if leaf.get("kind") == "audit_head":
+            heads.append(str(leaf["data"]["hash"]))
+    return heads
+
+
+def _log_fetch(location: str) -> Callable[[str], bytes | None]:
+    """Reads a file of the public log beside a draw (../log/… on the site, or log/… in a
+    folder of downloaded files); None when absent."""
+
+    def fetch(rel: str) -> bytes | None:
+        for candidate in (_beside(location, f"../{rel}"), _beside(location, rel)):
+            try:
+                return _fetch(candidate)
+            except (OSError, ValueError):
+                continue
+        return None
+
+    return fetch
 
 
 def cmd_seal_open(args: argparse.Namespace) -> int:
@@ -728,6 +919,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--sealed", help="抽取前公布的密封记录（缺省：抽取文件旁的 {id}.sealed.json，如有）"
     )
+    verify.add_argument(
+        "--log-state",
+        metavar="FILE",
+        help="记住所见公开日志检查点的文件：再次核对时检查日志仍是它的延续（有记录被删改即指出）",
+    )
     verify.set_defaults(func=cmd_verify, database=None)
 
     seal = sub.add_parser("seal", help="时间锁密封").add_subparsers(
@@ -772,7 +968,48 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HASH",
         help="公开页面上印出的链头（可多次）；须仍在链中，否则说明末尾被截断或重写",
     )
+    audit_verify.add_argument(
+        "--log",
+        metavar="DIR_OR_URL",
+        help="公开网站（目录或网址）：其公开日志中每次发布记入的链头都须仍在链中",
+    )
     audit_verify.set_defaults(func=cmd_audit_verify, database=EXISTING)
+
+    logp = sub.add_parser("log", help="公开日志").add_subparsers(dest="log_command", required=True)
+    log_verify = logp.add_parser(
+        "verify",
+        help="核对整个公开日志（每条记录、检查点一致性、签名与联署、计划文件）",
+        epilog="退出码 (exit codes)：0 通过，1 失败。",
+    )
+    log_verify.add_argument("location", metavar="DIR_OR_URL", help="公开网站的目录或网址")
+    log_verify.add_argument(
+        "--state", help="记住上次核对的检查点的文件；再次核对时检查日志仍是它的延续"
+    )
+    log_verify.set_defaults(func=cmd_log_verify, database=None)
+
+    witness = sub.add_parser(
+        "witness",
+        help="见证人：用自己的密钥联署公开日志的检查点（由纪检监察组、审计局等独立运行）",
+    ).add_subparsers(dest="witness_command", required=True)
+    wkeygen = witness.add_parser("keygen", help="生成见证人密钥（打印公钥）")
+    wkeygen.add_argument("--name", required=True, help="见证人名称，如 jjjc.example.gov.cn/witness")
+    wkeygen.add_argument("--key", required=True, help="私钥文件（新建，权限 0600）")
+    wkeygen.set_defaults(func=cmd_witness_keygen, database=None)
+    wvkey = witness.add_parser("vkey", help="打印见证人公钥（交给日志运营方配置）")
+    wvkey.add_argument("--key", required=True, help="私钥文件")
+    wvkey.set_defaults(func=cmd_witness_vkey, database=None)
+    wserve = witness.add_parser("serve", help="接受检查点、核对一致性并联署（C2SP tlog-witness）")
+    wserve.add_argument("--key", required=True, help="私钥文件")
+    wserve.add_argument(
+        "--log", action="append", required=True, metavar="VKEY", help="所见证日志的公钥（可多次）"
+    )
+    wserve.add_argument(
+        "--state", required=True, help="状态文件：最近联署的检查点（见证人自己保管）"
+    )
+    wserve.add_argument("--host", default="127.0.0.1")
+    wserve.add_argument("--port", type=int, default=8420)
+    wserve.add_argument("--clock-file", help=argparse.SUPPRESS)  # tests: a controllable clock
+    wserve.set_defaults(func=cmd_witness_serve, database=None)
     return parser
 
 

@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     # Ed25519 key signing the 检查码 on notices; outside the database, created 0600 on first
     # use (docs/operations.md#检查码签名密钥). Its public key is published on the site.
     signing_key_file: Path = Path("var/inspection-code.key")
+    # The public log (docs/transparency-log.md): the log key (Ed25519, C2SP signed-note key,
+    # outside the database, created 0600 on first use with the origin below as its name), the
+    # witnesses ("VKEY URL" each, separated by ";" or newlines) and how many of them must cosign
+    # a checkpoint before what it holds counts as published (0: none configured, embedded).
+    log_key_file: Path = Path("var/log.key")
+    log_origin: str | None = None
+    witnesses: str = ""
+    witness_quorum: int = 0
+    witness_timeout_seconds: float = 5.0
     # 国密 option (app/gm.py): 检查码 also signed with SM2 (key file outside the database,
     # created 0600 on first use; its public key published beside the Ed25519 ones).
     gm_signatures: bool = False

@@ -14,10 +14,12 @@ from app import jobs
 from app.auth.signin import SignInPolicy, prune
 from app.config import Settings
 from app.plans.drawing import draw_due_plans
+from app.publish.log import cosign_pending
 from app.publish.publisher import calendar_check, publish_on_time, publish_pending, result_release
 
 PUBLISH = "publish"
 PUBLISH_ON_TIME = "publish_on_time"
+COSIGN = "cosign"
 CALENDAR_CHECK = "calendar_check"
 DRAW_DUE = "draw_due_plans"
 SIGN_IN_PRUNE = "sign_in_prune"
@@ -40,6 +42,11 @@ def register_jobs(settings: Settings) -> None:
     jobs.register(DRAW_DUE, settings.time_check_seconds, draw_due_plans)
     jobs.register(PUBLISH_ON_TIME, settings.time_check_seconds, on_time)
     jobs.register(PUBLISH, settings.publish_interval_seconds, publish)
+    # The witnesses cosign each committed checkpoint; their cosignatures are published by the
+    # next "publish" (docs/transparency-log.md).
+    jobs.register(
+        COSIGN, settings.publish_interval_seconds, lambda s, _now: cosign_pending(s, settings)
+    )
     jobs.register(CALENDAR_CHECK, 24 * 3600, lambda _s, now: calendar_check(settings, now))
     # The sign-in audit is kept `sign_in_retention_days` (at least six months), then deleted.
     policy = SignInPolicy.of(settings)

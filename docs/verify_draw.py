@@ -1209,6 +1209,265 @@ def check(
     return report
 
 
+# --- the public log (docs/transparency-log.md): the plan version's publication anchored ------
+# A plan version in plans/{code}.json links its leaf in the log (`log`: index, the checkpoint
+# that anchors it, the RFC 9162 inclusion proof). The leaf is recomputed from the plan file
+# itself, so a plan file rewritten after publication no longer matches the logged leaf; the
+# checkpoint must be signed by the log key and cosigned by a quorum of witnesses (C2SP
+# cosignature/v1), and the announced entropy must come after the quorum's cosigned time — the
+# witnesses' clocks, not the server's.
+
+_P = 2**255 - 19
+_L = 2**252 + 27742317777372353535851937790883648493
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _x_of(y: int, sign: int) -> int | None:
+    xx = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P) % _P
+    x = pow(xx, (_P + 3) // 8, _P)
+    if (x * x - xx) % _P:
+        x = x * _SQRT_M1 % _P
+    if (x * x - xx) % _P:
+        return None
+    if x == 0 and sign:
+        return None
+    return _P - x if x & 1 != sign else x
+
+
+def _pt_add(a: Any, b: Any) -> Any:
+    x1, y1, z1, t1 = a
+    x2, y2, z2, t2 = b
+    aa = (y1 - x1) * (y2 - x2) % _P
+    bb = (y1 + x1) * (y2 + x2) % _P
+    cc = 2 * t1 * t2 * _D % _P
+    dd = 2 * z1 * z2 % _P
+    e, f, g, h = bb - aa, dd - cc, dd + cc, bb + aa
+    return (e * f % _P, g * h % _P, f * g % _P, e * h % _P)
+
+
+def _pt_mul(s: int, pt: Any) -> Any:
+    out = (0, 1, 1, 0)
+    while s:
+        if s & 1:
+            out = _pt_add(out, pt)
+        pt = _pt_add(pt, pt)
+        s >>= 1
+    return out
+
+
+def _pt_decode(data: bytes) -> Any:
+    y = int.from_bytes(data, "little")
+    sign, y = y >> 255, y & ((1 << 255) - 1)
+    if y >= _P:
+        return None
+    x = _x_of(y, sign)
+    return None if x is None else (x, y, 1, x * y % _P)
+
+
+_BASE = (_x_of(4 * pow(5, _P - 2, _P) % _P, 0), 4 * pow(5, _P - 2, _P) % _P)
+_B = (_BASE[0], _BASE[1], 1, (_BASE[0] or 0) * _BASE[1] % _P)
+
+
+def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> bool:
+    """RFC 8032 Ed25519 verification in pure Python (a small, slow, exact function)."""
+    if len(public) != 32 or len(signature) != 64:
+        return False
+    a, r = _pt_decode(public), _pt_decode(signature[:32])
+    s = int.from_bytes(signature[32:], "little")
+    if a is None or r is None or s >= _L:
+        return False
+    h = int.from_bytes(hashlib.sha512(signature[:32] + public + message).digest(), "little") % _L
+    left, right = _pt_mul(s, _B), _pt_add(r, _pt_mul(h, a))
+    return (left[0] * right[2] - right[0] * left[2]) % _P == 0 and (
+        left[1] * right[2] - right[1] * left[2]
+    ) % _P == 0
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> bool:
+    """RFC 9162 §2.1.3.2."""
+    if not 0 <= index < size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = _node(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = _node(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def _key_id(name: str, alg: int, public: bytes) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n" + bytes([alg]) + public).digest()[:4]
+
+
+def _vkey(text: str) -> tuple[str, int, bytes]:
+    name, kid, blob = text.split("+", 2)
+    raw = base64.b64decode(blob)
+    if len(raw) != 33 or _key_id(name, raw[0], raw[1:]).hex() != kid:
+        raise ValueError(f"bad verifier key {text!r}")
+    return name, raw[0], raw[1:]
+
+
+def _note_signatures(data: bytes) -> tuple[str, list[tuple[str, bytes]]]:
+    text = data.decode("utf-8")
+    cut = text.rfind("\n\n")
+    if cut < 0:
+        raise ValueError("note without signatures")
+    sigs = []
+    for line in text[cut + 2 :].splitlines():
+        if not line.startswith("\u2014 "):
+            raise ValueError(f"bad signature line {line!r}")
+        name, _, b64 = line[2:].partition(" ")
+        sigs.append((name, base64.b64decode(b64)))
+    return text[: cut + 1], sigs
+
+
+def plan_version_leaf(plan_code: str, version: dict[str, Any]) -> bytes:
+    """The leaf hash of a plan version as its plan file shows it (app/publish/log.py)."""
+    data = {"plan": plan_code}
+    data.update({k: v for k, v in version.items() if k != "log"})
+    ref = f"{plan_code}/{version.get('version')}"
+    entry = canonical({"kind": "plan_version", "ref": ref, "data": data})
+    return hashlib.sha256(b"\x00" + entry).digest()
+
+
+def _source_time(source: Any) -> datetime | None:
+    if not isinstance(source, dict):
+        return None
+    if source.get("kind") == "drand":
+        chain = CHAINS.get(source.get("chain"))  # type: ignore[arg-type]
+        round_number = source.get("round")
+        if chain is None or not _is_int(round_number):
+            return None
+        return round_time(chain, round_number)
+    return _instant(source.get("scheduled_at" if source.get("kind") == "dice" else "available_at"))
+
+
+LogFetch = Callable[[str], Optional[bytes]]
+
+
+def check_publication_log(
+    draw: dict[str, Any], plan: dict[str, Any] | None, fetch: LogFetch, report: Report
+) -> None:
+    """The plan version the draw is bound to is in the public log, unchanged, under a
+    checkpoint cosigned by the witnesses' quorum before its entropy existed."""
+    if draw.get("algorithm") not in FROZEN_FRAME or plan is None:
+        return
+    versions = [
+        v for v in plan.get("versions") or [] if v.get("version") == draw.get("plan_version")
+    ]
+    version = versions[0] if versions else None
+    link = version.get("log") if isinstance(version, dict) else None
+    if link is None:
+        if fetch("log/witnesses.json") is None:
+            report.notes.append(
+                "网站没有公开日志（log/）：未核对计划的公布时间锚定（site without a log）"
+            )
+        else:
+            report.problems.append(
+                "计划版本没有公开日志中的记录链接：无法证明它何时公布（plan version not in the log）"
+            )
+        return
+    try:
+        log_name, _, log_key = _vkey(link["log_key"])
+        quorum = int(link.get("quorum", 0))
+        witnesses = [_vkey(w) for w in link.get("witnesses") or []]
+        index = link["index"]
+        if not _is_int(index):
+            raise ValueError("index")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        report.problems.append(f"计划版本的公开日志链接格式错误（bad log link）：{exc}")
+        return
+    assert version is not None
+    if not _is_int(link.get("checkpoint")):
+        report.problems.append(
+            f"计划第 {version.get('version')} 版尚未收入经 {quorum} 位见证人联署的检查点："
+            "不能视为已公布（not yet anchored by the witnesses）"
+        )
+        return
+    size = link["checkpoint"]
+    cp = link["note"].encode() if isinstance(link.get("note"), str) else None
+    if cp is None:
+        cp = fetch(f"log/checkpoints/{size}")
+    if cp is None:
+        report.not_checked.append(f"找不到检查点 log/checkpoints/{size}（checkpoint missing）")
+        return
+    try:
+        body, sigs = _note_signatures(cp)
+        origin, size_line, root_b64 = body.split("\n")[:3]
+        root = base64.b64decode(root_b64)
+        proof = [base64.b64decode(p) for p in link.get("proof") or []]
+    except (ValueError, UnicodeDecodeError) as exc:
+        report.problems.append(f"检查点 {size} 格式错误：{exc}")
+        return
+    kid = _key_id(log_name, 1, log_key)
+    if (
+        origin != log_name
+        or size_line != str(size)
+        or not any(
+            n == log_name and s[:4] == kid and ed25519_verify(log_key, body.encode(), s[4:])
+            for n, s in sigs
+        )
+    ):
+        report.problems.append(f"检查点 {size} 没有日志密钥的有效签名（bad checkpoint signature）")
+        return
+    leaf = plan_version_leaf(str(plan.get("code")), version)
+    if not verify_inclusion(leaf, index, size, proof, root):
+        report.problems.append(
+            f"计划文件第 {version.get('version')} 版与公开日志中的记录不符：计划在公布后被改写"
+            "（plan version differs from the logged one: rewritten after publication）"
+        )
+        return
+    if quorum <= 0:
+        report.notes.append(
+            "未配置见证人（quorum 0）：计划的公布时间只有服务器自己的签名，未经独立见证"
+        )
+        return
+    times = []
+    for name, alg, key in witnesses:
+        wid = _key_id(name, alg, key)
+        for n, s in sigs:
+            if n != name or s[:4] != wid or len(s) != 76:
+                continue
+            ts = int.from_bytes(s[4:12], "big")
+            message = b"cosignature/v1\ntime %d\n" % ts + body.encode()
+            if ed25519_verify(key, message, s[12:]):
+                times.append(ts)
+                break
+    if len(times) < quorum:
+        report.problems.append(
+            f"检查点 {size} 只有 {len(times)} 位见证人的有效联署，少于法定数 {quorum}"
+            "（cosignatures below quorum）"
+        )
+        return
+    anchored = datetime.fromtimestamp(sorted(times)[quorum - 1], timezone.utc)
+    due = _source_time(version.get("entropy_source"))
+    if due is None:
+        report.problems.append("计划版本公布的随机源没有可核对的时间（entropy time）")
+    elif not due > anchored:
+        report.problems.append(
+            f"随机源产生于 {due.isoformat()}，不晚于见证人联署该计划版本的时间 "
+            f"{anchored.isoformat()}：无法证明计划在随机数产生之前已公布（时钟回拨或事后补登）"
+            "（entropy not after the witnessed publication）"
+        )
+    report.notes.append(
+        "见证人公钥取自计划文件（与网站的 log/witnesses.json 相同）；请与见证单位自行公布的公钥核对"
+        "（witness keys as listed by the site）"
+    )
+
+
 # --- the published task lists (spec §11.5): draws/{id}.tasks.csv and .tasks.xlsx ------------
 
 TASK_HEADER = (
@@ -2316,6 +2575,20 @@ def main(argv: list[str]) -> int:
     return EXIT_INCOMPLETE if EXIT_INCOMPLETE in codes else EXIT_VALID
 
 
+def _site_files(here: Path) -> LogFetch:
+    """Reads a file of the site root beside a draw: the site's layout (draws/../log/…) or a
+    folder of downloaded files holding log/."""
+
+    def fetch(rel: str) -> bytes | None:
+        for base in (here.parent, here):
+            path = base / rel
+            if path.is_file():
+                return path.read_bytes()
+        return None
+
+    return fetch
+
+
 def _is_draw_file(path: Path) -> bool:
     """A draw's JSON (or its announcement), not a plan file or a sealed record beside it."""
     if path.name.endswith(".sealed.json"):
@@ -2405,6 +2678,7 @@ def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
         )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         report = Report(problems=[f"抽取结果文件缺少或含有不合规的字段（malformed draw）：{exc!r}"])
+    check_publication_log(draw, documents.get("plan"), _site_files(here), report)
     report.problems[:0] = problems
     return print_report(report, draw, "种子、抽中对象、入样概率、检查组与任务清单均已完整复算")
 

@@ -1,6 +1,7 @@
 """Fixtures: a migrated database per backend (SQLite always, PostgreSQL when configured)."""
 
 import os
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,10 @@ PG_URL = os.environ.get("SPOTCHECK_TEST_POSTGRES_URL")
 # a server key of their own (app/keys.py), never a developer's var/server.key.
 os.environ["SPOTCHECK_DRAND_RELAYS"] = ""
 os.environ.setdefault("SPOTCHECK_SERVER_KEY", "5e" * 32)
+# …and a log key of their own (app/tlog/keys.py), never var/log.key.
+os.environ.setdefault(
+    "SPOTCHECK_LOG_KEY_FILE", os.path.join(tempfile.mkdtemp(prefix="spotcheck-log-"), "log.key")
+)
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 

@@ -70,7 +70,11 @@ TARGETS = {
             (r"return `现有检查组", "return null && `"),
         ),
         JS_OFF,
-        ("tests/publish/test_verify_js.py", "tests/draw/test_teams_recusal.py"),
+        (
+            "tests/publish/test_verify_js.py",
+            "tests/publish/test_verify_js_log.py",
+            "tests/draw/test_teams_recusal.py",
+        ),
         end=r"^  /\* Reads a file as a stream",
     ),
     "inspection": Target(

@@ -37,6 +37,7 @@ FOUNDATION = {
     "api",
     "keys",
     "gm",
+    "tlog",
 }
 PURE = {"draw"}
 # Domain packages, lowest first: each may import the ones before it (and foundation, draw).
@@ -63,6 +64,7 @@ FOUNDATION_ORDER = [
     "events",
     "jobs",
     "audit",
+    "tlog",
     "auth",
     "api",
 ]

@@ -89,7 +89,7 @@ def test_task_states_and_teams_carried_over(blank_engine):
 # --- downgrades never drop committed data ----------------------------------------------------
 
 BEFORE_PROTOCOL_V2 = "c0n5013a0001"  # before frozen frames and the plans' committed values
-BEFORE_TEAM_FRAMES = "8a4c1e7f2b39"  # before the frozen inspector frames (spotcheck-draw/3)
+BEFORE_TEAM_FRAMES = "7c4e2a9b1f63"  # before the frozen inspector frames (spotcheck-draw/3)
 
 
 class TestDowngradeKeepsCommittedData:

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,7 @@ from app.models import AuditEntry
 from app.models.base import utcnow
 
 GENESIS = "0" * 64
+log = logging.getLogger(__name__)
 
 
 def canonical_json(obj: Any) -> str:
@@ -59,10 +61,22 @@ def append(
     """Appends one entry chained to the current head."""
     _lock_chain(session)
     head = session.execute(
-        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+        select(AuditEntry.seq, AuditEntry.entry_hash, AuditEntry.at)
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
     ).first()
     seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
     at = utcnow().replace(microsecond=0)
+    if head is not None and at < head[2]:
+        # A clock set back (or a server whose clock drifted) never writes an entry dated
+        # before the newest one: the chain's times only go forward (`verify_chain` refuses a
+        # chain whose times go back).
+        log.warning(
+            "服务器时钟 %s 早于审计链最新条目 %s；本条按最新条目时间记录 (clock behind the chain)",
+            at.isoformat(),
+            head[2].isoformat(),
+        )
+        at = head[2]
     payload = json.loads(canonical_json(data or {}))
     entry = AuditEntry(
         seq=seq,
@@ -98,6 +112,7 @@ def verify_chain(session: Session, *, published_heads: Sequence[str] = ()) -> Ch
     """
     problems: list[str] = []
     prev, expected_seq, count = GENESIS, 1, 0
+    prev_at: datetime | None = None
     wanted = set(published_heads)
     for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).yield_per(1000):
         count += 1
@@ -121,7 +136,12 @@ def verify_chain(session: Session, *, published_heads: Sequence[str] = ()) -> Ch
         )
         if h != e.entry_hash:
             problems.append(f"第 {e.seq} 条内容被修改 (entry {e.seq} edited)")
-        prev, expected_seq = e.entry_hash, e.seq + 1
+        if prev_at is not None and e.at < prev_at:
+            problems.append(
+                f"第 {e.seq} 条的时间 {e.at.isoformat()} 早于前一条 {prev_at.isoformat()}："
+                "倒填日期 (back-dated entry)"
+            )
+        prev, expected_seq, prev_at = e.entry_hash, e.seq + 1, max(e.at, prev_at or e.at)
     problems += [
         f"已公布的链头 {h} 不在审计链中：其后的条目被删除或整段重写 (published head missing)"
         for h in sorted(wanted)

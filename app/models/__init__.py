@@ -18,6 +18,7 @@ from app.models.plans import (
 )
 from app.models.registry import Inspector, Item, RegistryHistory, Target
 from app.models.results import Evidence, Result, ResultVersion, TaskEvent
+from app.models.tlog import LogCheckpoint, LogCosignature, LogLeaf
 from app.models.visits import Visit, VisitMember
 
 __all__ = [
@@ -33,6 +34,9 @@ __all__ = [
     "Inspector",
     "Item",
     "JobRun",
+    "LogCheckpoint",
+    "LogCosignature",
+    "LogLeaf",
     "Plan",
     "PlanFrame",
     "PlanTeamFrame",

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from app import keys
 from app.audit import service as audit
-from app.clock import local_date
+from app.clock import local_date, local_time
+from app.config import get_settings
 from app.draw import (
     ALGORITHM,
     ALGORITHM_V2,
@@ -67,9 +68,10 @@ from app.models import (
 from app.models.base import utcnow
 from app.plans import entropy, frame, sealing, visits
 from app.plans import service as plans
-from app.plans.schemas import DrandSource, DrawIn, PlanIn
+from app.plans.schemas import DrandSource, DrawIn, EntropySource, PlanIn
 from app.registries.bulk import bulk_insert
 from app.states import DrawStatus, PlanStatus, TaskStatus, plan_label
+from app.tlog import service as tlog
 from app.visits import service as visit_records
 
 log = logging.getLogger(__name__)
@@ -293,6 +295,37 @@ def bound_version(session: Session, plan: Plan) -> PlanVersion:
     return version
 
 
+def check_anchored(session: Session, code: str, version: int, source: EntropySource) -> None:
+    """With witnesses configured (a quorum), a plan version counts as published only once a
+    checkpoint holding its leaf was cosigned by the quorum, and its entropy must come after
+    that cosigned time (witnesses' clocks, not this server's): 409 otherwise, nothing drawn."""
+    settings = get_settings()
+    if settings.witness_quorum <= 0:
+        return
+    idx = tlog.first_leaf(session, "plan_version", tlog.plan_version_ref(code, version))
+    anchor = (
+        None
+        if idx is None
+        else tlog.anchor_of(
+            session, idx, tlog.configured_witnesses(settings), settings.witness_quorum
+        )
+    )
+    if anchor is None:
+        raise Conflict(
+            f"计划第 {version} 版尚未经 {settings.witness_quorum} 位见证人联署的检查点收录，"
+            "不能视为已公布，不能抽取；请待公开日志发布并经见证人联署（docs/transparency-log.md）"
+            "（the plan version is not yet in a checkpoint cosigned by the witnesses' quorum）"
+        )
+    at = entropy.source_time(source)
+    if at <= anchor.at:
+        raise Conflict(
+            f"公布的随机源产生于 {local_time(at)}，不晚于见证人联署本计划版本的时间 "
+            f"{local_time(anchor.at)}：无法证明计划在随机数产生之前已公布，拒绝抽取；"
+            "请提交计划调整，公布新的未来随机源（the announced entropy does not come after "
+            "the witnessed publication）"
+        )
+
+
 def _inputs(session: Session, *, code: str, body: DrawIn) -> _Inputs:
     """The locked plan, the checked entropy and the seed; 409/422 when it cannot be drawn."""
     plan = plans.get(session, code, for_update=True)
@@ -316,6 +349,7 @@ def _inputs(session: Session, *, code: str, body: DrawIn) -> _Inputs:
         assert spec.entropy_source is not None and plan.secret_nonce and version.frame_sha256
         algorithm = version.algorithm
         got = entropy.resolve(spec.entropy_source, body, now, algorithm=algorithm)
+        check_anchored(session, plan.code, version.version, spec.entropy_source)
         secret = plans.plan_secret(plan)  # 409 when this host's key does not open it
         source = plan.spec["entropy_source"]
         seed_inputs: dict[str, Any] = {

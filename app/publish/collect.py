@@ -54,9 +54,9 @@ class DrawData:
     # A public draw read from the database has no body yet: `loader` reads its body and stored
     # population when the draw is rendered, one draw at a time (publishing memory is bounded by
     # the largest draw, not by how many draws have been published).
-    loader: (
-        Callable[[], tuple[dict[str, Any], bytes | None, bytes | None, bytes | None]] | None
-    ) = None
+    loader: Callable[[], tuple[dict[str, Any], bytes | None, bytes | None, bytes | None]] | None = (
+        None
+    )
     # A withheld draw's sealed record (existence, entropy, task-list hash; no secret, no tasks).
     sealed: dict[str, Any] | None = None
     # spotcheck-draw/3: the frozen inspector frame file (gzip) published beside the population.

@@ -30,6 +30,7 @@ from app.models import Draw, Plan, PublishBuild, PublishRequest, Result
 from app.models.base import utcnow
 from app.plans.disclosure import tasks_public
 from app.publish.collect import ResultRelease
+from app.publish.log import cosign_pending
 from app.publish.write import PublishReport, publish
 from app.states import PlanStatus
 from app.tasks.deadlines import calendar_warnings
@@ -117,18 +118,35 @@ def publish_pending(
 
 
 def publish_now(factory: sessionmaker[Session], settings: Settings) -> PublishReport | None:
-    """Runs `publish_pending` in its own session and commits; failures are logged (the
-    requests stay due, the next run catches up)."""
+    """Runs `publish_pending` in its own session and commits; then asks the witnesses to
+    cosign the committed checkpoint and, if they did, builds again to publish their
+    cosignatures. Failures are logged (the requests stay due, the next run catches up)."""
     try:
         with factory() as session:
             report = publish_pending(
                 session, settings.publish_dir, release=result_release(settings)
             )
             session.commit()
-            return report
+        if cosign_now(factory, settings):
+            with factory() as session:
+                report = (
+                    publish_pending(session, settings.publish_dir, release=result_release(settings))
+                    or report
+                )
+                session.commit()
+        return report
     except Exception:
         log.exception("发布公开网站失败（publish failed）；下次发布时将补上")
         return None
+
+
+def cosign_now(factory: sessionmaker[Session], settings: Settings) -> int:
+    """The witnesses asked to cosign the newest committed checkpoint, in a session of its own
+    (`app.publish.log.cosign_pending`); returns how many cosigned."""
+    with factory() as session:
+        added = cosign_pending(session, settings)
+        session.commit()
+    return added
 
 
 def last_built_for(session: Session) -> datetime | None:

@@ -23,6 +23,7 @@ failure leaves the build's transaction usable.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -47,6 +48,7 @@ from app.models.base import utcnow
 from app.publish.collect import ResultRelease, SiteData, collect, releasable_results
 from app.publish.formats import FileBody, FileSink, Meta, render_unit
 from app.publish.inspections import inspection_pages
+from app.publish.log import LogState, log_publication, render_log
 from app.publish.render import Assets, fingerprint, render_into
 from app.states import DrawStatus
 from app.stats.render import (
@@ -81,6 +83,8 @@ class PublishReport:
     failed_units: dict[str, str] = field(default_factory=dict)
     # files of the generation replaced whose bytes no longer matched their record
     altered_files: list[str] = field(default_factory=list)
+    # the public log: its size, leaves appended, witnesses' problems, quorum reached or not
+    log: LogState | None = None
 
 
 def load_assets(docs_dir: Path = DOCS_DIR) -> Assets:
@@ -463,6 +467,9 @@ def publish(
     # publication and the audit entry of it); then the site is read as the database holds it.
     mark_published(session, releasable_results(session, now=at, result_release=result_release), at)
     data = collect(session, now=at)
+    # 一公开 as a log (app/publish/log.py): every event above logged, a checkpoint signed and
+    # cosigned, each plan version linked to its leaf — before anything is rendered.
+    log_state, logged = log_publication(session, data, get_settings())
     assets = load_assets()
     # 统计分析 section (app/stats): HT estimates of the current public draws, one unit each.
     public = [d.id for d in data.draws if d.public and d.status == DrawStatus.CURRENT]
@@ -473,8 +480,10 @@ def publish(
             _render_statistics(sink, session, data, public)
         # 检查码核验 and 机构年度检查次数 (app/publish/inspections.py)
         inspection_pages(sink, session, data, key_file=get_settings().signing_key_file)
+        render_log(sink, logged)
 
-    return build_site(publish_dir, produce, carry=not full, guard=session.begin_nested)
+    report = build_site(publish_dir, produce, carry=not full, guard=session.begin_nested)
+    return dataclasses.replace(report, log=log_state)
 
 
 def _give(sink: FileSink, files: Mapping[str, FileBody]) -> None:

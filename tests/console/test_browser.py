@@ -321,7 +321,9 @@ def test_boundaries_in_chromium(live, drawn, make_user):
         d.execute_script("document.querySelector('form.form input[name=csrf]').value='forged'")
         d.find_element(By.NAME, "code").send_keys("2026-CSRF")
         d.find_element(By.NAME, "title").send_keys("伪造的请求")
-        d.find_element(By.CSS_SELECTOR, "form.form button").click()
+        button = d.find_element(By.CSS_SELECTOR, "form.form button")
+        button.click()
+        WebDriverWait(d, 30).until(ec.staleness_of(button))  # the page after the post
         _wait(d, "main")
         assert "CSRF" in d.find_element(By.TAG_NAME, "body").text
         d.get(live + "/console/plans")
@@ -359,6 +361,7 @@ def test_boundaries_in_chromium(live, drawn, make_user):
             tr for tr in d.find_elements(By.CSS_SELECTOR, "table tr") if "浏览器测试令牌" in tr.text
         )
         row.find_element(By.CSS_SELECTOR, "form[action$=revoke] button").click()
+        WebDriverWait(d, 30).until(ec.staleness_of(row))  # the page after the post
         _wait(d, "h1")
         assert "已吊销" in next(
             tr.text

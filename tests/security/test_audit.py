@@ -1,12 +1,14 @@
 """Audit chain: one entry per kind of change, tampering detected and named, head on every page."""
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select, text
+import time_machine
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
 
-from app.audit.service import GENESIS, entry_hash, verify_chain
+from app.audit.service import GENESIS, append, entry_hash, verify_chain
 from app.clock import today_local
 from app.db import make_sessionmaker
 from app.models import AuditEntry
@@ -257,3 +259,35 @@ def test_chain_head_on_the_home_page_and_no_stale_head_on_carried_ones(client, d
         assert m, page
         assert (int(m.group(1)), m.group(2)) == (seq, head), page
     assert carried >= 8
+
+
+SET_BACK = datetime(2023, 9, 15, 2, 50, tzinfo=UTC)  # a clock set back (10:50 北京时间)
+
+
+def test_the_audit_chain_refuses_back_dated_entries(session: Session) -> None:
+    """A clock set back never dates an entry before the newest; an entry back-dated in the
+    database (and re-chained by an operator) is named by audit verify."""
+    append(session, actor="a", action="x.create", entity="x:1")
+    with time_machine.travel(SET_BACK):
+        late = append(session, actor="a", action="x.create", entity="x:2")
+    assert late.at.year >= 2026  # never dated before the newest entry
+    assert verify_chain(session).problems == []
+    # The operator rewrites the entry with a 2023 date in the database and re-chains it.
+    back = datetime(2023, 9, 15, 2, 50, tzinfo=UTC)
+    e = session.scalars(select(AuditEntry).where(AuditEntry.seq == 2)).one()
+    forged = entry_hash(
+        prev_hash=e.prev_hash,
+        seq=2,
+        at=back,
+        actor=e.actor,
+        action=e.action,
+        entity=e.entity,
+        data=e.data,
+    )
+    session.execute(
+        update(AuditEntry).where(AuditEntry.seq == 2).values(at=back, entry_hash=forged)
+    )
+    session.expire_all()
+    problems = verify_chain(session).problems
+    assert any("倒填日期" in p for p in problems), problems
+    session.rollback()

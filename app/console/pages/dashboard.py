@@ -20,6 +20,7 @@ from app.errors import AppError
 from app.plans import service as plans
 from app.tasks import deadlines, results
 from app.tasks import service as tasks
+from app.tlog import service as tlog
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,8 +42,20 @@ def dashboard(request: Request, session: SessionDep, staff: StaffDep) -> HTMLRes
         else []
     )
     due = _deadline_counts(request, session, staff) if p.role in ("admin", "supervisor") else None
+    witnesses = (
+        tlog.witness_notice(session, settings_of(request))
+        if p.role in ("admin", "supervisor")
+        else None
+    )
     return render(
-        request, "dashboard.html", staff, tasks=my_tasks, queue=queue, plans=plan_rows, due=due
+        request,
+        "dashboard.html",
+        staff,
+        tasks=my_tasks,
+        queue=queue,
+        plans=plan_rows,
+        due=due,
+        witnesses=witnesses,
     )
 
 

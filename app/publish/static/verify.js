@@ -1246,6 +1246,209 @@
     }
   }
 
+  /* ---- The public log (docs/transparency-log.md): the plan version's publication anchored.
+     Port of check_publication_log in docs/verify_draw.py. The plan version links its leaf
+     (`log`: index, anchoring checkpoint, RFC 9162 inclusion proof); the leaf's entry is read
+     from the log's entry bundle, compared field by field with the plan file's version, hashed
+     and proven into the checkpoint; the checkpoint is signed by the log key and cosigned by a
+     quorum of witnesses (C2SP cosignature/v1), and the entropy comes after the quorum's time. */
+  const ED_P = (1n << 255n) - 19n;
+  const ED_L = (1n << 252n) + 27742317777372353535851937790883648493n;
+  const edMod = (a) => ((a % ED_P) + ED_P) % ED_P;
+  function edPow(b, e) {
+    let r = 1n; b = edMod(b);
+    while (e > 0n) { if (e & 1n) r = r * b % ED_P; b = b * b % ED_P; e >>= 1n; }
+    return r;
+  }
+  const ED_D = edMod(-121665n * edPow(121666n, ED_P - 2n));
+  const ED_I = edPow(2n, (ED_P - 1n) / 4n);
+  function edX(y, sign) {
+    const xx = edMod((y * y - 1n) * edPow(ED_D * y * y + 1n, ED_P - 2n));
+    let x = edPow(xx, (ED_P + 3n) / 8n);
+    if (edMod(x * x - xx) !== 0n) x = x * ED_I % ED_P;
+    if (edMod(x * x - xx) !== 0n) return null;
+    if (x === 0n && sign) return null;
+    return (x & 1n) !== BigInt(sign) ? ED_P - x : x;
+  }
+  function edAdd(a, b) {
+    const A = edMod((a[1] - a[0]) * (b[1] - b[0])), B = edMod((a[1] + a[0]) * (b[1] + b[0]));
+    const C = edMod(2n * a[3] * b[3] * ED_D), D = edMod(2n * a[2] * b[2]);
+    const E = B - A, F = D - C, G = D + C, H = B + A;
+    return [edMod(E * F), edMod(G * H), edMod(F * G), edMod(E * H)];
+  }
+  function edMul(s, p) {
+    let r = [0n, 1n, 1n, 0n];
+    while (s > 0n) { if (s & 1n) r = edAdd(r, p); p = edAdd(p, p); s >>= 1n; }
+    return r;
+  }
+  const leInt = (bytes) => { let n = 0n; for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]); return n; };
+  function edDecode(bytes) {
+    let y = leInt(bytes);
+    const sign = Number(y >> 255n);
+    y &= (1n << 255n) - 1n;
+    if (y >= ED_P) return null;
+    const x = edX(y, sign);
+    return x === null ? null : [x, y, 1n, x * y % ED_P];
+  }
+  const ED_BY = 4n * edPow(5n, ED_P - 2n) % ED_P;
+  const ED_B = [edX(ED_BY, 0), ED_BY, 1n, edX(ED_BY, 0) * ED_BY % ED_P];
+  /* RFC 8032 Ed25519 verification with BigInt (SHA-512 from WebCrypto). */
+  async function ed25519Verify(pub, msg, sig) {
+    if (pub.length !== 32 || sig.length !== 64) return false;
+    const A = edDecode(pub), R = edDecode(sig.slice(0, 32)), s = leInt(sig.slice(32));
+    if (!A || !R || s >= ED_L) return false;
+    const h = leInt(new Uint8Array(await crypto.subtle.digest("SHA-512", concat([sig.slice(0, 32), pub, msg])))) % ED_L;
+    const l = edMul(s, ED_B), r = edAdd(R, edMul(h, A));
+    return edMod(l[0] * r[2] - r[0] * l[2]) === 0n && edMod(l[1] * r[2] - r[1] * l[2]) === 0n;
+  }
+  const b64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  async function keyId(name, alg, key) {
+    return (await sha256(concat([enc.encode(name + "\n"), Uint8Array.of(alg), key]))).slice(0, 4);
+  }
+  function vkey(text) {
+    const i = text.indexOf("+"), j = text.indexOf("+", i + 1);
+    const raw = b64(text.slice(j + 1));
+    return { name: text.slice(0, i), id: text.slice(i + 1, j), alg: raw[0], key: raw.slice(1) };
+  }
+  const sameBytes = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+  async function nodeHash(l, r) { return sha256(concat([Uint8Array.of(1), l, r])); }
+  /* RFC 9162 §2.1.3.2 with Numbers (indexes below 2^53). */
+  async function verifyInclusion(leaf, index, size, proof, root) {
+    if (!(index >= 0 && index < size)) return false;
+    let fn = index, sn = size - 1, r = leaf;
+    for (const p of proof) {
+      if (sn === 0) return false;
+      if (fn % 2 === 1 || fn === sn) {
+        r = await nodeHash(p, r);
+        while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+      } else r = await nodeHash(r, p);
+      fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+    }
+    return sn === 0 && sameBytes(r, root);
+  }
+  function sameJson(a, b) {
+    if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+    if (a && b && typeof a === "object" && typeof b === "object") {
+      const ka = Object.keys(a).sort(), kb = Object.keys(b).sort();
+      return sameJson(ka, kb) && ka.every((k) => sameJson(a[k], b[k]));
+    }
+    return a === b;
+  }
+  function tilePath(n) {
+    const digits = String(n).padStart(3, "0");
+    const padded = "0".repeat((3 - digits.length % 3) % 3) + digits;
+    const groups = padded.match(/.../g);
+    return groups.map((g, i) => (i < groups.length - 1 ? "x" + g : g)).join("/");
+  }
+  function unbundle(bytes) {
+    const out = [];
+    for (let i = 0; i < bytes.length;) {
+      const n = (bytes[i] << 8) | bytes[i + 1];
+      out.push(bytes.slice(i + 2, i + 2 + n));
+      i += 2 + n;
+    }
+    return out;
+  }
+  function noteParts(bytes) {
+    const text = new TextDecoder("utf-8").decode(bytes), cut = text.lastIndexOf("\n\n");
+    if (cut < 0) throw new Error("检查点没有签名");
+    const sigs = text.slice(cut + 2).split("\n").filter((l) => l).map((l) => {
+      if (!l.startsWith("\u2014 ")) throw new Error("签名行格式错误");
+      const sp = l.indexOf(" ", 2);
+      return { name: l.slice(2, sp), raw: b64(l.slice(sp + 1)) };
+    });
+    return { body: text.slice(0, cut + 1), sigs };
+  }
+  const LOG_LABEL = "计划版本收入公开日志、经见证人联署，且随机源晚于联署时间";
+  /* `fetchLog(rel)` reads a file of the site's log/ (bytes, or null when absent). */
+  async function checkPublicationLog(draw, plan, fetchLog, add) {
+    if (!frozen(draw.algorithm) || !plan) return;
+    const v = (plan.versions || []).find((x) => x.version === draw.plan_version);
+    const link = v ? v.log : undefined;
+    if (link === undefined) {
+      if (await fetchLog("witnesses.json")) add(LOG_LABEL, false, "计划版本没有公开日志中的记录链接：无法证明它何时公布");
+      return; // else a site without a log (older publications)
+    }
+    if (!link || !Number.isInteger(link.index) || typeof link.log_key !== "string") { add(LOG_LABEL, false, "计划版本的公开日志链接格式错误"); return; }
+    const quorum = Number(link.quorum || 0), logKey = vkey(link.log_key);
+    if (!Number.isInteger(link.checkpoint)) { add(LOG_LABEL, false, `计划第 ${v.version} 版尚未收入经 ${quorum} 位见证人联署的检查点：不能视为已公布`); return; }
+    const cpBytes = typeof link.note === "string" ? enc.encode(link.note) : await fetchLog(`checkpoints/${link.checkpoint}`);
+    const latestBytes = await fetchLog("checkpoint");
+    if (!cpBytes || !latestBytes) { add(LOG_LABEL, null, "找不到检查点"); return; }
+    const cp = noteParts(cpBytes), lines = cp.body.split("\n");
+    const logId = await keyId(logKey.name, 1, logKey.key);
+    let signed = false;
+    for (const s of cp.sigs) {
+      if (s.name === logKey.name && sameBytes(s.raw.slice(0, 4), logId) && await ed25519Verify(logKey.key, enc.encode(cp.body), s.raw.slice(4))) signed = true;
+    }
+    if (!signed || lines[0] !== logKey.name || lines[1] !== String(link.checkpoint)) { add(LOG_LABEL, false, `检查点 ${link.checkpoint} 没有日志密钥的有效签名`); return; }
+    // The entry as logged, from the bundle of the newest tiles.
+    const latestSize = Number(noteParts(latestBytes).body.split("\n")[1]);
+    const n = Math.floor(link.index / 256), full = Math.floor(latestSize / 256) > n;
+    const bundle = await fetchLog(`tile/entries/${tilePath(n)}` + (full ? "" : `.p/${latestSize % 256}`));
+    const entry = bundle ? unbundle(bundle)[link.index % 256] : undefined;
+    if (!entry) { add(LOG_LABEL, null, "找不到日志记录"); return; }
+    const leaf = await sha256(concat([Uint8Array.of(0), entry]));
+    const proof = (link.proof || []).map(b64);
+    if (!await verifyInclusion(leaf, link.index, link.checkpoint, proof, b64(lines[2]))) { add(LOG_LABEL, false, "日志记录不在检查点中（包含证明不成立）"); return; }
+    const logged = JSON.parse(new TextDecoder("utf-8").decode(entry));
+    const shown = { plan: plan.code };
+    for (const [k, x] of Object.entries(v)) if (k !== "log") shown[k] = x;
+    if (logged.kind !== "plan_version" || !sameJson(logged.data, shown)) { add(LOG_LABEL, false, `计划文件第 ${v.version} 版与公开日志中的记录不符：计划在公布后被改写`); return; }
+    if (quorum <= 0) { add(LOG_LABEL, true, "未配置见证人（quorum 0）：公布时间只有服务器自己的签名"); return; }
+    const times = [];
+    for (const w of link.witnesses || []) {
+      const k = vkey(w), wid = await keyId(k.name, k.alg, k.key);
+      for (const s of cp.sigs) {
+        if (s.name !== k.name || s.raw.length !== 76 || !sameBytes(s.raw.slice(0, 4), wid)) continue;
+        const ts = Number(new DataView(s.raw.buffer, s.raw.byteOffset + 4, 8).getBigUint64(0));
+        const msg = enc.encode(`cosignature/v1\ntime ${ts}\n` + cp.body);
+        if (await ed25519Verify(k.key, msg, s.raw.slice(12))) { times.push(ts); break; }
+      }
+    }
+    if (times.length < quorum) { add(LOG_LABEL, false, `检查点只有 ${times.length} 位见证人的有效联署，少于法定数 ${quorum}`); return; }
+    times.sort((a, b) => a - b);
+    const anchored = times[quorum - 1] * 1000, src = v.entropy_source || {};
+    let due = NaN;
+    if (src.kind === "drand" && CHAINS[src.chain]) due = (CHAINS[src.chain].genesis + (Number(src.round) - 1) * CHAINS[src.chain].period) * 1000;
+    else due = instant(src.kind === "dice" ? src.scheduled_at : src.available_at);
+    if (!(due > anchored)) { add(LOG_LABEL, false, `随机源产生于 ${new Date(due).toISOString()}，不晚于见证人联署该计划版本的时间 ${new Date(anchored).toISOString()}：无法证明计划在随机数产生之前已公布`); return; }
+    add(LOG_LABEL, true, `${times.length} 位见证人联署（法定数 ${quorum}），联署时间 ${new Date(anchored).toISOString()}；见证人公钥取自计划文件（与 log/witnesses.json 相同），请与见证单位公布的公钥核对`);
+  }
+
+  /* RFC 9162 tree head of leaf hashes [lo, hi). */
+  async function treeHead(hashes, lo, hi) {
+    const n = hi - lo;
+    if (n === 0) return sha256(new Uint8Array(0));
+    if (n === 1) return hashes[lo];
+    let k = 1;
+    while (k * 2 < n) k *= 2;
+    return nodeHash(await treeHead(hashes, lo, lo + k), await treeHead(hashes, lo + k, hi));
+  }
+  const REMEMBER_LABEL = "公开日志是上次查看时日志的延续（没有记录被删除或改写）";
+  /* The reader's memory (`store`: get/set of {size, root} by log origin; localStorage in the
+     page): the newest checkpoint's tree, rebuilt from the level-0 tiles, still holds the tree
+     head remembered from the last visit; then the newest one is remembered. */
+  async function checkRememberedLog(fetchLog, store, add) {
+    const latestBytes = await fetchLog("checkpoint");
+    if (!latestBytes) return;
+    const lines = noteParts(latestBytes).body.split("\n");
+    const origin = lines[0], size = Number(lines[1]), root = hex(b64(lines[2]));
+    const hashes = [];
+    for (let n = 0; n * 256 < size; n++) {
+      const width = Math.min(256, size - n * 256);
+      const tile = await fetchLog(`tile/0/${tilePath(n)}` + (width === 256 ? "" : `.p/${width}`));
+      if (!tile || tile.length !== width * 32) { add(REMEMBER_LABEL, null, "日志瓦片缺失"); return; }
+      for (let i = 0; i < width; i++) hashes.push(tile.slice(i * 32, i * 32 + 32));
+    }
+    if (hex(await treeHead(hashes, 0, size)) !== root) { add(REMEMBER_LABEL, false, "日志瓦片与最新检查点不符"); return; }
+    const prev = store.get(origin);
+    if (prev && prev.size > size) { add(REMEMBER_LABEL, false, `日志从上次查看时的 ${prev.size} 条缩小到 ${size} 条：记录被删除`); return; }
+    if (prev && hex(await treeHead(hashes, 0, prev.size)) !== prev.root) { add(REMEMBER_LABEL, false, `前 ${prev.size} 条记录与上次查看时不同：有记录被删除或改写`); return; }
+    store.set(origin, { size, root });
+    add(REMEMBER_LABEL, true, prev ? `上次查看时 ${prev.size} 条，现在 ${size} 条` : `首次在本浏览器查看：已记住 ${size} 条记录的检查点`);
+  }
+
   /* Reads a file as a stream, reporting bytes received (large population files). */
   async function fetchBytes(url) {
     const r = await fetch(url, { cache: "no-store" });
@@ -1313,6 +1516,16 @@
       }
       status.textContent = "正在重算……";
       const { checks } = await verifyDraw(draw, pop, plan, taskLists);
+      const logBase = root.dataset.plan.replace(/plans\/[^/]*$/, "log/");
+      await checkPublicationLog(draw, plan, async (rel) => {
+        try { return await fetchBytes(logBase + rel); } catch (e) { return null; }
+      }, (label, ok, detail) => checks.push({ label, ok, detail }));
+      await checkRememberedLog(async (rel) => {
+        try { return await fetchBytes(logBase + rel); } catch (e) { return null; }
+      }, {
+        get(origin) { try { return JSON.parse(localStorage.getItem("spotcheck-log:" + origin)); } catch (e) { return null; } },
+        set(origin, value) { try { localStorage.setItem("spotcheck-log:" + origin, JSON.stringify(value)); } catch (e) { /* private mode */ } },
+      }, (label, ok, detail) => checks.push({ label, ok, detail }));
       list.textContent = "";
       for (const c of checks) {
         const state = c.ok === null ? "unchecked" : (c.ok ? "ok" : "bad");
@@ -1379,7 +1592,7 @@
   }
 
   const setProgress = (fn) => { progress = fn; };
-  window.SpotcheckVerify = { verifyDraw, replayTargets, replayTeams, checkTeamConstraints, replayVisits, deriveSeed, deriveSeedV2, deriveSeedV3, allocate, entropyFormProblem, canonical, commitmentOf, fsum, solveInclusion, setProgress };
+  window.SpotcheckVerify = { verifyDraw, checkPublicationLog, checkRememberedLog, ed25519Verify, replayTargets, replayTeams, checkTeamConstraints, replayVisits, deriveSeed, deriveSeedV2, deriveSeedV3, allocate, entropyFormProblem, canonical, commitmentOf, fsum, solveInclusion, setProgress };
   document.addEventListener("DOMContentLoaded", () => {
     const v = document.querySelector("[data-verify]");
     if (v) runVerifyPage(v);

@@ -2,9 +2,9 @@
 the frozen inspector frame of a spotcheck-draw/3 plan version (docs/draw-spec-teams.md §12) and
 the listed changes a re-draw makes to the original frames
 
-Revision ID: 7c4e2a9f1b36
-Revises: 8a4c1e7f2b39
-Create Date: 2026-12-11 12:00:00
+Revision ID: 3d9f5b2e7a41
+Revises: 7c4e2a9b1f63
+Create Date: 2026-12-12 12:00:00
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from alembic import op
 from app.migrate import refuse_losing
 from app.models.base import UTCDateTime
 
-revision: str = "7c4e2a9f1b36"
-down_revision: str | None = "8a4c1e7f2b39"
+revision: str = "3d9f5b2e7a41"
+down_revision: str | None = "7c4e2a9b1f63"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
