@@ -592,6 +592,8 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
         got = first(None, kind)
         if got is not None:
             task_lists[kind] = got[1]
+    # spotcheck-draw/3: the frozen inspector frame (docs/draw-spec-teams.md §12)
+    team_frame = first(None, "team_frame") if draw.get("sealed") is not True else None
     # the timelock seal of a withheld draw (record and population file), when it has one
     seal, population_seal = first(None, "seal"), first(None, "population_seal")
     try:
@@ -602,6 +604,7 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
             sealed=documents.get("sealed"),
             bls=_bls_with_beacon_module,
             task_lists=task_lists,
+            team_frame=None if team_frame is None else team_frame[1],
             seal_file=seal[1] if seal is not None else None,
             population_seal=population_seal[1] if population_seal is not None else None,
         )

@@ -77,3 +77,13 @@ def plan_secret(plan_code: str, nonce: str) -> str:
 def recusal_key(draw_id: str) -> bytes:
     """The key of a draw's exclusion tokens (given to auditors, never published)."""
     return hmac.new(server_key(), _RECUSAL_TAG + draw_id.encode(), hashlib.sha256).digest()
+
+
+_TEAM_FRAME_TAG = b"spotcheck/team-frame-key\n"
+
+
+def team_frame_key(plan_code: str, version: int) -> bytes:
+    """The key of a plan version's frozen inspector frame: it opens the recusal tokens (the
+    draw publishes the openings of the pairs that changed a step; auditors may be given it)."""
+    message = _TEAM_FRAME_TAG + _field(plan_code.encode()) + _field(str(version).encode())
+    return hmac.new(server_key(), message, hashlib.sha256).digest()

@@ -162,6 +162,9 @@ def _plan(code: str, *, all_need_medicine: bool) -> dict[str, Any]:
             "scheduled_at": (utcnow() - timedelta(minutes=30)).isoformat(),
             "place": "基准测试",
             "witnesses": ["bench"],
+            # spotcheck-draw/3: the exact form of the value (six ten-sided dice, 0–9)
+            "count": 6,
+            "faces": 10,
         },
     }
 

@@ -54,7 +54,7 @@ SEED_TAG_V2 = b"spotcheck-draw/2:seed\n"
 COMMITMENT_TAG_V3 = b"spotcheck-draw/3:commitment\n"
 SEED_TAG_V3 = b"spotcheck-draw/3:seed\n"
 # /3: the seed inputs besides the secret, every one hashed into the seed (spec §11.1)
-SEED_INPUTS_V3 = ("commitment", "frame_sha256", "entropy_source", "entropy")
+SEED_INPUTS_V3 = ("commitment", "frame_sha256", "team_frame_sha256", "entropy_source", "entropy")
 # /3 frame files: a name starting with one of these carries a leading "'" (spec §11.4)
 NAME_GUARD_START = ("=", "+", "-", "@", "\t", "\r", "|", "%", "＝", "＋", "－", "＠", "'")
 # Task list CSV cells: a cell starting with one of these must carry the "'" guard (spec §11.5)
@@ -468,10 +468,13 @@ def _verify_seed_v3(draw: dict[str, Any], seed: str, inputs: Any) -> list[str]:
             "（seed inputs must be exactly these）"
         ]
     secret, commitment, frame = inputs["secret"], inputs["commitment"], inputs["frame_sha256"]
+    team_frame = inputs["team_frame_sha256"]
     problems = []
-    if not all(isinstance(v, str) and _HEX64.fullmatch(v) for v in (secret, commitment, frame)):
+    hexes = (secret, commitment, frame, team_frame)
+    if not all(isinstance(v, str) and _HEX64.fullmatch(v) for v in hexes):
         return [
-            "承诺值、密钥或抽样框哈希不是64位小写十六进制（commitment/secret/frame not 64 hex）"
+            "承诺值、密钥、抽样框或执法人员名录哈希不是64位小写十六进制"
+            "（commitment/secret/frame/team frame not 64 hex）"
         ]
     if not hmac.compare_digest(commitment_of(secret, ALGORITHM_V3), commitment):
         problems.append("公布的密钥与事先公布的承诺值不符（secret does not open commitment）")
@@ -629,6 +632,7 @@ def verify_plan(draw: dict[str, Any], plan: dict[str, Any]) -> list[str]:
         ("entropy_source", inputs.get("entropy_source")),
         ("algorithm", draw.get("algorithm")),
         ("published_at", draw.get("plan_published_at")),
+        *_team_frame_binding(draw),
     ):
         if key == "published_at" and draw.get("sealed") is True:
             continue  # a sealed record does not repeat it (spec §10.6)
@@ -643,6 +647,13 @@ def verify_plan(draw: dict[str, Any], plan: dict[str, Any]) -> list[str]:
             f"年度检查上限 yearly_caps 与计划第 {wanted} 版公布的不同（yearly caps differ）"
         )
     return problems
+
+
+def _team_frame_binding(draw: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """/3: the inspector frame's hash is the one the plan version published (spec §12)."""
+    if draw.get("algorithm") != ALGORITHM_V3:
+        return ()
+    return (("team_frame_sha256", (draw.get("seed_inputs") or {}).get("team_frame_sha256")),)
 
 
 def verify_teams(draw: dict[str, Any]) -> list[str]:
@@ -1135,11 +1146,13 @@ def check(
     sealed: dict[str, Any] | None = None,
     bls: BlsCheck = bls_verify,
     task_lists: dict[str, bytes] | None = None,
+    team_frame: bytes | None = None,
     seal_file: bytes | None = None,
     population_seal: bytes | None = None,
 ) -> Report:
     """Every check of a published draw, and the checks that could not be made. `task_lists`:
-    the published task list files, {"csv": bytes, "xlsx": bytes} (either may be missing)."""
+    the published task list files, {"csv": bytes, "xlsx": bytes} (either may be missing);
+    `team_frame`: the /3 inspector frame file (draws/{id}.inspectors.csv)."""
     report = Report()
     algorithm = draw.get("algorithm")
     if algorithm not in ALGORITHMS:
@@ -1167,13 +1180,16 @@ def check(
     if failed:
         if "tasks" in draw or not draw.get("error"):
             report.problems.append("失败的抽取记录须有 error 且没有 tasks（failed record shape）")
-        report.notes.append("抽取失败（未能组成检查组）：只核对种子与分层规模（failed draw）")
-        # The record publishes no inspector pool, so that no valid team existed is not re-derived:
-        # a failed record is never "valid" as a whole.
-        report.not_checked.append(
-            "未复核“无法组成检查组”（失败记录不含执法检查人员名录）"
-            "（failed attempt: infeasibility not re-derived）"
-        )
+        if "failed_teams" not in draw:
+            report.notes.append("抽取失败（未能组成检查组）：只核对种子与分层规模（failed draw）")
+            # Before /3 the record publishes no inspector pool, so that no valid team existed is
+            # not re-derived: such a failed record is never "valid" as a whole.
+            report.not_checked.append(
+                "未复核“无法组成检查组”（失败记录不含执法检查人员名录）"
+                "（failed attempt: infeasibility not re-derived）"
+            )
+    if algorithm == ALGORITHM_V3:
+        check_team_frame(draw, team_frame, report)
     report.problems += _check_published(draw)
     if population_rows is None:
         report.not_checked.append(
@@ -1181,6 +1197,8 @@ def check(
         )
     else:
         report.problems += _check_population(draw, population_rows)
+        if failed and "failed_teams" in draw and not report.problems:
+            rederive_failure(draw, population_rows, report)
     if not failed:
         report.not_checked += _unknown_task_fields(draw)
         report.problems += verify_teams(draw)
@@ -1681,6 +1699,7 @@ TEAMS_ALGORITHM = "spotcheck-draw/1 teams"
 # recusal kept from being taken, and the replay skips exactly those, each from the step that
 # would have taken it on (docs/draw-spec-teams.md §10).
 TEAMS_ALGORITHM_2 = "spotcheck-draw/2 teams"
+TEAMS_ALGORITHM_3 = "spotcheck-draw/3 teams"  # the /2 rules on the frozen inspector frame
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
@@ -1718,7 +1737,7 @@ class _Replay:
             self.info[badge_of(rec)] = rec
         self.exclusions = set(draw["exclusions"])
         self.excl_memo: dict[tuple[str, int], bool] = {}
-        self.v2: bool = tp["algorithm"] == TEAMS_ALGORITHM_2
+        self.v2: bool = tp["algorithm"] in (TEAMS_ALGORITHM_2, TEAMS_ALGORITHM_3)
         # /2: published recusals per task, and those the replay has applied so far.
         self.recused: list[set[str]] = [set(t["recused"]) if self.v2 else set() for t in self.tasks]
         self.skipped: list[set[str]] = [set() for _ in self.tasks]
@@ -2036,7 +2055,8 @@ def replay_teams(draw: dict[str, Any]) -> list[str]:
     join an open visit are replayed exactly as in a draw without visits (a joined task takes
     no quota and has no part in the replay)."""
     tp = draw.get("team_params") or {}
-    if tp.get("algorithm") not in (TEAMS_ALGORITHM, TEAMS_ALGORITHM_2):
+    wanted = TEAMS_OF.get(draw.get("algorithm"), (TEAMS_ALGORITHM, TEAMS_ALGORITHM_2))
+    if tp.get("algorithm") not in wanted:
         return [f"不支持的组队算法: {tp.get('algorithm')!r}"]
     problems = replay_visits(draw)
     own = {**draw, "tasks": [t for t in draw.get("tasks", []) if "joins" not in t]}
@@ -2226,6 +2246,233 @@ def replay_visits(draw: dict[str, Any]) -> list[str]:
     return problems
 
 
+# --- the frozen inspector frame of spotcheck-draw/3 (docs/draw-spec-teams.md §12) -----------
+
+TEAMS_OF = {ALGORITHM_V3: (TEAMS_ALGORITHM_3,)}
+TEAM_FRAME_HEADER = (
+    "badge,department,region,kind,expertise,status,max_tasks,open_tasks,recusal_tokens"
+)
+TOKEN_TAG = "spotcheck-draw/3:recusal-token|"
+_SALT = re.compile(r"[0-9a-f]{64}")
+_COUNT = re.compile(r"0|[1-9][0-9]{0,8}")
+
+
+def _frame_cell(text: str) -> str:
+    guarded = "'" + text if text.startswith(NAME_GUARD_START) else text
+    return csv_field(guarded)
+
+
+def team_frame_text(rows: list[dict[str, Any]]) -> bytes:
+    """The canonical inspector frame file of `rows` (spec §12.2), to compare byte for byte."""
+    out = [TEAM_FRAME_HEADER]
+    for r in sorted(rows, key=lambda r: r["badge"]):
+        cells = [_frame_cell(r[k]) for k in ("badge", "department", "region", "kind")] + [
+            _frame_cell(";".join(sorted(r["expertise"]))),
+            _frame_cell(r["status"]),
+            "" if r["max_tasks"] is None else str(r["max_tasks"]),
+            str(r["open_tasks"]),
+            ";".join(sorted(r["tokens"])),
+        ]
+        out.append(",".join(cells))
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def parse_team_frame(data: bytes) -> list[dict[str, Any]]:
+    """The rows of an inspector frame file; ValueError unless it is exactly canonical."""
+    text = data.decode("utf-8")
+    lines = list(csv.reader(io.StringIO(text, newline="")))
+    if not lines or ",".join(lines[0]) != TEAM_FRAME_HEADER:
+        raise ValueError(f"表头应为 {TEAM_FRAME_HEADER}")
+    rows = []
+    for n, cells in enumerate(lines[1:], start=2):
+        if len(cells) != 9:
+            raise ValueError(f"第 {n} 行应有 9 列")
+        badge, dept, region, kind, expertise, status, limit, busy, tokens = [
+            c[1:] if k < 6 and c.startswith("'") else c for k, c in enumerate(cells)
+        ]
+        if (limit and not _COUNT.fullmatch(limit)) or not _COUNT.fullmatch(busy):
+            raise ValueError(f"第 {n} 行：任务上限或在办任务不是整数")
+        token_list = tokens.split(";") if tokens else []
+        if not all(_TOKEN.fullmatch(t) for t in token_list):
+            raise ValueError(f"第 {n} 行：回避标记须为32位小写十六进制")
+        rows.append(
+            {
+                "badge": badge,
+                "department": dept,
+                "region": region,
+                "kind": kind,
+                "expertise": [x for x in expertise.split(";") if x],
+                "status": status,
+                "max_tasks": int(limit) if limit else None,
+                "open_tasks": int(busy),
+                "tokens": token_list,
+            }
+        )
+    if team_frame_text(rows) != data:
+        raise ValueError("不是规范格式（排序、引号、防公式前缀或分隔符）")
+    return rows
+
+
+def frame_inspector_pool(rows: list[dict[str, Any]], tp: dict[str, Any]) -> dict[str, Any]:
+    """The `inspector_pool` a /3 draw must publish, derived from its frame alone (§12.3): the
+    在岗 rows in a pool of the plan (专家 when it asks for experts; 执法人员 of the lead or a joint
+    department), each with its quota 任务上限 minus open tasks (at least 0, null: no limit)."""
+    depts = {tp["lead_department"], *tp["joint_departments"]}
+    chosen = [
+        r
+        for r in rows
+        if r["status"] == "在岗"
+        and (
+            (r["kind"] == "专家" and tp["experts"] > 0)
+            or (r["kind"] == "执法人员" and r["department"] in depts)
+        )
+    ]
+    departments = sorted({r["department"] for r in chosen})
+    return {
+        "departments": departments,
+        "columns": ["badge", "department", "region", "expertise", "kind", "max_tasks"],
+        "rows": [
+            [
+                r["badge"],
+                departments.index(r["department"]),
+                r["region"],
+                ";".join(sorted(r["expertise"])),
+                r["kind"],
+                None if r["max_tasks"] is None else max(0, r["max_tasks"] - r["open_tasks"]),
+            ]
+            for r in sorted(chosen, key=lambda r: r["badge"])
+        ],
+    }
+
+
+def recusal_token(salt: str, badge: str, uscc: str) -> str:
+    """The token a recusal pair's opening must give (spec §12.4)."""
+    return hashlib.sha256(f"{TOKEN_TAG}{salt}|{badge}|{uscc}".encode()).hexdigest()[:32]
+
+
+def check_recusal_openings(draw: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """Every recusal the draw names (`recused`, `visit_recused`) is opened, and its opening
+    gives a token of that inspector's frozen row; nothing else is opened (spec §12.4)."""
+    openings = draw.get("recusal_openings")
+    if not isinstance(openings, list) or not all(
+        isinstance(o, dict) and set(o) == {"badge", "uscc", "salt"} for o in openings
+    ):
+        return ["recusal_openings 须为 {badge, uscc, salt} 的列表（malformed openings）"]
+    problems = []
+    order = [(o["uscc"], o["badge"]) for o in openings]
+    if order != sorted(set(order)):
+        problems.append("recusal_openings 未按（检查对象，执法证号）排序或有重复")
+    want = {
+        (b, t["uscc"])
+        for t in draw.get("tasks", [])
+        for b in list(t.get("recused", [])) + list(t.get("visit_recused", []))
+    }
+    failed = draw.get("failed_teams")
+    if isinstance(failed, dict) and isinstance(failed.get("recused"), dict):
+        want |= {(b, u) for u, badges in failed["recused"].items() for b in badges}
+    got = {(o["badge"], o["uscc"]): o["salt"] for o in openings}
+    tokens = {r["badge"]: set(r["tokens"]) for r in rows}
+    for b, u in sorted(want - set(got)):
+        problems.append(f"{u}: 回避人员 {b} 缺少回避标记的开启值（recusal not opened）")
+    for b, u in sorted(set(got) - want):
+        problems.append(f"{u}: {b} 的回避开启值未用于任何一步（opening not used）")
+    for (b, u), salt in sorted(got.items()):
+        if (b, u) in want and not (
+            isinstance(salt, str)
+            and _SALT.fullmatch(salt)
+            and recusal_token(salt, b, u) in tokens.get(b, set())
+        ):
+            problems.append(
+                f"{u}: {b} 的回避不在计划公布时冻结的执法人员名录中（recusal not committed）"
+            )
+    return problems
+
+
+def failure_tasks(draw: dict[str, Any], rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The tasks a failed /3 attempt gave to the team draw, re-derived from the published files:
+    the replayed selection less the targets that joined an open visit, each with the expertise
+    its items need and the recusals the attempt published (spec §12.6)."""
+    ft = draw["failed_teams"]
+    needs = {code: list(e) for code, e in ft["item_expertise"].items()}
+    joined = set(ft["joined"])
+    tasks = []
+    for t in replay(draw, rows)["tasks"]:
+        if t["uscc"] in joined:
+            continue
+        expertise = sorted({e for code in t["items"] for e in needs[code]})
+        tasks.append(
+            {
+                "uscc": t["uscc"],
+                "region": t["region"],
+                "required_expertise": expertise,
+                "recused": list(ft["recused"].get(t["uscc"], [])),
+                "team": [],
+            }
+        )
+    return tasks
+
+
+def rederive_failure(draw: dict[str, Any], rows: list[dict[str, str]], report: Report) -> None:
+    """A failed /3 attempt: replaying its team draw on the published pool, with only the
+    recusals it opened, must fail too. Replay with fewer constraints than the truth (only those
+    recusals, the joined targets left out) failing means no valid team existed (spec §12.6)."""
+    ft = draw["failed_teams"]
+    if not isinstance(ft, dict) or set(ft) != {"item_expertise", "joined", "recused"}:
+        report.problems.append("failed_teams 须恰含 item_expertise、joined、recused（malformed)")
+        return
+    tasks = failure_tasks(draw, rows)
+    drawn = {t["uscc"] for t in replay(draw, rows)["tasks"]}
+    stray = sorted((set(ft["joined"]) | set(ft["recused"])) - drawn)
+    if stray:
+        report.problems.append(f"failed_teams 提到未抽中的对象 {stray[0]}（not a drawn target）")
+        return
+    attempt = {**draw, "tasks": tasks, "exclusions": []}
+    rp = _Replay(attempt)
+    rp.replay()
+    if not rp.failed:
+        report.problems.append(
+            "失败记录不成立：按公布的人员名录与回避重放，可以为全部检查对象组队"
+            "（the failure does not re-derive）"
+        )
+    else:
+        report.notes.append(
+            "抽取失败已复核：按公布的人员名录与回避，无法为全部检查对象组队（failure re-derived）"
+        )
+
+
+def check_team_frame(draw: dict[str, Any], data: bytes | None, report: Report) -> None:
+    """/3: the inspector frame file is the one whose hash the plan version published and the
+    seed took; the draw's `inspector_pool` is derived from it alone; its recusals were
+    committed in it (spec §12)."""
+    if data is None:
+        report.not_checked.append(
+            "未提供执法人员名录文件（inspectors.csv），未核对检查组所用人员名录即计划公布时冻结的名录"
+            "（team frame file missing）"
+        )
+        return
+    wanted = (draw.get("seed_inputs") or {}).get("team_frame_sha256")
+    if hashlib.sha256(data).hexdigest() != wanted:
+        report.problems.append(
+            "执法人员名录文件的 SHA-256 与 seed_inputs.team_frame_sha256 不符（team frame differs）"
+        )
+        return
+    try:
+        rows = parse_team_frame(data)
+    except (UnicodeDecodeError, ValueError) as exc:
+        report.problems.append(f"执法人员名录文件不合规（bad team frame）：{exc}")
+        return
+    tp = draw.get("team_params")
+    if tp is None:
+        return
+    if draw.get("inspector_pool") != frame_inspector_pool(rows, tp):
+        report.problems.append(
+            "inspector_pool 不是由冻结的执法人员名录导出的人员与任务额度"
+            "（inspector pool is not the frozen frame's）"
+        )
+    if "tasks" in draw or "failed_teams" in draw:
+        report.problems += check_recusal_openings(draw, rows)
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line (argv without the program name); usage errors exit 2."""
     parser = argparse.ArgumentParser(
@@ -2273,6 +2520,11 @@ def default_locations(draw: dict[str, Any]) -> dict[str, list[str]]:
         "population_seal": [f"{draw.get('id')}.population.sealed.age"],
         "csv": [f"{draw.get('id')}.tasks.csv"],
         "xlsx": [f"{draw.get('id')}.tasks.xlsx"],
+        # spotcheck-draw/3: the frozen inspector frame (spec §12)
+        "team_frame": [
+            *([draw["team_frame_file"]] if isinstance(draw.get("team_frame_file"), str) else []),
+            f"{draw.get('id')}.inspectors.csv",
+        ],
     }
 
 
@@ -2398,6 +2650,13 @@ def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
                 task_lists[kind] = path.read_bytes()
             except OSError as exc:
                 problems.append(f"无法读取任务清单 {path}: {exc}")
+    team_frame = None
+    path = find(None, "team_frame")
+    if path is not None:
+        try:
+            team_frame = path.read_bytes()
+        except OSError as exc:
+            problems.append(f"无法读取执法人员名录文件 {path}: {exc}")
     seals: dict[str, bytes] = {}
     for kind in ("seal", "population_seal"):
         seal_path = find(None, kind)
@@ -2413,6 +2672,7 @@ def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
             plan=documents.get("plan"),
             sealed=documents.get("sealed"),
             task_lists=task_lists,
+            team_frame=team_frame,
             seal_file=seals.get("seal"),
             population_seal=seals.get("population_seal"),
         )

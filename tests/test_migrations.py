@@ -89,6 +89,7 @@ def test_task_states_and_teams_carried_over(blank_engine):
 # --- downgrades never drop committed data ----------------------------------------------------
 
 BEFORE_PROTOCOL_V2 = "c0n5013a0001"  # before frozen frames and the plans' committed values
+BEFORE_TEAM_FRAMES = "7c4e2a9b1f63"  # before the frozen inspector frames (spotcheck-draw/3)
 
 
 class TestDowngradeKeepsCommittedData:
@@ -112,7 +113,7 @@ class TestDowngradeKeepsCommittedData:
                 "heads": tuple(MigrationContext.configure(conn).get_current_heads()),
             }
 
-    @pytest.mark.parametrize("to", [BEFORE_PROTOCOL_V2, "ae0d5b839dbb", "base"])
+    @pytest.mark.parametrize("to", [BEFORE_TEAM_FRAMES, BEFORE_PROTOCOL_V2, "ae0d5b839dbb", "base"])
     def test_a_downgrade_past_a_draw_is_refused_and_changes_nothing(self, db, drawn, to):  # noqa: F811
         before = self._counts(db)
         assert before["plan_frames"] >= 1 and before["nonces"] == 1 and before["tasks"] > 0

@@ -35,8 +35,14 @@ _COMMITMENT_TAGS = {
     ALGORITHM_V3: COMMITMENT_TAG_V3,
 }
 # The seed inputs a /3 draw publishes besides its secret, every one hashed into the seed
-# (docs/draw-spec.md §11.1). The frozen inspector frame adds "team_frame_sha256" here.
-SEED_INPUTS_V3 = ("commitment", "frame_sha256", "entropy_source", "entropy")
+# (docs/draw-spec.md §11.1): the target frame's and the inspector frame's hashes among them.
+SEED_INPUTS_V3 = (
+    "commitment",
+    "frame_sha256",
+    "team_frame_sha256",
+    "entropy_source",
+    "entropy",
+)
 MAX_ENTROPY_CHARS = 256
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # Zl/Zp are line/paragraph separators; every C* category is a control, format or unassigned point.
@@ -175,11 +181,11 @@ def derive_seed_v3(*, secret: str, inputs: Mapping[str, Any]) -> str:
     hex SHA-256(SEED_TAG_V3 || L(ASCII secret) || L(canonical(inputs))),
 
     `inputs` = the published `seed_inputs` less the secret: exactly the keys SEED_INPUTS_V3 —
-    commitment, frame_sha256, entropy_source and entropy, the entropy in the exact form its
-    source announced (`app.draw.entropy_form.check_entropy`; a drand source: the round's
-    randomness, 64 lowercase hex). Every published input enters the seed through the one
-    canonical JSON object, so an input added later (the inspector frame's hash) is hashed
-    without another positional field. Raises SeedError on a secret that does not open the /3
+    commitment, frame_sha256, team_frame_sha256 (the frozen inspector frame), entropy_source
+    and entropy, the entropy in the exact form its source announced
+    (`app.draw.entropy_form.check_entropy`; a drand source: the round's randomness, 64
+    lowercase hex). Every published input enters the seed through the one canonical JSON
+    object. Raises SeedError on a secret that does not open the /3
     commitment, a key missing or extra, or an entropy not in its announced form.
     """
     from app.draw.entropy_form import EntropyFormError, check_entropy
@@ -196,6 +202,10 @@ def derive_seed_v3(*, secret: str, inputs: Mapping[str, Any]) -> str:
         raise SeedError("承诺值、抽样框哈希与随机数须为文本（must be strings）")
     _check_hex64(commitment, "承诺值")
     _check_hex64(frame_sha256, "抽样框哈希")
+    team_frame = inputs["team_frame_sha256"]
+    if not isinstance(team_frame, str):
+        raise SeedError("执法人员名录哈希须为文本（team_frame_sha256 must be a string）")
+    _check_hex64(team_frame, "执法人员名录哈希")
     if not hmac.compare_digest(commitment_of(secret, ALGORITHM_V3), commitment):
         raise SeedError("密钥与已公布的承诺值不符（secret does not match the commitment）")
     try:

@@ -30,7 +30,10 @@ from app.gcpause import gc_paused
 TEAMS_ALGORITHM = "spotcheck-draw/1 teams"
 # /2: keyed exclusion tokens and lazy recusal (only recusals that changed a step are published).
 TEAMS_ALGORITHM_2 = "spotcheck-draw/2 teams"
-TEAMS_ALGORITHMS = (TEAMS_ALGORITHM, TEAMS_ALGORITHM_2)
+# /3: the /2 rules on the frozen inspector frame of the plan version (app/draw/team_frame.py).
+TEAMS_ALGORITHM_3 = "spotcheck-draw/3 teams"
+TEAMS_ALGORITHMS = (TEAMS_ALGORITHM, TEAMS_ALGORITHM_2, TEAMS_ALGORITHM_3)
+LAZY_RECUSAL = (TEAMS_ALGORITHM_2, TEAMS_ALGORITHM_3)
 EXCLUDE_TAG_2 = "spotcheck-draw/2:exclude|"
 MIN_RECUSAL_KEY_BYTES = 16
 KIND_OFFICER = "执法人员"
@@ -86,8 +89,8 @@ class TeamParams:
 
     @property
     def lazy_recusal(self) -> bool:
-        """/2: a recusal is applied (and published) only where it changed a step."""
-        return self.algorithm == TEAMS_ALGORITHM_2
+        """/2, /3: a recusal is applied (and published) only where it changed a step."""
+        return self.algorithm in LAZY_RECUSAL
 
     def validate(self) -> None:
         """Raises ValueError for parameters no draw may use."""
@@ -196,8 +199,18 @@ class TeamProblem:
 class TeamInfeasible(Exception):
     """No valid team assignment exists (or, for multi-skill needs, none was found)."""
 
-    def __init__(self, problems: list[TeamProblem]) -> None:
+    def __init__(
+        self,
+        problems: list[TeamProblem],
+        *,
+        recused: dict[str, tuple[str, ...]] | None = None,
+        pool: dict[str, Any] | None = None,
+    ) -> None:
         self.problems = problems
+        # an exhaustive run (/2, /3): the recusals that changed a step before it failed, and the
+        # published pool — what a verifier needs to re-derive the failure (draw-spec-teams §12.6)
+        self.recused = recused or {}
+        self.pool = pool
         shown = "；".join(p.message for p in problems[:5])
         more = f"；等共 {len(problems)} 项" if len(problems) > 5 else ""
         super().__init__(f"无法组成检查组：{shown}{more}")
@@ -272,23 +285,29 @@ class TeamAssignment:
 
     def inspector_pool_dict(self) -> dict[str, Any]:
         """Published eligible pool, compact: departments by index, no names/conflicts/employers."""
-        departments = sorted({i.department for i in self.pool})
-        index = {d: n for n, d in enumerate(departments)}
-        return {
-            "departments": departments,
-            "columns": ["badge", "department", "region", "expertise", "kind", "max_tasks"],
-            "rows": [
-                [
-                    i.badge,
-                    index[i.department],
-                    i.region,
-                    ";".join(sorted(i.expertise)),
-                    i.kind,
-                    i.max_tasks,
-                ]
-                for i in sorted(self.pool, key=lambda i: i.badge)
-            ],
-        }
+        return pool_dict(self.pool)
+
+
+def pool_dict(pool: Iterable[Inspector]) -> dict[str, Any]:
+    """The published `inspector_pool` of the pool members (sorted by badge)."""
+    members = sorted(pool, key=lambda i: i.badge)
+    departments = sorted({i.department for i in members})
+    index = {d: n for n, d in enumerate(departments)}
+    return {
+        "departments": departments,
+        "columns": ["badge", "department", "region", "expertise", "kind", "max_tasks"],
+        "rows": [
+            [
+                i.badge,
+                index[i.department],
+                i.region,
+                ";".join(sorted(i.expertise)),
+                i.kind,
+                i.max_tasks,
+            ]
+            for i in members
+        ],
+    }
 
 
 # --- hashing ---------------------------------------------------------------------------------
@@ -523,6 +542,9 @@ class _Solver:
         self.order = [u for _, u in sorted(order)]
         self._group_cache: dict[frozenset[str], list[Group]] = {}
         self.problems: list[TeamProblem] = []
+        # An exhaustive run skips the up-front checks (a failure is then found by the walks,
+        # with the recusals that changed a step recorded, so that a replay re-derives it).
+        self.exhaustive = False
         # Candidates examined by augmenting-path searches, bounded (see WORK_LIMIT).
         self.work = 0
 
@@ -793,11 +815,11 @@ class _Solver:
             demand += slots
         # Per target first: a pool too small for one team is named with its first target and
         # the filter that binds (人员不足 before 交叉互查 before 回避 …), not as a total.
-        ok = [self.precheck(pool, u) for u in range(len(self.tasks))]
-        if not all(ok):
+        ok = self.exhaustive or all([self.precheck(pool, u) for u in range(len(self.tasks))])
+        if not ok:
             return
         capacity = sum(min(pool.caps[m], len(self.tasks)) for m in pool.members)
-        if demand > capacity:
+        if demand > capacity and not self.exhaustive:
             self.problems.append(
                 TeamProblem(
                     "*",
@@ -858,15 +880,24 @@ def assign_teams(
     inspectors: Sequence[Inspector],
     params: TeamParams,
     recusal_key: bytes | None = None,
+    exhaustive: bool = False,
 ) -> TeamAssignment:
     """Draws a team for every task, or raises TeamInfeasible naming targets and constraints.
 
     `recusal_key` (bytes, at least 16) is required by `spotcheck-draw/2 teams` and refused by
     /1: it keys the published exclusion tokens, so only its holders (auditors) can read them.
+    `exhaustive`: skip the up-front checks (they never change a feasible result), so that an
+    infeasible draw fails in the walks and its TeamInfeasible carries the recusals that changed
+    a step (`recused`) and the published pool: what a replay needs to re-derive the failure.
     """
     with gc_paused():  # hundreds of thousands of small objects, no cycles (app/gcpause.py)
         return _assign_teams(
-            seed=seed, tasks=tasks, inspectors=inspectors, params=params, recusal_key=recusal_key
+            seed=seed,
+            tasks=tasks,
+            inspectors=inspectors,
+            params=params,
+            recusal_key=recusal_key,
+            exhaustive=exhaustive,
         )
 
 
@@ -877,6 +908,7 @@ def _assign_teams(
     inspectors: Sequence[Inspector],
     params: TeamParams,
     recusal_key: bytes | None,
+    exhaustive: bool = False,
 ) -> TeamAssignment:
     params.validate()
     if params.lazy_recusal:
@@ -912,6 +944,7 @@ def _assign_teams(
     solver = _Solver(
         seed=seed, tasks=ordered_tasks, inspectors=chosen, params=params, recusal_key=recusal_key
     )
+    solver.exhaustive = exhaustive
     n = len(ordered_tasks)
 
     def make_pool(pool_id: str, label: str) -> _Pool:
@@ -942,7 +975,16 @@ def _assign_teams(
     lead = make_pool(POOL_LEAD, "执法人员")
     solver.run_pool(lead, ((u, solver.lead_groups(u)) for u in range(n)))
     if solver.problems:
-        raise TeamInfeasible(solver.problems)
+        recused = {
+            ordered_tasks[u].uscc: tuple(sorted(solver.badges[b] for b in skipped))
+            for u, skipped in solver.excluded.items()
+            if skipped
+        }
+        raise TeamInfeasible(
+            solver.problems,
+            recused=recused if params.lazy_recusal else None,
+            pool=pool_dict(chosen),
+        )
 
     teams: dict[str, tuple[Member, ...]] = {}
     for u, t in enumerate(ordered_tasks):

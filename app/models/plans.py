@@ -64,6 +64,10 @@ class PlanVersion(Base):
     # the algorithm; the entropy source is in `spec`.
     algorithm: Mapped[str | None] = mapped_column(String(32))
     frame_sha256: Mapped[str | None] = mapped_column(String(64))
+    # spotcheck-draw/3: the frozen inspector frame's hash (app/draw/team_frame.py).
+    team_frame_sha256: Mapped[str | None] = mapped_column(String(64))
+    # A re-draw: the changes it made to the original frames, each with its reason (public).
+    frame_changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class PlanFrame(Base):
@@ -84,6 +88,22 @@ class PlanFrame(Base):
     # The units with π = 0 at the capture and why (app/plans/exclusions.py): gzip of JSON
     # [[uscc, reason], …], published beside the draw's population file (`{draw}.out.csv`).
     out_gz: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+
+
+class PlanTeamFrame(Base):
+    """The inspector frame of a published spotcheck-draw/3 plan version, frozen at publication
+    (docs/draw-spec-teams.md §12): the public file (gzip; recusals as keyed tokens) and the
+    private recusal pairs the tokens stand for. The draw reads it back, never the registry."""
+
+    __tablename__ = "plan_team_frames"
+
+    plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    lines_gz: Mapped[bytes] = mapped_column(LargeBinary)
+    # [[badge, uscc], …]: each declared conflict or own employer with a target of the frame.
+    recusals: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    captured_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Draw(Base):
@@ -122,6 +142,8 @@ class DrawPopulation(Base):
     draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64))
     lines_gz: Mapped[bytes] = mapped_column(LargeBinary)
+    # spotcheck-draw/3: the frozen inspector frame file (gzip) published beside the population.
+    team_frame_gz: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class DrawSeal(Base):

@@ -5,7 +5,7 @@ inspection window has closed (the day after `window.end`, 北京时间). Until t
 the site, other plans' frames and draws, statistics, the credit feed — may reveal the selection.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -49,9 +49,10 @@ def draw_disclosure(session: Session, today: date) -> dict[str, tuple[bool, str 
     from which date if not.
 
     A kept draw of an `after_window` plan is withheld until its window has closed; a draw whose
-    frozen frame took cooling information from a withheld draw (frame `depends_on`) is withheld
-    until that one is public too, since its population file, strata and `despite_cooldown` flags
-    would reveal the other's selection. A failed attempt has no tasks of its own to withhold,
+    frozen frame took cooling information or inspector loads from a withheld draw (frame
+    `depends_on`, `frame_dependencies`) is withheld until that one is public too, since its
+    population file, strata and `despite_cooldown` flags, or its inspector frame's open loads
+    and quotas, would reveal the other's selection. A failed attempt has no tasks of its own to withhold,
     but its record carries its frame (population file, strata, the error's target): it is
     public at once unless that frame depends on a withheld draw, and then sealed like one.
     """
@@ -107,6 +108,16 @@ def withheld_draws(session: Session, today: date) -> set[str]:
     of a plan whose list is not public yet (their inspected tasks still count for the cooldown
     and the yearly cap of other plans' frames, app/visits/rule.py)."""
     return {d for d, (public, _since) in draw_disclosure(session, today).items() if not public}
+
+
+def frame_dependencies(session: Session, today: date, sources: Iterable[str]) -> list[str]:
+    """The one rule of what a frozen frame may take from other draws without revealing them:
+    the draws among `sources` (the draws whose tasks set a target's cooling items or
+    inspections this year, or an inspector's open load) whose selection is still withheld
+    today. The frame records them (`depends_on`); while any is withheld, the frame's file and
+    every draw made on it are withheld too (`draw_disclosure`) — so neither the population
+    file nor the inspector frame's open loads and quotas leak a withheld selection."""
+    return sorted(withheld_draws(session, today) & set(sources))
 
 
 def sealed_record(

@@ -22,6 +22,7 @@ from app.clock import local_date, local_time
 from app.config import get_settings
 from app.draw import (
     ALGORITHM,
+    ALGORITHM_V2,
     ALGORITHM_V3,
     FROZEN_FRAME,
     SEED_INPUTS_V3,
@@ -37,9 +38,11 @@ from app.draw import (
     normalize_entropy,
     params_dict,
 )
+from app.draw.team_frame import openings as recusal_openings
 from app.draw.teams import (
     TEAMS_ALGORITHM,
     TEAMS_ALGORITHM_2,
+    TEAMS_ALGORITHM_3,
     Inspector,
     TeamAssignment,
     TeamInfeasible,
@@ -51,7 +54,17 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.events import publication_due
 from app.faults import pause_at
 from app.gcpause import gc_paused
-from app.models import Draw, DrawPopulation, Item, Plan, PlanFrame, PlanVersion, Task, TaskMember
+from app.models import (
+    Draw,
+    DrawPopulation,
+    Item,
+    Plan,
+    PlanFrame,
+    PlanTeamFrame,
+    PlanVersion,
+    Task,
+    TaskMember,
+)
 from app.models.base import utcnow
 from app.plans import entropy, frame, sealing, visits
 from app.plans import service as plans
@@ -84,6 +97,8 @@ class _Inputs:
     items: list[Item]
     plan_items: list[PlanItem]
     now: datetime
+    # /3: the plan version's frozen inspector frame (docs/draw-spec-teams.md §12)
+    team_frame: PlanTeamFrame | None = None
     # per distinct tuple of item codes, the expertise they need (`_needs`; filled as drawn)
     needs: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict)
 
@@ -140,15 +155,18 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
     else:
         info = frame.names_regions(session, (t.uscc for t in target_draw.tasks))
         population_gz = frame.population_gzip(population, inputs.plan_items)
-    pool = frame.team_pool(session)
+    pool = _pool(session, inputs)
     visit = _visits(session, inputs, target_draw, info, pool)
     try:
         teams = _draw_teams(inputs, target_draw, info, pool, set(visit.joined))
     except ValidationFailed as problem:
         if inputs.algorithm not in FROZEN_FRAME:
             raise  # /1 kept its behaviour: nothing written
-        failed = _store_failed(session, inputs, target_draw, len(population), problem, actor)
-        _store_population(session, failed, population_gz)  # so its seed and sizes replay
+        replay = _failure_replay(inputs, target_draw, info, pool, set(visit.joined))
+        failed = _store_failed(
+            session, inputs, target_draw, len(population), problem, actor, replay
+        )
+        _store_population(session, failed, population_gz, inputs)  # so its seed and sizes replay
         sealing.seal_draw(session, failed, failed.body, population_gz, local_date(inputs.now))
         return DrawOutcome(failed, problem)
     team_of = {t["uscc"]: t for t in teams.to_dict()["tasks"]}
@@ -159,7 +177,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
                 "team": visit.team(t.uscc),
             }
     draw = _store(session, inputs, target_draw, teams, team_of, info, len(population), actor, visit)
-    _store_population(session, draw, population_gz)
+    _store_population(session, draw, population_gz, inputs)
     _store_tasks(session, draw, target_draw, team_of, info, inputs.now, visit, inputs.plan.spec)
     seal = sealing.seal_draw(session, draw, draw.body, population_gz, local_date(inputs.now))
     audit.append(
@@ -224,12 +242,42 @@ def draw_due_plans(session: Session, now: datetime) -> list[str]:
     return made
 
 
-def _store_population(session: Session, draw: Draw, population_gz: bytes) -> None:
-    """The draw's population file (its frozen frame under /2) as stored gzip."""
+def _store_population(session: Session, draw: Draw, population_gz: bytes, inputs: _Inputs) -> None:
+    """The draw's population file (its frozen frame under /2) as stored gzip; under /3 its
+    inspector frame file beside it."""
+    team_frame = inputs.team_frame
     session.add(
-        DrawPopulation(draw_id=draw.id, sha256=draw.population_sha256, lines_gz=population_gz)
+        DrawPopulation(
+            draw_id=draw.id,
+            sha256=draw.population_sha256,
+            lines_gz=population_gz,
+            team_frame_gz=None if team_frame is None else team_frame.lines_gz,
+        )
     )
     session.flush()
+
+
+def _pool(session: Session, inputs: _Inputs) -> list[Inspector]:
+    """The inspectors the draw may put on teams: under /3 the plan version's frozen inspector
+    frame alone (registry edits after the publication change nothing); before /3 the
+    registry as it is now."""
+    if inputs.team_frame is None:
+        return frame.team_pool(session)
+    return frame.read_team_frame_pool(inputs.team_frame.lines_gz, inputs.team_frame.recusals)
+
+
+def _team_frame(session: Session, plan: Plan, version: PlanVersion) -> PlanTeamFrame:
+    stored = session.get(PlanTeamFrame, (plan.code, version.version))
+    if (
+        stored is None
+        or version.team_frame_sha256 is None
+        or stored.sha256 != version.team_frame_sha256
+    ):
+        raise Conflict(
+            "计划版本的冻结执法人员名录缺失或与公布的哈希不符，须以计划调整重新发布"
+            "（frozen inspector frame missing）"
+        )
+    return stored
 
 
 def _frame(session: Session, inputs: _Inputs) -> PlanFrame:
@@ -241,18 +289,8 @@ def _frame(session: Session, inputs: _Inputs) -> PlanFrame:
 
 def bound_version(session: Session, plan: Plan) -> PlanVersion:
     """The public version whose commitment (and, under /2, frame and entropy source) the next
-    draw of `plan` is bound to: the latest publication or adjustment that took a commitment."""
-    stmt = (
-        select(PlanVersion)
-        .where(
-            PlanVersion.plan_code == plan.code,
-            PlanVersion.public.is_(True),
-            PlanVersion.commitment == plan.commitment,
-        )
-        .order_by(PlanVersion.version.desc())
-        .limit(1)
-    )
-    version = session.scalar(stmt)
+    draw of `plan` is bound to (app/plans/service.py `bound_version`)."""
+    version = plans.bound_version(session, plan)
     assert version is not None, "a published plan has a public version with its commitment"
     return version
 
@@ -322,8 +360,9 @@ def _inputs(session: Session, *, code: str, body: DrawIn) -> _Inputs:
             "entropy": got.text,
         }
         if algorithm == ALGORITHM_V3:
-            # every published input but the secret is hashed in (draw-spec §11.1); the
-            # inspector frame's hash joins SEED_INPUTS_V3 and this dict together
+            team_frame = _team_frame(session, plan, version)
+            seed_inputs["team_frame_sha256"] = team_frame.sha256
+            # every published input but the secret is hashed in (draw-spec §11.1)
             seed = derive_seed_v3(secret=secret, inputs={k: seed_inputs[k] for k in SEED_INPUTS_V3})
         else:
             seed = derive_seed_v2(
@@ -335,6 +374,7 @@ def _inputs(session: Session, *, code: str, body: DrawIn) -> _Inputs:
             )
         text, beacon = got.text, got.beacon
     else:
+        team_frame = None
         if body.entropy is None:
             raise ValidationFailed(
                 "须提交公开随机数（entropy）", errors=[{"field": "entropy", "message": "缺少"}]
@@ -363,6 +403,7 @@ def _inputs(session: Session, *, code: str, body: DrawIn) -> _Inputs:
         items=items,
         plan_items=frame.plan_items_of(items),
         now=now,
+        team_frame=team_frame,
     )
 
 
@@ -398,6 +439,10 @@ def _visits(
     return visits.decide(found, needs, _team_params(inputs), pool)
 
 
+# /2: the live registry with private recusals; /3: the same rules on the frozen inspector frame.
+_TEAMS_OF = {ALGORITHM_V2: TEAMS_ALGORITHM_2, ALGORITHM_V3: TEAMS_ALGORITHM_3}
+
+
 def _team_params(inputs: _Inputs) -> TeamParams:
     spec = inputs.spec
     return TeamParams(
@@ -409,8 +454,7 @@ def _team_params(inputs: _Inputs) -> TeamParams:
         cross_region=spec.team.cross_region,
         region_level=spec.team.region_level,
         max_tasks_per_inspector=spec.team.max_tasks_per_inspector,
-        # /3 keeps the /2 team algorithm; the frozen inspector frame will bring its own.
-        algorithm=TEAMS_ALGORITHM_2 if inputs.algorithm in FROZEN_FRAME else TEAMS_ALGORITHM,
+        algorithm=_TEAMS_OF.get(inputs.algorithm, TEAMS_ALGORITHM),
     )
 
 
@@ -423,11 +467,7 @@ def _draw_teams(
 ) -> TeamAssignment:
     """The second random: a team per drawn target that did not join an open visit (a joined
     task takes no quota: counted once); 422 naming targets and constraints."""
-    team_tasks = [
-        TeamTask(uscc=t.uscc, region=info[t.uscc][1], required_expertise=_needs(inputs, t.items))
-        for t in target_draw.tasks
-        if t.uscc not in joined
-    ]
+    team_tasks = _team_tasks(inputs, target_draw, info, joined)
     params = _team_params(inputs)
     try:
         return assign_teams(
@@ -467,6 +507,60 @@ def _draw_teams(
                 for p in problems
             ],
         ) from None
+
+
+def _team_tasks(
+    inputs: _Inputs, target_draw: TargetDraw, info: dict[str, tuple[str, str]], joined: set[str]
+) -> list[TeamTask]:
+    return [
+        TeamTask(uscc=t.uscc, region=info[t.uscc][1], required_expertise=_needs(inputs, t.items))
+        for t in target_draw.tasks
+        if t.uscc not in joined
+    ]
+
+
+def _failure_replay(
+    inputs: _Inputs,
+    target_draw: TargetDraw,
+    info: dict[str, tuple[str, str]],
+    pool: list[Inspector],
+    joined: set[str],
+) -> dict[str, Any] | None:
+    """/3: what a failed attempt publishes so that the verifiers re-derive its failure from the
+    published files (docs/draw-spec-teams.md §12.6): the team parameters, the pool (derived
+    from the frozen inspector frame), each item's expertise, the drawn targets that joined an
+    open visit, and — from a run without the up-front checks — the recusals that changed a step
+    before the walks failed, opened against the frame's tokens. The selection itself is not
+    listed (it re-derives from the revealed secret and the population file)."""
+    if inputs.team_frame is None:
+        return None
+    try:
+        assign_teams(
+            seed=inputs.seed,
+            tasks=_team_tasks(inputs, target_draw, info, joined),
+            inspectors=pool,
+            params=_team_params(inputs),
+            recusal_key=keys.recusal_key(inputs.draw_id),
+            exhaustive=True,
+        )
+    except TeamInfeasible as exc:
+        if exc.pool is None:  # the search bound was hit: the failure is not re-derivable
+            return None
+        recused = {u: list(b) for u, b in sorted(exc.recused.items())}
+        pairs = [(b, u) for u, badges in recused.items() for b in badges]
+        return {
+            "team_params": _team_params(inputs).to_dict(),
+            "inspector_pool": exc.pool,
+            "failed_teams": {
+                "item_expertise": {i.code: sorted(i.expertise) for i in inputs.items},
+                "joined": sorted(joined),
+                "recused": recused,
+            },
+            "recusal_openings": recusal_openings(
+                keys.team_frame_key(inputs.plan.code, inputs.version.version), pairs
+            ),
+        }
+    return None  # found by the exhaustive run: cannot happen (the checks never change a team)
 
 
 def _task_id(draw_id: str, n: int) -> str:
@@ -513,6 +607,8 @@ def _store(
         "open_visits": visit.published(),
         "tasks": published_tasks,
     }
+    if inputs.team_frame is not None:
+        body["recusal_openings"] = _openings(inputs, published_tasks)
     if inputs.algorithm in FROZEN_FRAME:
         # Published at the draw even when the list is withheld: the list cannot be redone later.
         body["tasks_sha256"] = hashlib.sha256(canonical_json(published_tasks)).hexdigest()
@@ -545,9 +641,21 @@ def _head(
     }
     if inputs.algorithm in FROZEN_FRAME:
         body["plan_published_at"] = inputs.version.created_at.isoformat()
+    if inputs.team_frame is not None:
+        body["team_frame_file"] = f"{inputs.draw_id}.inspectors.csv"
     if inputs.beacon is not None:
         body["beacon"] = inputs.beacon
     return body
+
+
+def _openings(inputs: _Inputs, tasks: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """/3: the openings of the frozen frame's recusal tokens of every pair the draw names — each
+    `recused` (a recusal that changed a step) and `visit_recused` (one that decided a join)."""
+    assert inputs.team_frame is not None
+    pairs = [
+        (b, t["uscc"]) for t in tasks for b in (*t.get("recused", ()), *t.get("visit_recused", ()))
+    ]
+    return recusal_openings(keys.team_frame_key(inputs.plan.code, inputs.version.version), pairs)
 
 
 def _add_draw(
@@ -593,6 +701,7 @@ def _store_failed(
     population_size: int,
     problem: ValidationFailed,
     actor: str,
+    replay: dict[str, Any] | None = None,
 ) -> Draw:
     """A failed attempt: its seed, entropy, sizes and error, no tasks (the selection of a draw
     that is not kept is never shown; the revealed secret lets anyone confirm the failure)."""
@@ -600,6 +709,8 @@ def _store_failed(
     error = {"title": problem.detail, "errors": problem.errors}
     body = _head(inputs, target_draw, population_size, status=DrawStatus.FAILED)
     body["error"] = error  # and no "tasks" key (docs/draw-spec.md §10: a failed record)
+    if replay is not None:  # /3: the failure re-derives (docs/draw-spec-teams.md §12.6)
+        body |= replay
     draw = _add_draw(session, inputs, body, status=DrawStatus.FAILED, actor=actor, error=error)
     plan.draw_count, plan.updated_at = plan.draw_count + 1, inputs.now
     audit.append(

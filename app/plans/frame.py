@@ -6,6 +6,7 @@ stored as its population file and read back by the draw (`read_frame`): edits, d
 back-dated grades recorded after the publication cannot change the draw.
 """
 
+import gzip
 import hashlib
 import json
 import zlib
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import String, and_, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
@@ -33,10 +35,19 @@ from app.draw import (
     risk_weight,
     stratum_key,
 )
+from app.draw.population import USCC_LENGTH
+from app.draw.team_frame import (
+    FrameInspector,
+    frame_pool,
+    frame_tokens,
+    read_team_frame,
+    team_frame_bytes,
+)
 from app.draw.teams import Inspector as TeamInspector
+from app.draw.teams import recusal_of
 from app.errors import ValidationFailed
 from app.gcpause import gc_paused
-from app.models import Inspector, Item, Target, TaskMember
+from app.models import Inspector, Item, Target, TaskMember, Visit, VisitMember
 from app.plans import disclosure, exclusions
 from app.plans.schemas import PlanIn
 from app.registries.grades import grades_at
@@ -234,6 +245,7 @@ class Frame:
     size: int
     lines_gz: bytes
     depends_on: list[str]
+    population: Population | None = None
     out_gz: bytes = b""  # why each unit has π = 0 (app/plans/exclusions.py)
 
 
@@ -254,7 +266,6 @@ def capture(session: Session, plan: PlanIn, items: list[Item], now: datetime) ->
         digest.update(chunk)
         parts.append(packer.compress(chunk))
     parts.append(packer.flush())
-    withheld = disclosure.withheld_draws(session, local_date(now)) & cooling_draws
     out = exclusions.out_of_draw(
         session, plan, population, plan_items, sampling_params(plan, CURRENT_ALGORITHM), now
     )
@@ -262,9 +273,205 @@ def capture(session: Session, plan: PlanIn, items: list[Item], now: datetime) ->
         sha256=digest.hexdigest(),
         size=len(population),
         lines_gz=b"".join(parts),
-        depends_on=sorted(withheld),
+        depends_on=disclosure.frame_dependencies(session, local_date(now), cooling_draws),
         out_gz=exclusions.frozen(out),
+        population=population,
     )
+
+
+@dataclass(frozen=True)
+class TeamFrame:
+    """A plan version's frozen inspector frame (docs/draw-spec-teams.md §12): the public file
+    (gzip), its hash, the private recusal pairs its tokens stand for, and the withheld draws
+    whose tasks its open loads count."""
+
+    sha256: str
+    lines_gz: bytes
+    recusals: list[list[str]]
+    depends_on: list[str]
+
+
+def capture_team_frame(
+    session: Session, population: Population, now: datetime, key: bytes
+) -> TeamFrame:
+    """The inspector frame as the registry and the open tasks are recorded at `now` (the
+    publication): every inspector in the registry and 在岗, with their 任务上限 and open load,
+    and their declared recusals with targets of `population` as tokens keyed by `key`."""
+    pool = team_pool(session)
+    busy = open_tasks(session)
+    limits: dict[str, int | None] = {
+        badge: limit
+        for badge, limit in session.execute(
+            select(Inspector.badge, Inspector.max_tasks).where(Inspector.active.is_(True))
+        )
+    }
+    declared = sorted({(i.badge, u) for i in pool for u in recusal_of(i)})
+    wanted = np.array(sorted({u for _, u in declared}), dtype=f"S{USCC_LENGTH}")
+    present: set[str] = set()
+    if len(wanted):
+        usccs = np.frombuffer(population.data, dtype=f"S{USCC_LENGTH}")
+        present = {u.decode("ascii") for u in wanted[np.isin(wanted, usccs)]}
+    recusals = [[b, u] for b, u in declared if u in present]
+    tokens = frame_tokens(key, ((b, u) for b, u in recusals))
+    rows = [
+        FrameInspector(
+            badge=i.badge,
+            department=i.department,
+            region=i.region,
+            kind=i.kind,
+            expertise=i.expertise,
+            max_tasks=limits.get(i.badge),
+            open_tasks=busy.get(i.badge, 0),
+            tokens=tokens.get(i.badge, ()),
+        )
+        for i in pool
+    ]
+    data = team_frame_bytes(rows)
+    loaded = load_draws(session, [i.badge for i in pool if busy.get(i.badge)])
+    return TeamFrame(
+        sha256=hashlib.sha256(data).hexdigest(),
+        lines_gz=gzip.compress(data, compresslevel=6, mtime=0),
+        recusals=recusals,
+        depends_on=disclosure.frame_dependencies(session, local_date(now), loaded),
+    )
+
+
+def frame_without(lines_gz: bytes, remove: set[str]) -> tuple[Frame, set[str], set[str]]:
+    """A re-draw's population frame: the original frame file (gzip) less the units listed in
+    `remove` (docs/rules.md#r7-3), its other lines unchanged; with the USCCs it keeps and those
+    of `remove` it did not hold."""
+    text = gzip.decompress(lines_gz).decode("utf-8")
+    header, _, body = text.partition("\n")
+    kept: list[str] = [header]
+    usccs: set[str] = set()
+    found: set[str] = set()
+    for line in _records(body):
+        uscc = line.split(",", 1)[0]
+        if uscc in remove:
+            found.add(uscc)
+            continue
+        kept.append(line)
+        usccs.add(uscc)
+    data = ("\n".join(kept) + "\n").encode("utf-8")
+    frame = Frame(
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(kept) - 1,
+        lines_gz=gzip.compress(data, compresslevel=6, mtime=0),
+        depends_on=[],
+    )
+    return frame, usccs, remove - found
+
+
+def _records(body: str) -> Iterator[str]:
+    """The records of a population file's body: its lines, a quoted name holding a line break
+    kept whole (a record's quotes pair up)."""
+    pending: list[str] = []
+    quotes = 0
+    for piece in body.split("\n"):
+        if not pending and not piece:
+            continue  # the final LF
+        pending.append(piece)
+        quotes += piece.count('"')
+        if quotes % 2 == 0:
+            yield "\n".join(pending)
+            pending, quotes = [], 0
+    if pending:
+        yield "\n".join(pending)
+
+
+def team_frame_changed(
+    session: Session,
+    original_gz: bytes,
+    original_recusals: Iterable[Sequence[str]],
+    *,
+    usccs: set[str],
+    remove: set[str],
+    add: set[str],
+    key: bytes,
+    now: datetime,
+) -> tuple[TeamFrame, set[str]]:
+    """A re-draw's inspector frame: the original frame less the inspectors in `remove`, plus
+    those in `add` as the registry has them now (in the registry and 在岗, with their 任务上限,
+    open load and recusals), recusals kept only with targets still in the frame (`usccs`),
+    every token keyed anew with the new version's `key`. Also the badges of `remove` and `add`
+    that could not be applied (not in the frame, or not in the registry and 在岗 / already
+    in the frame)."""
+    original = read_team_frame(gzip.decompress(original_gz))
+    rows = [r for r in original if r.badge not in remove]
+    bad = remove - {r.badge for r in original}
+    held = {r.badge for r in rows}
+    recusals = [[b, u] for b, u in original_recusals if b in held and u in usccs]
+    loaded: set[str] = set()
+    if add:
+        pool = {i.badge: i for i in team_pool(session) if i.badge in add}
+        bad |= {b for b in add if b not in pool or b in held}
+        busy = open_tasks(session)
+        limits: dict[str, int | None] = {
+            badge: limit
+            for badge, limit in session.execute(
+                select(Inspector.badge, Inspector.max_tasks).where(Inspector.badge.in_(sorted(add)))
+            )
+        }
+        for badge in sorted(set(pool) - held):
+            i = pool[badge]
+            rows.append(
+                FrameInspector(
+                    badge=i.badge,
+                    department=i.department,
+                    region=i.region,
+                    kind=i.kind,
+                    expertise=i.expertise,
+                    max_tasks=limits.get(i.badge),
+                    open_tasks=busy.get(i.badge, 0),
+                )
+            )
+            recusals += [[i.badge, u] for u in sorted(recusal_of(i)) if u in usccs]
+        loaded = load_draws(session, sorted(set(pool) - held))
+    recusals.sort()
+    tokens = frame_tokens(key, ((b, u) for b, u in recusals))
+    rows = [
+        FrameInspector(
+            badge=r.badge,
+            department=r.department,
+            region=r.region,
+            kind=r.kind,
+            expertise=r.expertise,
+            max_tasks=r.max_tasks,
+            open_tasks=r.open_tasks,
+            tokens=tokens.get(r.badge, ()),
+            status=r.status,
+        )
+        for r in rows
+    ]
+    data = team_frame_bytes(rows)
+    frame = TeamFrame(
+        sha256=hashlib.sha256(data).hexdigest(),
+        lines_gz=gzip.compress(data, compresslevel=6, mtime=0),
+        recusals=recusals,
+        depends_on=disclosure.frame_dependencies(session, local_date(now), loaded),
+    )
+    return frame, bad
+
+
+def read_team_frame_pool(lines_gz: bytes, recusals: Iterable[Sequence[str]]) -> list[TeamInspector]:
+    """The inspectors a /3 draw puts on teams, read from its plan version's frozen frame."""
+    rows = read_team_frame(gzip.decompress(lines_gz))
+    return frame_pool(rows, ((b, u) for b, u in recusals))
+
+
+def load_draws(session: Session, badges: Sequence[str]) -> set[str]:
+    """The draws whose visits count in the open load of `badges` (as `open_tasks` counts: the
+    visits not done that they are on): what an inspector frame's loads take from other draws."""
+    out: set[str] = set()
+    for i in range(0, len(badges), _TEAM_CHUNK):
+        stmt = (
+            select(Visit.parts)
+            .join(VisitMember, VisitMember.visit_id == Visit.id)
+            .where(Visit.busy.is_(True), VisitMember.badge.in_(badges[i : i + _TEAM_CHUNK]))
+        )
+        for parts in session.scalars(stmt):
+            out.update(str(p["draw"]) for p in parts or [] if p.get("draw"))
+    return out
 
 
 def read_frame(lines_gz: bytes, algorithm: str = CURRENT_ALGORITHM) -> Population:

@@ -320,14 +320,50 @@ class PlanIn(BaseModel):
         return v
 
 
+class TargetChangeIn(BaseModel):
+    """A target taken out of the original frame by a re-draw, with its public reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: str = Field(pattern=r"^[0-9A-Z]{18}$")
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class InspectorChangeIn(BaseModel):
+    """An inspector taken out of (or added to) the original inspector frame by a re-draw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    badge: str = Field(min_length=1, max_length=32)
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class FrameChangesIn(BaseModel):
+    """What a re-draw changes in the frames frozen with the original version (docs/rules.md
+    #r7-3): each change listed with its reason, published with the adjustment. Nothing else —
+    no grade or registry edit made after the original publication — enters the re-draw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    remove_targets: list[TargetChangeIn] = Field(default_factory=list, max_length=10000)
+    remove_inspectors: list[InspectorChangeIn] = Field(default_factory=list, max_length=10000)
+    add_inspectors: list[InspectorChangeIn] = Field(default_factory=list, max_length=10000)
+
+    def is_empty(self) -> bool:
+        """Whether nothing is listed."""
+        return not (self.remove_targets or self.remove_inspectors or self.add_inspectors)
+
+
 class AdjustmentIn(BaseModel):
-    """计划调整: a reason, changed plan fields, and/or a redraw."""
+    """计划调整: a reason, changed plan fields, and/or a redraw (with the listed changes to the
+    original frames)."""
 
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=2, max_length=2000)
     changes: dict[str, Any] = Field(default_factory=dict)
     redraw: bool = False
+    frame_changes: FrameChangesIn | None = None
 
 
 class CloseIn(BaseModel):
@@ -389,6 +425,8 @@ class PlanVersionOut(StrictOut):
     commitment: str | None
     algorithm: str | None
     frame_sha256: str | None
+    team_frame_sha256: str | None = None
+    frame_changes: dict[str, Any] | None = None
     actor: str
     created_at: datetime
     spec: dict[str, Any]
@@ -462,6 +500,7 @@ class SeedInputsOut(StrictOut):
     commitment: str
     secret: str
     frame_sha256: str | None = None
+    team_frame_sha256: str | None = None
     entropy_source: dict[str, Any] | None = None
     entropy: str
 
@@ -603,6 +642,15 @@ class OpenVisitOut(StrictOut):
     team: list[VisitMemberOut]
 
 
+class RecusalOpeningOut(StrictOut):
+    """The opening of one recusal token of the frozen inspector frame (spotcheck-draw/3): a
+    recusal that changed a step of the team draw, shown to have been declared before the draw."""
+
+    badge: str
+    uscc: str
+    salt: str
+
+
 class DrawOut(StrictOut):
     """A draw as published: everything needed to verify it independently."""
 
@@ -626,10 +674,14 @@ class DrawOut(StrictOut):
     team_params: TeamParamsOut | None = None
     inspector_pool: InspectorPoolOut | None = None
     exclusions: list[str] | None = None
+    team_frame_file: str | None = None
+    recusal_openings: list[RecusalOpeningOut] | None = None
     open_visits: list[OpenVisitOut] | None = None
     tasks: list[DrawTaskOut] | None = None  # absent from a failed attempt
     tasks_sha256: str | None = None
     error: dict[str, Any] | None = None
+    # /3 failed attempt: what its failure re-derives from (docs/draw-spec-teams.md §12.6)
+    failed_teams: dict[str, Any] | None = None
 
 
 class DrawViewOut(DrawOut):

@@ -1,6 +1,7 @@
 """Plans: create, edit drafts, publish with a commitment, adjust (计划调整)."""
 
 import hmac
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,12 +16,12 @@ from app.clock import today_local
 from app.config import get_settings
 from app.draw import CURRENT_ALGORITHM, FROZEN_FRAME, commitment_of
 from app.errors import Conflict, NotFound, ServerKeyMismatch, ValidationFailed, validation_message
-from app.models import Draw, Item, Plan, PlanFrame, PlanVersion
+from app.models import Draw, Item, Plan, PlanFrame, PlanTeamFrame, PlanVersion
 from app.models.base import utcnow
 from app.pagination import Page, decode_int_cursor, int_key, page_after, page_of
 from app.plans import disclosure, entropy, frame
 from app.plans.labels import field_label
-from app.plans.schemas import AdjustmentIn, PlanIn
+from app.plans.schemas import AdjustmentIn, FrameChangesIn, PlanIn
 from app.states import DrawStatus, PlanStatus
 from app.visits import service as visit_records
 
@@ -115,6 +116,8 @@ def _version(
     public: bool = False,
     frame_sha256: str | None = None,
     at: datetime | None = None,
+    team_frame_sha256: str | None = None,
+    frame_changes: dict[str, Any] | None = None,
 ) -> None:
     session.add(
         PlanVersion(
@@ -128,6 +131,8 @@ def _version(
             public=public,
             algorithm=CURRENT_ALGORITHM if frame_sha256 else None,
             frame_sha256=frame_sha256,
+            team_frame_sha256=team_frame_sha256,
+            frame_changes=frame_changes,
             created_at=at or utcnow(),
         )
     )
@@ -204,8 +209,17 @@ def replace_draft(
     return plan
 
 
-def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> str:
-    """A fresh commitment and frozen frame for the plan's (new) version; the frame's hash.
+@dataclass(frozen=True)
+class Frozen:
+    """The hashes of what a published version froze: the target frame and the inspector frame."""
+
+    frame_sha256: str
+    team_frame_sha256: str
+
+
+def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> Frozen:
+    """A fresh commitment and frozen frames (targets and inspectors, docs/draw-spec-teams.md
+    §12) for the plan's (new) version; their hashes.
 
     The secret is derived from the server key (outside the database) and a stored nonce; only
     the nonce and the commitment are written (app/keys.py).
@@ -213,6 +227,10 @@ def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> str:
     entropy.check_announced(spec, now)
     items = list(session.scalars(select(Item).where(Item.code.in_(spec.items)).order_by(Item.code)))
     captured = frame.capture(session, spec, items, now)
+    assert captured.population is not None
+    team = frame.capture_team_frame(
+        session, captured.population, now, keys.team_frame_key(plan.code, plan.version)
+    )
     plan.secret, plan.secret_nonce = None, keys.new_nonce()
     secret = keys.plan_secret(plan.code, plan.secret_nonce)
     plan.commitment = commitment_of(secret, algorithm=CURRENT_ALGORITHM)
@@ -224,11 +242,130 @@ def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> str:
             size=captured.size,
             lines_gz=captured.lines_gz,
             captured_at=now,
-            depends_on=captured.depends_on,
+            # the draws on this version are withheld while any draw either frame took from is
+            # (app/plans/disclosure.py `frame_dependencies`)
+            depends_on=sorted(set(captured.depends_on) | set(team.depends_on)),
             out_gz=captured.out_gz,
         )
     )
-    return captured.sha256
+    session.merge(
+        PlanTeamFrame(
+            plan_code=plan.code,
+            version=plan.version,
+            sha256=team.sha256,
+            lines_gz=team.lines_gz,
+            recusals=team.recusals,
+            captured_at=now,
+        )
+    )
+    return Frozen(captured.sha256, team.sha256)
+
+
+# Plan fields the population frame is made from (scope, strata, items, weights, cooling, caps):
+# a re-draw keeps the original frame, so it cannot change them (docs/rules.md#r7-3).
+FRAME_FIELDS = frozenset(
+    {
+        "scope",
+        "strata",
+        "items",
+        "risk_weights",
+        "cooldown_days",
+        "yearly_caps",
+        "yearly_cap_exempt",
+    }
+)
+
+
+def bound_version(session: Session, plan: Plan) -> PlanVersion | None:
+    """The public version whose commitment (and, from /2 on, frames and entropy source) the
+    plan's draw is bound to: the latest publication or adjustment that took a commitment."""
+    stmt = (
+        select(PlanVersion)
+        .where(
+            PlanVersion.plan_code == plan.code,
+            PlanVersion.public.is_(True),
+            PlanVersion.commitment == plan.commitment,
+        )
+        .order_by(PlanVersion.version.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def _redraw_commit(
+    session: Session,
+    plan: Plan,
+    spec: PlanIn,
+    now: datetime,
+    original: PlanVersion,
+    changes: FrameChangesIn,
+) -> Frozen:
+    """A re-draw's commitment and frames: the frames frozen with `original` (the version of
+    the draw it supersedes, itself the original's frames with their listed changes) with only
+    the listed `changes` applied — grades, registry edits and inspections recorded after the
+    original publication never enter it (docs/rules.md#r7-3)."""
+    entropy.check_announced(spec, now)
+    population = session.get(PlanFrame, (plan.code, original.version))
+    team = session.get(PlanTeamFrame, (plan.code, original.version))
+    assert population is not None and team is not None
+    remove = {c.uscc for c in changes.remove_targets}
+    captured, usccs, missing = frame.frame_without(population.lines_gz, remove)
+    if missing:
+        raise ValidationFailed(
+            "重新抽取只能从原抽样框中移除其中的检查对象：" + "、".join(sorted(missing)),
+            errors=[
+                {"field": "frame_changes.remove_targets", "message": f"{u} 不在原抽样框中"}
+                for u in sorted(missing)
+            ],
+        )
+    if not captured.size:
+        raise ValidationFailed(
+            "移除后抽样框为空",
+            errors=[{"field": "frame_changes.remove_targets", "message": "为空"}],
+        )
+    teams, bad = frame.team_frame_changed(
+        session,
+        team.lines_gz,
+        team.recusals,
+        usccs=usccs,
+        remove={c.badge for c in changes.remove_inspectors},
+        add={c.badge for c in changes.add_inspectors},
+        key=keys.team_frame_key(plan.code, plan.version),
+        now=now,
+    )
+    if bad:
+        raise ValidationFailed(
+            "重新抽取只能移除原执法人员名录中的人员、加入名录库中在岗且尚未在名录中的人员："
+            + "、".join(sorted(bad)),
+            errors=[
+                {"field": "frame_changes", "message": f"{b} 不能移除或加入"} for b in sorted(bad)
+            ],
+        )
+    plan.secret, plan.secret_nonce = None, keys.new_nonce()
+    secret = keys.plan_secret(plan.code, plan.secret_nonce)
+    plan.commitment = commitment_of(secret, algorithm=CURRENT_ALGORITHM)
+    session.merge(
+        PlanFrame(
+            plan_code=plan.code,
+            version=plan.version,
+            sha256=captured.sha256,
+            size=captured.size,
+            lines_gz=captured.lines_gz,
+            captured_at=now,
+            depends_on=sorted(set(population.depends_on or []) | set(teams.depends_on)),
+        )
+    )
+    session.merge(
+        PlanTeamFrame(
+            plan_code=plan.code,
+            version=plan.version,
+            sha256=teams.sha256,
+            lines_gz=teams.lines_gz,
+            recusals=teams.recusals,
+            captured_at=now,
+        )
+    )
+    return Frozen(captured.sha256, teams.sha256)
 
 
 def publish(session: Session, *, code: str, actor: str, at: datetime | None = None) -> Plan:
@@ -241,10 +378,20 @@ def publish(session: Session, *, code: str, actor: str, at: datetime | None = No
     check_against_registries(session, spec)
     now = at or utcnow()  # `at`: the demo dates its finished round back; the API never does
     plan.version += 1
-    frame_sha256 = _commit(session, plan, spec, now)
+    frozen = _commit(session, plan, spec, now)
+    frame_sha256 = frozen.frame_sha256
     plan.status = PlanStatus.PUBLISHED
     plan.published_at = plan.updated_at = now
-    _version(session, plan, "publish", actor, public=True, frame_sha256=frame_sha256, at=now)
+    _version(
+        session,
+        plan,
+        "publish",
+        actor,
+        public=True,
+        frame_sha256=frame_sha256,
+        team_frame_sha256=frozen.team_frame_sha256,
+        at=now,
+    )
     audit.append(
         session,
         actor=actor,
@@ -254,6 +401,7 @@ def publish(session: Session, *, code: str, actor: str, at: datetime | None = No
             "version": plan.version,
             "commitment": plan.commitment,
             "frame_sha256": frame_sha256,
+            "team_frame_sha256": frozen.team_frame_sha256,
             "entropy_source": plan.spec.get("entropy_source"),
         },
     )
@@ -310,6 +458,22 @@ def adjust(
     drawn = plan.status == PlanStatus.DRAWN
     if adj.redraw and not drawn:
         raise Conflict("计划尚未抽取，无需重抽")
+    if adj.frame_changes is not None and not adj.redraw:
+        raise ValidationFailed(
+            "抽样框的调整（frame_changes）只能随重新抽取提出（redraw: true）",
+            errors=[{"field": "frame_changes", "message": "须同时 redraw: true"}],
+        )
+    original = bound_version(session, plan) if adj.redraw else None
+    keep_frames = original is not None and _has_team_frame(session, plan, original)
+    if keep_frames:
+        shaping = sorted(set(adj.changes) & FRAME_FIELDS)
+        if shaping:
+            raise ValidationFailed(
+                "重新抽取沿用原版本冻结的抽样框，不能同时修改"
+                f"{'、'.join(field_label(k) for k in shaping)}（只能在 frame_changes 中逐一列出"
+                "移除的检查对象、移除或加入的执法人员并说明理由）",
+                errors=[{"field": f"changes.{k}", "message": "重新抽取不能修改"} for k in shaping],
+            )
     if drawn and not adj.redraw:
         locked = sorted(set(adj.changes) - POST_DRAW_MUTABLE)
         if locked:
@@ -336,10 +500,19 @@ def adjust(
     plan.updated_at = now
     superseded: str | None = None
     frame_sha256: str | None = None
-    if adj.redraw or not drawn:
-        # Any change before the draw, and every re-draw, takes a fresh secret, a frame captured
-        # now and an entropy source that does not exist yet: nothing known can be re-used.
-        frame_sha256 = _commit(session, plan, data, now)
+    team_frame_sha256: str | None = None
+    frame_changes = adj.frame_changes or FrameChangesIn()
+    if keep_frames:
+        # A re-draw: a fresh secret and an entropy source that does not exist yet, on the
+        # original frames with only the listed changes (docs/rules.md#r7-3).
+        assert original is not None
+        frozen = _redraw_commit(session, plan, data, now, original, frame_changes)
+        frame_sha256, team_frame_sha256 = frozen.frame_sha256, frozen.team_frame_sha256
+    elif adj.redraw or not drawn:
+        # Any change before the draw (and a re-draw of a plan drawn before /3) takes a fresh
+        # secret, a frame captured now and an entropy source that does not exist yet.
+        frozen = _commit(session, plan, data, now)
+        frame_sha256, team_frame_sha256 = frozen.frame_sha256, frozen.team_frame_sha256
     if adj.redraw:
         current = session.scalar(
             select(Draw).where(Draw.plan_code == code, Draw.status == DrawStatus.CURRENT)
@@ -358,7 +531,9 @@ def adjust(
         reason=adj.reason,
         public=True,
         frame_sha256=frame_sha256,
+        team_frame_sha256=team_frame_sha256,
         at=now,
+        frame_changes=frame_changes.model_dump() if keep_frames else None,
     )
     audit.append(
         session,
@@ -373,9 +548,19 @@ def adjust(
             "superseded_draw": superseded,
             "commitment": plan.commitment,
             "frame_sha256": frame_sha256,
+            "team_frame_sha256": team_frame_sha256,
+            "frame_changes": frame_changes.model_dump() if keep_frames else None,
         },
     )
     return plan
+
+
+def _has_team_frame(session: Session, plan: Plan, version: PlanVersion) -> bool:
+    """Whether `version` froze an inspector frame (published under spotcheck-draw/3)."""
+    return (
+        version.team_frame_sha256 is not None
+        and session.get(PlanTeamFrame, (plan.code, version.version)) is not None
+    )
 
 
 def close(session: Session, *, code: str, reason: str, actor: str) -> Plan:

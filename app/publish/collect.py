@@ -54,9 +54,13 @@ class DrawData:
     # A public draw read from the database has no body yet: `loader` reads its body and stored
     # population when the draw is rendered, one draw at a time (publishing memory is bounded by
     # the largest draw, not by how many draws have been published).
-    loader: Callable[[], tuple[dict[str, Any], bytes | None, bytes | None]] | None = None
+    loader: Callable[[], tuple[dict[str, Any], bytes | None, bytes | None, bytes | None]] | None = (
+        None
+    )
     # A withheld draw's sealed record (existence, entropy, task-list hash; no secret, no tasks).
     sealed: dict[str, Any] | None = None
+    # spotcheck-draw/3: the frozen inspector frame file (gzip) published beside the population.
+    team_frame_gz: bytes | None = None
     # Its timelock seal (app/plans/sealing.py): what the sealed record says of it, and a reader
     # of its age files (`draws/{id}.sealed.age` …, published while withheld and after).
     timelock: dict[str, Any] | None = None
@@ -73,8 +77,15 @@ class DrawData:
         """This draw with its body and population read (itself if they are already here)."""
         if self.loader is None:
             return self
-        body, population_gz, out_gz = self.loader()
-        return replace(self, body=body, population_gz=population_gz, out_gz=out_gz, loader=None)
+        body, population_gz, out_gz, team_frame_gz = self.loader()
+        return replace(
+            self,
+            body=body,
+            population_gz=population_gz,
+            out_gz=out_gz,
+            team_frame_gz=team_frame_gz,
+            loader=None,
+        )
 
 
 # The newest announcements in the feed (and the results read for it).
@@ -209,6 +220,10 @@ def _plans(session: Session) -> list[dict[str, Any]]:
                 "frame_sha256": v.frame_sha256,
                 "entropy_source": (v.spec or {}).get("entropy_source") if v.frame_sha256 else None,
                 "spec": _public_spec(v.spec),
+                # spotcheck-draw/3: the frozen inspector frame's hash
+                **({"team_frame_sha256": v.team_frame_sha256} if v.team_frame_sha256 else {}),
+                # a re-draw: the listed changes to the original frames, each with its reason
+                **({"frame_changes": v.frame_changes} if v.frame_changes else {}),
             }
         )
     draws: dict[str, list[str]] = {}
@@ -289,13 +304,17 @@ def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date)
 
 def _load_draw(
     session: Session, draw_id: str, state: dict[str, Any]
-) -> tuple[dict[str, Any], bytes | None, bytes | None]:
-    """Body (with its current status), stored population gzip and the frame's reasons of π = 0
-    of one public draw, read as columns so that the session keeps no reference to them."""
+) -> tuple[dict[str, Any], bytes | None, bytes | None, bytes | None]:
+    """Body (with its current status), stored population gzip, the frame's reasons of π = 0
+    and (under /3) the inspector frame gzip of one public draw, read as columns so that the
+    session keeps no reference to them."""
     body: dict[str, Any] = session.execute(select(Draw.body).where(Draw.id == draw_id)).scalar_one()
-    population_gz = session.scalar(
-        select(DrawPopulation.lines_gz).where(DrawPopulation.draw_id == draw_id)
-    )
+    row = session.execute(
+        select(DrawPopulation.lines_gz, DrawPopulation.team_frame_gz).where(
+            DrawPopulation.draw_id == draw_id
+        )
+    ).first()
+    population_gz, team_frame_gz = (None, None) if row is None else (row[0], row[1])
     out_gz = None
     if isinstance(body.get("plan_version"), int):
         out_gz = session.scalar(
@@ -304,7 +323,7 @@ def _load_draw(
                 PlanFrame.version == body["plan_version"],
             )
         )
-    return {**body, **state}, population_gz, out_gz
+    return {**body, **state}, population_gz, out_gz, team_frame_gz
 
 
 def _inspector_names(session: Session) -> dict[str, str]:

@@ -69,6 +69,8 @@ def render_draw(out: FileSink, d: DrawData, data: SiteData, titles: Mapping[str,
         _render_withheld(out, d, data, title, plan_title)
         return
     population_name = _render_population(out, d)
+    if d.team_frame_gz is not None:  # /3: the frozen inspector frame the teams were drawn from
+        out[f"draws/{d.id}.inspectors.csv"] = GunzipFile(d.team_frame_gz)
     out[f"draws/{d.id}.json"] = dumps(b)
     if "tasks_sha256" in b or d.timelock is not None:
         # the sealed record (and its seal) stay published beside the revealed draw

@@ -14,7 +14,7 @@ from app.db import make_sessionmaker
 from app.models import Result
 from tests.console.conftest import csrf_of, sign_in
 from tests.factories import TARGET_HEADER, encode, target_row
-from tests.plans.conftest import plan_body
+from tests.plans.conftest import plan_body, published
 from tests.rounds import approve
 
 
@@ -143,3 +143,42 @@ def test_weekly_report_city_rolled_up_district_refused_another_region(client, dr
     assert "不在本账号辖区" in page and 'data-role="weekly"' not in page
     xlsx = client.get("/console/reports", params={**params, "format": "xlsx"})
     assert xlsx.headers["content-type"].startswith("text/html")  # no file
+
+
+def test_a_console_redraw_lists_its_changes_to_the_original_frame(client, city, make_user):
+    """The expert adjustment box takes a re-draw's `frame_changes` (docs/rules.md#r6-3): the
+    listed target leaves the re-draw's frame, with its reason in the version."""
+    from tests.entropy import post_draw
+    from tests.factories import uscc
+
+    code = published(client, city, code="2026-RD-C")
+    drawn = post_draw(
+        client, f"/api/v1/plans/{code}/draw", headers=city, json={"entropy": "3-1-4-1-5-9"}
+    )
+    assert drawn.status_code == 201, drawn.text
+    make_user("shi", region="3704")
+    sign_in(client, "shi")
+    page = client.get(f"/console/plans/{code}")
+    listed = {"uscc": uscc(1), "reason": "已注销"}
+    r = client.post(
+        f"/console/plans/{code}/adjust",
+        data={
+            "csrf": csrf_of(page.text),
+            "reason": "名录有误，重新抽取",
+            "redraw": "true",
+            "frame_changes": json.dumps({"remove_targets": [listed]}, ensure_ascii=False),
+        },
+    )
+    assert r.status_code == 200, r.text
+    versions = client.get(f"/api/v1/plans/{code}/versions", headers=city).json()["items"]
+    assert versions[-1]["frame_changes"]["remove_targets"] == [listed]
+    r = client.post(
+        f"/console/plans/{code}/adjust",
+        data={
+            "csrf": csrf_of(client.get(f"/console/plans/{code}").text),
+            "reason": "不合规",
+            "redraw": "true",
+            "frame_changes": '{"remove_targets": [{"uscc": "x"}]}',
+        },
+    )
+    assert r.status_code == 422 and "frame_changes" in r.text

@@ -133,6 +133,12 @@ def units_v2(n: int, strata: int = 2, **kw: Any) -> list[Unit]:
     ]
 
 
+# A /3 draw without teams (the target half alone) is bound to an inspector frame with no rows.
+EMPTY_TEAM_FRAME = (
+    b"badge,department,region,kind,expertise,status,max_tasks,open_tasks,recusal_tokens\n"
+)
+
+
 def v2_body(
     population: list[Unit],
     params: Any,
@@ -144,6 +150,7 @@ def v2_body(
     plan: str = "GOLD-2026",
     items: list[PlanItem] = ITEMS,
     algorithm: str = "spotcheck-draw/2",
+    team_frame: bytes = EMPTY_TEAM_FRAME,
 ) -> tuple[dict[str, Any], dict[str, Any], bytes]:
     """A /2 (or, with `algorithm`, /3) draw body as the server publishes it (no teams), its plan
     JSON and frame file. A dice or public-record draw is dated 10 minutes after its source's
@@ -163,12 +170,14 @@ def v2_body(
     frame = b"".join(population_file_chunks(population, items, algorithm=algorithm))
     frame_sha256 = hashlib.sha256(frame).hexdigest()
     commitment = commitment_of(SECRET_V2, algorithm)
+    team_frame_sha256 = hashlib.sha256(team_frame).hexdigest()
     if algorithm == ALGORITHM_V3:
         seed = derive_seed_v3(
             secret=SECRET_V2,
             inputs={
                 "commitment": commitment,
                 "frame_sha256": frame_sha256,
+                "team_frame_sha256": team_frame_sha256,
                 "entropy_source": source,
                 "entropy": entropy,
             },
@@ -201,6 +210,7 @@ def v2_body(
             "commitment": commitment,
             "secret": SECRET_V2,
             "frame_sha256": frame_sha256,
+            **({"team_frame_sha256": team_frame_sha256} if algorithm == ALGORITHM_V3 else {}),
             "entropy_source": source,
             "entropy": entropy,
         },
@@ -227,6 +237,7 @@ def v2_body(
                 "frame_sha256": frame_sha256,
                 "entropy_source": source,
                 "algorithm": algorithm,
+                **({"team_frame_sha256": team_frame_sha256} if algorithm == ALGORITHM_V3 else {}),
             }
         ],
     }

@@ -33,6 +33,7 @@ TESTS = [
     "tests/draw/test_verifier_visits.py",
     "tests/draw/test_yearly_caps.py",
     "tests/draw/test_draw_v3.py",
+    "tests/draw/test_team_frame.py",
     "tests/draw/test_verifier_log.py",
     "tests/publish/test_seal.py",
 ]

@@ -41,6 +41,7 @@ from app.publish.formats import csv_bytes
 from app.publish.tables import TASK_HEADER, task_rows
 from app.spreadsheets import xlsx_bytes
 from tests.draw.draw_helpers import (
+    EMPTY_TEAM_FRAME,
     ITEMS,
     ROOT,
     SECRET_V2,
@@ -69,6 +70,7 @@ RECORD2 = {
     "decimals": 2,
 }
 FRAME0 = hashlib.sha256(b"").hexdigest()
+TEAM_FRAME0 = hashlib.sha256(EMPTY_TEAM_FRAME).hexdigest()
 
 
 def v3_body(**kw: Any) -> tuple[dict[str, Any], dict[str, Any], bytes]:
@@ -84,7 +86,7 @@ def v3_body(**kw: Any) -> tuple[dict[str, Any], dict[str, Any], bytes]:
         algorithm=ALGORITHM_V3,
     )
     kw.setdefault("source", DICE6)
-    kw.setdefault("entropy", "2-7-1-8-2-8")
+    kw.setdefault("entropy", "2-7-1-8-2-9")
     kw.setdefault("draw_id", "GOLD3-2026-D1")
     kw.setdefault("plan", "GOLD3-2026")
     return v2_body(population, params, algorithm=ALGORITHM_V3, **kw)
@@ -101,6 +103,7 @@ def task_lists(body: dict[str, Any]) -> dict[str, bytes]:
 
 def full_check(body: dict[str, Any], plan: dict[str, Any], frame: bytes, **kw: Any) -> Any:
     kw.setdefault("task_lists", task_lists(body))
+    kw.setdefault("team_frame", EMPTY_TEAM_FRAME)
     return verifier.check(body, verifier.parse_population(frame), plan=plan, **kw)
 
 
@@ -121,6 +124,7 @@ def test_seed_vector_v3_is_pinned() -> None:
         inputs = {
             "commitment": vector["commitment"],
             "frame_sha256": vector["frame_sha256"],
+            "team_frame_sha256": vector["team_frame_sha256"],
             "entropy_source": case["entropy_source"],
             "entropy": case["entropy"],
         }
@@ -137,10 +141,17 @@ def test_every_published_seed_input_is_hashed_and_no_other_key_is_accepted() -> 
     inputs = {
         "commitment": commitment_of(SECRET_V2, ALGORITHM_V3),
         "frame_sha256": FRAME0,
+        "team_frame_sha256": TEAM_FRAME0,
         "entropy_source": DICE6,
         "entropy": "2-7-1-8-2-8",
     }
     seed = derive_seed_v3(secret=SECRET_V2, inputs=inputs)
+    # the inspector frame is an input: another frozen pool is another seed, and it is required
+    assert derive_seed_v3(secret=SECRET_V2, inputs={**inputs, "team_frame_sha256": FRAME0}) != seed
+    with pytest.raises(SeedError):
+        derive_seed_v3(
+            secret=SECRET_V2, inputs={k: v for k, v in inputs.items() if k != "team_frame_sha256"}
+        )
     # a junk key would give the operator a free re-roll: refused by the seed and the verifier
     with pytest.raises(SeedError):
         derive_seed_v3(secret=SECRET_V2, inputs={**inputs, "nonce": "1"})
@@ -358,7 +369,8 @@ def test_v3_draw_verifies_completely_with_its_task_lists() -> None:
     assert (report.problems, report.not_checked, report.exit_code) == ([], [], 0)
     # the guarded name is in the frame file, the task's name is the registry's
     names = {t["name"] for t in body["tasks"]}
-    assert all(not n.startswith("'") for n in names)
+    assert {'=HYPERLINK("http://x","点我")', "'-已加引号"} <= names
+    assert not any(n.startswith("''") or n.startswith("'=") for n in names)
 
 
 def test_v3_without_task_lists_is_incomplete() -> None:
@@ -547,6 +559,7 @@ def _folder(tmp_path: Path, body: dict[str, Any], plan: dict[str, Any], frame: b
     (folder / f"{plan['code']}.json").write_text(json.dumps(plan, ensure_ascii=False), "utf-8")
     for kind, data in task_lists(body).items():
         (folder / f"{body['id']}.tasks.{kind}").write_bytes(data)
+    (folder / f"{body['id']}.inspectors.csv").write_bytes(EMPTY_TEAM_FRAME)
     return folder
 
 
@@ -564,6 +577,10 @@ def test_one_command_on_a_folder_of_downloaded_files_prints_valid(tmp_path: Path
     (folder / f"{body['id']}.tasks.xlsx").unlink()
     done = _run(str(folder))
     assert done.returncode == 3 and "tasks.xlsx" in done.stdout
+    (folder / f"{body['id']}.tasks.xlsx").write_bytes(task_lists(body)["xlsx"])
+    (folder / f"{body['id']}.inspectors.csv").unlink()
+    done = _run(str(folder))
+    assert done.returncode == 3 and "inspectors.csv" in done.stdout
     empty = tmp_path / "空"
     empty.mkdir()
     assert _run(str(empty)).returncode == 2
@@ -600,9 +617,16 @@ def test_golden_v3_replays_from_the_repository(tmp_path: Path) -> None:
     assert json.loads((GOLDEN / "draw_v3.json").read_text("utf-8")) == body
     assert json.loads((GOLDEN / "draw_v3.plan.json").read_text("utf-8")) == plan
     assert (GOLDEN / "draw_v3.population.csv").read_bytes() == frame
+    assert (GOLDEN / "draw_v3.inspectors.csv").read_bytes() == EMPTY_TEAM_FRAME
     folder = tmp_path / "golden"
     folder.mkdir()
-    for name in ("draw_v3.json", "draw_v3.plan.json", "draw_v3.population.csv"):
+    names = (
+        "draw_v3.json",
+        "draw_v3.plan.json",
+        "draw_v3.population.csv",
+        "draw_v3.inspectors.csv",
+    )
+    for name in names:
         shutil.copy(
             GOLDEN / name,
             folder / name.replace("draw_v3.plan", plan["code"]).replace("draw_v3", body["id"]),

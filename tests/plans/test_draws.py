@@ -240,11 +240,11 @@ def test_a_not_inspected_result_frees_the_target_for_the_next_draw(client, city)
     assert cooling == {t["uscc"] for t in first["tasks"]} - {closed["uscc"]}
 
 
-def test_a_redraw_draws_from_the_whole_population_again(client, city):
-    """A re-draw replaces the superseded draw: its open tasks do not cool their targets (they
-    used to, so a re-draw left out the very selection it replaced — a supervisor could drop
-    targets by re-drawing); a task really inspected before the re-draw does cool its target,
-    and a 未检查 one does not."""
+def test_a_redraw_draws_from_the_original_frame_with_its_listed_changes(client, city):
+    """A re-draw replaces the superseded draw on the frame frozen with the original version:
+    the superseded open tasks do not cool their targets (they used to, so a re-draw left out
+    the very selection it replaced), and a target inspected since stays in the frame unless
+    the adjustment lists it, with its reason (docs/rules.md#r7-3)."""
     from tests.entropy import dice_source
 
     first = _draw(client, city, published(client, city, code="RD-1", ratio=0.3)).json()
@@ -259,23 +259,29 @@ def test_a_redraw_draws_from_the_whole_population_again(client, city):
         assert r.status_code == 200, r.text
         r = client.post(f"/api/v1/tasks/{task['id']}/result/approve", headers=approver(client))
         assert r.status_code == 200, r.text
+    listed = {"uscc": inspected["uscc"], "reason": "已于 RD-1-D1 检查完毕"}
     r = client.post(
         "/api/v1/plans/RD-1/adjustments",
         headers=city,
-        json={"reason": "重新抽取", "changes": {"entropy_source": dice_source()}, "redraw": True},
+        json={
+            "reason": "重新抽取",
+            "changes": {"entropy_source": dice_source()},
+            "redraw": True,
+            "frame_changes": {"remove_targets": [listed]},
+        },
     )
     assert r.status_code == 201, r.text
+    version = client.get("/api/v1/plans/RD-1/versions", headers=city).json()["items"][-1]
+    assert version["frame_changes"]["remove_targets"] == [listed]
     again = _draw(client, city, "RD-1").json()
     assert again["id"] == "RD-1-D2"
     by_key = {s["key"]: s for s in first["strata"]}
-    stratum_of_inspected = inspected["stratum"]
     for s in again["strata"]:
-        # only the one really inspected target is resting; the superseded open tasks are not
-        resting = 1 if s["key"] == stratum_of_inspected else 0
-        assert (s["N"], s["eligible"]) == (by_key[s["key"]]["N"], s["N"] - resting), s
-    cooling = {t["uscc"] for t in again["tasks"] if t["despite_cooldown"]}
-    assert cooling <= {inspected["uscc"]}
-    assert not_visited["uscc"] not in cooling
+        # the listed target is out of the frame; nothing cools (the frame is the original's)
+        gone = 1 if s["key"] == inspected["stratum"] else 0
+        assert (s["N"], s["eligible"]) == (by_key[s["key"]]["N"] - gone, s["N"]), s
+    assert inspected["uscc"] not in {t["uscc"] for t in again["tasks"]}
+    assert not any(t["despite_cooldown"] for t in again["tasks"])
 
 
 def test_the_task_quota_counts_open_tasks_of_every_plan(db, client, city):

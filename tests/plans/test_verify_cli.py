@@ -28,6 +28,10 @@ def _write_draw(client, city, tmp_path):
         listed = client.get(f"/public/draws/{draw['id']}.tasks.{kind}")
         assert listed.status_code == 200, listed.text
         (tmp_path / "draws" / f"{draw['id']}.tasks.{kind}").write_bytes(listed.content)
+    # spotcheck-draw/3: the frozen inspector frame the teams were drawn from
+    frame = client.get(f"/public/draws/{draw['id']}.inspectors.csv")
+    assert frame.status_code == 200, frame.text
+    (tmp_path / "draws" / f"{draw['id']}.inspectors.csv").write_bytes(frame.content)
     return path, draw
 
 

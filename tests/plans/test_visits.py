@@ -198,6 +198,9 @@ def _write(client, sup, draw, root: Path) -> Path:  # type: ignore[no-untyped-de
     for kind in ("csv", "xlsx"):  # the task lists, checked cell by cell (draw-spec §11.5)
         listed = client.get(f"/public/draws/{draw['id']}.tasks.{kind}")
         (root / "draws" / f"{draw['id']}.tasks.{kind}").write_bytes(listed.content)
+    frame = client.get(f"/public/draws/{draw['id']}.inspectors.csv")  # spotcheck-draw/3
+    assert frame.status_code == 200, frame.text
+    (root / "draws" / f"{draw['id']}.inspectors.csv").write_bytes(frame.content)
     return path
 
 
@@ -210,7 +213,10 @@ def test_every_draw_verifies_from_its_published_files(client, four, tmp_path, ca
             kind: client.get(f"/public/draws/{draw['id']}.tasks.{kind}").content
             for kind in ("csv", "xlsx")
         }
-        report = verifier.check(draw, verifier.parse_population(pop), plan=plan, task_lists=lists)
+        frame = client.get(f"/public/draws/{draw['id']}.inspectors.csv").content
+        report = verifier.check(
+            draw, verifier.parse_population(pop), plan=plan, task_lists=lists, team_frame=frame
+        )
         assert report.problems == [] and report.not_checked == [], draw["id"]
         assert cli.main(["verify", str(_write(client, sup, draw, tmp_path))]) == 0
         assert "验证通过" in capsys.readouterr().out

@@ -152,7 +152,8 @@ def test_the_public_opens_the_seal_with_only_the_rounds_signature_and_it_is_what
     problems = [line for line in done.stdout.splitlines() if line.startswith("- ")]
     assert done.returncode == 1 and len(problems) == 1, done.stdout
     assert f"drand 轮次为 {VECTOR['round']}" in problems[0]
-    # … and without it, only the task list files (rendered at the reveal) are missing
+    # … and without it, only the task list files (rendered at the reveal) and the inspector
+    # frame (published at the reveal; not in the seal yet) are missing
     _edit(
         opened_folder / f"{d['id']}.sealed.json",
         lambda doc: doc.pop("timelock"),
@@ -160,7 +161,9 @@ def test_the_public_opens_the_seal_with_only_the_rounds_signature_and_it_is_what
     done = _verify(opened_folder)
     assert done.returncode == 3 and "问题" not in done.stdout, done.stdout
     not_checked = [line for line in done.stdout.splitlines() if line.startswith("- ")]
-    assert not_checked and all("任务清单" in line for line in not_checked), done.stdout
+    assert not_checked and all(
+        "任务清单" in line or "inspectors.csv" in line for line in not_checked
+    ), done.stdout
 
     # The service's own scheduler reveals at 00:00 北京时间 the day after the window, by time
     # alone; what it reveals is what the seal held.
@@ -205,6 +208,7 @@ def _download(files: dict[str, bytes], d: dict[str, Any], folder: Path) -> Path:
     for name in (
         f"draws/{d['id']}.json",
         f"draws/{d['id']}.population.csv",
+        f"draws/{d['id']}.inspectors.csv",  # spotcheck-draw/3: the frozen inspector frame
         f"draws/{d['id']}.tasks.csv",
         f"draws/{d['id']}.tasks.xlsx",
         f"draws/{d['id']}.sealed.json",

@@ -108,7 +108,7 @@ def test_the_downloads_page_followed_literally_verifies_a_draw(
         source = root / name
         if source.exists():  # the sealed record only when there is one
             (folder / source.name).write_bytes(source.read_bytes())
-    assert len(list(folder.iterdir())) == 5
+    assert len(list(folder.iterdir())) == 6  # with the /3 inspector frame
     for command in (
         [sys.executable, str(ROOT / "docs" / "verify_draw.py"), str(folder)],
         [sys.executable, "-m", "app.cli", "verify", str(folder)],

@@ -29,6 +29,7 @@ from tests.draw import test_teams_recusal as recusal
 from tests.draw import test_verifier_visits as visits
 from tests.draw.draw_helpers import (
     DICE,
+    EMPTY_TEAM_FRAME,
     ITEMS,
     as_json,
     file_text,
@@ -137,14 +138,85 @@ def v3() -> Draw:
     from tests.draw.test_draw_v3 import task_lists, v3_body
 
     body, plan, frame = copy.deepcopy(v3_body())  # the sources are shared constants
-    return Draw(body, plan, frame, task_lists(body))
+    return Draw(body, plan, frame, {**task_lists(body), "team_frame": EMPTY_TEAM_FRAME})
 
 
 def v3_record() -> Draw:
     from tests.draw.test_draw_v3 import RECORD2, task_lists, v3_body
 
     body, plan, frame = copy.deepcopy(v3_body(source=RECORD2, entropy="3412.56"))
-    return Draw(body, plan, frame, task_lists(body))
+    return Draw(body, plan, frame, {**task_lists(body), "team_frame": EMPTY_TEAM_FRAME})
+
+
+def v3_teams() -> Draw:
+    """spotcheck-draw/3 with teams drawn from its frozen inspector frame, recusals opened
+    (tests/draw/team_frame_helpers.py)."""
+    from tests.draw.team_frame_helpers import with_teams
+    from tests.draw.test_draw_v3 import task_lists, v3_body
+
+    body, plan, frame, team_frame = copy.deepcopy(with_teams(v3_body))
+    return Draw(body, plan, frame, {**task_lists(body), "team_frame": team_frame})
+
+
+def v3_failed(claimed: bool = False) -> Draw:
+    """A failed /3 attempt (docs/draw-spec-teams.md §12.6): genuine (city-level 交叉互查 in one
+    city), or `claimed` — a failure recorded where the published pool admits teams."""
+    from dataclasses import replace as dc_replace
+
+    from tests.draw.team_frame_helpers import PARAMS, as_failed, with_teams
+    from tests.draw.test_draw_v3 import v3_body
+
+    body, plan, frame, team_frame = copy.deepcopy(with_teams(v3_body))
+    params = PARAMS if claimed else dc_replace(PARAMS, region_level=4)
+    return Draw(as_failed(body, team_frame, frame, params), plan, frame, {"team_frame": team_frame})
+
+
+def _reseeded_frame(edit: Callable[[bytes], bytes]) -> Callable[[Draw], None]:
+    """The frame file edited and the seed re-derived with the forged file's hash (the secret is
+    public after the draw); without the plan file, only the file's form gives it away."""
+
+    def tamper(d: Draw) -> None:
+        from app.draw import SEED_INPUTS_V3, derive_seed_v3
+
+        assert d.lists is not None
+        d.lists["team_frame"] = edit(d.lists["team_frame"])
+        inputs = d.draw["seed_inputs"]
+        inputs["team_frame_sha256"] = hashlib.sha256(d.lists["team_frame"]).hexdigest()
+        d.draw["seed"] = derive_seed_v3(
+            secret=inputs["secret"], inputs={k: inputs[k] for k in SEED_INPUTS_V3}
+        )
+        d.plan = None
+
+    return tamper
+
+
+def _swap_rows(frame: bytes) -> bytes:
+    lines = frame.splitlines(keepends=True)
+    return b"".join([lines[0], lines[2], lines[1], *lines[3:]])
+
+
+def _non_canonical_frame(d: Draw) -> None:
+    """Two frame rows swapped and the seed re-derived with the forged file's hash (the secret is
+    public after the draw); without the plan file, only the file's form gives it away."""
+    from app.draw import SEED_INPUTS_V3, derive_seed_v3
+
+    assert d.lists is not None
+    lines = d.lists["team_frame"].splitlines(keepends=True)
+    d.lists["team_frame"] = b"".join([lines[0], lines[2], lines[1], *lines[3:]])
+    inputs = d.draw["seed_inputs"]
+    inputs["team_frame_sha256"] = hashlib.sha256(d.lists["team_frame"]).hexdigest()
+    d.draw["seed"] = derive_seed_v3(
+        secret=inputs["secret"], inputs={k: inputs[k] for k in SEED_INPUTS_V3}
+    )
+    d.plan = None
+
+
+def _team_frame(edit: Callable[[bytes], bytes]) -> Callable[[Draw], None]:
+    def tamper(d: Draw) -> None:
+        assert d.lists is not None
+        d.lists["team_frame"] = edit(d.lists["team_frame"])
+
+    return tamper
 
 
 def _lists(kind: str, edit: Callable[[bytes], bytes]) -> Callable[[Draw], None]:
@@ -646,6 +718,123 @@ DRAW_FORGERIES |= {
         "tasks.xlsx 与抽取结果逐格一致",
         "压缩方式不支持",
     ),
+    # spotcheck-draw/3 teams on the frozen inspector frame (docs/draw-spec-teams.md §12)
+    "v3 team frame not the seed's": (
+        v3_teams,
+        _team_frame(lambda b: b + b"\n"),
+        "即计划公布时冻结的名录",
+        "不符",
+    ),
+    "v3 failure claimed where teams exist": (
+        lambda: v3_failed(claimed=True),
+        lambda d: None,
+        "无法组成检查组（按公布",
+        "失败记录不成立",
+    ),
+    "v3 failed record without its error": (
+        v3_failed,
+        lambda d: d.draw.pop("error"),
+        "抽取失败的记录（未能组成检查组）：没有任务，有失败原因",
+        "",
+    ),
+    "v3 failed record malformed": (
+        v3_failed,
+        lambda d: d.draw["failed_teams"].pop("joined"),
+        "无法组成检查组（按公布",
+        "须恰含",
+    ),
+    "v3 failed record names a target not drawn": (
+        v3_failed,
+        lambda d: d.draw["failed_teams"].update(joined=["9" * 18]),
+        "无法组成检查组（按公布",
+        "未抽中的对象",
+    ),
+    "v3 teams under the /2 label": (
+        v3_teams,
+        lambda d: d.draw["team_params"].update(algorithm="spotcheck-draw/2 teams"),
+        "组队算法为 spotcheck-draw/3 teams",
+        "spotcheck-draw/2 teams",
+    ),
+    "v3 team frame not canonical": (
+        v3_teams,
+        _non_canonical_frame,
+        "即计划公布时冻结的名录",
+        "不是规范格式",
+    ),
+    "v3 team frame header changed": (
+        v3_teams,
+        _reseeded_frame(lambda b: b.replace(b"badge,", b"code,", 1)),
+        "即计划公布时冻结的名录",
+        "表头不符",
+    ),
+    "v3 team frame row short of a column": (
+        v3_teams,
+        _reseeded_frame(lambda b: b.replace(b",\xe5\x9c\xa8\xe5\xb2\x97,", b",", 1)),
+        "即计划公布时冻结的名录",
+        "应有 9 列",
+    ),
+    "v3 team frame open tasks not a count": (
+        v3_teams,
+        _reseeded_frame(
+            lambda b: (
+                b.replace("在岗,,0,".encode(), "在岗,,x,".encode(), 1)
+                if "在岗,,0,".encode() in b
+                else b.replace("在岗,8,0,".encode(), "在岗,8,x,".encode(), 1)
+            )
+        ),
+        "即计划公布时冻结的名录",
+        "不是整数",
+    ),
+    "v3 team frame token not hex": (
+        v3_teams,
+        _reseeded_frame(lambda b: b[: b.rindex(b";")] + b";XYZ\n"),
+        "即计划公布时冻结的名录",
+        "回避标记须为32位小写十六进制",
+    ),
+    "v3 team frame plan version differs": (
+        v3_teams,
+        lambda d: d.plan["versions"][0].update(team_frame_sha256=OTHER_HEX),  # type: ignore[index]
+        "均为计划第",
+        "执法人员名录哈希不同",
+    ),
+    "v3 team frame pool quota raised": (
+        v3_teams,
+        lambda d: d.draw["inspector_pool"]["rows"][0].__setitem__(5, 99),
+        "由冻结的执法人员名录导出",
+        "",
+    ),
+    "v3 recusal salt forged": (
+        v3_teams,
+        lambda d: d.draw["recusal_openings"][0].update(salt="0" * 64),
+        "以标记冻结",
+        "不在计划公布时冻结的执法人员名录中",
+    ),
+    "v3 recusal not opened": (
+        v3_teams,
+        lambda d: d.draw["recusal_openings"].pop(0),
+        "以标记冻结",
+        "缺少回避标记的开启值",
+    ),
+    "v3 recusal opening unused": (
+        v3_teams,
+        lambda d: d.draw["recusal_openings"].append(
+            dict(d.draw["recusal_openings"][-1], badge="37999")
+        ),
+        "以标记冻结",
+        "未用于任何一步",
+    ),
+    "v3 recusal openings unsorted": (
+        v3_teams,
+        lambda d: d.draw["recusal_openings"].reverse(),
+        "以标记冻结",
+        "未按",
+    ),
+    "v3 recusal openings malformed": (
+        v3_teams,
+        lambda d: d.draw.update(recusal_openings=[{"badge": "x"}]),
+        "以标记冻结",
+        "须为 {badge, uscc, salt}",
+    ),
     "v3 XLSX with a DOCTYPE": (
         v3,
         _lists("xlsx", _xlsx_edit(b"<worksheet", b"<!DOCTYPE x><worksheet")),
@@ -699,8 +888,10 @@ HONEST: dict[str, tuple[Callable[[], Draw], list[str]]] = {
     "v3 public record": (v3_record, []),
     "v3 without task lists": (
         lambda: replace(v3(), lists={}),
-        ["tasks.csv 与抽取结果逐格一致", "tasks.xlsx 与抽取结果逐格一致"],
+        ["执法人员名录", "tasks.csv 与抽取结果逐格一致", "tasks.xlsx 与抽取结果逐格一致"],
     ),
+    "v3 teams": (v3_teams, []),
+    "v3 failed": (v3_failed, []),
     "drand": (drand, ["drand BLS 签名"]),
     "v1": (v1, []),
     "sealed": (sealed, ["种子与抽取结果"]),

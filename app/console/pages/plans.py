@@ -384,13 +384,28 @@ def plan_adjust(
     background: BackgroundTasks,
     reason: Text = "",
     changes: Text = "",
-    redraw: bool = False,
+    # a form field (the checkbox 重新抽取), not a query parameter: it was ignored before
+    redraw: Annotated[bool, Form()] = False,
+    frame_changes: Text = "",
 ) -> Response:
-    """计划调整 with the changed fields as JSON (for experts; the form does the same)."""
+    """计划调整 with the changed fields as JSON (for experts; the form does the same); a
+    re-draw may list its changes to the original frames (`frame_changes`, docs/rules.md#r6-3)."""
 
     def adjust() -> None:
         parsed = _json_object(changes, "changes")
-        adj = AdjustmentIn.model_validate({"reason": reason, "changes": parsed, "redraw": redraw})
+        body: dict[str, Any] = {"reason": reason, "changes": parsed, "redraw": redraw}
+        if frame_changes.strip():
+            body["frame_changes"] = _json_object(frame_changes, "frame_changes")
+        try:
+            adj = AdjustmentIn.model_validate(body)
+        except ValidationError as exc:
+            raise ValidationFailed(
+                "调整内容不符合要求",
+                errors=[
+                    {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                    for e in exc.errors()
+                ],
+            ) from None
         _adjust(request, background, session, staff, code, adj)
 
     return _plan_action(request, session, staff, code, adjust, f"/console/plans/{code}")

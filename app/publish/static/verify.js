@@ -55,7 +55,7 @@
       field(enc.encode(canonical(source))), field(enc.encode(entropy))])));
   }
   /* §11.1: seed = SHA-256("spotcheck-draw/3:seed\n" || L(secret) || L(canonical(seed_inputs less the secret))). */
-  const SEED_INPUTS_V3 = ["commitment", "frame_sha256", "entropy_source", "entropy"];
+  const SEED_INPUTS_V3 = ["commitment", "frame_sha256", "team_frame_sha256", "entropy_source", "entropy"];
   async function deriveSeedV3(secret, inputs) {
     return hex(await sha256(concat([enc.encode("spotcheck-draw/3:seed\n"),
       field(enc.encode(secret)), field(enc.encode(canonical(inputs)))])));
@@ -449,7 +449,7 @@
       this.exclusions = new Set(draw.exclusions);
       this.exclMemo = new Map();
       // /2 (docs/draw-spec-teams.md §10): published recusals per task, and those applied so far.
-      this.v2 = tp.algorithm === "spotcheck-draw/2 teams";
+      this.v2 = tp.algorithm === "spotcheck-draw/2 teams" || tp.algorithm === "spotcheck-draw/3 teams";
       this.recused = this.tasks.map((t) => new Set(this.v2 && Array.isArray(t.recused) ? t.recused : []));
       this.skipped = this.tasks.map(() => new Set());
       this.team = this.tasks.map(() => new Map());
@@ -817,6 +817,7 @@
       else {
         if (v.commitment !== si.commitment) why.push("承诺值不同");
         if (v.frame_sha256 !== si.frame_sha256) why.push("抽样框哈希不同");
+        if (draw.algorithm === V3 && v.team_frame_sha256 !== si.team_frame_sha256) why.push("执法人员名录哈希不同");
         if (canonical(v.entropy_source) !== canonical(si.entropy_source)) why.push("随机源不同");
         if (v.algorithm !== draw.algorithm) why.push("算法不同");
         if (!draw.sealed && v.published_at !== draw.plan_published_at) why.push("公布时间不同");
@@ -887,6 +888,139 @@
     add("所列可合并的检查与本计划检查时间窗口重叠（open_visits）", why.length === 0, why.slice(0, 5).join("；"));
   }
 
+  /* §12 (docs/draw-spec-teams.md) the frozen inspector frame of a /3 draw (draws/{id}.inspectors.csv):
+     its hash is the seed's, the file is canonical, the published pool is derived from it alone, and
+     every recusal the draw names opens a token of that inspector's row; port of check_team_frame in
+     docs/verify_draw.py. */
+  const TEAM_FRAME_HEADER = "badge,department,region,kind,expertise,status,max_tasks,open_tasks,recusal_tokens";
+  function frameCell(t) {
+    const g = guardedStart(t) ? "'" + t : t;
+    return /[,"\r\n]/.test(g) ? '"' + g.replace(/"/g, '""') + '"' : g;
+  }
+  function teamFrameText(rows) {
+    const out = [TEAM_FRAME_HEADER];
+    for (const r of [...rows].sort((a, b) => cmpStr(a.badge, b.badge))) {
+      out.push([frameCell(r.badge), frameCell(r.department), frameCell(r.region), frameCell(r.kind),
+        frameCell([...r.expertise].sort(cmpStr).join(";")), frameCell(r.status),
+        r.max_tasks === null ? "" : String(r.max_tasks), String(r.open_tasks),
+        [...r.tokens].sort(cmpStr).join(";")].join(","));
+    }
+    return out.join("\n") + "\n";
+  }
+  function lfRows(text) {
+    const rows = [];
+    let row = [], cell = "", i = 0, quoted = false;
+    while (i < text.length) {
+      const c = text[i];
+      if (quoted) {
+        if (c === '"' && text[i + 1] === '"') { cell += '"'; i += 2; continue; }
+        if (c === '"') { quoted = false; i++; continue; }
+        cell += c; i++; continue;
+      }
+      if (c === '"' && cell === "") { quoted = true; i++; continue; }
+      if (c === ",") { row.push(cell); cell = ""; i++; continue; }
+      if (c === "\n") { row.push(cell); rows.push(row); row = []; cell = ""; i++; continue; }
+      cell += c; i++;
+    }
+    if (cell !== "" || row.length) { row.push(cell); rows.push(row); }
+    return rows;
+  }
+  function parseTeamFrame(bytes) {
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    const lines = lfRows(text);
+    if (!lines.length || lines[0].join(",") !== TEAM_FRAME_HEADER) throw new Error("表头不符");
+    const rows = [], count = /^(0|[1-9][0-9]{0,8})$/;
+    lines.slice(1).forEach((cells, k) => {
+      if (cells.length !== 9) throw new Error(`第 ${k + 2} 行应有 9 列`);
+      const [badge, department, region, kind, expertise, status, limit, busy, tokens] =
+        cells.map((c, j) => (j < 6 && c.startsWith("'") ? c.slice(1) : c));
+      if ((limit && !count.test(limit)) || !count.test(busy)) throw new Error(`第 ${k + 2} 行：任务上限或在办任务不是整数`);
+      const toks = tokens ? tokens.split(";") : [];
+      if (!toks.every((t) => /^[0-9a-f]{32}$/.test(t))) throw new Error(`第 ${k + 2} 行：回避标记须为32位小写十六进制`);
+      rows.push({ badge, department, region, kind, expertise: expertise ? expertise.split(";") : [], status,
+        max_tasks: limit ? Number(limit) : null, open_tasks: Number(busy), tokens: toks });
+    });
+    if (teamFrameText(rows) !== text) throw new Error("不是规范格式（排序、引号、防公式前缀或分隔符）");
+    return rows;
+  }
+  function frameInspectorPool(rows, tp) {
+    const depts = new Set([tp.lead_department, ...tp.joint_departments]);
+    const chosen = rows.filter((r) => r.status === "在岗" &&
+      ((r.kind === "专家" && tp.experts > 0) || (r.kind === "执法人员" && depts.has(r.department))))
+      .sort((a, b) => cmpStr(a.badge, b.badge));
+    const departments = [...new Set(chosen.map((r) => r.department))].sort(cmpStr);
+    return {
+      departments,
+      columns: ["badge", "department", "region", "expertise", "kind", "max_tasks"],
+      rows: chosen.map((r) => [r.badge, departments.indexOf(r.department), r.region,
+        [...r.expertise].sort(cmpStr).join(";"), r.kind,
+        r.max_tasks === null ? null : Math.max(0, r.max_tasks - r.open_tasks)]),
+    };
+  }
+  async function openingsProblems(draw, rows) {
+    const ops = draw.recusal_openings;
+    if (!Array.isArray(ops) || !ops.every((o) => o && typeof o === "object" &&
+      Object.keys(o).sort().join(",") === "badge,salt,uscc")) return ["recusal_openings 须为 {badge, uscc, salt} 的列表"];
+    const why = [];
+    const order = ops.map((o) => o.uscc + "\u0000" + o.badge);
+    const sorted = [...new Set(order)].sort(cmpStr);
+    if (order.join("\u0001") !== sorted.join("\u0001")) why.push("recusal_openings 未按（检查对象，执法证号）排序或有重复");
+    const want = new Set();
+    for (const t of draw.tasks || []) for (const b of [...(t.recused || []), ...(t.visit_recused || [])]) want.add(b + "\u0000" + t.uscc);
+    const fr = (draw.failed_teams || {}).recused;
+    if (fr && typeof fr === "object") for (const [u, bs] of Object.entries(fr)) for (const b of bs) want.add(b + "\u0000" + u);
+    const got = new Map(ops.map((o) => [o.badge + "\u0000" + o.uscc, o.salt]));
+    const tokens = new Map(rows.map((r) => [r.badge, new Set(r.tokens)]));
+    for (const k of want) if (!got.has(k)) { const [b, u] = k.split("\u0000"); why.push(`${u}：回避人员 ${b} 缺少回避标记的开启值`); }
+    for (const [k, salt] of got) {
+      const [b, u] = k.split("\u0000");
+      if (!want.has(k)) { why.push(`${u}：${b} 的回避开启值未用于任何一步`); continue; }
+      const ok = typeof salt === "string" && /^[0-9a-f]{64}$/.test(salt) &&
+        (tokens.get(b) || new Set()).has((await sha256hex(`spotcheck-draw/3:recusal-token|${salt}|${b}|${u}`)).slice(0, 32));
+      if (!ok) why.push(`${u}：${b} 的回避不在计划公布时冻结的执法人员名录中`);
+    }
+    return why;
+  }
+  async function checkTeamFrame(draw, bytes, add) {
+    const label = `执法人员名录 ${draw.team_frame_file || draw.id + ".inspectors.csv"} 即计划公布时冻结的名录（team_frame_sha256）`;
+    if (!bytes) { add(label, null, "未能读取该文件"); return; }
+    const got = hex(await sha256(bytes));
+    if (got !== draw.seed_inputs.team_frame_sha256) { add(label, false, "文件哈希与 seed_inputs.team_frame_sha256 不符"); return; }
+    let rows;
+    try { rows = parseTeamFrame(bytes); } catch (e) { add(label, false, "不合规：" + e.message); return; }
+    add(label, true, got);
+    if (!draw.team_params) return;
+    add("检查组人员与任务额度由冻结的执法人员名录导出（inspector_pool）",
+      canonical(draw.inspector_pool) === canonical(frameInspectorPool(rows, draw.team_params)), "");
+    if (draw.tasks || draw.failed_teams) {
+      const why = await openingsProblems(draw, rows);
+      add("公布的回避均在计划公布时以标记冻结（recusal_openings）", why.length === 0, why.slice(0, 5).join("；"));
+    }
+  }
+
+  /* §12.6 a failed /3 attempt re-derives: its team draw, replayed on the published pool with
+     only the recusals it opened and without the targets that joined a visit, fails too; port of
+     rederive_failure in docs/verify_draw.py. */
+  async function checkFailure(draw, rep, add) {
+    const ft = draw.failed_teams, label = "无法组成检查组（按公布的人员名录与回避重放亦无法组队）";
+    if (!ft || typeof ft !== "object" || Object.keys(ft).sort().join(",") !== "item_expertise,joined,recused") {
+      add(label, false, "failed_teams 须恰含 item_expertise、joined、recused");
+      return;
+    }
+    const drawn = new Map();
+    for (const st of rep.strata.values()) for (const seg of st.segments) for (const u of seg.units) if (u.selected) drawn.set(u.uscc, u);
+    const stray = [...ft.joined, ...Object.keys(ft.recused)].filter((u) => !drawn.has(u));
+    if (stray.length) { add(label, false, `failed_teams 提到未抽中的对象 ${stray[0]}`); return; }
+    const joined = new Set(ft.joined);
+    const tasks = [...drawn.values()].filter((u) => !joined.has(u.uscc)).map((u) => ({
+      uscc: u.uscc, region: u.region, team: [], recused: [...(ft.recused[u.uscc] || [])],
+      required_expertise: [...new Set(u.items.flatMap((c) => ft.item_expertise[c] || []))].sort(cmpStr),
+    }));
+    const rp = new TeamReplay({ ...draw, tasks, exclusions: [] });
+    await rp.replay();
+    add(label, rp.failed, rp.failed ? "" : "失败记录不成立：按公布的人员名录与回避重放，可以为全部检查对象组队");
+  }
+
   /* Full verification: a list of {label, ok, detail} checks; ok null = not checked. */
   async function verifyDraw(draw, populationBytes, plan, taskLists) {
     const checks = [];
@@ -909,7 +1043,7 @@
     if (draw.algorithm === V3) {
       const keys = Object.keys(si).sort().join(",");
       const want = [...SEED_INPUTS_V3, "secret"].sort().join(",");
-      add("seed_inputs 恰为 secret、commitment、frame_sha256、entropy_source、entropy", keys === want, keys);
+      add("seed_inputs 恰为 secret、commitment、frame_sha256、team_frame_sha256、entropy_source、entropy", keys === want, keys);
       const inputs = {};
       for (const k of SEED_INPUTS_V3) inputs[k] = si[k];
       add("种子 = SHA-256(密钥, 全部公布的种子输入)", keys === want && (await deriveSeedV3(si.secret, inputs)) === draw.seed, draw.seed);
@@ -920,13 +1054,16 @@
     } else {
       add("种子 = SHA-256(承诺值, 密钥, 公开随机数)", (await deriveSeed(si.commitment, si.secret, si.entropy)) === draw.seed, draw.seed);
     }
+    if (draw.algorithm === V3) await checkTeamFrame(draw, (taskLists || {}).team_frame, add);
     const popHash = hex(await sha256(populationBytes));
     add("抽样总体文件哈希 population_sha256", popHash === draw.population_sha256, popHash);
     const text = new TextDecoder("utf-8").decode(populationBytes);
     const rep = await replayTargets(draw, text);
     if (draw.population_size !== undefined) add(`抽样总体 ${rep.units.size} 家（population_size）`, draw.population_size === rep.units.size, String(draw.population_size));
     const failed = draw.status === "failed";
-    if (failed) {
+    if (failed && draw.failed_teams !== undefined) {
+      add("抽取失败的记录（未能组成检查组）：没有任务，有失败原因", !draw.tasks && !!draw.error, "");
+    } else if (failed) {
       add("抽取失败的记录（未能组成检查组）：只核对种子与分层规模", !draw.tasks && !!draw.error, "");
       add("无法组成检查组", null, "失败记录不含执法检查人员名录，未能复核");
     }
@@ -969,13 +1106,18 @@
       }
       add(`分层 ${key}：N=${st.N}，抽取 ${st.n}`, why.length === 0, why.slice(0, 5).join("；"));
     }
-    if (failed) return { checks, replay: rep };
+    if (failed) {
+      if (draw.failed_teams !== undefined) await checkFailure(draw, rep, add);
+      return { checks, replay: rep };
+    }
     await checkTaskLists(draw, taskLists || {}, add);
     if (!draw.team_params) {
       // no teams drawn (as docs/verify_draw.py): any published team could not be replayed
       if (tasks.some((t) => (t.team || []).length)) add("检查组", false, "含检查组但缺少 team_params，无法复核");
       return { checks, replay: rep };
     }
+    // a /3 draw's teams come from its frozen inspector frame (docs/draw-spec-teams.md §12)
+    if (draw.algorithm === V3) add("组队算法为 spotcheck-draw/3 teams", draw.team_params.algorithm === "spotcheck-draw/3 teams", draw.team_params.algorithm);
     const visitProblems = replayVisits(draw);
     if ((draw.open_visits || []).length) add("一次检查（跨计划合并：open_visits、visit、joins、visit_note）", visitProblems.length === 0, visitProblems.slice(0, 5).join("；"));
     else if (visitProblems.length) add("一次检查", false, visitProblems.slice(0, 5).join("；"));
@@ -1368,6 +1510,9 @@
       const taskLists = {};
       for (const kind of ["csv", "xlsx"]) {
         try { taskLists[kind] = await fetchBytes(root.dataset[kind === "csv" ? "tasksCsv" : "tasksXlsx"]); } catch (e) { taskLists[kind] = null; }
+      }
+      if (draw.algorithm === V3 && draw.sealed !== true) {
+        try { taskLists.team_frame = await fetchBytes(root.dataset.teamFrame); } catch (e) { taskLists.team_frame = null; }
       }
       status.textContent = "正在重算……";
       const { checks } = await verifyDraw(draw, pop, plan, taskLists);
