@@ -231,6 +231,28 @@ def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> Frozen
     team = frame.capture_team_frame(
         session, captured.population, now, keys.team_frame_key(plan.code, plan.version)
     )
+    return _store(
+        session,
+        plan,
+        now,
+        captured=captured,
+        depends_on=captured.depends_on,
+        out_gz=captured.out_gz,
+        team=team,
+    )
+
+
+def _store(
+    session: Session,
+    plan: Plan,
+    now: datetime,
+    *,
+    captured: frame.Frame,
+    depends_on: list[str],
+    out_gz: bytes | None,
+    team: frame.TeamFrame,
+) -> Frozen:
+    """The version's fresh commitment and its two frozen frames, written; their hashes."""
     plan.secret, plan.secret_nonce = None, keys.new_nonce()
     secret = keys.plan_secret(plan.code, plan.secret_nonce)
     plan.commitment = commitment_of(secret, algorithm=CURRENT_ALGORITHM)
@@ -244,8 +266,8 @@ def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> Frozen
             captured_at=now,
             # the draws on this version are withheld while any draw either frame took from is
             # (app/plans/disclosure.py `frame_dependencies`)
-            depends_on=sorted(set(captured.depends_on) | set(team.depends_on)),
-            out_gz=captured.out_gz,
+            depends_on=sorted(set(depends_on) | set(team.depends_on)),
+            out_gz=out_gz,
         )
     )
     session.merge(
@@ -341,31 +363,17 @@ def _redraw_commit(
                 {"field": "frame_changes", "message": f"{b} 不能移除或加入"} for b in sorted(bad)
             ],
         )
-    plan.secret, plan.secret_nonce = None, keys.new_nonce()
-    secret = keys.plan_secret(plan.code, plan.secret_nonce)
-    plan.commitment = commitment_of(secret, algorithm=CURRENT_ALGORITHM)
-    session.merge(
-        PlanFrame(
-            plan_code=plan.code,
-            version=plan.version,
-            sha256=captured.sha256,
-            size=captured.size,
-            lines_gz=captured.lines_gz,
-            captured_at=now,
-            depends_on=sorted(set(population.depends_on or []) | set(teams.depends_on)),
-        )
+    # the original frame's reasons for π = 0 still hold when no target left it (a removal can
+    # change what a stratum's floor needs; then the re-draw publishes none, as before)
+    return _store(
+        session,
+        plan,
+        now,
+        captured=captured,
+        depends_on=list(population.depends_on or []),
+        out_gz=None if remove else population.out_gz,
+        team=teams,
     )
-    session.merge(
-        PlanTeamFrame(
-            plan_code=plan.code,
-            version=plan.version,
-            sha256=teams.sha256,
-            lines_gz=teams.lines_gz,
-            recusals=teams.recusals,
-            captured_at=now,
-        )
-    )
-    return Frozen(captured.sha256, teams.sha256)
 
 
 def publish(session: Session, *, code: str, actor: str, at: datetime | None = None) -> Plan:

@@ -238,3 +238,16 @@ def test_the_draw_publishes_why_each_unit_of_its_frame_had_pi_zero(client, pub_c
     # the first plan's frame had nobody out: its file has the header only
     first_rows = files[f"draws/{first['id']}.out.csv"].decode("utf-8-sig").splitlines()
     assert first_rows == ["统一社会信用代码,入样概率为0的原因"]
+    # a re-draw keeps the original frame, so the same units are out for the same reasons
+    from tests.entropy import dice_source
+
+    r = client.post(
+        "/api/v1/plans/PUB-2/adjustments",
+        headers=pub_city,
+        json={"reason": "重新抽取", "changes": {"entropy_source": dice_source()}, "redraw": True},
+    )
+    assert r.status_code == 201, r.text
+    again = draw(client, pub_city, "PUB-2", entropy="3-1-4-1-5-9")
+    assert again["id"] != second["id"]
+    files = site_files(settings.publish_dir)
+    assert files[f"draws/{again['id']}.out.csv"] == files[f"draws/{second['id']}.out.csv"]
