@@ -441,24 +441,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from app.publish.publisher import cosign_now, publish_pending, result_release
+    from app.publish.publisher import build_and_cosign
 
     settings = get_settings()
-    with _session(args) as session:
-        report = publish_pending(
-            session, settings.publish_dir, release=result_release(settings), full=True
-        )
-        session.commit()
+    # A full build; the witnesses cosign the committed checkpoint and a second (incremental)
+    # build publishes their cosignatures.
+    report = build_and_cosign(make_sessionmaker(args.engine), settings, full=True)
     assert report is not None
-    # The witnesses cosign the committed checkpoint; a second (incremental) build publishes it.
-    factory = make_sessionmaker(args.engine)
-    if cosign_now(factory, settings):
-        with factory() as session:
-            report = (
-                publish_pending(session, settings.publish_dir, release=result_release(settings))
-                or report
-            )
-            session.commit()
     print(
         f"公开网站已发布到 {settings.publish_dir}（{report.files} 个文件，"
         f"{report.bytes / 1e6:.1f} MB，版本 {report.generation.name}）"

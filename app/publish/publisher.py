@@ -118,26 +118,30 @@ def publish_pending(
 
 
 def publish_now(factory: sessionmaker[Session], settings: Settings) -> PublishReport | None:
-    """Runs `publish_pending` in its own session and commits; then asks the witnesses to
-    cosign the committed checkpoint and, if they did, builds again to publish their
-    cosignatures. Failures are logged (the requests stay due, the next run catches up)."""
+    """`build_and_cosign`; failures are logged (the requests stay due, the next run catches
+    up)."""
     try:
-        with factory() as session:
-            report = publish_pending(
-                session, settings.publish_dir, release=result_release(settings)
-            )
-            session.commit()
-        if cosign_now(factory, settings):
-            with factory() as session:
-                report = (
-                    publish_pending(session, settings.publish_dir, release=result_release(settings))
-                    or report
-                )
-                session.commit()
-        return report
+        return build_and_cosign(factory, settings)
     except Exception:
         log.exception("发布公开网站失败（publish failed）；下次发布时将补上")
         return None
+
+
+def build_and_cosign(
+    factory: sessionmaker[Session], settings: Settings, *, full: bool = False
+) -> PublishReport | None:
+    """Runs `publish_pending` in its own session and commits; then asks the witnesses to
+    cosign the committed checkpoint and, if they did, builds again (incrementally) to publish
+    their cosignatures."""
+    release = result_release(settings)
+    with factory() as session:
+        report = publish_pending(session, settings.publish_dir, release=release, full=full)
+        session.commit()
+    if cosign_now(factory, settings):
+        with factory() as session:
+            report = publish_pending(session, settings.publish_dir, release=release) or report
+            session.commit()
+    return report
 
 
 def cosign_now(factory: sessionmaker[Session], settings: Settings) -> int:
