@@ -6,6 +6,7 @@ stored as its population file and read back by the draw (`read_frame`): edits, d
 back-dated grades recorded after the publication cannot change the draw.
 """
 
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -299,12 +300,6 @@ def capture_team_frame(
     and their declared recusals with targets of `population` as tokens keyed by `key`."""
     pool = team_pool(session)
     busy = open_tasks(session)
-    limits: dict[str, int | None] = {
-        badge: limit
-        for badge, limit in session.execute(
-            select(Inspector.badge, Inspector.max_tasks).where(Inspector.active.is_(True))
-        )
-    }
     declared = sorted({(i.badge, u) for i in pool for u in recusal_of(i)})
     wanted = np.array(sorted({u for _, u in declared}), dtype=f"S{USCC_LENGTH}")
     present: set[str] = set()
@@ -312,8 +307,23 @@ def capture_team_frame(
         usccs = np.frombuffer(population.data, dtype=f"S{USCC_LENGTH}")
         present = {u.decode("ascii") for u in wanted[np.isin(wanted, usccs)]}
     recusals = [[b, u] for b, u in declared if u in present]
-    tokens = frame_tokens(key, ((b, u) for b, u in recusals))
-    rows = [
+    loaded = load_draws(session, [i.badge for i in pool if busy.get(i.badge)])
+    rows = _frame_rows(session, pool, busy)
+    return _team_frame(session, rows, recusals, key, now, loaded)
+
+
+def _frame_rows(
+    session: Session, pool: Sequence[TeamInspector], busy: dict[str, int]
+) -> list[FrameInspector]:
+    """The frame rows of inspectors of `pool` as the registry has them now: their 任务上限
+    and open load (`busy`); tokens come with the whole frame (`_team_frame`)."""
+    limits: dict[str, int | None] = {
+        badge: limit
+        for badge, limit in session.execute(
+            select(Inspector.badge, Inspector.max_tasks).where(Inspector.active.is_(True))
+        )
+    }
+    return [
         FrameInspector(
             badge=i.badge,
             department=i.department,
@@ -322,12 +332,24 @@ def capture_team_frame(
             expertise=i.expertise,
             max_tasks=limits.get(i.badge),
             open_tasks=busy.get(i.badge, 0),
-            tokens=tokens.get(i.badge, ()),
         )
         for i in pool
     ]
+
+
+def _team_frame(
+    session: Session,
+    rows: list[FrameInspector],
+    recusals: list[list[str]],
+    key: bytes,
+    now: datetime,
+    loaded: Iterable[str],
+) -> TeamFrame:
+    """The frozen frame of `rows`, each with its recusal tokens keyed by `key`; withheld while
+    any draw of `loaded` (whose tasks its open loads count) is."""
+    tokens = frame_tokens(key, ((b, u) for b, u in recusals))
+    rows = [dataclasses.replace(r, tokens=tokens.get(r.badge, ())) for r in rows]
     data = team_frame_bytes(rows)
-    loaded = load_draws(session, [i.badge for i in pool if busy.get(i.badge)])
     return TeamFrame(
         sha256=hashlib.sha256(data).hexdigest(),
         lines_gz=gzip.compress(data, compresslevel=6, mtime=0),
@@ -405,52 +427,13 @@ def team_frame_changed(
     if add:
         pool = {i.badge: i for i in team_pool(session) if i.badge in add}
         bad |= {b for b in add if b not in pool or b in held}
-        busy = open_tasks(session)
-        limits: dict[str, int | None] = {
-            badge: limit
-            for badge, limit in session.execute(
-                select(Inspector.badge, Inspector.max_tasks).where(Inspector.badge.in_(sorted(add)))
-            )
-        }
-        for badge in sorted(set(pool) - held):
-            i = pool[badge]
-            rows.append(
-                FrameInspector(
-                    badge=i.badge,
-                    department=i.department,
-                    region=i.region,
-                    kind=i.kind,
-                    expertise=i.expertise,
-                    max_tasks=limits.get(i.badge),
-                    open_tasks=busy.get(i.badge, 0),
-                )
-            )
+        new = [pool[b] for b in sorted(set(pool) - held)]
+        rows += _frame_rows(session, new, open_tasks(session))
+        for i in new:
             recusals += [[i.badge, u] for u in sorted(recusal_of(i)) if u in usccs]
-        loaded = load_draws(session, sorted(set(pool) - held))
+        loaded = load_draws(session, [i.badge for i in new])
     recusals.sort()
-    tokens = frame_tokens(key, ((b, u) for b, u in recusals))
-    rows = [
-        FrameInspector(
-            badge=r.badge,
-            department=r.department,
-            region=r.region,
-            kind=r.kind,
-            expertise=r.expertise,
-            max_tasks=r.max_tasks,
-            open_tasks=r.open_tasks,
-            tokens=tokens.get(r.badge, ()),
-            status=r.status,
-        )
-        for r in rows
-    ]
-    data = team_frame_bytes(rows)
-    frame = TeamFrame(
-        sha256=hashlib.sha256(data).hexdigest(),
-        lines_gz=gzip.compress(data, compresslevel=6, mtime=0),
-        recusals=recusals,
-        depends_on=disclosure.frame_dependencies(session, local_date(now), loaded),
-    )
-    return frame, bad
+    return _team_frame(session, rows, recusals, key, now, loaded), bad
 
 
 def read_team_frame_pool(lines_gz: bytes, recusals: Iterable[Sequence[str]]) -> list[TeamInspector]:
