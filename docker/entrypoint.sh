@@ -3,7 +3,7 @@
 #
 # Everything the service writes lives in two volumes: $SPOTCHECK_DATA (default /data: the
 # public site, evidence, the embedded SQLite database when no PostgreSQL is configured) and
-# $SPOTCHECK_KEYS (default /keys: the server key and the 检查码 signing key — never in the
+# $SPOTCHECK_KEYS (default /keys: the server key, the 检查码 signing keys and the public log's key — never in the
 # database or the image). `serve` migrates the database, creates the first administrator from
 # SPOTCHECK_ADMIN_USERNAME / SPOTCHECK_ADMIN_PASSWORD(_FILE) once, then serves.
 set -eu
@@ -16,6 +16,7 @@ export SPOTCHECK_EVIDENCE_DIR="${SPOTCHECK_EVIDENCE_DIR:-$DATA/evidence}"
 export SPOTCHECK_SERVER_KEY_FILE="${SPOTCHECK_SERVER_KEY_FILE:-$KEYS/server.key}"
 export SPOTCHECK_SIGNING_KEY_FILE="${SPOTCHECK_SIGNING_KEY_FILE:-$KEYS/inspection-code.key}"
 export SPOTCHECK_SM2_KEY_FILE="${SPOTCHECK_SM2_KEY_FILE:-$KEYS/inspection-code-sm2.key}"
+export SPOTCHECK_LOG_KEY_FILE="${SPOTCHECK_LOG_KEY_FILE:-$KEYS/log.key}"
 mkdir -p "$DATA" "$KEYS" "$SPOTCHECK_EVIDENCE_DIR"
 umask 077
 

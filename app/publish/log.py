@@ -116,10 +116,14 @@ def _draw_entry(session: Session, draw_id: str, *, secret: bool) -> dict[str, An
             Draw.seq,
             Draw.created_at,
             Draw.secret,
-            Draw.body["tasks_sha256"].label("tasks_sha256"),
             *(getattr(Draw, c) for c in DRAW_COLUMNS),
         ).where(Draw.id == draw_id)
     ).one()
+    # The body read whole, not through PostgreSQL's JSON operator: that one refuses a body
+    # holding a NUL stored before the input rule (and stalls every build on it); each draw is
+    # logged once.
+    body = session.scalar(select(Draw.body).where(Draw.id == draw_id)) or {}
+    tasks_sha256 = body.get("tasks_sha256")
     out: dict[str, Any] = {
         "draw": draw_id,
         "plan": row.plan_code,
@@ -127,8 +131,8 @@ def _draw_entry(session: Session, draw_id: str, *, secret: bool) -> dict[str, An
         "drawn_at": _iso(row.created_at),
         **{c: getattr(row, c) for c in DRAW_COLUMNS},
     }
-    if row.tasks_sha256 is not None:
-        out["tasks_sha256"] = row.tasks_sha256
+    if tasks_sha256 is not None:
+        out["tasks_sha256"] = tasks_sha256
     if secret:
         out["secret"] = row.secret
     return out
