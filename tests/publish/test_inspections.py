@@ -232,6 +232,8 @@ def test_the_draw_publishes_why_each_unit_of_its_frame_had_pi_zero(client, pub_c
     assert reasons, "the first draw's visits keep its units out of the second plan"
     assert done["uscc"] in reasons and done["visit"] in reasons[done["uscc"]]
     assert reasons[done["uscc"]].startswith("冷却至 ")
+    page = files[f"draws/{second['id']}.html"].decode()
+    assert f'href="{second["id"]}.out.csv">入样概率为0的机构及原因' in page
     for t in first["tasks"][1:]:
         if t["uscc"] in reasons:
             assert "尚未完成" in reasons[t["uscc"]]
