@@ -189,6 +189,11 @@ def test_superseded_draw_stays_published_marked_void_with_reason(client, pub_cit
     assert json.loads(files[f"draws/{old['id']}.json"])["status"] == "superseded"
     plan_page = files["plans/PUB-1.html"].decode()
     assert "计划调整" in plan_page and "名录更正后重新抽取" in plan_page
+    # each version names its leaf of the public log and the checkpoint that holds it
+    first = json.loads(files["plans/PUB-1.json"])["versions"][0]["log"]
+    assert f"第 {first['index'] + 1} 条" in plan_page
+    assert f'href="../log/checkpoints/{first["checkpoint"]}"' in plan_page
+    assert f"log/checkpoints/{first['checkpoint']}" in files
     # the fresh commitment of the redraw is public, its secret is not
     new_commitment = r.json()["commitment"]
     assert new_commitment in plan_page and r.json()["secret"] is None
