@@ -30,6 +30,7 @@ TESTS = [
     "tests/draw/test_draw_v2.py",
     "tests/draw/test_draw_seed_stats.py",
     "tests/draw/test_teams.py",
+    "tests/draw/test_teams_recusal.py",
     "tests/draw/test_verifier_visits.py",
     "tests/draw/test_yearly_caps.py",
     "tests/draw/test_draw_v3.py",
