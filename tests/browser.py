@@ -54,7 +54,7 @@ def chromium(
     return out.stdout
 
 
-def chromium_settled(url: str, settled: Callable[[str], bool], attempts: int = 4) -> str:
+def chromium_settled(url: str, settled: Callable[[str], bool], attempts: int = 6) -> str:
     """The DOM once the page's script has finished (`settled`), retrying the load if headless
     chromium dumped it early: its virtual clock may run out while WebCrypto promises are still
     pending on another thread. What the test asserts on is the settled page only."""
