@@ -907,7 +907,9 @@
     }
     return out.join("\n") + "\n";
   }
-  function lfRows(text) {
+  // RFC 4180 records of `text`, rows ended by `eol` ("\n" in the inspector frame, "\r\n" in
+  // the task lists; a lone CR or LF elsewhere stays in its cell).
+  function csvRecords(text, eol) {
     const rows = [];
     let row = [], cell = "", i = 0, quoted = false;
     while (i < text.length) {
@@ -919,7 +921,7 @@
       }
       if (c === '"' && cell === "") { quoted = true; i++; continue; }
       if (c === ",") { row.push(cell); cell = ""; i++; continue; }
-      if (c === "\n") { row.push(cell); rows.push(row); row = []; cell = ""; i++; continue; }
+      if (text.startsWith(eol, i)) { row.push(cell); rows.push(row); row = []; cell = ""; i += eol.length; continue; }
       cell += c; i++;
     }
     if (cell !== "" || row.length) { row.push(cell); rows.push(row); }
@@ -927,7 +929,7 @@
   }
   function parseTeamFrame(bytes) {
     const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    const lines = lfRows(text);
+    const lines = csvRecords(text, "\n");
     if (!lines.length || lines[0].join(",") !== TEAM_FRAME_HEADER) throw new Error("表头不符");
     const rows = [], count = /^(0|[1-9][0-9]{0,8})$/;
     lines.slice(1).forEach((cells, k) => {
@@ -1141,23 +1143,7 @@
   const XML_BAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/g;
   function csvRows(bytes) {
     if (!(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)) throw new Error("CSV 缺少 UTF-8 BOM");
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.slice(3));
-    const rows = [];
-    let row = [], cell = "", i = 0, quoted = false;
-    while (i < text.length) {
-      const c = text[i];
-      if (quoted) {
-        if (c === '"' && text[i + 1] === '"') { cell += '"'; i += 2; continue; }
-        if (c === '"') { quoted = false; i++; continue; }
-        cell += c; i++; continue;
-      }
-      if (c === '"' && cell === "") { quoted = true; i++; continue; }
-      if (c === ",") { row.push(cell); cell = ""; i++; continue; }
-      if (c === "\r" && text[i + 1] === "\n") { row.push(cell); rows.push(row); row = []; cell = ""; i += 2; continue; }
-      cell += c; i++;
-    }
-    if (cell !== "" || row.length) { row.push(cell); rows.push(row); }
-    return rows;
+    return csvRecords(new TextDecoder("utf-8", { fatal: true }).decode(bytes.slice(3)), "\r\n");
   }
   async function unzip(bytes) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
