@@ -85,6 +85,13 @@ def _team(task):  # type: ignore[no-untyped-def]
     return [(m["badge"], m["role"]) for m in task["team"]]
 
 
+def _expertise(draw, members):  # type: ignore[no-untyped-def]
+    """The expertise of the given members, from the draw's published pool."""
+    pool = draw["inspector_pool"]
+    rows = {r[0]: r for r in pool["rows"]}
+    return [rows[m["badge"]][3].split(";") for m in members]
+
+
 def test_concurrent_plans_merge_into_one_visit_and_say_so(client, four):  # type: ignore[no-untyped-def]
     sup, a, b, c, d = four
     a_of = {t["uscc"]: t for t in a["tasks"]}
@@ -95,25 +102,33 @@ def test_concurrent_plans_merge_into_one_visit_and_say_so(client, four):  # type
     assert shared and len(joined_b) + len(noted_b) == len(shared)
     assert {v["uscc"] for v in b["open_visits"]} == {t["uscc"] for t in shared}
     assert joined_b, "some of A's teams cover 医学+财务: those tasks join"
+    extended = []
     for t in joined_b:
         first = a_of[t["uscc"]]
-        assert t["visit"] == first["id"] and _team(t) == _team(first)
-        assert t["joins"] == {"draw": a["id"], "task": first["id"], "plan": "V-A"}
-    # the existing team lacks the expertise: own team, own visit, and the note says why
-    assert noted_b, "some of A's teams lack 财务: those tasks get their own team"
-    for t in noted_b:
-        assert t["visit"] == t["id"] and "joins" not in t
-        assert t["visit_note"].startswith(f"未能与 V-A 计划的检查（{a_of[t['uscc']]['id']}）合并：")
-        assert "财务" in t["visit_note"] and "不具备" in t["visit_note"]
-        assert _team(t) != _team(a_of[t["uscc"]])
-    # C joins the earliest open visit: A's where A drew the target, else B's
+        assert t["visit"] == first["id"] and t["joins"] == {
+            "draw": a["id"],
+            "task": first["id"],
+            "plan": "V-A",
+        }
+        # one team: the visit's, then the members B added from its own pool (§13)
+        k = len(first["team"])
+        assert _team(t)[:k] == _team(first) and _team(t)[k:] == _team({"team": t["visit_added"]})
+        if t["visit_added"]:
+            extended.append(t)
+            assert any("财务" in m for m in _expertise(b, t["visit_added"]))
+    # the existing team lacks 财务: B adds a member who has it — one visit, not a second one
+    assert extended, "some of A's teams lack 财务: B extends them"
+    assert not noted_b, "nothing here blocks an extension: every overlap is one visit"
+    # C joins the earliest open visit (A's where A drew the target, else B's), whose team is
+    # every member of it, B's added ones too
     b_of = {t["uscc"]: t for t in b["tasks"]}
     joined_c = [t for t in c["tasks"] if "joins" in t]
     assert joined_c
     for t in joined_c:
         first = a_of.get(t["uscc"]) or b_of[t["uscc"]]
         assert t["joins"]["task"] == first["id"] and t["visit"] == first["visit"]
-        assert _team(t) == _team(first)
+        seen = _team(b_of[t["uscc"]]) if t["uscc"] in b_of else _team(first)
+        assert _team(t)[: len(seen)] == seen
     three = [t for t in joined_c if any(j["uscc"] == t["uscc"] for j in joined_b)]
     # the fourth plan's window overlaps none: nothing listed, nothing merged
     assert d["open_visits"] == []
