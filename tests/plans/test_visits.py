@@ -325,3 +325,79 @@ def test_two_plans_drawn_at_the_same_moment_still_share_visits(client, db, gener
     # every shared institution was listed as an open visit of W-A, and joined where it could
     assert {v["uscc"] for v in b["open_visits"]} == {t["uscc"] for t in shared}
     assert any(t.get("joins", {}).get("task") == a_ids[t["uscc"]] for t in shared)
+
+
+WJW = "某市卫生健康委员会"
+
+
+def _departments(draw, task):  # type: ignore[no-untyped-def]
+    """Per member of a task's team, the department (from the draw's pool or its open visit)."""
+    pool = draw["inspector_pool"]
+    dept = {r[0]: pool["departments"][r[1]] for r in pool["rows"]}
+    for v in draw["open_visits"]:
+        dept |= {m["badge"]: m["department"] for m in v["team"] if m["in_pool"]}
+    return [dept[m["badge"]] for m in task["team"]]
+
+
+def test_a_plan_of_another_department_extends_the_visit_with_its_own_officers(client, generated):  # type: ignore[no-untyped-def]
+    """Issue #24 attack 6: a 卫健委 plan joined 医保局 visits whose teams had no 卫健委 officer
+    (R5.1 broken, the notice listing only 医保局 officers for 卫健委 items). Now it adds its own
+    officers, drawn from its own pool, to the one visit and its one notice."""
+    sup = generated
+    a = _draw(client, sup, _plan("V-A", ["YB-02"], ("2026-12-01", "2026-12-31"), 2), "1-2-3-4-0-0")
+    body = _plan("V-W", ["YB-02"], ("2026-12-10", "2027-01-10"), 2)
+    body["lead_department"] = WJW
+    w = _draw(client, sup, body, "2-3-4-5-0-0")
+    a_of = {t["uscc"]: t for t in a["tasks"]}
+    shared = [t for t in w["tasks"] if t["uscc"] in a_of]
+    joined = [t for t in shared if "joins" in t]
+    assert shared and joined == shared, "every overlap is one visit"
+    for t in joined:
+        assert _departments(w, t).count(WJW) >= 2, t["uscc"]  # R5.1 for the 卫健委 plan
+        assert [m["badge"] for m in t["visit_added"]] == [m["badge"] for m in t["team"][2:]]
+    # one notice: A's task's notice lists the members W added
+    t = joined[0]
+    html = client.get(f"/api/v1/tasks/{a_of[t['uscc']]['id']}/notice", headers=sup).text
+    assert all(m["badge"] in html for m in t["visit_added"])
+    assert verifier.replay_teams(w) == []
+
+
+def test_the_verifier_refuses_a_forged_extension(client, four):  # type: ignore[no-untyped-def]
+    """A joined task whose added member was swapped, or whose extension was dropped (a join with
+    a team that does not satisfy the plan), is refused."""
+    _sup, _a, b, _c, _d = four
+    assert verifier.replay_teams(b) == []
+    joined = [n for n, t in enumerate(b["tasks"]) if t.get("visit_added")]
+    assert joined
+    n = joined[0]
+    task = b["tasks"][n]
+    pool_badges = [r[0] for r in b["inspector_pool"]["rows"]]
+    on_team = {m["badge"] for m in task["team"]}
+    other = next(x for x in pool_badges if x not in on_team)
+    # 1. the wrong member added
+    forged = json.loads(json.dumps(b))
+    ft = forged["tasks"][n]
+    old = ft["visit_added"][0]["badge"]
+    ft["visit_added"][0]["badge"] = other
+    for m in ft["team"]:
+        if m["badge"] == old:
+            m["badge"] = other
+    problems = verifier.replay_teams(forged)
+    assert any("extension forged" in p for p in problems), problems
+    # 2. the extension dropped: a join whose team lacks what the plan needs
+    forged = json.loads(json.dumps(b))
+    ft = forged["tasks"][n]
+    k = len(ft["team"]) - len(ft["visit_added"])
+    ft["team"], ft["visit_added"] = ft["team"][:k], []
+    problems = verifier.replay_teams(forged)
+    assert any("extension forged" in p for p in problems), problems
+    # 3. a join the rule refuses: an existing member declared recused (opened) must block it
+    forged = json.loads(json.dumps(b))
+    ft = forged["tasks"][n]
+    ft["visit_recused"] = [ft["team"][0]["badge"]]
+    problems = verifier.replay_teams(forged)
+    assert any("不得并入" in p for p in problems), problems
+    # 4. an unknown join rule is refused, not replayed by the old rule
+    forged = json.loads(json.dumps(b))
+    forged["visit_rule"] = "spotcheck-draw/3 join-anything"
+    assert any("visit_rule" in p for p in verifier.replay_teams(forged))

@@ -1120,6 +1120,12 @@
     }
     // a /3 draw's teams come from its frozen inspector frame (docs/draw-spec-teams.md §12)
     if (draw.algorithm === V3) add("组队算法为 spotcheck-draw/3 teams", draw.team_params.algorithm === "spotcheck-draw/3 teams", draw.team_params.algorithm);
+    if (draw.visit_rule !== undefined) {
+      // /3 join-extend (docs/draw-spec-teams.md §13): not yet replayed in the browser — the
+      // joins and the teams that depend on their quotas are left unchecked, never passed
+      add("一次检查（补充检查组，visit_rule）", null, "浏览器暂不重放补充检查组的合并规则，请用 verify_draw.py 或 spotcheck verify");
+      return { checks, replay: rep };
+    }
     const visitProblems = replayVisits(draw);
     if ((draw.open_visits || []).length) add("一次检查（跨计划合并：open_visits、visit、joins、visit_note）", visitProblems.length === 0, visitProblems.slice(0, 5).join("；"));
     else if (visitProblems.length) add("一次检查", false, visitProblems.slice(0, 5).join("；"));
