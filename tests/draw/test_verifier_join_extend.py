@@ -13,8 +13,12 @@ random instances.
 from __future__ import annotations
 
 import copy
+import json
 import random
+import shutil
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -384,3 +388,58 @@ def test_engine_and_verifier_agree_on_random_extensions() -> None:
             assert used == set(ext.recused) and problem == ext.problem
             outcomes.add(("added" if ext.added else "as is") if problem is None else "refused")
     assert outcomes == {"added", "as is", "refused"}
+
+
+NODE_RUN = """
+const fs = require("fs");
+globalThis.window = {};
+globalThis.document = { addEventListener() {} };
+globalThis.location = { search: "" };
+eval(fs.readFileSync(process.argv[1], "utf8"));
+(async () => {
+  const v = window.SpotcheckVerify, out = {};
+  for (const [name, d] of Object.entries(JSON.parse(fs.readFileSync(process.argv[2], "utf8")))) {
+    try {
+      const r = await v.verifyTeamsExtend(d);
+      out[name] = [...r.visits, ...r.teams];
+    } catch (e) { out[name] = ["error: " + String(e && e.message)]; }
+  }
+  console.log(JSON.stringify(out));
+})();
+"""
+JS_MESSAGES = {  # verify.js words its problems without the English glosses
+    "extension forged": "补充的检查组成员与重放结果不一致",
+    "team swapped": "并入后的检查组应为所并入检查的检查组加补充成员",
+    "listed visit skipped": "任务应并入",
+    "recusal not taken": "在补充检查组时从未被跳过",
+    "recusal not deciding": "并未决定能否合并",
+}
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_the_browser_verifier_replays_the_extension_and_refuses_each_forgery(
+    tmp_path: Path,
+) -> None:
+    cases: dict[str, Any] = {"honest": _honest()}
+    for name, (tamper, _message) in CASES.items():
+        if name == "unknown join rule":  # verifyDraw checks the rule's name (not this entry)
+            continue
+        draw = _honest()
+        tamper(draw)
+        cases[name] = draw
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases, ensure_ascii=False), encoding="utf-8")
+    verify_js = Path(__file__).resolve().parents[2] / "app" / "publish" / "static" / "verify.js"
+    run = subprocess.run(
+        ["node", "-e", NODE_RUN, str(verify_js), str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = json.loads(run.stdout)
+    assert out["honest"] == []
+    for name, (_tamper, message) in CASES.items():
+        if name not in out:
+            continue
+        want = JS_MESSAGES.get(message, message)
+        assert any(want in p for p in out[name]), (name, out[name])
