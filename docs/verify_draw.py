@@ -2344,6 +2344,7 @@ def replay_extensions(
         added: list[tuple[str, dict[str, Any]]] = []
         used: set[str] = set()
         problem = None
+        theirs = visit.get("cross_region_level")  # the served plans' 交叉互查 (§13.2)
         for pid, rot in pools:
             if pid == "E":
                 have = sum(1 for m in team if m.get("kind") == "专家")
@@ -2377,6 +2378,8 @@ def replay_extensions(
                         if load.get(b["badge"], 0) >= caps[b["badge"]]:
                             continue
                         if tp["cross_region"] and b["region"][:level] == region[:level]:
+                            continue
+                        if theirs is not None and b["region"][:theirs] == region[:theirs]:
                             continue
                         if b["badge"] in listed:
                             used.add(b["badge"])

@@ -1077,10 +1077,13 @@ class OpenVisit:
     window_start: str
     window_end: str
     team: tuple[VisitMember, ...]
+    # /3 join-extend (§13): the strictest 交叉互查 level (digits) of the plans the visit serves
+    # (those whose lists are public no later), which members added to it must respect too
+    cross_region_level: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Published form (an entry of `open_visits`)."""
-        return {
+        out: dict[str, Any] = {
             "uscc": self.uscc,
             "visit": self.visit,
             "draw": self.draw,
@@ -1089,6 +1092,9 @@ class OpenVisit:
             "window": {"start": self.window_start, "end": self.window_end},
             "team": [m.to_dict() for m in self.team],
         }
+        if self.cross_region_level is not None:
+            out["cross_region_level"] = self.cross_region_level
+        return out
 
 
 def windows_overlap(a: tuple[str, str], b: tuple[str, str]) -> bool:
@@ -1236,7 +1242,8 @@ def extend_visits(
     `size` lead-department 执法人员. Slot j of a pool: its members fitting the slot's filter in
     rotation order (H(seed|team|badge), badge), walked cyclically once from
     H(seed|team-extend|pool|uscc|j) mod |R|; the first not on the team, below quota and not of
-    the target's area (交叉互查) is taken; one recused for the target is skipped and recorded.
+    the target's area (交叉互查: this plan's, and the visit's `cross_region_level`) is taken;
+    one recused for the target is skipped and recorded.
     A slot nobody fills: the target does not join (its added members are released)."""
     params.validate()
     pools = _extension_pools(inspectors, params, n_tasks)
@@ -1260,6 +1267,9 @@ def extend_visits(
         recused: set[str] = set()
         problem: str | None = None
         key = task.region[:level]
+        # the plans the visit already serves: an added member respects their 交叉互查 too
+        theirs = visit.cross_region_level
+        their_key = task.region[:theirs] if theirs is not None else None
         for pid, _members, _caps in pools:
             groups = _extension_groups(pid, params, team, added, covered, task)
             rot = ranked[pid]
@@ -1277,6 +1287,8 @@ def extend_visits(
                         if load.get(b.badge, 0) >= caps[b.badge]:
                             continue
                         if params.cross_region and b.region[:level] == key:
+                            continue
+                        if theirs is not None and b.region[:theirs] == their_key:
                             continue
                         if task.uscc in recusal_of(b):
                             recused.add(b.badge)

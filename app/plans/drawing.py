@@ -442,6 +442,7 @@ def _visits(
         spec=inputs.plan.spec,
         usccs=(t.uscc for t in target_draw.tasks),
         pool=pool,
+        levels=inputs.algorithm == ALGORITHM_V3,
     )
     needs = (
         visits.Need(t.uscc, info[t.uscc][1], _needs(inputs, t.items))

@@ -642,6 +642,8 @@ class OpenVisitOut(StrictOut):
     plan: str
     window: VisitWindowOut
     team: list[VisitMemberOut]
+    # /3 join-extend (docs/draw-spec-teams.md §13): the plans' strictest 交叉互查 level
+    cross_region_level: int | None = None
 
 
 class RecusalOpeningOut(StrictOut):

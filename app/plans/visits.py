@@ -110,10 +110,12 @@ def open_visits(
     spec: dict[str, Any],
     usccs: Iterable[str],
     pool: Sequence[Inspector],
+    levels: bool = False,
 ) -> dict[str, OpenVisit]:
     """Per drawn USCC, the earliest open visit of another plan it could join: an open visit
     (its record, app/visits/rule.py) with a still open (待检查) task of a current draw of another plan whose window overlaps this plan's and whose
-    list is public no later than this plan's; earliest by draw time, then task id."""
+    list is public no later than this plan's; earliest by draw time, then task id. `levels`
+    (/3 join-extend): each with the strictest 交叉互查 level of the plans it serves."""
     window = (str(spec["window"]["start"]), str(spec["window"]["end"]))
     wanted = sorted(set(usccs))
     found: dict[str, tuple[datetime, str, str, str, str, str]] = {}
@@ -160,7 +162,7 @@ def open_visits(
             key = (created, task_id, visit or task_id, str(draw_id), other, uscc)
             if uscc not in found or key[:2] < found[uscc][:2]:
                 found[uscc] = key
-    teams = _visit_teams(session, found, current, specs, spec)
+    teams, plans_of = _visit_teams(session, found, current, specs, spec)
     by_badge = {i.badge: i for i in pool if i.active}
     out: dict[str, OpenVisit] = {}
     for uscc, (_created, task_id, visit, draw_id, other, _u) in found.items():
@@ -177,6 +179,7 @@ def open_visits(
                 _member(m["badge"], m["role"], by_badge.get(m["badge"]))
                 for m in teams.get(visit, [])
             ),
+            cross_region_level=_strictest(specs, plans_of.get(visit, ())) if levels else None,
         )
     return out
 
@@ -187,13 +190,15 @@ def _visit_teams(
     current: dict[str, datetime],
     specs: dict[str, dict[str, Any]],
     spec: dict[str, Any],
-) -> dict[str, list[dict[str, str]]]:
+) -> tuple[dict[str, list[dict[str, str]]], dict[str, set[str]]]:
     """Per visit found, its one team as this draw may see it: the members of its tasks of current
     draws whose lists are public no later than this plan's (a withheld part's members would
     reveal its selection), in task order (the earliest first), each badge once. A visit extended
-    by a later plan (docs/draw-spec-teams.md §13) has more members than its first task."""
+    by a later plan (docs/draw-spec-teams.md §13) has more members than its first task. And per
+    visit, the plans of those tasks."""
     ids = sorted({f[2] for f in found.values()})
     parts: list[tuple[datetime, str, str]] = []
+    plans_of: dict[str, set[str]] = {}
     for i in range(0, len(ids), CHUNK):
         for task_id, visit, draw_id, other in session.execute(
             select(Task.id, Task.visit, Task.draw_id, Task.plan_code).where(
@@ -207,6 +212,7 @@ def _visit_teams(
                 specs[other] = session.scalars(select(Plan.spec).where(Plan.code == other)).one()
             if _lists_public_no_later(specs[other], spec):
                 parts.append((created, task_id, visit or task_id))
+                plans_of.setdefault(visit or task_id, set()).add(other)
     parts.sort()
     members = teams_of(session, [t for _c, t, _v in parts])
     out: dict[str, list[dict[str, str]]] = {}
@@ -217,7 +223,17 @@ def _visit_teams(
             if m["badge"] not in have:
                 have.add(m["badge"])
                 out.setdefault(visit, []).append(m)
-    return out
+    return out, plans_of
+
+
+def _strictest(specs: dict[str, dict[str, Any]], plans: Iterable[str]) -> int | None:
+    """The strictest (fewest digits) 交叉互查 level of the given plans, None if none asks."""
+    levels = [
+        int((specs[p].get("team") or {}).get("region_level", 6))
+        for p in plans
+        if (specs[p].get("team") or {}).get("cross_region")
+    ]
+    return min(levels) if levels else None
 
 
 def _member(badge: str, role: str, person: Inspector | None) -> VisitMember:

@@ -13,6 +13,7 @@ random instances.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import random
 import shutil
@@ -348,7 +349,10 @@ def test_engine_and_verifier_agree_on_random_extensions() -> None:
         joins = []
         for k in range(6):
             team = rng.sample(pool, min(len(pool), rng.randint(1, 3)))
-            visit = _visit(k, [(p, "组员") for p in team])
+            visit = dataclasses.replace(
+                _visit(k, [(p, "组员") for p in team]),
+                cross_region_level=rng.choice((None, None, 4, 6)),
+            )
             need = frozenset(rng.sample(("医学", "药学", "财务"), rng.randint(0, 2)))
             joins.append((TeamTask(uscc(k), rng.choice(REGIONS), need), visit))
         seed = f"s{case}"
@@ -443,3 +447,30 @@ def test_the_browser_verifier_replays_the_extension_and_refuses_each_forgery(
             continue
         want = JS_MESSAGES.get(message, message)
         assert any(want in p for p in out[name]), (name, out[name])
+
+
+def test_members_added_respect_the_cross_region_rule_of_the_plans_the_visit_serves() -> None:
+    """The later plan asks no 交叉互查, the visit's first plan does (county level): no member
+    of the target's county is added, though the later plan alone would allow it."""
+    pool = _pool()
+    p = {i.badge: i for i in pool}
+    params = TeamParams(size=2, lead_department=WJW, algorithm=TEAMS_ALGORITHM_3)
+    for k in range(9):
+        region = REGIONS[k % 3]
+        visit = _visit(k, [(p["Y01"], "组长"), (p["Y02"], "组员")])
+        strict = dataclasses.replace(visit, cross_region_level=6)
+        task = TeamTask(uscc(k), region, frozenset())
+        free, _ = extend_visits(
+            seed=SEED, params=params, inspectors=pool, n_tasks=9, joins=[(task, visit)]
+        )
+        held, _ = extend_visits(
+            seed=SEED, params=params, inspectors=pool, n_tasks=9, joins=[(task, strict)]
+        )
+        assert all(p[m.badge].region != region for m in held[uscc(k)].added)
+        if any(p[m.badge].region == region for m in free[uscc(k)].added):
+            break
+    else:
+        raise AssertionError("no instance where the served plan's rule changed the extension")
+    assert (
+        strict.to_dict()["cross_region_level"] == 6 and "cross_region_level" not in visit.to_dict()
+    )

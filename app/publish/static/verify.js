@@ -1065,7 +1065,7 @@
       const u = task.uscc, region = task.region, listed = new Set(task.visit_recused || []);
       const team = visit.team, onTeam = new Set(team.map((m) => m.badge)), covered = new Set();
       for (const m of team) for (const e of m.expertise || []) covered.add(e);
-      const added = [], used = new Set();
+      const added = [], used = new Set(), theirs = visit.cross_region_level;
       let problem = null;
       for (const pid of order) {
         const rot = pools.get(pid);
@@ -1094,6 +1094,7 @@
               if (onTeam.has(b.badge) || !filt.every((e) => b.expertise.has(e))) continue;
               if ((load.get(b.badge) || 0) >= caps.get(b.badge)) continue;
               if (tp.cross_region && b.region.slice(0, level) === region.slice(0, level)) continue;
+              if (theirs !== undefined && theirs !== null && b.region.slice(0, theirs) === region.slice(0, theirs)) continue;
               if (listed.has(b.badge)) { used.add(b.badge); continue; }
               got = b;
               break;
