@@ -190,6 +190,15 @@ def test_the_later_plan_extends_the_visit_with_its_own_members() -> None:
         roles = [m["role"] for m in t["visit_added"]]
         assert roles == ["组员", "组员", "联合检查", "专家"], roles
         assert t["team"][2:] == t["visit_added"]
+    # the test vector of docs/draw-spec-teams.md §13.6
+    vector = {
+        0: ["W01 组员", "W04 组员", "S02 联合检查", "E02 专家"],
+        1: ["W05 组员", "W08 组员", "S03 联合检查", "E02 专家"],
+        2: ["W00 组员", "W07 组员", "S00 联合检查", "E00 专家"],
+        5: ["W00 组员", "W06 组员", "S01 联合检查", "E01 专家"],
+    }
+    for k, added in vector.items():
+        assert [f"{m['badge']} {m['role']}" for m in _task(draw, k)["visit_added"]] == added
     # target 1: W02 (recused) was met by a walk and skipped; published, so the replay skips it
     assert _task(draw, 1)["visit_recused"] == ["W02"]
     assert "W02" not in {m["badge"] for m in _task(draw, 1)["team"]}
