@@ -401,3 +401,27 @@ def test_the_verifier_refuses_a_forged_extension(client, four):  # type: ignore[
     forged = json.loads(json.dumps(b))
     forged["visit_rule"] = "spotcheck-draw/3 join-anything"
     assert any("visit_rule" in p for p in verifier.replay_teams(forged))
+
+
+def test_a_later_draw_does_not_show_the_members_a_withheld_plan_added(client, generated):  # type: ignore[no-untyped-def]
+    """B (after_window, its list withheld past C's) extended A's visits; C (on_draw) joins the
+    same visits, but its published `open_visits` must not show B's members: they would reveal
+    B's withheld selection (app/plans/disclosure.py, `_lists_public_no_later`)."""
+    sup = generated
+    a = _draw(client, sup, _plan("V-A", ["YB-02"], ("2026-12-01", "2026-12-31"), 2), "1-2-3-4-0-0")
+    body = _plan("V-B", ["YB-04"], ("2026-12-10", "2027-01-31"), 2)
+    body["publish_tasks"] = "after_window"
+    b = _draw(client, sup, body, "2-3-4-5-0-0")
+    c = _draw(client, sup, _plan("V-C", ["YB-05"], ("2026-12-15", "2027-01-10"), 2), "3-4-5-6-0-0")
+    a_of = {t["uscc"]: t for t in a["tasks"]}
+    added_by_b = {
+        t["uscc"]: {m["badge"] for m in t["visit_added"]}
+        for t in b["tasks"]
+        if t.get("visit_added")
+    }
+    assert added_by_b, "B extended some of A's visits"
+    shared = [v for v in c["open_visits"] if v["uscc"] in added_by_b]
+    assert shared, "C lists some of the visits B extended"
+    for v in shared:
+        assert [m["badge"] for m in v["team"]] == [m["badge"] for m in a_of[v["uscc"]]["team"]]
+    assert not any(v["plan"] == "V-B" for v in c["open_visits"])
