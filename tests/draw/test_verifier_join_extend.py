@@ -483,3 +483,54 @@ def test_members_added_respect_the_cross_region_rule_of_the_plans_the_visit_serv
     assert (
         strict.to_dict()["cross_region_level"] == 6 and "cross_region_level" not in visit.to_dict()
     )
+
+
+def test_a_failed_join_extend_attempt_re_derives_with_the_quotas_its_extensions_took() -> None:
+    """A failed /3 attempt under join-extend carries `visit_rule` and `failed_teams.visit_added`
+    (§13.3): a genuine failure still re-derives; the field missing, or naming a target that did
+    not join, is refused; the failure replay lowers the quotas as the engine did."""
+    from dataclasses import replace
+
+    from tests.draw.team_frame_helpers import PARAMS as FRAME_PARAMS
+    from tests.draw.test_team_frame import CITY_LEVEL, _failed
+
+    record, plan, population, frame = _failed(replace(FRAME_PARAMS, **CITY_LEVEL))
+    record["visit_rule"] = JOIN_RULE_EXTEND
+    record["failed_teams"]["visit_added"] = {}
+
+    def check(rec: dict[str, Any]) -> Any:
+        return verifier.check(
+            rec, verifier.parse_population(population), plan=plan, team_frame=frame
+        )
+
+    report = check(record)
+    assert (report.problems, report.exit_code) == ([], 0), report.problems
+    assert any("failure re-derived" in n for n in report.notes)
+    missing = copy.deepcopy(record)
+    del missing["failed_teams"]["visit_added"]
+    assert any("failed_teams 须恰含" in p for p in check(missing).problems)
+    stray = copy.deepcopy(record)
+    stray["failed_teams"]["visit_added"] = {"913700000000000000": ["X"]}
+    assert any("not a joined target" in p for p in check(stray).problems)
+    other = copy.deepcopy(record)
+    other["visit_rule"] = "spotcheck-draw/3 join-anything"
+    del other["failed_teams"]["visit_added"]
+    assert any("visit_rule" in p for p in check(other).problems)
+
+
+def test_the_quotas_left_for_the_team_draw_agree() -> None:
+    rng = random.Random(13)
+    pool = [
+        _person(f"P{n:02d}", WJW, REGIONS[0], "医学", max_tasks=rng.choice((None, 1, 3)))
+        for n in range(30)
+    ]
+    for cap in (None, 2):
+        params = TeamParams(lead_department=WJW, max_tasks_per_inspector=cap)
+        loads = {f"P{n:02d}": rng.randint(0, 3) for n in range(0, 30, 2)}
+        mine = pool_dict(reduced_pool(pool, params, loads))
+        theirs = verifier.reduced_pool(pool_dict(pool), params.to_dict(), loads)
+        assert mine == theirs
+        assert any(
+            r[5] is not None and r[5] < (p.max_tasks or 9)
+            for r, p in zip(mine["rows"], pool, strict=True)
+        )
