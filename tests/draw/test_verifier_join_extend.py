@@ -286,6 +286,10 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         "recusal not deciding",
     ),
     "note changed": (lambda d: _task(d, 3).update(visit_note="未能合并"), "visit_note 应为"),
+    "note on a joined task": (
+        lambda d: _task(d, 0).update(visit_note="未能合并"),
+        "已并入的任务不应有 visit_note",
+    ),
     "visit id of a joined task": (lambda d: _task(d, 0).update(visit="X"), "并入后 visit 应为"),
     "visit id of a blocked task": (
         lambda d: _task(d, 3).update(visit="YB-D1-00003"),
