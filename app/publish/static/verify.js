@@ -1144,49 +1144,49 @@
   }
 
   async function replayVisitsExtend(draw) {
-    const out = checkOpenVisits(draw), listedTasks = draw.tasks || [];
+    const problems = checkOpenVisits(draw), listedTasks = draw.tasks || [];
     const by = new Map(draw.open_visits.map((v) => [v.uscc, v]));
     const tp = draw.team_params, candidates = [], blocked = new Map();
     const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
     for (const task of listedTasks) {
       const u = task.uscc, own = task.id, v = by.get(u), recused = task.visit_recused || [];
-      if (!("visit" in task)) out.push(`${u}：缺少 visit（一次检查编号）`);
-      if (recused.join(",") !== [...new Set(recused)].sort(cmpStr).join(",")) out.push(`${u}：visit_recused 须为排序且不重复的列表`);
+      if (!("visit" in task)) problems.push(`${u}：缺少 visit（一次检查编号）`);
+      if (recused.join(",") !== [...new Set(recused)].sort(cmpStr).join(",")) problems.push(`${u}：visit_recused 须为排序且不重复的列表`);
       if (!v) {
-        if (["joins", "visit_note", "visit_recused", "visit_added"].some((k) => k in task)) out.push(`${u}：没有列出可合并的检查，却有 joins/visit_note/visit_recused`);
-        if ("visit" in task && task.visit !== own) out.push(`${u}：visit 应为任务本身的编号 ${own}`);
+        if (["joins", "visit_note", "visit_recused", "visit_added"].some((k) => k in task)) problems.push(`${u}：没有列出可合并的检查，却有 joins/visit_note/visit_recused`);
+        if ("visit" in task && task.visit !== own) problems.push(`${u}：visit 应为任务本身的编号 ${own}`);
         continue;
       }
       const problem = joinBlocker(v, task.region, tp, recused);
       if (problem === null) { candidates.push([task, v]); continue; }
       blocked.set(u, problem);
       const members = new Set(v.team.map((m) => m.badge));
-      if (recused.some((b) => !members.has(b)) || (recused.length && joinBlocker(v, task.region, tp, []) !== null)) out.push(`${u}：公布的 visit_recused 并未决定能否合并`);
+      if (recused.some((b) => !members.has(b)) || (recused.length && joinBlocker(v, task.region, tp, []) !== null)) problems.push(`${u}：公布的 visit_recused 并未决定能否合并`);
     }
     const { extensions, loads } = await replayExtensions(draw, candidates);
     for (const task of listedTasks) {
       const u = task.uscc, own = task.id, v = by.get(u);
       if (!v) continue;
       const ext = extensions.get(u) || { added: [], used: new Set(), problem: blocked.get(u) };
-      if (!blocked.has(u)) for (const b of [...new Set(task.visit_recused || [])].sort(cmpStr)) if (!ext.used.has(b)) out.push(`${u}：公布的回避人员 ${b} 在补充检查组时从未被跳过`);
+      if (!blocked.has(u)) for (const b of [...new Set(task.visit_recused || [])].sort(cmpStr)) if (!ext.used.has(b)) problems.push(`${u}：公布的回避人员 ${b} 在补充检查组时从未被跳过`);
       if (ext.problem === null) {
-        if (!same(task.joins, { draw: v.draw, task: v.task, plan: v.plan })) { out.push(`${u}：现有检查组补充后满足本计划要求，任务应并入 ${v.plan} 计划的检查 ${v.visit}`); continue; }
-        if (task.visit !== v.visit) out.push(`${u}：并入后 visit 应为 ${v.visit}`);
+        if (!same(task.joins, { draw: v.draw, task: v.task, plan: v.plan })) { problems.push(`${u}：现有检查组补充后满足本计划要求，任务应并入 ${v.plan} 计划的检查 ${v.visit}`); continue; }
+        if (task.visit !== v.visit) problems.push(`${u}：并入后 visit 应为 ${v.visit}`);
         const gotAdded = (task.visit_added || []).map((m) => m.badge + "/" + m.role).join(",");
         const wantAdded = ext.added.map(([b, r]) => b + "/" + r).join(",");
-        if (!("visit_added" in task) || gotAdded !== wantAdded) out.push(`${u}：补充的检查组成员与重放结果不一致（公布 ${gotAdded}；重放 ${wantAdded}）`);
+        if (!("visit_added" in task) || gotAdded !== wantAdded) problems.push(`${u}：补充的检查组成员与重放结果不一致（公布 ${gotAdded}；重放 ${wantAdded}）`);
         const want = v.team.map((m) => m.badge + "/" + m.role).concat(ext.added.map(([b, r]) => b + "/" + r)).join(",");
         const got = (task.team || []).map((m) => m.badge + "/" + m.role).join(",");
-        if (got !== want) out.push(`${u}：并入后的检查组应为所并入检查的检查组加补充成员`);
-        if ("visit_note" in task) out.push(`${u}：已并入的任务不应有 visit_note`);
+        if (got !== want) problems.push(`${u}：并入后的检查组应为所并入检查的检查组加补充成员`);
+        if ("visit_note" in task) problems.push(`${u}：已并入的任务不应有 visit_note`);
         continue;
       }
-      if ("joins" in task || "visit_added" in task) { out.push(`${u}：现有检查组不能补充至满足本计划要求（${ext.problem}），不得并入`); continue; }
-      if (task.visit !== own) out.push(`${u}：未并入的任务 visit 应为任务本身的编号 ${own}`);
+      if ("joins" in task || "visit_added" in task) { problems.push(`${u}：现有检查组不能补充至满足本计划要求（${ext.problem}），不得并入`); continue; }
+      if (task.visit !== own) problems.push(`${u}：未并入的任务 visit 应为任务本身的编号 ${own}`);
       const note = `未能与 ${v.plan} 计划的检查（${v.visit}）合并：${ext.problem}`;
-      if (task.visit_note !== note) out.push(`${u}：visit_note 应为 ${note}`);
+      if (task.visit_note !== note) problems.push(`${u}：visit_note 应为 ${note}`);
     }
-    return { problems: out, loads };
+    return { problems, loads };
   }
 
   /* The teams of a join-extend draw: the joins replayed, then the other tasks' team draw on the
