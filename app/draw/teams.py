@@ -1246,6 +1246,8 @@ def extend_visits(
     one recused for the target is skipped and recorded.
     A slot nobody fills: the target does not join (its added members are released)."""
     params.validate()
+    if not joins:  # no open visit to extend: nothing to rank (a national draw has 20,000)
+        return {}, {}
     pools = _extension_pools(inspectors, params, n_tasks)
     ranked: dict[str, list[Inspector]] = {
         pid: sorted(members, key=lambda i: (h64(f"{seed}|team|{i.badge}"), i.badge))
