@@ -260,6 +260,13 @@ def _join_blocked(d: dict[str, Any]) -> None:
     )
 
 
+def _member_gone(d: dict[str, Any]) -> None:
+    """Target 0's listed visit has a member no longer in the pool: no extension can mend it."""
+    v = next(v for v in d["open_visits"] if v["uscc"] == uscc(0))
+    m = v["team"][0]
+    v["team"][0] = {"badge": m["badge"], "role": m["role"], "in_pool": False}
+
+
 def _hide_recusal(d: dict[str, Any]) -> None:
     del _task(d, 1)["visit_recused"]
 
@@ -272,6 +279,11 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         "team swapped",
     ),
     "a join the rule refuses": (_join_blocked, "不得并入"),
+    "a join with a member out of the pool": (_member_gone, "不得并入"),
+    "a join with a recused member": (
+        lambda d: _task(d, 0).update(visit_recused=["Y01"]),
+        "不得并入",
+    ),
     "a joined task skipped": (
         lambda d: _task(d, 0).update(joins=None, recused=[]) or _task(d, 0).pop("joins"),
         "listed visit skipped",
