@@ -85,6 +85,41 @@ def _team(task):  # type: ignore[no-untyped-def]
     return [(m["badge"], m["role"]) for m in task["team"]]
 
 
+def _main_rule_joins(draw, task):  # type: ignore[no-untyped-def]
+    """Whether main's join rule (docs/draw-spec-teams.md §11.2) would have joined the task."""
+    from app.draw.teams import OpenVisit, TeamParams, VisitMember, join_problem
+
+    v = next(v for v in draw["open_visits"] if v["uscc"] == task["uscc"])
+    team = tuple(
+        VisitMember(
+            m["badge"],
+            m["role"],
+            m["in_pool"],
+            m.get("kind", ""),
+            m.get("department", ""),
+            m.get("region", ""),
+            frozenset(m.get("expertise", [])),
+        )
+        for m in v["team"]
+    )
+    visit = OpenVisit(v["uscc"], v["visit"], v["draw"], v["task"], v["plan"], "", "", team)
+    tp = draw["team_params"]
+    params = TeamParams(
+        size=tp["size"],
+        lead_department=tp["lead_department"],
+        joint_departments=tuple(tp["joint_departments"]),
+        joint_members=tp["joint_members"],
+        experts=tp["experts"],
+        cross_region=tp["cross_region"],
+        region_level=tp["region_level"],
+    )
+    need = frozenset(task["required_expertise"])
+    return (
+        join_problem(visit, target_region=task["region"], required_expertise=need, params=params)
+        is None
+    )
+
+
 def _expertise(draw, members):  # type: ignore[no-untyped-def]
     """The expertise of the given members, from the draw's published pool."""
     pool = draw["inspector_pool"]
@@ -119,6 +154,12 @@ def test_concurrent_plans_merge_into_one_visit_and_say_so(client, four):  # type
     # the existing team lacks 财务: B adds a member who has it — one visit, not a second one
     assert extended, "some of A's teams lack 财务: B extends them"
     assert not noted_b, "nothing here blocks an extension: every overlap is one visit"
+    # the measurement of issue #24: main's rule (§11, join_problem) on the same published inputs
+    before = sum(1 for t in shared if _main_rule_joins(b, t))
+    print(
+        f"\nV-A × V-B: {len(shared)} overlaps; one visit: main {before}, join-extend {len(joined_b)}"
+    )
+    assert before < len(joined_b) == len(shared)
     # C joins the earliest open visit (A's where A drew the target, else B's), whose team is
     # every member of it, B's added ones too
     b_of = {t["uscc"]: t for t in b["tasks"]}
@@ -330,6 +371,15 @@ def test_two_plans_drawn_at_the_same_moment_still_share_visits(client, db, gener
 WJW = "某市卫生健康委员会"
 
 
+def _dept(draw, member):  # type: ignore[no-untyped-def]
+    """A listed visit member's department (as `open_visits` shows it)."""
+    for v in draw["open_visits"]:
+        for m in v["team"]:
+            if m["badge"] == member["badge"]:
+                return m.get("department")
+    return None
+
+
 def _departments(draw, task):  # type: ignore[no-untyped-def]
     """Per member of a task's team, the department (from the draw's pool or its open visit)."""
     pool = draw["inspector_pool"]
@@ -352,6 +402,13 @@ def test_a_plan_of_another_department_extends_the_visit_with_its_own_officers(cl
     shared = [t for t in w["tasks"] if t["uscc"] in a_of]
     joined = [t for t in shared if "joins" in t]
     assert shared and joined == shared, "every overlap is one visit"
+    # main's rule joined these too — every one without a 卫健委 officer (attack 6)
+    before = [t for t in shared if _main_rule_joins(w, t)]
+    broken = [t for t in before if WJW not in {_dept(w, m) for m in a_of[t["uscc"]]["team"]}]
+    print(
+        f"\nV-A × V-W (卫健委): {len(shared)} overlaps; main joined {len(before)}, "
+        f"{len(broken)} of them without a 卫健委 officer; join-extend {len(joined)}, none"
+    )
     for t in joined:
         assert _departments(w, t).count(WJW) >= 2, t["uscc"]  # R5.1 for the 卫健委 plan
         assert [m["badge"] for m in t["visit_added"]] == [m["badge"] for m in t["team"][2:]]
