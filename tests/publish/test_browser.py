@@ -47,11 +47,12 @@ def test_verifier_shows_ticks_for_a_real_draw(site, serve):
     # spotcheck-draw/3: algorithm, plan version (commitment, frame hash, entropy source), entropy
     # in its announced form, entropy time, secret opens the commitment, the seed inputs' keys,
     # seed, population = frame, population hash, population size, task ids; each stratum; the
-    # task list CSV and XLSX (fetched from the site); 2 team checks; the plan version in the
+    # task list CSV and XLSX (fetched from the site); 3 team checks (the join rule
+    # join-extend, the joins, the teams: draw-spec-teams §13); the plan version in the
     # public log, and the log as remembered from the last visit (docs/transparency-log.md); the
     # frozen inspector frame (file = team_frame_sha256, pool derived from it, recusals opened
     # against it) and the /3 team algorithm
-    assert bad == 0 and ok == 11 + len(d["strata"]) + 2 + 2 + 2 + 4
+    assert bad == 0 and ok == 11 + len(d["strata"]) + 2 + 3 + 2 + 4
 
 
 def test_verifier_shows_a_cross_for_a_tampered_draw(site, serve):
