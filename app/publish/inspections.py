@@ -124,45 +124,64 @@ def draw_prefixes(sink: FileSink, session: Session, draw_id: str) -> list[str]:
     return list(meta["prefixes"])
 
 
+_DRAW_IN_PARTS = re.compile(r'"draw":\s*"([^"\\]*)"')
+
+
+def _part_draws(text: str) -> set[str]:
+    """The draws named by a visit's stored parts (JSON text): read by a pattern, not parsed —
+    parsed only when the pattern does not account for every "draw" key (a null draw, an
+    escape); "" stands for a part of no draw (a 回头看)."""
+    found = _DRAW_IN_PARTS.findall(text)
+    if len(found) == text.count('"draw"') and len(found) == text.count('"task"'):
+        return set(found)
+    return {str(p.get("draw") or "") for p in json.loads(text)}
+
+
 def visit_summary(
     session: Session, data: SiteData
-) -> tuple[dict[str, str], dict[tuple[str, str], set[str]]]:
+) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], set[str]]]:
     """What the pages of the yearly counts depend on in the visit records (app/visits): per
-    USCC prefix a digest of its visits (state and year counted), so a visit carried out, found
-    未检查 or dated anew re-renders the pages of its region only; and per (draw, prefix) the
-    years other than its plan's in which visits of its tasks were carried out (an inspection
-    of a 2026 plan carried out in January 2027 counts in 2027, docs/rules.md#r4-5)."""
+    (draw, USCC prefix) a digest of the visits of that draw's tasks there (state and year
+    counted), so a visit carried out, found 未检查 or dated anew re-renders the pages of its
+    region showing that draw only — and a new draw's visits touch no page of an earlier draw;
+    and per (draw, prefix) the years other than its plan's in which visits of its tasks were
+    carried out (an inspection of a 2026 plan carried out in January 2027 counts in 2027,
+    docs/rules.md#r4-5). Rows are read as Core tuples; only the parts of a visit carried out
+    in a year are parsed (the draws of the others are read from the JSON text)."""
     plan_year = {c: p["year"] for c, p in _plan_infos(data).items()}
-    digests: dict[str, Any] = {}
+    digests: dict[tuple[str, str], Any] = {}
     moved: dict[tuple[str, str], set[str]] = {}
-    rows = session.execute(
-        select(Visit.id, Visit.uscc, Visit.state, Visit.counted_year, Visit.parts)
+    rows = session.connection().execute(
+        select(Visit.id, Visit.uscc, Visit.state, Visit.counted_year, cast(Visit.parts, String))
         .where(Visit.state != VisitState.VOID)
         .order_by(Visit.id)
         .execution_options(yield_per=5000)
     )
-    for visit, uscc, state, year, parts in rows:
+    counts = rule.counts_as_inspection
+    for visit, uscc, state, year, text in rows:
         prefix = uscc_prefix(uscc)
-        h = digests.get(prefix)
-        if h is None:
-            h = digests[prefix] = hashlib.sha256()
-        h.update(f"{visit}\x00{state}\x00{year}\n".encode())
-        if rule.counts_as_inspection(state) and year is not None:
-            for part in parts:
+        line = f"{visit}\x00{state}\x00{year}\n".encode()
+        for draw in _part_draws(text or "[]"):
+            h = digests.get((draw, prefix))
+            if h is None:
+                h = digests[(draw, prefix)] = hashlib.sha256()
+            h.update(line)
+        if year is not None and counts(state):
+            for part in json.loads(text or "[]"):
                 if part["counts"] and part.get("draw") and plan_year.get(part["plan"]) != str(year):
                     moved.setdefault((part["draw"], prefix), set()).add(str(year))
-    return {p: h.hexdigest() for p, h in digests.items()}, moved
+    return {k: h.hexdigest() for k, h in digests.items()}, moved
 
 
 def counts_layout(
     data: SiteData,
     prefixes: Mapping[str, Sequence[str]],
-    digests: Mapping[str, str],
+    digests: Mapping[tuple[str, str], str],
     moved: Mapping[tuple[str, str], set[str]],
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """PURE: the pages of the yearly counts, (year, region) → the fingerprint inputs of that
     page: its counted draws, their USCC prefixes there, their plans as shown, and the digests of
-    the visits there. A draw's tasks are on the pages of its plan's year and of each year a
+    the visits of those draws' tasks there (per draw and prefix, `visit_summary`). A draw's tasks are on the pages of its plan's year and of each year a
     visit of them was carried out in (北京时间)."""
     plans = _plan_infos(data)
     draws = {d.id: d for d in data.draws}
@@ -176,10 +195,11 @@ def counts_layout(
             region = prefix[2:6] if prefix != OTHER_REGION else OTHER_REGION
             for year in {plan["year"], *moved.get((draw_id, prefix), set())}:
                 page = pages.setdefault(
-                    (year, region), {"draws": set(), "prefixes": set(), "plans": {}}
+                    (year, region), {"draws": set(), "prefixes": set(), "pairs": set(), "plans": {}}
                 )
                 page["draws"].add(draw_id)
                 page["prefixes"].add(prefix)
+                page["pairs"].add((draw_id, prefix))
                 page["plans"][plan_code] = plan
     return {
         key: {
@@ -189,7 +209,9 @@ def counts_layout(
             "draws": sorted(page["draws"]),
             "prefixes": sorted(page["prefixes"]),
             "plans": {c: page["plans"][c] for c in sorted(page["plans"])},
-            "visits": {p: digests.get(p, "") for p in sorted(page["prefixes"])},
+            "visits": {
+                f"{d} {p}": digests.get((d, p), "") for d, p in sorted(page["pairs"])
+            },
         }
         for key, page in sorted(pages.items(), key=lambda kv: (kv[0][0], kv[0][1]))
     }

@@ -174,7 +174,7 @@ def test_layout_pages_by_year_and_region_and_by_the_year_a_visit_was_carried_out
     layout = inspections.counts_layout(
         data,
         {"A-D1": ["123704", "913704", "121101"], "B-D1": ["913704"]},
-        {"913704": "d1", "121101": "d2"},
+        {("A-D1", "913704"): "d1", ("A-D1", "121101"): "d2", ("B-D1", "913704"): "d3"},
         # a visit of plan A's tasks in 121101 carried out in January 2027
         {("A-D1", "121101"): {"2027"}},
     )
@@ -186,7 +186,10 @@ def test_layout_pages_by_year_and_region_and_by_the_year_a_visit_was_carried_out
     ]
     page = layout[("2026", "3704")]
     assert page["draws"] == ["A-D1"] and page["prefixes"] == ["123704", "913704"]
-    assert page["visits"] == {"123704": "", "913704": "d1"} and page["region_name"] == "枣庄市"
+    assert page["visits"] == {"A-D1 123704": "", "A-D1 913704": "d1"}
+    assert page["region_name"] == "枣庄市"
+    # a later draw's visits in the same region are no input of an earlier year's page
+    assert layout[("2027", "3704")]["visits"] == {"B-D1 913704": "d3"}
     assert layout[("2027", "1101")]["draws"] == ["A-D1"]  # counted in the year carried out
     assert list(layout[("2027", "1101")]["plans"]) == ["A"]
     assert list(layout[("2027", "3704")]["plans"]) == ["B"]
@@ -235,3 +238,18 @@ def test_a_large_region_continues_on_further_files(monkeypatch):
         "2026/3704-2.html",
         "2026/3704-3.html",
     ]
+
+
+def test_the_draws_of_a_visit_are_read_from_its_parts_text_or_parsed_when_unusual():
+    text = json.dumps(
+        [
+            {"task": "A-D1-0001", "plan": "A", "draw": "A-D1", "items": [], "counts": True},
+            {"task": "B-D1-0002", "plan": "B", "draw": "B-D1", "items": [], "counts": False},
+        ]
+    )
+    assert inspections._part_draws(text) == {"A-D1", "B-D1"}
+    # a part of no draw (回头看) and a compact encoding: parsed
+    odd = json.dumps([{"task": "R-1", "plan": "R", "draw": None}, {"task": "t", "draw": "C-D1"}])
+    assert inspections._part_draws(odd) == {"", "C-D1"}
+    compact = json.dumps([{"task": "t", "draw": "A-D\\u00e91"}], separators=(",", ":"))
+    assert inspections._part_draws(compact) == {"A-Dé1"}
