@@ -251,5 +251,5 @@ def test_the_draws_of_a_visit_are_read_from_its_parts_text_or_parsed_when_unusua
     # a part of no draw (回头看) and a compact encoding: parsed
     odd = json.dumps([{"task": "R-1", "plan": "R", "draw": None}, {"task": "t", "draw": "C-D1"}])
     assert inspections._part_draws(odd) == {"", "C-D1"}
-    compact = json.dumps([{"task": "t", "draw": "A-D\\u00e91"}], separators=(",", ":"))
+    compact = json.dumps([{"task": "t", "draw": "A-Dé1"}], separators=(",", ":"))  # \\u00e9
     assert inspections._part_draws(compact) == {"A-Dé1"}
