@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy import String, bindparam, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.models import Task, Visit
@@ -138,7 +138,7 @@ def _part_draws(text: str) -> set[str]:
 
 
 def visit_summary(
-    session: Session, data: SiteData
+    sink: FileSink, session: Session, data: SiteData
 ) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], set[str]]]:
     """What the pages of the yearly counts depend on in the visit records (app/visits): per
     (draw, USCC prefix) a digest of the visits of that draw's tasks there (state and year
@@ -146,31 +146,97 @@ def visit_summary(
     region showing that draw only — and a new draw's visits touch no page of an earlier draw;
     and per (draw, prefix) the years other than its plan's in which visits of its tasks were
     carried out (an inspection of a 2026 plan carried out in January 2027 counts in 2027,
-    docs/rules.md#r4-5). Rows are read as Core tuples; only the parts of a visit carried out
-    in a year are parsed (the draws of the others are read from the JSON text)."""
+    docs/rules.md#r4-5).
+
+    Read per prefix as a unit without files (`prefix_visits`), fingerprinted by the whole text
+    of the prefix's visits as the database concatenates it (`_prefix_texts`): a build reads in
+    Python the visits of the prefixes whose visits changed, not every visit ever made."""
     plan_year = {c: p["year"] for c, p in _plan_infos(data).items()}
-    digests: dict[tuple[str, str], Any] = {}
+    digests: dict[tuple[str, str], str] = {}
     moved: dict[tuple[str, str], set[str]] = {}
-    rows = session.connection().execute(
-        select(Visit.id, Visit.uscc, Visit.state, Visit.counted_year, cast(Visit.parts, String))
-        .where(Visit.state != VisitState.VOID)
-        .order_by(Visit.id)
-        .execution_options(yield_per=5000)
+    for prefix, text_digest in _prefix_texts(session).items():
+        meta = render_unit(
+            sink,
+            f"inspection:visits:{prefix}",
+            fingerprint({"prefix": prefix, "visits": text_digest}),
+            lambda prefix=prefix: prefix_visits(session, prefix),  # type: ignore[misc]
+        )
+        assert meta is not None
+        for draw, digest in meta["digests"].items():
+            digests[(draw, prefix)] = digest
+        for draw, plan, year in meta["counted"]:
+            if plan_year.get(plan) != year:
+                moved.setdefault((draw, prefix), set()).add(year)
+    return digests, moved
+
+
+_SEP = "\x01"
+
+
+def _prefix_texts(session: Session) -> dict[str, str]:
+    """PER USCC prefix (`uscc_prefix`), a digest of the text of its visits other than void ones
+    (id, state, year counted, parts), concatenated by the database — one row per prefix, no
+    Python per visit. A change detector only: what the pages show is read by
+    `prefix_visits` when it moved."""
+    line = (
+        Visit.id
+        + _SEP
+        + Visit.state
+        + _SEP
+        + func.coalesce(cast(Visit.counted_year, String), "")
+        + _SEP
+        + cast(Visit.parts, String)
     )
-    counts = rule.counts_as_inspection
-    for visit, uscc, state, year, text in rows:
-        prefix = uscc_prefix(uscc)
+    head = func.substr(Visit.uscc, 1, 6)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+        joined = func.string_agg(line, aggregate_order_by(literal("\x02"), Visit.id))
+    else:  # SQLite: in the table's order, the same for the same rows
+        joined = func.group_concat(line, "\x02")
+    stmt = select(head, joined).where(Visit.state != VisitState.VOID).group_by(head)
+    parts: dict[str, list[tuple[str, str]]] = {}
+    for raw, text in session.connection().execute(stmt):
+        parts.setdefault(uscc_prefix(raw + "0" * 12), []).append((raw, text or ""))
+    out = {}
+    for prefix, texts in parts.items():
+        h = hashlib.sha256()
+        for raw, text in sorted(texts):
+            h.update(f"{raw}\x03{len(text)}\x03".encode())
+            h.update(text.encode())
+        out[prefix] = h.hexdigest()
+    return out
+
+
+def prefix_visits(session: Session, prefix: str) -> Meta:
+    """The visits of one USCC prefix as the pages depend on them: per draw a digest of its
+    visits there (id, state, year counted), and the [draw, plan, year] of each part counted in
+    a year — read by the USCC index range of the prefix."""
+    stmt = select(
+        Visit.id, Visit.uscc, Visit.state, Visit.counted_year, cast(Visit.parts, String)
+    ).where(Visit.state != VisitState.VOID)
+    upper = _next_prefix(prefix) if prefix != OTHER_REGION else None
+    if upper is not None:
+        stmt = stmt.where(Visit.uscc >= prefix, Visit.uscc < upper)
+    digests: dict[str, Any] = {}
+    counted: set[tuple[str, str, str]] = set()
+    for visit, uscc, state, year, text in session.connection().execute(stmt.order_by(Visit.id)):
+        if uscc_prefix(uscc) != prefix:
+            continue
         line = f"{visit}\x00{state}\x00{year}\n".encode()
         for draw in _part_draws(text or "[]"):
-            h = digests.get((draw, prefix))
+            h = digests.get(draw)
             if h is None:
-                h = digests[(draw, prefix)] = hashlib.sha256()
+                h = digests[draw] = hashlib.sha256()
             h.update(line)
-        if year is not None and counts(state):
+        if year is not None and rule.counts_as_inspection(state):
             for part in json.loads(text or "[]"):
-                if part["counts"] and part.get("draw") and plan_year.get(part["plan"]) != str(year):
-                    moved.setdefault((part["draw"], prefix), set()).add(str(year))
-    return {k: h.hexdigest() for k, h in digests.items()}, moved
+                if part["counts"] and part.get("draw"):
+                    counted.add((part["draw"], part["plan"], str(year)))
+    return {
+        "digests": {d: h.hexdigest()[:32] for d, h in sorted(digests.items())},
+        "counted": [list(c) for c in sorted(counted)],
+    }
 
 
 def counts_layout(
@@ -228,7 +294,7 @@ def counts_pages(sink: FileSink, session: Session, data: SiteData) -> None:
     """The yearly counts: one unit per (year, region) page, then the index of the pages."""
     counted = _counted_draws(data)
     prefixes = {d: draw_prefixes(sink, session, d) for d in counted}
-    digests, moved = visit_summary(session, data)
+    digests, moved = visit_summary(sink, session, data)
     layout = counts_layout(data, prefixes, digests, moved)
     entries = []
     # newest year first, as the page always listed them

@@ -125,6 +125,44 @@ def test_a_new_draw_renders_the_pages_of_its_tasks_only(quiet, pub_city, db, set
             assert _page_paths(files, region).isdisjoint(rewritten)
 
 
+def test_a_draw_of_a_later_year_leaves_the_earlier_years_pages_of_its_regions(
+    quiet, pub_city, db, settings, tmp_path
+):
+    """A new draw's visits are in the regions of the earlier draws too: the pages of the
+    earlier year are no less carried over (their inputs are the visits of their own draws)."""
+    _with_beijing(quiet, pub_city)
+    create_and_publish(quiet, pub_city, code="PUB-1", ratio=0.5, scope=BOTH)
+    draw(quiet, pub_city, "PUB-1")
+    _build(db, settings, T0)
+    before = _inodes(settings.publish_dir.resolve())
+    create_and_publish(
+        quiet,
+        pub_city,
+        code="PUB-2",
+        cooldown_days=0,
+        scope=BOTH,
+        ratio=0.5,
+        window={"start": "2027-02-01", "end": "2027-02-28"},
+    )
+    d2 = draw(quiet, pub_city, "PUB-2", entropy="1-2-3-4-5-6")
+    assert {t["uscc"][2:6] for t in d2["tasks"]} == {"3704", "1101"}
+    at = T0 + timedelta(minutes=5)
+    _build(db, settings, at)
+    root = settings.publish_dir.resolve()
+    rewritten = {rel for rel, ino in _inodes(root).items() if ino != before.get(rel)}
+    files = site_files(settings.publish_dir)
+    pages = {(e["year"], e["region"]) for e in _index(files)["pages"]}
+    assert pages == {(y, r) for y in ("2026", "2027") for r in ("3704", "1101")}
+    counts = {rel for rel in rewritten if rel.startswith("inspection/2")}
+    assert counts == {rel for rel in files if rel.startswith("inspection/2027/")}
+    # carried pages are what a full rebuild renders
+    full_dir = tmp_path / "full" / "publish"
+    with make_sessionmaker(db)() as s:
+        publish(s, full_dir, now=at, full=True, result_release=result_release(settings))
+        s.rollback()
+    assert _tree(root) == _tree(full_dir.resolve())
+
+
 def _site(plans, draws):  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
