@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,12 +154,24 @@ def visit_summary(
     plan_year = {c: p["year"] for c, p in _plan_infos(data).items()}
     digests: dict[tuple[str, str], str] = {}
     moved: dict[tuple[str, str], set[str]] = {}
+    read: dict[str, Meta] = {}  # every prefix's, once more than BULK_AFTER were read one by one
+    ranges = 0
+
+    def summary(prefix: str) -> Meta:
+        nonlocal ranges, read
+        if not read and ranges >= BULK_AFTER:  # a full build, a new renderer: one statement
+            read = _summarise(session.connection().execute(_PREFIX_VISITS.order_by(Visit.id)))
+        if read:
+            return read.get(prefix) or _summarise([], prefix)[prefix]
+        ranges += 1
+        return prefix_visits(session, prefix)
+
     for prefix, text_digest in _prefix_texts(session).items():
         meta = render_unit(
             sink,
             f"inspection:visits:{prefix}",
             fingerprint({"prefix": prefix, "visits": text_digest}),
-            lambda prefix=prefix: prefix_visits(session, prefix),  # type: ignore[misc]
+            lambda prefix=prefix: summary(prefix),  # type: ignore[misc]
         )
         assert meta is not None
         for draw, digest in meta["digests"].items():
@@ -171,6 +183,7 @@ def visit_summary(
 
 
 _SEP = "\x01"
+BULK_AFTER = 8  # prefixes read by their USCC range in a build before all are read at once
 
 
 def _prefix_texts(session: Session) -> dict[str, str]:
@@ -208,34 +221,58 @@ def _prefix_texts(session: Session) -> dict[str, str]:
     return out
 
 
+_PREFIX_VISITS = select(
+    Visit.id, Visit.uscc, Visit.state, Visit.counted_year, cast(Visit.parts, String)
+).where(Visit.state != VisitState.VOID)
+_PREFIX_VISITS_RANGE = _PREFIX_VISITS.where(
+    Visit.uscc >= bindparam("low"), Visit.uscc < bindparam("high")
+).order_by(Visit.id)
+
+
 def prefix_visits(session: Session, prefix: str) -> Meta:
     """The visits of one USCC prefix as the pages depend on them: per draw a digest of its
     visits there (id, state, year counted), and the [draw, plan, year] of each part counted in
     a year — read by the USCC index range of the prefix."""
-    stmt = select(
-        Visit.id, Visit.uscc, Visit.state, Visit.counted_year, cast(Visit.parts, String)
-    ).where(Visit.state != VisitState.VOID)
     upper = _next_prefix(prefix) if prefix != OTHER_REGION else None
-    if upper is not None:
-        stmt = stmt.where(Visit.uscc >= prefix, Visit.uscc < upper)
-    digests: dict[str, Any] = {}
-    counted: set[tuple[str, str, str]] = set()
-    for visit, uscc, state, year, text in session.connection().execute(stmt.order_by(Visit.id)):
-        if uscc_prefix(uscc) != prefix:
+    conn = session.connection()
+    if upper is not None:  # one statement, compiled once, for every range
+        rows = conn.execute(_PREFIX_VISITS_RANGE, {"low": prefix, "high": upper})
+    else:
+        rows = conn.execute(_PREFIX_VISITS.order_by(Visit.id))
+    return _summarise(rows, prefix)[prefix]
+
+
+def _summarise(rows: Iterable[Sequence[Any]], only: str | None = None) -> dict[str, Meta]:
+    """Per USCC prefix (`only` that one, always present), what `prefix_visits` gives of it,
+    from rows (id, USCC, state, year counted, parts text) in visit order."""
+    digests: dict[str, dict[str, Any]] = {}
+    counted: dict[str, set[tuple[str, str, str]]] = {}
+    if only is not None:
+        digests[only], counted[only] = {}, set()
+    for visit, uscc, state, year, text in rows:
+        prefix = uscc_prefix(uscc)
+        if only is not None and prefix != only:
             continue
+        mine = digests.get(prefix)
+        if mine is None:
+            mine = digests[prefix] = {}
+            counted[prefix] = set()
         line = f"{visit}\x00{state}\x00{year}\n".encode()
         for draw in _part_draws(text or "[]"):
-            h = digests.get(draw)
+            h = mine.get(draw)
             if h is None:
-                h = digests[draw] = hashlib.sha256()
+                h = mine[draw] = hashlib.sha256()
             h.update(line)
         if year is not None and rule.counts_as_inspection(state):
             for part in json.loads(text or "[]"):
                 if part["counts"] and part.get("draw"):
-                    counted.add((part["draw"], part["plan"], str(year)))
+                    counted[prefix].add((part["draw"], part["plan"], str(year)))
     return {
-        "digests": {d: h.hexdigest()[:32] for d, h in sorted(digests.items())},
-        "counted": [list(c) for c in sorted(counted)],
+        prefix: {
+            "digests": {d: h.hexdigest()[:32] for d, h in sorted(mine.items())},
+            "counted": [list(c) for c in sorted(counted[prefix])],
+        }
+        for prefix, mine in digests.items()
     }
 
 
@@ -303,8 +340,7 @@ def counts_pages(sink: FileSink, session: Session, data: SiteData) -> None:
     ):
 
         def render(inputs: dict[str, Any] = inputs) -> Meta:
-            rows = page_tasks(session, inputs["draws"], inputs["prefixes"])
-            states = visit_states(session, [r[5] or r[0] for r in rows])
+            rows, states = page_rows(session, inputs["draws"], inputs["prefixes"])
             counts = [
                 c
                 for c in institution_rows(rows, inputs["plans"], states)
@@ -330,24 +366,42 @@ def _year(year: str) -> int:
     return int(year) if year.isdigit() else 0
 
 
-_PAGE_TASKS = select(
-    Task.id,
-    Task.draw_id,
-    Task.plan_code,
-    Task.uscc,
-    Task.name,
-    cast(Task.items, String),
-    Task.visit,
+_PAGE_TASKS = (
+    select(
+        Task.id,
+        Task.draw_id,
+        Task.plan_code,
+        Task.uscc,
+        Task.name,
+        cast(Task.items, String),
+        Task.visit,
+        Visit.state,
+        Visit.counted_year,
+    )
+    .select_from(Task)
+    .outerjoin(Visit, Visit.id == func.coalesce(Task.visit, Task.id))
 )
 _PAGE_TASKS_RANGE = _PAGE_TASKS.where(Task.uscc >= bindparam("low"), Task.uscc < bindparam("high"))
+VisitStates = dict[str, tuple[str, int | None]]
 
 
 def page_tasks(session: Session, draw_ids: Sequence[str], prefixes: Sequence[str]) -> list[TaskRow]:
     """(task, plan, USCC, name, items, visit) of these draws' tasks whose USCC starts with one of
+    `prefixes` (`page_rows` without the visits' states)."""
+    return page_rows(session, draw_ids, prefixes)[0]
+
+
+def page_rows(
+    session: Session, draw_ids: Sequence[str], prefixes: Sequence[str]
+) -> tuple[list[TaskRow], VisitStates]:
+    """(task, plan, USCC, name, items, visit) of these draws' tasks whose USCC starts with one of
     `prefixes`: a range of the USCC index each, the draws picked here (a condition on the draw
-    in SQL lets SQLite walk the draw's index instead, every task of the draw per page)."""
+    in SQL lets SQLite walk the draw's index instead, every task of the draw per page); and
+    per visit of theirs (state, year counted) as `visit_states` reads them — joined in the same
+    statement (a visit without a record is left out: not carried out)."""
     wanted = set(draw_ids)
     out: list[TaskRow] = []
+    states: VisitStates = {}
     items_of: dict[str, list[str]] = {}  # the items' JSON text → list, parsed once per text
     conn = session.connection()  # Core rows: no ORM result processing per task
     columns, ranged = _PAGE_TASKS, _PAGE_TASKS_RANGE
@@ -359,15 +413,17 @@ def page_tasks(session: Session, draw_ids: Sequence[str], prefixes: Sequence[str
             rows = conn.execute(
                 columns.where(Task.uscc >= prefix) if prefix != OTHER_REGION else columns
             )
-        for t, d, p, u, n, text, v in rows:
+        for t, d, p, u, n, text, v, state, year in rows:
             if d not in wanted or (prefix == OTHER_REGION and uscc_prefix(u) != OTHER_REGION):
                 continue
             items = items_of.get(text)
             if items is None:
                 items = items_of[text] = json.loads(text) if text else []
             out.append((t, p, u, n, items, v))
+            if state is not None:
+                states[v or t] = (state, year)
     out.sort()
-    return out
+    return out, states
 
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 from app.db import make_sessionmaker
+from app.models import Visit
 from app.publish import inspections
 from app.publish.collect import DrawData, SiteData
 from app.publish.publisher import result_release
@@ -94,6 +95,14 @@ def test_a_not_inspected_approval_rewrites_the_page_of_its_region_only(
         publish(s, full_dir, now=at, full=True, result_release=result_release(settings))
         s.rollback()
     assert _tree(root) == _tree(full_dir.resolve())
+    # the visits summarised all at once (a full build) are what each prefix's range reads
+    with make_sessionmaker(db)() as s:
+        rows = s.connection().execute(inspections._PREFIX_VISITS.order_by(Visit.id))
+        bulk = inspections._summarise(rows)
+        assert set(bulk) == set(inspections._prefix_texts(s)) and len(bulk) > 1
+        for prefix, summary in bulk.items():
+            assert inspections.prefix_visits(s, prefix) == summary
+            assert summary["digests"]
 
 
 def test_a_new_draw_renders_the_pages_of_its_tasks_only(quiet, pub_city, db, settings):
