@@ -38,6 +38,7 @@ from app.publish.collect import SiteData
 from app.publish.formats import FileSink, Meta, dumps, render_unit
 from app.publish.pages import SCHEMA_VERSION, html_page, json_doc
 from app.publish.render import fingerprint
+from app.publish.tables import escape_all
 from app.regions import region_name
 from app.states import DrawStatus, VisitState
 from app.tasks.codes import CHECK_PAGE, KEYS_FILE, PublicKey, public_keys
@@ -312,9 +313,7 @@ def counts_layout(
             "draws": sorted(page["draws"]),
             "prefixes": sorted(page["prefixes"]),
             "plans": {c: page["plans"][c] for c in sorted(page["plans"])},
-            "visits": {
-                f"{d} {p}": digests.get((d, p), "") for d, p in sorted(page["pairs"])
-            },
+            "visits": {f"{d} {p}": digests.get((d, p), "") for d, p in sorted(page["pairs"])},
         }
         for key, page in sorted(pages.items(), key=lambda kv: (kv[0][0], kv[0][1]))
     }
@@ -547,15 +546,6 @@ def render_check_pages(
     }
 
 
-def _escape_all(texts: Sequence[str]) -> list[str]:
-    """Each text HTML-escaped, in one call (NUL separates them; a NUL inside some text is
-    dropped first, as in app/publish/tables.py)."""
-    cells = str(escape("\x00".join(texts))).split("\x00")
-    if len(cells) != len(texts):
-        cells = [str(escape(t.replace("\x00", ""))) for t in texts]
-    return cells
-
-
 SKIPPED_NOTE = "，未检查（停业、注销等），不计入检查次数"
 OPEN_NOTE = "，尚未实施，实施后计入实施当年的检查次数"
 
@@ -568,7 +558,7 @@ def count_rows_html(counts: Sequence[Mapping[str, Any]], root: str) -> Markup:
         texts += (c["year"], c["uscc"], c["name"], "、".join(c["departments"]))
         for t in c["tasks"]:
             texts += (t["task"], t["visit"])
-    cells = iter(_escape_all(texts))
+    cells = iter(escape_all(texts))
     plan_html: dict[tuple[str, str, str, str], str] = {}
     out = []
     for c in counts:
@@ -699,7 +689,7 @@ def render_counts_index(data: SiteData, entries: Sequence[Mapping[str, Any]]) ->
         ],
     }
     texts = [t for e in entries for t in (e["year"], e["region"], e["region_name"])]
-    cells = iter(_escape_all(texts))
+    cells = iter(escape_all(texts))
     rows = []
     for e in entries:
         year, region, name = next(cells), next(cells), next(cells)
