@@ -12,7 +12,7 @@ from app.publish.charts import coverage_svg
 from app.publish.collect import DrawData, SiteData
 from app.publish.formats import FileSink, GunzipFile, csv_bytes, dumps
 from app.publish.pages import SCHEMA_VERSION, html_page
-from app.publish.tables import TASK_HEADER, task_rows, task_rows_html
+from app.publish.tables import TASK_HEADER, strata_rows_html, task_rows, task_rows_html
 from app.regions import region_label, stratum_label
 from app.spreadsheets import xlsx_bytes
 
@@ -173,6 +173,11 @@ def _render_task_pages(
             b=b,
             plan_title=plan_title,
             coverage_svg=coverage_svg(b["strata"], float(b["params"]["ratio"])) if first else "",
+            strata_rows=strata_rows_html(
+                b["strata"], bool((b.get("params") or {}).get("yearly_caps"))
+            )
+            if first
+            else "",
             # The filter compares cell text: the options are labelled as the cells are.
             strata_keys=sorted({stratum_label(t["stratum"]) for t in chunk}),
             regions=sorted({region_label(t["region"]) for t in chunk}),

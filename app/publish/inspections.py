@@ -25,12 +25,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy import String, bindparam, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.models import Task, Visit
@@ -38,6 +38,7 @@ from app.publish.collect import SiteData
 from app.publish.formats import FileSink, Meta, dumps, render_unit
 from app.publish.pages import SCHEMA_VERSION, html_page, json_doc
 from app.publish.render import fingerprint
+from app.publish.tables import escape_all
 from app.regions import region_name
 from app.states import DrawStatus, VisitState
 from app.tasks.codes import CHECK_PAGE, KEYS_FILE, PublicKey, public_keys
@@ -124,45 +125,167 @@ def draw_prefixes(sink: FileSink, session: Session, draw_id: str) -> list[str]:
     return list(meta["prefixes"])
 
 
+_DRAW_IN_PARTS = re.compile(r'"draw":\s*"([^"\\]*)"')
+
+
+def _part_draws(text: str) -> set[str]:
+    """The draws named by a visit's stored parts (JSON text): read by a pattern, not parsed —
+    parsed only when the pattern does not account for every "draw" key (a null draw, an
+    escape); "" stands for a part of no draw (a 回头看)."""
+    found = _DRAW_IN_PARTS.findall(text)
+    if len(found) == text.count('"draw"') and len(found) == text.count('"task"'):
+        return set(found)
+    return {str(p.get("draw") or "") for p in json.loads(text)}
+
+
 def visit_summary(
-    session: Session, data: SiteData
-) -> tuple[dict[str, str], dict[tuple[str, str], set[str]]]:
+    sink: FileSink, session: Session, data: SiteData
+) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], set[str]]]:
     """What the pages of the yearly counts depend on in the visit records (app/visits): per
-    USCC prefix a digest of its visits (state and year counted), so a visit carried out, found
-    未检查 or dated anew re-renders the pages of its region only; and per (draw, prefix) the
-    years other than its plan's in which visits of its tasks were carried out (an inspection
-    of a 2026 plan carried out in January 2027 counts in 2027, docs/rules.md#r4-5)."""
+    (draw, USCC prefix) a digest of the visits of that draw's tasks there (state and year
+    counted), so a visit carried out, found 未检查 or dated anew re-renders the pages of its
+    region showing that draw only — and a new draw's visits touch no page of an earlier draw;
+    and per (draw, prefix) the years other than its plan's in which visits of its tasks were
+    carried out (an inspection of a 2026 plan carried out in January 2027 counts in 2027,
+    docs/rules.md#r4-5).
+
+    Read per prefix as a unit without files (`prefix_visits`), fingerprinted by the whole text
+    of the prefix's visits as the database concatenates it (`_prefix_texts`): a build reads in
+    Python the visits of the prefixes whose visits changed, not every visit ever made."""
     plan_year = {c: p["year"] for c, p in _plan_infos(data).items()}
-    digests: dict[str, Any] = {}
+    digests: dict[tuple[str, str], str] = {}
     moved: dict[tuple[str, str], set[str]] = {}
-    rows = session.execute(
-        select(Visit.id, Visit.uscc, Visit.state, Visit.counted_year, Visit.parts)
-        .where(Visit.state != VisitState.VOID)
-        .order_by(Visit.id)
-        .execution_options(yield_per=5000)
+    read: dict[str, Meta] = {}  # every prefix's, once more than BULK_AFTER were read one by one
+    ranges = 0
+
+    def summary(prefix: str) -> Meta:
+        nonlocal ranges, read
+        if not read and ranges >= BULK_AFTER:  # a full build, a new renderer: one statement
+            read = _summarise(session.connection().execute(_PREFIX_VISITS.order_by(Visit.id)))
+        if read:
+            return read.get(prefix) or _summarise([], prefix)[prefix]
+        ranges += 1
+        return prefix_visits(session, prefix)
+
+    for prefix, text_digest in _prefix_texts(session).items():
+        meta = render_unit(
+            sink,
+            f"inspection:visits:{prefix}",
+            fingerprint({"prefix": prefix, "visits": text_digest}),
+            lambda prefix=prefix: summary(prefix),  # type: ignore[misc]
+        )
+        assert meta is not None
+        for draw, digest in meta["digests"].items():
+            digests[(draw, prefix)] = digest
+        for draw, plan, year in meta["counted"]:
+            if plan_year.get(plan) != year:
+                moved.setdefault((draw, prefix), set()).add(year)
+    return digests, moved
+
+
+_SEP = "\x01"
+BULK_AFTER = 8  # prefixes read by their USCC range in a build before all are read at once
+
+
+def _prefix_texts(session: Session) -> dict[str, str]:
+    """PER USCC prefix (`uscc_prefix`), a digest of the text of its visits other than void ones
+    (id, state, year counted, parts), concatenated by the database — one row per prefix, no
+    Python per visit. A change detector only: what the pages show is read by
+    `prefix_visits` when it moved."""
+    line = (
+        Visit.id
+        + _SEP
+        + Visit.state
+        + _SEP
+        + func.coalesce(cast(Visit.counted_year, String), "")
+        + _SEP
+        + cast(Visit.parts, String)
     )
-    for visit, uscc, state, year, parts in rows:
+    head = func.substr(Visit.uscc, 1, 6)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+        joined = func.string_agg(line, aggregate_order_by(literal("\x02"), Visit.id))
+    else:  # SQLite: in the table's order, the same for the same rows
+        joined = func.group_concat(line, "\x02")
+    stmt = select(head, joined).where(Visit.state != VisitState.VOID).group_by(head)
+    parts: dict[str, list[tuple[str, str]]] = {}
+    for raw, text in session.connection().execute(stmt):
+        parts.setdefault(uscc_prefix(raw + "0" * 12), []).append((raw, text or ""))
+    out = {}
+    for prefix, texts in parts.items():
+        h = hashlib.sha256()
+        for raw, text in sorted(texts):
+            h.update(f"{raw}\x03{len(text)}\x03".encode())
+            h.update(text.encode())
+        out[prefix] = h.hexdigest()
+    return out
+
+
+_PREFIX_VISITS = select(
+    Visit.id, Visit.uscc, Visit.state, Visit.counted_year, cast(Visit.parts, String)
+).where(Visit.state != VisitState.VOID)
+_PREFIX_VISITS_RANGE = _PREFIX_VISITS.where(
+    Visit.uscc >= bindparam("low"), Visit.uscc < bindparam("high")
+).order_by(Visit.id)
+
+
+def prefix_visits(session: Session, prefix: str) -> Meta:
+    """The visits of one USCC prefix as the pages depend on them: per draw a digest of its
+    visits there (id, state, year counted), and the [draw, plan, year] of each part counted in
+    a year — read by the USCC index range of the prefix."""
+    upper = _next_prefix(prefix) if prefix != OTHER_REGION else None
+    conn = session.connection()
+    if upper is not None:  # one statement, compiled once, for every range
+        rows = conn.execute(_PREFIX_VISITS_RANGE, {"low": prefix, "high": upper})
+    else:
+        rows = conn.execute(_PREFIX_VISITS.order_by(Visit.id))
+    return _summarise(rows, prefix)[prefix]
+
+
+def _summarise(rows: Iterable[Sequence[Any]], only: str | None = None) -> dict[str, Meta]:
+    """Per USCC prefix (`only` that one, always present), what `prefix_visits` gives of it,
+    from rows (id, USCC, state, year counted, parts text) in visit order."""
+    digests: dict[str, dict[str, Any]] = {}
+    counted: dict[str, set[tuple[str, str, str]]] = {}
+    if only is not None:
+        digests[only], counted[only] = {}, set()
+    for visit, uscc, state, year, text in rows:
         prefix = uscc_prefix(uscc)
-        h = digests.get(prefix)
-        if h is None:
-            h = digests[prefix] = hashlib.sha256()
-        h.update(f"{visit}\x00{state}\x00{year}\n".encode())
-        if rule.counts_as_inspection(state) and year is not None:
-            for part in parts:
-                if part["counts"] and part.get("draw") and plan_year.get(part["plan"]) != str(year):
-                    moved.setdefault((part["draw"], prefix), set()).add(str(year))
-    return {p: h.hexdigest() for p, h in digests.items()}, moved
+        if only is not None and prefix != only:
+            continue
+        mine = digests.get(prefix)
+        if mine is None:
+            mine = digests[prefix] = {}
+            counted[prefix] = set()
+        line = f"{visit}\x00{state}\x00{year}\n".encode()
+        for draw in _part_draws(text or "[]"):
+            h = mine.get(draw)
+            if h is None:
+                h = mine[draw] = hashlib.sha256()
+            h.update(line)
+        if year is not None and rule.counts_as_inspection(state):
+            for part in json.loads(text or "[]"):
+                if part["counts"] and part.get("draw"):
+                    counted[prefix].add((part["draw"], part["plan"], str(year)))
+    return {
+        prefix: {
+            "digests": {d: h.hexdigest()[:32] for d, h in sorted(mine.items())},
+            "counted": [list(c) for c in sorted(counted[prefix])],
+        }
+        for prefix, mine in digests.items()
+    }
 
 
 def counts_layout(
     data: SiteData,
     prefixes: Mapping[str, Sequence[str]],
-    digests: Mapping[str, str],
+    digests: Mapping[tuple[str, str], str],
     moved: Mapping[tuple[str, str], set[str]],
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """PURE: the pages of the yearly counts, (year, region) → the fingerprint inputs of that
     page: its counted draws, their USCC prefixes there, their plans as shown, and the digests of
-    the visits there. A draw's tasks are on the pages of its plan's year and of each year a
+    the visits of those draws' tasks there (per draw and prefix, `visit_summary`). A draw's tasks are on the pages of its plan's year and of each year a
     visit of them was carried out in (北京时间)."""
     plans = _plan_infos(data)
     draws = {d.id: d for d in data.draws}
@@ -176,10 +299,11 @@ def counts_layout(
             region = prefix[2:6] if prefix != OTHER_REGION else OTHER_REGION
             for year in {plan["year"], *moved.get((draw_id, prefix), set())}:
                 page = pages.setdefault(
-                    (year, region), {"draws": set(), "prefixes": set(), "plans": {}}
+                    (year, region), {"draws": set(), "prefixes": set(), "pairs": set(), "plans": {}}
                 )
                 page["draws"].add(draw_id)
                 page["prefixes"].add(prefix)
+                page["pairs"].add((draw_id, prefix))
                 page["plans"][plan_code] = plan
     return {
         key: {
@@ -189,7 +313,7 @@ def counts_layout(
             "draws": sorted(page["draws"]),
             "prefixes": sorted(page["prefixes"]),
             "plans": {c: page["plans"][c] for c in sorted(page["plans"])},
-            "visits": {p: digests.get(p, "") for p in sorted(page["prefixes"])},
+            "visits": {f"{d} {p}": digests.get((d, p), "") for d, p in sorted(page["pairs"])},
         }
         for key, page in sorted(pages.items(), key=lambda kv: (kv[0][0], kv[0][1]))
     }
@@ -206,7 +330,7 @@ def counts_pages(sink: FileSink, session: Session, data: SiteData) -> None:
     """The yearly counts: one unit per (year, region) page, then the index of the pages."""
     counted = _counted_draws(data)
     prefixes = {d: draw_prefixes(sink, session, d) for d in counted}
-    digests, moved = visit_summary(session, data)
+    digests, moved = visit_summary(sink, session, data)
     layout = counts_layout(data, prefixes, digests, moved)
     entries = []
     # newest year first, as the page always listed them
@@ -215,8 +339,7 @@ def counts_pages(sink: FileSink, session: Session, data: SiteData) -> None:
     ):
 
         def render(inputs: dict[str, Any] = inputs) -> Meta:
-            rows = page_tasks(session, inputs["draws"], inputs["prefixes"])
-            states = visit_states(session, [r[5] or r[0] for r in rows])
+            rows, states = page_rows(session, inputs["draws"], inputs["prefixes"])
             counts = [
                 c
                 for c in institution_rows(rows, inputs["plans"], states)
@@ -242,24 +365,42 @@ def _year(year: str) -> int:
     return int(year) if year.isdigit() else 0
 
 
-_PAGE_TASKS = select(
-    Task.id,
-    Task.draw_id,
-    Task.plan_code,
-    Task.uscc,
-    Task.name,
-    cast(Task.items, String),
-    Task.visit,
+_PAGE_TASKS = (
+    select(
+        Task.id,
+        Task.draw_id,
+        Task.plan_code,
+        Task.uscc,
+        Task.name,
+        cast(Task.items, String),
+        Task.visit,
+        Visit.state,
+        Visit.counted_year,
+    )
+    .select_from(Task)
+    .outerjoin(Visit, Visit.id == func.coalesce(Task.visit, Task.id))
 )
 _PAGE_TASKS_RANGE = _PAGE_TASKS.where(Task.uscc >= bindparam("low"), Task.uscc < bindparam("high"))
+VisitStates = dict[str, tuple[str, int | None]]
 
 
 def page_tasks(session: Session, draw_ids: Sequence[str], prefixes: Sequence[str]) -> list[TaskRow]:
     """(task, plan, USCC, name, items, visit) of these draws' tasks whose USCC starts with one of
+    `prefixes` (`page_rows` without the visits' states)."""
+    return page_rows(session, draw_ids, prefixes)[0]
+
+
+def page_rows(
+    session: Session, draw_ids: Sequence[str], prefixes: Sequence[str]
+) -> tuple[list[TaskRow], VisitStates]:
+    """(task, plan, USCC, name, items, visit) of these draws' tasks whose USCC starts with one of
     `prefixes`: a range of the USCC index each, the draws picked here (a condition on the draw
-    in SQL lets SQLite walk the draw's index instead, every task of the draw per page)."""
+    in SQL lets SQLite walk the draw's index instead, every task of the draw per page); and
+    per visit of theirs (state, year counted) as `visit_states` reads them — joined in the same
+    statement (a visit without a record is left out: not carried out)."""
     wanted = set(draw_ids)
     out: list[TaskRow] = []
+    states: VisitStates = {}
     items_of: dict[str, list[str]] = {}  # the items' JSON text → list, parsed once per text
     conn = session.connection()  # Core rows: no ORM result processing per task
     columns, ranged = _PAGE_TASKS, _PAGE_TASKS_RANGE
@@ -271,15 +412,17 @@ def page_tasks(session: Session, draw_ids: Sequence[str], prefixes: Sequence[str
             rows = conn.execute(
                 columns.where(Task.uscc >= prefix) if prefix != OTHER_REGION else columns
             )
-        for t, d, p, u, n, text, v in rows:
+        for t, d, p, u, n, text, v, state, year in rows:
             if d not in wanted or (prefix == OTHER_REGION and uscc_prefix(u) != OTHER_REGION):
                 continue
             items = items_of.get(text)
             if items is None:
                 items = items_of[text] = json.loads(text) if text else []
             out.append((t, p, u, n, items, v))
+            if state is not None:
+                states[v or t] = (state, year)
     out.sort()
-    return out
+    return out, states
 
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -403,15 +546,6 @@ def render_check_pages(
     }
 
 
-def _escape_all(texts: Sequence[str]) -> list[str]:
-    """Each text HTML-escaped, in one call (NUL separates them; a NUL inside some text is
-    dropped first, as in app/publish/tables.py)."""
-    cells = str(escape("\x00".join(texts))).split("\x00")
-    if len(cells) != len(texts):
-        cells = [str(escape(t.replace("\x00", ""))) for t in texts]
-    return cells
-
-
 SKIPPED_NOTE = "，未检查（停业、注销等），不计入检查次数"
 OPEN_NOTE = "，尚未实施，实施后计入实施当年的检查次数"
 
@@ -424,7 +558,7 @@ def count_rows_html(counts: Sequence[Mapping[str, Any]], root: str) -> Markup:
         texts += (c["year"], c["uscc"], c["name"], "、".join(c["departments"]))
         for t in c["tasks"]:
             texts += (t["task"], t["visit"])
-    cells = iter(_escape_all(texts))
+    cells = iter(escape_all(texts))
     plan_html: dict[tuple[str, str, str, str], str] = {}
     out = []
     for c in counts:
@@ -555,7 +689,7 @@ def render_counts_index(data: SiteData, entries: Sequence[Mapping[str, Any]]) ->
         ],
     }
     texts = [t for e in entries for t in (e["year"], e["region"], e["region_name"])]
-    cells = iter(_escape_all(texts))
+    cells = iter(escape_all(texts))
     rows = []
     for e in entries:
         year, region, name = next(cells), next(cells), next(cells)

@@ -92,6 +92,41 @@ def task_rows_html(rows: Sequence[Sequence[Any]]) -> Markup:
     return Markup("".join(map(_TASK_ROW.format, *columns)))
 
 
+def strata_rows_html(strata: Sequence[Mapping[str, Any]], caps: bool) -> Markup:
+    """The <tr> rows of a draw page's strata table (分层抽取数), as the template wrote them one
+    by one, built in one pass: the cells escaped in one call (`caps`: with the column of draws
+    despite the yearly caps)."""
+    names = ("N", "eligible", "n_floor", "n", "despite_cooldown") + (
+        ("despite_cap",) if caps else ()
+    )
+    width = len(names) + 2
+    fields = [
+        (
+            stratum_label(s["key"]),
+            *(str(s[k]) for k in names),
+            "%.1f" % (100 * s["n"] / s["N"]),  # as the template's "%.1f"|format
+        )
+        for s in strata
+    ]
+    texts = [t for f in fields for t in f]
+    cells = escape_all(texts, drop_nul=False)  # as the template
+    row = (
+        "<tr><td>{}</td>"
+        + '<td class="num">{}</td>' * (width - 2)
+        + '<td class="num">{}%</td></tr>'
+    )
+    return Markup("".join(row.format(*cells[i : i + width]) for i in range(0, len(cells), width)))
+
+
+def escape_all(texts: Sequence[str], *, drop_nul: bool = True) -> list[str]:
+    """Each text HTML-escaped, in one call (NUL separates them; a NUL inside some text is
+    dropped first, as in `task_rows_html` — or kept, each text then escaped alone)."""
+    cells = str(escape("\x00".join(texts))).split("\x00")
+    if len(cells) != len(texts):
+        cells = [str(escape(t.replace("\x00", "") if drop_nul else t)) for t in texts]
+    return cells
+
+
 def _label(code: Any, name: Any) -> str:
     return f"{name}（{code}）" if name and name != code else str(code)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, PackageLoader
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.clock import local_time
 from app.regions import stratum_label, stratum_name
@@ -134,6 +134,43 @@ def detection_svg(detection: Mapping[str, Any], chart_id: str) -> Markup:
     )
 
 
+def strata_rows_html(rows: Sequence[Mapping[str, Any]]) -> Markup:
+    """The <tr> rows (each with its newline) of a strata table, as the templates' loop wrote
+    them one by one, built in one pass with the cells escaped in one call; the row of key
+    "overall" is the total."""
+    texts: list[str] = []
+    for s in rows:
+        overall = s.get("key") == "overall"
+        texts.append("总体" if overall else stratum_label(s["key"]))
+        texts += (str(s.get(k, "")) for k in ("size", "drawn", "observed", "found"))
+        if is_estimated(s):
+            texts += (pct(s["rate"]), pct(s["std_error"]), pct(s["ci_low"]), pct(s["ci_high"]))
+        else:
+            texts.append(insufficient(s))
+    cells = str(escape("\x00".join(texts))).split("\x00")  # escaped in one call
+    if len(cells) != len(texts):  # a NUL in some text
+        cells = [str(escape(t)) for t in texts]
+    out, k = [], 0
+    for s in rows:
+        head = '<tr class="total">' if s.get("key") == "overall" else "<tr>"
+        label, size, drawn, observed, found = cells[k : k + 5]
+        k += 5
+        out.append(
+            f'{head}<td>{label}</td><td class="num">{size}</td><td class="num">{drawn}</td>'
+            f'<td class="num">{observed}</td><td class="num">{found}</td>'
+        )
+        if is_estimated(s):
+            rate, se, low, high = cells[k : k + 4]
+            k += 4
+            out.append(
+                f'<td class="num">{rate}</td><td class="num">{se}</td><td>{low}–{high}</td></tr>\n'
+            )
+        else:
+            out.append(f'<td class="insufficient" colspan="3">{cells[k]}</td></tr>\n')
+            k += 1
+    return Markup("".join(out))
+
+
 def _page(template: str, generated_at: datetime | None, *, root: str = "../", **ctx: Any) -> bytes:
     # generated_at None: a page carried unchanged from build to build (incremental publishing,
     # app/publish/write.py) carries no build time and no audit head of its own.
@@ -149,6 +186,7 @@ def _page(template: str, generated_at: datetime | None, *, root: str = "../", **
             is_estimated=is_estimated,
             insufficient=insufficient,
             rate_svg=rate_svg,
+            strata_rows_html=strata_rows_html,
             detection_svg=detection_svg,
             method_zh=METHOD_ZH,
             **ctx,

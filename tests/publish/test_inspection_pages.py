@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 from app.db import make_sessionmaker
+from app.models import Visit
 from app.publish import inspections
 from app.publish.collect import DrawData, SiteData
 from app.publish.publisher import result_release
@@ -94,6 +95,14 @@ def test_a_not_inspected_approval_rewrites_the_page_of_its_region_only(
         publish(s, full_dir, now=at, full=True, result_release=result_release(settings))
         s.rollback()
     assert _tree(root) == _tree(full_dir.resolve())
+    # the visits summarised all at once (a full build) are what each prefix's range reads
+    with make_sessionmaker(db)() as s:
+        rows = s.connection().execute(inspections._PREFIX_VISITS.order_by(Visit.id))
+        bulk = inspections._summarise(rows)
+        assert set(bulk) == set(inspections._prefix_texts(s)) and len(bulk) > 1
+        for prefix, summary in bulk.items():
+            assert inspections.prefix_visits(s, prefix) == summary
+            assert summary["digests"]
 
 
 def test_a_new_draw_renders_the_pages_of_its_tasks_only(quiet, pub_city, db, settings):
@@ -123,6 +132,44 @@ def test_a_new_draw_renders_the_pages_of_its_tasks_only(quiet, pub_city, db, set
             assert _page_paths(files, region) <= rewritten
         else:
             assert _page_paths(files, region).isdisjoint(rewritten)
+
+
+def test_a_draw_of_a_later_year_leaves_the_earlier_years_pages_of_its_regions(
+    quiet, pub_city, db, settings, tmp_path
+):
+    """A new draw's visits are in the regions of the earlier draws too: the pages of the
+    earlier year are no less carried over (their inputs are the visits of their own draws)."""
+    _with_beijing(quiet, pub_city)
+    create_and_publish(quiet, pub_city, code="PUB-1", ratio=0.5, scope=BOTH)
+    draw(quiet, pub_city, "PUB-1")
+    _build(db, settings, T0)
+    before = _inodes(settings.publish_dir.resolve())
+    create_and_publish(
+        quiet,
+        pub_city,
+        code="PUB-2",
+        cooldown_days=0,
+        scope=BOTH,
+        ratio=0.5,
+        window={"start": "2027-02-01", "end": "2027-02-28"},
+    )
+    d2 = draw(quiet, pub_city, "PUB-2", entropy="1-2-3-4-5-6")
+    assert {t["uscc"][2:6] for t in d2["tasks"]} == {"3704", "1101"}
+    at = T0 + timedelta(minutes=5)
+    _build(db, settings, at)
+    root = settings.publish_dir.resolve()
+    rewritten = {rel for rel, ino in _inodes(root).items() if ino != before.get(rel)}
+    files = site_files(settings.publish_dir)
+    pages = {(e["year"], e["region"]) for e in _index(files)["pages"]}
+    assert pages == {(y, r) for y in ("2026", "2027") for r in ("3704", "1101")}
+    counts = {rel for rel in rewritten if rel.startswith("inspection/2")}
+    assert counts == {rel for rel in files if rel.startswith("inspection/2027/")}
+    # carried pages are what a full rebuild renders
+    full_dir = tmp_path / "full" / "publish"
+    with make_sessionmaker(db)() as s:
+        publish(s, full_dir, now=at, full=True, result_release=result_release(settings))
+        s.rollback()
+    assert _tree(root) == _tree(full_dir.resolve())
 
 
 def _site(plans, draws):  # type: ignore[no-untyped-def]
@@ -174,7 +221,7 @@ def test_layout_pages_by_year_and_region_and_by_the_year_a_visit_was_carried_out
     layout = inspections.counts_layout(
         data,
         {"A-D1": ["123704", "913704", "121101"], "B-D1": ["913704"]},
-        {"913704": "d1", "121101": "d2"},
+        {("A-D1", "913704"): "d1", ("A-D1", "121101"): "d2", ("B-D1", "913704"): "d3"},
         # a visit of plan A's tasks in 121101 carried out in January 2027
         {("A-D1", "121101"): {"2027"}},
     )
@@ -186,7 +233,10 @@ def test_layout_pages_by_year_and_region_and_by_the_year_a_visit_was_carried_out
     ]
     page = layout[("2026", "3704")]
     assert page["draws"] == ["A-D1"] and page["prefixes"] == ["123704", "913704"]
-    assert page["visits"] == {"123704": "", "913704": "d1"} and page["region_name"] == "枣庄市"
+    assert page["visits"] == {"A-D1 123704": "", "A-D1 913704": "d1"}
+    assert page["region_name"] == "枣庄市"
+    # a later draw's visits in the same region are no input of an earlier year's page
+    assert layout[("2027", "3704")]["visits"] == {"B-D1 913704": "d3"}
     assert layout[("2027", "1101")]["draws"] == ["A-D1"]  # counted in the year carried out
     assert list(layout[("2027", "1101")]["plans"]) == ["A"]
     assert list(layout[("2027", "3704")]["plans"]) == ["B"]
@@ -235,3 +285,18 @@ def test_a_large_region_continues_on_further_files(monkeypatch):
         "2026/3704-2.html",
         "2026/3704-3.html",
     ]
+
+
+def test_the_draws_of_a_visit_are_read_from_its_parts_text_or_parsed_when_unusual():
+    text = json.dumps(
+        [
+            {"task": "A-D1-0001", "plan": "A", "draw": "A-D1", "items": [], "counts": True},
+            {"task": "B-D1-0002", "plan": "B", "draw": "B-D1", "items": [], "counts": False},
+        ]
+    )
+    assert inspections._part_draws(text) == {"A-D1", "B-D1"}
+    # a part of no draw (回头看) and a compact encoding: parsed
+    odd = json.dumps([{"task": "R-1", "plan": "R", "draw": None}, {"task": "t", "draw": "C-D1"}])
+    assert inspections._part_draws(odd) == {"", "C-D1"}
+    compact = json.dumps([{"task": "t", "draw": "A-Dé1"}], separators=(",", ":"))  # \\u00e9
+    assert inspections._part_draws(compact) == {"A-Dé1"}
