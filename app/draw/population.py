@@ -15,6 +15,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +59,49 @@ class Unit:
 
 def _bad_uscc(uscc: object) -> DrawInputError:
     return DrawInputError(f"统一社会信用代码必须是18位大写字母或数字：{uscc!r}")
+
+
+class PackedStrings(Sequence[str]):
+    """`count` texts joined by NUL in one UTF-8 byte string; an item is decoded when read."""
+
+    __slots__ = ("_blob", "_ends", "_starts")
+
+    def __init__(self, blob: bytes, count: int) -> None:
+        nul = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == 0)
+        if len(nul) != max(count - 1, 0) or (count == 0 and blob):
+            raise DrawInputError("冻结抽样框的列数据已损坏（packed texts do not match the count）")
+        self._blob = blob
+        self._starts: npt.NDArray[np.int64] = np.concatenate(([0], nul + 1)).astype(np.int64)
+        self._ends: npt.NDArray[np.int64] = np.concatenate((nul, [len(blob)])).astype(np.int64)
+        if count == 0:
+            self._starts = self._ends = np.zeros(0, dtype=np.int64)
+
+    @property
+    def blob(self) -> bytes:
+        return self._blob
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    @overload
+    def __getitem__(self, k: int) -> str: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> list[str]: ...
+
+    def __getitem__(self, k: int | slice) -> str | list[str]:
+        if isinstance(k, slice):
+            lo, hi, step = k.indices(len(self))
+            if step != 1:
+                return [self[i] for i in range(lo, hi, step)]
+            if hi <= lo:
+                return []
+            text = self._blob[int(self._starts[lo]) : int(self._ends[hi - 1])].decode("utf-8")
+            return text.split("\x00")
+        return self._blob[int(self._starts[k]) : int(self._ends[k])].decode("utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self[:])
 
 
 class Population:
@@ -108,16 +152,19 @@ class Population:
                 raise DrawInputError(
                     "抽样总体的代码与区划/名称数目不一致（population columns differ）"
                 )
-            for region in set(regions):
-                if not isinstance(region, str) or _FORBIDDEN_RE.search(region):
-                    raise DrawInputError(f'区划代码含有不允许的字符（, " 换行）：{region!r}')
-            if not set(map(type, names)) <= {str}:
+            # packed columns (app/draw/columns.py) are text by construction, their regions
+            # checked when read
+            if not isinstance(regions, PackedStrings):
+                for region in set(regions):
+                    if not isinstance(region, str) or _FORBIDDEN_RE.search(region):
+                        raise DrawInputError(f'区划代码含有不允许的字符（, " 换行）：{region!r}')
+            if not isinstance(names, PackedStrings) and not set(map(type, names)) <= {str}:
                 raise DrawInputError("检查对象名称必须是文本（names must be text）")
         self.data = data
         self.pid: npt.NDArray[np.int64] = pids
         self.profiles: list[RawProfile] = list(profiles)
-        self.regions: list[str] | None = None if regions is None else list(regions)
-        self.names: list[str] | None = None if names is None else list(names)
+        self.regions: Sequence[str] | None = _column(regions)
+        self.names: Sequence[str] | None = _column(names)
         self.source: SourceFile | None = None
 
     @property
@@ -180,6 +227,13 @@ class SourceFile:
     header: str
     sha256: str
     profile_texts: tuple[str, ...]
+
+
+def _column(texts: Sequence[str] | None) -> Sequence[str] | None:
+    """A text column as kept: packed columns as they are (immutable), others as a list."""
+    if texts is None or isinstance(texts, PackedStrings):
+        return texts
+    return list(texts)
 
 
 def _with_year(profile: tuple[object, ...]) -> RawProfile:

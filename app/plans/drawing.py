@@ -130,7 +130,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
     inputs = _inputs(session, code=code, body=body)
     if inputs.algorithm in FROZEN_FRAME:
         stored = _frame(session, inputs)
-        population = frame.read_frame(stored.lines_gz, inputs.algorithm)
+        population = frame.read_frame(stored.lines_gz, inputs.algorithm, stored.frame_columns)
         population_gz = stored.lines_gz
     else:  # a /1 plan published before the upgrade: its frame is read now, as it always was
         population = frame.population_units(session, inputs.spec, inputs.items, inputs.now)
