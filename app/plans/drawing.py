@@ -132,6 +132,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
         stored = _frame(session, inputs)
         population = frame.read_frame(stored.lines_gz, inputs.algorithm, stored.frame_columns)
         population_gz = stored.lines_gz
+        session.expire(stored, ["frame_columns"])  # read: not kept in the session
     else:  # a /1 plan published before the upgrade: its frame is read now, as it always was
         population = frame.population_units(session, inputs.spec, inputs.items, inputs.now)
         population_gz = b""
@@ -155,6 +156,8 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
     else:
         info = frame.names_regions(session, (t.uscc for t in target_draw.tasks))
         population_gz = frame.population_gzip(population, inputs.plan_items)
+    population_size = len(population)
+    del population  # a national frame's columns: not held while the teams and rows are made
     pool = _pool(session, inputs)
     visit = _visits(session, inputs, target_draw, info, pool)
     try:
@@ -164,7 +167,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
             raise  # /1 kept its behaviour: nothing written
         replay = _failure_replay(inputs, target_draw, info, pool, set(visit.joined))
         failed = _store_failed(
-            session, inputs, target_draw, len(population), problem, actor, replay
+            session, inputs, target_draw, population_size, problem, actor, replay
         )
         _store_population(session, failed, population_gz, inputs)  # so its seed and sizes replay
         sealing.seal_draw(session, failed, failed.body, population_gz, local_date(inputs.now))
@@ -176,7 +179,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
                 "required_expertise": sorted(_needs(inputs, t.items)),
                 "team": visit.team(t.uscc),
             }
-    draw = _store(session, inputs, target_draw, teams, team_of, info, len(population), actor, visit)
+    draw = _store(session, inputs, target_draw, teams, team_of, info, population_size, actor, visit)
     _store_population(session, draw, population_gz, inputs)
     _store_tasks(session, draw, target_draw, team_of, info, inputs.now, visit, inputs.plan.spec)
     seal = sealing.seal_draw(session, draw, draw.body, population_gz, local_date(inputs.now))
