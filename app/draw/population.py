@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import overload
@@ -248,13 +249,18 @@ def _is_uscc_form(uscc: bytes) -> bool:
 
 
 class PopulationBuilder:
-    """Collects units one by one; equal profiles are stored once."""
+    """Collects units one by one; equal profiles are stored once. USCCs are joined every
+    65,536 units and profile indices kept as machine integers (a million of each as Python
+    objects would take 100 MB)."""
 
-    __slots__ = ("_chunks", "_index", "_names", "_pids", "_profiles", "_regions")
+    __slots__ = ("_chunks", "_index", "_joined", "_names", "_pids", "_profiles", "_regions")
+
+    _BATCH = 1 << 16
 
     def __init__(self) -> None:
         self._chunks: list[str] = []
-        self._pids: list[int] = []
+        self._joined: list[bytes] = []
+        self._pids = array("q")
         self._index: dict[RawProfile, int] = {}
         self._profiles: list[RawProfile] = []
         self._regions: list[str | None] = []
@@ -282,22 +288,29 @@ class PopulationBuilder:
         if p is None:
             p = self._index[key] = len(self._profiles)
             self._profiles.append(key)
-        self._chunks.append(uscc)
+        chunks = self._chunks
+        chunks.append(uscc)
+        if len(chunks) >= self._BATCH:
+            self._flush()
         self._pids.append(p)
         self._regions.append(region)
         self._names.append(name)
 
-    def build(self) -> Population:
+    def _flush(self) -> None:
         joined = "".join(self._chunks)
         if not joined.isascii():
-            bad = next(u for u in self._chunks if not u.isascii())
-            raise _bad_uscc(bad)
+            raise _bad_uscc(next(u for u in self._chunks if not u.isascii()))
+        self._joined.append(joined.encode("ascii"))
+        self._chunks.clear()
+
+    def build(self) -> Population:
+        self._flush()
         labelled = any(r is not None for r in self._regions) or any(
             n is not None for n in self._names
         )
         return Population(
-            joined.encode("ascii"),
-            np.fromiter(self._pids, dtype=np.int64, count=len(self._pids)),
+            b"".join(self._joined),
+            np.frombuffer(self._pids, dtype=np.int64) if self._pids else np.zeros(0, np.int64),
             self._profiles,
             regions=[r or "" for r in self._regions] if labelled else None,
             names=[n or "" for n in self._names] if labelled else None,

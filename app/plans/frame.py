@@ -189,6 +189,7 @@ def _population(
     weights: dict[tuple[str | None, str | None], float] = {}
     builder = PopulationBuilder()
     add = builder.add
+    region_of: dict[str, str] = {}
     with gc_paused():  # a million small objects (app/gcpause.py)
         # Core rows in batches (not ORM result processing, not one fetch call per row).
         result = session.connection().execute(stmt.execution_options(yield_per=5000))
@@ -226,7 +227,8 @@ def _population(
                     grade,
                     weight,
                     cooling_items,
-                    region=region,
+                    # one string per distinct region, not a million (55 MB at national scale)
+                    region=region_of.setdefault(region, region),
                     name=name,
                     year_checks=year,
                 )
