@@ -326,9 +326,11 @@ def capture_team_frame(
     declared = sorted({(i.badge, u) for i in pool for u in recusal_of(i)})
     wanted = np.array(sorted({u for _, u in declared}), dtype=f"S{USCC_LENGTH}")
     present: set[str] = set()
-    if len(wanted):
-        usccs = np.frombuffer(population.data, dtype=f"S{USCC_LENGTH}")
-        present = {u.decode("ascii") for u in wanted[np.isin(wanted, usccs)]}
+    if len(wanted) and len(population):
+        # a sort and a binary search (np.isin hashed the million USCCs: 1.8 s at national scale)
+        usccs = np.sort(np.frombuffer(population.data, dtype=f"S{USCC_LENGTH}"))
+        at = np.minimum(np.searchsorted(usccs, wanted), len(usccs) - 1)
+        present = {u.decode("ascii") for u in wanted[usccs[at] == wanted]}
     recusals = [[b, u] for b, u in declared if u in present]
     loaded = load_draws(session, [i.badge for i in pool if busy.get(i.badge)])
     rows = _frame_rows(session, pool, busy)
