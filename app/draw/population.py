@@ -63,7 +63,8 @@ def _bad_uscc(uscc: object) -> DrawInputError:
 
 
 class PackedStrings(Sequence[str]):
-    """`count` texts joined by NUL in one UTF-8 byte string; an item is decoded when read."""
+    """`count` texts joined by NUL in one UTF-8 byte string; an item is decoded when read (a
+    draw reads the names of the ~5 % of units it draws, not a million Python strings)."""
 
     __slots__ = ("_blob", "_ends", "_starts")
 
@@ -112,7 +113,10 @@ class Population:
     `regions[i]` / `names[i]` (both or neither; None for a `spotcheck-draw/1` population) are
     unit i's region code and name; `region(i)` and `name(i)` read them ("" when absent).
 
-    `source` (set by `read_population_file` only) is the file the population was read from:
+    `regions` and `names` may be `PackedStrings` (a frame's stored columns, app/draw/columns.py).
+
+    `source` (set by `read_population_file` and `columns.decode` only) is the file the
+    population was read from (or whose columns were stored):
     its header, SHA-256 and each profile's text, so the draw need not write the file again to
     hash it when it would write the same bytes (`SourceFile`). Treat a Population as immutable.
     """

@@ -376,14 +376,14 @@ def test_the_draw_reads_the_frame_columns_and_a_frame_without_them_draws_the_sam
         assert list(decoded.names or ()) == parsed.names
 
     def drawn() -> bytes:
-        with time_machine.travel(time_of(spec) + timedelta(seconds=5), tick=False):
-            with factory() as s:
-                begin_write(s)
-                body = drawing.perform_draw(
-                    s, code=code, body=DrawIn(entropy="4-2-6-1-3-5"), actor="t"
-                ).draw.body
-                s.rollback()
-                return canonical_json(body)
+        at = time_of(spec) + timedelta(seconds=5)
+        with time_machine.travel(at, tick=False), factory() as s:
+            begin_write(s)
+            body = drawing.perform_draw(
+                s, code=code, body=DrawIn(entropy="4-2-6-1-3-5"), actor="t"
+            ).draw.body
+            s.rollback()
+            return canonical_json(body)
 
     def parse(*args, **kw):
         raise AssertionError("the frame's file was parsed")
