@@ -23,13 +23,13 @@ import re
 import struct
 import zlib
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from app.draw.population import (
     USCC_LENGTH,
-    DrawInputError,
     PackedStrings,
     Population,
     SourceFile,
@@ -111,20 +111,24 @@ def of_file(population: Population, lines_gz: bytes) -> bytes | None:
 
 def decode(stored: bytes, lines_gz: bytes) -> Population | None:
     """The Population of the frame whose gzip is `lines_gz`, from its stored columns; None when
-    the columns were made with another gzip or are not in this form (read the file then)."""
+    the columns were made with another gzip, are not in this form or do not hold together (read
+    the file then: the columns are a cache of it, never the authority)."""
     if not stored.startswith(MAGIC):
         return None
     try:
         data = zlib.decompress(memoryview(stored)[len(MAGIC) :])
         (length,) = struct.unpack_from("<I", data)
         meta = json.loads(data[4 : 4 + length].decode("utf-8"))
-    except (zlib.error, struct.error, ValueError):
+        if meta.get("gz_sha256") != hashlib.sha256(lines_gz).hexdigest():
+            return None
+        return _population(meta, data, 4 + length)
+    except (zlib.error, struct.error, ValueError, KeyError, TypeError):  # DrawInputError too
         return None
-    if meta.get("gz_sha256") != hashlib.sha256(lines_gz).hexdigest():
-        return None
+
+
+def _population(meta: dict[str, Any], data: bytes, at: int) -> Population | None:
     size = int(meta["size"])
     view = memoryview(data)
-    at = 4 + length
     usccs = bytes(view[at : at + USCC_LENGTH * size])
     at += USCC_LENGTH * size
     pid = np.frombuffer(data, dtype="<i4", count=size, offset=at).astype(np.int64)
@@ -132,22 +136,19 @@ def decode(stored: bytes, lines_gz: bytes) -> Population | None:
     regions_blob = bytes(view[at : at + int(meta["regions"])])
     at += int(meta["regions"])
     names_blob = bytes(view[at : at + int(meta["names"])])
-    if at + int(meta["names"]) != len(data):
+    view.release()
+    if at + int(meta["names"]) != len(data) or _REGION_FORBIDDEN.search(regions_blob):
         return None
-    del view, data
-    if _REGION_FORBIDDEN.search(regions_blob):
-        raise DrawInputError('区划代码含有不允许的字符（, " 换行）')
     texts: list[str] = meta["profiles"]
-    profiles = [_raw_profile(tuple(text.split(","))) for text in texts]
     population = Population(
         usccs,
         pid,
-        profiles,
+        [_raw_profile(tuple(text.split(","))) for text in texts],
         regions=PackedStrings(regions_blob, size),
         names=PackedStrings(names_blob, size),
     )
     packed = np.frombuffer(population.data, dtype=f"S{USCC_LENGTH}")
     if len(packed) > 1 and not bool(np.all(packed[1:] > packed[:-1])):
-        raise DrawInputError("冻结抽样框未按统一社会信用代码排序或有重复（not sorted / duplicate）")
+        return None  # not sorted or a duplicate: not what a file reads as
     population.source = SourceFile(meta["header"], meta["file_sha256"], tuple(texts))
     return population

@@ -150,6 +150,41 @@ def test_columns_of_another_gzip_are_not_used() -> None:
     assert columns.decode(columns.MAGIC + b"garbage", lines_gz) is None
 
 
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda c: {**c, "usccs": c["usccs"][18:36] + c["usccs"][:18] + c["usccs"][36:]},  # order
+        lambda c: {**c, "profile_texts": ("S0,定点医疗机构,,1.00,", *c["profile_texts"][1:])},
+        lambda c: {**c, "regions": ["37,01", *c["regions"][1:]]},
+        lambda c: {**c, "pid": c["pid"] + 10_000},
+        lambda c: {**c, "names": c["names"][1:]},
+    ],
+)
+def test_columns_that_do_not_hold_together_are_not_used(spoil) -> None:
+    """The columns are a cache of the file: any that would not read as a file does (unsorted,
+    a profile text the reader refuses, a region with a comma, a profile number out of range,
+    a name missing) are left aside and the file is parsed."""
+    population = units_v2(20, strata=2)
+    data, lines_gz, _ = _stored(population, ITEMS, ALGORITHM_V3)
+    cols = PopulationFile(population, ITEMS, ALGORITHM_V3).columns()
+    fields = {
+        "usccs": cols.usccs,
+        "pid": cols.pid,
+        "profile_texts": cols.profile_texts,
+        "regions": list(cols.regions),
+        "names": list(cols.names),
+    }
+    spoilt = columns.encode(
+        header=cols.header,
+        file_sha256=hashlib.sha256(data).hexdigest(),
+        gz_sha256=hashlib.sha256(lines_gz).hexdigest(),
+        **spoil(fields),
+    )
+    assert spoilt is not None and columns.decode(spoilt, lines_gz) is None
+    read = read_frame(lines_gz, ALGORITHM_V3, spoilt)
+    assert isinstance(read.names, list) and len(read) == 20  # parsed from the file
+
+
 def test_a_name_holding_nul_is_not_packed() -> None:
     population = units_v2(3, strata=1)
     population[1] = dataclasses.replace(population[1], name="甲\x00乙")
