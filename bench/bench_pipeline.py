@@ -103,13 +103,29 @@ class Stages:
     def time(self, name: str, note: str = "") -> Iterator[None]:
         reset_stage_peak()
         self._open.append(0.0)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         yield
-        self.add(name, time.perf_counter() - start, note, inner=self._open.pop())
+        self.add(
+            name,
+            time.perf_counter() - start,
+            note,
+            inner=self._open.pop(),
+            cpu=time.process_time() - cpu,
+        )
 
-    def add(self, name: str, seconds: float, note: str = "", *, inner: float = 0.0) -> None:
+    def add(
+        self,
+        name: str,
+        seconds: float,
+        note: str = "",
+        *,
+        inner: float = 0.0,
+        cpu: float | None = None,
+    ) -> None:
         """Records a stage; its peak is the highest RSS since the previous stage ended (Linux:
-        VmHWM, reset between stages), or since a top-level stage began."""
+        VmHWM, reset between stages), or since a top-level stage began. `cpu`: this process's
+        CPU seconds in the stage (on a loaded machine wall time also counts the waits for a
+        core; a forked child's CPU is not in it)."""
         repeats = sum(1 for r in self.rows if r["stage"].startswith(name))
         name = f"{name} ({repeats + 1})" if repeats else name
         own = max(stage_peak_mb(), inner)
@@ -119,10 +135,18 @@ class Stages:
         self._max = max(self._max, own)
         mb = max(peak_mb(), self._max)
         self.rows.append(
-            {"stage": name, "seconds": seconds, "peak_mb": mb, "stage_mb": own, "note": note}
+            {
+                "stage": name,
+                "seconds": seconds,
+                "cpu_seconds": cpu,
+                "peak_mb": mb,
+                "stage_mb": own,
+                "note": note,
+            }
         )
+        cpu_text = "" if cpu is None else f" (cpu {cpu / self.ref:6.2f} x)"
         print(
-            f"  {name:<38} {seconds:8.2f} s = {seconds / self.ref:7.2f} x ref"
+            f"  {name:<38} {seconds:8.2f} s = {seconds / self.ref:7.2f} x ref{cpu_text}"
             f"   peak RSS {own:6.0f} MB (so far {mb:4.0f})  {note}",
             flush=True,
         )
@@ -133,9 +157,9 @@ def _wrap(module: Any, name: str, stages: Stages, label: str) -> Callable[[], No
     original = getattr(module, name)
 
     def timed(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         out = original(*args, **kwargs)
-        stages.add(label, time.perf_counter() - start)
+        stages.add(label, time.perf_counter() - start, cpu=time.process_time() - cpu)
         return out
 
     setattr(module, name, timed)
@@ -220,15 +244,21 @@ def run_pipeline(
         with stages.time("draw total (one transaction)"), factory() as session:
             begin_write(session)
             begun, first_part = time.perf_counter(), len(stages.rows)
+            begun_cpu = time.process_time()
             draw = drawing.perform_draw(
                 session, code="BENCH-1", body=DrawIn(entropy="3-1-4-1-5-9"), actor="b"
             ).draw
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             session.commit()
             tasks = draw.task_count
-            stages.add("  draw: commit", time.perf_counter() - start)
+            stages.add("  draw: commit", time.perf_counter() - start, cpu=time.process_time() - cpu)
             parts = sum(r["seconds"] for r in stages.rows[first_part:])
-            stages.add("  draw: rest (rows, JSON body, audit)", time.perf_counter() - begun - parts)
+            cpu_parts = sum(r["cpu_seconds"] or 0.0 for r in stages.rows[first_part:])
+            stages.add(
+                "  draw: rest (rows, JSON body, visits, audit)",
+                time.perf_counter() - begun - parts,
+                cpu=time.process_time() - begun_cpu - cpu_parts,
+            )
     finally:
         for u in undo:
             u()

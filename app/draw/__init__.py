@@ -1,5 +1,6 @@
 """PURE draw of `spotcheck-draw/1`, `/2` and `/3`: tickets, strata, pi, selection — no database, no HTTP."""
 
+from app.draw import columns
 from app.draw.engine import (
     PlanItem,
     StratumResult,
@@ -72,6 +73,7 @@ __all__ = [
     "Unit",
     "canonical_json",
     "cap_reason",
+    "columns",
     "commitment_of",
     "cooling_reason",
     "csv_field",

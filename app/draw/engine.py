@@ -300,16 +300,19 @@ class _Snapshot:
                         )
         self.header = population_header(params.algorithm, year_checks=population.has_year_checks)
         self.source = population.source
-        self.names: list[str] | None = None
-        self.regions: list[str] | None = None
+        self.names: Sequence[str] | None = None
+        self.regions: Sequence[str] | None = None
         if self.v2:
             names, regions = population.names, population.regions
             size = len(order)
             if bool(np.array_equal(order, np.arange(size))):  # a frame file: already in order
-                self.names = [""] * size if names is None else list(names)
-                self.regions = [""] * size if regions is None else list(regions)
+                # (a Population is immutable: its columns are used as they are, packed or not)
+                self.names = [""] * size if names is None else names
+                self.regions = [""] * size if regions is None else regions
             else:
                 rank = order.tolist()
+                if names is not None and regions is not None:
+                    names, regions = list(names), list(regions)  # unpacked once
                 self.names = [""] * size if names is None else [names[i] for i in rank]
                 self.regions = [""] * size if regions is None else [regions[i] for i in rank]
 
@@ -355,6 +358,26 @@ class _Snapshot:
                 ]
             yield b"".join(part.tolist())
 
+    def columns(self) -> FileColumns:
+        """The file's units as columns, in its order, as `read_population_file` would make them
+        of it: profiles numbered by first appearance of their text (two profiles the file writes
+        alike are one), names and regions as written before quoting and the formula guard."""
+        texts = [p.line_suffix[1:] for p in self.profiles]
+        firsts, where = np.unique(self.pid, return_index=True)
+        numbers: dict[str, int] = {}
+        lut = np.zeros(max(len(self.profiles), 1), dtype=np.int64)
+        for p in firsts[np.argsort(where, kind="stable")].tolist():
+            lut[p] = numbers.setdefault(texts[p], len(numbers))
+        size = len(self.keys)
+        return FileColumns(
+            header=self.header,
+            usccs=b"".join(self.keys),
+            pid=lut[self.pid],
+            profile_texts=tuple(numbers),
+            regions=[""] * size if self.regions is None else self.regions,
+            names=[""] * size if self.names is None else self.names,
+        )
+
     def sha256(self) -> str:
         """SHA-256 of the population file, hashed chunk by chunk (never joined whole).
 
@@ -376,6 +399,35 @@ class _Snapshot:
         for chunk in self.chunks():
             digest.update(chunk)
         return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class FileColumns:
+    """A population file's units as columns in the file's order (`_Snapshot.columns`)."""
+
+    header: str
+    usccs: bytes
+    pid: npt.NDArray[np.int64]
+    profile_texts: tuple[str, ...]
+    regions: Sequence[str]
+    names: Sequence[str]
+
+
+class PopulationFile:
+    """The published population (frame) file of a population: its bytes in chunks, and the
+    same units as columns (what app/draw/columns.py stores beside a frozen frame)."""
+
+    def __init__(
+        self, population: Population | Sequence[Unit], items: Sequence[PlanItem], algorithm: str
+    ) -> None:
+        params = SamplingParams(ratio=1.0, algorithm=algorithm)
+        self._snap = _Snapshot(as_population(population), items, params)
+
+    def chunks(self) -> Iterator[bytes]:
+        return self._snap.chunks()
+
+    def columns(self) -> FileColumns:
+        return self._snap.columns()
 
 
 def _check_items(items: Sequence[PlanItem]) -> None:

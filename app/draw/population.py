@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -60,6 +62,50 @@ def _bad_uscc(uscc: object) -> DrawInputError:
     return DrawInputError(f"统一社会信用代码必须是18位大写字母或数字：{uscc!r}")
 
 
+class PackedStrings(Sequence[str]):
+    """`count` texts joined by NUL in one UTF-8 byte string; an item is decoded when read (a
+    draw reads the names of the ~5 % of units it draws, not a million Python strings)."""
+
+    __slots__ = ("_blob", "_ends", "_starts")
+
+    def __init__(self, blob: bytes, count: int) -> None:
+        nul = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == 0)
+        if len(nul) != max(count - 1, 0) or (count == 0 and blob):
+            raise DrawInputError("冻结抽样框的列数据已损坏（packed texts do not match the count）")
+        self._blob = blob
+        self._starts: npt.NDArray[np.int64] = np.concatenate(([0], nul + 1)).astype(np.int64)
+        self._ends: npt.NDArray[np.int64] = np.concatenate((nul, [len(blob)])).astype(np.int64)
+        if count == 0:
+            self._starts = self._ends = np.zeros(0, dtype=np.int64)
+
+    @property
+    def blob(self) -> bytes:
+        return self._blob
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    @overload
+    def __getitem__(self, k: int) -> str: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> list[str]: ...
+
+    def __getitem__(self, k: int | slice) -> str | list[str]:
+        if isinstance(k, slice):
+            lo, hi, step = k.indices(len(self))
+            if step != 1:
+                return [self[i] for i in range(lo, hi, step)]
+            if hi <= lo:
+                return []
+            text = self._blob[int(self._starts[lo]) : int(self._ends[hi - 1])].decode("utf-8")
+            return text.split("\x00")
+        return self._blob[int(self._starts[k]) : int(self._ends[k])].decode("utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self[:])
+
+
 class Population:
     """`size` units: `data` holds their 18-character USCCs back to back (ASCII), `pid[i]` is the
     index in `profiles` of unit i. Units may come in any order; the draw sorts them by USCC.
@@ -67,7 +113,10 @@ class Population:
     `regions[i]` / `names[i]` (both or neither; None for a `spotcheck-draw/1` population) are
     unit i's region code and name; `region(i)` and `name(i)` read them ("" when absent).
 
-    `source` (set by `read_population_file` only) is the file the population was read from:
+    `regions` and `names` may be `PackedStrings` (a frame's stored columns, app/draw/columns.py).
+
+    `source` (set by `read_population_file` and `columns.decode` only) is the file the
+    population was read from (or whose columns were stored):
     its header, SHA-256 and each profile's text, so the draw need not write the file again to
     hash it when it would write the same bytes (`SourceFile`). Treat a Population as immutable.
     """
@@ -108,16 +157,19 @@ class Population:
                 raise DrawInputError(
                     "抽样总体的代码与区划/名称数目不一致（population columns differ）"
                 )
-            for region in set(regions):
-                if not isinstance(region, str) or _FORBIDDEN_RE.search(region):
-                    raise DrawInputError(f'区划代码含有不允许的字符（, " 换行）：{region!r}')
-            if not set(map(type, names)) <= {str}:
+            # packed columns (app/draw/columns.py) are text by construction, their regions
+            # checked when read
+            if not isinstance(regions, PackedStrings):
+                for region in set(regions):
+                    if not isinstance(region, str) or _FORBIDDEN_RE.search(region):
+                        raise DrawInputError(f'区划代码含有不允许的字符（, " 换行）：{region!r}')
+            if not isinstance(names, PackedStrings) and not set(map(type, names)) <= {str}:
                 raise DrawInputError("检查对象名称必须是文本（names must be text）")
         self.data = data
         self.pid: npt.NDArray[np.int64] = pids
         self.profiles: list[RawProfile] = list(profiles)
-        self.regions: list[str] | None = None if regions is None else list(regions)
-        self.names: list[str] | None = None if names is None else list(names)
+        self.regions: Sequence[str] | None = _column(regions)
+        self.names: Sequence[str] | None = _column(names)
         self.source: SourceFile | None = None
 
     @property
@@ -182,6 +234,13 @@ class SourceFile:
     profile_texts: tuple[str, ...]
 
 
+def _column(texts: Sequence[str] | None) -> Sequence[str] | None:
+    """A text column as kept: packed columns as they are (immutable), others as a list."""
+    if texts is None or isinstance(texts, PackedStrings):
+        return texts
+    return list(texts)
+
+
 def _with_year(profile: tuple[object, ...]) -> RawProfile:
     """A profile as given; a five-field one (before yearly caps) has no year checks."""
     if len(profile) == 5:
@@ -194,13 +253,18 @@ def _is_uscc_form(uscc: bytes) -> bool:
 
 
 class PopulationBuilder:
-    """Collects units one by one; equal profiles are stored once."""
+    """Collects units one by one; equal profiles are stored once. USCCs are joined every
+    65,536 units and profile indices kept as machine integers (a million of each as Python
+    objects would take 100 MB)."""
 
-    __slots__ = ("_chunks", "_index", "_names", "_pids", "_profiles", "_regions")
+    __slots__ = ("_chunks", "_index", "_joined", "_names", "_pids", "_profiles", "_regions")
+
+    _BATCH = 1 << 16
 
     def __init__(self) -> None:
         self._chunks: list[str] = []
-        self._pids: list[int] = []
+        self._joined: list[bytes] = []
+        self._pids = array("q")
         self._index: dict[RawProfile, int] = {}
         self._profiles: list[RawProfile] = []
         self._regions: list[str | None] = []
@@ -228,22 +292,29 @@ class PopulationBuilder:
         if p is None:
             p = self._index[key] = len(self._profiles)
             self._profiles.append(key)
-        self._chunks.append(uscc)
+        chunks = self._chunks
+        chunks.append(uscc)
+        if len(chunks) >= self._BATCH:
+            self._flush()
         self._pids.append(p)
         self._regions.append(region)
         self._names.append(name)
 
-    def build(self) -> Population:
+    def _flush(self) -> None:
         joined = "".join(self._chunks)
         if not joined.isascii():
-            bad = next(u for u in self._chunks if not u.isascii())
-            raise _bad_uscc(bad)
+            raise _bad_uscc(next(u for u in self._chunks if not u.isascii()))
+        self._joined.append(joined.encode("ascii"))
+        self._chunks.clear()
+
+    def build(self) -> Population:
+        self._flush()
         labelled = any(r is not None for r in self._regions) or any(
             n is not None for n in self._names
         )
         return Population(
-            joined.encode("ascii"),
-            np.fromiter(self._pids, dtype=np.int64, count=len(self._pids)),
+            b"".join(self._joined),
+            np.frombuffer(self._pids, dtype=np.int64) if self._pids else np.zeros(0, np.int64),
             self._profiles,
             regions=[r or "" for r in self._regions] if labelled else None,
             names=[n or "" for n in self._names] if labelled else None,

@@ -88,6 +88,9 @@ class PlanFrame(Base):
     # The units with π = 0 at the capture and why (app/plans/exclusions.py): gzip of JSON
     # [[uscc, reason], …], published beside the draw's population file (`{draw}.out.csv`).
     out_gz: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # The same units in binary columns (app/draw/columns.py), bound to `lines_gz`: what the draw
+    # reads back instead of parsing the file (None for frames captured before: parsed).
+    frame_columns: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
 class PlanTeamFrame(Base):

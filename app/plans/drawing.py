@@ -132,8 +132,9 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
     inputs = _inputs(session, code=code, body=body)
     if inputs.algorithm in FROZEN_FRAME:
         stored = _frame(session, inputs)
-        population = frame.read_frame(stored.lines_gz, inputs.algorithm)
+        population = frame.read_frame(stored.lines_gz, inputs.algorithm, stored.frame_columns)
         population_gz = stored.lines_gz
+        session.expire(stored, ["frame_columns"])  # read: not kept in the session
     else:  # a /1 plan published before the upgrade: its frame is read now, as it always was
         population = frame.population_units(session, inputs.spec, inputs.items, inputs.now)
         population_gz = b""
@@ -157,6 +158,8 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
     else:
         info = frame.names_regions(session, (t.uscc for t in target_draw.tasks))
         population_gz = frame.population_gzip(population, inputs.plan_items)
+    population_size = len(population)
+    del population  # a national frame's columns: not held while the teams and rows are made
     pool = _pool(session, inputs)
     visit = _visits(session, inputs, target_draw, info, pool)
     # the quotas the extensions of joined visits took are not the team draw's (§13.3)
@@ -174,7 +177,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
                 u: [m.badge for m in added] for u, added in sorted(visit.added.items())
             }
         failed = _store_failed(
-            session, inputs, target_draw, len(population), problem, actor, replay
+            session, inputs, target_draw, population_size, problem, actor, replay
         )
         _store_population(session, failed, population_gz, inputs)  # so its seed and sizes replay
         sealing.seal_draw(session, failed, failed.body, population_gz, local_date(inputs.now))
@@ -187,7 +190,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
                 "team": visit.team(t.uscc),
             }
     draw = _store(
-        session, inputs, target_draw, teams, team_of, info, len(population), actor, visit, pool
+        session, inputs, target_draw, teams, team_of, info, population_size, actor, visit, pool
     )
     _store_population(session, draw, population_gz, inputs)
     _store_tasks(session, draw, target_draw, team_of, info, inputs.now, visit, inputs.plan.spec)

@@ -268,6 +268,7 @@ def _store(
             # (app/plans/disclosure.py `frame_dependencies`)
             depends_on=sorted(set(depends_on) | set(team.depends_on)),
             out_gz=out_gz,
+            frame_columns=captured.columns,
         )
     )
     session.merge(

@@ -79,14 +79,18 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         elif (proc := table.c[c].type.bind_processor(dialect)) is not None:
             fixes.append((i, _cached(proc)))
     getter = itemgetter(*cols)
-    params: list[Any] = []
-    for r in rows:
-        values = list(getter(r))
-        for i, fix in fixes:
-            values[i] = fix(values[i])
-        params.append(tuple(values))
     placeholders = ", ".join("?" for _ in cols)
     column_list = ", ".join(f'"{c}"' for c in cols)
-    conn.exec_driver_sql(
-        f'INSERT INTO "{table.name}" ({column_list}) VALUES ({placeholders})', params
-    )
+    sql = f'INSERT INTO "{table.name}" ({column_list}) VALUES ({placeholders})'
+    # in parts: the parameters of a million rows are not held beside the rows
+    for lo in range(0, len(rows), _PART):
+        params: list[Any] = []
+        for r in rows[lo : lo + _PART]:
+            values = list(getter(r))
+            for i, fix in fixes:
+                values[i] = fix(values[i])
+            params.append(tuple(values))
+        conn.exec_driver_sql(sql, params)
+
+
+_PART = 20_000  # rows per executemany on SQLite

@@ -2,6 +2,7 @@
 
 import math
 import threading
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -348,3 +349,50 @@ def test_simultaneous_draws_give_exactly_one(db, client, city):
     assert sorted(outcomes) == ["409"] * 5 + ["ok"]
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(Draw)) == 1
+
+
+def test_the_draw_reads_the_frame_columns_and_a_frame_without_them_draws_the_same(
+    client, city, db, monkeypatch
+):
+    """Publication stores the frozen frame's columns beside its file; the draw reads them, not
+    the file, and a frame captured before the columns existed (none stored) draws the same."""
+    import time_machine
+
+    from app.db import begin_write
+    from app.draw import canonical_json, columns
+    from app.models import PlanFrame
+    from app.plans import drawing, frame
+    from tests.entropy import time_of
+
+    code = published(client, city)
+    spec = client.get(f"/api/v1/plans/{code}", headers=city).json()["spec"]
+    factory = make_sessionmaker(db)
+    with factory() as s:
+        stored = s.get(PlanFrame, (code, 2))
+        assert stored is not None and stored.frame_columns is not None
+        decoded = columns.decode(stored.frame_columns, stored.lines_gz)
+        parsed = frame.read_frame(stored.lines_gz)
+        assert decoded is not None and decoded.data == parsed.data
+        assert list(decoded.names or ()) == parsed.names
+
+    def drawn() -> bytes:
+        at = time_of(spec) + timedelta(seconds=5)
+        with time_machine.travel(at, tick=False), factory() as s:
+            begin_write(s)
+            body = drawing.perform_draw(
+                s, code=code, body=DrawIn(entropy="4-2-6-1-3-5"), actor="t"
+            ).draw.body
+            s.rollback()
+            return canonical_json(body)
+
+    def parse(*args, **kw):
+        raise AssertionError("the frame's file was parsed")
+
+    with monkeypatch.context() as m:
+        m.setattr(frame, "read_population_file", parse)
+        from_columns = drawn()
+    with factory() as s:
+        s.get(PlanFrame, (code, 2)).frame_columns = None  # as a frame captured before
+        s.commit()
+    from_file = drawn()
+    assert from_file == from_columns and b'"tasks":[{' in from_file

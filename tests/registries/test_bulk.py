@@ -19,3 +19,28 @@ def test_cached_json_does_not_mix_equal_values_that_encode_differently() -> None
     assert [encode((1,)), encode((True,)), encode((1.0,))] == ["[1]", "[true]", "[1.0]"]
     assert [encode(["a"]), encode({"k": ("v",)})] == ['["a"]', '{"k": ["v"]}']
     assert json.loads(encode(("a", "b")) or "") == ["a", "b"]
+
+
+def test_rows_are_inserted_in_parts_and_every_one_is_written(monkeypatch) -> None:
+    """SQLite takes the rows in parts of `_PART` (the parameters of a million rows are not held
+    at once): every row of every part is written, the last part short."""
+    from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, create_engine, select
+    from sqlalchemy.orm import Session
+
+    from app.registries import bulk
+
+    monkeypatch.setattr(bulk, "_PART", 3)
+    table = Table(
+        "t",
+        MetaData(),
+        Column("k", Integer, primary_key=True),
+        Column("v", String),
+        Column("j", JSON),
+    )
+    engine = create_engine("sqlite://")
+    table.metadata.create_all(engine)
+    rows = [{"k": k, "v": f"值{k}", "j": ("a", str(k))} for k in range(10)]
+    with Session(engine) as session:
+        bulk.bulk_insert(session, table, rows)
+        got = session.execute(select(table.c.k, table.c.v, table.c.j).order_by(table.c.k)).all()
+    assert [tuple(r) for r in got] == [(k, f"值{k}", ["a", str(k)]) for k in range(10)]
