@@ -699,7 +699,24 @@ def _drop_a_join(d: dict[str, Any]) -> None:
 
 
 def _recusal_for_a_target_without_visit(d: dict[str, Any]) -> None:
-    d["failed_teams"]["visit_recused"]["9" * 18] = ["37000"]
+    """A true, committed recusal listed (and opened) for a drawn target with no open visit."""
+    listed = {v["uscc"] for v in d["open_visits"]}
+    _add_visit_recusal(d, lambda u: u not in listed, "37000")
+
+
+def _add_visit_recusal(d: dict[str, Any], target: Callable[[str], bool], badge: str) -> None:
+    from app.draw.team_frame import openings
+    from tests.draw.team_frame_helpers import FRAME_KEY, _population_usccs, frame_rows
+
+    _rows, recusals = frame_rows(_population_usccs(d["_population"]))
+    u = next(u for b, u in sorted(recusals) if b == badge and target(u))
+    listed = d["failed_teams"]["visit_recused"]
+    listed[u] = sorted({*listed.get(u, []), badge})
+    d["failed_teams"]["visit_recused"] = dict(sorted(listed.items()))
+    d["recusal_openings"] = sorted(
+        d["recusal_openings"] + openings(FRAME_KEY, [(badge, u)]),
+        key=lambda o: (o["uscc"], o["badge"]),
+    )
 
 
 def _member_marked_out_of_pool(d: dict[str, Any]) -> None:
@@ -708,14 +725,20 @@ def _member_marked_out_of_pool(d: dict[str, Any]) -> None:
 
 
 def _recusal_never_met(d: dict[str, Any]) -> None:
-    u = d["failed_teams"]["joined"][2]
-    d["failed_teams"]["visit_recused"][u] = ["37023"]
+    """A true, committed recusal listed (and opened) for a joined target although no walk met
+    that inspector (37023 has no quota left: in no rotation)."""
+    _add_visit_recusal(d, lambda u: u in d["failed_teams"]["joined"], "37023")
 
 
 def _recusal_not_opened(d: dict[str, Any]) -> None:
     d["recusal_openings"] = [
         o for o in d["recusal_openings"] if o["uscc"] not in d["failed_teams"]["visit_recused"]
     ]
+
+
+def _no_visit_recused(d: dict[str, Any]) -> None:
+    _recusal_not_opened(d)
+    del d["failed_teams"]["visit_recused"]
 
 
 FAILED_FORGERIES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
@@ -725,7 +748,7 @@ FAILED_FORGERIES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "member out of pool": (_member_marked_out_of_pool, "in_pool"),
     "recusal never met": (_recusal_never_met, "recusal not taken"),
     "visit recusal not opened": (_recusal_not_opened, "recusal not opened"),
-    "visit_recused missing": (lambda d: d["failed_teams"].pop("visit_recused"), "malformed"),
+    "visit_recused missing": (_no_visit_recused, "malformed"),
 }
 
 
@@ -733,7 +756,9 @@ FAILED_FORGERIES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
 def test_each_failed_join_check_refuses_its_forgery(case: str) -> None:
     record, plan, population, frame = _failed_with_joins(max_tasks=2)
     tamper, needle = FAILED_FORGERIES[case]
+    record["_population"] = population
     tamper(record)
+    del record["_population"]
     report = _check_failed(record, plan, population, frame)
     assert report.exit_code == 1
     assert any(needle in p for p in report.problems), report.problems
