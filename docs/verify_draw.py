@@ -2701,7 +2701,8 @@ def rederive_failed_joins(
     drawn = replay(draw, rows)["tasks"]
     problems = _check_open_visits({**draw, "tasks": drawn})
     if not isinstance(listed, dict) or any(r != sorted(set(r)) for r in listed.values()):
-        return problems + ["failed_teams.visit_recused 须为 {对象: 排序且不重复的执法证号}"], {}
+        problems.append("failed_teams.visit_recused 须为 {对象: 排序且不重复的执法证号}")
+        return problems, {}
     by = {v["uscc"]: v for v in draw["open_visits"]}
     for u in sorted(set(listed) - set(by)):
         problems.append(f"{u}: 没有列出可合并的检查，却有 visit_recused")
@@ -2733,16 +2734,16 @@ def rederive_failed_joins(
             continue
         blocked.add(u)
         members = {m["badge"] for m in v["team"]}
-        if set(recused) - members or (
-            recused and join_blocker(v, t["region"], tp, []) is not None
-        ):
+        if set(recused) - members or (recused and join_blocker(v, t["region"], tp, []) is not None):
             problems.append(f"{u}: 公布的 visit_recused 并未决定能否合并（recusal not deciding）")
     # n of the quotas (§13.2) = all drawn targets: the replayed selection stands for `tasks`
     extensions, loads = replay_extensions({**draw, "tasks": drawn}, candidates)
     added: dict[str, list[str]] = {}
     for u, (members_, used, problem) in sorted(extensions.items()):
         for b in sorted(set(listed.get(u, [])) - used):
-            problems.append(f"{u}: 公布的回避人员 {b} 在补充检查组时从未被跳过（recusal not taken）")
+            problems.append(
+                f"{u}: 公布的回避人员 {b} 在补充检查组时从未被跳过（recusal not taken）"
+            )
         if problem is None:
             added[u] = [b for b, _role in members_]
     if ft["joined"] != sorted(added):

@@ -582,9 +582,7 @@ def _failure_replay(
     return None  # found by the exhaustive run: cannot happen (the checks never change a team)
 
 
-def _failed_visits(
-    inputs: _Inputs, visit: visits.Visits, replay: dict[str, Any]
-) -> dict[str, Any]:
+def _failed_visits(inputs: _Inputs, visit: visits.Visits, replay: dict[str, Any]) -> dict[str, Any]:
     """/3 join-extend: what a failed attempt adds so that its joins and extensions re-derive
     (docs/draw-spec-teams.md §13.4) instead of being taken as published: the `open_visits` a
     kept draw would publish, the members added per joined target (`visit_added`), the recusals

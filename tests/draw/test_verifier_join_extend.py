@@ -648,7 +648,9 @@ def _failed_with_joins(max_tasks: int) -> tuple[dict[str, Any], dict[str, Any], 
 
 
 def _check_failed(record: dict[str, Any], plan: Any, population: bytes, frame: bytes) -> Any:
-    return verifier.check(record, verifier.parse_population(population), plan=plan, team_frame=frame)
+    return verifier.check(
+        record, verifier.parse_population(population), plan=plan, team_frame=frame
+    )
 
 
 def test_a_genuine_failed_attempt_with_joins_re_derives_its_joins_and_extensions() -> None:
@@ -681,7 +683,7 @@ def test_a_failure_forged_by_claiming_more_extension_is_refused() -> None:
     _claim_more_extension(record)
     old = copy.deepcopy(record)  # the same claim in a record without its open visits
     del old["open_visits"], old["failed_teams"]["visit_recused"]
-    old["recusal_openings"] = [o for o in old["recusal_openings"] if o["uscc"] in {}]
+    old["recusal_openings"] = []
     report = _check_failed(old, plan, population, frame)
     assert report.problems == [] and report.exit_code == 3, report.problems
     assert any("failure re-derived" in n for n in report.notes)
@@ -704,12 +706,14 @@ def _recusal_for_a_target_without_visit(d: dict[str, Any]) -> None:
     _add_visit_recusal(d, lambda u: u not in listed, "37000")
 
 
-def _add_visit_recusal(d: dict[str, Any], target: Callable[[str], bool], badge: str) -> None:
+def _add_visit_recusal(
+    d: dict[str, Any], target: Callable[[str], bool], badge: str | None = None
+) -> None:
     from app.draw.team_frame import openings
     from tests.draw.team_frame_helpers import FRAME_KEY, _population_usccs, frame_rows
 
     _rows, recusals = frame_rows(_population_usccs(d["_population"]))
-    u = next(u for b, u in sorted(recusals) if b == badge and target(u))
+    badge, u = next((b, u) for b, u in sorted(recusals) if badge in (None, b) and target(u))
     listed = d["failed_teams"]["visit_recused"]
     listed[u] = sorted({*listed.get(u, []), badge})
     d["failed_teams"]["visit_recused"] = dict(sorted(listed.items()))
@@ -720,14 +724,31 @@ def _add_visit_recusal(d: dict[str, Any], target: Callable[[str], bool], badge: 
 
 
 def _member_marked_out_of_pool(d: dict[str, Any]) -> None:
-    d["open_visits"][0]["team"][0] = {"badge": d["open_visits"][0]["team"][0]["badge"],
-                                      "role": "组长", "in_pool": False}
+    d["open_visits"][0]["team"][0] = {
+        "badge": d["open_visits"][0]["team"][0]["badge"],
+        "role": "组长",
+        "in_pool": False,
+    }
 
 
 def _recusal_never_met(d: dict[str, Any]) -> None:
     """A true, committed recusal listed (and opened) for a joined target although no walk met
     that inspector (37023 has no quota left: in no rotation)."""
     _add_visit_recusal(d, lambda u: u in d["failed_teams"]["joined"], "37023")
+
+
+def _recusal_not_deciding(d: dict[str, Any]) -> None:
+    """A join blocked by a member out of the pool, and a true recusal (of somebody not on the
+    team) listed as if it had decided."""
+    v = d["open_visits"][0]
+    v["team"][0] = {"badge": "X0000", "role": "组长", "in_pool": False}
+    _add_visit_recusal(d, lambda u: u == v["uscc"])
+
+
+def _repeated_visit_recusal(d: dict[str, Any]) -> None:
+    listed = d["failed_teams"]["visit_recused"]
+    u = next(iter(listed))
+    listed[u] = listed[u] * 2
 
 
 def _recusal_not_opened(d: dict[str, Any]) -> None:
@@ -747,6 +768,8 @@ FAILED_FORGERIES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "stray visit_recused": (_recusal_for_a_target_without_visit, "却有 visit_recused"),
     "member out of pool": (_member_marked_out_of_pool, "in_pool"),
     "recusal never met": (_recusal_never_met, "recusal not taken"),
+    "recusal not deciding": (_recusal_not_deciding, "recusal not deciding"),
+    "visit_recused repeated": (_repeated_visit_recusal, "排序且不重复"),
     "visit recusal not opened": (_recusal_not_opened, "recusal not opened"),
     "visit_recused missing": (_no_visit_recused, "malformed"),
 }

@@ -507,8 +507,8 @@ def test_a_failed_attempt_with_joins_publishes_its_open_visits_and_re_derives(
 ):  # type: ignore[no-untyped-def]
     """Issue #24: a failed attempt's joins and extensions re-derive from the published files
     (docs/draw-spec-teams.md §13.4), so a failure cannot be made by claiming more extension."""
-    from app.publish.write import publish
     from app.db import make_sessionmaker
+    from app.publish.write import publish
 
     sup = generated
     a, failed = _failed_w(client, sup, "on_draw")
@@ -529,7 +529,9 @@ def test_a_failed_attempt_with_joins_publishes_its_open_visits_and_re_derives(
     forged = json.loads(path.read_text())
     wjw = forged["inspector_pool"]["departments"].index(WJW)
     claim = forged["failed_teams"]["visit_added"][ft["joined"][0]]
-    claim += [str(r[0]) for r in forged["inspector_pool"]["rows"] if r[1] == wjw and r[0] not in claim]
+    claim += [
+        str(r[0]) for r in forged["inspector_pool"]["rows"] if r[1] == wjw and r[0] not in claim
+    ]
     (path.parent / "forged.json").write_text(json.dumps(forged, ensure_ascii=False))
     assert cli.main(["verify", str(path.parent / "forged.json")]) == 1
     assert "extension forged" in capsys.readouterr().out
@@ -539,11 +541,13 @@ def test_a_failed_attempt_listing_a_withheld_plans_visits_is_sealed(client, gene
     """Published at once, a failed attempt's `open_visits` would reveal the selection of a plan
     whose list is still withheld: the record is withheld like a kept draw of its plan."""
     from app.db import make_sessionmaker
-    from app.models import Draw
+    from app.models import Draw, DrawSeal
     from app.plans import disclosure
 
     _a, failed = _failed_w(client, generated, "after_window")
     with make_sessionmaker(db)() as s:
         assert s.get(Draw, failed).body["open_visits"]
         public, since = disclosure.draw_disclosure(s, today_local())[failed]
+        seal = s.get(DrawSeal, failed)  # sealed at the draw, with its timelock
     assert (public, since) == (False, "2027-01-11")
+    assert seal is not None and seal.opens_at.date().isoformat() == "2027-01-10"  # 00:00 +08:00

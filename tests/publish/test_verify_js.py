@@ -980,6 +980,18 @@ DRAW_FORGERIES |= {
         FAILED,
         "在补充检查组时从未被跳过",
     ),
+    "v3 failed join-extend recusal not deciding": (
+        v3_failed_joins,
+        _failed_join_tamper("recusal not deciding"),
+        FAILED,
+        "并未决定能否合并",
+    ),
+    "v3 failed join-extend visit_recused repeated": (
+        v3_failed_joins,
+        _failed_join_tamper("visit_recused repeated"),
+        FAILED,
+        "排序且不重复",
+    ),
     "v3 failed join-extend visit recusal not opened": (
         v3_failed_joins,
         _failed_join_tamper("visit recusal not opened"),
