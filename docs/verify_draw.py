@@ -2616,6 +2616,14 @@ def recusal_token(salt: str, badge: str, uscc: str) -> str:
     return hashlib.sha256(f"{TOKEN_TAG}{salt}|{badge}|{uscc}".encode()).hexdigest()[:32]
 
 
+def _failed_visit_recusals(failed: Any) -> set[tuple[str, str]]:
+    """The (badge, uscc) pairs of a failed attempt's `failed_teams.visit_recused` (§13.4)."""
+    listed = failed.get("visit_recused") if isinstance(failed, dict) else None
+    if not isinstance(listed, dict):
+        return set()
+    return {(b, u) for u, badges in listed.items() for b in badges}
+
+
 def check_recusal_openings(draw: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
     """Every recusal the draw names (`recused`, `visit_recused`) is opened, and its opening
     gives a token of that inspector's frozen row; nothing else is opened (spec §12.4)."""
@@ -2636,6 +2644,7 @@ def check_recusal_openings(draw: dict[str, Any], rows: list[dict[str, Any]]) -> 
     failed = draw.get("failed_teams")
     if isinstance(failed, dict) and isinstance(failed.get("recused"), dict):
         want |= {(b, u) for u, badges in failed["recused"].items() for b in badges}
+    want |= _failed_visit_recusals(failed)
     got = {(o["badge"], o["uscc"]): o["salt"] for o in openings}
     tokens = {r["badge"]: set(r["tokens"]) for r in rows}
     for b, u in sorted(want - set(got)):
@@ -2678,6 +2687,78 @@ def failure_tasks(draw: dict[str, Any], rows: list[dict[str, str]]) -> list[dict
     return tasks
 
 
+def rederive_failed_joins(
+    draw: dict[str, Any], rows: list[dict[str, str]]
+) -> tuple[list[str], dict[str, int]]:
+    """A failed /3 join-extend attempt that publishes its `open_visits` (§13.4): which drawn
+    targets joined and the members each extension added re-derived from them, the pool and the
+    published `visit_recused` (as a kept draw's), and compared with `failed_teams.joined` and
+    `visit_added`; and the tasks the extensions gave each added inspector. Claimed joins or
+    extension members the rule does not give — which add constraints to the failure replay —
+    are refused."""
+    ft = draw["failed_teams"]
+    listed = ft["visit_recused"]
+    drawn = replay(draw, rows)["tasks"]
+    problems = _check_open_visits({**draw, "tasks": drawn})
+    if not isinstance(listed, dict) or any(r != sorted(set(r)) for r in listed.values()):
+        problems.append("failed_teams.visit_recused 须为 {对象: 排序且不重复的执法证号}")
+        return problems, {}
+    by = {v["uscc"]: v for v in draw["open_visits"]}
+    for u in sorted(set(listed) - set(by)):
+        problems.append(f"{u}: 没有列出可合并的检查，却有 visit_recused")
+    pool_badges = {str(r[0]) for r in draw["inspector_pool"]["rows"]}
+    for v in draw["open_visits"]:
+        for m in v["team"]:
+            if not m["in_pool"] and m["badge"] in pool_badges:
+                problems.append(
+                    f"{v['uscc']}: 检查组成员 {m['badge']} 在本计划人员名录中，却标为不在（in_pool）"
+                )
+    if problems:
+        return problems, {}
+    tp, needs = draw["team_params"], ft["item_expertise"]
+    candidates: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    blocked: set[str] = set()
+    for t in drawn:
+        u, v = t["uscc"], by.get(t["uscc"])
+        if v is None:
+            continue
+        recused = list(listed.get(u, []))
+        task = {
+            "uscc": u,
+            "region": t["region"],
+            "required_expertise": sorted({e for code in t["items"] for e in needs[code]}),
+            "visit_recused": recused,
+        }
+        if join_blocker(v, t["region"], tp, recused) is None:
+            candidates.append((task, v))
+            continue
+        blocked.add(u)
+        members = {m["badge"] for m in v["team"]}
+        if set(recused) - members or (recused and join_blocker(v, t["region"], tp, []) is not None):
+            problems.append(f"{u}: 公布的 visit_recused 并未决定能否合并（recusal not deciding）")
+    # n of the quotas (§13.2) = all drawn targets: the replayed selection stands for `tasks`
+    extensions, loads = replay_extensions({**draw, "tasks": drawn}, candidates)
+    added: dict[str, list[str]] = {}
+    for u, (members_, used, problem) in sorted(extensions.items()):
+        for b in sorted(set(listed.get(u, [])) - used):
+            problems.append(
+                f"{u}: 公布的回避人员 {b} 在补充检查组时从未被跳过（recusal not taken）"
+            )
+        if problem is None:
+            added[u] = [b for b, _role in members_]
+    if ft["joined"] != sorted(added):
+        problems.append(
+            f"failed_teams.joined 与按 open_visits 重放的合并不一致，公布 {ft['joined']}，"
+            f"重放 {sorted(added)}（joins forged）"
+        )
+    elif ft["visit_added"] != added:
+        problems.append(
+            f"failed_teams.visit_added 与重放的补充成员不一致，公布 {ft['visit_added']}，"
+            f"重放 {added}（extension forged）"
+        )
+    return problems, loads
+
+
 def rederive_failure(draw: dict[str, Any], rows: list[dict[str, str]], report: Report) -> None:
     """A failed /3 attempt: replaying its team draw on the published pool, with only the
     recusals it opened, must fail too. Replay with fewer constraints than the truth (only those
@@ -2687,6 +2768,9 @@ def rederive_failure(draw: dict[str, Any], rows: list[dict[str, str]], report: R
     extend = draw.get("visit_rule") == JOIN_RULE_EXTEND and draw.get("algorithm") == ALGORITHM_V3
     if extend:
         keys.add("visit_added")
+    listed = extend and "open_visits" in draw  # the extension re-derives (§13.4)
+    if listed:
+        keys.add("visit_recused")
     if not isinstance(ft, dict) or set(ft) != keys:
         report.problems.append("failed_teams 须恰含 item_expertise、joined、recused（malformed)")
         return
@@ -2700,7 +2784,7 @@ def rederive_failure(draw: dict[str, Any], rows: list[dict[str, str]], report: R
         report.problems.append(f"failed_teams 提到未抽中的对象 {stray[0]}（not a drawn target）")
         return
     attempt = {**draw, "tasks": tasks, "exclusions": []}
-    if extend:  # the quotas the published extensions took (§13.4: taken as published)
+    if extend:  # the quotas the extensions took: re-derived (§13.4), or as published before
         added = ft["visit_added"]
         if not set(added) <= set(ft["joined"]):
             report.problems.append(
@@ -2711,6 +2795,16 @@ def rederive_failure(draw: dict[str, Any], rows: list[dict[str, str]], report: R
         for badges in added.values():
             for b in badges:
                 loads[b] = loads.get(b, 0) + 1
+        if listed:
+            problems, loads = rederive_failed_joins(draw, rows)
+            if problems:
+                report.problems += problems
+                return
+        elif loads:  # a record from before §13.4: the extension is taken as published
+            report.not_checked.append(
+                "失败记录未公布 open_visits，补充的检查组成员未能重放（failed attempt: "
+                "extension taken as published, not re-derived）"
+            )
         attempt["inspector_pool"] = reduced_pool(draw["inspector_pool"], draw["team_params"], loads)
     rp = _Replay(attempt)
     rp.replay()

@@ -54,7 +54,10 @@ def draw_disclosure(session: Session, today: date) -> dict[str, tuple[bool, str 
     population file, strata and `despite_cooldown` flags, or its inspector frame's open loads
     and quotas, would reveal the other's selection. A failed attempt has no tasks of its own to withhold,
     but its record carries its frame (population file, strata, the error's target): it is
-    public at once unless that frame depends on a withheld draw, and then sealed like one.
+    public at once unless that frame depends on a withheld draw, and then sealed like one. One
+    that lists open visits of other plans (`open_visits`, /3 join-extend: docs/draw-spec-teams.md
+    §13.4) is withheld like a kept draw of its plan: those plans' lists are public no later than
+    its own (app/plans/visits.py `_lists_public_no_later`), not necessarily at its draw.
     """
     specs: dict[str, dict[str, Any]] = {
         code: spec for code, spec in session.execute(select(Plan.code, Plan.spec))
@@ -79,6 +82,15 @@ def draw_disclosure(session: Session, today: date) -> dict[str, tuple[bool, str 
             select(Draw.id, Draw.plan_code, Draw.status, Draw.commitment)
         )
     }
+    # a failed attempt that lists other plans' open visits (/3 join-extend, so that its joins
+    # re-derive) shows their selections: withheld like a kept draw of its plan (below)
+    lists_visits = {
+        draw_id
+        for draw_id, listed in session.execute(
+            select(Draw.id, Draw.body["open_visits"]).where(Draw.status == DrawStatus.FAILED)
+        )
+        if listed
+    }
     out: dict[str, tuple[bool, str | None]] = {}
 
     def decide(draw_id: str, seen: frozenset[str]) -> tuple[bool, str | None]:
@@ -86,8 +98,8 @@ def draw_disclosure(session: Session, today: date) -> dict[str, tuple[bool, str 
             return out[draw_id]
         code, status, commitment = rows[draw_id]
         # a failed attempt has no tasks of its own to withhold; its frame may still reveal
-        # another draw's selection (below)
-        failed = status == DrawStatus.FAILED
+        # another draw's selection (below), and so may the open visits it lists
+        failed = status == DrawStatus.FAILED and draw_id not in lists_visits
         public, since = (True, None) if failed else tasks_public(specs[code], today)
         for dep in depends.get((code, version_of.get((code, commitment), -1)), []):
             if dep in rows and dep not in seen:

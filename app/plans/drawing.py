@@ -172,10 +172,7 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
         replay = _failure_replay(inputs, target_draw, info, team_pool, set(visit.joined))
         if replay is not None and visit.rule is not None:
             replay["inspector_pool"] = _published_pool(replay["inspector_pool"], pool)
-            replay["visit_rule"] = visit.rule
-            replay["failed_teams"]["visit_added"] = {
-                u: [m.badge for m in added] for u, added in sorted(visit.added.items())
-            }
+            replay |= _failed_visits(inputs, visit, replay)
         failed = _store_failed(
             session, inputs, target_draw, population_size, problem, actor, replay
         )
@@ -586,6 +583,30 @@ def _failure_replay(
             ),
         }
     return None  # found by the exhaustive run: cannot happen (the checks never change a team)
+
+
+def _failed_visits(inputs: _Inputs, visit: visits.Visits, replay: dict[str, Any]) -> dict[str, Any]:
+    """/3 join-extend: what a failed attempt adds so that its joins and extensions re-derive
+    (docs/draw-spec-teams.md §13.4) instead of being taken as published: the `open_visits` a
+    kept draw would publish, the members added per joined target (`visit_added`), the recusals
+    that blocked a join or that the extension walks skipped (`visit_recused`) and their
+    openings. Listing other plans' visits makes the record withheld like a kept draw
+    (app/plans/disclosure.py `draw_disclosure`)."""
+    failed = dict(replay["failed_teams"])
+    failed["visit_added"] = {
+        u: [m.badge for m in added] for u, added in sorted(visit.added.items())
+    }
+    failed["visit_recused"] = {u: list(b) for u, b in sorted(visit.recused.items())}
+    pairs = {(b, u) for u, badges in failed["recused"].items() for b in badges}
+    pairs |= {(b, u) for u, badges in failed["visit_recused"].items() for b in badges}
+    return {
+        "visit_rule": visit.rule,
+        "open_visits": visit.published(),
+        "failed_teams": failed,
+        "recusal_openings": recusal_openings(
+            keys.team_frame_key(inputs.plan.code, inputs.version.version), pairs
+        ),
+    }
 
 
 def _task_id(draw_id: str, n: int) -> str:

@@ -550,3 +550,238 @@ def test_the_quotas_left_for_the_team_draw_agree() -> None:
             r[5] is not None and r[5] < (p.max_tasks or 9)
             for r, p in zip(mine["rows"], pool, strict=True)
         )
+
+
+# --- a failed attempt that publishes its open visits (§13.4): the extension re-derives ------
+
+
+def _failed_with_joins(max_tasks: int) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+    """A failed-attempt record of the /3 test draw (tests/draw/team_frame_helpers.py) whose
+    first five targets have open visits of another plan (one 医保局 officer of another county
+    each), built as app/plans/drawing.py builds it: the joins and extensions by `decide_extend`,
+    the team draw of the others on the quotas the extensions left. With `max_tasks` 2 the
+    卫健委 officers cannot staff the 16 targets (a genuine failure); with 6 they can, so the
+    record claims a failure that did not happen."""
+    from app.draw.team_frame import frame_pool, openings, read_team_frame
+    from app.draw.teams import TeamInfeasible
+    from tests.draw.team_frame_helpers import (
+        FRAME_KEY,
+        LEAD,
+        RECUSAL_KEY,
+        _population_usccs,
+        as_failed,
+        frame_rows,
+    )
+    from tests.draw.team_frame_helpers import PARAMS as FRAME_PARAMS
+    from tests.draw.test_team_frame import _teams3
+
+    params = dataclasses.replace(FRAME_PARAMS, max_tasks_per_inspector=max_tasks)
+    body, plan, population, frame = _teams3()
+    _rows, recusals = frame_rows(_population_usccs(population))
+    pool = frame_pool(read_team_frame(frame), recusals)
+    record = as_failed(body, frame, population, params)
+    needs = record["failed_teams"]["item_expertise"]
+    window = ("2026-12-01", "2026-12-31")
+    found: dict[str, OpenVisit] = {}
+    for k, t in enumerate(body["tasks"][:5]):
+        lead = [i for i in pool if i.department == LEAD and i.region != t["region"]][k]
+        found[t["uscc"]] = OpenVisit(
+            uscc=t["uscc"],
+            visit=f"YB-X-0001-{k + 1:05d}",
+            draw="YB-X-0001",
+            task=f"YB-X-0001-{k + 1:05d}",
+            plan="YB-X",
+            window_start=window[0],
+            window_end=window[1],
+            team=(
+                VisitMember(
+                    badge=lead.badge,
+                    role="组长",
+                    kind=lead.kind,
+                    department=lead.department,
+                    region=lead.region,
+                    expertise=lead.expertise,
+                ),
+            ),
+        )
+
+    def need(t: dict[str, Any]) -> frozenset[str]:
+        return frozenset(e for code in t["items"] for e in needs[code])
+
+    visit = decide_extend(
+        found,
+        [Need(t["uscc"], t["region"], need(t)) for t in body["tasks"] if t["uscc"] in found],
+        params,
+        pool,
+        seed=body["seed"],
+        n_tasks=len(body["tasks"]),
+    )
+    tasks = [
+        TeamTask(t["uscc"], t["region"], need(t))
+        for t in body["tasks"]
+        if t["uscc"] not in visit.joined
+    ]
+    recused: dict[str, list[str]] = {}
+    try:
+        assign_teams(
+            seed=body["seed"],
+            tasks=tasks,
+            inspectors=reduced_pool(pool, params, visit.loads),
+            params=params,
+            recusal_key=RECUSAL_KEY,
+            exhaustive=True,
+        )
+    except TeamInfeasible as exc:
+        recused = {u: list(b) for u, b in sorted(exc.recused.items())}
+    ft = record["failed_teams"]
+    ft["joined"] = sorted(visit.joined)
+    ft["recused"] = recused
+    ft["visit_added"] = {u: [m.badge for m in a] for u, a in sorted(visit.added.items())}
+    ft["visit_recused"] = {u: list(b) for u, b in sorted(visit.recused.items())}
+    pairs = {(b, u) for u, badges in recused.items() for b in badges}
+    pairs |= {(b, u) for u, badges in ft["visit_recused"].items() for b in badges}
+    record["recusal_openings"] = openings(FRAME_KEY, pairs)
+    record["visit_rule"] = JOIN_RULE_EXTEND
+    record["open_visits"] = visit.published()
+    plan = {**plan, "spec": {"window": {"start": window[0], "end": window[1]}}}
+    return record, plan, population, frame
+
+
+def _check_failed(record: dict[str, Any], plan: Any, population: bytes, frame: bytes) -> Any:
+    return verifier.check(
+        record, verifier.parse_population(population), plan=plan, team_frame=frame
+    )
+
+
+def test_a_genuine_failed_attempt_with_joins_re_derives_its_joins_and_extensions() -> None:
+    record, plan, population, frame = _failed_with_joins(max_tasks=2)
+    ft = record["failed_teams"]
+    assert len(ft["joined"]) == 5 and all(len(b) == 2 for b in ft["visit_added"].values())
+    assert ft["visit_recused"]  # a recusal the extension walks skipped, opened
+    report = _check_failed(record, plan, population, frame)
+    assert (report.problems, report.not_checked, report.exit_code) == ([], [], 0)
+    assert any("failure re-derived" in n for n in report.notes)
+
+
+def _claim_more_extension(record: dict[str, Any]) -> None:
+    """The attack of §13.4: every 卫健委 officer claimed added to every joined visit, so that
+    the quotas left for the team draw cannot staff the other targets."""
+    joint = [str(r[0]) for r in record["inspector_pool"]["rows"] if r[1] == 1]
+    for badges in record["failed_teams"]["visit_added"].values():
+        badges += [b for b in joint if b not in badges]
+
+
+def test_a_failure_forged_by_claiming_more_extension_is_refused() -> None:
+    """A feasible team draw made to fail by hand: more members claimed added than the rule
+    adds. Before §13.4 the claim was taken as published (the failure "re-derived"); now the
+    extension is replayed from the published open visits and the claim refused."""
+    record, plan, population, frame = _failed_with_joins(max_tasks=6)
+    assert any(
+        "failure does not re-derive" in p
+        for p in _check_failed(record, plan, population, frame).problems
+    )
+    _claim_more_extension(record)
+    old = copy.deepcopy(record)  # the same claim in a record without its open visits
+    del old["open_visits"], old["failed_teams"]["visit_recused"]
+    old["recusal_openings"] = []
+    report = _check_failed(old, plan, population, frame)
+    assert report.problems == [] and report.exit_code == 3, report.problems
+    assert any("failure re-derived" in n for n in report.notes)
+    assert any("extension taken as published" in n for n in report.not_checked)
+    report = _check_failed(record, plan, population, frame)
+    assert report.exit_code == 1
+    assert any("extension forged" in p for p in report.problems), report.problems
+
+
+def _drop_a_join(d: dict[str, Any]) -> None:
+    u = d["failed_teams"]["joined"].pop(0)
+    del d["failed_teams"]["visit_added"][u]
+    d["failed_teams"]["visit_recused"].pop(u, None)
+    d["recusal_openings"] = [o for o in d["recusal_openings"] if o["uscc"] != u]
+
+
+def _recusal_for_a_target_without_visit(d: dict[str, Any]) -> None:
+    """A true, committed recusal listed (and opened) for a drawn target with no open visit."""
+    listed = {v["uscc"] for v in d["open_visits"]}
+    _add_visit_recusal(d, lambda u: u not in listed, "37000")
+
+
+def _add_visit_recusal(
+    d: dict[str, Any], target: Callable[[str], bool], badge: str | None = None
+) -> None:
+    from app.draw.team_frame import openings
+    from tests.draw.team_frame_helpers import FRAME_KEY, _population_usccs, frame_rows
+
+    _rows, recusals = frame_rows(_population_usccs(d["_population"]))
+    badge, u = next((b, u) for b, u in sorted(recusals) if badge in (None, b) and target(u))
+    listed = d["failed_teams"]["visit_recused"]
+    listed[u] = sorted({*listed.get(u, []), badge})
+    d["failed_teams"]["visit_recused"] = dict(sorted(listed.items()))
+    d["recusal_openings"] = sorted(
+        d["recusal_openings"] + openings(FRAME_KEY, [(badge, u)]),
+        key=lambda o: (o["uscc"], o["badge"]),
+    )
+
+
+def _member_marked_out_of_pool(d: dict[str, Any]) -> None:
+    d["open_visits"][0]["team"][0] = {
+        "badge": d["open_visits"][0]["team"][0]["badge"],
+        "role": "组长",
+        "in_pool": False,
+    }
+
+
+def _recusal_never_met(d: dict[str, Any]) -> None:
+    """A true, committed recusal listed (and opened) for a joined target although no walk met
+    that inspector (37023 has no quota left: in no rotation)."""
+    _add_visit_recusal(d, lambda u: u in d["failed_teams"]["joined"], "37023")
+
+
+def _recusal_not_deciding(d: dict[str, Any]) -> None:
+    """A join blocked by a member out of the pool, and a true recusal (of somebody not on the
+    team) listed as if it had decided."""
+    v = d["open_visits"][0]
+    v["team"][0] = {"badge": "X0000", "role": "组长", "in_pool": False}
+    _add_visit_recusal(d, lambda u: u == v["uscc"])
+
+
+def _repeated_visit_recusal(d: dict[str, Any]) -> None:
+    listed = d["failed_teams"]["visit_recused"]
+    u = next(iter(listed))
+    listed[u] = listed[u] * 2
+
+
+def _recusal_not_opened(d: dict[str, Any]) -> None:
+    d["recusal_openings"] = [
+        o for o in d["recusal_openings"] if o["uscc"] not in d["failed_teams"]["visit_recused"]
+    ]
+
+
+def _no_visit_recused(d: dict[str, Any]) -> None:
+    _recusal_not_opened(d)
+    del d["failed_teams"]["visit_recused"]
+
+
+FAILED_FORGERIES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "more extension": (_claim_more_extension, "extension forged"),
+    "a join dropped": (_drop_a_join, "joins forged"),
+    "stray visit_recused": (_recusal_for_a_target_without_visit, "却有 visit_recused"),
+    "member out of pool": (_member_marked_out_of_pool, "in_pool"),
+    "recusal never met": (_recusal_never_met, "recusal not taken"),
+    "recusal not deciding": (_recusal_not_deciding, "recusal not deciding"),
+    "visit_recused repeated": (_repeated_visit_recusal, "排序且不重复"),
+    "visit recusal not opened": (_recusal_not_opened, "recusal not opened"),
+    "visit_recused missing": (_no_visit_recused, "malformed"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FAILED_FORGERIES))
+def test_each_failed_join_check_refuses_its_forgery(case: str) -> None:
+    record, plan, population, frame = _failed_with_joins(max_tasks=2)
+    tamper, needle = FAILED_FORGERIES[case]
+    record["_population"] = population
+    tamper(record)
+    del record["_population"]
+    report = _check_failed(record, plan, population, frame)
+    assert report.exit_code == 1
+    assert any(needle in p for p in report.problems), report.problems

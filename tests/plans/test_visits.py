@@ -482,3 +482,72 @@ def test_a_later_draw_does_not_show_the_members_a_withheld_plan_added(client, ge
     for v in shared:
         assert [m["badge"] for m in v["team"]] == [m["badge"] for m in a_of[v["uscc"]]["team"]]
     assert not any(v["plan"] == "V-B" for v in c["open_visits"])
+
+
+def _failed_w(client, sup, publish_tasks):  # type: ignore[no-untyped-def]
+    """V-A (医保局) drawn; V-W (卫健委 lead, one task per officer) joins and extends A's visits
+    but cannot staff its other targets: a failed attempt. Returns A and W's failed draw id."""
+    body = _plan("V-A", ["YB-02"], ("2026-12-01", "2026-12-31"), 2)
+    body["publish_tasks"] = publish_tasks
+    a = _draw(client, sup, body, "1-2-3-4-0-0")
+    body = _plan("V-W", ["YB-02"], ("2026-12-10", "2027-01-10"), 2)
+    body["lead_department"] = WJW
+    body["publish_tasks"] = publish_tasks
+    body["team"]["max_tasks_per_inspector"] = 1
+    r = client.post("/api/v1/plans", headers=sup, json=body)
+    assert r.status_code == 201, r.text
+    assert client.post("/api/v1/plans/V-W/publish", headers=sup).status_code == 200
+    r = post_draw(client, "/api/v1/plans/V-W/draw", headers=sup, json={"entropy": "2-3-4-5-0-0"})
+    assert r.status_code == 422, r.text
+    return a, r.json()["draw"]
+
+
+def test_a_failed_attempt_with_joins_publishes_its_open_visits_and_re_derives(
+    client, generated, db, settings, capsys
+):  # type: ignore[no-untyped-def]
+    """Issue #24: a failed attempt's joins and extensions re-derive from the published files
+    (docs/draw-spec-teams.md §13.4), so a failure cannot be made by claiming more extension."""
+    from app.db import make_sessionmaker
+    from app.publish.write import publish
+
+    sup = generated
+    a, failed = _failed_w(client, sup, "on_draw")
+    with make_sessionmaker(db)() as s:
+        publish(s, settings.publish_dir)
+        s.commit()
+    path = settings.publish_dir / "draws" / f"{failed}.json"
+    record = json.loads(path.read_text())
+    assert record["status"] == "failed" and record["visit_rule"].endswith("join-extend")
+    ft = record["failed_teams"]
+    assert ft["joined"] and [v["uscc"] for v in record["open_visits"]] == sorted(
+        {t["uscc"] for t in a["tasks"]} & {v["uscc"] for v in record["open_visits"]}
+    )
+    assert any(ft["visit_added"].values())
+    assert cli.main(["verify", str(path)]) == 0
+    assert "验证通过" in capsys.readouterr().out
+    # the attack: every 卫健委 officer claimed added to the first joined visit
+    forged = json.loads(path.read_text())
+    wjw = forged["inspector_pool"]["departments"].index(WJW)
+    claim = forged["failed_teams"]["visit_added"][ft["joined"][0]]
+    claim += [
+        str(r[0]) for r in forged["inspector_pool"]["rows"] if r[1] == wjw and r[0] not in claim
+    ]
+    (path.parent / "forged.json").write_text(json.dumps(forged, ensure_ascii=False))
+    assert cli.main(["verify", str(path.parent / "forged.json")]) == 1
+    assert "extension forged" in capsys.readouterr().out
+
+
+def test_a_failed_attempt_listing_a_withheld_plans_visits_is_sealed(client, generated, db):  # type: ignore[no-untyped-def]
+    """Published at once, a failed attempt's `open_visits` would reveal the selection of a plan
+    whose list is still withheld: the record is withheld like a kept draw of its plan."""
+    from app.db import make_sessionmaker
+    from app.models import Draw, DrawSeal
+    from app.plans import disclosure
+
+    _a, failed = _failed_w(client, generated, "after_window")
+    with make_sessionmaker(db)() as s:
+        assert s.get(Draw, failed).body["open_visits"]
+        public, since = disclosure.draw_disclosure(s, today_local())[failed]
+        seal = s.get(DrawSeal, failed)  # sealed at the draw, with its timelock
+    assert (public, since) == (False, "2027-01-11")
+    assert seal is not None and seal.opens_at.date().isoformat() == "2027-01-10"  # 00:00 +08:00

@@ -198,6 +198,45 @@ def v3_failed_extend() -> Draw:
     return d
 
 
+def v3_failed_joins(max_tasks: int = 2) -> Draw:
+    """A failed /3 join-extend attempt that publishes its open visits (§13.4): five targets
+    join a visit and are extended (tests/draw/test_verifier_join_extend.py); genuine with
+    `max_tasks` 2, a failure claimed where teams exist with 6."""
+    from tests.draw.test_verifier_join_extend import _failed_with_joins
+
+    record, plan, population, frame = _failed_with_joins(max_tasks)
+    return Draw(record, plan, population, {"team_frame": frame})
+
+
+def v3_failed_joins_claimed() -> Draw:
+    """The attack of §13.4: a feasible team draw made to fail by claiming more extension."""
+    from tests.draw.test_verifier_join_extend import _claim_more_extension
+
+    d = v3_failed_joins(6)
+    _claim_more_extension(d.draw)
+    return d
+
+
+def v3_failed_joins_claimed_unlisted() -> Draw:
+    """The same claim in a record without its open visits (as before §13.4): the failure
+    replays with the claimed quotas, the extension itself is not re-derived."""
+    d = v3_failed_joins_claimed()
+    del d.draw["open_visits"], d.draw["failed_teams"]["visit_recused"]
+    d.draw["recusal_openings"] = []
+    return d
+
+
+def _failed_join_tamper(name: str) -> Callable[[Draw], None]:
+    from tests.draw.test_verifier_join_extend import FAILED_FORGERIES
+
+    def tamper(d: Draw) -> None:
+        d.draw["_population"] = d.frame
+        FAILED_FORGERIES[name][0](d.draw)
+        del d.draw["_population"]
+
+    return tamper
+
+
 def _reseeded_frame(edit: Callable[[bytes], bytes]) -> Callable[[Draw], None]:
     """The frame file edited and the seed re-derived with the forged file's hash (the secret is
     public after the draw); without the plan file, only the file's form gives it away."""
@@ -908,6 +947,72 @@ DRAW_FORGERIES |= {
 }
 
 
+# a failed join-extend attempt's joins and extensions re-derive (docs/draw-spec-teams.md §13.4)
+FAILED = "无法组成检查组（按公布"
+DRAW_FORGERIES |= {
+    "v3 failure forged by claiming more extension": (
+        v3_failed_joins_claimed,
+        lambda d: None,
+        FAILED,
+        "extension forged",
+    ),
+    "v3 failed join-extend join dropped": (
+        v3_failed_joins,
+        _failed_join_tamper("a join dropped"),
+        FAILED,
+        "failed_teams.joined 与按 open_visits 重放的合并不一致",
+    ),
+    "v3 failed join-extend stray visit_recused": (
+        v3_failed_joins,
+        _failed_join_tamper("stray visit_recused"),
+        FAILED,
+        "却有 visit_recused",
+    ),
+    "v3 failed join-extend member out of pool": (
+        v3_failed_joins,
+        _failed_join_tamper("member out of pool"),
+        FAILED,
+        "in_pool",
+    ),
+    "v3 failed join-extend recusal never met": (
+        v3_failed_joins,
+        _failed_join_tamper("recusal never met"),
+        FAILED,
+        "在补充检查组时从未被跳过",
+    ),
+    "v3 failed join-extend recusal not deciding": (
+        v3_failed_joins,
+        _failed_join_tamper("recusal not deciding"),
+        FAILED,
+        "并未决定能否合并",
+    ),
+    "v3 failed join-extend visit_recused repeated": (
+        v3_failed_joins,
+        _failed_join_tamper("visit_recused repeated"),
+        FAILED,
+        "排序且不重复",
+    ),
+    "v3 failed join-extend visit recusal not opened": (
+        v3_failed_joins,
+        _failed_join_tamper("visit recusal not opened"),
+        "公布的回避均在计划公布时以标记冻结",
+        "缺少回避标记的开启值",
+    ),
+    "v3 failed join-extend without visit_recused": (
+        v3_failed_joins,
+        _failed_join_tamper("visit_recused missing"),
+        FAILED,
+        "须恰含",
+    ),
+    "v3 failure claimed where teams exist, with joins": (
+        lambda: v3_failed_joins(6),
+        lambda d: None,
+        FAILED,
+        "失败记录不成立",
+    ),
+}
+
+
 FILE_FORGERIES: dict[str, tuple[Callable[[], Draw], Callable[[Draw], None], str]] = {
     "header changed": (
         dice,
@@ -958,6 +1063,13 @@ HONEST: dict[str, tuple[Callable[[], Draw], list[str]]] = {
     "v3 failed": (v3_failed, []),
     "v3 join-extend": (v3_extend, []),
     "v3 failed join-extend": (v3_failed_extend, []),
+    "v3 failed join-extend with open visits": (v3_failed_joins, []),
+    # not honest: the claim of more extension in a record without open visits is not refused,
+    # only left unchecked (never "valid")
+    "v3 failed join-extend claimed, no open visits": (
+        v3_failed_joins_claimed_unlisted,
+        ["extension taken as published"],
+    ),
     "drand": (drand, ["drand BLS 签名"]),
     "v1": (v1, []),
     "sealed": (sealed, ["种子与抽取结果"]),

@@ -967,6 +967,12 @@
         r.max_tasks === null ? null : Math.max(0, r.max_tasks - r.open_tasks)]),
     };
   }
+  /* The badge\0uscc pairs of a failed attempt's failed_teams.visit_recused (§13.4). */
+  function failedVisitRecusals(ft) {
+    const listed = ft && typeof ft === "object" ? ft.visit_recused : undefined;
+    if (!listed || typeof listed !== "object") return [];
+    return Object.entries(listed).flatMap(([u, bs]) => (Array.isArray(bs) ? bs : []).map((b) => b + "\u0000" + u));
+  }
   async function openingsProblems(draw, rows) {
     const ops = draw.recusal_openings;
     if (!Array.isArray(ops) || !ops.every((o) => o && typeof o === "object" &&
@@ -979,6 +985,7 @@
     for (const t of draw.tasks || []) for (const b of [...(t.recused || []), ...(t.visit_recused || [])]) want.add(b + "\u0000" + t.uscc);
     const fr = (draw.failed_teams || {}).recused;
     if (fr && typeof fr === "object") for (const [u, bs] of Object.entries(fr)) for (const b of bs) want.add(b + "\u0000" + u);
+    for (const k of failedVisitRecusals(draw.failed_teams)) want.add(k);
     const got = new Map(ops.map((o) => [o.badge + "\u0000" + o.uscc, o.salt]));
     const tokens = new Map(rows.map((r) => [r.badge, new Set(r.tokens)]));
     for (const k of want) if (!got.has(k)) { const [b, u] = k.split("\u0000"); why.push(`${u}：回避人员 ${b} 缺少回避标记的开启值`); }
@@ -1199,13 +1206,61 @@
     return { visits: problems, teams: [...(await checkTeamConstraints(own)), ...(await replayTeams(own))] };
   }
 
+  /* §13.4 a failed join-extend attempt that publishes its open_visits: which drawn targets
+     joined and what each extension added, re-derived and compared with failed_teams.joined and
+     visit_added (claimed extension would add constraints to the failure replay); port of
+     rederive_failed_joins in docs/verify_draw.py. */
+  async function rederiveFailedJoins(draw, drawnUnits) {
+    const ft = draw.failed_teams, listed = ft.visit_recused;
+    const drawn = drawnUnits.map((u) => ({ uscc: u.uscc, region: u.region, items: u.items }));
+    const problems = checkOpenVisits({ ...draw, tasks: drawn });
+    if (!listed || typeof listed !== "object" || Array.isArray(listed) ||
+      Object.values(listed).some((r) => !Array.isArray(r) || r.join(",") !== [...new Set(r)].sort(cmpStr).join(","))) {
+      return { problems: [...problems, "failed_teams.visit_recused 须为 {对象: 排序且不重复的执法证号}"], loads: new Map() };
+    }
+    const by = new Map(draw.open_visits.map((v) => [v.uscc, v]));
+    for (const u of Object.keys(listed).sort(cmpStr)) if (!by.has(u)) problems.push(`${u}：没有列出可合并的检查，却有 visit_recused`);
+    const inPool = new Set(draw.inspector_pool.rows.map((r) => String(r[0])));
+    for (const v of draw.open_visits) for (const m of v.team) {
+      if (!m.in_pool && inPool.has(m.badge)) problems.push(`${v.uscc}：检查组成员 ${m.badge} 在本计划人员名录中，却标为不在（in_pool）`);
+    }
+    if (problems.length) return { problems, loads: new Map() };
+    const tp = draw.team_params, candidates = [];
+    for (const t of drawn) {
+      const v = by.get(t.uscc);
+      if (!v) continue;
+      const recused = [...(listed[t.uscc] || [])];
+      const task = {
+        uscc: t.uscc, region: t.region, visit_recused: recused,
+        required_expertise: [...new Set(t.items.flatMap((c) => ft.item_expertise[c] || []))].sort(cmpStr),
+      };
+      if (joinBlocker(v, t.region, tp, recused) === null) { candidates.push([task, v]); continue; }
+      const members = new Set(v.team.map((m) => m.badge));
+      if (recused.some((b) => !members.has(b)) || (recused.length && joinBlocker(v, t.region, tp, []) !== null)) problems.push(`${t.uscc}：公布的 visit_recused 并未决定能否合并`);
+    }
+    // n of the quotas (§13.2) = all drawn targets: the replayed selection stands for tasks
+    const { extensions, loads } = await replayExtensions({ ...draw, tasks: drawn }, candidates);
+    const added = {};
+    for (const u of [...extensions.keys()].sort(cmpStr)) {
+      const ext = extensions.get(u);
+      for (const b of [...new Set(listed[u] || [])].sort(cmpStr)) if (!ext.used.has(b)) problems.push(`${u}：公布的回避人员 ${b} 在补充检查组时从未被跳过`);
+      if (ext.problem === null) added[u] = ext.added.map(([b]) => b);
+    }
+    const joined = Object.keys(added).sort(cmpStr);
+    if (JSON.stringify(ft.joined) !== JSON.stringify(joined)) problems.push(`failed_teams.joined 与按 open_visits 重放的合并不一致（公布 ${ft.joined.join(",")}；重放 ${joined.join(",")}）`);
+    else if (canonical(ft.visit_added) !== canonical(added)) problems.push("failed_teams.visit_added 与重放的补充成员不一致（extension forged）");
+    return { problems, loads };
+  }
+
   /* §12.6 a failed /3 attempt re-derives: its team draw, replayed on the published pool with
      only the recusals it opened and without the targets that joined a visit, fails too; port of
      rederive_failure in docs/verify_draw.py. */
   async function checkFailure(draw, rep, add) {
     const ft = draw.failed_teams, label = "无法组成检查组（按公布的人员名录与回避重放亦无法组队）";
     const extend = draw.visit_rule === JOIN_RULE_EXTEND && draw.algorithm === V3;
-    const keys = extend ? "item_expertise,joined,recused,visit_added" : "item_expertise,joined,recused";
+    const listed = extend && "open_visits" in draw;  // the extension re-derives (§13.4)
+    const keys = listed ? "item_expertise,joined,recused,visit_added,visit_recused"
+      : extend ? "item_expertise,joined,recused,visit_added" : "item_expertise,joined,recused";
     if (!ft || typeof ft !== "object" || Object.keys(ft).sort().join(",") !== keys) {
       add(label, false, "failed_teams 须恰含 item_expertise、joined、recused");
       return;
@@ -1221,10 +1276,17 @@
       required_expertise: [...new Set(u.items.flatMap((c) => ft.item_expertise[c] || []))].sort(cmpStr),
     }));
     const attempt = { ...draw, tasks, exclusions: [] };
-    if (extend) {  // the quotas the published extensions took (§13.4: taken as published)
+    if (extend) {  // the quotas the extensions took: re-derived (§13.4), or as published before
       if (Object.keys(ft.visit_added).some((u) => !joined.has(u))) { add(label, false, "failed_teams.visit_added 提到未并入的对象"); return; }
-      const loads = new Map();
+      let loads = new Map();
       for (const badges of Object.values(ft.visit_added)) for (const b of badges) loads.set(b, (loads.get(b) || 0) + 1);
+      if (listed) {
+        const got = await rederiveFailedJoins(draw, [...drawn.values()]);
+        if (got.problems.length) { add(label, false, got.problems.slice(0, 5).join("；")); return; }
+        loads = got.loads;
+      } else if (loads.size) {
+        add("补充的检查组成员按公布的 open_visits 重放（失败记录未公布 open_visits：extension taken as published）", null, "");
+      }
       attempt.inspector_pool = reducedPool(draw.inspector_pool, draw.team_params, loads);
     }
     const rp = new TeamReplay(attempt);
