@@ -167,6 +167,29 @@ class DrawSeal(Base):
     population_file: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
+class DrawReplacement(Base):
+    """One replacement step of a drawn team (docs/draw-spec-teams.md §13), append-only: the
+    inspector replaced, the published reason and the member the rule gave (NULL: the step
+    failed, `failure` says why). Written once, never changed; published with the draw."""
+
+    __tablename__ = "draw_replacements"
+
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), index=True)
+    uscc: Mapped[str] = mapped_column(String(18))
+    badge: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    replacement: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    # candidates skipped for a recusal (sorted) and their openings (draw-spec-teams §12.4)
+    recused: Mapped[list[str]] = mapped_column(JSON, default=list)
+    openings: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    failure: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+
+
 class Task(Base):
     """抽查任务: one drawn target, one visit covering the plan items that apply to it."""
 

@@ -1,0 +1,46 @@
+"""draw_replacements: the published, deterministic replacement steps of drawn teams
+(docs/draw-spec-teams.md §13), append-only
+
+Revision ID: 5e8a1c3f9b27
+Revises: 3d9f5b2e7a41
+Create Date: 2026-12-13 12:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from app.migrate import refuse_losing
+from app.models.base import UTCDateTime
+
+revision: str = "5e8a1c3f9b27"
+down_revision: str | None = "3d9f5b2e7a41"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "draw_replacements",
+        sa.Column("draw_id", sa.String(64), sa.ForeignKey("draws.id"), primary_key=True),
+        sa.Column("seq", sa.Integer(), primary_key=True),
+        sa.Column("task_id", sa.String(80), sa.ForeignKey("tasks.id"), nullable=False),
+        sa.Column("uscc", sa.String(18), nullable=False),
+        sa.Column("badge", sa.String(32), nullable=False),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("replacement", sa.String(32), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("recused", sa.JSON(), nullable=False),
+        sa.Column("openings", sa.JSON(), nullable=False),
+        sa.Column("failure", sa.Text(), nullable=True),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(100), nullable=False),
+    )
+    op.create_index("ix_draw_replacements_task_id", "draw_replacements", ["task_id"])
+
+
+def downgrade() -> None:
+    refuse_losing("检查组替换记录（draw_replacements）", "SELECT 1 FROM draw_replacements LIMIT 1")
+    op.drop_index("ix_draw_replacements_task_id", table_name="draw_replacements")
+    op.drop_table("draw_replacements")
