@@ -585,6 +585,14 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
     team_frame = first(None, "team_frame") if draw.get("sealed") is not True else None
     # the timelock seal of a withheld draw (record and population file), when it has one
     seal, population_seal = first(None, "seal"), first(None, "population_seal")
+    # its replacement steps, when it has any (docs/draw-spec-teams.md §13)
+    found_replacements = first(None, "replacements") if draw.get("sealed") is not True else None
+    replacements = None
+    if found_replacements is not None:
+        try:
+            replacements = json.loads(found_replacements[1])
+        except ValueError as exc:
+            problems.append(f"无法读取 {found_replacements[0]}：{exc}")
     try:
         report = verifier.check(
             draw,
@@ -596,6 +604,7 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
             team_frame=None if team_frame is None else team_frame[1],
             seal_file=seal[1] if seal is not None else None,
             population_seal=population_seal[1] if population_seal is not None else None,
+            replacements=replacements,
         )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         # A hand-edited or truncated file: report it as invalid rather than crash.

@@ -1149,10 +1149,12 @@ def check(
     team_frame: bytes | None = None,
     seal_file: bytes | None = None,
     population_seal: bytes | None = None,
+    replacements: dict[str, Any] | None = None,
 ) -> Report:
     """Every check of a published draw, and the checks that could not be made. `task_lists`:
     the published task list files, {"csv": bytes, "xlsx": bytes} (either may be missing);
-    `team_frame`: the /3 inspector frame file (draws/{id}.inspectors.csv)."""
+    `team_frame`: the /3 inspector frame file (draws/{id}.inspectors.csv); `replacements`: its
+    replacement steps (draws/{id}.replacements.json), when it has any."""
     report = Report()
     algorithm = draw.get("algorithm")
     if algorithm not in ALGORITHMS:
@@ -1203,6 +1205,8 @@ def check(
         report.not_checked += _unknown_task_fields(draw)
         report.problems += verify_teams(draw)
         _check_task_lists(draw, task_lists or {}, report)
+    if replacements is not None:
+        check_replacements(draw, replacements, team_frame, report)
     if sealed is not None:
         report.problems += verify_sealed(draw, sealed)
         verify_timelock(sealed, plan, seal_file, report, population_seal)
@@ -2473,6 +2477,206 @@ def check_team_frame(draw: dict[str, Any], data: bytes | None, report: Report) -
         report.problems += check_recusal_openings(draw, rows)
 
 
+# --- replacement steps (spec-teams §13) ------------------------------------------------------
+
+REPLACEMENT_ALGORITHM = "spotcheck-draw/3 replacement"
+REPLACEMENT_CONSTRAINTS = ("已不可用", "已在本检查组", "交叉互查", "任务上限", "专长", "回避")
+STEP_KEYS = {
+    "seq",
+    "task",
+    "uscc",
+    "badge",
+    "role",
+    "reason",
+    "at",
+    "replacement",
+    "recused",
+    "recusal_openings",
+    "failure",
+}
+
+
+class _Replacements:
+    """The teams, loads and unavailable inspectors of a draw, advanced step by step."""
+
+    def __init__(self, draw: dict[str, Any]) -> None:
+        self.seed = draw["seed"]
+        tp = draw["team_params"]
+        self.tp = tp
+        self.level = tp["region_level"]
+        self.cross = bool(tp["cross_region"])
+        tasks = [t for t in draw["tasks"] if "joins" not in t]
+        self.tasks = {t["uscc"]: t for t in tasks}
+        self.ids = {t["id"]: t["uscc"] for t in tasks if "id" in t}
+        self.teams = {
+            t["uscc"]: [{"badge": m["badge"], "role": m["role"]} for m in t["team"]] for t in tasks
+        }
+        pool = draw["inspector_pool"]
+        self.info: dict[str, dict[str, Any]] = {}
+        for row in pool["rows"]:
+            rec = dict(zip_strict(pool["columns"], row))
+            rec["department"] = pool["departments"][rec["department"]]
+            rec["expertise"] = frozenset(x for x in rec["expertise"].split(";") if x)
+            caps = [c for c in (rec["max_tasks"], tp["max_tasks_per_inspector"]) if c is not None]
+            rec["cap"] = max(0, min(caps + [len(tasks)]))
+            self.info[rec["badge"]] = rec
+        self.load: Dict[str, int] = {}
+        for team in self.teams.values():
+            for m in team:
+                self.load[m["badge"]] = self.load.get(m["badge"], 0) + 1
+        self.unavailable: set = set()
+
+    def pool_of(self, badge: str) -> Optional[str]:
+        rec, tp = self.info.get(badge), self.tp
+        if rec is None:
+            return None
+        if rec["kind"] == "专家":
+            return "E" if tp["experts"] > 0 else None
+        if rec["kind"] != "执法人员":
+            return None
+        if rec["department"] == tp["lead_department"]:
+            return "L"
+        joint = list(tp["joint_departments"])
+        return "J%d" % joint.index(rec["department"]) if rec["department"] in joint else None
+
+    def rotation(self, pool_id: str) -> list[str]:
+        members = [b for b, r in self.info.items() if r["cap"] > 0 and self.pool_of(b) == pool_id]
+        return sorted(members, key=lambda b: (_h64(f"{self.seed}|team|{b}"), b))
+
+    def step(self, task: str, badge: str, named: list[str]) -> dict[str, Any]:
+        uscc = self.ids.get(task, task if task in self.tasks else None)
+        if uscc is None:
+            raise ValueError(f"任务 {task} 不在本次抽取的组队任务中")
+        team = self.teams[uscc]
+        place = next((k for k, m in enumerate(team) if m["badge"] == badge), None)
+        if place is None:
+            raise ValueError(f"{badge} 不在任务 {task} 的检查组中")
+        pool_id = self.pool_of(badge)
+        rot = self.rotation(pool_id) if pool_id is not None else []
+        if badge not in rot:
+            raise ValueError(f"{badge} 不在本次抽取的执法检查人员名录中")
+        t = self.tasks[uscc]
+        need = frozenset(t.get("required_expertise", []))
+        key = t["region"][: self.level]
+        covered: frozenset = frozenset()
+        for m in team:
+            if m["badge"] != badge and m["badge"] in self.info:
+                covered |= self.info[m["badge"]]["expertise"]
+        members = {m["badge"] for m in team}
+        counts: Dict[str, int] = {}
+        skipped: list[str] = []
+        chosen = None
+        start = rot.index(badge)
+        for i in range(1, len(rot)):
+            b = rot[(start + i) % len(rot)]
+            rec = self.info[b]
+            if b in self.unavailable:
+                why = "已不可用"
+            elif b in members:
+                why = "已在本检查组"
+            elif self.cross and rec["region"][: self.level] == key:
+                why = "交叉互查"
+            elif self.load.get(b, 0) >= rec["cap"]:
+                why = "任务上限"
+            elif not need <= covered | rec["expertise"]:
+                why = "专长"
+            elif b in named:
+                why = "回避"
+                skipped.append(b)
+            else:
+                chosen = b
+                break
+            counts[why] = counts.get(why, 0) + 1
+        role = team[place]["role"]
+        self.unavailable.add(badge)
+        failure = None
+        if chosen is None:
+            label = {"L": "牵头部门执法人员", "E": "专家"}.get((pool_id or "")[:1], "联合检查部门执法人员")
+            parts = []
+            for c in REPLACEMENT_CONSTRAINTS:
+                if counts.get(c):
+                    name = "不具备%s专长" % "、".join(sorted(need - covered)) if c == "专长" else c
+                    parts.append(f"{name} {counts[c]} 人")
+            detail = "，".join(parts) if parts else "无其他人员"
+            failure = f"无符合条件的替换人员：{label}候选 {len(rot) - 1} 人（{detail}）"
+        else:
+            team[place] = {"badge": chosen, "role": role}
+            self.load[badge] = self.load.get(badge, 0) - 1
+            self.load[chosen] = self.load.get(chosen, 0) + 1
+        return {
+            "uscc": uscc,
+            "role": role,
+            "replacement": chosen,
+            "recused": sorted(skipped),
+            "failure": failure,
+        }
+
+
+def check_replacements(
+    draw: dict[str, Any], doc: Any, team_frame: bytes | None, report: Report
+) -> None:
+    """Each published replacement step is the one the rule gives on the draw's own order, with
+    every skipped recusal opened against the frozen frame (spec-teams §13)."""
+    problems = report.problems
+    if (
+        not isinstance(doc, dict)
+        or doc.get("draw") != draw.get("id")
+        or doc.get("algorithm") != REPLACEMENT_ALGORITHM
+        or not isinstance(doc.get("steps"), list)
+    ):
+        problems.append(
+            f"检查组成员替换文件不属于本次抽取或格式不符（须为 {REPLACEMENT_ALGORITHM} 的 steps）"
+            "（replacements file malformed）"
+        )
+        return
+    if draw.get("status") == "failed" or "tasks" not in draw or "team_frame_file" not in draw:
+        problems.append("只有在冻结名录上抽取并保留的抽取才能替换检查组成员（no replacements here）")
+        return
+    rows = None
+    if team_frame is not None:
+        try:
+            rows = parse_team_frame(team_frame)
+        except (UnicodeDecodeError, ValueError):
+            rows = None  # refused by check_team_frame
+    state = _Replacements(draw)
+    for n, step in enumerate(doc["steps"], start=1):
+        if not isinstance(step, dict) or set(step) != STEP_KEYS or step.get("seq") != n:
+            problems.append(f"替换第 {n} 步缺少字段或序号不符（step malformed）")
+            return
+        if not isinstance(step["reason"], str) or not re.search("[\u4e00-\u9fff]", step["reason"]):
+            problems.append(f"替换第 {n} 步没有中文的替换原因（reason missing）")
+        named = step["recused"]
+        if not isinstance(named, list) or named != sorted(set(named)):
+            problems.append(f"替换第 {n} 步的 recused 须为排序且不重复的列表")
+            return
+        try:
+            got = state.step(step["task"], step["badge"], named)
+        except ValueError as exc:
+            problems.append(f"替换第 {n} 步不成立：{exc}（replacement not possible）")
+            return
+        for key in ("uscc", "role", "replacement", "recused", "failure"):
+            if step[key] != got[key]:
+                problems.append(
+                    f"替换第 {n} 步（{step['badge']}，{got['uscc']}）的 {key} 为 {step[key]!r}，"
+                    f"按替换规则应为 {got[key]!r}（replacement is not the rule's）"
+                )
+                return
+        if rows is not None:
+            pseudo = {
+                "recusal_openings": step["recusal_openings"],
+                "tasks": [{"uscc": got["uscc"], "recused": named}],
+            }
+            problems.extend(f"替换第 {n} 步：{p}" for p in check_recusal_openings(pseudo, rows))
+    if rows is None and any(s.get("recused") for s in doc["steps"]):
+        report.not_checked.append(
+            "未提供执法人员名录文件，未核对替换时跳过的回避（replacement recusals not checked）"
+        )
+    if not problems:
+        report.notes.append(
+            f"检查组成员替换 {len(doc['steps'])} 步均按替换规则复算一致（replacements re-derived）"
+        )
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line (argv without the program name); usage errors exit 2."""
     parser = argparse.ArgumentParser(
@@ -2525,6 +2729,8 @@ def default_locations(draw: dict[str, Any]) -> dict[str, list[str]]:
             *([draw["team_frame_file"]] if isinstance(draw.get("team_frame_file"), str) else []),
             f"{draw.get('id')}.inspectors.csv",
         ],
+        # its replacement steps, when it has any (spec-teams §13)
+        "replacements": [f"{draw.get('id')}.replacements.json"],
     }
 
 
@@ -2657,6 +2863,13 @@ def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
             team_frame = path.read_bytes()
         except OSError as exc:
             problems.append(f"无法读取执法人员名录文件 {path}: {exc}")
+    replacements = None
+    path = find(None, "replacements")
+    if path is not None and draw.get("sealed") is not True:
+        try:
+            replacements = _read_json(path)
+        except (OSError, ValueError) as exc:
+            problems.append(f"无法读取检查组成员替换文件 {path}: {exc}")
     seals: dict[str, bytes] = {}
     for kind in ("seal", "population_seal"):
         seal_path = find(None, kind)
@@ -2675,6 +2888,7 @@ def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
             team_frame=team_frame,
             seal_file=seals.get("seal"),
             population_seal=seals.get("population_seal"),
+            replacements=replacements,
         )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         report = Report(problems=[f"抽取结果文件缺少或含有不合规的字段（malformed draw）：{exc!r}"])
