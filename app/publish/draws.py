@@ -215,6 +215,7 @@ def _render_tools(out: FileSink, d: DrawData, data: SiteData, population_name: s
         "status": d.status,
         "superseded_reason": d.superseded_reason,
         "population_name": population_name,
+        "replacements": bool(d.replacements),
     }
     out[f"draws/{d.id}/verify.html"] = html_page(
         "verify.html",
