@@ -43,6 +43,17 @@ def steps(session: Session, draw_id: str) -> list[DrawReplacement]:
     )
 
 
+def task_steps(session: Session, task_id: str) -> list[DrawReplacement]:
+    """The replacement steps of one task in order."""
+    return list(
+        session.scalars(
+            select(DrawReplacement)
+            .where(DrawReplacement.task_id == task_id)
+            .order_by(DrawReplacement.seq)
+        )
+    )
+
+
 def step_dict(r: DrawReplacement) -> dict[str, Any]:
     """A step as published (draws/{id}.replacements.json) and returned by the API."""
     return {
