@@ -174,3 +174,5 @@ def test_the_cli_reads_the_file_beside_the_draw(tmp_path) -> None:
     _friendly(doc)
     path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
     assert v.main(["verify_draw.py", str(d / f"{body['id']}.json")]) == 1
+    path.write_text("{not json", "utf-8")
+    assert v.main(["verify_draw.py", str(d / f"{body['id']}.json")]) == 1
