@@ -646,6 +646,39 @@ def verify_plan(draw: dict[str, Any], plan: dict[str, Any]) -> list[str]:
         problems.append(
             f"年度检查上限 yearly_caps 与计划第 {wanted} 版公布的不同（yearly caps differ）"
         )
+    if "frozen_items" in version and draw.get("sealed") is not True:
+        problems += verify_frozen_items(draw, version["frozen_items"], wanted)
+    return problems
+
+
+def verify_frozen_items(draw: dict[str, Any], frozen: Any, wanted: Any) -> list[str]:
+    """/3 from spec-teams §12.10 on: the draw's items (their target kinds) and every task's
+    required expertise are those of the items as the plan version froze them at publication,
+    not the registry at the draw."""
+    if not isinstance(frozen, list) or not all(
+        isinstance(i, dict) and set(i) == {"code", "target_kinds", "expertise"} for i in frozen
+    ):
+        return [f"计划第 {wanted} 版的 frozen_items 格式不符（malformed frozen items）"]
+    items = [{"code": i["code"], "target_kinds": i["target_kinds"]} for i in frozen]
+    if (draw.get("params") or {}).get("items") != items:
+        return [
+            f"检查事项及其适用类别与计划第 {wanted} 版公布时冻结的不同（items differ from the frozen items）"
+        ]
+    expertise = {i["code"]: set(i["expertise"]) for i in frozen}
+    problems = []
+    for t in draw.get("tasks") or []:
+        need = sorted(set().union(*(expertise.get(c, set()) for c in t.get("items", []))))
+        if t.get("required_expertise") != need:
+            problems.append(
+                f"{t.get('uscc')}: 所需专长与计划公布时冻结的检查事项不符"
+                "（required expertise not the frozen items'）"
+            )
+            break
+    failed = draw.get("failed_teams")
+    if isinstance(failed, dict) and failed.get("item_expertise") != {
+        i["code"]: i["expertise"] for i in frozen
+    }:
+        problems.append("failed_teams.item_expertise 与计划公布时冻结的检查事项不符（item expertise differs）")
     return problems
 
 

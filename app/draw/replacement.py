@@ -101,7 +101,7 @@ class Replacements:
         return rot
 
     def uscc_of(self, task: str) -> str:
-        uscc = self.ids.get(task, task if task in self.tasks else None)
+        uscc: str | None = self.ids.get(task, task if task in self.tasks else None)
         if uscc is None:
             raise ReplacementError(f"任务 {task} 不在本次抽取的组队任务中（joined or unknown task）")
         return uscc

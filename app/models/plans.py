@@ -68,6 +68,10 @@ class PlanVersion(Base):
     team_frame_sha256: Mapped[str | None] = mapped_column(String(64))
     # A re-draw: the changes it made to the original frames, each with its reason (public).
     frame_changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # spotcheck-draw/3, from docs/draw-spec-teams.md §12.10 on: the plan's items as the registry
+    # read at the publication — [{"code", "target_kinds", "expertise"}] — which the draw reads
+    # instead of the live registry (NULL: a version frozen before, whose draw reads the registry)
+    frozen_items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class PlanFrame(Base):

@@ -94,7 +94,7 @@ class _Inputs:
     seed_inputs: dict[str, Any]
     beacon: dict[str, Any] | None
     version: PlanVersion
-    items: list[Item]
+    items: list[Item] | list[frame.FrozenItem]
     plan_items: list[PlanItem]
     now: datetime
     # /3: the plan version's frozen inspector frame (docs/draw-spec-teams.md §12)
@@ -133,7 +133,12 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
         population = frame.read_frame(stored.lines_gz, inputs.algorithm)
         population_gz = stored.lines_gz
     else:  # a /1 plan published before the upgrade: its frame is read now, as it always was
-        population = frame.population_units(session, inputs.spec, inputs.items, inputs.now)
+        population = frame.population_units(
+            session,
+            inputs.spec,
+            [i for i in inputs.items if isinstance(i, Item)],
+            inputs.now,
+        )
         population_gz = b""
     if not len(population):
         raise ValidationFailed(
@@ -343,7 +348,13 @@ def _inputs(session: Session, *, code: str, body: DrawIn) -> _Inputs:
         )
     spec = PlanIn.model_validate(plan.spec)
     now = utcnow()
-    items = list(session.scalars(select(Item).where(Item.code.in_(spec.items)).order_by(Item.code)))
+    items: list[Item] | list[frame.FrozenItem]
+    if version.frozen_items is not None:
+        # /3 from §12.10 on: the items as read at the publication, never the registry now
+        items = frame.read_frozen_items(version.frozen_items)
+    else:
+        stmt = select(Item).where(Item.code.in_(spec.items)).order_by(Item.code)
+        items = list(session.scalars(stmt))
     draw_id = f"{plan.code}-D{plan.draw_count + 1}"
     if version.algorithm in FROZEN_FRAME:
         assert spec.entropy_source is not None and plan.secret_nonce and version.frame_sha256

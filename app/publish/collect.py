@@ -226,6 +226,8 @@ def _plans(session: Session) -> list[dict[str, Any]]:
                 "spec": _public_spec(v.spec),
                 # spotcheck-draw/3: the frozen inspector frame's hash
                 **({"team_frame_sha256": v.team_frame_sha256} if v.team_frame_sha256 else {}),
+                # the plan's items as read at the publication (docs/draw-spec-teams.md §12.10)
+                **({"frozen_items": v.frozen_items} if v.frozen_items is not None else {}),
                 # a re-draw: the listed changes to the original frames, each with its reason
                 **({"frame_changes": v.frame_changes} if v.frame_changes else {}),
             }

@@ -1,5 +1,6 @@
 """draw_replacements: the published, deterministic replacement steps of drawn teams
-(docs/draw-spec-teams.md §13), append-only
+(docs/draw-spec-teams.md §13), append-only; plan_versions.frozen_items: the plan's items as the
+registry read them at the publication (§12.10)
 
 Revision ID: 5e8a1c3f9b27
 Revises: 3d9f5b2e7a41
@@ -38,9 +39,18 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(100), nullable=False),
     )
     op.create_index("ix_draw_replacements_task_id", "draw_replacements", ["task_id"])
+    op.add_column("plan_versions", sa.Column("frozen_items", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     refuse_losing("检查组替换记录（draw_replacements）", "SELECT 1 FROM draw_replacements LIMIT 1")
+    refuse_losing(
+        "冻结的检查事项（plan_versions.frozen_items）",
+        "SELECT 1 FROM plan_versions WHERE frozen_items IS NOT NULL LIMIT 1",
+    )
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE plan_versions DROP COLUMN frozen_items")  # SQLite ≥ 3.35
+    else:
+        op.drop_column("plan_versions", "frozen_items")
     op.drop_index("ix_draw_replacements_task_id", table_name="draw_replacements")
     op.drop_table("draw_replacements")

@@ -238,3 +238,57 @@ def test_the_draws_order_skips_recused_candidates_and_opens_them(client, city, d
     for o in step["recusal_openings"]:
         assert recusal_token(o["salt"], o["badge"], o["uscc"]) in rows[o["badge"]].tokens
     assert replay_steps(drawn, [step])[0] == []
+
+
+def test_item_edits_after_publication_do_not_change_the_teams(client, city, db, settings):
+    """Items are frozen with the version (docs/draw-spec-teams.md §12.10): an item's expertise
+    (or kinds) edited after the publication changes neither the draw's items nor its teams, and
+    the plan file publishes the frozen items the verifiers hold the draw to."""
+    from app.models import Item
+    from tests.plans.test_team_frame import _dry_run, _teams
+
+    code = published(client, city, code="ITEMS-1")
+    seen = _dry_run(client, city, db, code)
+    with make_sessionmaker(db)() as s:
+        for item in s.scalars(select(Item)):
+            item.expertise = ["信息"]  # nobody has it: a live read would fail every team
+            item.target_kinds = ["医保经办机构"]
+        s.commit()
+    d = _draw(client, city, code)
+    assert d.status_code == 201, d.text
+    drawn = d.json()
+    assert _teams(drawn) == _teams(seen)
+    assert drawn["params"]["items"] == seen["params"]["items"]
+    assert [t["required_expertise"] for t in drawn["tasks"]] == [
+        t["required_expertise"] for t in seen["tasks"]
+    ]
+    from app.publish.write import publish
+
+    with make_sessionmaker(db)() as s:
+        publish(s, settings.publish_dir)
+        s.commit()
+    site = settings.publish_dir
+    plan = json.loads((site / "plans" / f"{code}.json").read_text("utf-8"))
+    frozen = plan["versions"][-1]["frozen_items"]
+    assert {i["code"]: i["expertise"] for i in frozen} == {"YB-01": ["医学"], "YB-02": ["药学"]}
+    draw = json.loads((site / "draws" / f"{drawn['id']}.json").read_text("utf-8"))
+    files = {
+        "population": (site / "draws" / f"{drawn['id']}.population.csv").read_bytes(),
+        "team_frame": (site / "draws" / f"{drawn['id']}.inspectors.csv").read_bytes(),
+        "csv": (site / "draws" / f"{drawn['id']}.tasks.csv").read_bytes(),
+        "xlsx": (site / "draws" / f"{drawn['id']}.tasks.xlsx").read_bytes(),
+    }
+    report = _check(draw, plan, files)
+    assert (report.problems, report.not_checked) == ([], [])
+    # a draw made with the live (edited) expertise would not match the frozen items
+    forged = copy.deepcopy(draw)
+    forged["tasks"][0]["required_expertise"] = ["信息"]
+    assert "required expertise not the frozen items'" in " ".join(
+        _check(forged, plan, files).problems
+    )
+    forged = copy.deepcopy(draw)
+    forged["params"]["items"][0]["target_kinds"] = ["医保经办机构"]
+    assert "items differ from the frozen items" in " ".join(_check(forged, plan, files).problems)
+    other = copy.deepcopy(plan)
+    other["versions"][-1]["frozen_items"] = [{"code": "YB-01"}]
+    assert "malformed frozen items" in " ".join(_check(draw, other, files).problems)

@@ -1003,6 +1003,13 @@ HONEST: dict[str, tuple[Callable[[], Draw], list[str]]] = {
     ),
     "v3 teams": (v3_teams, []),
     "v3 replaced": (v3_replaced, []),
+    "v3 replaced without the frame file": (
+        lambda: replace(
+            v3_replaced(),
+            lists={k: v for k, v in v3_replaced().lists.items() if k != "team_frame"},  # type: ignore[union-attr]
+        ),
+        ["执法人员名录", "替换时跳过的回避均在计划公布时以标记冻结"],
+    ),
     "v3 failed": (v3_failed, []),
     "drand": (drand, ["drand BLS 签名"]),
     "v1": (v1, []),

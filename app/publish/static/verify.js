@@ -805,6 +805,22 @@
     return Date.parse(text);
   }
   /* /2: the plan version the draw names (§10.4) and, for drand, the beacon (§10.5). */
+  /* draw-spec-teams §12.10: the draw's items and every task's required expertise are the items
+     the plan version froze at publication; port of verify_frozen_items in docs/verify_draw.py. */
+  function frozenItemsProblems(draw, frozen) {
+    if (!Array.isArray(frozen) || !frozen.every((i) => i && typeof i === "object" && Object.keys(i).sort().join(",") === "code,expertise,target_kinds")) return ["冻结的检查事项 frozen_items 格式不符"];
+    const items = frozen.map((i) => ({ code: i.code, target_kinds: i.target_kinds }));
+    if (canonical((draw.params || {}).items) !== canonical(items)) return ["检查事项及其适用类别与公布时冻结的不同"];
+    const expertise = new Map(frozen.map((i) => [i.code, i.expertise]));
+    const why = [];
+    for (const t of draw.tasks || []) {
+      const need = [...new Set((t.items || []).flatMap((c) => expertise.get(c) || []))].sort(cmpStr);
+      if (canonical(t.required_expertise) !== canonical(need)) { why.push(`${t.uscc} 所需专长与公布时冻结的检查事项不符`); break; }
+    }
+    const ft = draw.failed_teams;
+    if (ft && typeof ft === "object" && canonical(ft.item_expertise) !== canonical(Object.fromEntries(frozen.map((i) => [i.code, i.expertise])))) why.push("failed_teams.item_expertise 与公布时冻结的检查事项不符");
+    return why;
+  }
   async function checkV2Sources(draw, plan, add) {
     const si = draw.seed_inputs;
     if (!plan) add("计划版本（承诺值、抽样框哈希、随机源）", null, "未能读取计划文件");
@@ -823,6 +839,7 @@
         if (!draw.sealed && v.published_at !== draw.plan_published_at) why.push("公布时间不同");
         if (v.spec && typeof v.spec === "object" &&
             canonical(v.spec.yearly_caps || {}) !== canonical((draw.params || {}).yearly_caps || {})) why.push("年度检查上限不同");
+        if (v.frozen_items !== undefined && !draw.sealed) why.push(...frozenItemsProblems(draw, v.frozen_items));
       }
       add(`承诺值、抽样框哈希与随机源均为计划第 ${draw.plan_version} 版所公布`, why.length === 0, why.join("；"));
     }
