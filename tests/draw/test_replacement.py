@@ -176,3 +176,47 @@ def test_the_cli_reads_the_file_beside_the_draw(tmp_path) -> None:
     assert v.main(["verify_draw.py", str(d / f"{body['id']}.json")]) == 1
     path.write_text("{not json", "utf-8")
     assert v.main(["verify_draw.py", str(d / f"{body['id']}.json")]) == 1
+
+
+# --- items frozen with the plan version (docs/draw-spec-teams.md §12.10) ----------------------
+
+FROZEN_ITEMS = [
+    {"code": "YB-01", "target_kinds": [], "expertise": ["医学"]},
+    {"code": "YB-02", "target_kinds": ["定点零售药店"], "expertise": []},
+]
+
+
+def _frozen_plan(plan: dict[str, Any]) -> dict[str, Any]:
+    plan = copy.deepcopy(plan)
+    plan["versions"][0]["frozen_items"] = copy.deepcopy(FROZEN_ITEMS)
+    return plan
+
+
+def test_the_draw_is_held_to_the_frozen_items() -> None:
+    body, plan, _population, _frame, _ = copy.deepcopy(_honest())
+    v = load_verifier()
+    assert v.verify_plan(body, _frozen_plan(plan)) == []
+    # a task's required expertise from the registry edited after the publication
+    forged = copy.deepcopy(body)
+    forged["tasks"][0]["required_expertise"] = ["信息"]
+    assert any("required expertise not the frozen items'" in p for p in v.verify_plan(forged, _frozen_plan(plan)))
+    # an item's kinds edited after the publication
+    forged = copy.deepcopy(body)
+    forged["params"]["items"][1]["target_kinds"] = []
+    assert any("items differ from the frozen items" in p for p in v.verify_plan(forged, _frozen_plan(plan)))
+    bad = _frozen_plan(plan)
+    bad["versions"][0]["frozen_items"] = [{"code": "YB-01"}]
+    assert any("malformed frozen items" in p for p in v.verify_plan(body, bad))
+    # a version frozen before §12.10 (no frozen_items) verifies as it always did
+    assert v.verify_plan(body, plan) == []
+
+
+def test_a_failed_attempt_is_held_to_the_frozen_items() -> None:
+    from tests.draw.team_frame_helpers import as_failed
+
+    body, plan, population, frame, _ = copy.deepcopy(_honest())
+    failed = as_failed(body, frame, population)
+    v = load_verifier()
+    assert v.verify_plan(failed, _frozen_plan(plan)) == []
+    failed["failed_teams"]["item_expertise"]["YB-02"] = ["药学"]
+    assert any("item expertise differs" in p for p in v.verify_plan(failed, _frozen_plan(plan)))

@@ -184,6 +184,16 @@ def _step(n: int, **fields: Any) -> Callable[[Draw], None]:
     return _replacements(lambda doc: doc["steps"][n].update(fields))
 
 
+def v3_frozen_items(make: Callable[[], Draw] = v3_teams) -> Draw:
+    """A /3 draw whose plan version froze its items (docs/draw-spec-teams.md §12.10)."""
+    from tests.draw.test_replacement import FROZEN_ITEMS
+
+    d = make()
+    assert d.plan is not None
+    d.plan["versions"][0]["frozen_items"] = copy.deepcopy(FROZEN_ITEMS)
+    return d
+
+
 def _pool_dropped(d: Draw) -> None:
     """The first replaced member's row taken out of the published pool."""
     assert d.lists is not None
@@ -872,6 +882,31 @@ DRAW_FORGERIES |= {
         "以标记冻结",
         "须为 {badge, uscc, salt}",
     ),
+    # items frozen with the plan version (docs/draw-spec-teams.md §12.10)
+    "v3 required expertise not the frozen items'": (
+        v3_frozen_items,
+        lambda d: d.draw["tasks"][0].update(required_expertise=["信息"]),
+        "均为计划第",
+        "所需专长与公布时冻结的检查事项不符",
+    ),
+    "v3 item kinds not the frozen items'": (
+        v3_frozen_items,
+        lambda d: d.draw["params"]["items"][1].update(target_kinds=[]),
+        "均为计划第",
+        "检查事项及其适用类别与公布时冻结的不同",
+    ),
+    "v3 frozen items malformed": (
+        v3_frozen_items,
+        lambda d: d.plan["versions"][0].update(frozen_items=[{"code": "YB-01"}]),  # type: ignore[index]
+        "均为计划第",
+        "frozen_items 格式不符",
+    ),
+    "v3 failed item expertise not the frozen items'": (
+        lambda: v3_frozen_items(v3_failed),
+        lambda d: d.draw["failed_teams"]["item_expertise"].update({"YB-02": ["药学"]}),
+        "均为计划第",
+        "failed_teams.item_expertise 与公布时冻结的检查事项不符",
+    ),
     # replacement steps (docs/draw-spec-teams.md §13)
     "v3 replacement friendly": (
         v3_replaced,
@@ -1003,6 +1038,8 @@ HONEST: dict[str, tuple[Callable[[], Draw], list[str]]] = {
     ),
     "v3 teams": (v3_teams, []),
     "v3 replaced": (v3_replaced, []),
+    "v3 frozen items": (v3_frozen_items, []),
+    "v3 failed frozen items": (lambda: v3_frozen_items(v3_failed), []),
     "v3 replaced without the frame file": (
         lambda: replace(
             v3_replaced(),
