@@ -678,7 +678,9 @@ def verify_frozen_items(draw: dict[str, Any], frozen: Any, wanted: Any) -> list[
     if isinstance(failed, dict) and failed.get("item_expertise") != {
         i["code"]: i["expertise"] for i in frozen
     }:
-        problems.append("failed_teams.item_expertise 与计划公布时冻结的检查事项不符（item expertise differs）")
+        problems.append(
+            "failed_teams.item_expertise 与计划公布时冻结的检查事项不符（item expertise differs）"
+        )
     return problems
 
 
@@ -2551,15 +2553,15 @@ class _Replacements:
             rec["department"] = pool["departments"][rec["department"]]
             rec["expertise"] = frozenset(x for x in rec["expertise"].split(";") if x)
             caps = [c for c in (rec["max_tasks"], tp["max_tasks_per_inspector"]) if c is not None]
-            rec["cap"] = max(0, min(caps + [len(tasks)]))
+            rec["cap"] = max(0, min([*caps, len(tasks)]))
             self.info[rec["badge"]] = rec
-        self.load: Dict[str, int] = {}
+        self.load: dict[str, int] = {}
         for team in self.teams.values():
             for m in team:
                 self.load[m["badge"]] = self.load.get(m["badge"], 0) + 1
         self.unavailable: set = set()
 
-    def pool_of(self, badge: str) -> Optional[str]:
+    def pool_of(self, badge: str) -> str | None:
         rec, tp = self.info.get(badge), self.tp
         if rec is None:
             return None
@@ -2570,7 +2572,7 @@ class _Replacements:
         if rec["department"] == tp["lead_department"]:
             return "L"
         joint = list(tp["joint_departments"])
-        return "J%d" % joint.index(rec["department"]) if rec["department"] in joint else None
+        return f"J{joint.index(rec['department'])}" if rec["department"] in joint else None
 
     def rotation(self, pool_id: str) -> list[str]:
         members = [b for b, r in self.info.items() if r["cap"] > 0 and self.pool_of(b) == pool_id]
@@ -2596,7 +2598,7 @@ class _Replacements:
             if m["badge"] != badge and m["badge"] in self.info:
                 covered |= self.info[m["badge"]]["expertise"]
         members = {m["badge"] for m in team}
-        counts: Dict[str, int] = {}
+        counts: dict[str, int] = {}
         skipped: list[str] = []
         chosen = None
         start = rot.index(badge)
@@ -2624,11 +2626,14 @@ class _Replacements:
         self.unavailable.add(badge)
         failure = None
         if chosen is None:
-            label = {"L": "牵头部门执法人员", "E": "专家"}.get((pool_id or "")[:1], "联合检查部门执法人员")
+            label = {"L": "牵头部门执法人员", "E": "专家"}.get(
+                (pool_id or "")[:1], "联合检查部门执法人员"
+            )
             parts = []
             for c in REPLACEMENT_CONSTRAINTS:
                 if counts.get(c):
-                    name = "不具备%s专长" % "、".join(sorted(need - covered)) if c == "专长" else c
+                    missing = "、".join(sorted(need - covered))
+                    name = f"不具备{missing}专长" if c == "专长" else c
                     parts.append(f"{name} {counts[c]} 人")
             detail = "，".join(parts) if parts else "无其他人员"
             failure = f"无符合条件的替换人员：{label}候选 {len(rot) - 1} 人（{detail}）"
@@ -2663,7 +2668,9 @@ def check_replacements(
         )
         return
     if draw.get("status") == "failed" or "tasks" not in draw or "team_frame_file" not in draw:
-        problems.append("只有在冻结名录上抽取并保留的抽取才能替换检查组成员（no replacements here）")
+        problems.append(
+            "只有在冻结名录上抽取并保留的抽取才能替换检查组成员（no replacements here）"
+        )
         return
     rows = None
     if team_frame is not None:

@@ -95,7 +95,9 @@ class Replacements:
         """The pool's members with a capacity, in the draw's order (§2)."""
         rot = self._rotations.get(pool_id)
         if rot is None:
-            members = [b for b, r in self.info.items() if r["cap"] > 0 and self.pool_of(b) == pool_id]
+            members = [
+                b for b, r in self.info.items() if r["cap"] > 0 and self.pool_of(b) == pool_id
+            ]
             rot = sorted(members, key=lambda b: (_h64(f"{self.seed}|team|{b}"), b))
             self._rotations[pool_id] = rot
         return rot
@@ -103,12 +105,12 @@ class Replacements:
     def uscc_of(self, task: str) -> str:
         uscc: str | None = self.ids.get(task, task if task in self.tasks else None)
         if uscc is None:
-            raise ReplacementError(f"任务 {task} 不在本次抽取的组队任务中（joined or unknown task）")
+            raise ReplacementError(
+                f"任务 {task} 不在本次抽取的组队任务中（joined or unknown task）"
+            )
         return uscc
 
-    def step(
-        self, task: str, badge: str, recused: Callable[[str, str], bool]
-    ) -> dict[str, Any]:
+    def step(self, task: str, badge: str, recused: Callable[[str, str], bool]) -> dict[str, Any]:
         """The outcome of replacing `badge` on `task` (a task id or USCC), and the state
         advanced: {"uscc", "role", "replacement" (badge or None), "recused" (sorted),
         "failure" (text or None)}. `recused(b, uscc)`: the recusal oracle (the truth for the
@@ -169,7 +171,9 @@ class Replacements:
         }
 
 
-def failure_text(pool_id: str, candidates: int, counts: Mapping[str, int], missing: Iterable[str]) -> str:
+def failure_text(
+    pool_id: str, candidates: int, counts: Mapping[str, int], missing: Iterable[str]
+) -> str:
     """Why no candidate of the pool could replace (Chinese, every constraint counted)."""
     label = {"L": "牵头部门执法人员", "E": "专家"}.get(pool_id[:1], "联合检查部门执法人员")
     parts = []
@@ -179,6 +183,12 @@ def failure_text(pool_id: str, candidates: int, counts: Mapping[str, int], missi
             parts.append(f"{name} {counts[c]} 人")
     detail = "，".join(parts) if parts else "无其他人员"
     return f"无符合条件的替换人员：{label}候选 {candidates} 人（{detail}）"
+
+
+def published_recusals(named: Iterable[str]) -> Callable[[str, str], bool]:
+    """The recusal oracle of a replay: the candidates a step published as `recused`."""
+    badges = frozenset(named)
+    return lambda badge, _uscc: badge in badges
 
 
 def replay_steps(
@@ -192,9 +202,9 @@ def replay_steps(
         if s.get("seq") != n:
             problems.append(f"替换第 {n} 步的序号为 {s.get('seq')!r}（steps out of order）")
             break
-        named = list(s.get("recused") or [])
+        named = frozenset(s.get("recused") or [])
         try:
-            got = state.step(s["task"], s["badge"], lambda b, u: b in named)
+            got = state.step(s["task"], s["badge"], published_recusals(named))
         except (ReplacementError, KeyError) as exc:
             problems.append(f"替换第 {n} 步不成立：{exc}")
             break

@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session
 from app import keys
 from app.audit import service as audit
 from app.auth.jurisdiction import Jurisdiction
-from app.draw.replacement import REPLACEMENT_ALGORITHM, ReplacementError, Replacements
+from app.draw.replacement import (
+    REPLACEMENT_ALGORITHM,
+    ReplacementError,
+    Replacements,
+    published_recusals,
+)
 from app.draw.team_frame import openings
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Draw, DrawReplacement, PlanTeamFrame, Task, TaskMember
@@ -84,8 +89,7 @@ def state(draw: Draw, rows: Sequence[DrawReplacement]) -> Replacements:
     """The teams, loads and unavailable inspectors after the stored steps."""
     st = Replacements(draw.body)
     for r in rows:
-        named = set(r.recused)
-        st.step(r.task_id, r.badge, lambda b, u, named=named: b in named)  # type: ignore[misc]
+        st.step(r.task_id, r.badge, published_recusals(r.recused))
     return st
 
 
@@ -130,7 +134,9 @@ def replace(
         try:
             got = st.step(task.id, badge, lambda b, u: (b, u) in truth)
         except ReplacementError as exc:
-            raise ValidationFailed(str(exc), errors=[{"field": "badge", "message": str(exc)}])
+            raise ValidationFailed(
+                str(exc), errors=[{"field": "badge", "message": str(exc)}]
+            ) from None
         seq += 1
         row = DrawReplacement(
             draw_id=draw_id,

@@ -698,10 +698,15 @@ class ReplacementIn(BaseModel):
 
     badge: str = Field(min_length=1, max_length=32, description="被替换的执法证号")
     reason: str = Field(
-        min_length=1, max_length=500, description="替换原因（中文，公开），如 离职、病假、新发现的回避关系"
+        min_length=1,
+        max_length=500,
+        description="替换原因（中文，公开），如 离职、病假、新发现的回避关系",
     )
     task: str | None = Field(
-        None, min_length=1, max_length=80, description="任务编号；省略时替换该人员在本次抽取中全部待检查任务"
+        None,
+        min_length=1,
+        max_length=80,
+        description="任务编号；省略时替换该人员在本次抽取中全部待检查任务",
     )
 
 

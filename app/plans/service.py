@@ -1,7 +1,7 @@
 """Plans: create, edit drafts, publish with a commitment, adjust (计划调整)."""
 
-import hmac
 import dataclasses
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any

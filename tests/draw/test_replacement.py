@@ -117,7 +117,10 @@ FORGERIES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     ),
     "recusal invented": (_invented_recusal, "recusal not committed"),
     "opening dropped": (_step(0, recusal_openings=[]), "recusal not opened"),
-    "failure text changed": (_step(9, failure="无符合条件的替换人员"), "replacement is not the rule's"),
+    "failure text changed": (
+        _step(9, failure="无符合条件的替换人员"),
+        "replacement is not the rule's",
+    ),
     "role changed": (_step(0, role="专家"), "replacement is not the rule's"),
     "seq gap": (_step(2, seq=4), "step malformed"),
     "field missing": (lambda d: d["steps"][0].pop("at"), "step malformed"),
@@ -199,11 +202,16 @@ def test_the_draw_is_held_to_the_frozen_items() -> None:
     # a task's required expertise from the registry edited after the publication
     forged = copy.deepcopy(body)
     forged["tasks"][0]["required_expertise"] = ["信息"]
-    assert any("required expertise not the frozen items'" in p for p in v.verify_plan(forged, _frozen_plan(plan)))
+    assert any(
+        "required expertise not the frozen items'" in p
+        for p in v.verify_plan(forged, _frozen_plan(plan))
+    )
     # an item's kinds edited after the publication
     forged = copy.deepcopy(body)
     forged["params"]["items"][1]["target_kinds"] = []
-    assert any("items differ from the frozen items" in p for p in v.verify_plan(forged, _frozen_plan(plan)))
+    assert any(
+        "items differ from the frozen items" in p for p in v.verify_plan(forged, _frozen_plan(plan))
+    )
     bad = _frozen_plan(plan)
     bad["versions"][0]["frozen_items"] = [{"code": "YB-01"}]
     assert any("malformed frozen items" in p for p in v.verify_plan(body, bad))

@@ -189,12 +189,13 @@ def test_a_friendly_replacement_by_hand_fails_verification(client, city, db, set
     if s0["replacement"] is not None:
         s0["recused"] = sorted([*s0["recused"], s0["replacement"]])
         s0["recusal_openings"] = sorted(
-            [*s0["recusal_openings"], {"badge": s0["replacement"], "uscc": s0["uscc"], "salt": "0" * 64}],
+            [
+                *s0["recusal_openings"],
+                {"badge": s0["replacement"], "uscc": s0["uscc"], "salt": "0" * 64},
+            ],
             key=lambda o: o["badge"],
         )
-        later = Replacements(draw).step(
-            task["id"], leaver, lambda b, u: b in s0["recused"]
-        )
+        later = Replacements(draw).step(task["id"], leaver, lambda b, u: b in s0["recused"])
         s0["replacement"] = later["replacement"]
         s0["failure"] = later["failure"]
         problems = " ".join(_check(draw, plan, files, replacements=forged).problems)
