@@ -14,7 +14,15 @@ from sqlalchemy import select, update
 from app.db import make_sessionmaker
 from app.draw.replacement import Replacements, replay_steps
 from app.draw.team_frame import read_team_frame, recusal_token
-from app.models import DrawReplacement, Inspector, PlanTeamFrame, Task, TaskMember
+from app.models import (
+    Draw,
+    DrawReplacement,
+    Inspector,
+    PlanTeamFrame,
+    Task,
+    TaskMember,
+    VisitMember,
+)
 from tests.factories import uscc
 from tests.plans.conftest import published
 from tests.plans.test_team_frame import _check, _draw, _site
@@ -59,6 +67,13 @@ def test_a_replacement_is_the_next_valid_candidate_in_the_draws_order(client, ci
     team = _members(db, task["id"])
     assert team[1] == (step["replacement"], task["team"][1]["role"])
     assert leaver not in [b for b, _ in team]
+    with make_sessionmaker(db)() as s:  # the visit's one team too (the notice reads it)
+        visit = s.scalars(
+            select(VisitMember)
+            .where(VisitMember.visit_id == task["id"])
+            .order_by(VisitMember.position)
+        )
+        assert [(m.badge, m.role) for m in visit] == team
     # the replaced member is unavailable for the draw's later replacements
     other = next(t for t in drawn["tasks"][1:] if t["team"][0]["badge"] != leaver)
     r = _replace(client, city, drawn["id"], badge=other["team"][0]["badge"], reason="病假")
@@ -91,18 +106,18 @@ def test_a_replacement_refuses_what_it_may_not_touch(client, city, db):
         s.commit()
     r = _replace(client, city, drawn["id"], badge=member, reason="离职", task=task["id"])
     assert r.status_code == 409 and "已检查" in r.json()["detail"]
-    # a superseded draw
-    r = client.post(
-        f"/api/v1/plans/{code}/adjustments",
-        headers=city,
-        json={"reason": "测试重新抽取", "redraw": True},
+    # a draw superseded by a re-draw (as the adjustment marks it)
+    with make_sessionmaker(db)() as s:
+        s.execute(update(Draw).where(Draw.id == drawn["id"]).values(status="superseded"))
+        s.commit()
+    t2 = drawn["tasks"][1]
+    r = _replace(
+        client, city, drawn["id"], badge=t2["team"][0]["badge"], reason="离职", task=t2["id"]
     )
-    if r.status_code in (200, 201):
-        t2 = drawn["tasks"][1]
-        r = _replace(
-            client, city, drawn["id"], badge=t2["team"][0]["badge"], reason="离职", task=t2["id"]
-        )
-        assert r.status_code == 409, r.text
+    assert r.status_code == 409 and "重新抽取取代" in r.json()["detail"], r.text
+    assert (
+        client.get(f"/api/v1/draws/{drawn['id']}/replacements", headers=city).json()["steps"] == []
+    )
 
 
 def test_no_valid_candidate_is_a_published_failed_step(client, city, db):
