@@ -1065,10 +1065,11 @@ def verify_timelock(
     seal_file: bytes | None,
     report: Report,
     population_seal: bytes | None = None,
+    team_frame_seal: bytes | None = None,
 ) -> None:
     """The seal a sealed record names: chain, round = first round at the opening, the opening
     = 00:00 北京时间 the day after the plan's window (or the announced tasks_public_from), the
-    age file's hash and header."""
+    age files' hashes and headers (record, population file, /3 inspector frame file)."""
     lock = sealed.get("timelock")
     spec = (plan or {}).get("spec") or {}
     withheld = sealed.get("tasks_withheld") is True or (
@@ -1130,6 +1131,12 @@ def verify_timelock(
         files.append(
             (lock.get("population_file"), population_seal, lock.get("population_file_sha256"))
         )
+    if "team_frame_file" in lock:
+        if lock.get("team_frame_file") != f"{sealed.get('id')}.inspectors.sealed.age":
+            problems.append("时间锁名录文件名与抽取编号不符（timelock team frame file name）")
+        files.append(
+            (lock.get("team_frame_file"), team_frame_seal, lock.get("team_frame_file_sha256"))
+        )
     for name, data, digest in files:
         if data is None:
             report.not_checked.append(
@@ -1185,6 +1192,7 @@ def check(
     seal_file: bytes | None = None,
     population_seal: bytes | None = None,
     replacements: dict[str, Any] | None = None,
+    team_frame_seal: bytes | None = None,
 ) -> Report:
     """Every check of a published draw, and the checks that could not be made. `task_lists`:
     the published task list files, {"csv": bytes, "xlsx": bytes} (either may be missing);
@@ -1204,7 +1212,7 @@ def check(
         report.problems += verify_plan(draw, plan)
         report.problems += verify_visit_windows(draw, plan)
     if draw.get("sealed") is True:
-        verify_timelock(draw, plan, seal_file, report, population_seal)
+        verify_timelock(draw, plan, seal_file, report, population_seal, team_frame_seal)
         return _check_sealed_alone(draw, report, bls, plan)
     report.problems += verify_seed(draw)
     if report.problems or "seed" not in draw:
@@ -1244,7 +1252,7 @@ def check(
         check_replacements(draw, replacements, team_frame, report)
     if sealed is not None:
         report.problems += verify_sealed(draw, sealed)
-        verify_timelock(sealed, plan, seal_file, report, population_seal)
+        verify_timelock(sealed, plan, seal_file, report, population_seal, team_frame_seal)
     return report
 
 
@@ -2762,6 +2770,7 @@ def default_locations(draw: dict[str, Any]) -> dict[str, list[str]]:
         "sealed": [f"{draw.get('id')}.sealed.json"],
         "seal": [f"{draw.get('id')}.sealed.age"],
         "population_seal": [f"{draw.get('id')}.population.sealed.age"],
+        "team_frame_seal": [f"{draw.get('id')}.inspectors.sealed.age"],
         "csv": [f"{draw.get('id')}.tasks.csv"],
         "xlsx": [f"{draw.get('id')}.tasks.xlsx"],
         # spotcheck-draw/3: the frozen inspector frame (spec §12)
@@ -2911,7 +2920,7 @@ def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             problems.append(f"无法读取检查组成员替换文件 {path}: {exc}")
     seals: dict[str, bytes] = {}
-    for kind in ("seal", "population_seal"):
+    for kind in ("seal", "population_seal", "team_frame_seal"):
         seal_path = find(None, kind)
         if seal_path is not None:
             try:
@@ -2929,6 +2938,7 @@ def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
             seal_file=seals.get("seal"),
             population_seal=seals.get("population_seal"),
             replacements=replacements,
+            team_frame_seal=seals.get("team_frame_seal"),
         )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         report = Report(problems=[f"抽取结果文件缺少或含有不合规的字段（malformed draw）：{exc!r}"])

@@ -169,6 +169,11 @@ class DrawSeal(Base):
     # seal replays the whole draw; NULL when the draw stored none
     population_file_sha256: Mapped[str | None] = mapped_column(String(64))
     population_file: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # a /3 draw's frozen inspector frame file (draws/{id}.inspectors.csv, its exact bytes)
+    # sealed to the same round, so that an opened seal replays the teams too; NULL when the
+    # draw has none (or was sealed before frames were)
+    team_frame_file_sha256: Mapped[str | None] = mapped_column(String(64))
+    team_frame_file: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
 class DrawReplacement(Base):

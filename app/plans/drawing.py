@@ -172,7 +172,14 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
             session, inputs, target_draw, len(population), problem, actor, replay
         )
         _store_population(session, failed, population_gz, inputs)  # so its seed and sizes replay
-        sealing.seal_draw(session, failed, failed.body, population_gz, local_date(inputs.now))
+        sealing.seal_draw(
+            session,
+            failed,
+            failed.body,
+            population_gz,
+            local_date(inputs.now),
+            _frame_file(inputs),
+        )
         return DrawOutcome(failed, problem)
     team_of = {t["uscc"]: t for t in teams.to_dict()["tasks"]}
     for t in target_draw.tasks:  # a joined task: the visit's team (docs/draw-spec-teams §11)
@@ -184,7 +191,9 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
     draw = _store(session, inputs, target_draw, teams, team_of, info, len(population), actor, visit)
     _store_population(session, draw, population_gz, inputs)
     _store_tasks(session, draw, target_draw, team_of, info, inputs.now, visit, inputs.plan.spec)
-    seal = sealing.seal_draw(session, draw, draw.body, population_gz, local_date(inputs.now))
+    seal = sealing.seal_draw(
+        session, draw, draw.body, population_gz, local_date(inputs.now), _frame_file(inputs)
+    )
     audit.append(
         session,
         actor=actor,
@@ -260,6 +269,13 @@ def _store_population(session: Session, draw: Draw, population_gz: bytes, inputs
         )
     )
     session.flush()
+
+
+def _frame_file(inputs: _Inputs) -> bytes | None:
+    """/3: the inspector frame file as published (draws/{id}.inspectors.csv), for the seal."""
+    if inputs.team_frame is None:
+        return None
+    return gzip.decompress(inputs.team_frame.lines_gz)
 
 
 def _pool(session: Session, inputs: _Inputs) -> list[Inspector]:

@@ -1,6 +1,7 @@
 """draw_replacements: the published, deterministic replacement steps of drawn teams
 (docs/draw-spec-teams.md §13), append-only; plan_versions.frozen_items: the plan's items as the
-registry read them at the publication (§12.10)
+registry read them at the publication (§12.10); draw_seals.team_frame_file(_sha256): a withheld
+/3 draw's inspector frame sealed with its record
 
 Revision ID: 5e8a1c3f9b27
 Revises: 3d9f5b2e7a41
@@ -40,6 +41,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_draw_replacements_task_id", "draw_replacements", ["task_id"])
     op.add_column("plan_versions", sa.Column("frozen_items", sa.JSON(), nullable=True))
+    op.add_column("draw_seals", sa.Column("team_frame_file_sha256", sa.String(64), nullable=True))
+    op.add_column("draw_seals", sa.Column("team_frame_file", sa.LargeBinary(), nullable=True))
 
 
 def downgrade() -> None:
@@ -48,9 +51,18 @@ def downgrade() -> None:
         "冻结的检查事项（plan_versions.frozen_items）",
         "SELECT 1 FROM plan_versions WHERE frozen_items IS NOT NULL LIMIT 1",
     )
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("ALTER TABLE plan_versions DROP COLUMN frozen_items")  # SQLite ≥ 3.35
-    else:
-        op.drop_column("plan_versions", "frozen_items")
+    refuse_losing(
+        "封存的执法人员名录（draw_seals.team_frame_file）",
+        "SELECT 1 FROM draw_seals WHERE team_frame_file IS NOT NULL LIMIT 1",
+    )
+    for table, column in (
+        ("plan_versions", "frozen_items"),
+        ("draw_seals", "team_frame_file_sha256"),
+        ("draw_seals", "team_frame_file"),
+    ):
+        if op.get_bind().dialect.name == "sqlite":
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # SQLite ≥ 3.35
+        else:
+            op.drop_column(table, column)
     op.drop_index("ix_draw_replacements_task_id", table_name="draw_replacements")
     op.drop_table("draw_replacements")
