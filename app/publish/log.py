@@ -408,6 +408,8 @@ def proofs_file(kind: str, ref: str) -> str | None:
     audit chain heads (read from the log itself)."""
     if kind in DRAW_KINDS:
         return f"log/proofs/draws/{ref}.json"
+    if kind == "replacement":  # ref DRAW/SEQ: with the draw's other leaves
+        return f"log/proofs/draws/{ref.rsplit('/', 1)[0]}.json"
     if kind == "result_version":
         result_id = int(ref.split("/", 1)[0])
         return f"log/proofs/results/page-{(result_id - 1) // RESULTS_PER_PAGE + 1}.json"

@@ -161,6 +161,14 @@ def test_replacements_are_published_and_verify(client, city, db, settings):
     report = _check(draw, plan, files, replacements=doc)
     assert (report.problems, report.not_checked) == ([], [])
     assert any("替换" in n for n in report.notes)
+    # each step is an event of the public log, proven beside the draw's other leaves
+    from app.models import LogLeaf
+
+    with make_sessionmaker(db)() as s:
+        refs = list(s.scalars(select(LogLeaf.ref).where(LogLeaf.kind == "replacement")))
+    assert refs == [f"{draw['id']}/{n}" for n in range(1, len(doc["steps"]) + 1)]
+    proofs = settings.publish_dir / "log" / "proofs" / "draws" / f"{draw['id']}.json"
+    assert '"replacement"' in proofs.read_text("utf-8")
     # the public draw page shows them
     page = (settings.publish_dir / "draws" / f"{draw['id']}.html").read_text("utf-8")
     assert "检查组成员替换" in page and leaver in page
