@@ -157,6 +157,10 @@ def test_replacements_are_published_and_verify(client, city, db, settings):
     assert r.status_code == 201, r.text
     doc = _republish(db, settings, draw["id"])
     assert doc is not None and doc["draw"] == draw["id"]
+    from tests.publish.test_site import ROOT, _required_ok
+
+    schema = json.loads((ROOT / "docs" / "schemas" / "replacements.schema.json").read_text())
+    assert _required_ok(schema, doc)
     assert doc["steps"] == r.json()["steps"]
     report = _check(draw, plan, files, replacements=doc)
     assert (report.problems, report.not_checked) == ([], [])
