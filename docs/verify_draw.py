@@ -2568,6 +2568,7 @@ class _Replacements:
             for m in team:
                 self.load[m["badge"]] = self.load.get(m["badge"], 0) + 1
         self.unavailable: set = set()
+        self.rotations: dict[str, list[str]] = {}
 
     def pool_of(self, badge: str) -> str | None:
         rec, tp = self.info.get(badge), self.tp
@@ -2583,8 +2584,14 @@ class _Replacements:
         return f"J{joint.index(rec['department'])}" if rec["department"] in joint else None
 
     def rotation(self, pool_id: str) -> list[str]:
-        members = [b for b, r in self.info.items() if r["cap"] > 0 and self.pool_of(b) == pool_id]
-        return sorted(members, key=lambda b: (_h64(f"{self.seed}|team|{b}"), b))
+        if pool_id not in self.rotations:
+            members = [
+                b for b, r in self.info.items() if r["cap"] > 0 and self.pool_of(b) == pool_id
+            ]
+            self.rotations[pool_id] = sorted(
+                members, key=lambda b: (_h64(f"{self.seed}|team|{b}"), b)
+            )
+        return self.rotations[pool_id]
 
     def step(self, task: str, badge: str, named: list[str]) -> dict[str, Any]:
         uscc = self.ids.get(task, task if task in self.tasks else None)

@@ -1068,6 +1068,7 @@
       this.load = new Map();
       for (const team of this.teams.values()) for (const m of team) this.load.set(m.badge, (this.load.get(m.badge) || 0) + 1);
       this.unavailable = new Set();
+      this.rotations = new Map();
     }
     poolOf(badge) {
       const rec = this.info.get(badge), tp = this.tp;
@@ -1079,10 +1080,12 @@
       return k >= 0 ? "J" + k : null;
     }
     async rotation(pid) {
+      if (this.rotations.has(pid)) return this.rotations.get(pid);
       const members = [...this.info.entries()].filter(([b, r]) => r.cap > 0 && this.poolOf(b) === pid).map(([b]) => b);
       const keyed = await Promise.all(members.map(async (b) => [await h64(`${this.seed}|team|${b}`), b]));
       keyed.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : cmpStr(x[1], y[1])));
-      return keyed.map(([, b]) => b);
+      this.rotations.set(pid, keyed.map(([, b]) => b));
+      return this.rotations.get(pid);
     }
     async step(task, badge, named) {
       const uscc = this.ids.has(task) ? this.ids.get(task) : (this.tasks.has(task) ? task : null);
