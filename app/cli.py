@@ -586,7 +586,7 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
     # the timelock seal of a withheld draw (record and population file), when it has one
     seal, population_seal = first(None, "seal"), first(None, "population_seal")
     team_frame_seal = first(None, "team_frame_seal")
-    # its replacement steps, when it has any (docs/draw-spec-teams.md §13)
+    # its replacement steps, when it has any (docs/draw-spec-teams.md §14)
     found_replacements = first(None, "replacements") if draw.get("sealed") is not True else None
     replacements = None
     if found_replacements is not None:

@@ -28,6 +28,7 @@ from app.models import Draw, Plan, Task, TaskMember
 from app.plans import visits
 from app.registries.bulk import bulk_insert
 from app.states import DrawStatus, PlanStatus, TaskStatus
+from app.visits.service import build_all
 
 LEAD = "某市医疗保障局"
 WINDOW = {"start": "2026-12-01", "end": "2026-12-31"}
@@ -116,6 +117,8 @@ def _seed(session: Session, ids: list[str], pool: list[Inspector]) -> None:
             team_rows.append({"task_id": tid, "badge": badge, "role": role, "position": k})
     bulk_insert(session, tasks, rows)
     bulk_insert(session, members, team_rows)
+    # the visit records (app/visits): the lookup reads them; without them it finds nothing
+    build_all(session)
     session.commit()
 
 
@@ -147,11 +150,26 @@ def main() -> None:
             needs = [visits.Need(u, "370403", frozenset({"医学"})) for u in found]
             decided = visits.decide(found, needs, params, pool)
             took = time.perf_counter() - start
+        with Session(engine) as session:  # /3: join-extend (draw-spec-teams §13)
+            start = time.perf_counter()
+            found3 = visits.open_visits(
+                session, plan_code="LATE", spec=spec, usccs=drawn, pool=pool, levels=True
+            )
+            needs = [visits.Need(u, "370403", frozenset({"医学", "财务"})) for u in found3]
+            extended = visits.decide_extend(
+                found3, needs, params, pool, seed="bench", n_tasks=len(drawn)
+            )
+            took3 = time.perf_counter() - start
     print(
         f"  open visits found {len(found):,}, joined {len(decided.joined):,}, "
         f"notes {len(decided.notes):,}"
     )
     print(f"  open_visits + decide: {took:7.3f} s = {took / ref:6.2f} x ref")
+    print(
+        f"  join-extend (医学+财务): joined {len(extended.joined):,}, "
+        f"extended {sum(1 for a in extended.added.values() if a):,}, "
+        f"notes {len(extended.notes):,}; {took3:7.3f} s = {took3 / ref:6.2f} x ref"
+    )
 
 
 if __name__ == "__main__":

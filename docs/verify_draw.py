@@ -109,6 +109,7 @@ TASK_FIELDS = frozenset(
         "joins",
         "visit_note",
         "visit_recused",
+        "visit_added",  # /3 join-extend: checked by replay_visits_extend (§13)
     }
 )
 
@@ -2105,8 +2106,17 @@ def replay_teams(draw: dict[str, Any]) -> list[str]:
     wanted = TEAMS_OF.get(draw.get("algorithm"), (TEAMS_ALGORITHM, TEAMS_ALGORITHM_2))
     if tp.get("algorithm") not in wanted:
         return [f"不支持的组队算法: {tp.get('algorithm')!r}"]
-    problems = replay_visits(draw)
+    rule = draw.get("visit_rule")
+    loads: dict[str, int] = {}
+    if rule is None:
+        problems = replay_visits(draw)
+    elif rule == JOIN_RULE_EXTEND and draw.get("algorithm") == ALGORITHM_V3:
+        problems, loads = replay_visits_extend(draw)
+    else:
+        return [f"不支持的合并规则 visit_rule: {rule!r}（unknown join rule）"]
     own = {**draw, "tasks": [t for t in draw.get("tasks", []) if "joins" not in t]}
+    if loads:  # the quotas the extensions took are not the team draw's (§13.3)
+        own["inspector_pool"] = reduced_pool(draw["inspector_pool"], draw["team_params"], loads)
     if not own["tasks"]:
         return problems
     return problems + _replay_own_teams(own)
@@ -2293,6 +2303,262 @@ def replay_visits(draw: dict[str, Any]) -> list[str]:
     return problems
 
 
+# --- /3 join with extension (docs/draw-spec-teams.md §13) ------------------------------------
+
+JOIN_RULE_EXTEND = "spotcheck-draw/3 join-extend"
+
+
+def join_blocker(
+    visit: dict[str, Any], region: str, tp: dict[str, Any], recused: list[str]
+) -> str | None:
+    """What no extension mends (§13.1): a member out of the pool, of the target's area under
+    交叉互查, or recused for the target; None when the visit may be extended."""
+    for m in visit["team"]:
+        if not m["in_pool"]:
+            return f"现有检查组成员 {m['badge']} 已不在执法检查人员名录库或不在岗"
+    if tp["cross_region"]:
+        level = tp["region_level"]
+        for m in visit["team"]:
+            if m["region"][:level] == region[:level]:
+                return (
+                    f"现有检查组成员 {m['badge']} 与检查对象同属{_LEVEL_NAMES[level]}医保区划，"
+                    "本计划要求交叉互查"
+                )
+    out = sorted(set(recused) & {m["badge"] for m in visit["team"]})
+    if out:
+        return f"现有检查组成员 {'、'.join(out)} 须回避该检查对象"
+    return None
+
+
+def _extension_pools(
+    draw: dict[str, Any],
+) -> tuple[list[tuple[str, list[dict[str, Any]]]], dict[str, int]]:
+    """The plan's pools E, J0…, L from the published `inspector_pool`, each in rotation order
+    (H(seed|team|badge), badge), members with a quota over all drawn targets; and the quotas."""
+    tp, seed = draw["team_params"], draw["seed"]
+    n = len(draw.get("tasks", []))
+    cols, depts = draw["inspector_pool"]["columns"], draw["inspector_pool"]["departments"]
+    joint = {d: f"J{k}" for k, d in enumerate(tp["joint_departments"])}
+    pools: dict[str, list[dict[str, Any]]] = {}
+    caps: dict[str, int] = {}
+    for row in draw["inspector_pool"]["rows"]:
+        rec = dict(zip_strict(cols, row))
+        rec["badge"] = str(rec["badge"])
+        rec["department"] = depts[rec["department"]]
+        rec["expertise"] = {x for x in rec["expertise"].split(";") if x}
+        if rec["kind"] == "专家" and tp["experts"] > 0:
+            pid = "E"
+        elif rec["kind"] == "执法人员" and rec["department"] == tp["lead_department"]:
+            pid = "L"
+        elif rec["kind"] == "执法人员" and rec["department"] in joint:
+            pid = joint[rec["department"]]
+        else:
+            continue
+        limits = [c for c in (rec["max_tasks"], tp["max_tasks_per_inspector"]) if c is not None]
+        cap = max(0, min([*limits, n]))
+        if cap > 0:
+            pools.setdefault(pid, []).append(rec)
+            caps[rec["badge"]] = cap
+    out = []
+    for pid in ("E", *joint.values(), "L"):
+        members = pools.get(pid, [])
+        members.sort(key=lambda r: (_h64(f"{seed}|team|{r['badge']}"), r["badge"]))
+        out.append((pid, members))
+    return out, caps
+
+
+def replay_extensions(
+    draw: dict[str, Any], candidates: list[tuple[dict[str, Any], dict[str, Any]]]
+) -> tuple[dict[str, tuple[list[tuple[str, str]], set[str], str | None]], dict[str, int]]:
+    """§13.2 replayed: per (task, open visit) that passed `join_blocker`, in USCC order, the
+    members added (badge, role), the published recusals the walks skipped, and the problem
+    when a slot found nobody; and the tasks each added inspector took."""
+    tp, seed = draw["team_params"], draw["seed"]
+    pools, caps = _extension_pools(draw)
+    level = tp["region_level"]
+    labels = {"E": "专家", "L": f"{tp['lead_department']}执法人员"}
+    labels.update({f"J{k}": f"{d}执法人员" for k, d in enumerate(tp["joint_departments"])})
+    load: dict[str, int] = {}
+    out: dict[str, tuple[list[tuple[str, str]], set[str], str | None]] = {}
+    for task, visit in sorted(candidates, key=lambda tv: tv[0]["uscc"]):
+        u, region = task["uscc"], task["region"]
+        listed = set(task.get("visit_recused", []))
+        team = visit["team"]
+        on_team = {m["badge"] for m in team}
+        covered: set[str] = set()
+        for m in team:
+            covered |= set(m.get("expertise") or [])
+        added: list[tuple[str, dict[str, Any]]] = []
+        used: set[str] = set()
+        problem = None
+        theirs = visit.get("cross_region_level")  # the served plans' 交叉互查 (§13.2)
+        for pid, rot in pools:
+            if pid == "E":
+                have = sum(1 for m in team if m.get("kind") == "专家")
+                groups = [(frozenset(), max(0, tp["experts"] - have))]
+            elif pid != "L":
+                dept = tp["joint_departments"][int(pid[1:])]
+                have = sum(
+                    1 for m in team if m.get("kind") == "执法人员" and m.get("department") == dept
+                )
+                groups = [(frozenset(), max(0, tp["joint_members"] - have))]
+            else:
+                have = sum(
+                    1
+                    for m in team
+                    if m.get("kind") == "执法人员" and m.get("department") == tp["lead_department"]
+                )
+                missing = sorted(set(task.get("required_expertise", [])) - covered)
+                groups = [(frozenset([e]), 1) for e in missing]
+                if tp["size"] - have - len(missing) > 0:
+                    groups.append((frozenset(), tp["size"] - have - len(missing)))
+            j = 0
+            for filt, k in groups:
+                for _ in range(k):
+                    start = _h64(f"{seed}|team-extend|{pid}|{u}|{j}")
+                    j += 1
+                    got = None
+                    for step in range(len(rot)):
+                        b = rot[(start + step) % len(rot)]
+                        if b["badge"] in on_team or not filt <= b["expertise"]:
+                            continue
+                        if load.get(b["badge"], 0) >= caps[b["badge"]]:
+                            continue
+                        if tp["cross_region"] and b["region"][:level] == region[:level]:
+                            continue
+                        if theirs is not None and b["region"][:theirs] == region[:theirs]:
+                            continue
+                        if b["badge"] in listed:
+                            used.add(b["badge"])
+                            continue
+                        got = b
+                        break
+                    if got is None:
+                        what = f"具备{'、'.join(sorted(filt))}专长的" if filt else ""
+                        problem = (
+                            f"现有检查组须补充{what}{labels[pid]}，"
+                            "本计划名录中没有符合条件（在岗、有任务额度、交叉互查、回避）的人员可补充"
+                        )
+                        break
+                    added.append((pid, got))
+                    on_team.add(got["badge"])
+                    covered |= got["expertise"]
+                    load[got["badge"]] = load.get(got["badge"], 0) + 1
+                if problem:
+                    break
+            if problem:
+                break
+        if problem:
+            for _pid, b in added:
+                load[b["badge"]] -= 1
+            out[u] = ([], used, problem)
+            continue
+        roles = {"L": "组员", "E": "专家"}
+        members: list[tuple[str, str]] = []
+        for pid in ("L", *[f"J{k}" for k in range(len(tp["joint_departments"]))], "E"):
+            got_ = sorted(b["badge"] for p, b in added if p == pid)
+            members += [(x, roles.get(pid, "联合检查")) for x in got_]
+        out[u] = (members, used, None)
+    return out, {b: n for b, n in sorted(load.items()) if n}
+
+
+def reduced_pool(pool: dict[str, Any], tp: dict[str, Any], loads: dict[str, int]) -> dict[str, Any]:
+    """The published pool with each added inspector's quota less the tasks the extensions gave
+    them (§13.3): what the team draw of the other tasks used."""
+    cols = pool["columns"]
+    bi, mi = cols.index("badge"), cols.index("max_tasks")
+    rows = []
+    for row in pool["rows"]:
+        n = loads.get(str(row[bi]), 0)
+        limits = [c for c in (row[mi], tp["max_tasks_per_inspector"]) if c is not None]
+        if n and limits:
+            row = list(row)
+            row[mi] = max(0, min(limits) - n)
+        rows.append(row)
+    return {**pool, "rows": rows}
+
+
+def replay_visits_extend(draw: dict[str, Any]) -> tuple[list[str], dict[str, int]]:
+    """Each task's `visit`, `joins`, `visit_added`, `visit_note` and `visit_recused` replayed
+    under the /3 join-extend rule (§13) from `open_visits`, the pool and the team params; and
+    the tasks the extensions gave each added inspector."""
+    problems = _check_open_visits(draw)
+    by = {v["uscc"]: v for v in draw["open_visits"]}
+    tp = draw["team_params"]
+    candidates: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    blocked: dict[str, str] = {}
+    for task in draw.get("tasks", []):
+        u, own = task["uscc"], task.get("id")
+        v = by.get(u)
+        recused = task.get("visit_recused", [])
+        if "visit" not in task:
+            problems.append(f"{u}: 缺少 visit（一次检查编号）")
+        if recused != sorted(set(recused)):
+            problems.append(f"{u}: visit_recused 须为排序且不重复的列表")
+        if v is None:
+            if any(k in task for k in ("joins", "visit_note", "visit_recused", "visit_added")):
+                problems.append(f"{u}: 没有列出可合并的检查，却有 joins/visit_note/visit_recused")
+            if task.get("visit", own) != own:
+                problems.append(f"{u}: visit 应为任务本身的编号 {own}")
+            continue
+        problem = join_blocker(v, task["region"], tp, recused)
+        if problem is None:
+            candidates.append((task, v))
+            continue
+        blocked[u] = problem
+        members = {m["badge"] for m in v["team"]}
+        if set(recused) - members or (
+            recused and join_blocker(v, task["region"], tp, []) is not None
+        ):
+            problems.append(f"{u}: 公布的 visit_recused 并未决定能否合并（recusal not deciding）")
+    extensions, loads = replay_extensions(draw, candidates)
+    for task in draw.get("tasks", []):
+        u, own = task["uscc"], task.get("id")
+        v = by.get(u)
+        if v is None:
+            continue
+        added, used, problem = extensions.get(u, ([], set(), blocked.get(u)))
+        if u not in blocked:
+            for b in sorted(set(task.get("visit_recused", [])) - used):
+                problems.append(
+                    f"{u}: 公布的回避人员 {b} 在补充检查组时从未被跳过（recusal not taken）"
+                )
+        if problem is None:
+            joins = {"draw": v["draw"], "task": v["task"], "plan": v["plan"]}
+            if task.get("joins") != joins:
+                problems.append(
+                    f"{u}: 现有检查组补充后满足本计划要求，任务应并入 {v['plan']} 计划的检查 "
+                    f"{v['visit']}（listed visit skipped）"
+                )
+                continue
+            if task.get("visit") != v["visit"]:
+                problems.append(f"{u}: 并入后 visit 应为 {v['visit']}")
+            got_added = [(m.get("badge"), m.get("role")) for m in task.get("visit_added") or []]
+            if "visit_added" not in task or got_added != added:
+                problems.append(
+                    f"{u}: 补充的检查组成员与重放结果不一致，公布 {got_added}，重放 {added}"
+                    "（extension forged）"
+                )
+            team = [(m["badge"], m["role"]) for m in v["team"]] + added
+            got = [(m["badge"], m["role"]) for m in task.get("team") or []]
+            if got != team:
+                problems.append(
+                    f"{u}: 并入后的检查组应为所并入检查的检查组加补充成员（team swapped）"
+                )
+            if "visit_note" in task:
+                problems.append(f"{u}: 已并入的任务不应有 visit_note")
+            continue
+        if "joins" in task or "visit_added" in task:
+            problems.append(f"{u}: 现有检查组不能补充至满足本计划要求（{problem}），不得并入")
+            continue
+        if task.get("visit") != own:
+            problems.append(f"{u}: 未并入的任务 visit 应为任务本身的编号 {own}")
+        note = f"未能与 {v['plan']} 计划的检查（{v['visit']}）合并：{problem}"
+        if task.get("visit_note") != note:
+            problems.append(f"{u}: visit_note 应为 {note!r}")
+    return problems, loads
+
+
 # --- the frozen inspector frame of spotcheck-draw/3 (docs/draw-spec-teams.md §12) -----------
 
 TEAMS_OF = {ALGORITHM_V3: (TEAMS_ALGORITHM_3,)}
@@ -2464,8 +2730,15 @@ def rederive_failure(draw: dict[str, Any], rows: list[dict[str, str]], report: R
     recusals it opened, must fail too. Replay with fewer constraints than the truth (only those
     recusals, the joined targets left out) failing means no valid team existed (spec §12.6)."""
     ft = draw["failed_teams"]
-    if not isinstance(ft, dict) or set(ft) != {"item_expertise", "joined", "recused"}:
+    keys = {"item_expertise", "joined", "recused"}
+    extend = draw.get("visit_rule") == JOIN_RULE_EXTEND and draw.get("algorithm") == ALGORITHM_V3
+    if extend:
+        keys.add("visit_added")
+    if not isinstance(ft, dict) or set(ft) != keys:
         report.problems.append("failed_teams 须恰含 item_expertise、joined、recused（malformed)")
+        return
+    if draw.get("visit_rule") is not None and not extend:
+        report.problems.append(f"不支持的合并规则 visit_rule: {draw.get('visit_rule')!r}")
         return
     tasks = failure_tasks(draw, rows)
     drawn = {t["uscc"] for t in replay(draw, rows)["tasks"]}
@@ -2474,6 +2747,18 @@ def rederive_failure(draw: dict[str, Any], rows: list[dict[str, str]], report: R
         report.problems.append(f"failed_teams 提到未抽中的对象 {stray[0]}（not a drawn target）")
         return
     attempt = {**draw, "tasks": tasks, "exclusions": []}
+    if extend:  # the quotas the published extensions took (§13.4: taken as published)
+        added = ft["visit_added"]
+        if not set(added) <= set(ft["joined"]):
+            report.problems.append(
+                "failed_teams.visit_added 提到未并入的对象（not a joined target）"
+            )
+            return
+        loads: dict[str, int] = {}
+        for badges in added.values():
+            for b in badges:
+                loads[b] = loads.get(b, 0) + 1
+        attempt["inspector_pool"] = reduced_pool(draw["inspector_pool"], draw["team_params"], loads)
     rp = _Replay(attempt)
     rp.replay()
     if not rp.failed:
@@ -2520,7 +2805,7 @@ def check_team_frame(draw: dict[str, Any], data: bytes | None, report: Report) -
         report.problems += check_recusal_openings(draw, rows)
 
 
-# --- replacement steps (spec-teams §13) ------------------------------------------------------
+# --- replacement steps (spec-teams §14) ------------------------------------------------------
 
 REPLACEMENT_ALGORITHM = "spotcheck-draw/3 replacement"
 REPLACEMENT_CONSTRAINTS = ("已不可用", "已在本检查组", "交叉互查", "任务上限", "专长", "回避")
@@ -2785,7 +3070,7 @@ def default_locations(draw: dict[str, Any]) -> dict[str, list[str]]:
             *([draw["team_frame_file"]] if isinstance(draw.get("team_frame_file"), str) else []),
             f"{draw.get('id')}.inspectors.csv",
         ],
-        # its replacement steps, when it has any (spec-teams §13)
+        # its replacement steps, when it has any (spec-teams §14)
         "replacements": [f"{draw.get('id')}.replacements.json"],
     }
 

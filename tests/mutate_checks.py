@@ -74,6 +74,7 @@ TARGETS = {
             "tests/publish/test_verify_js.py",
             "tests/publish/test_verify_js_log.py",
             "tests/draw/test_teams_recusal.py",
+            "tests/draw/test_verifier_join_extend.py",
         ),
         end=r"^  /\* Reads a file as a stream",
     ),

@@ -1,4 +1,4 @@
-"""The replacement step of a drawn team (docs/draw-spec-teams.md §13): PURE, replayed by the
+"""The replacement step of a drawn team (docs/draw-spec-teams.md §14): PURE, replayed by the
 verifiers from the published files alone.
 
 An inspector who becomes unavailable after a `spotcheck-draw/3` draw (离职、病假、新发现的回避关系

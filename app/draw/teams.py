@@ -1077,10 +1077,13 @@ class OpenVisit:
     window_start: str
     window_end: str
     team: tuple[VisitMember, ...]
+    # /3 join-extend (§13): the strictest 交叉互查 level (digits) of the plans the visit serves
+    # (those whose lists are public no later), which members added to it must respect too
+    cross_region_level: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Published form (an entry of `open_visits`)."""
-        return {
+        out: dict[str, Any] = {
             "uscc": self.uscc,
             "visit": self.visit,
             "draw": self.draw,
@@ -1089,6 +1092,9 @@ class OpenVisit:
             "window": {"start": self.window_start, "end": self.window_end},
             "team": [m.to_dict() for m in self.team],
         }
+        if self.cross_region_level is not None:
+            out["cross_region_level"] = self.cross_region_level
+        return out
 
 
 def windows_overlap(a: tuple[str, str], b: tuple[str, str]) -> bool:
@@ -1151,3 +1157,233 @@ def join_problem(
 def visit_note(visit: OpenVisit, problem: str) -> str:
     """The published `visit_note` of a task that could not join `visit`."""
     return f"未能与 {visit.plan} 计划的检查（{visit.visit}）合并：{problem}"
+
+
+# --- /3: join with extension (docs/draw-spec-teams.md §13) ------------------------------------
+
+# A /3 draw that carries `visit_rule` = JOIN_RULE_EXTEND joins an open visit by this rule: the
+# visit's team, plus members the later plan draws from its own pool, must satisfy every team
+# rule of the later plan. Draws without the field keep §11's rule (`join_problem`).
+JOIN_RULE_EXTEND = "spotcheck-draw/3 join-extend"
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    """The join of one target's task to an open visit under JOIN_RULE_EXTEND: the members the
+    later plan adds (empty when the team already satisfies it), the candidates a recusal kept
+    off a step (published as `visit_recused`), or why it cannot join (`problem`)."""
+
+    added: tuple[Member, ...] = ()
+    recused: tuple[str, ...] = ()
+    problem: str | None = None
+
+
+def join_blocker(
+    visit: OpenVisit, *, target_region: str, params: TeamParams, recused: Iterable[str] = ()
+) -> str | None:
+    """What no extension can mend, in order: a member no longer in the (frozen) pool, a member
+    of the target's own area under 交叉互查, a member recused for the target (`recused`: the
+    team's badges recused for it). None when the visit may be extended."""
+    for m in visit.team:
+        if not m.in_pool:
+            return f"现有检查组成员 {m.badge} 已不在执法检查人员名录库或不在岗"
+    if params.cross_region:
+        level = params.region_level
+        for m in visit.team:
+            if m.region[:level] == target_region[:level]:
+                return (
+                    f"现有检查组成员 {m.badge} 与检查对象同属{_LEVEL_NAMES[level]}医保区划，"
+                    "本计划要求交叉互查"
+                )
+    out = sorted(set(recused) & {m.badge for m in visit.team})
+    if out:
+        return f"现有检查组成员 {'、'.join(out)} 须回避该检查对象"
+    return None
+
+
+def _extension_pools(
+    inspectors: Iterable[Inspector], params: TeamParams, n_tasks: int
+) -> list[tuple[str, list[Inspector], dict[str, int]]]:
+    """The plan's own pools (§2: E, J0…, L, in that order) for an extension: active members with
+    a quota in this draw (`effective_cap` over all `n_tasks` drawn targets), and the quotas."""
+    joint = _kinds(params)
+    pools: dict[str, list[Inspector]] = {}
+    caps: dict[str, int] = {}
+    for i in inspectors:
+        pid: str | None = None
+        if i.active and i.kind == KIND_EXPERT and params.experts > 0:
+            pid = POOL_EXPERT
+        elif i.active and i.kind == KIND_OFFICER:
+            pid = POOL_LEAD if i.department == params.lead_department else joint.get(i.department)
+        if pid is None:
+            continue
+        cap = effective_cap(i.max_tasks, params.max_tasks_per_inspector, n_tasks)
+        if cap > 0:
+            pools.setdefault(pid, []).append(i)
+            caps[i.badge] = cap
+    return [(pid, pools.get(pid, []), caps) for pid in (POOL_EXPERT, *joint.values(), POOL_LEAD)]
+
+
+def extend_visits(
+    *,
+    seed: str,
+    params: TeamParams,
+    inspectors: Sequence[Inspector],
+    n_tasks: int,
+    joins: Sequence[tuple[TeamTask, OpenVisit]],
+) -> tuple[dict[str, Extension], dict[str, int]]:
+    """Per target whose task may join an open visit (`join_blocker` passed), the members this
+    plan adds to the visit's team so that it satisfies every team rule of this plan (§13), or
+    why it cannot; and the tasks each added inspector takes (their quota for the team draw).
+
+    Targets in ascending USCC order, loads shared; per target the pools E, J0…, L: experts up to
+    `experts`, each joint department's 执法人员 up to `joint_members`, then lead-department
+    执法人员 — one per expertise still missing (members and those added count), and more up to
+    `size` lead-department 执法人员. Slot j of a pool: its members fitting the slot's filter in
+    rotation order (H(seed|team|badge), badge), walked cyclically once from
+    H(seed|team-extend|pool|uscc|j) mod |R|; the first not on the team, below quota and not of
+    the target's area (交叉互查: this plan's, and the visit's `cross_region_level`) is taken;
+    one recused for the target is skipped and recorded.
+    A slot nobody fills: the target does not join (its added members are released)."""
+    params.validate()
+    if not joins:  # no open visit to extend: nothing to rank (a national draw has 20,000)
+        return {}, {}
+    pools = _extension_pools(inspectors, params, n_tasks)
+    ranked: dict[str, list[Inspector]] = {
+        pid: sorted(members, key=lambda i: (h64(f"{seed}|team|{i.badge}"), i.badge))
+        for pid, members, _caps in pools
+    }
+    caps = pools[0][2] if pools else {}
+    labels = {POOL_EXPERT: "专家", POOL_LEAD: f"{params.lead_department}执法人员"}
+    labels |= {pid: f"{d}执法人员" for d, pid in _kinds(params).items()}
+    level = params.region_level
+    load: dict[str, int] = {}
+    out: dict[str, Extension] = {}
+    for task, visit in sorted(joins, key=lambda tv: tv[0].uscc):
+        team = list(visit.team)
+        on_team = {m.badge for m in team}
+        covered: set[str] = set()
+        for m in team:
+            covered |= m.expertise
+        added: list[tuple[str, Inspector]] = []
+        recused: set[str] = set()
+        problem: str | None = None
+        key = task.region[:level]
+        # the plans the visit already serves: an added member respects their 交叉互查 too
+        theirs = visit.cross_region_level
+        their_key = task.region[:theirs] if theirs is not None else None
+        for pid, _members, _caps in pools:
+            groups = _extension_groups(pid, params, team, added, covered, task)
+            rot = ranked[pid]
+            j = 0
+            for filt, k in groups:
+                for _ in range(k):
+                    start = h64(f"{seed}|team-extend|{pid}|{task.uscc}|{j}")
+                    j += 1
+                    got = None
+                    size = len(rot)
+                    for step in range(size):
+                        b = rot[(start + step) % size]
+                        if b.badge in on_team or not filt <= b.expertise:
+                            continue
+                        if load.get(b.badge, 0) >= caps[b.badge]:
+                            continue
+                        if params.cross_region and b.region[:level] == key:
+                            continue
+                        if theirs is not None and b.region[:theirs] == their_key:
+                            continue
+                        if task.uscc in recusal_of(b):
+                            recused.add(b.badge)
+                            continue
+                        got = b
+                        break
+                    if got is None:
+                        what = f"具备{'、'.join(sorted(filt))}专长的" if filt else ""
+                        problem = (
+                            f"现有检查组须补充{what}{labels[pid]}，"
+                            "本计划名录中没有符合条件（在岗、有任务额度、交叉互查、回避）的人员可补充"
+                        )
+                        break
+                    added.append((pid, got))
+                    on_team.add(got.badge)
+                    covered |= got.expertise
+                    load[got.badge] = load.get(got.badge, 0) + 1
+                if problem:
+                    break
+            if problem:
+                break
+        if problem:
+            for _pid, b in added:
+                load[b.badge] -= 1
+            out[task.uscc] = Extension(recused=tuple(sorted(recused)), problem=problem)
+            continue
+        out[task.uscc] = Extension(
+            added=_added_members(added, params), recused=tuple(sorted(recused))
+        )
+    return out, {b: n for b, n in sorted(load.items()) if n}
+
+
+def _extension_groups(
+    pid: str,
+    params: TeamParams,
+    team: Sequence[VisitMember],
+    added: Sequence[tuple[str, Inspector]],
+    covered: set[str],
+    task: TeamTask,
+) -> list[Group]:
+    """The slot groups of one pool for an extension (§13.2)."""
+    if pid == POOL_EXPERT:
+        have = sum(1 for m in team if m.kind == KIND_EXPERT)
+        return [(_ANY, max(0, params.experts - have))]
+    if pid != POOL_LEAD:
+        dept = params.joint_departments[int(pid[1:])]
+        have = sum(1 for m in team if m.kind == KIND_OFFICER and m.department == dept)
+        return [(_ANY, max(0, params.joint_members - have))]
+    have = sum(1 for m in team if m.kind == KIND_OFFICER and m.department == params.lead_department)
+    missing = sorted(task.required_expertise - covered)
+    groups: list[Group] = [(frozenset([e]), 1) for e in missing]
+    rest = params.size - have - len(missing)
+    if rest > 0:
+        groups.append((_ANY, rest))
+    return groups
+
+
+def _added_members(
+    added: Sequence[tuple[str, Inspector]], params: TeamParams
+) -> tuple[Member, ...]:
+    """Added members in published order: lead-department 执法人员 (组员), joint members
+    (联合检查, department order), experts (专家), each by badge."""
+    members: list[Member] = []
+    order = [POOL_LEAD, *_kinds(params).values(), POOL_EXPERT]
+    roles = {POOL_LEAD: ROLE_MEMBER, POOL_EXPERT: ROLE_EXPERT}
+    for pid in order:
+        got = sorted(b.badge for p, b in added if p == pid)
+        members += [Member(x, roles.get(pid, ROLE_JOINT)) for x in got]
+    return tuple(members)
+
+
+def reduced_pool(
+    inspectors: Sequence[Inspector], params: TeamParams, loads: Mapping[str, int]
+) -> list[Inspector]:
+    """The pool for the team draw after an extension: each added inspector's quota less the tasks
+    the extension gave them (`max_tasks` = min(任务上限 left, plan cap) − those tasks)."""
+    out = []
+    for i in inspectors:
+        n = loads.get(i.badge, 0)
+        if n:
+            caps = [c for c in (i.max_tasks, params.max_tasks_per_inspector) if c is not None]
+            if caps:
+                i = Inspector(
+                    badge=i.badge,
+                    name=i.name,
+                    department=i.department,
+                    region=i.region,
+                    expertise=i.expertise,
+                    kind=i.kind,
+                    employer_uscc=i.employer_uscc,
+                    conflicts=i.conflicts,
+                    max_tasks=max(0, min(caps) - n),
+                    active=i.active,
+                )
+        out.append(i)
+    return out

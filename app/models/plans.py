@@ -177,7 +177,7 @@ class DrawSeal(Base):
 
 
 class DrawReplacement(Base):
-    """One replacement step of a drawn team (docs/draw-spec-teams.md §13), append-only: the
+    """One replacement step of a drawn team (docs/draw-spec-teams.md §14), append-only: the
     inspector replaced, the published reason and the member the rule gave (NULL: the step
     failed, `failure` says why). Written once, never changed; published with the draw."""
 

@@ -49,6 +49,8 @@ from app.draw.teams import (
     TeamParams,
     TeamTask,
     assign_teams,
+    pool_dict,
+    reduced_pool,
 )
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.events import publication_due
@@ -162,12 +164,20 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
         population_gz = frame.population_gzip(population, inputs.plan_items)
     pool = _pool(session, inputs)
     visit = _visits(session, inputs, target_draw, info, pool)
+    # the quotas the extensions of joined visits took are not the team draw's (§13.3)
+    team_pool = reduced_pool(pool, _team_params(inputs), visit.loads) if visit.loads else pool
     try:
-        teams = _draw_teams(inputs, target_draw, info, pool, set(visit.joined))
+        teams = _draw_teams(inputs, target_draw, info, team_pool, set(visit.joined))
     except ValidationFailed as problem:
         if inputs.algorithm not in FROZEN_FRAME:
             raise  # /1 kept its behaviour: nothing written
-        replay = _failure_replay(inputs, target_draw, info, pool, set(visit.joined))
+        replay = _failure_replay(inputs, target_draw, info, team_pool, set(visit.joined))
+        if replay is not None and visit.rule is not None:
+            replay["inspector_pool"] = _published_pool(replay["inspector_pool"], pool)
+            replay["visit_rule"] = visit.rule
+            replay["failed_teams"]["visit_added"] = {
+                u: [m.badge for m in added] for u, added in sorted(visit.added.items())
+            }
         failed = _store_failed(
             session, inputs, target_draw, len(population), problem, actor, replay
         )
@@ -188,7 +198,9 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
                 "required_expertise": sorted(_needs(inputs, t.items)),
                 "team": visit.team(t.uscc),
             }
-    draw = _store(session, inputs, target_draw, teams, team_of, info, len(population), actor, visit)
+    draw = _store(
+        session, inputs, target_draw, teams, team_of, info, len(population), actor, visit, pool
+    )
     _store_population(session, draw, population_gz, inputs)
     _store_tasks(session, draw, target_draw, team_of, info, inputs.now, visit, inputs.plan.spec)
     seal = sealing.seal_draw(
@@ -457,12 +469,22 @@ def _visits(
         spec=inputs.plan.spec,
         usccs=(t.uscc for t in target_draw.tasks),
         pool=pool,
+        levels=inputs.algorithm == ALGORITHM_V3,
     )
     needs = (
         visits.Need(t.uscc, info[t.uscc][1], _needs(inputs, t.items))
         for t in target_draw.tasks
         if t.uscc in found
     )
+    if inputs.algorithm == ALGORITHM_V3:  # join with extension (docs/draw-spec-teams.md §13)
+        return visits.decide_extend(
+            found,
+            needs,
+            _team_params(inputs),
+            pool,
+            seed=inputs.seed,
+            n_tasks=len(target_draw.tasks),
+        )
     return visits.decide(found, needs, _team_params(inputs), pool)
 
 
@@ -604,6 +626,7 @@ def _store(
     population_size: int,
     actor: str,
     visit: visits.Visits,
+    pool_of: list[Inspector],
 ) -> Draw:
     """The draw row and its published body; 409 if another request drew the plan first."""
     plan, now = inputs.plan, inputs.now
@@ -629,11 +652,13 @@ def _store(
     body = _head(inputs, target_draw, population_size, status=DrawStatus.CURRENT)
     body |= {
         "team_params": teams.params.to_dict(),
-        "inspector_pool": teams.inspector_pool_dict(),
+        "inspector_pool": _published_pool(teams.inspector_pool_dict(), pool_of),
         "exclusions": list(teams.exclusions),
         "open_visits": visit.published(),
         "tasks": published_tasks,
     }
+    if visit.rule is not None:  # /3 from §13 on: the join rule it used (records before: §11)
+        body["visit_rule"] = visit.rule
     if inputs.team_frame is not None:
         body["recusal_openings"] = _openings(inputs, published_tasks)
     if inputs.algorithm in FROZEN_FRAME:
@@ -642,6 +667,13 @@ def _store(
     draw = _add_draw(session, inputs, body, status=DrawStatus.CURRENT, actor=actor)
     plan.status, plan.draw_count, plan.updated_at = PlanStatus.DRAWN, seq, now
     return draw
+
+
+def _published_pool(drawn: dict[str, Any], pool: list[Inspector]) -> dict[str, Any]:
+    """The published `inspector_pool`: the pool members with their quotas from the frozen frame
+    (§12.5), not those the team draw used after an extension took some (§13.3)."""
+    by_badge = {i.badge: i for i in pool}
+    return pool_dict(by_badge[str(row[0])] for row in drawn["rows"])
 
 
 def _head(

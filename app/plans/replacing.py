@@ -1,4 +1,4 @@
-"""Replacing an unavailable inspector on a drawn team (docs/draw-spec-teams.md §13): the
+"""Replacing an unavailable inspector on a drawn team (docs/draw-spec-teams.md §14): the
 published, deterministic replacement step — never a redraw, never a hand-picked member.
 
 The rule is app/draw/replacement.py (pure, replayed by the verifiers); this service checks what

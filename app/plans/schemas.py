@@ -609,6 +609,8 @@ class DrawTaskOut(StrictOut):
     joins: DrawJoinOut | None = None
     visit_note: str | None = None
     visit_recused: list[str] | None = None
+    # /3 join-extend (docs/draw-spec-teams.md §13): the members this plan added to the visit
+    visit_added: list[DrawTeamMemberOut] | None = None
 
 
 class VisitWindowOut(StrictOut):
@@ -640,6 +642,8 @@ class OpenVisitOut(StrictOut):
     plan: str
     window: VisitWindowOut
     team: list[VisitMemberOut]
+    # /3 join-extend (docs/draw-spec-teams.md §13): the plans' strictest 交叉互查 level
+    cross_region_level: int | None = None
 
 
 class RecusalOpeningOut(StrictOut):
@@ -677,6 +681,8 @@ class DrawOut(StrictOut):
     team_frame_file: str | None = None
     recusal_openings: list[RecusalOpeningOut] | None = None
     open_visits: list[OpenVisitOut] | None = None
+    # the join rule of a /3 draw made from docs/draw-spec-teams.md §13 on (absent before: §11)
+    visit_rule: str | None = None
     tasks: list[DrawTaskOut] | None = None  # absent from a failed attempt
     tasks_sha256: str | None = None
     error: dict[str, Any] | None = None
@@ -692,7 +698,7 @@ class DrawViewOut(DrawOut):
 
 class ReplacementIn(BaseModel):
     """An inspector who became unavailable after the draw, replaced by the published rule
-    (docs/draw-spec-teams.md §13): on one task, or (no `task`) on every open task of the draw."""
+    (docs/draw-spec-teams.md §14): on one task, or (no `task`) on every open task of the draw."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -73,7 +73,7 @@ def render_draw(out: FileSink, d: DrawData, data: SiteData, titles: Mapping[str,
     if d.team_frame_gz is not None:  # /3: the frozen inspector frame the teams were drawn from
         out[f"draws/{d.id}.inspectors.csv"] = GunzipFile(d.team_frame_gz)
     out[f"draws/{d.id}.json"] = dumps(b)
-    if d.replacements:  # the replacement steps since the draw (docs/draw-spec-teams.md §13)
+    if d.replacements:  # the replacement steps since the draw (docs/draw-spec-teams.md §14)
         out[f"draws/{d.id}.replacements.json"] = dumps(d.replacements)
     if "tasks_sha256" in b or d.timelock is not None:
         # the sealed record (and its seal) stay published beside the revealed draw

@@ -380,7 +380,9 @@ def render_notice(
         for t in merged
     ]
     all_items = [by_code[c] for c in codes_wanted if c in by_code]
-    members = teams.team_of(session, task.id)
+    # the visit's one team (visit_members: every member of every task of it, those a later plan
+    # added too, docs/draw-spec-teams.md §13), the task's own where no record exists
+    members = visit_reader.team(session, task.visit or task.id) or teams.team_of(session, task.id)
     badges = [m["badge"] for m in members]
     people = {
         i.badge: i for i in session.scalars(select(Inspector).where(Inspector.badge.in_(badges)))

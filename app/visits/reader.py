@@ -146,6 +146,16 @@ def carried_out_between(session: Session, *, start: date, end: date) -> list[tup
     return [(region.get(v, ""), u) for v, u, state in rows if v in region]
 
 
+def team(session: Session, visit_id: str) -> list[dict[str, str]]:
+    """A visit's one team in order ({badge, role}, 组长 first), from its record."""
+    rows = session.execute(
+        select(VisitMember.badge, VisitMember.role)
+        .where(VisitMember.visit_id == visit_id)
+        .order_by(VisitMember.position)
+    )
+    return [{"badge": b, "role": r} for b, r in rows]
+
+
 def visit_record(session: Session, visit_id: str) -> Visit | None:
     """The stored record of a visit (None if there is no such visit)."""
     return session.get(Visit, visit_id)

@@ -32,6 +32,7 @@ TESTS = [
     "tests/draw/test_teams.py",
     "tests/draw/test_teams_recusal.py",
     "tests/draw/test_verifier_visits.py",
+    "tests/draw/test_verifier_join_extend.py",
     "tests/draw/test_yearly_caps.py",
     "tests/draw/test_draw_v3.py",
     "tests/draw/test_team_frame.py",

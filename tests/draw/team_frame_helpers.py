@@ -143,7 +143,7 @@ def as_failed(
 def replacement_doc(
     body: dict[str, Any], population_file: bytes, steps: int = 6, *, exhaust: bool = False
 ) -> dict[str, Any]:
-    """The draw's replacements file (docs/draw-spec-teams.md §13) as the service writes it
+    """The draw's replacements file (docs/draw-spec-teams.md §14) as the service writes it
     (app/plans/replacing.py): the leader of each task in turn replaced (离职), with the frame's
     true recusals, until `steps` steps — at least one of which skipped a recusal — were made.
     `exhaust`: then the first task's leader seat replaced again and again until a step fails."""

@@ -1,4 +1,4 @@
-"""The replacement step (docs/draw-spec-teams.md §13): the test vector, and each forgery of a
+"""The replacement step (docs/draw-spec-teams.md §14): the test vector, and each forgery of a
 published replacements file refused by the stdlib verifier (docs/verify_draw.py
 `check_replacements`, which `spotcheck verify` runs too). tests/draw/mutate_verifier.py runs
 this file: every check of check_replacements is switched off in turn and some test here fails.
@@ -43,9 +43,9 @@ def _check(doc: Any, *, frame: bool = True, draw: dict[str, Any] | None = None) 
     )
 
 
-# The §13 test vector: the leader of each task of the golden /3 draw with teams
+# The §14 test vector: the leader of each task of the golden /3 draw with teams
 # (tests/draw/team_frame_helpers.py) replaced in turn, then the first task's seat until no one is
-# left. Pinned here and in docs/draw-spec-teams.md §13.4.
+# left. Pinned here and in docs/draw-spec-teams.md §14.4.
 VECTOR = [
     ("37013", "37009", ["37010"], None),
     ("37005", "37007", [], None),

@@ -1,4 +1,4 @@
-"""The replacement step of a drawn team (docs/draw-spec-teams.md §13), attacked as an operator
+"""The replacement step of a drawn team (docs/draw-spec-teams.md §14), attacked as an operator
 with the database and the console would: a member who became unavailable after the draw is
 replaced by the next valid candidate in the draw's own order, published and replayed by the
 verifiers — a friendly replacement picked by hand (in the published file or the database) is

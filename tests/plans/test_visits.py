@@ -85,6 +85,48 @@ def _team(task):  # type: ignore[no-untyped-def]
     return [(m["badge"], m["role"]) for m in task["team"]]
 
 
+def _main_rule_joins(draw, task):  # type: ignore[no-untyped-def]
+    """Whether main's join rule (docs/draw-spec-teams.md §11.2) would have joined the task."""
+    from app.draw.teams import OpenVisit, TeamParams, VisitMember, join_problem
+
+    v = next(v for v in draw["open_visits"] if v["uscc"] == task["uscc"])
+    team = tuple(
+        VisitMember(
+            m["badge"],
+            m["role"],
+            m["in_pool"],
+            m.get("kind", ""),
+            m.get("department", ""),
+            m.get("region", ""),
+            frozenset(m.get("expertise", [])),
+        )
+        for m in v["team"]
+    )
+    visit = OpenVisit(v["uscc"], v["visit"], v["draw"], v["task"], v["plan"], "", "", team)
+    tp = draw["team_params"]
+    params = TeamParams(
+        size=tp["size"],
+        lead_department=tp["lead_department"],
+        joint_departments=tuple(tp["joint_departments"]),
+        joint_members=tp["joint_members"],
+        experts=tp["experts"],
+        cross_region=tp["cross_region"],
+        region_level=tp["region_level"],
+    )
+    need = frozenset(task["required_expertise"])
+    return (
+        join_problem(visit, target_region=task["region"], required_expertise=need, params=params)
+        is None
+    )
+
+
+def _expertise(draw, members):  # type: ignore[no-untyped-def]
+    """The expertise of the given members, from the draw's published pool."""
+    pool = draw["inspector_pool"]
+    rows = {r[0]: r for r in pool["rows"]}
+    return [rows[m["badge"]][3].split(";") for m in members]
+
+
 def test_concurrent_plans_merge_into_one_visit_and_say_so(client, four):  # type: ignore[no-untyped-def]
     sup, a, b, c, d = four
     a_of = {t["uscc"]: t for t in a["tasks"]}
@@ -95,25 +137,39 @@ def test_concurrent_plans_merge_into_one_visit_and_say_so(client, four):  # type
     assert shared and len(joined_b) + len(noted_b) == len(shared)
     assert {v["uscc"] for v in b["open_visits"]} == {t["uscc"] for t in shared}
     assert joined_b, "some of A's teams cover 医学+财务: those tasks join"
+    extended = []
     for t in joined_b:
         first = a_of[t["uscc"]]
-        assert t["visit"] == first["id"] and _team(t) == _team(first)
-        assert t["joins"] == {"draw": a["id"], "task": first["id"], "plan": "V-A"}
-    # the existing team lacks the expertise: own team, own visit, and the note says why
-    assert noted_b, "some of A's teams lack 财务: those tasks get their own team"
-    for t in noted_b:
-        assert t["visit"] == t["id"] and "joins" not in t
-        assert t["visit_note"].startswith(f"未能与 V-A 计划的检查（{a_of[t['uscc']]['id']}）合并：")
-        assert "财务" in t["visit_note"] and "不具备" in t["visit_note"]
-        assert _team(t) != _team(a_of[t["uscc"]])
-    # C joins the earliest open visit: A's where A drew the target, else B's
+        assert t["visit"] == first["id"] and t["joins"] == {
+            "draw": a["id"],
+            "task": first["id"],
+            "plan": "V-A",
+        }
+        # one team: the visit's, then the members B added from its own pool (§13)
+        k = len(first["team"])
+        assert _team(t)[:k] == _team(first) and _team(t)[k:] == _team({"team": t["visit_added"]})
+        if t["visit_added"]:
+            extended.append(t)
+            assert any("财务" in m for m in _expertise(b, t["visit_added"]))
+    # the existing team lacks 财务: B adds a member who has it — one visit, not a second one
+    assert extended, "some of A's teams lack 财务: B extends them"
+    assert not noted_b, "nothing here blocks an extension: every overlap is one visit"
+    # the measurement of issue #24: main's rule (§11, join_problem) on the same published inputs
+    before = sum(1 for t in shared if _main_rule_joins(b, t))
+    print(
+        f"\nV-A × V-B: {len(shared)} overlaps; one visit: main {before}, join-extend {len(joined_b)}"
+    )
+    assert before < len(joined_b) == len(shared)
+    # C joins the earliest open visit (A's where A drew the target, else B's), whose team is
+    # every member of it, B's added ones too
     b_of = {t["uscc"]: t for t in b["tasks"]}
     joined_c = [t for t in c["tasks"] if "joins" in t]
     assert joined_c
     for t in joined_c:
         first = a_of.get(t["uscc"]) or b_of[t["uscc"]]
         assert t["joins"]["task"] == first["id"] and t["visit"] == first["visit"]
-        assert _team(t) == _team(first)
+        seen = _team(b_of[t["uscc"]]) if t["uscc"] in b_of else _team(first)
+        assert _team(t)[: len(seen)] == seen
     three = [t for t in joined_c if any(j["uscc"] == t["uscc"] for j in joined_b)]
     # the fourth plan's window overlaps none: nothing listed, nothing merged
     assert d["open_visits"] == []
@@ -310,3 +366,119 @@ def test_two_plans_drawn_at_the_same_moment_still_share_visits(client, db, gener
     # every shared institution was listed as an open visit of W-A, and joined where it could
     assert {v["uscc"] for v in b["open_visits"]} == {t["uscc"] for t in shared}
     assert any(t.get("joins", {}).get("task") == a_ids[t["uscc"]] for t in shared)
+
+
+WJW = "某市卫生健康委员会"
+
+
+def _dept(draw, member):  # type: ignore[no-untyped-def]
+    """A listed visit member's department (as `open_visits` shows it)."""
+    for v in draw["open_visits"]:
+        for m in v["team"]:
+            if m["badge"] == member["badge"]:
+                return m.get("department")
+    return None
+
+
+def _departments(draw, task):  # type: ignore[no-untyped-def]
+    """Per member of a task's team, the department (from the draw's pool or its open visit)."""
+    pool = draw["inspector_pool"]
+    dept = {r[0]: pool["departments"][r[1]] for r in pool["rows"]}
+    for v in draw["open_visits"]:
+        dept |= {m["badge"]: m["department"] for m in v["team"] if m["in_pool"]}
+    return [dept[m["badge"]] for m in task["team"]]
+
+
+def test_a_plan_of_another_department_extends_the_visit_with_its_own_officers(client, generated):  # type: ignore[no-untyped-def]
+    """Issue #24 attack 6: a 卫健委 plan joined 医保局 visits whose teams had no 卫健委 officer
+    (R5.1 broken, the notice listing only 医保局 officers for 卫健委 items). Now it adds its own
+    officers, drawn from its own pool, to the one visit and its one notice."""
+    sup = generated
+    a = _draw(client, sup, _plan("V-A", ["YB-02"], ("2026-12-01", "2026-12-31"), 2), "1-2-3-4-0-0")
+    body = _plan("V-W", ["YB-02"], ("2026-12-10", "2027-01-10"), 2)
+    body["lead_department"] = WJW
+    w = _draw(client, sup, body, "2-3-4-5-0-0")
+    a_of = {t["uscc"]: t for t in a["tasks"]}
+    shared = [t for t in w["tasks"] if t["uscc"] in a_of]
+    joined = [t for t in shared if "joins" in t]
+    assert shared and joined == shared, "every overlap is one visit"
+    # main's rule joined these too — every one without a 卫健委 officer (attack 6)
+    before = [t for t in shared if _main_rule_joins(w, t)]
+    broken = [t for t in before if WJW not in {_dept(w, m) for m in a_of[t["uscc"]]["team"]}]
+    print(
+        f"\nV-A × V-W (卫健委): {len(shared)} overlaps; main joined {len(before)}, "
+        f"{len(broken)} of them without a 卫健委 officer; join-extend {len(joined)}, none"
+    )
+    for t in joined:
+        assert _departments(w, t).count(WJW) >= 2, t["uscc"]  # R5.1 for the 卫健委 plan
+        assert [m["badge"] for m in t["visit_added"]] == [m["badge"] for m in t["team"][2:]]
+    # one notice: A's task's notice lists the members W added
+    t = joined[0]
+    html = client.get(f"/api/v1/tasks/{a_of[t['uscc']]['id']}/notice", headers=sup).text
+    assert all(m["badge"] in html for m in t["visit_added"])
+    assert verifier.replay_teams(w) == []
+
+
+def test_the_verifier_refuses_a_forged_extension(client, four):  # type: ignore[no-untyped-def]
+    """A joined task whose added member was swapped, or whose extension was dropped (a join with
+    a team that does not satisfy the plan), is refused."""
+    _sup, _a, b, _c, _d = four
+    assert verifier.replay_teams(b) == []
+    joined = [n for n, t in enumerate(b["tasks"]) if t.get("visit_added")]
+    assert joined
+    n = joined[0]
+    task = b["tasks"][n]
+    pool_badges = [r[0] for r in b["inspector_pool"]["rows"]]
+    on_team = {m["badge"] for m in task["team"]}
+    other = next(x for x in pool_badges if x not in on_team)
+    # 1. the wrong member added
+    forged = json.loads(json.dumps(b))
+    ft = forged["tasks"][n]
+    old = ft["visit_added"][0]["badge"]
+    ft["visit_added"][0]["badge"] = other
+    for m in ft["team"]:
+        if m["badge"] == old:
+            m["badge"] = other
+    problems = verifier.replay_teams(forged)
+    assert any("extension forged" in p for p in problems), problems
+    # 2. the extension dropped: a join whose team lacks what the plan needs
+    forged = json.loads(json.dumps(b))
+    ft = forged["tasks"][n]
+    k = len(ft["team"]) - len(ft["visit_added"])
+    ft["team"], ft["visit_added"] = ft["team"][:k], []
+    problems = verifier.replay_teams(forged)
+    assert any("extension forged" in p for p in problems), problems
+    # 3. a join the rule refuses: an existing member declared recused (opened) must block it
+    forged = json.loads(json.dumps(b))
+    ft = forged["tasks"][n]
+    ft["visit_recused"] = [ft["team"][0]["badge"]]
+    problems = verifier.replay_teams(forged)
+    assert any("不得并入" in p for p in problems), problems
+    # 4. an unknown join rule is refused, not replayed by the old rule
+    forged = json.loads(json.dumps(b))
+    forged["visit_rule"] = "spotcheck-draw/3 join-anything"
+    assert any("visit_rule" in p for p in verifier.replay_teams(forged))
+
+
+def test_a_later_draw_does_not_show_the_members_a_withheld_plan_added(client, generated):  # type: ignore[no-untyped-def]
+    """B (after_window, its list withheld past C's) extended A's visits; C (on_draw) joins the
+    same visits, but its published `open_visits` must not show B's members: they would reveal
+    B's withheld selection (app/plans/disclosure.py, `_lists_public_no_later`)."""
+    sup = generated
+    a = _draw(client, sup, _plan("V-A", ["YB-02"], ("2026-12-01", "2026-12-31"), 2), "1-2-3-4-0-0")
+    body = _plan("V-B", ["YB-04"], ("2026-12-10", "2027-01-31"), 2)
+    body["publish_tasks"] = "after_window"
+    b = _draw(client, sup, body, "2-3-4-5-0-0")
+    c = _draw(client, sup, _plan("V-C", ["YB-05"], ("2026-12-15", "2027-01-10"), 2), "3-4-5-6-0-0")
+    a_of = {t["uscc"]: t for t in a["tasks"]}
+    added_by_b = {
+        t["uscc"]: {m["badge"] for m in t["visit_added"]}
+        for t in b["tasks"]
+        if t.get("visit_added")
+    }
+    assert added_by_b, "B extended some of A's visits"
+    shared = [v for v in c["open_visits"] if v["uscc"] in added_by_b]
+    assert shared, "C lists some of the visits B extended"
+    for v in shared:
+        assert [m["badge"] for m in v["team"]] == [m["badge"] for m in a_of[v["uscc"]]["team"]]
+    assert not any(v["plan"] == "V-B" for v in c["open_visits"])

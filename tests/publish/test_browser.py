@@ -47,11 +47,12 @@ def test_verifier_shows_ticks_for_a_real_draw(site, serve):
     # spotcheck-draw/3: algorithm, plan version (commitment, frame hash, entropy source), entropy
     # in its announced form, entropy time, secret opens the commitment, the seed inputs' keys,
     # seed, population = frame, population hash, population size, task ids; each stratum; the
-    # task list CSV and XLSX (fetched from the site); 2 team checks; the plan version in the
+    # task list CSV and XLSX (fetched from the site); 3 team checks (the join rule
+    # join-extend, the joins, the teams: draw-spec-teams §13); the plan version in the
     # public log, and the log as remembered from the last visit (docs/transparency-log.md); the
     # frozen inspector frame (file = team_frame_sha256, pool derived from it, recusals opened
     # against it) and the /3 team algorithm
-    assert bad == 0 and ok == 11 + len(d["strata"]) + 2 + 2 + 2 + 4
+    assert bad == 0 and ok == 11 + len(d["strata"]) + 2 + 3 + 2 + 4
 
 
 def test_verifier_shows_a_cross_for_a_tampered_draw(site, serve):
@@ -181,7 +182,8 @@ def test_verifier_replays_merged_visits_and_refuses_a_swapped_team(
     client, pub_city, settings, serve
 ):
     """Two plans with overlapping windows: the later one's tasks join the earlier one's visits
-    where the team satisfies it (draw-spec-teams §11); the browser replays the joins, and a
+    extending the team where it lacks what the later plan needs (draw-spec-teams §13); the
+    browser replays the joins and extensions, and a
     joined task whose team was swapped is refused."""
     create_and_publish(client, pub_city, code="PUB-1")
     draw(client, pub_city, "PUB-1")
@@ -208,7 +210,10 @@ def test_verifier_replays_merged_visits_and_refuses_a_swapped_team(
     dom = chromium_settled(url, verdict_settled)
     verdict, _ok, bad = _checks(dom)
     assert verdict.startswith("✗") and bad >= 1
-    assert "并入后的检查组应与所并入检查的检查组相同" in dom
+    # a /3 draw joins by the join-extend rule (draw-spec-teams §13): the visit's team plus the
+    # members this plan added
+    assert body["visit_rule"] == "spotcheck-draw/3 join-extend"
+    assert "并入后的检查组应为所并入检查的检查组加补充成员" in dom
 
 
 def test_verifier_replays_a_draw_with_yearly_caps_and_refuses_a_dropped_flag(serve):
@@ -239,7 +244,7 @@ def test_verifier_replays_a_draw_with_yearly_caps_and_refuses_a_dropped_flag(ser
 def test_verifier_replays_replacements_and_refuses_a_hand_picked_one(
     client, pub_city, settings, serve
 ):
-    """A draw with a replacement step (docs/draw-spec-teams.md §13): the verify page fetches
+    """A draw with a replacement step (docs/draw-spec-teams.md §14): the verify page fetches
     draws/{id}.replacements.json and replays it; a member picked by hand in the file is ✗."""
     create_and_publish(client, pub_city)
     d = draw(client, pub_city, "PUB-1")

@@ -159,7 +159,7 @@ def v3_teams() -> Draw:
 
 
 def v3_replaced() -> Draw:
-    """v3_teams with its replacement steps (docs/draw-spec-teams.md §13): recusals skipped and
+    """v3_teams with its replacement steps (docs/draw-spec-teams.md §14): recusals skipped and
     opened, a failed step (tests/draw/test_replacement.py pins the vector)."""
     from tests.draw.team_frame_helpers import replacement_doc, with_teams
     from tests.draw.test_draw_v3 import task_lists, v3_body
@@ -216,6 +216,33 @@ def v3_failed(claimed: bool = False) -> Draw:
     body, plan, frame, team_frame = copy.deepcopy(with_teams(v3_body))
     params = PARAMS if claimed else dc_replace(PARAMS, region_level=4)
     return Draw(as_failed(body, team_frame, frame, params), plan, frame, {"team_frame": team_frame})
+
+
+JOIN_EXTEND = "spotcheck-draw/3 join-extend"
+
+
+def v3_extend() -> Draw:
+    """A /3 draw under the join-extend rule (docs/draw-spec-teams.md §13) with no open visit
+    listed: every task its own visit, the team draw as without visits."""
+    from app.draw import canonical_json
+    from tests.draw.test_draw_v3 import task_lists
+
+    d = v3_teams()
+    d.draw["visit_rule"] = JOIN_EXTEND
+    d.draw["open_visits"] = []
+    for t in d.draw["tasks"]:
+        t["visit"] = t["id"]
+    d.draw["tasks_sha256"] = hashlib.sha256(canonical_json(d.draw["tasks"])).hexdigest()
+    d.lists = {**task_lists(d.draw), "team_frame": (d.lists or {})["team_frame"]}
+    return d
+
+
+def v3_failed_extend() -> Draw:
+    """A genuine failed /3 attempt under join-extend: `failed_teams.visit_added` (§13.3)."""
+    d = v3_failed()
+    d.draw["visit_rule"] = JOIN_EXTEND
+    d.draw["failed_teams"]["visit_added"] = {}
+    return d
 
 
 def _reseeded_frame(edit: Callable[[bytes], bytes]) -> Callable[[Draw], None]:
@@ -796,6 +823,43 @@ DRAW_FORGERIES |= {
         "无法组成检查组（按公布",
         "未抽中的对象",
     ),
+    # /3 join-extend (docs/draw-spec-teams.md §13)
+    "v3 join-extend rule unknown": (
+        v3_extend,
+        lambda d: d.draw.update(visit_rule="spotcheck-draw/3 join-anything"),
+        "合并规则 visit_rule",
+        "join-anything",
+    ),
+    "v3 join-extend visit id": (
+        v3_extend,
+        lambda d: d.draw["tasks"][0].update(visit="X"),
+        "一次检查（跨计划合并并补充检查组",
+        "visit 应为任务本身的编号",
+    ),
+    "v3 join-extend team": (
+        v3_extend,
+        lambda d: d.draw["tasks"][0]["team"].reverse(),
+        "检查组约束与重放（第二个随机，扣除补充检查组所用任务额度）",
+        "",
+    ),
+    "v3 failed join-extend without visit_added": (
+        v3_failed_extend,
+        lambda d: d.draw["failed_teams"].pop("visit_added"),
+        "无法组成检查组（按公布",
+        "须恰含",
+    ),
+    "v3 failed join-extend names a target that did not join": (
+        v3_failed_extend,
+        lambda d: d.draw["failed_teams"].update(visit_added={"9" * 18: ["X"]}),
+        "无法组成检查组（按公布",
+        "未并入的对象",
+    ),
+    "v3 failed record under an unknown join rule": (
+        v3_failed,
+        lambda d: d.draw.update(visit_rule="spotcheck-draw/3 join-anything"),
+        "无法组成检查组（按公布",
+        "不支持的合并规则",
+    ),
     "v3 teams under the /2 label": (
         v3_teams,
         lambda d: d.draw["team_params"].update(algorithm="spotcheck-draw/2 teams"),
@@ -907,7 +971,7 @@ DRAW_FORGERIES |= {
         "均为计划第",
         "failed_teams.item_expertise 与公布时冻结的检查事项不符",
     ),
-    # replacement steps (docs/draw-spec-teams.md §13)
+    # replacement steps (docs/draw-spec-teams.md §14)
     "v3 replacement friendly": (
         v3_replaced,
         _step(1, replacement="37011"),
@@ -1048,6 +1112,8 @@ HONEST: dict[str, tuple[Callable[[], Draw], list[str]]] = {
         ["执法人员名录", "替换时跳过的回避均在计划公布时以标记冻结"],
     ),
     "v3 failed": (v3_failed, []),
+    "v3 join-extend": (v3_extend, []),
+    "v3 failed join-extend": (v3_failed_extend, []),
     "drand": (drand, ["drand BLS 签名"]),
     "v1": (v1, []),
     "sealed": (sealed, ["种子与抽取结果"]),

@@ -735,9 +735,10 @@
     return null;
   }
 
-  function replayVisits(draw) {
-    const problems = [], has = Array.isArray(draw.open_visits), listed = has ? draw.open_visits : [];
-    const tasks = draw.tasks || [], tp = draw.team_params;
+  /* `open_visits`: sorted, one per drawn target, of other plans, members as in the pool (§11.4). */
+  function checkOpenVisits(draw) {
+    const problems = [], listed = Array.isArray(draw.open_visits) ? draw.open_visits : [];
+    const tasks = draw.tasks || [];
     const usccs = listed.map((v) => v.uscc), sortedU = [...new Set(usccs)].sort(cmpStr);
     if (usccs.join(",") !== sortedU.join(",")) problems.push("open_visits 须按 uscc 排序且每个对象至多一项");
     const drawn = new Set(tasks.map((t) => t.uscc)), pool = new Map();
@@ -762,6 +763,13 @@
         if (mine.join("|") !== theirs.join("|")) problems.push(`${v.uscc}：检查组成员 ${m.badge} 的信息与本次公布的执法检查人员名录不一致`);
       }
     }
+    return problems;
+  }
+
+  function replayVisits(draw) {
+    const has = Array.isArray(draw.open_visits), listed = has ? draw.open_visits : [];
+    const tasks = draw.tasks || [], tp = draw.team_params;
+    const problems = checkOpenVisits(draw);
     const by = new Map(listed.map((v) => [v.uscc, v]));
     const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
     for (const task of tasks) {
@@ -1017,15 +1025,209 @@
     }
   }
 
+
+  /* ---- /3 join with extension (docs/draw-spec-teams.md §13), port of replay_visits_extend,
+     replay_extensions and reduced_pool in docs/verify_draw.py ---- */
+  const JOIN_RULE_EXTEND = "spotcheck-draw/3 join-extend";
+  function joinBlocker(visit, region, tp, recused) {
+    for (const m of visit.team) if (!m.in_pool) return `现有检查组成员 ${m.badge} 已不在执法检查人员名录库或不在岗`;
+    if (tp.cross_region) {
+      const level = tp.region_level;
+      for (const m of visit.team) {
+        if (m.region.slice(0, level) === region.slice(0, level)) return `现有检查组成员 ${m.badge} 与检查对象同属${LEVEL_NAMES[level]}医保区划，本计划要求交叉互查`;
+      }
+    }
+    const members = new Set(visit.team.map((m) => m.badge));
+    const out = [...new Set(recused)].filter((b) => members.has(b)).sort(cmpStr);
+    if (out.length) return `现有检查组成员 ${out.join("、")} 须回避该检查对象`;
+    return null;
+  }
+
+  async function replayExtensions(draw, candidates) {
+    const tp = draw.team_params, seed = draw.seed, n = (draw.tasks || []).length, ip = draw.inspector_pool;
+    const joint = new Map(tp.joint_departments.map((d, k) => [d, `J${k}`]));
+    const pools = new Map(), caps = new Map();
+    for (const row of ip.rows) {
+      const rec = {};
+      ip.columns.forEach((c, i) => { rec[c] = row[i]; });
+      rec.badge = String(rec.badge);
+      rec.department = ip.departments[rec.department];
+      rec.expertise = new Set(rec.expertise.split(";").filter((x) => x));
+      let pid = null;
+      if (rec.kind === "专家" && tp.experts > 0) pid = "E";
+      else if (rec.kind === "执法人员" && rec.department === tp.lead_department) pid = "L";
+      else if (rec.kind === "执法人员" && joint.has(rec.department)) pid = joint.get(rec.department);
+      if (pid === null) continue;
+      const limits = [rec.max_tasks, tp.max_tasks_per_inspector].filter((c) => c !== null && c !== undefined);
+      const cap = Math.max(0, Math.min(...limits, n));
+      if (cap > 0) {
+        if (!pools.has(pid)) pools.set(pid, []);
+        pools.get(pid).push(rec);
+        caps.set(rec.badge, cap);
+      }
+    }
+    const order = ["E", ...joint.values(), "L"];
+    for (const pid of order) {
+      const members = pools.get(pid) || [];
+      const keyed = await Promise.all(members.map(async (r) => [await h64(`${seed}|team|${r.badge}`), r]));
+      keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : cmpStr(a[1].badge, b[1].badge)));
+      pools.set(pid, keyed.map((x) => x[1]));
+    }
+    const level = tp.region_level;
+    const labels = new Map([["E", "专家"], ["L", `${tp.lead_department}执法人员`]]);
+    tp.joint_departments.forEach((d, k) => labels.set(`J${k}`, `${d}执法人员`));
+    const load = new Map(), out = new Map();
+    const sorted = [...candidates].sort((a, b) => cmpStr(a[0].uscc, b[0].uscc));
+    for (const [task, visit] of sorted) {
+      const u = task.uscc, region = task.region, listed = new Set(task.visit_recused || []);
+      const team = visit.team, onTeam = new Set(team.map((m) => m.badge)), covered = new Set();
+      for (const m of team) for (const e of m.expertise || []) covered.add(e);
+      const added = [], used = new Set(), theirs = visit.cross_region_level;
+      let problem = null;
+      for (const pid of order) {
+        const rot = pools.get(pid);
+        let groups;
+        if (pid === "E") {
+          const have = team.filter((m) => m.kind === "专家").length;
+          groups = [[[], Math.max(0, tp.experts - have)]];
+        } else if (pid !== "L") {
+          const dept = tp.joint_departments[Number(pid.slice(1))];
+          const have = team.filter((m) => m.kind === "执法人员" && m.department === dept).length;
+          groups = [[[], Math.max(0, tp.joint_members - have)]];
+        } else {
+          const have = team.filter((m) => m.kind === "执法人员" && m.department === tp.lead_department).length;
+          const missing = [...new Set(task.required_expertise || [])].filter((e) => !covered.has(e)).sort(cmpStr);
+          groups = missing.map((e) => [[e], 1]);
+          if (tp.size - have - missing.length > 0) groups.push([[], tp.size - have - missing.length]);
+        }
+        let j = 0;
+        for (const [filt, k] of groups) {
+          for (let s = 0; s < k; s++) {
+            const start = await h64(`${seed}|team-extend|${pid}|${u}|${j}`);
+            j++;
+            let got = null;
+            for (let step = 0; step < rot.length; step++) {
+              const b = rot[Number((start + BigInt(step)) % BigInt(rot.length))];
+              if (onTeam.has(b.badge) || !filt.every((e) => b.expertise.has(e))) continue;
+              if ((load.get(b.badge) || 0) >= caps.get(b.badge)) continue;
+              if (tp.cross_region && b.region.slice(0, level) === region.slice(0, level)) continue;
+              if (theirs !== undefined && theirs !== null && b.region.slice(0, theirs) === region.slice(0, theirs)) continue;
+              if (listed.has(b.badge)) { used.add(b.badge); continue; }
+              got = b;
+              break;
+            }
+            if (got === null) {
+              const what = filt.length ? `具备${[...filt].sort(cmpStr).join("、")}专长的` : "";
+              problem = `现有检查组须补充${what}${labels.get(pid)}，本计划名录中没有符合条件（在岗、有任务额度、交叉互查、回避）的人员可补充`;
+              break;
+            }
+            added.push([pid, got]);
+            onTeam.add(got.badge);
+            for (const e of got.expertise) covered.add(e);
+            load.set(got.badge, (load.get(got.badge) || 0) + 1);
+          }
+          if (problem) break;
+        }
+        if (problem) break;
+      }
+      if (problem) {
+        for (const [, b] of added) load.set(b.badge, load.get(b.badge) - 1);
+        out.set(u, { added: [], used, problem });
+        continue;
+      }
+      const members = [];
+      for (const pid of ["L", ...tp.joint_departments.map((d, k) => `J${k}`), "E"]) {
+        const got = added.filter(([p]) => p === pid).map(([, b]) => b.badge).sort(cmpStr);
+        const role = pid === "L" ? "组员" : pid === "E" ? "专家" : "联合检查";
+        for (const x of got) members.push([x, role]);
+      }
+      out.set(u, { added: members, used, problem: null });
+    }
+    const loads = new Map([...load].filter(([, v]) => v > 0));
+    return { extensions: out, loads };
+  }
+
+  function reducedPool(pool, tp, loads) {
+    const bi = pool.columns.indexOf("badge"), mi = pool.columns.indexOf("max_tasks");
+    const rows = pool.rows.map((row) => {
+      const n = loads.get(String(row[bi])) || 0;
+      const limits = [row[mi], tp.max_tasks_per_inspector].filter((c) => c !== null && c !== undefined);
+      if (!n || !limits.length) return row;
+      const copy = [...row];
+      copy[mi] = Math.max(0, Math.min(...limits) - n);
+      return copy;
+    });
+    return { ...pool, rows };
+  }
+
+  async function replayVisitsExtend(draw) {
+    const problems = checkOpenVisits(draw), listedTasks = draw.tasks || [];
+    const by = new Map(draw.open_visits.map((v) => [v.uscc, v]));
+    const tp = draw.team_params, candidates = [], blocked = new Map();
+    const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+    for (const task of listedTasks) {
+      const u = task.uscc, own = task.id, v = by.get(u), recused = task.visit_recused || [];
+      if (!("visit" in task)) problems.push(`${u}：缺少 visit（一次检查编号）`);
+      if (recused.join(",") !== [...new Set(recused)].sort(cmpStr).join(",")) problems.push(`${u}：visit_recused 须为排序且不重复的列表`);
+      if (!v) {
+        if (["joins", "visit_note", "visit_recused", "visit_added"].some((k) => k in task)) problems.push(`${u}：没有列出可合并的检查，却有 joins/visit_note/visit_recused`);
+        if ("visit" in task && task.visit !== own) problems.push(`${u}：visit 应为任务本身的编号 ${own}`);
+        continue;
+      }
+      const problem = joinBlocker(v, task.region, tp, recused);
+      if (problem === null) { candidates.push([task, v]); continue; }
+      blocked.set(u, problem);
+      const members = new Set(v.team.map((m) => m.badge));
+      if (recused.some((b) => !members.has(b)) || (recused.length && joinBlocker(v, task.region, tp, []) !== null)) problems.push(`${u}：公布的 visit_recused 并未决定能否合并`);
+    }
+    const { extensions, loads } = await replayExtensions(draw, candidates);
+    for (const task of listedTasks) {
+      const u = task.uscc, own = task.id, v = by.get(u);
+      if (!v) continue;
+      const ext = extensions.get(u) || { added: [], used: new Set(), problem: blocked.get(u) };
+      if (!blocked.has(u)) for (const b of [...new Set(task.visit_recused || [])].sort(cmpStr)) if (!ext.used.has(b)) problems.push(`${u}：公布的回避人员 ${b} 在补充检查组时从未被跳过`);
+      if (ext.problem === null) {
+        if (!same(task.joins, { draw: v.draw, task: v.task, plan: v.plan })) { problems.push(`${u}：现有检查组补充后满足本计划要求，任务应并入 ${v.plan} 计划的检查 ${v.visit}`); continue; }
+        if (task.visit !== v.visit) problems.push(`${u}：并入后 visit 应为 ${v.visit}`);
+        const gotAdded = (task.visit_added || []).map((m) => m.badge + "/" + m.role).join(",");
+        const wantAdded = ext.added.map(([b, r]) => b + "/" + r).join(",");
+        if (!("visit_added" in task) || gotAdded !== wantAdded) problems.push(`${u}：补充的检查组成员与重放结果不一致（公布 ${gotAdded}；重放 ${wantAdded}）`);
+        const want = v.team.map((m) => m.badge + "/" + m.role).concat(ext.added.map(([b, r]) => b + "/" + r)).join(",");
+        const got = (task.team || []).map((m) => m.badge + "/" + m.role).join(",");
+        if (got !== want) problems.push(`${u}：并入后的检查组应为所并入检查的检查组加补充成员`);
+        if ("visit_note" in task) problems.push(`${u}：已并入的任务不应有 visit_note`);
+        continue;
+      }
+      if ("joins" in task || "visit_added" in task) { problems.push(`${u}：现有检查组不能补充至满足本计划要求（${ext.problem}），不得并入`); continue; }
+      if (task.visit !== own) problems.push(`${u}：未并入的任务 visit 应为任务本身的编号 ${own}`);
+      const note = `未能与 ${v.plan} 计划的检查（${v.visit}）合并：${ext.problem}`;
+      if (task.visit_note !== note) problems.push(`${u}：visit_note 应为 ${note}`);
+    }
+    return { problems, loads };
+  }
+
+  /* The teams of a join-extend draw: the joins replayed, then the other tasks' team draw on the
+     pool less the quotas the extensions took (port of replay_teams in docs/verify_draw.py). */
+  async function verifyTeamsExtend(draw) {
+    const { problems, loads } = await replayVisitsExtend(draw);
+    const own = { ...draw, tasks: (draw.tasks || []).filter((t) => !("joins" in t)) };
+    if (loads.size) own.inspector_pool = reducedPool(draw.inspector_pool, draw.team_params, loads);
+    if (!own.tasks.length) return { visits: problems, teams: [] };
+    return { visits: problems, teams: [...(await checkTeamConstraints(own)), ...(await replayTeams(own))] };
+  }
+
   /* §12.6 a failed /3 attempt re-derives: its team draw, replayed on the published pool with
      only the recusals it opened and without the targets that joined a visit, fails too; port of
      rederive_failure in docs/verify_draw.py. */
   async function checkFailure(draw, rep, add) {
     const ft = draw.failed_teams, label = "无法组成检查组（按公布的人员名录与回避重放亦无法组队）";
-    if (!ft || typeof ft !== "object" || Object.keys(ft).sort().join(",") !== "item_expertise,joined,recused") {
+    const extend = draw.visit_rule === JOIN_RULE_EXTEND && draw.algorithm === V3;
+    const keys = extend ? "item_expertise,joined,recused,visit_added" : "item_expertise,joined,recused";
+    if (!ft || typeof ft !== "object" || Object.keys(ft).sort().join(",") !== keys) {
       add(label, false, "failed_teams 须恰含 item_expertise、joined、recused");
       return;
     }
+    if (draw.visit_rule !== undefined && !extend) { add(label, false, `不支持的合并规则 visit_rule: ${draw.visit_rule}`); return; }
     const drawn = new Map();
     for (const st of rep.strata.values()) for (const seg of st.segments) for (const u of seg.units) if (u.selected) drawn.set(u.uscc, u);
     const stray = [...ft.joined, ...Object.keys(ft.recused)].filter((u) => !drawn.has(u));
@@ -1035,12 +1237,19 @@
       uscc: u.uscc, region: u.region, team: [], recused: [...(ft.recused[u.uscc] || [])],
       required_expertise: [...new Set(u.items.flatMap((c) => ft.item_expertise[c] || []))].sort(cmpStr),
     }));
-    const rp = new TeamReplay({ ...draw, tasks, exclusions: [] });
+    const attempt = { ...draw, tasks, exclusions: [] };
+    if (extend) {  // the quotas the published extensions took (§13.4: taken as published)
+      if (Object.keys(ft.visit_added).some((u) => !joined.has(u))) { add(label, false, "failed_teams.visit_added 提到未并入的对象"); return; }
+      const loads = new Map();
+      for (const badges of Object.values(ft.visit_added)) for (const b of badges) loads.set(b, (loads.get(b) || 0) + 1);
+      attempt.inspector_pool = reducedPool(draw.inspector_pool, draw.team_params, loads);
+    }
+    const rp = new TeamReplay(attempt);
     await rp.replay();
     add(label, rp.failed, rp.failed ? "" : "失败记录不成立：按公布的人员名录与回避重放，可以为全部检查对象组队");
   }
 
-  /* §13 (docs/draw-spec-teams.md) replacement steps (draws/{id}.replacements.json): each step is
+  /* §14 (docs/draw-spec-teams.md) replacement steps (draws/{id}.replacements.json): each step is
      the next valid candidate in the draw's own order, every skipped recusal opened against the
      frozen frame; port of check_replacements in docs/verify_draw.py. */
   const REPLACEMENT_ALGORITHM = "spotcheck-draw/3 replacement";
@@ -1257,6 +1466,17 @@
     }
     // a /3 draw's teams come from its frozen inspector frame (docs/draw-spec-teams.md §12)
     if (draw.algorithm === V3) add("组队算法为 spotcheck-draw/3 teams", draw.team_params.algorithm === "spotcheck-draw/3 teams", draw.team_params.algorithm);
+    if (draw.visit_rule !== undefined) {
+      // /3 join-extend (docs/draw-spec-teams.md §13): the joins and their extensions, then the
+      // other tasks' teams on the quotas the extensions left
+      const known = draw.visit_rule === JOIN_RULE_EXTEND && draw.algorithm === V3;
+      add("合并规则 visit_rule 为 spotcheck-draw/3 join-extend", known, String(draw.visit_rule));
+      if (!known) return { checks, replay: rep };
+      const ext = await verifyTeamsExtend(draw);
+      add("一次检查（跨计划合并并补充检查组：open_visits、visit、joins、visit_added、visit_note）", ext.visits.length === 0, ext.visits.slice(0, 5).join("；"));
+      if ((draw.tasks || []).some((t) => !("joins" in t))) add("检查组约束与重放（第二个随机，扣除补充检查组所用任务额度）", ext.teams.length === 0, ext.teams.slice(0, 5).join("；"));
+      return { checks, replay: rep };
+    }
     const visitProblems = replayVisits(draw);
     if ((draw.open_visits || []).length) add("一次检查（跨计划合并：open_visits、visit、joins、visit_note）", visitProblems.length === 0, visitProblems.slice(0, 5).join("；"));
     else if (visitProblems.length) add("一次检查", false, visitProblems.slice(0, 5).join("；"));
@@ -1717,7 +1937,7 @@
   }
 
   const setProgress = (fn) => { progress = fn; };
-  window.SpotcheckVerify = { verifyDraw, checkPublicationLog, checkRememberedLog, ed25519Verify, replayTargets, replayTeams, checkTeamConstraints, replayVisits, deriveSeed, deriveSeedV2, deriveSeedV3, allocate, entropyFormProblem, canonical, commitmentOf, fsum, solveInclusion, setProgress };
+  window.SpotcheckVerify = { verifyDraw, checkPublicationLog, checkRememberedLog, ed25519Verify, replayTargets, replayTeams, checkTeamConstraints, replayVisits, replayVisitsExtend, verifyTeamsExtend, deriveSeed, deriveSeedV2, deriveSeedV3, allocate, entropyFormProblem, canonical, commitmentOf, fsum, solveInclusion, setProgress };
   document.addEventListener("DOMContentLoaded", () => {
     const v = document.querySelector("[data-verify]");
     if (v) runVerifyPage(v);
