@@ -2840,6 +2840,12 @@ class _Replacements:
             t["uscc"]: [{"badge": m["badge"], "role": m["role"]} for m in t["team"]] for t in tasks
         }
         pool = draw["inspector_pool"]
+        added: dict[str, int] = {}  # quota the draw's extensions took (spec-teams §13.3)
+        for t in draw["tasks"]:
+            if "joins" in t:
+                for m in t.get("visit_added", []):
+                    added[m["badge"]] = added.get(m["badge"], 0) + 1
+        pool = reduced_pool(pool, tp, added) if added else pool
         self.info: dict[str, dict[str, Any]] = {}
         for row in pool["rows"]:
             rec = dict(zip_strict(pool["columns"], row))

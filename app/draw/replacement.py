@@ -64,9 +64,17 @@ class Replacements:
         pool = draw["inspector_pool"]
         cols, depts = pool["columns"], pool["departments"]
         n = len(tasks)
+        # §13.3: members this draw added to joined visits took quota; the team draw (and so a
+        # replacement) has the rest
+        added = Counter(
+            m["badge"] for t in draw["tasks"] if "joins" in t for m in t.get("visit_added", [])
+        )
         self.info: dict[str, dict[str, Any]] = {}
         for row in pool["rows"]:
             rec = dict(zip(cols, row, strict=True))
+            limits = [c for c in (rec["max_tasks"], tp["max_tasks_per_inspector"]) if c is not None]
+            if added[rec["badge"]] and limits:
+                rec["max_tasks"] = max(0, min(limits) - added[rec["badge"]])
             rec["department"] = depts[rec["department"]]
             rec["expertise"] = frozenset(x for x in rec["expertise"].split(";") if x)
             caps = [c for c in (rec["max_tasks"], tp["max_tasks_per_inspector"]) if c is not None]

@@ -228,3 +228,27 @@ def test_a_failed_attempt_is_held_to_the_frozen_items() -> None:
     assert v.verify_plan(failed, _frozen_plan(plan)) == []
     failed["failed_teams"]["item_expertise"]["YB-02"] = ["药学"]
     assert any("item expertise differs" in p for p in v.verify_plan(failed, _frozen_plan(plan)))
+
+
+def test_quota_taken_by_a_visit_extension_is_not_the_replacements() -> None:
+    """§13.3: members a draw added to joined visits took quota; a replacement (as the team
+    draw) has the rest — in the rule and in the stdlib replay alike."""
+    body = copy.deepcopy(_honest()[0])
+    rows = body["inspector_pool"]["rows"]
+    capped = next(r for r in rows if r[5] is not None)
+    badge, limit = capped[0], min(capped[5], body["team_params"]["max_tasks_per_inspector"])
+    before = Replacements(body).info[badge]["cap"]
+    body["tasks"].append(
+        {
+            "id": "X-00001",
+            "uscc": "9" * 18,
+            "region": "370101",
+            "joins": {"draw": "OTHER-D1", "task": "OTHER-D1-00001", "plan": "OTHER"},
+            "team": [],
+            "visit_added": [{"badge": badge, "role": "组员"}],
+        }
+    )
+    after = Replacements(body).info[badge]["cap"]
+    assert before == limit == 6 and after == limit - 1
+    v = load_verifier()
+    assert v._Replacements(body).info[badge]["cap"] == after

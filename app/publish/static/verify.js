@@ -1264,10 +1264,14 @@
       this.ids = new Map(tasks.filter((t) => t.id !== undefined).map((t) => [t.id, t.uscc]));
       this.teams = new Map(tasks.map((t) => [t.uscc, t.team.map((m) => ({ badge: m.badge, role: m.role }))]));
       const pool = draw.inspector_pool;
+      const added = new Map();  // quota the draw's extensions took (§13.3)
+      for (const t of draw.tasks) if ("joins" in t) for (const m of t.visit_added || []) added.set(m.badge, (added.get(m.badge) || 0) + 1);
       this.info = new Map();
       for (const row of pool.rows) {
         const rec = {};
         pool.columns.forEach((c, i) => { rec[c] = row[i]; });
+        const limits = [rec.max_tasks, tp.max_tasks_per_inspector].filter((c) => c !== null && c !== undefined);
+        if (added.get(rec.badge) && limits.length) rec.max_tasks = Math.max(0, Math.min(...limits) - added.get(rec.badge));
         rec.department = pool.departments[rec.department];
         rec.expertise = new Set(rec.expertise.split(";").filter((x) => x));
         const caps = [rec.max_tasks, tp.max_tasks_per_inspector].filter((c) => c !== null && c !== undefined);
@@ -1466,6 +1470,8 @@
     }
     // a /3 draw's teams come from its frozen inspector frame (docs/draw-spec-teams.md §12)
     if (draw.algorithm === V3) add("组队算法为 spotcheck-draw/3 teams", draw.team_params.algorithm === "spotcheck-draw/3 teams", draw.team_params.algorithm);
+    // replacement steps since the draw (docs/draw-spec-teams.md §14), on the published teams
+    if ((taskLists || {}).replacements) await checkReplacements(draw, taskLists.replacements, taskLists.team_frame, add);
     if (draw.visit_rule !== undefined) {
       // /3 join-extend (docs/draw-spec-teams.md §13): the joins and their extensions, then the
       // other tasks' teams on the quotas the extensions left
@@ -1487,7 +1493,6 @@
     add("检查组约束（人数、组长、部门、交叉互查、回避、专长、任务上限）", teamProblems.length === 0, teamProblems.slice(0, 5).join("；"));
     const replayProblems = await replayTeams(own);
     add("检查组重放（第二个随机）", replayProblems.length === 0, replayProblems.slice(0, 5).join("；"));
-    if ((taskLists || {}).replacements) await checkReplacements(draw, taskLists.replacements, taskLists.team_frame, add);
     return { checks, replay: rep };
   }
 
