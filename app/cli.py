@@ -585,6 +585,15 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
     team_frame = first(None, "team_frame") if draw.get("sealed") is not True else None
     # the timelock seal of a withheld draw (record and population file), when it has one
     seal, population_seal = first(None, "seal"), first(None, "population_seal")
+    team_frame_seal = first(None, "team_frame_seal")
+    # its replacement steps, when it has any (docs/draw-spec-teams.md §14)
+    found_replacements = first(None, "replacements") if draw.get("sealed") is not True else None
+    replacements = None
+    if found_replacements is not None:
+        try:
+            replacements = json.loads(found_replacements[1])
+        except ValueError as exc:
+            problems.append(f"无法读取 {found_replacements[0]}：{exc}")
     try:
         report = verifier.check(
             draw,
@@ -596,6 +605,8 @@ def _verify_one(verifier: Any, location: str, args: argparse.Namespace) -> int:
             team_frame=None if team_frame is None else team_frame[1],
             seal_file=seal[1] if seal is not None else None,
             population_seal=population_seal[1] if population_seal is not None else None,
+            replacements=replacements,
+            team_frame_seal=team_frame_seal[1] if team_frame_seal is not None else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         # A hand-edited or truncated file: report it as invalid rather than crash.
@@ -696,8 +707,9 @@ def _log_fetch(location: str) -> Callable[[str], bytes | None]:
 
 def cmd_seal_open(args: argparse.Namespace) -> int:
     """Opens a withheld draw's timelock seal with drand's signature of its round, without the
-    service (docs/verification.md#opening-a-sealed-list-yourself): its record, or its
-    population file (`{id}.population.sealed.age`, a gzip)."""
+    service (docs/verification.md#opening-a-sealed-list-yourself): its record, its population
+    file (`{id}.population.sealed.age`, a gzip) or its inspector frame file
+    (`{id}.inspectors.sealed.age`, the exact `{id}.inspectors.csv`)."""
     import gzip
     import hashlib
     import json
@@ -769,6 +781,10 @@ def cmd_seal_open(args: argparse.Namespace) -> int:
                 text_sha = ""
             if text_sha != sealed_doc.get("population_sha256"):
                 problems.append("开启的总体文件与密封记录的 population_sha256 不符")
+        elif lock.get("team_frame_file_sha256") == digest:  # the inspector frame's seal
+            wanted = (sealed_doc.get("seed_inputs") or {}).get("team_frame_sha256")
+            if hashlib.sha256(record).hexdigest() != wanted:
+                problems.append("开启的执法人员名录与密封记录的 team_frame_sha256 不符")
         elif digest != lock.get("file_sha256"):
             problems.append("文件的 SHA-256 与密封记录的 file_sha256 不符")
         elif hashlib.sha256(record).hexdigest() != lock.get("record_sha256"):
@@ -790,10 +806,10 @@ def cmd_seal_open(args: argparse.Namespace) -> int:
 
 
 def _sealed_name(location: str) -> str:
-    """The sealed record beside a seal: {id}.sealed.json for {id}.sealed.age and for
-    {id}.population.sealed.age."""
+    """The sealed record beside a seal: {id}.sealed.json for {id}.sealed.age, for
+    {id}.population.sealed.age and for {id}.inspectors.sealed.age."""
     name = location.rstrip("/").rsplit("/", 1)[-1]
-    for suffix in (".population.sealed.age", ".sealed.age"):
+    for suffix in (".population.sealed.age", ".inspectors.sealed.age", ".sealed.age"):
         if name.endswith(suffix):
             return name.removesuffix(suffix) + ".sealed.json"
     return name + ".json"

@@ -647,6 +647,41 @@ def verify_plan(draw: dict[str, Any], plan: dict[str, Any]) -> list[str]:
         problems.append(
             f"年度检查上限 yearly_caps 与计划第 {wanted} 版公布的不同（yearly caps differ）"
         )
+    if "frozen_items" in version and draw.get("sealed") is not True:
+        problems += verify_frozen_items(draw, version["frozen_items"], wanted)
+    return problems
+
+
+def verify_frozen_items(draw: dict[str, Any], frozen: Any, wanted: Any) -> list[str]:
+    """/3 from spec-teams §12.10 on: the draw's items (their target kinds) and every task's
+    required expertise are those of the items as the plan version froze them at publication,
+    not the registry at the draw."""
+    if not isinstance(frozen, list) or not all(
+        isinstance(i, dict) and set(i) == {"code", "target_kinds", "expertise"} for i in frozen
+    ):
+        return [f"计划第 {wanted} 版的 frozen_items 格式不符（malformed frozen items）"]
+    items = [{"code": i["code"], "target_kinds": i["target_kinds"]} for i in frozen]
+    if (draw.get("params") or {}).get("items") != items:
+        return [
+            f"检查事项及其适用类别与计划第 {wanted} 版公布时冻结的不同（items differ from the frozen items）"
+        ]
+    expertise = {i["code"]: set(i["expertise"]) for i in frozen}
+    problems = []
+    for t in draw.get("tasks") or []:
+        need = sorted(set().union(*(expertise.get(c, set()) for c in t.get("items", []))))
+        if t.get("required_expertise") != need:
+            problems.append(
+                f"{t.get('uscc')}: 所需专长与计划公布时冻结的检查事项不符"
+                "（required expertise not the frozen items'）"
+            )
+            break
+    failed = draw.get("failed_teams")
+    if isinstance(failed, dict) and failed.get("item_expertise") != {
+        i["code"]: i["expertise"] for i in frozen
+    }:
+        problems.append(
+            "failed_teams.item_expertise 与计划公布时冻结的检查事项不符（item expertise differs）"
+        )
     return problems
 
 
@@ -1031,10 +1066,11 @@ def verify_timelock(
     seal_file: bytes | None,
     report: Report,
     population_seal: bytes | None = None,
+    team_frame_seal: bytes | None = None,
 ) -> None:
     """The seal a sealed record names: chain, round = first round at the opening, the opening
     = 00:00 北京时间 the day after the plan's window (or the announced tasks_public_from), the
-    age file's hash and header."""
+    age files' hashes and headers (record, population file, /3 inspector frame file)."""
     lock = sealed.get("timelock")
     spec = (plan or {}).get("spec") or {}
     withheld = sealed.get("tasks_withheld") is True or (
@@ -1096,6 +1132,12 @@ def verify_timelock(
         files.append(
             (lock.get("population_file"), population_seal, lock.get("population_file_sha256"))
         )
+    if "team_frame_file" in lock:
+        if lock.get("team_frame_file") != f"{sealed.get('id')}.inspectors.sealed.age":
+            problems.append("时间锁名录文件名与抽取编号不符（timelock team frame file name）")
+        files.append(
+            (lock.get("team_frame_file"), team_frame_seal, lock.get("team_frame_file_sha256"))
+        )
     for name, data, digest in files:
         if data is None:
             report.not_checked.append(
@@ -1150,10 +1192,13 @@ def check(
     team_frame: bytes | None = None,
     seal_file: bytes | None = None,
     population_seal: bytes | None = None,
+    replacements: dict[str, Any] | None = None,
+    team_frame_seal: bytes | None = None,
 ) -> Report:
     """Every check of a published draw, and the checks that could not be made. `task_lists`:
     the published task list files, {"csv": bytes, "xlsx": bytes} (either may be missing);
-    `team_frame`: the /3 inspector frame file (draws/{id}.inspectors.csv)."""
+    `team_frame`: the /3 inspector frame file (draws/{id}.inspectors.csv); `replacements`: its
+    replacement steps (draws/{id}.replacements.json), when it has any."""
     report = Report()
     algorithm = draw.get("algorithm")
     if algorithm not in ALGORITHMS:
@@ -1168,7 +1213,7 @@ def check(
         report.problems += verify_plan(draw, plan)
         report.problems += verify_visit_windows(draw, plan)
     if draw.get("sealed") is True:
-        verify_timelock(draw, plan, seal_file, report, population_seal)
+        verify_timelock(draw, plan, seal_file, report, population_seal, team_frame_seal)
         return _check_sealed_alone(draw, report, bls, plan)
     report.problems += verify_seed(draw)
     if report.problems or "seed" not in draw:
@@ -1204,9 +1249,11 @@ def check(
         report.not_checked += _unknown_task_fields(draw)
         report.problems += verify_teams(draw)
         _check_task_lists(draw, task_lists or {}, report)
+    if replacements is not None:
+        check_replacements(draw, replacements, team_frame, report)
     if sealed is not None:
         report.problems += verify_sealed(draw, sealed)
-        verify_timelock(sealed, plan, seal_file, report, population_seal)
+        verify_timelock(sealed, plan, seal_file, report, population_seal, team_frame_seal)
     return report
 
 
@@ -2852,6 +2899,224 @@ def check_team_frame(draw: dict[str, Any], data: bytes | None, report: Report) -
         report.problems += check_recusal_openings(draw, rows)
 
 
+# --- replacement steps (spec-teams §14) ------------------------------------------------------
+
+REPLACEMENT_ALGORITHM = "spotcheck-draw/3 replacement"
+REPLACEMENT_CONSTRAINTS = ("已不可用", "已在本检查组", "交叉互查", "任务上限", "专长", "回避")
+STEP_KEYS = {
+    "seq",
+    "task",
+    "uscc",
+    "badge",
+    "role",
+    "reason",
+    "at",
+    "replacement",
+    "recused",
+    "recusal_openings",
+    "failure",
+}
+
+
+class _Replacements:
+    """The teams, loads and unavailable inspectors of a draw, advanced step by step."""
+
+    def __init__(self, draw: dict[str, Any]) -> None:
+        self.seed = draw["seed"]
+        tp = draw["team_params"]
+        self.tp = tp
+        self.level = tp["region_level"]
+        self.cross = bool(tp["cross_region"])
+        tasks = [t for t in draw["tasks"] if "joins" not in t]
+        self.tasks = {t["uscc"]: t for t in tasks}
+        self.ids = {t["id"]: t["uscc"] for t in tasks if "id" in t}
+        self.teams = {
+            t["uscc"]: [{"badge": m["badge"], "role": m["role"]} for m in t["team"]] for t in tasks
+        }
+        pool = draw["inspector_pool"]
+        added: dict[str, int] = {}  # quota the draw's extensions took (spec-teams §13.3)
+        for t in draw["tasks"]:
+            if "joins" in t:
+                for m in t.get("visit_added", []):
+                    added[m["badge"]] = added.get(m["badge"], 0) + 1
+        pool = reduced_pool(pool, tp, added) if added else pool
+        self.info: dict[str, dict[str, Any]] = {}
+        for row in pool["rows"]:
+            rec = dict(zip_strict(pool["columns"], row))
+            rec["department"] = pool["departments"][rec["department"]]
+            rec["expertise"] = frozenset(x for x in rec["expertise"].split(";") if x)
+            caps = [c for c in (rec["max_tasks"], tp["max_tasks_per_inspector"]) if c is not None]
+            rec["cap"] = max(0, min([*caps, len(tasks)]))
+            self.info[rec["badge"]] = rec
+        self.load: dict[str, int] = {}
+        for team in self.teams.values():
+            for m in team:
+                self.load[m["badge"]] = self.load.get(m["badge"], 0) + 1
+        self.unavailable: set = set()
+        self.rotations: dict[str, list[str]] = {}
+
+    def pool_of(self, badge: str) -> str | None:
+        rec, tp = self.info.get(badge), self.tp
+        if rec is None:
+            return None
+        if rec["kind"] == "专家":
+            return "E" if tp["experts"] > 0 else None
+        if rec["kind"] != "执法人员":
+            return None
+        if rec["department"] == tp["lead_department"]:
+            return "L"
+        joint = list(tp["joint_departments"])
+        return f"J{joint.index(rec['department'])}" if rec["department"] in joint else None
+
+    def rotation(self, pool_id: str) -> list[str]:
+        if pool_id not in self.rotations:
+            members = [
+                b for b, r in self.info.items() if r["cap"] > 0 and self.pool_of(b) == pool_id
+            ]
+            self.rotations[pool_id] = sorted(
+                members, key=lambda b: (_h64(f"{self.seed}|team|{b}"), b)
+            )
+        return self.rotations[pool_id]
+
+    def step(self, task: str, badge: str, named: list[str]) -> dict[str, Any]:
+        uscc = self.ids.get(task, task if task in self.tasks else None)
+        if uscc is None:
+            raise ValueError(f"任务 {task} 不在本次抽取的组队任务中")
+        team = self.teams[uscc]
+        place = next((k for k, m in enumerate(team) if m["badge"] == badge), None)
+        if place is None:
+            raise ValueError(f"{badge} 不在任务 {task} 的检查组中")
+        pool_id = self.pool_of(badge)
+        rot = self.rotation(pool_id) if pool_id is not None else []
+        if badge not in rot:
+            raise ValueError(f"{badge} 不在本次抽取的执法检查人员名录中")
+        t = self.tasks[uscc]
+        need = frozenset(t.get("required_expertise", []))
+        key = t["region"][: self.level]
+        covered: frozenset = frozenset()
+        for m in team:
+            if m["badge"] != badge and m["badge"] in self.info:
+                covered |= self.info[m["badge"]]["expertise"]
+        members = {m["badge"] for m in team}
+        counts: dict[str, int] = {}
+        skipped: list[str] = []
+        chosen = None
+        start = rot.index(badge)
+        for i in range(1, len(rot)):
+            b = rot[(start + i) % len(rot)]
+            rec = self.info[b]
+            if b in self.unavailable:
+                why = "已不可用"
+            elif b in members:
+                why = "已在本检查组"
+            elif self.cross and rec["region"][: self.level] == key:
+                why = "交叉互查"
+            elif self.load.get(b, 0) >= rec["cap"]:
+                why = "任务上限"
+            elif not need <= covered | rec["expertise"]:
+                why = "专长"
+            elif b in named:
+                why = "回避"
+                skipped.append(b)
+            else:
+                chosen = b
+                break
+            counts[why] = counts.get(why, 0) + 1
+        role = team[place]["role"]
+        self.unavailable.add(badge)
+        failure = None
+        if chosen is None:
+            label = {"L": "牵头部门执法人员", "E": "专家"}.get(
+                (pool_id or "")[:1], "联合检查部门执法人员"
+            )
+            parts = []
+            for c in REPLACEMENT_CONSTRAINTS:
+                if counts.get(c):
+                    missing = "、".join(sorted(need - covered))
+                    name = f"不具备{missing}专长" if c == "专长" else c
+                    parts.append(f"{name} {counts[c]} 人")
+            detail = "，".join(parts) if parts else "无其他人员"
+            failure = f"无符合条件的替换人员：{label}候选 {len(rot) - 1} 人（{detail}）"
+        else:
+            team[place] = {"badge": chosen, "role": role}
+            self.load[badge] = self.load.get(badge, 0) - 1
+            self.load[chosen] = self.load.get(chosen, 0) + 1
+        return {
+            "uscc": uscc,
+            "role": role,
+            "replacement": chosen,
+            "recused": sorted(skipped),
+            "failure": failure,
+        }
+
+
+def check_replacements(
+    draw: dict[str, Any], doc: Any, team_frame: bytes | None, report: Report
+) -> None:
+    """Each published replacement step is the one the rule gives on the draw's own order, with
+    every skipped recusal opened against the frozen frame (spec-teams §13)."""
+    problems = report.problems
+    if (
+        not isinstance(doc, dict)
+        or doc.get("draw") != draw.get("id")
+        or doc.get("algorithm") != REPLACEMENT_ALGORITHM
+        or not isinstance(doc.get("steps"), list)
+    ):
+        problems.append(
+            f"检查组成员替换文件不属于本次抽取或格式不符（须为 {REPLACEMENT_ALGORITHM} 的 steps）"
+            "（replacements file malformed）"
+        )
+        return
+    if draw.get("status") == "failed" or "tasks" not in draw or "team_frame_file" not in draw:
+        problems.append(
+            "只有在冻结名录上抽取并保留的抽取才能替换检查组成员（no replacements here）"
+        )
+        return
+    rows = None
+    if team_frame is not None:
+        try:
+            rows = parse_team_frame(team_frame)
+        except (UnicodeDecodeError, ValueError):
+            rows = None  # refused by check_team_frame
+    state = _Replacements(draw)
+    for n, step in enumerate(doc["steps"], start=1):
+        if not isinstance(step, dict) or set(step) != STEP_KEYS or step.get("seq") != n:
+            problems.append(f"替换第 {n} 步缺少字段或序号不符（step malformed）")
+            return
+        if not isinstance(step["reason"], str) or not re.search("[\u4e00-\u9fff]", step["reason"]):
+            problems.append(f"替换第 {n} 步没有中文的替换原因（reason missing）")
+        named = step["recused"]
+        if not isinstance(named, list) or named != sorted(set(named)):
+            problems.append(f"替换第 {n} 步的 recused 须为排序且不重复的列表")
+            return
+        try:
+            got = state.step(step["task"], step["badge"], named)
+        except ValueError as exc:
+            problems.append(f"替换第 {n} 步不成立：{exc}（replacement not possible）")
+            return
+        for key in ("uscc", "role", "replacement", "recused", "failure"):
+            if step[key] != got[key]:
+                problems.append(
+                    f"替换第 {n} 步（{step['badge']}，{got['uscc']}）的 {key} 为 {step[key]!r}，"
+                    f"按替换规则应为 {got[key]!r}（replacement is not the rule's）"
+                )
+                return
+        if rows is not None:
+            pseudo = {
+                "recusal_openings": step["recusal_openings"],
+                "tasks": [{"uscc": got["uscc"], "recused": named}],
+            }
+            problems.extend(f"替换第 {n} 步：{p}" for p in check_recusal_openings(pseudo, rows))
+    if rows is None and any(s.get("recused") for s in doc["steps"]):
+        report.not_checked.append(
+            "未提供执法人员名录文件，未核对替换时跳过的回避（replacement recusals not checked）"
+        )
+    if not problems:
+        report.notes.append(
+            f"检查组成员替换 {len(doc['steps'])} 步均按替换规则复算一致（replacements re-derived）"
+        )
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line (argv without the program name); usage errors exit 2."""
     parser = argparse.ArgumentParser(
@@ -2897,6 +3162,7 @@ def default_locations(draw: dict[str, Any]) -> dict[str, list[str]]:
         "sealed": [f"{draw.get('id')}.sealed.json"],
         "seal": [f"{draw.get('id')}.sealed.age"],
         "population_seal": [f"{draw.get('id')}.population.sealed.age"],
+        "team_frame_seal": [f"{draw.get('id')}.inspectors.sealed.age"],
         "csv": [f"{draw.get('id')}.tasks.csv"],
         "xlsx": [f"{draw.get('id')}.tasks.xlsx"],
         # spotcheck-draw/3: the frozen inspector frame (spec §12)
@@ -2904,6 +3170,8 @@ def default_locations(draw: dict[str, Any]) -> dict[str, list[str]]:
             *([draw["team_frame_file"]] if isinstance(draw.get("team_frame_file"), str) else []),
             f"{draw.get('id')}.inspectors.csv",
         ],
+        # its replacement steps, when it has any (spec-teams §14)
+        "replacements": [f"{draw.get('id')}.replacements.json"],
     }
 
 
@@ -3036,8 +3304,15 @@ def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
             team_frame = path.read_bytes()
         except OSError as exc:
             problems.append(f"无法读取执法人员名录文件 {path}: {exc}")
+    replacements = None
+    path = find(None, "replacements")
+    if path is not None and draw.get("sealed") is not True:
+        try:
+            replacements = _read_json(path)
+        except (OSError, ValueError) as exc:
+            problems.append(f"无法读取检查组成员替换文件 {path}: {exc}")
     seals: dict[str, bytes] = {}
-    for kind in ("seal", "population_seal"):
+    for kind in ("seal", "population_seal", "team_frame_seal"):
         seal_path = find(None, kind)
         if seal_path is not None:
             try:
@@ -3054,6 +3329,8 @@ def verify_file(draw_path: Path, args: argparse.Namespace) -> int:
             team_frame=team_frame,
             seal_file=seals.get("seal"),
             population_seal=seals.get("population_seal"),
+            replacements=replacements,
+            team_frame_seal=seals.get("team_frame_seal"),
         )
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         report = Report(problems=[f"抽取结果文件缺少或含有不合规的字段（malformed draw）：{exc!r}"])

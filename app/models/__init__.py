@@ -8,6 +8,7 @@ from app.models.jobs import JobRun, PublishBuild, PublishRequest
 from app.models.plans import (
     Draw,
     DrawPopulation,
+    DrawReplacement,
     DrawSeal,
     Plan,
     PlanFrame,
@@ -29,6 +30,7 @@ __all__ = [
     "CreditGrade",
     "Draw",
     "DrawPopulation",
+    "DrawReplacement",
     "DrawSeal",
     "Evidence",
     "Inspector",

@@ -68,6 +68,10 @@ class PlanVersion(Base):
     team_frame_sha256: Mapped[str | None] = mapped_column(String(64))
     # A re-draw: the changes it made to the original frames, each with its reason (public).
     frame_changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # spotcheck-draw/3, from docs/draw-spec-teams.md §12.10 on: the plan's items as the registry
+    # read at the publication — [{"code", "target_kinds", "expertise"}] — which the draw reads
+    # instead of the live registry (NULL: a version frozen before, whose draw reads the registry)
+    frozen_items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class PlanFrame(Base):
@@ -168,6 +172,34 @@ class DrawSeal(Base):
     # seal replays the whole draw; NULL when the draw stored none
     population_file_sha256: Mapped[str | None] = mapped_column(String(64))
     population_file: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # a /3 draw's frozen inspector frame file (draws/{id}.inspectors.csv, its exact bytes)
+    # sealed to the same round, so that an opened seal replays the teams too; NULL when the
+    # draw has none (or was sealed before frames were)
+    team_frame_file_sha256: Mapped[str | None] = mapped_column(String(64))
+    team_frame_file: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+
+
+class DrawReplacement(Base):
+    """One replacement step of a drawn team (docs/draw-spec-teams.md §14), append-only: the
+    inspector replaced, the published reason and the member the rule gave (NULL: the step
+    failed, `failure` says why). Written once, never changed; published with the draw."""
+
+    __tablename__ = "draw_replacements"
+
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), index=True)
+    uscc: Mapped[str] = mapped_column(String(18))
+    badge: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    replacement: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    # candidates skipped for a recusal (sorted) and their openings (draw-spec-teams §12.4)
+    recused: Mapped[list[str]] = mapped_column(JSON, default=list)
+    openings: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    failure: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
 
 
 class Task(Base):

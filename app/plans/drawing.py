@@ -96,7 +96,7 @@ class _Inputs:
     seed_inputs: dict[str, Any]
     beacon: dict[str, Any] | None
     version: PlanVersion
-    items: list[Item]
+    items: list[Item] | list[frame.FrozenItem]
     plan_items: list[PlanItem]
     now: datetime
     # /3: the plan version's frozen inspector frame (docs/draw-spec-teams.md §12)
@@ -136,7 +136,12 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
         population_gz = stored.lines_gz
         session.expire(stored, ["frame_columns"])  # read: not kept in the session
     else:  # a /1 plan published before the upgrade: its frame is read now, as it always was
-        population = frame.population_units(session, inputs.spec, inputs.items, inputs.now)
+        population = frame.population_units(
+            session,
+            inputs.spec,
+            [i for i in inputs.items if isinstance(i, Item)],
+            inputs.now,
+        )
         population_gz = b""
     if not len(population):
         raise ValidationFailed(
@@ -177,7 +182,14 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
             session, inputs, target_draw, population_size, problem, actor, replay
         )
         _store_population(session, failed, population_gz, inputs)  # so its seed and sizes replay
-        sealing.seal_draw(session, failed, failed.body, population_gz, local_date(inputs.now))
+        sealing.seal_draw(
+            session,
+            failed,
+            failed.body,
+            population_gz,
+            local_date(inputs.now),
+            _frame_file(inputs),
+        )
         return DrawOutcome(failed, problem)
     team_of = {t["uscc"]: t for t in teams.to_dict()["tasks"]}
     for t in target_draw.tasks:  # a joined task: the visit's team (docs/draw-spec-teams §11)
@@ -191,7 +203,9 @@ def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> D
     )
     _store_population(session, draw, population_gz, inputs)
     _store_tasks(session, draw, target_draw, team_of, info, inputs.now, visit, inputs.plan.spec)
-    seal = sealing.seal_draw(session, draw, draw.body, population_gz, local_date(inputs.now))
+    seal = sealing.seal_draw(
+        session, draw, draw.body, population_gz, local_date(inputs.now), _frame_file(inputs)
+    )
     audit.append(
         session,
         actor=actor,
@@ -267,6 +281,13 @@ def _store_population(session: Session, draw: Draw, population_gz: bytes, inputs
         )
     )
     session.flush()
+
+
+def _frame_file(inputs: _Inputs) -> bytes | None:
+    """/3: the inspector frame file as published (draws/{id}.inspectors.csv), for the seal."""
+    if inputs.team_frame is None:
+        return None
+    return gzip.decompress(inputs.team_frame.lines_gz)
 
 
 def _pool(session: Session, inputs: _Inputs) -> list[Inspector]:
@@ -355,7 +376,13 @@ def _inputs(session: Session, *, code: str, body: DrawIn) -> _Inputs:
         )
     spec = PlanIn.model_validate(plan.spec)
     now = utcnow()
-    items = list(session.scalars(select(Item).where(Item.code.in_(spec.items)).order_by(Item.code)))
+    items: list[Item] | list[frame.FrozenItem]
+    if version.frozen_items is not None:
+        # /3 from §12.10 on: the items as read at the publication, never the registry now
+        items = frame.read_frozen_items(version.frozen_items)
+    else:
+        stmt = select(Item).where(Item.code.in_(spec.items)).order_by(Item.code)
+        items = list(session.scalars(stmt))
     draw_id = f"{plan.code}-D{plan.draw_count + 1}"
     if version.algorithm in FROZEN_FRAME:
         assert spec.entropy_source is not None and plan.secret_nonce and version.frame_sha256

@@ -506,7 +506,33 @@ def _gunzip_chunks(data: bytes, size: int = 1 << 20) -> Iterator[bytes]:
         yield tail
 
 
-def plan_items_of(items: list[Item]) -> list[PlanItem]:
+@dataclass(frozen=True, slots=True)
+class FrozenItem:
+    """A plan item as the registry read it at the version's publication (draw-spec-teams
+    §12.10): what the draw reads of items instead of the live registry."""
+
+    code: str
+    target_kinds: list[str]
+    expertise: list[str]
+
+
+def frozen_items(items: Sequence[Item]) -> list[dict[str, Any]]:
+    """The published form: [{"code", "target_kinds", "expertise"}] by code, lists sorted."""
+    return [
+        {
+            "code": i.code,
+            "target_kinds": sorted(i.target_kinds),
+            "expertise": sorted(i.expertise),
+        }
+        for i in sorted(items, key=lambda i: i.code)
+    ]
+
+
+def read_frozen_items(rows: Sequence[dict[str, Any]]) -> list[FrozenItem]:
+    return [FrozenItem(r["code"], list(r["target_kinds"]), list(r["expertise"])) for r in rows]
+
+
+def plan_items_of(items: Sequence[Item | FrozenItem]) -> list[PlanItem]:
     """The plan items as the pure draw takes them."""
     return [PlanItem(code=i.code, target_kinds=frozenset(i.target_kinds)) for i in items]
 

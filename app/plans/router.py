@@ -12,7 +12,7 @@ from app.db import SessionDep
 from app.errors import problem_response, problem_responses
 from app.events import site_changed
 from app.models import Plan
-from app.plans import drawing, preview, service
+from app.plans import drawing, preview, replacing, service
 from app.plans.schemas import (
     AdjustmentIn,
     CloseIn,
@@ -25,6 +25,8 @@ from app.plans.schemas import (
     PlanPage,
     PlanVersionOut,
     PlanVersionPage,
+    ReplacementIn,
+    ReplacementsOut,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["plans"], route_class=StrictRoute)
@@ -223,3 +225,44 @@ def get_population(draw_id: str, session: SessionDep, principal: Supervisor) -> 
     return PlainTextResponse(
         drawing.population_text(session, draw_id), media_type="text/csv; charset=utf-8"
     )
+
+
+@router.post(
+    "/draws/{draw_id}/replacements",
+    status_code=201,
+    response_model=ReplacementsOut,
+    responses=problem_responses(404, 409),
+)
+def replace_member(
+    draw_id: str,
+    body: ReplacementIn,
+    session: SessionDep,
+    principal: Supervisor,
+    request: Request,
+    background: BackgroundTasks,
+) -> Any:
+    """替换检查组成员：抽取后不能参加检查的人员（离职、病假、新发现的回避关系等），按公开的替换规则
+    由本次抽取顺序中的下一位符合条件的人员替换（不重新抽取、不人工指定），原因与结果公开并可独立复核。
+    无符合条件的人员时，该步记为替换失败并写明原因。返回本次写入的步骤。"""
+    written = replacing.replace(
+        session,
+        draw_id=draw_id,
+        badge=body.badge,
+        reason=body.reason,
+        task_id=body.task,
+        actor=principal.actor,
+        jurisdiction=principal.jurisdiction,
+    )
+    site_changed(request, background, session, f"draw:{draw_id}")
+    return replacing.published(draw_id, written)
+
+
+@router.get(
+    "/draws/{draw_id}/replacements",
+    response_model=ReplacementsOut,
+    responses=problem_responses(404),
+)
+def list_replacements(draw_id: str, session: SessionDep, principal: Supervisor) -> Any:
+    """本次抽取的全部替换步骤（与公开的 replacements.json 相同）。"""
+    service.visible_draw(session, draw_id, principal.jurisdiction)
+    return replacing.published(draw_id, replacing.steps(session, draw_id))

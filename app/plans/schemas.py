@@ -694,3 +694,47 @@ class DrawViewOut(DrawOut):
     """A draw with its current status (current or superseded) and why it was superseded."""
 
     superseded_reason: str | None
+
+
+class ReplacementIn(BaseModel):
+    """An inspector who became unavailable after the draw, replaced by the published rule
+    (docs/draw-spec-teams.md §14): on one task, or (no `task`) on every open task of the draw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    badge: str = Field(min_length=1, max_length=32, description="被替换的执法证号")
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        description="替换原因（中文，公开），如 离职、病假、新发现的回避关系",
+    )
+    task: str | None = Field(
+        None,
+        min_length=1,
+        max_length=80,
+        description="任务编号；省略时替换该人员在本次抽取中全部待检查任务",
+    )
+
+
+class ReplacementStepOut(StrictOut):
+    """One replacement step as published (`replacement` null: no valid candidate, see `failure`)."""
+
+    seq: int
+    task: str
+    uscc: str
+    badge: str
+    role: str
+    reason: str
+    at: str
+    replacement: str | None
+    recused: list[str]
+    recusal_openings: list[RecusalOpeningOut]
+    failure: str | None
+
+
+class ReplacementsOut(StrictOut):
+    """A draw's replacement steps (draws/{id}.replacements.json)."""
+
+    draw: str
+    algorithm: str
+    steps: list[ReplacementStepOut]

@@ -2,7 +2,7 @@
 
 At the draw, a draw whose list is withheld (docs/rules.md#r8-2, `disclosure.draw_disclosure`)
 has its whole record — the body `draws/{id}.json` publishes once revealed: secret, seed,
-tasks, teams — and its population file encrypted with drand's timelock encryption to the
+tasks, teams — its population file and (spotcheck-draw/3) its inspector frame file encrypted with drand's timelock encryption to the
 first quicknet round due at or after the moment the list must be public (00:00 北京时间 of
 `tasks_public_from`). Both files are published at once beside the sealed record
 (`draws/{id}.sealed.age`, `draws/{id}.population.sealed.age`), so after that round anyone
@@ -58,10 +58,12 @@ def seal_draw(
     body: Mapping[str, Any],
     population_gz: bytes,
     today: date,
+    team_frame: bytes | None = None,
 ) -> DrawSeal | None:
-    """Seals `draw` — its record and its population file (`population_gz`, the gzip published
-    as `draws/{id}.population.csv.gz` once revealed) — when its list is withheld `today` (its
-    row is flushed); None when it is public."""
+    """Seals `draw` — its record, its population file (`population_gz`, the gzip published
+    as `draws/{id}.population.csv.gz` once revealed) and its /3 inspector frame file
+    (`team_frame`, the exact bytes of `draws/{id}.inspectors.csv`) — when its list is withheld
+    `today` (its row is flushed); None when it is public."""
     public, since = disclosure.draw_disclosure(session, today).get(draw.id, (True, None))
     if public or since is None:
         return None
@@ -71,6 +73,7 @@ def seal_draw(
     record = record_bytes(body)
     file = tlock.encrypt(record, round_number, chain)
     population = tlock.encrypt(population_gz, round_number, chain) if population_gz else None
+    frame = tlock.encrypt(team_frame, round_number, chain) if team_frame else None
     seal = DrawSeal(
         draw_id=draw.id,
         chain=chain.name,
@@ -81,6 +84,8 @@ def seal_draw(
         file=file,
         population_file_sha256=hashlib.sha256(population).hexdigest() if population else None,
         population_file=population,
+        team_frame_file_sha256=hashlib.sha256(frame).hexdigest() if frame else None,
+        team_frame_file=frame,
     )
     session.add(seal)
     session.flush()
@@ -110,15 +115,27 @@ def timelock_record(seal: DrawSeal) -> dict[str, Any]:
             if seal.population_file_sha256
             else {}
         ),
+        **(
+            {
+                "team_frame_file": f"{seal.draw_id}.inspectors.sealed.age",
+                "team_frame_file_sha256": seal.team_frame_file_sha256,
+            }
+            if seal.team_frame_file_sha256
+            else {}
+        ),
     }
 
 
 def seal_files(session: Session, draw_id: str) -> dict[str, bytes]:
     """The published files of a draw's seal, by their name in draws/ (read when rendered)."""
-    file, population = session.execute(
-        select(DrawSeal.file, DrawSeal.population_file).where(DrawSeal.draw_id == draw_id)
+    file, population, frame = session.execute(
+        select(DrawSeal.file, DrawSeal.population_file, DrawSeal.team_frame_file).where(
+            DrawSeal.draw_id == draw_id
+        )
     ).one()
     out = {f"{draw_id}.sealed.age": file}
     if population is not None:
         out[f"{draw_id}.population.sealed.age"] = population
+    if frame is not None:
+        out[f"{draw_id}.inspectors.sealed.age"] = frame
     return out

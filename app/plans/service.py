@@ -1,5 +1,6 @@
 """Plans: create, edit drafts, publish with a commitment, adjust (计划调整)."""
 
+import dataclasses
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
@@ -118,6 +119,7 @@ def _version(
     at: datetime | None = None,
     team_frame_sha256: str | None = None,
     frame_changes: dict[str, Any] | None = None,
+    frozen_items: list[dict[str, Any]] | None = None,
 ) -> None:
     session.add(
         PlanVersion(
@@ -133,6 +135,7 @@ def _version(
             frame_sha256=frame_sha256,
             team_frame_sha256=team_frame_sha256,
             frame_changes=frame_changes,
+            frozen_items=frozen_items,
             created_at=at or utcnow(),
         )
     )
@@ -215,6 +218,9 @@ class Frozen:
 
     frame_sha256: str
     team_frame_sha256: str
+    # the plan's items as read at the freeze (docs/draw-spec-teams.md §12.10); None: a re-draw
+    # of a version frozen before items were
+    items: list[dict[str, Any]] | None = None
 
 
 def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> Frozen:
@@ -231,7 +237,7 @@ def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> Frozen
     team = frame.capture_team_frame(
         session, captured.population, now, keys.team_frame_key(plan.code, plan.version)
     )
-    return _store(
+    stored = _store(
         session,
         plan,
         now,
@@ -240,6 +246,7 @@ def _commit(session: Session, plan: Plan, spec: PlanIn, now: datetime) -> Frozen
         out_gz=captured.out_gz,
         team=team,
     )
+    return dataclasses.replace(stored, items=frame.frozen_items(items))
 
 
 def _store(
@@ -366,7 +373,7 @@ def _redraw_commit(
         )
     # the original frame's reasons for π = 0 still hold when no target left it (a removal can
     # change what a stratum's floor needs; then the re-draw publishes none, as before)
-    return _store(
+    stored = _store(
         session,
         plan,
         now,
@@ -375,6 +382,7 @@ def _redraw_commit(
         out_gz=None if remove else population.out_gz,
         team=teams,
     )
+    return dataclasses.replace(stored, items=original.frozen_items)
 
 
 def publish(session: Session, *, code: str, actor: str, at: datetime | None = None) -> Plan:
@@ -400,6 +408,7 @@ def publish(session: Session, *, code: str, actor: str, at: datetime | None = No
         frame_sha256=frame_sha256,
         team_frame_sha256=frozen.team_frame_sha256,
         at=now,
+        frozen_items=frozen.items,
     )
     audit.append(
         session,
@@ -510,6 +519,7 @@ def adjust(
     superseded: str | None = None
     frame_sha256: str | None = None
     team_frame_sha256: str | None = None
+    frozen_items: list[dict[str, Any]] | None = None
     frame_changes = adj.frame_changes or FrameChangesIn()
     if keep_frames:
         # A re-draw: a fresh secret and an entropy source that does not exist yet, on the
@@ -517,11 +527,13 @@ def adjust(
         assert original is not None
         frozen = _redraw_commit(session, plan, data, now, original, frame_changes)
         frame_sha256, team_frame_sha256 = frozen.frame_sha256, frozen.team_frame_sha256
+        frozen_items = frozen.items
     elif adj.redraw or not drawn:
         # Any change before the draw (and a re-draw of a plan drawn before /3) takes a fresh
         # secret, a frame captured now and an entropy source that does not exist yet.
         frozen = _commit(session, plan, data, now)
         frame_sha256, team_frame_sha256 = frozen.frame_sha256, frozen.team_frame_sha256
+        frozen_items = frozen.items
     if adj.redraw:
         current = session.scalar(
             select(Draw).where(Draw.plan_code == code, Draw.status == DrawStatus.CURRENT)
@@ -543,6 +555,7 @@ def adjust(
         team_frame_sha256=team_frame_sha256,
         at=now,
         frame_changes=frame_changes.model_dump() if keep_frames else None,
+        frozen_items=frozen_items,
     )
     audit.append(
         session,

@@ -24,6 +24,7 @@ from app.clock import local_date
 from app.models import (
     Draw,
     DrawPopulation,
+    DrawReplacement,
     DrawSeal,
     Inspector,
     Item,
@@ -31,7 +32,7 @@ from app.models import (
     PlanFrame,
     PlanVersion,
 )
-from app.plans import disclosure, sealing
+from app.plans import disclosure, replacing, sealing
 from app.states import PlanStatus
 
 
@@ -67,6 +68,9 @@ class DrawData:
     seal_files: Callable[[], dict[str, bytes]] | None = None
     # Why each unit of its frame has π = 0, as frozen with the frame (app/plans/exclusions.py).
     out_gz: bytes | None = None
+    # Its replacement steps as published (draws/{id}.replacements.json; docs/draw-spec-teams.md
+    # §13): only for a public draw that has any.
+    replacements: dict[str, Any] | None = None
 
     @property
     def public(self) -> bool:
@@ -222,6 +226,8 @@ def _plans(session: Session) -> list[dict[str, Any]]:
                 "spec": _public_spec(v.spec),
                 # spotcheck-draw/3: the frozen inspector frame's hash
                 **({"team_frame_sha256": v.team_frame_sha256} if v.team_frame_sha256 else {}),
+                # the plan's items as read at the publication (docs/draw-spec-teams.md §12.10)
+                **({"frozen_items": v.frozen_items} if v.frozen_items is not None else {}),
                 # a re-draw: the listed changes to the original frames, each with its reason
                 **({"frame_changes": v.frame_changes} if v.frame_changes else {}),
             }
@@ -255,6 +261,11 @@ def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date)
     out = []
     disclosed = disclosure.draw_disclosure(session, today)
     seals = {s.draw_id: sealing.timelock_record(s) for s in session.scalars(select(DrawSeal))}
+    replaced: dict[str, list[DrawReplacement]] = {}
+    for r in session.scalars(
+        select(DrawReplacement).order_by(DrawReplacement.draw_id, DrawReplacement.seq)
+    ):
+        replaced.setdefault(r.draw_id, []).append(r)
     stmt = select(Draw).options(defer(Draw.body)).order_by(Draw.created_at, Draw.id)
     for d in session.scalars(stmt):
         spec = plan_specs.get(d.plan_code)
@@ -297,6 +308,9 @@ def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date)
                 sealed=sealed,
                 timelock=seals.get(d.id),
                 seal_files=partial(sealing.seal_files, session, d.id) if d.id in seals else None,
+                replacements=replacing.published(d.id, replaced[d.id])
+                if public and d.id in replaced
+                else None,
             )
         )
     return out

@@ -56,6 +56,7 @@ def draw_inputs(d: DrawData, titles: Mapping[str, str], inspectors: str) -> dict
         "plan_title": titles.get(d.plan, d.plan),
         "inspectors": inspectors if d.public else "",
         "timelock": d.timelock,
+        **({"replacements": d.replacements} if d.replacements else {}),
     }
 
 
@@ -72,6 +73,8 @@ def render_draw(out: FileSink, d: DrawData, data: SiteData, titles: Mapping[str,
     if d.team_frame_gz is not None:  # /3: the frozen inspector frame the teams were drawn from
         out[f"draws/{d.id}.inspectors.csv"] = GunzipFile(d.team_frame_gz)
     out[f"draws/{d.id}.json"] = dumps(b)
+    if d.replacements:  # the replacement steps since the draw (docs/draw-spec-teams.md §14)
+        out[f"draws/{d.id}.replacements.json"] = dumps(d.replacements)
     if "tasks_sha256" in b or d.timelock is not None:
         # the sealed record (and its seal) stay published beside the revealed draw
         record = disclosure.sealed_record(b, len(b.get("tasks", [])), d.timelock)
@@ -217,6 +220,7 @@ def _render_tools(out: FileSink, d: DrawData, data: SiteData, population_name: s
         "status": d.status,
         "superseded_reason": d.superseded_reason,
         "population_name": population_name,
+        "replacements": bool(d.replacements),
     }
     out[f"draws/{d.id}/verify.html"] = html_page(
         "verify.html",

@@ -6,7 +6,8 @@ the whole log, the configured witnesses are asked to cosign it, and the log is p
 Events (leaf kinds): a plan version (`plan_version`, ref ``CODE/VERSION``: the version as
 `plans/{code}.json` shows it, without its `log` link), a public draw (`draw`) or the reveal of
 a withheld one (`reveal`), a withheld draw's sealed record (`sealed`), a failed attempt
-(`failed_attempt`), a draw voided by an adjustment (`draw_superseded`), a published result
+(`failed_attempt`), a draw voided by an adjustment (`draw_superseded`), a replacement step
+of a public draw's team (`replacement`, ref ``DRAW/SEQ``), a published result
 version (`result_version`, ref ``ID/VERSION``) and the audit chain head (`audit_head`, ref its
 seq). Each event is logged once; a changed event is a new leaf (a correction), the old one
 stays. A plan version in `plans/{code}.json` carries `log`: its leaf index and, once a
@@ -101,6 +102,9 @@ def _log_draws(logger: _Logger, session: Session, data: SiteData) -> None:
             kind = "reveal" if logger.has("sealed", d.id) else "draw"
             if not logger.has(kind, d.id):
                 logger.log(kind, d.id, _draw_entry(session, d.id, secret=True))
+        if d.replacements:  # each replacement step of a public draw is an event of its own
+            for step in d.replacements["steps"]:
+                logger.log("replacement", f"{d.id}/{step['seq']}", {"draw": d.id, **step})
         if d.status == DrawStatus.SUPERSEDED and not logger.has("draw_superseded", d.id):
             logger.log(
                 "draw_superseded",
@@ -404,6 +408,8 @@ def proofs_file(kind: str, ref: str) -> str | None:
     audit chain heads (read from the log itself)."""
     if kind in DRAW_KINDS:
         return f"log/proofs/draws/{ref}.json"
+    if kind == "replacement":  # ref DRAW/SEQ: with the draw's other leaves
+        return f"log/proofs/draws/{ref.rsplit('/', 1)[0]}.json"
     if kind == "result_version":
         result_id = int(ref.split("/", 1)[0])
         return f"log/proofs/results/page-{(result_id - 1) // RESULTS_PER_PAGE + 1}.json"

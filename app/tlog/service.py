@@ -36,6 +36,7 @@ KINDS = frozenset(
         "draw",
         "failed_attempt",
         "draw_superseded",
+        "replacement",
         "sealed",
         "reveal",
         "result_version",

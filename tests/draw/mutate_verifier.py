@@ -36,6 +36,7 @@ TESTS = [
     "tests/draw/test_yearly_caps.py",
     "tests/draw/test_draw_v3.py",
     "tests/draw/test_team_frame.py",
+    "tests/draw/test_replacement.py",
     "tests/draw/test_verifier_log.py",
     "tests/publish/test_seal.py",
 ]

@@ -138,3 +138,44 @@ def as_failed(
     pairs = [(b, u) for u, badges in recused.items() for b in badges]
     out["recusal_openings"] = openings(FRAME_KEY, pairs)
     return out
+
+
+def replacement_doc(
+    body: dict[str, Any], population_file: bytes, steps: int = 6, *, exhaust: bool = False
+) -> dict[str, Any]:
+    """The draw's replacements file (docs/draw-spec-teams.md §14) as the service writes it
+    (app/plans/replacing.py): the leader of each task in turn replaced (离职), with the frame's
+    true recusals, until `steps` steps — at least one of which skipped a recusal — were made.
+    `exhaust`: then the first task's leader seat replaced again and again until a step fails."""
+    from app.draw.replacement import REPLACEMENT_ALGORITHM, Replacements
+
+    _rows, recusals = frame_rows(_population_usccs(population_file))
+    truth = set(recusals)
+    st = Replacements(body)
+    out: list[dict[str, Any]] = []
+    order = [t for t in body["tasks"]]
+    if exhaust:
+        order += [body["tasks"][0]] * 30
+    for t in order:
+        if len(out) >= steps and any(s["recused"] for s in out) and t is not body["tasks"][0]:
+            continue
+        if out and out[-1]["failure"]:
+            break
+        badge = st.teams[t["uscc"]][0]["badge"]
+        got = st.step(t["id"], badge, lambda b, u: (b, u) in truth)
+        out.append(
+            {
+                "seq": len(out) + 1,
+                "task": t["id"],
+                "uscc": got["uscc"],
+                "badge": badge,
+                "role": got["role"],
+                "reason": "离职",
+                "at": "2026-12-02T02:00:00+00:00",
+                "replacement": got["replacement"],
+                "recused": got["recused"],
+                "recusal_openings": openings(FRAME_KEY, [(b, got["uscc"]) for b in got["recused"]]),
+                "failure": got["failure"],
+            }
+        )
+    return {"draw": body["id"], "algorithm": REPLACEMENT_ALGORITHM, "steps": out}

@@ -239,3 +239,35 @@ def test_verifier_replays_a_draw_with_yearly_caps_and_refuses_a_dropped_flag(ser
     (root / "draws" / f"{body['id']}.json").write_text(json.dumps(body, ensure_ascii=False))
     dom = chromium_settled(url, verdict_settled)
     assert _checks(dom)[0].startswith("✗") and "年度检查上限不同" in dom
+
+
+def test_verifier_replays_replacements_and_refuses_a_hand_picked_one(
+    client, pub_city, settings, serve
+):
+    """A draw with a replacement step (docs/draw-spec-teams.md §14): the verify page fetches
+    draws/{id}.replacements.json and replays it; a member picked by hand in the file is ✗."""
+    create_and_publish(client, pub_city)
+    d = draw(client, pub_city, "PUB-1")
+    task = d["tasks"][0]
+    r = client.post(
+        f"/api/v1/draws/{d['id']}/replacements",
+        headers=pub_city,
+        json={"badge": task["team"][0]["badge"], "reason": "病假", "task": task["id"]},
+    )
+    assert r.status_code == 201, r.text
+    root = Path(tempfile.mkdtemp()) / "site"
+    shutil.copytree(settings.publish_dir.resolve(), root)
+    path = root / "draws" / f"{d['id']}.replacements.json"
+    doc = json.loads(path.read_text())
+    assert doc["steps"][0]["replacement"] == r.json()["steps"][0]["replacement"]
+    url = serve(root) + f"/draws/{d['id']}/verify.html"
+    dom = chromium_settled(url, verdict_settled)
+    verdict, _ok, bad = _checks(dom)
+    assert verdict.startswith("✓") and bad == 0, dom[-3000:]
+    assert "每一步均为替换规则给出的人员" in dom
+    pool = [row[0] for row in d["inspector_pool"]["rows"]]
+    members = {m["badge"] for m in task["team"]} | {doc["steps"][0]["replacement"]}
+    doc["steps"][0]["replacement"] = next(b for b in pool if b not in members)
+    path.write_text(json.dumps(doc, ensure_ascii=False))
+    verdict, _ok, bad = _checks(chromium_settled(url, verdict_settled))
+    assert verdict.startswith("✗") and bad == 1

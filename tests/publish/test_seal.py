@@ -132,6 +132,12 @@ def test_the_public_opens_the_seal_with_only_the_rounds_signature_and_it_is_what
     assert inputs["commitment"] == sealed["seed_inputs"]["commitment"]
     assert record["tasks"] == d["tasks"] and record["seed"] == d["seed"]
 
+    # the inspector frame is sealed too (docs/draw-spec-teams.md §12.2): opened, it is the file
+    # the seed took, so the opened draw's teams check in full without the service
+    frame_age = at_draw[f"draws/{d['id']}.inspectors.sealed.age"]
+    assert hashlib.sha256(frame_age).hexdigest() == sealed["timelock"]["team_frame_file_sha256"]
+    frame_file = tlock.decrypt(frame_age, VECTOR["signature"])
+    assert hashlib.sha256(frame_file).hexdigest() == sealed["seed_inputs"]["team_frame_sha256"]
     # the population file is sealed too: with it the opened draw replays in full
     population_age = at_draw[f"draws/{d['id']}.population.sealed.age"]
     assert (
@@ -144,6 +150,7 @@ def test_the_public_opens_the_seal_with_only_the_rounds_signature_and_it_is_what
     opened_folder.mkdir()
     (opened_folder / f"{d['id']}.json").write_bytes(opened)
     (opened_folder / f"{d['id']}.population.csv").write_bytes(population)
+    (opened_folder / f"{d['id']}.inspectors.csv").write_bytes(frame_file)
     for name in (f"draws/{d['id']}.sealed.json", f"plans/{d['plan']}.json"):
         (opened_folder / Path(name).name).write_bytes(at_draw[name])
     done = _verify(opened_folder)
@@ -152,8 +159,8 @@ def test_the_public_opens_the_seal_with_only_the_rounds_signature_and_it_is_what
     problems = [line for line in done.stdout.splitlines() if line.startswith("- ")]
     assert done.returncode == 1 and len(problems) == 1, done.stdout
     assert f"drand 轮次为 {VECTOR['round']}" in problems[0]
-    # … and without it, only the task list files (rendered at the reveal) and the inspector
-    # frame (published at the reveal; not in the seal yet) are missing
+    # … and without it, only the task list files (rendered at the reveal) are missing: the
+    # inspector frame came out of the seal
     _edit(
         opened_folder / f"{d['id']}.sealed.json",
         lambda doc: doc.pop("timelock"),
@@ -161,9 +168,7 @@ def test_the_public_opens_the_seal_with_only_the_rounds_signature_and_it_is_what
     done = _verify(opened_folder)
     assert done.returncode == 3 and "问题" not in done.stdout, done.stdout
     not_checked = [line for line in done.stdout.splitlines() if line.startswith("- ")]
-    assert not_checked and all(
-        "任务清单" in line or "inspectors.csv" in line for line in not_checked
-    ), done.stdout
+    assert not_checked and all("任务清单" in line for line in not_checked), done.stdout
 
     # The service's own scheduler reveals at 00:00 北京时间 the day after the window, by time
     # alone; what it reveals is what the seal held.
@@ -177,8 +182,10 @@ def test_the_public_opens_the_seal_with_only_the_rounds_signature_and_it_is_what
         f"draws/{d['id']}.sealed.json",
         f"draws/{d['id']}.sealed.age",
         f"draws/{d['id']}.population.sealed.age",
+        f"draws/{d['id']}.inspectors.sealed.age",
     ):
         assert revealed_files[name] == at_draw[name]
+    assert revealed_files[f"draws/{d['id']}.inspectors.csv"] == frame_file
 
 
 def test_a_draw_published_at_once_has_no_seal(quiet, pub_city, settings, db, scheduled):  # noqa: F811
@@ -214,6 +221,7 @@ def _download(files: dict[str, bytes], d: dict[str, Any], folder: Path) -> Path:
         f"draws/{d['id']}.sealed.json",
         f"draws/{d['id']}.sealed.age",
         f"draws/{d['id']}.population.sealed.age",
+        f"draws/{d['id']}.inspectors.sealed.age",
         f"plans/{d['plan']}.json",
     ):
         if name in files:
@@ -367,7 +375,21 @@ def test_spotcheck_seal_open_with_a_signature_file_or_a_relay(
     )
     opened_population = gzip.decompress(population_out.read_bytes())
     assert hashlib.sha256(opened_population).hexdigest() == record["population_sha256"]
+    # the inspector frame: opened, it is the exact inspectors.csv the seed took
+    frame_out = tmp_path / f"{d['id']}.inspectors.csv"
+    frame_age = str(folder / f"{d['id']}.inspectors.sealed.age")
+    argv = ["seal", "open", frame_age, "--signature", str(hex_file), "--out", str(frame_out)]
+    assert cli.main(argv) == 0
+    wanted = record["seed_inputs"]["team_frame_sha256"]
+    assert hashlib.sha256(frame_out.read_bytes()).hexdigest() == wanted
     capsys.readouterr()
+    # a sealed record announcing another frame: the opened file is refused
+    sealed_path = folder / f"{d['id']}.sealed.json"
+    kept = sealed_path.read_bytes()
+    _edit(sealed_path, lambda doc: doc["seed_inputs"].update(team_frame_sha256="0" * 64))
+    assert cli.main(argv) == 1
+    assert "team_frame_sha256" in capsys.readouterr().err
+    sealed_path.write_bytes(kept)
 
     # drand's /public/{round} JSON: its BLS signature is checked before it is used
     beacon = {k: VECTOR[k] for k in ("round", "signature", "randomness")}
@@ -460,6 +482,7 @@ OPENS = datetime(2026, 12, 19, tzinfo=LOCAL_TZ)
 SEALED_ROUND = round_at(QUICKNET, OPENS)
 RECORD_FILE = tlock.encrypt(b"{}", SEALED_ROUND)
 POPULATION_FILE = tlock.encrypt(b"population", SEALED_ROUND)
+FRAME_FILE = tlock.encrypt(b"frame", SEALED_ROUND)
 
 
 def _sealed() -> dict[str, Any]:
@@ -481,6 +504,8 @@ def _sealed() -> dict[str, Any]:
             "record_sha256": "0" * 64,
             "population_file": "P-D1.population.sealed.age",
             "population_file_sha256": hashlib.sha256(POPULATION_FILE).hexdigest(),
+            "team_frame_file": "P-D1.inspectors.sealed.age",
+            "team_frame_file_sha256": hashlib.sha256(FRAME_FILE).hexdigest(),
         },
     }
 
@@ -490,10 +515,11 @@ def _timelock_report(
     plan: dict[str, Any] | None = None,
     seal: bytes | None = RECORD_FILE,
     population: bytes | None = POPULATION_FILE,
+    frame: bytes | None = FRAME_FILE,
 ) -> Any:
     verifier = load_verifier()
     report = verifier.Report()
-    verifier.verify_timelock(sealed, plan, seal, report, population)
+    verifier.verify_timelock(sealed, plan, seal, report, population, frame)
     return report
 
 
@@ -533,6 +559,8 @@ def _with(**change: Any) -> dict[str, Any]:
         (_with(file="other.sealed.age"), "timelock file name"),
         (_with(population_file="other.age"), "timelock population file name"),
         (_with(population_file_sha256="0" * 64), "population.sealed.age 的 SHA-256"),
+        (_with(team_frame_file="other.age"), "timelock team frame file name"),
+        (_with(team_frame_file_sha256="0" * 64), "inspectors.sealed.age 的 SHA-256"),
     ],
 )
 def test_each_timelock_check_refuses_its_forgery(sealed: dict[str, Any], reason: str) -> None:
@@ -558,11 +586,11 @@ def test_a_seal_that_cannot_be_checked_says_so() -> None:
     without_date = {k: v for k, v in _sealed().items() if k != "tasks_public_from"}
     report = _timelock_report(without_date, plan=None)
     assert report.problems == [] and any("plan file missing" in n for n in report.not_checked)
-    report = _timelock_report(_sealed(), seal=None, population=None)
+    report = _timelock_report(_sealed(), seal=None, population=None, frame=None)
     assert report.problems == []
     assert [n for n in report.not_checked if "timelock file missing" in n] == [
         n for n in report.not_checked
-    ] and len(report.not_checked) == 2
+    ] and len(report.not_checked) == 3
     # a population seal to another round, its hash updated
     other = tlock.encrypt(b"population", SEALED_ROUND + 1)
     report = _timelock_report(

@@ -158,6 +158,53 @@ def v3_teams() -> Draw:
     return Draw(body, plan, frame, {**task_lists(body), "team_frame": team_frame})
 
 
+def v3_replaced() -> Draw:
+    """v3_teams with its replacement steps (docs/draw-spec-teams.md §14): recusals skipped and
+    opened, a failed step (tests/draw/test_replacement.py pins the vector)."""
+    from tests.draw.team_frame_helpers import replacement_doc, with_teams
+    from tests.draw.test_draw_v3 import task_lists, v3_body
+
+    body, plan, frame, team_frame = copy.deepcopy(with_teams(v3_body))
+    doc = json.dumps(replacement_doc(body, frame, exhaust=True), ensure_ascii=False).encode()
+    lists = {**task_lists(body), "team_frame": team_frame, "replacements": doc}
+    return Draw(body, plan, frame, lists)
+
+
+def _replacements(edit: Callable[[dict[str, Any]], None]) -> Callable[[Draw], None]:
+    def tamper(d: Draw) -> None:
+        assert d.lists is not None
+        doc = json.loads(d.lists["replacements"])
+        edit(doc)
+        d.lists["replacements"] = json.dumps(doc, ensure_ascii=False).encode()
+
+    return tamper
+
+
+def _step(n: int, **fields: Any) -> Callable[[Draw], None]:
+    return _replacements(lambda doc: doc["steps"][n].update(fields))
+
+
+def v3_frozen_items(make: Callable[[], Draw] = v3_teams) -> Draw:
+    """A /3 draw whose plan version froze its items (docs/draw-spec-teams.md §12.10)."""
+    from tests.draw.test_replacement import FROZEN_ITEMS
+
+    d = make()
+    assert d.plan is not None
+    d.plan["versions"][0]["frozen_items"] = copy.deepcopy(FROZEN_ITEMS)
+    return d
+
+
+def _pool_dropped(d: Draw) -> None:
+    """The first replaced member's row taken out of the published pool."""
+    assert d.lists is not None
+    badge = json.loads(d.lists["replacements"])["steps"][0]["badge"]
+    rows = d.draw["inspector_pool"]["rows"]
+    d.draw["inspector_pool"]["rows"] = [r for r in rows if r[0] != badge]
+
+
+REPLACED = "每一步均为替换规则给出的人员"
+
+
 def v3_failed(claimed: bool = False) -> Draw:
     """A failed /3 attempt (docs/draw-spec-teams.md §12.6): genuine (city-level 交叉互查 in one
     city), or `claimed` — a failure recorded where the published pool admits teams."""
@@ -938,6 +985,105 @@ DRAW_FORGERIES |= {
         "以标记冻结",
         "须为 {badge, uscc, salt}",
     ),
+    # items frozen with the plan version (docs/draw-spec-teams.md §12.10)
+    "v3 required expertise not the frozen items'": (
+        v3_frozen_items,
+        lambda d: d.draw["tasks"][0].update(required_expertise=["信息"]),
+        "均为计划第",
+        "所需专长与公布时冻结的检查事项不符",
+    ),
+    "v3 item kinds not the frozen items'": (
+        v3_frozen_items,
+        lambda d: d.draw["params"]["items"][1].update(target_kinds=[]),
+        "均为计划第",
+        "检查事项及其适用类别与公布时冻结的不同",
+    ),
+    "v3 frozen items malformed": (
+        v3_frozen_items,
+        lambda d: d.plan["versions"][0].update(frozen_items=[{"code": "YB-01"}]),  # type: ignore[index]
+        "均为计划第",
+        "frozen_items 格式不符",
+    ),
+    "v3 failed item expertise not the frozen items'": (
+        lambda: v3_frozen_items(v3_failed),
+        lambda d: d.draw["failed_teams"]["item_expertise"].update({"YB-02": ["药学"]}),
+        "均为计划第",
+        "failed_teams.item_expertise 与公布时冻结的检查事项不符",
+    ),
+    # replacement steps (docs/draw-spec-teams.md §14)
+    "v3 replacement friendly": (
+        v3_replaced,
+        _step(1, replacement="37011"),
+        REPLACED,
+        "按替换规则应为",
+    ),
+    "v3 replacement recusal skip dropped": (
+        v3_replaced,
+        _step(0, recused=[], recusal_openings=[]),
+        REPLACED,
+        "按替换规则应为",
+    ),
+    "v3 replacement recusal salt forged": (
+        v3_replaced,
+        _replacements(lambda doc: doc["steps"][0]["recusal_openings"][0].update(salt="0" * 64)),
+        REPLACED,
+        "不在计划公布时冻结的执法人员名录中",
+    ),
+    "v3 replacement failure changed": (
+        v3_replaced,
+        _step(9, failure="无符合条件的替换人员"),
+        REPLACED,
+        "按替换规则应为",
+    ),
+    "v3 replacement seq gap": (v3_replaced, _step(2, seq=4), REPLACED, "缺少字段或序号不符"),
+    "v3 replacement reason not Chinese": (
+        v3_replaced,
+        _step(0, reason="left"),
+        REPLACED,
+        "没有中文的替换原因",
+    ),
+    "v3 replacement recused unsorted": (
+        v3_replaced,
+        _step(9, recused=["37010", "37006"]),
+        REPLACED,
+        "排序且不重复",
+    ),
+    "v3 replacement unknown task": (
+        v3_replaced,
+        _step(0, task="X-00001"),
+        REPLACED,
+        "不在本次抽取的组队任务中",
+    ),
+    "v3 replacement badge not on the team": (
+        v3_replaced,
+        _step(0, badge="37999"),
+        REPLACED,
+        "的检查组中",
+    ),
+    "v3 replacement badge not in the pool": (
+        v3_replaced,
+        _pool_dropped,
+        REPLACED,
+        "执法检查人员名录中",
+    ),
+    "v3 replacements of another draw": (
+        v3_replaced,
+        _replacements(lambda doc: doc.update(draw="OTHER")),
+        REPLACED,
+        "不属于本次抽取",
+    ),
+    "v3 replacements on a draw without a frame": (
+        v3_replaced,
+        lambda d: d.draw.pop("team_frame_file"),
+        REPLACED,
+        "只有在冻结名录上抽取",
+    ),
+    "v3 replacements unreadable": (
+        v3_replaced,
+        lambda d: d.lists.update(replacements=b"\xff"),  # type: ignore[union-attr]
+        REPLACED,
+        "无法读取",
+    ),
     "v3 XLSX with a DOCTYPE": (
         v3,
         _lists("xlsx", _xlsx_edit(b"<worksheet", b"<!DOCTYPE x><worksheet")),
@@ -1060,6 +1206,16 @@ HONEST: dict[str, tuple[Callable[[], Draw], list[str]]] = {
         ["执法人员名录", "tasks.csv 与抽取结果逐格一致", "tasks.xlsx 与抽取结果逐格一致"],
     ),
     "v3 teams": (v3_teams, []),
+    "v3 replaced": (v3_replaced, []),
+    "v3 frozen items": (v3_frozen_items, []),
+    "v3 failed frozen items": (lambda: v3_frozen_items(v3_failed), []),
+    "v3 replaced without the frame file": (
+        lambda: replace(
+            v3_replaced(),
+            lists={k: v for k, v in v3_replaced().lists.items() if k != "team_frame"},  # type: ignore[union-attr]
+        ),
+        ["执法人员名录", "替换时跳过的回避均在计划公布时以标记冻结"],
+    ),
     "v3 failed": (v3_failed, []),
     "v3 join-extend": (v3_extend, []),
     "v3 failed join-extend": (v3_failed_extend, []),

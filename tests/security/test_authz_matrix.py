@@ -121,6 +121,11 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, str], Callable[[Ctx], dict[str, An
     ("GET", "/api/v1/plans/{code}/inclusion"): (SUP_WRITE, lambda c: {}),
     ("GET", "/api/v1/draws/{draw_id}"): (SUP, lambda c: {}),
     ("GET", "/api/v1/draws/{draw_id}/population"): (SUP, lambda c: {}),
+    ("GET", "/api/v1/draws/{draw_id}/replacements"): (SUP, lambda c: {}),
+    ("POST", "/api/v1/draws/{draw_id}/replacements"): (
+        SUP_WRITE,
+        lambda c: {"json": {"badge": c["other"], "reason": "矩阵测试", "task": c["task"]["id"]}},
+    ),
     ("GET", "/api/v1/draws/{draw_id}/tasks"): (SUP, lambda c: {}),
     ("GET", "/api/v1/draws/{draw_id}/statistics"): (SUP, lambda c: {}),
     ("GET", "/api/v1/tasks"): (STAFF_LIST, lambda c: {}),

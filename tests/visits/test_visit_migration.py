@@ -66,6 +66,10 @@ def test_down_and_up_rebuilds_every_visit(client, drawn, db):
             text("UPDATE plan_versions SET team_frame_sha256 = NULL, frame_changes = NULL")
         )
         conn.execute(text("UPDATE draw_populations SET team_frame_gz = NULL"))
+        # … and the frozen items and sealed frames (5e8a1c3f9b27)
+        conn.execute(text("UPDATE plan_versions SET frozen_items = NULL"))
+        conn.execute(text("DELETE FROM draw_replacements"))
+        conn.execute(text("UPDATE draw_seals SET team_frame_file = NULL"))
     try:
         _downgrade(db, BEFORE_VISITS)
         tables = set(inspect(db).get_table_names())
@@ -103,6 +107,7 @@ def test_a_downgrade_that_would_lose_the_day_carried_out_is_refused(client, draw
             text("UPDATE plan_versions SET team_frame_sha256 = NULL, frame_changes = NULL")
         )
         conn.execute(text("UPDATE draw_populations SET team_frame_gz = NULL"))
+        conn.execute(text("UPDATE plan_versions SET frozen_items = NULL"))
     with pytest.raises(DowngradeRefused, match="检查实施日期"):
         _downgrade(db, BEFORE_VISITS)
     assert "visits" in set(inspect(db).get_table_names())

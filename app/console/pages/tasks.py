@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Query, Request, UploadFile
 from fastapi.responses import (
     FileResponse,
     HTMLResponse,
@@ -23,7 +23,8 @@ from app.console.web import (
     settings_of,
 )
 from app.db import SessionDep
-from app.errors import AppError
+from app.errors import AppError, ValidationFailed
+from app.events import site_changed
 from app.models.base import utcnow
 from app.plans import service as plans
 from app.regions import regions_under
@@ -102,6 +103,13 @@ def _task_page(
     attached = evidence.list_for(
         session, task_id=task_id, principal=staff.principal, cursor=None, limit=200
     ).items
+    from app.plans import replacing
+
+    replaced = (
+        [replacing.step_dict(r) for r in replacing.task_steps(session, task_id)]
+        if task["draw_id"]
+        else []
+    )
     return render(
         request,
         "task.html",
@@ -111,6 +119,7 @@ def _task_page(
         parent=parent,
         view=view,
         evidence=attached,
+        replaced=replaced,
         problem=problem,
         errors=beside(problem, _beside) if problem else {},
         outcomes=OUTCOMES,
@@ -228,6 +237,48 @@ def task_follow_up(
             principal=staff.principal,
         ),
         then=lambda child: f"/console/tasks/{child.id}",
+        refused=lambda problem, status: _task_page(
+            request, session, staff, task_id, problem, None, status
+        ),
+    )
+
+
+@router.post("/tasks/{task_id}/replace")
+def task_replace(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    task_id: str,
+    background: BackgroundTasks,
+    badge: Text = "",
+    reason: Text = "",
+) -> Response:
+    """替换检查组成员 through replacing.replace (the API's POST /draws/{id}/replacements)."""
+    from app.models import Task
+    from app.plans import replacing
+
+    require(staff, "supervisor")
+    task = session.get(Task, task_id)
+    draw_id = task.draw_id if task is not None else None
+
+    def replace() -> None:
+        if draw_id is None:
+            raise ValidationFailed(f"任务 {task_id} 不是抽取产生的任务，不能按替换规则替换")
+        replacing.replace(
+            session,
+            draw_id=draw_id,
+            badge=badge,
+            reason=reason,
+            task_id=task_id,
+            actor=staff.principal.actor,
+            jurisdiction=staff.principal.jurisdiction,
+        )
+        site_changed(request, background, session, f"draw:{draw_id}")
+
+    return act(
+        session,
+        replace,
+        then=f"/console/tasks/{task_id}?replaced=1",
         refused=lambda problem, status: _task_page(
             request, session, staff, task_id, problem, None, status
         ),

@@ -813,6 +813,22 @@
     return Date.parse(text);
   }
   /* /2: the plan version the draw names (§10.4) and, for drand, the beacon (§10.5). */
+  /* draw-spec-teams §12.10: the draw's items and every task's required expertise are the items
+     the plan version froze at publication; port of verify_frozen_items in docs/verify_draw.py. */
+  function frozenItemsProblems(draw, frozen) {
+    if (!Array.isArray(frozen) || !frozen.every((i) => i && typeof i === "object" && Object.keys(i).sort().join(",") === "code,expertise,target_kinds")) return ["冻结的检查事项 frozen_items 格式不符"];
+    const items = frozen.map((i) => ({ code: i.code, target_kinds: i.target_kinds }));
+    if (canonical((draw.params || {}).items) !== canonical(items)) return ["检查事项及其适用类别与公布时冻结的不同"];
+    const expertise = new Map(frozen.map((i) => [i.code, i.expertise]));
+    const why = [];
+    for (const t of draw.tasks || []) {
+      const need = [...new Set((t.items || []).flatMap((c) => expertise.get(c) || []))].sort(cmpStr);
+      if (canonical(t.required_expertise) !== canonical(need)) { why.push(`${t.uscc} 所需专长与公布时冻结的检查事项不符`); break; }
+    }
+    const ft = draw.failed_teams;
+    if (ft && typeof ft === "object" && canonical(ft.item_expertise) !== canonical(Object.fromEntries(frozen.map((i) => [i.code, i.expertise])))) why.push("failed_teams.item_expertise 与公布时冻结的检查事项不符");
+    return why;
+  }
   async function checkV2Sources(draw, plan, add) {
     const si = draw.seed_inputs;
     if (!plan) add("计划版本（承诺值、抽样框哈希、随机源）", null, "未能读取计划文件");
@@ -831,6 +847,7 @@
         if (!draw.sealed && v.published_at !== draw.plan_published_at) why.push("公布时间不同");
         if (v.spec && typeof v.spec === "object" &&
             canonical(v.spec.yearly_caps || {}) !== canonical((draw.params || {}).yearly_caps || {})) why.push("年度检查上限不同");
+        if (v.frozen_items !== undefined && !draw.sealed) why.push(...frozenItemsProblems(draw, v.frozen_items));
       }
       add(`承诺值、抽样框哈希与随机源均为计划第 ${draw.plan_version} 版所公布`, why.length === 0, why.join("；"));
     }
@@ -1294,6 +1311,130 @@
     add(label, rp.failed, rp.failed ? "" : "失败记录不成立：按公布的人员名录与回避重放，可以为全部检查对象组队");
   }
 
+  /* §14 (docs/draw-spec-teams.md) replacement steps (draws/{id}.replacements.json): each step is
+     the next valid candidate in the draw's own order, every skipped recusal opened against the
+     frozen frame; port of check_replacements in docs/verify_draw.py. */
+  const REPLACEMENT_ALGORITHM = "spotcheck-draw/3 replacement";
+  const REPLACEMENT_CONSTRAINTS = ["已不可用", "已在本检查组", "交叉互查", "任务上限", "专长", "回避"];
+  const STEP_KEYS = "at,badge,failure,reason,recusal_openings,recused,replacement,role,seq,task,uscc";
+  class ReplacementReplay {
+    constructor(draw) {
+      const tp = draw.team_params;
+      this.seed = draw.seed; this.tp = tp; this.level = tp.region_level; this.cross = !!tp.cross_region;
+      const tasks = draw.tasks.filter((t) => !("joins" in t));
+      this.tasks = new Map(tasks.map((t) => [t.uscc, t]));
+      this.ids = new Map(tasks.filter((t) => t.id !== undefined).map((t) => [t.id, t.uscc]));
+      this.teams = new Map(tasks.map((t) => [t.uscc, t.team.map((m) => ({ badge: m.badge, role: m.role }))]));
+      const pool = draw.inspector_pool;
+      const added = new Map();  // quota the draw's extensions took (§13.3)
+      for (const t of draw.tasks) if ("joins" in t) for (const m of t.visit_added || []) added.set(m.badge, (added.get(m.badge) || 0) + 1);
+      this.info = new Map();
+      for (const row of pool.rows) {
+        const rec = {};
+        pool.columns.forEach((c, i) => { rec[c] = row[i]; });
+        const limits = [rec.max_tasks, tp.max_tasks_per_inspector].filter((c) => c !== null && c !== undefined);
+        if (added.get(rec.badge) && limits.length) rec.max_tasks = Math.max(0, Math.min(...limits) - added.get(rec.badge));
+        rec.department = pool.departments[rec.department];
+        rec.expertise = new Set(rec.expertise.split(";").filter((x) => x));
+        const caps = [rec.max_tasks, tp.max_tasks_per_inspector].filter((c) => c !== null && c !== undefined);
+        rec.cap = Math.max(0, Math.min(...caps, tasks.length));
+        this.info.set(rec.badge, rec);
+      }
+      this.load = new Map();
+      for (const team of this.teams.values()) for (const m of team) this.load.set(m.badge, (this.load.get(m.badge) || 0) + 1);
+      this.unavailable = new Set();
+      this.rotations = new Map();
+    }
+    poolOf(badge) {
+      const rec = this.info.get(badge), tp = this.tp;
+      if (!rec) return null;
+      if (rec.kind === "专家") return tp.experts > 0 ? "E" : null;
+      if (rec.kind !== "执法人员") return null;
+      if (rec.department === tp.lead_department) return "L";
+      const k = tp.joint_departments.indexOf(rec.department);
+      return k >= 0 ? "J" + k : null;
+    }
+    async rotation(pid) {
+      if (this.rotations.has(pid)) return this.rotations.get(pid);
+      const members = [...this.info.entries()].filter(([b, r]) => r.cap > 0 && this.poolOf(b) === pid).map(([b]) => b);
+      const keyed = await Promise.all(members.map(async (b) => [await h64(`${this.seed}|team|${b}`), b]));
+      keyed.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : cmpStr(x[1], y[1])));
+      this.rotations.set(pid, keyed.map(([, b]) => b));
+      return this.rotations.get(pid);
+    }
+    async step(task, badge, named) {
+      const uscc = this.ids.has(task) ? this.ids.get(task) : (this.tasks.has(task) ? task : null);
+      if (uscc === null) throw new Error(`任务 ${task} 不在本次抽取的组队任务中`);
+      const team = this.teams.get(uscc);
+      const place = team.findIndex((m) => m.badge === badge);
+      if (place < 0) throw new Error(`${badge} 不在任务 ${task} 的检查组中`);
+      const pid = this.poolOf(badge);
+      const rot = pid === null ? [] : await this.rotation(pid);
+      if (!rot.includes(badge)) throw new Error(`${badge} 不在本次抽取的执法检查人员名录中`);
+      const t = this.tasks.get(uscc), need = t.required_expertise || [], key = t.region.slice(0, this.level);
+      const covered = new Set();
+      for (const m of team) if (m.badge !== badge && this.info.has(m.badge)) for (const e of this.info.get(m.badge).expertise) covered.add(e);
+      const members = new Set(team.map((m) => m.badge));
+      const counts = {}, skipped = [];
+      let chosen = null;
+      const start = rot.indexOf(badge);
+      for (let i = 1; i < rot.length; i++) {
+        const b = rot[(start + i) % rot.length], rec = this.info.get(b);
+        let why;
+        if (this.unavailable.has(b)) why = "已不可用";
+        else if (members.has(b)) why = "已在本检查组";
+        else if (this.cross && rec.region.slice(0, this.level) === key) why = "交叉互查";
+        else if ((this.load.get(b) || 0) >= rec.cap) why = "任务上限";
+        else if (!need.every((e) => covered.has(e) || rec.expertise.has(e))) why = "专长";
+        else if (named.includes(b)) { why = "回避"; skipped.push(b); }
+        else { chosen = b; break; }
+        counts[why] = (counts[why] || 0) + 1;
+      }
+      const role = team[place].role;
+      this.unavailable.add(badge);
+      let failure = null;
+      if (chosen === null) {
+        const label = { L: "牵头部门执法人员", E: "专家" }[(pid || "").slice(0, 1)] || "联合检查部门执法人员";
+        const missing = need.filter((e) => !covered.has(e)).sort(cmpStr);
+        const parts = REPLACEMENT_CONSTRAINTS.filter((c) => counts[c]).map((c) => `${c === "专长" ? `不具备${missing.join("、")}专长` : c} ${counts[c]} 人`);
+        failure = `无符合条件的替换人员：${label}候选 ${rot.length - 1} 人（${parts.length ? parts.join("，") : "无其他人员"}）`;
+      } else {
+        team[place] = { badge: chosen, role };
+        this.load.set(badge, (this.load.get(badge) || 0) - 1);
+        this.load.set(chosen, (this.load.get(chosen) || 0) + 1);
+      }
+      return { uscc, role, replacement: chosen, recused: [...skipped].sort(cmpStr), failure };
+    }
+  }
+  async function checkReplacements(draw, bytes, frameBytes, add) {
+    const label = `检查组成员替换 ${draw.id}.replacements.json 每一步均为替换规则给出的人员`;
+    let doc;
+    try { doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)); } catch (e) { add(label, false, "无法读取：" + e.message); return; }
+    if (!doc || doc.draw !== draw.id || doc.algorithm !== REPLACEMENT_ALGORITHM || !Array.isArray(doc.steps)) { add(label, false, "替换文件不属于本次抽取或格式不符"); return; }
+    if (draw.status === "failed" || !draw.tasks || !draw.team_frame_file) { add(label, false, "只有在冻结名录上抽取并保留的抽取才能替换检查组成员"); return; }
+    let rows = null;
+    if (frameBytes) { try { rows = parseTeamFrame(frameBytes); } catch (e) { rows = null; } }
+    const rp = new ReplacementReplay(draw), why = [];
+    for (let n = 1; n <= doc.steps.length && !why.length; n++) {
+      const s = doc.steps[n - 1];
+      if (!s || typeof s !== "object" || Object.keys(s).sort().join(",") !== STEP_KEYS || s.seq !== n) { why.push(`替换第 ${n} 步缺少字段或序号不符`); break; }
+      if (typeof s.reason !== "string" || !/[\u4e00-\u9fff]/.test(s.reason)) why.push(`替换第 ${n} 步没有中文的替换原因`);
+      const named = s.recused;
+      if (!Array.isArray(named) || named.join("\u0000") !== [...new Set(named)].sort(cmpStr).join("\u0000")) { why.push(`替换第 ${n} 步的 recused 须为排序且不重复的列表`); break; }
+      let got;
+      try { got = await rp.step(s.task, s.badge, named); } catch (e) { why.push(`替换第 ${n} 步不成立：${e.message}`); break; }
+      for (const k of ["uscc", "role", "replacement", "recused", "failure"]) {
+        if (canonical(s[k]) !== canonical(got[k])) { why.push(`替换第 ${n} 步（${s.badge}）的 ${k} 为 ${JSON.stringify(s[k])}，按替换规则应为 ${JSON.stringify(got[k])}`); break; }
+      }
+      if (!why.length && rows) {
+        const more = await openingsProblems({ recusal_openings: s.recusal_openings, tasks: [{ uscc: got.uscc, recused: named }] }, rows);
+        for (const p of more) why.push(`替换第 ${n} 步：${p}`);
+      }
+    }
+    add(label, why.length === 0, why.length ? why.slice(0, 5).join("；") : `${doc.steps.length} 步`);
+    if (!rows && doc.steps.some((s) => (s.recused || []).length)) add("替换时跳过的回避均在计划公布时以标记冻结", null, "未能读取执法人员名录文件");
+  }
+
   /* Full verification: a list of {label, ok, detail} checks; ok null = not checked. */
   async function verifyDraw(draw, populationBytes, plan, taskLists) {
     const checks = [];
@@ -1391,6 +1532,8 @@
     }
     // a /3 draw's teams come from its frozen inspector frame (docs/draw-spec-teams.md §12)
     if (draw.algorithm === V3) add("组队算法为 spotcheck-draw/3 teams", draw.team_params.algorithm === "spotcheck-draw/3 teams", draw.team_params.algorithm);
+    // replacement steps since the draw (docs/draw-spec-teams.md §14), on the published teams
+    if ((taskLists || {}).replacements) await checkReplacements(draw, taskLists.replacements, taskLists.team_frame, add);
     if (draw.visit_rule !== undefined) {
       // /3 join-extend (docs/draw-spec-teams.md §13): the joins and their extensions, then the
       // other tasks' teams on the quotas the extensions left
@@ -1782,6 +1925,7 @@
       if (draw.algorithm === V3 && draw.sealed !== true) {
         try { taskLists.team_frame = await fetchBytes(root.dataset.teamFrame); } catch (e) { taskLists.team_frame = null; }
       }
+      if (root.dataset.replacements) taskLists.replacements = await fetchBytes(root.dataset.replacements);
       status.textContent = "正在重算……";
       const { checks } = await verifyDraw(draw, pop, plan, taskLists);
       const logBase = root.dataset.plan.replace(/plans\/[^/]*$/, "log/");
