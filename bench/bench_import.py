@@ -64,10 +64,14 @@ def timed_import(
                 with path.open("rb") as fh:
                     result = importer.import_file(session, kind="targets", fh=fh, actor="bench")
                 session.commit()
-            out.append(time.perf_counter() - start)
+            wall = time.perf_counter() - start
+            out.append(wall)
+            spent = _cpu() - cpu
+            again = reference_seconds()  # the load changes: ref once more, right after
             print(
-                f"  (CPU of this process and the forked validator: {_cpu() - cpu:.2f} s;"
-                " a database server's own not counted)"
+                f"  ({wall:.2f} s = {wall / again:.1f} x a ref measured right after it"
+                f" ({again:.3f} s); CPU of this process and the forked validator:"
+                f" {spent:.2f} s, a database server's own not counted)"
             )
             assert result.rows == result.created + result.updated + result.unchanged
             assert result.created == result.rows or result.unchanged == result.rows, result
