@@ -73,8 +73,9 @@ def test_code_columns_fit_only_when_no_row_has_a_problem(rows):
     assert TARGETS.columns_fit is not None
     if TARGETS.columns_fit(columns, "\x02"):
         assert not any(problems), rows
-    if all(c == "\x02" or (k in FIXMEDINS_LETTERS and r != "\x02") for c, k, r in rows):
-        # the usual file: every filled code beside its kind's letter and a region
+    if all(c == "\x02" or (c and k in FIXMEDINS_LETTERS and r != "\x02") for c, k, r in rows):
+        # the usual file: every code filled or absent ("" is never a wire value), beside a
+        # kind that has a letter and a region
         assert TARGETS.columns_fit(columns, "\x02") == (not any(problems)), rows
 
 
