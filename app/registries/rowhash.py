@@ -124,7 +124,7 @@ class KnownRows:
             while part := cursor.fetchmany(_FETCH):
                 ks, hs = zip(*part, strict=True)
                 keys.append(_bytes(ks))
-                hashes.append(np.array(hs, dtype="S32"))
+                hashes.append(np.array([h or "" for h in hs], dtype="S32"))
         finally:
             cursor.close()
         if not keys:
