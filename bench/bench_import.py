@@ -57,18 +57,35 @@ def timed_import(
     out = []
     try:
         for _ in range(times):
+            cpu = _cpu()
             start = time.perf_counter()
             with make_sessionmaker(engine)() as session:
                 begin_write(session)
                 with path.open("rb") as fh:
                     result = importer.import_file(session, kind="targets", fh=fh, actor="bench")
                 session.commit()
-            out.append(time.perf_counter() - start)
+            wall = time.perf_counter() - start
+            out.append(wall)
+            spent = _cpu() - cpu
+            again = reference_seconds()  # the load changes: ref once more, right after
+            print(
+                f"  ({wall:.2f} s = {wall / again:.1f} x a ref measured right after it"
+                f" ({again:.3f} s); CPU of this process and the forked validator:"
+                f" {spent:.2f} s, a database server's own not counted)"
+            )
             assert result.rows == result.created + result.updated + result.unchanged
             assert result.created == result.rows or result.unchanged == result.rows, result
     finally:
         engine.dispose()
     return out
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the forked validators): less
+    sensitive to the machine's load than the wall time."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _postgres(pg: str, path: Path) -> list[float]:

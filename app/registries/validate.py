@@ -30,6 +30,7 @@ from app.registries.fields import (
     FieldError,
     FieldSpec,
     RegistrySpec,
+    check_fixmedins,
     check_grade,
     check_region,
     normalize_uscc,
@@ -45,6 +46,8 @@ WireRow = tuple[str, ...]
 _USCC_ONE = r"[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}"
 _USCC_COLUMN = re.compile(rf"{_USCC_ONE}(?:\x00{_USCC_ONE})*")
 _REGION_COLUMN = re.compile(r"[0-9]{6}(?:\x00[0-9]{6})*")
+# 定点医药机构编码 as check_fixmedins keeps them (upper case), or empty
+_FIXMEDINS_COLUMN = re.compile(r"(?:[HP][0-9]{11})?(?:\x00(?:[HP][0-9]{11})?)*")
 _MEMO_LIMIT = 20_000  # distinct values remembered per column (choices, grades, tags)
 
 _USCC_VALUE = np.full(256, -1, dtype=np.int64)
@@ -242,6 +245,11 @@ class Validator:
         code = columns[names.index("fixmedins_code")]
         if not isinstance(code, list):
             return True  # a column the file does not carry: its default everywhere
+        fit = self.spec.columns_fit
+        if fit is not None:
+            given = {n: c for n, c in zip(names, columns, strict=True) if isinstance(c, list)}
+            if fit(given, NULL):
+                return True
         for j in [j for j, v in enumerate(code) if v and v != NULL]:
             rec: dict[str, Any] = {}
             for f, column in zip(self.spec.fields, columns, strict=True):
@@ -264,6 +272,11 @@ class Validator:
                 return col
         elif f.check is check_region and _REGION_COLUMN.fullmatch(joined):
             return col
+        elif f.check is check_fixmedins and not f.required and _FIXMEDINS_COLUMN.fullmatch(joined):
+            if "" not in col:
+                return col
+            empty = to_wire(f.default, False)
+            return [v or empty for v in col]
         elif f.check is None and not f.is_list and f.choices is None:
             if (
                 "" not in col
