@@ -2198,6 +2198,7 @@ def _check_open_visits(draw: dict[str, Any]) -> list[str]:
         for row in draw["inspector_pool"]["rows"]:
             rec = dict(zip_strict(cols, row))
             pool[str(rec["badge"])] = {**rec, "department": depts[rec["department"]]}
+    extend = draw.get("visit_rule") == JOIN_RULE_EXTEND
     for v in listed:
         u = v["uscc"]
         if u not in drawn:
@@ -2208,6 +2209,12 @@ def _check_open_visits(draw: dict[str, Any]) -> list[str]:
             problems.append(f"{u}: open_visits 列出的检查没有检查组")
         for m in v["team"]:
             rec = pool.get(m["badge"])
+            if extend and rec is not None and not m["in_pool"]:
+                # §13.2.1: "not in the pool" blocks a join; a member of this pool marked out of it
+                # would force a second visit (a kept draw's or a failed attempt's)
+                problems.append(
+                    f"{u}: 检查组成员 {m['badge']} 在本计划人员名录中，却标为不在（in_pool）"
+                )
             if rec is None or not m["in_pool"]:
                 continue
             mine = {
@@ -2753,13 +2760,6 @@ def rederive_failed_joins(
     by = {v["uscc"]: v for v in draw["open_visits"]}
     for u in sorted(set(listed) - set(by)):
         problems.append(f"{u}: 没有列出可合并的检查，却有 visit_recused")
-    pool_badges = {str(r[0]) for r in draw["inspector_pool"]["rows"]}
-    for v in draw["open_visits"]:
-        for m in v["team"]:
-            if not m["in_pool"] and m["badge"] in pool_badges:
-                problems.append(
-                    f"{v['uscc']}: 检查组成员 {m['badge']} 在本计划人员名录中，却标为不在（in_pool）"
-                )
     if problems:
         return problems, {}
     tp, needs = draw["team_params"], ft["item_expertise"]

@@ -261,10 +261,17 @@ def _join_blocked(d: dict[str, Any]) -> None:
 
 
 def _member_gone(d: dict[str, Any]) -> None:
-    """Target 0's listed visit has a member no longer in the pool: no extension can mend it."""
+    """Target 0's listed visit has a member no longer in the pool (a badge the published pool
+    does not hold): no extension can mend it, so the listed join is refused."""
     v = next(v for v in d["open_visits"] if v["uscc"] == uscc(0))
-    m = v["team"][0]
-    v["team"][0] = {"badge": m["badge"], "role": m["role"], "in_pool": False}
+    v["team"][0] = {"badge": "Y99", "role": v["team"][0]["role"], "in_pool": False}
+
+
+def _pool_member_marked_out(d: dict[str, Any]) -> None:
+    """A member the published pool holds, marked out of it: it would force a second visit."""
+    v = next(v for v in d["open_visits"] if v["uscc"] == uscc(0))
+    badge = str(d["inspector_pool"]["rows"][0][0])
+    v["team"][1] = {"badge": badge, "role": v["team"][1]["role"], "in_pool": False}
 
 
 def _hide_recusal(d: dict[str, Any]) -> None:
@@ -280,6 +287,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     ),
     "a join the rule refuses": (_join_blocked, "不得并入"),
     "a join with a member out of the pool": (_member_gone, "不得并入"),
+    "a member of the pool marked out of it": (_pool_member_marked_out, "却标为不在（in_pool）"),
     "a join with a recused member": (
         lambda d: _task(d, 0).update(visit_recused=["Y01"]),
         "不得并入",

@@ -751,12 +751,15 @@
         pool.set(String(rec.badge), rec);
       }
     }
+    const extend = draw.visit_rule === "spotcheck-draw/3 join-extend";
     for (const v of listed) {
       if (!drawn.has(v.uscc)) problems.push(`open_visits 列出的 ${v.uscc} 不是本次抽中的对象`);
       if (v.plan === draw.plan) problems.push(`${v.uscc}：open_visits 列出的检查属于本计划`);
       if (!v.team.length) problems.push(`${v.uscc}：open_visits 列出的检查没有检查组`);
       for (const m of v.team) {
         const rec = pool.get(m.badge);
+        /* §13.2.1: a member of this pool marked out of it would force a second visit */
+        if (extend && rec && !m.in_pool) problems.push(`${v.uscc}：检查组成员 ${m.badge} 在本计划人员名录中，却标为不在（in_pool）`);
         if (!rec || !m.in_pool) continue;
         const mine = [rec.kind, rec.department, rec.region, rec.expertise.split(";").filter((x) => x).sort(cmpStr).join(";")];
         const theirs = [m.kind, m.department, m.region, (m.expertise || []).join(";")];
@@ -1237,10 +1240,6 @@
     }
     const by = new Map(draw.open_visits.map((v) => [v.uscc, v]));
     for (const u of Object.keys(listed).sort(cmpStr)) if (!by.has(u)) problems.push(`${u}：没有列出可合并的检查，却有 visit_recused`);
-    const inPool = new Set(draw.inspector_pool.rows.map((r) => String(r[0])));
-    for (const v of draw.open_visits) for (const m of v.team) {
-      if (!m.in_pool && inPool.has(m.badge)) problems.push(`${v.uscc}：检查组成员 ${m.badge} 在本计划人员名录中，却标为不在（in_pool）`);
-    }
     if (problems.length) return { problems, loads: new Map() };
     const tp = draw.team_params, candidates = [];
     for (const t of drawn) {
