@@ -5,7 +5,7 @@ A cache of the published file, bound to its gzip: frames captured before this mi
 none and the draw parses their file, as before (nothing to convert, nothing lost on downgrade).
 
 Revision ID: 8b1c6d2f4e90
-Revises: 5e8a1c3f9b27
+Revises: 3d9f5b2e7a41
 Create Date: 2026-12-13 12:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "8b1c6d2f4e90"
-down_revision: str | None = "5e8a1c3f9b27"
+down_revision: str | None = "3d9f5b2e7a41"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

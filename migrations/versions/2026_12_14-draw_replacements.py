@@ -1,10 +1,10 @@
 """draw_replacements: the published, deterministic replacement steps of drawn teams
-(docs/draw-spec-teams.md §13), append-only; plan_versions.frozen_items: the plan's items as the
+(docs/draw-spec-teams.md §14), append-only; plan_versions.frozen_items: the plan's items as the
 registry read them at the publication (§12.10); draw_seals.team_frame_file(_sha256): a withheld
 /3 draw's inspector frame sealed with its record
 
 Revision ID: 5e8a1c3f9b27
-Revises: 3d9f5b2e7a41
+Revises: 8b1c6d2f4e90
 Create Date: 2026-12-13 12:00:00
 """
 
@@ -17,7 +17,7 @@ from app.migrate import refuse_losing
 from app.models.base import UTCDateTime
 
 revision: str = "5e8a1c3f9b27"
-down_revision: str | None = "3d9f5b2e7a41"
+down_revision: str | None = "8b1c6d2f4e90"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
