@@ -207,6 +207,7 @@ def run_pipeline(
     from app.plans import service as plans
     from app.plans.schemas import DrawIn, PlanIn
     from app.publish import write as publish_write
+    from app.visits import service as visit_records
 
     stages = Stages(ref)
     factory = make_sessionmaker(engine)
@@ -239,6 +240,7 @@ def run_pipeline(
         _wrap(drawing, "draw_targets", stages, "  draw: engine (targets)"),
         _wrap(drawing, "assign_teams", stages, "  draw: teams"),
         _wrap(drawing, "bulk_insert", stages, "  draw: bulk insert tasks/members"),
+        _wrap(visit_records, "start_visits", stages, "  draw: visits started (rows)"),
     ]
     try:
         with stages.time("draw total (one transaction)"), factory() as session:

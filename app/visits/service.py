@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from app.clock import LOCAL_TZ, local_date
 from app.models import Draw, Plan, Result, Task, TaskEvent, TaskMember, Visit, VisitMember
 from app.models.base import utcnow
-from app.registries.bulk import bulk_insert
-from app.states import DrawStatus
+from app.registries.bulk import ENCODE_JSON, bulk_insert, bulk_insert_rows
+from app.states import DrawStatus, TaskStatus, VisitState
 from app.visits.rule import TaskFacts, VisitRecord, derive
 
 CHUNK = 900  # ids per IN (SQLite's parameter limit)
@@ -191,6 +191,22 @@ def _insert(
     )
 
 
+_VISIT_COLUMNS = (
+    "id",
+    "uscc",
+    "state",
+    "inspected_on",
+    "counted_year",
+    "planned_on",
+    "busy",
+    "parts",
+    "public_at",
+    "created_at",
+    "updated_at",
+)
+_MEMBER_COLUMNS = ("visit_id", "badge", "role", "position")
+
+
 def start_visits(
     session: Session,
     *,
@@ -199,34 +215,50 @@ def start_visits(
     tasks: Sequence[dict[str, Any]],
     teams: dict[str, list[tuple[str, str]]],
 ) -> None:
-    """The visits a new draw starts (tasks whose `visit` is their own id), derived from the rows
+    """The visits a new draw starts (tasks whose `visit` is their own id), written from the rows
     just written without reading them back (a national draw starts a million): each open,
-    planned from the plan's window start, served by its one task. Joined visits are `refresh`ed."""
+    planned from the plan's window start, served by its one task — what `derive` makes of that
+    one task's facts (tests/visits/test_start_visits.py holds them equal), built here as value
+    tuples in one pass, the `parts` JSON encoded once per distinct item list (only the task id
+    differs between rows). Joined visits are `refresh`ed."""
     planned = _window(spec)[0] or local_date(draw.created_at)
     public_at = _public_at(spec, draw.created_at)
     now = utcnow()
-    records = [
-        derive(
-            t["id"],
-            t["uscc"],
-            [
-                TaskFacts(
-                    task=t["id"],
-                    plan=draw.plan_code,
-                    draw=draw.id,
-                    kept=True,
-                    status=t["status"],
-                    items=tuple(t["items"]),
-                    planned_on=planned,
-                    public_at=public_at,
-                    team=tuple(teams.get(t["id"], ())),
-                )
-            ],
+    plan, draw_id = draw.plan_code, draw.id
+    state, closed = VisitState.OPEN.value, TaskStatus.CLOSED.value
+    # the parts of a one-task visit as `derive` gives them, encoded as bulk_insert encodes
+    # them ("[{" + '"task": <id>, ' + the rest): the rest per distinct item list
+    rest_of: dict[tuple[str, ...], str] = {}
+    visit_rows: list[tuple[Any, ...]] = []
+    member_rows: list[tuple[str, str, str, int]] = []
+    for t in tasks:
+        task = t["id"]
+        if t["visit"] != task:
+            continue
+        items = tuple(t["items"])
+        rest = rest_of.get(items)
+        if rest is None:
+            rest = rest_of[items] = ENCODE_JSON(
+                {
+                    "plan": plan,
+                    "draw": draw_id,
+                    "items": sorted(set(items)),
+                    "kept": True,
+                    "counts": True,
+                }
+            )[1:]
+        parts = '[{"task": ' + ENCODE_JSON(task) + ", " + rest + "]"
+        busy = t["status"] != closed
+        visit_rows.append(
+            (task, t["uscc"], state, None, None, planned, busy, parts, public_at, now, now)
         )
-        for t in tasks
-        if t["visit"] == t["id"]
-    ]
-    _insert(session, records, {}, now)
+        seen: set[str] = set()
+        for badge, role in teams.get(task, ()):
+            if badge not in seen:  # a team lists an inspector once (derive's order)
+                member_rows.append((task, badge, role, len(seen)))
+                seen.add(badge)
+    bulk_insert_rows(session, _VISITS, _VISIT_COLUMNS, visit_rows, json_text=("parts",))
+    bulk_insert_rows(session, _MEMBERS, _MEMBER_COLUMNS, member_rows)
 
 
 def refresh_tasks(session: Session, task_ids: Iterable[str]) -> list[VisitRecord]:

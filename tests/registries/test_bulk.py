@@ -44,3 +44,35 @@ def test_rows_are_inserted_in_parts_and_every_one_is_written(monkeypatch) -> Non
         bulk.bulk_insert(session, table, rows)
         got = session.execute(select(table.c.k, table.c.v, table.c.j).order_by(table.c.k)).all()
     assert [tuple(r) for r in got] == [(k, f"值{k}", ["a", str(k)]) for k in range(10)]
+
+
+def test_value_rows_and_json_given_as_text_are_written_as_they_are() -> None:
+    """`bulk_insert_rows` takes value tuples; a JSON column named in `json_text` is given as
+    its text and written unchanged (not encoded again as a JSON string); `bulk_insert` of
+    one-column dicts writes each value whole."""
+    from sqlalchemy import JSON, Column, Integer, MetaData, Table, create_engine, select, text
+    from sqlalchemy.orm import Session
+
+    from app.registries import bulk
+
+    meta = MetaData()
+    table = Table("t", meta, Column("k", Integer, primary_key=True), Column("j", JSON))
+    one = Table("one", meta, Column("v", JSON))
+    engine = create_engine("sqlite://")
+    meta.create_all(engine)
+    with Session(engine) as session:
+        bulk.bulk_insert_rows(
+            session,
+            table,
+            ("k", "j"),
+            [(1, bulk.ENCODE_JSON([{"a": "值"}])), (2, '{"b": 1}')],
+            json_text=("j",),
+        )
+        bulk.bulk_insert(session, one, [{"v": "ab"}, {"v": ("x",)}])
+        stored = session.execute(text("SELECT k, j FROM t ORDER BY k")).all()
+        assert [tuple(r) for r in stored] == [(1, '[{"a": "值"}]'), (2, '{"b": 1}')]
+        assert session.scalars(select(table.c.j).order_by(table.c.k)).all() == [
+            [{"a": "值"}],
+            {"b": 1},
+        ]
+        assert session.scalars(select(one.c.v)).all() == ["ab", ["x"]]
