@@ -333,6 +333,30 @@ def keyed_exclusion_token(recusal_key: bytes, badge: str, uscc: str) -> str:
     return hmac.new(recusal_key, message, hashlib.sha256).hexdigest()[:32]
 
 
+class _KeyedTokens:
+    """`keyed_exclusion_token` for many pairs under one key: HMAC-SHA256 (RFC 2104) from the
+    key's inner and outer SHA-256 states, computed once and copied per pair (the same tokens,
+    half the time of a new `hmac` object per pair; tests/draw/test_teams_recusal.py)."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, recusal_key: bytes) -> None:
+        block = sha256().block_size
+        if len(recusal_key) > block:
+            recusal_key = sha256(recusal_key).digest()
+        padded = recusal_key.ljust(block, b"\0")
+        self._inner = sha256(bytes(x ^ 0x36 for x in padded))
+        self._inner.update(EXCLUDE_TAG_2.encode())
+        self._outer = sha256(bytes(x ^ 0x5C for x in padded))
+
+    def __call__(self, badge: str, uscc: str) -> str:
+        inner = self._inner.copy()
+        inner.update(f"{badge}|{uscc}".encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()[:32]
+
+
 def audit_exclusions(
     recusal_key: bytes,
     draw: Mapping[str, Any],
@@ -513,6 +537,7 @@ class _Solver:
         # Per task, the inspectors a recusal forbids (the truth, never published) ...
         self.recusal: dict[int, set[int]] = {}
         tokens: list[str] = []
+        keyed = _KeyedTokens(recusal_key) if recusal_key is not None else None
         for b, insp in enumerate(inspectors):
             for uscc in recusal_of(insp):
                 u = index.get(uscc)
@@ -522,10 +547,10 @@ class _Solver:
                         self.recusal[u] = {b}
                     else:
                         ex.add(b)
-                    if recusal_key is None:
+                    if keyed is None:
                         tokens.append(exclusion_token(seed, insp.badge, uscc))
                     else:
-                        tokens.append(keyed_exclusion_token(recusal_key, insp.badge, uscc))
+                        tokens.append(keyed(insp.badge, uscc))
         self.exclusion_tokens = tuple(sorted(tokens))
         # ... and those the walks skip. /1: all of them from the start. /2 (lazy): a recused
         # inspector is added when a step would otherwise take them, and the step is repeated;
