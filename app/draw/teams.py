@@ -350,11 +350,19 @@ class _KeyedTokens:
         self._outer = sha256(bytes(x ^ 0x5C for x in padded))
 
     def __call__(self, badge: str, uscc: str) -> str:
-        inner = self._inner.copy()
-        inner.update(f"{badge}|{uscc}".encode())
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()[:32]
+        return self.many([(badge, uscc)])[0]
+
+    def many(self, pairs: Iterable[tuple[str, str]]) -> list[str]:
+        """The tokens of (badge, uscc) pairs, in order."""
+        new_inner, new_outer = self._inner.copy, self._outer.copy
+        out = []
+        for badge, uscc in pairs:
+            inner = new_inner()
+            inner.update(f"{badge}|{uscc}".encode())
+            outer = new_outer()
+            outer.update(inner.digest())
+            out.append(outer.hexdigest()[:32])
+        return out
 
 
 def audit_exclusions(
@@ -485,6 +493,9 @@ class _Pool:
         self.dead_groups: set[tuple[int, int]] = set()
         self.dead_x: set[tuple[int, int]] = set()
         self.dead_b: set[int] = set()
+        # precheck: per (id of a slot-groups list, area), by how many candidates every count
+        # exceeds the need (the groups lists are shared between tasks and live as long as this)
+        self.slack: dict[tuple[int, str], int] = {}
 
     def rotation(self, filt: frozenset[str]) -> _Rotation:
         rot = self.rotations.get(filt)
@@ -536,8 +547,7 @@ class _Solver:
         index = {t.uscc: k for k, t in enumerate(tasks)}
         # Per task, the inspectors a recusal forbids (the truth, never published) ...
         self.recusal: dict[int, set[int]] = {}
-        tokens: list[str] = []
-        keyed = _KeyedTokens(recusal_key) if recusal_key is not None else None
+        pairs: list[tuple[str, str]] = []  # (badge, uscc) of every recusal with a drawn target
         for b, insp in enumerate(inspectors):
             for uscc in recusal_of(insp):
                 u = index.get(uscc)
@@ -547,10 +557,11 @@ class _Solver:
                         self.recusal[u] = {b}
                     else:
                         ex.add(b)
-                    if keyed is None:
-                        tokens.append(exclusion_token(seed, insp.badge, uscc))
-                    else:
-                        tokens.append(keyed(insp.badge, uscc))
+                    pairs.append((insp.badge, uscc))
+        if recusal_key is None:
+            tokens = [exclusion_token(seed, badge, uscc) for badge, uscc in pairs]
+        else:
+            tokens = _KeyedTokens(recusal_key).many(pairs)
         self.exclusion_tokens = tuple(sorted(tokens))
         # ... and those the walks skip. /1: all of them from the start. /2 (lazy): a recused
         # inspector is added when a step would otherwise take them, and the step is repeated;
@@ -589,10 +600,32 @@ class _Solver:
 
     # -- up-front counts ---------------------------------------------------------------------
 
+    def precheck_all(self, pool: _Pool) -> bool:
+        """`precheck` of every task (all of them: each short target is named); the cached
+        answer of `precheck` taken here without the call where it applies."""
+        ok = True
+        slack, pid, keys, recusal = pool.slack, pool.pool_id, self.task_keys, self.recusal
+        for u, groups in enumerate(self.groups):
+            cached = slack.get((id(groups[pid]), keys[u]))
+            if cached is not None:
+                ex = recusal.get(u)
+                if not ex or len(ex) <= cached:
+                    continue
+            if not self.precheck(pool, u):
+                ok = False
+        return ok
+
     def precheck(self, pool: _Pool, u: int) -> bool:
         """Per-target candidate counts after each filter; False (and a problem) if short."""
-        label = pool.label
         groups = self.groups[u][pool.pool_id]
+        ex = self.recusal.get(u)
+        # The counts depend on the task only through its slot groups, its area and its
+        # recusals, and each recusal removes at most one candidate: a (groups, area) whose
+        # counts all exceed the need by `slack` passes for every task with at most `slack`.
+        cached = pool.slack.get((id(groups), self.task_keys[u]))
+        if cached is not None and (not ex or len(ex) <= cached):
+            return True
+        label = pool.label
         need = groups[0][1] if len(groups) == 1 else sum(k for _, k in groups)
         rot = pool.rotation(_ANY)
         n0 = len(rot.members)
@@ -600,7 +633,6 @@ class _Solver:
             self._problem(u, "人员不足", f"在岗且有任务额度的{label} {n0} 人，需 {need} 人")
             return False
         key = self.task_keys[u]
-        ex = self.recusal.get(u)
         n1 = n0 - rot.same_key[key] if self.cross else n0
         if n1 < need:
             lvl = _LEVEL_NAMES[self.params.region_level]
@@ -620,11 +652,13 @@ class _Solver:
         if n2 < need:
             self._problem(u, "回避", f"回避后可用{label} {n2} 人，需 {need} 人")
             return False
+        slack = n1 - need
         for filt, k in groups:
             if not filt:
                 continue
             frot = pool.rotation(filt)
             m = len(frot.members) - (frot.same_key[key] if cross else 0)
+            slack = min(slack, m - k)
             if ex and m - len(ex) < k:
                 fpos = frot.pos
                 m -= sum(1 for b in ex if b in fpos and not (cross and ikeys[b] == key))
@@ -632,6 +666,8 @@ class _Solver:
                 skill = "、".join(sorted(filt))
                 self._problem(u, "专长", f"具备{skill}专长的可用{label} {m} 人，需 {k} 人")
                 return False
+        if slack >= 0:
+            pool.slack[id(groups), key] = slack
         return True
 
     # -- greedy --------------------------------------------------------------------------------
@@ -840,7 +876,7 @@ class _Solver:
             demand += slots
         # Per target first: a pool too small for one team is named with its first target and
         # the filter that binds (人员不足 before 交叉互查 before 回避 …), not as a total.
-        ok = self.exhaustive or all([self.precheck(pool, u) for u in range(len(self.tasks))])
+        ok = self.exhaustive or self.precheck_all(pool)
         if not ok:
             return
         capacity = sum(min(pool.caps[m], len(self.tasks)) for m in pool.members)
@@ -1047,10 +1083,11 @@ def _ordered_team(
 ) -> tuple[Member, ...]:
     """组长 first, then 组员, 联合检查 (department order) and 专家, each by badge."""
     lead = sorted([badges[b] for b, (pid, _) in team.items() if pid == POOL_LEAD])
-    k = h64(f"{seed}|team-leader|{uscc}") % len(lead)
-    members = [Member(lead[k], ROLE_LEADER)]
-    members += [Member(x, ROLE_MEMBER) for n, x in enumerate(lead) if n != k]
-    if len(team) > len(lead):
+    n_lead = len(lead)
+    # h64(f"{seed}|team-leader|{uscc}"), inlined (50,000 calls per national draw)
+    k = int.from_bytes(sha256(f"{seed}|team-leader|{uscc}".encode()).digest()[:8], "big") % n_lead
+    members = [Member(lead.pop(k), ROLE_LEADER), *[Member(x, ROLE_MEMBER) for x in lead]]
+    if len(team) > n_lead:
         for pid in (*joint_ids.values(), POOL_EXPERT):
             role = ROLE_EXPERT if pid == POOL_EXPERT else ROLE_JOINT
             group = sorted([badges[b] for b, (p, _) in team.items() if p == pid])
