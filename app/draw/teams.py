@@ -682,6 +682,7 @@ class _Solver:
         rotations = pool.rotations
         cross = self.cross
         ikeys = self.insp_keys
+        n_tasks = len(tasks)
         # Which passes a task's groups take part in (groups lists are shared between tasks).
         passes: dict[int, bool] = {}
         for u in self.order:
@@ -715,7 +716,8 @@ class _Solver:
                                 p = find(p)
                             if p == size:
                                 p = find(0)
-                            first, best, seen = p, 0, 0
+                            # best starts above every load: the first available is taken
+                            first, best, left = p, size + 1 + n_tasks, CHOICES
                             while p < size:
                                 b = members[p]
                                 if (
@@ -723,10 +725,10 @@ class _Solver:
                                     and ikeys[b] != key
                                     and (ex is None or b not in ex)
                                 ):
-                                    if chosen < 0 or load[b] < best:
+                                    if load[b] < best:
                                         chosen, best = b, load[b]
-                                    seen += 1
-                                    if seen == CHOICES:
+                                    left -= 1
+                                    if not left:
                                         break
                                 p += 1
                                 if nxt[p] != p:
@@ -1048,8 +1050,11 @@ def _assign_teams(
         )
 
     teams: dict[str, tuple[Member, ...]] = {}
+    lead_only = not joint_ids and params.experts == 0  # only the lead pool was run
     for u, t in enumerate(ordered_tasks):
-        teams[t.uscc] = _ordered_team(seed, t.uscc, solver.team[u], solver.badges, joint_ids)
+        teams[t.uscc] = _ordered_team(
+            seed, t.uscc, solver.team[u], solver.badges, joint_ids, lead_only=lead_only
+        )
     loads = {i.badge: 0 for i in chosen}
     for team in solver.team:
         for b in team:
@@ -1080,9 +1085,15 @@ def _ordered_team(
     team: dict[int, tuple[str, int]],
     badges: list[str],
     joint_ids: dict[str, str],
+    *,
+    lead_only: bool = False,
 ) -> tuple[Member, ...]:
-    """组长 first, then 组员, 联合检查 (department order) and 专家, each by badge."""
-    lead = sorted([badges[b] for b, (pid, _) in team.items() if pid == POOL_LEAD])
+    """组长 first, then 组员, 联合检查 (department order) and 专家, each by badge.
+    `lead_only`: every member is of the lead pool (no joint departments, no experts)."""
+    if lead_only:
+        lead = sorted([badges[b] for b in team])
+    else:
+        lead = sorted([badges[b] for b, (pid, _) in team.items() if pid == POOL_LEAD])
     n_lead = len(lead)
     # h64(f"{seed}|team-leader|{uscc}"), inlined (50,000 calls per national draw)
     k = int.from_bytes(sha256(f"{seed}|team-leader|{uscc}".encode()).digest()[:8], "big") % n_lead
