@@ -571,11 +571,10 @@ class _Solver:
         # per task: inspector -> (pool id, group index)
         self.team: list[dict[int, tuple[str, int]]] = [{} for _ in tasks]
         self.groups: list[dict[str, list[Group]]] = [{} for _ in tasks]
-        order = [
-            (int.from_bytes(sha256(f"{seed}|team-task|{t.uscc}".encode()).digest()[:8]), u)
-            for u, t in enumerate(tasks)
-        ]
-        self.order = [u for _, u in sorted(order)]
+        # tasks by (H(seed|team-task|uscc), index): the 8 digest bytes compare as the big-endian
+        # integer does, and the sort is stable (equal keys keep index order)
+        ranks = [sha256(f"{seed}|team-task|{t.uscc}".encode()).digest()[:8] for t in tasks]
+        self.order = sorted(range(len(tasks)), key=ranks.__getitem__)
         self._group_cache: dict[frozenset[str], list[Group]] = {}
         self.problems: list[TeamProblem] = []
         # An exhaustive run skips the up-front checks (a failure is then found by the walks,
