@@ -333,6 +333,38 @@ def keyed_exclusion_token(recusal_key: bytes, badge: str, uscc: str) -> str:
     return hmac.new(recusal_key, message, hashlib.sha256).hexdigest()[:32]
 
 
+class _KeyedTokens:
+    """`keyed_exclusion_token` for many pairs under one key: HMAC-SHA256 (RFC 2104) from the
+    key's inner and outer SHA-256 states, computed once and copied per pair (the same tokens,
+    half the time of a new `hmac` object per pair; tests/draw/test_teams_recusal.py)."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, recusal_key: bytes) -> None:
+        block = sha256().block_size
+        if len(recusal_key) > block:
+            recusal_key = sha256(recusal_key).digest()
+        padded = recusal_key.ljust(block, b"\0")
+        self._inner = sha256(bytes(x ^ 0x36 for x in padded))
+        self._inner.update(EXCLUDE_TAG_2.encode())
+        self._outer = sha256(bytes(x ^ 0x5C for x in padded))
+
+    def __call__(self, badge: str, uscc: str) -> str:
+        return self.many([(badge, uscc)])[0]
+
+    def many(self, pairs: Iterable[tuple[str, str]]) -> list[str]:
+        """The tokens of (badge, uscc) pairs, in order."""
+        new_inner, new_outer = self._inner.copy, self._outer.copy
+        out = []
+        for badge, uscc in pairs:
+            inner = new_inner()
+            inner.update(f"{badge}|{uscc}".encode())
+            outer = new_outer()
+            outer.update(inner.digest())
+            out.append(outer.hexdigest()[:32])
+        return out
+
+
 def audit_exclusions(
     recusal_key: bytes,
     draw: Mapping[str, Any],
@@ -461,6 +493,9 @@ class _Pool:
         self.dead_groups: set[tuple[int, int]] = set()
         self.dead_x: set[tuple[int, int]] = set()
         self.dead_b: set[int] = set()
+        # precheck: per (id of a slot-groups list, area), by how many candidates every count
+        # exceeds the need (the groups lists are shared between tasks and live as long as this)
+        self.slack: dict[tuple[int, str], int] = {}
 
     def rotation(self, filt: frozenset[str]) -> _Rotation:
         rot = self.rotations.get(filt)
@@ -512,7 +547,7 @@ class _Solver:
         index = {t.uscc: k for k, t in enumerate(tasks)}
         # Per task, the inspectors a recusal forbids (the truth, never published) ...
         self.recusal: dict[int, set[int]] = {}
-        tokens: list[str] = []
+        pairs: list[tuple[str, str]] = []  # (badge, uscc) of every recusal with a drawn target
         for b, insp in enumerate(inspectors):
             for uscc in recusal_of(insp):
                 u = index.get(uscc)
@@ -522,10 +557,11 @@ class _Solver:
                         self.recusal[u] = {b}
                     else:
                         ex.add(b)
-                    if recusal_key is None:
-                        tokens.append(exclusion_token(seed, insp.badge, uscc))
-                    else:
-                        tokens.append(keyed_exclusion_token(recusal_key, insp.badge, uscc))
+                    pairs.append((insp.badge, uscc))
+        if recusal_key is None:
+            tokens = [exclusion_token(seed, badge, uscc) for badge, uscc in pairs]
+        else:
+            tokens = _KeyedTokens(recusal_key).many(pairs)
         self.exclusion_tokens = tuple(sorted(tokens))
         # ... and those the walks skip. /1: all of them from the start. /2 (lazy): a recused
         # inspector is added when a step would otherwise take them, and the step is repeated;
@@ -535,11 +571,10 @@ class _Solver:
         # per task: inspector -> (pool id, group index)
         self.team: list[dict[int, tuple[str, int]]] = [{} for _ in tasks]
         self.groups: list[dict[str, list[Group]]] = [{} for _ in tasks]
-        order = [
-            (int.from_bytes(sha256(f"{seed}|team-task|{t.uscc}".encode()).digest()[:8]), u)
-            for u, t in enumerate(tasks)
-        ]
-        self.order = [u for _, u in sorted(order)]
+        # tasks by (H(seed|team-task|uscc), index): the 8 digest bytes compare as the big-endian
+        # integer does, and the sort is stable (equal keys keep index order)
+        ranks = [sha256(f"{seed}|team-task|{t.uscc}".encode()).digest()[:8] for t in tasks]
+        self.order = sorted(range(len(tasks)), key=ranks.__getitem__)
         self._group_cache: dict[frozenset[str], list[Group]] = {}
         self.problems: list[TeamProblem] = []
         # An exhaustive run skips the up-front checks (a failure is then found by the walks,
@@ -564,10 +599,32 @@ class _Solver:
 
     # -- up-front counts ---------------------------------------------------------------------
 
+    def precheck_all(self, pool: _Pool) -> bool:
+        """`precheck` of every task (all of them: each short target is named); the cached
+        answer of `precheck` taken here without the call where it applies."""
+        ok = True
+        slack, pid, keys, recusal = pool.slack, pool.pool_id, self.task_keys, self.recusal
+        for u, groups in enumerate(self.groups):
+            cached = slack.get((id(groups[pid]), keys[u]))
+            if cached is not None:
+                ex = recusal.get(u)
+                if not ex or len(ex) <= cached:
+                    continue
+            if not self.precheck(pool, u):
+                ok = False
+        return ok
+
     def precheck(self, pool: _Pool, u: int) -> bool:
         """Per-target candidate counts after each filter; False (and a problem) if short."""
-        label = pool.label
         groups = self.groups[u][pool.pool_id]
+        ex = self.recusal.get(u)
+        # The counts depend on the task only through its slot groups, its area and its
+        # recusals, and each recusal removes at most one candidate: a (groups, area) whose
+        # counts all exceed the need by `slack` passes for every task with at most `slack`.
+        cached = pool.slack.get((id(groups), self.task_keys[u]))
+        if cached is not None and (not ex or len(ex) <= cached):
+            return True
+        label = pool.label
         need = groups[0][1] if len(groups) == 1 else sum(k for _, k in groups)
         rot = pool.rotation(_ANY)
         n0 = len(rot.members)
@@ -575,7 +632,6 @@ class _Solver:
             self._problem(u, "人员不足", f"在岗且有任务额度的{label} {n0} 人，需 {need} 人")
             return False
         key = self.task_keys[u]
-        ex = self.recusal.get(u)
         n1 = n0 - rot.same_key[key] if self.cross else n0
         if n1 < need:
             lvl = _LEVEL_NAMES[self.params.region_level]
@@ -595,11 +651,13 @@ class _Solver:
         if n2 < need:
             self._problem(u, "回避", f"回避后可用{label} {n2} 人，需 {need} 人")
             return False
+        slack = n1 - need
         for filt, k in groups:
             if not filt:
                 continue
             frot = pool.rotation(filt)
             m = len(frot.members) - (frot.same_key[key] if cross else 0)
+            slack = min(slack, m - k)
             if ex and m - len(ex) < k:
                 fpos = frot.pos
                 m -= sum(1 for b in ex if b in fpos and not (cross and ikeys[b] == key))
@@ -607,6 +665,8 @@ class _Solver:
                 skill = "、".join(sorted(filt))
                 self._problem(u, "专长", f"具备{skill}专长的可用{label} {m} 人，需 {k} 人")
                 return False
+        if slack >= 0:
+            pool.slack[id(groups), key] = slack
         return True
 
     # -- greedy --------------------------------------------------------------------------------
@@ -621,6 +681,7 @@ class _Solver:
         rotations = pool.rotations
         cross = self.cross
         ikeys = self.insp_keys
+        n_tasks = len(tasks)
         # Which passes a task's groups take part in (groups lists are shared between tasks).
         passes: dict[int, bool] = {}
         for u in self.order:
@@ -654,7 +715,8 @@ class _Solver:
                                 p = find(p)
                             if p == size:
                                 p = find(0)
-                            first, best, seen = p, 0, 0
+                            # best starts above every load: the first available is taken
+                            first, best, left = p, size + 1 + n_tasks, CHOICES
                             while p < size:
                                 b = members[p]
                                 if (
@@ -662,10 +724,10 @@ class _Solver:
                                     and ikeys[b] != key
                                     and (ex is None or b not in ex)
                                 ):
-                                    if chosen < 0 or load[b] < best:
+                                    if load[b] < best:
                                         chosen, best = b, load[b]
-                                    seen += 1
-                                    if seen == CHOICES:
+                                    left -= 1
+                                    if not left:
                                         break
                                 p += 1
                                 if nxt[p] != p:
@@ -815,7 +877,7 @@ class _Solver:
             demand += slots
         # Per target first: a pool too small for one team is named with its first target and
         # the filter that binds (人员不足 before 交叉互查 before 回避 …), not as a total.
-        ok = self.exhaustive or all([self.precheck(pool, u) for u in range(len(self.tasks))])
+        ok = self.exhaustive or self.precheck_all(pool)
         if not ok:
             return
         capacity = sum(min(pool.caps[m], len(self.tasks)) for m in pool.members)
@@ -987,8 +1049,11 @@ def _assign_teams(
         )
 
     teams: dict[str, tuple[Member, ...]] = {}
+    lead_only = not joint_ids and params.experts == 0  # only the lead pool was run
     for u, t in enumerate(ordered_tasks):
-        teams[t.uscc] = _ordered_team(seed, t.uscc, solver.team[u], solver.badges, joint_ids)
+        teams[t.uscc] = _ordered_team(
+            seed, t.uscc, solver.team[u], solver.badges, joint_ids, lead_only=lead_only
+        )
     loads = {i.badge: 0 for i in chosen}
     for team in solver.team:
         for b in team:
@@ -1019,13 +1084,20 @@ def _ordered_team(
     team: dict[int, tuple[str, int]],
     badges: list[str],
     joint_ids: dict[str, str],
+    *,
+    lead_only: bool = False,
 ) -> tuple[Member, ...]:
-    """组长 first, then 组员, 联合检查 (department order) and 专家, each by badge."""
-    lead = sorted([badges[b] for b, (pid, _) in team.items() if pid == POOL_LEAD])
-    k = h64(f"{seed}|team-leader|{uscc}") % len(lead)
-    members = [Member(lead[k], ROLE_LEADER)]
-    members += [Member(x, ROLE_MEMBER) for n, x in enumerate(lead) if n != k]
-    if len(team) > len(lead):
+    """组长 first, then 组员, 联合检查 (department order) and 专家, each by badge.
+    `lead_only`: every member is of the lead pool (no joint departments, no experts)."""
+    if lead_only:
+        lead = sorted([badges[b] for b in team])
+    else:
+        lead = sorted([badges[b] for b, (pid, _) in team.items() if pid == POOL_LEAD])
+    n_lead = len(lead)
+    # h64(f"{seed}|team-leader|{uscc}"), inlined (50,000 calls per national draw)
+    k = int.from_bytes(sha256(f"{seed}|team-leader|{uscc}".encode()).digest()[:8], "big") % n_lead
+    members = [Member(lead.pop(k), ROLE_LEADER), *[Member(x, ROLE_MEMBER) for x in lead]]
+    if len(team) > n_lead:
         for pid in (*joint_ids.values(), POOL_EXPERT):
             role = ROLE_EXPERT if pid == POOL_EXPERT else ROLE_JOINT
             group = sorted([badges[b] for b, (p, _) in team.items() if p == pid])

@@ -384,6 +384,18 @@ def test_recusal_message_exact() -> None:
     assert problem.region == "370402"
 
 
+def test_recusal_shortage_is_named_after_a_target_of_the_same_area_that_passed() -> None:
+    # T1 and T2: same area, same slot groups; T1 (checked first) has no recusal, T2 two of the
+    # three candidates — its counts must not be taken over from T1's (up-front counts cache)
+    assert T1 < T2
+    pool = [insp("A"), insp("B", conflicts=(T2,)), insp("C", employer=T2)]
+    with pytest.raises(TeamInfeasible) as err:
+        assign_teams(seed="s", tasks=[task(T1), task(T2)], inspectors=pool, params=params())
+    (problem,) = err.value.problems
+    assert problem.uscc == T2
+    assert problem.message == f"{T2}（370402 区划）：回避后可用执法人员 1 人，需 2 人"
+
+
 def test_cross_region_message() -> None:
     pool = [insp("A", "370501"), insp("B", "370402")]
     with pytest.raises(TeamInfeasible) as err:

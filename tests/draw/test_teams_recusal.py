@@ -133,6 +133,16 @@ def test_v2_token_is_the_keyed_hmac_of_the_spec() -> None:
     assert keyed_exclusion_token(KEY, "37004", T1) != keyed_exclusion_token(b"x" * 16, "37004", T1)
 
 
+@pytest.mark.parametrize("length", [16, 32, 63, 64, 65, 200])
+def test_batched_tokens_are_the_keyed_hmac_for_every_key_length(length: int) -> None:
+    key = bytes((7 * n + 1) % 256 for n in range(length))
+    tokens = teams_mod._KeyedTokens(key)
+    for badge, uscc in [("37004", T1), ("检查员|9", "91370000MA3C5X"), ("", "")]:
+        want = hmac.new(key, f"spotcheck-draw/2:exclude|{badge}|{uscc}".encode(), hashlib.sha256)
+        assert tokens(badge, uscc) == want.hexdigest()[:32]
+        assert tokens(badge, uscc) == keyed_exclusion_token(key, badge, uscc)
+
+
 def test_v2_publishes_a_token_for_every_excluded_pair() -> None:
     tasks, pool = _dense()
     r = draw2("s", tasks, pool, DENSE_PARAMS)
