@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -436,10 +437,17 @@ def _author(data: SiteData) -> str:
     return "医疗保障局"
 
 
+def _aware(iso: str) -> str:
+    """An ISO time as Atom needs it: with its offset (a stored naive time is UTC)."""
+    value = datetime.fromisoformat(iso)
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
 def _feed_entries(
     data: SiteData, titles: Mapping[str, str], newest: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, str]]:
-    """The newest FEED_LIMIT announcements (plan versions, draws, voidings, results), newest first."""
+    """The newest FEED_LIMIT announcements (plan versions, draws, replacement steps, voidings,
+    results), newest first."""
     entries: list[dict[str, str]] = []
     for p in data.plans:
         for v in p["versions"]:
@@ -465,6 +473,17 @@ def _feed_entries(
                 + ("" if d.public else f"，任务清单于 {d.tasks_public_from} 公布"),
             }
         )
+        for step in (d.replacements or {}).get("steps", []):
+            done = f"由 {step['replacement']} 替换" if step["replacement"] else "替换失败"
+            entries.append(
+                {
+                    "id": f"urn:spotcheck:draw:{d.id}:replacement:{step['seq']}",
+                    "title": f"检查组成员替换：{d.id} 第 {step['seq']} 步",
+                    "updated": _aware(step["at"]),
+                    "href": f"draws/{d.id}.html#replacements",
+                    "summary": f"任务 {step['task']}：{step['badge']}（{step['reason']}）{done}",
+                }
+            )
         if d.superseded_at:
             entries.append(
                 {

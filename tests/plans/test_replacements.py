@@ -176,6 +176,19 @@ def test_replacements_are_published_and_verify(client, city, db, settings):
     # the public draw page shows them
     page = (settings.publish_dir / "draws" / f"{draw['id']}.html").read_text("utf-8")
     assert "检查组成员替换" in page and leaver in page
+    # … and the Atom feed announces each step, its time with an offset (Atom requires one)
+    import xml.etree.ElementTree as ET
+    from datetime import datetime
+
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = ET.fromstring((settings.publish_dir / "feed.atom").read_bytes())
+    step = next(
+        e
+        for e in feed.iter(f"{atom}entry")
+        if e.findtext(f"{atom}id") == f"urn:spotcheck:draw:{draw['id']}:replacement:1"
+    )
+    assert leaver in (step.findtext(f"{atom}summary") or "")
+    assert datetime.fromisoformat(step.findtext(f"{atom}updated") or "").tzinfo is not None
 
 
 def test_a_friendly_replacement_by_hand_fails_verification(client, city, db, settings):
