@@ -131,29 +131,35 @@ def _label(code: Any, name: Any) -> str:
     return f"{name}（{code}）" if name and name != code else str(code)
 
 
-def _team_text(team: Sequence[Mapping[str, str]], names: Mapping[str, str]) -> str:
-    return "；".join(f"{m['role']} {names.get(m['badge'], '')} {m['badge']}" for m in team)
-
-
 def task_rows(body: Mapping[str, Any], names: Mapping[str, str]) -> list[list[object]]:
-    """One row per task of a draw body, in TASK_HEADER order (`names`: badge -> name)."""
-    return [
-        [
-            t["id"],
-            t["name"],
-            t["uscc"],
-            t["stratum"],
-            t["region"],
-            region_name(t["region"]),
-            "、".join(t["items"]),
-            t["inclusion_prob"],
-            t["ticket"],
-            _team_text(t["team"], names),
-            t.get("reason") or "",
-            t.get("visit") or t["id"],  # draws made before visits: each task its own
-        ]
-        for t in body.get("tasks", [])  # a failed attempt has none
-    ]
+    """One row per task of a draw body, in TASK_HEADER order (`names`: badge -> name). Each
+    team as "role name badge" joined by "；"; each region's name looked up once a draw."""
+    region_names: dict[str, str] = {}
+    name = names.get
+    rows: list[list[object]] = []
+    for t in body.get("tasks", []):  # a failed attempt has none
+        region = t["region"]
+        region_text = region_names.get(region)
+        if region_text is None:
+            region_text = region_names[region] = region_name(region)
+        team = "；".join([f"{m['role']} {name(m['badge'], '')} {m['badge']}" for m in t["team"]])
+        rows.append(
+            [
+                t["id"],
+                t["name"],
+                t["uscc"],
+                t["stratum"],
+                region,
+                region_text,
+                "、".join(t["items"]),
+                t["inclusion_prob"],
+                t["ticket"],
+                team,
+                t.get("reason") or "",
+                t.get("visit") or t["id"],  # draws made before visits: each task its own
+            ]
+        )
+    return rows
 
 
 def fine_total(measures: Sequence[Mapping[str, Any]]) -> str:
