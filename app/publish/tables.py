@@ -70,18 +70,12 @@ _TASK_CELLS = 9
 def task_rows_html(rows: Sequence[Sequence[Any]]) -> Markup:
     """The <tr> rows of a task list from `task_rows` rows, escaped in one call (NUL separates
     cells; a NUL inside some text is dropped first)."""
+    # A page holds few distinct strata, regions and probabilities: each labelled once.
+    strata = {k: stratum_label(k) for k in {r[3] for r in rows}}
+    regions = {k: _label(*k) for k in {(r[4], r[5]) for r in rows}}
+    probs = {p: percent(p) for p in {r[7] for r in rows}}
     fields = [
-        (
-            r[0],
-            r[1],
-            r[2],
-            stratum_label(r[3]),
-            _label(r[4], r[5]),
-            r[6],
-            percent(r[7]),
-            r[9],
-            r[10],
-        )
+        (r[0], r[1], r[2], strata[r[3]], regions[r[4], r[5]], r[6], probs[r[7]], r[9], r[10])
         for r in rows
     ]
     joined = "\x00".join("\x00".join(f) for f in fields)
