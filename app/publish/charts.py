@@ -6,18 +6,35 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
+from app.publish.tables import escape_all
 from app.regions import stratum_label
 
 FONT_PX = 12  # site.css: svg.coverage text { font-size: 12px }
 
 
+def _char_ems(c: str) -> float:
+    return 1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6
+
+
+# char -> its width in em, filled as characters are met (a chart names thousands of strata
+# with a few hundred distinct characters).
+_EMS: dict[str, float] = {}
+
+
 def text_width(text: str, font_px: int = FONT_PX) -> int:
     """Width in pixels that `text` needs: a wide (CJK, full-width) character takes one em, any
     other about 0.6 em (a little more than most fonts use, so nothing is cut off)."""
-    ems = sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)
-    return int(ems * font_px + 0.999)
+    ems = _EMS
+    try:
+        total = sum([ems[c] for c in text])
+    except KeyError:
+        for c in text:
+            if c not in ems and len(ems) < 100_000:
+                ems[c] = _char_ems(c)
+        total = sum([ems.get(c) or _char_ems(c) for c in text])
+    return int(total * font_px + 0.999)
 
 
 def coverage_svg(strata: Sequence[Mapping[str, Any]], ratio: float) -> Markup:
@@ -41,18 +58,18 @@ def coverage_svg(strata: Sequence[Mapping[str, Any]], ratio: float) -> Markup:
         ).format(w=width, h=height, r=f"{ratio * 100:g}")
     ]
     bh, lx = row_h - 6, label_w + bar_w + 6
-    for k, (label, n, total, pct, share) in enumerate(rows):
-        y = k * row_h + pad
-        key = escape(label)  # the only text; the rest are numbers formatted here
-        parts.append(
-            Markup(
-                f"<g><title>{key}：N={total}，n={n}，覆盖率 {pct}</title>"
-                f'<text x="0" y="{y + 14}">{key}</text>'
-                f'<rect class="bar-N" x="{label_w}" y="{y}" width="{bar_w}" height="{bh}"/>'
-                f'<rect class="bar-n" x="{label_w}" y="{y}" width="{bar_w * share:.1f}" '
-                f'height="{bh}"/><text x="{lx}" y="{y + 14}">{n}/{total}（{pct}）</text></g>'
-            )
+    keys = escape_all([r[0] for r in rows], drop_nul=False)  # the only texts; the rest numbers
+    body = "".join(
+        f"<g><title>{key}：N={total}，n={n}，覆盖率 {pct}</title>"
+        f'<text x="0" y="{y + 14}">{key}</text>'
+        f'<rect class="bar-N" x="{label_w}" y="{y}" width="{bar_w}" height="{bh}"/>'
+        f'<rect class="bar-n" x="{label_w}" y="{y}" width="{bar_w * share:.1f}" '
+        f'height="{bh}"/><text x="{lx}" y="{y + 14}">{n}/{total}（{pct}）</text></g>'
+        for key, y, (_, n, total, pct, share) in zip(
+            keys, range(pad, pad + row_h * len(rows), row_h), rows, strict=True
         )
+    )
+    parts.append(Markup(body))
     fx = label_w + bar_w * min(ratio, 1.0)
     parts.append(
         Markup('<line class="floor" x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{h}"/></svg>').format(

@@ -130,6 +130,11 @@ class InspectorNames(Mapping[str, str]):
     def __getitem__(self, badge: str) -> str:
         return self._all()[badge]
 
+    def get(self, badge: str, default: Any = None) -> Any:
+        """As Mapping.get, without its __getitem__ and KeyError per lookup (a task list looks
+        up every member of every team)."""
+        return self._all().get(badge, default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._all())
 

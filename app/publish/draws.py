@@ -182,8 +182,8 @@ def _render_task_pages(
             if first
             else "",
             # The filter compares cell text: the options are labelled as the cells are.
-            strata_keys=sorted({stratum_label(t["stratum"]) for t in chunk}),
-            regions=sorted({region_label(t["region"]) for t in chunk}),
+            strata_keys=sorted(set(map(stratum_label, {t["stratum"] for t in chunk}))),
+            regions=sorted(set(map(region_label, {t["region"] for t in chunk}))),
             task_rows=task_rows_html(row_chunk),
             pager=_pager(d.id, page, pages, len(tasks)),
             data=data,

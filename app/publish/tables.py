@@ -70,18 +70,12 @@ _TASK_CELLS = 9
 def task_rows_html(rows: Sequence[Sequence[Any]]) -> Markup:
     """The <tr> rows of a task list from `task_rows` rows, escaped in one call (NUL separates
     cells; a NUL inside some text is dropped first)."""
+    # A page holds few distinct strata, regions and probabilities: each labelled once.
+    strata = {k: stratum_label(k) for k in {r[3] for r in rows}}
+    regions = {k: _label(*k) for k in {(r[4], r[5]) for r in rows}}
+    probs = {p: percent(p) for p in {r[7] for r in rows}}
     fields = [
-        (
-            r[0],
-            r[1],
-            r[2],
-            stratum_label(r[3]),
-            _label(r[4], r[5]),
-            r[6],
-            percent(r[7]),
-            r[9],
-            r[10],
-        )
+        (r[0], r[1], r[2], strata[r[3]], regions[r[4], r[5]], r[6], probs[r[7]], r[9], r[10])
         for r in rows
     ]
     joined = "\x00".join("\x00".join(f) for f in fields)
@@ -131,29 +125,35 @@ def _label(code: Any, name: Any) -> str:
     return f"{name}（{code}）" if name and name != code else str(code)
 
 
-def _team_text(team: Sequence[Mapping[str, str]], names: Mapping[str, str]) -> str:
-    return "；".join(f"{m['role']} {names.get(m['badge'], '')} {m['badge']}" for m in team)
-
-
 def task_rows(body: Mapping[str, Any], names: Mapping[str, str]) -> list[list[object]]:
-    """One row per task of a draw body, in TASK_HEADER order (`names`: badge -> name)."""
-    return [
-        [
-            t["id"],
-            t["name"],
-            t["uscc"],
-            t["stratum"],
-            t["region"],
-            region_name(t["region"]),
-            "、".join(t["items"]),
-            t["inclusion_prob"],
-            t["ticket"],
-            _team_text(t["team"], names),
-            t.get("reason") or "",
-            t.get("visit") or t["id"],  # draws made before visits: each task its own
-        ]
-        for t in body.get("tasks", [])  # a failed attempt has none
-    ]
+    """One row per task of a draw body, in TASK_HEADER order (`names`: badge -> name). Each
+    team as "role name badge" joined by "；"; each region's name looked up once a draw."""
+    region_names: dict[str, str] = {}
+    name = names.get
+    rows: list[list[object]] = []
+    for t in body.get("tasks", []):  # a failed attempt has none
+        region = t["region"]
+        region_text = region_names.get(region)
+        if region_text is None:
+            region_text = region_names[region] = region_name(region)
+        team = "；".join([f"{m['role']} {name(m['badge'], '')} {m['badge']}" for m in t["team"]])
+        rows.append(
+            [
+                t["id"],
+                t["name"],
+                t["uscc"],
+                t["stratum"],
+                region,
+                region_text,
+                "、".join(t["items"]),
+                t["inclusion_prob"],
+                t["ticket"],
+                team,
+                t.get("reason") or "",
+                t.get("visit") or t["id"],  # draws made before visits: each task its own
+            ]
+        )
+    return rows
 
 
 def fine_total(measures: Sequence[Mapping[str, Any]]) -> str:
