@@ -179,8 +179,14 @@ def test_kill_during_publish_keeps_the_old_complete_site(backend, tmp_path):
         # The plan itself was committed before the crash and appears at the next publish.
         with make_sessionmaker(db.engine)() as s:
             assert s.get(Plan, "2026-NEW-1").status == "published"
+            from app.db import begin_write
             from app.publish.write import publish
 
+            # as the publisher job does (app/jobs.py): a writer from the first statement, not a
+            # reader upgraded after its snapshot (SQLite refuses that upgrade at once if anything
+            # was written since — a loaded machine's killed workers may still be going away)
+            s.commit()
+            begin_write(s)
             publish(s, publish_dir)
         assert "2026-NEW-1" in (publish_dir / "plans" / "index.json").read_text()
         assert json.loads((publish_dir / "plans" / "index.json").read_text())
