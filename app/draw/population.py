@@ -105,6 +105,19 @@ class PackedStrings(Sequence[str]):
     def __iter__(self) -> Iterator[str]:
         return iter(self[:])
 
+    def take(self, order: npt.NDArray[np.int64], batch: int = 1 << 16) -> PackedStrings:
+        """The texts in `order` (indices into these), packed again without decoding them."""
+        blob, starts, ends = self._blob, self._starts, self._ends
+        parts = []
+        for lo in range(0, len(order), batch):
+            at = order[lo : lo + batch]
+            parts.append(
+                b"\x00".join(
+                    [blob[s:e] for s, e in zip(starts[at].tolist(), ends[at].tolist(), strict=True)]
+                )
+            )
+        return PackedStrings(b"\x00".join(parts), len(order))
+
 
 class Population:
     """`size` units: `data` holds their 18-character USCCs back to back (ASCII), `pid[i]` is the
@@ -255,13 +268,28 @@ def _is_uscc_form(uscc: bytes) -> bool:
 class PopulationBuilder:
     """Collects units one by one; equal profiles are stored once. USCCs are joined every
     65,536 units and profile indices kept as machine integers (a million of each as Python
-    objects would take 100 MB)."""
+    objects would take 100 MB).
 
-    __slots__ = ("_chunks", "_index", "_joined", "_names", "_pids", "_profiles", "_regions")
+    `packed` (a frame capture): regions and names are joined by NUL every 65,536 units as
+    UTF-8 and the population holds them as `PackedStrings` — not a million name strings (about
+    150 MB at national scale). A name or region holding a NUL itself cannot be packed: the
+    population then holds them as lists, as without `packed`."""
+
+    __slots__ = (
+        "_chunks",
+        "_index",
+        "_joined",
+        "_names",
+        "_packed",
+        "_pids",
+        "_profiles",
+        "_regions",
+        "_text_parts",
+    )
 
     _BATCH = 1 << 16
 
-    def __init__(self) -> None:
+    def __init__(self, *, packed: bool = False) -> None:
         self._chunks: list[str] = []
         self._joined: list[bytes] = []
         self._pids = array("q")
@@ -269,6 +297,9 @@ class PopulationBuilder:
         self._profiles: list[RawProfile] = []
         self._regions: list[str | None] = []
         self._names: list[str | None] = []
+        self._packed = packed
+        # per batch of `packed` units: (regions, names) joined by NUL, or as lists (a NUL inside)
+        self._text_parts: list[tuple[bytes, bytes] | tuple[list[str], list[str]]] = []
 
     def add(
         self,
@@ -294,11 +325,11 @@ class PopulationBuilder:
             self._profiles.append(key)
         chunks = self._chunks
         chunks.append(uscc)
-        if len(chunks) >= self._BATCH:
-            self._flush()
         self._pids.append(p)
         self._regions.append(region)
         self._names.append(name)
+        if len(chunks) >= self._BATCH:
+            self._flush()
 
     def _flush(self) -> None:
         joined = "".join(self._chunks)
@@ -306,15 +337,59 @@ class PopulationBuilder:
             raise _bad_uscc(next(u for u in self._chunks if not u.isascii()))
         self._joined.append(joined.encode("ascii"))
         self._chunks.clear()
+        if self._packed and self._names:
+            regions = [r or "" for r in self._regions]
+            names = [n or "" for n in self._names]
+            joined_regions, joined_names = "\x00".join(regions), "\x00".join(names)
+            nuls = len(names) - 1
+            if (
+                joined_regions.count("\x00") == nuls
+                and joined_names.count("\x00") == nuls
+                and _FORBIDDEN_RE.search(joined_regions) is None  # else refused by Population
+            ):
+                self._text_parts.append(
+                    (joined_regions.encode("utf-8"), joined_names.encode("utf-8"))
+                )
+            else:
+                self._text_parts.append((regions, names))
+            self._regions.clear()
+            self._names.clear()
+
+    def _packed_texts(self) -> tuple[Sequence[str], Sequence[str]]:
+        """The regions and names of a `packed` builder: packed, or lists when one holds a NUL."""
+        parts = self._text_parts
+        size = len(self._pids)
+        if all(isinstance(r, bytes) for r, _ in parts):
+            return (
+                PackedStrings(b"\x00".join(r for r, _ in parts), size),  # type: ignore[misc]
+                PackedStrings(b"\x00".join(n for _, n in parts), size),  # type: ignore[misc]
+            )
+        regions: list[str] = []
+        names: list[str] = []
+        for r, n in parts:
+            if isinstance(r, bytes) and isinstance(n, bytes):
+                regions += r.decode("utf-8").split("\x00")
+                names += n.decode("utf-8").split("\x00")
+            else:
+                regions += r
+                names += n
+        return regions, names
 
     def build(self) -> Population:
         self._flush()
+        pids = np.frombuffer(self._pids, dtype=np.int64) if self._pids else np.zeros(0, np.int64)
+        if self._packed:
+            regions, names = self._packed_texts()
+            self._text_parts.clear()
+            return Population(
+                b"".join(self._joined), pids, self._profiles, regions=regions, names=names
+            )
         labelled = any(r is not None for r in self._regions) or any(
             n is not None for n in self._names
         )
         return Population(
             b"".join(self._joined),
-            np.frombuffer(self._pids, dtype=np.int64) if self._pids else np.zeros(0, np.int64),
+            pids,
             self._profiles,
             regions=[r or "" for r in self._regions] if labelled else None,
             names=[n or "" for n in self._names] if labelled else None,
