@@ -357,22 +357,19 @@ class PopulationBuilder:
 
     def _packed_texts(self) -> tuple[Sequence[str], Sequence[str]]:
         """The regions and names of a `packed` builder: packed, or lists when one holds a NUL."""
-        parts = self._text_parts
         size = len(self._pids)
-        if all(isinstance(r, bytes) for r, _ in parts):
+        packed_regions = [r for r, _ in self._text_parts if isinstance(r, bytes)]
+        packed_names = [n for _, n in self._text_parts if isinstance(n, bytes)]
+        if len(packed_names) == len(packed_regions) == len(self._text_parts):
             return (
-                PackedStrings(b"\x00".join(r for r, _ in parts), size),  # type: ignore[misc]
-                PackedStrings(b"\x00".join(n for _, n in parts), size),  # type: ignore[misc]
+                PackedStrings(b"\x00".join(packed_regions), size),
+                PackedStrings(b"\x00".join(packed_names), size),
             )
         regions: list[str] = []
         names: list[str] = []
-        for r, n in parts:
-            if isinstance(r, bytes) and isinstance(n, bytes):
-                regions += r.decode("utf-8").split("\x00")
-                names += n.decode("utf-8").split("\x00")
-            else:
-                regions += r
-                names += n
+        for r, n in self._text_parts:
+            regions += r.decode("utf-8").split("\x00") if isinstance(r, bytes) else r
+            names += n.decode("utf-8").split("\x00") if isinstance(n, bytes) else n
         return regions, names
 
     def build(self) -> Population:
