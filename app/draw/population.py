@@ -16,7 +16,7 @@ import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -64,26 +64,31 @@ def _bad_uscc(uscc: object) -> DrawInputError:
 
 class PackedStrings(Sequence[str]):
     """`count` texts joined by NUL in one UTF-8 byte string; an item is decoded when read (a
-    draw reads the names of the ~5 % of units it draws, not a million Python strings)."""
+    draw reads the names of the ~5 % of units it draws, not a million Python strings). Where
+    each text starts is kept in one integer array (32-bit while the blob allows: 4 bytes a
+    text; text k ends one byte before text k + 1 starts)."""
 
-    __slots__ = ("_blob", "_ends", "_starts")
+    __slots__ = ("_blob", "_bounds")
 
     def __init__(self, blob: bytes, count: int) -> None:
         nul = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == 0)
         if len(nul) != max(count - 1, 0) or (count == 0 and blob):
             raise DrawInputError("冻结抽样框的列数据已损坏（packed texts do not match the count）")
         self._blob = blob
-        self._starts: npt.NDArray[np.int64] = np.concatenate(([0], nul + 1)).astype(np.int64)
-        self._ends: npt.NDArray[np.int64] = np.concatenate((nul, [len(blob)])).astype(np.int64)
-        if count == 0:
-            self._starts = self._ends = np.zeros(0, dtype=np.int64)
+        dtype = np.int32 if len(blob) < (1 << 31) - 1 else np.int64
+        bounds: npt.NDArray[np.signedinteger[Any]] = np.empty(count + 1, dtype=dtype)
+        bounds[0] = 0
+        if count:
+            bounds[1:-1] = nul + 1
+            bounds[-1] = len(blob) + 1
+        self._bounds = bounds
 
     @property
     def blob(self) -> bytes:
         return self._blob
 
     def __len__(self) -> int:
-        return len(self._starts)
+        return len(self._bounds) - 1
 
     @overload
     def __getitem__(self, k: int) -> str: ...
@@ -92,30 +97,32 @@ class PackedStrings(Sequence[str]):
     def __getitem__(self, k: slice) -> list[str]: ...
 
     def __getitem__(self, k: int | slice) -> str | list[str]:
+        size = len(self)
         if isinstance(k, slice):
-            lo, hi, step = k.indices(len(self))
+            lo, hi, step = k.indices(size)
             if step != 1:
                 return [self[i] for i in range(lo, hi, step)]
             if hi <= lo:
                 return []
-            text = self._blob[int(self._starts[lo]) : int(self._ends[hi - 1])].decode("utf-8")
+            text = self._blob[int(self._bounds[lo]) : int(self._bounds[hi]) - 1].decode("utf-8")
             return text.split("\x00")
-        return self._blob[int(self._starts[k]) : int(self._ends[k])].decode("utf-8")
+        if k < 0:
+            k += size
+        if not 0 <= k < size:
+            raise IndexError("PackedStrings index out of range")
+        return self._blob[int(self._bounds[k]) : int(self._bounds[k + 1]) - 1].decode("utf-8")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self[:])
 
     def take(self, order: npt.NDArray[np.int64], batch: int = 1 << 16) -> PackedStrings:
         """The texts in `order` (indices into these), packed again without decoding them."""
-        blob, starts, ends = self._blob, self._starts, self._ends
+        blob, bounds = self._blob, self._bounds
         parts = []
         for lo in range(0, len(order), batch):
             at = order[lo : lo + batch]
-            parts.append(
-                b"\x00".join(
-                    [blob[s:e] for s, e in zip(starts[at].tolist(), ends[at].tolist(), strict=True)]
-                )
-            )
+            starts, ends = bounds[at].tolist(), (bounds[at + 1] - 1).tolist()
+            parts.append(b"\x00".join([blob[s:e] for s, e in zip(starts, ends, strict=True)]))
         return PackedStrings(b"\x00".join(parts), len(order))
 
 
