@@ -71,7 +71,12 @@ class PackedStrings(Sequence[str]):
     __slots__ = ("_blob", "_bounds")
 
     def __init__(self, blob: bytes, count: int) -> None:
-        nul = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == 0)
+        view = np.frombuffer(blob, dtype=np.uint8)
+        step = 1 << 22  # found 4 MB at a time (not a mask the size of the blob)
+        nul = np.concatenate(
+            [np.zeros(0, np.int64)]
+            + [np.flatnonzero(view[i : i + step] == 0) + i for i in range(0, len(view), step)]
+        )
         if len(nul) != max(count - 1, 0) or (count == 0 and blob):
             raise DrawInputError("冻结抽样框的列数据已损坏（packed texts do not match the count）")
         self._blob = blob
