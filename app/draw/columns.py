@@ -42,6 +42,8 @@ _REGION_FORBIDDEN = re.compile(rb'[,"\r\n]')
 
 def pack(texts: Sequence[str]) -> bytes | None:
     """`texts` joined by NUL as UTF-8, or None when one of them holds a NUL itself."""
+    if isinstance(texts, PackedStrings):
+        return texts.blob  # already so
     joined = "\x00".join(texts)
     if joined.count("\x00") != max(len(texts) - 1, 0):
         return None

@@ -21,6 +21,7 @@ from app.draw.population import (
     POPULATION_HEADER_V2,
     POPULATION_HEADER_V2_CAPS,
     DrawInputError,
+    PackedStrings,
     Population,
     RawProfile,
     Unit,
@@ -282,7 +283,10 @@ class _Snapshot:
                 dup = ordered[1:][same][0].decode()
                 raise DrawInputError(f"抽样总体中统一社会信用代码重复：{dup}")
         # From here on every per-unit sequence is in USCC order: the draw cannot see input order.
-        self.keys: list[bytes] = ordered.tolist()
+        # the sorted USCCs as one fixed-width array; `keys` (a bytes object per unit) only
+        # when the draw asks for it: writing the file reads slices (a million objects less)
+        self.ordered: npt.NDArray[np.bytes_] = ordered
+        self._keys: list[bytes] | None = None
         self.pid: npt.NDArray[np.int64] = population.pid[order]
         self.v2 = params.algorithm in FROZEN_FRAME  # region and name columns
         self.guarded = params.algorithm == ALGORITHM_V3  # names formula-guarded (§11.4)
@@ -309,12 +313,22 @@ class _Snapshot:
                 # (a Population is immutable: its columns are used as they are, packed or not)
                 self.names = [""] * size if names is None else names
                 self.regions = [""] * size if regions is None else regions
+            elif isinstance(names, PackedStrings) and isinstance(regions, PackedStrings):
+                # a frame capture's packed columns: reordered packed, never unpacked
+                self.names, self.regions = names.take(order), regions.take(order)
             else:
                 rank = order.tolist()
                 if names is not None and regions is not None:
                     names, regions = list(names), list(regions)  # unpacked once
                 self.names = [""] * size if names is None else [names[i] for i in rank]
                 self.regions = [""] * size if regions is None else [regions[i] for i in rank]
+
+    @property
+    def keys(self) -> list[bytes]:
+        """The sorted USCCs, one bytes object each (made once, when first asked for)."""
+        if self._keys is None:
+            self._keys = self.ordered.tolist()
+        return self._keys
 
     def uscc(self, k: int) -> str:
         return self.keys[k].decode("ascii")
@@ -347,8 +361,8 @@ class _Snapshot:
         )
         width = 3 if self.v2 else 2
         parts = np.empty(width * size, dtype=object)
-        for lo in range(0, len(self.keys), size):
-            keys = self.keys[lo : lo + size]
+        for lo in range(0, len(self.ordered), size):
+            keys = self.ordered[lo : lo + size].tolist()
             part = parts[: width * len(keys)]
             part[0::width] = keys
             part[1::width] = suffixes[self.pid[lo : lo + size]]
@@ -368,10 +382,10 @@ class _Snapshot:
         lut = np.zeros(max(len(self.profiles), 1), dtype=np.int64)
         for p in firsts[np.argsort(where, kind="stable")].tolist():
             lut[p] = numbers.setdefault(texts[p], len(numbers))
-        size = len(self.keys)
+        size = len(self.ordered)
         return FileColumns(
             header=self.header,
-            usccs=b"".join(self.keys),
+            usccs=self.ordered.tobytes(),  # 18 characters each: no padding
             pid=lut[self.pid],
             profile_texts=tuple(numbers),
             regions=[""] * size if self.regions is None else self.regions,

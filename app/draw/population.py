@@ -16,7 +16,7 @@ import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -64,26 +64,36 @@ def _bad_uscc(uscc: object) -> DrawInputError:
 
 class PackedStrings(Sequence[str]):
     """`count` texts joined by NUL in one UTF-8 byte string; an item is decoded when read (a
-    draw reads the names of the ~5 % of units it draws, not a million Python strings)."""
+    draw reads the names of the ~5 % of units it draws, not a million Python strings). Where
+    each text starts is kept in one integer array (32-bit while the blob allows: 4 bytes a
+    text; text k ends one byte before text k + 1 starts)."""
 
-    __slots__ = ("_blob", "_ends", "_starts")
+    __slots__ = ("_blob", "_bounds")
 
     def __init__(self, blob: bytes, count: int) -> None:
-        nul = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == 0)
+        view = np.frombuffer(blob, dtype=np.uint8)
+        step = 1 << 22  # found 4 MB at a time (not a mask the size of the blob)
+        nul = np.concatenate(
+            [np.zeros(0, np.int64)]
+            + [np.flatnonzero(view[i : i + step] == 0) + i for i in range(0, len(view), step)]
+        )
         if len(nul) != max(count - 1, 0) or (count == 0 and blob):
             raise DrawInputError("冻结抽样框的列数据已损坏（packed texts do not match the count）")
         self._blob = blob
-        self._starts: npt.NDArray[np.int64] = np.concatenate(([0], nul + 1)).astype(np.int64)
-        self._ends: npt.NDArray[np.int64] = np.concatenate((nul, [len(blob)])).astype(np.int64)
-        if count == 0:
-            self._starts = self._ends = np.zeros(0, dtype=np.int64)
+        dtype = np.int32 if len(blob) < (1 << 31) - 1 else np.int64
+        bounds: npt.NDArray[np.signedinteger[Any]] = np.empty(count + 1, dtype=dtype)
+        bounds[0] = 0
+        if count:
+            bounds[1:-1] = nul + 1
+            bounds[-1] = len(blob) + 1
+        self._bounds = bounds
 
     @property
     def blob(self) -> bytes:
         return self._blob
 
     def __len__(self) -> int:
-        return len(self._starts)
+        return len(self._bounds) - 1
 
     @overload
     def __getitem__(self, k: int) -> str: ...
@@ -92,18 +102,33 @@ class PackedStrings(Sequence[str]):
     def __getitem__(self, k: slice) -> list[str]: ...
 
     def __getitem__(self, k: int | slice) -> str | list[str]:
+        size = len(self)
         if isinstance(k, slice):
-            lo, hi, step = k.indices(len(self))
+            lo, hi, step = k.indices(size)
             if step != 1:
                 return [self[i] for i in range(lo, hi, step)]
             if hi <= lo:
                 return []
-            text = self._blob[int(self._starts[lo]) : int(self._ends[hi - 1])].decode("utf-8")
+            text = self._blob[int(self._bounds[lo]) : int(self._bounds[hi]) - 1].decode("utf-8")
             return text.split("\x00")
-        return self._blob[int(self._starts[k]) : int(self._ends[k])].decode("utf-8")
+        if k < 0:
+            k += size
+        if not 0 <= k < size:
+            raise IndexError("PackedStrings index out of range")
+        return self._blob[int(self._bounds[k]) : int(self._bounds[k + 1]) - 1].decode("utf-8")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self[:])
+
+    def take(self, order: npt.NDArray[np.int64], batch: int = 1 << 16) -> PackedStrings:
+        """The texts in `order` (indices into these), packed again without decoding them."""
+        blob, bounds = self._blob, self._bounds
+        parts = []
+        for lo in range(0, len(order), batch):
+            at = order[lo : lo + batch]
+            starts, ends = bounds[at].tolist(), (bounds[at + 1] - 1).tolist()
+            parts.append(b"\x00".join([blob[s:e] for s, e in zip(starts, ends, strict=True)]))
+        return PackedStrings(b"\x00".join(parts), len(order))
 
 
 class Population:
@@ -255,13 +280,28 @@ def _is_uscc_form(uscc: bytes) -> bool:
 class PopulationBuilder:
     """Collects units one by one; equal profiles are stored once. USCCs are joined every
     65,536 units and profile indices kept as machine integers (a million of each as Python
-    objects would take 100 MB)."""
+    objects would take 100 MB).
 
-    __slots__ = ("_chunks", "_index", "_joined", "_names", "_pids", "_profiles", "_regions")
+    `packed` (a frame capture): regions and names are joined by NUL every 65,536 units as
+    UTF-8 and the population holds them as `PackedStrings` — not a million name strings (about
+    150 MB at national scale). A name or region holding a NUL itself cannot be packed: the
+    population then holds them as lists, as without `packed`."""
+
+    __slots__ = (
+        "_chunks",
+        "_index",
+        "_joined",
+        "_names",
+        "_packed",
+        "_pids",
+        "_profiles",
+        "_regions",
+        "_text_parts",
+    )
 
     _BATCH = 1 << 16
 
-    def __init__(self) -> None:
+    def __init__(self, *, packed: bool = False) -> None:
         self._chunks: list[str] = []
         self._joined: list[bytes] = []
         self._pids = array("q")
@@ -269,6 +309,9 @@ class PopulationBuilder:
         self._profiles: list[RawProfile] = []
         self._regions: list[str | None] = []
         self._names: list[str | None] = []
+        self._packed = packed
+        # per batch of `packed` units: (regions, names) joined by NUL, or as lists (a NUL inside)
+        self._text_parts: list[tuple[bytes, bytes] | tuple[list[str], list[str]]] = []
 
     def add(
         self,
@@ -294,11 +337,11 @@ class PopulationBuilder:
             self._profiles.append(key)
         chunks = self._chunks
         chunks.append(uscc)
-        if len(chunks) >= self._BATCH:
-            self._flush()
         self._pids.append(p)
         self._regions.append(region)
         self._names.append(name)
+        if len(chunks) >= self._BATCH:
+            self._flush()
 
     def _flush(self) -> None:
         joined = "".join(self._chunks)
@@ -306,15 +349,56 @@ class PopulationBuilder:
             raise _bad_uscc(next(u for u in self._chunks if not u.isascii()))
         self._joined.append(joined.encode("ascii"))
         self._chunks.clear()
+        if self._packed and self._names:
+            regions = [r or "" for r in self._regions]
+            names = [n or "" for n in self._names]
+            joined_regions, joined_names = "\x00".join(regions), "\x00".join(names)
+            nuls = len(names) - 1
+            if (
+                joined_regions.count("\x00") == nuls
+                and joined_names.count("\x00") == nuls
+                and _FORBIDDEN_RE.search(joined_regions) is None  # else refused by Population
+            ):
+                self._text_parts.append(
+                    (joined_regions.encode("utf-8"), joined_names.encode("utf-8"))
+                )
+            else:
+                self._text_parts.append((regions, names))
+            self._regions.clear()
+            self._names.clear()
+
+    def _packed_texts(self) -> tuple[Sequence[str], Sequence[str]]:
+        """The regions and names of a `packed` builder: packed, or lists when one holds a NUL."""
+        size = len(self._pids)
+        packed_regions = [r for r, _ in self._text_parts if isinstance(r, bytes)]
+        packed_names = [n for _, n in self._text_parts if isinstance(n, bytes)]
+        if len(packed_names) == len(packed_regions) == len(self._text_parts):
+            return (
+                PackedStrings(b"\x00".join(packed_regions), size),
+                PackedStrings(b"\x00".join(packed_names), size),
+            )
+        regions: list[str] = []
+        names: list[str] = []
+        for r, n in self._text_parts:
+            regions += r.decode("utf-8").split("\x00") if isinstance(r, bytes) else r
+            names += n.decode("utf-8").split("\x00") if isinstance(n, bytes) else n
+        return regions, names
 
     def build(self) -> Population:
         self._flush()
+        pids = np.frombuffer(self._pids, dtype=np.int64) if self._pids else np.zeros(0, np.int64)
+        if self._packed:
+            regions, names = self._packed_texts()
+            self._text_parts.clear()
+            return Population(
+                b"".join(self._joined), pids, self._profiles, regions=regions, names=names
+            )
         labelled = any(r is not None for r in self._regions) or any(
             n is not None for n in self._names
         )
         return Population(
             b"".join(self._joined),
-            np.frombuffer(self._pids, dtype=np.int64) if self._pids else np.zeros(0, np.int64),
+            pids,
             self._profiles,
             regions=[r or "" for r in self._regions] if labelled else None,
             names=[n or "" for n in self._names] if labelled else None,

@@ -187,7 +187,8 @@ def _population(
     strata: dict[tuple[str, str, str | None, str], str] = {}
     tag_cache: dict[str | None, tuple[int, frozenset[str]]] = {}
     weights: dict[tuple[str | None, str | None], float] = {}
-    builder = PopulationBuilder()
+    # names and regions joined as they come (not a million name strings held)
+    builder = PopulationBuilder(packed=with_info)
     add = builder.add
     region_of: dict[str, str] = {}
     with gc_paused():  # a million small objects (app/gcpause.py)

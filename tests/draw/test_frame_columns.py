@@ -6,6 +6,7 @@ import dataclasses
 import gzip
 import hashlib
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,8 +14,10 @@ from hypothesis import strategies as st
 from app.draw import (
     ALGORITHM_V2,
     ALGORITHM_V3,
+    DrawInputError,
     PlanItem,
     Population,
+    PopulationBuilder,
     SamplingParams,
     Unit,
     columns,
@@ -200,3 +203,69 @@ def test_packed_strings_index_slice_and_iterate() -> None:
     assert list(PackedStrings(b"", 0)) == [] and list(PackedStrings(b"", 1)) == [""]
     with pytest.raises(ValueError, match="损坏"):
         PackedStrings(b"a\x00b", 3)
+
+
+class _SmallBatches(PopulationBuilder):
+    _BATCH = 4  # several batches joined in a small population
+
+
+def _built(population: list[Unit], *, packed: bool) -> Population:
+    builder = _SmallBatches(packed=packed)
+    for u in population:
+        builder.add(
+            u.uscc,
+            u.stratum,
+            u.kind,
+            u.grade,
+            u.weight,
+            u.cooling_items,
+            u.region,
+            u.name,
+            year_checks=u.year_checks,
+        )
+    return builder.build()
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.lists(
+        _unit.map(lambda u: dataclasses.replace(u, year_checks=None)),
+        max_size=25,
+        unique_by=lambda u: u.uscc,
+    ),
+    st.sampled_from([ALGORITHM_V2, ALGORITHM_V3]),
+    st.one_of(st.none(), st.sampled_from(["甲\x00乙", "\x00"])),
+)
+def test_a_capture_with_packed_names_writes_what_lists_write(
+    population: list[Unit], algorithm: str, nul_name: str | None
+) -> None:
+    """A frame capture's builder joins names and regions as they come (`packed`): for any
+    units in any order (a name holding a NUL: kept as lists) the population is the one the
+    list builder makes, and writes the same file and the same columns."""
+    if nul_name is not None and population:
+        population[len(population) // 2] = dataclasses.replace(population[0], name=nul_name)
+        population = list({u.uscc: u for u in population}.values())
+    packed, lists = _built(population, packed=True), _built(population, packed=False)
+    assert isinstance(packed.names, PackedStrings) == (nul_name is None or not population)
+    assert packed.data == lists.data and packed.pid.tolist() == lists.pid.tolist()
+    assert list(packed.names or ()) == [u.name or "" for u in population]
+    assert list(packed.regions or ()) == [u.region or "" for u in population]
+    if not population:
+        return
+    assert _stored(packed, WIDE, algorithm) == _stored(lists, WIDE, algorithm)
+
+
+def test_a_packed_capture_refuses_a_region_as_the_list_one_does() -> None:
+    population = units_v2(6, strata=1)
+    population[4] = dataclasses.replace(population[4], region="37,01")
+    for packed in (True, False):
+        with pytest.raises(DrawInputError, match="区划代码"):
+            _built(population, packed=packed)
+
+
+def test_packed_strings_take_reorders_without_decoding() -> None:
+    texts = ["", "a", "第一人民医院", "", 'x,"y"\nz']
+    packed = PackedStrings(columns.pack(texts) or b"", len(texts))
+    order = np.array([4, 0, 2, 1, 3], dtype=np.int64)
+    taken = packed.take(order, batch=2)
+    assert isinstance(taken, PackedStrings) and list(taken) == [texts[i] for i in order]
