@@ -21,7 +21,7 @@ import hashlib
 import hmac
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from hashlib import sha256
 from typing import Any, NamedTuple
 
@@ -1445,17 +1445,6 @@ def reduced_pool(
         if n:
             caps = [c for c in (i.max_tasks, params.max_tasks_per_inspector) if c is not None]
             if caps:
-                i = Inspector(
-                    badge=i.badge,
-                    name=i.name,
-                    department=i.department,
-                    region=i.region,
-                    expertise=i.expertise,
-                    kind=i.kind,
-                    employer_uscc=i.employer_uscc,
-                    conflicts=i.conflicts,
-                    max_tasks=max(0, min(caps) - n),
-                    active=i.active,
-                )
+                i = replace(i, max_tasks=max(0, min(caps) - n))
         out.append(i)
     return out

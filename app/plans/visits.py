@@ -263,11 +263,7 @@ def decide(
         visit = found.get(need.uscc)
         if visit is None:
             continue
-        recused = [
-            m.badge
-            for m in visit.team
-            if m.badge in by_badge and need.uscc in recusal_of(by_badge[m.badge])
-        ]
+        recused = _recused_members(visit, need.uscc, by_badge)
         problem = join_problem(
             visit,
             target_region=need.region,
@@ -292,6 +288,13 @@ def decide(
     return visits
 
 
+def _recused_members(visit: OpenVisit, uscc: str, by_badge: dict[str, Inspector]) -> list[str]:
+    """The badges of the visit's team that are in this plan's pool and recused for `uscc`."""
+    return [
+        m.badge for m in visit.team if m.badge in by_badge and uscc in recusal_of(by_badge[m.badge])
+    ]
+
+
 def decide_extend(
     found: dict[str, OpenVisit],
     needs: Iterable[Need],
@@ -313,11 +316,7 @@ def decide_extend(
         visit = found.get(need.uscc)
         if visit is None:
             continue
-        recused = [
-            m.badge
-            for m in visit.team
-            if m.badge in by_badge and need.uscc in recusal_of(by_badge[m.badge])
-        ]
+        recused = _recused_members(visit, need.uscc, by_badge)
         problem = join_blocker(visit, target_region=need.region, params=params, recused=recused)
         if problem is not None:
             visits.notes[need.uscc] = visit_note(visit, problem)

@@ -751,7 +751,7 @@
         pool.set(String(rec.badge), rec);
       }
     }
-    const extend = draw.visit_rule === "spotcheck-draw/3 join-extend";
+    const extend = draw.visit_rule === JOIN_RULE_EXTEND;
     for (const v of listed) {
       if (!drawn.has(v.uscc)) problems.push(`open_visits 列出的 ${v.uscc} 不是本次抽中的对象`);
       if (v.plan === draw.plan) problems.push(`${v.uscc}：open_visits 列出的检查属于本计划`);
