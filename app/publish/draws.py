@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from app.plans import disclosure, exclusions
 from app.publish.charts import coverage_svg
 from app.publish.collect import DrawData, SiteData
-from app.publish.formats import FileSink, GunzipFile, csv_bytes, dumps
+from app.publish.formats import (
+    FileSink,
+    GunzipFile,
+    csv_bytes,
+    csv_streamed,
+    dumps,
+    dumps_streamed,
+)
 from app.publish.pages import SCHEMA_VERSION, html_page
 from app.publish.tables import TASK_HEADER, strata_rows_html, task_rows, task_rows_html
 from app.regions import region_label, stratum_label
@@ -72,7 +80,7 @@ def render_draw(out: FileSink, d: DrawData, data: SiteData, titles: Mapping[str,
     population_name = _render_population(out, d)
     if d.team_frame_gz is not None:  # /3: the frozen inspector frame the teams were drawn from
         out[f"draws/{d.id}.inspectors.csv"] = GunzipFile(d.team_frame_gz)
-    out[f"draws/{d.id}.json"] = dumps(b)
+    out[f"draws/{d.id}.json"] = dumps_streamed(b)  # written as encoded, never held whole
     if d.replacements:  # the replacement steps since the draw (docs/draw-spec-teams.md §14)
         out[f"draws/{d.id}.replacements.json"] = dumps(d.replacements)
     if "tasks_sha256" in b or d.timelock is not None:
@@ -81,7 +89,11 @@ def render_draw(out: FileSink, d: DrawData, data: SiteData, titles: Mapping[str,
         out[f"draws/{d.id}.sealed.json"] = dumps(record)
     _render_seal(out, d)
     rows = task_rows(b, data.inspector_names)
-    out[f"draws/{d.id}.tasks.csv"] = csv_bytes(TASK_HEADER, rows)
+    # The task dicts (most of a large draw's memory) are not read again: the task lists and
+    # pages are made from the rows, the pages read the body's other keys only.
+    b = {k: v for k, v in b.items() if k != "tasks"}
+    d = replace(d, body=b)
+    out[f"draws/{d.id}.tasks.csv"] = csv_streamed(TASK_HEADER, rows)
     out[f"draws/{d.id}.tasks.xlsx"] = xlsx_bytes("抽查任务", TASK_HEADER, rows)
     _render_task_pages(out, d, b, data, title=title, plan_title=plan_title, rows=rows)
     _render_tools(out, d, data, population_name)
@@ -159,11 +171,10 @@ def _render_task_pages(
     rows: list[list[object]],
 ) -> None:
     """The draw page (details, coverage chart, first tasks) and one page per further
-    TASKS_PER_PAGE tasks; `b` is the draw's body, `rows` its task rows."""
-    tasks = b.get("tasks", [])  # a failed attempt has none
-    pages = max(1, -(-len(tasks) // TASKS_PER_PAGE))
+    TASKS_PER_PAGE tasks; `b` is the draw's body (without its tasks), `rows` its task rows
+    (one per task, in order; a failed attempt has none)."""
+    pages = max(1, -(-len(rows) // TASKS_PER_PAGE))
     for page in range(1, pages + 1):
-        chunk = tasks[(page - 1) * TASKS_PER_PAGE : page * TASKS_PER_PAGE]
         row_chunk = rows[(page - 1) * TASKS_PER_PAGE : page * TASKS_PER_PAGE]
         first = page == 1
         out[f"draws/{d.id}.html" if first else f"draws/{d.id}/tasks-{page}.html"] = html_page(
@@ -182,10 +193,10 @@ def _render_task_pages(
             if first
             else "",
             # The filter compares cell text: the options are labelled as the cells are.
-            strata_keys=sorted(set(map(stratum_label, {t["stratum"] for t in chunk}))),
-            regions=sorted(set(map(region_label, {t["region"] for t in chunk}))),
+            strata_keys=sorted(set(map(stratum_label, {r[3] for r in row_chunk}))),
+            regions=sorted(set(map(region_label, {r[4] for r in row_chunk}))),
             task_rows=task_rows_html(row_chunk),
-            pager=_pager(d.id, page, pages, len(tasks)),
+            pager=_pager(d.id, page, pages, len(rows)),
             data=data,
             stamp=False,
         )
