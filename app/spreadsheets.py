@@ -361,7 +361,7 @@ def _write_part(zf: zipfile.ZipFile, name: str, pieces: Iterable[str]) -> None:
     same bytes as `writestr` of the whole text (deflate output does not depend on how its
     input is cut; the local header is rewritten with the sizes when the part is closed)."""
     info = _info(name)
-    info._compresslevel = 1  # what writestr(..., compresslevel=1) sets
+    info._compresslevel = 1  # type: ignore[attr-defined]  # as writestr(..., compresslevel=1)
     with zf.open(info, "w") as out:
         for piece in pieces:
             out.write(piece.encode("utf-8"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from app.plans import disclosure, exclusions
 from app.publish.charts import coverage_svg
@@ -193,13 +193,18 @@ def _render_task_pages(
             if first
             else "",
             # The filter compares cell text: the options are labelled as the cells are.
-            strata_keys=sorted(set(map(stratum_label, {r[3] for r in row_chunk}))),
-            regions=sorted(set(map(region_label, {r[4] for r in row_chunk}))),
+            strata_keys=sorted(set(map(stratum_label, _column(row_chunk, 3)))),
+            regions=sorted(set(map(region_label, _column(row_chunk, 4)))),
             task_rows=task_rows_html(row_chunk),
             pager=_pager(d.id, page, pages, len(rows)),
             data=data,
             stamp=False,
         )
+
+
+def _column(rows: list[list[object]], c: int) -> set[str]:
+    """The distinct texts of column `c` of task rows (the task's stratum, region)."""
+    return {cast(str, r[c]) for r in rows}
 
 
 def _pager(draw_id: str, page: int, pages: int, total: int) -> dict[str, Any]:
