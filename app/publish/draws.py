@@ -88,6 +88,8 @@ def render_draw(out: FileSink, d: DrawData, data: SiteData, titles: Mapping[str,
     population_name = _render_population(out, d)
     if d.team_frame_gz is not None:  # /3: the frozen inspector frame the teams were drawn from
         out[f"draws/{d.id}.inspectors.csv"] = GunzipFile(d.team_frame_gz)
+    # written: the compressed population and frame are not held while the tasks are
+    d = replace(d, population=None, population_gz=None, team_frame_gz=None)
     # The draw's JSON and its task rows in one pass over the tasks; then only the rows are kept
     # (the task dicts are most of a large draw's memory): the task lists and pages are made
     # from the rows, the pages read the body's other keys only.

@@ -140,34 +140,42 @@ class TaskRows:
         self.rows: list[list[object]] = []
         self._names = names
         self._regions: dict[str, str] = {}
+        # Texts many rows repeat (stratum, region, items, reason), held once: each chunk of
+        # tasks is decoded on its own, so equal texts are distinct strings until here.
+        self._same: dict[str, str] = {}
 
     def add(self, tasks: Iterable[Mapping[str, Any]]) -> None:
         """Appends the rows of `tasks`."""
         region_names = self._regions
         name = self._names.get
+        same = self._same.setdefault
         rows = self.rows
         for t in tasks:
-            region = t["region"]
+            region = same(t["region"], t["region"])
             region_text = region_names.get(region)
             if region_text is None:
                 region_text = region_names[region] = region_name(region)
             team = "；".join(
                 [f"{m['role']} {name(m['badge'], '')} {m['badge']}" for m in t["team"]]
             )
+            items = "、".join(t["items"])
+            reason = t.get("reason") or ""
+            task_id = t["id"]
+            visit = t.get("visit") or task_id  # draws made before visits: each task its own
             rows.append(
                 [
-                    t["id"],
+                    task_id,
                     t["name"],
                     t["uscc"],
-                    t["stratum"],
+                    same(t["stratum"], t["stratum"]),
                     region,
                     region_text,
-                    "、".join(t["items"]),
+                    same(items, items),
                     t["inclusion_prob"],
                     t["ticket"],
                     team,
-                    t.get("reason") or "",
-                    t.get("visit") or t["id"],  # draws made before visits: each task its own
+                    same(reason, reason),
+                    task_id if visit == task_id else visit,
                 ]
             )
 
