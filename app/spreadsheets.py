@@ -27,7 +27,8 @@ import io
 import itertools
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any, BinaryIO
@@ -139,58 +140,85 @@ def _text_column(column: Sequence[object]) -> list[str]:
     return ["" if v is None else str(v) for v in column]
 
 
-def _sheet_columns(
-    rows: list[Sequence[object]], strings: dict[str, int], styles: Mapping[int, int]
-) -> str | None:
-    """All rows at once, column by column, when every column is all numbers or all non-numbers
-    and every row has the same width (the published lists); None otherwise. Texts go to the
-    shared-strings table `strings` (text -> index), so a cell is a short `<v>` reference."""
+# A column of the column-by-column path: ("styled", style) / ("number",) / ("text", indices
+# into the shared strings, one per row).
+_Column = tuple[str, Any]
+
+
+def _column_plan(
+    rows: Sequence[Sequence[object]], strings: dict[str, int], styles: Mapping[int, int]
+) -> list[_Column] | None:
+    """How each column is written when every column is all numbers or all non-numbers and every
+    row has the same width (the published lists); None otherwise. Texts go to the
+    shared-strings table `strings` (text -> index; column after column, each in first-seen
+    order: the same file for the same data), so a text cell is a short `<v>` reference."""
     width = len(rows[0])
     if any(len(r) != width for r in rows):
         return None
-    columns: list[list[Any]] = []
-    template = ["<row>"]
+    plan: list[_Column] = []
     for c, column in enumerate(zip(*rows, strict=True)):
         if c in styles:
-            style = styles[c]
-            columns.append([_formatted_cell(v, style) for v in column])
-            template.append("{}")
+            plan.append(("styled", styles[c]))
             continue
         types = set(map(type, column))
         if types <= _NUMBER:
-            columns.append(list(map(repr, column)))
-            template.append("<c><v>{}</v></c>")
+            plan.append(("number", None))
             continue
         if types & _NUMBER or Decimal in types:
             return None  # numbers mixed with text in one column: cell by cell
         texts = _text_column(column)
         joined = "\x00".join(texts)
         if joined.count("\x00") != len(texts) - 1:  # a NUL inside some text: drop it first
-            joined = "\x00".join(t.replace("\x00", "") for t in texts)
-        cleaned = _XML_BAD.sub("", joined).split("\x00")
-        fresh = dict.fromkeys(cleaned)  # first-seen order: the same file for the same data
+            texts = [t.replace("\x00", "") for t in texts]
+            joined = "\x00".join(texts)
+        # The texts themselves when nothing is removed: the table then refers to the rows'
+        # strings instead of holding a copy of each.
+        cleaned = _XML_BAD.sub("", joined).split("\x00") if _XML_BAD.search(joined) else texts
+        del joined, texts
+        fresh = dict.fromkeys(cleaned)
         for known in strings.keys() & fresh.keys():
             del fresh[known]
         strings.update(zip(fresh, itertools.count(len(strings))))
-        columns.append(list(map(strings.__getitem__, cleaned)))
-        template.append('<c t="s"><v>{}</v></c>')
-    template.append("</row>")
-    body = "".join(map("".join(template).format, *columns))
-    empty = strings.get("")
+        del fresh
+        plan.append(("text", array("q", map(strings.__getitem__, cleaned))))
+    return plan
+
+
+def _sheet_chunks(
+    rows: Sequence[Sequence[object]], plan: list[_Column], empty: int | None, chunk: int
+) -> Iterator[str]:
+    """The rows of `_column_plan`, `chunk` rows at a time (the sheet is never held whole)."""
+    cell = {"styled": "{}", "number": "<c><v>{}</v></c>", "text": '<c t="s"><v>{}</v></c>'}
+    row = "".join(["<row>", *(cell[kind] for kind, _ in plan), "</row>"]).format
     # An empty text is an empty cell, as on the cell-by-cell path (not a shared "").
-    return body if empty is None else body.replace(f'<c t="s"><v>{empty}</v></c>', "<c/>")
+    blank = None if empty is None else f'<c t="s"><v>{empty}</v></c>'
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        columns: list[Any] = []
+        for (kind, arg), column in zip(plan, zip(*part, strict=True), strict=True):
+            if kind == "styled":
+                columns.append([_formatted_cell(v, arg) for v in column])
+            elif kind == "number":
+                columns.append(list(map(repr, column)))
+            else:
+                columns.append(arg[start : start + chunk])
+        body = "".join(map(row, *columns))
+        yield body if blank is None else body.replace(blank, "<c/>")
 
 
-def _shared_strings(strings: dict[str, int]) -> str:
-    """xl/sharedStrings.xml of `strings` (in index order; they hold no NUL)."""
-    escaped = xml_escape("\x00".join(strings)).split("\x00") if strings else []
-    si = '<si><t xml:space="preserve">'
-    items = si + f"</t></si>{si}".join(escaped) + "</t></si>" if escaped else ""
-    return (
+def _shared_strings(strings: Iterable[str], count: int, chunk: int = 10_000) -> Iterator[str]:
+    """xl/sharedStrings.xml of `strings` (in index order; they hold no NUL), in pieces."""
+    si, end = '<si><t xml:space="preserve">', "</t></si>"
+    yield (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
         '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-        f'uniqueCount="{len(escaped)}">{items}</sst>'
+        f'uniqueCount="{count}">'
     )
+    it = iter(strings)
+    while part := list(itertools.islice(it, chunk)):
+        escaped = xml_escape("\x00".join(part)).split("\x00")
+        yield si + f"{end}{si}".join(escaped) + end
+    yield "</sst>"
 
 
 _NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
@@ -293,30 +321,50 @@ def xlsx_bytes(
     rows: Iterable[Sequence[object]],
     *,
     number_formats: Mapping[int, str] | None = None,
+    chunk: int = 5000,
 ) -> bytes:
     """A one-sheet XLSX; every cell a string or a number, never a formula. `number_formats`
     (column index → Excel number format such as "0.00") makes those columns numbers."""
     # Cells carry no "r" reference (optional in SpreadsheetML). The data rows are cleaned a
     # column at a time (NUL as the separator, stripped from the text beforehand) and their
     # texts stored once each in the shared-strings table; odd-shaped rows use inline strings.
+    # The sheet and the table are compressed `chunk` rows at a time as they are made: only
+    # the compressed workbook, the table and one index per text cell are held whole.
     styles, styles_xml = _style_map(header, number_formats)
-    data = list(rows)
+    data = rows if isinstance(rows, list) else list(rows)
     strings: dict[str, int] = {}
-    body = _sheet_columns(data, strings, styles) if data else ""
-    if body is None:
-        body = "".join(_sheet_row(r, styles) for r in data)
-    body = _sheet_row(list(header)) + body
+    plan = _column_plan(data, strings, styles) if data else []
     files = _package(sheet, styled=styles_xml is not None)
-    files[_SHEET] = _SHEET_HEAD + body + _SHEET_TAIL
-    files["xl/sharedStrings.xml"] = _shared_strings(strings)
-    if styles_xml is not None:
-        files["xl/styles.xml"] = styles_xml
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for name, text in files.items():
             # compresslevel here: a ZipInfo does not take the archive's default level.
             zf.writestr(_info(name), text.encode("utf-8"), compresslevel=1)
+        if plan is None:
+            pieces: Iterator[str] = (
+                "".join(_sheet_row(r, styles) for r in data[i : i + chunk])
+                for i in range(0, len(data), chunk)
+            )
+        else:
+            pieces = _sheet_chunks(data, plan, strings.get(""), chunk)
+        head = _SHEET_HEAD + _sheet_row(list(header))
+        _write_part(zf, _SHEET, itertools.chain([head], pieces, [_SHEET_TAIL]))
+        del plan
+        _write_part(zf, "xl/sharedStrings.xml", _shared_strings(strings, len(strings)))
+        if styles_xml is not None:
+            zf.writestr(_info("xl/styles.xml"), styles_xml.encode("utf-8"), compresslevel=1)
     return buf.getvalue()
+
+
+def _write_part(zf: zipfile.ZipFile, name: str, pieces: Iterable[str]) -> None:
+    """One part of the workbook, compressed piece by piece into the (seekable) archive: the
+    same bytes as `writestr` of the whole text (deflate output does not depend on how its
+    input is cut; the local header is rewritten with the sizes when the part is closed)."""
+    info = _info(name)
+    info._compresslevel = 1  # type: ignore[attr-defined]  # as writestr(..., compresslevel=1)
+    with zf.open(info, "w") as out:
+        for piece in pieces:
+            out.write(piece.encode("utf-8"))
 
 
 def write_xlsx(
@@ -332,7 +380,7 @@ def write_xlsx(
     so an export of a million records never holds them all."""
     styles, styles_xml = _style_map(header, number_formats)
     files = _package(sheet, styled=styles_xml is not None)
-    files["xl/sharedStrings.xml"] = _shared_strings({})
+    files["xl/sharedStrings.xml"] = "".join(_shared_strings((), 0))
     if styles_xml is not None:
         files["xl/styles.xml"] = styles_xml
     it = iter(rows)

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session, defer
 
 from app.audit.service import head
@@ -33,6 +33,7 @@ from app.models import (
     PlanVersion,
 )
 from app.plans import disclosure, replacing, sealing
+from app.publish.body import RawBody
 from app.states import PlanStatus
 
 
@@ -48,16 +49,15 @@ class DrawData:
     task_count: int
     superseded_at: str | None
     superseded_reason: str | None
-    body: dict[str, Any] | None
+    # As given (tests, the API) or, read for publishing, as stored: a RawBody (app/publish/body.py)
+    body: dict[str, Any] | RawBody | None
     population: bytes | None
     population_gz: bytes | None
     tasks_public_from: str | None
     # A public draw read from the database has no body yet: `loader` reads its body and stored
     # population when the draw is rendered, one draw at a time (publishing memory is bounded by
     # the largest draw, not by how many draws have been published).
-    loader: Callable[[], tuple[dict[str, Any], bytes | None, bytes | None, bytes | None]] | None = (
-        None
-    )
+    loader: Callable[[], tuple[RawBody, bytes | None, bytes | None, bytes | None]] | None = None
     # A withheld draw's sealed record (existence, entropy, task-list hash; no secret, no tasks).
     sealed: dict[str, Any] | None = None
     # spotcheck-draw/3: the frozen inspector frame file (gzip) published beside the population.
@@ -323,11 +323,13 @@ def _draws(session: Session, plan_specs: dict[str, dict[str, Any]], today: date)
 
 def _load_draw(
     session: Session, draw_id: str, state: dict[str, Any]
-) -> tuple[dict[str, Any], bytes | None, bytes | None, bytes | None]:
-    """Body (with its current status), stored population gzip, the frame's reasons of π = 0
-    and (under /3) the inspector frame gzip of one public draw, read as columns so that the
-    session keeps no reference to them."""
-    body: dict[str, Any] = session.execute(select(Draw.body).where(Draw.id == draw_id)).scalar_one()
+) -> tuple[RawBody, bytes | None, bytes | None, bytes | None]:
+    """Body (as stored, with its current status laid over it), stored population gzip, the
+    frame's reasons of π = 0 and (under /3) the inspector frame gzip of one public draw, read
+    as columns so that the session keeps no reference to them. The body stays JSON text, its
+    tasks decoded a chunk at a time when rendered (app/publish/body.py)."""
+    text = session.execute(select(cast(Draw.body, Text)).where(Draw.id == draw_id)).scalar_one()
+    body = RawBody(text, state)
     row = session.execute(
         select(DrawPopulation.lines_gz, DrawPopulation.team_frame_gz).where(
             DrawPopulation.draw_id == draw_id
@@ -335,14 +337,15 @@ def _load_draw(
     ).first()
     population_gz, team_frame_gz = (None, None) if row is None else (row[0], row[1])
     out_gz = None
-    if isinstance(body.get("plan_version"), int):
+    plan_version = body.get("plan_version")
+    if isinstance(plan_version, int):
         out_gz = session.scalar(
             select(PlanFrame.out_gz).where(
                 PlanFrame.plan_code == body.get("plan"),
-                PlanFrame.version == body["plan_version"],
+                PlanFrame.version == plan_version,
             )
         )
-    return {**body, **state}, population_gz, out_gz, team_frame_gz
+    return body, population_gz, out_gz, team_frame_gz
 
 
 def _inspector_names(session: Session) -> dict[str, str]:

@@ -4,15 +4,31 @@ and its verify / check pages; or, while its tasks are withheld, the announcement
 from __future__ import annotations
 
 import gzip
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from typing import Any, cast
 
 from app.plans import disclosure, exclusions
+from app.publish.body import RawBody
 from app.publish.charts import coverage_svg
 from app.publish.collect import DrawData, SiteData
-from app.publish.formats import FileSink, GunzipFile, csv_bytes, dumps
+from app.publish.formats import (
+    FileSink,
+    GunzipFile,
+    Streamed,
+    csv_bytes,
+    csv_streamed,
+    dumps,
+    dumps_streamed,
+)
 from app.publish.pages import SCHEMA_VERSION, html_page
-from app.publish.tables import TASK_HEADER, strata_rows_html, task_rows, task_rows_html
+from app.publish.tables import (
+    TASK_HEADER,
+    TaskRows,
+    strata_rows_html,
+    task_rows,
+    task_rows_html,
+)
 from app.regions import region_label, stratum_label
 from app.spreadsheets import xlsx_bytes
 
@@ -72,19 +88,52 @@ def render_draw(out: FileSink, d: DrawData, data: SiteData, titles: Mapping[str,
     population_name = _render_population(out, d)
     if d.team_frame_gz is not None:  # /3: the frozen inspector frame the teams were drawn from
         out[f"draws/{d.id}.inspectors.csv"] = GunzipFile(d.team_frame_gz)
-    out[f"draws/{d.id}.json"] = dumps(b)
+    # written: the compressed population and frame are not held while the tasks are
+    d = replace(d, population=None, population_gz=None, team_frame_gz=None)
+    # The draw's JSON and its task rows in one pass over the tasks; then only the rows are kept
+    # (the task dicts are most of a large draw's memory): the task lists and pages are made
+    # from the rows, the pages read the body's other keys only.
+    if isinstance(b, RawBody):
+        rows, top, count = _json_and_rows(out, f"draws/{d.id}.json", b, data.inspector_names)
+    else:
+        out[f"draws/{d.id}.json"] = dumps_streamed(b)  # written as encoded, never held whole
+        rows, count = task_rows(b, data.inspector_names), len(b.get("tasks", []))
+        top = {k: v for k, v in b.items() if k != "tasks"}
+    b = None  # the stored text or the task dicts: no longer held
+    d = replace(d, body=top)
     if d.replacements:  # the replacement steps since the draw (docs/draw-spec-teams.md §14)
         out[f"draws/{d.id}.replacements.json"] = dumps(d.replacements)
-    if "tasks_sha256" in b or d.timelock is not None:
+    if "tasks_sha256" in top or d.timelock is not None:
         # the sealed record (and its seal) stay published beside the revealed draw
-        record = disclosure.sealed_record(b, len(b.get("tasks", [])), d.timelock)
+        record = disclosure.sealed_record(top, count, d.timelock)
         out[f"draws/{d.id}.sealed.json"] = dumps(record)
     _render_seal(out, d)
-    rows = task_rows(b, data.inspector_names)
-    out[f"draws/{d.id}.tasks.csv"] = csv_bytes(TASK_HEADER, rows)
+    out[f"draws/{d.id}.tasks.csv"] = csv_streamed(TASK_HEADER, rows)
     out[f"draws/{d.id}.tasks.xlsx"] = xlsx_bytes("抽查任务", TASK_HEADER, rows)
-    _render_task_pages(out, d, b, data, title=title, plan_title=plan_title, rows=rows)
+    _render_task_pages(out, d, top, data, title=title, plan_title=plan_title, rows=rows)
     _render_tools(out, d, data, population_name)
+
+
+def _json_and_rows(
+    out: FileSink, path: str, body: RawBody, names: Mapping[str, str]
+) -> tuple[list[list[object]], dict[str, Any], int]:
+    """Gives `out` the draw's JSON file `path`, made as it is written in one pass over the
+    stored tasks, which also makes their rows; returns the rows, every key of the body but its
+    tasks, and the number of tasks."""
+    made: list[list[list[object]]] = []
+
+    def pieces() -> Iterator[bytes]:
+        rows = TaskRows(names)
+        yield from body.walk(rows.add)
+        if not made:  # the first pass that ended (a sink may read the file again)
+            made.append(rows.rows)
+
+    out[path] = Streamed(pieces)
+    if not made:  # a sink that keeps the file unread (a dict): the rows are made here
+        for _ in pieces():
+            pass
+    assert body.top is not None and body.task_count is not None
+    return made[0], body.top, body.task_count
 
 
 def _render_withheld(
@@ -159,11 +208,10 @@ def _render_task_pages(
     rows: list[list[object]],
 ) -> None:
     """The draw page (details, coverage chart, first tasks) and one page per further
-    TASKS_PER_PAGE tasks; `b` is the draw's body, `rows` its task rows."""
-    tasks = b.get("tasks", [])  # a failed attempt has none
-    pages = max(1, -(-len(tasks) // TASKS_PER_PAGE))
+    TASKS_PER_PAGE tasks; `b` is the draw's body (without its tasks), `rows` its task rows
+    (one per task, in order; a failed attempt has none)."""
+    pages = max(1, -(-len(rows) // TASKS_PER_PAGE))
     for page in range(1, pages + 1):
-        chunk = tasks[(page - 1) * TASKS_PER_PAGE : page * TASKS_PER_PAGE]
         row_chunk = rows[(page - 1) * TASKS_PER_PAGE : page * TASKS_PER_PAGE]
         first = page == 1
         out[f"draws/{d.id}.html" if first else f"draws/{d.id}/tasks-{page}.html"] = html_page(
@@ -182,13 +230,18 @@ def _render_task_pages(
             if first
             else "",
             # The filter compares cell text: the options are labelled as the cells are.
-            strata_keys=sorted(set(map(stratum_label, {t["stratum"] for t in chunk}))),
-            regions=sorted(set(map(region_label, {t["region"] for t in chunk}))),
+            strata_keys=sorted(set(map(stratum_label, _column(row_chunk, 3)))),
+            regions=sorted(set(map(region_label, _column(row_chunk, 4)))),
             task_rows=task_rows_html(row_chunk),
-            pager=_pager(d.id, page, pages, len(tasks)),
+            pager=_pager(d.id, page, pages, len(rows)),
             data=data,
             stamp=False,
         )
+
+
+def _column(rows: list[list[object]], c: int) -> set[str]:
+    """The distinct texts of column `c` of task rows (the task's stratum, region)."""
+    return {cast(str, r[c]) for r in rows}
 
 
 def _pager(draw_id: str, page: int, pages: int, total: int) -> dict[str, Any]:

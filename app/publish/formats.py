@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, Protocol
 
 from markupsafe import escape
@@ -42,7 +42,28 @@ class GunzipFile:
         return total + len(rest)
 
 
-FileBody = bytes | GunzipFile
+class Streamed:
+    """A site file made a piece at a time as it is written (`pieces` gives the bytes in order;
+    it may be called again, e.g. by `bytes()`): a large file is never held whole."""
+
+    __slots__ = ("pieces",)
+
+    def __init__(self, pieces: Callable[[], Iterable[bytes]]) -> None:
+        self.pieces = pieces
+
+    def write_to(self, fh: BinaryIO) -> int:
+        """Writes the file to `fh` piece by piece; returns how many bytes."""
+        total = 0
+        for piece in self.pieces():
+            fh.write(piece)
+            total += len(piece)
+        return total
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.pieces())
+
+
+FileBody = bytes | GunzipFile | Streamed
 
 
 class FileSink(Protocol):
@@ -76,6 +97,35 @@ def dumps(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+# Items of a list encoded per call by `dumps_streamed` (a draw's tasks: 1,000 at a time).
+JSON_CHUNK = 1000
+
+
+def dumps_streamed(data: Any) -> Streamed:
+    """The bytes of `dumps(data)`, made as they are written: a dict's long lists (a draw's
+    tasks) are encoded JSON_CHUNK items at a time (the same bytes: compact JSON has no state
+    between the items of a list), so the whole text is never held."""
+    return Streamed(lambda: _json_pieces(data))
+
+
+def _json_pieces(data: Any) -> Iterator[bytes]:
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        yield dumps(data)
+        return
+    sep = b"{"
+    for key, value in data.items():
+        if isinstance(value, list) and len(value) > JSON_CHUNK:
+            yield sep + dumps(key) + b":["
+            for start in range(0, len(value), JSON_CHUNK):
+                part = dumps(value[start : start + JSON_CHUNK])[1:-1]  # without its [ ]
+                yield b"," + part if start else part
+            yield b"]"
+        else:
+            yield sep + dumps(key) + b":" + dumps(value)
+        sep = b","
+    yield b"{}" if sep == b"{" else b"}"
+
+
 def neutralise(value: object) -> str:
     """A CSV cell that spreadsheet programs will not run as a formula."""
     return guard("" if value is None else str(value))
@@ -88,19 +138,40 @@ def _text_column(column: Sequence[object]) -> list[str]:
     return ["" if v is None else str(v) for v in column]
 
 
+# Rows of a CSV made per call by `csv_streamed`.
+CSV_CHUNK = 1000
+
+
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     """CSV with a UTF-8 BOM (Excel opens Chinese correctly), formula-safe cells."""
+    return b"".join(_csv_pieces(header, rows if isinstance(rows, list) else list(rows)))
+
+
+def csv_streamed(header: Sequence[str], rows: Sequence[Sequence[object]]) -> Streamed:
+    """The bytes of `csv_bytes(header, rows)`, made CSV_CHUNK rows at a time as written."""
+    return Streamed(lambda: _csv_pieces(header, rows))
+
+
+def _csv_pieces(header: Sequence[str], data: Sequence[Sequence[object]]) -> Iterator[bytes]:
+    # Every cell becomes guard(str(cell)) (None: ""), whether a column or a row at a time, so
+    # cutting the rows into chunks changes nothing.
     buf = io.StringIO()
-    buf.write("\ufeff")
     writer = csv.writer(buf, lineterminator="\r\n")
+    buf.write("\ufeff")
     writer.writerow([neutralise(h) for h in header])
-    data = list(rows)
-    if data and all(len(r) == len(data[0]) for r in data):  # column by column
-        columns = [guard_column(_text_column(c)) for c in zip(*data, strict=True)]
-        writer.writerows(zip(*columns, strict=True))
-    else:
-        writer.writerows([neutralise(v) for v in row] for row in data)
-    return buf.getvalue().encode("utf-8")
+    uniform = bool(data) and all(len(r) == len(data[0]) for r in data)
+    for start in range(0, len(data), CSV_CHUNK):
+        part = data[start : start + CSV_CHUNK]
+        if uniform:  # column by column
+            columns = [guard_column(_text_column(c)) for c in zip(*part, strict=True)]
+            writer.writerows(zip(*columns, strict=True))
+        else:
+            writer.writerows([neutralise(v) for v in row] for row in part)
+        yield buf.getvalue().encode("utf-8")
+        buf.seek(0)
+        buf.truncate()
+    if buf.tell():  # the header of a list without rows
+        yield buf.getvalue().encode("utf-8")
 
 
 def escape_text(value: str) -> str:

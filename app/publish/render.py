@@ -30,7 +30,7 @@ from app.publish.collect import (
     result_pages,
 )
 from app.publish.draws import draw_inputs, draw_summary, render_draw
-from app.publish.formats import FileBody, FileSink, csv_bytes, dumps, render_unit
+from app.publish.formats import FileBody, FileSink, Streamed, csv_bytes, dumps, render_unit
 from app.publish.pages import SCHEMA_VERSION, html_page, json_doc, render_template
 from app.publish.tables import ITEM_HEADER, RESULT_HEADER, fine_total, item_rows, result_rows
 from app.regions import region_label
@@ -84,9 +84,16 @@ def fingerprint(inputs: Any) -> str:
 def render_site(data: SiteData, assets: Assets) -> dict[str, FileBody]:
     """Every file of the site, keyed by its relative path (in memory: for small sites and
     tests; publishing streams them with `render_into`)."""
-    out: dict[str, FileBody] = {}
+    out = _Materialised()
     render_into(out, data, assets)
-    return out
+    return dict(out)
+
+
+class _Materialised(dict[str, FileBody]):
+    """A dict of the site's files with each streamed file made whole (bytes)."""
+
+    def __setitem__(self, path: str, body: FileBody) -> None:
+        super().__setitem__(path, bytes(body) if isinstance(body, Streamed) else body)
 
 
 def render_into(out: FileSink, data: SiteData, assets: Assets) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -126,34 +126,58 @@ def _label(code: Any, name: Any) -> str:
 
 
 def task_rows(body: Mapping[str, Any], names: Mapping[str, str]) -> list[list[object]]:
-    """One row per task of a draw body, in TASK_HEADER order (`names`: badge -> name). Each
-    team as "role name badge" joined by "；"; each region's name looked up once a draw."""
-    region_names: dict[str, str] = {}
-    name = names.get
-    rows: list[list[object]] = []
-    for t in body.get("tasks", []):  # a failed attempt has none
-        region = t["region"]
-        region_text = region_names.get(region)
-        if region_text is None:
-            region_text = region_names[region] = region_name(region)
-        team = "；".join([f"{m['role']} {name(m['badge'], '')} {m['badge']}" for m in t["team"]])
-        rows.append(
-            [
-                t["id"],
-                t["name"],
-                t["uscc"],
-                t["stratum"],
-                region,
-                region_text,
-                "、".join(t["items"]),
-                t["inclusion_prob"],
-                t["ticket"],
-                team,
-                t.get("reason") or "",
-                t.get("visit") or t["id"],  # draws made before visits: each task its own
-            ]
-        )
-    return rows
+    """One row per task of a draw body, in TASK_HEADER order (`names`: badge -> name)."""
+    rows = TaskRows(names)
+    rows.add(body.get("tasks", []))  # a failed attempt has none
+    return rows.rows
+
+
+class TaskRows:
+    """The rows of a draw's tasks, made as the tasks are given (a chunk at a time, in order):
+    each team as "role name badge" joined by "；"; each region's name looked up once a draw."""
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self.rows: list[list[object]] = []
+        self._names = names
+        self._regions: dict[str, str] = {}
+        # Texts many rows repeat (stratum, region, items, reason), held once: each chunk of
+        # tasks is decoded on its own, so equal texts are distinct strings until here.
+        self._same: dict[str, str] = {}
+
+    def add(self, tasks: Iterable[Mapping[str, Any]]) -> None:
+        """Appends the rows of `tasks`."""
+        region_names = self._regions
+        name = self._names.get
+        same = self._same.setdefault
+        rows = self.rows
+        for t in tasks:
+            region = same(t["region"], t["region"])
+            region_text = region_names.get(region)
+            if region_text is None:
+                region_text = region_names[region] = region_name(region)
+            team = "；".join(
+                [f"{m['role']} {name(m['badge'], '')} {m['badge']}" for m in t["team"]]
+            )
+            items = "、".join(t["items"])
+            reason = t.get("reason") or ""
+            task_id = t["id"]
+            visit = t.get("visit") or task_id  # draws made before visits: each task its own
+            rows.append(
+                [
+                    task_id,
+                    t["name"],
+                    t["uscc"],
+                    same(t["stratum"], t["stratum"]),
+                    region,
+                    region_text,
+                    same(items, items),
+                    t["inclusion_prob"],
+                    t["ticket"],
+                    team,
+                    same(reason, reason),
+                    task_id if visit == task_id else visit,
+                ]
+            )
 
 
 def fine_total(measures: Sequence[Mapping[str, Any]]) -> str:
