@@ -38,10 +38,14 @@ def ticket_digests(seed: str, usccs: Iterable[bytes] | npt.NDArray[np.bytes_]) -
     """Concatenated 32-byte digests SHA-256(seed_hash || uscc), for ASCII-encoded USCCs.
 
     `usccs` may be a fixed-width bytes array (the snapshot's sorted USCCs): it is read 65,536
-    units at a time, never as a million `bytes` objects at once."""
+    units at a time, never as a million `bytes` objects at once, and the digests are written
+    into one buffer of their final size (joining the parts would hold them twice). Any bytes
+    view of the result is read-only to the caller."""
     base: Any = hashlib.sha256(seed_hash(seed).encode("ascii"))
     copy: Callable[[], Any] = base.copy
+    whole = bytearray(32 * len(usccs)) if isinstance(usccs, np.ndarray) else None
     parts: list[bytes] = []
+    at = 0
     for block in _blocks(usccs):
         # joined every 65,536 units: a million digests as bytes objects would take 73 MB
         out: list[bytes] = []
@@ -50,8 +54,13 @@ def ticket_digests(seed: str, usccs: Iterable[bytes] | npt.NDArray[np.bytes_]) -
             h = copy()
             h.update(data)
             append(h.digest())
-        parts.append(b"".join(out))
-    return b"".join(parts)
+        part = b"".join(out)
+        if whole is None:
+            parts.append(part)
+        else:
+            whole[at : at + len(part)] = part
+            at += len(part)
+    return b"".join(parts) if whole is None else whole  # type: ignore[return-value]
 
 
 def _blocks(
@@ -74,14 +83,22 @@ _INV_TWOS = pow(2**PREFIX_DIGITS, -1, _FIVES)  # 2**12 mod 5**12 is invertible
 _REV3 = np.array([int(f"{k:03d}"[::-1]) for k in range(1000)], dtype=np.uint64)
 
 
-def ticket_prefixes(digests: bytes) -> npt.NDArray[np.uint64]:
+def ticket_prefixes(digests: bytes, block: int = 1 << 17) -> npt.NDArray[np.uint64]:
     """Leading 12 decimal digits of every ticket as an integer (0 <= k < 10**12).
 
     The ticket's leading digits are the digest integer's trailing digits reversed, so this is
     rev12(x mod 10**12): x mod 2**12 is its low bits, x mod 5**12 a sum over 32-bit limbs, and
-    the two are joined by the Chinese remainder theorem, without overflow.
+    the two are joined by the Chinese remainder theorem, without overflow. Computed `block`
+    digests at a time (the temporaries of a million at once would take 60 MB).
     """
     limbs = np.frombuffer(digests, dtype=">u4").reshape(-1, 8)
+    out = np.empty(len(limbs), dtype=np.uint64)
+    for lo in range(0, len(limbs), block):
+        out[lo : lo + block] = _prefixes(limbs[lo : lo + block])
+    return out
+
+
+def _prefixes(limbs: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
     acc = limbs[:, 7].astype(np.uint64)
     twos = acc & np.uint64(2**PREFIX_DIGITS - 1)
     for j in range(1, 8):  # limb j counts from the least significant end
