@@ -236,3 +236,32 @@ def test_stratum_key() -> None:
     assert stratum_key(["定点医疗机构", "一级", "370402"]) == "定点医疗机构|一级|370402"
     with pytest.raises(DrawInputError):
         stratum_key(["a|b"])
+
+
+@pytest.mark.parametrize("algorithm", ["spotcheck-draw/1", "spotcheck-draw/3"])
+def test_equal_ticket_prefixes_leave_the_draw_unchanged(monkeypatch, algorithm) -> None:  # type: ignore[no-untyped-def]
+    # With the 12-digit prefixes cut to 2 digits nearly every unit ties with others: the
+    # candidates kept per segment, the cut of each segment and the order of the tasks must then
+    # be decided by the full ticket and the USCC, giving the same draw as distinct prefixes.
+    from app.draw import engine
+    from tests.draw.draw_helpers import units_v2
+
+    population = units_v2(3000, strata=7) if algorithm.endswith("/3") else units(3000, strata=7)
+    params = SamplingParams(ratio=0.1, min_per_stratum=2, algorithm=algorithm)
+    draw = draw_targets(seed=SEED, population=population, items=ITEMS, params=params)
+    exact = engine.ticket_prefixes
+
+    def coarse(digests: bytes):  # type: ignore[no-untyped-def]
+        return exact(digests) // 10**10 * 10**10
+
+    monkeypatch.setattr(engine, "ticket_prefixes", coarse)
+    tied = draw_targets(seed=SEED, population=population, items=ITEMS, params=params)
+    assert tied.to_dict() == draw.to_dict()
+    assert [t.uscc for t in draw.tasks] != sorted(t.uscc for t in draw.tasks)  # not trivially
+
+
+def test_ticket_prefixes_at_the_edges_of_the_range() -> None:
+    values = [0, 1, 10**12 - 1, 10**12, 10**12 + 7, 2**256 - 1, 2**256 - 10**12, 123456789012]
+    digests = b"".join(v.to_bytes(32, "big") for v in values)
+    expected = [int(f"{v % 10**12:012d}"[::-1]) for v in values]
+    assert ticket_prefixes(digests).tolist() == expected
