@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import struct
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -46,6 +47,8 @@ CHOICES = 4  # least-loaded among the first CHOICES available candidates in rand
 POOL_LEAD = "L"
 POOL_EXPERT = "E"
 _LEVEL_NAMES = {2: "省级", 4: "市级", 6: "县级"}
+_UNPACK_U64 = struct.Struct(">Q").unpack_from  # the first 8 digest bytes, big-endian
+_NO_LOAD = 1 << 62  # above every load
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,15 +434,30 @@ def effective_cap(inspector_max: int | None, plan_max: int | None, n_tasks: int)
 
 
 class _Rotation:
-    """Pool members fitting one expertise filter, in ticket order, skipping full members."""
+    """Pool members fitting one expertise filter, in ticket order, skipping full members.
 
-    __slots__ = ("members", "nxt", "pos", "same_key")
+    Two views of the live (not full) members, both updated by `kill`: a union-find over
+    positions (`find(p)`: the first live position at or after p, or len(members)), where a
+    walk starts; and a circular list of the live members (`succ[b]`: the next live member after
+    member b in rotation order, cyclically), along which it goes on — the same walk, one list
+    index per step. `succ` and `pred` are indexed by inspector number."""
 
-    def __init__(self, members: list[int], keys: list[str]) -> None:
+    __slots__ = ("members", "nxt", "pos", "pred", "same_key", "succ")
+
+    def __init__(self, members: list[int], keys: list[str], everyone: int) -> None:
         self.members = members
         self.pos = {m: p for p, m in enumerate(members)}
         self.nxt = list(range(len(members) + 1))  # union-find "next live position"
         self.same_key: Counter[str] = Counter(keys[m] for m in members)
+        succ = [0] * everyone
+        pred = [0] * everyone
+        if members:
+            succ_of = members[1:] + members[:1]
+            for m, s in zip(members, succ_of, strict=True):
+                succ[m] = s
+                pred[s] = m
+        self.succ = succ
+        self.pred = pred
 
     def find(self, p: int) -> int:
         nxt = self.nxt
@@ -452,8 +470,12 @@ class _Rotation:
 
     def kill(self, member: int) -> None:
         p = self.pos.get(member)
-        if p is not None:
+        if p is not None and self.nxt[p] == p:  # live (a dead position never points to itself)
             self.nxt[p] = p + 1
+            succ, pred = self.succ, self.pred
+            after, before = succ[member], pred[member]
+            succ[before] = after
+            pred[after] = before
 
 
 Group = tuple[frozenset[str], int]  # (expertise filter, number of slots)
@@ -496,12 +518,15 @@ class _Pool:
         # precheck: per (id of a slot-groups list, area), by how many candidates every count
         # exceeds the need (the groups lists are shared between tasks and live as long as this)
         self.slack: dict[tuple[int, str], int] = {}
+        # the distinct slot-groups lists of the pool's tasks, and per task the number of its own
+        self.distinct: list[list[Group]] = []
+        self.kind: list[int] = []
 
     def rotation(self, filt: frozenset[str]) -> _Rotation:
         rot = self.rotations.get(filt)
         if rot is None:
             fitting = [m for m in self.members if filt <= self.expertise[m]]
-            rot = _Rotation(fitting, self.keys)
+            rot = _Rotation(fitting, self.keys, len(self.badges))
             for m in fitting:
                 if self.load[m] >= self.limit[m]:
                     rot.kill(m)
@@ -673,85 +698,99 @@ class _Solver:
 
     def greedy(self, pool: _Pool, cover: bool, short: list[tuple[int, int]]) -> None:
         """One greedy pass over the tasks in draw order: fill every task's cover (or free)
-        slots; appends (task, group) to `short` for each slot left empty."""
-        seed_prefix = f"{self.seed}|team-slot|{pool.pool_id}|"
-        tasks, task_keys, excluded = self.tasks, self.task_keys, self.excluded
+        slots; appends (task, group) to `short` for each slot left empty.
+
+        Per slot: the walk of §4.3 — from H(seed|team-slot|pool|uscc|j) mod |R| (its first live
+        position by the union-find), then along the circular list of live members — collecting
+        up to CHOICES available, eligible members not on the team; the least loaded is taken."""
+        tasks, excluded = self.tasks, self.excluded
         recusal = self.recusal if self.lazy else {}
         load, limit, held, pool_id = pool.load, pool.limit, pool.held, pool.pool_id
         rotations = pool.rotations
-        cross = self.cross
         ikeys = self.insp_keys
-        n_tasks = len(tasks)
-        # Which passes a task's groups take part in (groups lists are shared between tasks).
-        passes: dict[int, bool] = {}
-        for u in self.order:
-            groups = self.groups[u][pool_id]
-            takes_part = passes.get(id(groups))
-            if takes_part is None:
-                takes_part = passes[id(groups)] = any(bool(f) == cover for f, _ in groups)
-            if not takes_part:
-                continue
-            prefix = f"{seed_prefix}{tasks[u].uscc}|"
-            team = self.team[u]
-            key = task_keys[u] if cross else None
-            ex = excluded.get(u)
-            rec = recusal.get(u)  # /2: recusals not yet applied to this task's walks
+        task_keys = self.task_keys if self.cross else [None] * len(tasks)
+        teams = self.team
+        prefix = f"{self.seed}|team-slot|{pool_id}|".encode()
+        unpack = _UNPACK_U64
+        # Per distinct slot-groups list (shared between tasks): the slots this pass fills, as
+        # (group index, "|j" bytes, (pool, group) tag, rotation size, members, union-find,
+        # successors, find); None when the list has no group of this pass.
+        plans: list[list[tuple[Any, ...]] | None] = []
+        for groups in pool.distinct:
+            plan = []
             j = 0
             for gi, (filt, k) in enumerate(groups):
-                if bool(filt) != cover:
-                    j += k
+                if bool(filt) == cover:
+                    rot = rotations.get(filt) or pool.rotation(filt)
+                    members = rot.members
+                    for jj in range(j, j + k):
+                        plan.append(
+                            (
+                                gi,
+                                f"|{jj}".encode(),
+                                (pool_id, gi),
+                                len(members),
+                                members,
+                                rot.nxt,
+                                rot.succ,
+                                rot.find,
+                            )
+                        )
+                j += k
+            plans.append(plan or None)
+        kind = pool.kind
+        for u in self.order:
+            plan = plans[kind[u]]
+            if plan is None:
+                continue
+            uscc_prefix = prefix + tasks[u].uscc.encode()
+            team = teams[u]
+            key = task_keys[u]
+            ex = excluded.get(u)
+            rec = recusal.get(u)  # /2: recusals not yet applied to this task's walks
+            for gi, slot, tag, size, members, nxt, succ, find in plan:
+                if not size:
+                    short.append((u, gi))
                     continue
-                rot = rotations.get(filt) or pool.rotation(filt)
-                members, find, nxt = rot.members, rot.find, rot.nxt
-                size = len(members)
-                for _ in range(k):
-                    digest = sha256(f"{prefix}{j}".encode()).digest()
-                    j += 1
-                    while True:
-                        chosen = -1
-                        if size:
-                            p = int.from_bytes(digest[:8], "big") % size
-                            if nxt[p] != p:
-                                p = find(p)
-                            if p == size:
-                                p = find(0)
-                            # best starts above every load: the first available is taken
-                            first, best, left = p, size + 1 + n_tasks, CHOICES
-                            while p < size:
-                                b = members[p]
-                                if (
-                                    b not in team
-                                    and ikeys[b] != key
-                                    and (ex is None or b not in ex)
-                                ):
-                                    if load[b] < best:
-                                        chosen, best = b, load[b]
-                                    left -= 1
-                                    if not left:
-                                        break
-                                p += 1
-                                if nxt[p] != p:
-                                    p = find(p)
-                                if p == size:
-                                    p = find(0)
-                                if p == first:
+                start = unpack(sha256(uscc_prefix + slot).digest())[0] % size
+                while True:
+                    chosen = -1
+                    p = start
+                    if nxt[p] != p:
+                        p = find(p)
+                        if p == size:
+                            p = find(0)
+                    if p < size:
+                        # best starts above every load: the first available is taken
+                        best, left = _NO_LOAD, CHOICES
+                        b = first = members[p]
+                        while True:
+                            if b not in team and ikeys[b] != key and (ex is None or b not in ex):
+                                if load[b] < best:
+                                    chosen, best = b, load[b]
+                                left -= 1
+                                if not left:
                                     break
-                        if rec is None or chosen not in rec:
-                            break
-                        # /2: the step would take a recused inspector: skip them from now on
-                        # for this task (published in `recused`) and repeat the step.
-                        if ex is None:
-                            ex = excluded[u] = set()
-                        ex.add(chosen)
-                    if chosen < 0:
-                        short.append((u, gi))
-                        continue
-                    team[chosen] = (pool_id, gi)
-                    held[chosen].append((u, gi))
-                    load[chosen] += 1
-                    if load[chosen] >= limit[chosen]:  # pool.add_load, inlined
-                        for other in rotations.values():
-                            other.kill(chosen)
+                            b = succ[b]
+                            if b == first:
+                                break
+                    if rec is None or chosen not in rec:
+                        break
+                    # /2: the step would take a recused inspector: skip them from now on
+                    # for this task (published in `recused`) and repeat the step.
+                    if ex is None:
+                        ex = excluded[u] = set()
+                    ex.add(chosen)
+                if chosen < 0:
+                    short.append((u, gi))
+                    continue
+                team[chosen] = tag
+                held[chosen].append((u, gi))
+                best += 1
+                load[chosen] = best
+                if best >= limit[chosen]:  # pool.add_load, inlined
+                    for other in rotations.values():
+                        other.kill(chosen)
 
     # -- augmenting-path repair ----------------------------------------------------------------
 
@@ -868,13 +907,21 @@ class _Solver:
 
     def run_pool(self, pool: _Pool, groups_of: Iterable[tuple[int, list[Group]]]) -> None:
         demand = 0
-        slots_of: dict[int, int] = {}  # groups lists are shared between tasks
+        # groups lists are shared between tasks: per distinct list its number in
+        # `pool.distinct` and its slots; `pool.kind[u]` is the number of task u's list
+        number_of: dict[int, int] = {}
+        slots_of: list[int] = []
+        distinct = pool.distinct
+        kind = pool.kind = [0] * len(self.tasks)  # every pool runs over every task
         for u, groups in groups_of:
             self.groups[u][pool.pool_id] = groups
-            slots = slots_of.get(id(groups))
-            if slots is None:
-                slots = slots_of[id(groups)] = sum(k for _, k in groups)
-            demand += slots
+            number = number_of.get(id(groups))
+            if number is None:
+                number = number_of[id(groups)] = len(distinct)
+                distinct.append(groups)
+                slots_of.append(sum(k for _, k in groups))
+            kind[u] = number
+            demand += slots_of[number]
         # Per target first: a pool too small for one team is named with its first target and
         # the filter that binds (人员不足 before 交叉互查 before 回避 …), not as a total.
         ok = self.exhaustive or self.precheck_all(pool)
