@@ -504,7 +504,14 @@ class _Pool:
         self.keys = keys
         self.expertise = expertise
         self.caps = caps
-        self.members = sorted(members, key=lambda m: (h64(f"{seed}|team|{badges[m]}"), badges[m]))
+        # rotation order (H(seed|team|badge), badge): the 8 digest bytes as Latin-1 text, then
+        # the badge, compare as the pair does (and as text, faster than tuples)
+        prefix = f"{seed}|team|".encode()
+        rank = {
+            m: sha256(prefix + badges[m].encode()).digest()[:8].decode("latin-1") + badges[m]
+            for m in members
+        }
+        self.members = sorted(members, key=rank.__getitem__)
         # Indexed by inspector number (lists: cheaper to index than dicts in the greedy loop);
         # only the members' entries are ever read.
         everyone = len(badges)
@@ -598,7 +605,11 @@ class _Solver:
         self.groups: list[dict[str, list[Group]]] = [{} for _ in tasks]
         # tasks by (H(seed|team-task|uscc), index): the 8 digest bytes compare as the big-endian
         # integer does, and the sort is stable (equal keys keep index order)
-        ranks = [sha256(f"{seed}|team-task|{t.uscc}".encode()).digest()[:8] for t in tasks]
+        # (as Latin-1 text, which sorts faster than bytes, in the same order)
+        prefix = f"{seed}|team-task|".encode()
+        ranks = [
+            sha256(prefix + t.uscc.encode()).digest()[:8].decode("latin-1") for t in tasks
+        ]
         self.order = sorted(range(len(tasks)), key=ranks.__getitem__)
         self._group_cache: dict[frozenset[str], list[Group]] = {}
         self.problems: list[TeamProblem] = []
@@ -957,10 +968,14 @@ class _Solver:
 
     def lead_groups(self, u: int) -> list[Group]:
         """Slot groups of the lead pool: one cover group per still-missing expertise."""
-        covered: set[str] = set()
-        for b in self.team[u]:
-            covered |= self.expertise[b]
-        missing = self.tasks[u].required_expertise - covered
+        team = self.team[u]
+        if team:
+            covered: set[str] = set()
+            for b in team:
+                covered |= self.expertise[b]
+            missing = self.tasks[u].required_expertise - covered
+        else:  # no expert or joint member: nothing covered yet
+            missing = self.tasks[u].required_expertise
         cached = self._group_cache.get(missing)
         if cached is None:
             cached = self._group_cache[missing] = self._make_groups(sorted(missing))
@@ -1096,15 +1111,25 @@ def _assign_teams(
         )
 
     teams: dict[str, tuple[Member, ...]] = {}
-    lead_only = not joint_ids and params.experts == 0  # only the lead pool was run
-    for u, t in enumerate(ordered_tasks):
-        teams[t.uscc] = _ordered_team(
-            seed, t.uscc, solver.team[u], solver.badges, joint_ids, lead_only=lead_only
-        )
-    loads = {i.badge: 0 for i in chosen}
+    badges = solver.badges
+    if not joint_ids and params.experts == 0:
+        # only the lead pool was run: `_ordered_team` with every member of the lead pool,
+        # inlined (50,000 teams per national draw); Member tuples made as Member() makes them
+        leader_prefix = f"{seed}|team-leader|".encode()
+        new = tuple.__new__
+        for t, team in zip(ordered_tasks, solver.team, strict=True):
+            lead = sorted([badges[b] for b in team])
+            k = _UNPACK_U64(sha256(leader_prefix + t.uscc.encode()).digest())[0] % len(lead)
+            first = new(Member, (lead.pop(k), ROLE_LEADER))
+            teams[t.uscc] = (first, *[new(Member, (x, ROLE_MEMBER)) for x in lead])
+    else:
+        for t, team in zip(ordered_tasks, solver.team, strict=True):
+            teams[t.uscc] = _ordered_team(seed, t.uscc, team, badges, joint_ids)
+    counts = [0] * len(badges)
     for team in solver.team:
         for b in team:
-            loads[solver.badges[b]] += 1
+            counts[b] += 1
+    loads = dict(zip(badges, counts, strict=True))
     return TeamAssignment(
         seed=seed,
         params=params,
@@ -1131,18 +1156,12 @@ def _ordered_team(
     team: dict[int, tuple[str, int]],
     badges: list[str],
     joint_ids: dict[str, str],
-    *,
-    lead_only: bool = False,
 ) -> tuple[Member, ...]:
-    """组长 first, then 组员, 联合检查 (department order) and 专家, each by badge.
-    `lead_only`: every member is of the lead pool (no joint departments, no experts)."""
-    if lead_only:
-        lead = sorted([badges[b] for b in team])
-    else:
-        lead = sorted([badges[b] for b, (pid, _) in team.items() if pid == POOL_LEAD])
+    """组长 first, then 组员, 联合检查 (department order) and 专家, each by badge (a draw of the
+    lead pool alone makes the same teams inline, in `_assign_teams`)."""
+    lead = sorted([badges[b] for b, (pid, _) in team.items() if pid == POOL_LEAD])
     n_lead = len(lead)
-    # h64(f"{seed}|team-leader|{uscc}"), inlined (50,000 calls per national draw)
-    k = int.from_bytes(sha256(f"{seed}|team-leader|{uscc}".encode()).digest()[:8], "big") % n_lead
+    k = h64(f"{seed}|team-leader|{uscc}") % n_lead
     members = [Member(lead.pop(k), ROLE_LEADER), *[Member(x, ROLE_MEMBER) for x in lead]]
     if len(team) > n_lead:
         for pid in (*joint_ids.values(), POOL_EXPERT):
