@@ -595,6 +595,8 @@ class _Solver:
         else:
             tokens = _KeyedTokens(recusal_key).many(pairs)
         self.exclusion_tokens = tuple(sorted(tokens))
+        self.recusal_list = [self.recusal.get(u) for u in range(len(tasks))]
+        self.uscc_bytes = [t.uscc.encode() for t in tasks]
         # ... and those the walks skip. /1: all of them from the start. /2 (lazy): a recused
         # inspector is added when a step would otherwise take them, and the step is repeated;
         # these sets are what the draw publishes as `recused`, so a replay holding only them
@@ -607,9 +609,7 @@ class _Solver:
         # integer does, and the sort is stable (equal keys keep index order)
         # (as Latin-1 text, which sorts faster than bytes, in the same order)
         prefix = f"{seed}|team-task|".encode()
-        ranks = [
-            sha256(prefix + t.uscc.encode()).digest()[:8].decode("latin-1") for t in tasks
-        ]
+        ranks = [sha256(prefix + u).digest()[:8].decode("latin-1") for u in self.uscc_bytes]
         self.order = sorted(range(len(tasks)), key=ranks.__getitem__)
         self._group_cache: dict[frozenset[str], list[Group]] = {}
         self.problems: list[TeamProblem] = []
@@ -714,12 +714,12 @@ class _Solver:
         Per slot: the walk of §4.3 — from H(seed|team-slot|pool|uscc|j) mod |R| (its first live
         position by the union-find), then along the circular list of live members — collecting
         up to CHOICES available, eligible members not on the team; the least loaded is taken."""
-        tasks, excluded = self.tasks, self.excluded
-        recusal = self.recusal if self.lazy else {}
-        load, limit, held, pool_id = pool.load, pool.limit, pool.held, pool.pool_id
+        excluded, uscc_bytes = self.excluded, self.uscc_bytes
+        recusal = self.recusal_list if self.lazy else [None] * len(self.tasks)
+        load, limit, pool_id = pool.load, pool.limit, pool.pool_id
         rotations = pool.rotations
         ikeys = self.insp_keys
-        task_keys = self.task_keys if self.cross else [None] * len(tasks)
+        task_keys = self.task_keys if self.cross else [None] * len(self.tasks)
         teams = self.team
         prefix = f"{self.seed}|team-slot|{pool_id}|".encode()
         unpack = _UNPACK_U64
@@ -754,11 +754,11 @@ class _Solver:
             plan = plans[kind[u]]
             if plan is None:
                 continue
-            uscc_prefix = prefix + tasks[u].uscc.encode()
+            uscc_prefix = prefix + uscc_bytes[u]
             team = teams[u]
             key = task_keys[u]
             ex = excluded.get(u)
-            rec = recusal.get(u)  # /2: recusals not yet applied to this task's walks
+            rec = recusal[u]  # /2: recusals not yet applied to this task's walks
             for gi, slot, tag, size, members, nxt, succ, find in plan:
                 if not size:
                     short.append((u, gi))
@@ -795,13 +795,27 @@ class _Solver:
                 if chosen < 0:
                     short.append((u, gi))
                     continue
-                team[chosen] = tag
-                held[chosen].append((u, gi))
+                team[chosen] = tag  # (held lists: made by `held_from_greedy` if needed)
                 best += 1
                 load[chosen] = best
                 if best >= limit[chosen]:  # pool.add_load, inlined
                     for other in rotations.values():
                         other.kill(chosen)
+
+    def held_from_greedy(self, pool: _Pool) -> None:
+        """Every member's held list (its (task, group) assignments in the order they were made)
+        after the two greedy passes, from the teams: a member holds at most one seat per task,
+        so its seats were taken in pass order, then task order."""
+        held, pid, groups = pool.held, pool.pool_id, self.groups
+        for cover in (True, False):
+            for u in self.order:
+                team = self.team[u]
+                if not team:
+                    continue
+                own = groups[u][pid]
+                for b, (p, gi) in team.items():
+                    if p == pid and bool(own[gi][0]) == cover:
+                        held[b].append((u, gi))
 
     # -- augmenting-path repair ----------------------------------------------------------------
 
@@ -957,6 +971,8 @@ class _Solver:
         short: list[tuple[int, int]] = []
         for cover in (True, False):
             self.greedy(pool, cover, short)
+        if short:  # only the repair reads the held lists
+            self.held_from_greedy(pool)
         still = [(u, gi) for u, gi in short if not self.repair(pool, u, gi, report=False)]
         for m in pool.members:
             pool.limit[m] = pool.caps[m]
