@@ -580,16 +580,25 @@ class _Solver:
         # Per task, the inspectors a recusal forbids (the truth, never published) ...
         self.recusal: dict[int, set[int]] = {}
         pairs: list[tuple[str, str]] = []  # (badge, uscc) of every recusal with a drawn target
+        # (in no particular order: the tokens are sorted, the recusals are sets)
+        drawn = index.keys()
+        of_task: list[int] = []
+        of_inspector: list[int] = []
         for b, insp in enumerate(inspectors):
-            for uscc in recusal_of(insp):
-                u = index.get(uscc)
-                if u is not None:
-                    ex = self.recusal.get(u)
-                    if ex is None:
-                        self.recusal[u] = {b}
-                    else:
-                        ex.add(b)
-                    pairs.append((insp.badge, uscc))
+            recused = recusal_of(insp)
+            if not recused:
+                continue
+            hits = recused & drawn  # a set, made in C
+            if hits:
+                of_task += map(index.__getitem__, hits)
+                of_inspector += [b] * len(hits)
+                pairs += zip([insp.badge] * len(hits), hits, strict=True)
+        for u, b in zip(of_task, of_inspector, strict=True):
+            ex = self.recusal.get(u)
+            if ex is None:
+                self.recusal[u] = {b}
+            else:
+                ex.add(b)
         if recusal_key is None:
             tokens = [exclusion_token(seed, badge, uscc) for badge, uscc in pairs]
         else:
@@ -639,11 +648,12 @@ class _Solver:
         """`precheck` of every task (all of them: each short target is named); the cached
         answer of `precheck` taken here without the call where it applies."""
         ok = True
-        slack, pid, keys, recusal = pool.slack, pool.pool_id, self.task_keys, self.recusal
-        for u, groups in enumerate(self.groups):
-            cached = slack.get((id(groups[pid]), keys[u]))
+        slack, keys, recusal = pool.slack, self.task_keys, self.recusal_list
+        ids = [id(groups) for groups in pool.distinct]
+        for u, number in enumerate(pool.kind):
+            cached = slack.get((ids[number], keys[u]))
             if cached is not None:
-                ex = recusal.get(u)
+                ex = recusal[u]
                 if not ex or len(ex) <= cached:
                     continue
             if not self.precheck(pool, u):
@@ -728,7 +738,7 @@ class _Solver:
         # successors, find); None when the list has no group of this pass.
         plans: list[list[tuple[Any, ...]] | None] = []
         for groups in pool.distinct:
-            plan = []
+            plan: list[tuple[Any, ...]] = []
             j = 0
             for gi, (filt, k) in enumerate(groups):
                 if bool(filt) == cover:
@@ -751,15 +761,15 @@ class _Solver:
             plans.append(plan or None)
         kind = pool.kind
         for u in self.order:
-            plan = plans[kind[u]]
-            if plan is None:
+            slots = plans[kind[u]]
+            if slots is None:
                 continue
             uscc_prefix = prefix + uscc_bytes[u]
             team = teams[u]
             key = task_keys[u]
             ex = excluded.get(u)
             rec = recusal[u]  # /2: recusals not yet applied to this task's walks
-            for gi, slot, tag, size, members, nxt, succ, find in plan:
+            for gi, slot, tag, size, members, nxt, succ, find in slots:
                 if not size:
                     short.append((u, gi))
                     continue
@@ -930,7 +940,9 @@ class _Solver:
 
     # -- pools -------------------------------------------------------------------------------
 
-    def run_pool(self, pool: _Pool, groups_of: Iterable[tuple[int, list[Group]]]) -> None:
+    def run_pool(self, pool: _Pool, groups_of: Sequence[list[Group]]) -> None:
+        """Fills the pool's slot groups of every task (`groups_of[u]`, lists shared between
+        tasks wherever they are equal)."""
         demand = 0
         # groups lists are shared between tasks: per distinct list its number in
         # `pool.distinct` and its slots; `pool.kind[u]` is the number of task u's list
@@ -938,8 +950,9 @@ class _Solver:
         slots_of: list[int] = []
         distinct = pool.distinct
         kind = pool.kind = [0] * len(self.tasks)  # every pool runs over every task
-        for u, groups in groups_of:
-            self.groups[u][pool.pool_id] = groups
+        pid = pool.pool_id
+        for u, (groups, task_groups) in enumerate(zip(groups_of, self.groups, strict=True)):
+            task_groups[pid] = groups
             number = number_of.get(id(groups))
             if number is None:
                 number = number_of[id(groups)] = len(distinct)
@@ -1105,15 +1118,15 @@ def _assign_teams(
     if params.experts > 0:
         solver.run_pool(
             make_pool(POOL_EXPERT, "专家"),
-            ((u, [(frozenset(), params.experts)]) for u in range(n)),
+            [[(_ANY, params.experts)]] * n,
         )
     for dept in params.joint_departments:
         solver.run_pool(
             make_pool(joint_ids[dept], f"{dept}执法人员"),
-            ((u, [(frozenset(), params.joint_members)]) for u in range(n)),
+            [[(_ANY, params.joint_members)]] * n,
         )
     lead = make_pool(POOL_LEAD, "执法人员")
-    solver.run_pool(lead, ((u, solver.lead_groups(u)) for u in range(n)))
+    solver.run_pool(lead, [solver.lead_groups(u) for u in range(n)])
     if solver.problems:
         recused = {
             ordered_tasks[u].uscc: tuple(sorted(solver.badges[b] for b in skipped))
@@ -1134,10 +1147,10 @@ def _assign_teams(
         leader_prefix = f"{seed}|team-leader|".encode()
         new = tuple.__new__
         for t, team in zip(ordered_tasks, solver.team, strict=True):
-            lead = sorted([badges[b] for b in team])
-            k = _UNPACK_U64(sha256(leader_prefix + t.uscc.encode()).digest())[0] % len(lead)
-            first = new(Member, (lead.pop(k), ROLE_LEADER))
-            teams[t.uscc] = (first, *[new(Member, (x, ROLE_MEMBER)) for x in lead])
+            names = sorted([badges[b] for b in team])
+            k = _UNPACK_U64(sha256(leader_prefix + t.uscc.encode()).digest())[0] % len(names)
+            first = new(Member, (names.pop(k), ROLE_LEADER))
+            teams[t.uscc] = (first, *[new(Member, (x, ROLE_MEMBER)) for x in names])
     else:
         for t, team in zip(ordered_tasks, solver.team, strict=True):
             teams[t.uscc] = _ordered_team(seed, t.uscc, team, badges, joint_ids)
