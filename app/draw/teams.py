@@ -24,6 +24,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from hashlib import sha256
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from app.gcpause import gc_paused
@@ -558,7 +559,9 @@ class _Solver:
         inspectors: list[Inspector],
         params: TeamParams,
         recusal_key: bytes | None,
+        index: dict[str, int] | None = None,
     ) -> None:
+        """`index`: task number by USCC, when the caller has made it."""
         self.seed = seed
         self.params = params
         self.lazy = params.lazy_recusal
@@ -576,7 +579,8 @@ class _Solver:
             if i.max_tasks not in cap_of:
                 cap_of[i.max_tasks] = effective_cap(i.max_tasks, params.max_tasks_per_inspector, n)
         self.caps = [cap_of[i.max_tasks] for i in inspectors]
-        index = {t.uscc: k for k, t in enumerate(tasks)}
+        if index is None:
+            index = {t.uscc: k for k, t in enumerate(tasks)}
         # Per task, the inspectors a recusal forbids (the truth, never published) ...
         self.recusal: dict[int, set[int]] = {}
         pairs: list[tuple[str, str]] = []  # (badge, uscc) of every recusal with a drawn target
@@ -1072,10 +1076,12 @@ def _assign_teams(
             )
     elif recusal_key is not None:
         raise ValueError(f"{TEAMS_ALGORITHM} 不使用回避密钥（recusal_key is /2 only）")
-    ordered_tasks = sorted(tasks, key=lambda t: t.uscc)
-    if len({t.uscc for t in ordered_tasks}) != len(ordered_tasks):
+    ordered_tasks = sorted(tasks, key=attrgetter("uscc"))
+    index = dict(zip([t.uscc for t in ordered_tasks], range(len(ordered_tasks)), strict=True))
+    if len(index) != len(ordered_tasks):
         raise ValueError("检查对象重复（duplicate task uscc）")
-    if len({i.badge for i in inspectors}) != len(inspectors):
+    badge_list = [i.badge for i in inspectors]
+    if len(set(badge_list)) != len(inspectors):
         raise ValueError("执法证号重复（duplicate inspector badge）")
     joint_ids = _kinds(params)
     pool_ids: list[str | None] = []
@@ -1089,20 +1095,26 @@ def _assign_teams(
             else:
                 pid = joint_ids.get(i.department)
         pool_ids.append(pid)
-    chosen = sorted(
-        (i for i, p in zip(inspectors, pool_ids, strict=True) if p is not None),
-        key=lambda i: i.badge,
-    )
-    pid_of = {i.badge: p for i, p in zip(inspectors, pool_ids, strict=True) if p is not None}
+    # the pool members in badge order (their numbers in the solver) and the pool of each
+    at = [k for k in sorted(range(len(inspectors)), key=badge_list.__getitem__) if pool_ids[k]]
+    chosen = [inspectors[k] for k in at]
+    pid_of = [pool_ids[k] for k in at]
     solver = _Solver(
-        seed=seed, tasks=ordered_tasks, inspectors=chosen, params=params, recusal_key=recusal_key
+        seed=seed,
+        tasks=ordered_tasks,
+        inspectors=chosen,
+        params=params,
+        recusal_key=recusal_key,
+        index=index,
     )
     solver.exhaustive = exhaustive
     n = len(ordered_tasks)
 
     def make_pool(pool_id: str, label: str) -> _Pool:
         members = [
-            b for b, i in enumerate(chosen) if pid_of[i.badge] == pool_id and solver.caps[b] > 0
+            b
+            for b, (p, cap) in enumerate(zip(pid_of, solver.caps, strict=True))
+            if p == pool_id and cap > 0
         ]
         return _Pool(
             pool_id=pool_id,
@@ -1147,7 +1159,7 @@ def _assign_teams(
         leader_prefix = f"{seed}|team-leader|".encode()
         new = tuple.__new__
         for t, team in zip(ordered_tasks, solver.team, strict=True):
-            names = sorted([badges[b] for b in team])
+            names = [badges[b] for b in sorted(team)]  # inspectors are numbered in badge order
             k = _UNPACK_U64(sha256(leader_prefix + t.uscc.encode()).digest())[0] % len(names)
             first = new(Member, (names.pop(k), ROLE_LEADER))
             teams[t.uscc] = (first, *[new(Member, (x, ROLE_MEMBER)) for x in names])
