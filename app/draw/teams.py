@@ -529,6 +529,7 @@ class _Pool:
         # the distinct slot-groups lists of the pool's tasks, and per task the number of its own
         self.distinct: list[list[Group]] = []
         self.kind: list[int] = []
+        self.groups_of: Sequence[list[Group]] = []  # per task its slot groups (run_pool)
 
     def rotation(self, filt: frozenset[str]) -> _Rotation:
         rot = self.rotations.get(filt)
@@ -617,7 +618,6 @@ class _Solver:
         self.excluded: dict[int, set[int]] = {} if self.lazy else self.recusal
         # per task: inspector -> (pool id, group index)
         self.team: list[dict[int, tuple[str, int]]] = [{} for _ in tasks]
-        self.groups: list[dict[str, list[Group]]] = [{} for _ in tasks]
         # tasks by (H(seed|team-task|uscc), index): the 8 digest bytes compare as the big-endian
         # integer does, and the sort is stable (equal keys keep index order)
         # (as Latin-1 text, which sorts faster than bytes, in the same order)
@@ -666,7 +666,7 @@ class _Solver:
 
     def precheck(self, pool: _Pool, u: int) -> bool:
         """Per-target candidate counts after each filter; False (and a problem) if short."""
-        groups = self.groups[u][pool.pool_id]
+        groups = pool.groups_of[u]
         ex = self.recusal.get(u)
         # The counts depend on the task only through its slot groups, its area and its
         # recusals, and each recusal removes at most one candidate: a (groups, area) whose
@@ -820,13 +820,13 @@ class _Solver:
         """Every member's held list (its (task, group) assignments in the order they were made)
         after the two greedy passes, from the teams: a member holds at most one seat per task,
         so its seats were taken in pass order, then task order."""
-        held, pid, groups = pool.held, pool.pool_id, self.groups
+        held, pid, groups = pool.held, pool.pool_id, pool.groups_of
         for cover in (True, False):
             for u in self.order:
                 team = self.team[u]
                 if not team:
                     continue
-                own = groups[u][pid]
+                own = groups[u]
                 for b, (p, gi) in team.items():
                     if p == pid and bool(own[gi][0]) == cover:
                         held[b].append((u, gi))
@@ -875,7 +875,7 @@ class _Solver:
         while queue and end is None:
             node = queue.popleft()
             u, gi = node
-            filt = self.groups[u][pid][gi][0]
+            filt = pool.groups_of[u][gi][0]
             rot = pool.rotation(filt)
             size = len(rot.members)
             if not size:
@@ -947,23 +947,17 @@ class _Solver:
     def run_pool(self, pool: _Pool, groups_of: Sequence[list[Group]]) -> None:
         """Fills the pool's slot groups of every task (`groups_of[u]`, lists shared between
         tasks wherever they are equal)."""
-        demand = 0
         # groups lists are shared between tasks: per distinct list its number in
         # `pool.distinct` and its slots; `pool.kind[u]` is the number of task u's list
-        number_of: dict[int, int] = {}
-        slots_of: list[int] = []
-        distinct = pool.distinct
-        kind = pool.kind = [0] * len(self.tasks)  # every pool runs over every task
-        pid = pool.pool_id
-        for u, (groups, task_groups) in enumerate(zip(groups_of, self.groups, strict=True)):
-            task_groups[pid] = groups
-            number = number_of.get(id(groups))
-            if number is None:
-                number = number_of[id(groups)] = len(distinct)
-                distinct.append(groups)
-                slots_of.append(sum(k for _, k in groups))
-            kind[u] = number
-            demand += slots_of[number]
+        assert len(groups_of) == len(self.tasks)  # every pool runs over every task
+        pool.groups_of = groups_of
+        ids = list(map(id, groups_of))
+        number_of = {i: number for number, i in enumerate(dict.fromkeys(ids))}
+        by_id = dict(zip(ids, groups_of, strict=True))
+        pool.distinct = [by_id[i] for i in number_of]
+        slots_of = [sum(k for _, k in groups) for groups in pool.distinct]
+        kind = pool.kind = list(map(number_of.__getitem__, ids))
+        demand = sum(map(slots_of.__getitem__, kind))
         # Per target first: a pool too small for one team is named with its first target and
         # the filter that binds (人员不足 before 交叉互查 before 回避 …), not as a total.
         ok = self.exhaustive or self.precheck_all(pool)
