@@ -518,7 +518,8 @@ class _Pool:
         everyone = len(badges)
         self.load: list[int] = [0] * everyone
         self.limit: list[int] = list(caps)
-        self.held: list[list[tuple[int, int]]] = [[] for _ in range(everyone)]
+        # per member its (task, group) seats in the order taken: made when a repair needs them
+        self.held: list[list[tuple[int, int]]] = []
         self.rotations: dict[frozenset[str], _Rotation] = {}
         self.dead_groups: set[tuple[int, int]] = set()
         self.dead_x: set[tuple[int, int]] = set()
@@ -534,7 +535,8 @@ class _Pool:
     def rotation(self, filt: frozenset[str]) -> _Rotation:
         rot = self.rotations.get(filt)
         if rot is None:
-            fitting = [m for m in self.members if filt <= self.expertise[m]]
+            expertise = self.expertise
+            fitting = [m for m in self.members if filt <= expertise[m]] if filt else self.members
             rot = _Rotation(fitting, self.keys, len(self.badges))
             for m in fitting:
                 if self.load[m] >= self.limit[m]:
@@ -820,7 +822,8 @@ class _Solver:
         """Every member's held list (its (task, group) assignments in the order they were made)
         after the two greedy passes, from the teams: a member holds at most one seat per task,
         so its seats were taken in pass order, then task order."""
-        held, pid, groups = pool.held, pool.pool_id, pool.groups_of
+        held = pool.held = [[] for _ in self.badges]
+        pid, groups = pool.pool_id, pool.groups_of
         for cover in (True, False):
             for u in self.order:
                 team = self.team[u]
