@@ -786,3 +786,37 @@ def test_verifier_says_when_the_replay_cannot_complete_the_teams() -> None:
         row[cap] = 0
     problems = verifier.replay_teams(d)
     assert "重放未能为全部检查对象组队（replay could not complete the teams）" in problems
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(min_value=1, max_value=12),
+    kills=st.lists(st.integers(min_value=0, max_value=15), max_size=20),
+)
+def test_rotation_walk_visits_the_live_members_in_order(n: int, kills: list[int]) -> None:
+    """The greedy walk's view of a rotation (the union-find for where it starts, the circular
+    list of live members for the steps) gives, from every start, the live members in rotation
+    order, cyclically, once each — also after repeated kills and kills of non-members."""
+    members = [3 * m + 1 for m in range(n)]  # inspector numbers, not positions
+    rot = teams_mod._Rotation(members, ["k"] * 40, 40)
+    dead: set[int] = set()
+    for k in kills:
+        member = 3 * k + 1 if k % 4 else 3 * k + 2  # some kills name no member of the rotation
+        rot.kill(member)
+        if member in members:
+            dead.add(member)
+        live = [m for m in members if m not in dead]
+        for start in range(n):
+            expected = [m for m in members[start:] + members[:start] if m not in dead]
+            p = rot.find(start)
+            if p == n:
+                p = rot.find(0)
+            if p == n:
+                assert not live
+                continue
+            walk = [members[p]]
+            b = rot.succ[members[p]]
+            while b != walk[0]:
+                walk.append(b)
+                b = rot.succ[b]
+            assert walk == expected
