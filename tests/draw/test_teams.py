@@ -820,3 +820,24 @@ def test_rotation_walk_visits_the_live_members_in_order(n: int, kills: list[int]
                 walk.append(b)
                 b = rot.succ[b]
             assert walk == expected
+
+
+def test_repair_follows_the_held_lists_in_the_order_seats_were_taken() -> None:
+    """A random instance (joint department, expert, 交叉互查, recusals, personal caps) whose
+    teams depend on the order of the members' held lists in the augmenting-path repair (§4.4:
+    seats in the order taken — the greedy's cover pass, then its free pass); the teams were
+    drawn by the engine before its greedy stopped keeping those lists (they are rebuilt from
+    the teams when a slot is short), and taking the passes the other way round changes them."""
+    data = json.loads(
+        (Path(__file__).parent / "data" / "teams_repair_order.json").read_text(encoding="utf-8")
+    )
+    p = data["params"]
+    params = TeamParams(**{**p, "joint_departments": tuple(p["joint_departments"])})
+    tasks = [TeamTask(u, r, frozenset(e)) for u, r, e in data["tasks"]]
+    inspectors = [
+        Inspector(b, b, d, r, frozenset(e), k, emp, frozenset(c), cap, active)
+        for b, d, r, e, k, emp, c, cap, active in data["inspectors"]
+    ]
+    result = assign_teams(seed=data["seed"], tasks=tasks, inspectors=inspectors, params=params)
+    got = {u: [[m.badge, m.role] for m in ms] for u, ms in sorted(result.teams.items())}
+    assert got == data["teams"]
