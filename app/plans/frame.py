@@ -10,6 +10,8 @@ import dataclasses
 import gzip
 import hashlib
 import json
+import queue
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,7 +39,7 @@ from app.draw import (
     risk_weight,
     stratum_key,
 )
-from app.draw.engine import PopulationFile
+from app.draw.engine import FileColumns, PopulationFile
 from app.draw.population import USCC_LENGTH
 from app.draw.team_frame import (
     FrameInspector,
@@ -267,41 +269,110 @@ def capture(session: Session, plan: PlanIn, items: list[Item], now: datetime) ->
             errors=[{"field": "scope", "message": "抽样总体为空"}],
         )
     plan_items = plan_items_of(items)
-    digest = hashlib.sha256()
-    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
-    parts: list[bytes] = []
     written = PopulationFile(population, plan_items, CURRENT_ALGORITHM)
-    for chunk in written.chunks():
-        digest.update(chunk)
-        parts.append(packer.compress(chunk))
-    parts.append(packer.flush())
-    lines_gz = b"".join(parts)
-    del parts
-    sha256 = digest.hexdigest()
     cols = written.columns()
-    stored_columns = columns.encode(
-        header=cols.header,
-        file_sha256=sha256,
-        gz_sha256=hashlib.sha256(lines_gz).hexdigest(),
-        usccs=cols.usccs,
-        pid=cols.pid,
-        profile_texts=cols.profile_texts,
-        regions=cols.regions,
-        names=cols.names,
-    )
-    del cols, written
-    out = exclusions.out_of_draw(
-        session, plan, population, plan_items, sampling_params(plan, CURRENT_ALGORITHM), now
-    )
+    # zlib and hashlib release the GIL on large buffers: a thread of its own hashes and gzips
+    # the file (then compresses the columns) while this one writes the file's lines and finds
+    # the π = 0 reasons — the same calls on the same bytes in the same order, on another core.
+    packed = _Packer()
+    packed.start()
+    try:
+        for chunk in written.chunks():
+            packed.put(chunk)
+        packed.put(None)
+        packed.set_columns(cols)
+        del cols, written
+        out = exclusions.out_of_draw(
+            session, plan, population, plan_items, sampling_params(plan, CURRENT_ALGORITHM), now
+        )
+        depends_on = disclosure.frame_dependencies(session, local_date(now), cooling_draws)
+        out_gz = exclusions.frozen(out)
+    finally:
+        packed.finish()
+    sha256, lines_gz, stored_columns = packed.result()
     return Frame(
         sha256=sha256,
         size=len(population),
         lines_gz=lines_gz,
-        depends_on=disclosure.frame_dependencies(session, local_date(now), cooling_draws),
-        out_gz=exclusions.frozen(out),
+        depends_on=depends_on,
+        out_gz=out_gz,
         population=population,
         columns=stored_columns,
     )
+
+
+class _Packer(threading.Thread):
+    """The population file's SHA-256 and gzip (level 6, no name, mtime 0: the published
+    bytes), taken chunk by chunk from `put` in a thread of its own; then, once the columns are
+    set, the stored columns bound to that gzip (app/draw/columns.py). A few chunks are in
+    flight at most, not the file. An error in the thread is raised again by `result`."""
+
+    def __init__(self) -> None:
+        super().__init__(name="frame-gzip", daemon=True)
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._columns: FileColumns | None = None
+        self._columns_set = threading.Event()
+        self._out: tuple[str, bytes, bytes | None] | None = None
+        self._error: BaseException | None = None
+
+    def put(self, chunk: bytes | None) -> None:
+        """The next chunk of the file; None: the file is whole."""
+        while self.is_alive():
+            try:
+                self._chunks.put(chunk, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        # the thread has stopped (an error, raised by `result`): nothing takes the chunk
+
+    def set_columns(self, cols: FileColumns) -> None:
+        """The file's columns, compressed once the gzip is made (its hash is in them)."""
+        self._columns = cols
+        self._columns_set.set()
+
+    def finish(self) -> None:
+        """Wait for the thread: after the columns were set, or on an error on the way (the
+        file is then cut short, no columns are made and `result` is not asked for)."""
+        self._columns_set.set()
+        self.put(None)  # harmless after the last chunk: the thread stops at the first None
+        self.join()
+
+    def run(self) -> None:
+        try:
+            digest = hashlib.sha256()
+            packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+            parts: list[bytes] = []
+            while (chunk := self._chunks.get()) is not None:
+                digest.update(chunk)
+                parts.append(packer.compress(chunk))
+            parts.append(packer.flush())
+            lines_gz = b"".join(parts)
+            del parts
+            sha256 = digest.hexdigest()
+            self._columns_set.wait()
+            cols, self._columns = self._columns, None
+            stored = None
+            if cols is not None:
+                stored = columns.encode(
+                    header=cols.header,
+                    file_sha256=sha256,
+                    gz_sha256=hashlib.sha256(lines_gz).hexdigest(),
+                    usccs=cols.usccs,
+                    pid=cols.pid,
+                    profile_texts=cols.profile_texts,
+                    regions=cols.regions,
+                    names=cols.names,
+                )
+            self._out = (sha256, lines_gz, stored)
+        except BaseException as exc:  # raised again in the caller's thread (`result`)
+            self._error = exc
+
+    def result(self) -> tuple[str, bytes, bytes | None]:
+        """(the file's SHA-256, its gzip, the stored columns)."""
+        if self._error is not None:
+            raise self._error
+        assert self._out is not None
+        return self._out
 
 
 @dataclass(frozen=True)
