@@ -41,7 +41,7 @@ from app.draw import (
     stratum_key,
 )
 from app.draw.engine import FileColumns, PopulationFile
-from app.draw.population import USCC_LENGTH
+from app.draw.population import USCC_LENGTH, in_uscc_order
 from app.draw.team_frame import (
     FrameInspector,
     frame_pool,
@@ -239,7 +239,8 @@ def _population(
             else:
                 add(uscc, stratum, kind, grade, weight, cooling_items, year_checks=year)
     try:
-        population = builder.build()
+        # in USCC order, as the file and the columns hold them (one copy of the names, not two)
+        population = in_uscc_order(builder.build()) if with_info else builder.build()
     except DrawInputError as exc:
         raise ValidationFailed(str(exc), errors=[{"field": "plan", "message": str(exc)}]) from None
     return population, cooling_draws | check_draws
@@ -333,7 +334,7 @@ class _Packer(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(name="frame-gzip", daemon=True)
-        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
         self._columns: FileColumns | None = None
         self._columns_set = threading.Event()
         self._out: tuple[str, bytes, bytes | None] | None = None
