@@ -195,8 +195,8 @@ def _population(
     add = builder.add
     region_of: dict[str, str] = {}
     with gc_paused():  # a million small objects (app/gcpause.py)
-        # the driver's rows in batches (SQLAlchemy's result rows cost half as much again as
-        # the fetch itself: 0.9 s of CPU at national scale)
+        # the driver's own rows in batches, not SQLAlchemy's result rows (0.3–0.5 s of CPU
+        # less at national scale on SQLite, docs/performance.md)
         rows = (row for part in _driver_batches(session, stmt) for row in part)
         for uscc, kind, level, ownership, region, row_grade, tags, name in rows:
             skey = (kind, level, ownership, region)
