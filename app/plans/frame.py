@@ -6,11 +6,11 @@ stored as its population file and read back by the draw (`read_frame`): edits, d
 back-dated grades recorded after the publication cannot change the draw.
 """
 
+import collections
 import dataclasses
 import gzip
 import hashlib
 import json
-import queue
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -329,26 +329,36 @@ def capture(session: Session, plan: PlanIn, items: list[Item], now: datetime) ->
 class _Packer(threading.Thread):
     """The population file's SHA-256 and gzip (level 6, no name, mtime 0: the published
     bytes), taken chunk by chunk from `put` in a thread of its own; then, once the columns are
-    set, the stored columns bound to that gzip (app/draw/columns.py). A few chunks are in
-    flight at most, not the file. An error in the thread is raised again by `result`."""
+    set, the stored columns bound to that gzip (app/draw/columns.py). A chunk is handed over
+    (`put` returns once the thread took it), so two are alive at most: the one compressed and
+    the next one written. An error in the thread is raised again by `result`."""
 
     def __init__(self) -> None:
         super().__init__(name="frame-gzip", daemon=True)
-        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
+        self._handed: collections.deque[bytes | None] = collections.deque()
+        self._handover = threading.Condition()
         self._columns: FileColumns | None = None
         self._columns_set = threading.Event()
         self._out: tuple[str, bytes, bytes | None] | None = None
         self._error: BaseException | None = None
 
     def put(self, chunk: bytes | None) -> None:
-        """The next chunk of the file; None: the file is whole."""
-        while self.is_alive():
-            try:
-                self._chunks.put(chunk, timeout=0.5)
-                return
-            except queue.Full:
-                continue
-        # the thread has stopped (an error, raised by `result`): nothing takes the chunk
+        """The next chunk of the file (None: the file is whole), once the thread took it; at
+        once when the thread has stopped (an error, raised by `result`)."""
+        with self._handover:
+            self._handed.append(chunk)
+            self._handover.notify_all()
+            while self._handed and self.is_alive():
+                self._handover.wait(0.5)
+            self._handed.clear()
+
+    def _take(self) -> bytes | None:
+        with self._handover:
+            while not self._handed:
+                self._handover.wait()
+            chunk = self._handed.popleft()
+            self._handover.notify_all()
+            return chunk
 
     def set_columns(self, cols: FileColumns) -> None:
         """The file's columns, compressed once the gzip is made (its hash is in them)."""
@@ -367,7 +377,7 @@ class _Packer(threading.Thread):
             digest = hashlib.sha256()
             packer = zlib.compressobj(6, zlib.DEFLATED, 31)
             parts: list[bytes] = []
-            while (chunk := self._chunks.get()) is not None:
+            while (chunk := self._take()) is not None:
                 digest.update(chunk)
                 parts.append(packer.compress(chunk))
             parts.append(packer.flush())
