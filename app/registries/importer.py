@@ -28,15 +28,7 @@ from app.models.base import utcnow
 from app.registries.bulk import bulk_insert
 from app.registries.fields import RegistrySpec
 from app.registries.history import archived_row
-from app.registries.reader import (
-    HEADER_SEARCH_ROWS,
-    XLSX_MAGIC,
-    Chunk,
-    EncodingGuessWrong,
-    detect_encoding,
-    guess_encoding,
-    read_chunks,
-)
+from app.registries.reader import HEADER_SEARCH_ROWS, Chunk, read_chunks
 from app.registries.repository import lock_registry, spec_for, table_of
 from app.registries.rowhash import KnownRows
 from app.registries.validate import NULL, SEP, Validator, WireRow
@@ -123,22 +115,14 @@ class _Importer:
                 self.error(row, f.header, f"缺少必填列“{f.header}”（{f.name}）")
         return mapping
 
-    def run(
-        self,
-        fh: IO[bytes],
-        parallel_min_bytes: int,
-        encoding: str | None = None,
-        guessed: bool = False,
-    ) -> ImportResult:
+    def run(self, fh: IO[bytes], parallel_min_bytes: int) -> ImportResult:
         fh.seek(0)
         digest = hashlib.sha256()
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
         size = fh.tell()
         self.result.file_sha256 = digest.hexdigest()
-        header, chunks = read_chunks(
-            fh, CHUNK, known=self.known_column, encoding=encoding, guessed=guessed
-        )
+        header, chunks = read_chunks(fh, CHUNK, known=self.known_column)
         mapping = self.map_header(header)
         if self.error_count:
             self.fail()
@@ -334,8 +318,6 @@ class _Importer:
                     return
                 elif tag == "fail":
                     raise ValidationFailed(message[1], errors=message[2], extra=message[3])
-                elif tag == "guess-wrong":
-                    raise EncodingGuessWrong
                 else:
                     raise RuntimeError(f"import validator failed:\n{message[1]}")
         except EOFError:
@@ -430,8 +412,6 @@ def _child(validator: Validator, chunks: Iterator[Chunk], importer: _Importer, o
             )
         except AppError as exc:
             send(("fail", exc.detail, exc.errors, exc.extra))
-        except EncodingGuessWrong:
-            send(("guess-wrong",))
         except Exception:
             send(("crash", traceback.format_exc()))
             return 1
@@ -588,39 +568,6 @@ def import_file(
     # collector's passes over them took a third of the validation (app/gcpause.py). The
     # forked validator inherits the pause.
     with gc_paused():
-        result = _run(session, spec, actor, jurisdiction, fh, parallel_min_bytes)
+        result = _Importer(session, spec, actor, jurisdiction).run(fh, parallel_min_bytes)
     pause_at("import.before_commit")
     return result
-
-
-def _run(
-    session: Session,
-    spec: RegistrySpec,
-    actor: str,
-    jurisdiction: Jurisdiction,
-    fh: IO[bytes],
-    parallel_min_bytes: int,
-) -> ImportResult:
-    """One import; a CSV whose first MiB is UTF-8 read as UTF-8 without a decoding pass over
-    the whole file first (reader.guess_encoding). Where that guess turns out wrong, or the
-    import is refused, the file is checked whole as before — and if it is not UTF-8, the
-    import is undone (a savepoint) and made again in the encoding found, so that every
-    answer is the one the whole-file check up front gave."""
-    fh.seek(0)
-    if fh.read(4) == XLSX_MAGIC:
-        return _Importer(session, spec, actor, jurisdiction).run(fh, parallel_min_bytes)
-    encoding, sure = guess_encoding(fh)
-    if sure:
-        return _Importer(session, spec, actor, jurisdiction).run(fh, parallel_min_bytes, encoding)
-    try:
-        with session.begin_nested():
-            return _Importer(session, spec, actor, jurisdiction).run(
-                fh, parallel_min_bytes, encoding, guessed=True
-            )
-    except EncodingGuessWrong:
-        pass
-    except ValidationFailed:
-        if detect_encoding(fh) == encoding:
-            raise  # (one that is not UTF-8 or GB18030 is refused by detect_encoding)
-    encoding = detect_encoding(fh)
-    return _Importer(session, spec, actor, jurisdiction).run(fh, parallel_min_bytes, encoding)

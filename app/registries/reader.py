@@ -37,29 +37,6 @@ def detect_encoding(fh: IO[bytes]) -> str:
     raise _file_error("无法识别文件编码：请使用 UTF-8 或 GB18030 编码的 CSV，或 XLSX 文件")
 
 
-class EncodingGuessWrong(Exception):
-    """A CSV read as UTF-8 on the strength of its beginning (`guess_encoding`) is not UTF-8
-    further on: it must be read again from the start, in the encoding `detect_encoding`
-    finds (or refused)."""
-
-
-def guess_encoding(fh: IO[bytes]) -> tuple[str, bool]:
-    """The encoding `detect_encoding` would find, and whether that is sure, from the first MiB
-    only: utf-8-sig when it decodes as UTF-8 (sure if it is the whole file). When it does
-    not, `detect_encoding`'s answer (sure). Spares a large UTF-8 file a whole decoding
-    pass before it is read; a reader of the rest raises EncodingGuessWrong if it was wrong."""
-    fh.seek(0)
-    head = fh.read(_CHUNK)
-    more = bool(fh.read(1))
-    fh.seek(0)
-    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
-    try:
-        decoder.decode(head, final=not more)
-    except UnicodeDecodeError:
-        return detect_encoding(fh), True
-    return "utf-8-sig", not more
-
-
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -80,12 +57,8 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _csv_rows(
-    fh: IO[bytes], encoding: str | None = None, guessed: bool = False
-) -> Iterator[list[str]]:
-    """The rows of a CSV file in `encoding` (else the one `detect_encoding` finds); one
-    `guessed` from the file's beginning raises EncodingGuessWrong where it fails."""
-    encoding = encoding or detect_encoding(fh)
+def _csv_rows(fh: IO[bytes]) -> Iterator[list[str]]:
+    encoding = detect_encoding(fh)
     text = io.TextIOWrapper(fh, encoding=encoding, newline="")
     try:
         reader = csv.reader(text, strict=True)
@@ -93,10 +66,6 @@ def _csv_rows(
             yield from reader
         except csv.Error as exc:
             raise _file_error(f"CSV 格式错误（第 {reader.line_num} 行）：{exc}") from exc
-        except UnicodeDecodeError as exc:
-            if not guessed:
-                raise
-            raise EncodingGuessWrong from exc
     finally:
         if not fh.closed:
             text.detach()  # leave the caller's file open
@@ -129,10 +98,7 @@ def looks_like_header(cells: list[str], known: Callable[[str], bool]) -> bool:
 
 
 def _header(
-    fh: IO[bytes],
-    known: Callable[[str], bool] | None = None,
-    encoding: str | None = None,
-    guessed: bool = False,
+    fh: IO[bytes], known: Callable[[str], bool] | None = None
 ) -> tuple[list[str], int, Iterator[list[str]]]:
     """The header row, its spreadsheet row number and the rows after it. The header is the
     first row made mostly of `known` column names among the first HEADER_SEARCH_ROWS non-empty
@@ -144,7 +110,7 @@ def _header(
     fh.seek(0)
     if not magic:
         raise _file_error("文件为空 (empty file)")
-    rows = _xlsx_rows(fh) if magic == XLSX_MAGIC else _csv_rows(fh, encoding, guessed)
+    rows = _xlsx_rows(fh) if magic == XLSX_MAGIC else _csv_rows(fh)
     seen: list[tuple[int, list[str]]] = []  # the non-empty rows looked at, with their numbers
     read: list[list[str]] = []  # every row read, blank ones too (their numbers count)
     number = 0
@@ -213,18 +179,12 @@ class Header(list[str]):
 
 
 def read_chunks(
-    fh: IO[bytes],
-    size: int,
-    known: Callable[[str], bool] | None = None,
-    encoding: str | None = None,
-    guessed: bool = False,
+    fh: IO[bytes], size: int, known: Callable[[str], bool] | None = None
 ) -> tuple[Header, Iterator[Chunk]]:
     """The header and the non-empty data rows in chunks of at most `size`, each with the
     rows' spreadsheet numbers (rows above the header count, blank rows count but are
-    skipped); `known` tells a column name, to find the header below title rows (`_header`).
-    A CSV is read in `encoding` (else the one detected); one `guessed` (`guess_encoding`)
-    raises EncodingGuessWrong where it fails."""
-    cells, header_row, rows = _header(fh, known, encoding, guessed)
+    skipped); `known` tells a column name, to find the header below title rows (`_header`)."""
+    cells, header_row, rows = _header(fh, known)
     header = Header(cells)
     header.row = header_row
 
