@@ -154,6 +154,7 @@ class _TreeWriter:
         units: Mapping[str, Any],
         guard: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
         failed_before: Mapping[str, str] | None = None,
+        recycled: Mapping[str, int] | None = None,
     ) -> None:
         self.root = root
         self.files = 0
@@ -169,22 +170,39 @@ class _TreeWriter:
         self.failed: dict[str, str] = {}
         self.altered: list[str] = []
         self._unit: list[str] | None = None
+        self._given: set[str] = set()
+        # A recycled generation (`root` was one, renamed): its entries, rel → inode, each
+        # replaced, kept (a carried file already linked there) or, at the end, removed.
+        self._stale: dict[str, int] = dict(recycled or {})
+        # records [inode, size, ctime] taken by `_intact` of files kept as they are
+        self._kept: dict[str, list[int]] = {}
+        self.removed = 0
 
     def _path(self, rel: str) -> Path:
         if rel.startswith("/") or ".." in Path(rel).parts:
             raise ValueError(f"不安全的路径：{rel!r}")
+        if rel in self._given:
+            raise ValueError(f"同一文件生成了两次：{rel!r}")
         path = self.root / rel
         if path.parent not in self._made:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(path.parent)
-        if path.exists():
-            raise ValueError(f"同一文件生成了两次：{rel!r}")
+        self._given.add(rel)
         if self._unit is not None:
             self._unit.append(rel)
         return path
 
+    def _clear(self, rel: str, path: Path) -> None:
+        """Removes the recycled generation's entry at `rel`, if any: a file is never written
+        in place (its inode may be shared with other generations), always anew."""
+        if self._stale.pop(rel, None) is not None:
+            path.unlink(missing_ok=True)
+            self.removed += 1
+
     def __setitem__(self, rel: str, data: FileBody) -> None:
         path = self._path(rel)
+        self._clear(rel, path)
+        self._kept.pop(rel, None)
         if isinstance(data, bytes):
             path.write_bytes(data)
             self.bytes += len(data)
@@ -208,7 +226,9 @@ class _TreeWriter:
             try:
                 if record is None:
                     return False  # written before files had records: render it again
-                if _stat_key(path) == record[1:]:
+                key = _stat_key(path)
+                self._kept[rel] = key
+                if key == record[1:]:
                     continue
                 if _file_sha256(path) == record[0]:
                     continue
@@ -267,6 +287,7 @@ class _TreeWriter:
             log.error("发布单元 %s 无法生成，已跳过，网站其余部分照常更新", key, exc_info=exc)
         self.failed[key] = message
         for rel in files:
+            self._given.discard(rel)
             path = self.root / rel
             if path.is_file():
                 self.bytes -= path.stat().st_size
@@ -278,6 +299,15 @@ class _TreeWriter:
         assert self._previous is not None
         source = self._previous / rel
         path = self._path(rel)
+        kept = self._kept.pop(rel, None)
+        if kept is not None and self._stale.get(rel) == kept[0]:
+            # the recycled generation holds this very file already: nothing to do, and its
+            # record (taken by `_intact` just now) stays true, no link having moved its ctime
+            del self._stale[rel]
+            self._kept[rel] = kept
+            self.linked += 1
+            return
+        self._clear(rel, path)
         try:
             os.link(source, path)  # files are never changed in place: sharing them is safe
             self.linked += 1
@@ -285,6 +315,25 @@ class _TreeWriter:
             shutil.copyfile(source, path)
             self.files += 1
             self.bytes += path.stat().st_size
+
+    def forget_kept(self) -> None:
+        """The records taken by `_intact` are stale: the manifest takes every file's anew."""
+        self._kept.clear()
+
+    def finish(self) -> None:
+        """Removes what is left of the recycled generation: files no unit gave this build, then
+        the folders they leave empty."""
+        folders: set[Path] = set()
+        for rel in self._stale:
+            path = self.root / rel
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            self.removed += 1
+            folders.update(p for p in path.parents if p != self.root and self.root in p.parents)
+        self._stale.clear()
+        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):  # not empty: still holds this build's files
+                folder.rmdir()
 
     def manifest(self, root: Path) -> dict[str, Any]:
         """The units with each file's record [sha256, inode, size, ctime] in `root` (the
@@ -295,7 +344,8 @@ class _TreeWriter:
             sums = {}
             for rel in unit["files"]:
                 try:
-                    sums[rel] = [self.sums[rel], *_stat_key(root / rel)]
+                    record = self._kept.get(rel) or _stat_key(root / rel)
+                    sums[rel] = [self.sums[rel], *record]
                 except (KeyError, OSError):
                     continue
             units[key] = {**unit, "sums": sums}
@@ -364,9 +414,9 @@ def _clean_leftovers(gens: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _prune(gens: Path, current: Path) -> None:
-    """Keeps the newest `KEEP_GENERATIONS` completed generations besides the current one."""
-    old = sorted(
+def _olds(gens: Path, current: Path | None) -> list[Path]:
+    """The completed generations besides `current`, newest first."""
+    return sorted(
         (
             p
             for p in gens.iterdir()
@@ -375,9 +425,40 @@ def _prune(gens: Path, current: Path) -> None:
         key=lambda p: p.stat().st_mtime_ns,
         reverse=True,
     )
-    for path in old[KEEP_GENERATIONS:]:
+
+
+def _prune(gens: Path, current: Path) -> int:
+    """Keeps the newest `KEEP_GENERATIONS` completed generations besides the current one, and
+    one more, which the next build recycles (`_recyclable`); removes the others. Returns how
+    many it removed."""
+    old = _olds(gens, current)[KEEP_GENERATIONS + 1 :]
+    for path in old:
         shutil.rmtree(path, ignore_errors=True)
         _manifest_path(path).unlink(missing_ok=True)
+    return len(old)
+
+
+def _recyclable(gens: Path, current: Path) -> Path | None:
+    """The generation a build may reuse as its building folder: the one beyond the
+    `KEEP_GENERATIONS` newest besides `current`, which would otherwise be deleted."""
+    old = _olds(gens, current)
+    return old[KEEP_GENERATIONS] if len(old) > KEEP_GENERATIONS else None
+
+
+def _entries(root: Path) -> dict[str, int]:
+    """Every file under `root`: rel → inode (from the directory listing, no stat)."""
+    out: dict[str, int] = {}
+    stack = [(root, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        with os.scandir(folder) as it:
+            for entry in it:
+                rel = f"{prefix}{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((Path(entry.path), f"{rel}/"))
+                else:
+                    out[rel] = entry.inode()
+    return out
 
 
 def build_site(
@@ -402,10 +483,23 @@ def build_site(
             previous, units = None, {}
         stamp = utcnow().strftime("%Y%m%dT%H%M%S")
         building = gens / f"{BUILDING}{stamp}-{os.getpid()}-{time.time_ns()}"
+        # An incremental build reuses the generation it would otherwise delete: renamed away
+        # first (a reader still holding its name finds nothing, as when it is deleted), then
+        # updated — the files carried since it was built are already there, so it costs no
+        # link now and no unlink later; only what changed since is removed or written.
+        recycle = _recyclable(gens, previous) if previous is not None else None
         try:
-            building.mkdir()
-            sink = _TreeWriter(building, previous, units, guard, failed_before)
+            recycled: dict[str, int] = {}
+            if recycle is not None:
+                _manifest_path(recycle).unlink(missing_ok=True)
+                os.rename(recycle, building)
+                recycled = _entries(building)
+            else:
+                building.mkdir()
+            sink = _TreeWriter(building, previous, units, guard, failed_before, recycled)
             produce(sink)
+            sink.finish()
+            os.utime(building)  # generations are ordered by the time they were built
             pause_at("publish.before_swap")
             generation = gens / f"g-{stamp}-{time.time_ns()}"
             os.rename(building, generation)
@@ -413,7 +507,9 @@ def build_site(
             shutil.rmtree(building, ignore_errors=True)
             raise
         _swap(publish_dir, generation)
-        _prune(gens, generation)
+        if _prune(gens, generation):
+            # the generations removed may have shared files with this one (their ctime moved)
+            sink.forget_kept()
         # Written last, with the files' final ctimes; a build killed before this point leaves
         # a generation without a manifest: the next build renders every unit.
         tmp = gens / f".{generation.name}.manifest.tmp"
