@@ -131,13 +131,13 @@ class _Hashing:
         return int(self.fh.write(data))
 
 
-def _stat_key(path: Path) -> list[int]:
-    st = path.stat()
+def _stat_key(path: str | Path) -> list[int]:
+    st = os.stat(path)
     return [st.st_ino, st.st_size, st.st_ctime_ns]
 
 
-def _file_sha256(path: Path) -> str:
-    with path.open("rb") as fh:
+def _file_sha256(path: str | Path) -> str:
+    with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
@@ -160,7 +160,8 @@ class _TreeWriter:
         self.files = 0
         self.bytes = 0
         self.linked = 0
-        self._made: set[Path] = set()
+        self._root = str(root)
+        self._made: set[str] = set()
         self._previous = previous
         self._previous_units = units
         self._guard = guard
@@ -178,25 +179,29 @@ class _TreeWriter:
         self._kept: dict[str, list[int]] = {}
         self.removed = 0
 
-    def _path(self, rel: str) -> Path:
-        if rel.startswith("/") or ".." in Path(rel).parts:
+    def _path(self, rel: str) -> str:
+        """The path of `rel` in the generation being built (plain strings: this runs for
+        every file of the site, carried ones included)."""
+        if rel.startswith("/") or ".." in rel.split("/"):
             raise ValueError(f"不安全的路径：{rel!r}")
         if rel in self._given:
             raise ValueError(f"同一文件生成了两次：{rel!r}")
-        path = self.root / rel
-        if path.parent not in self._made:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._made.add(path.parent)
+        path = os.path.join(self._root, rel)
+        folder = os.path.dirname(path)
+        if folder not in self._made:
+            os.makedirs(folder, exist_ok=True)
+            self._made.add(folder)
         self._given.add(rel)
         if self._unit is not None:
             self._unit.append(rel)
         return path
 
-    def _clear(self, rel: str, path: Path) -> None:
+    def _clear(self, rel: str, path: str) -> None:
         """Removes the recycled generation's entry at `rel`, if any: a file is never written
         in place (its inode may be shared with other generations), always anew."""
         if self._stale.pop(rel, None) is not None:
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
             self.removed += 1
 
     def __setitem__(self, rel: str, data: FileBody) -> None:
@@ -204,11 +209,12 @@ class _TreeWriter:
         self._clear(rel, path)
         self._kept.pop(rel, None)
         if isinstance(data, bytes):
-            path.write_bytes(data)
+            with open(path, "wb") as fh:
+                fh.write(data)
             self.bytes += len(data)
             self.sums[rel] = hashlib.sha256(data).hexdigest()
         else:
-            with path.open("wb") as fh:
+            with open(path, "wb") as fh:
                 out = _Hashing(fh)
                 self.bytes += data.write_to(out)  # type: ignore[arg-type]
                 self.sums[rel] = out.sha.hexdigest()
@@ -218,10 +224,11 @@ class _TreeWriter:
         """Whether every file of a unit of the previous generation is still what was written
         (hashing only the files whose inode, size or ctime moved); altered ones are reported."""
         assert self._previous is not None
+        previous = str(self._previous)
         sums: Mapping[str, Any] = old.get("sums") or {}
         intact = True
         for rel in old["files"]:
-            path = self._previous / rel
+            path = os.path.join(previous, rel)
             record = sums.get(rel)
             try:
                 if record is None:
@@ -297,7 +304,7 @@ class _TreeWriter:
 
     def _carry(self, rel: str) -> None:
         assert self._previous is not None
-        source = self._previous / rel
+        source = os.path.join(self._previous, rel)
         path = self._path(rel)
         kept = self._kept.pop(rel, None)
         if kept is not None and self._stale.get(rel) == kept[0]:
@@ -314,7 +321,7 @@ class _TreeWriter:
         except OSError:  # a file system without hard links: copy
             shutil.copyfile(source, path)
             self.files += 1
-            self.bytes += path.stat().st_size
+            self.bytes += os.stat(path).st_size
 
     def forget_kept(self) -> None:
         """The records taken by `_intact` are stale: the manifest takes every file's anew."""
