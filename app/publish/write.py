@@ -4,8 +4,15 @@
 mount, a web server, rsync) resolves it once per file and sees either the old or the new site,
 never a half-written one. The swap is `os.replace` of a fresh symlink (atomic on POSIX).
 The newest `KEEP_GENERATIONS` old completed generations are kept for readers still streaming a
-file; folders of builds that never completed (`.building-*`, left by a killed process) are
-removed by the next build and never count among them.
+file, and one more: the next incremental build recycles it rather than deleting it and linking
+every carried file anew — it renames it to its building folder (a reader holding its name
+finds nothing, as if it had been deleted; no kept or live generation is touched), removes or
+replaces the entries that changed since it was built (never writing into a file: a file is
+always created anew, its inode may be shared) and keeps the entries that are already the
+carried file (the same inode), so that a build's link, unlink and write calls follow what
+changed in the last few builds, not the size of the site. Folders of builds that never
+completed (`.building-*`, left by a killed process) are removed by the next build and never
+count among them.
 
 Units unchanged since the current generation are carried over by hard link, after checking that
 their files are still what was written: the manifest records each file's SHA-256 and its
@@ -175,6 +182,7 @@ class _TreeWriter:
         # A recycled generation (`root` was one, renamed): its entries, rel → inode, each
         # replaced, kept (a carried file already linked there) or, at the end, removed.
         self._stale: dict[str, int] = dict(recycled or {})
+        self._recycling = bool(recycled)
         # records [inode, size, ctime] taken by `_intact` of files kept as they are
         self._kept: dict[str, list[int]] = {}
         self.removed = 0
@@ -189,7 +197,13 @@ class _TreeWriter:
         path = os.path.join(self._root, rel)
         folder = os.path.dirname(path)
         if folder not in self._made:
-            os.makedirs(folder, exist_ok=True)
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):  # a recycled file where a folder goes
+                parts = rel.split("/")
+                for k in range(1, len(parts)):
+                    self._clear("/".join(parts[:k]), os.path.join(self._root, *parts[:k]))
+                os.makedirs(folder, exist_ok=True)
             self._made.add(folder)
         self._given.add(rel)
         if self._unit is not None:
@@ -204,10 +218,23 @@ class _TreeWriter:
                 os.unlink(path)
             self.removed += 1
 
+    def _clear_folder(self, rel: str, path: str) -> None:
+        """A recycled folder where a file goes: it holds only the recycled generation's files
+        (one of this build's own would be a clash, reported when written)."""
+        inside = [r for r in self._stale if r.startswith(f"{rel}/")]
+        if any(r.startswith(f"{rel}/") for r in self._given):
+            raise ValueError(f"文件与目录同名：{rel!r}")
+        for r in inside:
+            del self._stale[r]
+        self._made = {f for f in self._made if not f.startswith(f"{path}/") and f != path}
+        shutil.rmtree(path)
+
     def __setitem__(self, rel: str, data: FileBody) -> None:
         path = self._path(rel)
         self._clear(rel, path)
         self._kept.pop(rel, None)
+        if self._recycling and os.path.isdir(path):
+            self._clear_folder(rel, path)
         if isinstance(data, bytes):
             with open(path, "wb") as fh:
                 fh.write(data)
@@ -315,6 +342,8 @@ class _TreeWriter:
             self.linked += 1
             return
         self._clear(rel, path)
+        if self._recycling and os.path.isdir(path):
+            self._clear_folder(rel, path)
         try:
             os.link(source, path)  # files are never changed in place: sharing them is safe
             self.linked += 1

@@ -26,9 +26,7 @@ def _fingerprint(files: dict[str, bytes]) -> str:
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()
-    }
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def _flat(site: Site) -> dict[str, bytes]:
@@ -198,3 +196,20 @@ def test_an_unchanged_site_costs_no_link_no_unlink_and_no_hashing_once_recycled(
     site["home"] = {"index.html": b"after"}
     build_site(target, _producer(site))
     assert calls["hash"] == 0
+
+
+def test_a_recycled_generation_turns_files_into_folders_and_back(tmp_path):
+    target = tmp_path / "publish"
+    shapes: list[Site] = [
+        {"home": {"index.html": b"0"}, "a": {"x/y": b"file"}},
+        {"home": {"index.html": b"1"}, "a": {"x/y/z.html": b"deeper"}},
+        {"home": {"index.html": b"2"}, "a": {"x": b"now a file"}},
+        {"home": {"index.html": b"3"}, "a": {"x/y": b"file"}},
+    ]
+    sites = shapes * 3  # each shape meets every other in the generation recycled
+    # a unit carried (unchanged) onto a path that is a folder in the generation recycled
+    sites += [{"home": {"index.html": str(n).encode()}, "a": {"x/y": b"file"}} for n in range(5)]
+    sites += [{"home": {"index.html": str(n).encode()}, "a": {"x": b"top"}} for n in range(5)]
+    for n, site in enumerate(sites):
+        report = build_site(target, _producer(site))
+        assert _tree(report.generation) == _flat(site), n
