@@ -171,7 +171,9 @@ def top_level_value(text: str, key: str) -> Any:
                 pos = _skip(text, pos + 1)
                 if text[pos] != '"':
                     break
-                _key, pos = _DECODER.raw_decode(text, pos)
+                later, pos = _DECODER.raw_decode(text, pos)
+                if later == key:  # the same key written with escapes: the later one counts
+                    break
                 _value, pos = _after_colon(text, pos)
         except (ValueError, IndexError):
             pass

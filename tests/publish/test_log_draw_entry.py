@@ -30,6 +30,7 @@ CASES = [
     "{}",
     "null",
     '{"tasks_sha256": "a"}   ',
+    '{"tasks_sha256": "plain", "tasks_sha\\u0032\\u0035\\u0036": "escaped, later"}',
     '{"tasks_sha256": 5, "b": [}',  # not JSON: the whole decode raises, as before
 ]
 
