@@ -180,19 +180,21 @@ def draw_statistics(session: Session, *, draw_id: str, confidence: float = 0.95)
         raise NotFound(f"没有抽取 {draw_id}")
     tasks = _draw_tasks(session, draw_id, (draw.id, draw.seed, draw.population_sha256))
     observations = list(tasks.unobserved)  # then the tasks that have a result
-    seqs = tasks.seqs
+    # A result's task by its seq (bisection), or by its id when the draw's seqs are not unique.
+    seqs, ids = tasks.seqs, tasks.ids
+    which: Any = Task.seq if seqs is not None else Result.task_id
     results = 0
-    for task_id, seq, outcome in session.execute(
-        select(Result.task_id, Task.seq, Result.outcome)
+    for task, outcome in session.execute(
+        select(which, Result.outcome)
         .join(Task, Task.id == Result.task_id)
         .where(Task.draw_id == draw_id)
     ):
         if seqs is not None:
-            i = bisect_left(seqs, seq)
-            if i == len(seqs) or seqs[i] != seq:
-                raise KeyError(task_id)  # as the lookup by id did: a task not of the draw
+            i = bisect_left(seqs, task)
+            if i == len(seqs) or seqs[i] != task:
+                raise KeyError(task)  # as the lookup by id did: a task not of the draw
         else:
-            i = tasks.ids[task_id]  # type: ignore[index]
+            i = ids[task]  # type: ignore[index]
         o = observations[i]
         # 未检查 is a final result (nonresponse), not pending
         observations[i] = Observation(o.frame, o.inclusion_prob, FOUND.get(outcome), True)
