@@ -118,6 +118,7 @@ FIGURES = (
     Figure("tlock", "open_record", "timelock seal of a 24 MiB draw record opened", 5.0),
     Figure("import", "import_new", "import {n} targets (all new)", 30.0),
     Figure("import", "reimport_unchanged", "re-import the same {n} rows (unchanged)", 15.0),
+    Figure("import", "reimport_changed", "re-import {n} rows, 1 in 100 changed", None),
     Figure("pipeline", "import_targets", "pipeline: import targets", 30.0),
     Figure("pipeline", "plan_publication", "plan publication with frame capture", 10.0),
     Figure("pipeline", "draw_transaction", "whole POST /draw, {n} targets (one transaction)", 15.0),

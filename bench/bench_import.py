@@ -1,9 +1,11 @@
 """Benchmark: importing a generated targets file (docs/rules.md#r14: 1,000,000 rows in <= 30 x ref).
 
 Stages, each as a ratio to the SHA-256 reference measured in the same run:
-generate the file, parse + validate only, then per database a full import (all new) and a
+generate the file, parse + validate only, then per database a full import (all new), a
 re-import of the same file (all unchanged; docs/rules.md#r14 as extended by issue 28: <= 15 x
-ref): SQLite, and PostgreSQL (COPY) when SPOTCHECK_BENCH_POSTGRES_URL (or
+ref — the file of the last import, recognised by its SHA-256) and an import of a copy with one
+row in 100 changed (no target: every row hashed and compared, the changed ones written):
+SQLite, and PostgreSQL (COPY) when SPOTCHECK_BENCH_POSTGRES_URL (or
 SPOTCHECK_TEST_POSTGRES_URL) is set. Peak RSS is printed too.
 Run: .venv/bin/python bench/bench_import.py [N] [--backend sqlite|postgresql] [--json PATH]
 """
@@ -47,21 +49,34 @@ def validate_only(path: Path) -> int:
     return validator.rows
 
 
+def changed_copy(path: Path, every: int = 100) -> Path:
+    """A copy of a generated targets file with the name of every `every`-th row changed."""
+    out = path.with_name(f"changed-{path.name}")
+    with path.open(encoding="utf-8-sig", newline="") as src, out.open("w", encoding="utf-8") as dst:
+        for i, line in enumerate(src):
+            if i and i % every == 0:
+                cells = line.split(",", 2)
+                line = ",".join([cells[0], cells[1] + "分院", cells[2]])
+            dst.write(line)
+    return out
+
+
 def timed_import(
     url: str, path: Path, *, connect_args: dict[str, str] | None = None, times: int = 1
 ) -> list[float]:
     """Imports `path` into a migrated database `times` times (the first all new, then
-    unchanged); the wall time of each import, commit included."""
+    unchanged), then a copy of it with one row in 100 changed when `times` is 3; the wall time
+    of each import, commit included."""
     engine = make_engine(url, connect_args=connect_args) if connect_args else make_engine(url)
     upgrade(engine)
     out = []
     try:
-        for _ in range(times):
+        for k in range(times):
             cpu = _cpu()
             start = time.perf_counter()
             with make_sessionmaker(engine)() as session:
                 begin_write(session)
-                with path.open("rb") as fh:
+                with (changed_copy(path) if k == 2 else path).open("rb") as fh:
                     result = importer.import_file(session, kind="targets", fh=fh, actor="bench")
                 session.commit()
             wall = time.perf_counter() - start
@@ -74,7 +89,10 @@ def timed_import(
                 f" {spent:.2f} s, a database server's own not counted)"
             )
             assert result.rows == result.created + result.updated + result.unchanged
-            assert result.created == result.rows or result.unchanged == result.rows, result
+            if k < 2:
+                assert result.created == result.rows or result.unchanged == result.rows, result
+            else:
+                assert result.updated == result.rows // 100 and not result.created, result
     finally:
         engine.dispose()
     return out
@@ -94,7 +112,7 @@ def _postgres(pg: str, path: Path) -> list[float]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        return timed_import(pg, path, connect_args={"options": f"-csearch_path={schema}"}, times=2)
+        return timed_import(pg, path, connect_args={"options": f"-csearch_path={schema}"}, times=3)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -125,13 +143,13 @@ def main(args: argparse.Namespace) -> None:
         print(f"parse + validate only:              {val:7.2f} s = {val / ref:6.1f} x ref")
         for backend in backends:
             if backend == "sqlite":
-                first, again = timed_import(
-                    f"sqlite:///{work / 'bench.db'}", files["targets"], times=2
+                first, again, changed = timed_import(
+                    f"sqlite:///{work / 'bench.db'}", files["targets"], times=3
                 )
                 name = "SQLite"
             else:
                 assert pg is not None
-                first, again = _postgres(pg, files["targets"])
+                first, again, changed = _postgres(pg, files["targets"])
                 name = "PostgreSQL"
             print(
                 f"import into {name} (all new): {first:7.2f} s = {first / ref:6.1f} x ref"
@@ -141,12 +159,14 @@ def main(args: argparse.Namespace) -> None:
                 f"re-import into {name} (unchanged): {again:7.2f} s = {again / ref:6.1f} x ref"
                 f"   (target <= 15 x for 1,000,000)"
             )
-            if len(backends) == 1:
-                figures.time("import_new", first)
-                figures.time("reimport_unchanged", again)
-            else:
-                figures.time(f"import_new_{backend}", first)
-                figures.time(f"reimport_unchanged_{backend}", again)
+            print(
+                f"re-import into {name} (1 row in 100 changed): {changed:7.2f} s"
+                f" = {changed / ref:6.1f} x ref"
+            )
+            suffix = "" if len(backends) == 1 else f"_{backend}"
+            figures.time(f"import_new{suffix}", first)
+            figures.time(f"reimport_unchanged{suffix}", again)
+            figures.time(f"reimport_changed{suffix}", changed)
     print(
         f"peak RSS: {peak_mb():.0f} MB"
         f" (largest forked validator: {peak_mb(resource.RUSAGE_CHILDREN):.0f} MB)"

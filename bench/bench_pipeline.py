@@ -239,7 +239,7 @@ def run_pipeline(
         _wrap(frame, "read_frame", stages, "  draw: frozen frame (read back)"),
         _wrap(drawing, "draw_targets", stages, "  draw: engine (targets)"),
         _wrap(drawing, "assign_teams", stages, "  draw: teams"),
-        _wrap(drawing, "bulk_insert", stages, "  draw: bulk insert tasks/members"),
+        _wrap(drawing, "bulk_insert_rows", stages, "  draw: bulk insert tasks/members"),
         _wrap(visit_records, "start_visits", stages, "  draw: visits started (rows)"),
     ]
     try:

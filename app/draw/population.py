@@ -246,6 +246,31 @@ class Population:
             yield Unit(uscc, raw[0], raw[1], raw[2], raw[3], raw[4], region, name, raw[5])
 
 
+def in_uscc_order(population: Population) -> Population:
+    """The same units sorted by USCC (stable: equal USCCs keep their order, for the draw to
+    refuse), or `population` itself when they already are. Packed names and regions are
+    reordered packed; the draw and the file writer then use them as they are instead of
+    holding a second, sorted copy (a frame capture: about 55 MB at national scale)."""
+    packed = np.frombuffer(population.data, dtype=f"S{USCC_LENGTH}")
+    if len(packed) < 2 or bool(np.all(packed[1:] >= packed[:-1])):
+        return population
+    order = np.argsort(packed, kind="stable")
+    regions, names = population.regions, population.names
+    if isinstance(regions, PackedStrings) and isinstance(names, PackedStrings):
+        regions, names = regions.take(order), names.take(order)
+    elif regions is not None and names is not None:
+        rank = order.tolist()
+        regions, names = [regions[i] for i in rank], [names[i] for i in rank]
+    ordered = Population(
+        packed[order].tobytes(),
+        population.pid[order],
+        population.profiles,
+        regions=regions,
+        names=names,
+    )
+    return ordered
+
+
 @dataclass(frozen=True, slots=True)
 class SourceFile:
     """The canonical population file a Population was parsed from: `header`, the SHA-256 of

@@ -71,7 +71,7 @@ from app.models.base import utcnow
 from app.plans import entropy, frame, sealing, visits
 from app.plans import service as plans
 from app.plans.schemas import DrandSource, DrawIn, EntropySource, PlanIn
-from app.registries.bulk import bulk_insert
+from app.registries.bulk import bulk_insert_rows
 from app.states import DrawStatus, PlanStatus, TaskStatus, plan_label
 from app.tlog import service as tlog
 from app.visits import service as visit_records
@@ -129,6 +129,7 @@ def perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> Dr
 
 def _perform_draw(session: Session, *, code: str, body: DrawIn, actor: str) -> DrawOutcome:
     serialize_draws(session)
+    compress_fast(session)
     inputs = _inputs(session, code=code, body=body)
     if inputs.algorithm in FROZEN_FRAME:
         stored = _frame(session, inputs)
@@ -237,6 +238,22 @@ def serialize_draws(session: Session) -> None:
         session.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), :k)"), {"k": DRAW_LOCK}
         )
+
+
+def compress_fast(session: Session) -> None:
+    """PostgreSQL (14 on, built with lz4): the rest of the transaction stores its large values
+    compressed with lz4 instead of pglz (`SET LOCAL`, undone at its end). A national draw's body
+    is tens of MB of JSON, which pglz took seconds to compress; the value read back is the
+    same, only its compressed form on disk differs. Elsewhere nothing is done."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    lz4 = session.scalar(
+        text(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        )
+    )
+    if lz4:
+        session.execute(text("SET LOCAL default_toast_compression = 'lz4'"))
 
 
 def draw_due_plans(session: Session, now: datetime) -> list[str]:
@@ -806,6 +823,28 @@ def _store_failed(
     return draw
 
 
+_TASK_COLUMNS = (
+    "id",
+    "draw_id",
+    "seq",
+    "plan_code",
+    "uscc",
+    "name",
+    "region",
+    "stratum",
+    "ticket",
+    "inclusion_prob",
+    "items",  # a tuple: bulk_insert_rows encodes each distinct one once
+    "despite_cooldown",
+    "despite_cap",
+    "reason",
+    "status",
+    "updated_at",
+    "visit",
+)
+_MEMBER_COLUMNS = ("task_id", "badge", "role", "position")
+
+
 def _store_tasks(
     session: Session,
     draw: Draw,
@@ -816,47 +855,47 @@ def _store_tasks(
     visit: visits.Visits,
     draw_spec: dict[str, Any],
 ) -> None:
-    """The task rows and their teams (task_members, the one store of teams), in bulk, and the
-    visits they start or join (app/visits)."""
-    task_rows: list[dict[str, Any]] = []
-    member_rows: list[dict[str, Any]] = []
+    """The task rows and their teams (task_members, the one store of teams), in bulk as value
+    tuples, and the visits they start or join (app/visits)."""
+    task_rows: list[tuple[Any, ...]] = []
+    member_rows: list[tuple[str, str, str, int]] = []
+    teams: dict[str, list[tuple[str, str]]] = {}
+    started: list[tuple[str, str, str, tuple[str, ...], str]] = []
     draw_id, plan_code, status = draw.id, draw.plan_code, TaskStatus.TO_INSPECT.value
     for n, t in enumerate(target_draw.tasks, start=1):
         task_id = _task_id(draw_id, n)
-        name, region = info[t.uscc]
+        uscc = t.uscc
+        name, region = info[uscc]
+        visit_id = visit.visit_of(task_id, uscc)
         task_rows.append(
-            {
-                "id": task_id,
-                "draw_id": draw_id,
-                "seq": n,
-                "plan_code": plan_code,
-                "uscc": t.uscc,
-                "name": name,
-                "region": region,
-                "stratum": t.stratum,
-                "ticket": t.ticket,
-                "inclusion_prob": t.inclusion_prob,
-                "items": t.items,  # a tuple: bulk_insert encodes each distinct one once
-                "despite_cooldown": t.despite_cooldown,
-                "despite_cap": bool(t.despite_cap),
-                "reason": t.reason,
-                "status": status,
-                "updated_at": now,
-                "visit": visit.task_fields(task_id, t.uscc)["visit"],
-            }
+            (
+                task_id,
+                draw_id,
+                n,
+                plan_code,
+                uscc,
+                name,
+                region,
+                t.stratum,
+                t.ticket,
+                t.inclusion_prob,
+                t.items,
+                t.despite_cooldown,
+                bool(t.despite_cap),
+                t.reason,
+                status,
+                now,
+                visit_id,
+            )
         )
-        member_rows += [
-            {"task_id": task_id, "badge": m["badge"], "role": m["role"], "position": k}
-            for k, m in enumerate(team_by_uscc[t.uscc]["team"])
-        ]
-    bulk_insert(session, _TASKS, task_rows)
-    bulk_insert(session, _MEMBERS, member_rows)
+        team = teams[task_id] = [(m["badge"], m["role"]) for m in team_by_uscc[uscc]["team"]]
+        member_rows += [(task_id, badge, role, k) for k, (badge, role) in enumerate(team)]
+        started.append((task_id, uscc, status, t.items, visit_id))
+    bulk_insert_rows(session, _TASKS, _TASK_COLUMNS, task_rows)
+    bulk_insert_rows(session, _MEMBERS, _MEMBER_COLUMNS, member_rows)
     # the visits it starts, and the open visits of other plans it joined (docs/rules.md#r4-0)
-    teams: dict[str, list[tuple[str, str]]] = {}
-    for m in member_rows:
-        teams.setdefault(m["task_id"], []).append((m["badge"], m["role"]))
-    visit_records.start_visits(session, draw=draw, spec=draw_spec, tasks=task_rows, teams=teams)
-    visit_records.refresh(session, {r["visit"] for r in task_rows if r["visit"] != r["id"]})
+    visit_records.start_visits(session, draw=draw, spec=draw_spec, tasks=started, teams=teams)
+    visit_records.refresh(session, {v for task_id, *_, v in started if v != task_id})
 
 
 def population_text(session: Session, draw_id: str) -> str:

@@ -6,10 +6,12 @@ stored as its population file and read back by the draw (`read_frame`): edits, d
 back-dated grades recorded after the publication cannot change the draw.
 """
 
+import collections
 import dataclasses
 import gzip
 import hashlib
 import json
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -17,8 +19,9 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import String, and_, cast, func, literal, or_, select
+from sqlalchemy import ClauseElement, String, and_, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from app.clock import local_date
 from app.draw import (
@@ -37,8 +40,8 @@ from app.draw import (
     risk_weight,
     stratum_key,
 )
-from app.draw.engine import PopulationFile
-from app.draw.population import USCC_LENGTH
+from app.draw.engine import FileColumns, PopulationFile
+from app.draw.population import USCC_LENGTH, in_uscc_order
 from app.draw.team_frame import (
     FrameInspector,
     frame_pool,
@@ -192,9 +195,9 @@ def _population(
     add = builder.add
     region_of: dict[str, str] = {}
     with gc_paused():  # a million small objects (app/gcpause.py)
-        # Core rows in batches (not ORM result processing, not one fetch call per row).
-        result = session.connection().execute(stmt.execution_options(yield_per=5000))
-        rows = (row for part in result.partitions() for row in part)
+        # the driver's own rows in batches, not SQLAlchemy's result rows (0.3–0.5 s of CPU
+        # less at national scale on SQLite, docs/performance.md)
+        rows = (row for part in _driver_batches(session, stmt) for row in part)
         for uscc, kind, level, ownership, region, row_grade, tags, name in rows:
             skey = (kind, level, ownership, region)
             stratum = strata.get(skey)
@@ -236,10 +239,34 @@ def _population(
             else:
                 add(uscc, stratum, kind, grade, weight, cooling_items, year_checks=year)
     try:
-        population = builder.build()
+        # in USCC order, as the file and the columns hold them (one copy of the names, not two)
+        population = in_uscc_order(builder.build()) if with_info else builder.build()
     except DrawInputError as exc:
         raise ValidationFailed(str(exc), errors=[{"field": "plan", "message": str(exc)}]) from None
     return population, cooling_draws | check_draws
+
+
+def _driver_batches(session: Session, stmt: ClauseElement, size: int = 5000) -> Iterator[list[Any]]:
+    """The rows of `stmt` as the driver gives them (tuples), `size` at a time: through a
+    server-side cursor on PostgreSQL, SQLite's own cursor otherwise; the values are bound as
+    SQLAlchemy binds them (plain text here: no type needs converting)."""
+    conn = session.connection()
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    assert isinstance(compiled, SQLCompiler)
+    params = compiled.construct_params()
+    args: Any = (
+        [params[name] for name in compiled.positiontup or ()] if compiled.positional else params
+    )
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    postgres = conn.dialect.name == "postgresql"
+    cursor = raw.cursor(name="spotcheck_frame_capture") if postgres else raw.cursor()
+    try:
+        cursor.execute(str(compiled), args)
+        while part := cursor.fetchmany(size):
+            yield part
+    finally:
+        cursor.close()
 
 
 @dataclass(frozen=True)
@@ -267,41 +294,120 @@ def capture(session: Session, plan: PlanIn, items: list[Item], now: datetime) ->
             errors=[{"field": "scope", "message": "抽样总体为空"}],
         )
     plan_items = plan_items_of(items)
-    digest = hashlib.sha256()
-    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
-    parts: list[bytes] = []
     written = PopulationFile(population, plan_items, CURRENT_ALGORITHM)
-    for chunk in written.chunks():
-        digest.update(chunk)
-        parts.append(packer.compress(chunk))
-    parts.append(packer.flush())
-    lines_gz = b"".join(parts)
-    del parts
-    sha256 = digest.hexdigest()
     cols = written.columns()
-    stored_columns = columns.encode(
-        header=cols.header,
-        file_sha256=sha256,
-        gz_sha256=hashlib.sha256(lines_gz).hexdigest(),
-        usccs=cols.usccs,
-        pid=cols.pid,
-        profile_texts=cols.profile_texts,
-        regions=cols.regions,
-        names=cols.names,
-    )
-    del cols, written
-    out = exclusions.out_of_draw(
-        session, plan, population, plan_items, sampling_params(plan, CURRENT_ALGORITHM), now
-    )
+    # zlib and hashlib release the GIL on large buffers: a thread of its own hashes and gzips
+    # the file (then compresses the columns) while this one writes the file's lines and finds
+    # the π = 0 reasons — the same calls on the same bytes in the same order, on another core.
+    packed = _Packer()
+    packed.start()
+    try:
+        for chunk in written.chunks():
+            packed.put(chunk)
+        packed.put(None)
+        packed.set_columns(cols)
+        del cols, written
+        out = exclusions.out_of_draw(
+            session, plan, population, plan_items, sampling_params(plan, CURRENT_ALGORITHM), now
+        )
+        depends_on = disclosure.frame_dependencies(session, local_date(now), cooling_draws)
+        out_gz = exclusions.frozen(out)
+    finally:
+        packed.finish()
+    sha256, lines_gz, stored_columns = packed.result()
     return Frame(
         sha256=sha256,
         size=len(population),
         lines_gz=lines_gz,
-        depends_on=disclosure.frame_dependencies(session, local_date(now), cooling_draws),
-        out_gz=exclusions.frozen(out),
+        depends_on=depends_on,
+        out_gz=out_gz,
         population=population,
         columns=stored_columns,
     )
+
+
+class _Packer(threading.Thread):
+    """The population file's SHA-256 and gzip (level 6, no name, mtime 0: the published
+    bytes), taken chunk by chunk from `put` in a thread of its own; then, once the columns are
+    set, the stored columns bound to that gzip (app/draw/columns.py). A chunk is handed over
+    (`put` returns once the thread took it), so two are alive at most: the one compressed and
+    the next one written. An error in the thread is raised again by `result`."""
+
+    def __init__(self) -> None:
+        super().__init__(name="frame-gzip", daemon=True)
+        self._handed: collections.deque[bytes | None] = collections.deque()
+        self._handover = threading.Condition()
+        self._columns: FileColumns | None = None
+        self._columns_set = threading.Event()
+        self._out: tuple[str, bytes, bytes | None] | None = None
+        self._error: BaseException | None = None
+
+    def put(self, chunk: bytes | None) -> None:
+        """The next chunk of the file (None: the file is whole), once the thread took it; at
+        once when the thread has stopped (an error, raised by `result`)."""
+        with self._handover:
+            self._handed.append(chunk)
+            self._handover.notify_all()
+            while self._handed and self.is_alive():
+                self._handover.wait(0.5)
+            self._handed.clear()
+
+    def _take(self) -> bytes | None:
+        with self._handover:
+            while not self._handed:
+                self._handover.wait()
+            chunk = self._handed.popleft()
+            self._handover.notify_all()
+            return chunk
+
+    def set_columns(self, cols: FileColumns) -> None:
+        """The file's columns, compressed once the gzip is made (its hash is in them)."""
+        self._columns = cols
+        self._columns_set.set()
+
+    def finish(self) -> None:
+        """Wait for the thread: after the columns were set, or on an error on the way (the
+        file is then cut short, no columns are made and `result` is not asked for)."""
+        self._columns_set.set()
+        self.put(None)  # harmless after the last chunk: the thread stops at the first None
+        self.join()
+
+    def run(self) -> None:
+        try:
+            digest = hashlib.sha256()
+            packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+            parts: list[bytes] = []
+            while (chunk := self._take()) is not None:
+                digest.update(chunk)
+                parts.append(packer.compress(chunk))
+            parts.append(packer.flush())
+            lines_gz = b"".join(parts)
+            del parts
+            sha256 = digest.hexdigest()
+            self._columns_set.wait()
+            cols, self._columns = self._columns, None
+            stored = None
+            if cols is not None:
+                stored = columns.encode(
+                    header=cols.header,
+                    file_sha256=sha256,
+                    gz_sha256=hashlib.sha256(lines_gz).hexdigest(),
+                    usccs=cols.usccs,
+                    pid=cols.pid,
+                    profile_texts=cols.profile_texts,
+                    regions=cols.regions,
+                    names=cols.names,
+                )
+            self._out = (sha256, lines_gz, stored)
+        except BaseException as exc:  # raised again in the caller's thread (`result`)
+            self._error = exc
+
+    def result(self) -> tuple[str, bytes, bytes | None]:
+        """(the file's SHA-256, its gzip, the stored columns)."""
+        if self._error is not None:
+            raise self._error
+        assert self._out is not None
+        return self._out
 
 
 @dataclass(frozen=True)

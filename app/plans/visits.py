@@ -63,6 +63,11 @@ class Visits:
         """The draw body's `open_visits`, sorted by USCC."""
         return [self.open_visits[u].to_dict() for u in sorted(self.open_visits)]
 
+    def visit_of(self, task_id: str, uscc: str) -> str:
+        """A drawn task's visit: the open visit it joined, or its own (its id)."""
+        joined = self.joined.get(uscc)
+        return task_id if joined is None else joined.visit
+
     def task_fields(self, task_id: str, uscc: str) -> dict[str, Any]:
         """A published task's `visit` and, where an open visit was listed, `joins` or
         `visit_note` (with `visit_recused` when a recusal decided)."""

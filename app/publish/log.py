@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -123,11 +123,11 @@ def _draw_entry(session: Session, draw_id: str, *, secret: bool) -> dict[str, An
             *(getattr(Draw, c) for c in DRAW_COLUMNS),
         ).where(Draw.id == draw_id)
     ).one()
-    # The body read whole, not through PostgreSQL's JSON operator: that one refuses a body
-    # holding a NUL stored before the input rule (and stalls every build on it); each draw is
-    # logged once.
-    body = session.scalar(select(Draw.body).where(Draw.id == draw_id)) or {}
-    tasks_sha256 = body.get("tasks_sha256")
+    # The body read as its stored text, not through PostgreSQL's JSON operator: that one
+    # refuses a body holding a NUL stored before the input rule (and stalls every build on it);
+    # and not decoded whole (tens of MB of tasks at national scale) for one key after them.
+    text = session.scalar(select(cast(Draw.body, Text)).where(Draw.id == draw_id))
+    tasks_sha256 = top_level_value(text, "tasks_sha256") if text else None
     out: dict[str, Any] = {
         "draw": draw_id,
         "plan": row.plan_code,
@@ -140,6 +140,59 @@ def _draw_entry(session: Session, draw_id: str, *, secret: bool) -> dict[str, An
     if secret:
         out["secret"] = row.secret
     return out
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = " \t\n\r"
+
+
+def top_level_value(text: str, key: str) -> Any:
+    """`json.loads(text).get(key)` for the JSON object `text`, without decoding all of it
+    when `key` is its last occurrence and a top-level key: the text after it is decoded (its
+    value, then the keys and values that follow up to the object's closing brace, the text's
+    last character but white space). Anything else — the key absent, nested, or the text not
+    as expected — decodes the whole text."""
+    needle = json.dumps(key)
+    at = text.rfind(needle)
+    before = at - 1
+    while before >= 0 and text[before] in _SPACE:
+        before -= 1
+    if at > 0 and before >= 0 and text[before] in ",{":  # a token, not inside a string
+        try:
+            value, pos = _after_colon(text, at + len(needle))
+            while True:
+                pos = _skip(text, pos)
+                if text[pos] == "}":
+                    if _skip(text, pos + 1) == len(text):
+                        return value
+                    break
+                if text[pos] != ",":
+                    break
+                pos = _skip(text, pos + 1)
+                if text[pos] != '"':
+                    break
+                later, pos = _DECODER.raw_decode(text, pos)
+                if later == key:  # the same key written with escapes: the later one counts
+                    break
+                _value, pos = _after_colon(text, pos)
+        except (ValueError, IndexError):
+            pass
+    body = json.loads(text)
+    return body.get(key) if body else None
+
+
+def _skip(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in _SPACE:
+        pos += 1
+    return pos
+
+
+def _after_colon(text: str, pos: int) -> tuple[Any, int]:
+    """The value after a key's ":" at `pos` (white space allowed), and the position after it."""
+    pos = _skip(text, pos)
+    if text[pos] != ":":
+        raise ValueError("no colon")
+    return _DECODER.raw_decode(text, _skip(text, pos + 1))
 
 
 def _log_results(logger: _Logger, session: Session) -> None:

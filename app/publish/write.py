@@ -4,8 +4,15 @@
 mount, a web server, rsync) resolves it once per file and sees either the old or the new site,
 never a half-written one. The swap is `os.replace` of a fresh symlink (atomic on POSIX).
 The newest `KEEP_GENERATIONS` old completed generations are kept for readers still streaming a
-file; folders of builds that never completed (`.building-*`, left by a killed process) are
-removed by the next build and never count among them.
+file, and one more: the next incremental build recycles it rather than deleting it and linking
+every carried file anew — it renames it to its building folder (a reader holding its name
+finds nothing, as if it had been deleted; no kept or live generation is touched), removes or
+replaces the entries that changed since it was built (never writing into a file: a file is
+always created anew, its inode may be shared) and keeps the entries that are already the
+carried file (the same inode), so that a build's link, unlink and write calls follow what
+changed in the last few builds, not the size of the site. Folders of builds that never
+completed (`.building-*`, left by a killed process) are removed by the next build and never
+count among them.
 
 Units unchanged since the current generation are carried over by hard link, after checking that
 their files are still what was written: the manifest records each file's SHA-256 and its
@@ -131,13 +138,13 @@ class _Hashing:
         return int(self.fh.write(data))
 
 
-def _stat_key(path: Path) -> list[int]:
-    st = path.stat()
+def _stat_key(path: str | Path) -> list[int]:
+    st = os.stat(path)
     return [st.st_ino, st.st_size, st.st_ctime_ns]
 
 
-def _file_sha256(path: Path) -> str:
-    with path.open("rb") as fh:
+def _file_sha256(path: str | Path) -> str:
+    with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
@@ -154,12 +161,14 @@ class _TreeWriter:
         units: Mapping[str, Any],
         guard: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
         failed_before: Mapping[str, str] | None = None,
+        recycled: Mapping[str, int] | None = None,
     ) -> None:
         self.root = root
         self.files = 0
         self.bytes = 0
         self.linked = 0
-        self._made: set[Path] = set()
+        self._root = str(root)
+        self._made: set[str] = set()
         self._previous = previous
         self._previous_units = units
         self._guard = guard
@@ -169,28 +178,70 @@ class _TreeWriter:
         self.failed: dict[str, str] = {}
         self.altered: list[str] = []
         self._unit: list[str] | None = None
+        self._given: set[str] = set()
+        # A recycled generation (`root` was one, renamed): its entries, rel → inode, each
+        # replaced, kept (a carried file already linked there) or, at the end, removed.
+        self._stale: dict[str, int] = dict(recycled or {})
+        self._recycling = bool(recycled)
+        # records [inode, size, ctime] taken by `_intact` of files kept as they are
+        self._kept: dict[str, list[int]] = {}
+        self.removed = 0
 
-    def _path(self, rel: str) -> Path:
-        if rel.startswith("/") or ".." in Path(rel).parts:
+    def _path(self, rel: str) -> str:
+        """The path of `rel` in the generation being built (plain strings: this runs for
+        every file of the site, carried ones included)."""
+        if rel.startswith("/") or ".." in rel.split("/"):
             raise ValueError(f"不安全的路径：{rel!r}")
-        path = self.root / rel
-        if path.parent not in self._made:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._made.add(path.parent)
-        if path.exists():
+        if rel in self._given:
             raise ValueError(f"同一文件生成了两次：{rel!r}")
+        path = os.path.join(self._root, rel)
+        folder = os.path.dirname(path)
+        if folder not in self._made:
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):  # a recycled file where a folder goes
+                parts = rel.split("/")
+                for k in range(1, len(parts)):
+                    self._clear("/".join(parts[:k]), os.path.join(self._root, *parts[:k]))
+                os.makedirs(folder, exist_ok=True)
+            self._made.add(folder)
+        self._given.add(rel)
         if self._unit is not None:
             self._unit.append(rel)
         return path
 
+    def _clear(self, rel: str, path: str) -> None:
+        """Removes the recycled generation's entry at `rel`, if any: a file is never written
+        in place (its inode may be shared with other generations), always anew."""
+        if self._stale.pop(rel, None) is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            self.removed += 1
+
+    def _clear_folder(self, rel: str, path: str) -> None:
+        """A recycled folder where a file goes: it holds only the recycled generation's files
+        (one of this build's own would be a clash, reported when written)."""
+        inside = [r for r in self._stale if r.startswith(f"{rel}/")]
+        if any(r.startswith(f"{rel}/") for r in self._given):
+            raise ValueError(f"文件与目录同名：{rel!r}")
+        for r in inside:
+            del self._stale[r]
+        self._made = {f for f in self._made if not f.startswith(f"{path}/") and f != path}
+        shutil.rmtree(path)
+
     def __setitem__(self, rel: str, data: FileBody) -> None:
         path = self._path(rel)
+        self._clear(rel, path)
+        self._kept.pop(rel, None)
+        if self._recycling and os.path.isdir(path):
+            self._clear_folder(rel, path)
         if isinstance(data, bytes):
-            path.write_bytes(data)
+            with open(path, "wb") as fh:
+                fh.write(data)
             self.bytes += len(data)
             self.sums[rel] = hashlib.sha256(data).hexdigest()
         else:
-            with path.open("wb") as fh:
+            with open(path, "wb") as fh:
                 out = _Hashing(fh)
                 self.bytes += data.write_to(out)  # type: ignore[arg-type]
                 self.sums[rel] = out.sha.hexdigest()
@@ -200,15 +251,18 @@ class _TreeWriter:
         """Whether every file of a unit of the previous generation is still what was written
         (hashing only the files whose inode, size or ctime moved); altered ones are reported."""
         assert self._previous is not None
+        previous = str(self._previous)
         sums: Mapping[str, Any] = old.get("sums") or {}
         intact = True
         for rel in old["files"]:
-            path = self._previous / rel
+            path = os.path.join(previous, rel)
             record = sums.get(rel)
             try:
                 if record is None:
                     return False  # written before files had records: render it again
-                if _stat_key(path) == record[1:]:
+                key = _stat_key(path)
+                self._kept[rel] = key
+                if key == record[1:]:
                     continue
                 if _file_sha256(path) == record[0]:
                     continue
@@ -267,6 +321,7 @@ class _TreeWriter:
             log.error("发布单元 %s 无法生成，已跳过，网站其余部分照常更新", key, exc_info=exc)
         self.failed[key] = message
         for rel in files:
+            self._given.discard(rel)
             path = self.root / rel
             if path.is_file():
                 self.bytes -= path.stat().st_size
@@ -276,15 +331,45 @@ class _TreeWriter:
 
     def _carry(self, rel: str) -> None:
         assert self._previous is not None
-        source = self._previous / rel
+        source = os.path.join(self._previous, rel)
         path = self._path(rel)
+        kept = self._kept.pop(rel, None)
+        if kept is not None and self._stale.get(rel) == kept[0]:
+            # the recycled generation holds this very file already: nothing to do, and its
+            # record (taken by `_intact` just now) stays true, no link having moved its ctime
+            del self._stale[rel]
+            self._kept[rel] = kept
+            self.linked += 1
+            return
+        self._clear(rel, path)
+        if self._recycling and os.path.isdir(path):
+            self._clear_folder(rel, path)
         try:
             os.link(source, path)  # files are never changed in place: sharing them is safe
             self.linked += 1
         except OSError:  # a file system without hard links: copy
             shutil.copyfile(source, path)
             self.files += 1
-            self.bytes += path.stat().st_size
+            self.bytes += os.stat(path).st_size
+
+    def forget_kept(self) -> None:
+        """The records taken by `_intact` are stale: the manifest takes every file's anew."""
+        self._kept.clear()
+
+    def finish(self) -> None:
+        """Removes what is left of the recycled generation: files no unit gave this build, then
+        the folders they leave empty."""
+        folders: set[Path] = set()
+        for rel in self._stale:
+            path = self.root / rel
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            self.removed += 1
+            folders.update(p for p in path.parents if p != self.root and self.root in p.parents)
+        self._stale.clear()
+        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):  # not empty: still holds this build's files
+                folder.rmdir()
 
     def manifest(self, root: Path) -> dict[str, Any]:
         """The units with each file's record [sha256, inode, size, ctime] in `root` (the
@@ -295,7 +380,8 @@ class _TreeWriter:
             sums = {}
             for rel in unit["files"]:
                 try:
-                    sums[rel] = [self.sums[rel], *_stat_key(root / rel)]
+                    record = self._kept.get(rel) or _stat_key(root / rel)
+                    sums[rel] = [self.sums[rel], *record]
                 except (KeyError, OSError):
                     continue
             units[key] = {**unit, "sums": sums}
@@ -364,9 +450,9 @@ def _clean_leftovers(gens: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _prune(gens: Path, current: Path) -> None:
-    """Keeps the newest `KEEP_GENERATIONS` completed generations besides the current one."""
-    old = sorted(
+def _olds(gens: Path, current: Path | None) -> list[Path]:
+    """The completed generations besides `current`, newest first."""
+    return sorted(
         (
             p
             for p in gens.iterdir()
@@ -375,9 +461,40 @@ def _prune(gens: Path, current: Path) -> None:
         key=lambda p: p.stat().st_mtime_ns,
         reverse=True,
     )
-    for path in old[KEEP_GENERATIONS:]:
+
+
+def _prune(gens: Path, current: Path) -> int:
+    """Keeps the newest `KEEP_GENERATIONS` completed generations besides the current one, and
+    one more, which the next build recycles (`_recyclable`); removes the others. Returns how
+    many it removed."""
+    old = _olds(gens, current)[KEEP_GENERATIONS + 1 :]
+    for path in old:
         shutil.rmtree(path, ignore_errors=True)
         _manifest_path(path).unlink(missing_ok=True)
+    return len(old)
+
+
+def _recyclable(gens: Path, current: Path) -> Path | None:
+    """The generation a build may reuse as its building folder: the one beyond the
+    `KEEP_GENERATIONS` newest besides `current`, which would otherwise be deleted."""
+    old = _olds(gens, current)
+    return old[KEEP_GENERATIONS] if len(old) > KEEP_GENERATIONS else None
+
+
+def _entries(root: Path) -> dict[str, int]:
+    """Every file under `root`: rel → inode (from the directory listing, no stat)."""
+    out: dict[str, int] = {}
+    stack = [(root, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        with os.scandir(folder) as it:
+            for entry in it:
+                rel = f"{prefix}{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((Path(entry.path), f"{rel}/"))
+                else:
+                    out[rel] = entry.inode()
+    return out
 
 
 def build_site(
@@ -402,10 +519,23 @@ def build_site(
             previous, units = None, {}
         stamp = utcnow().strftime("%Y%m%dT%H%M%S")
         building = gens / f"{BUILDING}{stamp}-{os.getpid()}-{time.time_ns()}"
+        # An incremental build reuses the generation it would otherwise delete: renamed away
+        # first (a reader still holding its name finds nothing, as when it is deleted), then
+        # updated — the files carried since it was built are already there, so it costs no
+        # link now and no unlink later; only what changed since is removed or written.
+        recycle = _recyclable(gens, previous) if previous is not None else None
         try:
-            building.mkdir()
-            sink = _TreeWriter(building, previous, units, guard, failed_before)
+            recycled: dict[str, int] = {}
+            if recycle is not None:
+                _manifest_path(recycle).unlink(missing_ok=True)
+                os.rename(recycle, building)
+                recycled = _entries(building)
+            else:
+                building.mkdir()
+            sink = _TreeWriter(building, previous, units, guard, failed_before, recycled)
             produce(sink)
+            sink.finish()
+            os.utime(building)  # generations are ordered by the time they were built
             pause_at("publish.before_swap")
             generation = gens / f"g-{stamp}-{time.time_ns()}"
             os.rename(building, generation)
@@ -413,7 +543,9 @@ def build_site(
             shutil.rmtree(building, ignore_errors=True)
             raise
         _swap(publish_dir, generation)
-        _prune(gens, generation)
+        if _prune(gens, generation):
+            # the generations removed may have shared files with this one (their ctime moved)
+            sink.forget_kept()
         # Written last, with the files' final ctimes; a build killed before this point leaves
         # a generation without a manifest: the next build renders every unit.
         tmp = gens / f".{generation.name}.manifest.tmp"

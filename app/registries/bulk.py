@@ -5,12 +5,14 @@ column), so rows written here read back exactly like rows written by the ORM.
 """
 
 import json
+import sqlite3
 from collections.abc import Callable, Collection, Iterable, Sequence
-from itertools import islice
+from datetime import date
+from itertools import chain, islice
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Table
+from sqlalchemy import JSON, Date, DateTime, Table
 from sqlalchemy.orm import Session
 
 # One encoder for every value: json.dumps with options builds a new encoder on each call.
@@ -92,29 +94,60 @@ def bulk_insert_rows(
                 copy.write_row([e(v) if e else v for v, e in zip(r, encoders, strict=True)])
         return
     # JSON values are serialised per row; other processed values (UTC timestamps, booleans)
-    # repeat, so their processor output is cached.
+    # repeat, so their processor output is cached — adapted as the driver would adapt it.
     fixes: list[tuple[int, Callable[[Any], Any]]] = []
     for i, c in enumerate(cols):
         if isinstance(table.c[c].type, JSON):
             if c not in json_text:
                 fixes.append((i, _json_cached()))
         elif (proc := table.c[c].type.bind_processor(dialect)) is not None:
-            fixes.append((i, _cached(proc)))
-    placeholders = ", ".join("?" for _ in cols)
+            fixes.append((i, _cached(_sqlite_adapted(proc))))
+        elif isinstance(table.c[c].type, Date | DateTime):
+            fixes.append((i, _cached(_sqlite_adapted(_same))))
     column_list = ", ".join(f'"{c}"' for c in cols)
-    sql = f'INSERT INTO "{table.name}" ({column_list}) VALUES ({placeholders})'
+    row = "(" + ", ".join("?" for _ in cols) + ")"
+    sql = f'INSERT INTO "{table.name}" ({column_list}) VALUES {row}'
+    # `per` rows a statement (one VALUES list each: a statement's per-row cost is paid once),
+    # within SQLite's oldest limit of 999 parameters; the rows keep their order
+    per = max(1, _VARIABLES // len(cols))
+    width = per * len(cols)
+    many = f'INSERT INTO "{table.name}" ({column_list}) VALUES {", ".join([row] * per)}'
     # in parts: the parameters of a million rows are not held beside the rows
     it = iter(rows)
     while part := list(islice(it, _PART)):
-        if fixes:
-            params: list[Any] = []
-            for r in part:
-                values = list(r)
-                for i, fix in fixes:
-                    values[i] = fix(values[i])
-                params.append(tuple(values))
-            part = params
-        conn.exec_driver_sql(sql, part)
+        if fixes:  # column by column: the values of a column fixed in one map
+            columns = list(zip(*part, strict=True))
+            for i, fix in fixes:
+                columns[i] = tuple(map(fix, columns[i]))
+            part = list(zip(*columns, strict=True))
+        whole = len(part) // per * per
+        if per > 1 and whole:
+            flat = list(chain.from_iterable(part[:whole]))
+            conn.exec_driver_sql(
+                many, [tuple(flat[i : i + width]) for i in range(0, len(flat), width)]
+            )
+            part = part[whole:]
+        if part:
+            conn.exec_driver_sql(sql, part)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _sqlite_adapted(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`proc`, then what `sqlite3` would make of its value when binding it (its registered
+    adapter: a `datetime` or `date` becomes its ISO text), so that a cached value is bound as
+    it is instead of being adapted again on every row. The same text is stored."""
+
+    def run(value: Any) -> Any:
+        out = proc(value)
+        if isinstance(out, date):  # datetime too; other types are bound as they are
+            return sqlite3.adapt(out, sqlite3.PrepareProtocol, out)
+        return out
+
+    return run
 
 
 _PART = 20_000  # rows per executemany on SQLite
+_VARIABLES = 999  # parameters of one SQLite statement (SQLITE_MAX_VARIABLE_NUMBER before 3.32)

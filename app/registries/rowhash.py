@@ -8,7 +8,9 @@ and the record is active. A later import computes the same hash of each of its r
 validating it: a row whose key is in the registry with that very hash would validate to the
 record as it stands — it is unchanged, and is neither validated nor compared again (it is
 still counted, checked for duplicates and for the importer's jurisdiction). Everything else is
-validated and compared as before (app/registries/validate.py, importer.py).
+validated and compared as before (app/registries/validate.py, importer.py). Before any of
+this, the file of the registry's last import, with every record's hash still current, is
+recognised whole by its SHA-256 (`importer._Importer.held_file`).
 
 The hash is SHA-256 (truncated to 128 bits, hex) of the cells in field order, joined by a
 separator naming the registry, `HASH_VERSION` and the fields the file carries (`hasher`). `HASH_VERSION` changes

@@ -32,6 +32,7 @@ own (the r checked of C, π = r/C), no longer known exactly.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -211,6 +212,7 @@ def observation_of(
     )
 
 
+@functools.lru_cache(maxsize=64)  # once per stratum of a national draw: 11,000 calls
 def z_value(confidence: float) -> float:
     """Two-sided standard normal quantile for `confidence` (0.95 → 1.96)."""
     if not 0 < confidence < 1:

@@ -63,31 +63,26 @@ def rate_svg(rows: Sequence[Mapping[str, Any]], chart_id: str) -> Markup:
             '<title id="{id}-t">各层发现问题率估计值（点）及置信区间（线段）</title>'
         ).format(id=chart_id, w=label_w + plot_w + 70, h=height)
     ]
+    # Each row as an f-string, its texts escaped as Markup.format escaped each field (one call
+    # per row at most 1,000 rows a page: format's per-field escaping was most of the page's time).
+    lx = label_w + plot_w + 8
+    texts: list[str] = []
     for k, (r, label) in enumerate(zip(rows, labels, strict=True)):
         y = k * row_h + 12
         x0 = label_w + float(r["ci_low"]) * scale
         x1 = label_w + float(r["ci_high"]) * scale
         xp = label_w + min(1.0, max(0.0, float(r["rate"]))) * scale
-        parts.append(
-            Markup(
-                "<g><title>{key}：{rate}（{lo}–{hi}）</title>"
-                '<text x="0" y="{ty}">{key}</text>'
-                '<line x1="{x0:.1f}" x2="{x1:.1f}" y1="{y}" y2="{y}" stroke="currentColor"/>'
-                '<circle cx="{xp:.1f}" cy="{y}" r="4"/>'
-                '<text x="{lx}" y="{ty}">{rate}</text></g>'
-            ).format(
-                key=label,
-                rate=pct(float(r["rate"])),
-                lo=pct(float(r["ci_low"])),
-                hi=pct(float(r["ci_high"])),
-                ty=y + 4,
-                y=y,
-                x0=x0,
-                x1=x1,
-                xp=xp,
-                lx=label_w + plot_w + 8,
-            )
+        key = str(escape(label))
+        rate = str(escape(pct(float(r["rate"]))))
+        lo, hi = str(escape(pct(float(r["ci_low"])))), str(escape(pct(float(r["ci_high"]))))
+        texts.append(
+            f"<g><title>{key}：{rate}（{lo}–{hi}）</title>"
+            f'<text x="0" y="{y + 4}">{key}</text>'
+            f'<line x1="{x0:.1f}" x2="{x1:.1f}" y1="{y}" y2="{y}" stroke="currentColor"/>'
+            f'<circle cx="{xp:.1f}" cy="{y}" r="4"/>'
+            f'<text x="{lx}" y="{y + 4}">{rate}</text></g>'
         )
+    parts.append(Markup("".join(texts)))
     parts.append(
         Markup('<line x1="{x}" x2="{x}" y1="0" y2="{h}" stroke="currentColor"/></svg>').format(
             x=label_w, h=height - 20

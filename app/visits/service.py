@@ -212,11 +212,11 @@ def start_visits(
     *,
     draw: Draw,
     spec: Any,
-    tasks: Sequence[dict[str, Any]],
+    tasks: Iterable[tuple[str, str, str, Sequence[str], str]],
     teams: dict[str, list[tuple[str, str]]],
 ) -> None:
     """The visits a new draw starts (tasks whose `visit` is their own id), written from the rows
-    just written without reading them back (a national draw starts a million): each open,
+    just written — each task as (id, uscc, status, items, visit) — without reading them back (a national draw starts a million): each open,
     planned from the plan's window start, served by its one task — what `derive` makes of that
     one task's facts (tests/visits/test_start_visits.py holds them equal), built here as value
     tuples in one pass, the `parts` JSON encoded once per distinct item list (only the task id
@@ -231,11 +231,10 @@ def start_visits(
     rest_of: dict[tuple[str, ...], str] = {}
     visit_rows: list[tuple[Any, ...]] = []
     member_rows: list[tuple[str, str, str, int]] = []
-    for t in tasks:
-        task = t["id"]
-        if t["visit"] != task:
+    for task, uscc, status, task_items, visit in tasks:
+        if visit != task:
             continue
-        items = tuple(t["items"])
+        items = tuple(task_items)
         rest = rest_of.get(items)
         if rest is None:
             rest = rest_of[items] = ENCODE_JSON(
@@ -248,9 +247,9 @@ def start_visits(
                 }
             )[1:]
         parts = '[{"task": ' + ENCODE_JSON(task) + ", " + rest + "]"
-        busy = t["status"] != closed
+        busy = status != closed
         visit_rows.append(
-            (task, t["uscc"], state, None, None, planned, busy, parts, public_at, now, now)
+            (task, uscc, state, None, None, planned, busy, parts, public_at, now, now)
         )
         seen: set[str] = set()
         for badge, role in teams.get(task, ()):

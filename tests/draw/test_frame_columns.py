@@ -25,7 +25,7 @@ from app.draw import (
     read_population_file,
 )
 from app.draw.engine import PopulationFile
-from app.draw.population import PackedStrings
+from app.draw.population import PackedStrings, in_uscc_order
 from app.plans.frame import read_frame
 from tests.draw.draw_helpers import ITEMS, SEED, units, units_v2
 
@@ -269,3 +269,33 @@ def test_packed_strings_take_reorders_without_decoding() -> None:
     order = np.array([4, 0, 2, 1, 3], dtype=np.int64)
     taken = packed.take(order, batch=2)
     assert isinstance(taken, PackedStrings) and list(taken) == [texts[i] for i in order]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(_unit, min_size=0, max_size=25, unique_by=lambda u: u.uscc),
+    st.sampled_from([ALGORITHM_V2, ALGORITHM_V3]),
+    st.booleans(),
+)
+def test_a_population_in_uscc_order_writes_the_same_file_and_columns(
+    population: list[Unit], algorithm: str, packed: bool
+) -> None:
+    """`in_uscc_order` (what a frame capture keeps): the same units sorted by USCC, packed
+    texts still packed, and the same file and columns written of them."""
+    given_ = _built(population, packed=packed)
+    ordered = in_uscc_order(given_)
+    assert sorted(ordered.units(), key=lambda u: u.uscc) == list(ordered.units())
+    assert sorted(given_.units(), key=lambda u: u.uscc) == list(ordered.units())
+    assert isinstance(ordered.names, PackedStrings) == isinstance(given_.names, PackedStrings)
+    assert in_uscc_order(ordered) is ordered
+    if population:
+        assert _stored(ordered, WIDE, algorithm) == _stored(given_, WIDE, algorithm)
+
+
+def test_a_population_in_uscc_order_keeps_a_duplicate_for_the_draw_to_refuse() -> None:
+    population = units_v2(5, strata=1)
+    population.append(dataclasses.replace(population[1], name="again"))
+    ordered = in_uscc_order(_built(population[::-1], packed=True))
+    assert len(ordered) == 6
+    with pytest.raises(DrawInputError, match="重复"):
+        PopulationFile(ordered, WIDE, ALGORITHM_V2)

@@ -192,3 +192,101 @@ def test_skipped_rows_outside_the_jurisdiction_are_refused(session, forked):
     outside = {k + 2 for k, r in enumerate(rows) if not r[5].startswith("3704")}
     assert {e["row"] for e in caught.value.errors} == outside
     assert all("辖区" in e["message"] for e in caught.value.errors)
+
+
+# The file of the last import, again (importer.held_file) ---------------------------------------
+
+
+def _not_read_row_by_row(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the loads of the registry's keys and hashes (the start of a row-by-row pass)."""
+    loads: list[int] = []
+    load = importer.KnownRows.load
+
+    def spy(*args):  # type: ignore[no-untyped-def]
+        loads.append(1)
+        return load(*args)
+
+    monkeypatch.setattr(importer.KnownRows, "load", spy)
+    return loads
+
+
+def _last_audit(session: Session) -> dict[str, Any]:
+    from app.models import AuditEntry
+
+    data = session.scalars(select(AuditEntry.data).order_by(AuditEntry.seq.desc()).limit(1)).one()
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.mark.parametrize("forked", [False, True])
+def test_the_file_of_the_last_import_is_recognised_whole(session, monkeypatch, forked):
+    """Byte for byte the last import's file, nothing changed since: answered from that import
+    without reading its rows — the same counts and audit entry a row-by-row pass gives."""
+    _, body = encode("utf-8", TARGET_HEADER, _rows(10))
+    _import(session, body, forked=forked)
+    loads, seen = _not_read_row_by_row(monkeypatch), _validated(monkeypatch)
+    again = _import(session, body, forked=forked)
+    assert (again.rows, again.unchanged, again.created, again.updated) == (10, 10, 0, 0)
+    assert loads == [] and seen == []
+    assert _last_audit(session) == {
+        "file_sha256": again.file_sha256,
+        "rows": 10,
+        "created": 0,
+        "updated": 0,
+        "unchanged": 10,
+    }
+    # once more: the last import is now that one, the same file
+    assert _import(session, body, forked=forked).unchanged == 10 and loads == []
+
+
+def test_a_file_other_than_the_last_one_is_read_row_by_row(session, monkeypatch):
+    rows = _rows()
+    _, first = encode("utf-8", TARGET_HEADER, rows)
+    _import(session, first, forked=False)
+    rows[3][1] = "新名称"
+    _, second = encode("utf-8", TARGET_HEADER, rows)
+    _import(session, second, forked=False)
+    loads = _not_read_row_by_row(monkeypatch)
+    result = _import(session, first, forked=False)  # the first file again: not the last one
+    assert (result.unchanged, result.updated) == (9, 1) and loads == [1]
+    session.expire_all()
+    assert session.get(Target, rows[3][0]).name != "新名称"
+
+
+def test_a_record_changed_since_the_last_import_reads_the_file(session, monkeypatch):
+    """One record deactivated (a new version) since the same file was imported: the file is
+    read row by row and that record restored (the other records' rows skipped by hash)."""
+    rows = _rows()
+    _, body = encode("utf-8", TARGET_HEADER, rows)
+    _import(session, body, forked=True)
+    service.deactivate(session, kind="targets", key=rows[7][0], actor="x")
+    session.commit()
+    loads = _not_read_row_by_row(monkeypatch)
+    result = _import(session, body, forked=True)
+    assert (result.unchanged, result.updated) == (9, 1) and loads == [1]
+    session.expire_all()
+    assert session.get(Target, rows[7][0]).active is True
+
+
+def test_rows_hashed_otherwise_now_read_the_file(session, monkeypatch):
+    """Stored hashes that no longer match what this code makes of the file's rows (a new
+    HASH_VERSION): every row is validated again, though the file is the last one."""
+    from app.registries import rowhash
+
+    _, body = encode("utf-8", TARGET_HEADER, _rows())
+    _import(session, body, forked=False)
+    monkeypatch.setattr(rowhash, "HASH_VERSION", "test-other")
+    seen = _validated(monkeypatch)
+    result = _import(session, body, forked=False)
+    assert (result.unchanged, result.updated) == (10, 0) and sorted(seen) == list(range(2, 12))
+
+
+def test_the_row_limit_still_applies_to_the_last_file(session, monkeypatch):
+    from app.config import get_settings
+
+    _, body = encode("utf-8", TARGET_HEADER, _rows())
+    _import(session, body, forked=False)
+    monkeypatch.setattr(get_settings(), "max_import_rows", 9)
+    with pytest.raises(ValidationFailed) as caught:
+        _import(session, body, forked=False)
+    assert any("超过最大行数 9" in e["message"] for e in caught.value.errors)

@@ -112,7 +112,8 @@ def test_start_visits_writes_what_derive_makes(
     session.execute(delete(Visit))
     assert _stored(session) == ([], [])
 
-    service.start_visits(session, draw=draw, spec=spec, tasks=tasks, teams=teams)
+    rows = [(t["id"], t["uscc"], t["status"], t["items"], t["visit"]) for t in tasks]
+    service.start_visits(session, draw=draw, spec=spec, tasks=rows, teams=teams)
     session.flush()
     after = _stored(session)
     session.rollback()
