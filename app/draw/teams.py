@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import struct
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from hashlib import sha256
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from app.gcpause import gc_paused
@@ -46,6 +48,8 @@ CHOICES = 4  # least-loaded among the first CHOICES available candidates in rand
 POOL_LEAD = "L"
 POOL_EXPERT = "E"
 _LEVEL_NAMES = {2: "省级", 4: "市级", 6: "县级"}
+_UNPACK_U64 = struct.Struct(">Q").unpack_from  # the first 8 digest bytes, big-endian
+_NO_LOAD = 1 << 62  # above every load
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,15 +435,30 @@ def effective_cap(inspector_max: int | None, plan_max: int | None, n_tasks: int)
 
 
 class _Rotation:
-    """Pool members fitting one expertise filter, in ticket order, skipping full members."""
+    """Pool members fitting one expertise filter, in ticket order, skipping full members.
 
-    __slots__ = ("members", "nxt", "pos", "same_key")
+    Two views of the live (not full) members, both updated by `kill`: a union-find over
+    positions (`find(p)`: the first live position at or after p, or len(members)), where a
+    walk starts; and a circular list of the live members (`succ[b]`: the next live member after
+    member b in rotation order, cyclically), along which it goes on — the same walk, one list
+    index per step. `succ` and `pred` are indexed by inspector number."""
 
-    def __init__(self, members: list[int], keys: list[str]) -> None:
+    __slots__ = ("members", "nxt", "pos", "pred", "same_key", "succ")
+
+    def __init__(self, members: list[int], keys: list[str], everyone: int) -> None:
         self.members = members
         self.pos = {m: p for p, m in enumerate(members)}
         self.nxt = list(range(len(members) + 1))  # union-find "next live position"
         self.same_key: Counter[str] = Counter(keys[m] for m in members)
+        succ = [0] * everyone
+        pred = [0] * everyone
+        if members:
+            succ_of = members[1:] + members[:1]
+            for m, s in zip(members, succ_of, strict=True):
+                succ[m] = s
+                pred[s] = m
+        self.succ = succ
+        self.pred = pred
 
     def find(self, p: int) -> int:
         nxt = self.nxt
@@ -452,8 +471,12 @@ class _Rotation:
 
     def kill(self, member: int) -> None:
         p = self.pos.get(member)
-        if p is not None:
+        if p is not None and self.nxt[p] == p:  # live (a dead position never points to itself)
             self.nxt[p] = p + 1
+            succ, pred = self.succ, self.pred
+            after, before = succ[member], pred[member]
+            succ[before] = after
+            pred[after] = before
 
 
 Group = tuple[frozenset[str], int]  # (expertise filter, number of slots)
@@ -482,13 +505,21 @@ class _Pool:
         self.keys = keys
         self.expertise = expertise
         self.caps = caps
-        self.members = sorted(members, key=lambda m: (h64(f"{seed}|team|{badges[m]}"), badges[m]))
+        # rotation order (H(seed|team|badge), badge): the 8 digest bytes as Latin-1 text, then
+        # the badge, compare as the pair does (and as text, faster than tuples)
+        prefix = f"{seed}|team|".encode()
+        rank = {
+            m: sha256(prefix + badges[m].encode()).digest()[:8].decode("latin-1") + badges[m]
+            for m in members
+        }
+        self.members = sorted(members, key=rank.__getitem__)
         # Indexed by inspector number (lists: cheaper to index than dicts in the greedy loop);
         # only the members' entries are ever read.
         everyone = len(badges)
         self.load: list[int] = [0] * everyone
         self.limit: list[int] = list(caps)
-        self.held: list[list[tuple[int, int]]] = [[] for _ in range(everyone)]
+        # per member its (task, group) seats in the order taken: made when a repair needs them
+        self.held: list[list[tuple[int, int]]] = []
         self.rotations: dict[frozenset[str], _Rotation] = {}
         self.dead_groups: set[tuple[int, int]] = set()
         self.dead_x: set[tuple[int, int]] = set()
@@ -496,12 +527,17 @@ class _Pool:
         # precheck: per (id of a slot-groups list, area), by how many candidates every count
         # exceeds the need (the groups lists are shared between tasks and live as long as this)
         self.slack: dict[tuple[int, str], int] = {}
+        # the distinct slot-groups lists of the pool's tasks, and per task the number of its own
+        self.distinct: list[list[Group]] = []
+        self.kind: list[int] = []
+        self.groups_of: Sequence[list[Group]] = []  # per task its slot groups (run_pool)
 
     def rotation(self, filt: frozenset[str]) -> _Rotation:
         rot = self.rotations.get(filt)
         if rot is None:
-            fitting = [m for m in self.members if filt <= self.expertise[m]]
-            rot = _Rotation(fitting, self.keys)
+            expertise = self.expertise
+            fitting = [m for m in self.members if filt <= expertise[m]] if filt else self.members
+            rot = _Rotation(fitting, self.keys, len(self.badges))
             for m in fitting:
                 if self.load[m] >= self.limit[m]:
                     rot.kill(m)
@@ -526,7 +562,9 @@ class _Solver:
         inspectors: list[Inspector],
         params: TeamParams,
         recusal_key: bytes | None,
+        index: dict[str, int] | None = None,
     ) -> None:
+        """`index`: task number by USCC, when the caller has made it."""
         self.seed = seed
         self.params = params
         self.lazy = params.lazy_recusal
@@ -544,25 +582,37 @@ class _Solver:
             if i.max_tasks not in cap_of:
                 cap_of[i.max_tasks] = effective_cap(i.max_tasks, params.max_tasks_per_inspector, n)
         self.caps = [cap_of[i.max_tasks] for i in inspectors]
-        index = {t.uscc: k for k, t in enumerate(tasks)}
+        if index is None:
+            index = {t.uscc: k for k, t in enumerate(tasks)}
         # Per task, the inspectors a recusal forbids (the truth, never published) ...
         self.recusal: dict[int, set[int]] = {}
         pairs: list[tuple[str, str]] = []  # (badge, uscc) of every recusal with a drawn target
+        # (in no particular order: the tokens are sorted, the recusals are sets)
+        drawn = index.keys()
+        of_task: list[int] = []
+        of_inspector: list[int] = []
         for b, insp in enumerate(inspectors):
-            for uscc in recusal_of(insp):
-                u = index.get(uscc)
-                if u is not None:
-                    ex = self.recusal.get(u)
-                    if ex is None:
-                        self.recusal[u] = {b}
-                    else:
-                        ex.add(b)
-                    pairs.append((insp.badge, uscc))
+            recused = recusal_of(insp)
+            if not recused:
+                continue
+            hits = recused & drawn  # a set, made in C
+            if hits:
+                of_task += map(index.__getitem__, hits)
+                of_inspector += [b] * len(hits)
+                pairs += zip([insp.badge] * len(hits), hits, strict=True)
+        for u, b in zip(of_task, of_inspector, strict=True):
+            ex = self.recusal.get(u)
+            if ex is None:
+                self.recusal[u] = {b}
+            else:
+                ex.add(b)
         if recusal_key is None:
             tokens = [exclusion_token(seed, badge, uscc) for badge, uscc in pairs]
         else:
             tokens = _KeyedTokens(recusal_key).many(pairs)
         self.exclusion_tokens = tuple(sorted(tokens))
+        self.recusal_list = [self.recusal.get(u) for u in range(len(tasks))]
+        self.uscc_bytes = [t.uscc.encode() for t in tasks]
         # ... and those the walks skip. /1: all of them from the start. /2 (lazy): a recused
         # inspector is added when a step would otherwise take them, and the step is repeated;
         # these sets are what the draw publishes as `recused`, so a replay holding only them
@@ -570,10 +620,11 @@ class _Solver:
         self.excluded: dict[int, set[int]] = {} if self.lazy else self.recusal
         # per task: inspector -> (pool id, group index)
         self.team: list[dict[int, tuple[str, int]]] = [{} for _ in tasks]
-        self.groups: list[dict[str, list[Group]]] = [{} for _ in tasks]
         # tasks by (H(seed|team-task|uscc), index): the 8 digest bytes compare as the big-endian
         # integer does, and the sort is stable (equal keys keep index order)
-        ranks = [sha256(f"{seed}|team-task|{t.uscc}".encode()).digest()[:8] for t in tasks]
+        # (as Latin-1 text, which sorts faster than bytes, in the same order)
+        prefix = f"{seed}|team-task|".encode()
+        ranks = [sha256(prefix + u).digest()[:8].decode("latin-1") for u in self.uscc_bytes]
         self.order = sorted(range(len(tasks)), key=ranks.__getitem__)
         self._group_cache: dict[frozenset[str], list[Group]] = {}
         self.problems: list[TeamProblem] = []
@@ -603,11 +654,12 @@ class _Solver:
         """`precheck` of every task (all of them: each short target is named); the cached
         answer of `precheck` taken here without the call where it applies."""
         ok = True
-        slack, pid, keys, recusal = pool.slack, pool.pool_id, self.task_keys, self.recusal
-        for u, groups in enumerate(self.groups):
-            cached = slack.get((id(groups[pid]), keys[u]))
+        slack, keys, recusal = pool.slack, self.task_keys, self.recusal_list
+        ids = [id(groups) for groups in pool.distinct]
+        for u, number in enumerate(pool.kind):
+            cached = slack.get((ids[number], keys[u]))
             if cached is not None:
-                ex = recusal.get(u)
+                ex = recusal[u]
                 if not ex or len(ex) <= cached:
                     continue
             if not self.precheck(pool, u):
@@ -616,7 +668,7 @@ class _Solver:
 
     def precheck(self, pool: _Pool, u: int) -> bool:
         """Per-target candidate counts after each filter; False (and a problem) if short."""
-        groups = self.groups[u][pool.pool_id]
+        groups = pool.groups_of[u]
         ex = self.recusal.get(u)
         # The counts depend on the task only through its slot groups, its area and its
         # recusals, and each recusal removes at most one candidate: a (groups, area) whose
@@ -673,85 +725,114 @@ class _Solver:
 
     def greedy(self, pool: _Pool, cover: bool, short: list[tuple[int, int]]) -> None:
         """One greedy pass over the tasks in draw order: fill every task's cover (or free)
-        slots; appends (task, group) to `short` for each slot left empty."""
-        seed_prefix = f"{self.seed}|team-slot|{pool.pool_id}|"
-        tasks, task_keys, excluded = self.tasks, self.task_keys, self.excluded
-        recusal = self.recusal if self.lazy else {}
-        load, limit, held, pool_id = pool.load, pool.limit, pool.held, pool.pool_id
+        slots; appends (task, group) to `short` for each slot left empty.
+
+        Per slot: the walk of §4.3 — from H(seed|team-slot|pool|uscc|j) mod |R| (its first live
+        position by the union-find), then along the circular list of live members — collecting
+        up to CHOICES available, eligible members not on the team; the least loaded is taken."""
+        excluded, uscc_bytes = self.excluded, self.uscc_bytes
+        recusal = self.recusal_list if self.lazy else [None] * len(self.tasks)
+        load, limit, pool_id = pool.load, pool.limit, pool.pool_id
         rotations = pool.rotations
-        cross = self.cross
         ikeys = self.insp_keys
-        n_tasks = len(tasks)
-        # Which passes a task's groups take part in (groups lists are shared between tasks).
-        passes: dict[int, bool] = {}
-        for u in self.order:
-            groups = self.groups[u][pool_id]
-            takes_part = passes.get(id(groups))
-            if takes_part is None:
-                takes_part = passes[id(groups)] = any(bool(f) == cover for f, _ in groups)
-            if not takes_part:
-                continue
-            prefix = f"{seed_prefix}{tasks[u].uscc}|"
-            team = self.team[u]
-            key = task_keys[u] if cross else None
-            ex = excluded.get(u)
-            rec = recusal.get(u)  # /2: recusals not yet applied to this task's walks
+        task_keys = self.task_keys if self.cross else [None] * len(self.tasks)
+        teams = self.team
+        prefix = f"{self.seed}|team-slot|{pool_id}|".encode()
+        unpack = _UNPACK_U64
+        # Per distinct slot-groups list (shared between tasks): the slots this pass fills, as
+        # (group index, "|j" bytes, (pool, group) tag, rotation size, members, union-find,
+        # successors, find); None when the list has no group of this pass.
+        plans: list[list[tuple[Any, ...]] | None] = []
+        for groups in pool.distinct:
+            plan: list[tuple[Any, ...]] = []
             j = 0
             for gi, (filt, k) in enumerate(groups):
-                if bool(filt) != cover:
-                    j += k
+                if bool(filt) == cover:
+                    rot = rotations.get(filt) or pool.rotation(filt)
+                    members = rot.members
+                    for jj in range(j, j + k):
+                        plan.append(
+                            (
+                                gi,
+                                f"|{jj}".encode(),
+                                (pool_id, gi),
+                                len(members),
+                                members,
+                                rot.nxt,
+                                rot.succ,
+                                rot.find,
+                            )
+                        )
+                j += k
+            plans.append(plan or None)
+        kind = pool.kind
+        for u in self.order:
+            slots = plans[kind[u]]
+            if slots is None:
+                continue
+            uscc_prefix = prefix + uscc_bytes[u]
+            team = teams[u]
+            key = task_keys[u]
+            ex = excluded.get(u)
+            rec = recusal[u]  # /2: recusals not yet applied to this task's walks
+            for gi, slot, tag, size, members, nxt, succ, find in slots:
+                if not size:
+                    short.append((u, gi))
                     continue
-                rot = rotations.get(filt) or pool.rotation(filt)
-                members, find, nxt = rot.members, rot.find, rot.nxt
-                size = len(members)
-                for _ in range(k):
-                    digest = sha256(f"{prefix}{j}".encode()).digest()
-                    j += 1
-                    while True:
-                        chosen = -1
-                        if size:
-                            p = int.from_bytes(digest[:8], "big") % size
-                            if nxt[p] != p:
-                                p = find(p)
-                            if p == size:
-                                p = find(0)
-                            # best starts above every load: the first available is taken
-                            first, best, left = p, size + 1 + n_tasks, CHOICES
-                            while p < size:
-                                b = members[p]
-                                if (
-                                    b not in team
-                                    and ikeys[b] != key
-                                    and (ex is None or b not in ex)
-                                ):
-                                    if load[b] < best:
-                                        chosen, best = b, load[b]
-                                    left -= 1
-                                    if not left:
-                                        break
-                                p += 1
-                                if nxt[p] != p:
-                                    p = find(p)
-                                if p == size:
-                                    p = find(0)
-                                if p == first:
+                start = unpack(sha256(uscc_prefix + slot).digest())[0] % size
+                while True:
+                    chosen = -1
+                    p = start
+                    if nxt[p] != p:
+                        p = find(p)
+                        if p == size:
+                            p = find(0)
+                    if p < size:
+                        # best starts above every load: the first available is taken
+                        best, left = _NO_LOAD, CHOICES
+                        b = first = members[p]
+                        while True:
+                            if b not in team and ikeys[b] != key and (ex is None or b not in ex):
+                                if load[b] < best:
+                                    chosen, best = b, load[b]
+                                left -= 1
+                                if not left:
                                     break
-                        if rec is None or chosen not in rec:
-                            break
-                        # /2: the step would take a recused inspector: skip them from now on
-                        # for this task (published in `recused`) and repeat the step.
-                        if ex is None:
-                            ex = excluded[u] = set()
-                        ex.add(chosen)
-                    if chosen < 0:
-                        short.append((u, gi))
-                        continue
-                    team[chosen] = (pool_id, gi)
-                    held[chosen].append((u, gi))
-                    load[chosen] += 1
-                    if load[chosen] >= limit[chosen]:  # pool.add_load, inlined
-                        for other in rotations.values():
-                            other.kill(chosen)
+                            b = succ[b]
+                            if b == first:
+                                break
+                    if rec is None or chosen not in rec:
+                        break
+                    # /2: the step would take a recused inspector: skip them from now on
+                    # for this task (published in `recused`) and repeat the step.
+                    if ex is None:
+                        ex = excluded[u] = set()
+                    ex.add(chosen)
+                if chosen < 0:
+                    short.append((u, gi))
+                    continue
+                team[chosen] = tag  # (held lists: made by `held_from_greedy` if needed)
+                best += 1
+                load[chosen] = best
+                if best >= limit[chosen]:  # pool.add_load, inlined
+                    for other in rotations.values():
+                        other.kill(chosen)
+
+    def held_from_greedy(self, pool: _Pool) -> None:
+        """Every member's held list (its (task, group) assignments in the order they were made)
+        after the two greedy passes, from the teams: a member holds at most one seat per task,
+        so its seats were taken in pass order, then task order."""
+        held = pool.held = [[] for _ in self.badges]
+        pid, groups = pool.pool_id, pool.groups_of
+        for cover in (True, False):
+            for u in self.order:
+                team = self.team[u]
+                if not team:
+                    continue
+                own = groups[u]
+                for b, (p, gi) in team.items():
+                    if p == pid and bool(own[gi][0]) == cover:
+                        held[b].append((u, gi))
 
     # -- augmenting-path repair ----------------------------------------------------------------
 
@@ -797,7 +878,7 @@ class _Solver:
         while queue and end is None:
             node = queue.popleft()
             u, gi = node
-            filt = self.groups[u][pid][gi][0]
+            filt = pool.groups_of[u][gi][0]
             rot = pool.rotation(filt)
             size = len(rot.members)
             if not size:
@@ -866,15 +947,20 @@ class _Solver:
 
     # -- pools -------------------------------------------------------------------------------
 
-    def run_pool(self, pool: _Pool, groups_of: Iterable[tuple[int, list[Group]]]) -> None:
-        demand = 0
-        slots_of: dict[int, int] = {}  # groups lists are shared between tasks
-        for u, groups in groups_of:
-            self.groups[u][pool.pool_id] = groups
-            slots = slots_of.get(id(groups))
-            if slots is None:
-                slots = slots_of[id(groups)] = sum(k for _, k in groups)
-            demand += slots
+    def run_pool(self, pool: _Pool, groups_of: Sequence[list[Group]]) -> None:
+        """Fills the pool's slot groups of every task (`groups_of[u]`, lists shared between
+        tasks wherever they are equal)."""
+        # groups lists are shared between tasks: per distinct list its number in
+        # `pool.distinct` and its slots; `pool.kind[u]` is the number of task u's list
+        assert len(groups_of) == len(self.tasks)  # every pool runs over every task
+        pool.groups_of = groups_of
+        ids = list(map(id, groups_of))
+        number_of = {i: number for number, i in enumerate(dict.fromkeys(ids))}
+        by_id = dict(zip(ids, groups_of, strict=True))
+        pool.distinct = [by_id[i] for i in number_of]
+        slots_of = [sum(k for _, k in groups) for groups in pool.distinct]
+        kind = pool.kind = list(map(number_of.__getitem__, ids))
+        demand = sum(map(slots_of.__getitem__, kind))
         # Per target first: a pool too small for one team is named with its first target and
         # the filter that binds (人员不足 before 交叉互查 before 回避 …), not as a total.
         ok = self.exhaustive or self.precheck_all(pool)
@@ -899,6 +985,8 @@ class _Solver:
         short: list[tuple[int, int]] = []
         for cover in (True, False):
             self.greedy(pool, cover, short)
+        if short:  # only the repair reads the held lists
+            self.held_from_greedy(pool)
         still = [(u, gi) for u, gi in short if not self.repair(pool, u, gi, report=False)]
         for m in pool.members:
             pool.limit[m] = pool.caps[m]
@@ -910,10 +998,14 @@ class _Solver:
 
     def lead_groups(self, u: int) -> list[Group]:
         """Slot groups of the lead pool: one cover group per still-missing expertise."""
-        covered: set[str] = set()
-        for b in self.team[u]:
-            covered |= self.expertise[b]
-        missing = self.tasks[u].required_expertise - covered
+        team = self.team[u]
+        if team:
+            covered: set[str] = set()
+            for b in team:
+                covered |= self.expertise[b]
+            missing = self.tasks[u].required_expertise - covered
+        else:  # no expert or joint member: nothing covered yet
+            missing = self.tasks[u].required_expertise
         cached = self._group_cache.get(missing)
         if cached is None:
             cached = self._group_cache[missing] = self._make_groups(sorted(missing))
@@ -981,10 +1073,12 @@ def _assign_teams(
             )
     elif recusal_key is not None:
         raise ValueError(f"{TEAMS_ALGORITHM} 不使用回避密钥（recusal_key is /2 only）")
-    ordered_tasks = sorted(tasks, key=lambda t: t.uscc)
-    if len({t.uscc for t in ordered_tasks}) != len(ordered_tasks):
+    ordered_tasks = sorted(tasks, key=attrgetter("uscc"))
+    index = dict(zip([t.uscc for t in ordered_tasks], range(len(ordered_tasks)), strict=True))
+    if len(index) != len(ordered_tasks):
         raise ValueError("检查对象重复（duplicate task uscc）")
-    if len({i.badge for i in inspectors}) != len(inspectors):
+    badge_list = [i.badge for i in inspectors]
+    if len(set(badge_list)) != len(inspectors):
         raise ValueError("执法证号重复（duplicate inspector badge）")
     joint_ids = _kinds(params)
     pool_ids: list[str | None] = []
@@ -998,20 +1092,26 @@ def _assign_teams(
             else:
                 pid = joint_ids.get(i.department)
         pool_ids.append(pid)
-    chosen = sorted(
-        (i for i, p in zip(inspectors, pool_ids, strict=True) if p is not None),
-        key=lambda i: i.badge,
-    )
-    pid_of = {i.badge: p for i, p in zip(inspectors, pool_ids, strict=True) if p is not None}
+    # the pool members in badge order (their numbers in the solver) and the pool of each
+    at = [k for k in sorted(range(len(inspectors)), key=badge_list.__getitem__) if pool_ids[k]]
+    chosen = [inspectors[k] for k in at]
+    pid_of = [pool_ids[k] for k in at]
     solver = _Solver(
-        seed=seed, tasks=ordered_tasks, inspectors=chosen, params=params, recusal_key=recusal_key
+        seed=seed,
+        tasks=ordered_tasks,
+        inspectors=chosen,
+        params=params,
+        recusal_key=recusal_key,
+        index=index,
     )
     solver.exhaustive = exhaustive
     n = len(ordered_tasks)
 
     def make_pool(pool_id: str, label: str) -> _Pool:
         members = [
-            b for b, i in enumerate(chosen) if pid_of[i.badge] == pool_id and solver.caps[b] > 0
+            b
+            for b, (p, cap) in enumerate(zip(pid_of, solver.caps, strict=True))
+            if p == pool_id and cap > 0
         ]
         return _Pool(
             pool_id=pool_id,
@@ -1027,15 +1127,15 @@ def _assign_teams(
     if params.experts > 0:
         solver.run_pool(
             make_pool(POOL_EXPERT, "专家"),
-            ((u, [(frozenset(), params.experts)]) for u in range(n)),
+            [[(_ANY, params.experts)]] * n,
         )
     for dept in params.joint_departments:
         solver.run_pool(
             make_pool(joint_ids[dept], f"{dept}执法人员"),
-            ((u, [(frozenset(), params.joint_members)]) for u in range(n)),
+            [[(_ANY, params.joint_members)]] * n,
         )
     lead = make_pool(POOL_LEAD, "执法人员")
-    solver.run_pool(lead, ((u, solver.lead_groups(u)) for u in range(n)))
+    solver.run_pool(lead, [solver.lead_groups(u) for u in range(n)])
     if solver.problems:
         recused = {
             ordered_tasks[u].uscc: tuple(sorted(solver.badges[b] for b in skipped))
@@ -1049,15 +1149,25 @@ def _assign_teams(
         )
 
     teams: dict[str, tuple[Member, ...]] = {}
-    lead_only = not joint_ids and params.experts == 0  # only the lead pool was run
-    for u, t in enumerate(ordered_tasks):
-        teams[t.uscc] = _ordered_team(
-            seed, t.uscc, solver.team[u], solver.badges, joint_ids, lead_only=lead_only
-        )
-    loads = {i.badge: 0 for i in chosen}
+    badges = solver.badges
+    if not joint_ids and params.experts == 0:
+        # only the lead pool was run: `_ordered_team` with every member of the lead pool,
+        # inlined (50,000 teams per national draw); Member tuples made as Member() makes them
+        leader_prefix = f"{seed}|team-leader|".encode()
+        new = tuple.__new__
+        for t, team in zip(ordered_tasks, solver.team, strict=True):
+            names = [badges[b] for b in sorted(team)]  # inspectors are numbered in badge order
+            k = _UNPACK_U64(sha256(leader_prefix + t.uscc.encode()).digest())[0] % len(names)
+            first = new(Member, (names.pop(k), ROLE_LEADER))
+            teams[t.uscc] = (first, *[new(Member, (x, ROLE_MEMBER)) for x in names])
+    else:
+        for t, team in zip(ordered_tasks, solver.team, strict=True):
+            teams[t.uscc] = _ordered_team(seed, t.uscc, team, badges, joint_ids)
+    counts = [0] * len(badges)
     for team in solver.team:
         for b in team:
-            loads[solver.badges[b]] += 1
+            counts[b] += 1
+    loads = dict(zip(badges, counts, strict=True))
     return TeamAssignment(
         seed=seed,
         params=params,
@@ -1084,18 +1194,12 @@ def _ordered_team(
     team: dict[int, tuple[str, int]],
     badges: list[str],
     joint_ids: dict[str, str],
-    *,
-    lead_only: bool = False,
 ) -> tuple[Member, ...]:
-    """组长 first, then 组员, 联合检查 (department order) and 专家, each by badge.
-    `lead_only`: every member is of the lead pool (no joint departments, no experts)."""
-    if lead_only:
-        lead = sorted([badges[b] for b in team])
-    else:
-        lead = sorted([badges[b] for b, (pid, _) in team.items() if pid == POOL_LEAD])
+    """组长 first, then 组员, 联合检查 (department order) and 专家, each by badge (a draw of the
+    lead pool alone makes the same teams inline, in `_assign_teams`)."""
+    lead = sorted([badges[b] for b, (pid, _) in team.items() if pid == POOL_LEAD])
     n_lead = len(lead)
-    # h64(f"{seed}|team-leader|{uscc}"), inlined (50,000 calls per national draw)
-    k = int.from_bytes(sha256(f"{seed}|team-leader|{uscc}".encode()).digest()[:8], "big") % n_lead
+    k = h64(f"{seed}|team-leader|{uscc}") % n_lead
     members = [Member(lead.pop(k), ROLE_LEADER), *[Member(x, ROLE_MEMBER) for x in lead]]
     if len(team) > n_lead:
         for pid in (*joint_ids.values(), POOL_EXPERT):

@@ -786,3 +786,58 @@ def test_verifier_says_when_the_replay_cannot_complete_the_teams() -> None:
         row[cap] = 0
     problems = verifier.replay_teams(d)
     assert "重放未能为全部检查对象组队（replay could not complete the teams）" in problems
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(min_value=1, max_value=12),
+    kills=st.lists(st.integers(min_value=0, max_value=15), max_size=20),
+)
+def test_rotation_walk_visits_the_live_members_in_order(n: int, kills: list[int]) -> None:
+    """The greedy walk's view of a rotation (the union-find for where it starts, the circular
+    list of live members for the steps) gives, from every start, the live members in rotation
+    order, cyclically, once each — also after repeated kills and kills of non-members."""
+    members = [3 * m + 1 for m in range(n)]  # inspector numbers, not positions
+    rot = teams_mod._Rotation(members, ["k"] * 40, 40)
+    dead: set[int] = set()
+    for k in kills:
+        member = 3 * k + 1 if k % 4 else 3 * k + 2  # some kills name no member of the rotation
+        rot.kill(member)
+        if member in members:
+            dead.add(member)
+        live = [m for m in members if m not in dead]
+        for start in range(n):
+            expected = [m for m in members[start:] + members[:start] if m not in dead]
+            p = rot.find(start)
+            if p == n:
+                p = rot.find(0)
+            if p == n:
+                assert not live
+                continue
+            walk = [members[p]]
+            b = rot.succ[members[p]]
+            while b != walk[0]:
+                walk.append(b)
+                b = rot.succ[b]
+            assert walk == expected
+
+
+def test_repair_follows_the_held_lists_in_the_order_seats_were_taken() -> None:
+    """A random instance (joint department, expert, 交叉互查, recusals, personal caps) whose
+    teams depend on the order of the members' held lists in the augmenting-path repair (§4.4:
+    seats in the order taken — the greedy's cover pass, then its free pass); the teams were
+    drawn by the engine before its greedy stopped keeping those lists (they are rebuilt from
+    the teams when a slot is short), and taking the passes the other way round changes them."""
+    data = json.loads(
+        (Path(__file__).parent / "data" / "teams_repair_order.json").read_text(encoding="utf-8")
+    )
+    p = data["params"]
+    params = TeamParams(**{**p, "joint_departments": tuple(p["joint_departments"])})
+    tasks = [TeamTask(u, r, frozenset(e)) for u, r, e in data["tasks"]]
+    inspectors = [
+        Inspector(b, b, d, r, frozenset(e), k, emp, frozenset(c), cap, active)
+        for b, d, r, e, k, emp, c, cap, active in data["inspectors"]
+    ]
+    result = assign_teams(seed=data["seed"], tasks=tasks, inspectors=inspectors, params=params)
+    got = {u: [[m.badge, m.role] for m in ms] for u, ms in sorted(result.teams.items())}
+    assert got == data["teams"]
