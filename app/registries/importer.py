@@ -420,7 +420,8 @@ def _child(validator: Validator, chunks: Iterator[Chunk], importer: _Importer, o
 
 
 class _NewRows:
-    """Writes validated wire rows of new keys: COPY text on PostgreSQL, executemany on SQLite.
+    """Writes validated wire rows of new keys: COPY text on PostgreSQL, executemany on SQLite
+    (and replaces records of known keys that changed: `update`, `rehash`).
 
     The constant columns (active, version, updated_at, updated_by, row_hash_version) are
     written as literals, so each row carries only its registry fields and its row hash.
