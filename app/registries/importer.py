@@ -14,7 +14,7 @@ from datetime import datetime
 from itertools import chain
 from typing import IO, Any
 
-from sqlalchemy import Integer, Table, or_, select, update
+from sqlalchemy import Integer, Table, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -358,9 +358,9 @@ class _Importer:
         }
         stamp = {"active": True, "updated_at": self.now, "updated_by": self.actor}
         new_rows: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
+        changed: list[tuple[dict[str, Any], str, int]] = []
         archived: list[dict[str, Any]] = []
-        hashed: list[dict[str, Any]] = []
+        hashed: list[tuple[str, int, str]] = []
         for rec, row in zip(chunk, wire, strict=True):
             old = existing.get(rec[key])
             digest = row[-1]
@@ -369,18 +369,17 @@ class _Importer:
             elif old["active"] and all(old[n] == rec[n] for n in self.spec.field_names):
                 self.result.unchanged += 1
                 if (old["row_hash"], old["row_hash_version"]) != (digest, old["version"]):
-                    hashed.append({key: rec[key]} | _hash(digest, old["version"]))
+                    hashed.append((digest, old["version"], rec[key]))
             else:
-                version = old["version"] + 1
-                changed.append({**rec, **stamp, "version": version} | _hash(digest, version))
+                changed.append((rec, digest, old["version"] + 1))
                 archived.append(archived_row(self.spec, old, self.now))
         if new_rows:
             bulk_insert(self.session, self.table, new_rows)
         if changed:
             bulk_insert(self.session, _HISTORY, archived)
-            self.session.execute(update(self.spec.model), changed)
+            self.writer.update(changed)
         if hashed:  # the same version: no history, only what the next import may skip by
-            self.session.execute(update(self.spec.model), hashed)
+            self.writer.rehash(hashed)
         self.result.created += len(new_rows)
         self.result.updated += len(changed)
 
@@ -421,7 +420,8 @@ def _child(validator: Validator, chunks: Iterator[Chunk], importer: _Importer, o
 
 
 class _NewRows:
-    """Writes validated wire rows of new keys: COPY text on PostgreSQL, executemany on SQLite.
+    """Writes validated wire rows of new keys: COPY text on PostgreSQL, executemany on SQLite
+    (and replaces records of known keys that changed: `update`, `rehash`).
 
     The constant columns (active, version, updated_at, updated_by, row_hash_version) are
     written as literals, so each row carries only its registry fields and its row hash.
@@ -441,6 +441,27 @@ class _NewRows:
         constant = ("active", "version", "updated_at", "updated_by", "row_hash_version")
         names = [*spec.field_names, "row_hash", *constant]
         column_list = ", ".join(f'"{c}"' for c in names)
+        # Rows of known keys, replaced in place by key: one executemany, each value through
+        # its column's bind processor as the ORM would (a JSON list as SQLAlchemy encodes it).
+        mark = "%s" if self.postgres else "?"
+        self.set_names = [n for n in spec.field_names if n != spec.key]
+        assigned = [*self.set_names, "row_hash", *constant]
+        self.update_sql = (
+            f'UPDATE "{table.name}" SET '
+            + ", ".join(f'"{c}" = {mark}' for c in assigned)
+            + f' WHERE "{spec.key}" = {mark}'
+        )
+        self.rehash_sql = (
+            f'UPDATE "{table.name}" SET "row_hash" = {mark}, "row_hash_version" = {mark}'
+            f' WHERE "{spec.key}" = {mark}'
+        )
+        procs = {c: table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in names}
+        self.set_procs = [procs[n] for n in self.set_names]
+        self.key_proc = procs[spec.key]
+        self.update_stamp = [
+            v if (proc := procs[c]) is None else proc(v)
+            for c, v in (("active", True), ("updated_at", now), ("updated_by", actor))
+        ]
         if self.postgres:
             self.sql = f'COPY "{table.name}" ({column_list}) FROM STDIN'
             self.suffix = "\t" + "\t".join(["t", "1", now.isoformat(), _copy_escape(actor), "1"])
@@ -495,6 +516,25 @@ class _NewRows:
             return
         cells = iter(payload.decode().split(SEP))
         conn.exec_driver_sql(self.sql, list(zip(*[cells] * self.width, strict=False)))
+
+    def update(self, rows: list[tuple[dict[str, Any], str, int]]) -> None:
+        """Replaces the records of these rows (decoded, keys the table holds), each with its
+        row hash and new version: one executemany UPDATE by primary key, no ORM object."""
+        active, updated_at, updated_by = self.update_stamp
+        names, procs, key, key_proc = self.set_names, self.set_procs, self.spec.key, self.key_proc
+        params = []
+        for rec, digest, version in rows:
+            cells = [
+                v if proc is None else proc(v)
+                for v, proc in zip(map(rec.__getitem__, names), procs, strict=True)
+            ]
+            k = rec[key] if key_proc is None else key_proc(rec[key])
+            params.append((*cells, digest, active, version, updated_at, updated_by, version, k))
+        self.session.connection().exec_driver_sql(self.update_sql, params)
+
+    def rehash(self, rows: list[tuple[str, int, str]]) -> None:
+        """Records the row hash (digest, version, key) of records a row left unchanged."""
+        self.session.connection().exec_driver_sql(self.rehash_sql, rows)
 
     def decode(self, row: WireRow) -> dict[str, Any]:
         """The field values of a wire row, as the ORM reads them back."""
