@@ -3,11 +3,15 @@
 import csv
 import io
 from collections.abc import Sequence
+from typing import Any
 
 from openpyxl import Workbook
+from sqlalchemy.orm import Session
 from stdnum.cn import uscc as stdnum_uscc
 
 from app.demo import generate
+from app.errors import ValidationFailed
+from app.registries import importer
 
 # The registry file headers, as the demo generator writes them (docs/glossary.md#registries, Chinese first).
 TARGET_HEADER = list(generate.TARGET_HEADER)
@@ -131,3 +135,24 @@ def encode(fmt: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> tu
     if fmt == "xlsx":
         return "f.xlsx", to_xlsx(header, rows)
     return "f.csv", to_csv(header, rows, fmt)
+
+
+def import_targets(
+    session: Session, body: bytes, *, forked: bool, actor: str = "tester", **kw: Any
+) -> Any:
+    """Imports a 检查对象 file in the validator's own process (`forked`) or in this one; commits,
+    or rolls back and raises ValidationFailed."""
+    try:
+        result = importer.import_file(
+            session,
+            kind="targets",
+            fh=io.BytesIO(body),
+            actor=actor,
+            parallel_min_bytes=0 if forked else 1 << 40,
+            **kw,
+        )
+    except ValidationFailed:
+        session.rollback()
+        raise
+    session.commit()
+    return result

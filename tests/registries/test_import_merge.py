@@ -3,7 +3,6 @@ executemany UPDATE by key, their old versions archived in bulk — every column 
 it (a JSON list in SQLAlchemy's encoding), a deactivated record made active again, and nothing
 written for a rejected file. Both backends, forked and not."""
 
-import io
 import json
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.errors import ValidationFailed
 from app.models import RegistryHistory, Target
 from app.registries import importer, service
-from tests.factories import TARGET_HEADER, encode, target_row
+from tests.factories import TARGET_HEADER, encode, import_targets, target_row
 
 
 @pytest.fixture(autouse=True)
@@ -23,20 +22,9 @@ def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _import(session: Session, rows: list[list[str]], *, forked: bool) -> Any:
-    _, body = encode("utf-8", TARGET_HEADER, rows)
-    try:
-        result = importer.import_file(
-            session,
-            kind="targets",
-            fh=io.BytesIO(body),
-            actor="merger",
-            parallel_min_bytes=0 if forked else 1 << 40,
-        )
-    except ValidationFailed:
-        session.rollback()
-        raise
-    session.commit()
-    return result
+    return import_targets(
+        session, encode("utf-8", TARGET_HEADER, rows)[1], forked=forked, actor="merger"
+    )
 
 
 def _table(session: Session) -> dict[str, dict[str, Any]]:

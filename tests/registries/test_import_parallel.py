@@ -14,7 +14,7 @@ from app.models import AuditEntry, RegistryHistory, Target
 from app.registries import importer
 from app.registries.fields import TARGETS
 from app.registries.validate import Validator
-from tests.factories import TARGET_HEADER, encode, target_row, uscc
+from tests.factories import TARGET_HEADER, encode, import_targets, target_row, uscc
 
 
 @pytest.fixture(autouse=True)
@@ -23,19 +23,7 @@ def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _import(session: Session, body: bytes, *, forked: bool = True) -> Any:
-    try:
-        result = importer.import_file(
-            session,
-            kind="targets",
-            fh=io.BytesIO(body),
-            actor="tester",
-            parallel_min_bytes=0 if forked else 1 << 40,
-        )
-    except ValidationFailed:
-        session.rollback()
-        raise
-    session.commit()
-    return result
+    return import_targets(session, body, forked=forked)
 
 
 def _count(session: Session, model: type) -> int:

@@ -3,7 +3,6 @@ skipped without validation — and only those. Whatever changed a record since (
 deactivation, a grade push) makes the file's row count as changed again; duplicates and the
 importer's jurisdiction are checked on skipped rows too. Both backends, forked and not."""
 
-import io
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from app.errors import ValidationFailed
 from app.models import RegistryHistory, Target
 from app.registries import importer, service
 from app.registries.validate import Validator
-from tests.factories import TARGET_HEADER, encode, target_row
+from tests.factories import TARGET_HEADER, encode, import_targets, target_row
 
 
 @pytest.fixture(autouse=True)
@@ -24,20 +23,7 @@ def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _import(session: Session, body: bytes, *, forked: bool, **kw: Any) -> Any:
-    try:
-        result = importer.import_file(
-            session,
-            kind="targets",
-            fh=io.BytesIO(body),
-            actor="tester",
-            parallel_min_bytes=0 if forked else 1 << 40,
-            **kw,
-        )
-    except ValidationFailed:
-        session.rollback()
-        raise
-    session.commit()
-    return result
+    return import_targets(session, body, forked=forked, **kw)
 
 
 def _rows(n: int = 10) -> list[list[str]]:
