@@ -23,7 +23,7 @@ import re
 import struct
 import zlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +35,9 @@ from app.draw.population import (
     SourceFile,
     _raw_profile,
 )
+
+if TYPE_CHECKING:
+    from app.draw.engine import FileColumns
 
 MAGIC = b"spotcheck-frame-columns/1\n"
 _REGION_FORBIDDEN = re.compile(rb'[,"\r\n]')
@@ -91,6 +94,21 @@ def encode(
         packer.flush(),
     ]
     return b"".join(parts)
+
+
+def of_written(cols: FileColumns, file_sha256: str, lines_gz: bytes) -> bytes | None:
+    """The stored columns of a frame file as it was written (`PopulationFile.columns`), bound to
+    the file's SHA-256 and its gzip `lines_gz` (None as `encode`)."""
+    return encode(
+        header=cols.header,
+        file_sha256=file_sha256,
+        gz_sha256=hashlib.sha256(lines_gz).hexdigest(),
+        usccs=cols.usccs,
+        pid=cols.pid,
+        profile_texts=cols.profile_texts,
+        regions=cols.regions,
+        names=cols.names,
+    )
 
 
 def of_file(population: Population, lines_gz: bytes) -> bytes | None:

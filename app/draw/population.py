@@ -220,19 +220,7 @@ class Population:
     @classmethod
     def from_units(cls, units: Iterable[Unit]) -> Population:
         builder = PopulationBuilder()
-        add = builder.add
-        for u in units:
-            add(
-                u.uscc,
-                u.stratum,
-                u.kind,
-                u.grade,
-                u.weight,
-                u.cooling_items,
-                u.region,
-                u.name,
-                year_checks=u.year_checks,
-            )
+        builder.add_units(units)
         return builder.build()
 
     def units(self) -> Iterator[Unit]:
@@ -367,6 +355,22 @@ class PopulationBuilder:
         self._names.append(name)
         if len(chunks) >= self._BATCH:
             self._flush()
+
+    def add_units(self, units: Iterable[Unit]) -> None:
+        """`add` of each of `units`."""
+        add = self.add
+        for u in units:
+            add(
+                u.uscc,
+                u.stratum,
+                u.kind,
+                u.grade,
+                u.weight,
+                u.cooling_items,
+                u.region,
+                u.name,
+                year_checks=u.year_checks,
+            )
 
     def _flush(self) -> None:
         joined = "".join(self._chunks)

@@ -386,18 +386,7 @@ class _Packer(threading.Thread):
             sha256 = digest.hexdigest()
             self._columns_set.wait()
             cols, self._columns = self._columns, None
-            stored = None
-            if cols is not None:
-                stored = columns.encode(
-                    header=cols.header,
-                    file_sha256=sha256,
-                    gz_sha256=hashlib.sha256(lines_gz).hexdigest(),
-                    usccs=cols.usccs,
-                    pid=cols.pid,
-                    profile_texts=cols.profile_texts,
-                    regions=cols.regions,
-                    names=cols.names,
-                )
+            stored = None if cols is None else columns.of_written(cols, sha256, lines_gz)
             self._out = (sha256, lines_gz, stored)
         except BaseException as exc:  # raised again in the caller's thread (`result`)
             self._error = exc

@@ -37,17 +37,7 @@ def _stored(population: list[Unit] | Population, items: list[PlanItem], algorith
     written = PopulationFile(population, items, algorithm)
     data = b"".join(written.chunks())
     lines_gz = gzip.compress(data, mtime=0)
-    cols = written.columns()
-    stored = columns.encode(
-        header=cols.header,
-        file_sha256=hashlib.sha256(data).hexdigest(),
-        gz_sha256=hashlib.sha256(lines_gz).hexdigest(),
-        usccs=cols.usccs,
-        pid=cols.pid,
-        profile_texts=cols.profile_texts,
-        regions=cols.regions,
-        names=cols.names,
-    )
+    stored = columns.of_written(written.columns(), hashlib.sha256(data).hexdigest(), lines_gz)
     return data, lines_gz, stored
 
 
@@ -211,18 +201,7 @@ class _SmallBatches(PopulationBuilder):
 
 def _built(population: list[Unit], *, packed: bool) -> Population:
     builder = _SmallBatches(packed=packed)
-    for u in population:
-        builder.add(
-            u.uscc,
-            u.stratum,
-            u.kind,
-            u.grade,
-            u.weight,
-            u.cooling_items,
-            u.region,
-            u.name,
-            year_checks=u.year_checks,
-        )
+    builder.add_units(population)
     return builder.build()
 
 
