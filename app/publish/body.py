@@ -6,7 +6,8 @@ needs the tasks once, in order — for the draw's JSON file and its task rows �
 keeps the text, decodes the keys before "tasks" at once, and decodes the tasks JSON_CHUNK at a
 time in one pass (`walk`) that gives the JSON file's bytes: the same bytes as
 `dumps({**json.loads(text), **state})` (the same decoder, element by element; compact JSON has
-no state between the items of a list or the keys of an object).
+no state between the items of a list or the keys of an object). `top_level_value` reads one
+key written after the tasks (the public log's `tasks_sha256`) without decoding them.
 """
 
 from __future__ import annotations
@@ -126,10 +127,7 @@ class RawBody:
     # --- the top level of the text ------------------------------------------------------
 
     def _space(self, pos: int) -> int:
-        text = self.text
-        while pos < len(text) and text[pos] in _SPACE:
-            pos += 1
-        return pos
+        return _skip(self.text, pos)
 
     def _expect(self, pos: int, char: str) -> int:
         if not self.text.startswith(char, pos):
@@ -150,3 +148,52 @@ class RawBody:
         if self.text.startswith(",", pos):
             return self._space(pos + 1), True
         return self._expect(pos, close), False
+
+
+def top_level_value(text: str, key: str) -> Any:
+    """`json.loads(text).get(key)` for the JSON object `text`, without decoding all of it
+    when `key` is its last occurrence and a top-level key: the text after it is decoded (its
+    value, then the keys and values that follow up to the object's closing brace, the text's
+    last character but white space). Anything else — the key absent, nested, or the text not
+    as expected — decodes the whole text."""
+    needle = json.dumps(key)
+    at = text.rfind(needle)
+    before = at - 1
+    while before >= 0 and text[before] in _SPACE:
+        before -= 1
+    if at > 0 and before >= 0 and text[before] in ",{":  # a token, not inside a string
+        try:
+            value, pos = _after_colon(text, at + len(needle))
+            while True:
+                pos = _skip(text, pos)
+                if text[pos] == "}":
+                    if _skip(text, pos + 1) == len(text):
+                        return value
+                    break
+                if text[pos] != ",":
+                    break
+                pos = _skip(text, pos + 1)
+                if text[pos] != '"':
+                    break
+                later, pos = _DECODER.raw_decode(text, pos)
+                if later == key:  # the same key written with escapes: the later one counts
+                    break
+                _value, pos = _after_colon(text, pos)
+        except (ValueError, IndexError):
+            pass
+    body = json.loads(text)
+    return body.get(key) if body else None
+
+
+def _skip(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in _SPACE:
+        pos += 1
+    return pos
+
+
+def _after_colon(text: str, pos: int) -> tuple[Any, int]:
+    """The value after a key's ":" at `pos` (white space allowed), and the position after it."""
+    pos = _skip(text, pos)
+    if text[pos] != ":":
+        raise ValueError("no colon")
+    return _DECODER.raw_decode(text, _skip(text, pos + 1))

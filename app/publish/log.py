@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.models import Draw, LogCheckpoint, LogCosignature, LogLeaf
 from app.models.results import Result
+from app.publish.body import top_level_value
 from app.publish.collect import RESULTS_PER_PAGE, SiteData
 from app.publish.formats import FileSink, render_unit
 from app.states import DrawStatus
@@ -140,59 +141,6 @@ def _draw_entry(session: Session, draw_id: str, *, secret: bool) -> dict[str, An
     if secret:
         out["secret"] = row.secret
     return out
-
-
-_DECODER = json.JSONDecoder()
-_SPACE = " \t\n\r"
-
-
-def top_level_value(text: str, key: str) -> Any:
-    """`json.loads(text).get(key)` for the JSON object `text`, without decoding all of it
-    when `key` is its last occurrence and a top-level key: the text after it is decoded (its
-    value, then the keys and values that follow up to the object's closing brace, the text's
-    last character but white space). Anything else — the key absent, nested, or the text not
-    as expected — decodes the whole text."""
-    needle = json.dumps(key)
-    at = text.rfind(needle)
-    before = at - 1
-    while before >= 0 and text[before] in _SPACE:
-        before -= 1
-    if at > 0 and before >= 0 and text[before] in ",{":  # a token, not inside a string
-        try:
-            value, pos = _after_colon(text, at + len(needle))
-            while True:
-                pos = _skip(text, pos)
-                if text[pos] == "}":
-                    if _skip(text, pos + 1) == len(text):
-                        return value
-                    break
-                if text[pos] != ",":
-                    break
-                pos = _skip(text, pos + 1)
-                if text[pos] != '"':
-                    break
-                later, pos = _DECODER.raw_decode(text, pos)
-                if later == key:  # the same key written with escapes: the later one counts
-                    break
-                _value, pos = _after_colon(text, pos)
-        except (ValueError, IndexError):
-            pass
-    body = json.loads(text)
-    return body.get(key) if body else None
-
-
-def _skip(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in _SPACE:
-        pos += 1
-    return pos
-
-
-def _after_colon(text: str, pos: int) -> tuple[Any, int]:
-    """The value after a key's ":" at `pos` (white space allowed), and the position after it."""
-    pos = _skip(text, pos)
-    if text[pos] != ":":
-        raise ValueError("no colon")
-    return _DECODER.raw_decode(text, _skip(text, pos + 1))
 
 
 def _log_results(logger: _Logger, session: Session) -> None:

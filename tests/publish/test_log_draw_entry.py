@@ -1,5 +1,5 @@
 """A draw's log leaf reads `tasks_sha256` from the body's stored text without decoding the
-tasks (`top_level_value`, app/publish/log.py): the same value as decoding the whole body, for
+tasks (`top_level_value`, app/publish/body.py): the same value as decoding the whole body, for
 every shape of text, the tricky ones included."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from app.publish.log import top_level_value
+from app.publish.body import top_level_value
 
 KEY = "tasks_sha256"
 CASES = [
